@@ -1,0 +1,1 @@
+//! The DeAI genesis file: parsing, validation and editing.

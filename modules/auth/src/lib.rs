@@ -1,0 +1,1 @@
+//! Accounts: account numbers, sequences and public keys.

@@ -1,0 +1,1 @@
+//! Bank module: balances, total supply, MsgSend and MsgMultiSend.

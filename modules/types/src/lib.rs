@@ -1,0 +1,17 @@
+//! Shared vocabulary of the DeAI chain modules: account addresses, coins, the
+//! key-value state traits every module reads and writes through, the layered
+//! scratch state used to make a failed transaction write nothing, and gas
+//! metering. It owns no state keys of its own.
+
+pub mod address;
+pub mod coin;
+pub mod error;
+pub mod gas;
+pub mod state;
+
+pub use address::{Address, AddressError, BECH32_PREFIX};
+pub use coin::{Coin, CoinError, BASE_DENOM};
+pub use error::ModuleError;
+pub use gas::{GasConfig, GasMeter, Metered};
+pub use state::{Overlay, StateError, StateRead, StateWrite};
+pub use state::{Changes, MemState};

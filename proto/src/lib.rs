@@ -1,0 +1,1 @@
+//! Protobuf types of the deai.* packages, built with prost.

@@ -1,0 +1,1 @@
+//! Verifiable versioned state: a Jellyfish Merkle tree over RocksDB with ICS-23 proofs.

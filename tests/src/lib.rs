@@ -1,0 +1,1 @@
+//! End-to-end tests that drive deaid through the ABCI socket as CometBFT does.
