@@ -1,1 +1,21 @@
-//! The DeAI chain application: block lifecycle, transactions, ABCI server and the deaid binary.
+//! The DeAI chain application. It owns the block lifecycle (InitChain,
+//! PrepareProposal, ProcessProposal, FinalizeBlock, Commit), the transaction
+//! pipeline (decode and stateless checks in [`tx`], signatures, sequences
+//! and fees in [`ante`], messages in [`exec`]), query routing, and the ABCI
+//! server that CometBFT v0.38 (or `deaid devnet`) drives. Modules are called
+//! explicitly, in the order documented on [`app::App`].
+
+pub mod abci;
+pub mod ante;
+pub mod app;
+pub mod bench;
+pub mod error;
+pub mod exec;
+pub mod home;
+pub mod query;
+pub mod state_key;
+pub mod tx;
+pub mod txbuilder;
+
+pub use app::{App, BlockOutcome, TxOutcome};
+pub use error::TxError;

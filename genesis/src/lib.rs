@@ -1,1 +1,328 @@
-//! The DeAI genesis file: parsing, validation and editing.
+//! The genesis file. DeAI uses CometBFT's `genesis.json` unchanged and puts
+//! its own state under `app_state`, one section per module; CometBFT hands
+//! `app_state` to the app in `InitChain`. This crate parses and validates
+//! both with errors that say what to fix, builds a fresh document for
+//! `deaid init`, edits it for `deaid genesis add-account`/`add-validator`,
+//! and writes the sections into state in a fixed order.
+
+use std::path::Path;
+
+use base64::Engine;
+use deai_auth::{AuthError, AuthGenesis, AuthWrite};
+use deai_bank::{BankError, BankGenesis, GenesisBalance};
+use deai_types::{Address, Coin, StateWrite};
+use serde::{Deserialize, Serialize};
+
+/// Why a genesis file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum GenesisError {
+    /// The file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The JSON does not parse or does not have the expected shape.
+    #[error("genesis JSON is invalid: {0}")]
+    Json(String),
+    /// A top-level field is wrong.
+    #[error("genesis: {0}")]
+    Invalid(String),
+    /// The auth section is wrong.
+    #[error("genesis app_state.auth: {0}")]
+    Auth(#[from] AuthError),
+    /// The bank section is wrong.
+    #[error("genesis app_state.bank: {0}")]
+    Bank(#[from] BankError),
+    /// A validator entry is wrong.
+    #[error("genesis app_state.validators[{index}]: {reason}")]
+    Validator {
+        /// Position in the list.
+        index: usize,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A validator named in genesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisValidator {
+    /// A human-readable name.
+    pub name: String,
+    /// The ed25519 consensus public key, base64 (as in CometBFT's priv_validator_key.json).
+    pub pub_key: String,
+    /// Voting power, a positive integer.
+    pub power: u64,
+}
+
+impl GenesisValidator {
+    /// The raw 32-byte public key.
+    pub fn pub_key_bytes(&self) -> Result<[u8; 32], String> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&self.pub_key)
+            .map_err(|e| format!("pub_key is not base64: {e}"))?;
+        bytes
+            .try_into()
+            .map_err(|b: Vec<u8>| format!("pub_key must be 32 bytes, got {}", b.len()))
+    }
+}
+
+/// DeAI's `app_state`: one section per module.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppState {
+    /// Accounts and auth parameters.
+    #[serde(default)]
+    pub auth: AuthGenesis,
+    /// Balances and bank parameters.
+    #[serde(default)]
+    pub bank: BankGenesis,
+    /// The initial validators. When non-empty, `InitChain` returns them and
+    /// CometBFT uses them instead of its own genesis list.
+    #[serde(default)]
+    pub validators: Vec<GenesisValidator>,
+}
+
+impl AppState {
+    /// Parses and validates `app_state` bytes as CometBFT passes them.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, GenesisError> {
+        let s: AppState =
+            serde_json::from_slice(bytes).map_err(|e| GenesisError::Json(e.to_string()))?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Checks every section.
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        self.auth.validate()?;
+        self.bank.validate()?;
+        let mut keys = std::collections::BTreeSet::new();
+        for (index, v) in self.validators.iter().enumerate() {
+            let bad = |reason: String| GenesisError::Validator { index, reason };
+            let key = v.pub_key_bytes().map_err(bad)?;
+            if v.power == 0 || v.power > i64::MAX as u64 / 8 {
+                return Err(bad(format!("power {} out of range", v.power)));
+            }
+            if !keys.insert(key) {
+                return Err(bad("the same key is listed twice".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the modules' sections into `state`: auth, then bank, then an
+    /// account for every holder of a balance that lacks one.
+    pub fn init<S: StateWrite>(&self, state: &mut S) -> Result<(), GenesisError> {
+        self.validate()?;
+        self.auth.init(state)?;
+        self.bank.init(state)?;
+        for b in &self.bank.balances {
+            state.ensure_account(&b.address)?;
+        }
+        Ok(())
+    }
+
+    /// Adds `coins` to `addr`'s opening balance (creating it if needed) and lists its account.
+    pub fn add_account(&mut self, addr: Address, coins: &[Coin]) -> Result<(), GenesisError> {
+        if !self.auth.accounts.contains(&addr) {
+            self.auth.accounts.push(addr);
+        }
+        let entry = match self.bank.balances.iter_mut().find(|b| b.address == addr) {
+            Some(e) => e,
+            None => {
+                self.bank.balances.push(GenesisBalance {
+                    address: addr,
+                    coins: Vec::new(),
+                });
+                self.bank
+                    .balances
+                    .last_mut()
+                    .expect("an entry was just pushed")
+            }
+        };
+        for c in coins {
+            Coin::validate_denom(&c.denom).map_err(|e| GenesisError::Invalid(e.to_string()))?;
+            match entry.coins.iter_mut().find(|x| x.denom == c.denom) {
+                Some(x) => {
+                    x.amount = x.amount.checked_add(c.amount).ok_or_else(|| {
+                        GenesisError::Invalid(format!("balance of {addr} overflows"))
+                    })?
+                }
+                None => entry.coins.push(c.clone()),
+            }
+        }
+        entry.coins.sort();
+        Ok(())
+    }
+}
+
+/// CometBFT's genesis document with DeAI's app state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenesisDoc {
+    /// RFC 3339 time of genesis.
+    pub genesis_time: String,
+    /// The chain id.
+    pub chain_id: String,
+    /// Height of the first block, as a decimal string (CometBFT's form).
+    #[serde(default = "one")]
+    pub initial_height: String,
+    /// CometBFT consensus parameters, passed through untouched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consensus_params: Option<serde_json::Value>,
+    /// CometBFT's own validator list (may be empty when app_state names them).
+    #[serde(default)]
+    pub validators: Vec<serde_json::Value>,
+    /// Expected app hash after genesis (empty: not checked).
+    #[serde(default)]
+    pub app_hash: String,
+    /// DeAI's state.
+    pub app_state: AppState,
+}
+
+fn one() -> String {
+    "1".to_string()
+}
+
+impl GenesisDoc {
+    /// A fresh document with CometBFT v0.38's default consensus parameters.
+    pub fn new(chain_id: &str, genesis_time: &str) -> Result<Self, GenesisError> {
+        validate_chain_id(chain_id)?;
+        Ok(GenesisDoc {
+            genesis_time: genesis_time.to_string(),
+            chain_id: chain_id.to_string(),
+            initial_height: one(),
+            consensus_params: Some(serde_json::json!({
+                "block": { "max_bytes": "4194304", "max_gas": "-1" },
+                "evidence": {
+                    "max_age_num_blocks": "100000",
+                    "max_age_duration": "172800000000000",
+                    "max_bytes": "1048576"
+                },
+                "validator": { "pub_key_types": ["ed25519"] },
+                "version": { "app": "0" },
+                "abci": { "vote_extensions_enable_height": "0" }
+            })),
+            validators: Vec::new(),
+            app_hash: String::new(),
+            app_state: AppState::default(),
+        })
+    }
+
+    /// Parses and validates a document.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, GenesisError> {
+        let doc: GenesisDoc =
+            serde_json::from_slice(bytes).map_err(|e| GenesisError::Json(e.to_string()))?;
+        doc.validate()?;
+        Ok(doc)
+    }
+
+    /// Reads and validates a file.
+    pub fn load(path: &Path) -> Result<Self, GenesisError> {
+        let bytes = std::fs::read(path).map_err(|source| GenesisError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_json(&bytes)
+    }
+
+    /// Validates and writes the file (pretty JSON), replacing it atomically.
+    pub fn save(&self, path: &Path) -> Result<(), GenesisError> {
+        self.validate()?;
+        let io = |source| GenesisError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let json =
+            serde_json::to_vec_pretty(self).map_err(|e| GenesisError::Json(e.to_string()))?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, json).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// The first block height.
+    pub fn initial_height(&self) -> Result<u64, GenesisError> {
+        self.initial_height
+            .parse::<u64>()
+            .ok()
+            .filter(|h| *h >= 1)
+            .ok_or_else(|| {
+                GenesisError::Invalid(format!(
+                    "initial_height {:?} is not a positive integer",
+                    self.initial_height
+                ))
+            })
+    }
+
+    /// Checks the whole document.
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        validate_chain_id(&self.chain_id)?;
+        self.initial_height()?;
+        if self.genesis_time.is_empty() {
+            return Err(GenesisError::Invalid("genesis_time is empty".into()));
+        }
+        self.app_state.validate()
+    }
+}
+
+/// Checks a chain id: 1 to 50 characters, no whitespace (CometBFT's limit).
+pub fn validate_chain_id(chain_id: &str) -> Result<(), GenesisError> {
+    if chain_id.is_empty() || chain_id.len() > 50 || chain_id.chars().any(char::is_whitespace) {
+        return Err(GenesisError::Invalid(format!(
+            "chain_id {chain_id:?} must be 1-50 characters without spaces"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use deai_bank::BankRead;
+    use deai_types::MemState;
+
+    use super::*;
+
+    #[test]
+    fn a_new_document_round_trips_and_initialises_state() {
+        let mut doc = GenesisDoc::new("deai-test", "2026-01-01T00:00:00Z").unwrap();
+        let a = Address([1; 20]);
+        doc.app_state
+            .add_account(a, &[Coin::new(5, "udeai")])
+            .unwrap();
+        doc.app_state
+            .add_account(a, &[Coin::new(7, "udeai")])
+            .unwrap();
+        let json = serde_json::to_vec(&doc).unwrap();
+        let back = GenesisDoc::from_json(&json).unwrap();
+        assert_eq!(back, doc);
+        let mut s = MemState::default();
+        back.app_state.init(&mut s).unwrap();
+        assert_eq!(s.balance(&a, "udeai").unwrap(), 12);
+        assert_eq!(s.supply("udeai").unwrap(), 12);
+    }
+
+    #[test]
+    fn malformed_genesis_is_a_clear_error() {
+        let e = AppState::from_json(
+            br#"{"bank": {"balances": [{"address": "deai1xyz", "coins": []}]}}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("invalid"), "{e}");
+        let e = AppState::from_json(br#"{"bnak": {}}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown field"), "{e}");
+        let e = AppState::from_json(
+            br#"{"validators": [{"name": "v", "pub_key": "AAAA", "power": 1}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("32 bytes"), "{e}");
+        assert!(GenesisDoc::new("has space", "t").is_err());
+    }
+
+    #[test]
+    fn a_zero_minimum_gas_denominator_is_refused() {
+        let e = AppState::from_json(br#"{"auth": {"params": {"max_memo_characters": 1, "tx_sig_limit": 1, "max_tx_bytes": 1000, "max_tx_gas": 1, "min_gas_price_num": 1, "min_gas_price_den": 0, "fee_denom": "udeai"}}}"#).unwrap_err();
+        assert!(matches!(e, GenesisError::Auth(_)), "{e}");
+    }
+}

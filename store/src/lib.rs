@@ -1,1 +1,31 @@
 //! Verifiable versioned state: a Jellyfish Merkle tree over RocksDB with ICS-23 proofs.
+//!
+//! This crate owns the chain's persistent state. [`Storage`] keeps one
+//! version per block height; its app hash is the root of a SHA-256 Jellyfish
+//! Merkle tree (`jmt`). A block's changes are first [prepared](Storage::prepare)
+//! (root computed, nothing written) and then [committed](Storage::commit) in a
+//! single RocksDB write batch, so a crash leaves the last committed version whole.
+//! [`Snapshot`]s read any retained version, answer ordered prefix scans through
+//! [`deai_types::StateRead`], and give ICS-23 proofs checked by
+//! [`verify_membership`] and [`verify_non_membership`].
+//!
+//! Besides the tree's nodes, every write is stored by raw key and version in a
+//! key-ordered column family, which serves reads and prefix scans at any version
+//! without walking the tree. Commits also record which nodes each version made
+//! stale, which lets [`Storage::prune`] drop old versions.
+
+mod db;
+mod encoding;
+mod error;
+mod proof;
+mod prune;
+mod snapshot;
+mod storage;
+
+pub use error::StoreError;
+pub use proof::{proof_spec, verify_membership, verify_non_membership};
+pub use snapshot::Snapshot;
+pub use storage::{PreparedCommit, Storage};
+
+/// Key-value pairs in ascending key order, as prefix scans return them.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;

@@ -1,1 +1,24 @@
-//! Accounts: account numbers, sequences and public keys.
+//! The auth module owns accounts: each address that has received tokens or
+//! signed a transaction has an account number (assigned once, in order), a
+//! sequence (bumped by every transaction it signs, so a signed transaction
+//! cannot be replayed) and, after its first transaction, its public key.
+//! Accounts are stored as `cosmos.auth.v1beta1.BaseAccount` so wallets and
+//! CosmJS read them unchanged. It also owns the auth parameters (memo and
+//! size limits, signature limit, minimum gas price).
+
+pub mod error;
+pub mod genesis;
+pub mod params;
+pub mod query;
+pub mod state;
+pub mod state_key;
+
+pub use error::AuthError;
+pub use genesis::AuthGenesis;
+pub use params::AuthParams;
+pub use state::{Account, AuthRead, AuthWrite};
+
+/// Type URL of a secp256k1 public key inside an `Any`.
+pub const SECP256K1_PUBKEY_TYPE_URL: &str = "/cosmos.crypto.secp256k1.PubKey";
+/// Type URL of a base account inside an `Any`.
+pub const BASE_ACCOUNT_TYPE_URL: &str = "/cosmos.auth.v1beta1.BaseAccount";

@@ -1,1 +1,24 @@
-//! Bank module: balances, total supply, MsgSend and MsgMultiSend.
+//! The bank module owns balances (per address and denomination) and the total
+//! supply of each denomination, and executes the Cosmos SDK's standard
+//! `MsgSend` and `MsgMultiSend`, so `SigningStargateClient.sendTokens` works
+//! unchanged. Every change keeps the invariant that the total supply of a
+//! denom equals the sum of its balances; only `mint` and `burn` change supply.
+
+pub mod error;
+pub mod event;
+pub mod genesis;
+pub mod msg;
+pub mod params;
+pub mod query;
+pub mod state;
+pub mod state_key;
+
+pub use error::BankError;
+pub use genesis::{BankGenesis, GenesisBalance};
+pub use params::BankParams;
+pub use state::{BankRead, BankWrite};
+
+/// Type URL of `MsgSend`.
+pub const MSG_SEND_TYPE_URL: &str = "/cosmos.bank.v1beta1.MsgSend";
+/// Type URL of `MsgMultiSend`.
+pub const MSG_MULTI_SEND_TYPE_URL: &str = "/cosmos.bank.v1beta1.MsgMultiSend";

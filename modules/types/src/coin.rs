@@ -10,7 +10,9 @@ pub const BASE_DENOM: &str = "udeai";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CoinError {
     /// The denomination breaks the Cosmos SDK's denom rules.
-    #[error("invalid denom {0:?}: 3-128 characters, a letter first, then letters, digits or /:._-")]
+    #[error(
+        "invalid denom {0:?}: 3-128 characters, a letter first, then letters, digits or /:._-"
+    )]
     InvalidDenom(String),
     /// The amount is not a non-negative integer that fits in 128 bits.
     #[error("invalid amount {0:?}: expected a non-negative integer below 2^128")]
@@ -21,7 +23,9 @@ pub enum CoinError {
 }
 
 /// An amount of one denomination.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Coin {
     /// The denomination, such as `udeai`.
     pub denom: String,
@@ -119,7 +123,10 @@ mod tests {
 
     #[test]
     fn coins_parse_from_cli_text() {
-        assert_eq!("1000udeai".parse::<Coin>().unwrap(), Coin::new(1000, "udeai"));
+        assert_eq!(
+            "1000udeai".parse::<Coin>().unwrap(),
+            Coin::new(1000, "udeai")
+        );
         assert_eq!(
             Coin::parse_list("1udeai, 2ibc/ABC").unwrap(),
             vec![Coin::new(1, "udeai"), Coin::new(2, "ibc/ABC")]
@@ -128,9 +135,18 @@ mod tests {
 
     #[test]
     fn malformed_coins_are_clear_errors() {
-        assert!(matches!("udeai".parse::<Coin>(), Err(CoinError::InvalidCoin(_))));
-        assert!(matches!("10".parse::<Coin>(), Err(CoinError::InvalidCoin(_))));
-        assert!(matches!("10u".parse::<Coin>(), Err(CoinError::InvalidDenom(_))));
+        assert!(matches!(
+            "udeai".parse::<Coin>(),
+            Err(CoinError::InvalidCoin(_))
+        ));
+        assert!(matches!(
+            "10".parse::<Coin>(),
+            Err(CoinError::InvalidCoin(_))
+        ));
+        assert!(matches!(
+            "10u".parse::<Coin>(),
+            Err(CoinError::InvalidDenom(_))
+        ));
         assert!(matches!(
             Coin::from_parts("udeai", "-5"),
             Err(CoinError::InvalidAmount(_))

@@ -148,7 +148,7 @@ impl<S: StateRead> StateRead for Metered<S> {
         prefix: &[u8],
         start_after: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+    ) -> Result<crate::state::Entries, StateError> {
         self.consume(self.config.read_flat)?;
         let entries = self.inner.prefix_raw(prefix, start_after, limit)?;
         for (k, v) in &entries {

@@ -6,12 +6,16 @@
 pub mod address;
 pub mod coin;
 pub mod error;
+pub mod event;
 pub mod gas;
+pub mod query;
 pub mod state;
 
 pub use address::{Address, AddressError, BECH32_PREFIX};
 pub use coin::{Coin, CoinError, BASE_DENOM};
 pub use error::ModuleError;
+pub use event::Event;
 pub use gas::{GasConfig, GasMeter, Metered};
+pub use query::{Page, QueryError};
+pub use state::{Changes, Entries, MemState, StateReadExt, StateWriteExt};
 pub use state::{Overlay, StateError, StateRead, StateWrite};
-pub use state::{Changes, MemState};

@@ -19,6 +19,9 @@ pub enum StateError {
     Storage(String),
 }
 
+/// Key-value pairs in ascending key order, as prefix scans return them.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Read access to versioned key-value state.
 pub trait StateRead {
     /// The value under `key`, if any.
@@ -31,7 +34,7 @@ pub trait StateRead {
         prefix: &[u8],
         start_after: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError>;
+    ) -> Result<Entries, StateError>;
 }
 
 /// Write access to key-value state.
@@ -51,7 +54,7 @@ impl<T: StateRead + ?Sized> StateRead for &T {
         prefix: &[u8],
         start_after: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+    ) -> Result<Entries, StateError> {
         (**self).prefix_raw(prefix, start_after, limit)
     }
 }
@@ -65,7 +68,7 @@ impl<T: StateRead + ?Sized> StateRead for &mut T {
         prefix: &[u8],
         start_after: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+    ) -> Result<Entries, StateError> {
         (**self).prefix_raw(prefix, start_after, limit)
     }
 }
@@ -140,7 +143,7 @@ impl<B: StateRead> StateRead for Overlay<B> {
         prefix: &[u8],
         start_after: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+    ) -> Result<Entries, StateError> {
         use std::ops::Bound;
         let lower = match start_after {
             Some(after) if after >= prefix => Bound::Excluded(after.to_vec()),
@@ -202,7 +205,7 @@ impl StateRead for MemState {
         prefix: &[u8],
         start_after: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+    ) -> Result<Entries, StateError> {
         use std::ops::Bound;
         let lower = match start_after {
             Some(after) if after >= prefix => Bound::Excluded(after.to_vec()),
@@ -230,6 +233,35 @@ impl StateWrite for MemState {
     }
 }
 
+/// Typed reads of protobuf-encoded values.
+pub trait StateReadExt: StateRead {
+    /// Decodes the protobuf value under `key`; a value that does not decode is
+    /// reported as storage corruption, never silently replaced.
+    fn get_proto<M: prost::Message + Default>(&self, key: &[u8]) -> Result<Option<M>, StateError> {
+        match self.get_raw(key)? {
+            None => Ok(None),
+            Some(bytes) => M::decode(bytes.as_slice()).map(Some).map_err(|e| {
+                StateError::Storage(format!(
+                    "value under key {} does not decode: {e}",
+                    String::from_utf8_lossy(key)
+                ))
+            }),
+        }
+    }
+}
+
+impl<T: StateRead + ?Sized> StateReadExt for T {}
+
+/// Typed writes of protobuf-encoded values.
+pub trait StateWriteExt: StateWrite {
+    /// Encodes `msg` as protobuf under `key`.
+    fn put_proto<M: prost::Message>(&mut self, key: Vec<u8>, msg: &M) -> Result<(), StateError> {
+        self.put_raw(key, msg.encode_to_vec())
+    }
+}
+
+impl<T: StateWrite + ?Sized> StateWriteExt for T {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,7 +287,10 @@ mod tests {
             .into_iter()
             .map(|(k, _)| k)
             .collect();
-        assert_eq!(keys, vec![b"a/0".to_vec(), b"a/1".to_vec(), b"a/3".to_vec()]);
+        assert_eq!(
+            keys,
+            vec![b"a/0".to_vec(), b"a/1".to_vec(), b"a/3".to_vec()]
+        );
     }
 
     #[test]

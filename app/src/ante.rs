@@ -1,0 +1,139 @@
+//! Stage two of the transaction pipeline: the checks that need state. The
+//! timeout height, the minimum fee, each signer's account, sequence and
+//! SIGN_MODE_DIRECT signature, then the fee is moved to the fee collector
+//! and sequences are bumped. It runs on a scratch layer: if any check fails
+//! the layer is dropped and the transaction writes nothing at all.
+
+use base64::Engine;
+use deai_auth::{AuthParams, AuthRead, AuthWrite};
+use deai_bank::{event::coins_string, BankWrite};
+use deai_types::{Address, Event, GasConfig, Metered, StateWrite};
+use k256::ecdsa::{signature::Verifier, Signature, VerifyingKey};
+
+use crate::{error::TxError, tx::DecodedTx};
+
+/// Name of the module account that collects fees.
+pub const FEE_COLLECTOR: &str = "fee_collector";
+
+/// Verifies a 64-byte compact secp256k1 signature over SHA-256(`msg`).
+/// High-S signatures are refused, as the Cosmos SDK refuses them, so a
+/// signature cannot be altered into a second valid one.
+pub fn verify_secp256k1(pub_key: &[u8; 33], msg: &[u8], sig: &[u8]) -> bool {
+    let Ok(key) = VerifyingKey::from_sec1_bytes(pub_key) else {
+        return false;
+    };
+    let Ok(sig) = Signature::from_slice(sig) else {
+        return false;
+    };
+    if sig.normalize_s().is_some() {
+        return false;
+    }
+    key.verify(msg, &sig).is_ok()
+}
+
+/// A signature verified ahead of time (in parallel, before a block runs)
+/// under an assumed account number. It is used only if the account number
+/// turns out to be the same when the transaction runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PreVerified {
+    /// The account number the sign doc was built with.
+    pub account_number: u64,
+    /// Whether the signature was valid.
+    pub valid: bool,
+}
+
+/// Runs the stateful checks and fee payment for `tx` on `state`.
+/// `pre` holds, per signer, a result computed ahead of time, if any.
+pub fn run<S: StateWrite>(
+    state: &mut Metered<S>,
+    gas: &GasConfig,
+    tx: &DecodedTx,
+    chain_id: &str,
+    height: u64,
+    pre: &[Option<PreVerified>],
+) -> Result<Vec<Event>, TxError> {
+    let params: AuthParams = state.auth_params()?;
+    state.consume(gas.tx_byte.saturating_mul(tx.size as u64))?;
+
+    if tx.timeout_height != 0 && height > tx.timeout_height {
+        return Err(TxError::TimedOut {
+            timeout: tx.timeout_height,
+            height,
+        });
+    }
+    let paid = tx.fee.as_ref().map_or(0, |c| c.amount);
+    let min_fee = params.min_fee(tx.gas_limit);
+    if paid < min_fee {
+        return Err(TxError::InsufficientFee(format!(
+            "got {paid}{denom}, the minimum for gas {gas} is {min_fee}{denom}",
+            denom = params.fee_denom,
+            gas = tx.gas_limit
+        )));
+    }
+
+    let mut events = Vec::new();
+    let payer = tx.fee_payer();
+    if state.account(&payer)?.is_none() {
+        return Err(TxError::UnknownAddress(payer.to_bech32()));
+    }
+    if let Some(fee) = &tx.fee {
+        let fee = std::slice::from_ref(fee);
+        state
+            .send(&payer, &Address::module(FEE_COLLECTOR), fee)
+            .map_err(|e| match e {
+                deai_bank::BankError::InsufficientFunds { .. } => {
+                    TxError::InsufficientFunds(e.to_string())
+                }
+                other => other.into(),
+            })?;
+        events.push(
+            Event::new("tx")
+                .attr("fee", coins_string(fee))
+                .attr("fee_payer", payer.to_bech32()),
+        );
+    }
+
+    for (i, signer) in tx.signers.iter().enumerate() {
+        let account = state
+            .account(&signer.address)?
+            .ok_or_else(|| TxError::UnknownAddress(signer.address.to_bech32()))?;
+        if signer.sequence != account.sequence {
+            return Err(TxError::WrongSequence {
+                expected: account.sequence,
+                got: signer.sequence,
+            });
+        }
+        if let Some(stored) = &account.pub_key {
+            if stored.as_slice() != signer.pub_key.as_slice() {
+                return Err(TxError::InvalidPubKey(format!(
+                    "key differs from the one {} signed with before",
+                    signer.address
+                )));
+            }
+        }
+        state.consume(gas.sig_verify_secp256k1)?;
+        let valid = match pre.get(i).copied().flatten() {
+            Some(p) if p.account_number == account.account_number => p.valid,
+            _ => verify_secp256k1(
+                &signer.pub_key,
+                &tx.sign_doc_bytes(chain_id, account.account_number),
+                &signer.signature,
+            ),
+        };
+        if !valid {
+            return Err(TxError::Unauthorized(format!(
+                "signature of {} does not verify; check chain-id {chain_id:?}, account number {} and sequence {}",
+                signer.address, account.account_number, account.sequence
+            )));
+        }
+        state.record_signature(&account, &signer.pub_key)?;
+        events.push(
+            Event::new("tx").attr("acc_seq", format!("{}/{}", signer.address, signer.sequence)),
+        );
+        events.push(Event::new("tx").attr(
+            "signature",
+            base64::engine::general_purpose::STANDARD.encode(&signer.signature),
+        ));
+    }
+    Ok(events)
+}

@@ -1,0 +1,461 @@
+//! The application state machine.
+//!
+//! Block lifecycle, in the order CometBFT calls it and the order modules run:
+//! 1. `InitChain` (once): genesis sections are written, auth then bank, into
+//!    a pending layer that becomes part of the first block's commit.
+//! 2. `FinalizeBlock`: all txs are decoded and their signatures verified in
+//!    parallel; then, one by one in block order, each tx runs the ante checks
+//!    on a scratch layer (kept only if they pass: fee and sequence), then its
+//!    messages on a second scratch layer (kept only if all succeed). The
+//!    block's changes are hashed into the Merkle tree; the root is the app hash.
+//! 3. `Commit`: the prepared tree update is written to RocksDB in one atomic
+//!    batch, and the mempool's check state restarts from the new state.
+//!
+//! A crash before `Commit` loses only the uncommitted block, which CometBFT
+//! replays on restart.
+
+use anyhow::{anyhow, bail, Context};
+use deai_auth::AuthRead;
+use deai_proto::app::v1::{ChainInfo, GenesisValidator as ProtoValidator};
+use deai_store::{PreparedCommit, Snapshot, Storage};
+use deai_types::{
+    Changes, Event, GasConfig, GasMeter, Metered, Overlay, StateReadExt, StateWriteExt,
+};
+use rayon::prelude::*;
+use tracing::{debug, info, info_span, warn};
+
+use crate::{
+    ante::{self, PreVerified},
+    error::TxError,
+    exec, state_key,
+    tx::{self, DecodedTx},
+};
+
+/// The result of one transaction, as ABCI reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxOutcome {
+    /// 0 on success.
+    pub code: u32,
+    /// The error's codespace, empty on success.
+    pub codespace: String,
+    /// A human-readable log.
+    pub log: String,
+    /// The gas limit asked for.
+    pub gas_wanted: u64,
+    /// Gas used.
+    pub gas_used: u64,
+    /// Events (fee and signature events even when the messages failed).
+    pub events: Vec<Event>,
+}
+
+impl TxOutcome {
+    fn failed(e: &TxError, gas_wanted: u64, gas_used: u64, events: Vec<Event>) -> Self {
+        TxOutcome {
+            code: e.code(),
+            codespace: e.codespace().to_string(),
+            log: e.to_string(),
+            gas_wanted,
+            gas_used,
+            events,
+        }
+    }
+}
+
+/// The result of a finalized block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockOutcome {
+    /// Per-tx results, in block order.
+    pub tx_results: Vec<TxOutcome>,
+    /// The app hash after the block.
+    pub app_hash: [u8; 32],
+}
+
+/// Facts fixed at genesis, kept in state under `app/chain_info`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    /// The chain id.
+    pub chain_id: String,
+    /// The first block height.
+    pub initial_height: u64,
+}
+
+/// The DeAI application.
+pub struct App {
+    storage: Storage,
+    gas: GasConfig,
+    chain: Option<Chain>,
+    /// Genesis writes waiting to be committed with the first block.
+    genesis: Option<Changes>,
+    /// A finalized block waiting for `Commit`.
+    pending: Option<PreparedCommit>,
+    /// The mempool's view: committed state plus the effects of accepted CheckTx.
+    check: Overlay<Snapshot>,
+}
+
+impl App {
+    /// Opens (or creates) the application state in `dir`.
+    pub fn open(dir: &std::path::Path) -> anyhow::Result<Self> {
+        let storage =
+            Storage::open(dir).with_context(|| format!("opening state in {}", dir.display()))?;
+        let snapshot = storage.latest_snapshot();
+        let chain = snapshot
+            .get_proto::<ChainInfo>(&state_key::chain_info())
+            .context("reading chain info")?
+            .map(|c| Chain {
+                chain_id: c.chain_id,
+                initial_height: u64::try_from(c.initial_height).unwrap_or(1),
+            });
+        info!(
+            height = storage.latest_version().unwrap_or(0),
+            chain_id = chain
+                .as_ref()
+                .map(|c| c.chain_id.as_str())
+                .unwrap_or("(none)"),
+            "opened state"
+        );
+        Ok(App {
+            check: Overlay::new(snapshot),
+            storage,
+            gas: GasConfig::default(),
+            chain,
+            genesis: None,
+            pending: None,
+        })
+    }
+
+    /// The storage, for queries.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// The chain facts, once genesis has run.
+    pub fn chain(&self) -> Option<&Chain> {
+        self.chain.as_ref()
+    }
+
+    /// The last committed height (0 before the first block).
+    pub fn last_height(&self) -> u64 {
+        self.storage.latest_version().unwrap_or(0)
+    }
+
+    /// The last committed app hash (empty before the first block).
+    pub fn last_app_hash(&self) -> anyhow::Result<Vec<u8>> {
+        match self.storage.latest_version() {
+            None => Ok(Vec::new()),
+            Some(v) => Ok(self.storage.root_hash(v)?.to_vec()),
+        }
+    }
+
+    /// Writes genesis. Returns the app hash of the genesis state and the
+    /// validators genesis names (empty: CometBFT's own list stands).
+    pub fn init_chain(
+        &mut self,
+        chain_id: &str,
+        initial_height: u64,
+        app_state_bytes: &[u8],
+    ) -> anyhow::Result<([u8; 32], Vec<deai_genesis::GenesisValidator>)> {
+        let _span = info_span!("init_chain", chain_id, initial_height).entered();
+        if self.storage.latest_version().is_some() {
+            bail!("InitChain on a chain that already has committed blocks");
+        }
+        deai_genesis::validate_chain_id(chain_id)?;
+        let app_state = if app_state_bytes.is_empty() {
+            deai_genesis::AppState::default()
+        } else {
+            deai_genesis::AppState::from_json(app_state_bytes).context("app_state in genesis")?
+        };
+        let mut layer = Overlay::new(self.storage.latest_snapshot());
+        let validators = app_state
+            .validators
+            .iter()
+            .map(|v| {
+                Ok(ProtoValidator {
+                    name: v.name.clone(),
+                    ed25519_pub_key: v.pub_key_bytes().map_err(|e| anyhow!(e))?.to_vec(),
+                    power: i64::try_from(v.power)?,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        layer.put_proto(
+            state_key::chain_info(),
+            &ChainInfo {
+                chain_id: chain_id.to_string(),
+                initial_height: i64::try_from(initial_height)?,
+                validators,
+            },
+        )?;
+        app_state.init(&mut layer)?;
+        let changes = layer.into_changes();
+        let hash = self.storage.prepare(initial_height, &changes)?.root_hash;
+        self.chain = Some(Chain {
+            chain_id: chain_id.to_string(),
+            initial_height,
+        });
+        self.genesis = Some(changes);
+        self.pending = None;
+        info!(app_hash = hex::encode(hash), "genesis written");
+        Ok((hash, app_state.validators))
+    }
+
+    /// The state a new block starts from: committed state, plus genesis
+    /// writes when this is the first block.
+    fn block_base(&self) -> Overlay<Snapshot> {
+        let mut base = Overlay::new(self.storage.latest_snapshot());
+        if let Some(g) = &self.genesis {
+            base.apply(g.clone());
+        }
+        base
+    }
+
+    /// The height the next block must have.
+    fn next_height(&self) -> anyhow::Result<u64> {
+        let chain = self
+            .chain
+            .as_ref()
+            .ok_or_else(|| anyhow!("no genesis yet: InitChain must come first"))?;
+        Ok(match self.storage.latest_version() {
+            Some(v) => v + 1,
+            None => chain.initial_height,
+        })
+    }
+
+    /// Chooses the txs of a proposal: drops undecodable ones and stops at
+    /// `max_tx_bytes`. Deterministic in its inputs.
+    pub fn prepare_proposal(&self, txs: &[bytes::Bytes], max_tx_bytes: u64) -> Vec<bytes::Bytes> {
+        let params = self.check.auth_params().unwrap_or_default();
+        let mut total = 0u64;
+        let mut out = Vec::new();
+        for t in txs {
+            if tx::decode(t, &params).is_err() {
+                debug!("proposal drops an undecodable tx");
+                continue;
+            }
+            let size = t.len() as u64;
+            if total.saturating_add(size) > max_tx_bytes {
+                break;
+            }
+            total += size;
+            out.push(t.clone());
+        }
+        out
+    }
+
+    /// Accepts a proposal only if every tx decodes.
+    pub fn process_proposal(&self, txs: &[bytes::Bytes]) -> bool {
+        let params = self.block_base().auth_params().unwrap_or_default();
+        txs.iter().all(|t| tx::decode(t, &params).is_ok())
+    }
+
+    /// Executes a block and computes its app hash; nothing is written until [`App::commit`].
+    pub fn finalize_block(
+        &mut self,
+        height: u64,
+        txs: &[bytes::Bytes],
+    ) -> anyhow::Result<BlockOutcome> {
+        let _span = info_span!("block", height).entered();
+        let expected = self.next_height()?;
+        if height != expected {
+            bail!("FinalizeBlock for height {height}, expected {expected}");
+        }
+        let chain_id = self
+            .chain
+            .as_ref()
+            .map(|c| c.chain_id.clone())
+            .unwrap_or_default();
+        let mut block = self.block_base();
+        let params = block.auth_params()?;
+
+        // Decode and verify signatures in parallel. Results are used only
+        // when the account number still matches at execution time.
+        let decoded: Vec<Result<DecodedTx, TxError>> =
+            txs.par_iter().map(|t| tx::decode(t, &params)).collect();
+        let pre: Vec<Vec<Option<PreVerified>>> = decoded
+            .par_iter()
+            .map(|d| match d {
+                Err(_) => Vec::new(),
+                Ok(tx) => tx
+                    .signers
+                    .iter()
+                    .map(|s| {
+                        let acc = block.account(&s.address).ok().flatten()?;
+                        Some(PreVerified {
+                            account_number: acc.account_number,
+                            valid: ante::verify_secp256k1(
+                                &s.pub_key,
+                                &tx.sign_doc_bytes(&chain_id, acc.account_number),
+                                &s.signature,
+                            ),
+                        })
+                    })
+                    .collect(),
+            })
+            .collect();
+
+        let mut results = Vec::with_capacity(txs.len());
+        for (d, pre) in decoded.into_iter().zip(pre) {
+            results.push(self.deliver(&mut block, &chain_id, height, d, &pre)?);
+        }
+
+        let changes = block.into_changes();
+        let prepared = self.storage.prepare(height, &changes)?;
+        let app_hash = prepared.root_hash;
+        self.pending = Some(prepared);
+        let failed = results.iter().filter(|r| r.code != 0).count();
+        info!(
+            txs = txs.len(),
+            failed,
+            app_hash = hex::encode(app_hash),
+            "finalized block"
+        );
+        Ok(BlockOutcome {
+            tx_results: results,
+            app_hash,
+        })
+    }
+
+    /// Runs one decoded tx on the block state. Only storage failures are errors.
+    fn deliver(
+        &self,
+        block: &mut Overlay<Snapshot>,
+        chain_id: &str,
+        height: u64,
+        decoded: Result<DecodedTx, TxError>,
+        pre: &[Option<PreVerified>],
+    ) -> anyhow::Result<TxOutcome> {
+        let tx = match decoded {
+            Ok(tx) => tx,
+            Err(e) => {
+                debug!(error = %e, "tx rejected at decode");
+                return Ok(TxOutcome::failed(&e, 0, 0, Vec::new()));
+            }
+        };
+        let _span = tracing::debug_span!("tx", hash = hex::encode_upper(tx.hash)).entered();
+        let gas_wanted = tx.gas_limit;
+
+        // Ante: on failure nothing is written, not even the fee.
+        let mut ante_state =
+            Metered::new(Overlay::new(&*block), self.gas, GasMeter::new(tx.gas_limit));
+        let ante_result = ante::run(&mut ante_state, &self.gas, &tx, chain_id, height, pre);
+        let (ante_layer, meter) = ante_state.into_parts();
+        let ante_events = match ante_result {
+            Ok(ev) => ev,
+            Err(TxError::Internal(e)) => bail!("storage failed during a tx: {e}"),
+            Err(e) => {
+                debug!(error = %e, "tx failed its checks");
+                return Ok(TxOutcome::failed(&e, gas_wanted, meter.used(), Vec::new()));
+            }
+        };
+        let ante_changes = ante_layer.into_changes();
+        block.apply(ante_changes);
+
+        // Messages: all or nothing; the fee and sequence above stay.
+        let mut msg_state = Metered::new(Overlay::new(&*block), self.gas, meter);
+        let mut events = ante_events.clone();
+        let mut failure = None;
+        for (i, msg) in tx.msgs.iter().enumerate() {
+            match exec::execute(&mut msg_state, msg) {
+                Ok(ev) => events.extend(ev),
+                Err(TxError::Internal(e)) => bail!("storage failed during a tx: {e}"),
+                Err(e) => {
+                    failure = Some((i, e));
+                    break;
+                }
+            }
+        }
+        let (msg_layer, meter) = msg_state.into_parts();
+        match failure {
+            Some((i, e)) => {
+                debug!(error = %e, msg = i, "tx messages failed");
+                let e = match e {
+                    TxError::Module {
+                        codespace,
+                        code,
+                        log,
+                    } => TxError::Module {
+                        codespace,
+                        code,
+                        log: format!("failed to execute message; message index: {i}: {log}"),
+                    },
+                    other => other,
+                };
+                Ok(TxOutcome::failed(&e, gas_wanted, meter.used(), ante_events))
+            }
+            None => {
+                let changes = msg_layer.into_changes();
+                block.apply(changes);
+                Ok(TxOutcome {
+                    code: 0,
+                    codespace: String::new(),
+                    log: String::new(),
+                    gas_wanted,
+                    gas_used: meter.used(),
+                    events,
+                })
+            }
+        }
+    }
+
+    /// Persists the finalized block atomically and restarts the mempool view.
+    pub fn commit(&mut self) -> anyhow::Result<u64> {
+        let prepared = self
+            .pending
+            .take()
+            .ok_or_else(|| anyhow!("Commit without a finalized block"))?;
+        let height = prepared.version;
+        self.storage
+            .commit(prepared)
+            .context("writing the block to disk")?;
+        self.genesis = None;
+        self.check = Overlay::new(self.storage.latest_snapshot());
+        info!(height, "committed");
+        Ok(height)
+    }
+
+    /// Checks a tx for the mempool: stateless checks, then signatures,
+    /// sequence and fee against the mempool view. Messages are not executed.
+    pub fn check_tx(&mut self, bytes: &[u8]) -> TxOutcome {
+        let Some(chain) = self.chain.clone() else {
+            let e = TxError::InvalidRequest("the chain has not started".into());
+            return TxOutcome::failed(&e, 0, 0, Vec::new());
+        };
+        let params = match self.check.auth_params() {
+            Ok(p) => p,
+            Err(e) => {
+                let e = TxError::from(e);
+                return TxOutcome::failed(&e, 0, 0, Vec::new());
+            }
+        };
+        let tx = match tx::decode(bytes, &params) {
+            Ok(tx) => tx,
+            Err(e) => return TxOutcome::failed(&e, 0, 0, Vec::new()),
+        };
+        let height = self.last_height() + 1;
+        let mut state = Metered::new(
+            Overlay::new(&self.check),
+            self.gas,
+            GasMeter::new(tx.gas_limit),
+        );
+        let result = ante::run(&mut state, &self.gas, &tx, &chain.chain_id, height, &[]);
+        let (layer, meter) = state.into_parts();
+        match result {
+            Ok(events) => {
+                let changes = layer.into_changes();
+                self.check.apply(changes);
+                TxOutcome {
+                    code: 0,
+                    codespace: String::new(),
+                    log: String::new(),
+                    gas_wanted: tx.gas_limit,
+                    gas_used: meter.used(),
+                    events,
+                }
+            }
+            Err(e) => {
+                if matches!(e, TxError::Internal(_)) {
+                    warn!(error = %e, "storage error in CheckTx");
+                }
+                TxOutcome::failed(&e, tx.gas_limit, meter.used(), Vec::new())
+            }
+        }
+    }
+}

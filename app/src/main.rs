@@ -1,0 +1,243 @@
+//! `deaid`: the DeAI chain node and its command line.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use base64::Engine;
+use clap::{Parser, Subcommand};
+use deai_app::{abci::Listen, home::Home, App};
+use deai_genesis::{GenesisDoc, GenesisValidator};
+use deai_types::{Address, Coin};
+
+#[derive(Parser)]
+#[command(
+    name = "deaid",
+    version,
+    about = "DeAI chain node: an ABCI 2.0 application for CometBFT v0.38"
+)]
+struct Cli {
+    /// Home directory (config/genesis.json, data/).
+    #[arg(long, global = true, env = "DEAI_HOME")]
+    home: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a home directory with a fresh genesis file.
+    Init {
+        /// The chain id.
+        #[arg(long, default_value = "deai-local")]
+        chain_id: String,
+        /// Replace an existing genesis file.
+        #[arg(long)]
+        overwrite: bool,
+    },
+    /// Edit or check the genesis file.
+    #[command(subcommand)]
+    Genesis(GenesisCmd),
+    /// Serve ABCI for CometBFT (`cometbft start --proxy_app tcp://127.0.0.1:26658`).
+    Start {
+        /// Where to listen: tcp://HOST:PORT or unix:///path.
+        #[arg(long, default_value = "tcp://127.0.0.1:26658", env = "DEAI_ABCI")]
+        abci: Listen,
+    },
+    /// Measure throughput.
+    #[command(subcommand)]
+    Bench(BenchCmd),
+}
+
+#[derive(Subcommand)]
+enum GenesisCmd {
+    /// Give an address an opening balance (and an account).
+    AddAccount {
+        /// A deai1… address.
+        address: Address,
+        /// Coins, e.g. 1000000udeai or 5udeai,7uother.
+        coins: String,
+    },
+    /// Name a validator in genesis.
+    AddValidator {
+        /// A name for it.
+        #[arg(long)]
+        name: String,
+        /// Its ed25519 public key, base64.
+        #[arg(long, conflicts_with = "cometbft_key")]
+        pub_key: Option<String>,
+        /// Read the key from CometBFT's priv_validator_key.json.
+        #[arg(long)]
+        cometbft_key: Option<PathBuf>,
+        /// Voting power.
+        #[arg(long, default_value_t = 10)]
+        power: u64,
+    },
+    /// Check a genesis file and print a summary.
+    Validate {
+        /// The file (default: the home's).
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Signed MsgSend throughput: CheckTx, and FinalizeBlock + Commit.
+    Transfers {
+        /// Transactions in the block.
+        #[arg(long, default_value_t = 10_000)]
+        txs: usize,
+        /// Sending accounts.
+        #[arg(long, default_value_t = 1_000)]
+        accounts: usize,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let home = Home::new(&cli.home.clone().unwrap_or_else(Home::default_dir));
+    match cli.command {
+        Command::Init {
+            chain_id,
+            overwrite,
+        } => init(&home, &chain_id, overwrite),
+        Command::Genesis(cmd) => genesis(&home, cmd),
+        Command::Start { abci } => start(&home, abci),
+        Command::Bench(BenchCmd::Transfers { txs, accounts }) => {
+            let r = deai_app::bench::transfers(txs, accounts)?;
+            println!(
+                "transfers: {} signed MsgSend txs from {} accounts",
+                r.txs, r.accounts
+            );
+            println!("CheckTx:                {:>10.0} tx/s", r.check_tx_per_sec);
+            println!(
+                "FinalizeBlock + Commit: {:>10.0} tx/s  (finalize {:.3} s, commit {:.3} s, {} threads)",
+                r.finalize_commit_per_sec,
+                r.finalize_secs,
+                r.commit_secs,
+                rayon_threads()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn rayon_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn now_rfc3339() -> String {
+    // Genesis time is informational for the app; CometBFT parses it.
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    tendermint::Time::from_unix_timestamp(i64::try_from(secs).unwrap_or(0), 0)
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
+}
+
+fn init(home: &Home, chain_id: &str, overwrite: bool) -> anyhow::Result<()> {
+    let path = home.genesis();
+    if path.exists() && !overwrite {
+        bail!(
+            "{} already exists; pass --overwrite to replace it",
+            path.display()
+        );
+    }
+    std::fs::create_dir_all(home.config_dir())
+        .with_context(|| format!("creating {}", home.config_dir().display()))?;
+    let doc = GenesisDoc::new(chain_id, &now_rfc3339())?;
+    doc.save(&path)?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+fn genesis(home: &Home, cmd: GenesisCmd) -> anyhow::Result<()> {
+    let path = home.genesis();
+    match cmd {
+        GenesisCmd::AddAccount { address, coins } => {
+            let coins = Coin::parse_list(&coins).context("coins")?;
+            let mut doc = load(&path)?;
+            doc.app_state.add_account(address, &coins)?;
+            doc.save(&path)?;
+            println!(
+                "added {address} with {}",
+                deai_bank::event::coins_string(&coins)
+            );
+        }
+        GenesisCmd::AddValidator {
+            name,
+            pub_key,
+            cometbft_key,
+            power,
+        } => {
+            let pub_key = match (pub_key, cometbft_key) {
+                (Some(k), None) => k,
+                (None, Some(file)) => read_cometbft_key(&file)?,
+                _ => bail!("give --pub-key BASE64 or --cometbft-key FILE"),
+            };
+            let mut doc = load(&path)?;
+            doc.app_state.validators.push(GenesisValidator {
+                name: name.clone(),
+                pub_key,
+                power,
+            });
+            doc.save(&path)?;
+            println!("added validator {name} with power {power}");
+        }
+        GenesisCmd::Validate { file } => {
+            let file = file.unwrap_or(path);
+            let doc = load(&file)?;
+            println!(
+                "{} is valid: chain {}, {} accounts, {} balances, {} validators",
+                file.display(),
+                doc.chain_id,
+                doc.app_state.auth.accounts.len(),
+                doc.app_state.bank.balances.len(),
+                doc.app_state.validators.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn load(path: &std::path::Path) -> anyhow::Result<GenesisDoc> {
+    GenesisDoc::load(path).with_context(|| {
+        format!(
+            "reading genesis {} (run `deaid init` first?)",
+            path.display()
+        )
+    })
+}
+
+fn read_cometbft_key(file: &std::path::Path) -> anyhow::Result<String> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    let key = v
+        .pointer("/pub_key/value")
+        .and_then(|k| k.as_str())
+        .with_context(|| format!("{} has no pub_key.value", file.display()))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(key)
+        .context("pub_key.value is not base64")?;
+    if bytes.len() != 32 {
+        bail!("pub_key.value must be a 32-byte ed25519 key");
+    }
+    Ok(key.to_string())
+}
+
+fn start(home: &Home, abci: Listen) -> anyhow::Result<()> {
+    let app = App::open(&home.state_dir())?;
+    let app = std::sync::Arc::new(std::sync::Mutex::new(app));
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    tracing::info!(?abci, "serving ABCI");
+    rt.block_on(deai_app::abci::serve(app, abci))
+}

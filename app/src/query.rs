@@ -1,0 +1,128 @@
+//! ABCI `Query` routing. Two kinds of path:
+//! - gRPC method paths with a protobuf request in `data`, such as
+//!   `/cosmos.bank.v1beta1.Query/Balance`, answered by the owning module;
+//! - `store/<module>/key` with the full state key in `data` (it must begin
+//!   with `<module>/`), answered with the raw value and, when `prove` is set,
+//!   an ICS-23 proof (existence or non-existence) against the app hash of
+//!   that height, as one `ics23:jmt` proof op. As in CometBFT, the app hash
+//!   of height H appears in the header of block H+1.
+
+use deai_store::Snapshot;
+use deai_types::QueryError;
+use prost::Message;
+
+use crate::App;
+
+/// The proof-op type of our ICS-23 proofs.
+pub const PROOF_OP_TYPE: &str = "ics23:jmt";
+
+/// What a query returns.
+#[derive(Debug, Clone, Default)]
+pub struct QueryAnswer {
+    /// 0 on success.
+    pub code: u32,
+    /// Error codespace.
+    pub codespace: String,
+    /// Error text.
+    pub log: String,
+    /// The key, for store queries.
+    pub key: Vec<u8>,
+    /// The answer.
+    pub value: Vec<u8>,
+    /// (type, key, data) proof ops, for proven store queries.
+    pub proof_ops: Vec<(String, Vec<u8>, Vec<u8>)>,
+    /// The height the answer is for.
+    pub height: u64,
+}
+
+impl QueryAnswer {
+    fn error(e: QueryError, height: u64) -> Self {
+        QueryAnswer {
+            code: e.code,
+            codespace: e.codespace.to_string(),
+            log: e.log,
+            height,
+            ..Default::default()
+        }
+    }
+}
+
+/// Answers a query at `height` (0: the latest committed height).
+pub fn query(app: &App, path: &str, data: &[u8], height: u64, prove: bool) -> QueryAnswer {
+    let snapshot = if height == 0 {
+        app.storage().latest_snapshot()
+    } else {
+        match app.storage().snapshot(height) {
+            Ok(s) => s,
+            Err(e) => {
+                return QueryAnswer::error(
+                    QueryError::invalid(format!("height {height} is not available: {e}")),
+                    height,
+                )
+            }
+        }
+    };
+    let at = snapshot.version().unwrap_or(0);
+    if let Some(rest) = path.strip_prefix("store/") {
+        return store_query(&snapshot, rest, data, prove, at);
+    }
+    let answer = deai_auth::query::query(&snapshot, path, data)
+        .or_else(|| deai_bank::query::query(&snapshot, path, data));
+    match answer {
+        Some(Ok(value)) => QueryAnswer {
+            value,
+            height: at,
+            ..Default::default()
+        },
+        Some(Err(e)) => QueryAnswer::error(e, at),
+        None => QueryAnswer::error(
+            QueryError {
+                codespace: "sdk",
+                code: 6,
+                log: format!("unknown query path {path:?}"),
+            },
+            at,
+        ),
+    }
+}
+
+fn store_query(snapshot: &Snapshot, rest: &str, key: &[u8], prove: bool, at: u64) -> QueryAnswer {
+    let Some((module, "key")) = rest.split_once('/') else {
+        return QueryAnswer::error(
+            QueryError::invalid(format!(
+                "store path must be store/<module>/key, got store/{rest}"
+            )),
+            at,
+        );
+    };
+    if !key.starts_with(format!("{module}/").as_bytes()) {
+        return QueryAnswer::error(
+            QueryError::invalid(format!("key must start with {module}/")),
+            at,
+        );
+    }
+    let result = if prove {
+        snapshot.get_with_proof(key).map(|(v, p)| (v, Some(p)))
+    } else {
+        snapshot.get(key).map(|v| (v, None))
+    };
+    match result {
+        Ok((value, proof)) => QueryAnswer {
+            key: key.to_vec(),
+            value: value.unwrap_or_default(),
+            proof_ops: proof
+                .map(|p| vec![(PROOF_OP_TYPE.to_string(), key.to_vec(), p.encode_to_vec())])
+                .unwrap_or_default(),
+            height: at,
+            ..Default::default()
+        },
+        Err(e) => QueryAnswer::error(
+            QueryError {
+                codespace: "sdk",
+                code: 1,
+                log: format!("storage: {e}"),
+            },
+            at,
+        ),
+    }
+}

@@ -1,0 +1,291 @@
+//! Stage one of the transaction pipeline: decoding a Cosmos SDK `TxRaw` and
+//! every check that needs no state (shape, sizes, signer info, fee form,
+//! message validity). What comes out is a [`DecodedTx`] ready for the
+//! signature, sequence and fee checks of [`crate::ante`].
+
+use cosmos_sdk_proto::{
+    cosmos::{
+        bank::v1beta1::{MsgMultiSend, MsgSend},
+        crypto::secp256k1::PubKey,
+        tx::{
+            signing::v1beta1::SignMode,
+            v1beta1::{mode_info, AuthInfo, SignDoc, TxBody, TxRaw},
+        },
+    },
+    Any,
+};
+use deai_auth::{AuthParams, SECP256K1_PUBKEY_TYPE_URL};
+use deai_bank::{
+    msg::{MultiSend, Send},
+    MSG_MULTI_SEND_TYPE_URL, MSG_SEND_TYPE_URL,
+};
+use deai_types::{Address, Coin};
+use prost::Message;
+use sha2::{Digest, Sha256};
+
+use crate::error::TxError;
+
+/// A message this chain executes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    /// `cosmos.bank.v1beta1.MsgSend`.
+    Send(Send),
+    /// `cosmos.bank.v1beta1.MsgMultiSend`.
+    MultiSend(MultiSend),
+}
+
+impl Msg {
+    /// Decodes and checks one message.
+    pub fn from_any(any: &Any) -> Result<Self, TxError> {
+        let bad = |e: prost::DecodeError| TxError::Decode(format!("{}: {e}", any.type_url));
+        match any.type_url.as_str() {
+            MSG_SEND_TYPE_URL => Ok(Msg::Send(Send::from_proto(
+                &MsgSend::decode(any.value.as_slice()).map_err(bad)?,
+            )?)),
+            MSG_MULTI_SEND_TYPE_URL => Ok(Msg::MultiSend(MultiSend::from_proto(
+                &MsgMultiSend::decode(any.value.as_slice()).map_err(bad)?,
+            )?)),
+            other => Err(TxError::UnknownMessage(other.to_string())),
+        }
+    }
+
+    /// The address that must sign this message.
+    pub fn signer(&self) -> Address {
+        match self {
+            Msg::Send(m) => m.signer(),
+            Msg::MultiSend(m) => m.signer(),
+        }
+    }
+
+    /// The type URL, used as the `message.action` event attribute.
+    pub fn type_url(&self) -> &'static str {
+        match self {
+            Msg::Send(_) => MSG_SEND_TYPE_URL,
+            Msg::MultiSend(_) => MSG_MULTI_SEND_TYPE_URL,
+        }
+    }
+
+    /// The module that executes it.
+    pub fn module(&self) -> &'static str {
+        match self {
+            Msg::Send(_) | Msg::MultiSend(_) => "bank",
+        }
+    }
+}
+
+/// One signer of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signer {
+    /// Its address, derived from the messages.
+    pub address: Address,
+    /// The compressed secp256k1 key it claims.
+    pub pub_key: [u8; 33],
+    /// The sequence it signed with.
+    pub sequence: u64,
+    /// The 64-byte compact signature.
+    pub signature: Vec<u8>,
+}
+
+/// A transaction that passed every stateless check.
+#[derive(Debug, Clone)]
+pub struct DecodedTx {
+    /// SHA-256 of the raw bytes: CometBFT's tx hash.
+    pub hash: [u8; 32],
+    /// Size of the raw bytes.
+    pub size: usize,
+    /// The messages, in order.
+    pub msgs: Vec<Msg>,
+    /// Signers in order of first appearance among the messages' signers.
+    pub signers: Vec<Signer>,
+    /// The fee (absent when zero).
+    pub fee: Option<Coin>,
+    /// The gas limit.
+    pub gas_limit: u64,
+    /// The memo.
+    pub memo: String,
+    /// Height after which the tx is invalid (0: none).
+    pub timeout_height: u64,
+    /// Body bytes as signed.
+    pub body_bytes: Vec<u8>,
+    /// Auth-info bytes as signed.
+    pub auth_info_bytes: Vec<u8>,
+}
+
+impl DecodedTx {
+    /// The fee payer: the first signer.
+    pub fn fee_payer(&self) -> Address {
+        self.signers[0].address
+    }
+
+    /// The bytes signer `account_number` signed: the SIGN_MODE_DIRECT `SignDoc`.
+    pub fn sign_doc_bytes(&self, chain_id: &str, account_number: u64) -> Vec<u8> {
+        SignDoc {
+            body_bytes: self.body_bytes.clone(),
+            auth_info_bytes: self.auth_info_bytes.clone(),
+            chain_id: chain_id.to_string(),
+            account_number,
+        }
+        .encode_to_vec()
+    }
+}
+
+/// The CometBFT hash of raw tx bytes.
+pub fn tx_hash(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// Decodes `bytes` and runs every stateless check against `params`.
+pub fn decode(bytes: &[u8], params: &AuthParams) -> Result<DecodedTx, TxError> {
+    if bytes.len() as u64 > params.max_tx_bytes {
+        return Err(TxError::TooLarge {
+            size: bytes.len(),
+            max: params.max_tx_bytes,
+        });
+    }
+    let raw = TxRaw::decode(bytes).map_err(|e| TxError::Decode(format!("TxRaw: {e}")))?;
+    let body = TxBody::decode(raw.body_bytes.as_slice())
+        .map_err(|e| TxError::Decode(format!("TxBody: {e}")))?;
+    let auth_info = AuthInfo::decode(raw.auth_info_bytes.as_slice())
+        .map_err(|e| TxError::Decode(format!("AuthInfo: {e}")))?;
+
+    if body.messages.is_empty() {
+        return Err(TxError::InvalidRequest("the tx has no messages".into()));
+    }
+    if !body.extension_options.is_empty() || !body.non_critical_extension_options.is_empty() {
+        return Err(TxError::InvalidRequest(
+            "extension options are not supported".into(),
+        ));
+    }
+    let memo_len = body.memo.chars().count();
+    if memo_len as u64 > params.max_memo_characters {
+        return Err(TxError::MemoTooLarge {
+            len: memo_len,
+            max: params.max_memo_characters,
+        });
+    }
+    let msgs = body
+        .messages
+        .iter()
+        .map(Msg::from_any)
+        .collect::<Result<Vec<_>, _>>()?;
+
+    // Signers: distinct message signers in order of first appearance.
+    let mut addrs: Vec<Address> = Vec::new();
+    for m in &msgs {
+        let s = m.signer();
+        if !addrs.contains(&s) {
+            addrs.push(s);
+        }
+    }
+    if addrs.len() as u64 > params.tx_sig_limit {
+        return Err(TxError::InvalidRequest(format!(
+            "{} signers, at most {} allowed",
+            addrs.len(),
+            params.tx_sig_limit
+        )));
+    }
+    if auth_info.signer_infos.len() != addrs.len() || raw.signatures.len() != addrs.len() {
+        return Err(TxError::Unauthorized(format!(
+            "expected {} signer infos and signatures, got {} and {}",
+            addrs.len(),
+            auth_info.signer_infos.len(),
+            raw.signatures.len()
+        )));
+    }
+    let mut signers = Vec::with_capacity(addrs.len());
+    for ((address, info), signature) in addrs
+        .iter()
+        .zip(&auth_info.signer_infos)
+        .zip(&raw.signatures)
+    {
+        let key = info
+            .public_key
+            .as_ref()
+            .ok_or_else(|| TxError::InvalidPubKey(format!("no public key for signer {address}")))?;
+        if key.type_url != SECP256K1_PUBKEY_TYPE_URL {
+            return Err(TxError::InvalidPubKey(format!(
+                "unsupported key type {}",
+                key.type_url
+            )));
+        }
+        let key = PubKey::decode(key.value.as_slice())
+            .map_err(|e| TxError::InvalidPubKey(e.to_string()))?
+            .key;
+        let pub_key: [u8; 33] = key.as_slice().try_into().map_err(|_| {
+            TxError::InvalidPubKey(format!("key must be 33 bytes, got {}", key.len()))
+        })?;
+        match info.mode_info.as_ref().and_then(|m| m.sum.as_ref()) {
+            Some(mode_info::Sum::Single(s)) if s.mode == SignMode::Direct as i32 => {}
+            _ => {
+                return Err(TxError::Unauthorized(
+                    "only SIGN_MODE_DIRECT single signatures are supported".into(),
+                ))
+            }
+        }
+        if signature.len() != 64 {
+            return Err(TxError::Unauthorized(format!(
+                "signature must be 64 bytes, got {}",
+                signature.len()
+            )));
+        }
+        signers.push(Signer {
+            address: *address,
+            pub_key,
+            sequence: info.sequence,
+            signature: signature.clone(),
+        });
+    }
+
+    let fee = auth_info
+        .fee
+        .ok_or_else(|| TxError::InsufficientFee("the tx has no fee field".into()))?;
+    if fee.gas_limit == 0 || fee.gas_limit > params.max_tx_gas {
+        return Err(TxError::InvalidGasLimit(format!(
+            "{} is not in 1..={}",
+            fee.gas_limit, params.max_tx_gas
+        )));
+    }
+    if !fee.granter.is_empty() {
+        return Err(TxError::InvalidRequest(
+            "fee grants are not supported".into(),
+        ));
+    }
+    if !fee.payer.is_empty() && fee.payer != addrs[0].to_bech32() {
+        return Err(TxError::InvalidRequest(
+            "the fee payer must be the first signer".into(),
+        ));
+    }
+    let fee_coin = match fee.amount.as_slice() {
+        [] => None,
+        [c] => {
+            let coin = Coin::from_parts(&c.denom, &c.amount)
+                .map_err(|e| TxError::InsufficientFee(e.to_string()))?;
+            if coin.denom != params.fee_denom {
+                return Err(TxError::InsufficientFee(format!(
+                    "fees are paid in {}, got {}",
+                    params.fee_denom, coin.denom
+                )));
+            }
+            (coin.amount > 0).then_some(coin)
+        }
+        _ => {
+            return Err(TxError::InsufficientFee(format!(
+                "pay the fee in one coin of {}",
+                params.fee_denom
+            )))
+        }
+    };
+
+    Ok(DecodedTx {
+        hash: tx_hash(bytes),
+        size: bytes.len(),
+        msgs,
+        signers,
+        fee: fee_coin,
+        gas_limit: fee.gas_limit,
+        memo: body.memo,
+        timeout_height: body.timeout_height,
+        body_bytes: raw.body_bytes,
+        auth_info_bytes: raw.auth_info_bytes,
+    })
+}

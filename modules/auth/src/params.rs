@@ -1,0 +1,119 @@
+//! Auth parameters and their validation.
+
+use deai_proto::auth::v1::Params;
+use deai_types::{Coin, BASE_DENOM};
+use serde::{Deserialize, Serialize};
+
+use crate::AuthError;
+
+/// The auth parameters, as they appear in genesis JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthParams {
+    /// Longest memo, in characters.
+    pub max_memo_characters: u64,
+    /// Most signatures per transaction.
+    pub tx_sig_limit: u64,
+    /// Largest transaction, in bytes.
+    pub max_tx_bytes: u64,
+    /// Most gas one transaction may ask for.
+    pub max_tx_gas: u64,
+    /// Minimum gas price numerator (fee per gas = num / den).
+    pub min_gas_price_num: u64,
+    /// Minimum gas price denominator.
+    pub min_gas_price_den: u64,
+    /// Denomination of fees.
+    pub fee_denom: String,
+}
+
+impl Default for AuthParams {
+    fn default() -> Self {
+        AuthParams {
+            max_memo_characters: 256,
+            tx_sig_limit: 7,
+            max_tx_bytes: 1024 * 1024,
+            max_tx_gas: 100_000_000,
+            // 0.01 udeai per unit of gas.
+            min_gas_price_num: 1,
+            min_gas_price_den: 100,
+            fee_denom: BASE_DENOM.to_string(),
+        }
+    }
+}
+
+impl AuthParams {
+    /// Checks every field is in range.
+    pub fn validate(&self) -> Result<(), AuthError> {
+        let bad = |m: &str| Err(AuthError::InvalidParams(m.to_string()));
+        if self.tx_sig_limit == 0 {
+            return bad("tx_sig_limit must be at least 1");
+        }
+        if self.max_tx_bytes < 128 {
+            return bad("max_tx_bytes must be at least 128");
+        }
+        if self.max_tx_gas == 0 {
+            return bad("max_tx_gas must be positive");
+        }
+        if self.min_gas_price_den == 0 {
+            return bad("min_gas_price_den must be non-zero");
+        }
+        Coin::validate_denom(&self.fee_denom)
+            .map_err(|e| AuthError::InvalidParams(format!("fee_denom: {e}")))
+    }
+
+    /// The smallest fee (in `fee_denom`) accepted for `gas_limit`, rounded up.
+    pub fn min_fee(&self, gas_limit: u64) -> u128 {
+        let num = u128::from(gas_limit) * u128::from(self.min_gas_price_num);
+        let den = u128::from(self.min_gas_price_den.max(1));
+        num.div_ceil(den)
+    }
+
+    /// As stored on chain.
+    pub fn to_proto(&self) -> Params {
+        Params {
+            max_memo_characters: self.max_memo_characters,
+            tx_sig_limit: self.tx_sig_limit,
+            max_tx_bytes: self.max_tx_bytes,
+            max_tx_gas: self.max_tx_gas,
+            min_gas_price_num: self.min_gas_price_num,
+            min_gas_price_den: self.min_gas_price_den,
+            fee_denom: self.fee_denom.clone(),
+        }
+    }
+
+    /// From the stored form.
+    pub fn from_proto(p: Params) -> Self {
+        AuthParams {
+            max_memo_characters: p.max_memo_characters,
+            tx_sig_limit: p.tx_sig_limit,
+            max_tx_bytes: p.max_tx_bytes,
+            max_tx_gas: p.max_tx_gas,
+            min_gas_price_num: p.min_gas_price_num,
+            min_gas_price_den: p.min_gas_price_den,
+            fee_denom: p.fee_denom,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_minimum_fee_rounds_up() {
+        let p = AuthParams::default();
+        assert_eq!(p.min_fee(0), 0);
+        assert_eq!(p.min_fee(1), 1);
+        assert_eq!(p.min_fee(200_000), 2_000);
+        assert_eq!(p.min_fee(200_001), 2_001);
+    }
+
+    #[test]
+    fn a_zero_denominator_is_rejected() {
+        let p = AuthParams {
+            min_gas_price_den: 0,
+            ..AuthParams::default()
+        };
+        assert!(p.validate().is_err());
+    }
+}

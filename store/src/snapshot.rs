@@ -1,0 +1,119 @@
+//! [`Snapshot`]: a read view of one committed version.
+
+use std::{fmt, sync::Arc};
+
+use deai_types::{StateError, StateRead};
+
+use crate::{
+    db::{Inner, TreeView},
+    error::StoreError,
+    storage::empty_root,
+    Entries,
+};
+
+/// A read view of one committed version (or of the empty tree before the
+/// first commit). Cheap to clone; later commits do not change what it sees.
+#[derive(Clone)]
+pub struct Snapshot {
+    inner: Arc<Inner>,
+    version: Option<u64>,
+    root: [u8; 32],
+}
+
+impl fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Snapshot {
+    /// A view of `version` whose root is `root`.
+    pub(crate) fn new(inner: Arc<Inner>, version: Option<u64>, root: [u8; 32]) -> Self {
+        Snapshot {
+            inner,
+            version,
+            root,
+        }
+    }
+
+    /// Passes on the result of a read at `version` unless the version was
+    /// pruned, in which case the read may have seen half-deleted data.
+    /// Pruning records the new earliest version before deleting anything,
+    /// so checking after the read is enough.
+    fn checked<T>(&self, version: u64, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        self.inner.check_retained(version)?;
+        result
+    }
+
+    /// The version seen; `None` for the empty store.
+    pub fn version(&self) -> Option<u64> {
+        self.version
+    }
+
+    /// The app hash of the version seen.
+    pub fn root_hash(&self) -> [u8; 32] {
+        self.root
+    }
+
+    /// The value under `key` at this version.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.version {
+            Some(version) => self.checked(version, self.inner.read_value(key, version)),
+            None => Ok(None),
+        }
+    }
+
+    /// The value under `key` and an ICS-23 proof against [`Snapshot::root_hash`]:
+    /// an existence proof if the key is present, a non-existence proof if not.
+    ///
+    /// Fails with [`StoreError::EmptyTree`] when the tree holds no key at all,
+    /// since ICS-23 proves absence through neighbouring keys.
+    pub fn get_with_proof(
+        &self,
+        key: &[u8],
+    ) -> Result<(Option<Vec<u8>>, ics23::CommitmentProof), StoreError> {
+        let version = match self.version {
+            Some(v) if self.root != empty_root() => v,
+            _ => return Err(StoreError::EmptyTree),
+        };
+        let view = TreeView::plain(&self.inner);
+        let result = jmt::Sha256Jmt::new(&view)
+            .get_with_ics23_proof(key.to_vec(), version)
+            .map_err(StoreError::tree);
+        self.checked(version, result)
+    }
+
+    /// Live entries under `prefix` at this version, ascending, strictly after
+    /// `start_after`, at most `limit` of them.
+    pub fn prefix(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StoreError> {
+        match self.version {
+            Some(version) => self.checked(
+                version,
+                self.inner.scan_prefix(version, prefix, start_after, limit),
+            ),
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+impl StateRead for Snapshot {
+    fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        Ok(self.get(key)?)
+    }
+
+    fn prefix_raw(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+        Ok(self.prefix(prefix, start_after, limit)?)
+    }
+}
