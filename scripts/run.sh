@@ -15,7 +15,10 @@ deaid=target/release/deaid
 home="${DEAI_HOME:-$HOME/.deaid}"
 if [ ! -f "$home/config/genesis.json" ]; then
   "$deaid" --home "$home" init --chain-id deai-local
-  # A well-known dev key (label "dev-0" in deai_app::txbuilder::Key::from_label).
-  "$deaid" --home "$home" genesis add-account "$("$deaid" dev-address dev-0)" 1000000000000udeai
+  # A dev key in the unencrypted test keyring (for local use only).
+  "$deaid" --home "$home" keys add dev --keyring-backend test
+  dev=$("$deaid" --home "$home" keys show dev --address --keyring-backend test)
+  "$deaid" --home "$home" genesis add-account "$dev" 1000000000000udeai
 fi
+echo "state and config in $home; serving ABCI for CometBFT (see README)"
 exec "$deaid" --home "$home" start "$@"

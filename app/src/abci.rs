@@ -116,10 +116,10 @@ pub fn consensus(app: &SharedApp, req: ConsensusRequest) -> Result<ConsensusResp
             }))
         }),
         ConsensusRequest::Commit => with_app(app, |a| {
-            a.commit()?;
+            let retain = a.commit()?;
             Ok(ConsensusResponse::Commit(response::Commit {
                 data: Default::default(),
-                retain_height: Height::from(0u32),
+                retain_height: Height::try_from(retain)?,
             }))
         }),
         ConsensusRequest::ExtendVote(_) => {

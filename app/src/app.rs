@@ -90,7 +90,13 @@ pub struct App {
     pending: Option<PreparedCommit>,
     /// The mempool's view: committed state plus the effects of accepted CheckTx.
     check: Overlay<Snapshot>,
+    /// Keep at least this many recent heights (0: keep every height).
+    min_retain_blocks: u64,
 }
+
+/// Pruning runs at heights that are multiples of this, because it scans
+/// the whole state.
+pub const PRUNE_EVERY: u64 = 100;
 
 impl App {
     /// Opens (or creates) the application state in `dir`.
@@ -120,7 +126,13 @@ impl App {
             chain,
             genesis: None,
             pending: None,
+            min_retain_blocks: 0,
         })
+    }
+
+    /// Keeps only the latest `blocks` heights readable (0: keep all, the default).
+    pub fn set_min_retain_blocks(&mut self, blocks: u64) {
+        self.min_retain_blocks = blocks;
     }
 
     /// The storage, for queries.
@@ -193,6 +205,8 @@ impl App {
         });
         self.genesis = Some(changes);
         self.pending = None;
+        // The mempool may see txs before the first block: let it see genesis.
+        self.check = self.block_base();
         info!(app_hash = hex::encode(hash), "genesis written");
         Ok((hash, app_state.validators))
     }
@@ -335,7 +349,15 @@ impl App {
         // Ante: on failure nothing is written, not even the fee.
         let mut ante_state =
             Metered::new(Overlay::new(&*block), self.gas, GasMeter::new(tx.gas_limit));
-        let ante_result = ante::run(&mut ante_state, &self.gas, &tx, chain_id, height, pre);
+        let ante_result = ante::run(
+            &mut ante_state,
+            &self.gas,
+            &tx,
+            chain_id,
+            height,
+            pre,
+            ante::Mode::Full,
+        );
         let (ante_layer, meter) = ante_state.into_parts();
         let ante_events = match ante_result {
             Ok(ev) => ev,
@@ -396,6 +418,7 @@ impl App {
     }
 
     /// Persists the finalized block atomically and restarts the mempool view.
+    /// Returns the retain height for CometBFT (0: keep every block).
     pub fn commit(&mut self) -> anyhow::Result<u64> {
         let prepared = self
             .pending
@@ -408,7 +431,47 @@ impl App {
         self.genesis = None;
         self.check = Overlay::new(self.storage.latest_snapshot());
         info!(height, "committed");
-        Ok(height)
+        if self.min_retain_blocks == 0 || height <= self.min_retain_blocks {
+            return Ok(0);
+        }
+        let retain = height - self.min_retain_blocks;
+        if height % PRUNE_EVERY == 0 {
+            self.storage.prune(retain).context("pruning old heights")?;
+            info!(retain_from = retain, "pruned old heights");
+        }
+        Ok(retain)
+    }
+
+    /// Estimates the gas `bytes` would use on top of the latest committed
+    /// state, without verifying signatures or writing anything. Returns the
+    /// gas used and the events it would emit.
+    pub fn simulate(&self, bytes: &[u8]) -> Result<(u64, Vec<Event>), TxError> {
+        let chain = self
+            .chain
+            .as_ref()
+            .ok_or_else(|| TxError::InvalidRequest("the chain has not started".into()))?;
+        let snapshot = self.storage.latest_snapshot();
+        let params = snapshot.auth_params()?;
+        let tx = tx::decode_for_simulation(bytes, &params)?;
+        let height = self.last_height() + 1;
+        let mut state = Metered::new(
+            Overlay::new(&snapshot),
+            self.gas,
+            GasMeter::new(params.max_tx_gas),
+        );
+        let mut events = ante::run(
+            &mut state,
+            &self.gas,
+            &tx,
+            &chain.chain_id,
+            height,
+            &[],
+            ante::Mode::Simulate,
+        )?;
+        for msg in &tx.msgs {
+            events.extend(exec::execute(&mut state, msg)?);
+        }
+        Ok((state.meter().used(), events))
     }
 
     /// Checks a tx for the mempool: stateless checks, then signatures,
@@ -435,7 +498,15 @@ impl App {
             self.gas,
             GasMeter::new(tx.gas_limit),
         );
-        let result = ante::run(&mut state, &self.gas, &tx, &chain.chain_id, height, &[]);
+        let result = ante::run(
+            &mut state,
+            &self.gas,
+            &tx,
+            &chain.chain_id,
+            height,
+            &[],
+            ante::Mode::Full,
+        );
         let (layer, meter) = state.into_parts();
         match result {
             Ok(events) => {
@@ -457,5 +528,42 @@ impl App {
                 TxOutcome::failed(&e, tx.gas_limit, meter.used(), Vec::new())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_heights_are_pruned_past_the_retention_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = App::open(dir.path()).unwrap();
+        app.set_min_retain_blocks(50);
+        app.init_chain("deai-prune", 1, b"").unwrap();
+        let mut retain = 0;
+        for h in 1..=PRUNE_EVERY {
+            app.finalize_block(h, &[]).unwrap();
+            retain = app.commit().unwrap();
+        }
+        assert_eq!(retain, PRUNE_EVERY - 50);
+        assert!(app.storage().snapshot(10).is_err());
+        assert!(app.storage().snapshot(PRUNE_EVERY - 10).is_ok());
+    }
+
+    #[test]
+    fn a_block_at_the_wrong_height_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = App::open(dir.path()).unwrap();
+        assert!(app.finalize_block(1, &[]).is_err(), "no genesis yet");
+        app.init_chain("deai-h", 5, b"").unwrap();
+        assert!(app.finalize_block(1, &[]).is_err());
+        app.finalize_block(5, &[]).unwrap();
+        app.commit().unwrap();
+        assert!(
+            app.commit().is_err(),
+            "a second commit has nothing to write"
+        );
+        assert_eq!(app.last_height(), 5);
     }
 }

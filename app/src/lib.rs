@@ -12,6 +12,7 @@ pub mod bench;
 pub mod error;
 pub mod exec;
 pub mod home;
+pub mod keys_cli;
 pub mod query;
 pub mod state_key;
 pub mod tx;

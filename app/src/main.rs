@@ -5,8 +5,15 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use base64::Engine;
 use clap::{Parser, Subcommand};
-use deai_app::{abci::Listen, home::Home, App};
+use deai_app::{
+    abci::Listen,
+    home::Home,
+    keys_cli,
+    txbuilder::{msg_send, sign_tx, TxParams},
+    App,
+};
 use deai_genesis::{GenesisDoc, GenesisValidator};
+use deai_keys::Backend;
 use deai_types::{Address, Coin};
 
 #[derive(Parser)]
@@ -42,10 +49,129 @@ enum Command {
         /// Where to listen: tcp://HOST:PORT or unix:///path.
         #[arg(long, default_value = "tcp://127.0.0.1:26658", env = "DEAI_ABCI")]
         abci: Listen,
+        /// Keep state and blocks for only this many recent heights (0: keep all).
+        #[arg(long, default_value_t = 0)]
+        min_retain_blocks: u64,
     },
     /// Measure throughput.
     #[command(subcommand)]
     Bench(BenchCmd),
+    /// Manage account keys: BIP-39 mnemonics on the Cosmos HD path m/44'/118'/0'/0/0.
+    Keys {
+        #[command(flatten)]
+        keyring: KeyringArgs,
+        #[command(subcommand)]
+        cmd: KeysCmd,
+    },
+    /// Build and sign transactions.
+    #[command(subcommand)]
+    Tx(TxCmd),
+}
+
+#[derive(clap::Args)]
+struct KeyringArgs {
+    /// `file` (passphrase-encrypted) or `test` (unencrypted, for scripts only).
+    #[arg(
+        long,
+        default_value = "file",
+        env = "DEAI_KEYRING_BACKEND",
+        global = true
+    )]
+    keyring_backend: Backend,
+    /// Keyring directory (default: <home>/keyring-<backend>).
+    #[arg(long, env = "DEAI_KEYRING_DIR", global = true)]
+    keyring_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Create a key from a new 24-word mnemonic and print the mnemonic once.
+    Add {
+        /// The key's name.
+        name: String,
+    },
+    /// Recover a key from a mnemonic read from standard input.
+    Recover {
+        /// The key's name.
+        name: String,
+    },
+    /// List keys.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one key.
+    Show {
+        /// The key's name.
+        name: String,
+        /// Print only the address.
+        #[arg(long)]
+        address: bool,
+    },
+    /// Print a key encrypted under an export passphrase (read from standard input).
+    Export {
+        /// The key's name.
+        name: String,
+    },
+    /// Import a key exported by `keys export` from FILE.
+    Import {
+        /// The new name.
+        name: String,
+        /// The exported text.
+        file: PathBuf,
+    },
+    /// Delete a key.
+    Delete {
+        /// The key's name.
+        name: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TxCmd {
+    /// Bank transactions.
+    #[command(subcommand)]
+    Bank(BankTxCmd),
+}
+
+#[derive(Subcommand)]
+enum BankTxCmd {
+    /// Sign a MsgSend offline and print the tx for `broadcast_tx_sync`.
+    Send {
+        /// Name of the sending key.
+        from: String,
+        /// The recipient.
+        to: Address,
+        /// Coins, e.g. 1000udeai.
+        amount: String,
+        /// The chain id.
+        #[arg(long, env = "DEAI_CHAIN_ID")]
+        chain_id: String,
+        /// The sender's account number (`abci_query` /cosmos.auth.v1beta1.Query/Account).
+        #[arg(long)]
+        account_number: u64,
+        /// The sender's sequence.
+        #[arg(long)]
+        sequence: u64,
+        /// The fee, e.g. 2000udeai (at least 0.01udeai per unit of gas by default).
+        #[arg(long, default_value = "2000udeai")]
+        fees: String,
+        /// The gas limit.
+        #[arg(long, default_value_t = 200_000)]
+        gas: u64,
+        /// A memo.
+        #[arg(long, default_value = "")]
+        memo: String,
+        #[command(flatten)]
+        keyring: KeyringArgs,
+        /// `text` (hex tx) or `json`.
+        #[arg(long, default_value = "text")]
+        output: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -108,7 +234,60 @@ fn main() -> anyhow::Result<()> {
             overwrite,
         } => init(&home, &chain_id, overwrite),
         Command::Genesis(cmd) => genesis(&home, cmd),
-        Command::Start { abci } => start(&home, abci),
+        Command::Start {
+            abci,
+            min_retain_blocks,
+        } => start(&home, abci, min_retain_blocks),
+        Command::Keys { keyring, cmd } => keys(&home, &keyring, cmd),
+        Command::Tx(TxCmd::Bank(BankTxCmd::Send {
+            from,
+            to,
+            amount,
+            chain_id,
+            account_number,
+            sequence,
+            fees,
+            gas,
+            memo,
+            keyring,
+            output,
+        })) => {
+            let kr = keys_cli::open(
+                &home.0,
+                keyring.keyring_backend,
+                keyring.keyring_dir.as_deref(),
+            )?;
+            let key = keys_cli::signer(&kr, &from)?;
+            let amount = Coin::parse_list(&amount).context("amount")?;
+            let fee = match Coin::parse_list(&fees).context("fees")?.as_slice() {
+                [] => None,
+                [c] => Some(c.clone()),
+                _ => bail!("--fees takes one coin"),
+            };
+            let p = TxParams {
+                chain_id,
+                account_number,
+                sequence,
+                fee,
+                gas_limit: gas,
+                memo,
+            };
+            let bytes = sign_tx(&key, vec![msg_send(&key.address(), &to, &amount)], &p);
+            let hash = hex::encode_upper(deai_app::tx::tx_hash(&bytes));
+            match output.as_str() {
+                "json" => println!(
+                    "{}",
+                    serde_json::json!({
+                        "tx_hex": hex::encode(&bytes),
+                        "tx_base64": base64::engine::general_purpose::STANDARD.encode(&bytes),
+                        "hash": hash,
+                    })
+                ),
+                "text" => println!("{}", hex::encode(&bytes)),
+                other => bail!("--output must be text or json, got {other}"),
+            }
+            Ok(())
+        }
         Command::Bench(BenchCmd::Transfers { txs, accounts }) => {
             let r = deai_app::bench::transfers(txs, accounts)?;
             println!(
@@ -234,10 +413,65 @@ fn read_cometbft_key(file: &std::path::Path) -> anyhow::Result<String> {
     Ok(key.to_string())
 }
 
-fn start(home: &Home, abci: Listen) -> anyhow::Result<()> {
-    let app = App::open(&home.state_dir())?;
+fn start(home: &Home, abci: Listen, min_retain_blocks: u64) -> anyhow::Result<()> {
+    let mut app = App::open(&home.state_dir())?;
+    app.set_min_retain_blocks(min_retain_blocks);
     let app = std::sync::Arc::new(std::sync::Mutex::new(app));
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     tracing::info!(?abci, "serving ABCI");
     rt.block_on(deai_app::abci::serve(app, abci))
+}
+
+fn keys(home: &Home, args: &KeyringArgs, cmd: KeysCmd) -> anyhow::Result<()> {
+    let kr = keys_cli::open(&home.0, args.keyring_backend, args.keyring_dir.as_deref())?;
+    match cmd {
+        KeysCmd::Add { name } => {
+            let pass = keys_cli::passphrase(&kr)?;
+            let (info, mnemonic) = kr.add(&name, pass.as_deref())?;
+            println!("{}", keys_cli::render(&[info], false)?);
+            eprintln!(
+                "\nWrite this mnemonic down and keep it safe. It is the only way to recover the key:\n"
+            );
+            println!("{mnemonic}");
+        }
+        KeysCmd::Recover { name } => {
+            let mnemonic = keys_cli::read_line("the mnemonic")?;
+            let pass = keys_cli::passphrase(&kr)?;
+            let info = kr.recover(&name, &mnemonic, pass.as_deref())?;
+            println!("{}", keys_cli::render(&[info], false)?);
+        }
+        KeysCmd::List { json } => println!("{}", keys_cli::render(&kr.list()?, json)?),
+        KeysCmd::Show { name, address } => {
+            let info = kr.show(&name)?;
+            if address {
+                println!("{}", info.address);
+            } else {
+                println!("{}", keys_cli::render(&[info], true)?);
+            }
+        }
+        KeysCmd::Export { name } => {
+            let pass = keys_cli::passphrase(&kr)?;
+            let export_pass = keys_cli::read_line("a passphrase to encrypt the export")?;
+            println!("{}", kr.export(&name, pass.as_deref(), &export_pass)?);
+        }
+        KeysCmd::Import { name, file } => {
+            let armored = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let export_pass = keys_cli::read_line("the export's passphrase")?;
+            let pass = keys_cli::passphrase(&kr)?;
+            let info = kr.import(&name, &armored, &export_pass, pass.as_deref())?;
+            println!("{}", keys_cli::render(&[info], false)?);
+        }
+        KeysCmd::Delete { name, yes } => {
+            if !yes {
+                let answer = keys_cli::read_line(&format!("'y' to delete key {name:?}"))?;
+                if answer != "y" {
+                    bail!("not deleted");
+                }
+            }
+            kr.delete(&name)?;
+            println!("deleted {name}");
+        }
+    }
+    Ok(())
 }

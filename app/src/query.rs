@@ -66,6 +66,9 @@ pub fn query(app: &App, path: &str, data: &[u8], height: u64, prove: bool) -> Qu
     if let Some(rest) = path.strip_prefix("store/") {
         return store_query(&snapshot, rest, data, prove, at);
     }
+    if path == "/cosmos.tx.v1beta1.Service/Simulate" {
+        return simulate(app, data, at);
+    }
     let answer = deai_auth::query::query(&snapshot, path, data)
         .or_else(|| deai_bank::query::query(&snapshot, path, data));
     match answer {
@@ -124,5 +127,59 @@ fn store_query(snapshot: &Snapshot, rest: &str, key: &[u8], prove: bool, at: u64
             },
             at,
         ),
+    }
+}
+
+#[allow(deprecated)] // the SDK's `tx` and `data` fields are deprecated but still part of the API
+fn simulate(app: &App, data: &[u8], at: u64) -> QueryAnswer {
+    use cosmos_sdk_proto::cosmos::{
+        base::abci::v1beta1::{GasInfo, Result as AbciResult},
+        tx::v1beta1::{SimulateRequest, SimulateResponse},
+    };
+    let req: SimulateRequest = match deai_types::query::decode(data) {
+        Ok(r) => r,
+        Err(e) => return QueryAnswer::error(e, at),
+    };
+    let bytes = if !req.tx_bytes.is_empty() {
+        req.tx_bytes
+    } else if let Some(tx) = req.tx {
+        // The deprecated `tx` field: re-encode it as a TxRaw.
+        cosmos_sdk_proto::cosmos::tx::v1beta1::TxRaw {
+            body_bytes: tx.body.map(|b| b.encode_to_vec()).unwrap_or_default(),
+            auth_info_bytes: tx.auth_info.map(|a| a.encode_to_vec()).unwrap_or_default(),
+            signatures: tx.signatures,
+        }
+        .encode_to_vec()
+    } else {
+        return QueryAnswer::error(QueryError::invalid("empty tx"), at);
+    };
+    match app.simulate(&bytes) {
+        Ok((gas_used, events)) => QueryAnswer {
+            value: SimulateResponse {
+                gas_info: Some(GasInfo {
+                    gas_wanted: gas_used,
+                    gas_used,
+                }),
+                result: Some(AbciResult {
+                    data: Vec::new(),
+                    log: String::new(),
+                    events: crate::abci::abci_events(events)
+                        .into_iter()
+                        .map(Into::into)
+                        .collect(),
+                    msg_responses: Vec::new(),
+                }),
+            }
+            .encode_to_vec(),
+            height: at,
+            ..Default::default()
+        },
+        Err(e) => QueryAnswer {
+            code: e.code(),
+            codespace: e.codespace().to_string(),
+            log: e.to_string(),
+            height: at,
+            ..Default::default()
+        },
     }
 }

@@ -136,6 +136,17 @@ pub fn tx_hash(bytes: &[u8]) -> [u8; 32] {
 
 /// Decodes `bytes` and runs every stateless check against `params`.
 pub fn decode(bytes: &[u8], params: &AuthParams) -> Result<DecodedTx, TxError> {
+    decode_with(bytes, params, false)
+}
+
+/// Decodes a transaction sent for gas estimation: as [`decode`], except that
+/// signatures may be empty and the gas limit and fee may be zero or absent,
+/// as wallets send them before they know the gas.
+pub fn decode_for_simulation(bytes: &[u8], params: &AuthParams) -> Result<DecodedTx, TxError> {
+    decode_with(bytes, params, true)
+}
+
+fn decode_with(bytes: &[u8], params: &AuthParams, simulate: bool) -> Result<DecodedTx, TxError> {
     if bytes.len() as u64 > params.max_tx_bytes {
         return Err(TxError::TooLarge {
             size: bytes.len(),
@@ -222,7 +233,7 @@ pub fn decode(bytes: &[u8], params: &AuthParams) -> Result<DecodedTx, TxError> {
                 ))
             }
         }
-        if signature.len() != 64 {
+        if signature.len() != 64 && !(simulate && signature.is_empty()) {
             return Err(TxError::Unauthorized(format!(
                 "signature must be 64 bytes, got {}",
                 signature.len()
@@ -236,10 +247,12 @@ pub fn decode(bytes: &[u8], params: &AuthParams) -> Result<DecodedTx, TxError> {
         });
     }
 
-    let fee = auth_info
-        .fee
-        .ok_or_else(|| TxError::InsufficientFee("the tx has no fee field".into()))?;
-    if fee.gas_limit == 0 || fee.gas_limit > params.max_tx_gas {
+    let fee = match auth_info.fee {
+        Some(f) => f,
+        None if simulate => Default::default(),
+        None => return Err(TxError::InsufficientFee("the tx has no fee field".into())),
+    };
+    if !simulate && (fee.gas_limit == 0 || fee.gas_limit > params.max_tx_gas) {
         return Err(TxError::InvalidGasLimit(format!(
             "{} is not in 1..={}",
             fee.gas_limit, params.max_tx_gas

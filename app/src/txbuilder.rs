@@ -33,6 +33,11 @@ impl std::fmt::Debug for Key {
 }
 
 impl Key {
+    /// Wraps a signing key (from the keyring, say).
+    pub fn from_signing_key(signing: SigningKey) -> Self {
+        Key { signing }
+    }
+
     /// A key from 32 secret bytes.
     pub fn from_secret(secret: &[u8; 32]) -> anyhow::Result<Self> {
         Ok(Key {

@@ -502,3 +502,143 @@ fn a_malformed_genesis_is_refused_with_a_clear_error_and_the_node_keeps_serving(
     let info = node.connect().unwrap().info().unwrap();
     assert_eq!(info.last_block_height, 0);
 }
+
+#[test]
+fn simulation_estimates_gas_that_is_enough_to_deliver_the_tx() {
+    use cosmos_sdk_proto::cosmos::tx::v1beta1::{SimulateRequest, SimulateResponse, TxRaw};
+    let dir = tempfile::tempdir().unwrap();
+    let node = tcp_node(dir.path());
+    let w = Workload::new(2);
+    let mut c = Consensus::handshake(node.connect().unwrap(), CHAIN, &genesis(&w.keys)).unwrap();
+    c.block(&[]).unwrap();
+    let (a, b) = (&w.keys[0], w.keys[1].address());
+    // As a wallet simulates: no fee, zero gas, an empty signature.
+    let p = TxParams {
+        chain_id: CHAIN.into(),
+        account_number: 0,
+        sequence: 0,
+        fee: None,
+        gas_limit: 0,
+        memo: String::new(),
+    };
+    let mut raw = TxRaw::decode(
+        sign_tx(
+            a,
+            vec![msg_send(&a.address(), &b, &[Coin::new(10, "udeai")])],
+            &p,
+        )
+        .as_slice(),
+    )
+    .unwrap();
+    raw.signatures = vec![Vec::new()];
+    let req = SimulateRequest {
+        tx_bytes: raw.encode_to_vec(),
+        ..Default::default()
+    };
+    let r = c
+        .conn
+        .query(
+            "/cosmos.tx.v1beta1.Service/Simulate",
+            &req.encode_to_vec(),
+            0,
+            false,
+        )
+        .unwrap();
+    assert_eq!(r.code, 0, "{}", r.log);
+    let gas = SimulateResponse::decode(r.value.as_ref())
+        .unwrap()
+        .gas_info
+        .unwrap()
+        .gas_used;
+    assert!(gas > 10_000, "{gas}");
+    // Nothing was written by the simulation.
+    assert_eq!(balance(&mut c, &b, 0), START);
+    let gas_limit = gas * 13 / 10;
+    let p = TxParams {
+        chain_id: CHAIN.into(),
+        account_number: 0,
+        sequence: 0,
+        fee: Some(Coin::new(u128::from(gas_limit).div_ceil(100), "udeai")),
+        gas_limit,
+        memo: String::new(),
+    };
+    let r = c
+        .block(&[sign_tx(
+            a,
+            vec![msg_send(&a.address(), &b, &[Coin::new(10, "udeai")])],
+            &p,
+        )])
+        .unwrap();
+    assert_eq!(r.tx_results[0].code, 0, "{}", r.tx_results[0].log);
+    assert!(r.tx_results[0].gas_used as u64 <= gas_limit);
+    assert_eq!(balance(&mut c, &b, 0), START + 10);
+}
+
+#[test]
+fn a_tx_signed_offline_by_the_cli_is_accepted_by_the_node() {
+    use std::{io::Write, process::Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let cli_home = dir.path().join("cli");
+    let mnemonic = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+    let mut child = std::process::Command::new(BIN)
+        .args([
+            "--home",
+            cli_home.to_str().unwrap(),
+            "keys",
+            "recover",
+            "alice",
+            "--keyring-backend",
+            "test",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{mnemonic}\n").as_bytes())
+        .unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+    let alice = deai_keys::derive_from_mnemonic(mnemonic, "").unwrap();
+    let alice = Key::from_signing_key(alice).address();
+    let bob = Key::from_label("bob").address();
+
+    let node = tcp_node(&dir.path().join("node"));
+    let g = serde_json::json!({"bank": {"balances": [{"address": alice.to_bech32(), "coins": [{"denom": "udeai", "amount": "100000"}]}]}});
+    let mut c = Consensus::handshake(node.connect().unwrap(), CHAIN, &g).unwrap();
+    let out = std::process::Command::new(BIN)
+        .args([
+            "--home",
+            cli_home.to_str().unwrap(),
+            "tx",
+            "bank",
+            "send",
+            "alice",
+            &bob.to_bech32(),
+            "250udeai",
+            "--chain-id",
+            CHAIN,
+            "--account-number",
+            "0",
+            "--sequence",
+            "0",
+            "--keyring-backend",
+            "test",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tx = hex::decode(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+    assert_eq!(c.conn.check_tx(&tx, false).unwrap().code, 0);
+    let r = c.block(&[tx]).unwrap();
+    assert_eq!(r.tx_results[0].code, 0, "{}", r.tx_results[0].log);
+    assert_eq!(balance(&mut c, &bob, 0), 250);
+    assert_eq!(balance(&mut c, &alice, 0), 100_000 - 250 - 2_000);
+}

@@ -1,0 +1,250 @@
+//! The `deaid` command line: init and genesis editing, with clear errors
+//! for malformed input that leave the genesis file untouched.
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_deaid");
+
+fn deaid(home: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn err(o: &Output) -> String {
+    assert!(!o.status.success(), "unexpectedly succeeded");
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+#[test]
+fn init_and_genesis_commands_build_a_valid_genesis() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    ok(&deaid(home, &["init", "--chain-id", "deai-cli-test"]));
+    let addr = deai_app::txbuilder::Key::from_label("cli")
+        .address()
+        .to_bech32();
+    ok(&deaid(
+        home,
+        &["genesis", "add-account", &addr, "1000udeai"],
+    ));
+    ok(&deaid(
+        home,
+        &["genesis", "add-account", &addr, "5udeai,7uother"],
+    ));
+    let key_file = home.join("priv_validator_key.json");
+    std::fs::write(
+        &key_file,
+        r#"{"address":"00","pub_key":{"type":"tendermint/PubKeyEd25519","value":"zkQTTg3Dm8zH1Gp9rLA6u7uzpM2lsG0aYbgOTIL24Uk="},"priv_key":{"type":"tendermint/PrivKeyEd25519","value":""}}"#,
+    )
+    .unwrap();
+    ok(&deaid(
+        home,
+        &[
+            "genesis",
+            "add-validator",
+            "--name",
+            "v0",
+            "--cometbft-key",
+            key_file.to_str().unwrap(),
+            "--power",
+            "5",
+        ],
+    ));
+    let summary = ok(&deaid(home, &["genesis", "validate"]));
+    assert!(
+        summary.contains("1 accounts, 1 balances, 1 validators"),
+        "{summary}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(home.join("config/genesis.json")).unwrap()).unwrap();
+    let coins = &doc["app_state"]["bank"]["balances"][0]["coins"];
+    assert_eq!(coins[0]["amount"], "1005");
+    assert_eq!(coins[1]["denom"], "uother");
+}
+
+#[test]
+fn malformed_cli_input_is_a_clear_error_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    ok(&deaid(home, &["init", "--chain-id", "deai-cli-test"]));
+    let before = std::fs::read(home.join("config/genesis.json")).unwrap();
+    let e = err(&deaid(
+        home,
+        &["genesis", "add-account", "cosmos1qqqq", "1udeai"],
+    ));
+    assert!(e.contains("address"), "{e}");
+    let addr = deai_app::txbuilder::Key::from_label("cli")
+        .address()
+        .to_bech32();
+    let e = err(&deaid(home, &["genesis", "add-account", &addr, "lots"]));
+    assert!(e.contains("invalid coin"), "{e}");
+    let e = err(&deaid(
+        home,
+        &[
+            "genesis",
+            "add-validator",
+            "--name",
+            "v",
+            "--pub-key",
+            "AAAA",
+        ],
+    ));
+    assert!(e.contains("32 bytes"), "{e}");
+    let e = err(&deaid(home, &["init", "--chain-id", "again"]));
+    assert!(e.contains("--overwrite"), "{e}");
+    assert_eq!(
+        std::fs::read(home.join("config/genesis.json")).unwrap(),
+        before
+    );
+
+    std::fs::write(home.join("config/genesis.json"), b"{ not json").unwrap();
+    let e = err(&deaid(home, &["genesis", "validate"]));
+    assert!(e.contains("genesis JSON is invalid"), "{e}");
+}
+
+fn deaid_stdin(home: &std::path::Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env_remove("DEAI_KEYRING_PASSPHRASE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+const ABANDON: &str =
+    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+
+#[test]
+fn keys_recovered_from_a_mnemonic_get_the_cosmos_wallet_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let out = ok(&deaid_stdin(
+        home,
+        &["keys", "recover", "alice", "--keyring-backend", "test"],
+        &format!("{ABANDON}\n"),
+    ));
+    // The same 20 bytes a Cosmos wallet shows as cosmos19rl4cm2hmr8afy4kldpxz3fka4jguq0auqdal4.
+    let (_, cosmos) = bech32::decode("cosmos19rl4cm2hmr8afy4kldpxz3fka4jguq0auqdal4").unwrap();
+    let want = deai_types::Address::from_slice(&cosmos)
+        .unwrap()
+        .to_bech32();
+    assert!(out.contains(&want), "{out}");
+    let shown = ok(&deaid(
+        home,
+        &[
+            "keys",
+            "show",
+            "alice",
+            "--address",
+            "--keyring-backend",
+            "test",
+        ],
+    ));
+    assert_eq!(shown.trim(), want);
+    let listed = ok(&deaid(home, &["keys", "list", "--keyring-backend", "test"]));
+    assert!(listed.contains("alice"), "{listed}");
+    let e = err(&deaid_stdin(
+        home,
+        &["keys", "recover", "alice", "--keyring-backend", "test"],
+        &format!("{ABANDON}\n"),
+    ));
+    assert!(e.contains("alice"), "{e}");
+    let e = err(&deaid_stdin(
+        home,
+        &["keys", "recover", "bob", "--keyring-backend", "test"],
+        "abandon abandon\n",
+    ));
+    assert!(e.to_lowercase().contains("mnemonic"), "{e}");
+    ok(&deaid(
+        home,
+        &[
+            "keys",
+            "delete",
+            "alice",
+            "--yes",
+            "--keyring-backend",
+            "test",
+        ],
+    ));
+    assert!(!ok(&deaid(home, &["keys", "list", "--keyring-backend", "test"])).contains("alice"));
+}
+
+#[test]
+fn the_file_keyring_adds_exports_and_imports_with_passphrases() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let out = ok(&deaid_stdin(home, &["keys", "add", "k1"], "pass-one\n"));
+    let mnemonic = out.lines().last().unwrap();
+    assert_eq!(mnemonic.split_whitespace().count(), 24);
+    let addr = ok(&deaid(home, &["keys", "show", "k1", "--address"]));
+    let exported = ok(&deaid_stdin(
+        home,
+        &["keys", "export", "k1"],
+        "pass-one\nexport-pass\n",
+    ));
+    let file = home.join("k1.export");
+    std::fs::write(&file, &exported).unwrap();
+    let other = tempfile::tempdir().unwrap();
+    ok(&deaid_stdin(
+        other.path(),
+        &["keys", "import", "k1copy", file.to_str().unwrap()],
+        "export-pass\npass-two\n",
+    ));
+    assert_eq!(
+        ok(&deaid(
+            other.path(),
+            &["keys", "show", "k1copy", "--address"]
+        )),
+        addr
+    );
+    // A wrong passphrase cannot sign.
+    let e = err(&deaid_stdin(
+        home,
+        &[
+            "tx",
+            "bank",
+            "send",
+            "k1",
+            addr.trim(),
+            "1udeai",
+            "--chain-id",
+            "c",
+            "--account-number",
+            "0",
+            "--sequence",
+            "0",
+        ],
+        "wrong\n",
+    ));
+    assert!(e.to_lowercase().contains("passphrase"), "{e}");
+}
