@@ -3,7 +3,7 @@
 //! accounts, then measures CheckTx (as the mempool runs it) and
 //! FinalizeBlock + Commit (as consensus runs it), in one process and run.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use deai_genesis::AppState;
@@ -22,14 +22,18 @@ pub struct TransferReport {
     pub txs: usize,
     /// Distinct sending accounts.
     pub accounts: usize,
-    /// CheckTx throughput, tx/s.
-    pub check_tx_per_sec: f64,
-    /// FinalizeBlock + Commit throughput, tx/s.
-    pub finalize_commit_per_sec: f64,
-    /// Seconds in FinalizeBlock.
-    pub finalize_secs: f64,
-    /// Seconds in Commit.
-    pub commit_secs: f64,
+    /// Time spent in CheckTx for all txs.
+    pub check_tx: Duration,
+    /// Time spent in FinalizeBlock.
+    pub finalize: Duration,
+    /// Time spent in Commit.
+    pub commit: Duration,
+}
+
+/// Throughput in whole items per second (integer arithmetic: this crate is
+/// on the consensus path, where floats are banned).
+pub fn per_second(items: usize, took: Duration) -> u128 {
+    (items as u128 * 1_000_000_000) / took.as_nanos().max(1)
 }
 
 /// Runs the transfer benchmark in a temporary data directory.
@@ -83,23 +87,22 @@ pub fn transfers(txs: usize, accounts: usize) -> anyhow::Result<TransferReport> 
             bail!("CheckTx rejected tx {i}: {}", r.log);
         }
     }
-    let check_secs = t.elapsed().as_secs_f64();
+    let check_tx = t.elapsed();
 
     let t = Instant::now();
     let out = app.finalize_block(2, &block)?;
-    let finalize_secs = t.elapsed().as_secs_f64();
+    let finalize = t.elapsed();
     let t = Instant::now();
     app.commit()?;
-    let commit_secs = t.elapsed().as_secs_f64();
+    let commit = t.elapsed();
     if let Some((i, r)) = out.tx_results.iter().enumerate().find(|(_, r)| r.code != 0) {
         bail!("tx {i} failed in FinalizeBlock: {}", r.log);
     }
     Ok(TransferReport {
         txs,
         accounts,
-        check_tx_per_sec: txs as f64 / check_secs,
-        finalize_commit_per_sec: txs as f64 / (finalize_secs + commit_secs),
-        finalize_secs,
-        commit_secs,
+        check_tx,
+        finalize,
+        commit,
     })
 }

@@ -5,6 +5,9 @@
 //! server that CometBFT v0.38 (or `deaid devnet`) drives. Modules are called
 //! explicitly, in the order documented on [`app::App`].
 
+// Consensus code: no floating point (results must match on every machine).
+#![deny(clippy::float_arithmetic)]
+
 pub mod abci;
 pub mod ante;
 pub mod app;

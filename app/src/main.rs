@@ -294,12 +294,16 @@ fn main() -> anyhow::Result<()> {
                 "transfers: {} signed MsgSend txs from {} accounts",
                 r.txs, r.accounts
             );
-            println!("CheckTx:                {:>10.0} tx/s", r.check_tx_per_sec);
             println!(
-                "FinalizeBlock + Commit: {:>10.0} tx/s  (finalize {:.3} s, commit {:.3} s, {} threads)",
-                r.finalize_commit_per_sec,
-                r.finalize_secs,
-                r.commit_secs,
+                "CheckTx:                {:>8} tx/s  ({} ms)",
+                deai_app::bench::per_second(r.txs, r.check_tx),
+                r.check_tx.as_millis()
+            );
+            println!(
+                "FinalizeBlock + Commit: {:>8} tx/s  (finalize {} ms, commit {} ms, {} cores)",
+                deai_app::bench::per_second(r.txs, r.finalize + r.commit),
+                r.finalize.as_millis(),
+                r.commit.as_millis(),
                 rayon_threads()
             );
             Ok(())

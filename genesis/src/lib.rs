@@ -5,6 +5,9 @@
 //! `deaid init`, edits it for `deaid genesis add-account`/`add-validator`,
 //! and writes the sections into state in a fixed order.
 
+// Consensus code: no floating point (results must match on every machine).
+#![deny(clippy::float_arithmetic)]
+
 use std::path::Path;
 
 use base64::Engine;

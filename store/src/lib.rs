@@ -14,6 +14,9 @@
 //! without walking the tree. Commits also record which nodes each version made
 //! stale, which lets [`Storage::prune`] drop old versions.
 
+// Consensus code: no floating point (results must match on every machine).
+#![deny(clippy::float_arithmetic)]
+
 mod db;
 mod encoding;
 mod error;

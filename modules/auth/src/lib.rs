@@ -6,6 +6,9 @@
 //! CosmJS read them unchanged. It also owns the auth parameters (memo and
 //! size limits, signature limit, minimum gas price).
 
+// Consensus code: no floating point (results must match on every machine).
+#![deny(clippy::float_arithmetic)]
+
 pub mod error;
 pub mod genesis;
 pub mod params;

@@ -4,6 +4,9 @@
 //! unchanged. Every change keeps the invariant that the total supply of a
 //! denom equals the sum of its balances; only `mint` and `burn` change supply.
 
+// Consensus code: no floating point (results must match on every machine).
+#![deny(clippy::float_arithmetic)]
+
 pub mod error;
 pub mod event;
 pub mod genesis;

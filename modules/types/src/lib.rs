@@ -3,6 +3,9 @@
 //! scratch state used to make a failed transaction write nothing, and gas
 //! metering. It owns no state keys of its own.
 
+// Consensus code: no floating point (results must match on every machine).
+#![deny(clippy::float_arithmetic)]
+
 pub mod address;
 pub mod coin;
 pub mod error;
