@@ -8,27 +8,34 @@ use base64::Engine;
 use deai_auth::{AuthParams, AuthRead, AuthWrite};
 use deai_bank::{event::coins_string, BankWrite};
 use deai_types::{Address, Event, GasConfig, Metered, StateWrite};
-use k256::ecdsa::{signature::Verifier, Signature, VerifyingKey};
+use sha2::{Digest, Sha256};
 
 use crate::{error::TxError, tx::DecodedTx};
 
 /// Name of the module account that collects fees.
 pub const FEE_COLLECTOR: &str = "fee_collector";
 
-/// Verifies a 64-byte compact secp256k1 signature over SHA-256(`msg`).
-/// High-S signatures are refused, as the Cosmos SDK refuses them, so a
-/// signature cannot be altered into a second valid one.
+/// Verifies a 64-byte compact secp256k1 signature over SHA-256(`msg`) with
+/// libsecp256k1. High-S signatures are refused, as the Cosmos SDK refuses
+/// them, so a signature cannot be altered into a second valid one.
 pub fn verify_secp256k1(pub_key: &[u8; 33], msg: &[u8], sig: &[u8]) -> bool {
-    let Ok(key) = VerifyingKey::from_sec1_bytes(pub_key) else {
+    static CONTEXT: std::sync::OnceLock<secp256k1::Secp256k1<secp256k1::VerifyOnly>> =
+        std::sync::OnceLock::new();
+    let ctx = CONTEXT.get_or_init(secp256k1::Secp256k1::verification_only);
+    let Ok(key) = secp256k1::PublicKey::from_slice(pub_key) else {
         return false;
     };
-    let Ok(sig) = Signature::from_slice(sig) else {
+    let Ok(sig) = secp256k1::ecdsa::Signature::from_compact(sig) else {
         return false;
     };
-    if sig.normalize_s().is_some() {
+    let mut normalized = sig;
+    normalized.normalize_s();
+    if normalized != sig {
         return false;
     }
-    key.verify(msg, &sig).is_ok()
+    let digest: [u8; 32] = Sha256::digest(msg).into();
+    ctx.verify_ecdsa(&secp256k1::Message::from_digest(digest), &sig, &key)
+        .is_ok()
 }
 
 /// A signature verified ahead of time (in parallel, before a block runs)
@@ -155,4 +162,42 @@ pub fn run<S: StateWrite>(
         ));
     }
     Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::txbuilder::Key;
+
+    #[test]
+    fn a_wallet_signature_verifies_and_a_tampered_one_does_not() {
+        let key = Key::from_label("ante");
+        let sig = key.sign(b"sign doc");
+        assert!(verify_secp256k1(&key.public_key(), b"sign doc", &sig));
+        assert!(!verify_secp256k1(&key.public_key(), b"sign doc!", &sig));
+        assert!(!verify_secp256k1(
+            &Key::from_label("other").public_key(),
+            b"sign doc",
+            &sig
+        ));
+        assert!(!verify_secp256k1(
+            &key.public_key(),
+            b"sign doc",
+            &sig[..63]
+        ));
+    }
+
+    #[test]
+    fn a_high_s_signature_is_refused() {
+        let key = Key::from_label("ante");
+        let sig = key.sign(b"sign doc");
+        // s' = n - s is the same signature's malleated twin.
+        let parsed = k256::ecdsa::Signature::from_slice(&sig).unwrap();
+        let high = k256::ecdsa::Signature::from_scalars(parsed.r(), -*parsed.s()).unwrap();
+        assert!(!verify_secp256k1(
+            &key.public_key(),
+            b"sign doc",
+            &high.to_bytes()
+        ));
+    }
 }
