@@ -44,6 +44,15 @@ fn tcp_node(home: &Path) -> Node {
     .unwrap()
 }
 
+/// A fresh node on a temporary data dir, with `n` funded accounts and genesis done.
+fn chain(n: usize) -> (tempfile::TempDir, Node, Workload, Consensus) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = tcp_node(dir.path());
+    let w = Workload::new(n);
+    let c = Consensus::handshake(node.connect().unwrap(), CHAIN, &genesis(&w.keys)).unwrap();
+    (dir, node, w, c)
+}
+
 fn send(key: &Key, account_number: u64, sequence: u64, to: &Address, amount: u128) -> Vec<u8> {
     let p = TxParams {
         chain_id: CHAIN.into(),
@@ -159,10 +168,7 @@ fn run_blocks(c: &mut Consensus, w: &mut Workload, blocks: u64) {
 
 #[test]
 fn many_blocks_of_signed_transfers_apply_and_balances_match_a_model() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = tcp_node(dir.path());
-    let mut w = Workload::new(12);
-    let mut c = Consensus::handshake(node.connect().unwrap(), CHAIN, &genesis(&w.keys)).unwrap();
+    let (_dir, _node, mut w, mut c) = chain(12);
     run_blocks(&mut c, &mut w, 25);
     assert_eq!(c.height, 25);
     for (addr, want) in &w.model {
@@ -306,10 +312,7 @@ fn a_kill_before_the_first_commit_lets_init_chain_run_again() {
 
 #[test]
 fn store_queries_carry_ics23_proofs_that_verify_against_the_app_hash() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = tcp_node(dir.path());
-    let mut w = Workload::new(3);
-    let mut c = Consensus::handshake(node.connect().unwrap(), CHAIN, &genesis(&w.keys)).unwrap();
+    let (_dir, _node, mut w, mut c) = chain(3);
     run_blocks(&mut c, &mut w, 2);
     let root: [u8; 32] = c.app_hash.clone().try_into().unwrap();
     let addr = w.keys[0].address();
@@ -349,10 +352,7 @@ fn store_queries_carry_ics23_proofs_that_verify_against_the_app_hash() {
 
 #[test]
 fn check_tx_gives_clear_codes_and_tracks_sequences_until_commit() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = tcp_node(dir.path());
-    let w = Workload::new(3);
-    let mut c = Consensus::handshake(node.connect().unwrap(), CHAIN, &genesis(&w.keys)).unwrap();
+    let (_dir, node, w, mut c) = chain(3);
     c.block(&[]).unwrap();
     let mut mempool = node.connect().unwrap();
     let k = &w.keys[0];
@@ -422,10 +422,7 @@ fn check_tx_gives_clear_codes_and_tracks_sequences_until_commit() {
 
 #[test]
 fn out_of_gas_reverts_the_messages_but_charges_the_fee_and_bumps_the_sequence() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = tcp_node(dir.path());
-    let w = Workload::new(2);
-    let mut c = Consensus::handshake(node.connect().unwrap(), CHAIN, &genesis(&w.keys)).unwrap();
+    let (_dir, _node, w, mut c) = chain(2);
     let (a, b) = (&w.keys[0], w.keys[1].address());
     // Enough gas for the checks and fee, not for the transfer's writes.
     let p = TxParams {
@@ -453,10 +450,7 @@ fn out_of_gas_reverts_the_messages_but_charges_the_fee_and_bumps_the_sequence() 
 
 #[test]
 fn proposals_drop_undecodable_txs_respect_max_bytes_and_are_checked() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = tcp_node(dir.path());
-    let w = Workload::new(3);
-    let mut c = Consensus::handshake(node.connect().unwrap(), CHAIN, &genesis(&w.keys)).unwrap();
+    let (_dir, _node, w, mut c) = chain(3);
     let to = w.keys[2].address();
     let t0 = send(&w.keys[0], 0, 0, &to, 1);
     let t1 = send(&w.keys[1], 1, 0, &to, 1);
@@ -506,10 +500,7 @@ fn a_malformed_genesis_is_refused_with_a_clear_error_and_the_node_keeps_serving(
 #[test]
 fn simulation_estimates_gas_that_is_enough_to_deliver_the_tx() {
     use cosmos_sdk_proto::cosmos::tx::v1beta1::{SimulateRequest, SimulateResponse, TxRaw};
-    let dir = tempfile::tempdir().unwrap();
-    let node = tcp_node(dir.path());
-    let w = Workload::new(2);
-    let mut c = Consensus::handshake(node.connect().unwrap(), CHAIN, &genesis(&w.keys)).unwrap();
+    let (_dir, _node, w, mut c) = chain(2);
     c.block(&[]).unwrap();
     let (a, b) = (&w.keys[0], w.keys[1].address());
     // As a wallet simulates: no fee, zero gas, an empty signature.
