@@ -302,3 +302,96 @@ fn decode_with(bytes: &[u8], params: &AuthParams, simulate: bool) -> Result<Deco
         auth_info_bytes: raw.auth_info_bytes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::txbuilder::{msg_send, sign_tx, Key, TxParams};
+
+    fn valid_tx() -> Vec<u8> {
+        let k = Key::from_label("decode");
+        let p = TxParams {
+            chain_id: "c".into(),
+            account_number: 0,
+            sequence: 0,
+            fee: Some(Coin::new(2_000, "udeai")),
+            gas_limit: 200_000,
+            memo: "hi".into(),
+        };
+        sign_tx(
+            &k,
+            vec![msg_send(
+                &k.address(),
+                &Key::from_label("to").address(),
+                &[Coin::new(1, "udeai")],
+            )],
+            &p,
+        )
+    }
+
+    #[test]
+    fn a_wallet_style_tx_decodes_with_its_signer_fee_and_memo() {
+        let tx = decode(&valid_tx(), &AuthParams::default()).unwrap();
+        assert_eq!(tx.signers.len(), 1);
+        assert_eq!(tx.fee, Some(Coin::new(2_000, "udeai")));
+        assert_eq!((tx.gas_limit, tx.memo.as_str()), (200_000, "hi"));
+        assert_eq!(tx.fee_payer(), Key::from_label("decode").address());
+    }
+
+    #[test]
+    fn limits_from_params_are_enforced() {
+        let bytes = valid_tx();
+        let small = AuthParams {
+            max_tx_bytes: 128,
+            ..AuthParams::default()
+        };
+        assert!(matches!(
+            decode(&bytes, &small),
+            Err(TxError::TooLarge { .. })
+        ));
+        let no_memo = AuthParams {
+            max_memo_characters: 1,
+            ..AuthParams::default()
+        };
+        assert!(matches!(
+            decode(&bytes, &no_memo),
+            Err(TxError::MemoTooLarge { .. })
+        ));
+        let low_gas = AuthParams {
+            max_tx_gas: 1_000,
+            ..AuthParams::default()
+        };
+        assert!(matches!(
+            decode(&bytes, &low_gas),
+            Err(TxError::InvalidGasLimit(_))
+        ));
+        let other_denom = AuthParams {
+            fee_denom: "uother".into(),
+            ..AuthParams::default()
+        };
+        assert!(matches!(
+            decode(&bytes, &other_denom),
+            Err(TxError::InsufficientFee(_))
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic_the_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = decode(&bytes, &AuthParams::default());
+            let _ = decode_for_simulation(&bytes, &AuthParams::default());
+        }
+
+        #[test]
+        fn any_corruption_of_a_valid_tx_is_refused_or_decodes_cleanly(pos in 0usize..400, byte in any::<u8>()) {
+            let mut bytes = valid_tx();
+            let i = pos % bytes.len();
+            bytes[i] = byte;
+            // Either a clean error or a tx; never a panic. Signature checks
+            // (stage two) catch content changes that still decode.
+            let _ = decode(&bytes, &AuthParams::default());
+        }
+    }
+}

@@ -633,3 +633,21 @@ fn a_tx_signed_offline_by_the_cli_is_accepted_by_the_node() {
     assert_eq!(balance(&mut c, &bob, 0), 250);
     assert_eq!(balance(&mut c, &alice, 0), 100_000 - 250 - 2_000);
 }
+
+#[test]
+fn blocks_of_random_bytes_fail_tx_by_tx_and_change_no_state() {
+    use rand::{Rng, SeedableRng};
+    let (_dir, _node, w, mut c) = chain(2);
+    c.block(&[]).unwrap();
+    let before = c.app_hash.clone();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let junk: Vec<Vec<u8>> = (0..50)
+        .map(|i| (0..(i * 13 % 300 + 1)).map(|_| rng.gen()).collect())
+        .collect();
+    // A faulty proposer includes them anyway (FinalizeBlock without Prepare).
+    let r = c.finalize(&junk).unwrap();
+    c.commit().unwrap();
+    assert!(r.tx_results.iter().all(|t| t.code != 0));
+    assert_eq!(r.app_hash.to_vec(), before, "failed txs wrote nothing");
+    assert_eq!(balance(&mut c, &w.keys[0].address(), 0), START);
+}
