@@ -12,6 +12,7 @@ pub mod abci;
 pub mod ante;
 pub mod app;
 pub mod bench;
+pub mod client;
 pub mod error;
 pub mod exec;
 pub mod home;

@@ -7,6 +7,7 @@ use base64::Engine;
 use clap::{Parser, Subcommand};
 use deai_app::{
     abci::Listen,
+    client::NodeClient,
     home::Home,
     keys_cli,
     txbuilder::{msg_send, sign_tx, TxParams},
@@ -31,6 +32,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process; boxing buys nothing
 enum Command {
     /// Create a home directory with a fresh genesis file.
     Init {
@@ -63,9 +65,21 @@ enum Command {
         #[command(subcommand)]
         cmd: KeysCmd,
     },
-    /// Build and sign transactions.
+    /// Build, sign and broadcast transactions.
     #[command(subcommand)]
     Tx(TxCmd),
+    /// Query a node.
+    Query {
+        #[command(flatten)]
+        node: NodeArgs,
+        #[command(subcommand)]
+        cmd: QueryCmd,
+    },
+    /// The node's chain id and latest height.
+    Status {
+        #[command(flatten)]
+        node: NodeArgs,
+    },
 }
 
 #[derive(clap::Args)]
@@ -140,7 +154,8 @@ enum TxCmd {
 
 #[derive(Subcommand)]
 enum BankTxCmd {
-    /// Sign a MsgSend offline and print the tx for `broadcast_tx_sync`.
+    /// Send coins: signs a MsgSend with a keyring key, then broadcasts it and
+    /// waits for its block (or, with --offline, prints the signed tx as hex).
     Send {
         /// Name of the sending key.
         from: String,
@@ -148,30 +163,86 @@ enum BankTxCmd {
         to: Address,
         /// Coins, e.g. 1000udeai.
         amount: String,
-        /// The chain id.
+        /// The chain id (default: asked from the node).
         #[arg(long, env = "DEAI_CHAIN_ID")]
-        chain_id: String,
-        /// The sender's account number (`abci_query` /cosmos.auth.v1beta1.Query/Account).
+        chain_id: Option<String>,
+        /// Sign without contacting a node; needs --chain-id, --account-number and --sequence.
         #[arg(long)]
-        account_number: u64,
-        /// The sender's sequence.
+        offline: bool,
+        /// The sender's account number (default: asked from the node).
         #[arg(long)]
-        sequence: u64,
+        account_number: Option<u64>,
+        /// The sender's sequence (default: asked from the node).
+        #[arg(long)]
+        sequence: Option<u64>,
         /// The fee, e.g. 2000udeai (at least 0.01udeai per unit of gas by default).
         #[arg(long, default_value = "2000udeai")]
         fees: String,
-        /// The gas limit.
-        #[arg(long, default_value_t = 200_000)]
-        gas: u64,
+        /// The gas limit, or `auto` to estimate it with the node's Simulate query.
+        #[arg(long, default_value = "200000")]
+        gas: String,
+        /// With --gas auto, multiply the estimate by this (e.g. 1.3).
+        #[arg(long, default_value = "1.3")]
+        gas_adjustment: String,
         /// A memo.
         #[arg(long, default_value = "")]
         memo: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short)]
+        yes: bool,
         #[command(flatten)]
         keyring: KeyringArgs,
-        /// `text` (hex tx) or `json`.
-        #[arg(long, default_value = "text")]
-        output: String,
+        #[command(flatten)]
+        node: NodeArgs,
     },
+}
+
+#[derive(clap::Args, Clone)]
+struct NodeArgs {
+    /// The node's CometBFT RPC address.
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:26657",
+        env = "DEAI_NODE",
+        global = true
+    )]
+    node: String,
+    /// `text` or `json`.
+    #[arg(long, default_value = "text", global = true)]
+    output: String,
+}
+
+#[derive(Subcommand)]
+enum QueryCmd {
+    /// Bank queries.
+    #[command(subcommand)]
+    Bank(BankQueryCmd),
+    /// An account's number, sequence and public key.
+    Account {
+        /// A deai1… address.
+        address: Address,
+    },
+    /// A transaction by its hash, once it is in a block.
+    Tx {
+        /// The hex hash.
+        hash: String,
+    },
+    /// A block (default: the latest).
+    Block {
+        /// The height.
+        height: Option<u64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BankQueryCmd {
+    /// All balances of an address.
+    Balances {
+        /// A deai1… address.
+        address: Address,
+    },
+    /// The total supply of every denom.
+    Total,
 }
 
 #[derive(Subcommand)]
@@ -239,55 +310,16 @@ fn main() -> anyhow::Result<()> {
             min_retain_blocks,
         } => start(&home, abci, min_retain_blocks),
         Command::Keys { keyring, cmd } => keys(&home, &keyring, cmd),
-        Command::Tx(TxCmd::Bank(BankTxCmd::Send {
-            from,
-            to,
-            amount,
-            chain_id,
-            account_number,
-            sequence,
-            fees,
-            gas,
-            memo,
-            keyring,
-            output,
-        })) => {
-            let kr = keys_cli::open(
-                &home.0,
-                keyring.keyring_backend,
-                keyring.keyring_dir.as_deref(),
-            )?;
-            let key = keys_cli::signer(&kr, &from)?;
-            let amount = Coin::parse_list(&amount).context("amount")?;
-            let fee = match Coin::parse_list(&fees).context("fees")?.as_slice() {
-                [] => None,
-                [c] => Some(c.clone()),
-                _ => bail!("--fees takes one coin"),
-            };
-            let p = TxParams {
-                chain_id,
-                account_number,
-                sequence,
-                fee,
-                gas_limit: gas,
-                memo,
-            };
-            let bytes = sign_tx(&key, vec![msg_send(&key.address(), &to, &amount)], &p);
-            let hash = hex::encode_upper(deai_app::tx::tx_hash(&bytes));
-            match output.as_str() {
-                "json" => println!(
-                    "{}",
-                    serde_json::json!({
-                        "tx_hex": hex::encode(&bytes),
-                        "tx_base64": base64::engine::general_purpose::STANDARD.encode(&bytes),
-                        "hash": hash,
-                    })
-                ),
-                "text" => println!("{}", hex::encode(&bytes)),
-                other => bail!("--output must be text or json, got {other}"),
-            }
-            Ok(())
-        }
+        Command::Tx(TxCmd::Bank(send)) => runtime()?.block_on(bank_send(&home, send)),
+        Command::Query { node, cmd } => runtime()?.block_on(query(&node, cmd)),
+        Command::Status { node } => runtime()?.block_on(async {
+            let (chain_id, height) = NodeClient::new(&node.node)?.status().await?;
+            print_out(
+                &node.output,
+                &serde_json::json!({"chain_id": chain_id, "latest_block_height": height}),
+                &format!("chain {chain_id} at height {height}"),
+            )
+        }),
         Command::Bench(BenchCmd::Transfers { txs, accounts }) => {
             let r = deai_app::bench::transfers(txs, accounts)?;
             println!(
@@ -478,4 +510,278 @@ fn keys(home: &Home, args: &KeyringArgs, cmd: KeysCmd) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().context("starting the async runtime")
+}
+
+fn print_out(output: &str, json: &serde_json::Value, text: &str) -> anyhow::Result<()> {
+    match output {
+        "json" => println!("{}", serde_json::to_string_pretty(json)?),
+        "text" => println!("{text}"),
+        other => bail!("--output must be text or json, got {other:?}"),
+    }
+    Ok(())
+}
+
+fn coins_text(coins: &[cosmos_sdk_proto::cosmos::base::v1beta1::Coin]) -> String {
+    if coins.is_empty() {
+        return "(none)".to_string();
+    }
+    coins
+        .iter()
+        .map(|c| format!("{}{}", c.amount, c.denom))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn coins_json(coins: &[cosmos_sdk_proto::cosmos::base::v1beta1::Coin]) -> serde_json::Value {
+    coins
+        .iter()
+        .map(|c| serde_json::json!({"denom": c.denom, "amount": c.amount}))
+        .collect()
+}
+
+/// Parses a decimal such as `1.3` into thousandths (1300), without floats.
+fn per_mille(s: &str) -> anyhow::Result<u64> {
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    if whole.is_empty() || frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        bail!("{s:?} is not a decimal like 1.3 (at most 3 decimals)");
+    }
+    let whole: u64 = whole
+        .parse()
+        .with_context(|| format!("{s:?} is not a decimal"))?;
+    let frac: u64 = format!("{frac:0<3}").parse().unwrap_or(0);
+    Ok(whole * 1000 + frac)
+}
+
+async fn query(node: &NodeArgs, cmd: QueryCmd) -> anyhow::Result<()> {
+    let client = NodeClient::new(&node.node)?;
+    match cmd {
+        QueryCmd::Bank(BankQueryCmd::Balances { address }) => {
+            let coins = client.balances(&address.to_bech32()).await?;
+            print_out(
+                &node.output,
+                &serde_json::json!({"balances": coins_json(&coins)}),
+                &coins_text(&coins),
+            )
+        }
+        QueryCmd::Bank(BankQueryCmd::Total) => {
+            let coins = client.total_supply().await?;
+            print_out(
+                &node.output,
+                &serde_json::json!({"supply": coins_json(&coins)}),
+                &coins_text(&coins),
+            )
+        }
+        QueryCmd::Account { address } => match client.account(&address.to_bech32()).await? {
+            None => bail!("account {address} not found: it has never received tokens"),
+            Some(acc) => {
+                let key = acc
+                    .pub_key
+                    .map(|k| base64::engine::general_purpose::STANDARD.encode(k.value))
+                    .unwrap_or_default();
+                print_out(
+                    &node.output,
+                    &serde_json::json!({"address": acc.address, "account_number": acc.account_number.to_string(), "sequence": acc.sequence.to_string(), "pub_key": key}),
+                    &format!(
+                        "{}  account_number {}  sequence {}",
+                        acc.address, acc.account_number, acc.sequence
+                    ),
+                )
+            }
+        },
+        QueryCmd::Tx { hash } => {
+            let bytes: [u8; 32] = hex::decode(hash.trim_start_matches("0x"))
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| anyhow::anyhow!("{hash:?} is not a 32-byte hex tx hash"))?;
+            use tendermint_rpc::Client as _;
+            let r = client
+                .rpc()
+                .tx(tendermint::Hash::Sha256(bytes), false)
+                .await
+                .with_context(|| format!("tx {hash} not found (not yet in a block, or unknown)"))?;
+            print_out(
+                &node.output,
+                &serde_json::to_value(&r)?,
+                &format!(
+                    "height {}  index {}  code {}  gas {}/{}  {}",
+                    r.height,
+                    r.index,
+                    r.tx_result.code.value(),
+                    r.tx_result.gas_used,
+                    r.tx_result.gas_wanted,
+                    r.tx_result.log
+                ),
+            )
+        }
+        QueryCmd::Block { height } => {
+            use tendermint_rpc::Client as _;
+            let r = match height {
+                Some(h) => {
+                    client
+                        .rpc()
+                        .block(tendermint::block::Height::try_from(h)?)
+                        .await
+                }
+                None => client.rpc().latest_block().await,
+            }
+            .context("fetching the block")?;
+            let h = &r.block.header;
+            print_out(
+                &node.output,
+                &serde_json::to_value(&r)?,
+                &format!(
+                    "height {}  hash {}  time {}  txs {}  app_hash {}",
+                    h.height,
+                    r.block_id.hash,
+                    h.time,
+                    r.block.data.len(),
+                    h.app_hash
+                ),
+            )
+        }
+    }
+}
+
+async fn bank_send(home: &Home, cmd: BankTxCmd) -> anyhow::Result<()> {
+    let BankTxCmd::Send {
+        from,
+        to,
+        amount,
+        chain_id,
+        offline,
+        account_number,
+        sequence,
+        fees,
+        gas,
+        gas_adjustment,
+        memo,
+        yes,
+        keyring,
+        node,
+    } = cmd;
+    let kr = keys_cli::open(
+        &home.0,
+        keyring.keyring_backend,
+        keyring.keyring_dir.as_deref(),
+    )?;
+    let amount = Coin::parse_list(&amount).context("amount")?;
+    let fee = match Coin::parse_list(&fees).context("fees")?.as_slice() {
+        [] => None,
+        [c] => Some(c.clone()),
+        _ => bail!("--fees takes one coin"),
+    };
+    let from_addr = kr.show(&from)?.address;
+    let (chain_id, account_number, sequence, client) = if offline {
+        let (Some(c), Some(a), Some(s)) = (chain_id, account_number, sequence) else {
+            bail!("--offline needs --chain-id, --account-number and --sequence");
+        };
+        (c, a, s, None)
+    } else {
+        let client = NodeClient::new(&node.node)?;
+        let chain_id = match chain_id {
+            Some(c) => c,
+            None => client.status().await?.0,
+        };
+        let acc = client
+            .account(&from_addr.to_bech32())
+            .await?
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "account {from_addr} not found on the node: it must receive tokens first"
+                )
+            })?;
+        (
+            chain_id,
+            account_number.unwrap_or(acc.account_number),
+            sequence.unwrap_or(acc.sequence),
+            Some(client),
+        )
+    };
+    let key = keys_cli::signer(&kr, &from)?;
+    let msgs = vec![msg_send(&from_addr, &to, &amount)];
+    let mut p = TxParams {
+        chain_id,
+        account_number,
+        sequence,
+        fee,
+        gas_limit: 0,
+        memo,
+    };
+    p.gas_limit = if gas == "auto" {
+        let client = client.as_ref().ok_or_else(|| {
+            anyhow::anyhow!("--gas auto needs a node; give a number with --offline")
+        })?;
+        let estimate = client.simulate(sign_tx(&key, msgs.clone(), &p)).await?;
+        estimate.saturating_mul(per_mille(&gas_adjustment)?) / 1000
+    } else {
+        gas.parse()
+            .with_context(|| format!("--gas {gas:?} is neither a number nor auto"))?
+    };
+    let bytes = sign_tx(&key, msgs, &p);
+    let hash = deai_app::tx::tx_hash(&bytes);
+    let Some(client) = client else {
+        return print_out(
+            &node.output,
+            &serde_json::json!({
+                "tx_hex": hex::encode(&bytes),
+                "tx_base64": base64::engine::general_purpose::STANDARD.encode(&bytes),
+                "hash": hex::encode_upper(hash),
+            }),
+            &hex::encode(&bytes),
+        );
+    };
+    if !yes {
+        eprintln!(
+            "send {} from {from} ({from_addr}) to {to}, fee {}, gas {}",
+            deai_bank::event::coins_string(&amount),
+            p.fee.as_ref().map_or("none".to_string(), |c| c.to_string()),
+            p.gas_limit
+        );
+        if keys_cli::read_line("'y' to sign and broadcast")? != "y" {
+            bail!("not sent");
+        }
+    }
+    let (code, log) = client.broadcast_sync(bytes).await?;
+    if code != 0 {
+        bail!("the node refused the tx (code {code}): {log}");
+    }
+    let (height, code, log) = client
+        .wait_for_tx(hash, std::time::Duration::from_secs(30))
+        .await?;
+    print_out(
+        &node.output,
+        &serde_json::json!({"hash": hex::encode_upper(hash), "height": height.to_string(), "code": code, "log": log}),
+        &format!(
+            "tx {} in block {height}: {}",
+            hex::encode_upper(hash),
+            if code == 0 {
+                "ok".to_string()
+            } else {
+                format!("failed (code {code}): {log}")
+            }
+        ),
+    )?;
+    if code != 0 {
+        bail!("the tx failed in its block");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::per_mille;
+
+    #[test]
+    fn gas_adjustments_parse_without_floats() {
+        assert_eq!(per_mille("1.3").unwrap(), 1300);
+        assert_eq!(per_mille("2").unwrap(), 2000);
+        assert_eq!(per_mille("1.125").unwrap(), 1125);
+        assert!(per_mille("1.2345").is_err());
+        assert!(per_mille("abc").is_err());
+        assert!(per_mille(".5").is_err());
+    }
 }

@@ -610,6 +610,7 @@ fn a_tx_signed_offline_by_the_cli_is_accepted_by_the_node() {
             "alice",
             &bob.to_bech32(),
             "250udeai",
+            "--offline",
             "--chain-id",
             CHAIN,
             "--account-number",

@@ -237,6 +237,7 @@ fn the_file_keyring_adds_exports_and_imports_with_passphrases() {
             "k1",
             addr.trim(),
             "1udeai",
+            "--offline",
             "--chain-id",
             "c",
             "--account-number",
@@ -247,4 +248,23 @@ fn the_file_keyring_adds_exports_and_imports_with_passphrases() {
         "wrong\n",
     ));
     assert!(e.to_lowercase().contains("passphrase"), "{e}");
+}
+
+#[test]
+fn online_commands_explain_an_unreachable_or_malformed_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    let e = err(&deaid(dir.path(), &["status", "--node", &url]));
+    assert!(e.contains("did not answer"), "{e}");
+    let e = err(&deaid(
+        dir.path(),
+        &["query", "bank", "total", "--node", "not a url"],
+    ));
+    assert!(e.contains("is not a URL"), "{e}");
+    let e = err(&deaid(dir.path(), &["query", "tx", "zz", "--node", &url]));
+    assert!(e.contains("hex tx hash"), "{e}");
 }

@@ -1,0 +1,172 @@
+//! A client for a node's CometBFT RPC (CometBFT v0.38, or `deaid devnet`):
+//! the CLI's queries and transactions go through `abci_query`,
+//! `broadcast_tx_sync`, `status` and `tx`, exactly as wallets use them.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use cosmos_sdk_proto::cosmos::{
+    auth::v1beta1::{BaseAccount, QueryAccountRequest, QueryAccountResponse},
+    bank::v1beta1::{
+        QueryAllBalancesRequest, QueryAllBalancesResponse, QueryTotalSupplyRequest,
+        QueryTotalSupplyResponse,
+    },
+    base::v1beta1::Coin as ProtoCoin,
+    tx::v1beta1::{SimulateRequest, SimulateResponse},
+};
+use prost::Message;
+use tendermint_rpc::{client::CompatMode, Client as _, HttpClient};
+
+/// A connection to a node's RPC endpoint.
+pub struct NodeClient {
+    http: HttpClient,
+    url: String,
+}
+
+impl NodeClient {
+    /// A client for `url`, such as `http://127.0.0.1:26657`.
+    pub fn new(url: &str) -> anyhow::Result<Self> {
+        let parsed: tendermint_rpc::Url = url
+            .parse()
+            .with_context(|| format!("--node {url:?} is not a URL like http://127.0.0.1:26657"))?;
+        let http = HttpClient::builder(
+            parsed
+                .try_into()
+                .map_err(|e| anyhow!("--node {url:?}: {e}"))?,
+        )
+        .compat_mode(CompatMode::V0_38)
+        .build()
+        .with_context(|| format!("creating an RPC client for {url}"))?;
+        Ok(NodeClient {
+            http,
+            url: url.to_string(),
+        })
+    }
+
+    fn unreachable(&self, e: tendermint_rpc::Error) -> anyhow::Error {
+        anyhow!(
+            "the node at {} did not answer ({e}); is it running? (`deaid devnet` or CometBFT)",
+            self.url
+        )
+    }
+
+    /// The chain id and latest height.
+    pub async fn status(&self) -> anyhow::Result<(String, u64)> {
+        let s = self.http.status().await.map_err(|e| self.unreachable(e))?;
+        Ok((
+            s.node_info.network.to_string(),
+            s.sync_info.latest_block_height.value(),
+        ))
+    }
+
+    /// A gRPC-style ABCI query; a non-zero code is an error carrying the app's log.
+    pub async fn query(&self, path: &str, data: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+        let r = self
+            .http
+            .abci_query(Some(path.to_string()), data, None, false)
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        if r.code.is_err() {
+            bail!("query {path} failed (code {}): {}", r.code.value(), r.log);
+        }
+        Ok(r.value)
+    }
+
+    /// The account at `address`, if it exists.
+    pub async fn account(&self, address: &str) -> anyhow::Result<Option<BaseAccount>> {
+        let req = QueryAccountRequest {
+            address: address.to_string(),
+        };
+        match self
+            .query("/cosmos.auth.v1beta1.Query/Account", req.encode_to_vec())
+            .await
+        {
+            Ok(bytes) => {
+                let any = QueryAccountResponse::decode(bytes.as_slice())?
+                    .account
+                    .ok_or_else(|| anyhow!("the node returned an empty account"))?;
+                Ok(Some(BaseAccount::decode(any.value.as_slice())?))
+            }
+            Err(e) if e.to_string().contains("NotFound") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// All balances of `address`.
+    pub async fn balances(&self, address: &str) -> anyhow::Result<Vec<ProtoCoin>> {
+        let req = QueryAllBalancesRequest {
+            address: address.to_string(),
+            ..Default::default()
+        };
+        let bytes = self
+            .query(
+                "/cosmos.bank.v1beta1.Query/AllBalances",
+                req.encode_to_vec(),
+            )
+            .await?;
+        Ok(QueryAllBalancesResponse::decode(bytes.as_slice())?.balances)
+    }
+
+    /// The total supply of every denom.
+    pub async fn total_supply(&self) -> anyhow::Result<Vec<ProtoCoin>> {
+        let bytes = self
+            .query(
+                "/cosmos.bank.v1beta1.Query/TotalSupply",
+                QueryTotalSupplyRequest::default().encode_to_vec(),
+            )
+            .await?;
+        Ok(QueryTotalSupplyResponse::decode(bytes.as_slice())?.supply)
+    }
+
+    /// The gas `tx_bytes` would use, by the app's Simulate query.
+    pub async fn simulate(&self, tx_bytes: Vec<u8>) -> anyhow::Result<u64> {
+        let req = SimulateRequest {
+            tx_bytes,
+            ..Default::default()
+        };
+        let bytes = self
+            .query("/cosmos.tx.v1beta1.Service/Simulate", req.encode_to_vec())
+            .await?;
+        SimulateResponse::decode(bytes.as_slice())?
+            .gas_info
+            .map(|g| g.gas_used)
+            .ok_or_else(|| anyhow!("simulation returned no gas information"))
+    }
+
+    /// Submits a tx to the mempool; returns CheckTx's code and log.
+    pub async fn broadcast_sync(&self, tx: Vec<u8>) -> anyhow::Result<(u32, String)> {
+        let r = self
+            .http
+            .broadcast_tx_sync(tx)
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        Ok((r.code.value(), r.log))
+    }
+
+    /// Waits until the tx with `hash` is in a block; returns (height, code, log).
+    pub async fn wait_for_tx(
+        &self,
+        hash: [u8; 32],
+        timeout: Duration,
+    ) -> anyhow::Result<(u64, u32, String)> {
+        let start = Instant::now();
+        let hash = tendermint::Hash::Sha256(hash);
+        loop {
+            match self.http.tx(hash, false).await {
+                Ok(r) => return Ok((r.height.value(), r.tx_result.code.value(), r.tx_result.log)),
+                Err(_) if start.elapsed() < timeout => {
+                    tokio::time::sleep(Duration::from_millis(250)).await
+                }
+                Err(e) => bail!(
+                    "tx {hash} was not in a block after {} s: {e}",
+                    timeout.as_secs()
+                ),
+            }
+        }
+    }
+
+    /// The underlying RPC client, for block and tx queries.
+    pub fn rpc(&self) -> &HttpClient {
+        &self.http
+    }
+}
