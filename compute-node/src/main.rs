@@ -1,0 +1,158 @@
+//! `deai-compute`: the compute node's command line (device report and benchmarks).
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use deai_compute::{
+    bench::{bench_gemm, warm_up, GemmSize, DEFAULT_SIZES, QUICK_SIZES},
+    list_devices, Executor, ExecutorOptions, GemmPath, WorkgroupConfig,
+};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "deai-compute", version, about = "DeAI compute node")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Report every compute-capable Vulkan device, best first.
+    Info,
+    /// Measure gemm-i8 throughput on Vulkan and on the single-threaded Rust reference.
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Sizes as MxNxK, comma-separated (default: 256x256x256,1024x512x2048,4096x512x14336).
+    #[arg(long, value_delimiter = ',')]
+    sizes: Vec<GemmSize>,
+    /// Small sizes only (256x256x256,512x512x1024), for a run of a few seconds.
+    #[arg(long, conflicts_with = "sizes")]
+    quick: bool,
+    /// Shader variant.
+    #[arg(long, value_enum, default_value_t = PathArg::Auto)]
+    path: PathArg,
+    /// Workgroup shape as XxY invocations (each computes a 4x4 block of C).
+    #[arg(long, default_value = "16x16")]
+    workgroup: String,
+    /// Words (4 int8 each) of k staged in shared memory per round.
+    #[arg(long, default_value_t = 16)]
+    k_words: u32,
+    /// Device index from `deai-compute info` (default: the best device).
+    #[arg(long, env = "DEAI_COMPUTE_DEVICE")]
+    device: Option<usize>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PathArg {
+    /// Dot product when the device has it, else plain.
+    Auto,
+    /// Plain int8 multiply-adds.
+    Plain,
+    /// Packed 4x8 integer dot product.
+    Dot,
+}
+
+impl From<PathArg> for GemmPath {
+    fn from(p: PathArg) -> Self {
+        match p {
+            PathArg::Auto => GemmPath::Auto,
+            PathArg::Plain => GemmPath::Plain,
+            PathArg::Dot => GemmPath::DotProduct,
+        }
+    }
+}
+
+fn parse_workgroup(s: &str, k_words: u32) -> Result<WorkgroupConfig> {
+    let (x, y) = s
+        .split_once('x')
+        .with_context(|| format!("workgroup `{s}` is not of the form XxY"))?;
+    Ok(WorkgroupConfig {
+        x: x.parse().with_context(|| format!("workgroup x `{x}`"))?,
+        y: y.parse().with_context(|| format!("workgroup y `{y}`"))?,
+        k_words,
+    })
+}
+
+fn info() -> Result<()> {
+    let devices = list_devices().context("listing Vulkan devices")?;
+    if devices.is_empty() {
+        bail!("no Vulkan device with a compute queue (install mesa-vulkan-drivers for lavapipe)");
+    }
+    for (i, d) in devices.iter().enumerate() {
+        println!("[{i}]{}", if i == 0 { " (default)" } else { "" });
+        println!("{d}");
+        println!();
+    }
+    Ok(())
+}
+
+fn bench(args: BenchArgs) -> Result<()> {
+    let workgroup = parse_workgroup(&args.workgroup, args.k_words)?;
+    let exec = Executor::new(ExecutorOptions {
+        device_index: args.device,
+        workgroup,
+    })
+    .context("opening the Vulkan executor")?;
+    let path = exec
+        .resolve(args.path.into())
+        .context("choosing the shader variant")?;
+    let sizes: Vec<GemmSize> = if args.quick {
+        QUICK_SIZES.to_vec()
+    } else if args.sizes.is_empty() {
+        DEFAULT_SIZES.to_vec()
+    } else {
+        args.sizes
+    };
+    println!(
+        "device: {} ({}), path: {path:?}, workgroup: {}x{} (block {}x{}), k_words: {}",
+        exec.report().name,
+        exec.report().device_type,
+        workgroup.x,
+        workgroup.y,
+        workgroup.block_rows(),
+        workgroup.block_cols(),
+        workgroup.k_words
+    );
+    warm_up(&exec, path).context("warming up")?;
+    println!(
+        "{:>18} {:>12} {:>12} {:>12} {:>12} {:>8} {:>6}",
+        "size (MxNxK)", "vulkan s", "vulkan GOP/s", "ref s", "ref GOP/s", "ratio", "hash"
+    );
+    let mut mismatches = 0;
+    for size in sizes {
+        let row = bench_gemm(&exec, size, path).with_context(|| format!("benchmarking {size}"))?;
+        if !row.hashes_match {
+            mismatches += 1;
+        }
+        println!(
+            "{:>18} {:>12.4} {:>12.2} {:>12.4} {:>12.2} {:>7.2}x {:>6}",
+            size.to_string(),
+            row.vulkan_secs,
+            row.vulkan_gops(),
+            row.reference_secs,
+            row.reference_gops(),
+            row.ratio(),
+            if row.hashes_match { "same" } else { "DIFF" }
+        );
+    }
+    if mismatches > 0 {
+        bail!("{mismatches} size(s) gave a Vulkan result different from the reference");
+    }
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Info => info(),
+        Command::Bench(args) => bench(args),
+    }
+}
