@@ -2,19 +2,20 @@
 // gemm-i8: C[m x n] (int32) = A[m x k] (int8) * B[k x n] (int8), exact integer arithmetic.
 //
 // Layout (all row-major, see compute-node/src/gemm.rs for the host side):
-//   A  : m rows of kw 32-bit words; each word packs 4 consecutive int8 of a row of A,
-//        lowest byte first; a row is zero-padded to a multiple of 4 elements.
-//   Bt : B transposed, n rows (one per column of B) of kw words, packed like A.
+//   A  : m rows of k16 uvec4 groups; a group holds 16 consecutive int8 of the row as 4
+//        32-bit words, 4 int8 per word, lowest byte first; rows are zero-padded to 16 int8.
+//   Bt : B transposed, n rows (one per column of B) of k16 groups, packed like A.
 //   C  : m x n int32.
-// Zero padding contributes 0 to every dot product, so only whole words are handled here.
+// Zero padding contributes 0 to every dot product, so only whole groups are handled here.
 // The host proves k * 128 * 128 < 2^31, so no partial sum can overflow int32 and the
 // result is the same on every driver, whatever the summation order.
 //
 // Tiling: a workgroup of WG_X x WG_Y invocations computes a BM x BN block of C, with
 // BM = WG_Y * TM and BN = WG_X * TN; each invocation owns a TM x TN micro-tile whose rows
 // are ty + i * WG_Y and columns tx + j * WG_X (strided, so neighbouring invocations read
-// neighbouring shared words). The k dimension is walked in slabs of BKW words staged in
-// shared memory, stored k-major.
+// neighbouring shared entries). The k dimension is walked in slabs of BK16 groups staged in
+// shared memory, stored k-major. Operands are moved as uvec4: on lavapipe every divergent
+// load costs a per-lane loop, so fewer, wider loads and a large micro-tile matter most.
 //
 // Variants: built twice by build.rs. With USE_DOT the 4 x int8 products of a word pair
 // are one OpSDot (SPV_KHR_integer_dot_product, packed 4x8 format), emitted through
@@ -24,15 +25,15 @@
 #extension GL_EXT_spirv_intrinsics : require
 
 #ifndef TM
-#define TM 4
+#define TM 8
 #endif
 #ifndef TN
-#define TN 4
+#define TN 8
 #endif
 
 layout(constant_id = 0) const uint WG_X = 16;
 layout(constant_id = 1) const uint WG_Y = 16;
-layout(constant_id = 2) const uint BKW = 8;
+layout(constant_id = 2) const uint BK16 = 4; // uvec4 groups (16 int8) of k per slab
 
 layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z = 1) in;
 
@@ -40,27 +41,27 @@ const uint BM = WG_Y * TM;
 const uint BN = WG_X * TN;
 const uint THREADS = WG_X * WG_Y;
 // Fixed trip counts of the staging loops, so drivers can unroll them after specialization.
-const uint LOADS_A = (BM * BKW + THREADS - 1) / THREADS;
-const uint LOADS_B = (BN * BKW + THREADS - 1) / THREADS;
+const uint LOADS_A = (BM * BK16 + THREADS - 1) / THREADS;
+const uint LOADS_B = (BN * BK16 + THREADS - 1) / THREADS;
 
-// The host splits k into chunks [k_begin, k_end) (in words, k_begin a multiple of BKW), one
+// The host splits k into chunks [k_begin, k_end) (in groups, k_begin a multiple of BK16), one
 // dispatch each, because Mesa's llvmpipe/lavapipe silently leaves a shader's loops after a
 // fixed budget of iterations (about 65535); `accumulate` is 0 for the first chunk, 1 after.
 layout(push_constant) uniform Params {
     uint m;
     uint n;
-    uint kw;
+    uint k16;
     uint k_begin;
     uint k_end;
     uint accumulate;
 } p;
 
-layout(std430, set = 0, binding = 0) readonly buffer ABuf { uint a[]; };
-layout(std430, set = 0, binding = 1) readonly buffer BBuf { uint bt[]; };
+layout(std430, set = 0, binding = 0) readonly buffer ABuf { uvec4 a[]; };
+layout(std430, set = 0, binding = 1) readonly buffer BBuf { uvec4 bt[]; };
 layout(std430, set = 0, binding = 2) buffer CBuf { int c[]; };
 
-shared uint sa[BKW * BM];
-shared uint sb[BKW * BN];
+shared uvec4 sa[BK16 * BM];
+shared uvec4 sb[BK16 * BN];
 
 #ifdef USE_DOT
 // OpSDot (4450) with PackedVectorFormat4x8Bit (0); capabilities DotProduct (6019) and
@@ -96,33 +97,33 @@ void main() {
         }
     }
 
-    for (uint k0 = p.k_begin; k0 < p.k_end; k0 += BKW) {
-        // Stage the A and Bt slabs; consecutive invocations read consecutive words of a row.
+    for (uint k0 = p.k_begin; k0 < p.k_end; k0 += BK16) {
+        // Stage the A and Bt slabs; consecutive invocations read consecutive groups of a row.
         for (uint it = 0; it < LOADS_A; ++it) {
             const uint idx = tid + it * THREADS;
-            if (idx < BM * BKW) {
-                const uint r = idx / BKW;
-                const uint kk = idx % BKW;
+            if (idx < BM * BK16) {
+                const uint r = idx / BK16;
+                const uint kk = idx % BK16;
                 const uint gr = row0 + r;
                 const uint gk = k0 + kk;
-                sa[kk * BM + r] = (gr < p.m && gk < p.k_end) ? a[gr * p.kw + gk] : 0u;
+                sa[kk * BM + r] = (gr < p.m && gk < p.k_end) ? a[gr * p.k16 + gk] : uvec4(0u);
             }
         }
         for (uint it = 0; it < LOADS_B; ++it) {
             const uint idx = tid + it * THREADS;
-            if (idx < BN * BKW) {
-                const uint r = idx / BKW;
-                const uint kk = idx % BKW;
+            if (idx < BN * BK16) {
+                const uint r = idx / BK16;
+                const uint kk = idx % BK16;
                 const uint gc = col0 + r;
                 const uint gk = k0 + kk;
-                sb[kk * BN + r] = (gc < p.n && gk < p.k_end) ? bt[gc * p.kw + gk] : 0u;
+                sb[kk * BN + r] = (gc < p.n && gk < p.k_end) ? bt[gc * p.k16 + gk] : uvec4(0u);
             }
         }
         barrier();
 
-        for (uint kk = 0; kk < BKW; ++kk) {
-            uint ra[TM];
-            uint rb[TN];
+        for (uint kk = 0; kk < BK16; ++kk) {
+            uvec4 ra[TM];
+            uvec4 rb[TN];
             for (uint i = 0; i < TM; ++i) {
                 ra[i] = sa[kk * BM + ty + i * WG_Y];
             }
@@ -131,7 +132,8 @@ void main() {
             }
             for (uint i = 0; i < TM; ++i) {
                 for (uint j = 0; j < TN; ++j) {
-                    acc[i][j] += dot4(ra[i], rb[j]);
+                    acc[i][j] += dot4(ra[i].x, rb[j].x) + dot4(ra[i].y, rb[j].y)
+                             + dot4(ra[i].z, rb[j].z) + dot4(ra[i].w, rb[j].w);
                 }
             }
         }

@@ -35,7 +35,10 @@ use crate::{
 };
 
 /// Rows and columns of C computed by one invocation of gemm-i8 (`TM`, `TN` in the shader).
-pub const GEMM_MICRO_TILE: u32 = 4;
+///
+/// 8 x 8 measured fastest on lavapipe: 4 x 4 spends most of its time loading operands from
+/// shared memory, 16 x 8 spills too many accumulators.
+pub const GEMM_MICRO_TILE: u32 = 8;
 
 /// Loop iterations one shader invocation may run in one dispatch. Mesa's llvmpipe/lavapipe
 /// silently leaves a shader's loops once about 65535 iterations have run (found by
@@ -187,15 +190,15 @@ pub enum GemmPath {
 /// Workgroup shape and k-slab depth of gemm-i8, set through specialization constants.
 ///
 /// A workgroup of `x * y` invocations computes a `4y x 4x` block of C and stages
-/// `4 * k_words` int8 of k per barrier round.
+/// `k_tile` int8 of k per barrier round.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WorkgroupConfig {
     /// Invocations along n (columns of C).
     pub x: u32,
     /// Invocations along m (rows of C).
     pub y: u32,
-    /// 32-bit words of k staged in shared memory per round.
-    pub k_words: u32,
+    /// int8 of k staged in shared memory per round; a multiple of 16 (one `uvec4`).
+    pub k_tile: u32,
 }
 
 impl Default for WorkgroupConfig {
@@ -203,7 +206,7 @@ impl Default for WorkgroupConfig {
         Self {
             x: 16,
             y: 16,
-            k_words: 16,
+            k_tile: 64,
         }
     }
 }
@@ -221,14 +224,19 @@ impl WorkgroupConfig {
 
     /// Shared memory the kernel needs, in bytes.
     pub fn shared_bytes(&self) -> u64 {
-        4 * u64::from(self.k_words) * u64::from(self.block_rows() + self.block_cols())
+        u64::from(self.k_tile) * u64::from(self.block_rows() + self.block_cols())
     }
 
-    /// Loop iterations one invocation runs per round of k (one slab of `k_words`), counting
+    /// `uvec4` groups of k per round (`BK16` in the shader).
+    fn k_groups(&self) -> u32 {
+        self.k_tile / 16
+    }
+
+    /// Loop iterations one invocation runs per round of k (one slab of `k_tile`), counting
     /// every loop of the shader as if the driver did not unroll it.
     fn loop_iterations_per_round(&self) -> u64 {
         let threads = u64::from(self.x) * u64::from(self.y);
-        let kw = u64::from(self.k_words);
+        let kw = u64::from(self.k_groups());
         let loads_a = (u64::from(self.block_rows()) * kw).div_ceil(threads);
         let loads_b = (u64::from(self.block_cols()) * kw).div_ceil(threads);
         let t = u64::from(GEMM_MICRO_TILE);
@@ -241,25 +249,36 @@ impl WorkgroupConfig {
         2 * (t + t * t)
     }
 
-    /// Words of k one dispatch covers (a multiple of `k_words`); longer k is split over
+    /// int8 of k one dispatch covers (a multiple of `k_tile`); longer k is split over
     /// several dispatches that accumulate into C, keeping every invocation within
     /// [`LOOP_BUDGET`] loop iterations.
-    pub fn k_words_per_dispatch(&self) -> u64 {
+    pub fn k_per_dispatch(&self) -> u64 {
+        16 * self.groups_per_dispatch()
+    }
+
+    /// `uvec4` groups of k one dispatch covers.
+    fn groups_per_dispatch(&self) -> u64 {
         let rounds = LOOP_BUDGET.saturating_sub(Self::loop_iterations_fixed())
             / self.loop_iterations_per_round();
-        rounds.max(1) * u64::from(self.k_words)
+        rounds.max(1) * u64::from(self.k_groups())
     }
 
     fn validate(&self, r: &DeviceReport) -> Result<(), ComputeError> {
-        if self.x == 0 || self.y == 0 || self.k_words == 0 {
+        if self.k_tile % 16 != 0 {
+            return Err(ComputeError::Workgroup(format!(
+                "k_tile = {} is not a multiple of 16",
+                self.k_tile
+            )));
+        }
+        if self.x == 0 || self.y == 0 || self.k_tile == 0 {
             return Err(ComputeError::Workgroup(format!(
                 "{self:?} has a zero dimension"
             )));
         }
         if self.loop_iterations_per_round() + Self::loop_iterations_fixed() > LOOP_BUDGET {
             return Err(ComputeError::Workgroup(format!(
-                "k_words = {} makes one round exceed the loop budget of {LOOP_BUDGET}",
-                self.k_words
+                "k_tile = {} makes one round exceed the loop budget of {LOOP_BUDGET}",
+                self.k_tile
             )));
         }
         if self.x > r.max_workgroup_size[0] || self.y > r.max_workgroup_size[1] {
@@ -408,7 +427,7 @@ fn gemm_pipeline(
             [
                 (0, SpecializationConstant::U32(wg.x)),
                 (1, SpecializationConstant::U32(wg.y)),
-                (2, SpecializationConstant::U32(wg.k_words)),
+                (2, SpecializationConstant::U32(wg.k_groups())),
             ]
             .into_iter()
             .collect(),
@@ -630,9 +649,10 @@ impl Executor {
         };
         let m32 = u32::try_from(m).map_err(|_| too_big("m", m))?;
         let n32 = u32::try_from(n).map_err(|_| too_big("n", n))?;
-        let kw = u32::try_from(words_per_row(k)).map_err(|_| too_big("k", k))?;
+        // Row stride and k range in uvec4 groups of 16 int8, as the shader indexes them.
+        let kw = u32::try_from(words_per_row(k) / 4).map_err(|_| too_big("k", k))?;
         // k <= K_MAX, so a chunk (capped at kw) always fits in u32.
-        let chunk = u32::try_from(wg.k_words_per_dispatch().min(u64::from(kw))).unwrap_or(kw);
+        let chunk = u32::try_from(wg.groups_per_dispatch().min(u64::from(kw))).unwrap_or(kw);
 
         let a_buf = self.packed_input(a, "A buffer bytes")?;
         let b_buf = self.packed_input(bt, "Bt buffer bytes")?;

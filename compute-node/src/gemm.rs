@@ -40,13 +40,18 @@ pub fn check_shapes(
     Ok((a.rows(), bt.rows(), k))
 }
 
-/// Number of 32-bit words holding a row of `k` int8 (rows are zero-padded to whole words).
+/// int8 per packed row group: rows are stored in 16-byte groups (one `uvec4` in the shader).
+pub const ROW_GROUP: usize = 16;
+
+/// Number of 32-bit words holding a packed row of `k` int8: `k` rounded up to a whole
+/// [`ROW_GROUP`], 4 int8 per word.
 pub fn words_per_row(k: usize) -> usize {
-    k.div_ceil(4)
+    k.div_ceil(ROW_GROUP) * (ROW_GROUP / 4)
 }
 
 /// Packs the rows of `m` into `out` as little-endian 32-bit words, 4 int8 per word, lowest
-/// byte first; each row is zero-padded to [`words_per_row`] words.
+/// byte first; each row is zero-padded to [`words_per_row`] words. Zero padding adds
+/// nothing to a dot product, so the shaders never need to know the true `k`.
 ///
 /// `out.len()` must be `m.rows() * words_per_row(m.cols())`.
 pub fn pack_rows(m: &Matrix<i8>, out: &mut [u32]) {
@@ -66,12 +71,17 @@ pub fn pack_rows(m: &Matrix<i8>, out: &mut [u32]) {
             *w = u32::from_le_bytes([q[0] as u8, q[1] as u8, q[2] as u8, q[3] as u8]);
         }
         let rest = quads.remainder();
-        if let Some(w) = d.next() {
-            let mut bytes = [0u8; 4];
-            for (b, &x) in bytes.iter_mut().zip(rest) {
-                *b = x as u8;
+        if !rest.is_empty() {
+            if let Some(w) = d.next() {
+                let mut bytes = [0u8; 4];
+                for (b, &x) in bytes.iter_mut().zip(rest) {
+                    *b = x as u8;
+                }
+                *w = u32::from_le_bytes(bytes);
             }
-            *w = u32::from_le_bytes(bytes);
+        }
+        for w in d {
+            *w = 0;
         }
     }
 }
@@ -159,11 +169,21 @@ mod tests {
     #[test]
     fn packing_puts_the_first_element_in_the_lowest_byte_and_pads_with_zero() {
         let m = Matrix::new(2, 5, vec![1, -1, 2, -128, 127, 3, 4, 5, 6, 7]).unwrap();
-        let mut out = vec![0xFFFF_FFFFu32; 4];
+        // Rows are padded to 16 int8 (4 words); stale buffer contents must be overwritten.
+        let mut out = vec![0xFFFF_FFFFu32; 8];
         pack_rows(&m, &mut out);
         assert_eq!(
             out,
-            vec![0x80_02_FF_01, 0x0000_007F, 0x06_05_04_03, 0x0000_0007]
+            vec![
+                0x80_02_FF_01,
+                0x0000_007F,
+                0,
+                0,
+                0x06_05_04_03,
+                0x0000_0007,
+                0,
+                0
+            ]
         );
     }
 

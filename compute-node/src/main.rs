@@ -34,12 +34,12 @@ struct BenchArgs {
     /// Shader variant.
     #[arg(long, value_enum, default_value_t = PathArg::Auto)]
     path: PathArg,
-    /// Workgroup shape as XxY invocations (each computes a 4x4 block of C).
+    /// Workgroup shape as XxY invocations (each computes an 8x8 block of C).
     #[arg(long, default_value = "16x16")]
     workgroup: String,
-    /// Words (4 int8 each) of k staged in shared memory per round.
-    #[arg(long, default_value_t = 16)]
-    k_words: u32,
+    /// int8 of k staged in shared memory per round (a multiple of 16).
+    #[arg(long, default_value_t = 64)]
+    k_tile: u32,
     /// Device index from `deai-compute info` (default: the best device).
     #[arg(long, env = "DEAI_COMPUTE_DEVICE")]
     device: Option<usize>,
@@ -65,14 +65,14 @@ impl From<PathArg> for GemmPath {
     }
 }
 
-fn parse_workgroup(s: &str, k_words: u32) -> Result<WorkgroupConfig> {
+fn parse_workgroup(s: &str, k_tile: u32) -> Result<WorkgroupConfig> {
     let (x, y) = s
         .split_once('x')
         .with_context(|| format!("workgroup `{s}` is not of the form XxY"))?;
     Ok(WorkgroupConfig {
         x: x.parse().with_context(|| format!("workgroup x `{x}`"))?,
         y: y.parse().with_context(|| format!("workgroup y `{y}`"))?,
-        k_words,
+        k_tile,
     })
 }
 
@@ -90,7 +90,7 @@ fn info() -> Result<()> {
 }
 
 fn bench(args: BenchArgs) -> Result<()> {
-    let workgroup = parse_workgroup(&args.workgroup, args.k_words)?;
+    let workgroup = parse_workgroup(&args.workgroup, args.k_tile)?;
     let exec = Executor::new(ExecutorOptions {
         device_index: args.device,
         workgroup,
@@ -107,14 +107,14 @@ fn bench(args: BenchArgs) -> Result<()> {
         args.sizes
     };
     println!(
-        "device: {} ({}), path: {path:?}, workgroup: {}x{} (block {}x{}), k_words: {}",
+        "device: {} ({}), path: {path:?}, workgroup: {}x{} (block {}x{}), k_tile: {}",
         exec.report().name,
         exec.report().device_type,
         workgroup.x,
         workgroup.y,
         workgroup.block_rows(),
         workgroup.block_cols(),
-        workgroup.k_words
+        workgroup.k_tile
     );
     warm_up(&exec, path).context("warming up")?;
     println!(

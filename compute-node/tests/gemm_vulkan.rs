@@ -26,7 +26,7 @@ fn small() -> WorkgroupConfig {
     WorkgroupConfig {
         x: 4,
         y: 8,
-        k_words: 4,
+        k_tile: 16,
     }
 }
 
@@ -64,15 +64,16 @@ fn the_shader_matches_the_reference_byte_for_byte_at_edge_sizes() {
     let Some(exec) = executor(small()) else {
         return;
     };
-    // Block is 32 x 16 with 16 int8 of k per round: these cover 1, partial tiles, exact tiles,
+    // Block is 64 x 32 with 16 int8 of k per round: these cover 1, partial tiles, exact tiles,
     // several tiles and k not a multiple of 4.
     let sizes = [
         (1, 1, 1),
         (1, 1, 3),
         (2, 3, 5),
         (17, 33, 65),
-        (32, 16, 16),
-        (33, 17, 17),
+        (64, 32, 16),
+        (65, 33, 17),
+        (128, 64, 48),
         (64, 48, 100),
         (5, 70, 257),
     ];
@@ -86,7 +87,7 @@ fn a_k_split_over_several_dispatches_matches_the_reference() {
     let Some(exec) = executor(small()) else {
         return;
     };
-    let per_dispatch = exec.workgroup().k_words_per_dispatch() as usize * 4;
+    let per_dispatch = exec.workgroup().k_per_dispatch() as usize;
     // Two whole chunks and a ragged third one.
     check(&exec, 9, 19, 2 * per_dispatch + 37, 42);
 }
@@ -130,7 +131,7 @@ fn two_executors_with_different_workgroups_give_identical_hashes() {
     let Some(b_exec) = executor(WorkgroupConfig {
         x: 16,
         y: 4,
-        k_words: 8,
+        k_tile: 32,
     }) else {
         return;
     };
@@ -191,7 +192,7 @@ fn an_oversized_workgroup_is_rejected() {
         workgroup: WorkgroupConfig {
             x: 4096,
             y: 4096,
-            k_words: 4,
+            k_tile: 16,
         },
     });
     match err {
