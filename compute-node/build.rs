@@ -28,6 +28,26 @@ const VARIANTS: &[Variant] = &[
         src: "gemm_i8.comp",
         defines: &["USE_DOT=1"],
     },
+    Variant {
+        out: "requant.spv",
+        src: "requant.comp",
+        defines: &[],
+    },
+    Variant {
+        out: "gelu.spv",
+        src: "gelu.comp",
+        defines: &[],
+    },
+    Variant {
+        out: "softmax.spv",
+        src: "softmax.comp",
+        defines: &[],
+    },
+    Variant {
+        out: "layernorm.spv",
+        src: "layernorm.comp",
+        defines: &[],
+    },
 ];
 
 fn main() {

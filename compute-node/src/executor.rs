@@ -31,6 +31,7 @@ use vulkano::{
 use crate::{
     error::VkContext,
     gemm::{check_shapes, pack_rows, words_per_row},
+    ibert::{self, GeluParams, Requant, SoftmaxParams},
     shaders, ComputeError, Matrix,
 };
 
@@ -326,7 +327,14 @@ pub struct Executor {
     workgroup: WorkgroupConfig,
     gemm_plain: Arc<ComputePipeline>,
     gemm_dot: Option<Arc<ComputePipeline>>,
+    requant: Arc<ComputePipeline>,
+    gelu: Arc<ComputePipeline>,
+    softmax: Arc<ComputePipeline>,
+    layernorm: Arc<ComputePipeline>,
 }
+
+/// Invocations per workgroup of the element-wise and row-wise kernels (`local_size_x`).
+const SMALL_WG: u64 = 64;
 
 fn instance() -> Result<Arc<Instance>, ComputeError> {
     let library = VulkanLibrary::new().map_err(|e| ComputeError::Loading(e.to_string()))?;
@@ -420,26 +428,33 @@ fn gemm_pipeline(
     bytes: &[u8],
     wg: WorkgroupConfig,
 ) -> Result<Arc<ComputePipeline>, ComputeError> {
+    pipeline(device, name, bytes, &[wg.x, wg.y, wg.k_groups()])
+}
+
+/// A compute pipeline from embedded SPIR-V, with u32 specialization constants 0, 1, ...
+fn pipeline(
+    device: &Arc<Device>,
+    name: &'static str,
+    bytes: &[u8],
+    constants: &[u32],
+) -> Result<Arc<ComputePipeline>, ComputeError> {
     let module = shader_module(device, name, bytes)?;
     // Collected rather than named: vulkano takes a foldhash map here.
     let spec = module
         .specialize(
-            [
-                (0, SpecializationConstant::U32(wg.x)),
-                (1, SpecializationConstant::U32(wg.y)),
-                (2, SpecializationConstant::U32(wg.k_groups())),
-            ]
-            .into_iter()
-            .collect(),
+            (0u32..)
+                .zip(constants)
+                .map(|(id, &v)| (id, SpecializationConstant::U32(v)))
+                .collect(),
         )
-        .vk("specializing gemm-i8")?;
+        .vk("specializing a shader")?;
     let entry = spec
         .entry_point("main")
         .ok_or(ComputeError::BadSpirv(name))?;
     let stage = PipelineShaderStageCreateInfo::new(entry);
     let layout_info = PipelineDescriptorSetLayoutCreateInfo::from_stages([&stage])
         .into_pipeline_layout_create_info(device.clone())
-        .vk("deriving the gemm-i8 pipeline layout")?;
+        .vk("deriving a pipeline layout")?;
     let layout =
         PipelineLayout::new(device.clone(), layout_info).vk("creating a pipeline layout")?;
     ComputePipeline::new(
@@ -447,7 +462,7 @@ fn gemm_pipeline(
         None,
         ComputePipelineCreateInfo::stage_layout(stage, layout),
     )
-    .vk("creating the gemm-i8 pipeline")
+    .vk("creating a compute pipeline")
 }
 
 impl Executor {
@@ -508,7 +523,16 @@ impl Executor {
             None
         };
 
+        let requant = pipeline(&device, "requant", shaders::REQUANT, &[])?;
+        let gelu = pipeline(&device, "gelu", shaders::GELU, &[])?;
+        let softmax = pipeline(&device, "softmax", shaders::SOFTMAX, &[])?;
+        let layernorm = pipeline(&device, "layernorm", shaders::LAYERNORM, &[])?;
+
         Ok(Self {
+            requant,
+            gelu,
+            softmax,
+            layernorm,
             memory: Arc::new(StandardMemoryAllocator::new_default(device.clone())),
             command_buffers: Arc::new(StandardCommandBufferAllocator::new(
                 device.clone(),
@@ -717,6 +741,235 @@ impl Executor {
 
         let out = c_buf.read().vk("mapping the output buffer")?;
         Matrix::new(m, n, out.to_vec())
+    }
+}
+
+impl Executor {
+    /// A host-visible storage buffer holding `data` (at least one element long).
+    fn upload(&self, data: &[u32], what: &'static str) -> Result<Subbuffer<[u32]>, ComputeError> {
+        let buf = self.storage_buffer::<u32>(
+            data.len().max(1),
+            what,
+            MemoryTypeFilter::PREFER_DEVICE | MemoryTypeFilter::HOST_SEQUENTIAL_WRITE,
+        )?;
+        buf.write().vk("mapping an input buffer")?[..data.len()].copy_from_slice(data);
+        Ok(buf)
+    }
+
+    /// A host-readable storage buffer of `len` (at least one) u32.
+    fn output(&self, len: usize, what: &'static str) -> Result<Subbuffer<[u32]>, ComputeError> {
+        self.storage_buffer::<u32>(
+            len.max(1),
+            what,
+            MemoryTypeFilter::PREFER_DEVICE | MemoryTypeFilter::HOST_RANDOM_ACCESS,
+        )
+    }
+
+    /// Splits `groups` workgroups over a 2D grid within the device's limits; the shaders
+    /// linearise it as `x + y * gl_NumWorkGroups.x` and skip the overhang.
+    fn grid(&self, groups: u64) -> Result<[u32; 3], ComputeError> {
+        let [max_x, max_y, _] = self.report.max_workgroup_count;
+        let x = groups.clamp(1, u64::from(max_x));
+        let y = groups.div_ceil(x).max(1);
+        if y > u64::from(max_y) {
+            return Err(ComputeError::DeviceLimit {
+                what: "workgroups",
+                value: groups,
+                limit: u64::from(max_x) * u64::from(max_y),
+            });
+        }
+        Ok([x as u32, y as u32, 1])
+    }
+
+    /// Binds `buffers` to bindings 0, 1, ... of `pipeline`, pushes `push` and runs one
+    /// dispatch of `groups`, waiting for it to finish.
+    fn run_once(
+        &self,
+        pipeline: &Arc<ComputePipeline>,
+        buffers: &[Subbuffer<[u32]>],
+        push: [u32; 8],
+        groups: [u32; 3],
+    ) -> Result<(), ComputeError> {
+        let layout = pipeline.layout().clone();
+        let set_layout = layout
+            .set_layouts()
+            .first()
+            .cloned()
+            .ok_or(ComputeError::BadSpirv("descriptor set 0"))?;
+        let set = DescriptorSet::new(
+            self.descriptor_sets.clone(),
+            set_layout,
+            (0u32..)
+                .zip(buffers)
+                .map(|(binding, b)| WriteDescriptorSet::buffer(binding, b.clone())),
+            [],
+        )
+        .vk("writing the descriptor set")?;
+        let mut builder = AutoCommandBufferBuilder::primary(
+            self.command_buffers.clone(),
+            self.queue.queue_family_index(),
+            CommandBufferUsage::OneTimeSubmit,
+        )
+        .vk("allocating a command buffer")?;
+        builder
+            .bind_pipeline_compute(pipeline.clone())
+            .vk("binding the pipeline")?
+            .bind_descriptor_sets(PipelineBindPoint::Compute, layout.clone(), 0, set)
+            .vk("binding the descriptor set")?
+            .push_constants(layout, 0, push)
+            .vk("pushing constants")?;
+        dispatch(&mut builder, groups)?;
+        let commands = builder.build().vk("building the command buffer")?;
+        sync::now(self.device.clone())
+            .then_execute(self.queue.clone(), commands)
+            .vk("submitting a kernel")?
+            .then_signal_fence_and_flush()
+            .vk("flushing a kernel")?
+            .wait(None)
+            .vk("waiting for a kernel")?;
+        Ok(())
+    }
+
+    fn read(&self, buf: &Subbuffer<[u32]>, len: usize) -> Result<Vec<u32>, ComputeError> {
+        Ok(buf.read().vk("mapping an output buffer")?[..len].to_vec())
+    }
+
+    fn u32_param(v: usize, what: &'static str) -> Result<u32, ComputeError> {
+        u32::try_from(v).map_err(|_| ComputeError::DeviceLimit {
+            what,
+            value: v as u64,
+            limit: u64::from(u32::MAX),
+        })
+    }
+
+    /// Requantization to int8 with per-column (multiplier, shift) pairs; bit-identical to
+    /// [`ibert::requantize_reference`].
+    pub fn requantize(
+        &self,
+        x: &Matrix<i32>,
+        params: &[Requant],
+    ) -> Result<Matrix<i8>, ComputeError> {
+        ibert::check_requant(x, params)?;
+        let total = x.data().len();
+        if total == 0 {
+            return Matrix::new(x.rows(), x.cols(), Vec::new());
+        }
+        let input: Vec<u32> = x.data().iter().map(|&v| v as u32).collect();
+        let mult: Vec<u32> = params.iter().map(|p| p.multiplier as u32).collect();
+        let shift: Vec<u32> = params.iter().map(|p| p.shift).collect();
+        let words = total.div_ceil(4);
+        let out = self.output(words, "requantization output bytes")?;
+        let buffers = [
+            self.upload(&input, "requantization input bytes")?,
+            self.upload(&mult, "multiplier bytes")?,
+            self.upload(&shift, "shift bytes")?,
+            out.clone(),
+        ];
+        let push = [
+            Self::u32_param(total, "elements")?,
+            Self::u32_param(x.cols(), "columns")?,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ];
+        let groups = self.grid((words as u64).div_ceil(SMALL_WG))?;
+        self.run_once(&self.requant, &buffers, push, groups)?;
+        let packed = self.read(&out, words)?;
+        let data = packed
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .take(total)
+            .map(|b| i8::from_le_bytes([b]))
+            .collect();
+        Matrix::new(x.rows(), x.cols(), data)
+    }
+
+    /// I-BERT integer GELU; bit-identical to [`ibert::gelu_reference`].
+    pub fn gelu(&self, x: &Matrix<i32>, p: &GeluParams) -> Result<Matrix<i32>, ComputeError> {
+        ibert::check_gelu(x, p)?;
+        let total = x.data().len();
+        if total == 0 {
+            return Matrix::new(x.rows(), x.cols(), Vec::new());
+        }
+        let input: Vec<u32> = x.data().iter().map(|&v| v as u32).collect();
+        let out = self.output(total, "GELU output bytes")?;
+        let buffers = [self.upload(&input, "GELU input bytes")?, out.clone()];
+        let push = [
+            Self::u32_param(total, "elements")?,
+            p.q_b as u32,
+            p.q_c as u32,
+            p.q_1 as u32,
+            0,
+            0,
+            0,
+            0,
+        ];
+        let groups = self.grid((total as u64).div_ceil(SMALL_WG))?;
+        self.run_once(&self.gelu, &buffers, push, groups)?;
+        let data = self
+            .read(&out, total)?
+            .into_iter()
+            .map(|v| v as i32)
+            .collect();
+        Matrix::new(x.rows(), x.cols(), data)
+    }
+
+    /// I-BERT integer softmax over each row; bit-identical to [`ibert::softmax_reference`].
+    pub fn softmax(&self, x: &Matrix<i32>, p: &SoftmaxParams) -> Result<Matrix<u32>, ComputeError> {
+        ibert::check_softmax(x, p)?;
+        let total = x.data().len();
+        if total == 0 {
+            return Matrix::new(x.rows(), x.cols(), Vec::new());
+        }
+        let input: Vec<u32> = x.data().iter().map(|&v| v as u32).collect();
+        let out = self.output(total, "softmax output bytes")?;
+        let buffers = [self.upload(&input, "softmax input bytes")?, out.clone()];
+        let push = [
+            Self::u32_param(x.rows(), "rows")?,
+            Self::u32_param(x.cols(), "columns")?,
+            p.q_ln2 as u32,
+            p.q_b as u32,
+            p.q_c as u32,
+            p.out_bits,
+            0,
+            0,
+        ];
+        let groups = self.grid(x.rows() as u64)?;
+        self.run_once(&self.softmax, &buffers, push, groups)?;
+        Matrix::new(x.rows(), x.cols(), self.read(&out, total)?)
+    }
+
+    /// Integer LayerNorm of each row; bit-identical to [`ibert::layernorm_reference`].
+    pub fn layernorm(&self, x: &Matrix<i32>, out_bits: u32) -> Result<Matrix<i32>, ComputeError> {
+        ibert::check_layernorm(x, out_bits)?;
+        let total = x.data().len();
+        if total == 0 {
+            return Matrix::new(x.rows(), x.cols(), Vec::new());
+        }
+        let input: Vec<u32> = x.data().iter().map(|&v| v as u32).collect();
+        let out = self.output(total, "LayerNorm output bytes")?;
+        let buffers = [self.upload(&input, "LayerNorm input bytes")?, out.clone()];
+        let push = [
+            Self::u32_param(x.rows(), "rows")?,
+            Self::u32_param(x.cols(), "columns")?,
+            out_bits,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ];
+        let groups = self.grid(x.rows() as u64)?;
+        self.run_once(&self.layernorm, &buffers, push, groups)?;
+        let data = self
+            .read(&out, total)?
+            .into_iter()
+            .map(|v| v as i32)
+            .collect();
+        Matrix::new(x.rows(), x.cols(), data)
     }
 }
 

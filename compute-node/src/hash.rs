@@ -5,7 +5,7 @@
 //! | bytes | content |
 //! | --- | --- |
 //! | 16 | ASCII `deai-tensor-v1\0\0` (domain separation) |
-//! | 1 | element type tag: `0x01` = int8, `0x04` = int32 |
+//! | 1 | element type tag: `0x01` = int8, `0x04` = int32, `0x14` = uint32 |
 //! | 8 | rows, u64 little-endian |
 //! | 8 | cols, u64 little-endian |
 //! | rows·cols·size | elements in row-major order, each little-endian two's complement |
@@ -29,6 +29,13 @@ pub trait CanonicalElement: Copy {
 
 impl CanonicalElement for i8 {
     const TAG: u8 = 0x01;
+    fn push_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+impl CanonicalElement for u32 {
+    const TAG: u8 = 0x14;
     fn push_le(self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.to_le_bytes());
     }

@@ -11,6 +11,7 @@ mod error;
 pub mod executor;
 pub mod gemm;
 pub mod hash;
+pub mod ibert;
 mod matrix;
 pub mod shaders;
 
