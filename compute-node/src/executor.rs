@@ -213,6 +213,20 @@ impl Default for WorkgroupConfig {
 }
 
 impl WorkgroupConfig {
+    /// An `x * y` workgroup with the deepest `k_tile` (128, 64, 32 or 16 int8) whose shared
+    /// memory fits `max_shared_memory` bytes; deeper slabs mean fewer barriers.
+    pub fn deepest_k_tile(x: u32, y: u32, max_shared_memory: u32) -> Self {
+        let mut wg = Self { x, y, k_tile: 16 };
+        for k_tile in [128, 64, 32] {
+            let candidate = Self { x, y, k_tile };
+            if candidate.shared_bytes() <= u64::from(max_shared_memory) {
+                wg = candidate;
+                break;
+            }
+        }
+        wg
+    }
+
     /// Rows of C per workgroup.
     pub fn block_rows(&self) -> u32 {
         self.y * GEMM_MICRO_TILE

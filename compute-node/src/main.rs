@@ -37,9 +37,10 @@ struct BenchArgs {
     /// Workgroup shape as XxY invocations (each computes an 8x8 block of C).
     #[arg(long, default_value = "16x16")]
     workgroup: String,
-    /// int8 of k staged in shared memory per round (a multiple of 16).
-    #[arg(long, default_value_t = 64)]
-    k_tile: u32,
+    /// int8 of k staged in shared memory per round, a multiple of 16 (default: the deepest
+    /// of 128, 64, 32, 16 that fits the device's shared memory).
+    #[arg(long)]
+    k_tile: Option<u32>,
     /// Device index from `deai-compute info` (default: the best device).
     #[arg(long, env = "DEAI_COMPUTE_DEVICE")]
     device: Option<usize>,
@@ -65,15 +66,24 @@ impl From<PathArg> for GemmPath {
     }
 }
 
-fn parse_workgroup(s: &str, k_tile: u32) -> Result<WorkgroupConfig> {
+fn parse_workgroup(s: &str, k_tile: Option<u32>, device: Option<usize>) -> Result<WorkgroupConfig> {
     let (x, y) = s
         .split_once('x')
         .with_context(|| format!("workgroup `{s}` is not of the form XxY"))?;
-    Ok(WorkgroupConfig {
-        x: x.parse().with_context(|| format!("workgroup x `{x}`"))?,
-        y: y.parse().with_context(|| format!("workgroup y `{y}`"))?,
-        k_tile,
-    })
+    let x = x.parse().with_context(|| format!("workgroup x `{x}`"))?;
+    let y = y.parse().with_context(|| format!("workgroup y `{y}`"))?;
+    if let Some(k_tile) = k_tile {
+        return Ok(WorkgroupConfig { x, y, k_tile });
+    }
+    let devices = list_devices().context("listing Vulkan devices")?;
+    let report = devices
+        .get(device.unwrap_or(0))
+        .context("no such Vulkan device (see `deai-compute info`)")?;
+    Ok(WorkgroupConfig::deepest_k_tile(
+        x,
+        y,
+        report.max_shared_memory,
+    ))
 }
 
 fn info() -> Result<()> {
@@ -90,7 +100,7 @@ fn info() -> Result<()> {
 }
 
 fn bench(args: BenchArgs) -> Result<()> {
-    let workgroup = parse_workgroup(&args.workgroup, args.k_tile)?;
+    let workgroup = parse_workgroup(&args.workgroup, args.k_tile, args.device)?;
     let exec = Executor::new(ExecutorOptions {
         device_index: args.device,
         workgroup,

@@ -103,6 +103,34 @@ fn the_default_workgroup_matches_the_reference() {
 }
 
 #[test]
+fn the_device_report_names_the_device_and_its_limits() {
+    let Some(exec) = executor(small()) else {
+        return;
+    };
+    let r = exec.report();
+    assert!(!r.name.is_empty());
+    assert!(r.max_workgroup_invocations >= 128, "Vulkan guarantees 128");
+    assert!(r.max_shared_memory >= 16384, "Vulkan guarantees 16 KiB");
+    let text = r.to_string();
+    for needle in [
+        "device:",
+        "driver name:",
+        "max workgroup size:",
+        "shaderIntegerDotProduct:",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from\n{text}");
+    }
+}
+
+#[test]
+fn the_deepest_k_tile_fits_the_shared_memory() {
+    let wg = WorkgroupConfig::deepest_k_tile(16, 16, 32768);
+    assert_eq!(wg.k_tile, 128);
+    assert_eq!(WorkgroupConfig::deepest_k_tile(16, 16, 16384).k_tile, 64);
+    assert_eq!(WorkgroupConfig::deepest_k_tile(64, 16, 1024).k_tile, 16);
+}
+
+#[test]
 fn both_paths_are_checked_when_the_device_has_the_dot_product() {
     let Some(exec) = executor(small()) else {
         return;
@@ -135,10 +163,15 @@ fn two_executors_with_different_workgroups_give_identical_hashes() {
     }) else {
         return;
     };
-    let a = random_i8_matrix(45, 77, 7);
-    let bt = random_i8_matrix(39, 77, 8);
+    // The bench's choice on this device: 16 x 16 with the deepest k slab that fits.
+    let deep = WorkgroupConfig::deepest_k_tile(16, 16, a_exec.report().max_shared_memory);
+    let Some(c_exec) = executor(deep) else {
+        return;
+    };
+    let a = random_i8_matrix(145, 300, 7);
+    let bt = random_i8_matrix(139, 300, 8);
     let want = result_hash(&gemm_i8_reference(&a, &bt).unwrap());
-    for exec in [&a_exec, &b_exec] {
+    for exec in [&a_exec, &b_exec, &c_exec] {
         for path in paths(exec) {
             assert_eq!(result_hash(&exec.gemm_i8(&a, &bt, path).unwrap()), want);
         }
