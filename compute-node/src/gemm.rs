@@ -149,6 +149,19 @@ mod tests {
     }
 
     #[test]
+    fn a_pinned_problem_keeps_its_result_hash() {
+        // `deai-compute gemm 17x33x65 --seed 3`: pins the input generator, the reference
+        // and the canonical encoding; nodes of every version must agree on this.
+        let a = random_i8_matrix(17, 65, 3);
+        let bt = random_i8_matrix(33, 65, 4);
+        let c = gemm_i8_reference(&a, &bt).unwrap();
+        assert_eq!(
+            crate::hash::hash_hex(&crate::result_hash(&c)),
+            "69c1d7f6b012078f07f65bf678685ab0253296b2396943a5a6aef18a09660556"
+        );
+    }
+
+    #[test]
     fn k_max_is_the_largest_k_that_cannot_overflow() {
         assert_eq!(K_MAX, 131_071);
         assert!((K_MAX as i64) * 16384 <= i64::from(i32::MAX));

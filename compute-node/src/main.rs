@@ -4,7 +4,10 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use deai_compute::{
     bench::{bench_gemm, warm_up, GemmSize, DEFAULT_SIZES, QUICK_SIZES},
-    list_devices, Executor, ExecutorOptions, GemmPath, WorkgroupConfig,
+    gemm_i8_reference,
+    hash::hash_hex,
+    list_devices, random_i8_matrix, result_hash, Executor, ExecutorOptions, GemmPath,
+    WorkgroupConfig,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -21,6 +24,24 @@ enum Command {
     Info,
     /// Measure gemm-i8 throughput on Vulkan and on the single-threaded Rust reference.
     Bench(BenchArgs),
+    /// Run one gemm-i8 on deterministic inputs and print its result hash (Vulkan and
+    /// reference), for comparing nodes.
+    Gemm(GemmArgs),
+}
+
+#[derive(clap::Args)]
+struct GemmArgs {
+    /// Size as MxNxK.
+    size: GemmSize,
+    /// Seed of the SplitMix64 inputs (A uses seed, Bt uses seed + 1).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Shader variant.
+    #[arg(long, value_enum, default_value_t = PathArg::Auto)]
+    path: PathArg,
+    /// Device index from `deai-compute info` (default: the best device).
+    #[arg(long, env = "DEAI_COMPUTE_DEVICE")]
+    device: Option<usize>,
 }
 
 #[derive(clap::Args)]
@@ -154,6 +175,35 @@ fn bench(args: BenchArgs) -> Result<()> {
     Ok(())
 }
 
+fn gemm(args: GemmArgs) -> Result<()> {
+    let exec = Executor::new(ExecutorOptions {
+        device_index: args.device,
+        workgroup: WorkgroupConfig::default(),
+    })
+    .context("opening the Vulkan executor")?;
+    let path = exec
+        .resolve(args.path.into())
+        .context("choosing the shader variant")?;
+    let size = args.size;
+    let a = random_i8_matrix(size.m, size.k, args.seed);
+    let bt = random_i8_matrix(size.n, size.k, args.seed.wrapping_add(1));
+    let gpu = exec
+        .gemm_i8(&a, &bt, path)
+        .with_context(|| format!("gemm-i8 {size} on Vulkan"))?;
+    let cpu = gemm_i8_reference(&a, &bt).with_context(|| format!("gemm-i8 {size} reference"))?;
+    let (g, c) = (result_hash(&gpu), result_hash(&cpu));
+    println!(
+        "vulkan    ({path:?} on {}): {}",
+        exec.report().name,
+        hash_hex(&g)
+    );
+    println!("reference: {}", hash_hex(&c));
+    if g != c {
+        bail!("the Vulkan result differs from the reference");
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -164,5 +214,6 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Info => info(),
         Command::Bench(args) => bench(args),
+        Command::Gemm(args) => gemm(args),
     }
 }
