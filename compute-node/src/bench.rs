@@ -98,6 +98,11 @@ pub struct BenchRow {
     pub reference_secs: f64,
     /// Whether both produced the same result hash.
     pub hashes_match: bool,
+    /// Mean CPU time of this process (all threads, so lavapipe's workers too) per Vulkan
+    /// call, s; `None` where `/proc/self/stat` is unavailable.
+    pub vulkan_cpu_secs: Option<f64>,
+    /// Mean CPU time per reference call, s.
+    pub reference_cpu_secs: Option<f64>,
 }
 
 impl BenchRow {
@@ -115,16 +120,40 @@ impl BenchRow {
     pub fn ratio(&self) -> f64 {
         self.reference_secs / self.vulkan_secs
     }
+
+    /// Vulkan operations per CPU-second, GOP: throughput per busy core, which other load on
+    /// the machine disturbs far less than wall-clock throughput.
+    pub fn vulkan_gop_per_cpu_s(&self) -> Option<f64> {
+        self.vulkan_cpu_secs.map(|c| self.size.ops() / c / 1e9)
+    }
+
+    /// Reference operations per CPU-second, GOP.
+    pub fn reference_gop_per_cpu_s(&self) -> Option<f64> {
+        self.reference_cpu_secs.map(|c| self.size.ops() / c / 1e9)
+    }
+}
+
+/// CPU time (user + system) this process has used, s, from `/proc/self/stat` (Linux),
+/// assuming the usual 100 clock ticks per second.
+pub fn process_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let mut fields = rest.split_ascii_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
 }
 
 /// Runs `f` until `min_secs` have passed (at least once, at most `max_runs` times) and
-/// returns the last result with the best time.
+/// returns the last result, the best wall time and the mean CPU time per run.
 fn best_of<T>(
     min_secs: f64,
     max_runs: usize,
     mut f: impl FnMut() -> Result<T, ComputeError>,
-) -> Result<(T, f64), ComputeError> {
+) -> Result<(T, f64, Option<f64>), ComputeError> {
     let started = Instant::now();
+    let cpu_start = process_cpu_secs();
     let mut best = f64::INFINITY;
     let mut runs = 0;
     loop {
@@ -133,7 +162,11 @@ fn best_of<T>(
         best = best.min(t.elapsed().as_secs_f64());
         runs += 1;
         if runs >= max_runs || started.elapsed().as_secs_f64() >= min_secs {
-            return Ok((out, best));
+            let cpu = cpu_start
+                .zip(process_cpu_secs())
+                .map(|(a, b)| (b - a) / runs as f64)
+                .filter(|c| *c > 0.0);
+            return Ok((out, best, cpu));
         }
     }
 }
@@ -147,14 +180,16 @@ pub fn bench_gemm(
     let path = exec.resolve(path)?;
     let a = random_i8_matrix(size.m, size.k, 0xA);
     let bt = random_i8_matrix(size.n, size.k, 0xB);
-    let (gpu, vulkan_secs) = best_of(1.0, 5, || exec.gemm_i8(&a, &bt, path))?;
-    let (cpu, reference_secs) = best_of(1.0, 5, || gemm_i8_reference(&a, &bt))?;
+    let (gpu, vulkan_secs, vulkan_cpu_secs) = best_of(1.0, 5, || exec.gemm_i8(&a, &bt, path))?;
+    let (cpu, reference_secs, reference_cpu_secs) = best_of(1.0, 5, || gemm_i8_reference(&a, &bt))?;
     Ok(BenchRow {
         size,
         path,
         vulkan_secs,
         reference_secs,
         hashes_match: result_hash(&gpu) == result_hash(&cpu),
+        vulkan_cpu_secs,
+        reference_cpu_secs,
     })
 }
 

@@ -149,8 +149,16 @@ fn bench(args: BenchArgs) -> Result<()> {
     );
     warm_up(&exec, path).context("warming up")?;
     println!(
-        "{:>18} {:>12} {:>12} {:>12} {:>12} {:>8} {:>6}",
-        "size (MxNxK)", "vulkan s", "vulkan GOP/s", "ref s", "ref GOP/s", "ratio", "hash"
+        "{:>16} {:>9} {:>8} {:>9} {:>8} {:>7} {:>11} {:>11} {:>5}",
+        "size (MxNxK)",
+        "vulkan s",
+        "GOP/s",
+        "ref s",
+        "GOP/s",
+        "ratio",
+        "vk GOP/cpu",
+        "ref GOP/cpu",
+        "hash"
     );
     let mut mismatches = 0;
     for size in sizes {
@@ -158,14 +166,17 @@ fn bench(args: BenchArgs) -> Result<()> {
         if !row.hashes_match {
             mismatches += 1;
         }
+        let per_cpu = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |g| format!("{g:.2}"));
         println!(
-            "{:>18} {:>12.4} {:>12.2} {:>12.4} {:>12.2} {:>7.2}x {:>6}",
+            "{:>16} {:>9.4} {:>8.2} {:>9.4} {:>8.2} {:>6.2}x {:>11} {:>11} {:>5}",
             size.to_string(),
             row.vulkan_secs,
             row.vulkan_gops(),
             row.reference_secs,
             row.reference_gops(),
             row.ratio(),
+            per_cpu(row.vulkan_gop_per_cpu_s()),
+            per_cpu(row.reference_gop_per_cpu_s()),
             if row.hashes_match { "same" } else { "DIFF" }
         );
     }
