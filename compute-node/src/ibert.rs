@@ -324,11 +324,11 @@ pub fn check_layernorm(x: &Matrix<i32>, out_bits: u32) -> Result<(), ComputeErro
     let n = x.cols() as i64;
     for (lo, hi) in row_ranges(x) {
         let span = hi - lo;
-        if n * lo.abs().max(hi.abs()) > i64::from(i32::MAX) {
-            return Err(bound("LayerNorm: cols * max|x| >= 2^31"));
+        if span > i64::from(i32::MAX) {
+            return Err(bound("LayerNorm: a row spans 2^31 or more"));
         }
-        if (n as i128) * (span as i128) * (span as i128) > i128::from(u32::MAX) {
-            return Err(bound("LayerNorm: cols * (max - min)^2 >= 2^32"));
+        if (n as i128) * (span as i128) * (span as i128) > i128::from(u64::MAX) {
+            return Err(bound("LayerNorm: cols * (max - min)^2 >= 2^64"));
         }
         if span << out_bits > i64::from(i32::MAX) {
             return Err(bound("LayerNorm: (max - min) << out_bits >= 2^31"));
@@ -338,23 +338,28 @@ pub fn check_layernorm(x: &Matrix<i32>, out_bits: u32) -> Result<(), ComputeErro
 }
 
 /// Integer LayerNorm of each row: `(x - mean) * 2^out_bits / isqrt(var)`, every division
-/// on magnitudes (rounding toward zero). Gamma and beta fold into the next requantization.
+/// on magnitudes (rounding toward zero), the sum of squares exact in 64 bits. Gamma and
+/// beta fold into the next requantization.
 pub fn layernorm_reference(x: &Matrix<i32>, out_bits: u32) -> Result<Matrix<i32>, ComputeError> {
     check_layernorm(x, out_bits)?;
     let n = x.cols() as u32;
     let mut out = Vec::with_capacity(x.data().len());
     for r in 0..x.rows() {
         let row = x.row(r);
-        let total: i32 = row.iter().sum();
-        let mean = total.signum() * (total.unsigned_abs() / n) as i32;
-        let sq: u32 = row
+        let total: i64 = row.iter().map(|&v| i64::from(v)).sum();
+        // Truncating division; |mean| <= max|x|, so it fits.
+        let mean = (total / i64::from(n)) as i32;
+        let sq: u64 = row
             .iter()
             .map(|&v| {
-                let d = (v - mean).unsigned_abs();
+                let d = u64::from((v - mean).unsigned_abs());
                 d * d
             })
             .sum();
-        let std_dev = (sq / n).isqrt().max(1);
+        // The root of a u64 is below 2^32.
+        let std_dev = u32::try_from((sq / u64::from(n)).isqrt())
+            .unwrap_or(u32::MAX)
+            .max(1);
         out.extend(row.iter().map(|&v| {
             let d = v - mean;
             d.signum() * ((d.unsigned_abs() << out_bits) / std_dev) as i32
