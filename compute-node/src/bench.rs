@@ -1,0 +1,202 @@
+//! gemm-i8 throughput: the Vulkan executor against the single-threaded Rust reference.
+
+use std::{fmt, str::FromStr, time::Instant};
+
+use crate::{
+    gemm_i8_reference, random_i8_matrix, result_hash, ComputeError, Executor, GemmPath, Matrix,
+};
+
+/// One gemm-i8 problem size, written `MxNxK`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GemmSize {
+    /// Rows of A and C.
+    pub m: usize,
+    /// Columns of C (rows of Bt).
+    pub n: usize,
+    /// Inner dimension.
+    pub k: usize,
+}
+
+impl GemmSize {
+    /// Integer operations of one product, counting a multiply-add as two: `2 m n k`.
+    pub fn ops(&self) -> f64 {
+        2.0 * self.m as f64 * self.n as f64 * self.k as f64
+    }
+}
+
+impl fmt::Display for GemmSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}x{}x{}", self.m, self.n, self.k)
+    }
+}
+
+impl FromStr for GemmSize {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let parts: Vec<&str> = s.split('x').collect();
+        let [m, n, k] = parts.as_slice() else {
+            return Err(format!("size `{s}` is not of the form MxNxK"));
+        };
+        let p = |v: &str| {
+            v.trim()
+                .parse::<usize>()
+                .map_err(|e| format!("size `{s}`: `{v}` is not a count ({e})"))
+        };
+        Ok(Self {
+            m: p(m)?,
+            n: p(n)?,
+            k: p(k)?,
+        })
+    }
+}
+
+/// The default bench sizes; the last is one projection of a 7B-class model's MLP
+/// (4096 tokens, 512 outputs, k = 14336).
+pub const DEFAULT_SIZES: &[GemmSize] = &[
+    GemmSize {
+        m: 256,
+        n: 256,
+        k: 256,
+    },
+    GemmSize {
+        m: 1024,
+        n: 512,
+        k: 2048,
+    },
+    GemmSize {
+        m: 4096,
+        n: 512,
+        k: 14336,
+    },
+];
+
+/// Sizes of `bench --quick`.
+pub const QUICK_SIZES: &[GemmSize] = &[
+    GemmSize {
+        m: 256,
+        n: 256,
+        k: 256,
+    },
+    GemmSize {
+        m: 512,
+        n: 512,
+        k: 1024,
+    },
+];
+
+/// Measured throughput at one size.
+#[derive(Clone, Debug)]
+pub struct BenchRow {
+    /// The problem size.
+    pub size: GemmSize,
+    /// The shader variant that ran.
+    pub path: GemmPath,
+    /// Best wall time of one Vulkan gemm-i8 call (packing, upload, dispatch, readback), s.
+    pub vulkan_secs: f64,
+    /// Best wall time of one reference call, s.
+    pub reference_secs: f64,
+    /// Whether both produced the same result hash.
+    pub hashes_match: bool,
+    /// Mean CPU time of this process (all threads, so lavapipe's workers too) per Vulkan
+    /// call, s; `None` where `/proc/self/stat` is unavailable.
+    pub vulkan_cpu_secs: Option<f64>,
+    /// Mean CPU time per reference call, s.
+    pub reference_cpu_secs: Option<f64>,
+}
+
+impl BenchRow {
+    /// Vulkan throughput, GOP/s.
+    pub fn vulkan_gops(&self) -> f64 {
+        self.size.ops() / self.vulkan_secs / 1e9
+    }
+
+    /// Reference throughput, GOP/s.
+    pub fn reference_gops(&self) -> f64 {
+        self.size.ops() / self.reference_secs / 1e9
+    }
+
+    /// Vulkan speed over reference speed.
+    pub fn ratio(&self) -> f64 {
+        self.reference_secs / self.vulkan_secs
+    }
+
+    /// Vulkan operations per CPU-second, GOP: throughput per busy core, which other load on
+    /// the machine disturbs far less than wall-clock throughput.
+    pub fn vulkan_gop_per_cpu_s(&self) -> Option<f64> {
+        self.vulkan_cpu_secs.map(|c| self.size.ops() / c / 1e9)
+    }
+
+    /// Reference operations per CPU-second, GOP.
+    pub fn reference_gop_per_cpu_s(&self) -> Option<f64> {
+        self.reference_cpu_secs.map(|c| self.size.ops() / c / 1e9)
+    }
+}
+
+/// CPU time (user + system) this process has used, s, from `/proc/self/stat` (Linux),
+/// assuming the usual 100 clock ticks per second.
+pub fn process_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let mut fields = rest.split_ascii_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
+}
+
+/// Runs `f` until `min_secs` have passed (at least once, at most `max_runs` times) and
+/// returns the last result, the best wall time and the mean CPU time per run.
+fn best_of<T>(
+    min_secs: f64,
+    max_runs: usize,
+    mut f: impl FnMut() -> Result<T, ComputeError>,
+) -> Result<(T, f64, Option<f64>), ComputeError> {
+    let started = Instant::now();
+    let cpu_start = process_cpu_secs();
+    let mut best = f64::INFINITY;
+    let mut runs = 0;
+    loop {
+        let t = Instant::now();
+        let out = f()?;
+        best = best.min(t.elapsed().as_secs_f64());
+        runs += 1;
+        if runs >= max_runs || started.elapsed().as_secs_f64() >= min_secs {
+            let cpu = cpu_start
+                .zip(process_cpu_secs())
+                .map(|(a, b)| (b - a) / runs as f64)
+                .filter(|c| *c > 0.0);
+            return Ok((out, best, cpu));
+        }
+    }
+}
+
+/// Benchmarks gemm-i8 at `size` on `exec` (variant `path`) and on the reference.
+pub fn bench_gemm(
+    exec: &Executor,
+    size: GemmSize,
+    path: GemmPath,
+) -> Result<BenchRow, ComputeError> {
+    let path = exec.resolve(path)?;
+    let a = random_i8_matrix(size.m, size.k, 0xA);
+    let bt = random_i8_matrix(size.n, size.k, 0xB);
+    let (gpu, vulkan_secs, vulkan_cpu_secs) = best_of(1.0, 5, || exec.gemm_i8(&a, &bt, path))?;
+    let (cpu, reference_secs, reference_cpu_secs) = best_of(1.0, 5, || gemm_i8_reference(&a, &bt))?;
+    Ok(BenchRow {
+        size,
+        path,
+        vulkan_secs,
+        reference_secs,
+        hashes_match: result_hash(&gpu) == result_hash(&cpu),
+        vulkan_cpu_secs,
+        reference_cpu_secs,
+    })
+}
+
+/// Runs one small product so that one-time costs (lazy shader compilation, first
+/// allocations) stay out of the timings.
+pub fn warm_up(exec: &Executor, path: GemmPath) -> Result<(), ComputeError> {
+    let a = random_i8_matrix(64, 64, 1);
+    let _: Matrix<i32> = exec.gemm_i8(&a, &a, path)?;
+    Ok(())
+}

@@ -1,0 +1,230 @@
+//! `deai-compute`: the compute node's command line (device report and benchmarks).
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use deai_compute::{
+    bench::{bench_gemm, warm_up, GemmSize, DEFAULT_SIZES, QUICK_SIZES},
+    gemm_i8_reference,
+    hash::hash_hex,
+    list_devices, random_i8_matrix, result_hash, Executor, ExecutorOptions, GemmPath,
+    WorkgroupConfig,
+};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "deai-compute", version, about = "DeAI compute node")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Report every compute-capable Vulkan device, best first.
+    Info,
+    /// Measure gemm-i8 throughput on Vulkan and on the single-threaded Rust reference.
+    Bench(BenchArgs),
+    /// Run one gemm-i8 on deterministic inputs and print its result hash (Vulkan and
+    /// reference), for comparing nodes.
+    Gemm(GemmArgs),
+}
+
+#[derive(clap::Args)]
+struct GemmArgs {
+    /// Size as MxNxK.
+    size: GemmSize,
+    /// Seed of the SplitMix64 inputs (A uses seed, Bt uses seed + 1).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Shader variant.
+    #[arg(long, value_enum, default_value_t = PathArg::Auto)]
+    path: PathArg,
+    /// Device index from `deai-compute info` (default: the best device).
+    #[arg(long, env = "DEAI_COMPUTE_DEVICE")]
+    device: Option<usize>,
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Sizes as MxNxK, comma-separated (default: 256x256x256,1024x512x2048,4096x512x14336).
+    #[arg(long, value_delimiter = ',')]
+    sizes: Vec<GemmSize>,
+    /// Small sizes only (256x256x256,512x512x1024), for a run of a few seconds.
+    #[arg(long, conflicts_with = "sizes")]
+    quick: bool,
+    /// Shader variant.
+    #[arg(long, value_enum, default_value_t = PathArg::Auto)]
+    path: PathArg,
+    /// Workgroup shape as XxY invocations (each computes an 8x8 block of C).
+    #[arg(long, default_value = "16x16")]
+    workgroup: String,
+    /// int8 of k staged in shared memory per round, a multiple of 16 (default: the deepest
+    /// of 128, 64, 32, 16 that fits the device's shared memory).
+    #[arg(long)]
+    k_tile: Option<u32>,
+    /// Device index from `deai-compute info` (default: the best device).
+    #[arg(long, env = "DEAI_COMPUTE_DEVICE")]
+    device: Option<usize>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PathArg {
+    /// Dot product when the device has it, else plain.
+    Auto,
+    /// Plain int8 multiply-adds.
+    Plain,
+    /// Packed 4x8 integer dot product.
+    Dot,
+}
+
+impl From<PathArg> for GemmPath {
+    fn from(p: PathArg) -> Self {
+        match p {
+            PathArg::Auto => GemmPath::Auto,
+            PathArg::Plain => GemmPath::Plain,
+            PathArg::Dot => GemmPath::DotProduct,
+        }
+    }
+}
+
+fn parse_workgroup(s: &str, k_tile: Option<u32>, device: Option<usize>) -> Result<WorkgroupConfig> {
+    let (x, y) = s
+        .split_once('x')
+        .with_context(|| format!("workgroup `{s}` is not of the form XxY"))?;
+    let x = x.parse().with_context(|| format!("workgroup x `{x}`"))?;
+    let y = y.parse().with_context(|| format!("workgroup y `{y}`"))?;
+    if let Some(k_tile) = k_tile {
+        return Ok(WorkgroupConfig { x, y, k_tile });
+    }
+    let devices = list_devices().context("listing Vulkan devices")?;
+    let report = devices
+        .get(device.unwrap_or(0))
+        .context("no such Vulkan device (see `deai-compute info`)")?;
+    Ok(WorkgroupConfig::deepest_k_tile(
+        x,
+        y,
+        report.max_shared_memory,
+    ))
+}
+
+fn info() -> Result<()> {
+    let devices = list_devices().context("listing Vulkan devices")?;
+    if devices.is_empty() {
+        bail!("no Vulkan device with a compute queue (install mesa-vulkan-drivers for lavapipe)");
+    }
+    for (i, d) in devices.iter().enumerate() {
+        println!("[{i}]{}", if i == 0 { " (default)" } else { "" });
+        println!("{d}");
+        println!();
+    }
+    Ok(())
+}
+
+fn bench(args: BenchArgs) -> Result<()> {
+    let workgroup = parse_workgroup(&args.workgroup, args.k_tile, args.device)?;
+    let exec = Executor::new(ExecutorOptions {
+        device_index: args.device,
+        workgroup,
+    })
+    .context("opening the Vulkan executor")?;
+    let path = exec
+        .resolve(args.path.into())
+        .context("choosing the shader variant")?;
+    let sizes: Vec<GemmSize> = if args.quick {
+        QUICK_SIZES.to_vec()
+    } else if args.sizes.is_empty() {
+        DEFAULT_SIZES.to_vec()
+    } else {
+        args.sizes
+    };
+    println!(
+        "device: {} ({}), path: {path:?}, workgroup: {}x{} (block {}x{}), k_tile: {}",
+        exec.report().name,
+        exec.report().device_type,
+        workgroup.x,
+        workgroup.y,
+        workgroup.block_rows(),
+        workgroup.block_cols(),
+        workgroup.k_tile
+    );
+    warm_up(&exec, path).context("warming up")?;
+    println!(
+        "{:>16} {:>9} {:>8} {:>9} {:>8} {:>7} {:>11} {:>11} {:>5}",
+        "size (MxNxK)",
+        "vulkan s",
+        "GOP/s",
+        "ref s",
+        "GOP/s",
+        "ratio",
+        "vk GOP/cpu",
+        "ref GOP/cpu",
+        "hash"
+    );
+    let mut mismatches = 0;
+    for size in sizes {
+        let row = bench_gemm(&exec, size, path).with_context(|| format!("benchmarking {size}"))?;
+        if !row.hashes_match {
+            mismatches += 1;
+        }
+        let per_cpu = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |g| format!("{g:.2}"));
+        println!(
+            "{:>16} {:>9.4} {:>8.2} {:>9.4} {:>8.2} {:>6.2}x {:>11} {:>11} {:>5}",
+            size.to_string(),
+            row.vulkan_secs,
+            row.vulkan_gops(),
+            row.reference_secs,
+            row.reference_gops(),
+            row.ratio(),
+            per_cpu(row.vulkan_gop_per_cpu_s()),
+            per_cpu(row.reference_gop_per_cpu_s()),
+            if row.hashes_match { "same" } else { "DIFF" }
+        );
+    }
+    if mismatches > 0 {
+        bail!("{mismatches} size(s) gave a Vulkan result different from the reference");
+    }
+    Ok(())
+}
+
+fn gemm(args: GemmArgs) -> Result<()> {
+    let exec = Executor::new(ExecutorOptions {
+        device_index: args.device,
+        workgroup: WorkgroupConfig::default(),
+    })
+    .context("opening the Vulkan executor")?;
+    let path = exec
+        .resolve(args.path.into())
+        .context("choosing the shader variant")?;
+    let size = args.size;
+    let a = random_i8_matrix(size.m, size.k, args.seed);
+    let bt = random_i8_matrix(size.n, size.k, args.seed.wrapping_add(1));
+    let gpu = exec
+        .gemm_i8(&a, &bt, path)
+        .with_context(|| format!("gemm-i8 {size} on Vulkan"))?;
+    let cpu = gemm_i8_reference(&a, &bt).with_context(|| format!("gemm-i8 {size} reference"))?;
+    let (g, c) = (result_hash(&gpu), result_hash(&cpu));
+    println!(
+        "vulkan    ({path:?} on {}): {}",
+        exec.report().name,
+        hash_hex(&g)
+    );
+    println!("reference: {}", hash_hex(&c));
+    if g != c {
+        bail!("the Vulkan result differs from the reference");
+    }
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Info => info(),
+        Command::Bench(args) => bench(args),
+        Command::Gemm(args) => gemm(args),
+    }
+}

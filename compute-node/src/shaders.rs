@@ -1,0 +1,33 @@
+//! The SPIR-V modules compiled from `shaders/*.comp` by `build.rs`.
+
+use crate::ComputeError;
+
+/// gemm-i8, plain path (bytes sign-extended with `bitfieldExtract`).
+pub const GEMM_I8_PLAIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gemm_i8_plain.spv"));
+/// gemm-i8, integer dot-product path (`OpSDot`, packed 4x8).
+pub const GEMM_I8_DOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gemm_i8_dot.spv"));
+
+/// Requantization int32 -> int8 with per-column (multiplier, shift).
+pub const REQUANT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/requant.spv"));
+/// I-BERT integer GELU.
+pub const GELU: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gelu.spv"));
+/// I-BERT integer softmax.
+pub const SOFTMAX: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/softmax.spv"));
+/// Integer LayerNorm.
+pub const LAYERNORM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/layernorm.spv"));
+
+/// Converts an embedded SPIR-V byte stream to words, checking length and magic number.
+pub fn spirv_words(name: &'static str, bytes: &[u8]) -> Result<Vec<u32>, ComputeError> {
+    const MAGIC: u32 = 0x0723_0203;
+    if bytes.len() % 4 != 0 || bytes.len() < 20 {
+        return Err(ComputeError::BadSpirv(name));
+    }
+    let words: Vec<u32> = bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    if words.first() != Some(&MAGIC) {
+        return Err(ComputeError::BadSpirv(name));
+    }
+    Ok(words)
+}
