@@ -76,6 +76,9 @@ enum Command {
         /// The chain id of a new devnet.
         #[arg(long, default_value = "deai-devnet")]
         chain_id: String,
+        /// Where the CometBFT-compatible JSON-RPC listens.
+        #[arg(long, default_value = "127.0.0.1:26657")]
+        rpc_listen: String,
     },
 }
 
@@ -267,6 +270,7 @@ fn main() -> anyhow::Result<()> {
         Command::Devnet {
             block_time,
             chain_id,
+            rpc_listen,
         } => {
             if block_time.is_zero() {
                 bail!("--block-time must be positive");
@@ -274,6 +278,7 @@ fn main() -> anyhow::Result<()> {
             let mut cfg = deai_devnet::DevnetConfig::new(home.0.clone());
             cfg.block_time = block_time;
             cfg.chain_id = chain_id;
+            cfg.rpc_listen = rpc_listen;
             deai_devnet::start(&cfg)
         }
         Command::Tx(TxCmd::Bank(BankTxCmd::Send {

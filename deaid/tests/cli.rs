@@ -255,7 +255,13 @@ fn run_devnet(home: &std::path::Path, run: std::time::Duration) -> String {
     let mut child = Command::new(BIN)
         .arg("--home")
         .arg(home)
-        .args(["devnet", "--block-time", "100ms"])
+        .args([
+            "devnet",
+            "--block-time",
+            "100ms",
+            "--rpc-listen",
+            "127.0.0.1:0",
+        ])
         .env("RUST_LOG", "warn")
         .stdout(std::fs::File::create(&out).unwrap())
         .stderr(std::process::Stdio::null())
@@ -278,6 +284,7 @@ fn devnet_creates_funded_dev_keys_once_and_resumes_its_chain() {
     }
     assert_eq!(first.matches("mnemonic: ").count(), 3, "{first}");
     assert!(first.contains("at height 0"), "{first}");
+    assert!(first.contains("JSON-RPC on http://127.0.0.1:"), "{first}");
     let keys = ok(&deaid(home, &["keys", "list", "--keyring-backend", "test"]));
     assert!(keys.contains("dev0") && keys.contains("dev2"), "{keys}");
 

@@ -11,6 +11,7 @@
 pub mod chain;
 pub mod home;
 pub mod producer;
+pub mod rpc;
 pub mod store;
 
 use std::{path::PathBuf, time::Duration};
@@ -28,7 +29,7 @@ pub struct DevnetConfig {
     pub home: PathBuf,
     /// The time between blocks.
     pub block_time: Duration,
-    /// Where the CometBFT-compatible JSON-RPC would listen (not served yet).
+    /// Where the CometBFT-compatible JSON-RPC listens.
     pub rpc_listen: String,
     /// The chain id used when the genesis is created.
     pub chain_id: String,
@@ -73,5 +74,20 @@ pub fn start(cfg: &DevnetConfig) -> anyhow::Result<()> {
         cfg.block_time
     );
     let devnet = std::sync::Arc::new(std::sync::Mutex::new(devnet));
-    producer::run(&devnet, cfg.block_time)
+    let rt = tokio::runtime::Runtime::new()?;
+    let listener = rt.block_on(tokio::net::TcpListener::bind(rpc::parse_listen(
+        &cfg.rpc_listen,
+    )?))?;
+    println!("JSON-RPC on http://{}", listener.local_addr()?);
+    let server = rt.spawn(rpc::serve(devnet.clone(), listener));
+    let producer = {
+        let devnet = devnet.clone();
+        let block_time = cfg.block_time;
+        std::thread::spawn(move || producer::run(&devnet, block_time))
+    };
+    let result = producer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the block producer panicked"))?;
+    server.abort();
+    result
 }

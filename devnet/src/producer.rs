@@ -353,6 +353,15 @@ impl Devnet {
             .map_or(self.initial_height, |t| t.height + 1)
     }
 
+    /// The first block's height (0 before the first block).
+    pub fn first_height(&self) -> u64 {
+        if self.tip.is_some() {
+            self.initial_height
+        } else {
+            0
+        }
+    }
+
     /// The last block's height (0 before the first block).
     pub fn last_height(&self) -> u64 {
         self.tip.as_ref().map_or(0, |t| t.height)
