@@ -301,25 +301,7 @@ async fn dispatch(devnet: &SharedDevnet, method: &str, p: Params) -> Result<Valu
     match method {
         "health" => to_value(&health::Response {}),
         "status" => with(devnet, |d| to_value(&status(d)?)).await,
-        "abci_info" => {
-            with(devnet, |d| {
-                let app = d.app();
-                to_value(&abci_info::Response {
-                    response: abci::response::Info {
-                        data: "deai".to_string(),
-                        version: env!("CARGO_PKG_VERSION").to_string(),
-                        app_version: 1,
-                        last_block_height: block::Height::try_from(app.last_height())
-                            .map_err(RpcError::internal)?,
-                        last_block_app_hash: app
-                            .last_app_hash()?
-                            .try_into()
-                            .map_err(RpcError::internal)?,
-                    },
-                })
-            })
-            .await
-        }
+        "abci_info" => with(devnet, |d| abci_info(d)).await,
         "abci_query" => {
             let path = p.string("path").unwrap_or_default();
             let data = p.bytes("data", Bytes::Hex)?;
@@ -387,6 +369,30 @@ async fn dispatch(devnet: &SharedDevnet, method: &str, p: Params) -> Result<Valu
             format!("{other} is not served by the devnet"),
         )),
     }
+}
+
+fn abci_info(d: &Devnet) -> Result<Value, RpcError> {
+    let app = d.app();
+    let app_hash = app.last_app_hash()?;
+    let mut v = to_value(&abci_info::Response {
+        response: abci::response::Info {
+            data: "deai".to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            app_version: 1,
+            last_block_height: block::Height::try_from(app.last_height())
+                .map_err(RpcError::internal)?,
+            last_block_app_hash: app_hash.clone().try_into().map_err(RpcError::internal)?,
+        },
+    })?;
+    // tendermint-rs writes this field as a byte array; CometBFT (and so
+    // CosmJS) writes base64.
+    if let Some(r) = v.get_mut("response").and_then(Value::as_object_mut) {
+        r.insert(
+            "last_block_app_hash".to_string(),
+            Value::String(B64.encode(&app_hash)),
+        );
+    }
+    Ok(v)
 }
 
 fn status(d: &Devnet) -> Result<status::Response, RpcError> {
