@@ -95,13 +95,25 @@ async fn connection(devnet: SharedDevnet, mut stream: TcpStream) -> anyhow::Resu
     let mut parts = request_line.split(' ');
     let method = parts.next().unwrap_or_default().to_string();
     let target = parts.next().unwrap_or("/").to_string();
-    let content_length = lines
+    let headers: Vec<(&str, &str)> = lines
         .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    };
+    let content_length = header("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0);
     if content_length > MAX_REQUEST_BYTES {
         bail!("request body too large");
+    }
+    // curl asks before sending a large body.
+    if header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
+        stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
     }
     let mut body = buf.split_off(head_end + 4);
     while body.len() < content_length {
