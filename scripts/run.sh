@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 export PATH="$HOME/.cargo/bin:$PATH"
-cargo build --release --locked -p deai-app --bin deaid
+cargo build --release --locked -p deaid --bin deaid
 deaid=target/release/deaid
 home="${DEAI_HOME:-$HOME/.deaid}"
 if [ ! -f "$home/config/genesis.json" ]; then

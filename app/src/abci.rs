@@ -52,7 +52,8 @@ pub fn abci_events(events: Vec<deai_types::Event>) -> Vec<AbciEvent> {
         .collect()
 }
 
-fn exec_result(r: TxOutcome) -> ExecTxResult {
+/// Converts a tx outcome to the ABCI `ExecTxResult` FinalizeBlock reports.
+pub fn exec_result(r: TxOutcome) -> ExecTxResult {
     ExecTxResult {
         code: Code::from(r.code),
         data: Default::default(),

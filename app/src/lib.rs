@@ -2,7 +2,8 @@
 //! PrepareProposal, ProcessProposal, FinalizeBlock, Commit), the transaction
 //! pipeline (decode and stateless checks in [`tx`], signatures, sequences
 //! and fees in [`ante`], messages in [`exec`]), query routing, and the ABCI
-//! server that CometBFT v0.38 (or `deaid devnet`) drives. Modules are called
+//! server that CometBFT v0.38 drives (`deaid devnet` drives the same [`App`]
+//! in-process, from the `deai-devnet` crate). Modules are called
 //! explicitly, in the order documented on [`app::App`].
 
 // Consensus code: no floating point (results must match on every machine).

@@ -268,3 +268,47 @@ fn online_commands_explain_an_unreachable_or_malformed_node() {
     let e = err(&deaid(dir.path(), &["query", "tx", "zz", "--node", &url]));
     assert!(e.contains("hex tx hash"), "{e}");
 }
+
+/// Runs `deaid devnet` for `run`, then kills it; returns what it printed.
+fn run_devnet(home: &std::path::Path, run: std::time::Duration) -> String {
+    let out = home.join("devnet.out");
+    let mut child = Command::new(BIN)
+        .arg("--home")
+        .arg(home)
+        .args([
+            "devnet",
+            "--block-time",
+            "100ms",
+            "--rpc-listen",
+            "127.0.0.1:0",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(run);
+    assert!(child.try_wait().unwrap().is_none(), "devnet exited early");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::read_to_string(out).unwrap()
+}
+
+#[test]
+fn devnet_creates_funded_dev_keys_once_and_resumes_its_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let first = run_devnet(home, std::time::Duration::from_secs(2));
+    for name in ["dev0", "dev1", "dev2"] {
+        assert!(first.contains(&format!("{name}: deai1")), "{first}");
+    }
+    assert_eq!(first.matches("mnemonic: ").count(), 3, "{first}");
+    assert!(first.contains("at height 0"), "{first}");
+    assert!(first.contains("JSON-RPC on http://127.0.0.1:"), "{first}");
+    let keys = ok(&deaid(home, &["keys", "list", "--keyring-backend", "test"]));
+    assert!(keys.contains("dev0") && keys.contains("dev2"), "{keys}");
+
+    let second = run_devnet(home, std::time::Duration::from_secs(1));
+    assert!(!second.contains("mnemonic"), "{second}");
+    assert!(!second.contains("at height 0"), "it resumed: {second}");
+}

@@ -35,6 +35,14 @@ fn genesis(keys: &[Key]) -> serde_json::Value {
     serde_json::json!({"bank": {"balances": balances}})
 }
 
+/// A node on a unix socket inside its own data dir: no port races between
+/// tests running in parallel.
+fn start_node(home: &Path) -> Node {
+    let sock = home.join("abci.sock");
+    Node::start(Path::new(BIN), home, &format!("unix://{}", sock.display())).unwrap()
+}
+
+/// A node on TCP, as CometBFT's default `--proxy_app tcp://127.0.0.1:26658`.
 fn tcp_node(home: &Path) -> Node {
     Node::start(
         Path::new(BIN),
@@ -47,7 +55,7 @@ fn tcp_node(home: &Path) -> Node {
 /// A fresh node on a temporary data dir, with `n` funded accounts and genesis done.
 fn chain(n: usize) -> (tempfile::TempDir, Node, Workload, Consensus) {
     let dir = tempfile::tempdir().unwrap();
-    let node = tcp_node(dir.path());
+    let node = start_node(dir.path());
     let w = Workload::new(n);
     let c = Consensus::handshake(node.connect().unwrap(), CHAIN, &genesis(&w.keys)).unwrap();
     (dir, node, w, c)
@@ -218,7 +226,7 @@ fn many_blocks_of_signed_transfers_apply_and_balances_match_a_model() {
 #[test]
 fn a_restarted_node_reports_the_same_height_and_hash_and_goes_on() {
     let dir = tempfile::tempdir().unwrap();
-    let mut node = tcp_node(dir.path());
+    let mut node = start_node(dir.path());
     let mut w = Workload::new(6);
     let g = genesis(&w.keys);
     let mut c = Consensus::handshake(node.connect().unwrap(), CHAIN, &g).unwrap();
@@ -243,7 +251,7 @@ fn the_same_blocks_in_two_fresh_data_dirs_give_identical_app_hashes() {
     let hashes: Vec<Vec<Vec<u8>>> = (0..2)
         .map(|_| {
             let dir = tempfile::tempdir().unwrap();
-            let node = tcp_node(dir.path());
+            let node = start_node(dir.path());
             let mut w = Workload::new(5);
             let mut c =
                 Consensus::handshake(node.connect().unwrap(), CHAIN, &genesis(&w.keys)).unwrap();
@@ -266,7 +274,7 @@ fn the_same_blocks_in_two_fresh_data_dirs_give_identical_app_hashes() {
 #[test]
 fn a_kill_between_finalize_and_commit_recovers_when_the_block_is_replayed() {
     let dir = tempfile::tempdir().unwrap();
-    let mut node = tcp_node(dir.path());
+    let mut node = start_node(dir.path());
     let mut w = Workload::new(4);
     let g = genesis(&w.keys);
     let mut c = Consensus::handshake(node.connect().unwrap(), CHAIN, &g).unwrap();
@@ -296,7 +304,7 @@ fn a_kill_between_finalize_and_commit_recovers_when_the_block_is_replayed() {
 #[test]
 fn a_kill_before_the_first_commit_lets_init_chain_run_again() {
     let dir = tempfile::tempdir().unwrap();
-    let mut node = tcp_node(dir.path());
+    let mut node = start_node(dir.path());
     let w = Workload::new(3);
     let g = genesis(&w.keys);
     let c = Consensus::handshake(node.connect().unwrap(), CHAIN, &g).unwrap();
@@ -467,15 +475,11 @@ fn proposals_drop_undecodable_txs_respect_max_bytes_and_are_checked() {
 }
 
 #[test]
-fn the_server_also_speaks_over_a_unix_socket() {
+fn the_server_also_speaks_over_tcp_as_cometbft_expects_by_default() {
+    // The other tests use unix sockets (no port races in parallel runs).
     let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("abci.sock");
-    let node = Node::start(
-        Path::new(BIN),
-        dir.path(),
-        &format!("unix://{}", sock.display()),
-    )
-    .unwrap();
+    let node = tcp_node(dir.path());
+    assert!(node.addr.starts_with("tcp://"));
     let w = Workload::new(2);
     let mut c = Consensus::handshake(node.connect().unwrap(), CHAIN, &genesis(&w.keys)).unwrap();
     c.block(&[send(&w.keys[0], 0, 0, &w.keys[1].address(), 7)])
@@ -486,7 +490,7 @@ fn the_server_also_speaks_over_a_unix_socket() {
 #[test]
 fn a_malformed_genesis_is_refused_with_a_clear_error_and_the_node_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
-    let node = tcp_node(dir.path());
+    let node = start_node(dir.path());
     let bad = serde_json::json!({"bank": {"balances": [{"address": "cosmos1xyz", "coins": []}]}});
     let err = Consensus::handshake(node.connect().unwrap(), CHAIN, &bad)
         .err()
@@ -597,7 +601,7 @@ fn a_tx_signed_offline_by_the_cli_is_accepted_by_the_node() {
     let alice = Key::from_signing_key(alice).address();
     let bob = Key::from_label("bob").address();
 
-    let node = tcp_node(&dir.path().join("node"));
+    let node = start_node(&dir.path().join("node"));
     let g = serde_json::json!({"bank": {"balances": [{"address": alice.to_bech32(), "coins": [{"denom": "udeai", "amount": "100000"}]}]}});
     let mut c = Consensus::handshake(node.connect().unwrap(), CHAIN, &g).unwrap();
     let out = std::process::Command::new(BIN)

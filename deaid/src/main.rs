@@ -80,6 +80,34 @@ enum Command {
         #[command(flatten)]
         node: NodeArgs,
     },
+    /// Run a single-validator chain in this process (no CometBFT needed).
+    /// The first start creates a genesis with three funded test-keyring
+    /// accounts (dev0, dev1, dev2) and prints their mnemonics.
+    Devnet {
+        /// Time between blocks, e.g. 1s or 500ms.
+        #[arg(long, default_value = "1s", value_parser = parse_duration)]
+        block_time: std::time::Duration,
+        /// The chain id of a new devnet.
+        #[arg(long, default_value = "deai-devnet")]
+        chain_id: String,
+        /// Where the CometBFT-compatible JSON-RPC listens.
+        #[arg(long, default_value = "127.0.0.1:26657")]
+        rpc_listen: String,
+    },
+}
+
+/// Parses `500ms`, `2s` or `1m`.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?}: give a number and a unit, e.g. 1s or 500ms"))?;
+    match unit {
+        "ms" => Ok(std::time::Duration::from_millis(n)),
+        "s" | "" => Ok(std::time::Duration::from_secs(n)),
+        "m" => Ok(std::time::Duration::from_secs(n.saturating_mul(60))),
+        other => Err(format!("{other:?}: use ms, s or m")),
+    }
 }
 
 #[derive(clap::Args)]
@@ -310,6 +338,20 @@ fn main() -> anyhow::Result<()> {
             min_retain_blocks,
         } => start(&home, abci, min_retain_blocks),
         Command::Keys { keyring, cmd } => keys(&home, &keyring, cmd),
+        Command::Devnet {
+            block_time,
+            chain_id,
+            rpc_listen,
+        } => {
+            if block_time.is_zero() {
+                bail!("--block-time must be positive");
+            }
+            let mut cfg = deai_devnet::DevnetConfig::new(home.0.clone());
+            cfg.block_time = block_time;
+            cfg.chain_id = chain_id;
+            cfg.rpc_listen = rpc_listen;
+            deai_devnet::start(&cfg)
+        }
         Command::Tx(TxCmd::Bank(send)) => runtime()?.block_on(bank_send(&home, send)),
         Command::Query { node, cmd } => runtime()?.block_on(query(&node, cmd)),
         Command::Status { node } => runtime()?.block_on(async {

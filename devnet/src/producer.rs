@@ -1,0 +1,436 @@
+//! The embedded block producer: one validator that proposes, accepts and
+//! commits every block itself, driving [`App`] with CometBFT v0.38's ABCI
+//! sequence — InitChain once, then per block PrepareProposal,
+//! ProcessProposal, FinalizeBlock, Commit — with CheckTx feeding an ordered
+//! mempool that is rechecked after every Commit.
+//!
+//! Order of writes per block, as in CometBFT: the block, its commit and its
+//! FinalizeBlock results go to the block store first, then the app commits.
+//! A crash in between leaves the store one block ahead; [`Devnet::open`]
+//! replays that block.
+
+use std::{
+    collections::BTreeSet,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use anyhow::{anyhow, bail, Context};
+use bytes::Bytes;
+use deai_app::{abci::exec_result, App, TxOutcome};
+use deai_genesis::GenesisDoc;
+use tendermint::{
+    abci::response,
+    account,
+    block::{self, header::Version, Block, Commit, CommitSig, Header},
+    chain, evidence, validator,
+    vote::Power,
+    AppHash, Hash, PublicKey, Time,
+};
+use tendermint_proto::v0_38::abci::ResponseFinalizeBlock;
+use tracing::{debug, info, info_span};
+
+use crate::{
+    chain::{
+        block_id, commit_hash, consensus_hash, data_hash, empty_evidence_hash, now_after,
+        results_hash, sign_commit, validator_address, BLOCK_PROTOCOL,
+    },
+    home::{DevnetHome, PrivValidatorKey},
+    store::{BlockStore, StoredBlock, TxLocation},
+};
+
+/// The app version `Info` reports, which CometBFT puts in every header.
+const APP_VERSION: u64 = 1;
+
+/// CometBFT's defaults when genesis gives no block limits.
+const DEFAULT_BLOCK_MAX_BYTES: i64 = 4_194_304;
+/// Room kept in a block for the header, the last commit and evidence
+/// (CometBFT reserves the same from `block.max_bytes` for its txs).
+const BLOCK_OVERHEAD_BYTES: i64 = 1_048_576 + 4_096;
+
+/// What the producer remembers of the last block.
+#[derive(Debug, Clone)]
+struct Tip {
+    height: u64,
+    block_id: block::Id,
+    commit: Commit,
+    /// The app hash after the block: the next header's `app_hash`.
+    app_hash: Vec<u8>,
+    /// The hash of the block's results: the next header's `last_results_hash`.
+    results_hash: Hash,
+}
+
+/// A block just produced.
+#[derive(Debug, Clone)]
+pub struct ProducedBlock {
+    /// Its height.
+    pub height: u64,
+    /// Its id.
+    pub block_id: block::Id,
+    /// How many txs it holds.
+    pub txs: usize,
+    /// The app hash after it.
+    pub app_hash: Vec<u8>,
+}
+
+/// A running single-validator chain.
+pub struct Devnet {
+    app: App,
+    store: BlockStore,
+    key: ed25519_consensus::SigningKey,
+    chain_id: chain::Id,
+    validators: validator::Set,
+    consensus_hash: Hash,
+    max_tx_bytes: u64,
+    genesis_time: Time,
+    initial_height: u64,
+    genesis_app_hash: Vec<u8>,
+    tip: Option<Tip>,
+    mempool: Vec<Vec<u8>>,
+}
+
+fn block_limits(doc: &GenesisDoc) -> (i64, i64) {
+    let field = |name: &str| {
+        doc.consensus_params
+            .as_ref()
+            .and_then(|p| p.pointer(&format!("/block/{name}")))
+            .and_then(|v| match v {
+                serde_json::Value::String(s) => s.parse::<i64>().ok(),
+                other => other.as_i64(),
+            })
+    };
+    (
+        field("max_bytes").unwrap_or(DEFAULT_BLOCK_MAX_BYTES),
+        field("max_gas").unwrap_or(-1),
+    )
+}
+
+/// The validator set genesis names (`app_state.validators`).
+pub fn genesis_validators(doc: &GenesisDoc) -> anyhow::Result<Vec<validator::Info>> {
+    doc.app_state
+        .validators
+        .iter()
+        .map(|v| {
+            let raw = v.pub_key_bytes().map_err(|e| anyhow!(e))?;
+            let key = PublicKey::from_raw_ed25519(&raw)
+                .ok_or_else(|| anyhow!("validator {} key is not ed25519", v.name))?;
+            Ok(validator::Info::new(key, Power::try_from(v.power)?))
+        })
+        .collect()
+}
+
+impl Devnet {
+    /// Opens the devnet in `home` (which must hold a genesis and a validator
+    /// key): runs InitChain on a fresh state and replays the block the store
+    /// holds beyond the app's state, if any.
+    pub fn open(home: &DevnetHome) -> anyhow::Result<Self> {
+        let doc = GenesisDoc::load(&home.genesis())
+            .with_context(|| format!("reading {}", home.genesis().display()))?;
+        let key = PrivValidatorKey::load(&home.validator_key())?.signing_key()?;
+        let address = validator_address(&key);
+        let infos = genesis_validators(&doc)?;
+        let [ours] = infos.as_slice() else {
+            bail!(
+                "a devnet runs exactly one validator; genesis names {}",
+                infos.len()
+            );
+        };
+        if ours.address != address {
+            bail!(
+                "genesis's validator is not the key in {}",
+                home.validator_key().display()
+            );
+        }
+        let validators = validator::Set::new(infos.clone(), Some(ours.clone()));
+        let chain_id = chain::Id::try_from(doc.chain_id.clone())?;
+        let (max_bytes, max_gas) = block_limits(&doc);
+        let genesis_time = Time::parse_from_rfc3339(&doc.genesis_time)
+            .map_err(|e| anyhow!("genesis_time: {e}"))?;
+        let initial_height = doc.initial_height()?;
+
+        std::fs::create_dir_all(home.0.join("data"))?;
+        let mut app = App::open(&home.state_dir())?;
+        let store = BlockStore::open(&home.blocks_dir())?;
+
+        let mut genesis_app_hash = Vec::new();
+        if app.chain().is_none() {
+            let app_state = serde_json::to_vec(&doc.app_state)?;
+            let (hash, _) = app.init_chain(&doc.chain_id, initial_height, &app_state)?;
+            genesis_app_hash = hash.to_vec();
+        }
+
+        let stored = store.last_height()?;
+        let applied = app.last_height();
+        if stored != applied {
+            let before = if stored == initial_height {
+                0
+            } else {
+                stored.saturating_sub(1)
+            };
+            if stored == 0 || applied != before {
+                bail!("block store is at height {stored} but the state is at {applied}");
+            }
+            Self::replay(&mut app, &store, stored)?;
+        }
+        let tip = match store.get(stored)? {
+            None => None,
+            Some(b) => Some(Tip {
+                height: stored,
+                block_id: b.commit.block_id,
+                results_hash: results_hash(&b.results.tx_results),
+                app_hash: b.results.app_hash.to_vec(),
+                commit: b.commit,
+            }),
+        };
+        info!(height = stored, chain_id = %chain_id, "devnet opened");
+        Ok(Devnet {
+            app,
+            store,
+            key,
+            chain_id,
+            validators,
+            consensus_hash: consensus_hash(max_bytes, max_gas),
+            max_tx_bytes: u64::try_from(max_bytes.saturating_sub(BLOCK_OVERHEAD_BYTES))
+                .unwrap_or(0),
+            genesis_time,
+            initial_height,
+            genesis_app_hash,
+            tip,
+            mempool: Vec::new(),
+        })
+    }
+
+    /// Re-executes the stored block at `height` that the app never committed.
+    fn replay(app: &mut App, store: &BlockStore, height: u64) -> anyhow::Result<()> {
+        let b = store
+            .get(height)?
+            .with_context(|| format!("block {height} is missing"))?;
+        info!(height, "replaying a block the state did not commit");
+        let txs: Vec<Bytes> = b.block.data.iter().cloned().map(Bytes::from).collect();
+        let out = app.finalize_block(height, &txs)?;
+        if out.app_hash.as_slice() != b.results.app_hash.as_ref() {
+            bail!(
+                "replaying block {height} gave app hash {} but the block store recorded {}",
+                hex::encode(out.app_hash),
+                hex::encode(&b.results.app_hash)
+            );
+        }
+        app.commit()?;
+        Ok(())
+    }
+
+    /// CheckTx: a tx that passes joins the end of the mempool.
+    pub fn check_tx(&mut self, tx: Vec<u8>) -> TxOutcome {
+        let out = self.app.check_tx(&tx);
+        if out.code == 0 {
+            self.mempool.push(tx);
+        }
+        out
+    }
+
+    /// Produces, signs, executes, stores and commits the next block.
+    pub fn produce_block(&mut self) -> anyhow::Result<ProducedBlock> {
+        let height = self.next_height();
+        let _span = info_span!("devnet_block", height).entered();
+        let candidates: Vec<Bytes> = self.mempool.iter().cloned().map(Bytes::from).collect();
+        let proposal = self.app.prepare_proposal(&candidates, self.max_tx_bytes);
+        if !self.app.process_proposal(&proposal) {
+            bail!("the app rejected its own validator's proposal at height {height}");
+        }
+        let txs: Vec<Vec<u8>> = proposal.iter().map(|t| t.to_vec()).collect();
+
+        let (time, last_block_id, last_commit, app_hash, last_results_hash) = match &self.tip {
+            None => (
+                self.genesis_time,
+                None,
+                None,
+                self.genesis_app_hash.clone(),
+                None,
+            ),
+            Some(t) => (
+                commit_time(&t.commit)?,
+                Some(t.block_id),
+                Some(t.commit.clone()),
+                t.app_hash.clone(),
+                Some(t.results_hash),
+            ),
+        };
+        let header = Header {
+            version: Version {
+                block: BLOCK_PROTOCOL,
+                app: APP_VERSION,
+            },
+            chain_id: self.chain_id.clone(),
+            height: block::Height::try_from(height)?,
+            time,
+            last_block_id,
+            last_commit_hash: Some(commit_hash(last_commit.as_ref())),
+            data_hash: Some(data_hash(&txs)),
+            validators_hash: self.validators.hash(),
+            next_validators_hash: self.validators.hash(),
+            consensus_hash: self.consensus_hash,
+            app_hash: AppHash::try_from(app_hash)?,
+            last_results_hash,
+            evidence_hash: Some(empty_evidence_hash()),
+            proposer_address: validator_address(&self.key),
+        };
+        let block = Block::new(header, txs, evidence::List::default(), last_commit);
+        let id = block_id(&block)?;
+        let commit = sign_commit(
+            &self.key,
+            &self.chain_id,
+            block.header.height,
+            id,
+            now_after(time)?,
+        )?;
+
+        let out = self.app.finalize_block(height, &proposal)?;
+        let results: ResponseFinalizeBlock = response::FinalizeBlock {
+            events: Vec::new(),
+            tx_results: out.tx_results.into_iter().map(exec_result).collect(),
+            validator_updates: Vec::new(),
+            consensus_param_updates: None,
+            app_hash: out.app_hash.to_vec().try_into()?,
+        }
+        .into();
+        let results_hash = results_hash(&results.tx_results);
+        let included: BTreeSet<[u8; 32]> = block
+            .data
+            .iter()
+            .map(|t| deai_app::tx::tx_hash(t))
+            .collect();
+        let txs = block.data.len();
+        self.store.put(&StoredBlock {
+            block,
+            commit: commit.clone(),
+            results,
+        })?;
+        self.app.commit()?;
+        self.tip = Some(Tip {
+            height,
+            block_id: id,
+            commit,
+            app_hash: out.app_hash.to_vec(),
+            results_hash,
+        });
+        self.recheck(&included);
+        info!(txs, hash = %id.hash, "produced block");
+        Ok(ProducedBlock {
+            height,
+            block_id: id,
+            txs,
+            app_hash: out.app_hash.to_vec(),
+        })
+    }
+
+    /// Drops the txs a block included and re-runs CheckTx on the rest, in
+    /// order, dropping those that now fail (CometBFT's recheck).
+    fn recheck(&mut self, included: &BTreeSet<[u8; 32]>) {
+        let pending = std::mem::take(&mut self.mempool);
+        for tx in pending {
+            if included.contains(&deai_app::tx::tx_hash(&tx)) {
+                continue;
+            }
+            let out = self.app.check_tx(&tx);
+            if out.code == 0 {
+                self.mempool.push(tx);
+            } else {
+                debug!(code = out.code, log = out.log, "recheck drops a tx");
+            }
+        }
+    }
+
+    /// Caps the tx bytes of each block (default: genesis's
+    /// `block.max_bytes` less room for the header, commit and evidence).
+    pub fn set_max_tx_bytes(&mut self, bytes: u64) {
+        self.max_tx_bytes = bytes;
+    }
+
+    /// The height the next block will have.
+    pub fn next_height(&self) -> u64 {
+        self.tip
+            .as_ref()
+            .map_or(self.initial_height, |t| t.height + 1)
+    }
+
+    /// The first block's height (0 before the first block).
+    pub fn first_height(&self) -> u64 {
+        if self.tip.is_some() {
+            self.initial_height
+        } else {
+            0
+        }
+    }
+
+    /// The last block's height (0 before the first block).
+    pub fn last_height(&self) -> u64 {
+        self.tip.as_ref().map_or(0, |t| t.height)
+    }
+
+    /// The application.
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// The block store.
+    pub fn store(&self) -> &BlockStore {
+        &self.store
+    }
+
+    /// The block at `height`, with its commit and results.
+    pub fn block(&self, height: u64) -> anyhow::Result<Option<StoredBlock>> {
+        self.store.get(height)
+    }
+
+    /// Where a tx landed.
+    pub fn tx(&self, hash: &Hash) -> anyhow::Result<Option<TxLocation>> {
+        self.store.tx(hash)
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> &chain::Id {
+        &self.chain_id
+    }
+
+    /// The validator set (one validator).
+    pub fn validators(&self) -> &validator::Set {
+        &self.validators
+    }
+
+    /// The validator's address.
+    pub fn validator_address(&self) -> account::Id {
+        validator_address(&self.key)
+    }
+
+    /// The txs waiting for a block, in order.
+    pub fn mempool(&self) -> &[Vec<u8>] {
+        &self.mempool
+    }
+}
+
+/// The time of the block after the one `commit` signs: with one validator,
+/// CometBFT's BFT time is that validator's precommit timestamp.
+fn commit_time(commit: &Commit) -> anyhow::Result<Time> {
+    commit
+        .signatures
+        .iter()
+        .find_map(|s| match s {
+            CommitSig::BlockIdFlagCommit { timestamp, .. } => Some(*timestamp),
+            _ => None,
+        })
+        .ok_or_else(|| anyhow!("the last commit has no signature"))
+}
+
+/// Produces a block every `block_time` until a block fails.
+pub fn run(devnet: &Arc<Mutex<Devnet>>, block_time: Duration) -> anyhow::Result<()> {
+    loop {
+        let started = std::time::Instant::now();
+        {
+            let mut d = devnet
+                .lock()
+                .map_err(|_| anyhow!("the devnet panicked earlier"))?;
+            d.produce_block()?;
+        }
+        std::thread::sleep(block_time.saturating_sub(started.elapsed()));
+    }
+}
