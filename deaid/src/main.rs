@@ -796,7 +796,7 @@ async fn bank_send(home: &Home, cmd: BankTxCmd) -> anyhow::Result<()> {
         .await?;
     print_out(
         &node.output,
-        &serde_json::json!({"hash": hex::encode_upper(hash), "height": height.to_string(), "code": code, "log": log}),
+        &serde_json::json!({"hash": hex::encode_upper(hash), "height": height.to_string(), "code": code, "log": &log}),
         &format!(
             "tx {} in block {height}: {}",
             hex::encode_upper(hash),
@@ -808,7 +808,7 @@ async fn bank_send(home: &Home, cmd: BankTxCmd) -> anyhow::Result<()> {
         ),
     )?;
     if code != 0 {
-        bail!("the tx failed in its block");
+        bail!("the tx failed in its block (code {code}): {log}");
     }
     Ok(())
 }

@@ -312,3 +312,179 @@ fn devnet_creates_funded_dev_keys_once_and_resumes_its_chain() {
     assert!(!second.contains("mnemonic"), "{second}");
     assert!(!second.contains("at height 0"), "it resumed: {second}");
 }
+
+/// A running `deaid devnet` and its RPC address; killed on drop.
+struct Devnet {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+fn start_devnet(home: &std::path::Path) -> Devnet {
+    use std::io::BufRead;
+    let mut child = Command::new(BIN)
+        .arg("--home")
+        .arg(home)
+        .args([
+            "devnet",
+            "--block-time",
+            "200ms",
+            "--rpc-listen",
+            "127.0.0.1:0",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("devnet printed its RPC address")
+            .unwrap();
+        if let Some(addr) = line.strip_prefix("JSON-RPC on ") {
+            break addr.trim().to_string();
+        }
+    };
+    // Keep draining stdout so the devnet never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Devnet { child, url }
+}
+
+#[test]
+fn the_cli_sends_and_queries_through_a_devnet_rpc() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let net = start_devnet(home);
+    let node = ["--node", net.url.as_str()];
+    let status = ok(&deaid(home, &[&["status"][..], &node].concat()));
+    assert!(status.contains("chain deai-devnet"), "{status}");
+    let dev1 = ok(&deaid(
+        home,
+        &[
+            "keys",
+            "show",
+            "dev1",
+            "--address",
+            "--keyring-backend",
+            "test",
+        ],
+    ));
+    let dev1 = dev1.trim();
+    let before = ok(&deaid(
+        home,
+        &[&["query", "bank", "balances", dev1][..], &node].concat(),
+    ));
+
+    // Gas estimated by the node's Simulate query; waits for the block.
+    let sent = ok(&deaid(
+        home,
+        &[
+            &[
+                "tx",
+                "bank",
+                "send",
+                "dev0",
+                dev1,
+                "1234udeai",
+                "--gas",
+                "auto",
+                "--yes",
+                "--keyring-backend",
+                "test",
+                "--output",
+                "json",
+            ][..],
+            &node,
+        ]
+        .concat(),
+    ));
+    let sent: serde_json::Value = serde_json::from_str(&sent).unwrap();
+    assert_eq!(sent["code"], 0, "{sent}");
+    let hash = sent["hash"].as_str().unwrap();
+
+    let after = ok(&deaid(
+        home,
+        &[
+            &["query", "bank", "balances", dev1, "--output", "json"][..],
+            &node,
+        ]
+        .concat(),
+    ));
+    let after: serde_json::Value = serde_json::from_str(&after).unwrap();
+    let amount: u128 = after["balances"][0]["amount"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let before: u128 = before.trim().trim_end_matches("udeai").parse().unwrap();
+    assert_eq!(amount, before + 1234);
+
+    let tx = ok(&deaid(home, &[&["query", "tx", hash][..], &node].concat()));
+    assert!(tx.contains("code 0"), "{tx}");
+    let dev0 = ok(&deaid(
+        home,
+        &[
+            "keys",
+            "show",
+            "dev0",
+            "--address",
+            "--keyring-backend",
+            "test",
+        ],
+    ));
+    let acc = ok(&deaid(
+        home,
+        &[&["query", "account", dev0.trim()][..], &node].concat(),
+    ));
+    assert!(acc.contains("sequence 1"), "{acc}");
+    let block = ok(&deaid(home, &[&["query", "block"][..], &node].concat()));
+    assert!(block.contains("app_hash"), "{block}");
+
+    // A second send with an explicit gas limit and fee; then an overdraft
+    // is refused by the node with the SDK's insufficient-funds code.
+    ok(&deaid(
+        home,
+        &[
+            &[
+                "tx",
+                "bank",
+                "send",
+                "dev0",
+                dev1,
+                "1udeai",
+                "--yes",
+                "--keyring-backend",
+                "test",
+            ][..],
+            &node,
+        ]
+        .concat(),
+    ));
+    let e = err(&deaid(
+        home,
+        &[
+            &[
+                "tx",
+                "bank",
+                "send",
+                "dev1",
+                dev1,
+                "999999999999999999udeai",
+                "--yes",
+                "--keyring-backend",
+                "test",
+            ][..],
+            &node,
+        ]
+        .concat(),
+    ));
+    assert!(e.contains("insufficient funds"), "{e}");
+}
