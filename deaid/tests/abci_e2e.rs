@@ -61,20 +61,29 @@ fn chain(n: usize) -> (tempfile::TempDir, Node, Workload, Consensus) {
     (dir, node, w, c)
 }
 
-fn send(key: &Key, account_number: u64, sequence: u64, to: &Address, amount: u128) -> Vec<u8> {
-    let p = TxParams {
+/// Standard tx parameters on this chain: fee 2000udeai, gas 200000.
+fn params(account_number: u64, sequence: u64) -> TxParams {
+    TxParams {
         chain_id: CHAIN.into(),
         account_number,
         sequence,
         fee: Some(Coin::new(2_000, "udeai")),
         gas_limit: 200_000,
         memo: String::new(),
-    };
+    }
+}
+
+/// A signed MsgSend of `amount` udeai from `key` to `to`, under `p`.
+fn send_with(key: &Key, p: &TxParams, to: &Address, amount: u128) -> Vec<u8> {
     sign_tx(
         key,
         vec![msg_send(&key.address(), to, &[Coin::new(amount, "udeai")])],
-        &p,
+        p,
     )
+}
+
+fn send(key: &Key, account_number: u64, sequence: u64, to: &Address, amount: u128) -> Vec<u8> {
+    send_with(key, &params(account_number, sequence), to, amount)
 }
 
 fn balance(c: &mut Consensus, addr: &Address, height: i64) -> u128 {
@@ -374,46 +383,26 @@ fn check_tx_gives_clear_codes_and_tracks_sequences_until_commit() {
     assert_eq!(mempool.check_tx(&ok1, false).unwrap().code, 0);
     let garbage = mempool.check_tx(b"\x0a\x05hello", false).unwrap();
     assert_eq!(garbage.code, 2, "{}", garbage.log);
-    let wrong_chain = {
-        let p = TxParams {
+    let wrong_chain = send_with(
+        &w.keys[1],
+        &TxParams {
             chain_id: "other-chain".into(),
-            account_number: 1,
-            sequence: 0,
-            fee: Some(Coin::new(2_000, "udeai")),
-            gas_limit: 200_000,
-            memo: String::new(),
-        };
-        sign_tx(
-            &w.keys[1],
-            vec![msg_send(
-                &w.keys[1].address(),
-                &to,
-                &[Coin::new(1, "udeai")],
-            )],
-            &p,
-        )
-    };
+            ..params(1, 0)
+        },
+        &to,
+        1,
+    );
     let r = mempool.check_tx(&wrong_chain, false).unwrap();
     assert_eq!(r.code, 4, "{}", r.log);
-    let cheap = {
-        let p = TxParams {
-            chain_id: CHAIN.into(),
-            account_number: 1,
-            sequence: 0,
+    let cheap = send_with(
+        &w.keys[1],
+        &TxParams {
             fee: Some(Coin::new(1, "udeai")),
-            gas_limit: 200_000,
-            memo: String::new(),
-        };
-        sign_tx(
-            &w.keys[1],
-            vec![msg_send(
-                &w.keys[1].address(),
-                &to,
-                &[Coin::new(1, "udeai")],
-            )],
-            &p,
-        )
-    };
+            ..params(1, 0)
+        },
+        &to,
+        1,
+    );
     let r = mempool.check_tx(&cheap, false).unwrap();
     assert_eq!(r.code, 13, "{}", r.log);
     let stranger = Key::from_label("nobody");
@@ -434,18 +423,11 @@ fn out_of_gas_reverts_the_messages_but_charges_the_fee_and_bumps_the_sequence() 
     let (a, b) = (&w.keys[0], w.keys[1].address());
     // Enough gas for the checks and fee, not for the transfer's writes.
     let p = TxParams {
-        chain_id: CHAIN.into(),
-        account_number: 0,
-        sequence: 0,
         fee: Some(Coin::new(300, "udeai")),
         gas_limit: 30_000,
-        memo: String::new(),
+        ..params(0, 0)
     };
-    let tx = sign_tx(
-        a,
-        vec![msg_send(&a.address(), &b, &[Coin::new(10, "udeai")])],
-        &p,
-    );
+    let tx = send_with(a, &p, &b, 10);
     let r = c.block(&[tx]).unwrap();
     assert_eq!(r.tx_results[0].code, 11, "{}", r.tx_results[0].log);
     assert_eq!(r.tx_results[0].gas_used, 30_000);
