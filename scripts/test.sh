@@ -7,3 +7,6 @@ cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 cargo test --workspace --locked
+# A real wallet library (CosmJS from npm) against the devnet built above.
+(cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+DEAID_BIN="$PWD/target/debug/deaid" node --test tests/js/

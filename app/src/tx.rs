@@ -227,6 +227,8 @@ fn decode_with(bytes: &[u8], params: &AuthParams, simulate: bool) -> Result<Deco
         })?;
         match info.mode_info.as_ref().and_then(|m| m.sum.as_ref()) {
             Some(mode_info::Sum::Single(s)) if s.mode == SignMode::Direct as i32 => {}
+            // Wallets simulate with SIGN_MODE_UNSPECIFIED before they sign.
+            Some(mode_info::Sum::Single(_)) if simulate => {}
             _ => {
                 return Err(TxError::Unauthorized(
                     "only SIGN_MODE_DIRECT single signatures are supported".into(),

@@ -22,7 +22,7 @@ use tendermint::{
 };
 use tendermint_rpc::endpoint::{
     abci_info, abci_query, block as block_ep, broadcast::tx_commit, broadcast::tx_sync, health,
-    status, tx as tx_ep,
+    status, tx as tx_ep, tx_search,
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -312,7 +312,7 @@ async fn with<T: Send + 'static>(
 async fn dispatch(devnet: &SharedDevnet, method: &str, p: Params) -> Result<Value, RpcError> {
     match method {
         "health" => to_value(&health::Response {}),
-        "status" => with(devnet, |d| to_value(&status(d)?)).await,
+        "status" => with(devnet, |d| status_json(d)).await,
         "abci_info" => with(devnet, |d| abci_info(d)).await,
         "abci_query" => {
             let path = p.string("path").unwrap_or_default();
@@ -375,12 +375,45 @@ async fn dispatch(devnet: &SharedDevnet, method: &str, p: Params) -> Result<Valu
                 .map_err(RpcError::invalid_params)?;
             with(devnet, move |d| to_value(&tx_response(d, hash)?)).await
         }
+        "tx_search" => {
+            // The devnet indexes txs by hash only: it answers the
+            // `tx.hash='…'` queries wallets (CosmJS's getTx) send.
+            let query = p.string("query").unwrap_or_default();
+            let hash = parse_hash_query(&query)?;
+            with(devnet, move |d| {
+                let txs = match tx_response(d, hash) {
+                    Ok(r) => vec![r],
+                    Err(_) => Vec::new(),
+                };
+                to_value(&tx_search::Response {
+                    total_count: u32::try_from(txs.len()).unwrap_or(0),
+                    txs,
+                })
+            })
+            .await
+        }
         other => Err(RpcError(
             -32601,
             "Method not found".into(),
             format!("{other} is not served by the devnet"),
         )),
     }
+}
+
+/// The hash in a `tx.hash='HEX'` query (quotes and spaces as CometBFT allows).
+fn parse_hash_query(query: &str) -> Result<Hash, RpcError> {
+    let unsupported = || {
+        RpcError::invalid_params(format!(
+            "the devnet answers only tx.hash='<hex>' queries, got {query:?}"
+        ))
+    };
+    let (key, value) = query.split_once('=').ok_or_else(unsupported)?;
+    if key.trim() != "tx.hash" {
+        return Err(unsupported());
+    }
+    let hex = value.trim().trim_matches(|c| c == '\'' || c == '"');
+    let bytes = hex::decode(hex).map_err(|_| unsupported())?;
+    Hash::from_bytes(tendermint::hash::Algorithm::Sha256, &bytes).map_err(RpcError::invalid_params)
 }
 
 fn abci_info(d: &Devnet) -> Result<Value, RpcError> {
@@ -407,6 +440,20 @@ fn abci_info(d: &Devnet) -> Result<Value, RpcError> {
     Ok(v)
 }
 
+/// `status` as CometBFT writes it: tendermint-rs names the validator's power
+/// `power` and adds `name`, where CometBFT (and CosmJS, which insists) has
+/// `voting_power` only.
+fn status_json(d: &Devnet) -> Result<Value, RpcError> {
+    let mut v = to_value(&status(d)?)?;
+    if let Some(info) = v.get_mut("validator_info").and_then(Value::as_object_mut) {
+        if let Some(power) = info.remove("power") {
+            info.insert("voting_power".into(), power);
+        }
+        info.remove("name");
+    }
+    Ok(v)
+}
+
 fn status(d: &Devnet) -> Result<status::Response, RpcError> {
     let address = d.validator_address();
     let mut id = [0u8; 20];
@@ -414,7 +461,8 @@ fn status(d: &Devnet) -> Result<status::Response, RpcError> {
     let node_info: node::Info = serde_json::from_value(json!({
         "protocol_version": {"p2p": "8", "block": "11", "app": "1"},
         "id": node::Id::new(id).to_string(),
-        "listen_addr": "",
+        // No p2p here; CometBFT clients (CosmJS) require a non-empty value.
+        "listen_addr": "tcp://127.0.0.1:26656",
         "network": d.chain_id().to_string(),
         "version": "0.38.0-deai-devnet",
         "channels": "",
@@ -560,4 +608,18 @@ async fn broadcast_tx_commit(devnet: &SharedDevnet, tx: Vec<u8>) -> Result<Value
 pub fn parse_listen(addr: &str) -> anyhow::Result<std::net::SocketAddr> {
     addr.parse()
         .map_err(|e| anyhow!("rpc listen address {addr:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tx_search_takes_hash_queries_and_refuses_others() {
+        let hash = "A".repeat(64);
+        assert!(parse_hash_query(&format!("tx.hash='{hash}'")).is_ok());
+        assert!(parse_hash_query(&format!("tx.hash = \"{hash}\"")).is_ok());
+        assert!(parse_hash_query("tx.height=5").is_err());
+        assert!(parse_hash_query("tx.hash='zz'").is_err());
+    }
 }

@@ -1,0 +1,80 @@
+// A real wallet library against `deaid devnet`: CosmJS's StargateClient and
+// SigningStargateClient (over Comet38Client) connect, read balances, and send
+// tokens with an explicit fee and with "auto" gas, unchanged.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import { GasPrice, SigningStargateClient, StargateClient } from "@cosmjs/stargate";
+import { DirectSecp256k1HdWallet } from "@cosmjs/proto-signing";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const deaid = process.env.DEAID_BIN ?? join(here, "..", "..", "target", "debug", "deaid");
+
+// Starts a devnet on a free port; resolves with its RPC URL and dev accounts.
+function startDevnet(home) {
+  const child = spawn(deaid, ["--home", home, "devnet", "--block-time", "300ms", "--rpc-listen", "127.0.0.1:0"], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, RUST_LOG: "warn" },
+  });
+  const accounts = {};
+  let current = null;
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("exit", (code) => reject(new Error(`devnet exited with ${code}`)));
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      const named = line.match(/^(dev\d): (deai1\w+)/);
+      if (named) {
+        current = named[1];
+        accounts[current] = { address: named[2] };
+      }
+      const mnemonic = line.match(/^\s+mnemonic: (.+)$/);
+      if (mnemonic && current) accounts[current].mnemonic = mnemonic[1];
+      const rpc = line.match(/^JSON-RPC on (http:\/\/\S+)/);
+      if (rpc) resolve({ child, url: rpc[1], accounts });
+    });
+  });
+}
+
+test("CosmJS reads balances and sends tokens with an explicit fee and with auto gas", { timeout: 120_000 }, async () => {
+  const home = mkdtempSync(join(tmpdir(), "deai-cosmjs-"));
+  const { child, url, accounts } = await startDevnet(home);
+  try {
+    const client = await StargateClient.connect(url);
+    assert.equal(await client.getChainId(), "deai-devnet");
+    const wallet = await DirectSecp256k1HdWallet.fromMnemonic(accounts.dev0.mnemonic, { prefix: "deai" });
+    const [sender] = await wallet.getAccounts();
+    assert.equal(sender.address, accounts.dev0.address, "the wallet derives the devnet's address");
+    const to = accounts.dev1.address;
+    const senderBefore = BigInt((await client.getBalance(sender.address, "udeai")).amount);
+    const toBefore = BigInt((await client.getBalance(to, "udeai")).amount);
+
+    const signer = await SigningStargateClient.connectWithSigner(url, wallet, {
+      gasPrice: GasPrice.fromString("0.025udeai"),
+    });
+    const explicit = await signer.sendTokens(sender.address, to, [{ denom: "udeai", amount: "777" }], {
+      amount: [{ denom: "udeai", amount: "5000" }],
+      gas: "200000",
+    });
+    assert.equal(explicit.code, 0, explicit.rawLog);
+    const auto = await signer.sendTokens(sender.address, to, [{ denom: "udeai", amount: "23" }], "auto");
+    assert.equal(auto.code, 0, auto.rawLog);
+    assert.ok(auto.gasUsed > 0n && auto.gasUsed <= auto.gasWanted);
+
+    const toAfter = BigInt((await client.getBalance(to, "udeai")).amount);
+    const senderAfter = BigInt((await client.getBalance(sender.address, "udeai")).amount);
+    assert.equal(toAfter - toBefore, 800n);
+    assert.ok(senderBefore - senderAfter > 800n, "the sender paid amounts and fees");
+    const tx = await client.getTx(explicit.transactionHash);
+    assert.equal(tx.height, explicit.height);
+    client.disconnect();
+    signer.disconnect();
+  } finally {
+    child.kill();
+    rmSync(home, { recursive: true, force: true });
+  }
+});
