@@ -21,8 +21,8 @@ use tendermint::{
     block, merkle, node, Hash,
 };
 use tendermint_rpc::endpoint::{
-    abci_info, abci_query, block as block_ep, broadcast::tx_commit, broadcast::tx_sync, health,
-    status, tx as tx_ep, tx_search,
+    abci_info, abci_query, block as block_ep, broadcast::tx_commit, broadcast::tx_sync,
+    commit as commit_ep, header as header_ep, health, status, tx as tx_ep, tx_search, validators,
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -358,10 +358,7 @@ async fn dispatch(devnet: &SharedDevnet, method: &str, p: Params) -> Result<Valu
         "block" => {
             let height = p.u64("height")?;
             with(devnet, move |d| {
-                let h = height.filter(|h| *h > 0).unwrap_or(d.last_height());
-                let b = d
-                    .block(h)?
-                    .ok_or_else(|| RpcError::internal(format!("height {h} is not available")))?;
+                let b = stored_block(d, height)?;
                 to_value(&block_ep::Response {
                     block_id: b.commit.block_id,
                     block: b.block,
@@ -374,6 +371,51 @@ async fn dispatch(devnet: &SharedDevnet, method: &str, p: Params) -> Result<Valu
             let hash = Hash::from_bytes(tendermint::hash::Algorithm::Sha256, &hash)
                 .map_err(RpcError::invalid_params)?;
             with(devnet, move |d| to_value(&tx_response(d, hash)?)).await
+        }
+        "header" => {
+            let height = p.u64("height")?;
+            with(devnet, move |d| {
+                let b = stored_block(d, height)?;
+                to_value(&header_ep::Response {
+                    header: b.block.header,
+                })
+            })
+            .await
+        }
+        "commit" => {
+            let height = p.u64("height")?;
+            with(devnet, move |d| {
+                let b = stored_block(d, height)?;
+                // The stored commit is the one the validator made when the
+                // block was produced: canonical once a later block exists.
+                let canonical = b.block.header.height.value() < d.last_height();
+                to_value(&commit_ep::Response {
+                    signed_header: tendermint::block::signed_header::SignedHeader::new(
+                        b.block.header,
+                        b.commit,
+                    )
+                    .map_err(RpcError::internal)?,
+                    canonical,
+                })
+            })
+            .await
+        }
+        "validators" => {
+            let height = p.u64("height")?;
+            with(devnet, move |d| {
+                let b = stored_block(d, height)?;
+                let set = d.validators().validators().clone();
+                let mut v = to_value(&validators::Response::new(
+                    b.block.header.height,
+                    set.clone(),
+                    i32::try_from(set.len()).unwrap_or(i32::MAX),
+                ))?;
+                if let Some(list) = v.get_mut("validators").and_then(Value::as_array_mut) {
+                    list.iter_mut().for_each(cometbft_validator_shape);
+                }
+                Ok(v)
+            })
+            .await
         }
         "tx_search" => {
             // The devnet indexes txs by hash only: it answers the
@@ -445,13 +487,28 @@ fn abci_info(d: &Devnet) -> Result<Value, RpcError> {
 /// `voting_power` only.
 fn status_json(d: &Devnet) -> Result<Value, RpcError> {
     let mut v = to_value(&status(d)?)?;
-    if let Some(info) = v.get_mut("validator_info").and_then(Value::as_object_mut) {
+    if let Some(info) = v.get_mut("validator_info") {
+        cometbft_validator_shape(info);
+    }
+    Ok(v)
+}
+
+/// Renames tendermint-rs's `power` to CometBFT's `voting_power` and drops
+/// its `name`, which CometBFT does not write.
+fn cometbft_validator_shape(v: &mut Value) {
+    if let Some(info) = v.as_object_mut() {
         if let Some(power) = info.remove("power") {
             info.insert("voting_power".into(), power);
         }
         info.remove("name");
     }
-    Ok(v)
+}
+
+/// The stored block at `height`, or the latest when none or 0 is given.
+fn stored_block(d: &Devnet, height: Option<u64>) -> Result<crate::StoredBlock, RpcError> {
+    let h = height.filter(|h| *h > 0).unwrap_or(d.last_height());
+    d.block(h)?
+        .ok_or_else(|| RpcError::invalid_params(format!("height {h} is not available")))
 }
 
 fn status(d: &Devnet) -> Result<status::Response, RpcError> {

@@ -186,3 +186,33 @@ async fn uri_requests_are_answered_like_cometbft() {
     assert_eq!(block["result"]["block"]["header"]["height"], "2");
     assert_eq!(missing["error"]["code"], -32601);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn headers_commits_and_validators_are_served_as_cometbft_serves_them() {
+    let net = start().await;
+    let client = HttpClient::new(format!("http://{}", net.addr).as_str()).unwrap();
+    wait_for_height(&client, 3).await;
+    let h = tendermint::block::Height::from(2u32);
+    let header = client.header(h).await.unwrap().header;
+    let block = client.block(h).await.unwrap();
+    assert_eq!(header, block.block.header);
+    let commit = client.commit(h).await.unwrap();
+    assert!(commit.canonical);
+    assert_eq!(commit.signed_header.header.hash(), block.block_id.hash);
+    assert_eq!(commit.signed_header.commit.block_id, block.block_id);
+    let vals = client
+        .validators(h, tendermint_rpc::Paging::All)
+        .await
+        .unwrap();
+    assert_eq!(vals.validators.len(), 1);
+    assert_eq!(
+        vals.validators[0].address,
+        net.devnet.lock().unwrap().validator_address()
+    );
+    assert_eq!(vals.validators[0].power.value(), 10);
+    // Past the chain's end: a clear error, not a hang.
+    assert!(client
+        .header(tendermint::block::Height::from(10_000u32))
+        .await
+        .is_err());
+}
