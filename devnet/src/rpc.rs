@@ -21,8 +21,9 @@ use tendermint::{
     block, merkle, node, Hash,
 };
 use tendermint_rpc::endpoint::{
-    abci_info, abci_query, block as block_ep, broadcast::tx_commit, broadcast::tx_sync,
-    commit as commit_ep, header as header_ep, health, status, tx as tx_ep, tx_search, validators,
+    abci_info, abci_query, block as block_ep, block_results, broadcast::tx_commit,
+    broadcast::tx_sync, commit as commit_ep, header as header_ep, health, status, tx as tx_ep,
+    tx_search, validators,
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -417,6 +418,50 @@ async fn dispatch(devnet: &SharedDevnet, method: &str, p: Params) -> Result<Valu
             })
             .await
         }
+        "block_results" => {
+            let height = p.u64("height")?;
+            with(devnet, move |d| {
+                let b = stored_block(d, height)?;
+                let r = abci::response::FinalizeBlock::try_from(b.results)
+                    .map_err(RpcError::internal)?;
+                to_value(&block_results::Response {
+                    height: b.block.header.height,
+                    txs_results: Some(r.tx_results),
+                    finalize_block_events: r.events,
+                    begin_block_events: None,
+                    end_block_events: None,
+                    validator_updates: r.validator_updates,
+                    consensus_param_updates: r.consensus_param_updates,
+                    app_hash: r.app_hash,
+                })
+            })
+            .await
+        }
+        "unconfirmed_txs" | "num_unconfirmed_txs" => {
+            let list = method == "unconfirmed_txs";
+            with(devnet, move |d| {
+                let txs = d.mempool();
+                let bytes: usize = txs.iter().map(Vec::len).sum();
+                Ok(json!({
+                    "n_txs": txs.len().to_string(),
+                    "total": txs.len().to_string(),
+                    "total_bytes": bytes.to_string(),
+                    "txs": if list {
+                        Value::from(txs.iter().map(|t| B64.encode(t)).collect::<Vec<_>>())
+                    } else {
+                        Value::Null
+                    },
+                }))
+            })
+            .await
+        }
+        "net_info" => Ok(json!({
+            // One validator, no peers: the devnet has no p2p layer.
+            "listening": false,
+            "listeners": [],
+            "n_peers": "0",
+            "peers": [],
+        })),
         "tx_search" => {
             // The devnet indexes txs by hash only: it answers the
             // `tx.hash='…'` queries wallets (CosmJS's getTx) send.

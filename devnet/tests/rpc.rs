@@ -216,3 +216,32 @@ async fn headers_commits_and_validators_are_served_as_cometbft_serves_them() {
         .await
         .is_err());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn block_results_mempool_and_net_info_are_served() {
+    let net = start().await;
+    let client = HttpClient::new(format!("http://{}", net.addr).as_str()).unwrap();
+    wait_for_height(&client, 1).await;
+    let tx = signed_send(&net, "dev0", 5, 0);
+    let r = client.broadcast_tx_commit(tx).await.unwrap();
+    assert!(r.tx_result.code.is_ok(), "{}", r.tx_result.log);
+    let results = client.block_results(r.height).await.unwrap();
+    let txs = results.txs_results.unwrap();
+    assert_eq!(txs.len(), 1);
+    assert_eq!(txs[0].gas_used, r.tx_result.gas_used);
+    assert!(txs[0].events.iter().any(|e| e.kind == "transfer"));
+    let info = client.net_info().await.unwrap();
+    assert_eq!(info.n_peers, 0);
+    let addr = net.addr;
+    let (pending, count) = tokio::task::spawn_blocking(move || {
+        (
+            http_get(addr, "/unconfirmed_txs"),
+            http_get(addr, "/num_unconfirmed_txs"),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(pending["result"]["txs"].is_array(), "{pending}");
+    assert!(count["result"]["txs"].is_null(), "{count}");
+    assert_eq!(pending["result"]["n_txs"], count["result"]["n_txs"]);
+}
