@@ -4,7 +4,10 @@ use cosmos_sdk_proto::{
     cosmos::auth::v1beta1::{QueryAccountRequest, QueryAccountResponse},
     Any,
 };
-use deai_types::{query::decode, Address, QueryError, StateRead};
+use deai_types::{
+    query::{address, decode},
+    QueryError, StateRead,
+};
 use prost::Message;
 
 use crate::{AuthRead, BASE_ACCOUNT_TYPE_URL};
@@ -18,10 +21,7 @@ pub fn query<S: StateRead>(
     let answer = match method {
         "/cosmos.auth.v1beta1.Query/Account" => (|| {
             let req: QueryAccountRequest = decode(data)?;
-            let addr: Address = req
-                .address
-                .parse()
-                .map_err(|e| QueryError::invalid(format!("address: {e}")))?;
+            let addr = address(&req.address)?;
             let acc = state
                 .account(&addr)
                 .map_err(|e| QueryError::from_module(&e))?

@@ -10,8 +10,8 @@ use cosmos_sdk_proto::cosmos::{
     base::v1beta1::Coin as ProtoCoin,
 };
 use deai_types::{
-    query::{decode, Page},
-    Address, Coin, QueryError, StateRead,
+    query::{address, decode, Page},
+    Coin, QueryError, StateRead,
 };
 use prost::Message;
 
@@ -26,11 +26,6 @@ fn proto(c: &Coin) -> ProtoCoin {
 
 fn err(e: BankError) -> QueryError {
     QueryError::from_module(&e)
-}
-
-fn address(s: &str) -> Result<Address, QueryError> {
-    s.parse()
-        .map_err(|e| QueryError::invalid(format!("address: {e}")))
 }
 
 fn balances<S: StateRead>(

@@ -56,6 +56,12 @@ pub fn decode<M: prost::Message + Default>(data: &[u8]) -> Result<M, QueryError>
     M::decode(data).map_err(|e| QueryError::invalid(format!("request does not decode: {e}")))
 }
 
+/// Parses a `deai…` address field of a request.
+pub fn address(s: &str) -> Result<crate::Address, QueryError> {
+    s.parse()
+        .map_err(|e| QueryError::invalid(format!("address: {e}")))
+}
+
 /// A page to read: resume after `after` (the last key of the previous page),
 /// at most `limit` entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
