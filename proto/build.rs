@@ -11,6 +11,8 @@ fn main() {
         "deai/app/v1/app.proto",
         "deai/auth/v1/auth.proto",
         "deai/bank/v1/bank.proto",
+        "deai/gov/v1/gov.proto",
+        "deai/treasury/v1/treasury.proto",
     ]
     .iter()
     .map(PathBuf::from)
@@ -18,7 +20,21 @@ fn main() {
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
     }
+    let includes = [
+        PathBuf::from("."),
+        protoc_bin_vendored::include_path().expect("vendored protoc ships its includes"),
+    ];
     prost_build::Config::new()
-        .compile_protos(&files, &[PathBuf::from(".")])
+        // Cosmos SDK types come from cosmos-sdk-proto, so values pass between
+        // our messages and the SDK's without conversion.
+        .extern_path(
+            ".cosmos.base.v1beta1",
+            "::cosmos_sdk_proto::cosmos::base::v1beta1",
+        )
+        .extern_path(
+            ".cosmos.base.query.v1beta1",
+            "::cosmos_sdk_proto::cosmos::base::query::v1beta1",
+        )
+        .compile_protos(&files, &includes)
         .expect("the deai .proto files compile");
 }

@@ -28,3 +28,19 @@ pub mod bank {
         include!(concat!(env!("OUT_DIR"), "/deai.bank.v1.rs"));
     }
 }
+
+/// `deai.gov.v1`: governance records, params, queries and DeAI's own gov messages.
+pub mod gov {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/deai.gov.v1.rs"));
+    }
+}
+
+/// `deai.treasury.v1`: the DAO treasury.
+pub mod treasury {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/deai.treasury.v1.rs"));
+    }
+}

@@ -192,7 +192,7 @@ impl<B: StateRead> StateWrite for Overlay<B> {
 
 /// A plain in-memory state: the base for unit tests and for computing
 /// genesis before any storage exists.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemState(pub BTreeMap<Vec<u8>, Vec<u8>>);
 
 impl StateRead for MemState {

@@ -1,0 +1,115 @@
+//! The treasury's gRPC query methods, answered over ABCI `Query`.
+
+use deai_proto::treasury::v1 as pb;
+use deai_types::{
+    query::{decode, Page},
+    QueryError, StateRead,
+};
+use prost::Message;
+
+use crate::{params::to_proto_coin, TreasuryError, TreasuryRead};
+
+fn err(e: TreasuryError) -> QueryError {
+    QueryError::from_module(&e)
+}
+
+fn after_id(page: &Page) -> Result<Option<u64>, QueryError> {
+    page.after
+        .as_deref()
+        .map(|k| {
+            <[u8; 8]>::try_from(k)
+                .map(u64::from_be_bytes)
+                .map_err(|_| QueryError::invalid("pagination.key is not one this query handed out"))
+        })
+        .transpose()
+}
+
+/// Answers `method` if it is one of the treasury's; `None` if not. `height`
+/// is the height the state is read at (for the epoch's spending).
+pub fn query<S: StateRead>(
+    state: &S,
+    method: &str,
+    data: &[u8],
+    height: u64,
+) -> Option<Result<Vec<u8>, QueryError>> {
+    let answer = match method {
+        "/deai.treasury.v1.Query/Params" => (|| {
+            let _: pb::QueryParamsRequest = decode(data)?;
+            Ok(pb::QueryParamsResponse {
+                params: Some(state.treasury_params().map_err(err)?.to_proto()),
+            }
+            .encode_to_vec())
+        })(),
+        "/deai.treasury.v1.Query/Balance" => (|| {
+            let _: pb::QueryBalanceRequest = decode(data)?;
+            let addr = crate::address();
+            let balance = deai_bank::BankRead::balances(state, &addr, None, usize::MAX)
+                .map_err(|e| QueryError::from_module(&e))?;
+            Ok(pb::QueryBalanceResponse {
+                address: addr.to_bech32(),
+                balance: balance.iter().map(to_proto_coin).collect(),
+                spent_this_epoch: state
+                    .spent_in_epoch(height)
+                    .map_err(err)?
+                    .iter()
+                    .map(to_proto_coin)
+                    .collect(),
+            }
+            .encode_to_vec())
+        })(),
+        "/deai.treasury.v1.Query/Streams" => (|| {
+            let req: pb::QueryStreamsRequest = decode(data)?;
+            if ![
+                "",
+                crate::state::ACTIVE,
+                crate::state::COMPLETED,
+                crate::state::CANCELLED,
+            ]
+            .contains(&req.status.as_str())
+            {
+                return Err(QueryError::invalid(format!(
+                    "status {:?} is not ACTIVE, COMPLETED or CANCELLED",
+                    req.status
+                )));
+            }
+            let page = Page::from_request(req.pagination.as_ref())?;
+            let mut after = after_id(&page)?;
+            let mut out = Vec::new();
+            // Filtering by status reads pages until this one is full.
+            loop {
+                let batch = state.streams(after, page.limit).map_err(err)?;
+                let Some(last) = batch.last() else { break };
+                after = Some(last.id);
+                let full = batch.len() < page.limit;
+                out.extend(
+                    batch
+                        .into_iter()
+                        .filter(|s| req.status.is_empty() || s.status == req.status),
+                );
+                if full || out.len() >= page.limit {
+                    break;
+                }
+            }
+            out.truncate(page.limit);
+            let last = out.last().map(|s| s.id.to_be_bytes().to_vec());
+            Ok(pb::QueryStreamsResponse {
+                pagination: Some(page.response(out.len(), last)),
+                streams: out,
+            }
+            .encode_to_vec())
+        })(),
+        "/deai.treasury.v1.Query/Spends" => (|| {
+            let req: pb::QuerySpendsRequest = decode(data)?;
+            let page = Page::from_request(req.pagination.as_ref())?;
+            let spends = state.spends(after_id(&page)?, page.limit).map_err(err)?;
+            let last = spends.last().map(|s| s.seq.to_be_bytes().to_vec());
+            Ok(pb::QuerySpendsResponse {
+                pagination: Some(page.response(spends.len(), last)),
+                spends,
+            }
+            .encode_to_vec())
+        })(),
+        _ => return None,
+    };
+    Some(answer)
+}
