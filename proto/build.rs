@@ -26,7 +26,10 @@ fn main() {
     ];
     prost_build::Config::new()
         // Cosmos SDK types come from cosmos-sdk-proto, so values pass between
-        // our messages and the SDK's without conversion.
+        // our messages and the SDK's without conversion; `Any` is the one
+        // cosmos-sdk-proto uses (tendermint-proto's).
+        .compile_well_known_types()
+        .extern_path(".google.protobuf", "::tendermint_proto::google::protobuf")
         .extern_path(
             ".cosmos.base.v1beta1",
             "::cosmos_sdk_proto::cosmos::base::v1beta1",

@@ -1,0 +1,241 @@
+//! Counting votes. A voter's power is its udeai balance in the state
+//! committed at the end of the block where voting began, plus the balances
+//! (in that same state) of everyone who had delegated to it then and did not
+//! vote on this proposal themselves. Delegation is one level deep: power
+//! lent to someone who does not vote is not counted. Reading everything
+//! from one past state means tokens moved during the vote cannot count twice.
+
+use deai_bank::BankRead;
+use deai_proto::gov::v1::{Proposal, TallyResult, Vote, VoteOption};
+use deai_types::{Address, StateRead, BASE_DENOM};
+
+use crate::{params::share, GovError, GovParams, GovRead};
+
+/// Weights are in units of 1e-18; a vote's weights sum to this.
+pub const WEIGHT_ONE: u64 = 1_000_000_000_000_000_000;
+
+/// Voting power by option.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Yes.
+    pub yes: u128,
+    /// Abstain.
+    pub abstain: u128,
+    /// No.
+    pub no: u128,
+    /// No with veto.
+    pub veto: u128,
+    /// All power that could have voted.
+    pub total_power: u128,
+}
+
+impl Tally {
+    /// Power that voted at all.
+    pub fn voted(&self) -> u128 {
+        self.yes
+            .saturating_add(self.abstain)
+            .saturating_add(self.no)
+            .saturating_add(self.veto)
+    }
+
+    /// As stored in a proposal.
+    pub fn to_proto(&self) -> TallyResult {
+        TallyResult {
+            yes: self.yes.to_string(),
+            abstain: self.abstain.to_string(),
+            no: self.no.to_string(),
+            no_with_veto: self.veto.to_string(),
+            total_power: self.total_power.to_string(),
+        }
+    }
+}
+
+/// What the tally decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Passed: the messages run.
+    Pass,
+    /// Too little of the voting power voted.
+    NoQuorum,
+    /// Vetoed: deposits burn.
+    Veto,
+    /// Not enough yes.
+    Reject,
+}
+
+/// `voter`'s power on a proposal: own balance in `history` plus that of
+/// its delegators in `history` who have not voted in `current`.
+pub fn voter_power<H: StateRead, C: StateRead>(
+    history: &H,
+    current: &C,
+    proposal_id: u64,
+    voter: &Address,
+) -> Result<u128, GovError> {
+    let mut power = history.balance(voter, BASE_DENOM)?;
+    for d in history.delegators(voter)? {
+        if current.vote(proposal_id, &d)?.is_some() {
+            continue;
+        }
+        power = power
+            .checked_add(history.balance(&d, BASE_DENOM)?)
+            .ok_or_else(|| GovError::InvalidVote("voting power overflows".into()))?;
+    }
+    Ok(power)
+}
+
+/// The power that could vote: the supply minus module accounts' balances.
+pub fn total_power<H: StateRead>(history: &H, non_voting: &[Address]) -> Result<u128, GovError> {
+    let mut total = history.supply(BASE_DENOM)?;
+    for a in non_voting {
+        total = total.saturating_sub(history.balance(a, BASE_DENOM)?);
+    }
+    Ok(total)
+}
+
+/// Adds one vote with `power` to `tally`.
+pub fn add_vote(tally: &mut Tally, vote: &Vote, power: u128) -> Result<(), GovError> {
+    for o in &vote.options {
+        let part = weighted(power, o.weight);
+        let slot = match VoteOption::try_from(o.option) {
+            Ok(VoteOption::Yes) => &mut tally.yes,
+            Ok(VoteOption::Abstain) => &mut tally.abstain,
+            Ok(VoteOption::No) => &mut tally.no,
+            Ok(VoteOption::NoWithVeto) => &mut tally.veto,
+            _ => return Err(GovError::InvalidVote("stored vote has no option".into())),
+        };
+        *slot = slot
+            .checked_add(part)
+            .ok_or_else(|| GovError::InvalidVote("tally overflows".into()))?;
+    }
+    Ok(())
+}
+
+/// `power × weight / 1e18`, rounded down, without overflow.
+pub fn weighted(power: u128, weight: u64) -> u128 {
+    let one = u128::from(WEIGHT_ONE);
+    let w = u128::from(weight.min(WEIGHT_ONE));
+    (power / one) * w + (power % one) * w / one
+}
+
+/// Tallies proposal `p`: votes from `current`, power from `history`.
+pub fn tally<H: StateRead, C: StateRead>(
+    history: &H,
+    current: &C,
+    p: &Proposal,
+    non_voting: &[Address],
+) -> Result<Tally, GovError> {
+    let mut t = Tally {
+        total_power: total_power(history, non_voting)?,
+        ..Tally::default()
+    };
+    let mut after: Option<Address> = None;
+    loop {
+        let page = current.votes(p.id, after.as_ref(), 256)?;
+        let Some(last) = page.last() else { break };
+        after = Some(
+            last.voter
+                .parse()
+                .map_err(|e| GovError::InvalidVote(format!("stored voter: {e}")))?,
+        );
+        for v in &page {
+            let voter: Address = v
+                .voter
+                .parse()
+                .map_err(|e| GovError::InvalidVote(format!("stored voter: {e}")))?;
+            let power = voter_power(history, current, p.id, &voter)?;
+            add_vote(&mut t, v, power)?;
+        }
+    }
+    Ok(t)
+}
+
+/// `a / b > ppm / 1e6` (or `>=` when `inclusive`), exactly, for b > 0.
+fn ratio_above(a: u128, b: u128, ppm: u64, inclusive: bool) -> bool {
+    // a * 1e6 vs ppm * b, in 256 bits by splitting: compare as fractions
+    // with u128 where possible; amounts are far below 2^108 in practice,
+    // and checked multiplication falls back to a division compare.
+    let lhs = a.checked_mul(1_000_000);
+    let rhs = b.checked_mul(u128::from(ppm));
+    match (lhs, rhs) {
+        (Some(l), Some(r)) => {
+            if inclusive {
+                l >= r
+            } else {
+                l > r
+            }
+        }
+        _ => {
+            let l = a / (b / 1_000_000).max(1);
+            let r = u128::from(ppm);
+            if inclusive {
+                l >= r
+            } else {
+                l > r
+            }
+        }
+    }
+}
+
+/// Applies quorum, veto and threshold, as the Cosmos SDK does.
+pub fn decide(params: &GovParams, expedited: bool, t: &Tally) -> Decision {
+    let voted = t.voted();
+    if t.total_power == 0 || !ratio_above(voted, t.total_power, params.quorum_ppm, true) {
+        return Decision::NoQuorum;
+    }
+    if voted > 0 && ratio_above(t.veto, voted, params.veto_threshold_ppm, false) {
+        return Decision::Veto;
+    }
+    let counted = voted.saturating_sub(t.abstain);
+    if counted == 0 {
+        return Decision::Reject;
+    }
+    let threshold = if expedited {
+        params.expedited_threshold_ppm
+    } else {
+        params.threshold_ppm
+    };
+    if ratio_above(t.yes, counted, threshold, false) {
+        Decision::Pass
+    } else {
+        Decision::Reject
+    }
+}
+
+/// The share of `amount` a burn of `ppm` destroys (for cancellation).
+pub fn burn_part(amount: u128, ppm: u64) -> u128 {
+    share(amount, ppm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(yes: u128, abstain: u128, no: u128, veto: u128, total: u128) -> Tally {
+        Tally {
+            yes,
+            abstain,
+            no,
+            veto,
+            total_power: total,
+        }
+    }
+
+    #[test]
+    fn the_sdk_defaults_decide_as_expected() {
+        let p = GovParams::default();
+        assert_eq!(decide(&p, false, &t(60, 0, 40, 0, 300)), Decision::NoQuorum);
+        assert_eq!(decide(&p, false, &t(60, 0, 40, 0, 299)), Decision::Pass);
+        assert_eq!(decide(&p, false, &t(50, 0, 50, 0, 100)), Decision::Reject);
+        assert_eq!(decide(&p, false, &t(60, 0, 0, 40, 100)), Decision::Veto);
+        assert_eq!(decide(&p, false, &t(1, 99, 0, 0, 100)), Decision::Pass);
+        assert_eq!(decide(&p, false, &t(0, 100, 0, 0, 100)), Decision::Reject);
+        assert_eq!(decide(&p, true, &t(60, 0, 40, 0, 100)), Decision::Reject);
+        assert_eq!(decide(&p, true, &t(70, 0, 30, 0, 100)), Decision::Pass);
+    }
+
+    #[test]
+    fn weights_split_power_exactly() {
+        assert_eq!(weighted(1_000, WEIGHT_ONE / 2), 500);
+        assert_eq!(weighted(u128::MAX, WEIGHT_ONE), u128::MAX);
+    }
+}

@@ -1,0 +1,540 @@
+//! Governance on an in-memory chain: each "block" runs messages, then
+//! `end_block`, then keeps a copy of the state as that height's history.
+
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
+
+use std::collections::BTreeMap;
+
+use cosmos_sdk_proto::{cosmos::gov::v1 as sdk, Any};
+use deai_bank::{BankRead, BankWrite};
+use deai_gov::{
+    msg::GovMsg,
+    tally::{self, WEIGHT_ONE},
+    GovError, GovHost, GovParams, GovRead, GovWrite,
+};
+use deai_proto::gov::v1::{ProposalStatus, VoteOption, WeightedOption};
+use deai_types::{Address, Coin, Event, MemState, Overlay, StateWrite};
+use proptest::prelude::*;
+
+fn udeai(n: u128) -> Vec<Coin> {
+    vec![Coin::new(n, "udeai")]
+}
+
+fn member(i: u8) -> Address {
+    Address::from_slice(&[i; 20]).unwrap()
+}
+
+/// A marker message a passing proposal "executes": it pays `to` 1udeai
+/// from a reserve, or fails when the type URL says so.
+fn marker(ok: bool) -> Any {
+    Any {
+        type_url: if ok { "/test.Pay" } else { "/test.Fail" }.into(),
+        value: vec![],
+    }
+}
+
+struct Chain {
+    state: MemState,
+    history: Hist,
+    height: u64,
+}
+
+/// Past states by height.
+#[derive(Default)]
+struct Hist(BTreeMap<u64, MemState>);
+
+impl GovHost<MemState> for Hist {
+    type History = MemState;
+    fn history(&self, height: u64) -> Result<MemState, GovError> {
+        self.0
+            .get(&height)
+            .cloned()
+            .ok_or_else(|| GovError::HistoryUnavailable(height, "not kept".into()))
+    }
+    fn non_voting(&self) -> Vec<Address> {
+        vec![deai_gov::address(), member(200)]
+    }
+    fn execute(
+        &self,
+        state: &mut MemState,
+        _h: u64,
+        messages: &[Any],
+    ) -> Result<Vec<Event>, String> {
+        let mut layer = Overlay::new(&*state);
+        for m in messages {
+            match m.type_url.as_str() {
+                "/test.Pay" => {
+                    layer
+                        .send(&member(200), &member(100), &udeai(1))
+                        .map_err(|e| e.to_string())?;
+                }
+                _ => return Err("message failed on purpose".into()),
+            }
+        }
+        let changes = layer.into_changes();
+        for (k, v) in changes {
+            match v {
+                Some(v) => state.put_raw(k, v).unwrap(),
+                None => state.delete_raw(k).unwrap(),
+            }
+        }
+        Ok(vec![])
+    }
+}
+
+impl Chain {
+    fn new(balances: &[(u8, u128)]) -> Self {
+        let mut state = MemState::default();
+        state
+            .put_gov_params(&GovParams {
+                min_deposit: udeai(100),
+                expedited_min_deposit: udeai(500),
+                max_deposit_period_blocks: 5,
+                voting_period_blocks: 10,
+                expedited_voting_period_blocks: 3,
+                ..GovParams::default()
+            })
+            .unwrap();
+        for (m, b) in balances {
+            state.mint(&member(*m), &udeai(*b)).unwrap();
+        }
+        state.mint(&member(200), &udeai(1_000)).unwrap();
+        let mut history = Hist::default();
+        history.0.insert(0, state.clone());
+        Chain {
+            state,
+            history,
+            height: 1,
+        }
+    }
+
+    /// Runs `msg` in the current block; a failure writes nothing.
+    fn run(&mut self, msg: GovMsg) -> Result<(), GovError> {
+        let mut layer = Overlay::new(&self.state);
+        let h = self.height;
+        let hist = &self.history;
+        msg.execute(&mut layer, h, |start| {
+            Ok(if start >= h {
+                None
+            } else {
+                hist.0.get(&start).cloned()
+            })
+        })?;
+        let changes = layer.into_changes();
+        for (k, v) in changes {
+            match v {
+                Some(v) => self.state.put_raw(k, v).unwrap(),
+                None => self.state.delete_raw(k).unwrap(),
+            }
+        }
+        Ok(())
+    }
+
+    fn end_block(&mut self) {
+        let history = std::mem::take(&mut self.history);
+        deai_gov::end_block(&mut self.state, self.height, &history).unwrap();
+        self.history = history;
+        self.history.0.insert(self.height, self.state.clone());
+        self.height += 1;
+    }
+
+    fn blocks(&mut self, n: u64) {
+        for _ in 0..n {
+            self.end_block();
+        }
+    }
+
+    fn submit(&mut self, proposer: u8, deposit: u128, messages: Vec<Any>) -> u64 {
+        self.run(
+            GovMsg::submit(&sdk::MsgSubmitProposal {
+                messages,
+                initial_deposit: if deposit > 0 {
+                    vec![cosmos_sdk_proto::cosmos::base::v1beta1::Coin {
+                        denom: "udeai".into(),
+                        amount: deposit.to_string(),
+                    }]
+                } else {
+                    vec![]
+                },
+                proposer: member(proposer).to_bech32(),
+                metadata: String::new(),
+                title: "Pay the test".into(),
+                summary: "A test proposal".into(),
+                expedited: false,
+            })
+            .unwrap(),
+        )
+        .unwrap();
+        self.state
+            .proposals(None, usize::MAX)
+            .unwrap()
+            .last()
+            .unwrap()
+            .id
+    }
+
+    fn vote(&mut self, voter: u8, id: u64, option: VoteOption) -> Result<(), GovError> {
+        self.run(GovMsg::Vote {
+            id,
+            voter: member(voter),
+            options: vec![WeightedOption {
+                option: option as i32,
+                weight: WEIGHT_ONE,
+            }],
+            metadata: String::new(),
+        })
+    }
+
+    fn status(&self, id: u64) -> ProposalStatus {
+        self.state.proposal(id).unwrap().unwrap().status()
+    }
+}
+
+#[test]
+fn a_passed_proposal_executes_and_refunds_its_deposit() {
+    let mut c = Chain::new(&[(1, 1_000), (2, 1_000), (3, 1_000)]);
+    let id = c.submit(1, 100, vec![marker(true)]);
+    assert_eq!(c.status(id), ProposalStatus::VotingPeriod);
+    assert_eq!(c.state.balance(&member(1), "udeai").unwrap(), 900);
+    c.end_block();
+    c.vote(1, id, VoteOption::Yes).unwrap();
+    c.vote(2, id, VoteOption::Yes).unwrap();
+    c.vote(3, id, VoteOption::No).unwrap();
+    c.blocks(11);
+    assert_eq!(c.status(id), ProposalStatus::Passed);
+    assert_eq!(c.state.balance(&member(100), "udeai").unwrap(), 1);
+    assert_eq!(c.state.balance(&member(1), "udeai").unwrap(), 1_000);
+    c.state.check_supply_invariant().unwrap();
+}
+
+#[test]
+fn a_passed_proposal_whose_message_fails_applies_nothing() {
+    let mut c = Chain::new(&[(1, 1_000)]);
+    let id = c.submit(1, 100, vec![marker(true), marker(false)]);
+    c.end_block();
+    c.vote(1, id, VoteOption::Yes).unwrap();
+    c.blocks(11);
+    let p = c.state.proposal(id).unwrap().unwrap();
+    assert_eq!(p.status(), ProposalStatus::Failed);
+    assert_eq!(p.failed_reason, "message failed on purpose");
+    assert_eq!(c.state.balance(&member(100), "udeai").unwrap(), 0);
+}
+
+#[test]
+fn too_few_votes_fail_quorum_and_the_deposit_is_refunded() {
+    let mut c = Chain::new(&[(1, 1_000), (2, 10_000)]);
+    let id = c.submit(1, 100, vec![marker(true)]);
+    c.end_block();
+    c.vote(1, id, VoteOption::Yes).unwrap();
+    c.blocks(11);
+    let p = c.state.proposal(id).unwrap().unwrap();
+    assert_eq!(p.status(), ProposalStatus::Rejected);
+    assert_eq!(p.failed_reason, "quorum not reached");
+    assert_eq!(c.state.balance(&member(1), "udeai").unwrap(), 1_000);
+}
+
+#[test]
+fn a_veto_rejects_and_burns_the_deposit() {
+    let mut c = Chain::new(&[(1, 1_000), (2, 1_000)]);
+    let supply = c.state.supply("udeai").unwrap();
+    let id = c.submit(1, 100, vec![marker(true)]);
+    c.end_block();
+    c.vote(1, id, VoteOption::Yes).unwrap();
+    c.vote(2, id, VoteOption::NoWithVeto).unwrap();
+    c.blocks(11);
+    assert_eq!(c.status(id), ProposalStatus::Vetoed);
+    assert_eq!(c.state.balance(&member(1), "udeai").unwrap(), 900);
+    assert_eq!(c.state.supply("udeai").unwrap(), supply - 100);
+    c.state.check_supply_invariant().unwrap();
+}
+
+#[test]
+fn a_lapsed_deposit_period_burns_the_deposit() {
+    let mut c = Chain::new(&[(1, 1_000)]);
+    let id = c.submit(1, 40, vec![]);
+    assert_eq!(c.status(id), ProposalStatus::DepositPeriod);
+    c.blocks(6);
+    assert_eq!(c.status(id), ProposalStatus::Expired);
+    assert_eq!(c.state.balance(&member(1), "udeai").unwrap(), 960);
+}
+
+#[test]
+fn deposits_that_reach_the_minimum_open_voting() {
+    let mut c = Chain::new(&[(1, 1_000), (2, 1_000)]);
+    let id = c.submit(1, 40, vec![]);
+    c.end_block();
+    c.run(GovMsg::Deposit {
+        id,
+        depositor: member(2),
+        amount: udeai(60),
+    })
+    .unwrap();
+    let p = c.state.proposal(id).unwrap().unwrap();
+    assert_eq!(p.status(), ProposalStatus::VotingPeriod);
+    assert_eq!(p.voting_start_height, 2);
+    assert_eq!(c.state.deposits(id, None, 10).unwrap().len(), 2);
+}
+
+#[test]
+fn votes_after_the_end_and_votes_without_power_are_refused() {
+    let mut c = Chain::new(&[(1, 1_000)]);
+    let id = c.submit(1, 100, vec![]);
+    c.end_block();
+    let before = c.state.clone();
+    assert!(matches!(
+        c.vote(9, id, VoteOption::Yes),
+        Err(GovError::NoVotingPower(..))
+    ));
+    assert_eq!(c.state, before);
+    c.blocks(11);
+    assert!(matches!(
+        c.vote(1, id, VoteOption::Yes),
+        Err(GovError::WrongStatus { .. })
+    ));
+    assert!(matches!(
+        c.vote(1, 77, VoteOption::Yes),
+        Err(GovError::UnknownProposal(77))
+    ));
+}
+
+#[test]
+fn cancelling_burns_part_of_the_deposit_and_cannot_happen_twice() {
+    let mut c = Chain::new(&[(1, 1_000), (2, 1_000)]);
+    let id = c.submit(1, 100, vec![]);
+    assert!(matches!(
+        c.run(GovMsg::Cancel {
+            id,
+            proposer: member(2)
+        }),
+        Err(GovError::Unauthorized(_))
+    ));
+    c.run(GovMsg::Cancel {
+        id,
+        proposer: member(1),
+    })
+    .unwrap();
+    assert_eq!(c.status(id), ProposalStatus::Cancelled);
+    assert_eq!(c.state.balance(&member(1), "udeai").unwrap(), 950);
+    let before = c.state.clone();
+    assert!(matches!(
+        c.run(GovMsg::Cancel {
+            id,
+            proposer: member(1)
+        }),
+        Err(GovError::WrongStatus { .. })
+    ));
+    assert_eq!(c.state, before);
+    c.blocks(12);
+    assert_eq!(c.status(id), ProposalStatus::Cancelled);
+}
+
+#[test]
+fn power_is_read_where_voting_began_so_moved_tokens_do_not_vote_twice() {
+    let mut c = Chain::new(&[(1, 1_000), (2, 1_000), (3, 10)]);
+    let id = c.submit(1, 100, vec![]);
+    c.end_block();
+    // 2 votes no, then hands its tokens to 3, who votes yes with them.
+    c.vote(2, id, VoteOption::No).unwrap();
+    c.state.send(&member(2), &member(3), &udeai(1_000)).unwrap();
+    c.vote(3, id, VoteOption::Yes).unwrap();
+    let p = c.state.proposal(id).unwrap().unwrap();
+    let t = tally::tally(&c.history.0[&1], &c.state, &p, &c.history.non_voting()).unwrap();
+    assert_eq!(t.no, 1_000);
+    assert_eq!(t.yes, 10);
+}
+
+#[test]
+fn a_delegate_votes_with_lent_power_unless_the_delegator_votes() {
+    let mut c = Chain::new(&[(1, 1_000), (2, 500), (3, 300)]);
+    c.run(GovMsg::Delegate {
+        delegator: member(2),
+        delegate: Some(member(1)),
+    })
+    .unwrap();
+    c.run(GovMsg::Delegate {
+        delegator: member(3),
+        delegate: Some(member(1)),
+    })
+    .unwrap();
+    let id = c.submit(1, 100, vec![]);
+    c.end_block();
+    c.vote(1, id, VoteOption::Yes).unwrap();
+    c.vote(3, id, VoteOption::No).unwrap();
+    let p = c.state.proposal(id).unwrap().unwrap();
+    let t = tally::tally(&c.history.0[&1], &c.state, &p, &c.history.non_voting()).unwrap();
+    assert_eq!(t.yes, 900 + 500);
+    assert_eq!(t.no, 300);
+    assert!(
+        GovMsg::delegate(&deai_proto::gov::v1::MsgDelegateVotingPower {
+            delegator: member(1).to_bech32(),
+            delegate: member(1).to_bech32(),
+        })
+        .is_err()
+    );
+}
+
+#[test]
+fn a_weighted_vote_splits_power() {
+    let m = GovMsg::vote_weighted(&sdk::MsgVoteWeighted {
+        proposal_id: 1,
+        voter: member(1).to_bech32(),
+        options: vec![
+            sdk::WeightedVoteOption {
+                option: 1,
+                weight: "0.25".into(),
+            },
+            sdk::WeightedVoteOption {
+                option: 3,
+                weight: "0.750000000000000000".into(),
+            },
+        ],
+        metadata: String::new(),
+    })
+    .unwrap();
+    let mut c = Chain::new(&[(1, 1_000)]);
+    let id = c.submit(1, 100, vec![]);
+    c.end_block();
+    c.run(m).unwrap();
+    let p = c.state.proposal(id).unwrap().unwrap();
+    let t = tally::tally(&c.history.0[&1], &c.state, &p, &c.history.non_voting()).unwrap();
+    assert_eq!((t.yes, t.no), (225, 675));
+    for bad in [
+        vec![("0.5", 1)],
+        vec![("0.5", 1), ("0.5", 1)],
+        vec![("1.5", 1)],
+        vec![("0.5", 1), ("0.5", 0)],
+    ] {
+        let r = GovMsg::vote_weighted(&sdk::MsgVoteWeighted {
+            proposal_id: 1,
+            voter: member(1).to_bech32(),
+            options: bad
+                .iter()
+                .map(|(w, o)| sdk::WeightedVoteOption {
+                    option: *o,
+                    weight: (*w).into(),
+                })
+                .collect(),
+            metadata: String::new(),
+        });
+        assert!(r.is_err(), "{bad:?} must be refused");
+    }
+}
+
+#[test]
+fn a_failing_expedited_proposal_becomes_a_normal_one() {
+    let mut c = Chain::new(&[(1, 1_000), (2, 700)]);
+    c.run(
+        GovMsg::submit(&sdk::MsgSubmitProposal {
+            messages: vec![],
+            initial_deposit: vec![cosmos_sdk_proto::cosmos::base::v1beta1::Coin {
+                denom: "udeai".into(),
+                amount: "500".into(),
+            }],
+            proposer: member(1).to_bech32(),
+            metadata: String::new(),
+            title: "Fast".into(),
+            summary: "Quick".into(),
+            expedited: true,
+        })
+        .unwrap(),
+    )
+    .unwrap();
+    c.end_block();
+    // 500 yes vs 700 no... then 2 switches: 60% yes is below 66.7% but above 50%.
+    c.vote(1, 1, VoteOption::Yes).unwrap();
+    c.vote(2, 1, VoteOption::Yes).unwrap();
+    c.vote(2, 1, VoteOption::No).unwrap();
+    c.blocks(3);
+    let p = c.state.proposal(1).unwrap().unwrap();
+    assert_eq!(p.status(), ProposalStatus::VotingPeriod);
+    assert!(!p.expedited);
+    assert_eq!(p.voting_end_height, 11);
+    c.run(GovMsg::Deposit {
+        id: 1,
+        depositor: member(2),
+        amount: udeai(200),
+    })
+    .unwrap();
+    c.vote(2, 1, VoteOption::Abstain).unwrap();
+    c.blocks(8);
+    assert_eq!(c.status(1), ProposalStatus::Passed);
+}
+
+#[test]
+fn only_governance_changes_gov_params() {
+    let mut c = Chain::new(&[(1, 1_000)]);
+    let params = GovParams::default();
+    assert!(matches!(
+        c.run(GovMsg::UpdateParams {
+            authority: member(1),
+            params: params.clone()
+        }),
+        Err(GovError::Unauthorized(_))
+    ));
+    c.run(GovMsg::UpdateParams {
+        authority: deai_gov::authority(),
+        params: params.clone(),
+    })
+    .unwrap();
+    assert_eq!(c.state.gov_params().unwrap(), params);
+}
+
+proptest! {
+    #[test]
+    fn the_tally_equals_the_sum_of_voting_powers_by_option(
+        balances in proptest::collection::vec(100u128..1_000_000, 2..8),
+        votes in proptest::collection::vec((0usize..8, 1i32..5, 0u64..=WEIGHT_ONE, 1i32..5), 0..12),
+        delegations in proptest::collection::vec((0usize..8, 0usize..8), 0..6),
+    ) {
+        let n = balances.len();
+        let bal: Vec<(u8, u128)> = balances.iter().enumerate().map(|(i, b)| (i as u8 + 1, *b)).collect();
+        let mut c = Chain::new(&bal);
+        for (a, b) in &delegations {
+            let (a, b) = (a % n, b % n);
+            if a != b {
+                c.run(GovMsg::Delegate { delegator: member(a as u8 + 1), delegate: Some(member(b as u8 + 1)) }).unwrap();
+            }
+        }
+        let id = c.submit(1, 100, vec![]);
+        c.end_block();
+        let mut expected: BTreeMap<Address, Vec<WeightedOption>> = BTreeMap::new();
+        for (v, o1, w, o2) in votes {
+            let voter = member((v % n) as u8 + 1);
+            let options = if o1 == o2 || w == WEIGHT_ONE || w == 0 {
+                vec![WeightedOption { option: o1, weight: WEIGHT_ONE }]
+            } else {
+                vec![WeightedOption { option: o1, weight: w }, WeightedOption { option: o2, weight: WEIGHT_ONE - w }]
+            };
+            if c.run(GovMsg::Vote { id, voter, options: options.clone(), metadata: String::new() }).is_ok() {
+                expected.insert(voter, options);
+            }
+        }
+        // The model: each account's power goes to itself if it voted, else
+        // to its delegate if that delegate voted, else nowhere.
+        let hist = &c.history.0[&1];
+        let mut power_of: BTreeMap<Address, u128> = BTreeMap::new();
+        for i in 0..n {
+            let who = member(i as u8 + 1);
+            let power = hist.balance(&who, "udeai").unwrap();
+            let target = if expected.contains_key(&who) {
+                Some(who)
+            } else {
+                hist.delegate_of(&who).unwrap().filter(|d| expected.contains_key(d))
+            };
+            if let Some(t) = target {
+                *power_of.entry(t).or_default() += power;
+            }
+        }
+        let mut want = [0u128; 5];
+        for (voter, power) in &power_of {
+            for o in &expected[voter] {
+                want[o.option as usize] += tally::weighted(*power, o.weight);
+            }
+        }
+        let p = c.state.proposal(id).unwrap().unwrap();
+        let t = tally::tally(hist, &c.state, &p, &c.history.non_voting()).unwrap();
+        prop_assert_eq!((t.yes, t.abstain, t.no, t.veto), (want[1], want[2], want[3], want[4]));
+        let total: u128 = balances.iter().sum::<u128>() - 100;
+        prop_assert_eq!(t.total_power, total);
+    }
+}
