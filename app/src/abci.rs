@@ -108,8 +108,9 @@ pub fn consensus(app: &SharedApp, req: ConsensusRequest) -> Result<ConsensusResp
         }),
         ConsensusRequest::FinalizeBlock(r) => with_app(app, |a| {
             let out = a.finalize_block(r.height.value(), &r.txs)?;
+            let block_events = abci_events(out.events);
             Ok(ConsensusResponse::FinalizeBlock(response::FinalizeBlock {
-                events: Vec::new(),
+                events: block_events,
                 tx_results: out.tx_results.into_iter().map(exec_result).collect(),
                 validator_updates: Vec::new(),
                 consensus_param_updates: None,

@@ -24,10 +24,16 @@ use deai_types::{
 use rayon::prelude::*;
 use tracing::{debug, info, info_span, warn};
 
+use std::collections::BTreeMap;
+
+use deai_gov::GovRead;
+
 use crate::{
     ante::{self, PreVerified},
+    end_block,
     error::TxError,
-    exec, state_key,
+    exec::{self, ExecCtx},
+    state_key,
     tx::{self, DecodedTx},
 };
 
@@ -68,6 +74,8 @@ pub struct BlockOutcome {
     pub tx_results: Vec<TxOutcome>,
     /// The app hash after the block.
     pub app_hash: [u8; 32],
+    /// Events of the block's end-of-block work (governance, treasury).
+    pub events: Vec<Event>,
 }
 
 /// Facts fixed at genesis, kept in state under `app/chain_info`.
@@ -306,9 +314,11 @@ impl App {
             .collect();
 
         let mut results = Vec::with_capacity(txs.len());
+        let mut fees = BTreeMap::new();
         for (d, pre) in decoded.into_iter().zip(pre) {
-            results.push(self.deliver(&mut block, &chain_id, height, d, &pre)?);
+            results.push(self.deliver(&mut block, &chain_id, height, d, &pre, &mut fees)?);
         }
+        let events = end_block::run(&mut block, &self.storage, height, &fees)?;
 
         let changes = block.into_changes();
         let prepared = self.storage.prepare(height, &changes)?;
@@ -324,6 +334,7 @@ impl App {
         Ok(BlockOutcome {
             tx_results: results,
             app_hash,
+            events,
         })
     }
 
@@ -335,6 +346,7 @@ impl App {
         height: u64,
         decoded: Result<DecodedTx, TxError>,
         pre: &[Option<PreVerified>],
+        fees: &mut BTreeMap<String, u128>,
     ) -> anyhow::Result<TxOutcome> {
         let tx = match decoded {
             Ok(tx) => tx,
@@ -369,13 +381,25 @@ impl App {
         };
         let ante_changes = ante_layer.into_changes();
         block.apply(ante_changes);
+        if let Some(fee) = &tx.fee {
+            let total = fees.entry(fee.denom.clone()).or_insert(0u128);
+            *total = total.saturating_add(fee.amount);
+        }
 
         // Messages: all or nothing; the fee and sequence above stay.
         let mut msg_state = Metered::new(Overlay::new(&*block), self.gas, meter);
         let mut events = ante_events.clone();
         let mut failure = None;
+        let host = end_block::Host {
+            storage: &self.storage,
+        };
+        let history = |h: u64| host.history(h, height);
+        let ctx = ExecCtx {
+            height,
+            history: &history,
+        };
         for (i, msg) in tx.msgs.iter().enumerate() {
-            match exec::execute(&mut msg_state, msg) {
+            match exec::execute(&mut msg_state, msg, &ctx) {
                 Ok(ev) => events.extend(ev),
                 Err(TxError::Internal(e)) => bail!("storage failed during a tx: {e}"),
                 Err(e) => {
@@ -434,7 +458,13 @@ impl App {
         if self.min_retain_blocks == 0 || height <= self.min_retain_blocks {
             return Ok(0);
         }
-        let retain = height - self.min_retain_blocks;
+        // Open votes read voting power at the height voting began: keep it.
+        let oldest_vote = self
+            .storage
+            .latest_snapshot()
+            .oldest_voting_start()
+            .context("reading open votes")?;
+        let retain = (height - self.min_retain_blocks).min(oldest_vote.unwrap_or(u64::MAX));
         if height % PRUNE_EVERY == 0 {
             self.storage.prune(retain).context("pruning old heights")?;
             info!(retain_from = retain, "pruned old heights");
@@ -468,8 +498,16 @@ impl App {
             &[],
             ante::Mode::Simulate,
         )?;
+        let host = end_block::Host {
+            storage: &self.storage,
+        };
+        let history = |h: u64| host.history(h, height);
+        let ctx = ExecCtx {
+            height,
+            history: &history,
+        };
         for msg in &tx.msgs {
-            events.extend(exec::execute(&mut state, msg)?);
+            events.extend(exec::execute(&mut state, msg, &ctx)?);
         }
         Ok((state.meter().used(), events))
     }

@@ -149,11 +149,22 @@ impl NodeClient {
         hash: [u8; 32],
         timeout: Duration,
     ) -> anyhow::Result<(u64, u32, String)> {
+        let r = self.wait_for_tx_result(hash, timeout).await?;
+        Ok((r.height.value(), r.tx_result.code.value(), r.tx_result.log))
+    }
+
+    /// Waits until the tx with `hash` is in a block; returns its result
+    /// with events.
+    pub async fn wait_for_tx_result(
+        &self,
+        hash: [u8; 32],
+        timeout: Duration,
+    ) -> anyhow::Result<tendermint_rpc::endpoint::tx::Response> {
         let start = Instant::now();
         let hash = tendermint::Hash::Sha256(hash);
         loop {
             match self.http.tx(hash, false).await {
-                Ok(r) => return Ok((r.height.value(), r.tx_result.code.value(), r.tx_result.log)),
+                Ok(r) => return Ok(r),
                 Err(_) if start.elapsed() < timeout => {
                     tokio::time::sleep(Duration::from_millis(250)).await
                 }

@@ -158,3 +158,23 @@ impl From<deai_auth::AuthError> for TxError {
         }
     }
 }
+
+impl From<deai_gov::GovError> for TxError {
+    fn from(e: deai_gov::GovError) -> Self {
+        match e {
+            deai_gov::GovError::State(s) => s.into(),
+            deai_gov::GovError::Bank(b) => b.into(),
+            other => TxError::module(other),
+        }
+    }
+}
+
+impl From<deai_treasury::TreasuryError> for TxError {
+    fn from(e: deai_treasury::TreasuryError) -> Self {
+        match e {
+            deai_treasury::TreasuryError::State(s) => s.into(),
+            deai_treasury::TreasuryError::Bank(b) => b.into(),
+            other => TxError::module(other),
+        }
+    }
+}

@@ -14,6 +14,7 @@ pub mod ante;
 pub mod app;
 pub mod bench;
 pub mod client;
+pub mod end_block;
 pub mod error;
 pub mod exec;
 pub mod home;

@@ -69,8 +69,23 @@ pub fn query(app: &App, path: &str, data: &[u8], height: u64, prove: bool) -> Qu
     if path == "/cosmos.tx.v1beta1.Service/Simulate" {
         return simulate(app, data, at);
     }
+    let history = |h: u64| {
+        app.storage()
+            .snapshot(h.min(at))
+            .map_err(|e| deai_gov::GovError::HistoryUnavailable(h, e.to_string()))
+    };
     let answer = deai_auth::query::query(&snapshot, path, data)
-        .or_else(|| deai_bank::query::query(&snapshot, path, data));
+        .or_else(|| deai_bank::query::query(&snapshot, path, data))
+        .or_else(|| {
+            deai_gov::query::query(
+                &snapshot,
+                path,
+                data,
+                &history,
+                &crate::end_block::non_voting_accounts(),
+            )
+        })
+        .or_else(|| deai_treasury::query::query(&snapshot, path, data, at));
     match answer {
         Some(Ok(value)) => QueryAnswer {
             value,

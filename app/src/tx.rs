@@ -5,8 +5,8 @@
 
 use cosmos_sdk_proto::{
     cosmos::{
-        bank::v1beta1::{MsgMultiSend, MsgSend},
         crypto::secp256k1::PubKey,
+        gov::v1 as sdk_gov,
         tx::{
             signing::v1beta1::SignMode,
             v1beta1::{mode_info, AuthInfo, SignDoc, TxBody, TxRaw},
@@ -17,8 +17,10 @@ use cosmos_sdk_proto::{
 use deai_auth::{AuthParams, SECP256K1_PUBKEY_TYPE_URL};
 use deai_bank::{
     msg::{MultiSend, Send},
-    MSG_MULTI_SEND_TYPE_URL, MSG_SEND_TYPE_URL,
+    BankParams, MSG_MULTI_SEND_TYPE_URL, MSG_SEND_TYPE_URL,
 };
+use deai_gov::msg::GovMsg;
+use deai_treasury::msg::TreasuryMsg;
 use deai_types::{Address, Coin};
 use prost::Message;
 use sha2::{Digest, Sha256};
@@ -26,26 +28,131 @@ use sha2::{Digest, Sha256};
 use crate::error::TxError;
 
 /// A message this chain executes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
     /// `cosmos.bank.v1beta1.MsgSend`.
     Send(Send),
     /// `cosmos.bank.v1beta1.MsgMultiSend`.
     MultiSend(MultiSend),
+    /// A governance message (`cosmos.gov.v1` or `deai.gov.v1`).
+    Gov(GovMsg),
+    /// A treasury message.
+    Treasury(TreasuryMsg),
+    /// `deai.auth.v1.MsgUpdateParams` (governance only).
+    AuthParams {
+        /// Must be the governance account.
+        authority: Address,
+        /// The new parameters, already validated.
+        params: AuthParams,
+    },
+    /// `deai.bank.v1.MsgUpdateParams` (governance only).
+    BankParams {
+        /// Must be the governance account.
+        authority: Address,
+        /// The new parameters, already validated.
+        params: BankParams,
+    },
+}
+
+fn decode_any<M: Message + Default>(any: &Any) -> Result<M, TxError> {
+    M::decode(any.value.as_slice()).map_err(|e| TxError::Decode(format!("{}: {e}", any.type_url)))
+}
+
+fn authority(field: &str) -> Result<Address, TxError> {
+    field
+        .parse()
+        .map_err(|e| TxError::InvalidRequest(format!("authority: {e}")))
 }
 
 impl Msg {
     /// Decodes and checks one message.
     pub fn from_any(any: &Any) -> Result<Self, TxError> {
-        let bad = |e: prost::DecodeError| TxError::Decode(format!("{}: {e}", any.type_url));
+        let gov = |r: Result<GovMsg, deai_gov::GovError>| r.map(Msg::Gov).map_err(TxError::from);
+        let treasury = |r: Result<TreasuryMsg, deai_treasury::TreasuryError>| {
+            r.map(Msg::Treasury).map_err(TxError::from)
+        };
         match any.type_url.as_str() {
-            MSG_SEND_TYPE_URL => Ok(Msg::Send(Send::from_proto(
-                &MsgSend::decode(any.value.as_slice()).map_err(bad)?,
-            )?)),
-            MSG_MULTI_SEND_TYPE_URL => Ok(Msg::MultiSend(MultiSend::from_proto(
-                &MsgMultiSend::decode(any.value.as_slice()).map_err(bad)?,
-            )?)),
+            MSG_SEND_TYPE_URL => Ok(Msg::Send(Send::from_proto(&decode_any(any)?)?)),
+            MSG_MULTI_SEND_TYPE_URL => {
+                Ok(Msg::MultiSend(MultiSend::from_proto(&decode_any(any)?)?))
+            }
+            deai_gov::MSG_SUBMIT_PROPOSAL_TYPE_URL => {
+                let m: sdk_gov::MsgSubmitProposal = decode_any(any)?;
+                for (i, inner) in m.messages.iter().enumerate() {
+                    let msg = Msg::from_any(inner).map_err(|e| {
+                        TxError::InvalidRequest(format!("proposal message {i}: {e}"))
+                    })?;
+                    if !msg.is_governance_action() {
+                        return Err(TxError::InvalidRequest(format!(
+                            "proposal message {i} ({}) is not one a proposal may execute",
+                            inner.type_url
+                        )));
+                    }
+                    if msg.signer() != deai_gov::authority() {
+                        return Err(TxError::InvalidRequest(format!(
+                            "proposal message {i} ({}) must have the governance account {} as its authority, not {}",
+                            inner.type_url,
+                            deai_gov::authority(),
+                            msg.signer()
+                        )));
+                    }
+                }
+                gov(GovMsg::submit(&m))
+            }
+            deai_gov::MSG_DEPOSIT_TYPE_URL => gov(GovMsg::deposit(&decode_any(any)?)),
+            deai_gov::MSG_VOTE_TYPE_URL => gov(GovMsg::vote(&decode_any(any)?)),
+            deai_gov::MSG_VOTE_WEIGHTED_TYPE_URL => gov(GovMsg::vote_weighted(&decode_any(any)?)),
+            deai_gov::MSG_CANCEL_PROPOSAL_TYPE_URL => gov(GovMsg::cancel(&decode_any(any)?)),
+            deai_gov::MSG_DELEGATE_TYPE_URL => gov(GovMsg::delegate(&decode_any(any)?)),
+            deai_gov::MSG_UPDATE_PARAMS_TYPE_URL => gov(GovMsg::update_params(&decode_any(any)?)),
+            deai_treasury::MSG_FUND_TYPE_URL => treasury(TreasuryMsg::fund(&decode_any(any)?)),
+            deai_treasury::MSG_SPEND_TYPE_URL => treasury(TreasuryMsg::spend(&decode_any(any)?)),
+            deai_treasury::MSG_CREATE_STREAM_TYPE_URL => {
+                treasury(TreasuryMsg::create_stream(&decode_any(any)?))
+            }
+            deai_treasury::MSG_CANCEL_STREAM_TYPE_URL => {
+                treasury(TreasuryMsg::cancel_stream(&decode_any(any)?))
+            }
+            deai_treasury::MSG_UPDATE_PARAMS_TYPE_URL => {
+                treasury(TreasuryMsg::update_params(&decode_any(any)?))
+            }
+            MSG_AUTH_UPDATE_PARAMS_TYPE_URL => {
+                let m: deai_proto::auth::v1::MsgUpdateParams = decode_any(any)?;
+                let params = AuthParams::from_proto(
+                    m.params
+                        .ok_or_else(|| TxError::InvalidRequest("params missing".into()))?,
+                );
+                params.validate()?;
+                Ok(Msg::AuthParams {
+                    authority: authority(&m.authority)?,
+                    params,
+                })
+            }
+            MSG_BANK_UPDATE_PARAMS_TYPE_URL => {
+                let m: deai_proto::bank::v1::MsgUpdateParams = decode_any(any)?;
+                let params = BankParams::from_proto(
+                    m.params
+                        .ok_or_else(|| TxError::InvalidRequest("params missing".into()))?,
+                );
+                params.validate()?;
+                Ok(Msg::BankParams {
+                    authority: authority(&m.authority)?,
+                    params,
+                })
+            }
             other => Err(TxError::UnknownMessage(other.to_string())),
+        }
+    }
+
+    /// Whether a passed proposal may execute this message: parameter
+    /// changes and treasury spending, never anything that would move the
+    /// deposits the governance account holds.
+    pub fn is_governance_action(&self) -> bool {
+        match self {
+            Msg::Gov(m) => matches!(m, GovMsg::UpdateParams { .. }),
+            Msg::Treasury(m) => !matches!(m, TreasuryMsg::Fund { .. }),
+            Msg::AuthParams { .. } | Msg::BankParams { .. } => true,
+            Msg::Send(_) | Msg::MultiSend(_) => false,
         }
     }
 
@@ -54,6 +161,9 @@ impl Msg {
         match self {
             Msg::Send(m) => m.signer(),
             Msg::MultiSend(m) => m.signer(),
+            Msg::Gov(m) => m.signer(),
+            Msg::Treasury(m) => m.signer(),
+            Msg::AuthParams { authority, .. } | Msg::BankParams { authority, .. } => *authority,
         }
     }
 
@@ -62,16 +172,28 @@ impl Msg {
         match self {
             Msg::Send(_) => MSG_SEND_TYPE_URL,
             Msg::MultiSend(_) => MSG_MULTI_SEND_TYPE_URL,
+            Msg::Gov(m) => m.type_url(),
+            Msg::Treasury(m) => m.type_url(),
+            Msg::AuthParams { .. } => MSG_AUTH_UPDATE_PARAMS_TYPE_URL,
+            Msg::BankParams { .. } => MSG_BANK_UPDATE_PARAMS_TYPE_URL,
         }
     }
 
     /// The module that executes it.
     pub fn module(&self) -> &'static str {
         match self {
-            Msg::Send(_) | Msg::MultiSend(_) => "bank",
+            Msg::Send(_) | Msg::MultiSend(_) | Msg::BankParams { .. } => "bank",
+            Msg::Gov(_) => "gov",
+            Msg::Treasury(_) => "treasury",
+            Msg::AuthParams { .. } => "auth",
         }
     }
 }
+
+/// Type URL of the auth module's `MsgUpdateParams`.
+pub const MSG_AUTH_UPDATE_PARAMS_TYPE_URL: &str = "/deai.auth.v1.MsgUpdateParams";
+/// Type URL of the bank module's `MsgUpdateParams`.
+pub const MSG_BANK_UPDATE_PARAMS_TYPE_URL: &str = "/deai.bank.v1.MsgUpdateParams";
 
 /// One signer of a transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,18 +1,14 @@
 //! `deaid`: the DeAI chain node and its command line.
 
+mod govcli;
+mod txcli;
+
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use base64::Engine;
 use clap::{Parser, Subcommand};
-use deai_app::{
-    abci::Listen,
-    client::NodeClient,
-    home::Home,
-    keys_cli,
-    txbuilder::{msg_send, sign_tx, TxParams},
-    App,
-};
+use deai_app::{abci::Listen, client::NodeClient, home::Home, keys_cli, txbuilder::msg_send, App};
 use deai_genesis::{GenesisDoc, GenesisValidator};
 use deai_keys::Backend;
 use deai_types::{Address, Coin};
@@ -93,6 +89,10 @@ enum Command {
         /// Where the CometBFT-compatible JSON-RPC listens.
         #[arg(long, default_value = "127.0.0.1:26657")]
         rpc_listen: String,
+        /// Only create the home (keys and genesis) and exit, so the genesis
+        /// can be edited (e.g. governance periods) before the first block.
+        #[arg(long)]
+        init_only: bool,
     },
 }
 
@@ -110,7 +110,7 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     }
 }
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 struct KeyringArgs {
     /// `file` (passphrase-encrypted) or `test` (unencrypted, for scripts only).
     #[arg(
@@ -178,6 +178,12 @@ enum TxCmd {
     /// Bank transactions.
     #[command(subcommand)]
     Bank(BankTxCmd),
+    /// Governance: proposals, deposits, votes, delegation.
+    #[command(subcommand)]
+    Gov(govcli::GovTxCmd),
+    /// The DAO treasury.
+    #[command(subcommand)]
+    Treasury(govcli::TreasuryTxCmd),
 }
 
 #[derive(Subcommand)]
@@ -191,37 +197,8 @@ enum BankTxCmd {
         to: Address,
         /// Coins, e.g. 1000udeai.
         amount: String,
-        /// The chain id (default: asked from the node).
-        #[arg(long, env = "DEAI_CHAIN_ID")]
-        chain_id: Option<String>,
-        /// Sign without contacting a node; needs --chain-id, --account-number and --sequence.
-        #[arg(long)]
-        offline: bool,
-        /// The sender's account number (default: asked from the node).
-        #[arg(long)]
-        account_number: Option<u64>,
-        /// The sender's sequence (default: asked from the node).
-        #[arg(long)]
-        sequence: Option<u64>,
-        /// The fee, e.g. 2000udeai (at least 0.01udeai per unit of gas by default).
-        #[arg(long, default_value = "2000udeai")]
-        fees: String,
-        /// The gas limit, or `auto` to estimate it with the node's Simulate query.
-        #[arg(long, default_value = "200000")]
-        gas: String,
-        /// With --gas auto, multiply the estimate by this (e.g. 1.3).
-        #[arg(long, default_value = "1.3")]
-        gas_adjustment: String,
-        /// A memo.
-        #[arg(long, default_value = "")]
-        memo: String,
-        /// Do not ask for confirmation.
-        #[arg(long, short)]
-        yes: bool,
         #[command(flatten)]
-        keyring: KeyringArgs,
-        #[command(flatten)]
-        node: NodeArgs,
+        flags: txcli::TxFlags,
     },
 }
 
@@ -245,6 +222,12 @@ enum QueryCmd {
     /// Bank queries.
     #[command(subcommand)]
     Bank(BankQueryCmd),
+    /// Governance queries.
+    #[command(subcommand)]
+    Gov(govcli::GovQueryCmd),
+    /// Treasury queries.
+    #[command(subcommand)]
+    Treasury(govcli::TreasuryQueryCmd),
     /// An account's number, sequence and public key.
     Account {
         /// A deai1… address.
@@ -342,7 +325,28 @@ fn main() -> anyhow::Result<()> {
             block_time,
             chain_id,
             rpc_listen,
+            init_only,
         } => {
+            if init_only {
+                let devnet_home = deai_devnet::DevnetHome(home.0.clone());
+                if devnet_home.genesis().exists() {
+                    bail!(
+                        "{} exists already; remove the home to start over",
+                        devnet_home.genesis().display()
+                    );
+                }
+                let time = deai_devnet::chain::now_after(tendermint::Time::unix_epoch())?;
+                let accounts =
+                    deai_devnet::home::ensure_genesis(&devnet_home, &chain_id, &time.to_rfc3339())?;
+                for a in &accounts {
+                    println!("{}: {}\n  mnemonic: {}", a.name, a.address, a.mnemonic);
+                }
+                println!(
+                    "edit {} if you like, then run `deaid devnet`",
+                    devnet_home.genesis().display()
+                );
+                return Ok(());
+            }
             if block_time.is_zero() {
                 bail!("--block-time must be positive");
             }
@@ -353,6 +357,8 @@ fn main() -> anyhow::Result<()> {
             deai_devnet::start(&cfg)
         }
         Command::Tx(TxCmd::Bank(send)) => runtime()?.block_on(bank_send(&home, send)),
+        Command::Tx(TxCmd::Gov(cmd)) => runtime()?.block_on(govcli::gov_tx(&home, cmd)),
+        Command::Tx(TxCmd::Treasury(cmd)) => runtime()?.block_on(govcli::treasury_tx(&home, cmd)),
         Command::Query { node, cmd } => runtime()?.block_on(query(&node, cmd)),
         Command::Status { node } => runtime()?.block_on(async {
             let (chain_id, height) = NodeClient::new(&node.node)?.status().await?;
@@ -601,6 +607,8 @@ fn per_mille(s: &str) -> anyhow::Result<u64> {
 async fn query(node: &NodeArgs, cmd: QueryCmd) -> anyhow::Result<()> {
     let client = NodeClient::new(&node.node)?;
     match cmd {
+        QueryCmd::Gov(cmd) => govcli::gov_query(node, cmd).await,
+        QueryCmd::Treasury(cmd) => govcli::treasury_query(node, cmd).await,
         QueryCmd::Bank(BankQueryCmd::Balances { address }) => {
             let coins = client.balances(&address.to_bech32()).await?;
             print_out(
@@ -693,123 +701,17 @@ async fn bank_send(home: &Home, cmd: BankTxCmd) -> anyhow::Result<()> {
         from,
         to,
         amount,
-        chain_id,
-        offline,
-        account_number,
-        sequence,
-        fees,
-        gas,
-        gas_adjustment,
-        memo,
-        yes,
-        keyring,
-        node,
+        flags,
     } = cmd;
-    let kr = keys_cli::open(
-        &home.0,
-        keyring.keyring_backend,
-        keyring.keyring_dir.as_deref(),
-    )?;
     let amount = Coin::parse_list(&amount).context("amount")?;
-    let fee = match Coin::parse_list(&fees).context("fees")?.as_slice() {
-        [] => None,
-        [c] => Some(c.clone()),
-        _ => bail!("--fees takes one coin"),
-    };
-    let from_addr = kr.show(&from)?.address;
-    let (chain_id, account_number, sequence, client) = if offline {
-        let (Some(c), Some(a), Some(s)) = (chain_id, account_number, sequence) else {
-            bail!("--offline needs --chain-id, --account-number and --sequence");
-        };
-        (c, a, s, None)
-    } else {
-        let client = NodeClient::new(&node.node)?;
-        let chain_id = match chain_id {
-            Some(c) => c,
-            None => client.status().await?.0,
-        };
-        let acc = client
-            .account(&from_addr.to_bech32())
-            .await?
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "account {from_addr} not found on the node: it must receive tokens first"
-                )
-            })?;
-        (
-            chain_id,
-            account_number.unwrap_or(acc.account_number),
-            sequence.unwrap_or(acc.sequence),
-            Some(client),
-        )
-    };
-    let key = keys_cli::signer(&kr, &from)?;
-    let msgs = vec![msg_send(&from_addr, &to, &amount)];
-    let mut p = TxParams {
-        chain_id,
-        account_number,
-        sequence,
-        fee,
-        gas_limit: 0,
-        memo,
-    };
-    p.gas_limit = if gas == "auto" {
-        let client = client.as_ref().ok_or_else(|| {
-            anyhow::anyhow!("--gas auto needs a node; give a number with --offline")
-        })?;
-        let estimate = client.simulate(sign_tx(&key, msgs.clone(), &p)).await?;
-        estimate.saturating_mul(per_mille(&gas_adjustment)?) / 1000
-    } else {
-        gas.parse()
-            .with_context(|| format!("--gas {gas:?} is neither a number nor auto"))?
-    };
-    let bytes = sign_tx(&key, msgs, &p);
-    let hash = deai_app::tx::tx_hash(&bytes);
-    let Some(client) = client else {
-        return print_out(
-            &node.output,
-            &serde_json::json!({
-                "tx_hex": hex::encode(&bytes),
-                "tx_base64": base64::engine::general_purpose::STANDARD.encode(&bytes),
-                "hash": hex::encode_upper(hash),
-            }),
-            &hex::encode(&bytes),
-        );
-    };
-    if !yes {
-        eprintln!(
-            "send {} from {from} ({from_addr}) to {to}, fee {}, gas {}",
-            deai_bank::event::coins_string(&amount),
-            p.fee.as_ref().map_or("none".to_string(), |c| c.to_string()),
-            p.gas_limit
-        );
-        if keys_cli::read_line("'y' to sign and broadcast")? != "y" {
-            bail!("not sent");
-        }
-    }
-    let (code, log) = client.broadcast_sync(bytes).await?;
-    if code != 0 {
-        bail!("the node refused the tx (code {code}): {log}");
-    }
-    let (height, code, log) = client
-        .wait_for_tx(hash, std::time::Duration::from_secs(30))
-        .await?;
-    print_out(
-        &node.output,
-        &serde_json::json!({"hash": hex::encode_upper(hash), "height": height.to_string(), "code": code, "log": &log}),
-        &format!(
-            "tx {} in block {height}: {}",
-            hex::encode_upper(hash),
-            if code == 0 {
-                "ok".to_string()
-            } else {
-                format!("failed (code {code}): {log}")
-            }
-        ),
-    )?;
-    if code != 0 {
-        bail!("the tx failed in its block (code {code}): {log}");
-    }
+    let describe = format!(
+        "send {} from {from} to {to}",
+        deai_bank::event::coins_string(&amount)
+    );
+    txcli::sign_and_broadcast(home, &from, flags, &describe, |from_addr| {
+        Ok(vec![msg_send(from_addr, &to, &amount)])
+    })
+    .await?;
     Ok(())
 }
 

@@ -5,32 +5,9 @@
 
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_deaid");
+mod common;
 
-fn deaid(home: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn err(o: &Output) -> String {
-    assert!(!o.status.success(), "unexpectedly succeeded");
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
+use common::{deaid, err, ok, start_devnet, BIN};
 
 #[test]
 fn init_and_genesis_commands_build_a_valid_genesis() {
@@ -311,51 +288,6 @@ fn devnet_creates_funded_dev_keys_once_and_resumes_its_chain() {
     let second = run_devnet(home, std::time::Duration::from_secs(1));
     assert!(!second.contains("mnemonic"), "{second}");
     assert!(!second.contains("at height 0"), "it resumed: {second}");
-}
-
-/// A running `deaid devnet` and its RPC address; killed on drop.
-struct Devnet {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-fn start_devnet(home: &std::path::Path) -> Devnet {
-    use std::io::BufRead;
-    let mut child = Command::new(BIN)
-        .arg("--home")
-        .arg(home)
-        .args([
-            "devnet",
-            "--block-time",
-            "200ms",
-            "--rpc-listen",
-            "127.0.0.1:0",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("devnet printed its RPC address")
-            .unwrap();
-        if let Some(addr) = line.strip_prefix("JSON-RPC on ") {
-            break addr.trim().to_string();
-        }
-    };
-    // Keep draining stdout so the devnet never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Devnet { child, url }
 }
 
 #[test]

@@ -39,6 +39,12 @@ pub enum GenesisError {
     /// The bank section is wrong.
     #[error("genesis app_state.bank: {0}")]
     Bank(#[from] BankError),
+    /// The governance section is invalid.
+    #[error("genesis app_state.gov: {0}")]
+    Gov(#[from] deai_gov::GovError),
+    /// The treasury section is invalid.
+    #[error("genesis app_state.treasury: {0}")]
+    Treasury(#[from] deai_treasury::TreasuryError),
     /// A validator entry is wrong.
     #[error("genesis app_state.validators[{index}]: {reason}")]
     Validator {
@@ -83,6 +89,12 @@ pub struct AppState {
     /// Balances and bank parameters.
     #[serde(default)]
     pub bank: BankGenesis,
+    /// Governance parameters and standing delegations.
+    #[serde(default)]
+    pub gov: deai_gov::GovGenesis,
+    /// Treasury parameters.
+    #[serde(default)]
+    pub treasury: deai_treasury::TreasuryGenesis,
     /// The initial validators. When non-empty, `InitChain` returns them and
     /// CometBFT uses them instead of its own genesis list.
     #[serde(default)]
@@ -102,6 +114,8 @@ impl AppState {
     pub fn validate(&self) -> Result<(), GenesisError> {
         self.auth.validate()?;
         self.bank.validate()?;
+        self.gov.validate()?;
+        self.treasury.validate()?;
         let mut keys = std::collections::BTreeSet::new();
         for (index, v) in self.validators.iter().enumerate() {
             let bad = |reason: String| GenesisError::Validator { index, reason };
@@ -122,6 +136,8 @@ impl AppState {
         self.validate()?;
         self.auth.init(state)?;
         self.bank.init(state)?;
+        self.gov.init(state)?;
+        self.treasury.init(state)?;
         for b in &self.bank.balances {
             state.ensure_account(&b.address)?;
         }

@@ -1,0 +1,142 @@
+//! End-of-block work, in this order:
+//! 1. governance: lapsed deposit periods expire; ended votes are tallied
+//!    and passed proposals' messages run (as the governance account, all or
+//!    nothing) through the same executor as transactions;
+//! 2. the treasury's share of the block's fees moves from the fee
+//!    collector to the treasury;
+//! 3. treasury streams pay (after 1 and 2, so a stream created or a
+//!    treasury refilled in this block already counts).
+
+use std::collections::BTreeMap;
+
+use deai_bank::BankWrite;
+use deai_gov::{GovError, GovHost};
+use deai_store::{Snapshot, Storage};
+use deai_treasury::TreasuryRead;
+use deai_types::{Address, Coin, Event, Overlay, StateWrite};
+
+use crate::{
+    ante::FEE_COLLECTOR,
+    exec::{self, ExecCtx},
+    tx::Msg,
+};
+
+/// Module accounts: their balances are not voting power.
+pub fn non_voting_accounts() -> Vec<Address> {
+    vec![
+        deai_gov::address(),
+        deai_treasury::address(),
+        Address::module(FEE_COLLECTOR),
+    ]
+}
+
+/// Reads committed heights for governance and runs proposals' messages.
+pub struct Host<'a> {
+    /// The node's storage.
+    pub storage: &'a Storage,
+}
+
+impl Host<'_> {
+    /// The state at the end of `height`, or `None` at or after `current`.
+    pub fn history(&self, height: u64, current: u64) -> Result<Option<Snapshot>, GovError> {
+        if height >= current {
+            return Ok(None);
+        }
+        self.storage
+            .snapshot(height)
+            .map(Some)
+            .map_err(|e| GovError::HistoryUnavailable(height, e.to_string()))
+    }
+}
+
+impl<S: StateWrite> GovHost<S> for Host<'_> {
+    type History = Snapshot;
+
+    fn history(&self, height: u64) -> Result<Snapshot, GovError> {
+        self.storage
+            .snapshot(height)
+            .map_err(|e| GovError::HistoryUnavailable(height, e.to_string()))
+    }
+
+    fn non_voting(&self) -> Vec<Address> {
+        non_voting_accounts()
+    }
+
+    fn execute(
+        &self,
+        state: &mut S,
+        height: u64,
+        messages: &[cosmos_sdk_proto::Any],
+    ) -> Result<Vec<Event>, String> {
+        let mut layer = Overlay::new(&*state);
+        let history = |h: u64| Host::history(self, h, height);
+        let ctx = ExecCtx {
+            height,
+            history: &history,
+        };
+        let mut events = Vec::new();
+        for (i, any) in messages.iter().enumerate() {
+            let run = Msg::from_any(any).and_then(|msg| {
+                if msg.signer() != deai_gov::authority() || !msg.is_governance_action() {
+                    return Err(crate::error::TxError::Unauthorized(
+                        "not a governance action".into(),
+                    ));
+                }
+                exec::execute(&mut layer, &msg, &ctx)
+            });
+            match run {
+                Ok(ev) => events.extend(ev),
+                Err(e) => return Err(format!("message {i} ({}) failed: {e}", any.type_url)),
+            }
+        }
+        let changes = layer.into_changes();
+        for (k, v) in changes {
+            let r = match v {
+                Some(v) => state.put_raw(k, v),
+                None => state.delete_raw(k),
+            };
+            r.map_err(|e| format!("writing the proposal's changes: {e}"))?;
+        }
+        Ok(events)
+    }
+}
+
+/// Runs the end-of-block steps on `state`. `fees` are the fees this
+/// block's transactions paid, by denom.
+pub fn run<S: StateWrite>(
+    state: &mut S,
+    storage: &Storage,
+    height: u64,
+    fees: &BTreeMap<String, u128>,
+) -> anyhow::Result<Vec<Event>> {
+    let mut events = deai_gov::end_block(state, height, &Host { storage })
+        .map_err(|e| anyhow::anyhow!("governance end block: {e}"))?;
+
+    let share = state.treasury_params()?.fee_share_ppm;
+    let to_treasury: Vec<Coin> = fees
+        .iter()
+        .map(|(denom, amount)| Coin::new(deai_gov::params::share(*amount, share), denom.clone()))
+        .filter(|c| c.amount > 0)
+        .collect();
+    if !to_treasury.is_empty() {
+        events.extend(
+            state
+                .send(
+                    &Address::module(FEE_COLLECTOR),
+                    &deai_treasury::address(),
+                    &to_treasury,
+                )
+                .map_err(|e| anyhow::anyhow!("fee share to the treasury: {e}"))?,
+        );
+        events.push(deai_treasury::event::fund(
+            &Address::module(FEE_COLLECTOR),
+            &to_treasury,
+        ));
+    }
+
+    events.extend(
+        deai_treasury::end_block(state, height)
+            .map_err(|e| anyhow::anyhow!("treasury end block: {e}"))?,
+    );
+    Ok(events)
+}

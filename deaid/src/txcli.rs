@@ -1,0 +1,198 @@
+//! Signing and broadcasting transactions from the command line: the flags
+//! every `deaid tx …` command shares, and the one path that fills in chain
+//! id, account number, sequence and gas, asks for confirmation, broadcasts
+//! and waits for the block.
+
+use anyhow::{bail, Context};
+use base64::Engine;
+use cosmos_sdk_proto::Any;
+use deai_app::{
+    client::NodeClient,
+    home::Home,
+    keys_cli,
+    txbuilder::{sign_tx, TxParams},
+};
+use deai_types::{Address, Coin};
+
+use crate::{print_out, KeyringArgs, NodeArgs};
+
+/// Flags shared by every transaction command.
+#[derive(clap::Args, Clone)]
+pub struct TxFlags {
+    /// The chain id (default: asked from the node).
+    #[arg(long, env = "DEAI_CHAIN_ID")]
+    pub chain_id: Option<String>,
+    /// Sign without contacting a node; needs --chain-id, --account-number and --sequence.
+    #[arg(long)]
+    pub offline: bool,
+    /// The signer's account number (default: asked from the node).
+    #[arg(long)]
+    pub account_number: Option<u64>,
+    /// The signer's sequence (default: asked from the node).
+    #[arg(long)]
+    pub sequence: Option<u64>,
+    /// The fee, e.g. 2000udeai (at least 0.01udeai per unit of gas by default).
+    #[arg(long, default_value = "2000udeai")]
+    pub fees: String,
+    /// The gas limit, or `auto` to estimate it with the node's Simulate query.
+    #[arg(long, default_value = "200000")]
+    pub gas: String,
+    /// With --gas auto, multiply the estimate by this (e.g. 1.3).
+    #[arg(long, default_value = "1.3")]
+    pub gas_adjustment: String,
+    /// A memo.
+    #[arg(long, default_value = "")]
+    pub memo: String,
+    /// Do not ask for confirmation.
+    #[arg(long, short)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub keyring: KeyringArgs,
+    #[command(flatten)]
+    pub node: NodeArgs,
+}
+
+/// What a broadcast transaction did.
+pub struct Included {
+    /// Its events.
+    pub events: Vec<tendermint::abci::Event>,
+}
+
+impl Included {
+    /// The value of the first `kind.key` event attribute.
+    pub fn attr(&self, kind: &str, key: &str) -> Option<String> {
+        self.events
+            .iter()
+            .filter(|e| e.kind == kind)
+            .flat_map(|e| &e.attributes)
+            .find(|a| a.key_bytes() == key.as_bytes())
+            .and_then(|a| a.value_str().ok().map(str::to_string))
+    }
+}
+
+/// Signs `msgs` (built for the signer's address) with key `from`, broadcasts
+/// them and waits for the block. `describe` is what the confirmation prompt
+/// says. Returns `None` with --offline (the signed tx is printed instead).
+pub async fn sign_and_broadcast(
+    home: &Home,
+    from: &str,
+    flags: TxFlags,
+    describe: &str,
+    msgs: impl FnOnce(&Address) -> anyhow::Result<Vec<Any>>,
+) -> anyhow::Result<Option<Included>> {
+    let kr = keys_cli::open(
+        &home.0,
+        flags.keyring.keyring_backend,
+        flags.keyring.keyring_dir.as_deref(),
+    )?;
+    let fee = match Coin::parse_list(&flags.fees).context("--fees")?.as_slice() {
+        [] => None,
+        [c] => Some(c.clone()),
+        _ => bail!("--fees takes one coin"),
+    };
+    let from_addr = kr.show(from)?.address;
+    let msgs = msgs(&from_addr)?;
+    let (chain_id, account_number, sequence, client) = if flags.offline {
+        let (Some(c), Some(a), Some(s)) = (flags.chain_id, flags.account_number, flags.sequence)
+        else {
+            bail!("--offline needs --chain-id, --account-number and --sequence");
+        };
+        (c, a, s, None)
+    } else {
+        let client = NodeClient::new(&flags.node.node)?;
+        let chain_id = match flags.chain_id {
+            Some(c) => c,
+            None => client.status().await?.0,
+        };
+        let acc = client
+            .account(&from_addr.to_bech32())
+            .await?
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "account {from_addr} not found on the node: it must receive tokens first"
+                )
+            })?;
+        (
+            chain_id,
+            flags.account_number.unwrap_or(acc.account_number),
+            flags.sequence.unwrap_or(acc.sequence),
+            Some(client),
+        )
+    };
+    let key = keys_cli::signer(&kr, from)?;
+    let mut p = TxParams {
+        chain_id,
+        account_number,
+        sequence,
+        fee,
+        gas_limit: 0,
+        memo: flags.memo,
+    };
+    p.gas_limit = if flags.gas == "auto" {
+        let client = client.as_ref().ok_or_else(|| {
+            anyhow::anyhow!("--gas auto needs a node; give a number with --offline")
+        })?;
+        let estimate = client.simulate(sign_tx(&key, msgs.clone(), &p)).await?;
+        estimate.saturating_mul(crate::per_mille(&flags.gas_adjustment)?) / 1000
+    } else {
+        flags
+            .gas
+            .parse()
+            .with_context(|| format!("--gas {:?} is neither a number nor auto", flags.gas))?
+    };
+    let bytes = sign_tx(&key, msgs, &p);
+    let hash = deai_app::tx::tx_hash(&bytes);
+    let Some(client) = client else {
+        print_out(
+            &flags.node.output,
+            &serde_json::json!({
+                "tx_hex": hex::encode(&bytes),
+                "tx_base64": base64::engine::general_purpose::STANDARD.encode(&bytes),
+                "hash": hex::encode_upper(hash),
+            }),
+            &hex::encode(&bytes),
+        )?;
+        return Ok(None);
+    };
+    if !flags.yes {
+        eprintln!(
+            "{describe}, signed by {from} ({from_addr}), fee {}, gas {}",
+            p.fee.as_ref().map_or("none".to_string(), |c| c.to_string()),
+            p.gas_limit
+        );
+        if keys_cli::read_line("'y' to sign and broadcast")? != "y" {
+            bail!("not sent");
+        }
+    }
+    let (code, log) = client.broadcast_sync(bytes).await?;
+    if code != 0 {
+        bail!("the node refused the tx (code {code}): {log}");
+    }
+    let r = client
+        .wait_for_tx_result(hash, std::time::Duration::from_secs(30))
+        .await?;
+    let (height, code, log) = (
+        r.height.value(),
+        r.tx_result.code.value(),
+        r.tx_result.log.clone(),
+    );
+    print_out(
+        &flags.node.output,
+        &serde_json::json!({"hash": hex::encode_upper(hash), "height": height.to_string(), "code": code, "log": &log}),
+        &format!(
+            "tx {} in block {height}: {}",
+            hex::encode_upper(hash),
+            if code == 0 {
+                "ok".to_string()
+            } else {
+                format!("failed (code {code}): {log}")
+            }
+        ),
+    )?;
+    if code != 0 {
+        bail!("the tx failed in its block (code {code}): {log}");
+    }
+    Ok(Some(Included {
+        events: r.tx_result.events,
+    }))
+}

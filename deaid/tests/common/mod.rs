@@ -1,0 +1,84 @@
+//! Helpers shared by the command-line tests: run `deaid`, check its
+//! outcome, and run a devnet in the background.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::process::{Command, Output};
+
+/// The `deaid` binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_deaid");
+
+/// Runs `deaid --home HOME ARGS…`.
+pub fn deaid(home: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+/// Asserts success and returns stdout.
+pub fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+/// Asserts failure and returns stderr.
+pub fn err(o: &Output) -> String {
+    assert!(!o.status.success(), "unexpectedly succeeded");
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+/// A running `deaid devnet` and its RPC address; killed on drop.
+pub struct Devnet {
+    child: std::process::Child,
+    /// The RPC address.
+    pub url: String,
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// Starts `deaid devnet` (200 ms blocks) on `home` and waits for its RPC.
+pub fn start_devnet(home: &std::path::Path) -> Devnet {
+    use std::io::BufRead;
+    let mut child = Command::new(BIN)
+        .arg("--home")
+        .arg(home)
+        .args([
+            "devnet",
+            "--block-time",
+            "200ms",
+            "--rpc-listen",
+            "127.0.0.1:0",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("devnet printed its RPC address")
+            .unwrap();
+        if let Some(addr) = line.strip_prefix("JSON-RPC on ") {
+            break addr.trim().to_string();
+        }
+    };
+    // Keep draining stdout so the devnet never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Devnet { child, url }
+}
