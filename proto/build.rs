@@ -11,6 +11,7 @@ fn main() {
         "deai/app/v1/app.proto",
         "deai/auth/v1/auth.proto",
         "deai/bank/v1/bank.proto",
+        "deai/compute/v1/compute.proto",
     ]
     .iter()
     .map(PathBuf::from)

@@ -28,3 +28,11 @@ pub mod bank {
         include!(concat!(env!("OUT_DIR"), "/deai.bank.v1.rs"));
     }
 }
+
+/// `deai.compute.v1`: compute module state, messages and queries.
+pub mod compute {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/deai.compute.v1.rs"));
+    }
+}
