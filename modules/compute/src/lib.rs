@@ -56,6 +56,8 @@ pub mod query;
 pub mod record;
 pub mod state;
 pub mod state_key;
+#[cfg(test)]
+mod tests;
 
 pub use block::{begin_block, end_block, select_providers};
 pub use error::ComputeError;

@@ -11,6 +11,10 @@ use crate::ComputeError;
 /// One million: a whole, in parts per million.
 pub const PPM: u32 = 1_000_000;
 
+/// Largest `reward_per_work_unit`: with at most 2^26 work units per job it
+/// keeps every reward far below 2^128.
+pub const MAX_REWARD_PER_WORK_UNIT: u128 = 1_000_000_000_000_000_000;
+
 /// `amount × ppm / 1 000 000`, rounded down, without overflow for any `u128`.
 pub fn apply_ppm(amount: u128, ppm: u32) -> u128 {
     let ppm = u128::from(ppm.min(PPM));
@@ -110,6 +114,9 @@ impl ComputeParams {
         }
         if self.slash_fraction_missed_ppm > self.slash_fraction_wrong_ppm {
             return bad("slash_fraction_missed_ppm must not exceed slash_fraction_wrong_ppm");
+        }
+        if self.reward_per_work_unit > MAX_REWARD_PER_WORK_UNIT {
+            return bad("reward_per_work_unit must be at most 10^18 udeai");
         }
         if self.max_settlements_per_block == 0 || self.max_assignments_per_block == 0 {
             return bad("max_settlements_per_block and max_assignments_per_block must be positive");
