@@ -24,6 +24,26 @@ fn parse_address(field: &str, s: &str) -> Result<Address, ComputeError> {
         .map_err(|e| ComputeError::InvalidAddress(format!("{field}: {e}")))
 }
 
+/// Parses an account that moves money in or out of the compute module
+/// account: it may not be that account itself, whose balance must equal
+/// exactly the bonds, unbondings and escrows it holds for others.
+fn parse_party(field: &str, s: &str) -> Result<Address, ComputeError> {
+    let a = parse_address(field, s)?;
+    check_party(field, &a)?;
+    Ok(a)
+}
+
+/// The check of [`parse_party`], repeated on execution for messages the app
+/// builds directly (a governance proposal's job, say).
+fn check_party(field: &str, a: &Address) -> Result<(), ComputeError> {
+    if a == &crate::module_address() {
+        return Err(ComputeError::InvalidAddress(format!(
+            "{field}: the compute module account cannot be a provider or requester"
+        )));
+    }
+    Ok(())
+}
+
 fn parse_positive(field: &str, s: &str) -> Result<u128, ComputeError> {
     let v =
         Coin::parse_amount(s).map_err(|e| ComputeError::InvalidAmount(format!("{field}: {e}")))?;
@@ -87,7 +107,7 @@ impl RegisterProvider {
             )));
         }
         Ok(RegisterProvider {
-            provider: parse_address("provider", &m.provider)?,
+            provider: parse_party("provider", &m.provider)?,
             bond: parse_positive("bond", &m.bond)?,
             device: m.device.clone(),
         })
@@ -99,6 +119,7 @@ impl RegisterProvider {
         state: &mut S,
         ctx: &BlockCtx,
     ) -> Result<Vec<Event>, ComputeError> {
+        check_party("provider", &self.provider)?;
         let params = state.compute_params()?;
         if self.bond < params.min_provider_bond {
             return Err(ComputeError::BondTooSmall {
@@ -141,13 +162,14 @@ impl Bond {
     /// Stateless checks.
     pub fn from_proto(m: &pb::MsgBond) -> Result<Self, ComputeError> {
         Ok(Bond {
-            provider: parse_address("provider", &m.provider)?,
+            provider: parse_party("provider", &m.provider)?,
             amount: parse_positive("amount", &m.amount)?,
         })
     }
 
     /// Adds to the bond.
     pub fn execute<S: StateWrite>(&self, state: &mut S) -> Result<Vec<Event>, ComputeError> {
+        check_party("provider", &self.provider)?;
         let mut p = load_provider(state, &self.provider)?;
         p.bond = p
             .bond
@@ -248,47 +270,65 @@ impl SubmitJob {
     /// kind needs one, the input hashes to `input_hash`, `R ≥ 1`, the price is positive.
     pub fn from_proto(m: &pb::MsgSubmitJob) -> Result<Self, ComputeError> {
         let kind = Kind::parse(&m.kind)?;
-        let model_id = match (kind.needs_model(), m.model_id.is_empty()) {
-            (true, true) => {
-                return Err(ComputeError::InvalidKind(format!(
-                    "{} jobs must name a registered model",
-                    kind.as_str()
-                )))
-            }
-            (false, false) => {
-                return Err(ComputeError::InvalidKind(format!(
-                    "{} is a built-in kernel and takes no model",
-                    kind.as_str()
-                )))
-            }
-            (true, false) => {
-                validate_model_id(&m.model_id)?;
-                Some(m.model_id.clone())
-            }
-            (false, true) => None,
+        let model_id = if m.model_id.is_empty() {
+            None
+        } else {
+            validate_model_id(&m.model_id)?;
+            Some(m.model_id.clone())
         };
-        let claimed = parse_hash("input_hash", &m.input_hash)?;
-        let actual = sha3(&[&m.input]);
-        if actual != claimed {
-            return Err(ComputeError::InputHashMismatch {
-                actual: hex::encode(actual),
-                claimed: hex::encode(claimed),
-            });
-        }
-        if m.replication == 0 {
-            return Err(ComputeError::InvalidJob(
-                "replication must be at least 1".into(),
-            ));
-        }
-        Ok(SubmitJob {
+        let job = SubmitJob {
             requester: parse_address("requester", &m.requester)?,
             kind,
             model_id,
             input: m.input.clone(),
-            input_hash: claimed,
+            input_hash: parse_hash("input_hash", &m.input_hash)?,
             replication: m.replication,
-            price_per_replica: parse_positive("price_per_replica", &m.price_per_replica)?,
-        })
+            price_per_replica: Coin::parse_amount(&m.price_per_replica)
+                .map_err(|e| ComputeError::InvalidAmount(format!("price_per_replica: {e}")))?,
+        };
+        job.check()?;
+        Ok(job)
+    }
+
+    /// The stateless checks of [`SubmitJob::from_proto`] on the typed form;
+    /// `execute` repeats them, for jobs the app builds directly (a governance
+    /// proposal's treasury-funded job).
+    pub fn check(&self) -> Result<(), ComputeError> {
+        check_party("requester", &self.requester)?;
+        match (self.kind.needs_model(), &self.model_id) {
+            (true, None) => {
+                return Err(ComputeError::InvalidKind(format!(
+                    "{} jobs must name a registered model",
+                    self.kind.as_str()
+                )))
+            }
+            (false, Some(_)) => {
+                return Err(ComputeError::InvalidKind(format!(
+                    "{} is a built-in kernel and takes no model",
+                    self.kind.as_str()
+                )))
+            }
+            (true, Some(id)) => validate_model_id(id)?,
+            (false, None) => {}
+        }
+        let actual = sha3(&[&self.input]);
+        if actual != self.input_hash {
+            return Err(ComputeError::InputHashMismatch {
+                actual: hex::encode(actual),
+                claimed: hex::encode(self.input_hash),
+            });
+        }
+        if self.replication == 0 {
+            return Err(ComputeError::InvalidJob(
+                "replication must be at least 1".into(),
+            ));
+        }
+        if self.price_per_replica == 0 {
+            return Err(ComputeError::InvalidAmount(
+                "price_per_replica must be positive".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Escrows `price × R` in the module account and queues the job for
@@ -298,6 +338,7 @@ impl SubmitJob {
         state: &mut S,
         ctx: &BlockCtx,
     ) -> Result<Vec<Event>, ComputeError> {
+        self.check()?;
         let params = state.compute_params()?;
         let input_len = u64::try_from(self.input.len()).unwrap_or(u64::MAX);
         if input_len > params.max_input_bytes {

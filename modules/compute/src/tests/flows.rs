@@ -378,6 +378,20 @@ fn a_job_from_the_treasury_module_account_is_paid_from_and_refunded_to_the_treas
             price_per_replica: 1_000,
         })
     };
+    // A job the app builds directly is checked as a decoded one is.
+    let mut forged = submit(b"first");
+    if let Msg::SubmitJob(j) = &mut forged {
+        j.input_hash = sha3(&[b"other"]);
+    }
+    assert!(matches!(
+        c.exec(&forged),
+        Err(ComputeError::InputHashMismatch { .. })
+    ));
+    let mut own = submit(b"first");
+    if let Msg::SubmitJob(j) = &mut own {
+        j.requester = module_address();
+    }
+    assert!(matches!(c.exec(&own), Err(ComputeError::InvalidAddress(_))));
     c.exec(&submit(b"first")).unwrap();
     c.exec(&submit(b"second")).unwrap();
     assert_eq!(c.bal(&treasury), 44_000);
