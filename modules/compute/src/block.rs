@@ -28,7 +28,7 @@ fn overflow(what: &str) -> ComputeError {
 
 /// Draws `r` distinct providers from `candidates` (address, bond weight),
 /// without replacement, each draw weighted by bond. Draw `i` takes the first
-/// 16 bytes of `SHA3-256(seed || i)` as a big-endian number modulo the
+/// 16 bytes of `SHA3-256(seed || i as 8 bytes big-endian)` as a big-endian number modulo the
 /// remaining total weight (the modulo bias is below 2^-64 for any real
 /// supply), where `seed = SHA3-256(prev_app_hash || job id big-endian)`.
 /// `candidates` must be in a fixed order (the providers' key order). Returns

@@ -40,6 +40,39 @@
 //!
 //! Commit and reveal windows are the params' windows at assignment time;
 //! requesters cannot choose them (short windows would only hurt honest providers).
+//!
+//! # Money
+//!
+//! The compute module account ([`module_address`]) holds exactly the bonds,
+//! the unbonding withdrawals and the escrow of open jobs (it can therefore be
+//! neither a requester nor a provider). Settlement pays each agreeing provider
+//! the price from escrow and mints `reward_per_work_unit × work units` to it
+//! (the only tokens this module creates); slashes move bond to the treasury
+//! ([`treasury_address`]); whatever escrow is left returns to the requester,
+//! which may be any account, module accounts such as the treasury included.
+//! A provider with unsettled jobs cannot unbond, so its bond covers its slashes.
+//!
+//! # Integration surface
+//!
+//! * [`Msg`]: `from_any`, `signer`, `type_url`, `execute`; type URLs are the
+//!   `MSG_*_TYPE_URL` constants. Governance messages (`MsgRegisterModel`,
+//!   `MsgRemoveModel`, `MsgUpdateParams`) name `authority`, which must be
+//!   [`gov_address`]; the app executes them from proposals.
+//! * [`begin_block`], [`end_block`] with a [`BlockCtx`].
+//! * [`query::query`] answers `/deai.compute.v1.Query/{Jobs,Job,Result,Providers,Provider,Models,Params}`.
+//! * [`ComputeGenesis`] (`params`, `models`, `providers`) with `validate` and `init`.
+//! * Events are built in [`event`]; kinds start with `compute_`.
+//!
+//! # Limits worth knowing
+//!
+//! * `begin_block` reads every provider once when any job is pending, and
+//!   examines at most `max_assignments_per_block` pending jobs, lowest id
+//!   first: jobs that wait for providers hold their place until they expire,
+//!   and a job examined late expires when it is examined.
+//! * The assignment seed is the previous app hash, which the previous block's
+//!   proposer influences by choosing transactions; it cannot pick partners
+//!   cheaply, but the seed is not a beacon.
+//! * Settled jobs stay in state with their input; nothing prunes them yet.
 
 // Consensus code: no floating point (results must match on every machine).
 #![deny(clippy::float_arithmetic)]
