@@ -859,3 +859,30 @@ fn params_changed_mid_job_leave_assigned_deadlines_alone() {
     s.delete_raw(state_key::params()).unwrap();
     assert_eq!(s.compute_params().unwrap(), ComputeParams::default());
 }
+
+#[test]
+fn missing_work_again_while_jailed_extends_the_jail_term_once() {
+    let mut c = setup(2);
+    // Two jobs for both providers, assigned in the same block; nobody works.
+    let a = c.submit(REQ, 2, 10).unwrap();
+    c.advance();
+    let b = c.submit(REQ, 2, 10).unwrap();
+    c.advance(); // job b assigned at height 3, settles at 9
+    assert_eq!(c.job(b).status, JobStatus::Assigned);
+    c.advance_to(9); // end_block(8) settles a: jailed until 13
+    assert_eq!(c.job(a).status, JobStatus::Expired);
+    assert_eq!(
+        c.state.provider(&addr(1)).unwrap().unwrap().jailed_until,
+        13
+    );
+    c.advance(); // end_block(9) settles b: jailed until 14
+    let p = c.state.provider(&addr(1)).unwrap().unwrap();
+    assert_eq!(p.jailed_until, 14);
+    let releases = c.state.due_jail_releases(u64::MAX, 10).unwrap();
+    assert_eq!(releases.len(), 2, "one release per provider");
+    assert!(releases.iter().all(|(h, _)| *h == 14));
+    c.advance_to(15);
+    assert_eq!(c.state.provider(&addr(1)).unwrap().unwrap().jailed_until, 0);
+    assert_eq!(c.bal(&REQ), FUNDS);
+    c.check_books();
+}

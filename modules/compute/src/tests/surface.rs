@@ -250,6 +250,18 @@ fn queries_list_jobs_by_status_with_pagination_and_answer_the_rest() {
         q(&c, query::MODELS_PATH, &pb::QueryModelsRequest::default());
     assert!(models.models.is_empty());
     assert!(query::query(&c.state, "/deai.bank.v1.Query/Params", &[]).is_none());
+    let bad_status = query::query(
+        &c.state,
+        JOBS_PATH,
+        &pb::QueryJobsRequest {
+            status: 42,
+            pagination: None,
+        }
+        .encode_to_vec(),
+    )
+    .unwrap()
+    .unwrap_err();
+    assert_eq!(bad_status.code, 18);
 }
 
 fn genesis_with_provider(bond: u128) -> ComputeGenesis {
