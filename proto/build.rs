@@ -13,6 +13,7 @@ fn main() {
         "deai/bank/v1/bank.proto",
         "deai/gov/v1/gov.proto",
         "deai/treasury/v1/treasury.proto",
+        "deai/compute/v1/compute.proto",
     ]
     .iter()
     .map(PathBuf::from)

@@ -44,3 +44,11 @@ pub mod treasury {
         include!(concat!(env!("OUT_DIR"), "/deai.treasury.v1.rs"));
     }
 }
+
+/// `deai.compute.v1`: compute module state, messages and queries.
+pub mod compute {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/deai.compute.v1.rs"));
+    }
+}

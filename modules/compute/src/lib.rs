@@ -1,0 +1,147 @@
+//! The compute module owns the on-chain side of DeAI's compute market: the
+//! governance-run model registry, bonded compute providers, jobs that are
+//! escrowed, assigned to `R` providers drawn by bond weight, answered by
+//! commit-reveal, and settled by strict majority, with rewards minted for
+//! agreeing providers and slashes (to the treasury) for wrong or missing ones.
+//!
+//! # Block-order contract (for the app)
+//!
+//! For a block at height `h` whose previous block's app hash is `p`, the app
+//! calls, with `ctx = BlockCtx { height: h, prev_app_hash: p }`:
+//!
+//! 1. [`begin_block`]`(state, &ctx)` before any transaction: jobs submitted in
+//!    earlier blocks get their providers (seed `SHA3-256(p || job id)`), or
+//!    expire with a refund once they have waited `max_pending_blocks`.
+//! 2. For each compute message, [`Msg::from_any`] (stateless checks) then
+//!    [`Msg::execute`]`(scratch, &ctx)` on a scratch layer that is dropped if
+//!    it fails. `execute` checks before it writes, but a bank failure midway
+//!    (an overflow) can leave partial writes, so the scratch layer is required.
+//! 3. [`end_block`]`(state, &ctx)` after the last transaction: settlements due
+//!    at `h` (at most `max_settlements_per_block`, the rest carried to `h+1`),
+//!    then unbonding payouts and jail releases due at `h` (same bound each).
+//!
+//! Genesis ([`ComputeGenesis::init`]) runs after the bank's genesis, because
+//! provider bonds must already sit in the compute module account.
+//! An error from `begin_block` or `end_block` means corrupt state or a broken
+//! invariant, never a user mistake: the app should halt rather than commit.
+//!
+//! # Timing of a job submitted at height `s`
+//!
+//! * assigned in `begin_block(a)` for the first `a > s` with at least `R`
+//!   eligible providers (bond ≥ `min_provider_bond`, not jailed, not the
+//!   requester); expired and refunded once `a > s + max_pending_blocks`;
+//! * commitments accepted at heights `a ..= a + commit_window` (the commit deadline);
+//! * reveals accepted once every assigned provider has committed or the
+//!   commit deadline has passed, up to `commit deadline + reveal_window` (the
+//!   reveal deadline). Before that nobody could copy a revealed result: once
+//!   every commitment is in, no new one can be made;
+//! * settled in `end_block` of the reveal deadline (or the first block after
+//!   it with room). A job with `R = 1` is paid when its single reveal lands.
+//!
+//! Commit and reveal windows are the params' windows at assignment time;
+//! requesters cannot choose them (short windows would only hurt honest providers).
+//!
+//! # Money
+//!
+//! The compute module account ([`module_address`]) holds exactly the bonds,
+//! the unbonding withdrawals and the escrow of open jobs (it can therefore be
+//! neither a requester nor a provider). Settlement pays each agreeing provider
+//! the price from escrow and mints `reward_per_work_unit × work units` to it
+//! (the only tokens this module creates); slashes move bond to the treasury
+//! ([`treasury_address`]); whatever escrow is left returns to the requester,
+//! which may be any account, module accounts such as the treasury included.
+//! A provider with unsettled jobs cannot unbond, so its bond covers its slashes.
+//!
+//! # Integration surface
+//!
+//! * [`Msg`]: `from_any`, `signer`, `type_url`, `execute`; type URLs are the
+//!   `MSG_*_TYPE_URL` constants. Governance messages (`MsgRegisterModel`,
+//!   `MsgRemoveModel`, `MsgUpdateParams`) name `authority`, which must be
+//!   [`gov_address`]; the app executes them from proposals.
+//! * [`begin_block`], [`end_block`] with a [`BlockCtx`].
+//! * [`query::query`] answers `/deai.compute.v1.Query/{Jobs,Job,Result,Providers,Provider,Models,Params}`.
+//! * [`ComputeGenesis`] (`params`, `models`, `providers`) with `validate` and `init`.
+//! * Events are built in [`event`]; kinds start with `compute_`.
+//!
+//! # Limits worth knowing
+//!
+//! * `begin_block` reads every provider once when any job is pending, and
+//!   examines at most `max_assignments_per_block` pending jobs, lowest id
+//!   first: jobs that wait for providers hold their place until they expire,
+//!   and a job examined late expires when it is examined.
+//! * The assignment seed is the previous app hash, which the previous block's
+//!   proposer influences by choosing transactions; it cannot pick partners
+//!   cheaply, but the seed is not a beacon.
+//! * Settled jobs stay in state with their input; nothing prunes them yet.
+
+// Consensus code: no floating point (results must match on every machine).
+#![deny(clippy::float_arithmetic)]
+// Money code: every operation on amounts is checked.
+#![deny(clippy::arithmetic_side_effects)]
+
+pub mod block;
+pub mod error;
+pub mod event;
+pub mod genesis;
+pub mod msg;
+pub mod params;
+pub mod query;
+pub mod record;
+pub mod state;
+pub mod state_key;
+#[cfg(test)]
+mod tests;
+
+pub use block::{begin_block, end_block, select_providers};
+pub use error::ComputeError;
+pub use genesis::ComputeGenesis;
+pub use msg::Msg;
+pub use params::ComputeParams;
+pub use record::{Job, JobStatus, Kind, Model, Provider};
+pub use state::{ComputeRead, ComputeWrite};
+
+use deai_types::Address;
+
+/// What the compute module needs to know about the block being executed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockCtx {
+    /// The height of the block being executed.
+    pub height: u64,
+    /// The app hash after the previous block (the header's `app_hash`); the
+    /// seed of provider assignment.
+    pub prev_app_hash: Vec<u8>,
+}
+
+/// The compute module account, which holds bonds and escrow.
+pub fn module_address() -> Address {
+    Address::module("compute")
+}
+
+/// The governance module account, the only authority for models and params.
+pub fn gov_address() -> Address {
+    Address::module("gov")
+}
+
+/// The treasury module account, which receives slashed bonds.
+pub fn treasury_address() -> Address {
+    Address::module("treasury")
+}
+
+/// Type URL of `MsgRegisterProvider`.
+pub const MSG_REGISTER_PROVIDER_TYPE_URL: &str = "/deai.compute.v1.MsgRegisterProvider";
+/// Type URL of `MsgBond`.
+pub const MSG_BOND_TYPE_URL: &str = "/deai.compute.v1.MsgBond";
+/// Type URL of `MsgUnbond`.
+pub const MSG_UNBOND_TYPE_URL: &str = "/deai.compute.v1.MsgUnbond";
+/// Type URL of `MsgSubmitJob`.
+pub const MSG_SUBMIT_JOB_TYPE_URL: &str = "/deai.compute.v1.MsgSubmitJob";
+/// Type URL of `MsgCommitResult`.
+pub const MSG_COMMIT_RESULT_TYPE_URL: &str = "/deai.compute.v1.MsgCommitResult";
+/// Type URL of `MsgRevealResult`.
+pub const MSG_REVEAL_RESULT_TYPE_URL: &str = "/deai.compute.v1.MsgRevealResult";
+/// Type URL of `MsgRegisterModel`.
+pub const MSG_REGISTER_MODEL_TYPE_URL: &str = "/deai.compute.v1.MsgRegisterModel";
+/// Type URL of `MsgRemoveModel`.
+pub const MSG_REMOVE_MODEL_TYPE_URL: &str = "/deai.compute.v1.MsgRemoveModel";
+/// Type URL of `MsgUpdateParams`.
+pub const MSG_UPDATE_PARAMS_TYPE_URL: &str = "/deai.compute.v1.MsgUpdateParams";

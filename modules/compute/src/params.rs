@@ -1,0 +1,245 @@
+//! Compute parameters, their validation and the integer fraction helper.
+//! Fractions are parts per million (`u32`, at most 1 000 000); amounts are
+//! `u128` udeai, written as decimal strings in JSON and protobuf.
+
+use deai_proto::compute::v1::Params;
+use deai_types::Coin;
+use serde::{Deserialize, Serialize};
+
+use crate::ComputeError;
+
+/// One million: a whole, in parts per million.
+pub const PPM: u32 = 1_000_000;
+
+/// Largest `reward_per_work_unit`: with at most 2^26 work units per job it
+/// keeps every reward far below 2^128.
+pub const MAX_REWARD_PER_WORK_UNIT: u128 = 1_000_000_000_000_000_000;
+
+/// `amount × ppm / 1 000 000`, rounded down, without overflow for any `u128`.
+pub fn apply_ppm(amount: u128, ppm: u32) -> u128 {
+    let ppm = u128::from(ppm.min(PPM));
+    let whole = u128::from(PPM);
+    // (q·W + r)·p/W = q·p + r·p/W; q·p ≤ amount and r·p < W², so nothing overflows.
+    // The divisor is a non-zero constant, so the fallbacks never apply.
+    let q = amount.checked_div(whole).unwrap_or(0);
+    let r = amount.checked_rem(whole).unwrap_or(0);
+    q.saturating_mul(ppm)
+        .saturating_add(r.saturating_mul(ppm).checked_div(whole).unwrap_or(0))
+}
+
+/// The compute parameters, as they appear in genesis JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComputeParams {
+    /// Smallest bond (udeai) to register and to be assigned work.
+    #[serde(with = "amount")]
+    pub min_provider_bond: u128,
+    /// Blocks an unbonding waits before it is paid out.
+    pub unbonding_period: u64,
+    /// Blocks a provider stays jailed after missing work.
+    pub jail_period: u64,
+    /// Largest inline job input, in bytes.
+    pub max_input_bytes: u64,
+    /// Largest output a reveal may carry, in bytes.
+    pub max_output_bytes: u64,
+    /// Largest replication factor.
+    pub max_replication: u32,
+    /// Blocks after assignment (inclusive of the assignment block) for commitments.
+    pub commit_window: u64,
+    /// Blocks after the commit deadline for reveals.
+    pub reveal_window: u64,
+    /// Share of the bond slashed for a minority result, in ppm.
+    pub slash_fraction_wrong_ppm: u32,
+    /// Share of the bond slashed for a missed commit or reveal, in ppm.
+    pub slash_fraction_missed_ppm: u32,
+    /// udeai minted per work unit to each agreeing provider.
+    #[serde(with = "amount")]
+    pub reward_per_work_unit: u128,
+    /// Most jobs settled per end_block.
+    pub max_settlements_per_block: u32,
+    /// Most pending jobs examined per begin_block.
+    pub max_assignments_per_block: u32,
+    /// Blocks a job may wait for enough eligible providers before it expires.
+    pub max_pending_blocks: u64,
+}
+
+impl Default for ComputeParams {
+    fn default() -> Self {
+        ComputeParams {
+            min_provider_bond: 1_000_000_000,
+            unbonding_period: 100_800,
+            jail_period: 14_400,
+            max_input_bytes: 65_536,
+            max_output_bytes: 4_096,
+            max_replication: 7,
+            commit_window: 20,
+            reveal_window: 20,
+            slash_fraction_wrong_ppm: 50_000,
+            slash_fraction_missed_ppm: 10_000,
+            reward_per_work_unit: 1_000,
+            max_settlements_per_block: 100,
+            max_assignments_per_block: 100,
+            max_pending_blocks: 100,
+        }
+    }
+}
+
+impl ComputeParams {
+    /// Checks every field is in range.
+    pub fn validate(&self) -> Result<(), ComputeError> {
+        let bad = |s: &str| Err(ComputeError::InvalidParams(s.to_string()));
+        if self.min_provider_bond == 0 {
+            return bad("min_provider_bond must be positive");
+        }
+        if self.unbonding_period == 0 {
+            return bad("unbonding_period must be at least 1 block");
+        }
+        if self.jail_period == 0 {
+            return bad("jail_period must be at least 1 block");
+        }
+        if self.max_input_bytes == 0 || self.max_input_bytes > 16 * 1024 * 1024 {
+            return bad("max_input_bytes must be between 1 and 16 MiB");
+        }
+        if self.max_output_bytes > 1024 * 1024 {
+            return bad("max_output_bytes must be at most 1 MiB");
+        }
+        if self.max_replication == 0 || self.max_replication > 100 {
+            return bad("max_replication must be between 1 and 100");
+        }
+        if self.commit_window == 0 || self.reveal_window == 0 {
+            return bad("commit_window and reveal_window must be at least 1 block");
+        }
+        if self.slash_fraction_wrong_ppm > PPM || self.slash_fraction_missed_ppm > PPM {
+            return bad("slash fractions must be at most 1000000 ppm");
+        }
+        if self.slash_fraction_missed_ppm > self.slash_fraction_wrong_ppm {
+            return bad("slash_fraction_missed_ppm must not exceed slash_fraction_wrong_ppm");
+        }
+        if self.reward_per_work_unit > MAX_REWARD_PER_WORK_UNIT {
+            return bad("reward_per_work_unit must be at most 10^18 udeai");
+        }
+        if self.max_settlements_per_block == 0 || self.max_assignments_per_block == 0 {
+            return bad("max_settlements_per_block and max_assignments_per_block must be positive");
+        }
+        if self.max_pending_blocks == 0 {
+            return bad("max_pending_blocks must be at least 1 block");
+        }
+        Ok(())
+    }
+
+    /// As stored on chain.
+    pub fn to_proto(&self) -> Params {
+        Params {
+            min_provider_bond: self.min_provider_bond.to_string(),
+            unbonding_period: self.unbonding_period,
+            jail_period: self.jail_period,
+            max_input_bytes: self.max_input_bytes,
+            max_output_bytes: self.max_output_bytes,
+            max_replication: self.max_replication,
+            commit_window: self.commit_window,
+            reveal_window: self.reveal_window,
+            slash_fraction_wrong_ppm: self.slash_fraction_wrong_ppm,
+            slash_fraction_missed_ppm: self.slash_fraction_missed_ppm,
+            reward_per_work_unit: self.reward_per_work_unit.to_string(),
+            max_settlements_per_block: self.max_settlements_per_block,
+            max_assignments_per_block: self.max_assignments_per_block,
+            max_pending_blocks: self.max_pending_blocks,
+        }
+    }
+
+    /// From the protobuf form (stored, or carried by `MsgUpdateParams`);
+    /// amounts must parse, ranges are checked by [`ComputeParams::validate`].
+    pub fn from_proto(p: &Params) -> Result<Self, ComputeError> {
+        let amount = |field: &str, s: &str| {
+            Coin::parse_amount(s).map_err(|e| ComputeError::InvalidParams(format!("{field}: {e}")))
+        };
+        Ok(ComputeParams {
+            min_provider_bond: amount("min_provider_bond", &p.min_provider_bond)?,
+            unbonding_period: p.unbonding_period,
+            jail_period: p.jail_period,
+            max_input_bytes: p.max_input_bytes,
+            max_output_bytes: p.max_output_bytes,
+            max_replication: p.max_replication,
+            commit_window: p.commit_window,
+            reveal_window: p.reveal_window,
+            slash_fraction_wrong_ppm: p.slash_fraction_wrong_ppm,
+            slash_fraction_missed_ppm: p.slash_fraction_missed_ppm,
+            reward_per_work_unit: amount("reward_per_work_unit", &p.reward_per_work_unit)?,
+            max_settlements_per_block: p.max_settlements_per_block,
+            max_assignments_per_block: p.max_assignments_per_block,
+            max_pending_blocks: p.max_pending_blocks,
+        })
+    }
+}
+
+/// Serde for `u128` amounts as decimal strings (JSON numbers lose precision).
+pub mod amount {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the amount as a decimal string.
+    pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+
+    /// Reads a decimal string amount.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+        let s = String::deserialize(d)?;
+        deai_types::Coin::parse_amount(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn the_default_params_are_valid_and_round_trip_through_protobuf() {
+        let p = ComputeParams::default();
+        p.validate().unwrap();
+        assert_eq!(ComputeParams::from_proto(&p.to_proto()).unwrap(), p);
+    }
+
+    #[test]
+    fn out_of_range_params_are_rejected() {
+        let mut p = ComputeParams {
+            slash_fraction_wrong_ppm: PPM + 1,
+            ..ComputeParams::default()
+        };
+        assert!(p.validate().is_err());
+        p = ComputeParams {
+            max_replication: 0,
+            ..ComputeParams::default()
+        };
+        assert!(p.validate().is_err());
+        p = ComputeParams {
+            slash_fraction_missed_ppm: 60_000,
+            slash_fraction_wrong_ppm: 50_000,
+            ..ComputeParams::default()
+        };
+        assert!(p.validate().is_err());
+    }
+
+    #[test]
+    fn params_read_from_genesis_json_with_string_amounts() {
+        let json = serde_json::to_string(&ComputeParams::default()).unwrap();
+        assert!(json.contains("\"min_provider_bond\":\"1000000000\""));
+        let back: ComputeParams = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, ComputeParams::default());
+    }
+
+    proptest! {
+        #[test]
+        fn apply_ppm_matches_wide_arithmetic_and_never_exceeds_the_amount(
+            amount in any::<u128>(), ppm in 0u32..=PPM
+        ) {
+            let got = apply_ppm(amount, ppm);
+            prop_assert!(got <= amount);
+            if let Some(prod) = amount.checked_mul(u128::from(ppm)) {
+                prop_assert_eq!(got, prod / u128::from(PPM));
+            }
+        }
+    }
+}
