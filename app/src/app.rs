@@ -286,6 +286,15 @@ impl App {
             .unwrap_or_default();
         let mut block = self.block_base();
         let params = block.auth_params()?;
+        let prev_app_hash = self.last_app_hash()?;
+        let mut begin_events = deai_compute_module::begin_block(
+            &mut block,
+            &deai_compute_module::BlockCtx {
+                height,
+                prev_app_hash: prev_app_hash.clone(),
+            },
+        )
+        .map_err(|e| anyhow!("compute begin block: {e}"))?;
 
         // Decode and verify signatures in parallel. Results are used only
         // when the account number still matches at execution time.
@@ -316,9 +325,23 @@ impl App {
         let mut results = Vec::with_capacity(txs.len());
         let mut fees = BTreeMap::new();
         for (d, pre) in decoded.into_iter().zip(pre) {
-            results.push(self.deliver(&mut block, &chain_id, height, d, &pre, &mut fees)?);
+            results.push(self.deliver(
+                &mut block,
+                &chain_id,
+                (height, &prev_app_hash),
+                d,
+                &pre,
+                &mut fees,
+            )?);
         }
-        let events = end_block::run(&mut block, &self.storage, height, &fees)?;
+        begin_events.extend(end_block::run(
+            &mut block,
+            &self.storage,
+            height,
+            &prev_app_hash,
+            &fees,
+        )?);
+        let events = begin_events;
 
         let changes = block.into_changes();
         let prepared = self.storage.prepare(height, &changes)?;
@@ -343,7 +366,7 @@ impl App {
         &self,
         block: &mut Overlay<Snapshot>,
         chain_id: &str,
-        height: u64,
+        (height, prev_app_hash): (u64, &[u8]),
         decoded: Result<DecodedTx, TxError>,
         pre: &[Option<PreVerified>],
         fees: &mut BTreeMap<String, u128>,
@@ -392,10 +415,12 @@ impl App {
         let mut failure = None;
         let host = end_block::Host {
             storage: &self.storage,
+            prev_app_hash,
         };
         let history = |h: u64| host.history(h, height);
         let ctx = ExecCtx {
             height,
+            prev_app_hash,
             history: &history,
         };
         for (i, msg) in tx.msgs.iter().enumerate() {
@@ -498,12 +523,17 @@ impl App {
             &[],
             ante::Mode::Simulate,
         )?;
+        let prev_app_hash = self
+            .last_app_hash()
+            .map_err(|e| TxError::Internal(e.to_string()))?;
         let host = end_block::Host {
             storage: &self.storage,
+            prev_app_hash: &prev_app_hash,
         };
         let history = |h: u64| host.history(h, height);
         let ctx = ExecCtx {
             height,
+            prev_app_hash: &prev_app_hash,
             history: &history,
         };
         for msg in &tx.msgs {

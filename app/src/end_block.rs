@@ -2,10 +2,15 @@
 //! 1. governance: lapsed deposit periods expire; ended votes are tallied
 //!    and passed proposals' messages run (as the governance account, all or
 //!    nothing) through the same executor as transactions;
-//! 2. the treasury's share of the block's fees moves from the fee
+//! 2. compute: jobs whose reveal deadline came are settled (payouts,
+//!    rewards, slashes to the treasury), unbondings paid, jails lifted;
+//! 3. the treasury's share of the block's fees moves from the fee
 //!    collector to the treasury;
-//! 3. treasury streams pay (after 1 and 2, so a stream created or a
+//! 4. treasury streams pay (after the rest, so a stream created or a
 //!    treasury refilled in this block already counts).
+//!
+//! Compute's begin-block work (assigning providers to waiting jobs) runs
+//! before the block's transactions; see `App::finalize_block`.
 
 use std::collections::BTreeMap;
 
@@ -27,6 +32,7 @@ pub fn non_voting_accounts() -> Vec<Address> {
         deai_gov::address(),
         deai_treasury::address(),
         Address::module(FEE_COLLECTOR),
+        deai_compute_module::module_address(),
     ]
 }
 
@@ -34,6 +40,8 @@ pub fn non_voting_accounts() -> Vec<Address> {
 pub struct Host<'a> {
     /// The node's storage.
     pub storage: &'a Storage,
+    /// The app hash after the previous block.
+    pub prev_app_hash: &'a [u8],
 }
 
 impl Host<'_> {
@@ -72,12 +80,13 @@ impl<S: StateWrite> GovHost<S> for Host<'_> {
         let history = |h: u64| Host::history(self, h, height);
         let ctx = ExecCtx {
             height,
+            prev_app_hash: self.prev_app_hash,
             history: &history,
         };
         let mut events = Vec::new();
         for (i, any) in messages.iter().enumerate() {
             let run = Msg::from_any(any).and_then(|msg| {
-                if msg.signer() != deai_gov::authority() || !msg.is_governance_action() {
+                if !msg.acts_as_governance() || !msg.is_governance_action() {
                     return Err(crate::error::TxError::Unauthorized(
                         "not a governance action".into(),
                     ));
@@ -107,10 +116,24 @@ pub fn run<S: StateWrite>(
     state: &mut S,
     storage: &Storage,
     height: u64,
+    prev_app_hash: &[u8],
     fees: &BTreeMap<String, u128>,
 ) -> anyhow::Result<Vec<Event>> {
-    let mut events = deai_gov::end_block(state, height, &Host { storage })
+    let host = Host {
+        storage,
+        prev_app_hash,
+    };
+    let mut events = deai_gov::end_block(state, height, &host)
         .map_err(|e| anyhow::anyhow!("governance end block: {e}"))?;
+
+    let ctx = deai_compute_module::BlockCtx {
+        height,
+        prev_app_hash: prev_app_hash.to_vec(),
+    };
+    events.extend(
+        deai_compute_module::end_block(state, &ctx)
+            .map_err(|e| anyhow::anyhow!("compute end block: {e}"))?,
+    );
 
     let share = state.treasury_params()?.fee_share_ppm;
     let to_treasury: Vec<Coin> = fees

@@ -178,3 +178,13 @@ impl From<deai_treasury::TreasuryError> for TxError {
         }
     }
 }
+
+impl From<deai_compute_module::ComputeError> for TxError {
+    fn from(e: deai_compute_module::ComputeError) -> Self {
+        match e {
+            deai_compute_module::ComputeError::State(s) => s.into(),
+            deai_compute_module::ComputeError::Bank(b) => b.into(),
+            other => TxError::module(other),
+        }
+    }
+}

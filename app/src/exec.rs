@@ -8,6 +8,7 @@ use deai_auth::AuthWrite;
 use deai_bank::BankWrite;
 use deai_gov::GovError;
 use deai_store::Snapshot;
+use deai_treasury::TreasuryWrite;
 use deai_types::{Event, StateWrite};
 
 use crate::{error::TxError, tx::Msg};
@@ -16,6 +17,8 @@ use crate::{error::TxError, tx::Msg};
 pub struct ExecCtx<'a> {
     /// The height of the block being executed.
     pub height: u64,
+    /// The app hash after the previous block (empty before the first).
+    pub prev_app_hash: &'a [u8],
     /// The state committed at the end of an earlier block (`None` for the
     /// current block, whose state is the one being written).
     pub history: &'a dyn Fn(u64) -> Result<Option<Snapshot>, GovError>,
@@ -62,6 +65,30 @@ pub fn execute<S: StateWrite>(
             if let deai_treasury::msg::TreasuryMsg::Spend { recipient, .. } = m {
                 state.ensure_account(recipient)?;
             }
+        }
+        Msg::Compute(m) => {
+            if msg.is_treasury_job() {
+                // The escrow leaves the treasury: count it against the
+                // epoch's cap and record it in the spend history.
+                if let deai_compute_module::Msg::SubmitJob(j) = m {
+                    let total = j
+                        .price_per_replica
+                        .checked_mul(u128::from(j.replication))
+                        .ok_or_else(|| TxError::InvalidRequest("job price overflows".into()))?;
+                    events.push(state.record_spend(
+                        ctx.height,
+                        &deai_compute_module::module_address(),
+                        &[deai_types::Coin::new(total, deai_types::BASE_DENOM)],
+                        "job",
+                        0,
+                    )?);
+                }
+            }
+            let block = deai_compute_module::BlockCtx {
+                height: ctx.height,
+                prev_app_hash: ctx.prev_app_hash.to_vec(),
+            };
+            events.extend(m.execute(state, &block)?);
         }
         Msg::AuthParams { params, .. } => {
             check_gov_authority(msg)?;

@@ -85,7 +85,8 @@ pub fn query(app: &App, path: &str, data: &[u8], height: u64, prove: bool) -> Qu
                 &crate::end_block::non_voting_accounts(),
             )
         })
-        .or_else(|| deai_treasury::query::query(&snapshot, path, data, at));
+        .or_else(|| deai_treasury::query::query(&snapshot, path, data, at))
+        .or_else(|| deai_compute_module::query::query(&snapshot, path, data));
     match answer {
         Some(Ok(value)) => QueryAnswer {
             value,

@@ -19,6 +19,7 @@ use deai_bank::{
     msg::{MultiSend, Send},
     BankParams, MSG_MULTI_SEND_TYPE_URL, MSG_SEND_TYPE_URL,
 };
+use deai_compute_module::Msg as ComputeMsg;
 use deai_gov::msg::GovMsg;
 use deai_treasury::msg::TreasuryMsg;
 use deai_types::{Address, Coin};
@@ -38,6 +39,8 @@ pub enum Msg {
     Gov(GovMsg),
     /// A treasury message.
     Treasury(TreasuryMsg),
+    /// A compute-market message (`deai.compute.v1`).
+    Compute(ComputeMsg),
     /// `deai.auth.v1.MsgUpdateParams` (governance only).
     AuthParams {
         /// Must be the governance account.
@@ -71,6 +74,11 @@ impl Msg {
         let treasury = |r: Result<TreasuryMsg, deai_treasury::TreasuryError>| {
             r.map(Msg::Treasury).map_err(TxError::from)
         };
+        if ComputeMsg::handles(&any.type_url) {
+            return ComputeMsg::from_any(any)
+                .map(Msg::Compute)
+                .map_err(TxError::from);
+        }
         match any.type_url.as_str() {
             MSG_SEND_TYPE_URL => Ok(Msg::Send(Send::from_proto(&decode_any(any)?)?)),
             MSG_MULTI_SEND_TYPE_URL => {
@@ -88,9 +96,9 @@ impl Msg {
                             inner.type_url
                         )));
                     }
-                    if msg.signer() != deai_gov::authority() {
+                    if !msg.acts_as_governance() {
                         return Err(TxError::InvalidRequest(format!(
-                            "proposal message {i} ({}) must have the governance account {} as its authority, not {}",
+                            "proposal message {i} ({}) must have the governance account {} as its authority (or be a job paid by the treasury), not {}",
                             inner.type_url,
                             deai_gov::authority(),
                             msg.signer()
@@ -151,9 +159,29 @@ impl Msg {
         match self {
             Msg::Gov(m) => matches!(m, GovMsg::UpdateParams { .. }),
             Msg::Treasury(m) => !matches!(m, TreasuryMsg::Fund { .. }),
+            Msg::Compute(m) => {
+                matches!(
+                    m,
+                    ComputeMsg::RegisterModel(_)
+                        | ComputeMsg::RemoveModel(_)
+                        | ComputeMsg::UpdateParams(_)
+                ) || self.is_treasury_job()
+            }
             Msg::AuthParams { .. } | Msg::BankParams { .. } => true,
             Msg::Send(_) | Msg::MultiSend(_) => false,
         }
+    }
+
+    /// A compute job paid by the treasury: only a passed proposal can
+    /// submit one (no key signs for the treasury's account).
+    pub fn is_treasury_job(&self) -> bool {
+        matches!(self, Msg::Compute(ComputeMsg::SubmitJob(j)) if j.requester == deai_treasury::address())
+    }
+
+    /// Whether a passed proposal acts with this message's authority: the
+    /// governance account signs it, or it is a treasury-funded job.
+    pub fn acts_as_governance(&self) -> bool {
+        self.signer() == deai_gov::authority() || self.is_treasury_job()
     }
 
     /// The address that must sign this message.
@@ -163,6 +191,7 @@ impl Msg {
             Msg::MultiSend(m) => m.signer(),
             Msg::Gov(m) => m.signer(),
             Msg::Treasury(m) => m.signer(),
+            Msg::Compute(m) => m.signer(),
             Msg::AuthParams { authority, .. } | Msg::BankParams { authority, .. } => *authority,
         }
     }
@@ -174,6 +203,7 @@ impl Msg {
             Msg::MultiSend(_) => MSG_MULTI_SEND_TYPE_URL,
             Msg::Gov(m) => m.type_url(),
             Msg::Treasury(m) => m.type_url(),
+            Msg::Compute(m) => m.type_url(),
             Msg::AuthParams { .. } => MSG_AUTH_UPDATE_PARAMS_TYPE_URL,
             Msg::BankParams { .. } => MSG_BANK_UPDATE_PARAMS_TYPE_URL,
         }
@@ -185,6 +215,7 @@ impl Msg {
             Msg::Send(_) | Msg::MultiSend(_) | Msg::BankParams { .. } => "bank",
             Msg::Gov(_) => "gov",
             Msg::Treasury(_) => "treasury",
+            Msg::Compute(_) => "compute",
             Msg::AuthParams { .. } => "auth",
         }
     }

@@ -45,6 +45,9 @@ pub enum GenesisError {
     /// The treasury section is invalid.
     #[error("genesis app_state.treasury: {0}")]
     Treasury(#[from] deai_treasury::TreasuryError),
+    /// The compute section is invalid.
+    #[error("genesis app_state.compute: {0}")]
+    Compute(#[from] deai_compute_module::ComputeError),
     /// A validator entry is wrong.
     #[error("genesis app_state.validators[{index}]: {reason}")]
     Validator {
@@ -95,6 +98,9 @@ pub struct AppState {
     /// Treasury parameters.
     #[serde(default)]
     pub treasury: deai_treasury::TreasuryGenesis,
+    /// Compute-market parameters, registered models and providers.
+    #[serde(default)]
+    pub compute: deai_compute_module::ComputeGenesis,
     /// The initial validators. When non-empty, `InitChain` returns them and
     /// CometBFT uses them instead of its own genesis list.
     #[serde(default)]
@@ -116,6 +122,7 @@ impl AppState {
         self.bank.validate()?;
         self.gov.validate()?;
         self.treasury.validate()?;
+        self.compute.validate()?;
         let mut keys = std::collections::BTreeSet::new();
         for (index, v) in self.validators.iter().enumerate() {
             let bad = |reason: String| GenesisError::Validator { index, reason };
@@ -138,6 +145,7 @@ impl AppState {
         self.bank.init(state)?;
         self.gov.init(state)?;
         self.treasury.init(state)?;
+        self.compute.init(state)?;
         for b in &self.bank.balances {
             state.ensure_account(&b.address)?;
         }
