@@ -538,3 +538,83 @@ proptest! {
         prop_assert_eq!(t.total_power, total);
     }
 }
+
+#[derive(Debug, Clone)]
+enum Op {
+    Submit(u8, u128, bool),
+    Deposit(u8, u64, u128),
+    Vote(u8, u64, i32),
+    Cancel(u8, u64),
+    Delegate(u8, u8),
+    EndBlocks(u64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (1u8..5, 0u128..800, any::<bool>()).prop_map(|(a, d, ok)| Op::Submit(a, d, ok)),
+        (1u8..5, 1u64..6, 1u128..600).prop_map(|(a, id, n)| Op::Deposit(a, id, n)),
+        (1u8..5, 1u64..6, 1i32..5).prop_map(|(a, id, o)| Op::Vote(a, id, o)),
+        (1u8..5, 1u64..6).prop_map(|(a, id)| Op::Cancel(a, id)),
+        (1u8..5, 1u8..5).prop_map(|(a, b)| Op::Delegate(a, b)),
+        (1u64..8).prop_map(Op::EndBlocks),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn supply_changes_only_by_burned_deposits_and_failed_messages_change_nothing(
+        ops in proptest::collection::vec(op(), 1..50),
+    ) {
+        let mut c = Chain::new(&[(1, 5_000), (2, 5_000), (3, 5_000), (4, 5_000)]);
+        let start = c.state.supply("udeai").unwrap();
+        for op in ops {
+            let before = c.state.clone();
+            let r = match op {
+                Op::Submit(a, d, ok) => c.run(GovMsg::Submit {
+                    proposer: member(a),
+                    messages: vec![marker(ok)],
+                    initial_deposit: if d == 0 { vec![] } else { udeai(d) },
+                    title: "t".into(),
+                    summary: "s".into(),
+                    metadata: String::new(),
+                    expedited: false,
+                }),
+                Op::Deposit(a, id, n) => c.run(GovMsg::Deposit { id, depositor: member(a), amount: udeai(n) }),
+                Op::Vote(a, id, o) => c.vote(a, id, VoteOption::try_from(o).unwrap()),
+                Op::Cancel(a, id) => c.run(GovMsg::Cancel { id, proposer: member(a) }),
+                Op::Delegate(a, b) if a != b => c.run(GovMsg::Delegate { delegator: member(a), delegate: Some(member(b)) }),
+                Op::Delegate(..) => Ok(()),
+                Op::EndBlocks(n) => { c.blocks(n); Ok(()) }
+            };
+            if r.is_err() {
+                prop_assert_eq!(&c.state, &before, "a failed message changed state");
+            }
+            c.state.check_supply_invariant().unwrap();
+            // Burned: deposits of vetoed and expired proposals in full, and
+            // the cancel share of cancelled ones. Nothing else changes supply.
+            let params = c.state.gov_params().unwrap();
+            let mut burned = 0u128;
+            for p in c.state.proposals(None, usize::MAX).unwrap() {
+                let total: u128 = p.total_deposit.iter().map(|x| x.amount.parse::<u128>().unwrap()).sum();
+                burned += match p.status() {
+                    ProposalStatus::Vetoed | ProposalStatus::Expired => total,
+                    ProposalStatus::Cancelled => c
+                        .state
+                        .deposits(p.id, None, usize::MAX)
+                        .unwrap()
+                        .iter()
+                        .map(|d| deai_gov::params::share(d.amount[0].amount.parse().unwrap(), params.cancel_burn_ppm))
+                        .sum(),
+                    _ => 0,
+                };
+            }
+            prop_assert_eq!(c.state.supply("udeai").unwrap(), start - burned);
+            // The governance account holds exactly the open proposals' deposits.
+            let open: u128 = c.state.proposals(None, usize::MAX).unwrap().iter()
+                .filter(|p| matches!(p.status(), ProposalStatus::DepositPeriod | ProposalStatus::VotingPeriod))
+                .map(|p| p.total_deposit.iter().map(|x| x.amount.parse::<u128>().unwrap()).sum::<u128>())
+                .sum();
+            prop_assert_eq!(c.state.balance(&deai_gov::address(), "udeai").unwrap(), open);
+        }
+    }
+}
