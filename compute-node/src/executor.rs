@@ -32,6 +32,7 @@ use crate::{
     error::VkContext,
     gemm::{check_shapes, pack_rows, words_per_row},
     ibert::{self, GeluParams, Requant, SoftmaxParams},
+    ops::{self, Affine},
     shaders, ComputeError, Matrix,
 };
 
@@ -345,6 +346,10 @@ pub struct Executor {
     gelu: Arc<ComputePipeline>,
     softmax: Arc<ComputePipeline>,
     layernorm: Arc<ComputePipeline>,
+    affine: Arc<ComputePipeline>,
+    add: Arc<ComputePipeline>,
+    dynquant: Arc<ComputePipeline>,
+    pool: Arc<ComputePipeline>,
 }
 
 /// Invocations per workgroup of the element-wise and row-wise kernels (`local_size_x`).
@@ -541,12 +546,20 @@ impl Executor {
         let gelu = pipeline(&device, "gelu", shaders::GELU, &[])?;
         let softmax = pipeline(&device, "softmax", shaders::SOFTMAX, &[])?;
         let layernorm = pipeline(&device, "layernorm", shaders::LAYERNORM, &[])?;
+        let affine = pipeline(&device, "affine", shaders::AFFINE, &[])?;
+        let add = pipeline(&device, "add", shaders::ADD, &[])?;
+        let dynquant = pipeline(&device, "dynquant", shaders::DYNQUANT, &[])?;
+        let pool = pipeline(&device, "pool", shaders::POOL, &[])?;
 
         Ok(Self {
             requant,
             gelu,
             softmax,
             layernorm,
+            affine,
+            add,
+            dynquant,
+            pool,
             memory: Arc::new(StandardMemoryAllocator::new_default(device.clone())),
             command_buffers: Arc::new(StandardCommandBufferAllocator::new(
                 device.clone(),
@@ -984,6 +997,171 @@ impl Executor {
             .map(|v| v as i32)
             .collect();
         Matrix::new(x.rows(), x.cols(), data)
+    }
+}
+
+impl Executor {
+    /// Per-column affine requantization with per-row shift offsets; bit-identical to
+    /// [`ops::affine_reference`].
+    pub fn affine(
+        &self,
+        x: &Matrix<i32>,
+        p: &Affine,
+        row_shift: &[u32],
+    ) -> Result<Matrix<i32>, ComputeError> {
+        ops::check_affine(x, p, row_shift)?;
+        let total = x.data().len();
+        if total == 0 {
+            return Matrix::new(x.rows(), x.cols(), Vec::new());
+        }
+        let input: Vec<u32> = x.data().iter().map(|&v| v as u32).collect();
+        let mult: Vec<u32> = p.mult.iter().map(|&v| v as u32).collect();
+        let bias: Vec<u32> = p.bias.iter().map(|&v| v as u32).collect();
+        let out = self.output(total, "affine output bytes")?;
+        let buffers = [
+            self.upload(&input, "affine input bytes")?,
+            self.upload(&mult, "multiplier bytes")?,
+            self.upload(&p.shift, "shift bytes")?,
+            self.upload(&bias, "bias bytes")?,
+            self.upload(row_shift, "row shift bytes")?,
+            out.clone(),
+        ];
+        let push = [
+            Self::u32_param(total, "elements")?,
+            Self::u32_param(x.cols(), "columns")?,
+            p.lo as u32,
+            p.hi as u32,
+            0,
+            0,
+            0,
+            0,
+        ];
+        let groups = self.grid((total as u64).div_ceil(SMALL_WG))?;
+        self.run_once(&self.affine, &buffers, push, groups)?;
+        let data = self
+            .read(&out, total)?
+            .into_iter()
+            .map(|v| v as i32)
+            .collect();
+        Matrix::new(x.rows(), x.cols(), data)
+    }
+
+    /// `a * ma + b * mb`, wrapping; bit-identical to [`ops::add_reference`].
+    pub fn add(
+        &self,
+        a: &Matrix<i32>,
+        b: &Matrix<i32>,
+        ma: i32,
+        mb: i32,
+    ) -> Result<Matrix<i32>, ComputeError> {
+        ops::check_same_shape(a, b)?;
+        let total = a.data().len();
+        if total == 0 {
+            return Matrix::new(a.rows(), a.cols(), Vec::new());
+        }
+        let to_u32 = |m: &Matrix<i32>| m.data().iter().map(|&v| v as u32).collect::<Vec<_>>();
+        let out = self.output(total, "add output bytes")?;
+        let buffers = [
+            self.upload(&to_u32(a), "add input bytes")?,
+            self.upload(&to_u32(b), "add input bytes")?,
+            out.clone(),
+        ];
+        let push = [
+            Self::u32_param(total, "elements")?,
+            ma as u32,
+            mb as u32,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ];
+        let groups = self.grid((total as u64).div_ceil(SMALL_WG))?;
+        self.run_once(&self.add, &buffers, push, groups)?;
+        let data = self
+            .read(&out, total)?
+            .into_iter()
+            .map(|v| v as i32)
+            .collect();
+        Matrix::new(a.rows(), a.cols(), data)
+    }
+
+    /// Dynamic per-row power-of-two quantization to int8; bit-identical to
+    /// [`ops::dynquant_reference`].
+    pub fn dynquant(&self, x: &Matrix<i32>) -> Result<(Matrix<i8>, Vec<u32>), ComputeError> {
+        ops::check_dynquant(x)?;
+        let total = x.data().len();
+        if total == 0 {
+            return Ok((
+                Matrix::new(x.rows(), x.cols(), Vec::new())?,
+                vec![0; x.rows()],
+            ));
+        }
+        let input: Vec<u32> = x.data().iter().map(|&v| v as u32).collect();
+        let out = self.output(total, "dynquant output bytes")?;
+        let shifts = self.output(x.rows(), "dynquant shift bytes")?;
+        let buffers = [
+            self.upload(&input, "dynquant input bytes")?,
+            out.clone(),
+            shifts.clone(),
+        ];
+        let push = [
+            Self::u32_param(x.rows(), "rows")?,
+            Self::u32_param(x.cols(), "columns")?,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ];
+        let groups = self.grid(x.rows() as u64)?;
+        self.run_once(&self.dynquant, &buffers, push, groups)?;
+        // The shader clamps to -128..=127, so the narrowing keeps every value.
+        let data = self
+            .read(&out, total)?
+            .into_iter()
+            .map(|v| (v as i32).clamp(-128, 127) as i8)
+            .collect();
+        Ok((
+            Matrix::new(x.rows(), x.cols(), data)?,
+            self.read(&shifts, x.rows())?,
+        ))
+    }
+
+    /// Masked mean pooling and integer L2 normalisation; bit-identical to
+    /// [`ops::pool_reference`].
+    pub fn pool(
+        &self,
+        x: &Matrix<i32>,
+        mask: &[u32],
+        out_bits: u32,
+    ) -> Result<Matrix<i32>, ComputeError> {
+        ops::check_pool(x, mask, out_bits)?;
+        let input: Vec<u32> = x.data().iter().map(|&v| v as u32).collect();
+        let out = self.output(x.cols(), "pooling output bytes")?;
+        let buffers = [
+            self.upload(&input, "pooling input bytes")?,
+            self.upload(mask, "mask bytes")?,
+            out.clone(),
+        ];
+        let push = [
+            Self::u32_param(x.rows(), "rows")?,
+            Self::u32_param(x.cols(), "columns")?,
+            out_bits,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ];
+        self.run_once(&self.pool, &buffers, push, [1, 1, 1])?;
+        let data = self
+            .read(&out, x.cols())?
+            .into_iter()
+            .map(|v| v as i32)
+            .collect();
+        Matrix::new(1, x.cols(), data)
     }
 }
 
