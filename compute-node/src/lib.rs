@@ -14,6 +14,7 @@ pub mod gemm;
 pub mod hash;
 pub mod ibert;
 mod matrix;
+pub mod model;
 pub mod ops;
 pub mod shaders;
 
