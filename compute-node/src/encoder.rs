@@ -87,6 +87,17 @@ pub struct EncoderConfig {
 }
 
 impl EncoderConfig {
+    /// The shape of all-MiniLM-L6-v2.
+    pub const MINILM_L6: Self = Self {
+        vocab: 30522,
+        hidden: 384,
+        heads: 12,
+        layers: 6,
+        intermediate: 1536,
+        max_positions: 512,
+        type_vocab: 2,
+    };
+
     /// Size of one attention head.
     pub fn head_dim(&self) -> usize {
         self.hidden / self.heads.max(1)
