@@ -1,11 +1,11 @@
 #version 450
-// Dynamic per-row quantization int32 -> int8 with a power-of-two scale, one workgroup per
-// row:
+// Dynamic per-row quantization int32 -> B-bit signed integers (8 <= B <= 16) with a
+// power-of-two scale, one workgroup per row; qmax = 2^(B-1) - 1:
 //   amax = max |x| (as uint, so |INT_MIN| = 2^31);
-//   k = the least k >= 0 with (amax + r_k) >> k <= 127, where r_0 = 0, r_k = 2^(k-1);
-//   q = clamp(k == 0 ? x : ((x >> (k - 1)) + 1) >> 1, -128, 127)
+//   k = the least k >= 0 with (amax + r_k) >> k <= qmax, where r_0 = 0, r_k = 2^(k-1);
+//   q = clamp(k == 0 ? x : ((x >> (k - 1)) + 1) >> 1, -qmax - 1, qmax)
 // ((x >> (k-1)) + 1) >> 1 equals (x + 2^(k-1)) >> k (round half up) without overflow.
-// k <= 25 since amax <= 2^31. Outputs q (int32 holding int8 values) and k per row.
+// k <= 25 since amax <= 2^31 and qmax >= 127. Outputs q (int32) and k per row.
 // Reference: compute-node/src/ops.rs `dynquant_reference`.
 
 layout(local_size_x = 64) in;
@@ -13,7 +13,8 @@ layout(local_size_x = 64) in;
 layout(push_constant) uniform Params {
     uint rows;
     uint cols;
-    uint pad0, pad1, pad2, pad3, pad4, pad5;
+    uint qmax;
+    uint pad0, pad1, pad2, pad3, pad4;
 } p;
 
 layout(std430, set = 0, binding = 0) readonly buffer XBuf { int x[]; };
@@ -43,13 +44,13 @@ void main() {
     }
     const uint amax = s_max[0];
     uint k = 0u;
-    while (((amax + (k > 0u ? (1u << (k - 1u)) : 0u)) >> k) > 127u) {
+    while (((amax + (k > 0u ? (1u << (k - 1u)) : 0u)) >> k) > p.qmax) {
         k += 1u;
     }
     for (uint c = tid; c < p.cols; c += 64u) {
         const int v = x[base + c];
         const int q = k == 0u ? v : (((v >> (k - 1u)) + 1) >> 1);
-        y[base + c] = clamp(q, -128, 127);
+        y[base + c] = clamp(q, -int(p.qmax) - 1, int(p.qmax));
     }
     if (tid == 0u) {
         kout[row] = k;

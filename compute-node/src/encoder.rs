@@ -9,14 +9,17 @@
 //! * embeddings: word + position + token-type rows (int16 tables, one common scale), summed
 //!   with `add`, integer LayerNorm, then γ/β by `affine` into the residual stream
 //!   (int32, scale 2^-[`RESID_BITS`], clamped to ±[`RESID_CLAMP`]);
-//! * per layer: `dynquant` (per-row power-of-two int8) → one gemm-i8 for Q, K and V →
-//!   `affine` (per-channel weight scale, bias, per-row input exponent) to int32 at 2^-[`QKV_BITS`];
-//!   Q quantized per head and row, K and V per head; per head `Q·Kᵀ` (gemm-i8) → `affine`
+//! * linear layers: `dynquant` to [`ACT_BITS`]-bit activations with a per-row power-of-two
+//!   scale, split into two int8 halves run through one gemm-i8 and recombined exactly with
+//!   `add`, then `affine` (per-channel weight scale, bias, per-row input exponent);
+//! * per layer: one linear layer for Q, K and V, to int32 at 2^-[`QKV_BITS`];
+//!   Q quantized to int8 per head and row, K and V per head (more bits for Q measured no
+//!   gain on MiniLM); per head `Q·Kᵀ` (gemm-i8) → `affine`
 //!   to the softmax scale 2^-[`SCORE_BITS`] (1/√d folded in) → integer softmax with
 //!   [`PROB_BITS`] fraction bits, split into two int8 halves `p = 128·hi + lo` so that
 //!   `P·V` (two gemm-i8 rows blocks, recombined with `add`) keeps 14-bit probabilities;
 //!   output projection, residual `add`, LayerNorm + γ/β; FFN up-projection → `affine` to
-//!   the GELU scale 2^-[`GELU_BITS`] → integer GELU → `dynquant` → down-projection →
+//!   the GELU scale 2^-[`GELU_BITS`] → integer GELU → down-projection →
 //!   residual `add` → LayerNorm + γ/β;
 //! * masked mean pooling and integer L2 normalisation (`pool`): the embedding is a
 //!   `1 × hidden` int32 tensor, components of the unit vector times 2^[`EMBED_BITS`].
@@ -42,6 +45,10 @@ use crate::{
 
 /// Fraction bits of the integer LayerNorm output (unit: one standard deviation).
 pub const LN_BITS: u32 = 8;
+/// Width of the dynamically quantized activations entering the linear layers.
+pub const ACT_BITS: u32 = 14;
+/// Largest inner dimension of a linear layer on [`ACT_BITS`]-bit activations.
+pub const LINEAR_K_MAX: usize = 2048;
 /// Fraction bits of the residual stream.
 pub const RESID_BITS: u32 = 12;
 /// Clamp of the residual stream and of the sublayer outputs added to it (±256.0).
@@ -112,6 +119,7 @@ impl EncoderConfig {
             || self.type_vocab == 0
             || self.intermediate == 0
             || self.hidden > crate::ops::POOL_MAX_COLS
+            || self.intermediate > LINEAR_K_MAX
         {
             return Err(bound(format!("unsupported encoder shape {self:?}")));
         }
@@ -502,7 +510,8 @@ pub trait Backend {
         mb: i32,
     ) -> Result<Matrix<i32>, ComputeError>;
     /// [`crate::ops::dynquant_reference`].
-    fn dynquant(&self, x: &Matrix<i32>) -> Result<(Matrix<i8>, Vec<u32>), ComputeError>;
+    fn dynquant(&self, x: &Matrix<i32>, bits: u32)
+        -> Result<(Matrix<i32>, Vec<u32>), ComputeError>;
     /// [`crate::ibert::softmax_reference`].
     fn softmax(&self, x: &Matrix<i32>, p: &SoftmaxParams) -> Result<Matrix<u32>, ComputeError>;
     /// [`crate::ibert::gelu_reference`].
@@ -543,8 +552,12 @@ impl Backend for Reference {
     ) -> Result<Matrix<i32>, ComputeError> {
         add_reference(a, b, ma, mb)
     }
-    fn dynquant(&self, x: &Matrix<i32>) -> Result<(Matrix<i8>, Vec<u32>), ComputeError> {
-        dynquant_reference(x)
+    fn dynquant(
+        &self,
+        x: &Matrix<i32>,
+        bits: u32,
+    ) -> Result<(Matrix<i32>, Vec<u32>), ComputeError> {
+        dynquant_reference(x, bits)
     }
     fn softmax(&self, x: &Matrix<i32>, p: &SoftmaxParams) -> Result<Matrix<u32>, ComputeError> {
         softmax_reference(x, p)
@@ -586,8 +599,12 @@ impl Backend for Executor {
     ) -> Result<Matrix<i32>, ComputeError> {
         Executor::add(self, a, b, ma, mb)
     }
-    fn dynquant(&self, x: &Matrix<i32>) -> Result<(Matrix<i8>, Vec<u32>), ComputeError> {
-        Executor::dynquant(self, x)
+    fn dynquant(
+        &self,
+        x: &Matrix<i32>,
+        bits: u32,
+    ) -> Result<(Matrix<i32>, Vec<u32>), ComputeError> {
+        Executor::dynquant(self, x, bits)
     }
     fn softmax(&self, x: &Matrix<i32>, p: &SoftmaxParams) -> Result<Matrix<u32>, ComputeError> {
         Executor::softmax(self, x, p)
@@ -772,8 +789,7 @@ impl IntEncoder {
         let d = self.config.head_dim();
         let zeros = vec![0u32; n];
 
-        let (x8, kx) = be.dynquant(x)?;
-        let qkv = be.affine(&be.gemm(&x8, &l.qkv)?, &l.qkv_affine, &kx)?;
+        let qkv = linear(be, x, &l.qkv, &l.qkv_affine)?;
         // Split heads: Q as (head, token) rows of d; K and V as one row of n·d per head.
         let mut q = Vec::with_capacity(n * h);
         let mut k = Vec::with_capacity(n * h);
@@ -786,9 +802,9 @@ impl IntEncoder {
                 }
             }
         }
-        let (q8, kq) = be.dynquant(&Matrix::new(heads * n, d, q)?)?;
-        let (k8, kk) = be.dynquant(&Matrix::new(heads, n * d, k)?)?;
-        let (v8, kv) = be.dynquant(&Matrix::new(heads, n * d, v)?)?;
+        let (q8, kq) = quant8(be, &Matrix::new(heads * n, d, q)?)?;
+        let (k8, kk) = quant8(be, &Matrix::new(heads, n * d, k)?)?;
+        let (v8, kv) = quant8(be, &Matrix::new(heads, n * d, v)?)?;
 
         let mut scores = Vec::with_capacity(heads * n * n);
         let mut score_shift = Vec::with_capacity(heads * n);
@@ -848,27 +864,68 @@ impl IntEncoder {
                 merged.extend_from_slice(ctx.row(head * n + tok));
             }
         }
-        let (c8, kc) = be.dynquant(&Matrix::new(n, h, merged)?)?;
-        let o = be.affine(&be.gemm(&c8, &l.attn_out)?, &l.attn_out_affine, &kc)?;
+        let o = linear(
+            be,
+            &Matrix::new(n, h, merged)?,
+            &l.attn_out,
+            &l.attn_out_affine,
+        )?;
         let x1 = be.affine(
             &be.layernorm(&be.add(x, &o, 1, 1)?, LN_BITS)?,
             &l.attn_norm,
             &zeros,
         )?;
 
-        let (a8, ka) = be.dynquant(&x1)?;
-        let g = be.gelu(
-            &be.affine(&be.gemm(&a8, &l.ffn_up)?, &l.ffn_up_affine, &ka)?,
-            &self.gelu,
-        )?;
-        let (g8, kg) = be.dynquant(&g)?;
-        let o2 = be.affine(&be.gemm(&g8, &l.ffn_down)?, &l.ffn_down_affine, &kg)?;
+        let g = be.gelu(&linear(be, &x1, &l.ffn_up, &l.ffn_up_affine)?, &self.gelu)?;
+        let o2 = linear(be, &g, &l.ffn_down, &l.ffn_down_affine)?;
         be.affine(
             &be.layernorm(&be.add(&x1, &o2, 1, 1)?, LN_BITS)?,
             &l.ffn_norm,
             &zeros,
         )
     }
+}
+
+/// Dynamic per-row int8 quantization.
+fn quant8<B: Backend>(be: &B, x: &Matrix<i32>) -> Result<(Matrix<i8>, Vec<u32>), ComputeError> {
+    let (q, k) = be.dynquant(x, 8)?;
+    Ok((narrow(&q)?, k))
+}
+
+/// Splits [`ACT_BITS`]-bit values into int8 halves `q = 128·hi + lo`, `hi = round(q / 128)`
+/// in -64..=64 and `lo` in -64..=63.
+fn halves<B: Backend>(be: &B, q: &Matrix<i32>) -> Result<(Matrix<i8>, Matrix<i8>), ComputeError> {
+    let half = uniform_affine(1.0 / 128.0, q.cols(), -64, 64)?;
+    let hi = be.affine(q, &half, &vec![0; q.rows()])?;
+    let lo = be.add(q, &hi, 1, -128)?;
+    Ok((narrow(&hi)?, narrow(&lo)?))
+}
+
+/// A linear layer on [`ACT_BITS`]-bit activations with int8 weights: the input is
+/// quantized per row to `q = 128·hi + lo` (`hi = round(q / 128)` in -64..=64, `lo` in
+/// -64..=63), one gemm-i8 runs on the rows `[hi; lo]`, and `128·top + bottom` is the exact
+/// product `q·Wᵀ`; `affine` (with each row's exponent) takes it to the output scale.
+/// `|128·top + bottom| <= 129 · 64 · 127 · k < 2^31` for `k <=` [`LINEAR_K_MAX`].
+fn linear<B: Backend>(
+    be: &B,
+    x: &Matrix<i32>,
+    w: &Matrix<i8>,
+    out: &Affine,
+) -> Result<Matrix<i32>, ComputeError> {
+    let n = x.rows();
+    if x.cols() > LINEAR_K_MAX {
+        return Err(bound(format!(
+            "linear layer with k = {} > {LINEAR_K_MAX}",
+            x.cols()
+        )));
+    }
+    let (q, k) = be.dynquant(x, ACT_BITS)?;
+    let (hi, lo) = halves(be, &q)?;
+    let mut a = hi.into_data();
+    a.extend_from_slice(lo.data());
+    let acc = be.gemm(&Matrix::new(2 * n, x.cols(), a)?, w)?;
+    let exact = be.add(&rows(&acc, 0, n)?, &rows(&acc, n, 2 * n)?, 128, 1)?;
+    be.affine(&exact, out, &k)
 }
 
 /// A row of `n·d` int8 holding an `n × d` matrix, returned transposed (`d × n`).

@@ -1086,10 +1086,14 @@ impl Executor {
         Matrix::new(a.rows(), a.cols(), data)
     }
 
-    /// Dynamic per-row power-of-two quantization to int8; bit-identical to
+    /// Dynamic per-row power-of-two quantization to `bits`-bit integers; bit-identical to
     /// [`ops::dynquant_reference`].
-    pub fn dynquant(&self, x: &Matrix<i32>) -> Result<(Matrix<i8>, Vec<u32>), ComputeError> {
-        ops::check_dynquant(x)?;
+    pub fn dynquant(
+        &self,
+        x: &Matrix<i32>,
+        bits: u32,
+    ) -> Result<(Matrix<i32>, Vec<u32>), ComputeError> {
+        ops::check_dynquant(x, bits)?;
         let total = x.data().len();
         if total == 0 {
             return Ok((
@@ -1108,7 +1112,7 @@ impl Executor {
         let push = [
             Self::u32_param(x.rows(), "rows")?,
             Self::u32_param(x.cols(), "columns")?,
-            0,
+            (1u32 << (bits - 1)) - 1,
             0,
             0,
             0,
@@ -1117,11 +1121,10 @@ impl Executor {
         ];
         let groups = self.grid(x.rows() as u64)?;
         self.run_once(&self.dynquant, &buffers, push, groups)?;
-        // The shader clamps to -128..=127, so the narrowing keeps every value.
         let data = self
             .read(&out, total)?
             .into_iter()
-            .map(|v| (v as i32).clamp(-128, 127) as i8)
+            .map(|v| v as i32)
             .collect();
         Ok((
             Matrix::new(x.rows(), x.cols(), data)?,

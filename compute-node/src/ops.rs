@@ -127,18 +127,25 @@ pub fn check_same_shape(a: &Matrix<i32>, b: &Matrix<i32>) -> Result<(), ComputeE
     Ok(())
 }
 
+/// Bit widths [`dynquant_reference`] supports.
+pub const DYNQUANT_BITS: std::ops::RangeInclusive<u32> = 8..=16;
+
 /// The power-of-two exponent `k` [`dynquant_reference`] picks for a row whose largest
-/// magnitude is `amax`: the least `k` with `(amax + 2^(k-1)) >> k <= 127`.
-pub fn dynquant_shift(amax: u32) -> u32 {
+/// magnitude is `amax`: the least `k` with `(amax + 2^(k-1)) >> k <= qmax`.
+pub fn dynquant_shift(amax: u32, qmax: u32) -> u32 {
     let mut k = 0u32;
-    while (u64::from(amax) + if k > 0 { 1u64 << (k - 1) } else { 0 }) >> k > 127 {
+    while (u64::from(amax) + if k > 0 { 1u64 << (k - 1) } else { 0 }) >> k > u64::from(qmax) {
         k += 1;
     }
     k
 }
 
-/// Checks the shape of a dynamic quantization (rows of 1..=[`crate::ibert::MAX_ROW_LEN`]).
-pub fn check_dynquant(x: &Matrix<i32>) -> Result<(), ComputeError> {
+/// Checks a dynamic quantization: `bits` in [`DYNQUANT_BITS`], rows of
+/// 1..=[`crate::ibert::MAX_ROW_LEN`].
+pub fn check_dynquant(x: &Matrix<i32>, bits: u32) -> Result<(), ComputeError> {
+    if !DYNQUANT_BITS.contains(&bits) {
+        return Err(bound("dynamic quantization needs 8 <= bits <= 16"));
+    }
     if x.rows() > 0 && (x.cols() == 0 || x.cols() > crate::ibert::MAX_ROW_LEN) {
         return Err(ComputeError::Shape(format!(
             "row length {} outside 1..={}",
@@ -149,16 +156,21 @@ pub fn check_dynquant(x: &Matrix<i32>) -> Result<(), ComputeError> {
     Ok(())
 }
 
-/// Dynamic per-row quantization to int8 with a power-of-two scale: returns the int8 values
-/// (`round(x / 2^k)`, half up, clamped) and each row's `k` (see `shaders/dynquant.comp`).
-pub fn dynquant_reference(x: &Matrix<i32>) -> Result<(Matrix<i8>, Vec<u32>), ComputeError> {
-    check_dynquant(x)?;
+/// Dynamic per-row quantization to `bits`-bit signed integers with a power-of-two scale:
+/// returns the values (`round(x / 2^k)`, half up, clamped to `-2^(bits-1)..2^(bits-1)`)
+/// and each row's `k` (see `shaders/dynquant.comp`).
+pub fn dynquant_reference(
+    x: &Matrix<i32>,
+    bits: u32,
+) -> Result<(Matrix<i32>, Vec<u32>), ComputeError> {
+    check_dynquant(x, bits)?;
+    let qmax = (1i64 << (bits - 1)) - 1;
     let mut out = Vec::with_capacity(x.data().len());
     let mut shifts = Vec::with_capacity(x.rows());
     for r in 0..x.rows() {
         let row = x.row(r);
         let amax = row.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
-        let k = dynquant_shift(amax);
+        let k = dynquant_shift(amax, qmax as u32);
         shifts.push(k);
         out.extend(row.iter().map(|&v| {
             let q = if k == 0 {
@@ -166,7 +178,7 @@ pub fn dynquant_reference(x: &Matrix<i32>) -> Result<(Matrix<i8>, Vec<u32>), Com
             } else {
                 (i64::from(v) + (1i64 << (k - 1))) >> k
             };
-            q.clamp(-128, 127) as i8
+            q.clamp(-qmax - 1, qmax) as i32
         }));
     }
     Ok((Matrix::new(x.rows(), x.cols(), out)?, shifts))
@@ -254,15 +266,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dynamic_quantization_picks_the_smallest_power_of_two_that_fits() {
-        assert_eq!(dynquant_shift(0), 0);
-        assert_eq!(dynquant_shift(127), 0);
-        assert_eq!(dynquant_shift(128), 1);
-        assert_eq!(dynquant_shift(254), 1);
-        assert_eq!(dynquant_shift(255), 2);
-        assert_eq!(dynquant_shift(1 << 31), 25);
+    fn dynamic_quantization_picks_the_smallest_power_of_two_that_fits_the_width() {
+        assert_eq!(dynquant_shift(0, 127), 0);
+        assert_eq!(dynquant_shift(127, 127), 0);
+        assert_eq!(dynquant_shift(128, 127), 1);
+        assert_eq!(dynquant_shift(254, 127), 1);
+        assert_eq!(dynquant_shift(255, 127), 2);
+        assert_eq!(dynquant_shift(1 << 31, 127), 25);
+        assert_eq!(dynquant_shift(8191, 8191), 0);
+        assert_eq!(dynquant_shift(8192, 8191), 1);
         let x = Matrix::new(1, 4, vec![1000, -1000, 3, i32::MIN / 1024]).unwrap();
-        let (q, k) = dynquant_reference(&x).unwrap();
+        let (q, k) = dynquant_reference(&x, 8).unwrap();
         assert_eq!(k, vec![15]);
         assert_eq!(q.data(), &[0, 0, 0, -64]);
     }

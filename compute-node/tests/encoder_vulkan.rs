@@ -156,8 +156,14 @@ fn dynamic_quantization_matches_the_reference_byte_for_byte() {
             d[0] = i32::MIN;
             x = Matrix::new(rows, cols, d).unwrap();
         }
-        let want = dynquant_reference(&x).unwrap();
-        assert_eq!(exec.dynquant(&x).unwrap(), want, "{rows}x{cols}");
+        for bits in [8, 14, 16] {
+            let want = dynquant_reference(&x, bits).unwrap();
+            assert_eq!(
+                exec.dynquant(&x, bits).unwrap(),
+                want,
+                "{rows}x{cols}, {bits} bits"
+            );
+        }
     }
 }
 
