@@ -61,6 +61,9 @@ pub const QKV_CLAMP: i32 = 1 << 24;
 pub const SCORE_BITS: u32 = 10;
 /// Clamp of the attention scores (±16384.0).
 pub const SCORE_CLAMP: i32 = 1 << 24;
+/// Added to the scores of padded keys (−2^30, about −10^6 in score units; BERT adds
+/// −10^4): after the clamp their exponential is exactly 0.
+pub const MASK_BIAS: i32 = -(1 << 30);
 /// Fraction bits of the softmax output (probabilities times 2^14).
 pub const PROB_BITS: u32 = 14;
 /// Fraction bits of the GELU input.
@@ -750,8 +753,8 @@ impl IntEncoder {
     }
 
     /// The forward pass: the `1 × hidden` integer sentence embedding (unit vector times
-    /// 2^[`EMBED_BITS`]). Padding (mask 0) is excluded from the mean; like BERT with a
-    /// mask, attention ignores padded keys only when there are none, so pass unpadded input.
+    /// 2^[`EMBED_BITS`]). Padding (mask 0) is ignored as a key by attention (its scores get
+    /// [`MASK_BIAS`], so its probability is exactly 0) and excluded from the mean.
     pub fn forward<B: Backend>(&self, be: &B, t: &Tokens) -> Result<Matrix<i32>, ComputeError> {
         self.check_tokens(t)?;
         let h = self.config.hidden;
@@ -772,7 +775,7 @@ impl IntEncoder {
         let zeros = vec![0u32; n];
         let mut x = be.affine(&be.layernorm(&e, LN_BITS)?, &self.embed_norm, &zeros)?;
         for layer in &self.layers {
-            x = self.layer(be, layer, &x)?;
+            x = self.layer(be, layer, &x, &t.mask)?;
         }
         be.pool(&x, &t.mask, EMBED_BITS)
     }
@@ -782,6 +785,7 @@ impl IntEncoder {
         be: &B,
         l: &IntLayer,
         x: &Matrix<i32>,
+        mask: &[u32],
     ) -> Result<Matrix<i32>, ComputeError> {
         let n = x.rows();
         let h = self.config.hidden;
@@ -819,7 +823,11 @@ impl IntEncoder {
         let score_affine = Affine {
             mult: vec![sm; n],
             shift: vec![ss; n],
-            bias: vec![0; n],
+            // Padded keys: an additive mask, as BERT adds a large negative number.
+            bias: mask
+                .iter()
+                .map(|&m| if m == 0 { MASK_BIAS } else { 0 })
+                .collect(),
             lo: -SCORE_CLAMP,
             hi: SCORE_CLAMP,
         };

@@ -83,6 +83,29 @@ fn the_integer_encoder_tracks_the_float_encoder_on_random_weights() {
 }
 
 #[test]
+fn padding_is_masked_in_attention_and_pooling() {
+    let w = FloatWeights::random(SMALL, 13);
+    let enc = IntEncoder::quantize(&w).unwrap();
+    let plain = tokens(9, 4);
+    let mut padded = plain.clone();
+    padded.ids.extend([0, 0, 0, 0]);
+    padded.type_ids.extend([0; 4]);
+    padded.mask.extend([0; 4]);
+    let a = dequantize(&enc.forward(&Reference, &plain).unwrap());
+    let b = dequantize(&enc.forward(&Reference, &padded).unwrap());
+    // Not byte-equal: K and V are quantized per head over all rows, padding included.
+    let cos = cosine(&a, &b);
+    assert!(cos > 0.999, "padded vs plain: {cos}");
+    let float = float_embedding(&w, &padded);
+    assert!(cosine(&b, &float) >= 0.99);
+    let Some(exec) = executor() else { return };
+    assert_eq!(
+        enc.forward(&exec, &padded).unwrap(),
+        enc.forward(&Reference, &padded).unwrap()
+    );
+}
+
+#[test]
 fn quantization_is_a_pure_function_of_the_weights() {
     let w = FloatWeights::random(SMALL, 12);
     assert_eq!(
