@@ -6,6 +6,8 @@
 //   q = clamp(k == 0 ? x : ((x >> (k - 1)) + 1) >> 1, -qmax - 1, qmax)
 // ((x >> (k-1)) + 1) >> 1 equals (x + 2^(k-1)) >> k (round half up) without overflow.
 // k <= 25 since amax <= 2^31 and qmax >= 127. Outputs q (int32) and k per row.
+// With split != 0 (host checks B <= 14) it writes instead the int8 halves of q = 128 hi + lo:
+//   hi = (q + 64) >> 7 (round half up, in -64..=64) to y, lo = q - 128 hi (-64..=63) to y_lo.
 // Reference: compute-node/src/ops.rs `dynquant_reference`.
 
 layout(local_size_x = 64) in;
@@ -14,12 +16,14 @@ layout(push_constant) uniform Params {
     uint rows;
     uint cols;
     uint qmax;
-    uint pad0, pad1, pad2, pad3, pad4;
+    uint split;
+    uint pad1, pad2, pad3, pad4;
 } p;
 
 layout(std430, set = 0, binding = 0) readonly buffer XBuf { int x[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer YBuf { int y[]; };
 layout(std430, set = 0, binding = 2) writeonly buffer KBuf { uint kout[]; };
+layout(std430, set = 0, binding = 3) writeonly buffer LoBuf { int y_lo[]; };
 
 shared uint s_max[64];
 
@@ -50,7 +54,14 @@ void main() {
     for (uint c = tid; c < p.cols; c += 64u) {
         const int v = x[base + c];
         const int q = k == 0u ? v : (((v >> (k - 1u)) + 1) >> 1);
-        y[base + c] = clamp(q, -int(p.qmax) - 1, int(p.qmax));
+        const int qc = clamp(q, -int(p.qmax) - 1, int(p.qmax));
+        if (p.split != 0u) {
+            const int hi = (qc + 64) >> 7;
+            y[base + c] = hi;
+            y_lo[base + c] = qc - 128 * hi;
+        } else {
+            y[base + c] = qc;
+        }
     }
     if (tid == 0u) {
         kout[row] = k;

@@ -39,7 +39,10 @@
 use crate::{
     gemm_i8_reference,
     ibert::{gelu_reference, layernorm_reference, softmax_reference, GeluParams, SoftmaxParams},
-    ops::{add_reference, affine_reference, dynquant_reference, pool_reference, Affine},
+    ops::{
+        add_reference, affine_reference, dynquant_reference, dynquant_split_reference,
+        pool_reference, Affine, SplitQuant,
+    },
     ComputeError, Executor, GemmPath, Matrix, SplitMix64,
 };
 
@@ -515,6 +518,8 @@ pub trait Backend {
     /// [`crate::ops::dynquant_reference`].
     fn dynquant(&self, x: &Matrix<i32>, bits: u32)
         -> Result<(Matrix<i32>, Vec<u32>), ComputeError>;
+    /// [`crate::ops::dynquant_split_reference`].
+    fn dynquant_split(&self, x: &Matrix<i32>, bits: u32) -> Result<SplitQuant, ComputeError>;
     /// [`crate::ibert::softmax_reference`].
     fn softmax(&self, x: &Matrix<i32>, p: &SoftmaxParams) -> Result<Matrix<u32>, ComputeError>;
     /// [`crate::ibert::gelu_reference`].
@@ -562,6 +567,9 @@ impl Backend for Reference {
     ) -> Result<(Matrix<i32>, Vec<u32>), ComputeError> {
         dynquant_reference(x, bits)
     }
+    fn dynquant_split(&self, x: &Matrix<i32>, bits: u32) -> Result<SplitQuant, ComputeError> {
+        dynquant_split_reference(x, bits)
+    }
     fn softmax(&self, x: &Matrix<i32>, p: &SoftmaxParams) -> Result<Matrix<u32>, ComputeError> {
         softmax_reference(x, p)
     }
@@ -608,6 +616,9 @@ impl Backend for Executor {
         bits: u32,
     ) -> Result<(Matrix<i32>, Vec<u32>), ComputeError> {
         Executor::dynquant(self, x, bits)
+    }
+    fn dynquant_split(&self, x: &Matrix<i32>, bits: u32) -> Result<SplitQuant, ComputeError> {
+        Executor::dynquant_split(self, x, bits)
     }
     fn softmax(&self, x: &Matrix<i32>, p: &SoftmaxParams) -> Result<Matrix<u32>, ComputeError> {
         Executor::softmax(self, x, p)
@@ -900,15 +911,6 @@ fn quant8<B: Backend>(be: &B, x: &Matrix<i32>) -> Result<(Matrix<i8>, Vec<u32>),
     Ok((narrow(&q)?, k))
 }
 
-/// Splits [`ACT_BITS`]-bit values into int8 halves `q = 128·hi + lo`, `hi = round(q / 128)`
-/// in -64..=64 and `lo` in -64..=63.
-fn halves<B: Backend>(be: &B, q: &Matrix<i32>) -> Result<(Matrix<i8>, Matrix<i8>), ComputeError> {
-    let half = uniform_affine(1.0 / 128.0, q.cols(), -64, 64)?;
-    let hi = be.affine(q, &half, &vec![0; q.rows()])?;
-    let lo = be.add(q, &hi, 1, -128)?;
-    Ok((narrow(&hi)?, narrow(&lo)?))
-}
-
 /// A linear layer on [`ACT_BITS`]-bit activations with int8 weights: the input is
 /// quantized per row to `q = 128·hi + lo` (`hi = round(q / 128)` in -64..=64, `lo` in
 /// -64..=63), one gemm-i8 runs on the rows `[hi; lo]`, and `128·top + bottom` is the exact
@@ -927,8 +929,7 @@ fn linear<B: Backend>(
             x.cols()
         )));
     }
-    let (q, k) = be.dynquant(x, ACT_BITS)?;
-    let (hi, lo) = halves(be, &q)?;
+    let (hi, lo, k) = be.dynquant_split(x, ACT_BITS)?;
     let mut a = hi.into_data();
     a.extend_from_slice(lo.data());
     let acc = be.gemm(&Matrix::new(2 * n, x.cols(), a)?, w)?;

@@ -32,7 +32,7 @@ use crate::{
     error::VkContext,
     gemm::{check_shapes, pack_rows, words_per_row},
     ibert::{self, GeluParams, Requant, SoftmaxParams},
-    ops::{self, Affine},
+    ops::{self, Affine, SplitQuant},
     shaders, ComputeError, Matrix,
 };
 
@@ -1094,26 +1094,51 @@ impl Executor {
         bits: u32,
     ) -> Result<(Matrix<i32>, Vec<u32>), ComputeError> {
         ops::check_dynquant(x, bits)?;
+        let (q, _, k) = self.run_dynquant(x, bits, false)?;
+        Ok((Matrix::new(x.rows(), x.cols(), q)?, k))
+    }
+
+    /// Dynamic quantization split into int8 halves; bit-identical to
+    /// [`ops::dynquant_split_reference`].
+    pub fn dynquant_split(&self, x: &Matrix<i32>, bits: u32) -> Result<SplitQuant, ComputeError> {
+        ops::check_dynquant_split(x, bits)?;
+        let (hi, lo, k) = self.run_dynquant(x, bits, true)?;
+        // The shader's halves lie in -64..=64, so the narrowing keeps every value.
+        let narrow = |v: Vec<i32>| v.into_iter().map(|x| x.clamp(-128, 127) as i8).collect();
+        Ok((
+            Matrix::new(x.rows(), x.cols(), narrow(hi))?,
+            Matrix::new(x.rows(), x.cols(), narrow(lo))?,
+            k,
+        ))
+    }
+
+    /// Runs dynquant.comp: (values or high halves, low halves when split, row exponents).
+    #[allow(clippy::type_complexity)]
+    fn run_dynquant(
+        &self,
+        x: &Matrix<i32>,
+        bits: u32,
+        split: bool,
+    ) -> Result<(Vec<i32>, Vec<i32>, Vec<u32>), ComputeError> {
         let total = x.data().len();
         if total == 0 {
-            return Ok((
-                Matrix::new(x.rows(), x.cols(), Vec::new())?,
-                vec![0; x.rows()],
-            ));
+            return Ok((Vec::new(), Vec::new(), vec![0; x.rows()]));
         }
         let input: Vec<u32> = x.data().iter().map(|&v| v as u32).collect();
         let out = self.output(total, "dynquant output bytes")?;
         let shifts = self.output(x.rows(), "dynquant shift bytes")?;
+        let lo = self.output(if split { total } else { 1 }, "dynquant output bytes")?;
         let buffers = [
             self.upload(&input, "dynquant input bytes")?,
             out.clone(),
             shifts.clone(),
+            lo.clone(),
         ];
         let push = [
             Self::u32_param(x.rows(), "rows")?,
             Self::u32_param(x.cols(), "columns")?,
             (1u32 << (bits - 1)) - 1,
-            0,
+            u32::from(split),
             0,
             0,
             0,
@@ -1121,13 +1146,15 @@ impl Executor {
         ];
         let groups = self.grid(x.rows() as u64)?;
         self.run_once(&self.dynquant, &buffers, push, groups)?;
-        let data = self
-            .read(&out, total)?
-            .into_iter()
-            .map(|v| v as i32)
-            .collect();
+        let signed = |v: Vec<u32>| v.into_iter().map(|x| x as i32).collect::<Vec<_>>();
+        let lo = if split {
+            signed(self.read(&lo, total)?)
+        } else {
+            Vec::new()
+        };
         Ok((
-            Matrix::new(x.rows(), x.cols(), data)?,
+            signed(self.read(&out, total)?),
+            lo,
             self.read(&shifts, x.rows())?,
         ))
     }

@@ -184,6 +184,43 @@ pub fn dynquant_reference(
     Ok((Matrix::new(x.rows(), x.cols(), out)?, shifts))
 }
 
+/// A split dynamic quantization: the high halves, the low halves, each row's exponent.
+pub type SplitQuant = (Matrix<i8>, Matrix<i8>, Vec<u32>);
+
+/// Widest dynamic quantization [`dynquant_split_reference`] accepts: its halves then fit
+/// int8 (`hi` in -64..=64, `lo` in -64..=63).
+pub const SPLIT_MAX_BITS: u32 = 14;
+
+/// [`dynquant_reference`] followed by the split of each value into int8 halves
+/// `q = 128·hi + lo`, `hi = (q + 64) >> 7` (round half up) and `lo = q − 128·hi`: returns
+/// `hi`, `lo` and each row's `k`. `bits` must be at most [`SPLIT_MAX_BITS`].
+pub fn dynquant_split_reference(x: &Matrix<i32>, bits: u32) -> Result<SplitQuant, ComputeError> {
+    check_dynquant_split(x, bits)?;
+    let (q, k) = dynquant_reference(x, bits)?;
+    let (hi, lo): (Vec<i8>, Vec<i8>) = q
+        .data()
+        .iter()
+        .map(|&v| {
+            let hi = (v + 64) >> 7;
+            (hi as i8, (v - 128 * hi) as i8)
+        })
+        .unzip();
+    Ok((
+        Matrix::new(x.rows(), x.cols(), hi)?,
+        Matrix::new(x.rows(), x.cols(), lo)?,
+        k,
+    ))
+}
+
+/// Checks a split dynamic quantization (see [`dynquant_split_reference`]).
+pub fn check_dynquant_split(x: &Matrix<i32>, bits: u32) -> Result<(), ComputeError> {
+    check_dynquant(x, bits)?;
+    if bits > SPLIT_MAX_BITS {
+        return Err(bound("split dynamic quantization needs bits <= 14"));
+    }
+    Ok(())
+}
+
 /// Checks that pooling `x` with `mask` and `out_bits` stays exact (see `shaders/pool.comp`).
 pub fn check_pool(x: &Matrix<i32>, mask: &[u32], out_bits: u32) -> Result<(), ComputeError> {
     if mask.len() != x.rows() {

@@ -9,7 +9,10 @@ mod common;
 use common::{cosine, executor, executor_with, float_embedding};
 use deai_compute::{
     encoder::{dequantize, EncoderConfig, FloatWeights, IntEncoder, Reference, Tokens},
-    ops::{add_reference, affine_reference, dynquant_reference, pool_reference, Affine},
+    ops::{
+        add_reference, affine_reference, dynquant_reference, dynquant_split_reference,
+        pool_reference, Affine,
+    },
     result_hash, ExecutorOptions, Matrix, SplitMix64, WorkgroupConfig,
 };
 
@@ -161,7 +164,7 @@ fn scaled_sums_match_the_reference_byte_for_byte_even_when_they_wrap() {
 }
 
 #[test]
-fn dynamic_quantization_matches_the_reference_byte_for_byte() {
+fn dynamic_quantization_plain_and_split_matches_the_reference_byte_for_byte() {
     let Some(exec) = executor() else { return };
     for (i, &(rows, cols, lim)) in [
         (1usize, 1usize, 0i32),
@@ -186,6 +189,11 @@ fn dynamic_quantization_matches_the_reference_byte_for_byte() {
                 want,
                 "{rows}x{cols}, {bits} bits"
             );
+        }
+        for bits in [8, 11, 14] {
+            let want = dynquant_split_reference(&x, bits).unwrap();
+            let got = exec.dynquant_split(&x, bits).unwrap();
+            assert_eq!(got, want, "{rows}x{cols}, {bits} bits split");
         }
     }
 }
