@@ -17,7 +17,8 @@
 //!   gain on MiniLM); per head `Q·Kᵀ` (gemm-i8) → `affine`
 //!   to the softmax scale 2^-[`SCORE_BITS`] (1/√d folded in) → integer softmax with
 //!   [`PROB_BITS`] fraction bits, split into two int8 halves `p = 128·hi + lo` so that
-//!   `P·V` (two gemm-i8 rows blocks, recombined with `add`) keeps 14-bit probabilities;
+//!   `P·V` (gemm-i8 on the rows `[hi; lo]`, recombined with `add`) keeps 14-bit
+//!   probabilities; the heads' products run as one batched gemm-i8 each for `Q·Kᵀ` and `P·V`;
 //!   output projection, residual `add`, LayerNorm + γ/β; FFN up-projection → `affine` to
 //!   the GELU scale 2^-[`GELU_BITS`] → integer GELU → down-projection →
 //!   residual `add` → LayerNorm + γ/β;
@@ -37,6 +38,7 @@
 //! calibration data is needed.
 
 use crate::{
+    gemm::gemm_i8_batched_reference,
     gemm_i8_reference,
     ibert::{gelu_reference, layernorm_reference, softmax_reference, GeluParams, SoftmaxParams},
     ops::{
@@ -500,6 +502,13 @@ impl Tokens {
 pub trait Backend {
     /// gemm-i8 `A × Btᵀ`.
     fn gemm(&self, a: &Matrix<i8>, bt: &Matrix<i8>) -> Result<Matrix<i32>, ComputeError>;
+    /// [`crate::gemm::gemm_i8_batched_reference`].
+    fn gemm_batched(
+        &self,
+        a: &Matrix<i8>,
+        bt: &Matrix<i8>,
+        batch: usize,
+    ) -> Result<Matrix<i32>, ComputeError>;
     /// [`crate::ops::affine_reference`].
     fn affine(
         &self,
@@ -542,6 +551,14 @@ pub struct Reference;
 impl Backend for Reference {
     fn gemm(&self, a: &Matrix<i8>, bt: &Matrix<i8>) -> Result<Matrix<i32>, ComputeError> {
         gemm_i8_reference(a, bt)
+    }
+    fn gemm_batched(
+        &self,
+        a: &Matrix<i8>,
+        bt: &Matrix<i8>,
+        batch: usize,
+    ) -> Result<Matrix<i32>, ComputeError> {
+        gemm_i8_batched_reference(a, bt, batch)
     }
     fn affine(
         &self,
@@ -592,6 +609,14 @@ impl Backend for Reference {
 impl Backend for Executor {
     fn gemm(&self, a: &Matrix<i8>, bt: &Matrix<i8>) -> Result<Matrix<i32>, ComputeError> {
         self.gemm_i8(a, bt, GemmPath::Auto)
+    }
+    fn gemm_batched(
+        &self,
+        a: &Matrix<i8>,
+        bt: &Matrix<i8>,
+        batch: usize,
+    ) -> Result<Matrix<i32>, ComputeError> {
+        self.gemm_i8_batched(a, bt, batch, GemmPath::Auto)
     }
     fn affine(
         &self,
@@ -821,15 +846,9 @@ impl IntEncoder {
         let (k8, kk) = quant8(be, &Matrix::new(heads, n * d, k)?)?;
         let (v8, kv) = quant8(be, &Matrix::new(heads, n * d, v)?)?;
 
-        let mut scores = Vec::with_capacity(heads * n * n);
-        let mut score_shift = Vec::with_capacity(heads * n);
-        for head in 0..heads {
-            let qh = rows(&q8, head * n, (head + 1) * n)?;
-            let kh = Matrix::new(n, d, k8.row(head).to_vec())?;
-            scores.extend(be.gemm(&qh, &kh)?.into_data());
-            score_shift.extend(kq[head * n..(head + 1) * n].iter().map(|&s| s + kk[head]));
-        }
-        let scores = Matrix::new(heads * n, n, scores)?;
+        // All heads' Q·Kᵀ in one batched gemm: K's rows per head are (token, d) already.
+        let scores = be.gemm_batched(&q8, &Matrix::new(heads * n, d, k8.into_data())?, heads)?;
+        let score_shift: Vec<u32> = (0..heads * n).map(|r| kq[r] + kk[r / n]).collect();
         let (sm, ss) = self.score;
         let score_affine = Affine {
             mult: vec![sm; n],
@@ -854,20 +873,27 @@ impl IntEncoder {
         let hi = be.affine(&p, &hi_affine, &vec![0; heads * n])?;
         let lo = be.add(&p, &hi, 1, -128)?;
         let (hi, lo) = (narrow(&hi)?, narrow(&lo)?);
+        // All heads' P·V in one batched gemm: per head the rows [hi; lo] against Vᵀ.
+        let mut a = Vec::with_capacity(2 * heads * n * n);
+        let mut vt = Vec::with_capacity(heads * d * n);
+        for head in 0..heads {
+            a.extend_from_slice(rows(&hi, head * n, (head + 1) * n)?.data());
+            a.extend_from_slice(rows(&lo, head * n, (head + 1) * n)?.data());
+            vt.extend(row_transposed(v8.row(head), n, d)?.into_data());
+        }
+        let c = be.gemm_batched(
+            &Matrix::new(2 * heads * n, n, a)?,
+            &Matrix::new(heads * d, n, vt)?,
+            heads,
+        )?;
         let mut top = Vec::with_capacity(heads * n * d);
         let mut bottom = Vec::with_capacity(heads * n * d);
-        let mut ctx_shift = Vec::with_capacity(heads * n);
-        for (head, &shift) in kv.iter().enumerate() {
-            let mut a = rows(&hi, head * n, (head + 1) * n)?.into_data();
-            a.extend_from_slice(rows(&lo, head * n, (head + 1) * n)?.data());
-            let a = Matrix::new(2 * n, n, a)?;
-            // Vᵀ of this head: d × n.
-            let vh = row_transposed(v8.row(head), n, d)?;
-            let c = be.gemm(&a, &vh)?.into_data();
-            top.extend_from_slice(&c[..n * d]);
-            bottom.extend_from_slice(&c[n * d..]);
-            ctx_shift.extend(std::iter::repeat_n(shift, n));
+        for head in 0..heads {
+            let block = &c.data()[head * 2 * n * d..(head + 1) * 2 * n * d];
+            top.extend_from_slice(&block[..n * d]);
+            bottom.extend_from_slice(&block[n * d..]);
         }
+        let ctx_shift: Vec<u32> = (0..heads * n).map(|r| kv[r / n]).collect();
         let ctx = be.add(
             &Matrix::new(heads * n, d, top)?,
             &Matrix::new(heads * n, d, bottom)?,

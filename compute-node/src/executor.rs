@@ -30,7 +30,7 @@ use vulkano::{
 
 use crate::{
     error::VkContext,
-    gemm::{check_shapes, pack_rows, words_per_row},
+    gemm::{check_batched_shapes, pack_rows, words_per_row},
     ibert::{self, GeluParams, Requant, SoftmaxParams},
     ops::{self, Affine, SplitQuant},
     shaders, ComputeError, Matrix,
@@ -659,10 +659,30 @@ impl Executor {
         bt: &Matrix<i8>,
         path: GemmPath,
     ) -> Result<Matrix<i32>, ComputeError> {
-        let (m, n, k) = check_shapes(a, bt)?;
+        self.gemm_i8_batched(a, bt, 1, path)
+    }
+
+    /// `batch` gemm-i8 products stacked by rows in one dispatch; bit-identical to
+    /// [`crate::gemm::gemm_i8_batched_reference`].
+    pub fn gemm_i8_batched(
+        &self,
+        a: &Matrix<i8>,
+        bt: &Matrix<i8>,
+        batch: usize,
+        path: GemmPath,
+    ) -> Result<Matrix<i32>, ComputeError> {
+        let (m, n, k) = check_batched_shapes(a, bt, batch)?;
         let path = self.resolve(path)?;
         if m == 0 || n == 0 || k == 0 {
-            return Matrix::filled(m, n, 0);
+            return Matrix::filled(batch * m, n, 0);
+        }
+        let max_z = u64::from(self.report.max_workgroup_count[2]);
+        if batch as u64 > max_z {
+            return Err(ComputeError::DeviceLimit {
+                what: "gemm batches",
+                value: batch as u64,
+                limit: max_z,
+            });
         }
         let pipeline = match path {
             GemmPath::DotProduct => self
@@ -708,7 +728,7 @@ impl Executor {
         let a_buf = self.packed_input(a, "A buffer bytes")?;
         let b_buf = self.packed_input(bt, "Bt buffer bytes")?;
         let c_buf = self.storage_buffer::<i32>(
-            m * n,
+            batch * m * n,
             "C buffer bytes",
             MemoryTypeFilter::PREFER_DEVICE | MemoryTypeFilter::HOST_RANDOM_ACCESS,
         )?;
@@ -742,7 +762,7 @@ impl Executor {
             .vk("binding the pipeline")?
             .bind_descriptor_sets(PipelineBindPoint::Compute, layout.clone(), 0, set)
             .vk("binding the descriptor set")?;
-        let group_counts = [groups[0] as u32, groups[1] as u32, 1];
+        let group_counts = [groups[0] as u32, groups[1] as u32, batch as u32];
         // Integer addition is associative here (no partial sum can overflow), so splitting k
         // over dispatches cannot change the result. vulkano orders the dispatches with
         // barriers because each reads and writes C.
@@ -767,7 +787,7 @@ impl Executor {
             .vk("waiting for gemm-i8")?;
 
         let out = c_buf.read().vk("mapping the output buffer")?;
-        Matrix::new(m, n, out.to_vec())
+        Matrix::new(batch * m, n, out.to_vec())
     }
 }
 
