@@ -19,6 +19,7 @@ if [ -z "${DEAI_MINILM_DIR:-}" ]; then
   fi
   export DEAI_MINILM_DIR="$minilm_cache"
 fi
+export DEAI_REQUIRE_MODEL=1
 cargo test --workspace --locked
 # A real wallet library (CosmJS from npm) against the devnet built above.
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)

@@ -3,7 +3,8 @@
 //! Vulkan forward pass against the reference for one sentence.
 //!
 //! Needs the unpacked wheel: set `DEAI_MINILM_DIR` to it (`scripts/test.sh` downloads it).
-//! Without it these tests print why and pass without checking anything.
+//! Without it these tests print why and pass without checking anything, unless
+//! `DEAI_REQUIRE_MODEL=1` (set by `scripts/test.sh`) makes them fail.
 
 mod common;
 
@@ -16,20 +17,24 @@ use deai_compute::{
     result_hash,
 };
 
+/// The model's files, or `None` (skip, with the reason printed) when absent; with
+/// `DEAI_REQUIRE_MODEL=1` (as `scripts/test.sh` sets) an absent model fails the test.
 fn model_files() -> Option<ModelFiles> {
+    let required = std::env::var("DEAI_REQUIRE_MODEL").as_deref() == Ok("1");
+    let skip = |why: String| {
+        assert!(!required, "DEAI_REQUIRE_MODEL=1 but {why}");
+        eprintln!("skipping: {why}");
+        None
+    };
     let Some(dir) = std::env::var_os("DEAI_MINILM_DIR").map(PathBuf::from) else {
-        eprintln!("skipping: DEAI_MINILM_DIR is not set (scripts/test.sh downloads the model)");
-        return None;
+        return skip("DEAI_MINILM_DIR is not set (scripts/test.sh downloads the model)".into());
     };
     match ModelFiles::locate(&dir) {
         Ok(f) => Some(f),
-        Err(e) => {
-            eprintln!(
-                "skipping: no model under DEAI_MINILM_DIR={} ({e})",
-                dir.display()
-            );
-            None
-        }
+        Err(e) => skip(format!(
+            "no model under DEAI_MINILM_DIR={} ({e})",
+            dir.display()
+        )),
     }
 }
 
