@@ -10,14 +10,14 @@
 //!   with `add`, integer LayerNorm, then γ/β by `affine` into the residual stream
 //!   (int32, scale 2^-[`RESID_BITS`], clamped to ±[`RESID_CLAMP`]);
 //! * linear layers: `dynquant` to [`ACT_BITS`]-bit activations with a per-row power-of-two
-//!   scale, split into two int8 halves run through one gemm-i8 and recombined exactly with
-//!   `add`, then `affine` (per-channel weight scale, bias, per-row input exponent);
+//!   scale, split into two int8 halves run through one gemm-i8 and recombined exactly
+//!   (`128·top + bottom`, fused into the `affine`), then `affine` (per-channel weight scale, bias, per-row input exponent);
 //! * per layer: one linear layer for Q, K and V, to int32 at 2^-[`QKV_BITS`];
 //!   Q quantized to int8 per head and row, K and V per head (more bits for Q measured no
 //!   gain on MiniLM); per head `Q·Kᵀ` (gemm-i8) → `affine`
 //!   to the softmax scale 2^-[`SCORE_BITS`] (1/√d folded in) → integer softmax with
 //!   [`PROB_BITS`] fraction bits, split into two int8 halves `p = 128·hi + lo` so that
-//!   `P·V` (gemm-i8 on the rows `[hi; lo]`, recombined with `add`) keeps 14-bit
+//!   `P·V` (gemm-i8 on the rows `[hi; lo]`, recombined in the next `affine`) keeps 14-bit
 //!   probabilities; the heads' products run as one batched gemm-i8 each for `Q·Kᵀ` and `P·V`;
 //!   output projection, residual `add`, LayerNorm + γ/β; FFN up-projection → `affine` to
 //!   the GELU scale 2^-[`GELU_BITS`] → integer GELU → down-projection →
@@ -42,8 +42,8 @@ use crate::{
     gemm_i8_reference,
     ibert::{gelu_reference, layernorm_reference, softmax_reference, GeluParams, SoftmaxParams},
     ops::{
-        add_reference, affine_reference, dynquant_reference, dynquant_split_reference,
-        pool_reference, Affine, SplitQuant,
+        add_reference, affine_reference, affine_sum_reference, dynquant_reference,
+        dynquant_split_reference, pool_reference, Affine, SplitQuant,
     },
     ComputeError, Executor, GemmPath, Matrix, SplitMix64,
 };
@@ -516,6 +516,16 @@ pub trait Backend {
         p: &Affine,
         row_shift: &[u32],
     ) -> Result<Matrix<i32>, ComputeError>;
+    /// [`crate::ops::affine_sum_reference`].
+    fn affine_sum(
+        &self,
+        a: &Matrix<i32>,
+        b: &Matrix<i32>,
+        ma: i32,
+        mb: i32,
+        p: &Affine,
+        row_shift: &[u32],
+    ) -> Result<Matrix<i32>, ComputeError>;
     /// [`crate::ops::add_reference`].
     fn add(
         &self,
@@ -567,6 +577,17 @@ impl Backend for Reference {
         row_shift: &[u32],
     ) -> Result<Matrix<i32>, ComputeError> {
         affine_reference(x, p, row_shift)
+    }
+    fn affine_sum(
+        &self,
+        a: &Matrix<i32>,
+        b: &Matrix<i32>,
+        ma: i32,
+        mb: i32,
+        p: &Affine,
+        row_shift: &[u32],
+    ) -> Result<Matrix<i32>, ComputeError> {
+        affine_sum_reference(a, b, ma, mb, p, row_shift)
     }
     fn add(
         &self,
@@ -625,6 +646,17 @@ impl Backend for Executor {
         row_shift: &[u32],
     ) -> Result<Matrix<i32>, ComputeError> {
         Executor::affine(self, x, p, row_shift)
+    }
+    fn affine_sum(
+        &self,
+        a: &Matrix<i32>,
+        b: &Matrix<i32>,
+        ma: i32,
+        mb: i32,
+        p: &Affine,
+        row_shift: &[u32],
+    ) -> Result<Matrix<i32>, ComputeError> {
+        Executor::affine_sum(self, a, b, ma, mb, p, row_shift)
     }
     fn add(
         &self,
@@ -894,14 +926,15 @@ impl IntEncoder {
             bottom.extend_from_slice(&block[n * d..]);
         }
         let ctx_shift: Vec<u32> = (0..heads * n).map(|r| kv[r / n]).collect();
-        let ctx = be.add(
+        let ctx_affine = uniform_affine(pow2(-(PROB_BITS as i32)), d, -QKV_CLAMP, QKV_CLAMP)?;
+        let ctx = be.affine_sum(
             &Matrix::new(heads * n, d, top)?,
             &Matrix::new(heads * n, d, bottom)?,
             128,
             1,
+            &ctx_affine,
+            &ctx_shift,
         )?;
-        let ctx_affine = uniform_affine(pow2(-(PROB_BITS as i32)), d, -QKV_CLAMP, QKV_CLAMP)?;
-        let ctx = be.affine(&ctx, &ctx_affine, &ctx_shift)?;
         // Merge heads back to tokens × hidden.
         let mut merged = Vec::with_capacity(n * h);
         for tok in 0..n {
@@ -959,8 +992,8 @@ fn linear<B: Backend>(
     let mut a = hi.into_data();
     a.extend_from_slice(lo.data());
     let acc = be.gemm(&Matrix::new(2 * n, x.cols(), a)?, w)?;
-    let exact = be.add(&rows(&acc, 0, n)?, &rows(&acc, n, 2 * n)?, 128, 1)?;
-    be.affine(&exact, out, &k)
+    // affine of 128·top + bottom, the exact q·Wᵀ.
+    be.affine_sum(&rows(&acc, 0, n)?, &rows(&acc, n, 2 * n)?, 128, 1, out, &k)
 }
 
 /// A row of `n·d` int8 holding an `n × d` matrix, returned transposed (`d × n`).

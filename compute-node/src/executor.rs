@@ -1030,30 +1030,61 @@ impl Executor {
         row_shift: &[u32],
     ) -> Result<Matrix<i32>, ComputeError> {
         ops::check_affine(x, p, row_shift)?;
+        self.run_affine(x, None, p, row_shift)
+    }
+
+    /// [`Executor::affine`] of `a * ma + b * mb` in one dispatch; bit-identical to
+    /// [`ops::affine_sum_reference`].
+    pub fn affine_sum(
+        &self,
+        a: &Matrix<i32>,
+        b: &Matrix<i32>,
+        ma: i32,
+        mb: i32,
+        p: &Affine,
+        row_shift: &[u32],
+    ) -> Result<Matrix<i32>, ComputeError> {
+        ops::check_same_shape(a, b)?;
+        ops::check_affine(a, p, row_shift)?;
+        self.run_affine(a, Some((b, ma, mb)), p, row_shift)
+    }
+
+    fn run_affine(
+        &self,
+        x: &Matrix<i32>,
+        second: Option<(&Matrix<i32>, i32, i32)>,
+        p: &Affine,
+        row_shift: &[u32],
+    ) -> Result<Matrix<i32>, ComputeError> {
         let total = x.data().len();
         if total == 0 {
             return Matrix::new(x.rows(), x.cols(), Vec::new());
         }
-        let input: Vec<u32> = x.data().iter().map(|&v| v as u32).collect();
+        let to_u32 = |m: &Matrix<i32>| m.data().iter().map(|&v| v as u32).collect::<Vec<_>>();
         let mult: Vec<u32> = p.mult.iter().map(|&v| v as u32).collect();
         let bias: Vec<u32> = p.bias.iter().map(|&v| v as u32).collect();
         let out = self.output(total, "affine output bytes")?;
+        let (x2, ma, mb) = match second {
+            Some((b, ma, mb)) => (self.upload(&to_u32(b), "affine input bytes")?, ma, mb),
+            None => (self.upload(&[0], "affine input bytes")?, 1, 0),
+        };
         let buffers = [
-            self.upload(&input, "affine input bytes")?,
+            self.upload(&to_u32(x), "affine input bytes")?,
             self.upload(&mult, "multiplier bytes")?,
             self.upload(&p.shift, "shift bytes")?,
             self.upload(&bias, "bias bytes")?,
             self.upload(row_shift, "row shift bytes")?,
             out.clone(),
+            x2,
         ];
         let push = [
             Self::u32_param(total, "elements")?,
             Self::u32_param(x.cols(), "columns")?,
             p.lo as u32,
             p.hi as u32,
-            0,
-            0,
-            0,
+            ma as u32,
+            mb as u32,
+            u32::from(second.is_some()),
             0,
         ];
         let groups = self.grid((total as u64).div_ceil(SMALL_WG))?;

@@ -96,6 +96,19 @@ pub fn affine_reference(
     Matrix::new(x.rows(), x.cols(), out)
 }
 
+/// [`affine_reference`] of `a * ma + b * mb` (wrapping, as [`add_reference`]): the two
+/// kernels fused into one.
+pub fn affine_sum_reference(
+    a: &Matrix<i32>,
+    b: &Matrix<i32>,
+    ma: i32,
+    mb: i32,
+    p: &Affine,
+    row_shift: &[u32],
+) -> Result<Matrix<i32>, ComputeError> {
+    affine_reference(&add_reference(a, b, ma, mb)?, p, row_shift)
+}
+
 /// `a * ma + b * mb` element-wise, wrapping like two's complement int32 (as the shader).
 pub fn add_reference(
     a: &Matrix<i32>,

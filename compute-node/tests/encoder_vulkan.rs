@@ -10,8 +10,8 @@ use common::{cosine, executor, executor_with, float_embedding};
 use deai_compute::{
     encoder::{dequantize, EncoderConfig, FloatWeights, IntEncoder, Reference, Tokens},
     ops::{
-        add_reference, affine_reference, dynquant_reference, dynquant_split_reference,
-        pool_reference, Affine,
+        add_reference, affine_reference, affine_sum_reference, dynquant_reference,
+        dynquant_split_reference, pool_reference, Affine,
     },
     result_hash, ExecutorOptions, Matrix, SplitMix64, WorkgroupConfig,
 };
@@ -138,6 +138,13 @@ fn affine_requantization_matches_the_reference_byte_for_byte() {
         let rs: Vec<u32> = (0..rows).map(|r| (r % 30) as u32).collect();
         let want = affine_reference(&x, &p, &rs).unwrap();
         assert_eq!(exec.affine(&x, &p, &rs).unwrap(), want, "{rows}x{cols}");
+        let b = random_i32(rows, cols, -(1 << 20), 1 << 20, 7 + i as u64);
+        let want = affine_sum_reference(&x, &b, 128, -3, &p, &rs).unwrap();
+        assert_eq!(
+            exec.affine_sum(&x, &b, 128, -3, &p, &rs).unwrap(),
+            want,
+            "{rows}x{cols} sum"
+        );
         let wide = Affine {
             lo: i32::MIN,
             hi: i32::MAX,
