@@ -10,8 +10,9 @@
 //!   with `add`, integer LayerNorm, then γ/β by `affine` into the residual stream
 //!   (int32, scale 2^-[`RESID_BITS`], clamped to ±[`RESID_CLAMP`]);
 //! * linear layers: `dynquant` to [`ACT_BITS`]-bit activations with a per-row power-of-two
-//!   scale, split into two int8 halves run through one gemm-i8 and recombined exactly
-//!   (`128·top + bottom`, fused into the `affine`), then `affine` (per-channel weight scale, bias, per-row input exponent);
+//!   scale, split into two int8 halves run through one gemm-i8; the exact product
+//!   `128·top + bottom` goes into `affine` (per-channel weight scale, bias, per-row input
+//!   exponent);
 //! * per layer: one linear layer for Q, K and V, to int32 at 2^-[`QKV_BITS`];
 //!   Q quantized to int8 per head and row, K and V per head (more bits for Q measured no
 //!   gain on MiniLM); per head `Q·Kᵀ` (gemm-i8) → `affine`
