@@ -196,63 +196,63 @@ pub struct FloatWeights {
     pub layers: Vec<FloatLayer>,
 }
 
-/// Uniform f32 in `[-a, a)` from a SplitMix64 (24 random bits, exact in f32).
-fn uniform(rng: &mut SplitMix64, a: f32) -> f32 {
-    let u = (rng.next_u64() >> 40) as f32 / (1u32 << 24) as f32;
-    (2.0 * u - 1.0) * a
+/// Random f32 tensors from a SplitMix64, for [`FloatWeights::random`].
+struct RandomTensors(SplitMix64);
+
+impl RandomTensors {
+    /// `n` values uniform in `[centre - a, centre + a)` (24 random bits each, exact in f32).
+    fn values(&mut self, n: usize, centre: f32, a: f32) -> Vec<f32> {
+        (0..n)
+            .map(|_| {
+                let u = (self.0.next_u64() >> 40) as f32 / (1u32 << 24) as f32;
+                centre + (2.0 * u - 1.0) * a
+            })
+            .collect()
+    }
+
+    /// A linear layer with weights of variance about `0.75 / inp`, so activations keep
+    /// their magnitude from layer to layer.
+    fn linear(&mut self, out: usize, inp: usize) -> FloatLinear {
+        FloatLinear {
+            out,
+            inp,
+            weight: self.values(out * inp, 0.0, 1.5 / (inp as f32).sqrt()),
+            bias: self.values(out, 0.0, 0.1),
+        }
+    }
+
+    /// γ near 1, β near 0.
+    fn norm(&mut self, h: usize) -> FloatNorm {
+        FloatNorm {
+            gamma: self.values(h, 1.0, 0.3),
+            beta: self.values(h, 0.0, 0.2),
+        }
+    }
 }
 
 impl FloatWeights {
     /// Random weights of BERT-like magnitudes, for tests and benchmarks.
     pub fn random(config: EncoderConfig, seed: u64) -> Self {
-        let mut rng = SplitMix64::new(seed);
-        let mut vec = |n: usize, a: f32, c: f32| -> Vec<f32> {
-            (0..n).map(|_| c + uniform(&mut rng, a)).collect()
-        };
+        let mut r = RandomTensors(SplitMix64::new(seed));
         let h = config.hidden;
-        let mut linear = |out: usize, inp: usize| FloatLinear {
-            out,
-            inp,
-            weight: vec(out * inp, 1.5 / (inp as f32).sqrt(), 0.0),
-            bias: vec(out, 0.1, 0.0),
-        };
-        let mut layers = Vec::with_capacity(config.layers);
-        for _ in 0..config.layers {
-            layers.push(FloatLayer {
-                query: linear(h, h),
-                key: linear(h, h),
-                value: linear(h, h),
-                attn_out: linear(h, h),
-                attn_norm: FloatNorm {
-                    gamma: Vec::new(),
-                    beta: Vec::new(),
-                },
-                ffn_up: linear(config.intermediate, h),
-                ffn_down: linear(h, config.intermediate),
-                ffn_norm: FloatNorm {
-                    gamma: Vec::new(),
-                    beta: Vec::new(),
-                },
-            });
-        }
-        let mut rng = SplitMix64::new(seed ^ 0x5EED);
-        let mut norm = || FloatNorm {
-            gamma: (0..h).map(|_| 1.0 + uniform(&mut rng, 0.3)).collect(),
-            beta: (0..h).map(|_| uniform(&mut rng, 0.2)).collect(),
-        };
-        for l in &mut layers {
-            l.attn_norm = norm();
-            l.ffn_norm = norm();
-        }
-        let embed_norm = norm();
-        let mut rng = SplitMix64::new(seed ^ 0xE3BE);
-        let mut table = |n: usize| -> Vec<f32> { (0..n).map(|_| uniform(&mut rng, 0.1)).collect() };
+        let layers = (0..config.layers)
+            .map(|_| FloatLayer {
+                query: r.linear(h, h),
+                key: r.linear(h, h),
+                value: r.linear(h, h),
+                attn_out: r.linear(h, h),
+                attn_norm: r.norm(h),
+                ffn_up: r.linear(config.intermediate, h),
+                ffn_down: r.linear(h, config.intermediate),
+                ffn_norm: r.norm(h),
+            })
+            .collect();
         Self {
             config,
-            word: table(config.vocab * h),
-            position: table(config.max_positions * h),
-            token_type: table(config.type_vocab * h),
-            embed_norm,
+            word: r.values(config.vocab * h, 0.0, 0.1),
+            position: r.values(config.max_positions * h, 0.0, 0.1),
+            token_type: r.values(config.type_vocab * h, 0.0, 0.1),
+            embed_norm: r.norm(h),
             layers,
         }
     }
