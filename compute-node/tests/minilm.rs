@@ -10,11 +10,11 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{cosine, executor, float_embedding};
+use common::{cosine, executor, executor_with, float_embedding};
 use deai_compute::{
     encoder::{dequantize, IntEncoder, Reference},
     model::{load_float, load_tokenizer, tokenize, ModelFiles},
-    result_hash,
+    result_hash, ExecutorOptions, WorkgroupConfig,
 };
 
 /// The model's files, or `None` (skip, with the reason printed) when absent; with
@@ -88,7 +88,7 @@ fn the_integer_minilm_embedding_tracks_the_float_embedding() {
 }
 
 #[test]
-fn the_vulkan_minilm_embedding_equals_the_reference_for_one_sentence() {
+fn the_vulkan_minilm_embedding_equals_the_reference_for_one_sentence_with_two_workgroups() {
     let Some(files) = model_files() else { return };
     let Some(exec) = executor() else { return };
     let (weights, id) = load_float(&files).unwrap();
@@ -103,6 +103,18 @@ fn the_vulkan_minilm_embedding_equals_the_reference_for_one_sentence() {
     let want = enc.forward(&Reference, &t).unwrap();
     let got = enc.forward(&exec, &t).unwrap();
     assert_eq!(got, want);
+    // The 16x2 workgroup `run` and `bench` use gives the same bytes as the default 16x16.
+    let Some(small) = executor_with(ExecutorOptions {
+        device_index: None,
+        workgroup: WorkgroupConfig {
+            x: 16,
+            y: 2,
+            k_tile: 64,
+        },
+    }) else {
+        return;
+    };
+    assert_eq!(enc.forward(&small, &t).unwrap(), want);
     // Pinned: a change here changes what every node computes (a consensus change).
     assert_eq!(hex::encode(result_hash(&got)), FIRST_SENTENCE_HASH);
 }
