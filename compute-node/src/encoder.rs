@@ -56,8 +56,9 @@ pub const ACT_BITS: u32 = 14;
 /// Largest inner dimension of a linear layer on [`ACT_BITS`]-bit activations.
 pub const LINEAR_K_MAX: usize = 2048;
 /// Fraction bits of the residual stream.
-pub const RESID_BITS: u32 = 12;
-/// Clamp of the residual stream and of the sublayer outputs added to it (±256.0).
+pub const RESID_BITS: u32 = 11;
+/// Clamp of the residual stream and of the sublayer outputs added to it (±512.0; MiniLM
+/// reaches about ±193 in one outlier dimension).
 pub const RESID_CLAMP: i32 = 1 << 20;
 /// Fraction bits of Q, K, V and the attention context.
 pub const QKV_BITS: u32 = 12;
