@@ -48,6 +48,26 @@ const VARIANTS: &[Variant] = &[
         src: "layernorm.comp",
         defines: &[],
     },
+    Variant {
+        out: "affine.spv",
+        src: "affine.comp",
+        defines: &[],
+    },
+    Variant {
+        out: "add.spv",
+        src: "add.comp",
+        defines: &[],
+    },
+    Variant {
+        out: "dynquant.spv",
+        src: "dynquant.comp",
+        defines: &[],
+    },
+    Variant {
+        out: "pool.spv",
+        src: "pool.comp",
+        defines: &[],
+    },
 ];
 
 fn main() {

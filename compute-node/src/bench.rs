@@ -1,8 +1,10 @@
-//! gemm-i8 throughput: the Vulkan executor against the single-threaded Rust reference.
+//! Throughput of gemm-i8 and of whole sentence embeddings: the Vulkan executor against the
+//! single-threaded Rust reference.
 
 use std::{fmt, str::FromStr, time::Instant};
 
 use crate::{
+    encoder::{IntEncoder, Reference, Tokens},
     gemm_i8_reference, random_i8_matrix, result_hash, ComputeError, Executor, GemmPath, Matrix,
 };
 
@@ -199,4 +201,80 @@ pub fn warm_up(exec: &Executor, path: GemmPath) -> Result<(), ComputeError> {
     let a = random_i8_matrix(64, 64, 1);
     let _: Matrix<i32> = exec.gemm_i8(&a, &a, path)?;
     Ok(())
+}
+
+/// Sentences `bench` embeds (8 to 40-odd tokens each with MiniLM's tokenizer).
+pub const BENCH_SENTENCES: &[&str] = &[
+    "A man is eating food.",
+    "A man is eating a piece of bread.",
+    "The girl is carrying a baby.",
+    "A man is riding a horse.",
+    "Integer-only inference makes every node compute the same bytes.",
+    "Validators compare the SHA3-256 of the embedding instead of trusting a single provider.",
+    "The quick brown fox jumps over the lazy dog, and then it runs away into the forest \
+     while the farmer shouts after it.",
+    "Sentence embeddings map a text to a unit vector so that texts with similar meanings \
+     lie close together, which makes them useful for search, clustering and deduplication.",
+];
+
+/// Embedding throughput of one encoder: Vulkan against the reference on the same inputs.
+#[derive(Clone, Debug)]
+pub struct EmbedBench {
+    /// Sequences embedded per pass.
+    pub sequences: usize,
+    /// Tokens over all sequences.
+    pub tokens: usize,
+    /// Best wall time of one Vulkan pass over all sequences, s.
+    pub vulkan_secs: f64,
+    /// Best wall time of one reference pass, s.
+    pub reference_secs: f64,
+    /// Mean CPU time of one Vulkan pass, s (lavapipe runs on the CPU, multithreaded).
+    pub vulkan_cpu_secs: Option<f64>,
+    /// Mean CPU time of one reference pass, s.
+    pub reference_cpu_secs: Option<f64>,
+    /// Whether every Vulkan embedding's result hash equals the reference's.
+    pub hashes_match: bool,
+}
+
+impl EmbedBench {
+    /// Embeddings per second on Vulkan.
+    pub fn vulkan_per_sec(&self) -> f64 {
+        self.sequences as f64 / self.vulkan_secs
+    }
+
+    /// Embeddings per second on the reference.
+    pub fn reference_per_sec(&self) -> f64 {
+        self.sequences as f64 / self.reference_secs
+    }
+}
+
+/// Embeds every input on `exec` and on the reference (best of up to 3 passes, at least
+/// 2 s each side) after one warm-up embedding on the device.
+pub fn bench_embeddings(
+    exec: &Executor,
+    encoder: &IntEncoder,
+    inputs: &[Tokens],
+) -> Result<EmbedBench, ComputeError> {
+    if let Some(first) = inputs.first() {
+        encoder.forward(exec, first)?;
+    }
+    let all = |be: &dyn Fn(&Tokens) -> Result<Matrix<i32>, ComputeError>| {
+        inputs
+            .iter()
+            .map(|t| be(t).map(|m| result_hash(&m)))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let (gpu, vulkan_secs, vulkan_cpu_secs) =
+        best_of(2.0, 3, || all(&|t| encoder.forward(exec, t)))?;
+    let (cpu, reference_secs, reference_cpu_secs) =
+        best_of(2.0, 3, || all(&|t| encoder.forward(&Reference, t)))?;
+    Ok(EmbedBench {
+        sequences: inputs.len(),
+        tokens: inputs.iter().map(|t| t.ids.len()).sum(),
+        vulkan_secs,
+        reference_secs,
+        vulkan_cpu_secs,
+        reference_cpu_secs,
+        hashes_match: gpu == cpu,
+    })
 }

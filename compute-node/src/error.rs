@@ -54,6 +54,12 @@ pub enum ComputeError {
     /// The integer dot-product path was requested but the device lacks it.
     #[error("the device does not support shaderIntegerDotProduct")]
     DotProductUnsupported,
+    /// A model's files are missing, unreadable or not the expected BERT checkpoint.
+    #[error("model: {0}")]
+    Model(String),
+    /// The tokenizer failed to load or to encode a text.
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
     /// A workgroup configuration is invalid for the kernel or the device.
     #[error("invalid workgroup configuration: {0}")]
     Workgroup(String),

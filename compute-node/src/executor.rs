@@ -30,8 +30,9 @@ use vulkano::{
 
 use crate::{
     error::VkContext,
-    gemm::{check_shapes, pack_rows, words_per_row},
+    gemm::{check_batched_shapes, pack_rows, words_per_row},
     ibert::{self, GeluParams, Requant, SoftmaxParams},
+    ops::{self, Affine, SplitQuant},
     shaders, ComputeError, Matrix,
 };
 
@@ -345,6 +346,10 @@ pub struct Executor {
     gelu: Arc<ComputePipeline>,
     softmax: Arc<ComputePipeline>,
     layernorm: Arc<ComputePipeline>,
+    affine: Arc<ComputePipeline>,
+    add: Arc<ComputePipeline>,
+    dynquant: Arc<ComputePipeline>,
+    pool: Arc<ComputePipeline>,
 }
 
 /// Invocations per workgroup of the element-wise and row-wise kernels (`local_size_x`).
@@ -541,12 +546,20 @@ impl Executor {
         let gelu = pipeline(&device, "gelu", shaders::GELU, &[])?;
         let softmax = pipeline(&device, "softmax", shaders::SOFTMAX, &[])?;
         let layernorm = pipeline(&device, "layernorm", shaders::LAYERNORM, &[])?;
+        let affine = pipeline(&device, "affine", shaders::AFFINE, &[])?;
+        let add = pipeline(&device, "add", shaders::ADD, &[])?;
+        let dynquant = pipeline(&device, "dynquant", shaders::DYNQUANT, &[])?;
+        let pool = pipeline(&device, "pool", shaders::POOL, &[])?;
 
         Ok(Self {
             requant,
             gelu,
             softmax,
             layernorm,
+            affine,
+            add,
+            dynquant,
+            pool,
             memory: Arc::new(StandardMemoryAllocator::new_default(device.clone())),
             command_buffers: Arc::new(StandardCommandBufferAllocator::new(
                 device.clone(),
@@ -646,10 +659,30 @@ impl Executor {
         bt: &Matrix<i8>,
         path: GemmPath,
     ) -> Result<Matrix<i32>, ComputeError> {
-        let (m, n, k) = check_shapes(a, bt)?;
+        self.gemm_i8_batched(a, bt, 1, path)
+    }
+
+    /// `batch` gemm-i8 products stacked by rows in one dispatch; bit-identical to
+    /// [`crate::gemm::gemm_i8_batched_reference`].
+    pub fn gemm_i8_batched(
+        &self,
+        a: &Matrix<i8>,
+        bt: &Matrix<i8>,
+        batch: usize,
+        path: GemmPath,
+    ) -> Result<Matrix<i32>, ComputeError> {
+        let (m, n, k) = check_batched_shapes(a, bt, batch)?;
         let path = self.resolve(path)?;
         if m == 0 || n == 0 || k == 0 {
-            return Matrix::filled(m, n, 0);
+            return Matrix::filled(batch * m, n, 0);
+        }
+        let max_z = u64::from(self.report.max_workgroup_count[2]);
+        if batch as u64 > max_z {
+            return Err(ComputeError::DeviceLimit {
+                what: "gemm batches",
+                value: batch as u64,
+                limit: max_z,
+            });
         }
         let pipeline = match path {
             GemmPath::DotProduct => self
@@ -695,7 +728,7 @@ impl Executor {
         let a_buf = self.packed_input(a, "A buffer bytes")?;
         let b_buf = self.packed_input(bt, "Bt buffer bytes")?;
         let c_buf = self.storage_buffer::<i32>(
-            m * n,
+            batch * m * n,
             "C buffer bytes",
             MemoryTypeFilter::PREFER_DEVICE | MemoryTypeFilter::HOST_RANDOM_ACCESS,
         )?;
@@ -729,7 +762,7 @@ impl Executor {
             .vk("binding the pipeline")?
             .bind_descriptor_sets(PipelineBindPoint::Compute, layout.clone(), 0, set)
             .vk("binding the descriptor set")?;
-        let group_counts = [groups[0] as u32, groups[1] as u32, 1];
+        let group_counts = [groups[0] as u32, groups[1] as u32, batch as u32];
         // Integer addition is associative here (no partial sum can overflow), so splitting k
         // over dispatches cannot change the result. vulkano orders the dispatches with
         // barriers because each reads and writes C.
@@ -754,7 +787,7 @@ impl Executor {
             .vk("waiting for gemm-i8")?;
 
         let out = c_buf.read().vk("mapping the output buffer")?;
-        Matrix::new(m, n, out.to_vec())
+        Matrix::new(batch * m, n, out.to_vec())
     }
 }
 
@@ -984,6 +1017,232 @@ impl Executor {
             .map(|v| v as i32)
             .collect();
         Matrix::new(x.rows(), x.cols(), data)
+    }
+}
+
+impl Executor {
+    /// Per-column affine requantization with per-row shift offsets; bit-identical to
+    /// [`ops::affine_reference`].
+    pub fn affine(
+        &self,
+        x: &Matrix<i32>,
+        p: &Affine,
+        row_shift: &[u32],
+    ) -> Result<Matrix<i32>, ComputeError> {
+        ops::check_affine(x, p, row_shift)?;
+        self.run_affine(x, None, p, row_shift)
+    }
+
+    /// [`Executor::affine`] of `a * ma + b * mb` in one dispatch; bit-identical to
+    /// [`ops::affine_sum_reference`].
+    pub fn affine_sum(
+        &self,
+        a: &Matrix<i32>,
+        b: &Matrix<i32>,
+        ma: i32,
+        mb: i32,
+        p: &Affine,
+        row_shift: &[u32],
+    ) -> Result<Matrix<i32>, ComputeError> {
+        ops::check_same_shape(a, b)?;
+        ops::check_affine(a, p, row_shift)?;
+        self.run_affine(a, Some((b, ma, mb)), p, row_shift)
+    }
+
+    fn run_affine(
+        &self,
+        x: &Matrix<i32>,
+        second: Option<(&Matrix<i32>, i32, i32)>,
+        p: &Affine,
+        row_shift: &[u32],
+    ) -> Result<Matrix<i32>, ComputeError> {
+        let total = x.data().len();
+        if total == 0 {
+            return Matrix::new(x.rows(), x.cols(), Vec::new());
+        }
+        let to_u32 = |m: &Matrix<i32>| m.data().iter().map(|&v| v as u32).collect::<Vec<_>>();
+        let mult: Vec<u32> = p.mult.iter().map(|&v| v as u32).collect();
+        let bias: Vec<u32> = p.bias.iter().map(|&v| v as u32).collect();
+        let out = self.output(total, "affine output bytes")?;
+        let (x2, ma, mb) = match second {
+            Some((b, ma, mb)) => (self.upload(&to_u32(b), "affine input bytes")?, ma, mb),
+            None => (self.upload(&[0], "affine input bytes")?, 1, 0),
+        };
+        let buffers = [
+            self.upload(&to_u32(x), "affine input bytes")?,
+            self.upload(&mult, "multiplier bytes")?,
+            self.upload(&p.shift, "shift bytes")?,
+            self.upload(&bias, "bias bytes")?,
+            self.upload(row_shift, "row shift bytes")?,
+            out.clone(),
+            x2,
+        ];
+        let push = [
+            Self::u32_param(total, "elements")?,
+            Self::u32_param(x.cols(), "columns")?,
+            p.lo as u32,
+            p.hi as u32,
+            ma as u32,
+            mb as u32,
+            u32::from(second.is_some()),
+            0,
+        ];
+        let groups = self.grid((total as u64).div_ceil(SMALL_WG))?;
+        self.run_once(&self.affine, &buffers, push, groups)?;
+        let data = self
+            .read(&out, total)?
+            .into_iter()
+            .map(|v| v as i32)
+            .collect();
+        Matrix::new(x.rows(), x.cols(), data)
+    }
+
+    /// `a * ma + b * mb`, wrapping; bit-identical to [`ops::add_reference`].
+    pub fn add(
+        &self,
+        a: &Matrix<i32>,
+        b: &Matrix<i32>,
+        ma: i32,
+        mb: i32,
+    ) -> Result<Matrix<i32>, ComputeError> {
+        ops::check_same_shape(a, b)?;
+        let total = a.data().len();
+        if total == 0 {
+            return Matrix::new(a.rows(), a.cols(), Vec::new());
+        }
+        let to_u32 = |m: &Matrix<i32>| m.data().iter().map(|&v| v as u32).collect::<Vec<_>>();
+        let out = self.output(total, "add output bytes")?;
+        let buffers = [
+            self.upload(&to_u32(a), "add input bytes")?,
+            self.upload(&to_u32(b), "add input bytes")?,
+            out.clone(),
+        ];
+        let push = [
+            Self::u32_param(total, "elements")?,
+            ma as u32,
+            mb as u32,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ];
+        let groups = self.grid((total as u64).div_ceil(SMALL_WG))?;
+        self.run_once(&self.add, &buffers, push, groups)?;
+        let data = self
+            .read(&out, total)?
+            .into_iter()
+            .map(|v| v as i32)
+            .collect();
+        Matrix::new(a.rows(), a.cols(), data)
+    }
+
+    /// Dynamic per-row power-of-two quantization to `bits`-bit integers; bit-identical to
+    /// [`ops::dynquant_reference`].
+    pub fn dynquant(
+        &self,
+        x: &Matrix<i32>,
+        bits: u32,
+    ) -> Result<(Matrix<i32>, Vec<u32>), ComputeError> {
+        ops::check_dynquant(x, bits)?;
+        let (q, _, k) = self.run_dynquant(x, bits, false)?;
+        Ok((Matrix::new(x.rows(), x.cols(), q)?, k))
+    }
+
+    /// Dynamic quantization split into int8 halves; bit-identical to
+    /// [`ops::dynquant_split_reference`].
+    pub fn dynquant_split(&self, x: &Matrix<i32>, bits: u32) -> Result<SplitQuant, ComputeError> {
+        ops::check_dynquant_split(x, bits)?;
+        let (hi, lo, k) = self.run_dynquant(x, bits, true)?;
+        // The shader's halves lie in -64..=64, so the narrowing keeps every value.
+        let narrow = |v: Vec<i32>| v.into_iter().map(|x| x.clamp(-128, 127) as i8).collect();
+        Ok((
+            Matrix::new(x.rows(), x.cols(), narrow(hi))?,
+            Matrix::new(x.rows(), x.cols(), narrow(lo))?,
+            k,
+        ))
+    }
+
+    /// Runs dynquant.comp: (values or high halves, low halves when split, row exponents).
+    #[allow(clippy::type_complexity)]
+    fn run_dynquant(
+        &self,
+        x: &Matrix<i32>,
+        bits: u32,
+        split: bool,
+    ) -> Result<(Vec<i32>, Vec<i32>, Vec<u32>), ComputeError> {
+        let total = x.data().len();
+        if total == 0 {
+            return Ok((Vec::new(), Vec::new(), vec![0; x.rows()]));
+        }
+        let input: Vec<u32> = x.data().iter().map(|&v| v as u32).collect();
+        let out = self.output(total, "dynquant output bytes")?;
+        let shifts = self.output(x.rows(), "dynquant shift bytes")?;
+        let lo = self.output(if split { total } else { 1 }, "dynquant output bytes")?;
+        let buffers = [
+            self.upload(&input, "dynquant input bytes")?,
+            out.clone(),
+            shifts.clone(),
+            lo.clone(),
+        ];
+        let push = [
+            Self::u32_param(x.rows(), "rows")?,
+            Self::u32_param(x.cols(), "columns")?,
+            (1u32 << (bits - 1)) - 1,
+            u32::from(split),
+            0,
+            0,
+            0,
+            0,
+        ];
+        let groups = self.grid(x.rows() as u64)?;
+        self.run_once(&self.dynquant, &buffers, push, groups)?;
+        let signed = |v: Vec<u32>| v.into_iter().map(|x| x as i32).collect::<Vec<_>>();
+        let lo = if split {
+            signed(self.read(&lo, total)?)
+        } else {
+            Vec::new()
+        };
+        Ok((
+            signed(self.read(&out, total)?),
+            lo,
+            self.read(&shifts, x.rows())?,
+        ))
+    }
+
+    /// Masked mean pooling and integer L2 normalisation; bit-identical to
+    /// [`ops::pool_reference`].
+    pub fn pool(
+        &self,
+        x: &Matrix<i32>,
+        mask: &[u32],
+        out_bits: u32,
+    ) -> Result<Matrix<i32>, ComputeError> {
+        ops::check_pool(x, mask, out_bits)?;
+        let input: Vec<u32> = x.data().iter().map(|&v| v as u32).collect();
+        let out = self.output(x.cols(), "pooling output bytes")?;
+        let buffers = [
+            self.upload(&input, "pooling input bytes")?,
+            self.upload(mask, "mask bytes")?,
+            out.clone(),
+        ];
+        let push = [
+            Self::u32_param(x.rows(), "rows")?,
+            Self::u32_param(x.cols(), "columns")?,
+            out_bits,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ];
+        self.run_once(&self.pool, &buffers, push, [1, 1, 1])?;
+        let data = self
+            .read(&out, x.cols())?
+            .into_iter()
+            .map(|v| v as i32)
+            .collect();
+        Matrix::new(1, x.cols(), data)
     }
 }
 

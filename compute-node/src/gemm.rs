@@ -118,6 +118,41 @@ pub fn gemm_i8_reference(a: &Matrix<i8>, bt: &Matrix<i8>) -> Result<Matrix<i32>,
     Matrix::new(m, n, c)
 }
 
+/// `batch` independent products stacked by rows: `a` holds `batch` blocks of `m` rows,
+/// `bt` `batch` blocks of `n` rows, and the result `batch` blocks of `m` rows, block `z`
+/// being `A_z × Bt_zᵀ`.
+pub fn gemm_i8_batched_reference(
+    a: &Matrix<i8>,
+    bt: &Matrix<i8>,
+    batch: usize,
+) -> Result<Matrix<i32>, ComputeError> {
+    let (m, n, k) = check_batched_shapes(a, bt, batch)?;
+    let mut out = Vec::with_capacity(batch * m * n);
+    for z in 0..batch {
+        let az = Matrix::new(m, k, a.data()[z * m * k..(z + 1) * m * k].to_vec())?;
+        let bz = Matrix::new(n, k, bt.data()[z * n * k..(z + 1) * n * k].to_vec())?;
+        out.extend(gemm_i8_reference(&az, &bz)?.into_data());
+    }
+    Matrix::new(batch * m, n, out)
+}
+
+/// Validates a batched product and returns one product's `(m, n, k)`.
+pub fn check_batched_shapes(
+    a: &Matrix<i8>,
+    bt: &Matrix<i8>,
+    batch: usize,
+) -> Result<(usize, usize, usize), ComputeError> {
+    check_shapes(a, bt)?;
+    if batch == 0 || a.rows() % batch != 0 || bt.rows() % batch != 0 {
+        return Err(ComputeError::Shape(format!(
+            "{} and {} rows do not split into {batch} batches",
+            a.rows(),
+            bt.rows()
+        )));
+    }
+    Ok((a.rows() / batch, bt.rows() / batch, a.cols()))
+}
+
 /// `sum(a[i] * b[i])` with i32 accumulation; callers guarantee `len <= K_MAX`.
 #[inline]
 fn dot_i8(a: &[i8], b: &[i8]) -> i32 {

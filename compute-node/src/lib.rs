@@ -7,12 +7,15 @@
 //! (`gemm-i8` in [`gemm`]) and the canonical result encoding ([`hash`]).
 
 pub mod bench;
+pub mod encoder;
 mod error;
 pub mod executor;
 pub mod gemm;
 pub mod hash;
 pub mod ibert;
 mod matrix;
+pub mod model;
+pub mod ops;
 pub mod shaders;
 
 pub use error::ComputeError;

@@ -15,6 +15,14 @@ pub const GELU: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gelu.spv"));
 pub const SOFTMAX: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/softmax.spv"));
 /// Integer LayerNorm.
 pub const LAYERNORM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/layernorm.spv"));
+/// Per-column affine requantization int32 -> int32 with a per-row shift offset.
+pub const AFFINE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/affine.spv"));
+/// Element-wise scaled sum of two int32 tensors.
+pub const ADD: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/add.spv"));
+/// Dynamic per-row power-of-two quantization int32 -> int8.
+pub const DYNQUANT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dynquant.spv"));
+/// Masked mean pooling and integer L2 normalisation.
+pub const POOL: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pool.spv"));
 
 /// Converts an embedded SPIR-V byte stream to words, checking length and magic number.
 pub fn spirv_words(name: &'static str, bytes: &[u8]) -> Result<Vec<u32>, ComputeError> {

@@ -252,3 +252,47 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn batched_products_match_the_reference_byte_for_byte_on_both_paths() {
+    for wg in [
+        WorkgroupConfig::default(),
+        WorkgroupConfig {
+            x: 4,
+            y: 2,
+            k_tile: 16,
+        },
+    ] {
+        batched_products_match(wg);
+    }
+}
+
+fn batched_products_match(wg: WorkgroupConfig) {
+    let Some(exec) = executor(wg) else { return };
+    for (batch, m, n, k) in [
+        (1usize, 5usize, 7usize, 9usize),
+        (3, 17, 33, 65),
+        (12, 9, 9, 32),
+        (4, 130, 3, 200),
+    ] {
+        let a = random_i8_matrix(batch * m, k, 40 + batch as u64);
+        let bt = random_i8_matrix(batch * n, k, 50 + batch as u64);
+        let want = deai_compute::gemm::gemm_i8_batched_reference(&a, &bt, batch)
+            .expect("valid batched shapes");
+        // Block z is the plain product of block z of each operand.
+        let a0 = Matrix::new(m, k, a.data()[..m * k].to_vec()).expect("block 0");
+        let b0 = Matrix::new(n, k, bt.data()[..n * k].to_vec()).expect("block 0");
+        assert_eq!(
+            gemm_i8_reference(&a0, &b0).expect("valid shapes").data(),
+            &want.data()[..m * n]
+        );
+        for path in [GemmPath::Plain, GemmPath::Auto] {
+            let got = exec
+                .gemm_i8_batched(&a, &bt, batch, path)
+                .expect("the device runs the batched product");
+            assert_eq!(got, want, "{batch} x {m}x{n}x{k} {path:?} {wg:?}");
+        }
+    }
+    let a = random_i8_matrix(5, 4, 1);
+    assert!(exec.gemm_i8_batched(&a, &a, 2, GemmPath::Auto).is_err());
+}
