@@ -97,8 +97,8 @@ fn three_providers_run_a_replicated_job_from_the_cli_and_are_paid() {
         serde_json::from_slice(&std::fs::read(&genesis_path).unwrap()).unwrap();
     let mut params = serde_json::to_value(deai_compute_module::ComputeParams::default()).unwrap();
     params["min_provider_bond"] = json!("1000000");
-    params["commit_window"] = json!(15);
-    params["reveal_window"] = json!(15);
+    params["commit_window"] = json!(25);
+    params["reveal_window"] = json!(25);
     params["reward_per_work_unit"] = json!(REWARD.to_string());
     genesis["app_state"]["compute"] = json!({ "params": params });
     std::fs::write(&genesis_path, serde_json::to_vec_pretty(&genesis).unwrap()).unwrap();
@@ -145,7 +145,7 @@ fn three_providers_run_a_replicated_job_from_the_cli_and_are_paid() {
     assert_eq!(one["bond"], BOND.to_string());
     assert_eq!(one["device"], "test GPU");
     let p = cli.json(&["query", "compute", "params"]);
-    assert_eq!(p["commit_window"], 15);
+    assert_eq!(p["commit_window"], 25);
     assert!(ok(&cli.run(&["query", "compute", "models"])).contains("(no models)"));
 
     // Bad input: each a clear error, nothing broadcast.
@@ -217,6 +217,13 @@ fn three_providers_run_a_replicated_job_from_the_cli_and_are_paid() {
         requester_account
     );
 
+    // The providers make no tx until they commit: measure now, so the
+    // commit window is not spent on queries.
+    let before: Vec<u128> = providers
+        .iter()
+        .map(|p| cli.balance(&cli.address(p)))
+        .collect();
+
     // The job.
     let out = ok(&submit(&[
         "--kind",
@@ -240,11 +247,6 @@ fn three_providers_run_a_replicated_job_from_the_cli_and_are_paid() {
     assert_eq!(job["assignments"].as_array().unwrap().len(), 3, "{job}");
     let pending = cli.json(&["query", "compute", "jobs", "--status", "assigned"]);
     assert_eq!(pending["jobs"].as_array().unwrap().len(), 1, "{pending}");
-
-    let before: Vec<u128> = providers
-        .iter()
-        .map(|p| cli.balance(&cli.address(p)))
-        .collect();
 
     // dev0 commits to an output file (revealed with the result); dev1 and
     // dev2 commit to its hash.

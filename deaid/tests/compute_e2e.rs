@@ -790,3 +790,99 @@ fn a_passed_proposal_runs_a_treasury_funded_job_escrowed_from_the_treasury() {
     assert_eq!(chain.balance(&treasury), TREASURY - 3 * PRICE);
     assert_eq!(chain.supply_matches_balances(), supply + 3 * REWARD);
 }
+
+#[test]
+fn a_job_without_enough_providers_expires_and_its_escrow_is_refunded() {
+    let mut chain = Chain::new(0);
+    let supply = chain.supply_matches_balances();
+    let requester = chain.keys.requester.address();
+    let before = chain.balance(&requester);
+    let job_id = chain.submit_job(b"nobody to run it");
+    assert_eq!(chain.balance(&requester), before - FEE - 3 * PRICE);
+    let mut expired = Vec::new();
+    for _ in 0..15 {
+        let r = chain.block(&[]);
+        expired = attr(&r.events, "compute_job_expired", "refund");
+        if !expired.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(expired, vec![(3 * PRICE).to_string()]);
+    let job = chain.job(job_id);
+    assert_eq!(job.status, pb::JobStatus::Expired as i32, "{job:?}");
+    assert_eq!(job.escrow, "0");
+    assert_eq!(chain.balance(&requester), before - FEE);
+    assert_eq!(chain.balance(&deai_compute_module::module_address()), 0);
+    assert_eq!(chain.supply_matches_balances(), supply);
+}
+
+#[test]
+fn an_unbonding_is_refused_during_open_jobs_and_paid_out_after_its_period() {
+    let mut chain = Chain::new(0);
+    chain.register_providers();
+    let provider = chain.keys.providers[0].clone();
+    let addr = provider.address();
+    let unbond = |chain: &mut Chain| {
+        chain.tx(
+            &provider,
+            vec![any(
+                deai_compute_module::MSG_UNBOND_TYPE_URL,
+                &pb::MsgUnbond {
+                    provider: addr.to_bech32(),
+                    amount: (BOND / 2).to_string(),
+                },
+            )],
+        )
+    };
+    // While assigned to a job, its bond must stay to cover slashes.
+    let job_id = chain.submit_job(b"input");
+    let (h, _) = result(b"the product");
+    chain.commit(job_id, &[Some(h); 3]).iter().for_each(ok);
+    let tx = unbond(&mut chain);
+    let r = chain.block(&[tx]);
+    assert_ne!(r.tx_results[0].code, 0);
+    assert!(
+        r.tx_results[0].log.contains("unsettled jobs"),
+        "{}",
+        r.tx_results[0].log
+    );
+    assert_eq!(chain.provider(&addr).bond, BOND.to_string());
+    let h3 = [
+        Some((h, Vec::new())),
+        Some((h, Vec::new())),
+        Some((h, Vec::new())),
+    ];
+    chain.reveal(job_id, &h3).iter().for_each(ok);
+    chain.settle(job_id);
+
+    // Once settled, half the bond moves to the unbonding queue and is paid
+    // out in the end_block of its completion height.
+    let supply = chain.supply_matches_balances();
+    let before = chain.balance(&addr);
+    let tx = unbond(&mut chain);
+    let r = chain.block(&[tx]);
+    ok(&r.tx_results[0]);
+    let completion: u64 = attr(
+        &r.tx_results[0].events,
+        "compute_provider_unbonding",
+        "completion_height",
+    )[0]
+    .parse()
+    .unwrap();
+    let p = chain.provider(&addr);
+    assert_eq!(
+        (p.bond, p.unbonding),
+        ((BOND / 2).to_string(), (BOND / 2).to_string())
+    );
+    while (chain.c.height as u64) < completion {
+        assert_eq!(chain.balance(&addr), before - FEE);
+        chain.block(&[]);
+    }
+    assert_eq!(chain.balance(&addr), before - FEE + BOND / 2);
+    assert_eq!(chain.provider(&addr).unbonding, "0");
+    assert_eq!(
+        chain.balance(&deai_compute_module::module_address()),
+        3 * BOND - BOND / 2
+    );
+    assert_eq!(chain.supply_matches_balances(), supply);
+}
