@@ -133,6 +133,11 @@ impl Chain {
     /// windows, no fee share to the treasury (so its balance moves only by
     /// slashes and spends), and the treasury holding `treasury` udeai.
     fn new(treasury: u128) -> Self {
+        Chain::with_cap(treasury, None)
+    }
+
+    /// [`Chain::new`] with a treasury spending cap per epoch, udeai.
+    fn with_cap(treasury: u128, cap: Option<u128>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let sock = dir.path().join("abci.sock");
         let node = Node::start(
@@ -153,6 +158,10 @@ impl Chain {
         let mut treasury_params =
             serde_json::to_value(deai_treasury::TreasuryParams::default()).unwrap();
         treasury_params["fee_share_ppm"] = json!(0);
+        if let Some(cap) = cap {
+            treasury_params["spend_cap_per_epoch"] =
+                json!([{"denom": "udeai", "amount": cap.to_string()}]);
+        }
         let genesis = json!({
             "bank": {"balances": balances},
             "gov": {"params": gov_params()},
@@ -270,6 +279,69 @@ impl Chain {
             },
         );
         r.provider.unwrap()
+    }
+
+    /// The requester proposes `messages` and every account votes yes;
+    /// returns the proposal id once it has left its voting period, and the
+    /// supply measured while it was still open.
+    fn propose_and_pass(&mut self, messages: Vec<Any>) -> (u64, u128) {
+        let proposer = self.keys.requester.clone();
+        let submit = sdk_gov::MsgSubmitProposal {
+            messages,
+            initial_deposit: vec![ProtoCoin {
+                denom: "udeai".into(),
+                amount: "1000".into(),
+            }],
+            proposer: proposer.address().to_bech32(),
+            metadata: String::new(),
+            title: "Run a public job".into(),
+            summary: "Paid by the treasury.".into(),
+            expedited: false,
+        };
+        let tx = self.tx(
+            &proposer,
+            vec![any(deai_gov::MSG_SUBMIT_PROPOSAL_TYPE_URL, &submit)],
+        );
+        let r = self.block(&[tx]);
+        ok(&r.tx_results[0]);
+        let id: u64 = attr(&r.tx_results[0].events, "submit_proposal", "proposal_id")[0]
+            .parse()
+            .unwrap();
+        let voters: Vec<Key> = self.keys.all().into_iter().cloned().collect();
+        let votes: Vec<_> = voters
+            .iter()
+            .map(|k| {
+                self.tx(
+                    k,
+                    vec![any(
+                        deai_gov::MSG_VOTE_TYPE_URL,
+                        &sdk_gov::MsgVote {
+                            proposal_id: id,
+                            voter: k.address().to_bech32(),
+                            option: gpb::VoteOption::Yes as i32,
+                            metadata: String::new(),
+                        },
+                    )],
+                )
+            })
+            .collect();
+        self.block(&votes).tx_results.iter().for_each(ok);
+        let supply = self.supply_matches_balances();
+        for _ in 0..10 {
+            if self.proposal(id).status != gpb::ProposalStatus::VotingPeriod as i32 {
+                return (id, supply);
+            }
+            self.block(&[]);
+        }
+        panic!("proposal {id} still open: {:?}", self.proposal(id));
+    }
+
+    fn proposal(&mut self, id: u64) -> gpb::Proposal {
+        let p: gpb::QueryProposalResponse = self.query(
+            "/deai.gov.v1.Query/Proposal",
+            &gpb::QueryProposalRequest { proposal_id: id },
+        );
+        p.proposal.unwrap()
     }
 
     fn provider_addresses(&self) -> Vec<Address> {
@@ -688,71 +760,17 @@ fn a_passed_proposal_runs_a_treasury_funded_job_escrowed_from_the_treasury() {
     chain.register_providers();
     let treasury = deai_treasury::address();
     let input = b"public good";
-    let proposer = chain.keys.requester.clone();
-    let submit = sdk_gov::MsgSubmitProposal {
-        messages: vec![Chain::job_msg(&treasury, input)],
-        initial_deposit: vec![ProtoCoin {
-            denom: "udeai".into(),
-            amount: "1000".into(),
-        }],
-        proposer: proposer.address().to_bech32(),
-        metadata: String::new(),
-        title: "Run a public job".into(),
-        summary: "Paid by the treasury.".into(),
-        expedited: false,
-    };
-    let tx = chain.tx(
-        &proposer,
-        vec![any(deai_gov::MSG_SUBMIT_PROPOSAL_TYPE_URL, &submit)],
-    );
-    let r = chain.block(&[tx]);
-    ok(&r.tx_results[0]);
-    let proposal_id: u64 = attr(&r.tx_results[0].events, "submit_proposal", "proposal_id")[0]
-        .parse()
-        .unwrap();
-    // Everyone votes yes.
-    let voters: Vec<Key> = chain.keys.all().into_iter().cloned().collect();
-    let votes: Vec<_> = voters
-        .iter()
-        .map(|k| {
-            chain.tx(
-                k,
-                vec![any(
-                    deai_gov::MSG_VOTE_TYPE_URL,
-                    &sdk_gov::MsgVote {
-                        proposal_id,
-                        voter: k.address().to_bech32(),
-                        option: gpb::VoteOption::Yes as i32,
-                        metadata: String::new(),
-                    },
-                )],
-            )
-        })
-        .collect();
-    chain.block(&votes).tx_results.iter().for_each(ok);
-    let supply = chain.supply_matches_balances();
-    // Blocks until the proposal passes and its job appears.
-    let mut job_id = None;
-    for _ in 0..10 {
-        chain.block(&[]);
-        let jobs: pb::QueryJobsResponse = chain.query(
-            deai_compute_module::query::JOBS_PATH,
-            &pb::QueryJobsRequest::default(),
-        );
-        if let Some(j) = jobs.jobs.first() {
-            job_id = Some(j.id);
-            break;
-        }
-    }
-    let job_id = job_id.expect("the proposal's job was submitted");
-    let p: gpb::QueryProposalResponse = chain.query(
-        "/deai.gov.v1.Query/Proposal",
-        &gpb::QueryProposalRequest { proposal_id },
-    );
+    let (proposal_id, supply) = chain.propose_and_pass(vec![Chain::job_msg(&treasury, input)]);
     assert_eq!(
-        p.proposal.unwrap().status,
+        chain.proposal(proposal_id).status,
         gpb::ProposalStatus::Passed as i32
     );
+    // The job was submitted in the end_block that passed the proposal.
+    let jobs: pb::QueryJobsResponse = chain.query(
+        deai_compute_module::query::JOBS_PATH,
+        &pb::QueryJobsRequest::default(),
+    );
+    let job_id = jobs.jobs[0].id;
     let job = chain.job(job_id);
     assert_eq!(job.requester, treasury.to_bech32());
     assert_eq!(job.escrow, (3 * PRICE).to_string());
@@ -885,4 +903,118 @@ fn an_unbonding_is_refused_during_open_jobs_and_paid_out_after_its_period() {
         3 * BOND - BOND / 2
     );
     assert_eq!(chain.supply_matches_balances(), supply);
+}
+
+#[test]
+fn a_treasury_job_over_the_spending_cap_fails_its_proposal_and_moves_nothing() {
+    const TREASURY: u128 = 1_000_000;
+    // The job escrows 3 × PRICE, above the cap.
+    let mut chain = Chain::with_cap(TREASURY, Some(2 * PRICE));
+    chain.register_providers();
+    let treasury = deai_treasury::address();
+    let (id, supply) = chain.propose_and_pass(vec![Chain::job_msg(&treasury, b"too expensive")]);
+    let p = chain.proposal(id);
+    assert_eq!(p.status, gpb::ProposalStatus::Failed as i32, "{p:?}");
+    assert!(!p.failed_reason.is_empty());
+    assert_eq!(chain.balance(&treasury), TREASURY);
+    let jobs: pb::QueryJobsResponse = chain.query(
+        deai_compute_module::query::JOBS_PATH,
+        &pb::QueryJobsRequest::default(),
+    );
+    assert!(jobs.jobs.is_empty(), "{jobs:?}");
+    let spends: tpb::QuerySpendsResponse = chain.query(
+        "/deai.treasury.v1.Query/Spends",
+        &tpb::QuerySpendsRequest { pagination: None },
+    );
+    assert!(spends.spends.is_empty(), "{spends:?}");
+    assert_eq!(
+        chain.balance(&deai_compute_module::module_address()),
+        3 * BOND
+    );
+    assert_eq!(chain.supply_matches_balances(), supply);
+}
+
+#[test]
+fn a_job_with_one_replica_pays_its_provider_when_the_reveal_lands() {
+    let mut chain = Chain::new(0);
+    chain.register_providers();
+    let requester = chain.keys.requester.clone();
+    let input = b"one replica";
+    let msg = any(
+        deai_compute_module::MSG_SUBMIT_JOB_TYPE_URL,
+        &pb::MsgSubmitJob {
+            requester: requester.address().to_bech32(),
+            kind: "gemm-i8".into(),
+            model_id: String::new(),
+            input: input.to_vec(),
+            input_hash: sha3(&[input]).to_vec(),
+            replication: 1,
+            price_per_replica: PRICE.to_string(),
+        },
+    );
+    let tx = chain.tx(&requester, vec![msg]);
+    let r = chain.block(&[tx]);
+    ok(&r.tx_results[0]);
+    let job_id: u64 = attr(&r.tx_results[0].events, "compute_job_submitted", "job_id")[0]
+        .parse()
+        .unwrap();
+    let supply = chain.supply_matches_balances();
+    chain.block(&[]);
+    let job = chain.job(job_id);
+    assert_eq!(job.assignments.len(), 1, "{job:?}");
+    let i = chain
+        .provider_addresses()
+        .iter()
+        .position(|a| a.to_bech32() == job.assignments[0].provider)
+        .unwrap();
+    let provider = chain.keys.providers[i].clone();
+    let addr = provider.address();
+    let before = chain.balance(&addr);
+    let (h, out) = result(b"the product");
+    let salt = vec![42u8; 8];
+    let commit = chain.tx(
+        &provider,
+        vec![any(
+            deai_compute_module::MSG_COMMIT_RESULT_TYPE_URL,
+            &pb::MsgCommitResult {
+                provider: addr.to_bech32(),
+                job_id,
+                commitment: commitment(&h, &addr, &salt).to_vec(),
+            },
+        )],
+    );
+    ok(&chain.block(&[commit]).tx_results[0]);
+    let reveal = chain.tx(
+        &provider,
+        vec![any(
+            deai_compute_module::MSG_REVEAL_RESULT_TYPE_URL,
+            &pb::MsgRevealResult {
+                provider: addr.to_bech32(),
+                job_id,
+                result_hash: h.to_vec(),
+                salt,
+                output: out.clone(),
+            },
+        )],
+    );
+    let r = chain.block(&[reveal]);
+    ok(&r.tx_results[0]);
+    // Paid by the reveal itself, not at the reveal deadline.
+    assert_eq!(
+        attr(&r.tx_results[0].events, "compute_provider_paid", "reward"),
+        vec![REWARD.to_string()]
+    );
+    let job = chain.job(job_id);
+    assert_eq!(job.status, pb::JobStatus::Finalized as i32, "{job:?}");
+    assert_eq!(job.output, out);
+    assert_eq!(chain.balance(&addr), before - 2 * FEE + PRICE + REWARD);
+    assert_eq!(chain.provider(&addr).open_jobs, 0);
+    // Nothing happens again at the reveal deadline.
+    for _ in 0..6 {
+        let r = chain.block(&[]);
+        assert!(attr(&r.events, "compute_job_settled", "job_id").is_empty());
+    }
+    assert_eq!(chain.job(job_id).settled_height, job.settled_height);
+    assert_eq!(chain.balance(&addr), before - 2 * FEE + PRICE + REWARD);
+    assert_eq!(chain.supply_matches_balances(), supply + REWARD);
 }
