@@ -1,5 +1,6 @@
 //! `deaid`: the DeAI chain node and its command line.
 
+mod computecli;
 mod govcli;
 mod txcli;
 
@@ -184,6 +185,9 @@ enum TxCmd {
     /// The DAO treasury.
     #[command(subcommand)]
     Treasury(govcli::TreasuryTxCmd),
+    /// The compute market: providers, bonds, jobs, commit and reveal.
+    #[command(subcommand)]
+    Compute(computecli::ComputeTxCmd),
 }
 
 #[derive(Subcommand)]
@@ -228,6 +232,9 @@ enum QueryCmd {
     /// Treasury queries.
     #[command(subcommand)]
     Treasury(govcli::TreasuryQueryCmd),
+    /// Compute-market queries: jobs, results, providers, models, params.
+    #[command(subcommand)]
+    Compute(computecli::ComputeQueryCmd),
     /// An account's number, sequence and public key.
     Account {
         /// A deai1… address.
@@ -359,6 +366,7 @@ fn main() -> anyhow::Result<()> {
         Command::Tx(TxCmd::Bank(send)) => runtime()?.block_on(bank_send(&home, send)),
         Command::Tx(TxCmd::Gov(cmd)) => runtime()?.block_on(govcli::gov_tx(&home, cmd)),
         Command::Tx(TxCmd::Treasury(cmd)) => runtime()?.block_on(govcli::treasury_tx(&home, cmd)),
+        Command::Tx(TxCmd::Compute(cmd)) => runtime()?.block_on(computecli::compute_tx(&home, cmd)),
         Command::Query { node, cmd } => runtime()?.block_on(query(&node, cmd)),
         Command::Status { node } => runtime()?.block_on(async {
             let (chain_id, height) = NodeClient::new(&node.node)?.status().await?;
@@ -609,6 +617,7 @@ async fn query(node: &NodeArgs, cmd: QueryCmd) -> anyhow::Result<()> {
     match cmd {
         QueryCmd::Gov(cmd) => govcli::gov_query(node, cmd).await,
         QueryCmd::Treasury(cmd) => govcli::treasury_query(node, cmd).await,
+        QueryCmd::Compute(cmd) => computecli::compute_query(node, cmd).await,
         QueryCmd::Bank(BankQueryCmd::Balances { address }) => {
             let coins = client.balances(&address.to_bech32()).await?;
             print_out(

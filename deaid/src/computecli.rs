@@ -1,0 +1,948 @@
+//! `deaid tx compute …` and `deaid query compute …`: registering and bonding
+//! compute providers, submitting jobs, committing and revealing results
+//! (with the commitment's salt kept under `<home>/compute/salts/` between
+//! the two), and the queries that show jobs, results, providers, models and
+//! parameters.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context};
+use clap::Subcommand;
+use cosmos_sdk_proto::Any;
+use deai_app::{client::NodeClient, home::Home};
+use deai_compute_module::{
+    record::{commitment, sha3, Hash},
+    ComputeParams, JobStatus, Kind, Msg,
+};
+use deai_proto::compute::v1 as pb;
+use deai_types::{Address, Coin, BASE_DENOM};
+use prost::Message;
+use rand::RngCore;
+use serde_json::{json, Value};
+
+use crate::{
+    print_out,
+    txcli::{sign_and_broadcast, Included, TxFlags},
+    NodeArgs,
+};
+
+/// Compute-market transactions.
+#[derive(Subcommand)]
+pub enum ComputeTxCmd {
+    /// Register the signer as a compute provider, bonding BOND (e.g. 1000000000udeai).
+    RegisterProvider {
+        /// The opening bond, udeai (at least the min_provider_bond parameter).
+        bond: String,
+        /// A free-text description of the device, e.g. "RTX 4090, 24 GiB".
+        #[arg(long, default_value = "")]
+        device: String,
+        /// The provider's key.
+        #[arg(long)]
+        from: String,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+    /// Add AMOUNT udeai to the signer's provider bond.
+    Bond {
+        /// udeai to add, e.g. 500000000udeai.
+        amount: String,
+        /// The provider's key.
+        #[arg(long)]
+        from: String,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+    /// Start withdrawing AMOUNT udeai of the signer's bond (paid after the unbonding period).
+    Unbond {
+        /// udeai to withdraw.
+        amount: String,
+        /// The provider's key.
+        #[arg(long)]
+        from: String,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+    /// Submit a job; price × replication udeai are escrowed until it settles.
+    SubmitJob {
+        /// The workload: gemm-i8 (built-in kernel), embed or infer (need --model).
+        #[arg(long)]
+        kind: String,
+        /// The registered model's id (64 hex digits), for embed and infer.
+        #[arg(long)]
+        model: Option<String>,
+        /// Read the input bytes from this file.
+        #[arg(long, conflicts_with = "input_hex")]
+        input_file: Option<PathBuf>,
+        /// The input bytes as hex.
+        #[arg(long)]
+        input_hex: Option<String>,
+        /// How many providers run it (a strict majority must agree).
+        #[arg(long, default_value_t = 1)]
+        replication: u32,
+        /// udeai paid to each provider whose result is final, e.g. 1000udeai.
+        #[arg(long)]
+        price: String,
+        /// The requester's key.
+        #[arg(long)]
+        from: String,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+    /// Commit to a result of an assigned job. A random salt is drawn and
+    /// saved under <home>/compute/salts/ for `reveal`.
+    Commit {
+        /// The job id.
+        job_id: u64,
+        /// The result's SHA3-256, 64 hex digits.
+        #[arg(long, required_unless_present = "output_file")]
+        result_hash: Option<String>,
+        /// The output file: its SHA3-256 is the result hash, and `reveal`
+        /// publishes its bytes with the result.
+        #[arg(long, conflicts_with = "result_hash")]
+        output_file: Option<PathBuf>,
+        /// Use this salt (hex, 1 to 64 bytes) instead of a random one.
+        #[arg(long)]
+        salt: Option<String>,
+        /// The provider's key.
+        #[arg(long)]
+        from: String,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+    /// Reveal the result committed to with `commit` (read back from
+    /// <home>/compute/salts/, or given with --result-hash and --salt).
+    Reveal {
+        /// The job id.
+        job_id: u64,
+        /// The result hash, when it was not committed from this home.
+        #[arg(long, requires = "salt")]
+        result_hash: Option<String>,
+        /// The commitment's salt (hex), when it was not committed from this home.
+        #[arg(long, requires = "result_hash")]
+        salt: Option<String>,
+        /// Publish these output bytes with the result (their SHA3-256 must be the result hash).
+        #[arg(long)]
+        output_file: Option<PathBuf>,
+        /// The provider's key.
+        #[arg(long)]
+        from: String,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+}
+
+/// Compute-market queries.
+#[derive(Subcommand)]
+pub enum ComputeQueryCmd {
+    /// Jobs in id order, optionally of one status.
+    Jobs {
+        /// pending, assigned, finalized, disputed or expired.
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+    },
+    /// One job, with its assignments.
+    Job {
+        /// The job id.
+        id: u64,
+    },
+    /// A job's final result.
+    Result {
+        /// The job id.
+        id: u64,
+    },
+    /// Registered providers.
+    Providers,
+    /// One provider.
+    Provider {
+        /// A deai1… address.
+        address: Address,
+    },
+    /// Registered models.
+    Models,
+    /// The compute parameters.
+    Params,
+}
+
+/// Parses an amount of udeai: `1000` or `1000udeai`.
+pub fn parse_udeai(s: &str, what: &str) -> anyhow::Result<u128> {
+    let digits = s.trim().strip_suffix(BASE_DENOM).unwrap_or(s.trim());
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        bail!("{what} {s:?}: give an amount of {BASE_DENOM}, e.g. 1000{BASE_DENOM}");
+    }
+    let v = Coin::parse_amount(digits).with_context(|| format!("{what} {s:?}"))?;
+    if v == 0 {
+        bail!("{what} must be positive");
+    }
+    Ok(v)
+}
+
+/// Parses hex (an optional `0x` prefix allowed).
+pub fn parse_hex(s: &str, what: &str) -> anyhow::Result<Vec<u8>> {
+    hex::decode(s.trim().trim_start_matches("0x"))
+        .map_err(|e| anyhow!("{what} {s:?} is not valid hex: {e}"))
+}
+
+/// Parses a 32-byte hash written as 64 hex digits.
+pub fn parse_hash(s: &str, what: &str) -> anyhow::Result<Hash> {
+    let bytes = parse_hex(s, what)?;
+    Hash::try_from(bytes.as_slice()).map_err(|_| {
+        anyhow!(
+            "{what} must be 32 bytes (64 hex digits), got {}",
+            bytes.len()
+        )
+    })
+}
+
+fn read_file(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading the {what} {}", path.display()))
+}
+
+fn any<M: Message>(type_url: &str, m: &M) -> Any {
+    Any {
+        type_url: type_url.to_string(),
+        value: m.encode_to_vec(),
+    }
+}
+
+/// Packs a compute message and runs the module's stateless checks on it, so
+/// malformed input is refused before anything is signed or broadcast.
+fn checked<M: Message>(type_url: &str, m: &M) -> anyhow::Result<Any> {
+    let a = any(type_url, m);
+    Msg::from_any(&a).map_err(|e| anyhow!("{e}"))?;
+    Ok(a)
+}
+
+/// What `commit` saves for `reveal`: the result, the salt, and the output
+/// bytes if the result came from a file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SavedCommitment {
+    /// The job id.
+    pub job_id: u64,
+    /// The provider (bech32).
+    pub provider: String,
+    /// The result hash, hex.
+    pub result_hash: String,
+    /// The salt, hex.
+    pub salt: String,
+    /// The commitment published, hex.
+    pub commitment: String,
+    /// The output bytes to reveal, hex (empty: none).
+    #[serde(default)]
+    pub output: String,
+}
+
+/// Where the commitment of `provider` to job `job_id` is kept.
+pub fn salt_path(home: &Home, job_id: u64, provider: &Address) -> PathBuf {
+    home.0
+        .join("compute")
+        .join("salts")
+        .join(format!("{job_id}-{provider}.json"))
+}
+
+fn load_saved(path: &Path) -> anyhow::Result<Option<SavedCommitment>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).with_context(|| {
+            format!("{} is not a saved commitment", path.display())
+        })?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn save(path: &Path, saved: &SavedCommitment) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| anyhow!("{} has no parent directory", path.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(saved)?)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Until the reveal, the salt is what keeps the result hidden.
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("restricting {}", tmp.display()))?;
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+fn kind_of(s: &str) -> anyhow::Result<Kind> {
+    Kind::parse(s).map_err(|e| anyhow!("--kind: {e}"))
+}
+
+fn text_mode(flags: &TxFlags) -> bool {
+    flags.node.output == "text"
+}
+
+fn say(text: bool, r: &Option<Included>, line: impl FnOnce(&Included) -> String) {
+    if let (true, Some(r)) = (text, r) {
+        println!("{}", line(r));
+    }
+}
+
+/// Runs a compute transaction command.
+pub async fn compute_tx(home: &Home, cmd: ComputeTxCmd) -> anyhow::Result<()> {
+    match cmd {
+        ComputeTxCmd::RegisterProvider {
+            bond,
+            device,
+            from,
+            flags,
+        } => {
+            let bond = parse_udeai(&bond, "bond")?;
+            let text = text_mode(&flags);
+            let r = sign_and_broadcast(
+                home,
+                &from,
+                flags,
+                &format!("register as a compute provider bonding {bond}{BASE_DENOM}"),
+                |a| {
+                    Ok(vec![checked(
+                        deai_compute_module::MSG_REGISTER_PROVIDER_TYPE_URL,
+                        &pb::MsgRegisterProvider {
+                            provider: a.to_bech32(),
+                            bond: bond.to_string(),
+                            device: device.clone(),
+                        },
+                    )?])
+                },
+            )
+            .await?;
+            say(text, &r, |r| {
+                format!(
+                    "provider {} registered with bond {}{BASE_DENOM}",
+                    r.attr("compute_provider_registered", "provider")
+                        .unwrap_or_default(),
+                    r.attr("compute_provider_registered", "bond")
+                        .unwrap_or_default()
+                )
+            });
+        }
+        ComputeTxCmd::Bond {
+            amount,
+            from,
+            flags,
+        } => {
+            let amount = parse_udeai(&amount, "amount")?;
+            let text = text_mode(&flags);
+            let r = sign_and_broadcast(
+                home,
+                &from,
+                flags,
+                &format!("add {amount}{BASE_DENOM} to the provider bond"),
+                |a| {
+                    Ok(vec![checked(
+                        deai_compute_module::MSG_BOND_TYPE_URL,
+                        &pb::MsgBond {
+                            provider: a.to_bech32(),
+                            amount: amount.to_string(),
+                        },
+                    )?])
+                },
+            )
+            .await?;
+            say(text, &r, |r| {
+                format!(
+                    "bond is now {}{BASE_DENOM}",
+                    r.attr("compute_provider_bonded", "bond")
+                        .unwrap_or_default()
+                )
+            });
+        }
+        ComputeTxCmd::Unbond {
+            amount,
+            from,
+            flags,
+        } => {
+            let amount = parse_udeai(&amount, "amount")?;
+            let text = text_mode(&flags);
+            let r = sign_and_broadcast(
+                home,
+                &from,
+                flags,
+                &format!("withdraw {amount}{BASE_DENOM} of the provider bond"),
+                |a| {
+                    Ok(vec![checked(
+                        deai_compute_module::MSG_UNBOND_TYPE_URL,
+                        &pb::MsgUnbond {
+                            provider: a.to_bech32(),
+                            amount: amount.to_string(),
+                        },
+                    )?])
+                },
+            )
+            .await?;
+            say(text, &r, |r| {
+                format!(
+                    "unbonding {amount}{BASE_DENOM}, paid out at height {}",
+                    r.attr("compute_provider_unbonding", "completion_height")
+                        .unwrap_or_default()
+                )
+            });
+        }
+        ComputeTxCmd::SubmitJob {
+            kind,
+            model,
+            input_file,
+            input_hex,
+            replication,
+            price,
+            from,
+            flags,
+        } => {
+            let kind = kind_of(&kind)?;
+            let input = match (&input_file, &input_hex) {
+                (Some(f), None) => read_file(f, "input file")?,
+                (None, Some(h)) => parse_hex(h, "--input-hex")?,
+                (None, None) => bail!("give the input with --input-file FILE or --input-hex HEX"),
+                (Some(_), Some(_)) => bail!("give --input-file or --input-hex, not both"),
+            };
+            let price = parse_udeai(&price, "--price")?;
+            let escrow = price
+                .checked_mul(u128::from(replication))
+                .ok_or_else(|| anyhow!("--price × --replication overflows"))?;
+            let input_hash = sha3(&[&input]);
+            let text = text_mode(&flags);
+            let describe = format!(
+                "submit a {} job on {} input bytes (SHA3-256 {}), {replication} replicas at {price}{BASE_DENOM}, escrowing {escrow}{BASE_DENOM}",
+                kind.as_str(),
+                input.len(),
+                hex::encode(input_hash)
+            );
+            let r = sign_and_broadcast(home, &from, flags, &describe, |a| {
+                Ok(vec![checked(
+                    deai_compute_module::MSG_SUBMIT_JOB_TYPE_URL,
+                    &pb::MsgSubmitJob {
+                        requester: a.to_bech32(),
+                        kind: kind.as_str().to_string(),
+                        model_id: model.clone().unwrap_or_default(),
+                        input,
+                        input_hash: input_hash.to_vec(),
+                        replication,
+                        price_per_replica: price.to_string(),
+                    },
+                )?])
+            })
+            .await?;
+            say(text, &r, |r| {
+                format!(
+                    "job {}  {} R={replication}  escrow {}{BASE_DENOM}  input {}",
+                    r.attr("compute_job_submitted", "job_id")
+                        .unwrap_or_default(),
+                    kind.as_str(),
+                    r.attr("compute_job_submitted", "escrow")
+                        .unwrap_or_default(),
+                    hex::encode(input_hash)
+                )
+            });
+        }
+        ComputeTxCmd::Commit {
+            job_id,
+            result_hash,
+            output_file,
+            salt,
+            from,
+            flags,
+        } => {
+            let (result_hash, output) = match (&result_hash, &output_file) {
+                (Some(h), None) => (parse_hash(h, "--result-hash")?, Vec::new()),
+                (None, Some(f)) => {
+                    let out = read_file(f, "output file")?;
+                    (sha3(&[&out]), out)
+                }
+                _ => bail!("give --result-hash HEX or --output-file FILE"),
+            };
+            let given_salt = salt
+                .as_deref()
+                .map(|s| parse_hex(s, "--salt"))
+                .transpose()?;
+            if let Some(s) = &given_salt {
+                if s.is_empty() || s.len() > deai_compute_module::msg::MAX_SALT_BYTES {
+                    bail!(
+                        "--salt must be 1 to {} bytes",
+                        deai_compute_module::msg::MAX_SALT_BYTES
+                    );
+                }
+            }
+            let text = text_mode(&flags);
+            let mut saved_at = None;
+            let r = sign_and_broadcast(
+                home,
+                &from,
+                flags,
+                &format!(
+                    "commit to result {} for job {job_id}",
+                    hex::encode(result_hash)
+                ),
+                |a| {
+                    let path = salt_path(home, job_id, a);
+                    // A retry of the same result reuses the saved salt; a
+                    // different result must not overwrite the salt of a
+                    // commitment that may already be on chain.
+                    let salt = match load_saved(&path)? {
+                        Some(prev) if prev.result_hash == hex::encode(result_hash) => {
+                            parse_hex(&prev.salt, "the saved salt")?
+                        }
+                        Some(prev) => bail!(
+                            "{} holds a commitment to result {} for job {job_id}; \
+                             remove it to commit to another result",
+                            path.display(),
+                            prev.result_hash
+                        ),
+                        None => given_salt.clone().unwrap_or_else(|| {
+                            let mut s = vec![0u8; 32];
+                            rand::rngs::OsRng.fill_bytes(&mut s);
+                            s
+                        }),
+                    };
+                    let c = commitment(&result_hash, a, &salt);
+                    let msg = checked(
+                        deai_compute_module::MSG_COMMIT_RESULT_TYPE_URL,
+                        &pb::MsgCommitResult {
+                            provider: a.to_bech32(),
+                            job_id,
+                            commitment: c.to_vec(),
+                        },
+                    )?;
+                    // Saved before broadcasting: a commitment whose salt
+                    // were lost could never be revealed.
+                    save(
+                        &path,
+                        &SavedCommitment {
+                            job_id,
+                            provider: a.to_bech32(),
+                            result_hash: hex::encode(result_hash),
+                            salt: hex::encode(&salt),
+                            commitment: hex::encode(c),
+                            output: hex::encode(&output),
+                        },
+                    )?;
+                    saved_at = Some(path);
+                    Ok(vec![msg])
+                },
+            )
+            .await?;
+            if let (true, Some(_), Some(p)) = (text, &r, &saved_at) {
+                println!(
+                    "committed to result {} for job {job_id}; salt saved in {}",
+                    hex::encode(result_hash),
+                    p.display()
+                );
+            }
+        }
+        ComputeTxCmd::Reveal {
+            job_id,
+            result_hash,
+            salt,
+            output_file,
+            from,
+            flags,
+        } => {
+            let given = match (&result_hash, &salt) {
+                (Some(h), Some(s)) => {
+                    Some((parse_hash(h, "--result-hash")?, parse_hex(s, "--salt")?))
+                }
+                _ => None,
+            };
+            let file_output = output_file
+                .as_deref()
+                .map(|f| read_file(f, "output file"))
+                .transpose()?;
+            let text = text_mode(&flags);
+            let mut revealed = None;
+            let r = sign_and_broadcast(
+                home,
+                &from,
+                flags,
+                &format!("reveal the result of job {job_id}"),
+                |a| {
+                    let (hash, salt, saved_output) = match &given {
+                        Some((h, s)) => (*h, s.clone(), Vec::new()),
+                        None => {
+                            let path = salt_path(home, job_id, a);
+                            let saved = load_saved(&path)?.ok_or_else(|| {
+                                anyhow!(
+                                    "no commitment to job {job_id} by {a} is saved in {}; \
+                                     give --result-hash and --salt",
+                                    path.display()
+                                )
+                            })?;
+                            (
+                                parse_hash(&saved.result_hash, "the saved result hash")?,
+                                parse_hex(&saved.salt, "the saved salt")?,
+                                parse_hex(&saved.output, "the saved output")?,
+                            )
+                        }
+                    };
+                    let output = file_output.clone().unwrap_or(saved_output);
+                    revealed = Some(hash);
+                    Ok(vec![checked(
+                        deai_compute_module::MSG_REVEAL_RESULT_TYPE_URL,
+                        &pb::MsgRevealResult {
+                            provider: a.to_bech32(),
+                            job_id,
+                            result_hash: hash.to_vec(),
+                            salt,
+                            output,
+                        },
+                    )?])
+                },
+            )
+            .await?;
+            if let (true, Some(r), Some(h)) = (text, &r, revealed) {
+                println!("revealed result {} for job {job_id}", hex::encode(h));
+                if let Some(status) = r.attr("compute_job_settled", "status") {
+                    println!("job {job_id} settled: {status}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn status_name(status: i32) -> String {
+    JobStatus::try_from(status)
+        .map(|s| {
+            s.as_str_name()
+                .trim_start_matches("JOB_STATUS_")
+                .to_lowercase()
+        })
+        .unwrap_or_else(|_| format!("unknown({status})"))
+}
+
+/// Parses a `--status` name into the query's status number.
+pub fn parse_status(s: &str) -> anyhow::Result<i32> {
+    JobStatus::from_str_name(&format!("JOB_STATUS_{}", s.to_ascii_uppercase()))
+        .filter(|s| *s != JobStatus::Unspecified)
+        .map(|s| s as i32)
+        .ok_or_else(|| {
+            anyhow!("--status {s:?}: use pending, assigned, finalized, disputed or expired")
+        })
+}
+
+fn job_json(j: &pb::Job) -> Value {
+    json!({
+        "id": j.id.to_string(),
+        "requester": j.requester,
+        "kind": j.kind,
+        "model_id": j.model_id,
+        "input_hash": hex::encode(&j.input_hash),
+        "input_bytes": j.input.len(),
+        "replication": j.replication,
+        "price_per_replica": j.price_per_replica,
+        "escrow": j.escrow,
+        "status": status_name(j.status),
+        "submitted_height": j.submitted_height.to_string(),
+        "assigned_height": j.assigned_height.to_string(),
+        "commit_deadline": j.commit_deadline.to_string(),
+        "reveal_deadline": j.reveal_deadline.to_string(),
+        "assignments": j.assignments.iter().map(|a| json!({
+            "provider": a.provider,
+            "committed": !a.commitment.is_empty(),
+            "result_hash": hex::encode(&a.result_hash),
+        })).collect::<Vec<_>>(),
+        "result_hash": hex::encode(&j.result_hash),
+        "output": hex::encode(&j.output),
+        "work_units": j.work_units.to_string(),
+        "settled_height": j.settled_height.to_string(),
+    })
+}
+
+fn job_text(j: &pb::Job) -> String {
+    let mut s = format!(
+        "job {}  {}  {}{}  R={}  price {}{BASE_DENOM}  escrow {}{BASE_DENOM}  submitted {}",
+        j.id,
+        status_name(j.status),
+        j.kind,
+        if j.model_id.is_empty() {
+            String::new()
+        } else {
+            format!(" model {}", j.model_id)
+        },
+        j.replication,
+        j.price_per_replica,
+        j.escrow,
+        j.submitted_height
+    );
+    if j.assigned_height > 0 {
+        s.push_str(&format!(
+            "  assigned {}  commit until {}  reveal until {}",
+            j.assigned_height, j.commit_deadline, j.reveal_deadline
+        ));
+    }
+    if j.settled_height > 0 {
+        s.push_str(&format!("  settled {}", j.settled_height));
+    }
+    if !j.result_hash.is_empty() {
+        s.push_str(&format!("  result {}", hex::encode(&j.result_hash)));
+    }
+    s
+}
+
+fn provider_json(p: &pb::Provider) -> Value {
+    json!({
+        "address": p.address,
+        "bond": p.bond,
+        "device": p.device,
+        "jailed_until": p.jailed_until.to_string(),
+        "open_jobs": p.open_jobs.to_string(),
+        "registered_height": p.registered_height.to_string(),
+        "unbonding": p.unbonding,
+    })
+}
+
+fn provider_text(p: &pb::Provider) -> String {
+    let mut s = format!(
+        "{}  bond {}{BASE_DENOM}  open jobs {}  unbonding {}{BASE_DENOM}",
+        p.address, p.bond, p.open_jobs, p.unbonding
+    );
+    if p.jailed_until > 0 {
+        s.push_str(&format!("  jailed until {}", p.jailed_until));
+    }
+    if !p.device.is_empty() {
+        s.push_str(&format!("  {:?}", p.device));
+    }
+    s
+}
+
+fn model_json(m: &pb::Model) -> Value {
+    json!({
+        "id": m.id,
+        "name": m.name,
+        "architecture": m.architecture,
+        "quantization": m.quantization,
+        "license": m.license,
+        "size_bytes": m.size_bytes.to_string(),
+    })
+}
+
+async fn ask<Req: Message, Resp: Message + Default>(
+    client: &NodeClient,
+    path: &str,
+    req: &Req,
+) -> anyhow::Result<Resp> {
+    let bytes = client.query(path, req.encode_to_vec()).await?;
+    Resp::decode(bytes.as_slice()).with_context(|| format!("decoding the answer to {path}"))
+}
+
+fn list_text(rows: Vec<String>, empty: &str) -> String {
+    if rows.is_empty() {
+        empty.to_string()
+    } else {
+        rows.join("\n")
+    }
+}
+
+/// Runs a compute query.
+pub async fn compute_query(node: &NodeArgs, cmd: ComputeQueryCmd) -> anyhow::Result<()> {
+    use deai_compute_module::query as q;
+    let client = NodeClient::new(&node.node)?;
+    let out = &node.output;
+    match cmd {
+        ComputeQueryCmd::Jobs { status, limit } => {
+            let status = status.as_deref().map(parse_status).transpose()?;
+            let r: pb::QueryJobsResponse = ask(
+                &client,
+                q::JOBS_PATH,
+                &pb::QueryJobsRequest {
+                    status: status.unwrap_or(0),
+                    pagination: Some(pb::PageRequest {
+                        key: Vec::new(),
+                        limit,
+                    }),
+                },
+            )
+            .await?;
+            print_out(
+                out,
+                &json!({"jobs": r.jobs.iter().map(job_json).collect::<Vec<_>>()}),
+                &list_text(r.jobs.iter().map(job_text).collect(), "(no jobs)"),
+            )
+        }
+        ComputeQueryCmd::Job { id } => {
+            let r: pb::QueryJobResponse =
+                ask(&client, q::JOB_PATH, &pb::QueryJobRequest { job_id: id }).await?;
+            let j = r.job.ok_or_else(|| anyhow!("job {id} not found"))?;
+            let mut text = job_text(&j);
+            for a in &j.assignments {
+                text.push_str(&format!(
+                    "\n  {}  {}",
+                    a.provider,
+                    match (a.commitment.is_empty(), a.result_hash.is_empty()) {
+                        (true, _) => "not committed".to_string(),
+                        (false, true) => "committed".to_string(),
+                        (false, false) => format!("revealed {}", hex::encode(&a.result_hash)),
+                    }
+                ));
+            }
+            print_out(out, &job_json(&j), &text)
+        }
+        ComputeQueryCmd::Result { id } => {
+            let r: pb::QueryResultResponse = ask(
+                &client,
+                q::RESULT_PATH,
+                &pb::QueryResultRequest { job_id: id },
+            )
+            .await?;
+            let status = status_name(r.status);
+            let text = if r.result_hash.is_empty() {
+                format!("job {id}  {status}  (no final result)")
+            } else {
+                format!(
+                    "job {id}  {status}  result {}{}",
+                    hex::encode(&r.result_hash),
+                    if r.output.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  output {}", hex::encode(&r.output))
+                    }
+                )
+            };
+            print_out(
+                out,
+                &json!({"job_id": id.to_string(), "status": status, "result_hash": hex::encode(&r.result_hash), "output": hex::encode(&r.output)}),
+                &text,
+            )
+        }
+        ComputeQueryCmd::Providers => {
+            let r: pb::QueryProvidersResponse = ask(
+                &client,
+                q::PROVIDERS_PATH,
+                &pb::QueryProvidersRequest { pagination: None },
+            )
+            .await?;
+            print_out(
+                out,
+                &json!({"providers": r.providers.iter().map(provider_json).collect::<Vec<_>>()}),
+                &list_text(
+                    r.providers.iter().map(provider_text).collect(),
+                    "(no providers)",
+                ),
+            )
+        }
+        ComputeQueryCmd::Provider { address } => {
+            let r: pb::QueryProviderResponse = ask(
+                &client,
+                q::PROVIDER_PATH,
+                &pb::QueryProviderRequest {
+                    address: address.to_bech32(),
+                },
+            )
+            .await?;
+            let p = r
+                .provider
+                .ok_or_else(|| anyhow!("{address} is not a provider"))?;
+            print_out(out, &provider_json(&p), &provider_text(&p))
+        }
+        ComputeQueryCmd::Models => {
+            let r: pb::QueryModelsResponse = ask(
+                &client,
+                q::MODELS_PATH,
+                &pb::QueryModelsRequest { pagination: None },
+            )
+            .await?;
+            print_out(
+                out,
+                &json!({"models": r.models.iter().map(model_json).collect::<Vec<_>>()}),
+                &list_text(
+                    r.models
+                        .iter()
+                        .map(|m| {
+                            format!(
+                                "{}  {}  {} {}  {}  {} bytes",
+                                m.id,
+                                m.name,
+                                m.architecture,
+                                m.quantization,
+                                m.license,
+                                m.size_bytes
+                            )
+                        })
+                        .collect(),
+                    "(no models)",
+                ),
+            )
+        }
+        ComputeQueryCmd::Params => {
+            let r: pb::QueryParamsResponse =
+                ask(&client, q::PARAMS_PATH, &pb::QueryParamsRequest {}).await?;
+            let p = ComputeParams::from_proto(&r.params.unwrap_or_default())
+                .map_err(|e| anyhow!("the node's compute params: {e}"))?;
+            let v = serde_json::to_value(&p)?;
+            print_out(out, &v, &serde_json::to_string_pretty(&v)?)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn amounts_parse_with_or_without_the_denom_and_must_be_positive() {
+        assert_eq!(parse_udeai("1000", "x").unwrap(), 1000);
+        assert_eq!(parse_udeai("1000udeai", "x").unwrap(), 1000);
+        assert!(parse_udeai("0udeai", "x").is_err());
+        assert!(parse_udeai("10uatom", "x").is_err());
+        assert!(parse_udeai("-5", "x").is_err());
+    }
+
+    #[test]
+    fn hashes_must_be_64_hex_digits() {
+        assert!(parse_hash(&"ab".repeat(32), "h").is_ok());
+        assert!(parse_hash(&format!("0x{}", "ab".repeat(32)), "h").is_ok());
+        let e = parse_hash("abcd", "--result-hash").unwrap_err().to_string();
+        assert!(e.contains("32 bytes"), "{e}");
+        let e = parse_hash("zz", "--result-hash").unwrap_err().to_string();
+        assert!(e.contains("not valid hex"), "{e}");
+    }
+
+    #[test]
+    fn status_names_map_to_job_statuses() {
+        assert_eq!(
+            parse_status("finalized").unwrap(),
+            JobStatus::Finalized as i32
+        );
+        assert_eq!(parse_status("PENDING").unwrap(), JobStatus::Pending as i32);
+        assert!(parse_status("unspecified").is_err());
+        assert!(parse_status("done").is_err());
+    }
+
+    #[test]
+    fn a_saved_commitment_is_found_again_and_its_salt_opens_the_commitment() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path());
+        let provider = deai_app::txbuilder::Key::from_label("p").address();
+        let path = salt_path(&home, 7, &provider);
+        let hash = sha3(&[b"out"]);
+        let salt = vec![9u8; 32];
+        let saved = SavedCommitment {
+            job_id: 7,
+            provider: provider.to_bech32(),
+            result_hash: hex::encode(hash),
+            salt: hex::encode(&salt),
+            commitment: hex::encode(commitment(&hash, &provider, &salt)),
+            output: String::new(),
+        };
+        save(&path, &saved).unwrap();
+        let back = load_saved(&path).unwrap().unwrap();
+        assert_eq!(back, saved);
+        assert_eq!(
+            hex::encode(commitment(
+                &parse_hash(&back.result_hash, "h").unwrap(),
+                &provider,
+                &parse_hex(&back.salt, "s").unwrap()
+            )),
+            back.commitment
+        );
+        assert!(load_saved(&salt_path(&home, 8, &provider))
+            .unwrap()
+            .is_none());
+    }
+}
