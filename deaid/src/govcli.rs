@@ -9,7 +9,7 @@ use cosmos_sdk_proto::{
     Any,
 };
 use deai_app::{client::NodeClient, home::Home};
-use deai_proto::{gov::v1 as gpb, treasury::v1 as tpb};
+use deai_proto::{compute::v1 as cpb, gov::v1 as gpb, treasury::v1 as tpb};
 use deai_types::{Address, Coin};
 use prost::Message;
 use serde_json::{json, Value};
@@ -35,7 +35,8 @@ pub enum GovTxCmd {
     },
     /// Print a proposal template to edit and submit.
     DraftProposal {
-        /// text, spend, stream, cancel-stream, gov-params or treasury-params.
+        /// text, spend, stream, cancel-stream, gov-params, treasury-params,
+        /// register-model, compute-params or treasury-job.
         #[arg(long, default_value = "spend")]
         kind: String,
     },
@@ -304,6 +305,73 @@ pub fn message_from_json(v: &Value, index: usize) -> anyhow::Result<Any> {
                 },
             )
         }
+        deai_compute_module::MSG_REGISTER_MODEL_TYPE_URL => {
+            let m = field(v, "model", &ctx)?;
+            let mctx = format!("{ctx}.model");
+            any(
+                &type_url,
+                &cpb::MsgRegisterModel {
+                    authority,
+                    model: Some(cpb::Model {
+                        id: str_field(m, "id", &mctx)?,
+                        name: str_field(m, "name", &mctx)?,
+                        architecture: str_field(m, "architecture", &mctx)?,
+                        quantization: str_field(m, "quantization", &mctx)?,
+                        license: str_field(m, "license", &mctx)?,
+                        size_bytes: u64_field(m, "size_bytes", &mctx)?,
+                    }),
+                },
+            )
+        }
+        deai_compute_module::MSG_REMOVE_MODEL_TYPE_URL => any(
+            &type_url,
+            &cpb::MsgRemoveModel {
+                authority,
+                model_id: str_field(v, "model_id", &ctx)?,
+            },
+        ),
+        deai_compute_module::MSG_UPDATE_PARAMS_TYPE_URL => {
+            let p: deai_compute_module::ComputeParams =
+                serde_json::from_value(params(&ctx)?).with_context(|| format!("{ctx}.params"))?;
+            any(
+                &type_url,
+                &cpb::MsgUpdateParams {
+                    authority,
+                    params: Some(p.to_proto()),
+                },
+            )
+        }
+        deai_compute_module::MSG_SUBMIT_JOB_TYPE_URL => {
+            // A job the treasury pays for: the requester is the treasury.
+            let input = hex::decode(str_field(v, "input_hex", &ctx)?)
+                .with_context(|| format!("{ctx}.input_hex is not hex"))?;
+            let price = Coin::parse_list(&str_field(v, "price_per_replica", &ctx)?)
+                .with_context(|| format!("{ctx}.price_per_replica"))?;
+            let [price] = price.as_slice() else {
+                bail!("{ctx}.price_per_replica must be one amount of udeai, e.g. \"1000udeai\"");
+            };
+            if price.denom != deai_types::BASE_DENOM {
+                bail!("{ctx}.price_per_replica must be in udeai");
+            }
+            use sha3::Digest as _;
+            any(
+                &type_url,
+                &cpb::MsgSubmitJob {
+                    requester: deai_treasury::address().to_bech32(),
+                    kind: str_field(v, "kind", &ctx)?,
+                    model_id: v
+                        .get("model_id")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    input_hash: sha3::Sha3_256::digest(&input).to_vec(),
+                    input,
+                    replication: u32::try_from(u64_field(v, "replication", &ctx)?)
+                        .with_context(|| format!("{ctx}.replication is too large"))?,
+                    price_per_replica: price.amount.to_string(),
+                },
+            )
+        }
         other => bail!(
             "{ctx}: a proposal cannot carry {other:?}; it may carry {}",
             [
@@ -314,6 +382,10 @@ pub fn message_from_json(v: &Value, index: usize) -> anyhow::Result<Any> {
                 deai_gov::MSG_UPDATE_PARAMS_TYPE_URL,
                 deai_app::tx::MSG_BANK_UPDATE_PARAMS_TYPE_URL,
                 deai_app::tx::MSG_AUTH_UPDATE_PARAMS_TYPE_URL,
+                deai_compute_module::MSG_REGISTER_MODEL_TYPE_URL,
+                deai_compute_module::MSG_REMOVE_MODEL_TYPE_URL,
+                deai_compute_module::MSG_UPDATE_PARAMS_TYPE_URL,
+                deai_compute_module::MSG_SUBMIT_JOB_TYPE_URL,
             ]
             .join(", ")
         ),
@@ -403,13 +475,38 @@ pub fn draft(kind: &str) -> anyhow::Result<Value> {
             "authority": gov,
             "params": deai_gov::GovParams::default()
         })),
+        "register-model" => Some(json!({
+            "@type": deai_compute_module::MSG_REGISTER_MODEL_TYPE_URL,
+            "authority": gov,
+            "model": {
+                "id": "<64 hex: SHA3-256 of the weight file>",
+                "name": "all-MiniLM-L6-v2",
+                "architecture": "bert",
+                "quantization": "int8",
+                "license": "Apache-2.0",
+                "size_bytes": 90868376
+            }
+        })),
+        "treasury-job" => Some(json!({
+            "@type": deai_compute_module::MSG_SUBMIT_JOB_TYPE_URL,
+            "kind": "embed",
+            "model_id": "<64 hex>",
+            "input_hex": hex::encode("Public-good compute, paid by the DAO."),
+            "replication": 3,
+            "price_per_replica": "1000udeai"
+        })),
+        "compute-params" => Some(json!({
+            "@type": deai_compute_module::MSG_UPDATE_PARAMS_TYPE_URL,
+            "authority": gov,
+            "params": deai_compute_module::ComputeParams::default()
+        })),
         "treasury-params" => Some(json!({
             "@type": deai_treasury::MSG_UPDATE_PARAMS_TYPE_URL,
             "authority": gov,
             "params": deai_treasury::TreasuryParams::default()
         })),
         other => bail!(
-            "--kind {other:?}: use text, spend, stream, cancel-stream, gov-params or treasury-params"
+            "--kind {other:?}: use text, spend, stream, cancel-stream, gov-params, treasury-params, register-model, compute-params or treasury-job"
         ),
     };
     Ok(json!({
@@ -986,5 +1083,57 @@ pub async fn treasury_query(node: &NodeArgs, cmd: TreasuryQueryCmd) -> anyhow::R
             let v = serde_json::to_value(&p)?;
             print_out(out, &v, &serde_json::to_string_pretty(&v)?)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_but_text_builds_messages_the_app_accepts_in_a_proposal() {
+        let model_id = "ab".repeat(32);
+        for kind in [
+            "spend",
+            "stream",
+            "cancel-stream",
+            "gov-params",
+            "treasury-params",
+            "register-model",
+            "compute-params",
+            "treasury-job",
+        ] {
+            let mut v = draft(kind).unwrap();
+            let m = &mut v["messages"][0];
+            if m.get("recipient").is_some() {
+                m["recipient"] = json!(deai_treasury::address().to_bech32());
+            }
+            if m.get("model_id").is_some() {
+                m["model_id"] = json!(model_id);
+            }
+            if m.get("model").is_some() {
+                m["model"]["id"] = json!(model_id);
+            }
+            let proposer = deai_app::txbuilder::Key::from_label("p").address();
+            let submit = proposal_from_json(&v.to_string(), &proposer).unwrap();
+            let msg = any(deai_gov::MSG_SUBMIT_PROPOSAL_TYPE_URL, &submit);
+            deai_app::tx::Msg::from_any(&msg)
+                .unwrap_or_else(|e| panic!("{kind}: the app refused the proposal: {e}"));
+        }
+        let text = draft("text").unwrap();
+        assert!(text["messages"].as_array().unwrap().is_empty());
+    }
+
+    #[test]
+    fn proposal_files_with_unknown_fields_or_messages_are_refused() {
+        let p = deai_app::txbuilder::Key::from_label("p").address();
+        let e = proposal_from_json(r#"{"title":"t","summary":"s","extra":1}"#, &p).unwrap_err();
+        assert!(e.to_string().contains("unknown field"), "{e}");
+        let e = proposal_from_json(
+            r#"{"title":"t","summary":"s","messages":[{"@type":"/cosmos.bank.v1beta1.MsgSend"}]}"#,
+            &p,
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("cannot carry"), "{e:#}");
     }
 }
