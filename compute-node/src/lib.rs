@@ -14,6 +14,7 @@ pub mod hash;
 pub mod ibert;
 mod matrix;
 pub mod shaders;
+pub mod workload;
 
 pub use error::ComputeError;
 pub use executor::{
