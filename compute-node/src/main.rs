@@ -11,6 +11,8 @@ use deai_compute::{
 };
 use tracing_subscriber::EnvFilter;
 
+mod daemon;
+
 #[derive(Parser)]
 #[command(name = "deai-compute", version, about = "DeAI compute node")]
 struct Cli {
@@ -27,6 +29,9 @@ enum Command {
     /// Run one gemm-i8 on deterministic inputs and print its result hash (Vulkan and
     /// reference), for comparing nodes.
     Gemm(GemmArgs),
+    /// Run the provider daemon: register, follow blocks, compute, commit and reveal
+    /// assigned jobs, and serve metrics.
+    Start(daemon::StartArgs),
 }
 
 #[derive(clap::Args)]
@@ -226,5 +231,6 @@ fn main() -> Result<()> {
         Command::Info => info(),
         Command::Bench(args) => bench(args),
         Command::Gemm(args) => gemm(args),
+        Command::Start(args) => daemon::start(args),
     }
 }
