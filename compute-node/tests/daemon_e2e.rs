@@ -547,4 +547,13 @@ fn provider_daemons_earn_on_agreeing_results_the_corrupt_one_is_slashed_and_a_re
         "p0 sent exactly one commit and one reveal"
     );
     d[0].wait_metric("jobs_done_total", 1.0);
+    let log = std::fs::read_to_string(&d[0].log).unwrap();
+    assert!(
+        log.contains("websocket unavailable") || log.contains("over the websocket"),
+        "the daemon says how it follows blocks"
+    );
+    assert!(
+        log.contains("running kernels on"),
+        "the daemon says where kernels run"
+    );
 }

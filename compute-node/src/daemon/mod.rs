@@ -18,6 +18,7 @@ use deai_keys::Backend;
 use deai_proto::compute::v1 as pb;
 use deai_types::{Coin, BASE_DENOM};
 use rand::RngCore;
+use tokio::signal::unix::{signal, SignalKind};
 use tracing::Instrument;
 
 use self::{
@@ -176,13 +177,16 @@ async fn run(args: StartArgs) -> anyhow::Result<()> {
     let mut follower = Follower::new(&args.node);
     let mut last = 0;
     let mut backoff = Backoff::new();
+    // Created once, so a signal that arrives while a block is processed is
+    // seen at the next wait; state is saved after every step, so stopping
+    // between blocks loses nothing.
+    let mut sigint = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    let mut sigterm = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
     loop {
         let height = tokio::select! {
             h = follower.next_height(&daemon.chain, last) => h,
-            _ = tokio::signal::ctrl_c() => {
-                tracing::info!("stopping");
-                return Ok(());
-            }
+            _ = sigint.recv() => break,
+            _ = sigterm.recv() => break,
         };
         daemon
             .metrics
@@ -196,6 +200,8 @@ async fn run(args: StartArgs) -> anyhow::Result<()> {
             Err(e) => backoff.wait("processing a block", &e).await,
         }
     }
+    tracing::info!("stopping");
+    Ok(())
 }
 
 impl Daemon {
@@ -390,6 +396,13 @@ impl Daemon {
             );
         }
         tracing::info!(job = job.id, kind = %job.kind, bytes = job.input.len(), "running job");
+        // Governance may have changed the output limit or the emission since the last job.
+        match self.chain.params().await {
+            Ok(p) => self.params = p,
+            Err(e) => {
+                tracing::debug!(error = %format!("{e:#}"), "keeping the cached compute params")
+            }
+        }
         let workload = self.workload.clone();
         let (kind, model, input) = (job.kind.clone(), job.model_id.clone(), job.input.clone());
         let ran = tokio::task::spawn_blocking(move || {
