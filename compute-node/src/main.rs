@@ -20,6 +20,8 @@ use deai_compute::{
 };
 use tracing_subscriber::EnvFilter;
 
+mod daemon;
+
 #[derive(Parser)]
 #[command(name = "deai-compute", version, about = "DeAI compute node")]
 struct Cli {
@@ -39,6 +41,9 @@ enum Command {
     /// Embed a text with a sentence-embedding model on Vulkan: prints the embedding and
     /// its result hash.
     Run(RunArgs),
+    /// Run the provider daemon: register, follow blocks, compute, commit and reveal
+    /// assigned jobs, and serve metrics.
+    Start(daemon::StartArgs),
 }
 
 #[derive(clap::Args)]
@@ -378,5 +383,6 @@ fn main() -> Result<()> {
         Command::Bench(args) => bench(args),
         Command::Gemm(args) => gemm(args),
         Command::Run(args) => run(args),
+        Command::Start(args) => daemon::start(args),
     }
 }

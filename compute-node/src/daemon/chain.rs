@@ -1,0 +1,219 @@
+//! The daemon's view of the chain: the compute module's queries it needs
+//! and one path for signing and sending a transaction. Transactions are sent
+//! one at a time and each waits for its block, so the account sequence read
+//! from the chain before every transaction is always the next one to use.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use cosmos_sdk_proto::Any;
+use deai_app::{
+    client::NodeClient,
+    txbuilder::{sign_tx, Key, TxParams},
+};
+use deai_compute_module::query::{JOBS_PATH, JOB_PATH, PARAMS_PATH, PROVIDER_PATH};
+use deai_proto::compute::v1 as pb;
+use deai_types::{Address, Coin};
+use prost::Message;
+
+/// How long a sent transaction may take to land in a block.
+const INCLUSION_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A connection to the node, with the provider's key.
+pub struct Chain {
+    client: NodeClient,
+    key: Key,
+    address: Address,
+    bech32: String,
+    chain_id: String,
+    fee: Option<Coin>,
+    gas_limit: u64,
+}
+
+/// Whether a query error says the thing asked for does not exist.
+fn is_not_found(e: &anyhow::Error) -> bool {
+    e.to_string().contains("NotFound")
+}
+
+impl Chain {
+    /// Connects to `node` and learns its chain id.
+    pub async fn connect(
+        node: &str,
+        key: Key,
+        fee: Option<Coin>,
+        gas_limit: u64,
+    ) -> anyhow::Result<Self> {
+        let client = NodeClient::new(node)?;
+        let (chain_id, _) = client.status().await?;
+        let address = key.address();
+        Ok(Chain {
+            client,
+            bech32: address.to_bech32(),
+            address,
+            key,
+            chain_id,
+            fee,
+            gas_limit,
+        })
+    }
+
+    /// The provider's address.
+    pub fn address(&self) -> &Address {
+        &self.address
+    }
+
+    /// The provider's address, bech32.
+    pub fn bech32(&self) -> &str {
+        &self.bech32
+    }
+
+    /// The latest committed height.
+    pub async fn height(&self) -> anyhow::Result<u64> {
+        Ok(self.client.status().await?.1)
+    }
+
+    /// The compute module's parameters.
+    pub async fn params(&self) -> anyhow::Result<pb::Params> {
+        let bytes = self
+            .client
+            .query(PARAMS_PATH, pb::QueryParamsRequest {}.encode_to_vec())
+            .await?;
+        pb::QueryParamsResponse::decode(bytes.as_slice())?
+            .params
+            .ok_or_else(|| anyhow!("the node returned no compute params"))
+    }
+
+    /// This provider's record, if registered.
+    pub async fn provider(&self) -> anyhow::Result<Option<pb::Provider>> {
+        let req = pb::QueryProviderRequest {
+            address: self.bech32.clone(),
+        };
+        match self.client.query(PROVIDER_PATH, req.encode_to_vec()).await {
+            Ok(bytes) => Ok(pb::QueryProviderResponse::decode(bytes.as_slice())?.provider),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Assigned (commit or reveal phase) jobs that list this provider, by id.
+    pub async fn my_assigned_jobs(&self) -> anyhow::Result<Vec<pb::Job>> {
+        let mut out = Vec::new();
+        let mut key = Vec::new();
+        loop {
+            let req = pb::QueryJobsRequest {
+                status: pb::JobStatus::Assigned as i32,
+                pagination: Some(pb::PageRequest {
+                    key: key.clone(),
+                    limit: 100,
+                }),
+            };
+            let bytes = self.client.query(JOBS_PATH, req.encode_to_vec()).await?;
+            let resp = pb::QueryJobsResponse::decode(bytes.as_slice())?;
+            out.extend(
+                resp.jobs
+                    .into_iter()
+                    .filter(|j| j.assignments.iter().any(|a| a.provider == self.bech32)),
+            );
+            match resp.pagination.map(|p| p.next_key) {
+                Some(next) if !next.is_empty() && next != key => key = next,
+                _ => break,
+            }
+        }
+        out.sort_by_key(|j| j.id);
+        Ok(out)
+    }
+
+    /// Job `id`.
+    pub async fn job(&self, id: u64) -> anyhow::Result<pb::Job> {
+        let bytes = self
+            .client
+            .query(JOB_PATH, pb::QueryJobRequest { job_id: id }.encode_to_vec())
+            .await?;
+        pb::QueryJobResponse::decode(bytes.as_slice())?
+            .job
+            .ok_or_else(|| anyhow!("the node returned no job {id}"))
+    }
+
+    /// Signs `msg`, sends it and waits for its block; returns the block height.
+    /// An error names what went wrong: no account yet, refused by CheckTx, or
+    /// failed in its block (with the app's log).
+    pub async fn send(&self, msg: Any, what: &str) -> anyhow::Result<u64> {
+        let acc = self.client.account(&self.bech32).await?.ok_or_else(|| {
+            anyhow!(
+                "account {} does not exist yet: send it tokens for fees and the bond",
+                self.bech32
+            )
+        })?;
+        let p = TxParams {
+            chain_id: self.chain_id.clone(),
+            account_number: acc.account_number,
+            sequence: acc.sequence,
+            fee: self.fee.clone(),
+            gas_limit: self.gas_limit,
+            memo: String::new(),
+        };
+        let bytes = sign_tx(&self.key, vec![msg], &p);
+        let hash = deai_app::tx::tx_hash(&bytes);
+        let (code, log) = self.client.broadcast_sync(bytes).await?;
+        if code != 0 {
+            bail!("{what}: the node refused the tx (code {code}): {log}");
+        }
+        let (height, code, log) = self
+            .client
+            .wait_for_tx(hash, INCLUSION_TIMEOUT)
+            .await
+            .with_context(|| format!("{what}: waiting for the tx"))?;
+        if code != 0 {
+            bail!("{what}: the tx failed in block {height} (code {code}): {log}");
+        }
+        tracing::debug!(height, sequence = p.sequence, what, "tx included");
+        Ok(height)
+    }
+}
+
+/// `MsgRegisterProvider` for `provider`.
+pub fn msg_register(provider: &str, bond: u128, device: &str) -> Any {
+    Any {
+        type_url: deai_compute_module::MSG_REGISTER_PROVIDER_TYPE_URL.into(),
+        value: pb::MsgRegisterProvider {
+            provider: provider.into(),
+            bond: bond.to_string(),
+            device: device.into(),
+        }
+        .encode_to_vec(),
+    }
+}
+
+/// `MsgCommitResult`.
+pub fn msg_commit(provider: &str, job_id: u64, commitment: &[u8; 32]) -> Any {
+    Any {
+        type_url: deai_compute_module::MSG_COMMIT_RESULT_TYPE_URL.into(),
+        value: pb::MsgCommitResult {
+            provider: provider.into(),
+            job_id,
+            commitment: commitment.to_vec(),
+        }
+        .encode_to_vec(),
+    }
+}
+
+/// `MsgRevealResult`.
+pub fn msg_reveal(
+    provider: &str,
+    job_id: u64,
+    result_hash: &[u8],
+    salt: &[u8],
+    output: &[u8],
+) -> Any {
+    Any {
+        type_url: deai_compute_module::MSG_REVEAL_RESULT_TYPE_URL.into(),
+        value: pb::MsgRevealResult {
+            provider: provider.into(),
+            job_id,
+            result_hash: result_hash.to_vec(),
+            salt: salt.to_vec(),
+            output: output.to_vec(),
+        }
+        .encode_to_vec(),
+    }
+}

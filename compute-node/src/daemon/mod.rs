@@ -1,0 +1,521 @@
+//! `deai-compute start`: the provider daemon. It registers the node as a
+//! compute provider, follows new blocks, and for every job assigned to it
+//! runs the workload, commits `SHA3-256(result_hash || address || salt)`
+//! before the commit deadline, and reveals once the reveal phase opens.
+//! Work in progress is persisted (see [`store`]) so a restart resumes it.
+
+mod chain;
+mod follow;
+mod metrics;
+mod store;
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use anyhow::{bail, Context};
+use deai_app::{home::Home, keys_cli};
+use deai_compute::workload::{ModelStore, Workload, WorkloadError};
+use deai_keys::Backend;
+use deai_proto::compute::v1 as pb;
+use deai_types::{Coin, BASE_DENOM};
+use rand::RngCore;
+use tokio::signal::unix::{signal, SignalKind};
+use tracing::Instrument;
+
+use self::{
+    chain::{msg_commit, msg_register, msg_reveal, Chain},
+    follow::Follower,
+    metrics::Metrics,
+    store::{PendingJob, Phase, Store},
+};
+
+/// Flags of `deai-compute start`.
+#[derive(clap::Args)]
+pub struct StartArgs {
+    /// The node's RPC address.
+    #[arg(long, default_value = "http://127.0.0.1:26657", env = "DEAI_NODE")]
+    node: String,
+    /// The provider's key in the keyring.
+    #[arg(long)]
+    from: String,
+    /// Home directory: the keyring (`keyring-<backend>/`) and the daemon's state
+    /// (`compute-node/<address>.json`). Default: $DEAI_HOME, else ~/.deaid.
+    #[arg(long)]
+    home: Option<PathBuf>,
+    /// `file` (passphrase from DEAI_KEYRING_PASSPHRASE or stdin) or `test`.
+    #[arg(long, default_value = "file", env = "DEAI_KEYRING_BACKEND")]
+    keyring_backend: Backend,
+    /// Bond to register with, e.g. 1000000udeai (default: the chain's minimum).
+    #[arg(long)]
+    bond: Option<String>,
+    /// Serve Prometheus metrics at http://ADDR/metrics.
+    #[arg(long)]
+    metrics: Option<SocketAddr>,
+    /// Directory of `*.safetensors` model files, each known by its SHA3-256.
+    #[arg(long)]
+    models: Option<PathBuf>,
+    /// Fee paid per transaction.
+    #[arg(long, default_value = "2000udeai")]
+    fees: String,
+    /// Gas limit per transaction.
+    #[arg(long, default_value_t = 200_000)]
+    gas: u64,
+    /// Testing only: flip a byte of every output before hashing it, so the
+    /// chain sees a wrong result and slashes this provider.
+    #[arg(long, hide = true)]
+    corrupt_results: bool,
+}
+
+/// Exponential backoff from 200 ms to 10 s, for a node that does not answer.
+pub(crate) struct Backoff {
+    delay: Duration,
+}
+
+impl Backoff {
+    fn new() -> Self {
+        Backoff {
+            delay: Duration::from_millis(200),
+        }
+    }
+
+    /// Logs `e` and sleeps, doubling the next delay.
+    async fn wait(&mut self, doing: &str, e: &anyhow::Error) {
+        tracing::warn!(error = %format!("{e:#}"), retry_in_ms = self.delay.as_millis() as u64, "{doing}");
+        tokio::time::sleep(self.delay).await;
+        self.delay = (self.delay * 2).min(Duration::from_secs(10));
+    }
+}
+
+struct Daemon {
+    chain: Chain,
+    workload: Arc<Workload>,
+    store: Store,
+    metrics: Arc<Metrics>,
+    params: pb::Params,
+    corrupt: bool,
+}
+
+fn amount(s: &str) -> u128 {
+    s.parse().unwrap_or(0)
+}
+
+/// Runs the daemon until the process is stopped.
+pub fn start(args: StartArgs) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(run(args))
+}
+
+async fn run(args: StartArgs) -> anyhow::Result<()> {
+    let home = args.home.clone().unwrap_or_else(Home::default_dir);
+    let kr = keys_cli::open(&home, args.keyring_backend, None)?;
+    let key = keys_cli::signer(&kr, &args.from)?;
+    let fee = match Coin::parse_list(&args.fees).context("--fees")?.as_slice() {
+        [] => None,
+        [c] => Some(c.clone()),
+        _ => bail!("--fees takes one coin"),
+    };
+    let bond = match &args.bond {
+        None => None,
+        Some(b) => match Coin::parse_list(b).context("--bond")?.as_slice() {
+            [c] if c.denom == BASE_DENOM => Some(c.amount),
+            _ => bail!("--bond takes one amount of {BASE_DENOM}, e.g. 1000000{BASE_DENOM}"),
+        },
+    };
+    let models = match &args.models {
+        Some(dir) => ModelStore::load(dir).context("--models")?,
+        None => ModelStore::default(),
+    };
+    let workload = Arc::new(
+        tokio::task::spawn_blocking(move || Workload::new(models))
+            .await
+            .context("opening the executor")?,
+    );
+    let metrics = Arc::new(Metrics::default());
+    if let Some(addr) = args.metrics {
+        let bound = metrics::serve(addr, metrics.clone()).await?;
+        tracing::info!(%bound, "serving metrics at /metrics");
+    }
+
+    let mut backoff = Backoff::new();
+    let chain = loop {
+        match Chain::connect(&args.node, key.clone(), fee.clone(), args.gas).await {
+            Ok(c) => break c,
+            Err(e) => backoff.wait("connecting to the node", &e).await,
+        }
+    };
+    let store_path = home
+        .join("compute-node")
+        .join(format!("{}.json", chain.bech32()));
+    let store = Store::load(&store_path)?;
+    tracing::info!(
+        provider = chain.bech32(),
+        device = workload.device(),
+        state = %store_path.display(),
+        pending = store.ids().len(),
+        corrupt = args.corrupt_results,
+        "compute provider starting"
+    );
+    let params = loop {
+        match chain.params().await {
+            Ok(p) => break p,
+            Err(e) => backoff.wait("reading compute params", &e).await,
+        }
+    };
+    let mut daemon = Daemon {
+        chain,
+        workload,
+        store,
+        metrics,
+        params,
+        corrupt: args.corrupt_results,
+    };
+    daemon.register(bond).await;
+
+    let mut follower = Follower::new(&args.node);
+    let mut last = 0;
+    let mut backoff = Backoff::new();
+    // Created once, so a signal that arrives while a block is processed is
+    // seen at the next wait; state is saved after every step, so stopping
+    // between blocks loses nothing.
+    let mut sigint = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    let mut sigterm = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    loop {
+        let height = tokio::select! {
+            h = follower.next_height(&daemon.chain, last) => h,
+            _ = sigint.recv() => break,
+            _ = sigterm.recv() => break,
+        };
+        daemon
+            .metrics
+            .height
+            .store(height, std::sync::atomic::Ordering::Relaxed);
+        match daemon.on_height(height).await {
+            Ok(()) => {
+                last = height;
+                backoff = Backoff::new();
+            }
+            Err(e) => backoff.wait("processing a block", &e).await,
+        }
+    }
+    tracing::info!("stopping");
+    Ok(())
+}
+
+impl Daemon {
+    /// Registers as a provider unless already registered; retries until it is.
+    async fn register(&mut self, bond: Option<u128>) {
+        let mut backoff = Backoff::new();
+        loop {
+            let result = async {
+                if let Some(p) = self.chain.provider().await? {
+                    tracing::info!(bond = %p.bond, device = %p.device, "registered provider");
+                    return Ok(true);
+                }
+                let bond = bond.unwrap_or_else(|| amount(&self.params.min_provider_bond));
+                let device: String = self.workload.device().chars().take(200).collect();
+                let height = self
+                    .chain
+                    .send(
+                        msg_register(self.chain.bech32(), bond, &device),
+                        "registering as a provider",
+                    )
+                    .await?;
+                tracing::info!(height, bond, %device, "registered as a provider");
+                anyhow::Ok(false)
+            }
+            .await;
+            match result {
+                Ok(true) => return,
+                Ok(false) => {}
+                Err(e) => backoff.wait("registering as a provider", &e).await,
+            }
+        }
+    }
+
+    /// Advances every job assigned to this provider, then accounts for jobs that settled.
+    async fn on_height(&mut self, height: u64) -> anyhow::Result<()> {
+        let span = tracing::info_span!("block", height);
+        self.step(height).instrument(span).await
+    }
+
+    async fn step(&mut self, height: u64) -> anyhow::Result<()> {
+        let jobs = self.chain.my_assigned_jobs().await?;
+        for job in &jobs {
+            if let Err(e) = self.advance(job, height).await {
+                tracing::warn!(job = job.id, error = %format!("{e:#}"), "job step failed; retrying next block");
+            }
+        }
+        for id in self.store.ids() {
+            if jobs.iter().any(|j| j.id == id) {
+                continue;
+            }
+            let job = self.chain.job(id).await?;
+            self.settled(&job)?;
+        }
+        Ok(())
+    }
+
+    fn note(&mut self, job: &pb::Job, phase: Phase, note: String) -> anyhow::Result<()> {
+        self.store.put(PendingJob {
+            job_id: job.id,
+            phase,
+            result_hash: String::new(),
+            salt: String::new(),
+            output: String::new(),
+            commit_deadline: job.commit_deadline,
+            reveal_deadline: job.reveal_deadline,
+            note,
+        })
+    }
+
+    /// One step of one job: compute, commit or reveal, whichever is due.
+    async fn advance(&mut self, job: &pb::Job, height: u64) -> anyhow::Result<()> {
+        let me = job
+            .assignments
+            .iter()
+            .find(|a| a.provider == self.chain.bech32())
+            .context("the job does not list this provider")?;
+        let Some(entry) = self.store.get(job.id).cloned() else {
+            return self.compute(job, me, height).await;
+        };
+        match entry.phase {
+            Phase::Computed => {
+                let salt = hex::decode(&entry.salt)?;
+                let result_hash = hex::decode(&entry.result_hash)?;
+                let ours = commitment(&result_hash, &self.chain, &salt)?;
+                if !me.commitment.is_empty() {
+                    // The commit landed before a restart or a lost reply: don't send it again.
+                    let phase = if me.commitment == ours {
+                        Phase::Committed
+                    } else {
+                        tracing::warn!(
+                            job = job.id,
+                            "the chain holds a commitment this node did not make; abandoning"
+                        );
+                        Phase::Abandoned
+                    };
+                    return self.store.put(PendingJob { phase, ..entry });
+                }
+                if height >= job.commit_deadline {
+                    tracing::warn!(
+                        job = job.id,
+                        deadline = job.commit_deadline,
+                        "missed the commit deadline"
+                    );
+                    Metrics::add(&self.metrics.job_failures, 1);
+                    return self.store.put(PendingJob {
+                        phase: Phase::Abandoned,
+                        note: "missed the commit deadline".into(),
+                        ..entry
+                    });
+                }
+                let h = self
+                    .chain
+                    .send(
+                        msg_commit(self.chain.bech32(), job.id, &ours),
+                        "committing a result",
+                    )
+                    .await?;
+                tracing::info!(job = job.id, included = h, "committed");
+                self.store.put(PendingJob {
+                    phase: Phase::Committed,
+                    ..entry
+                })
+            }
+            Phase::Committed => {
+                if !me.result_hash.is_empty() {
+                    return self.store.put(PendingJob {
+                        phase: Phase::Revealed,
+                        ..entry
+                    });
+                }
+                let all_committed = job.assignments.iter().all(|a| !a.commitment.is_empty());
+                if !all_committed && height < job.commit_deadline {
+                    return Ok(()); // the reveal phase opens later
+                }
+                if height >= job.reveal_deadline {
+                    tracing::warn!(
+                        job = job.id,
+                        deadline = job.reveal_deadline,
+                        "missed the reveal deadline"
+                    );
+                    Metrics::add(&self.metrics.job_failures, 1);
+                    return self.store.put(PendingJob {
+                        phase: Phase::Abandoned,
+                        note: "missed the reveal deadline".into(),
+                        ..entry
+                    });
+                }
+                let h = self
+                    .chain
+                    .send(
+                        msg_reveal(
+                            self.chain.bech32(),
+                            job.id,
+                            &hex::decode(&entry.result_hash)?,
+                            &hex::decode(&entry.salt)?,
+                            &hex::decode(&entry.output)?,
+                        ),
+                        "revealing a result",
+                    )
+                    .await?;
+                tracing::info!(job = job.id, included = h, "revealed");
+                self.store.put(PendingJob {
+                    phase: Phase::Revealed,
+                    ..entry
+                })
+            }
+            Phase::Revealed | Phase::Skipped | Phase::Abandoned => Ok(()),
+        }
+    }
+
+    /// Runs a newly assigned job and records its result and salt before anything is sent.
+    async fn compute(
+        &mut self,
+        job: &pb::Job,
+        me: &pb::Assignment,
+        height: u64,
+    ) -> anyhow::Result<()> {
+        if !me.commitment.is_empty() {
+            tracing::warn!(
+                job = job.id,
+                "committed by an earlier run whose salt is lost; cannot reveal"
+            );
+            return self.note(job, Phase::Abandoned, "salt lost".into());
+        }
+        if height >= job.commit_deadline {
+            tracing::warn!(job = job.id, "assigned, but the commit deadline has passed");
+            Metrics::add(&self.metrics.job_failures, 1);
+            return self.note(
+                job,
+                Phase::Abandoned,
+                "seen after the commit deadline".into(),
+            );
+        }
+        tracing::info!(job = job.id, kind = %job.kind, bytes = job.input.len(), "running job");
+        // Governance may have changed the output limit or the emission since the last job.
+        match self.chain.params().await {
+            Ok(p) => self.params = p,
+            Err(e) => {
+                tracing::debug!(error = %format!("{e:#}"), "keeping the cached compute params")
+            }
+        }
+        let workload = self.workload.clone();
+        let (kind, model, input) = (job.kind.clone(), job.model_id.clone(), job.input.clone());
+        let ran = tokio::task::spawn_blocking(move || {
+            let model = (!model.is_empty()).then_some(model.as_str());
+            workload.run(&kind, model, &input)
+        })
+        .await
+        .context("the kernel task panicked")?;
+        let mut out = match ran {
+            Ok(out) => out,
+            Err(e @ WorkloadError::UnsupportedKind(_))
+            | Err(e @ WorkloadError::UnsupportedModel { .. })
+            | Err(e @ WorkloadError::BadInput { .. }) => {
+                tracing::info!(job = job.id, error = %e, "skipping a job this node cannot run");
+                return self.note(job, Phase::Skipped, e.to_string());
+            }
+            Err(e) => {
+                tracing::warn!(job = job.id, error = %e, "the job failed");
+                Metrics::add(&self.metrics.job_failures, 1);
+                return self.note(job, Phase::Skipped, e.to_string());
+            }
+        };
+        Metrics::add(
+            &self.metrics.kernel_micros,
+            u64::try_from(out.kernel_time.as_micros()).unwrap_or(u64::MAX),
+        );
+        if self.corrupt {
+            out.corrupt();
+        }
+        let mut salt = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut salt);
+        let fits =
+            u64::try_from(out.output.len()).unwrap_or(u64::MAX) <= self.params.max_output_bytes;
+        tracing::info!(
+            job = job.id,
+            result = %hex::encode(out.result_hash),
+            backend = ?out.backend,
+            kernel_us = out.kernel_time.as_micros() as u64,
+            output_in_reveal = fits,
+            "computed"
+        );
+        self.store.put(PendingJob {
+            job_id: job.id,
+            phase: Phase::Computed,
+            result_hash: hex::encode(out.result_hash),
+            salt: hex::encode(salt),
+            output: if fits {
+                hex::encode(&out.output)
+            } else {
+                String::new()
+            },
+            commit_deadline: job.commit_deadline,
+            reveal_deadline: job.reveal_deadline,
+            note: String::new(),
+        })?;
+        // Commit in the same block step: the stored record makes this safe to repeat.
+        Box::pin(self.advance(job, height)).await
+    }
+
+    /// Accounts for a job that is no longer in its commit or reveal phase, and forgets it.
+    fn settled(&mut self, job: &pb::Job) -> anyhow::Result<()> {
+        let status = pb::JobStatus::try_from(job.status).unwrap_or(pb::JobStatus::Unspecified);
+        if matches!(status, pb::JobStatus::Pending | pb::JobStatus::Assigned) {
+            return Ok(()); // still open; it will show up among the assigned jobs
+        }
+        let entry = self.store.get(job.id).cloned();
+        let took_part = entry.as_ref().is_some_and(|e| {
+            matches!(
+                e.phase,
+                Phase::Committed | Phase::Revealed | Phase::Computed
+            )
+        });
+        if took_part {
+            let mine = job
+                .assignments
+                .iter()
+                .find(|a| a.provider == self.chain.bech32())
+                .map(|a| a.result_hash.clone())
+                .unwrap_or_default();
+            if status == pb::JobStatus::Finalized && !mine.is_empty() && mine == job.result_hash {
+                let earned = amount(&job.price_per_replica).saturating_add(
+                    amount(&self.params.reward_per_work_unit)
+                        .saturating_mul(u128::from(job.work_units)),
+                );
+                Metrics::add(&self.metrics.jobs_done, 1);
+                Metrics::add(
+                    &self.metrics.rewards_udeai,
+                    u64::try_from(earned).unwrap_or(u64::MAX),
+                );
+                tracing::info!(job = job.id, earned, "job settled in our favour");
+            } else {
+                Metrics::add(&self.metrics.job_failures, 1);
+                tracing::warn!(
+                    job = job.id,
+                    status = status.as_str_name(),
+                    ours = %hex::encode(&mine),
+                    majority = %hex::encode(&job.result_hash),
+                    "job settled against us"
+                );
+            }
+        }
+        self.store.remove(job.id)
+    }
+}
+
+/// SHA3-256(result_hash || provider address bytes || salt), by the chain's own function.
+fn commitment(result_hash: &[u8], chain: &Chain, salt: &[u8]) -> anyhow::Result<[u8; 32]> {
+    let h: [u8; 32] = result_hash
+        .try_into()
+        .context("a stored result hash is not 32 bytes")?;
+    Ok(deai_compute_module::record::commitment(
+        &h,
+        chain.address(),
+        salt,
+    ))
+}

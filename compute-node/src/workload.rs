@@ -1,0 +1,485 @@
+//! Jobs as the chain hands them out: the versioned input encoding of each
+//! workload kind, and [`Workload`], which runs a job's input and returns the
+//! output bytes and result hash a provider commits to.
+//!
+//! # `gemm-i8` input, version 1
+//!
+//! | bytes | content |
+//! | --- | --- |
+//! | 4 | ASCII `DGM1` (kind and version) |
+//! | 4 | `m`, u32 little-endian |
+//! | 4 | `n`, u32 little-endian |
+//! | 4 | `k`, u32 little-endian |
+//! | m·k | `A`, int8, row-major (`m` rows of `k`) |
+//! | k·n | `B`, int8, row-major (`k` rows of `n`) |
+//!
+//! Nothing may follow `B`. The result is `C = A × B` (int32, `m × n`).
+//!
+//! # Output and result hash
+//!
+//! The output bytes are the canonical encoding of `C` described in [`crate::hash`], so the
+//! result hash is both [`crate::result_hash`] of `C` and the SHA3-256 of the output bytes —
+//! exactly what the chain checks when a reveal carries its output.
+//!
+//! # Kinds that need a model
+//!
+//! `embed` (and later `infer`) jobs name a model by id: the SHA3-256 of its weight file.
+//! [`ModelStore`] indexes the `*.safetensors` files of a directory by that id; running the
+//! encoder itself is the hook in [`Workload::run_embed`].
+
+use std::{
+    collections::BTreeMap,
+    io::Read,
+    path::{Path, PathBuf},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use deai_compute_module::Kind;
+use sha3::{Digest, Sha3_256};
+use thiserror::Error;
+
+use crate::{
+    gemm_i8_reference,
+    hash::{CanonicalElement, HASH_DOMAIN},
+    result_hash, ComputeError, Executor, ExecutorOptions, GemmPath, Matrix, ResultHash,
+};
+
+/// Magic and version of the `gemm-i8` input encoding.
+pub const GEMM_I8_MAGIC_V1: [u8; 4] = *b"DGM1";
+
+/// Length of the `gemm-i8` input header.
+pub const GEMM_I8_HEADER_BYTES: usize = 16;
+
+/// Why a job could not be run.
+#[derive(Debug, Error)]
+pub enum WorkloadError {
+    /// The kind is not one this node can run.
+    #[error("unsupported kind {0}")]
+    UnsupportedKind(String),
+    /// The job names a model this node does not hold, or whose runner is not available.
+    #[error("unsupported model {model} for {kind}: {reason}")]
+    UnsupportedModel {
+        /// The job's kind.
+        kind: String,
+        /// The model id.
+        model: String,
+        /// Why it cannot run.
+        reason: String,
+    },
+    /// The input does not follow the kind's encoding.
+    #[error("malformed {kind} input: {reason}")]
+    BadInput {
+        /// The job's kind.
+        kind: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The kernel failed.
+    #[error("kernel failed: {0}")]
+    Kernel(#[from] ComputeError),
+    /// Reading the model directory failed.
+    #[error("reading models from {path}: {source}")]
+    Models {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+impl WorkloadError {
+    /// Whether the job can never be run by this node (as opposed to a transient failure).
+    pub fn is_unsupported(&self) -> bool {
+        matches!(
+            self,
+            WorkloadError::UnsupportedKind(_)
+                | WorkloadError::UnsupportedModel { .. }
+                | WorkloadError::BadInput { .. }
+        )
+    }
+}
+
+/// A decoded `gemm-i8` input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GemmI8Input {
+    /// `A`, `m × k`.
+    pub a: Matrix<i8>,
+    /// `B`, `k × n`.
+    pub b: Matrix<i8>,
+}
+
+impl GemmI8Input {
+    /// Encodes `A` (`m × k`) and `B` (`k × n`) as version-1 input bytes.
+    pub fn encode(a: &Matrix<i8>, b: &Matrix<i8>) -> Result<Vec<u8>, WorkloadError> {
+        let bad = |reason: String| WorkloadError::BadInput {
+            kind: "gemm-i8",
+            reason,
+        };
+        if a.cols() != b.rows() {
+            return Err(bad(format!(
+                "A is {}x{} but B is {}x{}",
+                a.rows(),
+                a.cols(),
+                b.rows(),
+                b.cols()
+            )));
+        }
+        let dim = |v: usize| u32::try_from(v).map_err(|_| bad(format!("dimension {v} > u32")));
+        let mut out = Vec::with_capacity(GEMM_I8_HEADER_BYTES + a.data().len() + b.data().len());
+        out.extend_from_slice(&GEMM_I8_MAGIC_V1);
+        out.extend_from_slice(&dim(a.rows())?.to_le_bytes());
+        out.extend_from_slice(&dim(b.cols())?.to_le_bytes());
+        out.extend_from_slice(&dim(a.cols())?.to_le_bytes());
+        out.extend(a.data().iter().map(|&x| x.to_le_bytes()[0]));
+        out.extend(b.data().iter().map(|&x| x.to_le_bytes()[0]));
+        Ok(out)
+    }
+
+    /// Decodes version-1 input bytes, checking the magic and the exact length.
+    pub fn decode(input: &[u8]) -> Result<Self, WorkloadError> {
+        let bad = |reason: String| WorkloadError::BadInput {
+            kind: "gemm-i8",
+            reason,
+        };
+        let (header, body) = input
+            .split_at_checked(GEMM_I8_HEADER_BYTES)
+            .ok_or_else(|| bad(format!("{} bytes, shorter than the header", input.len())))?;
+        if header[..4] != GEMM_I8_MAGIC_V1 {
+            return Err(bad(format!(
+                "magic {:?} is not {:?}",
+                String::from_utf8_lossy(&header[..4]),
+                "DGM1"
+            )));
+        }
+        let word = |i: usize| {
+            let mut w = [0u8; 4];
+            w.copy_from_slice(&header[i..i + 4]);
+            u32::from_le_bytes(w) as usize
+        };
+        let (m, n, k) = (word(4), word(8), word(12));
+        let a_len = m
+            .checked_mul(k)
+            .ok_or_else(|| bad("m·k overflows".into()))?;
+        let b_len = k
+            .checked_mul(n)
+            .ok_or_else(|| bad("k·n overflows".into()))?;
+        if a_len.checked_add(b_len) != Some(body.len()) {
+            return Err(bad(format!(
+                "{m}x{n}x{k} needs {a_len} + {b_len} bytes after the header, got {}",
+                body.len()
+            )));
+        }
+        let to_i8 = |s: &[u8]| {
+            s.iter()
+                .map(|&x| i8::from_le_bytes([x]))
+                .collect::<Vec<_>>()
+        };
+        Ok(GemmI8Input {
+            a: Matrix::new(m, k, to_i8(&body[..a_len]))?,
+            b: Matrix::new(k, n, to_i8(&body[a_len..]))?,
+        })
+    }
+
+    /// `B` transposed (`n × k`), the layout the kernels take.
+    pub fn b_transposed(&self) -> Result<Matrix<i8>, WorkloadError> {
+        let (k, n) = (self.b.rows(), self.b.cols());
+        let mut bt = Vec::with_capacity(k * n);
+        for j in 0..n {
+            for i in 0..k {
+                bt.push(self.b.data()[i * n + j]);
+            }
+        }
+        Ok(Matrix::new(n, k, bt)?)
+    }
+}
+
+/// The canonical encoding of `m` (see [`crate::hash`]): its SHA3-256 is [`result_hash`]`(m)`.
+pub fn canonical_bytes<T: CanonicalElement>(m: &Matrix<T>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HASH_DOMAIN.len() + 17 + m.data().len() * 4);
+    out.extend_from_slice(HASH_DOMAIN);
+    out.push(T::TAG);
+    out.extend_from_slice(&(m.rows() as u64).to_le_bytes());
+    out.extend_from_slice(&(m.cols() as u64).to_le_bytes());
+    for &x in m.data() {
+        x.push_le(&mut out);
+    }
+    out
+}
+
+/// SHA3-256 of `bytes`.
+pub fn sha3_256(bytes: &[u8]) -> ResultHash {
+    Sha3_256::digest(bytes).into()
+}
+
+/// Where a job ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A Vulkan device.
+    Vulkan,
+    /// The single-threaded Rust reference (no Vulkan device).
+    Reference,
+}
+
+/// What running a job produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobOutput {
+    /// The output bytes (the canonical encoding of the result).
+    pub output: Vec<u8>,
+    /// SHA3-256 of `output`: the hash a provider commits to.
+    pub result_hash: ResultHash,
+    /// Time spent in the kernel.
+    pub kernel_time: Duration,
+    /// Where it ran.
+    pub backend: Backend,
+}
+
+impl JobOutput {
+    fn from_output(output: Vec<u8>, kernel_time: Duration, backend: Backend) -> Self {
+        JobOutput {
+            result_hash: sha3_256(&output),
+            output,
+            kernel_time,
+            backend,
+        }
+    }
+
+    /// Flips one byte of the output and rehashes it: a deliberately wrong result, for
+    /// testing that the chain slashes providers who reveal one.
+    pub fn corrupt(&mut self) {
+        if let Some(last) = self.output.last_mut() {
+            *last ^= 0x01;
+        } else {
+            self.output.push(0x01);
+        }
+        self.result_hash = sha3_256(&self.output);
+    }
+}
+
+/// Weight files by model id (the SHA3-256 of the file).
+#[derive(Debug, Clone, Default)]
+pub struct ModelStore {
+    by_id: BTreeMap<String, PathBuf>,
+}
+
+impl ModelStore {
+    /// Indexes every `*.safetensors` file in `dir` by its SHA3-256.
+    pub fn load(dir: &Path) -> Result<Self, WorkloadError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| WorkloadError::Models { path, source }
+        };
+        let mut by_id = BTreeMap::new();
+        for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+            let path = entry.map_err(io(dir))?.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("safetensors") {
+                continue;
+            }
+            let mut file = std::fs::File::open(&path).map_err(io(&path))?;
+            let mut h = Sha3_256::new();
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = file.read(&mut buf).map_err(io(&path))?;
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+            }
+            let id = hex::encode(h.finalize());
+            tracing::info!(model = %id, path = %path.display(), "model available");
+            by_id.insert(id, path);
+        }
+        Ok(ModelStore { by_id })
+    }
+
+    /// The weight file of model `id`, if this node holds it.
+    pub fn path(&self, id: &str) -> Option<&Path> {
+        self.by_id.get(id).map(PathBuf::as_path)
+    }
+
+    /// Model ids held, in order.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.by_id.keys().map(String::as_str)
+    }
+}
+
+/// Runs jobs: on the Vulkan executor when a device exists, else on the Rust reference.
+pub struct Workload {
+    executor: Option<Mutex<Executor>>,
+    models: ModelStore,
+    device: String,
+}
+
+impl Workload {
+    /// Opens the best Vulkan device, falling back to the Rust reference (logged) when there
+    /// is none.
+    pub fn new(models: ModelStore) -> Self {
+        match Executor::new(ExecutorOptions::default()) {
+            Ok(exec) => {
+                let r = exec.report();
+                let device = format!("{} ({}, Vulkan {})", r.name, r.device_type, r.api_version);
+                tracing::info!(%device, "running kernels on Vulkan");
+                Workload {
+                    executor: Some(Mutex::new(exec)),
+                    models,
+                    device,
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no usable Vulkan device: running kernels on the Rust reference");
+                Self::reference(models)
+            }
+        }
+    }
+
+    /// Runs every kernel on the Rust reference, without touching Vulkan.
+    pub fn reference(models: ModelStore) -> Self {
+        Workload {
+            executor: None,
+            models,
+            device: "cpu (Rust reference)".to_string(),
+        }
+    }
+
+    /// A one-line description of where kernels run, for the provider record.
+    pub fn device(&self) -> &str {
+        &self.device
+    }
+
+    /// Runs one job of `kind` (the chain's kind name) on `input`.
+    pub fn run(
+        &self,
+        kind: &str,
+        model_id: Option<&str>,
+        input: &[u8],
+    ) -> Result<JobOutput, WorkloadError> {
+        let kind = Kind::parse(kind).map_err(|_| WorkloadError::UnsupportedKind(kind.into()))?;
+        match kind {
+            Kind::GemmI8 => self.run_gemm_i8(input),
+            Kind::Embed => self.run_embed(model_id.unwrap_or_default(), input),
+            Kind::Infer => Err(WorkloadError::UnsupportedKind(kind.as_str().into())),
+        }
+    }
+
+    fn run_gemm_i8(&self, input: &[u8]) -> Result<JobOutput, WorkloadError> {
+        let job = GemmI8Input::decode(input)?;
+        let bt = job.b_transposed()?;
+        if let Some(exec) = &self.executor {
+            // A poisoned lock only means another job panicked mid-dispatch; the executor
+            // holds no state between dispatches, so it is still usable.
+            let exec = exec.lock().unwrap_or_else(|p| p.into_inner());
+            let start = Instant::now();
+            match exec.gemm_i8(&job.a, &bt, GemmPath::Auto) {
+                Ok(c) => {
+                    let t = start.elapsed();
+                    return Ok(JobOutput::from_output(
+                        canonical_bytes(&c),
+                        t,
+                        Backend::Vulkan,
+                    ));
+                }
+                // Shapes beyond a device limit still have a well-defined answer.
+                Err(ComputeError::DeviceLimit { .. }) => {
+                    tracing::info!("gemm-i8 exceeds a device limit: using the Rust reference")
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let start = Instant::now();
+        let c = gemm_i8_reference(&job.a, &bt)?;
+        let t = start.elapsed();
+        debug_assert_eq!(sha3_256(&canonical_bytes(&c)), result_hash(&c));
+        Ok(JobOutput::from_output(
+            canonical_bytes(&c),
+            t,
+            Backend::Reference,
+        ))
+    }
+
+    /// The `embed` hook: finds the model's weight file by id. The MiniLM encoder plugs in
+    /// here (load the safetensors at `path`, tokenize `input`, run, encode the embedding
+    /// with [`canonical_bytes`]); until then every embed job is unsupported.
+    pub fn run_embed(&self, model_id: &str, _input: &[u8]) -> Result<JobOutput, WorkloadError> {
+        let unsupported = |reason: &str| WorkloadError::UnsupportedModel {
+            kind: "embed".into(),
+            model: model_id.into(),
+            reason: reason.into(),
+        };
+        let Some(_path) = self.models.path(model_id) else {
+            return Err(unsupported("no weight file with this SHA3-256 in --models"));
+        };
+        Err(unsupported(
+            "the embedding encoder is not built into this node yet",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random_i8_matrix;
+
+    #[test]
+    fn gemm_input_round_trips_and_rejects_trailing_bytes_and_bad_magic() {
+        let a = random_i8_matrix(3, 5, 1);
+        let b = random_i8_matrix(5, 2, 2);
+        let bytes = GemmI8Input::encode(&a, &b).unwrap();
+        assert_eq!(bytes.len(), 16 + 15 + 10);
+        let back = GemmI8Input::decode(&bytes).unwrap();
+        assert_eq!((back.a, back.b), (a, b));
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(GemmI8Input::decode(&long).is_err());
+        let mut magic = bytes.clone();
+        magic[0] = b'X';
+        assert!(GemmI8Input::decode(&magic).is_err());
+        assert!(GemmI8Input::decode(&bytes[..10]).is_err());
+    }
+
+    #[test]
+    fn the_output_hashes_to_the_canonical_result_hash_of_a_times_b() {
+        let a = random_i8_matrix(4, 6, 3);
+        let b = random_i8_matrix(6, 5, 4);
+        let input = GemmI8Input::encode(&a, &b).unwrap();
+        let out = Workload::reference(ModelStore::default())
+            .run("gemm-i8", None, &input)
+            .unwrap();
+        let bt = GemmI8Input::decode(&input).unwrap().b_transposed().unwrap();
+        let c = gemm_i8_reference(&a, &bt).unwrap();
+        assert_eq!(
+            c.data()[0],
+            (0..6)
+                .map(|i| i32::from(a.data()[i]) * i32::from(b.data()[i * 5]))
+                .sum::<i32>()
+        );
+        assert_eq!(out.result_hash, result_hash(&c));
+        assert_eq!(out.result_hash, sha3_256(&out.output));
+        assert_eq!(out.backend, Backend::Reference);
+    }
+
+    #[test]
+    fn a_corrupted_output_has_another_hash_that_still_matches_its_bytes() {
+        let input =
+            GemmI8Input::encode(&random_i8_matrix(2, 2, 5), &random_i8_matrix(2, 2, 6)).unwrap();
+        let mut out = Workload::reference(ModelStore::default())
+            .run("gemm-i8", None, &input)
+            .unwrap();
+        let honest = out.result_hash;
+        out.corrupt();
+        assert_ne!(out.result_hash, honest);
+        assert_eq!(out.result_hash, sha3_256(&out.output));
+    }
+
+    #[test]
+    fn jobs_this_node_cannot_run_are_reported_as_unsupported() {
+        let w = Workload::reference(ModelStore::default());
+        let e = w.run("embed", Some(&"ab".repeat(32)), b"hi").unwrap_err();
+        assert!(e.is_unsupported(), "{e}");
+        assert!(w.run("infer", Some("x"), b"").unwrap_err().is_unsupported());
+        assert!(w.run("nope", None, b"").unwrap_err().is_unsupported());
+        assert!(w
+            .run("gemm-i8", None, b"DGM1")
+            .unwrap_err()
+            .is_unsupported());
+    }
+}
