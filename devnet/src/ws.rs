@@ -251,8 +251,9 @@ fn deliver(
         }
     };
     let mut slow = false;
-    'subs: for (text, sub) in subs.iter() {
-        for ev in fired.iter().filter(|ev| sub.query.matches(&ev.events)) {
+    // Events in the order the block fired them, as CometBFT publishes them.
+    'events: for ev in &fired {
+        for (text, sub) in subs.iter().filter(|(_, s)| s.query.matches(&ev.events)) {
             let msg = json!({
                 "jsonrpc": "2.0",
                 "id": sub.id,
@@ -260,7 +261,7 @@ fn deliver(
             });
             if out.try_send(Message::Text(msg.to_string())).is_err() {
                 slow = true;
-                break 'subs;
+                break 'events;
             }
         }
     }
@@ -406,5 +407,84 @@ fn unsubscribe(
     match subs.remove(&text) {
         Some(_) => Ok(json!({})),
         None => Err(RpcError::internal("subscription not found")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{home, DevnetHome};
+
+    fn subscription(query: &str, id: i64) -> (String, Subscription) {
+        (
+            query.to_string(),
+            Subscription {
+                query: Query::parse(query).unwrap(),
+                id: Value::from(id),
+            },
+        )
+    }
+
+    fn a_block() -> (tempfile::TempDir, Arc<StoredBlock>) {
+        let dir = tempfile::tempdir().unwrap();
+        let home = DevnetHome(dir.path().to_path_buf());
+        home::ensure_genesis(&home, "deai-ws-test", "2026-01-01T00:00:00Z").unwrap();
+        let mut devnet = crate::Devnet::open(&home).unwrap();
+        let mut feed = devnet.subscribe_blocks();
+        devnet.produce_block().unwrap();
+        (dir, feed.try_recv().unwrap())
+    }
+
+    #[test]
+    fn a_block_reaches_only_the_subscriptions_whose_queries_match() {
+        let (_dir, block) = a_block();
+        let (out, mut queue) = mpsc::channel(16);
+        let mut subs: BTreeMap<String, Subscription> = [
+            subscription("tm.event='NewBlock'", 1),
+            subscription("tm.event='Tx'", 2),
+            subscription("tm.event = 'NewBlockHeader' AND tx.height EXISTS", 3),
+        ]
+        .into_iter()
+        .collect();
+        deliver(&block, &out, &mut subs);
+        let Ok(Message::Text(text)) = queue.try_recv() else {
+            panic!("no event");
+        };
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["id"], 1);
+        assert_eq!(v["result"]["query"], "tm.event='NewBlock'");
+        assert_eq!(v["result"]["data"]["type"], "tendermint/event/NewBlock");
+        assert!(queue.try_recv().is_err(), "one event only");
+        assert_eq!(subs.len(), 3);
+    }
+
+    #[test]
+    fn a_subscriber_whose_queue_is_full_loses_its_subscriptions() {
+        let (_dir, block) = a_block();
+        let (out, mut queue) = mpsc::channel(1);
+        let mut subs: BTreeMap<String, Subscription> = [
+            subscription("tm.event='NewBlock'", 1),
+            subscription("tm.event='NewBlockHeader'", 2),
+        ]
+        .into_iter()
+        .collect();
+        // Nothing reads the queue: the second event does not fit.
+        deliver(&block, &out, &mut subs);
+        assert!(subs.is_empty());
+        assert!(matches!(queue.try_recv(), Ok(Message::Text(_))));
+        // A drained queue takes the cancellation notice.
+        let mut subs: BTreeMap<String, Subscription> = [subscription("tm.event='NewBlock'", 7)]
+            .into_iter()
+            .collect();
+        cancel_all(&out, &mut subs, SLOW_CLIENT);
+        let Ok(Message::Text(text)) = queue.try_recv() else {
+            panic!("no cancellation notice");
+        };
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["id"], 7);
+        assert_eq!(
+            v["error"]["data"],
+            "subscription was canceled (reason: client is not pulling messages fast enough)"
+        );
     }
 }

@@ -784,3 +784,27 @@ async fn tx_search_and_block_search_take_event_queries_pages_and_order() {
         "{bad_page}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_never_reads_does_not_hold_up_blocks() {
+    let net = start().await;
+    let client = HttpClient::new(format!("http://{}", net.addr).as_str()).unwrap();
+    wait_for_height(&client, 1).await;
+    let mut ws = raw_ws(&net).await;
+    for (id, q) in [(1, "tm.event='NewBlock'"), (2, "tm.event='NewBlockHeader'")] {
+        send_json(
+            &mut ws,
+            json!({"jsonrpc": "2.0", "id": id, "method": "subscribe", "params": {"query": q}}),
+        )
+        .await;
+    }
+    // The socket is never read from here on.
+    let before = client.status().await.unwrap().sync_info.latest_block_height;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = client.status().await.unwrap().sync_info.latest_block_height;
+    assert!(
+        after.value() >= before.value() + 5,
+        "blocks stalled: {before} then {after}"
+    );
+    drop(ws);
+}
