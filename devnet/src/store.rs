@@ -386,3 +386,114 @@ fn index(batch: &mut rocksdb::WriteBatch, stored: &StoredBlock) -> anyhow::Resul
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use deai_app::txbuilder::{msg_send, sign_tx, Key, TxParams};
+    use deai_auth::AuthRead;
+    use deai_keys::{Backend, Keyring};
+    use deai_types::Coin;
+
+    use super::*;
+    use crate::{home, Devnet, DevnetHome};
+
+    /// A devnet home with two blocks, the second holding a transfer to dev2.
+    fn chain_with_a_transfer() -> (tempfile::TempDir, DevnetHome, String, Hash) {
+        let dir = tempfile::tempdir().unwrap();
+        let home = DevnetHome(dir.path().to_path_buf());
+        let accounts =
+            home::ensure_genesis(&home, "deai-store-test", "2026-01-01T00:00:00Z").unwrap();
+        let mut devnet = Devnet::open(&home).unwrap();
+        devnet.produce_block().unwrap();
+        let kr = Keyring::open(&home.keyring(), Backend::Test).unwrap();
+        let key = Key::from_signing_key(kr.signing_key("dev0", None).unwrap());
+        let account = devnet
+            .app()
+            .storage()
+            .latest_snapshot()
+            .account(&key.address())
+            .unwrap()
+            .unwrap();
+        let p = TxParams {
+            chain_id: "deai-store-test".to_string(),
+            account_number: account.account_number,
+            sequence: 0,
+            fee: Some(Coin::new(2_000, "udeai")),
+            gas_limit: 200_000,
+            memo: String::new(),
+        };
+        let to = accounts[2].address;
+        let tx = sign_tx(
+            &key,
+            vec![msg_send(&key.address(), &to, &[Coin::new(7, "udeai")])],
+            &p,
+        );
+        assert_eq!(devnet.check_tx(tx).code, 0);
+        let block = devnet.produce_block().unwrap();
+        (dir, home, to.to_string(), block.block_id.hash)
+    }
+
+    #[test]
+    fn a_transfer_is_found_by_its_events_and_its_block_by_hash() {
+        let (_dir, home, recipient, block_hash) = chain_with_a_transfer();
+        let store = BlockStore::open(&home.blocks_dir()).unwrap();
+        let at_2 = BTreeSet::from([TxLocation {
+            height: 2,
+            index: 0,
+        }]);
+        assert_eq!(
+            store
+                .txs_with("transfer.recipient", Some(&recipient), |_| true)
+                .unwrap(),
+            at_2
+        );
+        assert_eq!(
+            store.txs_with("tx.height", None, |v| v == "2").unwrap(),
+            at_2
+        );
+        // An exact value is not a prefix: a longer recipient does not match.
+        let shorter = &recipient[..recipient.len() - 1];
+        assert!(store
+            .txs_with("transfer.recipient", Some(shorter), |_| true)
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            store.blocks_with("block.height", None, |_| true).unwrap(),
+            BTreeSet::from([1, 2])
+        );
+        assert_eq!(store.height_of(&block_hash).unwrap(), Some(2));
+    }
+
+    #[test]
+    fn a_store_written_before_the_indexes_is_indexed_on_open() {
+        let (_dir, home, recipient, block_hash) = chain_with_a_transfer();
+        {
+            // Strip the indexes, as a store from before them would be.
+            let store = BlockStore::open(&home.blocks_dir()).unwrap();
+            let mut doomed = Vec::new();
+            for item in store.db.iterator(rocksdb::IteratorMode::Start) {
+                let (k, _) = item.unwrap();
+                if matches!(k.first(), Some(b'e' | b'E' | b'h')) || &*k == INDEX_VERSION_KEY {
+                    doomed.push(k);
+                }
+            }
+            assert!(!doomed.is_empty());
+            for k in doomed {
+                store.db.delete(k).unwrap();
+            }
+            assert!(store
+                .txs_with("transfer.recipient", Some(&recipient), |_| true)
+                .unwrap()
+                .is_empty());
+        }
+        let store = BlockStore::open(&home.blocks_dir()).unwrap();
+        assert_eq!(
+            store
+                .txs_with("transfer.recipient", Some(&recipient), |_| true)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(store.height_of(&block_hash).unwrap(), Some(2));
+    }
+}
