@@ -181,6 +181,32 @@ async fn post(devnet: &SharedDevnet, body: &[u8]) -> Value {
             )
         }
     };
+    match req {
+        // A JSON-RPC batch (CosmJS's HttpBatchClient sends these): the
+        // answers in request order.
+        Value::Array(batch) if !batch.is_empty() => {
+            let mut answers = Vec::with_capacity(batch.len());
+            for one in &batch {
+                answers.push(single(devnet, one).await);
+            }
+            Value::Array(answers)
+        }
+        one => single(devnet, &one).await,
+    }
+}
+
+/// Answers one JSON-RPC request object.
+async fn single(devnet: &SharedDevnet, req: &Value) -> Value {
+    if !req.is_object() {
+        return envelope(
+            Value::from(-1),
+            Err(RpcError(
+                -32600,
+                "Invalid Request".into(),
+                "a JSON-RPC request must be an object".into(),
+            )),
+        );
+    }
     let id = req.get("id").cloned().unwrap_or(Value::Null);
     let method = req
         .get("method")

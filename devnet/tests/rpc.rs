@@ -631,6 +631,27 @@ async fn check_tx_answers_without_touching_the_mempool() {
     assert_ne!(again["result"]["code"], 0, "{again}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_rpc_batch_is_answered_in_order_and_positional_params_are_named() {
+    let net = start().await;
+    let client = HttpClient::new(format!("http://{}", net.addr).as_str()).unwrap();
+    wait_for_height(&client, 2).await;
+    let addr = net.addr;
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": "a", "method": "health"},
+        {"jsonrpc": "2.0", "id": "b", "method": "block", "params": ["2"]},
+        {"jsonrpc": "2.0", "id": "c", "method": "no_such_method"},
+    ]);
+    let answers = tokio::task::spawn_blocking(move || http_post(addr, &batch))
+        .await
+        .unwrap();
+    let answers = answers.as_array().unwrap();
+    assert_eq!(answers.len(), 3);
+    assert_eq!(answers[0]["id"], "a");
+    assert_eq!(answers[1]["result"]["block"]["header"]["height"], "2");
+    assert_eq!(answers[2]["error"]["code"], -32601);
+}
+
 fn http_post(addr: std::net::SocketAddr, body: &serde_json::Value) -> serde_json::Value {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     let body = body.to_string();
