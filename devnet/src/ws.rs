@@ -380,7 +380,9 @@ fn subscribe(
     id: &Value,
 ) -> Result<Value, RpcError> {
     let (text, query) = query_param(&params)?;
-    if subs.contains_key(&text) {
+    // CometBFT keys subscriptions by the parsed query: spacing aside,
+    // the same query twice is one subscription.
+    if subs.contains_key(&text) || subs.values().any(|s| s.query == query) {
         return Err(RpcError::internal("already subscribed"));
     }
     if subs.len() >= MAX_SUBSCRIPTIONS {
@@ -403,8 +405,15 @@ fn unsubscribe(
     subs: &mut BTreeMap<String, Subscription>,
     params: Params,
 ) -> Result<Value, RpcError> {
-    let (text, _) = query_param(&params)?;
-    match subs.remove(&text) {
+    let (text, query) = query_param(&params)?;
+    let key = if subs.contains_key(&text) {
+        Some(text)
+    } else {
+        subs.iter()
+            .find(|(_, s)| s.query == query)
+            .map(|(k, _)| k.clone())
+    };
+    match key.and_then(|k| subs.remove(&k)) {
         Some(_) => Ok(json!({})),
         None => Err(RpcError::internal("subscription not found")),
     }

@@ -464,10 +464,11 @@ async fn a_raw_websocket_subscribes_unsubscribes_and_is_told_of_bad_queries() {
     .unwrap();
     assert_eq!(reply_to(&mut ws, 7).await["result"], json!({}));
 
+    // Spelled differently, it is the same query.
     send_json(
         &mut ws,
         json!({"jsonrpc": "2.0", "id": 8, "method": "unsubscribe",
-               "params": {"query": "tm.event='NewBlockHeader'"}}),
+               "params": {"query": "tm.event = 'NewBlockHeader'"}}),
     )
     .await;
     assert_eq!(reply_to(&mut ws, 8).await["result"], json!({}));
