@@ -70,8 +70,36 @@ pub fn block_event_map(b: &StoredBlock) -> EventMap {
     map
 }
 
-fn tagged(kind: &str, value: Value) -> Value {
+fn tagged(kind: &str, mut value: Value) -> Value {
+    zero_block_ids(&mut value);
     json!({"type": format!("tendermint/event/{kind}"), "value": value})
+}
+
+/// Writes the first block's absent `last_block_id` and `last_commit` as
+/// CometBFT does, as an empty block id and an empty commit, where
+/// tendermint-rs writes `null` — which CosmJS's decoders cannot read.
+pub fn zero_block_ids(v: &mut Value) {
+    let empty_id = || json!({"hash": "", "parts": {"total": 0, "hash": ""}});
+    match v {
+        Value::Object(map) => {
+            for (key, field) in map.iter_mut() {
+                if key == "last_block_id" && field.is_null() {
+                    *field = empty_id();
+                } else if key == "last_commit" && field.is_null() {
+                    *field = json!({
+                        "height": "0",
+                        "round": 0,
+                        "block_id": empty_id(),
+                        "signatures": [],
+                    });
+                } else {
+                    zero_block_ids(field);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(zero_block_ids),
+        _ => {}
+    }
 }
 
 fn with_kind(mut map: EventMap, kind: &str) -> EventMap {

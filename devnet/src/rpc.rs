@@ -164,7 +164,10 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 pub(crate) fn envelope(id: Value, result: Result<Value, RpcError>) -> Value {
     match result {
-        Ok(r) => json!({"jsonrpc": "2.0", "id": id, "result": r}),
+        Ok(mut r) => {
+            crate::events::zero_block_ids(&mut r);
+            json!({"jsonrpc": "2.0", "id": id, "result": r})
+        }
         Err(RpcError(code, message, data)) => {
             json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message, "data": data}})
         }

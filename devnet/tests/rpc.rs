@@ -199,6 +199,16 @@ async fn uri_requests_are_answered_like_cometbft() {
     assert_eq!(status["result"]["node_info"]["network"], CHAIN_ID);
     assert_eq!(block["result"]["block"]["header"]["height"], "2");
     assert_eq!(missing["error"]["code"], -32601);
+    // The first block has no parent: CometBFT writes an empty id, not null.
+    let first =
+        tokio::task::spawn_blocking(move || http_get(addr, "/blockchain?minHeight=1&maxHeight=1"))
+            .await
+            .unwrap();
+    assert_eq!(
+        first["result"]["block_metas"][0]["header"]["last_block_id"],
+        json!({"hash": "", "parts": {"total": 0, "hash": ""}}),
+        "{first}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -551,6 +561,11 @@ async fn blocks_by_hash_and_range_and_the_genesis_are_served() {
         .unwrap();
     assert!(r.tx_result.code.is_ok(), "{}", r.tx_result.log);
     let block = client.block(r.height).await.unwrap();
+
+    // The first block, parentless, reads back through tendermint-rs.
+    let first = client.block(1u32).await.unwrap();
+    assert!(first.block.last_commit.is_none());
+    assert!(first.block.header.last_block_id.is_none());
 
     let by_hash = client.block_by_hash(block.block_id.hash).await.unwrap();
     assert_eq!(by_hash.block_id, block.block_id);
