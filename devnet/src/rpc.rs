@@ -1,9 +1,14 @@
-//! A CometBFT v0.38-compatible JSON-RPC over HTTP for the devnet: `status`,
-//! `health`, `abci_info`, `abci_query`, `broadcast_tx_sync`,
-//! `broadcast_tx_commit`, `block` and `tx`, as JSON-RPC POSTs to `/` or as
-//! URI GETs (`/status`, `/block?height=5`, `/tx?hash=0x…`). Answers are
-//! tendermint-rpc's own endpoint response types, serialized as CometBFT
-//! does, so CometBFT clients (tendermint-rpc's `HttpClient`, CosmJS) work.
+//! A CometBFT v0.38-compatible JSON-RPC for the devnet, as JSON-RPC POSTs
+//! to `/` (single or batched), URI GETs (`/status`, `/block?height=5`,
+//! `/tx?hash=0x…`) and a websocket at `/websocket` ([`crate::ws`], which
+//! adds `subscribe`/`unsubscribe`/`unsubscribe_all`). Methods: `status`,
+//! `health`, `abci_info`, `abci_query`, `check_tx`, `broadcast_tx_*`,
+//! `block`, `block_by_hash`, `header`, `header_by_hash`, `block_results`,
+//! `blockchain`, `commit`, `validators`, `genesis`, `genesis_chunked`, `tx`,
+//! `tx_search`, `block_search`, `unconfirmed_txs`, `num_unconfirmed_txs`,
+//! `net_info`. Answers are tendermint-rpc's own endpoint response types,
+//! serialized as CometBFT does, so CometBFT clients (tendermint-rpc's
+//! `HttpClient` and `WebSocketClient`, CosmJS) work.
 //!
 //! HTTP/1.1 is handled here directly (one request per connection) to keep
 //! an HTTP server framework out of the node's dependencies.
