@@ -9,10 +9,14 @@
 #![deny(clippy::float_arithmetic)]
 
 pub mod chain;
+pub mod events;
 pub mod home;
 pub mod producer;
+pub mod query;
 pub mod rpc;
+pub mod search;
 pub mod store;
+pub mod ws;
 
 use std::{path::PathBuf, time::Duration};
 

@@ -17,8 +17,10 @@ use std::{
 
 use anyhow::{anyhow, bail, Context};
 use bytes::Bytes;
-use deai_app::{abci::exec_result, App, TxOutcome};
+use deai_app::{abci::exec_result, App, TxError, TxOutcome};
+use deai_auth::AuthRead;
 use deai_genesis::GenesisDoc;
+use deai_types::{GasConfig, GasMeter, Metered, Overlay, StateRead};
 use tendermint::{
     abci::response,
     account,
@@ -87,7 +89,17 @@ pub struct Devnet {
     genesis_app_hash: Vec<u8>,
     tip: Option<Tip>,
     mempool: Vec<Vec<u8>>,
+    /// Every committed block, for websocket subscribers. A broadcast
+    /// channel never blocks the sender: a subscriber that falls more than
+    /// [`EVENT_BUFFER_BLOCKS`] behind loses its place (and the RPC cancels
+    /// its subscriptions), as CometBFT drops slow subscribers.
+    committed: tokio::sync::broadcast::Sender<Arc<StoredBlock>>,
+    /// The genesis document as loaded, served by the `genesis` RPC.
+    genesis: serde_json::Value,
 }
+
+/// How many committed blocks a subscriber may lag before it is dropped.
+pub const EVENT_BUFFER_BLOCKS: usize = 64;
 
 fn block_limits(doc: &GenesisDoc) -> (i64, i64) {
     let field = |name: &str| {
@@ -144,6 +156,12 @@ impl Devnet {
         let validators = validator::Set::new(infos.clone(), Some(ours.clone()));
         let chain_id = chain::Id::try_from(doc.chain_id.clone())?;
         let (max_bytes, max_gas) = block_limits(&doc);
+        // Served as written (CometBFT serves its genesis file), not as re-encoded.
+        let genesis: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(home.genesis())
+                .with_context(|| format!("reading {}", home.genesis().display()))?,
+        )
+        .with_context(|| format!("parsing {}", home.genesis().display()))?;
         let genesis_time = Time::parse_from_rfc3339(&doc.genesis_time)
             .map_err(|e| anyhow!("genesis_time: {e}"))?;
         let initial_height = doc.initial_height()?;
@@ -197,6 +215,8 @@ impl Devnet {
             genesis_app_hash,
             tip,
             mempool: Vec::new(),
+            committed: tokio::sync::broadcast::channel(EVENT_BUFFER_BLOCKS).0,
+            genesis,
         })
     }
 
@@ -226,6 +246,39 @@ impl Devnet {
             self.mempool.push(tx);
         }
         out
+    }
+
+    /// CheckTx without a trace: whether `tx` would enter the mempool now,
+    /// leaving the mempool and the app's check state as they are (the
+    /// `check_tx` RPC).
+    ///
+    /// [`App::check_tx`] records a passing tx's effects (sequence, fee) in
+    /// the app's check state, and the app offers no dry run, so this
+    /// rebuilds that state on a scratch layer — committed state plus the
+    /// ante effects of the mempool's txs in order, which is what the check
+    /// state holds after every recheck — and checks `tx` on top. It runs the
+    /// same public [`deai_app::ante::run`] the app does.
+    pub fn check_tx_dry(&self, tx: &[u8]) -> TxOutcome {
+        let Some(chain) = self.app.chain() else {
+            return failed(
+                &TxError::InvalidRequest("the chain has not started".into()),
+                0,
+                0,
+            );
+        };
+        let snapshot = self.app.storage().latest_snapshot();
+        let mut scratch = Overlay::new(&snapshot);
+        let height = self.app.last_height() + 1;
+        for pending in &self.mempool {
+            let out = ante_on(&mut scratch, &chain.chain_id, height, pending);
+            if out.code != 0 {
+                debug!(
+                    log = out.log,
+                    "a mempool tx no longer passes; the next recheck drops it"
+                );
+            }
+        }
+        ante_on(&mut scratch, &chain.chain_id, height, tx)
     }
 
     /// Produces, signs, executes, stores and commits the next block.
@@ -286,7 +339,9 @@ impl Devnet {
 
         let out = self.app.finalize_block(height, &proposal)?;
         let results: ResponseFinalizeBlock = response::FinalizeBlock {
-            events: Vec::new(),
+            // Begin- and end-block events (compute assignments and
+            // settlements, governance results, treasury payments).
+            events: deai_app::abci::abci_events(out.events),
             tx_results: out.tx_results.into_iter().map(exec_result).collect(),
             validator_updates: Vec::new(),
             consensus_param_updates: None,
@@ -300,12 +355,15 @@ impl Devnet {
             .map(|t| deai_app::tx::tx_hash(t))
             .collect();
         let txs = block.data.len();
-        self.store.put(&StoredBlock {
+        let stored = Arc::new(StoredBlock {
             block,
             commit: commit.clone(),
             results,
-        })?;
+        });
+        self.store.put(&stored)?;
         self.app.commit()?;
+        // No receiver is not an error: nobody is subscribed.
+        let _ = self.committed.send(stored);
         self.tip = Some(Tip {
             height,
             block_id: id,
@@ -402,9 +460,77 @@ impl Devnet {
         validator_address(&self.key)
     }
 
+    /// A feed of every block committed from now on, with its commit and results.
+    pub fn subscribe_blocks(&self) -> tokio::sync::broadcast::Receiver<Arc<StoredBlock>> {
+        self.committed.subscribe()
+    }
+
+    /// The genesis document, as JSON.
+    pub fn genesis(&self) -> &serde_json::Value {
+        &self.genesis
+    }
+
     /// The txs waiting for a block, in order.
     pub fn mempool(&self) -> &[Vec<u8>] {
         &self.mempool
+    }
+}
+
+/// Runs CheckTx's decode and ante checks for `bytes` on `scratch`, keeping
+/// their effects there when they pass (as [`App::check_tx`] does on its
+/// check state).
+fn ante_on<B: StateRead>(
+    scratch: &mut Overlay<B>,
+    chain_id: &str,
+    height: u64,
+    bytes: &[u8],
+) -> TxOutcome {
+    let gas = GasConfig::default();
+    let params = match scratch.auth_params() {
+        Ok(p) => p,
+        Err(e) => return failed(&TxError::from(e), 0, 0),
+    };
+    let tx = match deai_app::tx::decode(bytes, &params) {
+        Ok(tx) => tx,
+        Err(e) => return failed(&e, 0, 0),
+    };
+    let mut state = Metered::new(Overlay::new(&*scratch), gas, GasMeter::new(tx.gas_limit));
+    let result = deai_app::ante::run(
+        &mut state,
+        &gas,
+        &tx,
+        chain_id,
+        height,
+        &[],
+        deai_app::ante::Mode::Full,
+    );
+    let (layer, meter) = state.into_parts();
+    match result {
+        Ok(events) => {
+            let changes = layer.into_changes();
+            scratch.apply(changes);
+            TxOutcome {
+                code: 0,
+                codespace: String::new(),
+                log: String::new(),
+                gas_wanted: tx.gas_limit,
+                gas_used: meter.used(),
+                events,
+            }
+        }
+        Err(e) => failed(&e, tx.gas_limit, meter.used()),
+    }
+}
+
+/// The outcome of a tx that failed `e` (as the app reports CheckTx failures).
+fn failed(e: &TxError, gas_wanted: u64, gas_used: u64) -> TxOutcome {
+    TxOutcome {
+        code: e.code(),
+        codespace: e.codespace().to_string(),
+        log: e.to_string(),
+        gas_wanted,
+        gas_used,
+        events: Vec::new(),
     }
 }
 

@@ -1,9 +1,14 @@
-//! A CometBFT v0.38-compatible JSON-RPC over HTTP for the devnet: `status`,
-//! `health`, `abci_info`, `abci_query`, `broadcast_tx_sync`,
-//! `broadcast_tx_commit`, `block` and `tx`, as JSON-RPC POSTs to `/` or as
-//! URI GETs (`/status`, `/block?height=5`, `/tx?hash=0x…`). Answers are
-//! tendermint-rpc's own endpoint response types, serialized as CometBFT
-//! does, so CometBFT clients (tendermint-rpc's `HttpClient`, CosmJS) work.
+//! A CometBFT v0.38-compatible JSON-RPC for the devnet, as JSON-RPC POSTs
+//! to `/` (single or batched), URI GETs (`/status`, `/block?height=5`,
+//! `/tx?hash=0x…`) and a websocket at `/websocket` ([`crate::ws`], which
+//! adds `subscribe`/`unsubscribe`/`unsubscribe_all`). Methods: `status`,
+//! `health`, `abci_info`, `abci_query`, `check_tx`, `broadcast_tx_*`,
+//! `block`, `block_by_hash`, `header`, `header_by_hash`, `block_results`,
+//! `blockchain`, `commit`, `validators`, `genesis`, `genesis_chunked`, `tx`,
+//! `tx_search`, `block_search`, `unconfirmed_txs`, `num_unconfirmed_txs`,
+//! `net_info`. Answers are tendermint-rpc's own endpoint response types,
+//! serialized as CometBFT does, so CometBFT clients (tendermint-rpc's
+//! `HttpClient` and `WebSocketClient`, CosmJS) work.
 //!
 //! HTTP/1.1 is handled here directly (one request per connection) to keep
 //! an HTTP server framework out of the node's dependencies.
@@ -20,10 +25,11 @@ use tendermint::{
     abci::{self, Code},
     block, merkle, node, Hash,
 };
+use tendermint_proto::Protobuf;
 use tendermint_rpc::endpoint::{
-    abci_info, abci_query, block as block_ep, block_results, broadcast::tx_commit,
-    broadcast::tx_sync, commit as commit_ep, header as header_ep, health, status, tx as tx_ep,
-    tx_search, validators,
+    abci_info, abci_query, block as block_ep, block_by_hash, block_results, block_search,
+    blockchain, broadcast::tx_commit, broadcast::tx_sync, commit as commit_ep, header as header_ep,
+    header_by_hash, health, status, tx as tx_ep, tx_search, validators,
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -31,26 +37,26 @@ use tokio::{
 };
 use tracing::{debug, warn};
 
-use crate::Devnet;
+use crate::{query::Query, Devnet};
 
 /// The devnet as shared by the block producer and the RPC.
 pub type SharedDevnet = Arc<Mutex<Devnet>>;
 
 /// The largest request accepted (a tx is at most a few MiB, base64-encoded).
-const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+pub(crate) const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 
 /// How long `broadcast_tx_commit` waits for its tx to land in a block.
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A JSON-RPC error: code, message, data.
-struct RpcError(i64, String, String);
+pub(crate) struct RpcError(pub i64, pub String, pub String);
 
 impl RpcError {
-    fn invalid_params(e: impl std::fmt::Display) -> Self {
+    pub(crate) fn invalid_params(e: impl std::fmt::Display) -> Self {
         RpcError(-32602, "Invalid params".into(), e.to_string())
     }
 
-    fn internal(e: impl std::fmt::Display) -> Self {
+    pub(crate) fn internal(e: impl std::fmt::Display) -> Self {
         RpcError(-32603, "Internal error".into(), e.to_string())
     }
 }
@@ -106,6 +112,18 @@ async fn connection(devnet: SharedDevnet, mut stream: TcpStream) -> anyhow::Resu
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| *v)
     };
+    let path = target.split_once('?').map_or(target.as_str(), |(p, _)| p);
+    if method == "GET" && crate::ws::is_upgrade(|n| header(n).map(str::to_string)) {
+        let early = buf.split_off(head_end + 4);
+        return crate::ws::serve(
+            devnet,
+            stream,
+            path,
+            |n| header(n).map(str::to_string),
+            early,
+        )
+        .await;
+    }
     let content_length = header("content-length")
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0);
@@ -149,9 +167,12 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-fn envelope(id: Value, result: Result<Value, RpcError>) -> Value {
+pub(crate) fn envelope(id: Value, result: Result<Value, RpcError>) -> Value {
     match result {
-        Ok(r) => json!({"jsonrpc": "2.0", "id": id, "result": r}),
+        Ok(mut r) => {
+            crate::events::zero_block_ids(&mut r);
+            json!({"jsonrpc": "2.0", "id": id, "result": r})
+        }
         Err(RpcError(code, message, data)) => {
             json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message, "data": data}})
         }
@@ -168,28 +189,40 @@ async fn post(devnet: &SharedDevnet, body: &[u8]) -> Value {
             )
         }
     };
+    match req {
+        // A JSON-RPC batch (CosmJS's HttpBatchClient sends these): the
+        // answers in request order.
+        Value::Array(batch) if !batch.is_empty() => {
+            let mut answers = Vec::with_capacity(batch.len());
+            for one in &batch {
+                answers.push(single(devnet, one).await);
+            }
+            Value::Array(answers)
+        }
+        one => single(devnet, &one).await,
+    }
+}
+
+/// Answers one JSON-RPC request object.
+async fn single(devnet: &SharedDevnet, req: &Value) -> Value {
+    if !req.is_object() {
+        return envelope(
+            Value::from(-1),
+            Err(RpcError(
+                -32600,
+                "Invalid Request".into(),
+                "a JSON-RPC request must be an object".into(),
+            )),
+        );
+    }
     let id = req.get("id").cloned().unwrap_or(Value::Null);
     let method = req
         .get("method")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let params = match req.get("params") {
-        Some(Value::Object(m)) => m.clone(),
-        _ => Map::new(),
-    };
-    envelope(
-        id,
-        dispatch(
-            devnet,
-            &method,
-            Params {
-                map: params,
-                uri: false,
-            },
-        )
-        .await,
-    )
+    let params = Params::from_json(&method, req.get("params"));
+    envelope(id, dispatch(devnet, &method, params).await)
 }
 
 async fn get(devnet: &SharedDevnet, target: &str) -> Value {
@@ -229,7 +262,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// Request parameters, from a JSON-RPC object or a URI query.
-struct Params {
+pub(crate) struct Params {
     map: Map<String, Value>,
     /// URI form: strings are quoted, bytes are `0x`-hex.
     uri: bool,
@@ -242,8 +275,43 @@ enum Bytes {
     Hex,
 }
 
+/// The names of each method's positional parameters, as CometBFT's routes
+/// declare them, for JSON-RPC requests that pass `params` as an array.
+fn positional_names(method: &str) -> &'static [&'static str] {
+    match method {
+        "abci_query" => &["path", "data", "height", "prove"],
+        "broadcast_tx_sync" | "broadcast_tx_async" | "broadcast_tx_commit" | "check_tx" => &["tx"],
+        "block" | "header" | "commit" | "block_results" => &["height"],
+        "block_by_hash" | "header_by_hash" => &["hash"],
+        "blockchain" => &["minHeight", "maxHeight"],
+        "validators" => &["height", "page", "per_page"],
+        "tx" => &["hash", "prove"],
+        "tx_search" => &["query", "prove", "page", "per_page", "order_by"],
+        "block_search" => &["query", "page", "per_page", "order_by"],
+        "unconfirmed_txs" => &["limit"],
+        "genesis_chunked" => &["chunk"],
+        "subscribe" | "unsubscribe" => &["query"],
+        _ => &[],
+    }
+}
+
 impl Params {
-    fn string(&self, name: &str) -> Option<String> {
+    /// The parameters of a JSON-RPC request: an object, or an array in the
+    /// order CometBFT declares the method's arguments.
+    pub(crate) fn from_json(method: &str, params: Option<&Value>) -> Params {
+        let map = match params {
+            Some(Value::Object(m)) => m.clone(),
+            Some(Value::Array(list)) => positional_names(method)
+                .iter()
+                .zip(list)
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            _ => Map::new(),
+        };
+        Params { map, uri: false }
+    }
+
+    pub(crate) fn string(&self, name: &str) -> Option<String> {
         let v = self.map.get(name)?;
         match v {
             Value::String(s) if self.uri => Some(s.trim_matches('"').to_string()),
@@ -310,7 +378,11 @@ async fn with<T: Send + 'static>(
     .map_err(RpcError::internal)?
 }
 
-async fn dispatch(devnet: &SharedDevnet, method: &str, p: Params) -> Result<Value, RpcError> {
+pub(crate) async fn dispatch(
+    devnet: &SharedDevnet,
+    method: &str,
+    p: Params,
+) -> Result<Value, RpcError> {
     match method {
         "health" => to_value(&health::Response {}),
         "status" => with(devnet, |d| status_json(d)).await,
@@ -463,18 +535,150 @@ async fn dispatch(devnet: &SharedDevnet, method: &str, p: Params) -> Result<Valu
             "peers": [],
         })),
         "tx_search" => {
-            // The devnet indexes txs by hash only: it answers the
-            // `tx.hash='…'` queries wallets (CosmJS's getTx) send.
-            let query = p.string("query").unwrap_or_default();
-            let hash = parse_hash_query(&query)?;
+            let query = query_param(&p)?;
+            let (page, per_page, desc) = paging(&p)?;
             with(devnet, move |d| {
-                let txs = match tx_response(d, hash) {
-                    Ok(r) => vec![r],
-                    Err(_) => Vec::new(),
-                };
+                let found = crate::search::txs(d.store(), &query)?;
+                let txs = crate::search::page(&found, page, per_page, desc)
+                    .map_err(RpcError::invalid_params)?
+                    .into_iter()
+                    .map(|loc| tx_at(d, loc))
+                    .collect::<Result<Vec<_>, _>>()?;
                 to_value(&tx_search::Response {
-                    total_count: u32::try_from(txs.len()).unwrap_or(0),
+                    total_count: u32::try_from(found.len()).unwrap_or(u32::MAX),
                     txs,
+                })
+            })
+            .await
+        }
+        "block_search" => {
+            let query = query_param(&p)?;
+            let (page, per_page, desc) = paging(&p)?;
+            with(devnet, move |d| {
+                let found = crate::search::blocks(d.store(), &query)?;
+                let blocks = crate::search::page(&found, page, per_page, desc)
+                    .map_err(RpcError::invalid_params)?
+                    .into_iter()
+                    .map(|h| {
+                        let b = stored_block(d, Some(h))?;
+                        Ok(block_ep::Response {
+                            block_id: b.commit.block_id,
+                            block: b.block,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, RpcError>>()?;
+                to_value(&block_search::Response {
+                    total_count: u32::try_from(found.len()).unwrap_or(u32::MAX),
+                    blocks,
+                })
+            })
+            .await
+        }
+        "block_by_hash" | "header_by_hash" => {
+            // CometBFT takes `block_by_hash`'s hash as base64 (`[]byte`)
+            // and `header_by_hash`'s as hex (`HexBytes`); accept either.
+            let by_header = method == "header_by_hash";
+            let (first, second) = if by_header {
+                (Bytes::Hex, Bytes::Base64)
+            } else {
+                (Bytes::Base64, Bytes::Hex)
+            };
+            let hash = match p.bytes("hash", first) {
+                Ok(h) if h.len() == 32 => h,
+                first_try => match p.bytes("hash", second) {
+                    Ok(h) if h.len() == 32 => h,
+                    _ => first_try?,
+                },
+            };
+            with(devnet, move |d| {
+                let found = match Hash::from_bytes(tendermint::hash::Algorithm::Sha256, &hash) {
+                    Ok(h) => match d.store().height_of(&h)? {
+                        Some(height) => d.block(height)?,
+                        None => None,
+                    },
+                    // Not a block hash: no block has it.
+                    Err(_) => None,
+                };
+                if by_header {
+                    return to_value(&header_by_hash::Response {
+                        header: found.map(|b| b.block.header),
+                    });
+                }
+                to_value(&match found {
+                    Some(b) => block_by_hash::Response {
+                        block_id: b.commit.block_id,
+                        block: Some(b.block),
+                    },
+                    None => block_by_hash::Response {
+                        block_id: block::Id::default(),
+                        block: None,
+                    },
+                })
+            })
+            .await
+        }
+        "blockchain" => {
+            let min = p.u64("minHeight")?.unwrap_or(0);
+            let max = p.u64("maxHeight")?.unwrap_or(0);
+            with(devnet, move |d| {
+                let (min, max) = blockchain_range(d.first_height(), d.last_height(), min, max)
+                    .map_err(RpcError::invalid_params)?;
+                let mut block_metas = Vec::new();
+                for h in (min..=max).rev() {
+                    let b = stored_block(d, Some(h))?;
+                    let block_size = Protobuf::<tendermint_proto::v0_38::types::Block>::encoded_len(
+                        b.block.clone(),
+                    );
+                    block_metas.push(block::Meta {
+                        block_id: b.commit.block_id,
+                        block_size: i64::try_from(block_size).unwrap_or(i64::MAX),
+                        num_txs: i64::try_from(b.block.data.len()).unwrap_or(i64::MAX),
+                        header: b.block.header,
+                    });
+                }
+                to_value(&blockchain::Response {
+                    last_height: block::Height::try_from(d.last_height())
+                        .map_err(RpcError::internal)?,
+                    block_metas,
+                })
+            })
+            .await
+        }
+        "genesis" => with(devnet, |d| Ok(json!({"genesis": d.genesis()}))).await,
+        "genesis_chunked" => {
+            let chunk = p.u64("chunk")?.unwrap_or(0);
+            with(devnet, move |d| {
+                let bytes = serde_json::to_vec(d.genesis()).map_err(RpcError::internal)?;
+                let chunks: Vec<&[u8]> = bytes.chunks(GENESIS_CHUNK_BYTES).collect();
+                let total = chunks.len().max(1);
+                let data = usize::try_from(chunk)
+                    .ok()
+                    .and_then(|c| chunks.get(c))
+                    .ok_or_else(|| {
+                        RpcError::invalid_params(format!(
+                            "there are {total} chunks, {chunk} is invalid"
+                        ))
+                    })?;
+                Ok(json!({
+                    "chunk": chunk.to_string(),
+                    "total": total.to_string(),
+                    "data": B64.encode(data),
+                }))
+            })
+            .await
+        }
+        "check_tx" => {
+            let tx = p.bytes("tx", Bytes::Base64)?;
+            with(devnet, move |d| {
+                let out = d.check_tx_dry(&tx);
+                to_value(&abci::response::CheckTx {
+                    code: Code::from(out.code),
+                    log: out.log,
+                    gas_wanted: i64::try_from(out.gas_wanted).unwrap_or(i64::MAX),
+                    gas_used: i64::try_from(out.gas_used).unwrap_or(i64::MAX),
+                    events: deai_app::abci::abci_events(out.events),
+                    codespace: out.codespace,
+                    ..Default::default()
                 })
             })
             .await
@@ -487,20 +691,42 @@ async fn dispatch(devnet: &SharedDevnet, method: &str, p: Params) -> Result<Valu
     }
 }
 
-/// The hash in a `tx.hash='HEX'` query (quotes and spaces as CometBFT allows).
-fn parse_hash_query(query: &str) -> Result<Hash, RpcError> {
-    let unsupported = || {
-        RpcError::invalid_params(format!(
-            "the devnet answers only tx.hash='<hex>' queries, got {query:?}"
-        ))
+/// The size of one `genesis_chunked` chunk (CometBFT's).
+const GENESIS_CHUNK_BYTES: usize = 16 * 1024 * 1024;
+
+/// The `query` parameter, parsed.
+fn query_param(p: &Params) -> Result<Query, RpcError> {
+    let text = p.string("query").unwrap_or_default();
+    Query::parse(&text).map_err(|e| RpcError::invalid_params(format!("failed to parse query: {e}")))
+}
+
+/// `page`, `per_page` and whether `order_by` is `desc`.
+fn paging(p: &Params) -> Result<(Option<u64>, Option<u64>, bool), RpcError> {
+    let desc = match p.string("order_by").as_deref() {
+        None | Some("") | Some("asc") => false,
+        Some("desc") => true,
+        Some(other) => {
+            return Err(RpcError::invalid_params(format!(
+                "expected order_by to be either `asc` or `desc` or empty, got {other:?}"
+            )))
+        }
     };
-    let (key, value) = query.split_once('=').ok_or_else(unsupported)?;
-    if key.trim() != "tx.hash" {
-        return Err(unsupported());
+    Ok((p.u64("page")?, p.u64("per_page")?, desc))
+}
+
+/// CometBFT's `blockchain` range: defaults to the whole chain, clipped to
+/// what is stored and to the 20 blocks below `max`.
+fn blockchain_range(base: u64, height: u64, min: u64, max: u64) -> Result<(u64, u64), String> {
+    const LIMIT: u64 = 20;
+    let min = min.max(1);
+    let max = if max == 0 { height } else { max.min(height) };
+    let min = min.max(base).max((max + 1).saturating_sub(LIMIT));
+    if min > max {
+        return Err(format!(
+            "min height {min} can't be greater than max height {max}"
+        ));
     }
-    let hex = value.trim().trim_matches(|c| c == '\'' || c == '"');
-    let bytes = hex::decode(hex).map_err(|_| unsupported())?;
-    Hash::from_bytes(tendermint::hash::Algorithm::Sha256, &bytes).map_err(RpcError::invalid_params)
+    Ok((min, max))
 }
 
 fn abci_info(d: &Devnet) -> Result<Value, RpcError> {
@@ -584,7 +810,8 @@ fn status(d: &Devnet) -> Result<status::Response, RpcError> {
         None => (
             Hash::None,
             tendermint::AppHash::default(),
-            block::Height::default(),
+            // Not `Height::default()`, which is 1: no block yet is height 0.
+            block::Height::from(0u32),
             tendermint::Time::unix_epoch(),
         ),
     };
@@ -631,6 +858,11 @@ fn tx_response(d: &Devnet, hash: Hash) -> Result<tx_ep::Response, RpcError> {
     let loc = d
         .tx(&hash)?
         .ok_or_else(|| RpcError::internal(format!("tx ({hash}) not found")))?;
+    tx_at(d, loc)
+}
+
+/// The tx at `loc`, with its result.
+fn tx_at(d: &Devnet, loc: crate::TxLocation) -> Result<tx_ep::Response, RpcError> {
     let b = d
         .block(loc.height)?
         .ok_or_else(|| RpcError::internal(format!("block {} is missing", loc.height)))?;
@@ -648,7 +880,7 @@ fn tx_response(d: &Devnet, hash: Hash) -> Result<tx_ep::Response, RpcError> {
         .cloned()
         .ok_or_else(|| RpcError::internal("tx result missing"))?;
     Ok(tx_ep::Response {
-        hash,
+        hash: Hash::Sha256(deai_app::tx::tx_hash(&tx)),
         height: b.block.header.height,
         index: loc.index,
         tx_result: abci::types::ExecTxResult::try_from(result).map_err(RpcError::internal)?,
@@ -717,11 +949,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tx_search_takes_hash_queries_and_refuses_others() {
-        let hash = "A".repeat(64);
-        assert!(parse_hash_query(&format!("tx.hash='{hash}'")).is_ok());
-        assert!(parse_hash_query(&format!("tx.hash = \"{hash}\"")).is_ok());
-        assert!(parse_hash_query("tx.height=5").is_err());
-        assert!(parse_hash_query("tx.hash='zz'").is_err());
+    fn blockchain_ranges_follow_cometbft() {
+        assert_eq!(blockchain_range(1, 50, 0, 0), Ok((31, 50)));
+        assert_eq!(blockchain_range(1, 50, 3, 7), Ok((3, 7)));
+        assert_eq!(blockchain_range(1, 50, 3, 100), Ok((31, 50)));
+        assert_eq!(blockchain_range(1, 5, 0, 0), Ok((1, 5)));
+        assert!(blockchain_range(1, 5, 9, 0).is_err());
+        assert!(blockchain_range(0, 0, 0, 0).is_err());
     }
 }

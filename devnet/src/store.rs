@@ -9,9 +9,22 @@
 //! - `c` + height: the commit for that block (protobuf `tendermint.types.Commit`);
 //! - `r` + height: the FinalizeBlock response (protobuf);
 //! - `t` + tx hash (32 bytes): height (8 bytes) and index in the block (4 bytes);
+//! - `h` + block hash (32 bytes): height (8 bytes), for `block_by_hash`;
+//! - `e` + key length (2 bytes) + composite event key + value + height +
+//!   index (4 bytes): empty, one per attribute of a tx's events (with
+//!   CometBFT's reserved `tx.hash` and `tx.height`), for `tx_search`;
+//! - `E` + key length + key + value + height: empty, one per attribute of
+//!   a block's FinalizeBlock events (and `block.height`), for `block_search`;
+//! - `index_version`: the version of the `h`/`e`/`E` layout; a store
+//!   written before it (or by an older layout) is re-indexed on open;
 //! - `last`: the last stored height.
+//!
+//! The event indexes grow with the attributes the app emits (a transfer
+//! adds about ten entries). Attribute values longer than
+//! [`MAX_INDEXED_VALUE`] bytes are not indexed, which keeps an entry small
+//! and bounds what one tx can add; queries cannot find txs by such values.
 
-use std::path::Path;
+use std::{collections::BTreeSet, path::Path};
 
 use anyhow::{bail, Context};
 use prost::Message;
@@ -24,8 +37,8 @@ use tendermint_proto::{
     Protobuf,
 };
 
-/// Where a transaction landed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a transaction landed (ordered by height, then position).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TxLocation {
     /// The block height.
     pub height: u64,
@@ -75,7 +88,37 @@ fn tx_key(hash: &[u8; 32]) -> Vec<u8> {
     k
 }
 
+fn block_hash_key(hash: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(33);
+    k.push(b'h');
+    k.extend_from_slice(hash);
+    k
+}
+
+/// Attribute values longer than this are left out of the event indexes.
+pub const MAX_INDEXED_VALUE: usize = 1024;
+
+/// The event index prefix for `key` (`e` for txs, `E` for blocks), with the
+/// value when given.
+fn event_prefix(kind: u8, key: &str, value: Option<&str>) -> Option<Vec<u8>> {
+    let len = u16::try_from(key.len()).ok()?;
+    let mut k = Vec::with_capacity(3 + key.len() + value.map_or(0, str::len) + 12);
+    k.push(kind);
+    k.extend_from_slice(&len.to_be_bytes());
+    k.extend_from_slice(key.as_bytes());
+    if let Some(v) = value {
+        k.extend_from_slice(v.as_bytes());
+    }
+    Some(k)
+}
+
+const TX_EVENTS: u8 = b'e';
+const BLOCK_EVENTS: u8 = b'E';
+
 const LAST_KEY: &[u8] = b"last";
+const INDEX_VERSION_KEY: &[u8] = b"index_version";
+/// Bumped whenever the indexes' layout or content changes.
+const INDEX_VERSION: u32 = 1;
 
 impl BlockStore {
     /// Opens (or creates) the store in `dir`.
@@ -84,7 +127,43 @@ impl BlockStore {
         opts.create_if_missing(true);
         let db = rocksdb::DB::open(&opts, dir)
             .with_context(|| format!("opening the block store in {}", dir.display()))?;
-        Ok(BlockStore { db })
+        let store = BlockStore { db };
+        store.ensure_indexes()?;
+        Ok(store)
+    }
+
+    /// Rebuilds the hash and event indexes of a store written before them.
+    fn ensure_indexes(&self) -> anyhow::Result<()> {
+        let version = self.db.get(INDEX_VERSION_KEY)?;
+        if version.as_deref() == Some(INDEX_VERSION.to_be_bytes().as_slice()) {
+            return Ok(());
+        }
+        let mut heights = Vec::new();
+        for item in self.db.iterator(rocksdb::IteratorMode::From(
+            b"b",
+            rocksdb::Direction::Forward,
+        )) {
+            let (k, _) = item?;
+            if k.len() != 9 || k[0] != b'b' {
+                break;
+            }
+            heights.push(u64::from_be_bytes(<[u8; 8]>::try_from(&k[1..])?));
+        }
+        if !heights.is_empty() {
+            tracing::info!(blocks = heights.len(), "indexing the block store's events");
+        }
+        for h in heights {
+            let stored = self
+                .get(h)?
+                .with_context(|| format!("block {h} vanished while indexing"))?;
+            let mut batch = rocksdb::WriteBatch::default();
+            index(&mut batch, &stored)?;
+            self.db.write(batch).context("writing an index")?;
+        }
+        self.db
+            .put(INDEX_VERSION_KEY, INDEX_VERSION.to_be_bytes())
+            .context("writing the index version")?;
+        Ok(())
     }
 
     /// The last stored height (0 when empty).
@@ -116,11 +195,7 @@ impl BlockStore {
             pb::Commit::from(stored.commit.clone()).encode_to_vec(),
         );
         batch.put(results_key(height), stored.results.encode_to_vec());
-        for (i, tx) in stored.block.data.iter().enumerate() {
-            let mut loc = height.to_be_bytes().to_vec();
-            loc.extend_from_slice(&u32::try_from(i)?.to_be_bytes());
-            batch.put(tx_key(&deai_app::tx::tx_hash(tx)), loc);
-        }
+        index(&mut batch, stored)?;
         batch.put(LAST_KEY, height.to_be_bytes());
         self.db.write(batch).context("writing a block")?;
         Ok(())
@@ -154,6 +229,111 @@ impl BlockStore {
         }))
     }
 
+    /// The height of the block whose hash is `hash`, if stored.
+    pub fn height_of(&self, hash: &Hash) -> anyhow::Result<Option<u64>> {
+        let Some(v) = self.db.get(block_hash_key(hash.as_bytes()))? else {
+            return Ok(None);
+        };
+        Ok(Some(u64::from_be_bytes(
+            v.as_slice()
+                .try_into()
+                .context("corrupt block hash index entry")?,
+        )))
+    }
+
+    /// Visits the entries of one event index under `prefix`, passing each
+    /// entry's value and the fixed-size location after it.
+    fn scan_events(
+        &self,
+        prefix: &[u8],
+        loc_len: usize,
+        value_len: Option<usize>,
+        mut visit: impl FnMut(&str, &[u8]),
+    ) -> anyhow::Result<()> {
+        let key_end = 3 + usize::from(u16::from_be_bytes([prefix[1], prefix[2]]));
+        for item in self.db.iterator(rocksdb::IteratorMode::From(
+            prefix,
+            rocksdb::Direction::Forward,
+        )) {
+            let (k, _) = item?;
+            if !k.starts_with(prefix) {
+                break;
+            }
+            if k.len() < key_end + loc_len {
+                bail!("corrupt event index entry");
+            }
+            let (rest, loc) = k.split_at(k.len() - loc_len);
+            let value = &rest[key_end..];
+            if value_len.is_some_and(|n| n != value.len()) {
+                continue;
+            }
+            visit(&String::from_utf8_lossy(value), loc);
+        }
+        Ok(())
+    }
+
+    /// The txs having an attribute `key` (`transfer.recipient`, `tx.height`)
+    /// with a value `matches` accepts; only the value `exact`, when given.
+    pub fn txs_with(
+        &self,
+        key: &str,
+        exact: Option<&str>,
+        matches: impl Fn(&str) -> bool,
+    ) -> anyhow::Result<BTreeSet<TxLocation>> {
+        let mut out = BTreeSet::new();
+        let Some(prefix) = event_prefix(TX_EVENTS, key, exact) else {
+            return Ok(out);
+        };
+        let mut bad = false;
+        self.scan_events(&prefix, 12, exact.map(str::len), |value, loc| {
+            if matches(value) {
+                let (h, i) = loc.split_at(8);
+                match (<[u8; 8]>::try_from(h), <[u8; 4]>::try_from(i)) {
+                    (Ok(h), Ok(i)) => {
+                        out.insert(TxLocation {
+                            height: u64::from_be_bytes(h),
+                            index: u32::from_be_bytes(i),
+                        });
+                    }
+                    _ => bad = true,
+                }
+            }
+        })?;
+        if bad {
+            bail!("corrupt tx event index entry");
+        }
+        Ok(out)
+    }
+
+    /// The heights of blocks having a block event attribute `key` with a
+    /// value `matches` accepts; only the value `exact`, when given.
+    pub fn blocks_with(
+        &self,
+        key: &str,
+        exact: Option<&str>,
+        matches: impl Fn(&str) -> bool,
+    ) -> anyhow::Result<BTreeSet<u64>> {
+        let mut out = BTreeSet::new();
+        let Some(prefix) = event_prefix(BLOCK_EVENTS, key, exact) else {
+            return Ok(out);
+        };
+        let mut bad = false;
+        self.scan_events(&prefix, 8, exact.map(str::len), |value, loc| {
+            if matches(value) {
+                match <[u8; 8]>::try_from(loc) {
+                    Ok(h) => {
+                        out.insert(u64::from_be_bytes(h));
+                    }
+                    Err(_) => bad = true,
+                }
+            }
+        })?;
+        if bad {
+            bail!("corrupt block event index entry");
+        }
+        Ok(out)
+    }
+
     /// Where the tx with `hash` landed, if it did.
     pub fn tx(&self, hash: &Hash) -> anyhow::Result<Option<TxLocation>> {
         let Ok(hash) = <[u8; 32]>::try_from(hash.as_bytes()) else {
@@ -170,5 +350,150 @@ impl BlockStore {
             height: u64::from_be_bytes(h.try_into()?),
             index: u32::from_be_bytes(i.try_into()?),
         }))
+    }
+}
+
+/// Adds `stored`'s tx locations, block hash and event indexes to `batch`.
+fn index(batch: &mut rocksdb::WriteBatch, stored: &StoredBlock) -> anyhow::Result<()> {
+    let height = stored.block.header.height.value();
+    batch.put(
+        block_hash_key(stored.commit.block_id.hash.as_bytes()),
+        height.to_be_bytes(),
+    );
+    for (i, tx) in stored.block.data.iter().enumerate() {
+        let mut loc = height.to_be_bytes().to_vec();
+        loc.extend_from_slice(&u32::try_from(i)?.to_be_bytes());
+        batch.put(tx_key(&deai_app::tx::tx_hash(tx)), &loc);
+        let Some(result) = stored.results.tx_results.get(i) else {
+            continue;
+        };
+        for (key, values) in crate::events::tx_event_map(result, tx, height) {
+            for value in values.iter().filter(|v| v.len() <= MAX_INDEXED_VALUE) {
+                if let Some(mut k) = event_prefix(TX_EVENTS, &key, Some(value)) {
+                    k.extend_from_slice(&loc);
+                    batch.put(k, b"");
+                }
+            }
+        }
+    }
+    for (key, values) in crate::events::block_event_map(stored) {
+        for value in values.iter().filter(|v| v.len() <= MAX_INDEXED_VALUE) {
+            if let Some(mut k) = event_prefix(BLOCK_EVENTS, &key, Some(value)) {
+                k.extend_from_slice(&height.to_be_bytes());
+                batch.put(k, b"");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use deai_app::txbuilder::{msg_send, sign_tx, Key, TxParams};
+    use deai_auth::AuthRead;
+    use deai_keys::{Backend, Keyring};
+    use deai_types::Coin;
+
+    use super::*;
+    use crate::{home, Devnet, DevnetHome};
+
+    /// A devnet home with two blocks, the second holding a transfer to dev2.
+    fn chain_with_a_transfer() -> (tempfile::TempDir, DevnetHome, String, Hash) {
+        let dir = tempfile::tempdir().unwrap();
+        let home = DevnetHome(dir.path().to_path_buf());
+        let accounts =
+            home::ensure_genesis(&home, "deai-store-test", "2026-01-01T00:00:00Z").unwrap();
+        let mut devnet = Devnet::open(&home).unwrap();
+        devnet.produce_block().unwrap();
+        let kr = Keyring::open(&home.keyring(), Backend::Test).unwrap();
+        let key = Key::from_signing_key(kr.signing_key("dev0", None).unwrap());
+        let account = devnet
+            .app()
+            .storage()
+            .latest_snapshot()
+            .account(&key.address())
+            .unwrap()
+            .unwrap();
+        let p = TxParams {
+            chain_id: "deai-store-test".to_string(),
+            account_number: account.account_number,
+            sequence: 0,
+            fee: Some(Coin::new(2_000, "udeai")),
+            gas_limit: 200_000,
+            memo: String::new(),
+        };
+        let to = accounts[2].address;
+        let tx = sign_tx(
+            &key,
+            vec![msg_send(&key.address(), &to, &[Coin::new(7, "udeai")])],
+            &p,
+        );
+        assert_eq!(devnet.check_tx(tx).code, 0);
+        let block = devnet.produce_block().unwrap();
+        (dir, home, to.to_string(), block.block_id.hash)
+    }
+
+    #[test]
+    fn a_transfer_is_found_by_its_events_and_its_block_by_hash() {
+        let (_dir, home, recipient, block_hash) = chain_with_a_transfer();
+        let store = BlockStore::open(&home.blocks_dir()).unwrap();
+        let at_2 = BTreeSet::from([TxLocation {
+            height: 2,
+            index: 0,
+        }]);
+        assert_eq!(
+            store
+                .txs_with("transfer.recipient", Some(&recipient), |_| true)
+                .unwrap(),
+            at_2
+        );
+        assert_eq!(
+            store.txs_with("tx.height", None, |v| v == "2").unwrap(),
+            at_2
+        );
+        // An exact value is not a prefix: a longer recipient does not match.
+        let shorter = &recipient[..recipient.len() - 1];
+        assert!(store
+            .txs_with("transfer.recipient", Some(shorter), |_| true)
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            store.blocks_with("block.height", None, |_| true).unwrap(),
+            BTreeSet::from([1, 2])
+        );
+        assert_eq!(store.height_of(&block_hash).unwrap(), Some(2));
+    }
+
+    #[test]
+    fn a_store_written_before_the_indexes_is_indexed_on_open() {
+        let (_dir, home, recipient, block_hash) = chain_with_a_transfer();
+        {
+            // Strip the indexes, as a store from before them would be.
+            let store = BlockStore::open(&home.blocks_dir()).unwrap();
+            let mut doomed = Vec::new();
+            for item in store.db.iterator(rocksdb::IteratorMode::Start) {
+                let (k, _) = item.unwrap();
+                if matches!(k.first(), Some(b'e' | b'E' | b'h')) || &*k == INDEX_VERSION_KEY {
+                    doomed.push(k);
+                }
+            }
+            assert!(!doomed.is_empty());
+            for k in doomed {
+                store.db.delete(k).unwrap();
+            }
+            assert!(store
+                .txs_with("transfer.recipient", Some(&recipient), |_| true)
+                .unwrap()
+                .is_empty());
+        }
+        let store = BlockStore::open(&home.blocks_dir()).unwrap();
+        assert_eq!(
+            store
+                .txs_with("transfer.recipient", Some(&recipient), |_| true)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(store.height_of(&block_hash).unwrap(), Some(2));
     }
 }

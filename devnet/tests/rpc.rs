@@ -9,14 +9,28 @@ use std::{
     time::Duration,
 };
 
+use async_tungstenite::tungstenite::{
+    protocol::frame::{
+        coding::{Data, OpCode},
+        Frame,
+    },
+    Message,
+};
+use base64::Engine as _;
 use cosmos_sdk_proto::cosmos::bank::v1beta1::{QueryBalanceRequest, QueryBalanceResponse};
 use deai_app::txbuilder::{msg_send, sign_tx, Key, TxParams};
 use deai_auth::AuthRead;
 use deai_devnet::{chain, home, producer, rpc, Devnet, DevnetHome};
 use deai_keys::{Backend, Keyring};
 use deai_types::Coin;
-use prost::Message;
-use tendermint_rpc::{Client, HttpClient};
+use futures::{SinkExt, StreamExt};
+use prost::Message as _;
+use serde_json::json;
+use tendermint_rpc::{
+    event::EventData,
+    query::{EventType, Query},
+    Client, HttpClient, Order, SubscriptionClient, WebSocketClient,
+};
 
 const CHAIN_ID: &str = "deai-rpc-test";
 
@@ -185,6 +199,16 @@ async fn uri_requests_are_answered_like_cometbft() {
     assert_eq!(status["result"]["node_info"]["network"], CHAIN_ID);
     assert_eq!(block["result"]["block"]["header"]["height"], "2");
     assert_eq!(missing["error"]["code"], -32601);
+    // The first block has no parent: CometBFT writes an empty id, not null.
+    let first =
+        tokio::task::spawn_blocking(move || http_get(addr, "/blockchain?minHeight=1&maxHeight=1"))
+            .await
+            .unwrap();
+    assert_eq!(
+        first["result"]["block_metas"][0]["header"]["last_block_id"],
+        json!({"hash": "", "parts": {"total": 0, "hash": ""}}),
+        "{first}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -244,4 +268,580 @@ async fn block_results_mempool_and_net_info_are_served() {
     assert!(pending["result"]["txs"].is_array(), "{pending}");
     assert!(count["result"]["txs"].is_null(), "{count}");
     assert_eq!(pending["result"]["n_txs"], count["result"]["n_txs"]);
+}
+
+/// Waits up to `secs` for the next item of `stream`.
+async fn next_within<S: futures::Stream + Unpin>(stream: &mut S, secs: u64) -> Option<S::Item> {
+    tokio::time::timeout(Duration::from_secs(secs), stream.next())
+        .await
+        .ok()
+        .flatten()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_client_sees_new_blocks_and_the_transfer_it_subscribed_to() {
+    let net = start().await;
+    let http = HttpClient::new(format!("http://{}", net.addr).as_str()).unwrap();
+    wait_for_height(&http, 1).await;
+    let (ws, driver) = WebSocketClient::new(format!("ws://{}/websocket", net.addr).as_str())
+        .await
+        .unwrap();
+    let driver = tokio::spawn(driver.run());
+
+    let mut blocks = ws.subscribe(EventType::NewBlock.into()).await.unwrap();
+    let ev = next_within(&mut blocks, 10).await.unwrap().unwrap();
+    assert_eq!(ev.query, "tm.event = 'NewBlock'");
+    let EventData::NewBlock {
+        block: Some(block),
+        block_id,
+        result_finalize_block: Some(results),
+    } = ev.data.clone()
+    else {
+        panic!("not a v0.38 NewBlock: {:?}", ev.data);
+    };
+    assert_eq!(block_id.hash, block.header.hash());
+    assert_eq!(results.tx_results.len(), block.data.len());
+    assert_eq!(ev.events.unwrap()["tm.event"], vec!["NewBlock".to_string()]);
+
+    let recipient = net.accounts[2].address.to_string();
+    let to_dev2 = Query::from(EventType::Tx).and_eq("transfer.recipient", recipient.clone());
+    let mut txs = ws.subscribe(to_dev2.clone()).await.unwrap();
+    let mut elsewhere = ws
+        .subscribe(Query::from(EventType::Tx).and_eq("transfer.recipient", "deai1nobody"))
+        .await
+        .unwrap();
+
+    let tx = signed_send(&net, "dev0", 25, 0);
+    let sent = http.broadcast_tx_sync(tx.clone()).await.unwrap();
+    assert!(sent.code.is_ok(), "{}", sent.log);
+    let ev = next_within(&mut txs, 20).await.unwrap().unwrap();
+    assert_eq!(ev.query, to_dev2.to_string());
+    let EventData::Tx { tx_result } = ev.data.clone() else {
+        panic!("not a Tx event: {:?}", ev.data);
+    };
+    assert_eq!(tx_result.tx, tx);
+    assert!(tx_result.height > 1);
+    let transfer = tx_result
+        .result
+        .events
+        .iter()
+        .find(|e| e.kind == "transfer")
+        .expect("a transfer event");
+    assert!(transfer
+        .attributes
+        .iter()
+        .any(|a| a.key_str().unwrap() == "recipient" && a.value_str().unwrap() == recipient));
+    let events = ev.events.unwrap();
+    assert_eq!(events["tx.hash"], vec![sent.hash.to_string()]);
+    assert_eq!(events["tx.height"], vec![tx_result.height.to_string()]);
+    assert!(
+        next_within(&mut elsewhere, 1).await.is_none(),
+        "a query for another recipient saw the transfer"
+    );
+
+    // After unsubscribing, the client's stream ends and the server sends no more.
+    ws.unsubscribe(to_dev2).await.unwrap();
+    let again = http
+        .broadcast_tx_sync(signed_send(&net, "dev1", 5, 0))
+        .await
+        .unwrap();
+    assert!(again.code.is_ok(), "{}", again.log);
+    assert!(next_within(&mut txs, 3).await.is_none());
+    // Blocks still flow on the other subscription.
+    assert!(next_within(&mut blocks, 10).await.unwrap().is_ok());
+
+    ws.close().unwrap();
+    let _ = driver.await;
+}
+
+type RawWs = async_tungstenite::WebSocketStream<async_tungstenite::tokio::ConnectStream>;
+
+async fn raw_ws(net: &Net) -> RawWs {
+    async_tungstenite::tokio::connect_async(format!("ws://{}/websocket", net.addr))
+        .await
+        .unwrap()
+        .0
+}
+
+async fn send_json(ws: &mut RawWs, v: serde_json::Value) {
+    ws.send(Message::Text(v.to_string())).await.unwrap();
+}
+
+/// The next JSON text message, skipping pings.
+async fn recv_json(ws: &mut RawWs) -> serde_json::Value {
+    loop {
+        match next_within(ws, 10).await.unwrap().unwrap() {
+            Message::Text(t) => return serde_json::from_str(&t).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// The next reply whose id is `id`, skipping events sent under other ids.
+async fn reply_to(ws: &mut RawWs, id: i64) -> serde_json::Value {
+    loop {
+        let v = recv_json(ws).await;
+        if v["id"] == id {
+            return v;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_raw_websocket_subscribes_unsubscribes_and_is_told_of_bad_queries() {
+    let net = start().await;
+    let http = HttpClient::new(format!("http://{}", net.addr).as_str()).unwrap();
+    wait_for_height(&http, 1).await;
+    let mut ws = raw_ws(&net).await;
+
+    send_json(
+        &mut ws,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "subscribe",
+               "params": {"query": "tm.event='NewBlockHeader'"}}),
+    )
+    .await;
+    assert_eq!(reply_to(&mut ws, 1).await["result"], json!({}));
+    let ev = reply_to(&mut ws, 1).await;
+    assert_eq!(ev["result"]["query"], "tm.event='NewBlockHeader'");
+    assert_eq!(
+        ev["result"]["data"]["type"],
+        "tendermint/event/NewBlockHeader"
+    );
+    assert!(ev["result"]["data"]["value"]["header"]["height"].is_string());
+    assert_eq!(
+        ev["result"]["events"]["tm.event"],
+        json!(["NewBlockHeader"])
+    );
+
+    // Positional params, and the same query twice.
+    send_json(
+        &mut ws,
+        json!({"jsonrpc": "2.0", "id": 2, "method": "subscribe",
+               "params": ["tm.event='NewBlockHeader'"]}),
+    )
+    .await;
+    let dup = reply_to(&mut ws, 2).await;
+    assert_eq!(dup["error"]["data"], "already subscribed", "{dup}");
+
+    for (id, bad) in [
+        (3, "tm.event = 'Tx"),
+        (4, "tm.event = 'Tx' OR a.b = 1"),
+        (5, ""),
+    ] {
+        send_json(
+            &mut ws,
+            json!({"jsonrpc": "2.0", "id": id, "method": "subscribe", "params": {"query": bad}}),
+        )
+        .await;
+        let e = reply_to(&mut ws, id).await;
+        assert!(
+            e["error"]["data"]
+                .as_str()
+                .unwrap()
+                .starts_with("failed to parse query"),
+            "{e}"
+        );
+    }
+
+    // Ordinary methods work over the socket too.
+    send_json(
+        &mut ws,
+        json!({"jsonrpc": "2.0", "id": 6, "method": "status", "params": {}}),
+    )
+    .await;
+    assert_eq!(
+        reply_to(&mut ws, 6).await["result"]["node_info"]["network"],
+        CHAIN_ID
+    );
+
+    // A request split over fragments arrives whole.
+    let text = json!({"jsonrpc": "2.0", "id": 7, "method": "health"}).to_string();
+    let (a, b) = text.as_bytes().split_at(10);
+    ws.send(Message::Frame(Frame::message(
+        a.to_vec(),
+        OpCode::Data(Data::Text),
+        false,
+    )))
+    .await
+    .unwrap();
+    ws.send(Message::Frame(Frame::message(
+        b.to_vec(),
+        OpCode::Data(Data::Continue),
+        true,
+    )))
+    .await
+    .unwrap();
+    assert_eq!(reply_to(&mut ws, 7).await["result"], json!({}));
+
+    // Spelled differently, it is the same query.
+    send_json(
+        &mut ws,
+        json!({"jsonrpc": "2.0", "id": 8, "method": "unsubscribe",
+               "params": {"query": "tm.event = 'NewBlockHeader'"}}),
+    )
+    .await;
+    assert_eq!(reply_to(&mut ws, 8).await["result"], json!({}));
+    // Nothing more arrives under the subscription's id.
+    let quiet = tokio::time::timeout(Duration::from_millis(800), async {
+        loop {
+            let v = recv_json(&mut ws).await;
+            assert_ne!(v["id"], 1, "an event after unsubscribe: {v}");
+        }
+    })
+    .await;
+    assert!(quiet.is_err());
+    send_json(
+        &mut ws,
+        json!({"jsonrpc": "2.0", "id": 9, "method": "unsubscribe_all"}),
+    )
+    .await;
+    assert_eq!(
+        reply_to(&mut ws, 9).await["error"]["data"],
+        "subscription not found"
+    );
+
+    // Pings are answered; an oversized message closes the socket.
+    ws.send(Message::Ping(b"hi".to_vec())).await.unwrap();
+    loop {
+        match next_within(&mut ws, 5).await.unwrap().unwrap() {
+            Message::Pong(p) => {
+                assert_eq!(p, b"hi");
+                break;
+            }
+            Message::Ping(_) => {}
+            other => panic!("expected a pong, got {other:?}"),
+        }
+    }
+    let huge = "x".repeat(9 * 1024 * 1024);
+    let _ = ws.send(Message::Text(huge)).await;
+    let closed = loop {
+        match next_within(&mut ws, 5).await {
+            None | Some(Err(_)) => break true,
+            Some(Ok(Message::Close(_))) => break true,
+            Some(Ok(_)) => {}
+        }
+    };
+    assert!(closed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_handshake_that_is_not_cometbfts_is_refused() {
+    let net = start().await;
+    let addr = net.addr;
+    let replies = tokio::task::spawn_blocking(move || {
+        let ask = |head: &str| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.write_all(head.as_bytes()).unwrap();
+            let mut text = String::new();
+            s.read_to_string(&mut text).unwrap();
+            text
+        };
+        [
+            ask("GET /websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n"),
+            ask("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"),
+            ask("GET /websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n"),
+        ]
+    })
+    .await
+    .unwrap();
+    assert!(replies[0].starts_with("HTTP/1.1 426"), "{}", replies[0]);
+    assert!(replies[1].starts_with("HTTP/1.1 404"), "{}", replies[1]);
+    assert!(replies[2].starts_with("HTTP/1.1 400"), "{}", replies[2]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocks_by_hash_and_range_and_the_genesis_are_served() {
+    let net = start().await;
+    let client = HttpClient::new(format!("http://{}", net.addr).as_str()).unwrap();
+    wait_for_height(&client, 1).await;
+    let r = client
+        .broadcast_tx_commit(signed_send(&net, "dev0", 5, 0))
+        .await
+        .unwrap();
+    assert!(r.tx_result.code.is_ok(), "{}", r.tx_result.log);
+    let block = client.block(r.height).await.unwrap();
+
+    // The first block, parentless, reads back through tendermint-rs.
+    let first = client.block(1u32).await.unwrap();
+    assert!(first.block.last_commit.is_none());
+    assert!(first.block.header.last_block_id.is_none());
+
+    let by_hash = client.block_by_hash(block.block_id.hash).await.unwrap();
+    assert_eq!(by_hash.block_id, block.block_id);
+    assert_eq!(by_hash.block.unwrap().header, block.block.header);
+    let header = client.header_by_hash(block.block_id.hash).await.unwrap();
+    assert_eq!(header.header.unwrap(), block.block.header);
+    let unknown = tendermint::Hash::Sha256([7; 32]);
+    assert!(client.block_by_hash(unknown).await.unwrap().block.is_none());
+
+    wait_for_height(&client, 22).await;
+    let h = r.height.value();
+    let chain = client.blockchain(1u32, h as u32).await.unwrap();
+    assert!(chain.last_height.value() >= 22);
+    let heights: Vec<u64> = chain
+        .block_metas
+        .iter()
+        .map(|m| m.header.height.value())
+        .collect();
+    assert_eq!(heights, (1..=h).rev().collect::<Vec<_>>());
+    let meta = &chain.block_metas[0];
+    assert_eq!(meta.block_id, block.block_id);
+    assert_eq!(meta.num_txs, 1);
+    assert!(meta.block_size > 0);
+    // At most 20, the newest first.
+    let chain = client.blockchain(1u32, 22u32).await.unwrap();
+    let heights: Vec<u64> = chain
+        .block_metas
+        .iter()
+        .map(|m| m.header.height.value())
+        .collect();
+    assert_eq!(heights, (3..=22).rev().collect::<Vec<_>>());
+
+    let genesis = client.genesis::<serde_json::Value>().await.unwrap();
+    assert_eq!(genesis.chain_id.as_str(), CHAIN_ID);
+    assert_eq!(genesis.initial_height, 1);
+    assert!(genesis.app_state["accounts"].is_array() || genesis.app_state.is_object());
+    let addr = net.addr;
+    let chunk = tokio::task::spawn_blocking(move || http_get(addr, "/genesis_chunked?chunk=0"))
+        .await
+        .unwrap();
+    assert_eq!(chunk["result"]["total"], "1", "{chunk}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_tx_answers_without_touching_the_mempool() {
+    let net = start().await;
+    let client = HttpClient::new(format!("http://{}", net.addr).as_str()).unwrap();
+    wait_for_height(&client, 1).await;
+    let addr = net.addr;
+    let tx = signed_send(&net, "dev0", 5, 0);
+    let target = format!("/check_tx?tx=0x{}", hex::encode(&tx));
+    let (first, second, garbage) = tokio::task::spawn_blocking(move || {
+        (
+            http_get(addr, &target),
+            http_get(addr, &target),
+            http_get(addr, "/check_tx?tx=0x0102"),
+        )
+    })
+    .await
+    .unwrap();
+    // Checking twice passes twice: the first check left no sequence behind.
+    for r in [&first, &second] {
+        assert_eq!(r["result"]["code"], 0, "{r}");
+        assert_eq!(r["result"]["gas_wanted"], "200000", "{r}");
+        assert!(r["result"]["events"].is_array(), "{r}");
+    }
+    assert_ne!(garbage["result"]["code"], 0, "{garbage}");
+    assert!(net.devnet.lock().unwrap().mempool().is_empty());
+
+    // A tx already in the mempool counts: its sequence is taken.
+    let sent = client.broadcast_tx_sync(tx.clone()).await.unwrap();
+    assert!(sent.code.is_ok(), "{}", sent.log);
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "check_tx",
+                      "params": {"tx": base64::engine::general_purpose::STANDARD.encode(&tx)}});
+    let again = tokio::task::spawn_blocking(move || http_post(addr, &body))
+        .await
+        .unwrap();
+    // Either still pending (sequence taken) or already in a block: not 0.
+    assert_ne!(again["result"]["code"], 0, "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_rpc_batch_is_answered_in_order_and_positional_params_are_named() {
+    let net = start().await;
+    let client = HttpClient::new(format!("http://{}", net.addr).as_str()).unwrap();
+    wait_for_height(&client, 2).await;
+    let addr = net.addr;
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": "a", "method": "health"},
+        {"jsonrpc": "2.0", "id": "b", "method": "block", "params": ["2"]},
+        {"jsonrpc": "2.0", "id": "c", "method": "no_such_method"},
+    ]);
+    let answers = tokio::task::spawn_blocking(move || http_post(addr, &batch))
+        .await
+        .unwrap();
+    let answers = answers.as_array().unwrap();
+    assert_eq!(answers.len(), 3);
+    assert_eq!(answers[0]["id"], "a");
+    assert_eq!(answers[1]["result"]["block"]["header"]["height"], "2");
+    assert_eq!(answers[2]["error"]["code"], -32601);
+}
+
+fn http_post(addr: std::net::SocketAddr, body: &serde_json::Value) -> serde_json::Value {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let body = body.to_string();
+    write!(
+        s,
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (_, body) = text.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str(body).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tx_search_and_block_search_take_event_queries_pages_and_order() {
+    let net = start().await;
+    let client = HttpClient::new(format!("http://{}", net.addr).as_str()).unwrap();
+    wait_for_height(&client, 1).await;
+    let first = client
+        .broadcast_tx_commit(signed_send(&net, "dev0", 5, 0))
+        .await
+        .unwrap();
+    let second = client
+        .broadcast_tx_commit(signed_send(&net, "dev1", 6, 0))
+        .await
+        .unwrap();
+    assert!(first.tx_result.code.is_ok() && second.tx_result.code.is_ok());
+    let dev2 = net.accounts[2].address.to_string();
+    let dev0 = net.accounts[0].address.to_string();
+
+    let search = |q: Query, page: u32, per_page: u8, order: Order| {
+        let client = client.clone();
+        async move {
+            client
+                .tx_search(q, false, page, per_page, order)
+                .await
+                .unwrap()
+        }
+    };
+    let to_dev2 = search(
+        Query::from(EventType::Tx).and_eq("transfer.recipient", dev2.clone()),
+        1,
+        30,
+        Order::Ascending,
+    )
+    .await;
+    assert_eq!(to_dev2.total_count, 2);
+    let hashes: Vec<_> = to_dev2.txs.iter().map(|t| t.hash).collect();
+    assert_eq!(hashes, vec![first.hash, second.hash]);
+
+    let desc = search(
+        Query::eq("transfer.recipient", dev2.clone()),
+        2,
+        1,
+        Order::Descending,
+    )
+    .await;
+    assert_eq!(desc.total_count, 2);
+    assert_eq!(desc.txs.len(), 1);
+    assert_eq!(desc.txs[0].hash, first.hash);
+
+    let from_dev0 = search(
+        Query::from(EventType::Tx)
+            .and_contains("message.sender", dev0.clone())
+            .and_eq("tx.height", first.height.value()),
+        1,
+        30,
+        Order::Ascending,
+    )
+    .await;
+    assert_eq!(from_dev0.total_count, 1);
+    assert_eq!(from_dev0.txs[0].hash, first.hash);
+    assert_eq!(from_dev0.txs[0].height, first.height);
+
+    let later = search(
+        Query::gt("tx.height", first.height.value()).and_exists("transfer.amount"),
+        1,
+        30,
+        Order::Ascending,
+    )
+    .await;
+    assert_eq!(
+        later.txs.iter().map(|t| t.hash).collect::<Vec<_>>(),
+        vec![second.hash]
+    );
+    let by_hash = search(
+        Query::eq("tx.hash", hex::encode(second.hash.as_bytes())),
+        1,
+        30,
+        Order::Ascending,
+    )
+    .await;
+    assert_eq!(by_hash.txs[0].hash, second.hash);
+    let none = search(
+        Query::eq("transfer.recipient", "deai1nobody"),
+        1,
+        30,
+        Order::Ascending,
+    )
+    .await;
+    assert_eq!(none.total_count, 0);
+
+    wait_for_height(&client, 4).await;
+    let blocks = client
+        .block_search(
+            Query::gte("block.height", 2u64).and_lte("block.height", 4u64),
+            1,
+            30,
+            Order::Descending,
+        )
+        .await
+        .unwrap();
+    assert_eq!(blocks.total_count, 3);
+    let heights: Vec<u64> = blocks
+        .blocks
+        .iter()
+        .map(|b| b.block.header.height.value())
+        .collect();
+    assert_eq!(heights, vec![4, 3, 2]);
+    assert_eq!(
+        blocks.blocks[0].block_id.hash,
+        blocks.blocks[0].block.header.hash()
+    );
+
+    let addr = net.addr;
+    let (bad, bad_page) = tokio::task::spawn_blocking(move || {
+        (
+            http_get(addr, "/tx_search?query=%22tm.event%20%3D%20%27Tx%22"),
+            http_get(
+                addr,
+                "/tx_search?query=%22tm.event%3D%27Tx%27%22&page=9&per_page=1",
+            ),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        bad["error"]["data"]
+            .as_str()
+            .unwrap()
+            .contains("failed to parse query"),
+        "{bad}"
+    );
+    assert!(
+        bad_page["error"]["data"]
+            .as_str()
+            .unwrap()
+            .contains("page should be within"),
+        "{bad_page}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_never_reads_does_not_hold_up_blocks() {
+    let net = start().await;
+    let client = HttpClient::new(format!("http://{}", net.addr).as_str()).unwrap();
+    wait_for_height(&client, 1).await;
+    let mut ws = raw_ws(&net).await;
+    for (id, q) in [(1, "tm.event='NewBlock'"), (2, "tm.event='NewBlockHeader'")] {
+        send_json(
+            &mut ws,
+            json!({"jsonrpc": "2.0", "id": id, "method": "subscribe", "params": {"query": q}}),
+        )
+        .await;
+    }
+    // The socket is never read from here on.
+    let before = client.status().await.unwrap().sync_info.latest_block_height;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = client.status().await.unwrap().sync_info.latest_block_height;
+    assert!(
+        after.value() >= before.value() + 5,
+        "blocks stalled: {before} then {after}"
+    );
+    drop(ws);
 }

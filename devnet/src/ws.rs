@@ -1,0 +1,499 @@
+//! The JSON-RPC websocket at `GET /websocket`, as CometBFT v0.38 serves it:
+//! every ordinary method, plus `subscribe`, `unsubscribe` and
+//! `unsubscribe_all` with event queries ([`crate::query`]). An event goes
+//! out as a response to the `subscribe` request's id, with `query`, `data`
+//! (`{"type": "tendermint/event/…", "value": …}`) and `events`.
+//!
+//! Framing (masking, fragments, ping/pong, close, size limits) is
+//! tungstenite's: it is already in the build as tendermint-rpc's websocket
+//! client, and a websocket framer is easy to get subtly wrong. The upgrade
+//! handshake is done here, on the request head the HTTP side has read.
+//!
+//! Block production never waits for a subscriber: blocks reach each
+//! connection through a broadcast channel and leave it through a bounded
+//! queue. A connection that lets either fill has its subscriptions
+//! cancelled with CometBFT's error, and one whose socket takes longer than
+//! [`WRITE_WAIT`] to take a message is closed.
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use async_tungstenite::{
+    tokio::TokioAdapter,
+    tungstenite::{
+        handshake::derive_accept_key,
+        protocol::{Role, WebSocketConfig},
+        Message,
+    },
+    WebSocketStream,
+};
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::{
+    io::AsyncWriteExt,
+    net::TcpStream,
+    sync::{broadcast, mpsc},
+};
+use tracing::{debug, warn};
+
+use crate::{
+    events,
+    query::Query,
+    rpc::{dispatch, envelope, Params, RpcError, SharedDevnet, MAX_REQUEST_BYTES},
+    StoredBlock,
+};
+
+/// The websocket's path, CometBFT's.
+pub const PATH: &str = "/websocket";
+
+/// Subscriptions one connection may hold (CometBFT's `max_subscriptions_per_client`).
+pub const MAX_SUBSCRIPTIONS: usize = 5;
+
+/// Messages queued for one connection before its subscriptions are cancelled.
+const OUT_QUEUE: usize = 256;
+
+/// How long one message may take to go out before the connection is closed
+/// (CometBFT's `writeWait`).
+const WRITE_WAIT: Duration = Duration::from_secs(10);
+
+/// How often the server pings (CometBFT's `pingPeriod`).
+const PING_PERIOD: Duration = Duration::from_secs(27);
+
+/// What CometBFT says when it drops a subscriber that fell behind.
+const SLOW_CLIENT: &str = "client is not pulling messages fast enough";
+
+type Socket = WebSocketStream<TokioAdapter<TcpStream>>;
+
+/// Whether a request head asks for a websocket upgrade.
+pub fn is_upgrade(header: impl Fn(&str) -> Option<String>) -> bool {
+    header("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// Answers an upgrade request: checks the handshake, switches protocols and
+/// serves JSON-RPC on the socket until it closes. `early` holds bytes the
+/// client sent after the request head.
+pub async fn serve(
+    devnet: SharedDevnet,
+    mut stream: TcpStream,
+    path: &str,
+    header: impl Fn(&str) -> Option<String>,
+    early: Vec<u8>,
+) -> anyhow::Result<()> {
+    let refuse = |status: &str, extra: &str, why: &str| {
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{why}",
+            why.len()
+        )
+    };
+    let key = header("sec-websocket-key");
+    let problem = if path != PATH {
+        Some(refuse(
+            "404 Not Found",
+            "",
+            "the websocket is served at /websocket",
+        ))
+    } else if !header("connection").is_some_and(|v| {
+        v.split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+    }) {
+        Some(refuse(
+            "400 Bad Request",
+            "",
+            "websocket: 'upgrade' token not found in 'Connection' header",
+        ))
+    } else if header("sec-websocket-version").as_deref() != Some("13") {
+        Some(refuse(
+            "426 Upgrade Required",
+            "Sec-WebSocket-Version: 13\r\n",
+            "websocket: unsupported version: 13 not found in 'Sec-Websocket-Version' header",
+        ))
+    } else if key.as_deref().is_none_or(str::is_empty) {
+        Some(refuse(
+            "400 Bad Request",
+            "",
+            "websocket: not a websocket handshake: 'Sec-WebSocket-Key' header is missing or blank",
+        ))
+    } else {
+        None
+    };
+    if let Some(answer) = problem {
+        stream.write_all(answer.as_bytes()).await?;
+        stream.shutdown().await?;
+        return Ok(());
+    }
+    let accept = derive_accept_key(key.unwrap_or_default().as_bytes());
+    stream
+        .write_all(
+            format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .context("answering the websocket handshake")?;
+    let config = WebSocketConfig {
+        max_message_size: Some(MAX_REQUEST_BYTES),
+        max_frame_size: Some(MAX_REQUEST_BYTES),
+        ..Default::default()
+    };
+    let socket = WebSocketStream::from_partially_read(
+        TokioAdapter::new(stream),
+        early,
+        Role::Server,
+        Some(config),
+    )
+    .await;
+    session(devnet, socket).await
+}
+
+/// One subscription: its parsed query and the id events are sent under.
+struct Subscription {
+    query: Query,
+    id: Value,
+}
+
+/// Sends queued messages, closing the connection if one takes too long.
+async fn write_loop(
+    mut sink: futures::stream::SplitSink<Socket, Message>,
+    mut queue: mpsc::Receiver<Message>,
+) {
+    while let Some(msg) = queue.recv().await {
+        match tokio::time::timeout(WRITE_WAIT, sink.send(msg)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                debug!(error = %e, "websocket write failed");
+                return;
+            }
+            Err(_) => {
+                warn!("closing a websocket that took more than {WRITE_WAIT:?} to take a message");
+                return;
+            }
+        }
+    }
+    let _ = sink.close().await;
+}
+
+async fn session(devnet: SharedDevnet, socket: Socket) -> anyhow::Result<()> {
+    let (sink, mut incoming) = socket.split();
+    let (out, queue) = mpsc::channel::<Message>(OUT_QUEUE);
+    let writer = tokio::spawn(write_loop(sink, queue));
+    let mut blocks = {
+        let d = devnet.clone();
+        tokio::task::spawn_blocking(move || {
+            d.lock()
+                .map(|d| d.subscribe_blocks())
+                .map_err(|_| anyhow::anyhow!("the devnet panicked earlier"))
+        })
+        .await??
+    };
+    // Keyed by the query as written: events carry it back, and
+    // tendermint-rpc routes them by that text.
+    let mut subs: BTreeMap<String, Subscription> = BTreeMap::new();
+    let mut ping = tokio::time::interval(PING_PERIOD);
+    ping.tick().await;
+
+    loop {
+        tokio::select! {
+            msg = incoming.next() => match msg {
+                None => break,
+                Some(Err(e)) => {
+                    debug!(error = %e, "websocket read failed");
+                    break;
+                }
+                Some(Ok(Message::Text(text))) => {
+                    request(&devnet, &out, &mut subs, text.as_bytes()).await;
+                }
+                Some(Ok(Message::Binary(bytes))) => {
+                    request(&devnet, &out, &mut subs, &bytes).await;
+                }
+                // tungstenite answers pings and close frames itself.
+                Some(Ok(Message::Close(_))) => break,
+                Some(Ok(_)) => {}
+            },
+            block = blocks.recv() => match block {
+                Ok(block) => deliver(&block, &out, &mut subs),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    debug!(missed, "a websocket subscriber fell behind");
+                    cancel_all(&out, &mut subs, SLOW_CLIENT);
+                }
+                Err(broadcast::error::RecvError::Closed) => {
+                    cancel_all(&out, &mut subs, "the devnet stopped");
+                    break;
+                }
+            },
+            _ = ping.tick() => {
+                if out.try_send(Message::Ping(Vec::new())).is_err() {
+                    cancel_all(&out, &mut subs, SLOW_CLIENT);
+                }
+            }
+        }
+    }
+    drop(out);
+    // Requests still running finish and are sent; then the writer closes.
+    let _ = writer.await;
+    Ok(())
+}
+
+/// Sends `block`'s events to the subscriptions whose queries they match.
+fn deliver(
+    block: &Arc<StoredBlock>,
+    out: &mpsc::Sender<Message>,
+    subs: &mut BTreeMap<String, Subscription>,
+) {
+    if subs.is_empty() {
+        return;
+    }
+    let fired = match events::fired(block) {
+        Ok(f) => f,
+        Err(e) => {
+            warn!(error = format!("{e:#}"), "cannot render a block's events");
+            return;
+        }
+    };
+    let mut slow = false;
+    // Events in the order the block fired them, as CometBFT publishes them.
+    'events: for ev in &fired {
+        for (text, sub) in subs.iter().filter(|(_, s)| s.query.matches(&ev.events)) {
+            let msg = json!({
+                "jsonrpc": "2.0",
+                "id": sub.id,
+                "result": {"query": text, "data": ev.data, "events": ev.events},
+            });
+            if out.try_send(Message::Text(msg.to_string())).is_err() {
+                slow = true;
+                break 'events;
+            }
+        }
+    }
+    if slow {
+        cancel_all(out, subs, SLOW_CLIENT);
+    }
+}
+
+/// Cancels every subscription, telling the client why (CometBFT's
+/// `subscription was canceled` error, sent under each subscription's id).
+fn cancel_all(
+    out: &mpsc::Sender<Message>,
+    subs: &mut BTreeMap<String, Subscription>,
+    reason: &str,
+) {
+    for (_, sub) in std::mem::take(subs) {
+        let err = envelope(
+            sub.id,
+            Err(RpcError(
+                -32000,
+                "Server error".into(),
+                format!("subscription was canceled (reason: {reason})"),
+            )),
+        );
+        // The queue may be the very thing that is full: best effort.
+        let _ = out.try_send(Message::Text(err.to_string()));
+    }
+}
+
+/// Handles one JSON-RPC message from the socket.
+async fn request(
+    devnet: &SharedDevnet,
+    out: &mpsc::Sender<Message>,
+    subs: &mut BTreeMap<String, Subscription>,
+    body: &[u8],
+) {
+    let req: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => {
+            let reply = envelope(
+                Value::from(-1),
+                Err(RpcError(
+                    -32700,
+                    "Parse error".into(),
+                    format!("error unmarshaling request: {e}"),
+                )),
+            );
+            let _ = out.send(Message::Text(reply.to_string())).await;
+            return;
+        }
+    };
+    let Some(obj) = req.as_object() else {
+        let reply = envelope(
+            Value::from(-1),
+            Err(RpcError(
+                -32600,
+                "Invalid Request".into(),
+                "the websocket takes one JSON-RPC request object per message".into(),
+            )),
+        );
+        let _ = out.send(Message::Text(reply.to_string())).await;
+        return;
+    };
+    // CometBFT skips notifications (requests without an id).
+    let Some(id) = obj.get("id").filter(|id| !id.is_null()).cloned() else {
+        debug!("skipping a websocket notification");
+        return;
+    };
+    let method = obj
+        .get("method")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let params = Params::from_json(&method, obj.get("params"));
+    let result = match method.as_str() {
+        "subscribe" => subscribe(subs, params, &id),
+        "unsubscribe" => unsubscribe(subs, params),
+        "unsubscribe_all" => {
+            if subs.is_empty() {
+                Err(RpcError::internal("subscription not found"))
+            } else {
+                subs.clear();
+                Ok(json!({}))
+            }
+        }
+        _ => {
+            // Ordinary methods run beside the socket: `broadcast_tx_commit`
+            // waits for a block, and events must keep flowing meanwhile.
+            let devnet = devnet.clone();
+            let out = out.clone();
+            let method = method.clone();
+            tokio::spawn(async move {
+                let reply = envelope(id, dispatch(&devnet, &method, params).await);
+                let _ = out.send(Message::Text(reply.to_string())).await;
+            });
+            return;
+        }
+    };
+    let _ = out
+        .send(Message::Text(envelope(id, result).to_string()))
+        .await;
+}
+
+fn query_param(params: &Params) -> Result<(String, Query), RpcError> {
+    let text = params
+        .string("query")
+        .ok_or_else(|| RpcError::invalid_params("missing query"))?;
+    let query = Query::parse(&text)
+        .map_err(|e| RpcError::internal(format!("failed to parse query: {e}")))?;
+    Ok((text, query))
+}
+
+fn subscribe(
+    subs: &mut BTreeMap<String, Subscription>,
+    params: Params,
+    id: &Value,
+) -> Result<Value, RpcError> {
+    let (text, query) = query_param(&params)?;
+    // CometBFT keys subscriptions by the parsed query: spacing aside,
+    // the same query twice is one subscription.
+    if subs.contains_key(&text) || subs.values().any(|s| s.query == query) {
+        return Err(RpcError::internal("already subscribed"));
+    }
+    if subs.len() >= MAX_SUBSCRIPTIONS {
+        return Err(RpcError::internal(format!(
+            "max_subscriptions_per_client {MAX_SUBSCRIPTIONS} reached"
+        )));
+    }
+    debug!(query = text, "websocket subscribe");
+    subs.insert(
+        text,
+        Subscription {
+            query,
+            id: id.clone(),
+        },
+    );
+    Ok(json!({}))
+}
+
+fn unsubscribe(
+    subs: &mut BTreeMap<String, Subscription>,
+    params: Params,
+) -> Result<Value, RpcError> {
+    let (text, query) = query_param(&params)?;
+    let key = if subs.contains_key(&text) {
+        Some(text)
+    } else {
+        subs.iter()
+            .find(|(_, s)| s.query == query)
+            .map(|(k, _)| k.clone())
+    };
+    match key.and_then(|k| subs.remove(&k)) {
+        Some(_) => Ok(json!({})),
+        None => Err(RpcError::internal("subscription not found")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{home, DevnetHome};
+
+    fn subscription(query: &str, id: i64) -> (String, Subscription) {
+        (
+            query.to_string(),
+            Subscription {
+                query: Query::parse(query).unwrap(),
+                id: Value::from(id),
+            },
+        )
+    }
+
+    fn a_block() -> (tempfile::TempDir, Arc<StoredBlock>) {
+        let dir = tempfile::tempdir().unwrap();
+        let home = DevnetHome(dir.path().to_path_buf());
+        home::ensure_genesis(&home, "deai-ws-test", "2026-01-01T00:00:00Z").unwrap();
+        let mut devnet = crate::Devnet::open(&home).unwrap();
+        let mut feed = devnet.subscribe_blocks();
+        devnet.produce_block().unwrap();
+        (dir, feed.try_recv().unwrap())
+    }
+
+    #[test]
+    fn a_block_reaches_only_the_subscriptions_whose_queries_match() {
+        let (_dir, block) = a_block();
+        let (out, mut queue) = mpsc::channel(16);
+        let mut subs: BTreeMap<String, Subscription> = [
+            subscription("tm.event='NewBlock'", 1),
+            subscription("tm.event='Tx'", 2),
+            subscription("tm.event = 'NewBlockHeader' AND tx.height EXISTS", 3),
+        ]
+        .into_iter()
+        .collect();
+        deliver(&block, &out, &mut subs);
+        let Ok(Message::Text(text)) = queue.try_recv() else {
+            panic!("no event");
+        };
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["id"], 1);
+        assert_eq!(v["result"]["query"], "tm.event='NewBlock'");
+        assert_eq!(v["result"]["data"]["type"], "tendermint/event/NewBlock");
+        assert!(queue.try_recv().is_err(), "one event only");
+        assert_eq!(subs.len(), 3);
+    }
+
+    #[test]
+    fn a_subscriber_whose_queue_is_full_loses_its_subscriptions() {
+        let (_dir, block) = a_block();
+        let (out, mut queue) = mpsc::channel(1);
+        let mut subs: BTreeMap<String, Subscription> = [
+            subscription("tm.event='NewBlock'", 1),
+            subscription("tm.event='NewBlockHeader'", 2),
+        ]
+        .into_iter()
+        .collect();
+        // Nothing reads the queue: the second event does not fit.
+        deliver(&block, &out, &mut subs);
+        assert!(subs.is_empty());
+        assert!(matches!(queue.try_recv(), Ok(Message::Text(_))));
+        // A drained queue takes the cancellation notice.
+        let mut subs: BTreeMap<String, Subscription> = [subscription("tm.event='NewBlock'", 7)]
+            .into_iter()
+            .collect();
+        cancel_all(&out, &mut subs, SLOW_CLIENT);
+        let Ok(Message::Text(text)) = queue.try_recv() else {
+            panic!("no cancellation notice");
+        };
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["id"], 7);
+        assert_eq!(
+            v["error"]["data"],
+            "subscription was canceled (reason: client is not pulling messages fast enough)"
+        );
+    }
+}
