@@ -544,12 +544,30 @@ impl App {
 
     /// Checks a tx for the mempool: stateless checks, then signatures,
     /// sequence and fee against the mempool view. Messages are not executed.
+    /// A tx that passes is added to the mempool view.
     pub fn check_tx(&mut self, bytes: &[u8]) -> TxOutcome {
+        let mut check = std::mem::replace(
+            &mut self.check,
+            Overlay::new(self.storage.latest_snapshot()),
+        );
+        let out = self.check_on(&mut check, bytes);
+        self.check = check;
+        out
+    }
+
+    /// The same checks as [`App::check_tx`] without recording anything: the
+    /// answer to CometBFT's `check_tx` RPC, which does not add to the mempool.
+    pub fn check_tx_dry(&self, bytes: &[u8]) -> TxOutcome {
+        let mut scratch = self.check.clone();
+        self.check_on(&mut scratch, bytes)
+    }
+
+    fn check_on(&self, check: &mut Overlay<Snapshot>, bytes: &[u8]) -> TxOutcome {
         let Some(chain) = self.chain.clone() else {
             let e = TxError::InvalidRequest("the chain has not started".into());
             return TxOutcome::failed(&e, 0, 0, Vec::new());
         };
-        let params = match self.check.auth_params() {
+        let params = match check.auth_params() {
             Ok(p) => p,
             Err(e) => {
                 let e = TxError::from(e);
@@ -561,11 +579,7 @@ impl App {
             Err(e) => return TxOutcome::failed(&e, 0, 0, Vec::new()),
         };
         let height = self.last_height() + 1;
-        let mut state = Metered::new(
-            Overlay::new(&self.check),
-            self.gas,
-            GasMeter::new(tx.gas_limit),
-        );
+        let mut state = Metered::new(Overlay::new(&*check), self.gas, GasMeter::new(tx.gas_limit));
         let result = ante::run(
             &mut state,
             &self.gas,
@@ -579,7 +593,7 @@ impl App {
         match result {
             Ok(events) => {
                 let changes = layer.into_changes();
-                self.check.apply(changes);
+                check.apply(changes);
                 TxOutcome {
                     code: 0,
                     codespace: String::new(),

@@ -17,10 +17,8 @@ use std::{
 
 use anyhow::{anyhow, bail, Context};
 use bytes::Bytes;
-use deai_app::{abci::exec_result, App, TxError, TxOutcome};
-use deai_auth::AuthRead;
+use deai_app::{abci::exec_result, App, TxOutcome};
 use deai_genesis::GenesisDoc;
-use deai_types::{GasConfig, GasMeter, Metered, Overlay, StateRead};
 use tendermint::{
     abci::response,
     account,
@@ -251,34 +249,8 @@ impl Devnet {
     /// CheckTx without a trace: whether `tx` would enter the mempool now,
     /// leaving the mempool and the app's check state as they are (the
     /// `check_tx` RPC).
-    ///
-    /// [`App::check_tx`] records a passing tx's effects (sequence, fee) in
-    /// the app's check state, and the app offers no dry run, so this
-    /// rebuilds that state on a scratch layer — committed state plus the
-    /// ante effects of the mempool's txs in order, which is what the check
-    /// state holds after every recheck — and checks `tx` on top. It runs the
-    /// same public [`deai_app::ante::run`] the app does.
     pub fn check_tx_dry(&self, tx: &[u8]) -> TxOutcome {
-        let Some(chain) = self.app.chain() else {
-            return failed(
-                &TxError::InvalidRequest("the chain has not started".into()),
-                0,
-                0,
-            );
-        };
-        let snapshot = self.app.storage().latest_snapshot();
-        let mut scratch = Overlay::new(&snapshot);
-        let height = self.app.last_height() + 1;
-        for pending in &self.mempool {
-            let out = ante_on(&mut scratch, &chain.chain_id, height, pending);
-            if out.code != 0 {
-                debug!(
-                    log = out.log,
-                    "a mempool tx no longer passes; the next recheck drops it"
-                );
-            }
-        }
-        ante_on(&mut scratch, &chain.chain_id, height, tx)
+        self.app.check_tx_dry(tx)
     }
 
     /// Produces, signs, executes, stores and commits the next block.
@@ -473,64 +445,6 @@ impl Devnet {
     /// The txs waiting for a block, in order.
     pub fn mempool(&self) -> &[Vec<u8>] {
         &self.mempool
-    }
-}
-
-/// Runs CheckTx's decode and ante checks for `bytes` on `scratch`, keeping
-/// their effects there when they pass (as [`App::check_tx`] does on its
-/// check state).
-fn ante_on<B: StateRead>(
-    scratch: &mut Overlay<B>,
-    chain_id: &str,
-    height: u64,
-    bytes: &[u8],
-) -> TxOutcome {
-    let gas = GasConfig::default();
-    let params = match scratch.auth_params() {
-        Ok(p) => p,
-        Err(e) => return failed(&TxError::from(e), 0, 0),
-    };
-    let tx = match deai_app::tx::decode(bytes, &params) {
-        Ok(tx) => tx,
-        Err(e) => return failed(&e, 0, 0),
-    };
-    let mut state = Metered::new(Overlay::new(&*scratch), gas, GasMeter::new(tx.gas_limit));
-    let result = deai_app::ante::run(
-        &mut state,
-        &gas,
-        &tx,
-        chain_id,
-        height,
-        &[],
-        deai_app::ante::Mode::Full,
-    );
-    let (layer, meter) = state.into_parts();
-    match result {
-        Ok(events) => {
-            let changes = layer.into_changes();
-            scratch.apply(changes);
-            TxOutcome {
-                code: 0,
-                codespace: String::new(),
-                log: String::new(),
-                gas_wanted: tx.gas_limit,
-                gas_used: meter.used(),
-                events,
-            }
-        }
-        Err(e) => failed(&e, tx.gas_limit, meter.used()),
-    }
-}
-
-/// The outcome of a tx that failed `e` (as the app reports CheckTx failures).
-fn failed(e: &TxError, gas_wanted: u64, gas_used: u64) -> TxOutcome {
-    TxOutcome {
-        code: e.code(),
-        codespace: e.codespace().to_string(),
-        log: e.to_string(),
-        gas_wanted,
-        gas_used,
-        events: Vec::new(),
     }
 }
 
