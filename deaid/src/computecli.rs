@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 
 use crate::{
     print_out,
-    txcli::{sign_and_broadcast, Included, TxFlags},
+    txcli::{ask, sign_and_broadcast, Included, TxFlags},
     NodeArgs,
 };
 
@@ -718,15 +718,6 @@ fn model_json(m: &pb::Model) -> Value {
         "license": m.license,
         "size_bytes": m.size_bytes.to_string(),
     })
-}
-
-async fn ask<Req: Message, Resp: Message + Default>(
-    client: &NodeClient,
-    path: &str,
-    req: &Req,
-) -> anyhow::Result<Resp> {
-    let bytes = client.query(path, req.encode_to_vec()).await?;
-    Resp::decode(bytes.as_slice()).with_context(|| format!("decoding the answer to {path}"))
 }
 
 fn list_text(rows: Vec<String>, empty: &str) -> String {

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use crate::{
     print_out,
-    txcli::{sign_and_broadcast, TxFlags},
+    txcli::{ask, sign_and_broadcast, TxFlags},
     NodeArgs,
 };
 
@@ -780,15 +780,6 @@ fn proposal_text(p: &gpb::Proposal) -> String {
         s.push_str(&format!("  ({})", p.failed_reason));
     }
     s
-}
-
-async fn ask<Req: Message, Resp: Message + Default>(
-    client: &NodeClient,
-    path: &str,
-    req: &Req,
-) -> anyhow::Result<Resp> {
-    let bytes = client.query(path, req.encode_to_vec()).await?;
-    Resp::decode(bytes.as_slice()).with_context(|| format!("decoding the answer to {path}"))
 }
 
 /// Runs a governance query.

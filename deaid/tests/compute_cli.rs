@@ -11,7 +11,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{deaid, err, ok, start_devnet};
+use common::{deaid, err, ok, start_devnet, Cli};
 use deai_compute_module::record::sha3;
 use serde_json::{json, Value};
 
@@ -20,52 +20,7 @@ const REWARD: u128 = 500;
 const FEE: u128 = 2_000;
 const BOND: u128 = 5_000_000;
 
-struct Cli<'a> {
-    home: &'a std::path::Path,
-    node: String,
-}
-
 impl Cli<'_> {
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        std::process::Command::new(common::BIN)
-            .arg("--home")
-            .arg(self.home)
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .env("DEAI_NODE", &self.node)
-            .env("DEAI_KEYRING_BACKEND", "test")
-            .output()
-            .unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["--output", "json"]);
-        serde_json::from_str(&ok(&self.run(&all))).unwrap()
-    }
-
-    fn tx(&self, args: &[&str], from: &str) -> String {
-        let mut all = args.to_vec();
-        all.extend(["--from", from, "--yes"]);
-        ok(&self.run(&all))
-    }
-
-    fn address(&self, key: &str) -> String {
-        ok(&self.run(&["keys", "show", key, "--address"]))
-            .trim()
-            .to_string()
-    }
-
-    fn balance(&self, addr: &str) -> u128 {
-        let v = self.json(&["query", "bank", "balances", addr]);
-        v["balances"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["denom"] == "udeai")
-            .map_or(0, |c| c["amount"].as_str().unwrap().parse().unwrap())
-    }
-
     fn job(&self, id: &str) -> Value {
         self.json(&["query", "compute", "job", id])
     }

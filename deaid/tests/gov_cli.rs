@@ -11,55 +11,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{deaid, err, ok, start_devnet};
+use common::{deaid, err, ok, start_devnet, Cli};
 use serde_json::{json, Value};
 
-struct Cli<'a> {
-    home: &'a std::path::Path,
-    node: String,
-}
-
 impl Cli<'_> {
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        std::process::Command::new(common::BIN)
-            .arg("--home")
-            .arg(self.home)
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .env("DEAI_NODE", &self.node)
-            .env("DEAI_KEYRING_BACKEND", "test")
-            .output()
-            .unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["--output", "json"]);
-        serde_json::from_str(&ok(&self.run(&all))).unwrap()
-    }
-
-    fn tx(&self, args: &[&str], from: &str) -> String {
-        let mut all = args.to_vec();
-        all.extend(["--from", from, "--yes"]);
-        ok(&self.run(&all))
-    }
-
-    fn address(&self, key: &str) -> String {
-        ok(&self.run(&["keys", "show", key, "--address"]))
-            .trim()
-            .to_string()
-    }
-
-    fn balance(&self, addr: &str) -> u128 {
-        let v = self.json(&["query", "bank", "balances", addr]);
-        v["balances"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["denom"] == "udeai")
-            .map_or(0, |c| c["amount"].as_str().unwrap().parse().unwrap())
-    }
-
     fn supply(&self) -> u128 {
         let v = self.json(&["query", "bank", "total"]);
         v["supply"][0]["amount"].as_str().unwrap().parse().unwrap()

@@ -82,3 +82,58 @@ pub fn start_devnet(home: &std::path::Path) -> Devnet {
     std::thread::spawn(move || for _ in lines {});
     Devnet { child, url }
 }
+
+/// Runs the CLI against a running devnet's RPC with the test keyring.
+pub struct Cli<'a> {
+    /// The home holding the keyring.
+    pub home: &'a std::path::Path,
+    /// The node's RPC address.
+    pub node: String,
+}
+
+impl Cli<'_> {
+    /// Runs `deaid ARGS…` against the node.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .arg("--home")
+            .arg(self.home)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .env("DEAI_NODE", &self.node)
+            .env("DEAI_KEYRING_BACKEND", "test")
+            .output()
+            .unwrap()
+    }
+
+    /// Runs a query (or tx) with `--output json` and parses its answer.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.extend(["--output", "json"]);
+        serde_json::from_str(&ok(&self.run(&all))).unwrap()
+    }
+
+    /// Signs a tx with key `from` and waits for its block.
+    pub fn tx(&self, args: &[&str], from: &str) -> String {
+        let mut all = args.to_vec();
+        all.extend(["--from", from, "--yes"]);
+        ok(&self.run(&all))
+    }
+
+    /// The address of key `key`.
+    pub fn address(&self, key: &str) -> String {
+        ok(&self.run(&["keys", "show", key, "--address"]))
+            .trim()
+            .to_string()
+    }
+
+    /// The udeai balance of `addr`.
+    pub fn balance(&self, addr: &str) -> u128 {
+        let v = self.json(&["query", "bank", "balances", addr]);
+        v["balances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["denom"] == "udeai")
+            .map_or(0, |c| c["amount"].as_str().unwrap().parse().unwrap())
+    }
+}

@@ -13,17 +13,6 @@ fn err(e: GovError) -> QueryError {
     QueryError::from_module(&e)
 }
 
-fn after_id(page: &Page) -> Result<Option<u64>, QueryError> {
-    page.after
-        .as_deref()
-        .map(|k| {
-            <[u8; 8]>::try_from(k)
-                .map(u64::from_be_bytes)
-                .map_err(|_| QueryError::invalid("pagination.key is not one this query handed out"))
-        })
-        .transpose()
-}
-
 fn after_addr(page: &Page) -> Result<Option<Address>, QueryError> {
     page.after
         .as_deref()
@@ -65,7 +54,7 @@ pub fn query<S: StateRead, H: StateRead>(
         "/deai.gov.v1.Query/Proposals" => (|| {
             let req: pb::QueryProposalsRequest = decode(data)?;
             let page = Page::from_request(req.pagination.as_ref())?;
-            let mut after = after_id(&page)?;
+            let mut after = page.after_u64()?;
             let mut out = Vec::new();
             loop {
                 let batch = state.proposals(after, page.limit).map_err(err)?;

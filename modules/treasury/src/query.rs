@@ -13,17 +13,6 @@ fn err(e: TreasuryError) -> QueryError {
     QueryError::from_module(&e)
 }
 
-fn after_id(page: &Page) -> Result<Option<u64>, QueryError> {
-    page.after
-        .as_deref()
-        .map(|k| {
-            <[u8; 8]>::try_from(k)
-                .map(u64::from_be_bytes)
-                .map_err(|_| QueryError::invalid("pagination.key is not one this query handed out"))
-        })
-        .transpose()
-}
-
 /// Answers `method` if it is one of the treasury's; `None` if not. `height`
 /// is the height the state is read at (for the epoch's spending).
 pub fn query<S: StateRead>(
@@ -73,7 +62,7 @@ pub fn query<S: StateRead>(
                 )));
             }
             let page = Page::from_request(req.pagination.as_ref())?;
-            let mut after = after_id(&page)?;
+            let mut after = page.after_u64()?;
             let mut out = Vec::new();
             // Filtering by status reads pages until this one is full.
             loop {
@@ -101,7 +90,7 @@ pub fn query<S: StateRead>(
         "/deai.treasury.v1.Query/Spends" => (|| {
             let req: pb::QuerySpendsRequest = decode(data)?;
             let page = Page::from_request(req.pagination.as_ref())?;
-            let spends = state.spends(after_id(&page)?, page.limit).map_err(err)?;
+            let spends = state.spends(page.after_u64()?, page.limit).map_err(err)?;
             let last = spends.last().map(|s| s.seq.to_be_bytes().to_vec());
             Ok(pb::QuerySpendsResponse {
                 pagination: Some(page.response(spends.len(), last)),

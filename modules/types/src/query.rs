@@ -96,6 +96,18 @@ impl Page {
         })
     }
 
+    /// The resume key read as a big-endian `u64` id (queries keyed by id).
+    pub fn after_u64(&self) -> Result<Option<u64>, QueryError> {
+        self.after
+            .as_deref()
+            .map(|k| {
+                <[u8; 8]>::try_from(k).map(u64::from_be_bytes).map_err(|_| {
+                    QueryError::invalid("pagination.key is not one this query handed out")
+                })
+            })
+            .transpose()
+    }
+
     /// The response for a page that returned `returned` entries, the last with resume key `last`.
     pub fn response(&self, returned: usize, last: Option<Vec<u8>>) -> PageResponse {
         PageResponse {
