@@ -194,13 +194,16 @@ enum TxCmd {
 enum BankTxCmd {
     /// Send coins: signs a MsgSend with a keyring key, then broadcasts it and
     /// waits for its block (or, with --offline, prints the signed tx as hex).
+    #[command(override_usage = "deaid tx bank send [FROM] TO AMOUNT [--from FROM] [OPTIONS]")]
     Send {
-        /// Name of the sending key.
-        from: String,
-        /// The recipient.
-        to: Address,
-        /// Coins, e.g. 1000udeai.
-        amount: String,
+        /// `FROM TO AMOUNT` (the Cosmos SDK's order), or `TO AMOUNT` with
+        /// `--from`. FROM is a key name; TO a deai1… address; AMOUNT coins
+        /// such as 1000udeai.
+        #[arg(num_args = 2..=3, required = true, value_name = "ARGS")]
+        args: Vec<String>,
+        /// Name of the sending key (instead of the first argument).
+        #[arg(long)]
+        from: Option<String>,
         #[command(flatten)]
         flags: txcli::TxFlags,
     },
@@ -706,13 +709,20 @@ async fn query(node: &NodeArgs, cmd: QueryCmd) -> anyhow::Result<()> {
 }
 
 async fn bank_send(home: &Home, cmd: BankTxCmd) -> anyhow::Result<()> {
-    let BankTxCmd::Send {
-        from,
-        to,
-        amount,
-        flags,
-    } = cmd;
-    let amount = Coin::parse_list(&amount).context("amount")?;
+    let BankTxCmd::Send { args, from, flags } = cmd;
+    let (from, to, amount) = match (args.as_slice(), from) {
+        ([f, t, a], None) => (f.clone(), t, a),
+        ([_, _, _], Some(_)) => bail!("give the sending key once: as FROM or as --from"),
+        ([t, a], Some(f)) => (f, t, a),
+        ([_, _], None) => {
+            bail!("name the sending key: deaid tx bank send FROM TO AMOUNT, or --from KEY")
+        }
+        _ => bail!("usage: deaid tx bank send [FROM] TO AMOUNT [--from KEY]"),
+    };
+    let to: Address = to
+        .parse()
+        .with_context(|| format!("recipient {to:?} is not a deai1… address"))?;
+    let amount = Coin::parse_list(amount).context("amount")?;
     let describe = format!(
         "send {} from {from} to {to}",
         deai_bank::event::coins_string(&amount)

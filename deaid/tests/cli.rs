@@ -380,7 +380,7 @@ fn the_cli_sends_and_queries_through_a_devnet_rpc() {
     let block = ok(&deaid(home, &[&["query", "block"][..], &node].concat()));
     assert!(block.contains("app_hash"), "{block}");
 
-    // A second send with an explicit gas limit and fee; then an overdraft
+    // A second send with --from, the default gas limit and fee; then an overdraft
     // is refused by the node with the SDK's insufficient-funds code.
     ok(&deaid(
         home,
@@ -389,9 +389,10 @@ fn the_cli_sends_and_queries_through_a_devnet_rpc() {
                 "tx",
                 "bank",
                 "send",
-                "dev0",
                 dev1,
                 "1udeai",
+                "--from",
+                "dev0",
                 "--yes",
                 "--keyring-backend",
                 "test",
