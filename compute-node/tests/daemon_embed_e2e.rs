@@ -28,7 +28,7 @@ use deai_proto::compute::v1 as pb;
 use devnet::{deaid_bin, start_net_with, wait, Daemon, BOND, PRICE, REWARD_PER_UNIT};
 use serde_json::json;
 
-/// Gas limit and fee per daemon transaction: a reveal carrying the 1,553-byte embedding
+/// Gas limit and fee per daemon transaction: a reveal carrying the 1,569-byte embedding
 /// needed up to 213,567 gas (measured; the job record grows with each reveal), more than
 /// the daemon's default 200,000, and the fee must cover the minimum gas price (0.01 udeai).
 const GAS: &str = "400000";
