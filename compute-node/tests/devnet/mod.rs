@@ -1,0 +1,410 @@
+//! Shared by the daemon end-to-end tests: a `deaid devnet` with short compute windows
+//! (its genesis editable before it starts), queries and job submission against it, and
+//! `deai-compute start` daemons with their logs and metrics.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::{
+    io::{BufRead, Read, Write},
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use cosmos_sdk_proto::Any;
+use deai_app::{
+    client::NodeClient,
+    keys_cli,
+    txbuilder::{sign_tx, TxParams},
+};
+use deai_compute::workload::sha3_256;
+use deai_compute_module::query::{JOB_PATH, PROVIDER_PATH};
+use deai_keys::Backend;
+use deai_proto::compute::v1 as pb;
+use deai_types::Coin;
+use prost::Message;
+use serde_json::{json, Value};
+
+pub const COMPUTE: &str = env!("CARGO_BIN_EXE_deai-compute");
+pub const PRICE: u128 = 50_000;
+pub const REWARD_PER_UNIT: u128 = 1_000;
+pub const BOND: u128 = 1_000_000;
+pub const FEE: u128 = 2_000;
+
+pub fn deaid_bin() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("DEAID_BIN") {
+        return Some(PathBuf::from(p));
+    }
+    // This test runs from <target>/debug/deps/; deaid sits in <target>/debug/.
+    let exe = std::env::current_exe().ok()?;
+    let p = exe.parent()?.parent()?.join("deaid");
+    p.exists().then_some(p)
+}
+
+pub struct Net {
+    pub deaid: PathBuf,
+    pub home: PathBuf,
+    pub url: String,
+    pub child: Child,
+    pub rt: tokio::runtime::Runtime,
+    pub client: NodeClient,
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+pub fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+impl Net {
+    pub fn deaid(&self, args: &[&str]) -> String {
+        ok(&Command::new(&self.deaid)
+            .arg("--home")
+            .arg(&self.home)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .env("DEAI_NODE", &self.url)
+            .env("DEAI_KEYRING_BACKEND", "test")
+            .output()
+            .unwrap())
+    }
+
+    pub fn address(&self, key: &str) -> String {
+        self.deaid(&["keys", "show", key, "--address"])
+            .trim()
+            .to_string()
+    }
+
+    pub fn query<M: Message + Default>(&self, path: &str, req: impl Message) -> M {
+        let bytes = self
+            .rt
+            .block_on(self.client.query(path, req.encode_to_vec()))
+            .unwrap();
+        M::decode(bytes.as_slice()).unwrap()
+    }
+
+    pub fn job(&self, id: u64) -> pb::Job {
+        let r: pb::QueryJobResponse = self.query(JOB_PATH, pb::QueryJobRequest { job_id: id });
+        r.job.unwrap()
+    }
+
+    pub fn provider(&self, addr: &str) -> Option<pb::Provider> {
+        let req = pb::QueryProviderRequest {
+            address: addr.to_string(),
+        };
+        self.rt
+            .block_on(self.client.query(PROVIDER_PATH, req.encode_to_vec()))
+            .ok()
+            .and_then(|b| {
+                pb::QueryProviderResponse::decode(b.as_slice())
+                    .unwrap()
+                    .provider
+            })
+    }
+
+    pub fn balance(&self, addr: &str) -> u128 {
+        self.rt
+            .block_on(self.client.balances(addr))
+            .unwrap()
+            .iter()
+            .find(|c| c.denom == "udeai")
+            .map_or(0, |c| c.amount.parse().unwrap())
+    }
+
+    pub fn sequence(&self, addr: &str) -> u64 {
+        self.rt
+            .block_on(self.client.account(addr))
+            .unwrap()
+            .map_or(0, |a| a.sequence)
+    }
+
+    /// Signs and sends a gemm-i8 job from `from`; returns its id.
+    pub fn submit_gemm(&self, from: &str, input: &[u8], replication: u32) -> u64 {
+        self.submit(from, "gemm-i8", "", input, replication)
+    }
+
+    /// Signs and sends a job of `kind` on model `model_id` (empty for none) from `from`;
+    /// returns its id.
+    pub fn submit(
+        &self,
+        from: &str,
+        kind: &str,
+        model_id: &str,
+        input: &[u8],
+        replication: u32,
+    ) -> u64 {
+        let kr = keys_cli::open(&self.home, Backend::Test, None).unwrap();
+        let key = keys_cli::signer(&kr, from).unwrap();
+        let requester = key.address().to_bech32();
+        let msg = Any {
+            type_url: deai_compute_module::MSG_SUBMIT_JOB_TYPE_URL.into(),
+            value: pb::MsgSubmitJob {
+                requester: requester.clone(),
+                kind: kind.into(),
+                model_id: model_id.into(),
+                input: input.to_vec(),
+                input_hash: sha3_256(input).to_vec(),
+                replication,
+                price_per_replica: PRICE.to_string(),
+            }
+            .encode_to_vec(),
+        };
+        self.rt.block_on(async {
+            let (chain_id, _) = self.client.status().await.unwrap();
+            let acc = self.client.account(&requester).await.unwrap().unwrap();
+            let tx = sign_tx(
+                &key,
+                vec![msg],
+                &TxParams {
+                    chain_id,
+                    account_number: acc.account_number,
+                    sequence: acc.sequence,
+                    fee: Some(Coin::new(FEE, "udeai")),
+                    gas_limit: 200_000,
+                    memo: String::new(),
+                },
+            );
+            let hash = deai_app::tx::tx_hash(&tx);
+            let (code, log) = self.client.broadcast_sync(tx).await.unwrap();
+            assert_eq!(code, 0, "submit refused: {log}");
+            let r = self
+                .client
+                .wait_for_tx_result(hash, Duration::from_secs(20))
+                .await
+                .unwrap();
+            assert_eq!(r.tx_result.code.value(), 0, "{}", r.tx_result.log);
+            r.tx_result
+                .events
+                .iter()
+                .filter(|e| e.kind == "compute_job_submitted")
+                .flat_map(|e| &e.attributes)
+                .find(|a| a.key_bytes() == b"job_id")
+                .and_then(|a| a.value_str().ok()?.parse().ok())
+                .expect("a job_id attribute")
+        })
+    }
+
+    /// Waits until job `id` has settled.
+    pub fn settled(&self, id: u64, timeout: Duration) -> pb::Job {
+        wait(timeout, &format!("job {id} to settle"), || {
+            let j = self.job(id);
+            let open = [
+                pb::JobStatus::Pending as i32,
+                pb::JobStatus::Assigned as i32,
+            ];
+            (!open.contains(&j.status)).then_some(j)
+        })
+    }
+}
+
+pub fn wait<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Starts a devnet with short compute windows and a small minimum bond.
+pub fn start_net(deaid: PathBuf, dir: &Path) -> Net {
+    start_net_with(deaid, dir, |_| {})
+}
+
+/// Starts a devnet like [`start_net`], letting `edit` change the genesis file first.
+pub fn start_net_with(deaid: PathBuf, dir: &Path, edit: impl FnOnce(&mut Value)) -> Net {
+    let home = dir.join("chain");
+    let init = Command::new(&deaid)
+        .arg("--home")
+        .arg(&home)
+        .args(["devnet", "--init-only"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    ok(&init);
+    // Short windows and a small minimum bond, so a job settles in seconds.
+    let genesis_path = home.join("config/genesis.json");
+    let mut genesis: Value =
+        serde_json::from_slice(&std::fs::read(&genesis_path).unwrap()).unwrap();
+    let mut params = serde_json::to_value(deai_compute_module::ComputeParams::default()).unwrap();
+    let amount = |old: &Value, v: u128| match old {
+        Value::String(_) => json!(v.to_string()),
+        _ => json!(v),
+    };
+    params["min_provider_bond"] = amount(&params["min_provider_bond"], BOND);
+    params["reward_per_work_unit"] = amount(&params["reward_per_work_unit"], REWARD_PER_UNIT);
+    params["commit_window"] = json!(40);
+    params["reveal_window"] = json!(25);
+    genesis["app_state"]["compute"]["params"] = params;
+    edit(&mut genesis);
+    std::fs::write(&genesis_path, serde_json::to_vec_pretty(&genesis).unwrap()).unwrap();
+
+    let mut child = Command::new(&deaid)
+        .arg("--home")
+        .arg(&home)
+        .args([
+            "devnet",
+            "--block-time",
+            "200ms",
+            "--rpc-listen",
+            "127.0.0.1:0",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("devnet printed its RPC address")
+            .unwrap();
+        if let Some(addr) = line.strip_prefix("JSON-RPC on ") {
+            break addr.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = NodeClient::new(&url).unwrap();
+    Net {
+        deaid,
+        home,
+        url,
+        child,
+        rt,
+        client,
+    }
+}
+
+/// A running `deai-compute start`; killed on drop.
+pub struct Daemon {
+    pub key: String,
+    pub args: Vec<String>,
+    pub log: PathBuf,
+    pub metrics: String,
+    pub child: Option<Child>,
+}
+
+impl Daemon {
+    pub fn start(net: &Net, dir: &Path, key: &str, extra: &[&str]) -> Daemon {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let metrics = format!("127.0.0.1:{port}");
+        let mut args: Vec<String> = [
+            "start",
+            "--node",
+            &net.url,
+            "--from",
+            key,
+            "--home",
+            net.home.to_str().unwrap(),
+            "--keyring-backend",
+            "test",
+            "--bond",
+            &format!("{BOND}udeai"),
+            "--metrics",
+            &metrics,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut d = Daemon {
+            key: key.to_string(),
+            args,
+            log: dir.join(format!("{key}.log")),
+            metrics,
+            child: None,
+        };
+        d.spawn();
+        d
+    }
+
+    pub fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        self.child = Some(
+            Command::new(COMPUTE)
+                .args(&self.args)
+                .env("RUST_LOG", "info")
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().ok();
+            c.wait().ok();
+        }
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        let status = Command::new("kill").args([sig, &pid]).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// One counter from the daemon's metrics endpoint.
+    pub fn metric(&self, name: &str) -> f64 {
+        let mut s = std::net::TcpStream::connect(&self.metrics).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+        let mut body = String::new();
+        s.read_to_string(&mut body).unwrap();
+        body.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {body}"))
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// Waits until `name` reads `want`.
+    pub fn wait_metric(&self, name: &str, want: f64) {
+        wait(
+            Duration::from_secs(20),
+            &format!("{} {name} = {want}", self.key),
+            || (self.metric(name) == want).then_some(()),
+        );
+    }
+
+    pub fn tail(&self) -> String {
+        let s = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = s.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("---- {} log ----\n{}", self.key, self.tail());
+        }
+        self.kill();
+    }
+}
