@@ -393,10 +393,20 @@ impl Daemon {
         );
     }
 
+    /// The log's warnings and errors (with the line after each, where an
+    /// error's cause is), then its last 40 lines.
     pub fn tail(&self) -> String {
         let s = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = s.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
+        let mut out: Vec<&str> = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            if l.contains("WARN") || l.contains("ERROR") || l.starts_with("Error") {
+                out.extend(lines.iter().skip(i).take(3));
+            }
+        }
+        out.push("---- last lines ----");
+        out.extend(&lines[lines.len().saturating_sub(40)..]);
+        out.join("\n")
     }
 }
 
