@@ -881,6 +881,21 @@ impl Executor {
         Ok(buf.read().vk("mapping an output buffer")?[..len].to_vec())
     }
 
+    /// [`Executor::upload`] of i32 values, bit for bit (the shaders read them as `int`).
+    fn upload_i32(
+        &self,
+        data: &[i32],
+        what: &'static str,
+    ) -> Result<Subbuffer<[u32]>, ComputeError> {
+        let bits: Vec<u32> = data.iter().map(|&v| v as u32).collect();
+        self.upload(&bits, what)
+    }
+
+    /// [`Executor::read`] of i32 values, bit for bit.
+    fn read_i32(&self, buf: &Subbuffer<[u32]>, len: usize) -> Result<Vec<i32>, ComputeError> {
+        Ok(self.read(buf, len)?.into_iter().map(|v| v as i32).collect())
+    }
+
     fn u32_param(v: usize, what: &'static str) -> Result<u32, ComputeError> {
         u32::try_from(v).map_err(|_| ComputeError::DeviceLimit {
             what,
@@ -901,14 +916,13 @@ impl Executor {
         if total == 0 {
             return Matrix::new(x.rows(), x.cols(), Vec::new());
         }
-        let input: Vec<u32> = x.data().iter().map(|&v| v as u32).collect();
-        let mult: Vec<u32> = params.iter().map(|p| p.multiplier as u32).collect();
+        let mult: Vec<i32> = params.iter().map(|p| p.multiplier).collect();
         let shift: Vec<u32> = params.iter().map(|p| p.shift).collect();
         let words = total.div_ceil(4);
         let out = self.output(words, "requantization output bytes")?;
         let buffers = [
-            self.upload(&input, "requantization input bytes")?,
-            self.upload(&mult, "multiplier bytes")?,
+            self.upload_i32(x.data(), "requantization input bytes")?,
+            self.upload_i32(&mult, "multiplier bytes")?,
             self.upload(&shift, "shift bytes")?,
             out.clone(),
         ];
@@ -941,9 +955,8 @@ impl Executor {
         if total == 0 {
             return Matrix::new(x.rows(), x.cols(), Vec::new());
         }
-        let input: Vec<u32> = x.data().iter().map(|&v| v as u32).collect();
         let out = self.output(total, "GELU output bytes")?;
-        let buffers = [self.upload(&input, "GELU input bytes")?, out.clone()];
+        let buffers = [self.upload_i32(x.data(), "GELU input bytes")?, out.clone()];
         let push = [
             Self::u32_param(total, "elements")?,
             p.q_b as u32,
@@ -956,11 +969,7 @@ impl Executor {
         ];
         let groups = self.grid((total as u64).div_ceil(SMALL_WG))?;
         self.run_once(&self.gelu, &buffers, push, groups)?;
-        let data = self
-            .read(&out, total)?
-            .into_iter()
-            .map(|v| v as i32)
-            .collect();
+        let data = self.read_i32(&out, total)?;
         Matrix::new(x.rows(), x.cols(), data)
     }
 
@@ -971,9 +980,11 @@ impl Executor {
         if total == 0 {
             return Matrix::new(x.rows(), x.cols(), Vec::new());
         }
-        let input: Vec<u32> = x.data().iter().map(|&v| v as u32).collect();
         let out = self.output(total, "softmax output bytes")?;
-        let buffers = [self.upload(&input, "softmax input bytes")?, out.clone()];
+        let buffers = [
+            self.upload_i32(x.data(), "softmax input bytes")?,
+            out.clone(),
+        ];
         let push = [
             Self::u32_param(x.rows(), "rows")?,
             Self::u32_param(x.cols(), "columns")?,
@@ -996,9 +1007,11 @@ impl Executor {
         if total == 0 {
             return Matrix::new(x.rows(), x.cols(), Vec::new());
         }
-        let input: Vec<u32> = x.data().iter().map(|&v| v as u32).collect();
         let out = self.output(total, "LayerNorm output bytes")?;
-        let buffers = [self.upload(&input, "LayerNorm input bytes")?, out.clone()];
+        let buffers = [
+            self.upload_i32(x.data(), "LayerNorm input bytes")?,
+            out.clone(),
+        ];
         let push = [
             Self::u32_param(x.rows(), "rows")?,
             Self::u32_param(x.cols(), "columns")?,
@@ -1011,11 +1024,7 @@ impl Executor {
         ];
         let groups = self.grid(x.rows() as u64)?;
         self.run_once(&self.layernorm, &buffers, push, groups)?;
-        let data = self
-            .read(&out, total)?
-            .into_iter()
-            .map(|v| v as i32)
-            .collect();
+        let data = self.read_i32(&out, total)?;
         Matrix::new(x.rows(), x.cols(), data)
     }
 }
@@ -1060,19 +1069,16 @@ impl Executor {
         if total == 0 {
             return Matrix::new(x.rows(), x.cols(), Vec::new());
         }
-        let to_u32 = |m: &Matrix<i32>| m.data().iter().map(|&v| v as u32).collect::<Vec<_>>();
-        let mult: Vec<u32> = p.mult.iter().map(|&v| v as u32).collect();
-        let bias: Vec<u32> = p.bias.iter().map(|&v| v as u32).collect();
         let out = self.output(total, "affine output bytes")?;
         let (x2, ma, mb) = match second {
-            Some((b, ma, mb)) => (self.upload(&to_u32(b), "affine input bytes")?, ma, mb),
+            Some((b, ma, mb)) => (self.upload_i32(b.data(), "affine input bytes")?, ma, mb),
             None => (self.upload(&[0], "affine input bytes")?, 1, 0),
         };
         let buffers = [
-            self.upload(&to_u32(x), "affine input bytes")?,
-            self.upload(&mult, "multiplier bytes")?,
+            self.upload_i32(x.data(), "affine input bytes")?,
+            self.upload_i32(&p.mult, "multiplier bytes")?,
             self.upload(&p.shift, "shift bytes")?,
-            self.upload(&bias, "bias bytes")?,
+            self.upload_i32(&p.bias, "bias bytes")?,
             self.upload(row_shift, "row shift bytes")?,
             out.clone(),
             x2,
@@ -1089,11 +1095,7 @@ impl Executor {
         ];
         let groups = self.grid((total as u64).div_ceil(SMALL_WG))?;
         self.run_once(&self.affine, &buffers, push, groups)?;
-        let data = self
-            .read(&out, total)?
-            .into_iter()
-            .map(|v| v as i32)
-            .collect();
+        let data = self.read_i32(&out, total)?;
         Matrix::new(x.rows(), x.cols(), data)
     }
 
@@ -1110,11 +1112,10 @@ impl Executor {
         if total == 0 {
             return Matrix::new(a.rows(), a.cols(), Vec::new());
         }
-        let to_u32 = |m: &Matrix<i32>| m.data().iter().map(|&v| v as u32).collect::<Vec<_>>();
         let out = self.output(total, "add output bytes")?;
         let buffers = [
-            self.upload(&to_u32(a), "add input bytes")?,
-            self.upload(&to_u32(b), "add input bytes")?,
+            self.upload_i32(a.data(), "add input bytes")?,
+            self.upload_i32(b.data(), "add input bytes")?,
             out.clone(),
         ];
         let push = [
@@ -1129,11 +1130,7 @@ impl Executor {
         ];
         let groups = self.grid((total as u64).div_ceil(SMALL_WG))?;
         self.run_once(&self.add, &buffers, push, groups)?;
-        let data = self
-            .read(&out, total)?
-            .into_iter()
-            .map(|v| v as i32)
-            .collect();
+        let data = self.read_i32(&out, total)?;
         Matrix::new(a.rows(), a.cols(), data)
     }
 
@@ -1175,12 +1172,11 @@ impl Executor {
         if total == 0 {
             return Ok((Vec::new(), Vec::new(), vec![0; x.rows()]));
         }
-        let input: Vec<u32> = x.data().iter().map(|&v| v as u32).collect();
         let out = self.output(total, "dynquant output bytes")?;
         let shifts = self.output(x.rows(), "dynquant shift bytes")?;
         let lo = self.output(if split { total } else { 1 }, "dynquant output bytes")?;
         let buffers = [
-            self.upload(&input, "dynquant input bytes")?,
+            self.upload_i32(x.data(), "dynquant input bytes")?,
             out.clone(),
             shifts.clone(),
             lo.clone(),
@@ -1197,14 +1193,13 @@ impl Executor {
         ];
         let groups = self.grid(x.rows() as u64)?;
         self.run_once(&self.dynquant, &buffers, push, groups)?;
-        let signed = |v: Vec<u32>| v.into_iter().map(|x| x as i32).collect::<Vec<_>>();
         let lo = if split {
-            signed(self.read(&lo, total)?)
+            self.read_i32(&lo, total)?
         } else {
             Vec::new()
         };
         Ok((
-            signed(self.read(&out, total)?),
+            self.read_i32(&out, total)?,
             lo,
             self.read(&shifts, x.rows())?,
         ))
@@ -1219,10 +1214,9 @@ impl Executor {
         out_bits: u32,
     ) -> Result<Matrix<i32>, ComputeError> {
         ops::check_pool(x, mask, out_bits)?;
-        let input: Vec<u32> = x.data().iter().map(|&v| v as u32).collect();
         let out = self.output(x.cols(), "pooling output bytes")?;
         let buffers = [
-            self.upload(&input, "pooling input bytes")?,
+            self.upload_i32(x.data(), "pooling input bytes")?,
             self.upload(mask, "mask bytes")?,
             out.clone(),
         ];
@@ -1237,11 +1231,7 @@ impl Executor {
             0,
         ];
         self.run_once(&self.pool, &buffers, push, [1, 1, 1])?;
-        let data = self
-            .read(&out, x.cols())?
-            .into_iter()
-            .map(|v| v as i32)
-            .collect();
+        let data = self.read_i32(&out, x.cols())?;
         Matrix::new(1, x.cols(), data)
     }
 }
