@@ -41,21 +41,7 @@ fn provider_daemons_earn_on_agreeing_results_the_corrupt_one_is_slashed_and_a_re
     let dir = tempfile::tempdir().unwrap();
     let net = start_net(deaid, dir.path());
     let keys = ["p0", "p1", "p2", "p3"];
-    let mut addrs = Vec::new();
-    for k in keys {
-        net.deaid(&["keys", "add", k]);
-        let addr = net.address(k);
-        net.deaid(&[
-            "tx",
-            "bank",
-            "send",
-            "dev0",
-            &addr,
-            "20000000udeai",
-            "--yes",
-        ]);
-        addrs.push(addr);
-    }
+    let addrs = net.funded_keys(&keys);
 
     // Three honest providers: all three are assigned a job with R = 3.
     let mut d: Vec<Daemon> = keys[..3]

@@ -92,21 +92,7 @@ fn three_daemons_are_paid_for_an_embedding_and_a_fourth_that_corrupts_one_is_sla
         }]);
     });
     let keys = ["p0", "p1", "p2", "p3"];
-    let mut addrs = Vec::new();
-    for k in keys {
-        net.deaid(&["keys", "add", k]);
-        let addr = net.address(k);
-        net.deaid(&[
-            "tx",
-            "bank",
-            "send",
-            "dev0",
-            &addr,
-            "20000000udeai",
-            "--yes",
-        ]);
-        addrs.push(addr);
-    }
+    let addrs = net.funded_keys(&keys);
     let fee = format!("{FEE}udeai");
     let flags = [
         "--models",

@@ -80,6 +80,27 @@ impl Net {
             .unwrap())
     }
 
+    /// Creates test-keyring keys `keys`, funds each from dev0 with 20 DEAI and
+    /// returns their addresses, in order.
+    pub fn funded_keys(&self, keys: &[&str]) -> Vec<String> {
+        keys.iter()
+            .map(|k| {
+                self.deaid(&["keys", "add", k]);
+                let addr = self.address(k);
+                self.deaid(&[
+                    "tx",
+                    "bank",
+                    "send",
+                    "dev0",
+                    &addr,
+                    "20000000udeai",
+                    "--yes",
+                ]);
+                addr
+            })
+            .collect()
+    }
+
     pub fn address(&self, key: &str) -> String {
         self.deaid(&["keys", "show", key, "--address"])
             .trim()
