@@ -99,11 +99,19 @@ pub struct TxParams {
     pub memo: String,
 }
 
+/// Packs message `m` in an `Any` under `type_url`.
+pub fn any<M: Message>(type_url: &str, m: &M) -> Any {
+    Any {
+        type_url: type_url.to_string(),
+        value: m.encode_to_vec(),
+    }
+}
+
 /// A `MsgSend` packed in an `Any`.
 pub fn msg_send(from: &Address, to: &Address, amount: &[Coin]) -> Any {
-    Any {
-        type_url: MSG_SEND_TYPE_URL.to_string(),
-        value: MsgSend {
+    any(
+        MSG_SEND_TYPE_URL,
+        &MsgSend {
             from_address: from.to_bech32(),
             to_address: to.to_bech32(),
             amount: amount
@@ -113,9 +121,8 @@ pub fn msg_send(from: &Address, to: &Address, amount: &[Coin]) -> Any {
                     amount: c.amount.to_string(),
                 })
                 .collect(),
-        }
-        .encode_to_vec(),
-    }
+        },
+    )
 }
 
 /// Builds and signs a transaction; returns the `TxRaw` bytes.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context};
 use clap::Subcommand;
 use cosmos_sdk_proto::Any;
-use deai_app::{client::NodeClient, home::Home};
+use deai_app::{client::NodeClient, home::Home, txbuilder::any};
 use deai_compute_module::{
     record::{commitment, sha3, Hash},
     ComputeParams, JobStatus, Kind, Msg,
@@ -198,13 +198,6 @@ pub fn parse_hash(s: &str, what: &str) -> anyhow::Result<Hash> {
 
 fn read_file(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading the {what} {}", path.display()))
-}
-
-fn any<M: Message>(type_url: &str, m: &M) -> Any {
-    Any {
-        type_url: type_url.to_string(),
-        value: m.encode_to_vec(),
-    }
 }
 
 /// Packs a compute message and runs the module's stateless checks on it, so

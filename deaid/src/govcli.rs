@@ -8,14 +8,13 @@ use cosmos_sdk_proto::{
     cosmos::{base::v1beta1::Coin as ProtoCoin, gov::v1 as sdk},
     Any,
 };
-use deai_app::{client::NodeClient, home::Home};
+use deai_app::{client::NodeClient, home::Home, txbuilder::any};
 use deai_proto::{compute::v1 as cpb, gov::v1 as gpb, treasury::v1 as tpb};
 use deai_types::{Address, Coin};
-use prost::Message;
 use serde_json::{json, Value};
 
 use crate::{
-    print_out,
+    coins_json, coins_text, print_out,
     txcli::{ask, sign_and_broadcast, TxFlags},
     NodeArgs,
 };
@@ -166,13 +165,6 @@ pub enum TreasuryQueryCmd {
     Spends,
     /// The treasury parameters.
     Params,
-}
-
-fn any<M: Message>(type_url: &str, m: &M) -> Any {
-    Any {
-        type_url: type_url.to_string(),
-        value: m.encode_to_vec(),
-    }
 }
 
 fn proto_coins(s: &str, what: &str) -> anyhow::Result<Vec<ProtoCoin>> {
@@ -702,24 +694,6 @@ pub async fn treasury_tx(home: &Home, cmd: TreasuryTxCmd) -> anyhow::Result<()> 
         }
     }
     Ok(())
-}
-
-fn coins_json(coins: &[ProtoCoin]) -> Value {
-    coins
-        .iter()
-        .map(|c| json!({"denom": c.denom, "amount": c.amount}))
-        .collect()
-}
-
-fn coins_text(coins: &[ProtoCoin]) -> String {
-    if coins.is_empty() {
-        return "(none)".into();
-    }
-    coins
-        .iter()
-        .map(|c| format!("{}{}", c.amount, c.denom))
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 fn status_name(status: i32) -> String {

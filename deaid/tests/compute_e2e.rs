@@ -21,7 +21,7 @@ use cosmos_sdk_proto::{
     },
     Any,
 };
-use deai_app::txbuilder::{sign_tx, Key, TxParams};
+use deai_app::txbuilder::{any, sign_tx, Key, TxParams};
 use deai_compute_module::record::{commitment, sha3, Hash};
 use deai_proto::{compute::v1 as pb, gov::v1 as gpb, treasury::v1 as tpb};
 use deai_tests::{Consensus, Node};
@@ -105,13 +105,6 @@ struct Chain {
     holders: Vec<Address>,
     _node: Node,
     _dir: tempfile::TempDir,
-}
-
-fn any<M: Message>(type_url: &str, m: &M) -> Any {
-    Any {
-        type_url: type_url.to_string(),
-        value: m.encode_to_vec(),
-    }
 }
 
 fn attr(events: &[tendermint_proto::v0_38::abci::Event], kind: &str, key: &str) -> Vec<String> {
