@@ -72,6 +72,16 @@ impl NodeClient {
         Ok(r.value)
     }
 
+    /// [`NodeClient::query`] with a protobuf request, decoding the answer.
+    pub async fn ask<Req: Message, Resp: Message + Default>(
+        &self,
+        path: &str,
+        req: &Req,
+    ) -> anyhow::Result<Resp> {
+        let bytes = self.query(path, req.encode_to_vec()).await?;
+        Resp::decode(bytes.as_slice()).with_context(|| format!("decoding the answer to {path}"))
+    }
+
     /// The account at `address`, if it exists.
     pub async fn account(&self, address: &str) -> anyhow::Result<Option<BaseAccount>> {
         let req = QueryAccountRequest {

@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 
 use crate::{
     print_out,
-    txcli::{ask, sign_and_broadcast, Included, TxFlags},
+    txcli::{sign_and_broadcast, Included, TxFlags},
     NodeArgs,
 };
 
@@ -729,18 +729,18 @@ pub async fn compute_query(node: &NodeArgs, cmd: ComputeQueryCmd) -> anyhow::Res
     match cmd {
         ComputeQueryCmd::Jobs { status, limit } => {
             let status = status.as_deref().map(parse_status).transpose()?;
-            let r: pb::QueryJobsResponse = ask(
-                &client,
-                q::JOBS_PATH,
-                &pb::QueryJobsRequest {
-                    status: status.unwrap_or(0),
-                    pagination: Some(pb::PageRequest {
-                        key: Vec::new(),
-                        limit,
-                    }),
-                },
-            )
-            .await?;
+            let r: pb::QueryJobsResponse = client
+                .ask(
+                    q::JOBS_PATH,
+                    &pb::QueryJobsRequest {
+                        status: status.unwrap_or(0),
+                        pagination: Some(pb::PageRequest {
+                            key: Vec::new(),
+                            limit,
+                        }),
+                    },
+                )
+                .await?;
             print_out(
                 out,
                 &json!({"jobs": r.jobs.iter().map(job_json).collect::<Vec<_>>()}),
@@ -748,8 +748,9 @@ pub async fn compute_query(node: &NodeArgs, cmd: ComputeQueryCmd) -> anyhow::Res
             )
         }
         ComputeQueryCmd::Job { id } => {
-            let r: pb::QueryJobResponse =
-                ask(&client, q::JOB_PATH, &pb::QueryJobRequest { job_id: id }).await?;
+            let r: pb::QueryJobResponse = client
+                .ask(q::JOB_PATH, &pb::QueryJobRequest { job_id: id })
+                .await?;
             let j = r.job.ok_or_else(|| anyhow!("job {id} not found"))?;
             let mut text = job_text(&j);
             for a in &j.assignments {
@@ -766,12 +767,9 @@ pub async fn compute_query(node: &NodeArgs, cmd: ComputeQueryCmd) -> anyhow::Res
             print_out(out, &job_json(&j), &text)
         }
         ComputeQueryCmd::Result { id } => {
-            let r: pb::QueryResultResponse = ask(
-                &client,
-                q::RESULT_PATH,
-                &pb::QueryResultRequest { job_id: id },
-            )
-            .await?;
+            let r: pb::QueryResultResponse = client
+                .ask(q::RESULT_PATH, &pb::QueryResultRequest { job_id: id })
+                .await?;
             let status = status_name(r.status);
             let text = if r.result_hash.is_empty() {
                 format!("job {id}  {status}  (no final result)")
@@ -793,12 +791,12 @@ pub async fn compute_query(node: &NodeArgs, cmd: ComputeQueryCmd) -> anyhow::Res
             )
         }
         ComputeQueryCmd::Providers => {
-            let r: pb::QueryProvidersResponse = ask(
-                &client,
-                q::PROVIDERS_PATH,
-                &pb::QueryProvidersRequest { pagination: None },
-            )
-            .await?;
+            let r: pb::QueryProvidersResponse = client
+                .ask(
+                    q::PROVIDERS_PATH,
+                    &pb::QueryProvidersRequest { pagination: None },
+                )
+                .await?;
             print_out(
                 out,
                 &json!({"providers": r.providers.iter().map(provider_json).collect::<Vec<_>>()}),
@@ -809,26 +807,23 @@ pub async fn compute_query(node: &NodeArgs, cmd: ComputeQueryCmd) -> anyhow::Res
             )
         }
         ComputeQueryCmd::Provider { address } => {
-            let r: pb::QueryProviderResponse = ask(
-                &client,
-                q::PROVIDER_PATH,
-                &pb::QueryProviderRequest {
-                    address: address.to_bech32(),
-                },
-            )
-            .await?;
+            let r: pb::QueryProviderResponse = client
+                .ask(
+                    q::PROVIDER_PATH,
+                    &pb::QueryProviderRequest {
+                        address: address.to_bech32(),
+                    },
+                )
+                .await?;
             let p = r
                 .provider
                 .ok_or_else(|| anyhow!("{address} is not a provider"))?;
             print_out(out, &provider_json(&p), &provider_text(&p))
         }
         ComputeQueryCmd::Models => {
-            let r: pb::QueryModelsResponse = ask(
-                &client,
-                q::MODELS_PATH,
-                &pb::QueryModelsRequest { pagination: None },
-            )
-            .await?;
+            let r: pb::QueryModelsResponse = client
+                .ask(q::MODELS_PATH, &pb::QueryModelsRequest { pagination: None })
+                .await?;
             print_out(
                 out,
                 &json!({"models": r.models.iter().map(model_json).collect::<Vec<_>>()}),
@@ -852,8 +847,9 @@ pub async fn compute_query(node: &NodeArgs, cmd: ComputeQueryCmd) -> anyhow::Res
             )
         }
         ComputeQueryCmd::Params => {
-            let r: pb::QueryParamsResponse =
-                ask(&client, q::PARAMS_PATH, &pb::QueryParamsRequest {}).await?;
+            let r: pb::QueryParamsResponse = client
+                .ask(q::PARAMS_PATH, &pb::QueryParamsRequest {})
+                .await?;
             let p = ComputeParams::from_proto(&r.params.unwrap_or_default())
                 .map_err(|e| anyhow!("the node's compute params: {e}"))?;
             let v = serde_json::to_value(&p)?;

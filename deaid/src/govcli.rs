@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::{
     coins_json, coins_text, print_out,
-    txcli::{ask, sign_and_broadcast, TxFlags},
+    txcli::{sign_and_broadcast, TxFlags},
     NodeArgs,
 };
 
@@ -771,15 +771,15 @@ pub async fn gov_query(node: &NodeArgs, cmd: GovQueryCmd) -> anyhow::Result<()> 
                 .ok_or_else(|| anyhow!("--status {s:?}: use deposit_period, voting_period, passed, rejected, failed, vetoed, cancelled or expired"))?
                     as i32,
             };
-            let r: gpb::QueryProposalsResponse = ask(
-                &client,
-                "/deai.gov.v1.Query/Proposals",
-                &gpb::QueryProposalsRequest {
-                    status,
-                    pagination: None,
-                },
-            )
-            .await?;
+            let r: gpb::QueryProposalsResponse = client
+                .ask(
+                    "/deai.gov.v1.Query/Proposals",
+                    &gpb::QueryProposalsRequest {
+                        status,
+                        pagination: None,
+                    },
+                )
+                .await?;
             let text = if r.proposals.is_empty() {
                 "(no proposals)".to_string()
             } else {
@@ -796,27 +796,27 @@ pub async fn gov_query(node: &NodeArgs, cmd: GovQueryCmd) -> anyhow::Result<()> 
             )
         }
         GovQueryCmd::Proposal { id } => {
-            let r: gpb::QueryProposalResponse = ask(
-                &client,
-                "/deai.gov.v1.Query/Proposal",
-                &gpb::QueryProposalRequest { proposal_id: id },
-            )
-            .await?;
+            let r: gpb::QueryProposalResponse = client
+                .ask(
+                    "/deai.gov.v1.Query/Proposal",
+                    &gpb::QueryProposalRequest { proposal_id: id },
+                )
+                .await?;
             let p = r
                 .proposal
                 .ok_or_else(|| anyhow!("proposal {id} not found"))?;
             print_out(out, &proposal_json(&p), &proposal_text(&p))
         }
         GovQueryCmd::Votes { id } => {
-            let r: gpb::QueryVotesResponse = ask(
-                &client,
-                "/deai.gov.v1.Query/Votes",
-                &gpb::QueryVotesRequest {
-                    proposal_id: id,
-                    pagination: None,
-                },
-            )
-            .await?;
+            let r: gpb::QueryVotesResponse = client
+                .ask(
+                    "/deai.gov.v1.Query/Votes",
+                    &gpb::QueryVotesRequest {
+                        proposal_id: id,
+                        pagination: None,
+                    },
+                )
+                .await?;
             let row = |v: &gpb::Vote| {
                 let opts = v
                     .options
@@ -860,15 +860,15 @@ pub async fn gov_query(node: &NodeArgs, cmd: GovQueryCmd) -> anyhow::Result<()> 
             )
         }
         GovQueryCmd::Deposits { id } => {
-            let r: gpb::QueryDepositsResponse = ask(
-                &client,
-                "/deai.gov.v1.Query/Deposits",
-                &gpb::QueryDepositsRequest {
-                    proposal_id: id,
-                    pagination: None,
-                },
-            )
-            .await?;
+            let r: gpb::QueryDepositsResponse = client
+                .ask(
+                    "/deai.gov.v1.Query/Deposits",
+                    &gpb::QueryDepositsRequest {
+                        proposal_id: id,
+                        pagination: None,
+                    },
+                )
+                .await?;
             let rows: Vec<Value> = r
                 .deposits
                 .iter()
@@ -891,24 +891,24 @@ pub async fn gov_query(node: &NodeArgs, cmd: GovQueryCmd) -> anyhow::Result<()> 
             )
         }
         GovQueryCmd::Tally { id } => {
-            let r: gpb::QueryTallyResponse = ask(
-                &client,
-                "/deai.gov.v1.Query/Tally",
-                &gpb::QueryTallyRequest { proposal_id: id },
-            )
-            .await?;
+            let r: gpb::QueryTallyResponse = client
+                .ask(
+                    "/deai.gov.v1.Query/Tally",
+                    &gpb::QueryTallyRequest { proposal_id: id },
+                )
+                .await?;
             let t = r.tally.unwrap_or_default();
             print_out(out, &tally_json(&t), &tally_text(&t))
         }
         GovQueryCmd::Delegation { address } => {
-            let r: gpb::QueryDelegationResponse = ask(
-                &client,
-                "/deai.gov.v1.Query/Delegation",
-                &gpb::QueryDelegationRequest {
-                    delegator: address.to_bech32(),
-                },
-            )
-            .await?;
+            let r: gpb::QueryDelegationResponse = client
+                .ask(
+                    "/deai.gov.v1.Query/Delegation",
+                    &gpb::QueryDelegationRequest {
+                        delegator: address.to_bech32(),
+                    },
+                )
+                .await?;
             print_out(
                 out,
                 &json!({"delegate": r.delegate}),
@@ -920,12 +920,9 @@ pub async fn gov_query(node: &NodeArgs, cmd: GovQueryCmd) -> anyhow::Result<()> 
             )
         }
         GovQueryCmd::Params => {
-            let r: gpb::QueryParamsResponse = ask(
-                &client,
-                "/deai.gov.v1.Query/Params",
-                &gpb::QueryParamsRequest {},
-            )
-            .await?;
+            let r: gpb::QueryParamsResponse = client
+                .ask("/deai.gov.v1.Query/Params", &gpb::QueryParamsRequest {})
+                .await?;
             let p = deai_gov::GovParams::from_proto(r.params.unwrap_or_default())?;
             let v = serde_json::to_value(&p)?;
             print_out(out, &v, &serde_json::to_string_pretty(&v)?)
@@ -939,12 +936,12 @@ pub async fn treasury_query(node: &NodeArgs, cmd: TreasuryQueryCmd) -> anyhow::R
     let out = &node.output;
     match cmd {
         TreasuryQueryCmd::Balance => {
-            let r: tpb::QueryBalanceResponse = ask(
-                &client,
-                "/deai.treasury.v1.Query/Balance",
-                &tpb::QueryBalanceRequest {},
-            )
-            .await?;
+            let r: tpb::QueryBalanceResponse = client
+                .ask(
+                    "/deai.treasury.v1.Query/Balance",
+                    &tpb::QueryBalanceRequest {},
+                )
+                .await?;
             print_out(
                 out,
                 &json!({"address": r.address, "balance": coins_json(&r.balance), "spent_this_epoch": coins_json(&r.spent_this_epoch)}),
@@ -957,15 +954,15 @@ pub async fn treasury_query(node: &NodeArgs, cmd: TreasuryQueryCmd) -> anyhow::R
             )
         }
         TreasuryQueryCmd::Streams { status } => {
-            let r: tpb::QueryStreamsResponse = ask(
-                &client,
-                "/deai.treasury.v1.Query/Streams",
-                &tpb::QueryStreamsRequest {
-                    status: status.unwrap_or_default().to_ascii_uppercase(),
-                    pagination: None,
-                },
-            )
-            .await?;
+            let r: tpb::QueryStreamsResponse = client
+                .ask(
+                    "/deai.treasury.v1.Query/Streams",
+                    &tpb::QueryStreamsRequest {
+                        status: status.unwrap_or_default().to_ascii_uppercase(),
+                        pagination: None,
+                    },
+                )
+                .await?;
             let rows: Vec<Value> = r
                 .streams
                 .iter()
@@ -1002,12 +999,12 @@ pub async fn treasury_query(node: &NodeArgs, cmd: TreasuryQueryCmd) -> anyhow::R
             )
         }
         TreasuryQueryCmd::Spends => {
-            let r: tpb::QuerySpendsResponse = ask(
-                &client,
-                "/deai.treasury.v1.Query/Spends",
-                &tpb::QuerySpendsRequest { pagination: None },
-            )
-            .await?;
+            let r: tpb::QuerySpendsResponse = client
+                .ask(
+                    "/deai.treasury.v1.Query/Spends",
+                    &tpb::QuerySpendsRequest { pagination: None },
+                )
+                .await?;
             let rows: Vec<Value> = r
                 .spends
                 .iter()
@@ -1038,12 +1035,12 @@ pub async fn treasury_query(node: &NodeArgs, cmd: TreasuryQueryCmd) -> anyhow::R
             )
         }
         TreasuryQueryCmd::Params => {
-            let r: tpb::QueryParamsResponse = ask(
-                &client,
-                "/deai.treasury.v1.Query/Params",
-                &tpb::QueryParamsRequest {},
-            )
-            .await?;
+            let r: tpb::QueryParamsResponse = client
+                .ask(
+                    "/deai.treasury.v1.Query/Params",
+                    &tpb::QueryParamsRequest {},
+                )
+                .await?;
             let p = deai_treasury::TreasuryParams::from_proto(r.params.unwrap_or_default())?;
             let v = serde_json::to_value(&p)?;
             print_out(out, &v, &serde_json::to_string_pretty(&v)?)

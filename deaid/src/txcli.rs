@@ -196,13 +196,3 @@ pub async fn sign_and_broadcast(
         events: r.tx_result.events,
     }))
 }
-
-/// Sends a gRPC-style ABCI query and decodes its answer.
-pub async fn ask<Req: prost::Message, Resp: prost::Message + Default>(
-    client: &NodeClient,
-    path: &str,
-    req: &Req,
-) -> anyhow::Result<Resp> {
-    let bytes = client.query(path, req.encode_to_vec()).await?;
-    Resp::decode(bytes.as_slice()).with_context(|| format!("decoding the answer to {path}"))
-}

@@ -9,12 +9,11 @@ use anyhow::{anyhow, bail, Context};
 use cosmos_sdk_proto::Any;
 use deai_app::{
     client::NodeClient,
-    txbuilder::{sign_tx, Key, TxParams},
+    txbuilder::{any, sign_tx, Key, TxParams},
 };
 use deai_compute_module::query::{JOBS_PATH, JOB_PATH, PARAMS_PATH, PROVIDER_PATH};
 use deai_proto::compute::v1 as pb;
 use deai_types::{Address, Coin};
-use prost::Message;
 
 /// How long a sent transaction may take to land in a block.
 const INCLUSION_TIMEOUT: Duration = Duration::from_secs(20);
@@ -74,11 +73,9 @@ impl Chain {
 
     /// The compute module's parameters.
     pub async fn params(&self) -> anyhow::Result<pb::Params> {
-        let bytes = self
-            .client
-            .query(PARAMS_PATH, pb::QueryParamsRequest {}.encode_to_vec())
-            .await?;
-        pb::QueryParamsResponse::decode(bytes.as_slice())?
+        self.client
+            .ask::<_, pb::QueryParamsResponse>(PARAMS_PATH, &pb::QueryParamsRequest {})
+            .await?
             .params
             .ok_or_else(|| anyhow!("the node returned no compute params"))
     }
@@ -88,8 +85,12 @@ impl Chain {
         let req = pb::QueryProviderRequest {
             address: self.bech32.clone(),
         };
-        match self.client.query(PROVIDER_PATH, req.encode_to_vec()).await {
-            Ok(bytes) => Ok(pb::QueryProviderResponse::decode(bytes.as_slice())?.provider),
+        match self
+            .client
+            .ask::<_, pb::QueryProviderResponse>(PROVIDER_PATH, &req)
+            .await
+        {
+            Ok(resp) => Ok(resp.provider),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(e),
         }
@@ -107,8 +108,7 @@ impl Chain {
                     limit: 100,
                 }),
             };
-            let bytes = self.client.query(JOBS_PATH, req.encode_to_vec()).await?;
-            let resp = pb::QueryJobsResponse::decode(bytes.as_slice())?;
+            let resp: pb::QueryJobsResponse = self.client.ask(JOBS_PATH, &req).await?;
             out.extend(
                 resp.jobs
                     .into_iter()
@@ -125,11 +125,9 @@ impl Chain {
 
     /// Job `id`.
     pub async fn job(&self, id: u64) -> anyhow::Result<pb::Job> {
-        let bytes = self
-            .client
-            .query(JOB_PATH, pb::QueryJobRequest { job_id: id }.encode_to_vec())
-            .await?;
-        pb::QueryJobResponse::decode(bytes.as_slice())?
+        self.client
+            .ask::<_, pb::QueryJobResponse>(JOB_PATH, &pb::QueryJobRequest { job_id: id })
+            .await?
             .job
             .ok_or_else(|| anyhow!("the node returned no job {id}"))
     }
@@ -173,28 +171,26 @@ impl Chain {
 
 /// `MsgRegisterProvider` for `provider`.
 pub fn msg_register(provider: &str, bond: u128, device: &str) -> Any {
-    Any {
-        type_url: deai_compute_module::MSG_REGISTER_PROVIDER_TYPE_URL.into(),
-        value: pb::MsgRegisterProvider {
+    any(
+        deai_compute_module::MSG_REGISTER_PROVIDER_TYPE_URL,
+        &pb::MsgRegisterProvider {
             provider: provider.into(),
             bond: bond.to_string(),
             device: device.into(),
-        }
-        .encode_to_vec(),
-    }
+        },
+    )
 }
 
 /// `MsgCommitResult`.
 pub fn msg_commit(provider: &str, job_id: u64, commitment: &[u8; 32]) -> Any {
-    Any {
-        type_url: deai_compute_module::MSG_COMMIT_RESULT_TYPE_URL.into(),
-        value: pb::MsgCommitResult {
+    any(
+        deai_compute_module::MSG_COMMIT_RESULT_TYPE_URL,
+        &pb::MsgCommitResult {
             provider: provider.into(),
             job_id,
             commitment: commitment.to_vec(),
-        }
-        .encode_to_vec(),
-    }
+        },
+    )
 }
 
 /// `MsgRevealResult`.
@@ -205,15 +201,14 @@ pub fn msg_reveal(
     salt: &[u8],
     output: &[u8],
 ) -> Any {
-    Any {
-        type_url: deai_compute_module::MSG_REVEAL_RESULT_TYPE_URL.into(),
-        value: pb::MsgRevealResult {
+    any(
+        deai_compute_module::MSG_REVEAL_RESULT_TYPE_URL,
+        &pb::MsgRevealResult {
             provider: provider.into(),
             job_id,
             result_hash: result_hash.to_vec(),
             salt: salt.to_vec(),
             output: output.to_vec(),
-        }
-        .encode_to_vec(),
-    }
+        },
+    )
 }
