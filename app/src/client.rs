@@ -17,6 +17,9 @@ use cosmos_sdk_proto::cosmos::{
 use prost::Message;
 use tendermint_rpc::{client::CompatMode, Client as _, HttpClient};
 
+/// The longest one RPC request may take, connecting included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A connection to a node's RPC endpoint.
 pub struct NodeClient {
     http: HttpClient,
@@ -35,6 +38,8 @@ impl NodeClient {
                 .map_err(|e| anyhow!("--node {url:?}: {e}"))?,
         )
         .compat_mode(CompatMode::V0_38)
+        // A node that has not answered in this long is down for our purposes; callers retry.
+        .timeout(REQUEST_TIMEOUT)
         .build()
         .with_context(|| format!("creating an RPC client for {url}"))?;
         Ok(NodeClient {
@@ -175,7 +180,8 @@ impl NodeClient {
         loop {
             match self.http.tx(hash, false).await {
                 Ok(r) => return Ok(r),
-                Err(_) if start.elapsed() < timeout => {
+                Err(e) if start.elapsed() < timeout => {
+                    tracing::debug!(error = %e, "tx not found yet");
                     tokio::time::sleep(Duration::from_millis(250)).await
                 }
                 Err(e) => bail!(
