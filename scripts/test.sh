@@ -20,6 +20,9 @@ if [ -z "${DEAI_MINILM_DIR:-}" ]; then
   export DEAI_MINILM_DIR="$minilm_cache"
 fi
 export DEAI_REQUIRE_MODEL=1
+# The daemon end-to-end tests run the deaid binary the workspace build makes; fail
+# rather than skip if it is missing.
+export DEAI_REQUIRE_DEAID=1
 cargo test --workspace --locked
 # A real wallet library (CosmJS from npm) against the devnet built above.
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)

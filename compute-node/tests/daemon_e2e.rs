@@ -3,11 +3,12 @@
 //! commit and reveal, and get paid; a daemon started with
 //! `--corrupt-results` is outvoted and slashed; a daemon killed after its
 //! commitment and restarted reveals from its saved state without committing
-//! twice.
+//! twice; a daemon started before its node backs off until the node is up,
+//! and carries on through a node restart.
 //!
 //! Needs the `deaid` binary: `cargo build -p deaid` (found beside this test's
 //! target directory, or at `$DEAID_BIN`). Without it the test is skipped with
-//! a message.
+//! a message, unless `DEAI_REQUIRE_DEAID=1` (set by `scripts/test.sh`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -20,7 +21,7 @@ use deai_compute::{
     workload::{canonical_bytes, sha3_256, GemmI8Input},
 };
 use deai_proto::compute::v1 as pb;
-use devnet::{deaid_bin, start_net, wait, Daemon, BOND, FEE, PRICE, REWARD_PER_UNIT};
+use devnet::{deaid_bin, init_net, start_net, wait, Daemon, Net, BOND, PRICE, REWARD_PER_UNIT};
 
 /// The expected output bytes of A × B.
 fn expected(a: &deai_compute::Matrix<i8>, b: &deai_compute::Matrix<i8>) -> Vec<u8> {
@@ -52,6 +53,7 @@ fn provider_daemons_earn_on_agreeing_results_the_corrupt_one_is_slashed_and_a_re
         wait(Duration::from_secs(60), "registration", || net.provider(a));
     }
     let before: Vec<u128> = addrs.iter().map(|a| net.balance(a)).collect();
+    let fees_before: Vec<u128> = addrs.iter().map(|a| net.fees_paid(a)).collect();
     let (a1, b1) = (random_i8_matrix(4, 8, 1), random_i8_matrix(8, 5, 2));
     let out1 = expected(&a1, &b1);
     let job1 = net.submit_gemm("dev1", &GemmI8Input::encode(&a1, &b1).unwrap(), 3);
@@ -69,10 +71,23 @@ fn provider_daemons_earn_on_agreeing_results_the_corrupt_one_is_slashed_and_a_re
         daemon.wait_metric("rewards_earned_udeai", earned as f64);
         assert_eq!(daemon.metric("job_failures_total"), 0.0);
         assert!(daemon.metric("kernel_seconds_total") > 0.0);
-        // Paid the price and the emission, less two fees (commit and reveal).
+        // The job was submitted after the daemon had caught up, so it learned of its
+        // assignment from the block's compute_job_assigned event, not from a scan.
+        let log = std::fs::read_to_string(&daemon.log).unwrap();
+        assert!(
+            log.contains(&format!(
+                "job assigned to us (from block events) job={job1}"
+            )),
+            "{}: {log}",
+            keys[i]
+        );
+        // Paid the price and the emission, less the fees of its commit and reveal (the
+        // daemon estimates gas and pays the minimum fee for it).
+        let fees = net.fees_paid(&addrs[i]) - fees_before[i];
+        assert!(fees > 0, "{} paid fees", keys[i]);
         assert_eq!(
             net.balance(&addrs[i]),
-            before[i] + earned - 2 * FEE,
+            before[i] + earned - fees,
             "{}",
             keys[i]
         );
@@ -158,11 +173,98 @@ fn provider_daemons_earn_on_agreeing_results_the_corrupt_one_is_slashed_and_a_re
     d[0].wait_metric("jobs_done_total", 1.0);
     let log = std::fs::read_to_string(&d[0].log).unwrap();
     assert!(
-        log.contains("websocket unavailable") || log.contains("over the websocket"),
-        "the daemon says how it follows blocks"
+        log.contains("over the websocket"),
+        "the daemon follows blocks and job events over the devnet's websocket"
     );
     assert!(
         log.contains("running kernels on"),
         "the daemon says where kernels run"
     );
+}
+
+#[test]
+fn a_daemon_started_before_its_node_backs_off_then_registers_and_survives_a_node_restart() {
+    let Some(deaid) = deaid_bin() else {
+        eprintln!("SKIPPED: build deaid first (`cargo build -p deaid`) or set DEAID_BIN");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    init_net(&deaid, dir.path(), |_| {});
+    let home = dir.path().join("chain");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let url = format!("http://{listen}");
+    let keyring = |args: &[&str]| {
+        devnet::ok(
+            &std::process::Command::new(&deaid)
+                .arg("--home")
+                .arg(&home)
+                .args(args)
+                .args(["--keyring-backend", "test"])
+                .output()
+                .unwrap(),
+        )
+    };
+    keyring(&["keys", "add", "solo"]);
+    let addr = keyring(&["keys", "show", "solo", "--address"])
+        .trim()
+        .to_string();
+
+    // No node yet: the daemon retries with a doubling delay.
+    let d = Daemon::start_at(&url, &home, dir.path(), "solo", &[]);
+    let log = || std::fs::read_to_string(&d.log).unwrap_or_default();
+    wait(Duration::from_secs(30), "a second, longer retry", || {
+        let l = log();
+        (l.contains("connecting to the node") && l.contains("retry_in_ms=400")).then_some(())
+    });
+
+    // The node comes up; the daemon's account is funded later, so registration waits too.
+    let net = Net::spawn(deaid.clone(), home.clone(), &listen);
+    assert_eq!(net.url, url);
+    wait(
+        Duration::from_secs(30),
+        "registration to be retried",
+        || log().contains("does not exist yet").then_some(()),
+    );
+    net.deaid(&[
+        "tx",
+        "bank",
+        "send",
+        "dev0",
+        &addr,
+        "20000000udeai",
+        "--yes",
+    ]);
+    wait(Duration::from_secs(60), "registration", || {
+        net.provider(&addr)
+    });
+
+    // The node stops while the daemon follows blocks: it keeps retrying; the node comes
+    // back on the same home and port.
+    wait(
+        Duration::from_secs(30),
+        "the daemon to follow blocks",
+        || log().contains("over the websocket").then_some(()),
+    );
+    let stopped_at = log().len();
+    drop(net);
+    wait(Duration::from_secs(30), "the daemon to notice", || {
+        log()[stopped_at..]
+            .contains("reading the node's height")
+            .then_some(())
+    });
+    let net = Net::spawn(deaid, home, &listen);
+
+    // An R = 1 job after the restart is run, committed, revealed and paid.
+    let (a, b) = (random_i8_matrix(3, 4, 11), random_i8_matrix(4, 2, 12));
+    let out = expected(&a, &b);
+    let job = net.submit_gemm("dev1", &GemmI8Input::encode(&a, &b).unwrap(), 1);
+    let j = net.settled(job, Duration::from_secs(60));
+    assert_eq!(j.status, pb::JobStatus::Finalized as i32, "{j:?}");
+    assert_eq!(j.result_hash, sha3_256(&out).to_vec());
+    d.wait_metric("jobs_done_total", 1.0);
 }

@@ -2,6 +2,11 @@
 //! and one path for signing and sending a transaction. Transactions are sent
 //! one at a time and each waits for its block, so the account sequence read
 //! from the chain before every transaction is always the next one to use.
+//!
+//! Gas is estimated per transaction by default (the app's Simulate query,
+//! times an adjustment): a reveal's cost grows with the job record, which
+//! holds every earlier reveal's output, so no fixed limit suits every job.
+//! Without `--fees` the fee is the chain's minimum for the gas limit.
 
 use std::time::Duration;
 
@@ -15,8 +20,52 @@ use deai_compute_module::query::{JOBS_PATH, JOB_PATH, PARAMS_PATH, PROVIDER_PATH
 use deai_proto::compute::v1 as pb;
 use deai_types::{Address, Coin};
 
-/// How long a sent transaction may take to land in a block.
-const INCLUSION_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a sent transaction may take to land in a block. Short: the chain
+/// is the daemon's truth, and the next step reads what landed from there.
+const INCLUSION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The gas limit of each transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gas {
+    /// Simulate the transaction and multiply its gas by this many thousandths.
+    Auto {
+        /// 1300 for 1.3.
+        adjustment_per_mille: u64,
+    },
+    /// A fixed limit.
+    Fixed(u64),
+}
+
+/// The chain's minimum gas price: `num / den` of `denom` per unit of gas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GasPrice {
+    /// Numerator.
+    pub num: u64,
+    /// Denominator (non-zero).
+    pub den: u64,
+    /// The fee denomination.
+    pub denom: String,
+}
+
+impl GasPrice {
+    /// The smallest fee the chain accepts for `gas_limit`: rounded up.
+    pub fn fee_for(&self, gas_limit: u64) -> Coin {
+        let den = u128::from(self.den.max(1));
+        let amount = (u128::from(gas_limit) * u128::from(self.num)).div_ceil(den);
+        Coin::new(amount, &self.denom)
+    }
+}
+
+/// Where a transaction landed and what it cost.
+#[derive(Debug, Clone, Copy)]
+pub struct Included {
+    /// The block height.
+    pub height: u64,
+    /// Gas the transaction used.
+    pub gas_used: u64,
+    /// Its gas limit.
+    pub gas_wanted: u64,
+}
 
 /// A connection to the node, with the provider's key.
 pub struct Chain {
@@ -26,8 +75,12 @@ pub struct Chain {
     bech32: String,
     chain_id: String,
     fee: Option<Coin>,
-    gas_limit: u64,
+    gas: Gas,
+    gas_price: GasPrice,
 }
+
+/// The auth module's parameters (the minimum gas price).
+const AUTH_PARAMS_PATH: &str = "/deai.auth.v1.Query/Params";
 
 /// Whether a query error says the thing asked for does not exist.
 fn is_not_found(e: &anyhow::Error) -> bool {
@@ -40,10 +93,24 @@ impl Chain {
         node: &str,
         key: Key,
         fee: Option<Coin>,
-        gas_limit: u64,
+        gas: Gas,
     ) -> anyhow::Result<Self> {
         let client = NodeClient::new(node)?;
         let (chain_id, _) = client.status().await?;
+        let params = client
+            .ask::<_, deai_proto::auth::v1::QueryParamsResponse>(
+                AUTH_PARAMS_PATH,
+                &deai_proto::auth::v1::QueryParamsRequest {},
+            )
+            .await
+            .context("reading the chain's minimum gas price")?
+            .params
+            .ok_or_else(|| anyhow!("the node returned no auth params"))?;
+        let gas_price = GasPrice {
+            num: params.min_gas_price_num,
+            den: params.min_gas_price_den,
+            denom: params.fee_denom,
+        };
         let address = key.address();
         Ok(Chain {
             client,
@@ -52,7 +119,8 @@ impl Chain {
             key,
             chain_id,
             fee,
-            gas_limit,
+            gas,
+            gas_price,
         })
     }
 
@@ -132,40 +200,74 @@ impl Chain {
             .ok_or_else(|| anyhow!("the node returned no job {id}"))
     }
 
-    /// Signs `msg`, sends it and waits for its block; returns the block height.
-    /// An error names what went wrong: no account yet, refused by CheckTx, or
-    /// failed in its block (with the app's log).
-    pub async fn send(&self, msg: Any, what: &str) -> anyhow::Result<u64> {
+    /// Signs `msg`, sends it and waits for its block. An error names what
+    /// went wrong: no account yet, the simulation failed, refused by CheckTx,
+    /// or failed in its block (with the app's log).
+    pub async fn send(&self, msg: Any, what: &str) -> anyhow::Result<Included> {
         let acc = self.client.account(&self.bech32).await?.ok_or_else(|| {
             anyhow!(
                 "account {} does not exist yet: send it tokens for fees and the bond",
                 self.bech32
             )
         })?;
-        let p = TxParams {
+        let mut p = TxParams {
             chain_id: self.chain_id.clone(),
             account_number: acc.account_number,
             sequence: acc.sequence,
             fee: self.fee.clone(),
-            gas_limit: self.gas_limit,
+            gas_limit: 0,
             memo: String::new(),
         };
+        p.gas_limit = match self.gas {
+            Gas::Fixed(limit) => limit,
+            Gas::Auto {
+                adjustment_per_mille,
+            } => {
+                let estimate = self
+                    .client
+                    .simulate(sign_tx(&self.key, vec![msg.clone()], &p))
+                    .await
+                    .with_context(|| format!("{what}: simulating the tx"))?;
+                estimate.saturating_mul(adjustment_per_mille) / 1000
+            }
+        };
+        if p.fee.is_none() {
+            p.fee = Some(self.gas_price.fee_for(p.gas_limit));
+        }
         let bytes = sign_tx(&self.key, vec![msg], &p);
         let hash = deai_app::tx::tx_hash(&bytes);
         let (code, log) = self.client.broadcast_sync(bytes).await?;
         if code != 0 {
             bail!("{what}: the node refused the tx (code {code}): {log}");
         }
-        let (height, code, log) = self
+        let r = self
             .client
-            .wait_for_tx(hash, INCLUSION_TIMEOUT)
+            .wait_for_tx_result(hash, INCLUSION_TIMEOUT)
             .await
             .with_context(|| format!("{what}: waiting for the tx"))?;
+        let included = Included {
+            height: r.height.value(),
+            gas_used: u64::try_from(r.tx_result.gas_used).unwrap_or(0),
+            gas_wanted: u64::try_from(r.tx_result.gas_wanted).unwrap_or(0),
+        };
+        let code = r.tx_result.code.value();
         if code != 0 {
-            bail!("{what}: the tx failed in block {height} (code {code}): {log}");
+            bail!(
+                "{what}: the tx failed in block {} (code {code}, gas {} of {}): {}",
+                included.height,
+                included.gas_used,
+                included.gas_wanted,
+                r.tx_result.log
+            );
         }
-        tracing::debug!(height, sequence = p.sequence, what, "tx included");
-        Ok(height)
+        tracing::debug!(
+            height = included.height,
+            sequence = p.sequence,
+            gas_used = included.gas_used,
+            what,
+            "tx included"
+        );
+        Ok(included)
     }
 }
 
@@ -211,4 +313,31 @@ pub fn msg_reveal(
             output: output.to_vec(),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fee_for_a_gas_limit_is_the_minimum_price_rounded_up() {
+        let price = GasPrice {
+            num: 1,
+            den: 100,
+            denom: "udeai".into(),
+        };
+        assert_eq!(price.fee_for(200_000), Coin::new(2_000, "udeai"));
+        assert_eq!(price.fee_for(200_001), Coin::new(2_001, "udeai"));
+        assert_eq!(price.fee_for(0), Coin::new(0, "udeai"));
+        let odd = GasPrice {
+            num: 3,
+            den: 7,
+            denom: "udeai".into(),
+        };
+        assert_eq!(odd.fee_for(10), Coin::new(5, "udeai")); // 30/7 = 4.29 -> 5
+        assert_eq!(
+            odd.fee_for(u64::MAX).amount,
+            (u128::from(u64::MAX) * 3).div_ceil(7)
+        );
+    }
 }

@@ -9,7 +9,7 @@ mod follow;
 mod metrics;
 mod store;
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{collections::BTreeSet, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::{bail, Context};
 use deai_app::{home::Home, keys_cli};
@@ -22,8 +22,8 @@ use tokio::signal::unix::{signal, SignalKind};
 use tracing::Instrument;
 
 use self::{
-    chain::{msg_commit, msg_register, msg_reveal, Chain},
-    follow::Follower,
+    chain::{msg_commit, msg_register, msg_reveal, Chain, Gas},
+    follow::{Follower, Tick},
     metrics::Metrics,
     store::{PendingJob, Phase, Store},
 };
@@ -55,12 +55,16 @@ pub struct StartArgs {
     /// SHA3-256, with `config.json` and `tokenizer.json` beside it. Loaded at start.
     #[arg(long)]
     models: Option<PathBuf>,
-    /// Fee paid per transaction.
-    #[arg(long, default_value = "2000udeai")]
-    fees: String,
-    /// Gas limit per transaction.
-    #[arg(long, default_value_t = 200_000)]
-    gas: u64,
+    /// Fee paid per transaction, e.g. 4000udeai (default: the chain's minimum gas
+    /// price times the gas limit, rounded up).
+    #[arg(long)]
+    fees: Option<String>,
+    /// Gas limit per transaction: `auto` simulates each one first, or a number.
+    #[arg(long, default_value = "auto")]
+    gas: String,
+    /// With `--gas auto`, the simulated gas is multiplied by this.
+    #[arg(long, default_value = "1.3")]
+    gas_adjustment: String,
     /// Testing only: flip a byte of every output before hashing it, so the
     /// chain sees a wrong result and slashes this provider.
     #[arg(long, hide = true)]
@@ -94,6 +98,36 @@ struct Daemon {
     metrics: Arc<Metrics>,
     params: pb::Params,
     corrupt: bool,
+    /// Open jobs assigned to this provider, learned from block events or a scan.
+    watching: BTreeSet<u64>,
+    /// Whether `watching` is known to hold every open job assigned to us; false
+    /// at start and after any block whose events were not seen.
+    synced: bool,
+}
+
+/// `--gas` and `--gas-adjustment`: `auto` with a decimal factor like 1.3, or a limit.
+fn parse_gas(gas: &str, adjustment: &str) -> anyhow::Result<Gas> {
+    if gas != "auto" {
+        return gas
+            .parse()
+            .map(Gas::Fixed)
+            .with_context(|| format!("--gas {gas:?} is neither a number nor auto"));
+    }
+    let bad = || anyhow::anyhow!("--gas-adjustment {adjustment:?} is not a decimal like 1.3");
+    let (whole, frac) = adjustment.split_once('.').unwrap_or((adjustment, ""));
+    if whole.is_empty() || frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let whole: u64 = whole.parse().map_err(|_| bad())?;
+    let frac: u64 = format!("{frac:0<3}").parse().map_err(|_| bad())?;
+    let adjustment_per_mille = whole
+        .checked_mul(1000)
+        .and_then(|w| w.checked_add(frac))
+        .filter(|&a| a >= 1000)
+        .ok_or_else(|| anyhow::anyhow!("--gas-adjustment {adjustment:?} must be at least 1"))?;
+    Ok(Gas::Auto {
+        adjustment_per_mille,
+    })
 }
 
 fn amount(s: &str) -> u128 {
@@ -114,11 +148,15 @@ async fn run(args: StartArgs) -> anyhow::Result<()> {
     let home = args.home.clone().unwrap_or_else(Home::default_dir);
     let kr = keys_cli::open(&home, args.keyring_backend, None)?;
     let key = keys_cli::signer(&kr, &args.from)?;
-    let fee = match Coin::parse_list(&args.fees).context("--fees")?.as_slice() {
-        [] => None,
-        [c] => Some(c.clone()),
-        _ => bail!("--fees takes one coin"),
+    let fee = match &args.fees {
+        None => None,
+        Some(f) => match Coin::parse_list(f).context("--fees")?.as_slice() {
+            [] => None,
+            [c] => Some(c.clone()),
+            _ => bail!("--fees takes one coin"),
+        },
     };
+    let gas = parse_gas(&args.gas, &args.gas_adjustment)?;
     let bond = match &args.bond {
         None => None,
         Some(b) => match Coin::parse_list(b).context("--bond")?.as_slice() {
@@ -147,7 +185,7 @@ async fn run(args: StartArgs) -> anyhow::Result<()> {
 
     let mut backoff = Backoff::new();
     let chain = loop {
-        match Chain::connect(&args.node, key.clone(), fee.clone(), args.gas).await {
+        match Chain::connect(&args.node, key.clone(), fee.clone(), gas).await {
             Ok(c) => break c,
             Err(e) => backoff.wait("connecting to the node", &e).await,
         }
@@ -177,10 +215,12 @@ async fn run(args: StartArgs) -> anyhow::Result<()> {
         metrics,
         params,
         corrupt: args.corrupt_results,
+        watching: BTreeSet::new(),
+        synced: false,
     };
     daemon.register(bond).await;
 
-    let mut follower = Follower::new(&args.node);
+    let mut follower = Follower::new(&args.node, daemon.chain.bech32());
     let mut last = 0;
     let mut backoff = Backoff::new();
     // Created once, so a signal that arrives while a block is processed is
@@ -189,18 +229,18 @@ async fn run(args: StartArgs) -> anyhow::Result<()> {
     let mut sigint = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
     let mut sigterm = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
     loop {
-        let height = tokio::select! {
-            h = follower.next_height(&daemon.chain, last) => h,
+        let tick = tokio::select! {
+            t = follower.next_tick(&daemon.chain, last) => t,
             _ = sigint.recv() => break,
             _ = sigterm.recv() => break,
         };
         daemon
             .metrics
             .height
-            .store(height, std::sync::atomic::Ordering::Relaxed);
-        match daemon.on_height(height).await {
+            .store(tick.height, std::sync::atomic::Ordering::Relaxed);
+        match daemon.on_tick(&tick).await {
             Ok(()) => {
-                last = height;
+                last = tick.height;
                 backoff = Backoff::new();
             }
             Err(e) => backoff.wait("processing a block", &e).await,
@@ -222,14 +262,14 @@ impl Daemon {
                 }
                 let bond = bond.unwrap_or_else(|| amount(&self.params.min_provider_bond));
                 let device: String = self.workload.device().chars().take(200).collect();
-                let height = self
+                let tx = self
                     .chain
                     .send(
                         msg_register(self.chain.bech32(), bond, &device),
                         "registering as a provider",
                     )
                     .await?;
-                tracing::info!(height, bond, %device, "registered as a provider");
+                tracing::info!(height = tx.height, bond, %device, "registered as a provider");
                 anyhow::Ok(false)
             }
             .await;
@@ -242,24 +282,53 @@ impl Daemon {
     }
 
     /// Advances every job assigned to this provider, then accounts for jobs that settled.
-    async fn on_height(&mut self, height: u64) -> anyhow::Result<()> {
-        let span = tracing::info_span!("block", height);
-        self.step(height).instrument(span).await
+    async fn on_tick(&mut self, tick: &Tick) -> anyhow::Result<()> {
+        let span = tracing::info_span!("block", height = tick.height);
+        self.step(tick).instrument(span).await
     }
 
-    async fn step(&mut self, height: u64) -> anyhow::Result<()> {
-        let jobs = self.chain.my_assigned_jobs().await?;
-        for job in &jobs {
-            if let Err(e) = self.advance(job, height).await {
-                tracing::warn!(job = job.id, error = %format!("{e:#}"), "job step failed; retrying next block");
+    /// Learns new assignments, from the block events when every block's were
+    /// seen, else by scanning all assigned jobs; then reads and advances only
+    /// this provider's own open jobs.
+    async fn step(&mut self, tick: &Tick) -> anyhow::Result<()> {
+        let height = tick.height;
+        for &id in &tick.assigned {
+            if self.watching.insert(id) {
+                tracing::info!(job = id, "job assigned to us (from block events)");
             }
         }
-        for id in self.store.ids() {
-            if jobs.iter().any(|j| j.id == id) {
-                continue;
+        if !(tick.complete && self.synced) {
+            self.synced = false;
+            for job in self.chain.my_assigned_jobs().await? {
+                if self.watching.insert(job.id) {
+                    tracing::info!(
+                        job = job.id,
+                        "job assigned to us (from a scan of assigned jobs)"
+                    );
+                }
             }
+            self.synced = true;
+        }
+        let open: BTreeSet<u64> = self
+            .watching
+            .iter()
+            .copied()
+            .chain(self.store.ids())
+            .collect();
+        for id in open {
             let job = self.chain.job(id).await?;
-            self.settled(&job)?;
+            let mine = job
+                .assignments
+                .iter()
+                .any(|a| a.provider == self.chain.bech32());
+            if job.status == pb::JobStatus::Assigned as i32 && mine {
+                if let Err(e) = self.advance(&job, height).await {
+                    tracing::warn!(job = job.id, error = %format!("{e:#}"), "job step failed; retrying next block");
+                }
+            } else {
+                self.watching.remove(&id);
+                self.settled(&job)?;
+            }
         }
         Ok(())
     }
@@ -318,14 +387,19 @@ impl Daemon {
                         ..entry
                     });
                 }
-                let h = self
+                let tx = self
                     .chain
                     .send(
                         msg_commit(self.chain.bech32(), job.id, &ours),
                         "committing a result",
                     )
                     .await?;
-                tracing::info!(job = job.id, included = h, "committed");
+                tracing::info!(
+                    job = job.id,
+                    included = tx.height,
+                    gas = tx.gas_used,
+                    "committed"
+                );
                 self.store.put(PendingJob {
                     phase: Phase::Committed,
                     ..entry
@@ -355,7 +429,7 @@ impl Daemon {
                         ..entry
                     });
                 }
-                let h = self
+                let tx = self
                     .chain
                     .send(
                         msg_reveal(
@@ -368,7 +442,12 @@ impl Daemon {
                         "revealing a result",
                     )
                     .await?;
-                tracing::info!(job = job.id, included = h, "revealed");
+                tracing::info!(
+                    job = job.id,
+                    included = tx.height,
+                    gas = tx.gas_used,
+                    "revealed"
+                );
                 self.store.put(PendingJob {
                     phase: Phase::Revealed,
                     ..entry
@@ -524,4 +603,41 @@ fn commitment(result_hash: &[u8], chain: &Chain, salt: &[u8]) -> anyhow::Result<
         chain.address(),
         salt,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gas_is_auto_with_a_factor_or_a_fixed_limit() {
+        let auto = |a: &str| parse_gas("auto", a).map_err(|e| e.to_string());
+        assert_eq!(
+            auto("1.3").unwrap(),
+            Gas::Auto {
+                adjustment_per_mille: 1300
+            }
+        );
+        assert_eq!(
+            auto("2").unwrap(),
+            Gas::Auto {
+                adjustment_per_mille: 2000
+            }
+        );
+        assert_eq!(
+            auto("1.05").unwrap(),
+            Gas::Auto {
+                adjustment_per_mille: 1050
+            }
+        );
+        assert!(auto("0.9").unwrap_err().contains("at least 1"));
+        assert!(auto("1.2345").unwrap_err().contains("not a decimal"));
+        assert!(auto("x").unwrap_err().contains("not a decimal"));
+        assert!(auto(".5").unwrap_err().contains("not a decimal"));
+        assert_eq!(parse_gas("400000", "1.3").unwrap(), Gas::Fixed(400_000));
+        assert!(parse_gas("lots", "1.3")
+            .unwrap_err()
+            .to_string()
+            .contains("neither a number nor auto"));
+    }
 }

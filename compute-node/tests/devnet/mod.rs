@@ -31,6 +31,9 @@ pub const REWARD_PER_UNIT: u128 = 1_000;
 pub const BOND: u128 = 1_000_000;
 pub const FEE: u128 = 2_000;
 
+/// The `deaid` binary: `$DEAID_BIN`, else beside this test's target directory. `None`
+/// lets a test skip; with `DEAI_REQUIRE_DEAID=1` (as `scripts/test.sh` sets) a missing
+/// binary fails it instead.
 pub fn deaid_bin() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("DEAID_BIN") {
         return Some(PathBuf::from(p));
@@ -38,7 +41,13 @@ pub fn deaid_bin() -> Option<PathBuf> {
     // This test runs from <target>/debug/deps/; deaid sits in <target>/debug/.
     let exe = std::env::current_exe().ok()?;
     let p = exe.parent()?.parent()?.join("deaid");
-    p.exists().then_some(p)
+    let found = p.exists().then_some(p);
+    assert!(
+        found.is_some() || std::env::var("DEAI_REQUIRE_DEAID").as_deref() != Ok("1"),
+        "DEAI_REQUIRE_DEAID=1 but there is no deaid binary beside {}",
+        exe.display()
+    );
+    found
 }
 
 pub struct Net {
@@ -150,6 +159,43 @@ impl Net {
             .map_or(0, |a| a.sequence)
     }
 
+    /// The udeai fees `addr` has paid, summed over every tx it paid for (the
+    /// `tx.fee` attribute of each tx whose `tx.fee_payer` is `addr`).
+    pub fn fees_paid(&self, addr: &str) -> u128 {
+        let query: tendermint_rpc::query::Query = format!("tx.fee_payer='{addr}'").parse().unwrap();
+        let mut total = 0;
+        let mut page = 1;
+        loop {
+            let r = self
+                .rt
+                .block_on(tendermint_rpc::Client::tx_search(
+                    self.client.rpc(),
+                    query.clone(),
+                    false,
+                    page,
+                    100,
+                    tendermint_rpc::Order::Ascending,
+                ))
+                .unwrap();
+            for tx in &r.txs {
+                let fee = tx
+                    .tx_result
+                    .events
+                    .iter()
+                    .filter(|e| e.kind == "tx")
+                    .flat_map(|e| &e.attributes)
+                    .find(|a| a.key_bytes() == b"fee")
+                    .and_then(|a| a.value_str().ok())
+                    .expect("every tx has a fee attribute");
+                total += fee.strip_suffix("udeai").unwrap().parse::<u128>().unwrap();
+            }
+            if page * 100 >= r.total_count {
+                return total;
+            }
+            page += 1;
+        }
+    }
+
     /// Signs and sends a gemm-i8 job from `from`; returns its id.
     pub fn submit_gemm(&self, from: &str, input: &[u8], replication: u32) -> u64 {
         self.submit(from, "gemm-i8", "", input, replication)
@@ -247,8 +293,15 @@ pub fn start_net(deaid: PathBuf, dir: &Path) -> Net {
 
 /// Starts a devnet like [`start_net`], letting `edit` change the genesis file first.
 pub fn start_net_with(deaid: PathBuf, dir: &Path, edit: impl FnOnce(&mut Value)) -> Net {
+    init_net(&deaid, dir, edit);
+    Net::spawn(deaid, dir.join("chain"), "127.0.0.1:0")
+}
+
+/// Writes the genesis of a devnet in `<dir>/chain` with short compute windows and a small
+/// minimum bond, letting `edit` change it.
+pub fn init_net(deaid: &Path, dir: &Path, edit: impl FnOnce(&mut Value)) {
     let home = dir.join("chain");
-    let init = Command::new(&deaid)
+    let init = Command::new(deaid)
         .arg("--home")
         .arg(&home)
         .args(["devnet", "--init-only"])
@@ -272,45 +325,45 @@ pub fn start_net_with(deaid: PathBuf, dir: &Path, edit: impl FnOnce(&mut Value))
     genesis["app_state"]["compute"]["params"] = params;
     edit(&mut genesis);
     std::fs::write(&genesis_path, serde_json::to_vec_pretty(&genesis).unwrap()).unwrap();
+}
 
-    let mut child = Command::new(&deaid)
-        .arg("--home")
-        .arg(&home)
-        .args([
-            "devnet",
-            "--block-time",
-            "200ms",
-            "--rpc-listen",
-            "127.0.0.1:0",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("devnet printed its RPC address")
+impl Net {
+    /// Runs the devnet at `home` (initialised already) with 200 ms blocks, its RPC on
+    /// `listen`; waits for it to print the RPC address.
+    pub fn spawn(deaid: PathBuf, home: PathBuf, listen: &str) -> Net {
+        let mut child = Command::new(&deaid)
+            .arg("--home")
+            .arg(&home)
+            .args(["devnet", "--block-time", "200ms", "--rpc-listen", listen])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
             .unwrap();
-        if let Some(addr) = line.strip_prefix("JSON-RPC on ") {
-            break addr.trim().to_string();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("devnet printed its RPC address")
+                .unwrap();
+            if let Some(addr) = line.strip_prefix("JSON-RPC on ") {
+                break addr.trim().to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = NodeClient::new(&url).unwrap();
+        Net {
+            deaid,
+            home,
+            url,
+            child,
+            rt,
+            client,
         }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let client = NodeClient::new(&url).unwrap();
-    Net {
-        deaid,
-        home,
-        url,
-        child,
-        rt,
-        client,
     }
 }
 
@@ -325,6 +378,11 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(net: &Net, dir: &Path, key: &str, extra: &[&str]) -> Daemon {
+        Daemon::start_at(&net.url, &net.home, dir, key, extra)
+    }
+
+    /// A daemon for the node at `url` with its keyring and state under `home`.
+    pub fn start_at(url: &str, home: &Path, dir: &Path, key: &str, extra: &[&str]) -> Daemon {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -334,11 +392,11 @@ impl Daemon {
         let mut args: Vec<String> = [
             "start",
             "--node",
-            &net.url,
+            url,
             "--from",
             key,
             "--home",
-            net.home.to_str().unwrap(),
+            home.to_str().unwrap(),
             "--keyring-backend",
             "test",
             "--bond",
@@ -370,7 +428,11 @@ impl Daemon {
         self.child = Some(
             Command::new(COMPUTE)
                 .args(&self.args)
-                .env("RUST_LOG", "info")
+                // DEAI_DAEMON_LOG=debug shows every RPC request and response.
+                .env(
+                    "RUST_LOG",
+                    std::env::var("DEAI_DAEMON_LOG").unwrap_or_else(|_| "info".into()),
+                )
                 .stdout(Stdio::null())
                 .stderr(log)
                 .spawn()
@@ -426,7 +488,8 @@ impl Daemon {
             }
         }
         out.push("---- last lines ----");
-        out.extend(&lines[lines.len().saturating_sub(40)..]);
+        // Short, so that every daemon's tail fits in a CI log excerpt.
+        out.extend(&lines[lines.len().saturating_sub(15)..]);
         out.join("\n")
     }
 }
