@@ -40,10 +40,10 @@ impl FromStr for GemmSize {
         let [m, n, k] = parts.as_slice() else {
             return Err(format!("size `{s}` is not of the form MxNxK"));
         };
-        let p = |v: &str| {
-            v.trim()
-                .parse::<usize>()
-                .map_err(|e| format!("size `{s}`: `{v}` is not a count ({e})"))
+        let p = |v: &str| match v.trim().parse::<usize>() {
+            Ok(0) => Err(format!("size `{s}`: every dimension must be at least 1")),
+            Ok(n) => Ok(n),
+            Err(e) => Err(format!("size `{s}`: `{v}` is not a count ({e})")),
         };
         Ok(Self {
             m: p(m)?,
