@@ -82,6 +82,11 @@ pub enum ComputeTxCmd {
         /// udeai paid to each provider whose result is final, e.g. 1000udeai.
         #[arg(long)]
         price: String,
+        /// The height by which the job must settle, or be refused at
+        /// submission or refunded: it shortens the job's windows, never
+        /// lengthens them past the params' (see `query compute params`).
+        #[arg(long, value_name = "HEIGHT", value_parser = clap::value_parser!(u64).range(1..))]
+        deadline: Option<u64>,
         /// The requester's key.
         #[arg(long)]
         from: String,
@@ -384,6 +389,7 @@ pub async fn compute_tx(home: &Home, cmd: ComputeTxCmd) -> anyhow::Result<()> {
             input_hex,
             replication,
             price,
+            deadline,
             from,
             flags,
         } => {
@@ -401,10 +407,13 @@ pub async fn compute_tx(home: &Home, cmd: ComputeTxCmd) -> anyhow::Result<()> {
             let input_hash = sha3(&[&input]);
             let text = text_mode(&flags);
             let describe = format!(
-                "submit a {} job on {} input bytes (SHA3-256 {}), {replication} replicas at {price}{BASE_DENOM}, escrowing {escrow}{BASE_DENOM}",
+                "submit a {} job on {} input bytes (SHA3-256 {}), {replication} replicas at {price}{BASE_DENOM}, escrowing {escrow}{BASE_DENOM}{}",
                 kind.as_str(),
                 input.len(),
-                hex::encode(input_hash)
+                hex::encode(input_hash),
+                deadline
+                    .map(|d| format!(", to settle by height {d}"))
+                    .unwrap_or_default()
             );
             let r = sign_and_broadcast(home, &from, flags, &describe, |a| {
                 Ok(vec![checked(
@@ -417,19 +426,23 @@ pub async fn compute_tx(home: &Home, cmd: ComputeTxCmd) -> anyhow::Result<()> {
                         input_hash: input_hash.to_vec(),
                         replication,
                         price_per_replica: price.to_string(),
+                        deadline: deadline.unwrap_or(0),
                     },
                 )?])
             })
             .await?;
             say(text, &r, |r| {
                 format!(
-                    "job {}  {} R={replication}  escrow {}{BASE_DENOM}  input {}",
+                    "job {}  {} R={replication}  escrow {}{BASE_DENOM}  input {}{}",
                     r.attr("compute_job_submitted", "job_id")
                         .unwrap_or_default(),
                     kind.as_str(),
                     r.attr("compute_job_submitted", "escrow")
                         .unwrap_or_default(),
-                    hex::encode(input_hash)
+                    hex::encode(input_hash),
+                    deadline
+                        .map(|d| format!("  deadline {d}"))
+                        .unwrap_or_default()
                 )
             });
         }
@@ -642,6 +655,7 @@ fn job_json(j: &pb::Job) -> Value {
         "output": hex::encode(&j.output),
         "work_units": j.work_units.to_string(),
         "settled_height": j.settled_height.to_string(),
+        "deadline": j.deadline.to_string(),
     })
 }
 
@@ -661,6 +675,9 @@ fn job_text(j: &pb::Job) -> String {
         j.escrow,
         j.submitted_height
     );
+    if j.deadline > 0 {
+        s.push_str(&format!("  deadline {}", j.deadline));
+    }
     if j.assigned_height > 0 {
         s.push_str(&format!(
             "  assigned {}  commit until {}  reveal until {}",

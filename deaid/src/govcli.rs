@@ -361,6 +361,7 @@ pub fn message_from_json(v: &Value, index: usize) -> anyhow::Result<Any> {
                     replication: u32::try_from(u64_field(v, "replication", &ctx)?)
                         .with_context(|| format!("{ctx}.replication is too large"))?,
                     price_per_replica: price.amount.to_string(),
+                    deadline: 0,
                 },
             )
         }

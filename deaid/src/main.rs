@@ -219,8 +219,9 @@ struct NodeArgs {
         global = true
     )]
     node: String,
-    /// `text` or `json`.
-    #[arg(long, default_value = "text", global = true)]
+    /// `text` or `json`. Checked before anything runs, so a typo cannot
+    /// fail a command after its tx was broadcast.
+    #[arg(long, default_value = "text", global = true, value_parser = ["text", "json"])]
     output: String,
 }
 

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 mod common;
 
-use common::{deaid, err, ok, start_devnet, BIN};
+use common::{deaid, err, ok, start_devnet, Cli, BIN};
 
 #[test]
 fn init_and_genesis_commands_build_a_valid_genesis() {
@@ -290,8 +290,18 @@ fn devnet_creates_funded_dev_keys_once_and_resumes_its_chain() {
     assert!(!second.contains("at height 0"), "it resumed: {second}");
 }
 
+/// The udeai amount in a `{"denom","amount"}` list, 0 if absent.
+fn udeai_in(coins: &serde_json::Value) -> u128 {
+    coins
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["denom"] == "udeai")
+        .map_or(0, |c| c["amount"].as_str().unwrap().parse().unwrap())
+}
+
 #[test]
-fn the_cli_sends_and_queries_through_a_devnet_rpc() {
+fn the_cli_sends_and_queries_through_a_devnet_and_finds_it_all_again_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
     let net = start_devnet(home);
@@ -340,7 +350,8 @@ fn the_cli_sends_and_queries_through_a_devnet_rpc() {
     ));
     let sent: serde_json::Value = serde_json::from_str(&sent).unwrap();
     assert_eq!(sent["code"], 0, "{sent}");
-    let hash = sent["hash"].as_str().unwrap();
+    let hash = sent["hash"].as_str().unwrap().to_string();
+    let height = sent["height"].as_str().unwrap().to_string();
 
     let after = ok(&deaid(
         home,
@@ -351,16 +362,14 @@ fn the_cli_sends_and_queries_through_a_devnet_rpc() {
         .concat(),
     ));
     let after: serde_json::Value = serde_json::from_str(&after).unwrap();
-    let amount: u128 = after["balances"][0]["amount"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
     let before: u128 = before.trim().trim_end_matches("udeai").parse().unwrap();
-    assert_eq!(amount, before + 1234);
+    assert_eq!(udeai_in(&after["balances"]), before + 1234);
 
-    let tx = ok(&deaid(home, &[&["query", "tx", hash][..], &node].concat()));
-    assert!(tx.contains("code 0"), "{tx}");
+    let tx = ok(&deaid(home, &[&["query", "tx", &hash][..], &node].concat()));
+    assert!(
+        tx.starts_with(&format!("height {height}  index 0  code 0")),
+        "{tx}"
+    );
     let dev0 = ok(&deaid(
         home,
         &[
@@ -372,16 +381,51 @@ fn the_cli_sends_and_queries_through_a_devnet_rpc() {
             "test",
         ],
     ));
+    let dev0 = dev0.trim();
     let acc = ok(&deaid(
         home,
-        &[&["query", "account", dev0.trim()][..], &node].concat(),
+        &[&["query", "account", dev0][..], &node].concat(),
     ));
     assert!(acc.contains("sequence 1"), "{acc}");
     let block = ok(&deaid(home, &[&["query", "block"][..], &node].concat()));
     assert!(block.contains("app_hash"), "{block}");
 
-    // A second send with --from, the default gas limit and fee; then an overdraft
-    // is refused by the node with the SDK's insufficient-funds code.
+    // From here the env gives the node and the test keyring.
+    let cli = Cli {
+        home,
+        node: net.url.clone(),
+    };
+
+    // Explicit --fees and a numeric --gas: the sender pays exactly amount
+    // plus fee, the tx asked for that gas, and the treasury got its default
+    // 20% of the fee (the only tx of its block: the CLI waits for each).
+    let treasury_before = udeai_in(&cli.json(&["query", "treasury", "balance"])["balance"]);
+    let dev0_before = cli.balance(dev0);
+    let paid = cli.json(&[
+        "tx",
+        "bank",
+        "send",
+        "dev0",
+        dev1,
+        "1000udeai",
+        "--fees",
+        "7000udeai",
+        "--gas",
+        "150000",
+        "--yes",
+    ]);
+    assert_eq!(paid["code"], 0, "{paid}");
+    let paid_hash = paid["hash"].as_str().unwrap().to_string();
+    assert_eq!(cli.balance(dev0), dev0_before - 1000 - 7000);
+    let found = cli.json(&["query", "tx", &paid_hash]);
+    assert_eq!(found["tx_result"]["gas_wanted"], "150000", "{found}");
+    assert_eq!(found["height"], paid["height"], "{found}");
+    assert_eq!(
+        udeai_in(&cli.json(&["query", "treasury", "balance"])["balance"]),
+        treasury_before + 1400
+    );
+
+    // A second send with --from, the default gas limit and fee.
     ok(&deaid(
         home,
         &[
@@ -401,6 +445,49 @@ fn the_cli_sends_and_queries_through_a_devnet_rpc() {
         ]
         .concat(),
     ));
+
+    // Refused before anything lands: a chain id the node is not on, a bad
+    // --gas and a bad --output; dev0's sequence and balance stay put.
+    let account_before = ok(&cli.run(&["query", "account", dev0]));
+    let dev0_before = cli.balance(dev0);
+    let e = err(&cli.run(&[
+        "tx",
+        "bank",
+        "send",
+        "dev0",
+        dev1,
+        "1udeai",
+        "--chain-id",
+        "some-other-chain",
+        "--yes",
+    ]));
+    assert!(e.contains("the node refused the tx"), "{e}");
+    // The node names the chain id it verifies against: the one to use.
+    assert!(
+        e.contains("signature") && e.contains("check chain-id \"deai-devnet\""),
+        "{e}"
+    );
+    let e = err(&cli.run(&[
+        "tx", "bank", "send", "dev0", dev1, "1udeai", "--gas", "lots", "--yes",
+    ]));
+    assert!(
+        e.contains("--gas \"lots\" is neither a number nor auto"),
+        "{e}"
+    );
+    let e = err(&cli.run(&[
+        "tx", "bank", "send", "dev0", dev1, "1udeai", "--output", "xml", "--yes",
+    ]));
+    assert!(
+        e.contains("invalid value 'xml' for '--output")
+            && e.contains("[possible values: text, json]"),
+        "{e}"
+    );
+    let e = err(&cli.run(&["query", "bank", "balances", dev1, "--output", "yaml"]));
+    assert!(e.contains("invalid value 'yaml'"), "{e}");
+    assert_eq!(ok(&cli.run(&["query", "account", dev0])), account_before);
+    assert_eq!(cli.balance(dev0), dev0_before);
+
+    // An overdraft is refused by the node with the SDK's insufficient-funds code.
     let e = err(&deaid(
         home,
         &[
@@ -420,4 +507,49 @@ fn the_cli_sends_and_queries_through_a_devnet_rpc() {
         .concat(),
     ));
     assert!(e.contains("insufficient funds"), "{e}");
+
+    // Restart on the same home: balances, the txs and the blocks that hold
+    // them are all still there, and the chain goes on from where it was.
+    let balances = [cli.balance(dev0), cli.balance(dev1)];
+    let account = ok(&cli.run(&["query", "account", dev0]));
+    let first_block = cli.json(&["query", "block", &height]);
+    assert_eq!(
+        first_block["block"]["header"]["height"], height,
+        "{first_block}"
+    );
+    let last_height: u64 = cli.json(&["status"])["latest_block_height"]
+        .as_u64()
+        .unwrap();
+    drop(net);
+    let net = start_devnet(home);
+    let cli = Cli {
+        home,
+        node: net.url.clone(),
+    };
+    assert_eq!([cli.balance(dev0), cli.balance(dev1)], balances);
+    assert_eq!(ok(&cli.run(&["query", "account", dev0])), account);
+    let again = cli.json(&["query", "tx", &hash]);
+    assert_eq!(again["height"], height, "{again}");
+    assert_eq!(again["tx_result"]["code"], 0, "{again}");
+    assert_eq!(
+        cli.json(&["query", "tx", &paid_hash])["height"],
+        paid["height"]
+    );
+    assert_eq!(cli.json(&["query", "block", &height]), first_block);
+    let text = ok(&cli.run(&["query", "block", &height]));
+    assert!(
+        text.starts_with(&format!("height {height}  hash ")) && text.contains("txs 1"),
+        "{text}"
+    );
+    let now: u64 = cli.json(&["status"])["latest_block_height"]
+        .as_u64()
+        .unwrap();
+    assert!(now >= last_height, "resumed at {now}, was at {last_height}");
+    let resumed = cli.json(&["tx", "bank", "send", "dev0", dev1, "5udeai", "--yes"]);
+    assert_eq!(resumed["code"], 0, "{resumed}");
+    assert!(
+        resumed["height"].as_str().unwrap().parse::<u64>().unwrap() > last_height,
+        "{resumed}"
+    );
+    assert_eq!(cli.balance(dev1), balances[1] + 5);
 }

@@ -1,49 +1,132 @@
 //! The compute market end to end through the `deaid` command line against
-//! a running devnet: three providers (dev0, dev1, dev2) register with
-//! bonds, a requester funded by dev0 submits a job with R = 3, the
-//! providers commit and reveal (the salt kept by the CLI between the two),
-//! all three are paid, and `query compute result` shows the result. Bad
-//! input is refused before anything is broadcast.
+//! one running devnet, with several jobs in flight at once. Three providers
+//! (dev0, dev1, dev2) register with bonds; a requester funded by dev0
+//! submits, all with R = 3:
+//!
+//! * an honest job: all three commit and reveal (the salt kept by the CLI
+//!   between the two) and are paid, and `query compute result` shows it;
+//!   a reveal that does not open its commitment is rejected first, and
+//!   costs its provider only the fee and a sequence number;
+//! * a job dev2 commits to but never reveals: dev2 is slashed
+//!   `slash_fraction_missed` of its bond and jailed, the other two are paid;
+//! * a job on which the three reveal three different results: disputed,
+//!   the requester refunded, nobody slashed;
+//! * a job with `--deadline`: its phases end by the deadline, split like the
+//!   params' windows, and it settles at the deadline; a deadline in the past
+//!   is refused; an R = 4 job (too few providers) expires at the last
+//!   block its deadline allows, refunded;
+//! * a job the treasury pays for, from a governance proposal drafted with
+//!   `--kind treasury-job`, submitted, voted on and passed.
+//!
+//! Then `bond` and `unbond` move a bond and pay the withdrawal back after
+//! the unbonding period. Balances are checked to the udeai: prices,
+//! rewards, slashes, refunds and every tx's fee. Bad input is refused
+//! before anything is broadcast.
 
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
 
 use common::{deaid, err, ok, start_devnet, Cli};
 use deai_compute_module::record::sha3;
 use serde_json::{json, Value};
 
 const PRICE: u128 = 1_000;
+/// The price per replica of the treasury's job.
+const TREASURY_PRICE: u128 = 7_000;
 const REWARD: u128 = 500;
 const FEE: u128 = 2_000;
 const BOND: u128 = 5_000_000;
+const COMMIT_WINDOW: u64 = 60;
+const REVEAL_WINDOW: u64 = 30;
+const MIN_PHASE: u64 = 3;
+/// Long enough that dev2 is still jailed when the test looks.
+const JAIL: u64 = 10_000;
+const UNBONDING: u64 = 10;
+/// Default `slash_fraction_missed_ppm`: 1%.
+const SLASH_MISSED_PPM: u128 = 10_000;
+/// How long any one condition may take to come true, even on a loaded machine.
+const PATIENCE: Duration = Duration::from_secs(180);
 
 impl Cli<'_> {
     fn job(&self, id: &str) -> Value {
         self.json(&["query", "compute", "job", id])
     }
 
-    /// Waits until job `id` has status `status`.
-    fn wait_for(&self, id: &str, status: &str) -> Value {
+    fn provider(&self, addr: &str) -> Value {
+        self.json(&["query", "compute", "provider", addr])
+    }
+
+    /// The latest block height.
+    fn height(&self) -> u64 {
+        let s = self.json(&["status"]);
+        let h = &s["latest_block_height"];
+        h.as_u64()
+            .or_else(|| h.as_str().and_then(|s| s.parse().ok()))
+            .unwrap_or_else(|| panic!("no height in {s}"))
+    }
+
+    /// Polls `probe` until it returns `Some`.
+    fn wait<T>(&self, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
         let start = Instant::now();
         loop {
-            let j = self.job(id);
-            if j["status"] == status {
-                return j;
+            if let Some(v) = probe() {
+                return v;
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "job {id} never became {status}: {j}"
-            );
+            assert!(start.elapsed() < PATIENCE, "timed out waiting for {what}");
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+
+    /// Waits until job `id` has status `status`.
+    fn wait_for(&self, id: &str, status: &str) -> Value {
+        self.wait(&format!("job {id} to become {status}"), || {
+            let j = self.job(id);
+            (j["status"] == status).then_some(j)
+        })
+    }
+
+    /// Waits until every provider assigned to job `id` has committed.
+    fn wait_all_committed(&self, id: &str) {
+        self.wait(&format!("every commitment to job {id}"), || {
+            let j = self.job(id);
+            let a = j["assignments"].as_array().unwrap();
+            (!a.is_empty() && a.iter().all(|a| a["committed"] == true)).then_some(())
+        })
+    }
+}
+
+/// The job id printed by `tx compute submit-job`.
+fn job_id(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix("job "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no job id in {out}"))
+        .to_string()
+}
+
+/// One provider's part in one job: commit to `hash` (or to the bytes of
+/// `output_file`), then reveal it unless `reveal` is false.
+struct Work {
+    job: String,
+    hash: String,
+    output_file: Option<PathBuf>,
+    reveal: bool,
+}
+
+fn write(dir: &std::path::Path, name: &str, v: &Value) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+    path
 }
 
 #[test]
-fn three_providers_run_a_replicated_job_from_the_cli_and_are_paid() {
+fn providers_requesters_and_the_treasury_run_the_compute_market_from_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
     ok(&deaid(home, &["devnet", "--init-only"]));
@@ -52,10 +135,21 @@ fn three_providers_run_a_replicated_job_from_the_cli_and_are_paid() {
         serde_json::from_slice(&std::fs::read(&genesis_path).unwrap()).unwrap();
     let mut params = serde_json::to_value(deai_compute_module::ComputeParams::default()).unwrap();
     params["min_provider_bond"] = json!("1000000");
-    params["commit_window"] = json!(25);
-    params["reveal_window"] = json!(25);
+    params["commit_window"] = json!(COMMIT_WINDOW);
+    params["reveal_window"] = json!(REVEAL_WINDOW);
+    params["min_phase_window"] = json!(MIN_PHASE);
+    params["jail_period"] = json!(JAIL);
+    params["unbonding_period"] = json!(UNBONDING);
+    params["slash_fraction_missed_ppm"] = json!(SLASH_MISSED_PPM as u32);
     params["reward_per_work_unit"] = json!(REWARD.to_string());
     genesis["app_state"]["compute"] = json!({ "params": params });
+    let mut gov = serde_json::to_value(deai_gov::GovParams::default()).unwrap();
+    gov["min_deposit"] = json!([{"denom": "udeai", "amount": "1000"}]);
+    gov["expedited_min_deposit"] = json!([{"denom": "udeai", "amount": "5000"}]);
+    gov["max_deposit_period_blocks"] = json!(30);
+    gov["voting_period_blocks"] = json!(12);
+    gov["expedited_voting_period_blocks"] = json!(6);
+    genesis["app_state"]["gov"] = json!({ "params": gov });
     std::fs::write(&genesis_path, serde_json::to_vec_pretty(&genesis).unwrap()).unwrap();
 
     let net = start_devnet(home);
@@ -75,46 +169,87 @@ fn three_providers_run_a_replicated_job_from_the_cli_and_are_paid() {
         "--yes",
     ]));
 
+    // Governance first, as it takes a voting period: the treasury pays for
+    // a job once the proposal passes.
+    cli.tx(&["tx", "treasury", "fund", "5000000udeai"], "dev0");
+    let mut proposal: Value = serde_json::from_str(&ok(&deaid(
+        home,
+        &["tx", "gov", "draft-proposal", "--kind", "treasury-job"],
+    )))
+    .unwrap();
+    let treasury_input = b"public-good matrices";
+    let m = &mut proposal["messages"][0];
+    m["kind"] = json!("gemm-i8");
+    m.as_object_mut().unwrap().remove("model_id");
+    m["input_hex"] = json!(hex::encode(treasury_input));
+    m["replication"] = json!(3);
+    m["price_per_replica"] = json!(format!("{TREASURY_PRICE}udeai"));
+    proposal["deposit"] = json!("1000udeai");
+    proposal["title"] = json!("Public-good compute");
+    let file = write(home, "treasury-job.json", &proposal);
+    // The requester submits it: its deposit comes back when the proposal
+    // passes, and the providers' balances are left alone.
+    let out = cli.tx(
+        &["tx", "gov", "submit-proposal", file.to_str().unwrap()],
+        "requester",
+    );
+    let proposal_id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("proposal "))
+        .unwrap_or_else(|| panic!("no proposal id in {out}"))
+        .trim()
+        .to_string();
+    cli.tx(&["tx", "gov", "vote", &proposal_id, "yes"], "dev0");
+    cli.tx(&["tx", "gov", "vote", &proposal_id, "yes"], "dev1");
+
     let providers = ["dev0", "dev1", "dev2"];
-    for p in providers {
-        let out = cli.tx(
-            &[
-                "tx",
-                "compute",
-                "register-provider",
-                &format!("{BOND}udeai"),
-                "--device",
-                "test GPU",
-            ],
-            p,
-        );
-        assert!(
-            out.contains(&format!("registered with bond {BOND}udeai")),
-            "{out}"
-        );
-    }
+    std::thread::scope(|s| {
+        for p in providers {
+            let cli = &cli;
+            s.spawn(move || {
+                let out = cli.tx(
+                    &[
+                        "tx",
+                        "compute",
+                        "register-provider",
+                        &format!("{BOND}udeai"),
+                        "--device",
+                        "test GPU",
+                    ],
+                    p,
+                );
+                assert!(
+                    out.contains(&format!("registered with bond {BOND}udeai")),
+                    "{out}"
+                );
+            });
+        }
+    });
+    let addrs: Vec<String> = providers.iter().map(|p| cli.address(p)).collect();
     let listed = cli.json(&["query", "compute", "providers"]);
     assert_eq!(listed["providers"].as_array().unwrap().len(), 3, "{listed}");
-    let dev0 = cli.address("dev0");
-    let one = cli.json(&["query", "compute", "provider", &dev0]);
+    let one = cli.provider(&addrs[0]);
     assert_eq!(one["bond"], BOND.to_string());
     assert_eq!(one["device"], "test GPU");
     let p = cli.json(&["query", "compute", "params"]);
-    assert_eq!(p["commit_window"], 25);
+    assert_eq!(p["commit_window"], COMMIT_WINDOW);
+    assert_eq!(p["min_phase_window"], MIN_PHASE);
     assert!(ok(&cli.run(&["query", "compute", "models"])).contains("(no models)"));
+    // From here on the providers make no tx but those counted below.
+    let before: Vec<u128> = addrs.iter().map(|a| cli.balance(a)).collect();
 
     // Bad input: each a clear error, nothing broadcast.
     let requester_account = ok(&cli.run(&["query", "account", &requester]));
     let input = home.join("input.bin");
     std::fs::write(&input, b"two int8 matrices").unwrap();
     let input_arg = input.to_str().unwrap();
-    let submit = |extra: &[&str]| {
+    let submit = |replication: &str, extra: &[&str]| {
         let mut args = vec![
             "tx",
             "compute",
             "submit-job",
             "--replication",
-            "3",
+            replication,
             "--from",
             "requester",
             "--yes",
@@ -122,97 +257,134 @@ fn three_providers_run_a_replicated_job_from_the_cli_and_are_paid() {
         args.extend(extra);
         cli.run(&args)
     };
-    let e = err(&submit(&[
-        "--kind",
-        "mine-bitcoin",
-        "--input-file",
-        input_arg,
-        "--price",
-        "1000udeai",
-    ]));
-    assert!(e.contains("unknown kind"), "{e}");
-    let e = err(&submit(&[
-        "--kind",
-        "gemm-i8",
-        "--input-hex",
-        "xyz",
-        "--price",
-        "1000udeai",
-    ]));
-    assert!(e.contains("not valid hex"), "{e}");
-    let e = err(&submit(&[
-        "--kind",
-        "gemm-i8",
-        "--input-file",
-        "/nonexistent/input.bin",
-        "--price",
-        "1000udeai",
-    ]));
-    assert!(e.contains("reading the input file"), "{e}");
-    let e = err(&submit(&[
-        "--kind",
-        "embed",
-        "--input-file",
-        input_arg,
-        "--price",
-        "1000udeai",
-    ]));
-    assert!(e.contains("must name a registered model"), "{e}");
-    let e = err(&submit(&[
-        "--kind",
-        "gemm-i8",
-        "--input-file",
-        input_arg,
-        "--price",
-        "10uatom",
-    ]));
-    assert!(e.contains("--price"), "{e}");
+    let price = format!("{PRICE}udeai");
+    let gemm = |input: &'static str| {
+        let mut v = vec!["--kind", "gemm-i8", "--price", price.as_str()];
+        v.extend(["--input-hex", input]);
+        v
+    };
+    for (extra, why) in [
+        (
+            vec![
+                "--kind",
+                "mine-bitcoin",
+                "--input-file",
+                input_arg,
+                "--price",
+                "1000udeai",
+            ],
+            "unknown kind",
+        ),
+        (
+            vec![
+                "--kind",
+                "gemm-i8",
+                "--input-hex",
+                "xyz",
+                "--price",
+                "1000udeai",
+            ],
+            "not valid hex",
+        ),
+        (
+            vec![
+                "--kind",
+                "gemm-i8",
+                "--input-file",
+                "/nonexistent/input.bin",
+                "--price",
+                "1000udeai",
+            ],
+            "reading the input file",
+        ),
+        (
+            vec![
+                "--kind",
+                "embed",
+                "--input-file",
+                input_arg,
+                "--price",
+                "1000udeai",
+            ],
+            "must name a registered model",
+        ),
+        (
+            vec![
+                "--kind",
+                "gemm-i8",
+                "--input-file",
+                input_arg,
+                "--price",
+                "10uatom",
+            ],
+            "--price",
+        ),
+        ([gemm("00"), vec!["--deadline", "0"]].concat(), "--deadline"),
+    ] {
+        let e = err(&submit("3", &extra));
+        assert!(e.contains(why), "{why}: {e}");
+    }
     assert_eq!(
         ok(&cli.run(&["query", "account", &requester])),
         requester_account
     );
 
-    // The providers make no tx until they commit: measure now, so the
-    // commit window is not spent on queries.
-    let before: Vec<u128> = providers
-        .iter()
-        .map(|p| cli.balance(&cli.address(p)))
-        .collect();
-
-    // The job.
-    let out = ok(&submit(&[
-        "--kind",
-        "gemm-i8",
-        "--input-file",
-        input_arg,
-        "--price",
-        &format!("{PRICE}udeai"),
-    ]));
-    let job_id = out
-        .lines()
-        .find_map(|l| l.strip_prefix("job "))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no job id in {out}"))
-        .to_string();
+    // The jobs. A: honest; B: dev2 never reveals; C: three results.
+    let out = ok(&submit(
+        "3",
+        &[
+            "--kind",
+            "gemm-i8",
+            "--input-file",
+            input_arg,
+            "--price",
+            &price,
+        ],
+    ));
+    let a = job_id(&out);
     assert!(
         out.contains(&hex::encode(sha3(&[b"two int8 matrices"]))),
         "{out}"
     );
-    let job = cli.wait_for(&job_id, "assigned");
-    assert_eq!(job["assignments"].as_array().unwrap().len(), 3, "{job}");
-    let pending = cli.json(&["query", "compute", "jobs", "--status", "assigned"]);
-    assert_eq!(pending["jobs"].as_array().unwrap().len(), 1, "{pending}");
+    let b = job_id(&ok(&submit("3", &gemm("bb"))));
+    let c = job_id(&ok(&submit("3", &gemm("cc"))));
+    // A deadline in the past: refused in its block, for the fee.
+    let e = err(&submit(
+        "3",
+        &[gemm("dd"), vec!["--deadline", "1"]].concat(),
+    ));
+    assert!(
+        e.contains("invalid deadline 1") && e.contains("has passed"),
+        "{e}"
+    );
+    // E: R = 4 with three providers, never assigned: it expires when its
+    // deadline leaves fewer than 2 × MIN_PHASE blocks.
+    let e_deadline = cli.height() + 20;
+    let e_job = job_id(&ok(&submit(
+        "4",
+        &[gemm("ee"), vec!["--deadline", &e_deadline.to_string()]].concat(),
+    )));
+    // D: a deadline shorter than the default windows.
+    let d_deadline = cli.height() + 60;
+    let out = ok(&submit(
+        "3",
+        &[gemm("dd"), vec!["--deadline", &d_deadline.to_string()]].concat(),
+    ));
+    assert!(out.contains(&format!("deadline {d_deadline}")), "{out}");
+    let d = job_id(&out);
+    // The proposal, A, B, C, the refused one, E and D.
+    let requester_txs = 7;
 
-    // dev0 commits to an output file (revealed with the result); dev1 and
-    // dev2 commit to its hash.
+    // Each provider's work, in order: D first, its commit window being the shortest.
     let output = home.join("output.bin");
     std::fs::write(&output, b"the product").unwrap();
     let hash = hex::encode(sha3(&[b"the product"]));
+    let h = |s: &str| hex::encode(sha3(&[s.as_bytes()]));
     let e = err(&cli.run(&[
         "tx",
         "compute",
         "commit",
-        &job_id,
+        &a,
         "--result-hash",
         "abcd",
         "--from",
@@ -220,65 +392,249 @@ fn three_providers_run_a_replicated_job_from_the_cli_and_are_paid() {
         "--yes",
     ]));
     assert!(e.contains("32 bytes"), "{e}");
-    let out = cli.tx(
-        &[
-            "tx",
-            "compute",
-            "commit",
-            &job_id,
-            "--output-file",
-            output.to_str().unwrap(),
-        ],
-        "dev0",
-    );
-    assert!(out.contains("salt saved in"), "{out}");
-    assert!(home
-        .join("compute/salts")
-        .join(format!("{job_id}-{dev0}.json"))
-        .exists());
-    for p in ["dev1", "dev2"] {
-        cli.tx(
-            &["tx", "compute", "commit", &job_id, "--result-hash", &hash],
-            p,
-        );
-    }
-    // A second commitment to another result would lose the saved salt: refused.
-    let e = err(&cli.run(&[
-        "tx",
-        "compute",
-        "commit",
-        &job_id,
-        "--result-hash",
-        &"00".repeat(32),
-        "--from",
-        "dev1",
-        "--yes",
-    ]));
-    assert!(e.contains("remove it to commit to another result"), "{e}");
+    let treasury = deai_compute_module::treasury_address().to_bech32();
+    let t = cli.wait("the treasury's job", || {
+        let jobs = cli.json(&["query", "compute", "jobs"]);
+        jobs["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["requester"] == treasury.as_str())
+            .map(|j| j["id"].as_str().unwrap().to_string())
+    });
+    let plans: Vec<Vec<Work>> = (0..3)
+        .map(|i| {
+            let work = |job: &str, hash: String, reveal: bool| Work {
+                job: job.to_string(),
+                hash,
+                output_file: None,
+                reveal,
+            };
+            vec![
+                work(&d, h("d"), true),
+                Work {
+                    output_file: (i == 0).then(|| output.clone()),
+                    ..work(&a, hash.clone(), true)
+                },
+                work(&b, h("b"), i != 2),
+                work(&c, h(&format!("c{i}")), true),
+                work(&t, h("t"), true),
+            ]
+        })
+        .collect();
+    let txs: Vec<u128> = std::thread::scope(|s| {
+        let handles: Vec<_> = providers
+            .iter()
+            .zip(&plans)
+            .map(|(&p, plan)| {
+                let cli = &cli;
+                let a = &a;
+                s.spawn(move || {
+                    let mut txs = 0u128;
+                    for w in plan {
+                        cli.wait_for(&w.job, "assigned");
+                        let mut args = vec!["tx", "compute", "commit", w.job.as_str()];
+                        match &w.output_file {
+                            Some(f) => args.extend(["--output-file", f.to_str().unwrap()]),
+                            None => args.extend(["--result-hash", w.hash.as_str()]),
+                        }
+                        let out = cli.tx(&args, p);
+                        assert!(out.contains("salt saved in"), "{out}");
+                        txs += 1;
+                    }
+                    let me = cli.address(p);
+                    if p == "dev0" {
+                        assert!(cli
+                            .home
+                            .join("compute/salts")
+                            .join(format!("{a}-{me}.json"))
+                            .exists());
+                        // A provider with unsettled jobs cannot unbond.
+                        let e =
+                            err(&cli
+                                .run(&["tx", "compute", "unbond", "1udeai", "--from", p, "--yes"]));
+                        assert!(e.contains("unsettled jobs"), "{e}");
+                        txs += 1;
+                    }
+                    if p == "dev1" {
+                        // A second commitment to another result would lose
+                        // the saved salt: refused before broadcasting.
+                        let e = err(&cli.run(&[
+                            "tx",
+                            "compute",
+                            "commit",
+                            a,
+                            "--result-hash",
+                            &"00".repeat(32),
+                            "--from",
+                            p,
+                            "--yes",
+                        ]));
+                        assert!(e.contains("remove it to commit to another result"), "{e}");
+                    }
+                    for w in plan.iter().filter(|w| w.reveal) {
+                        cli.wait_all_committed(&w.job);
+                        if p == "dev1" && &w.job == a {
+                            // The right result with the wrong salt does not
+                            // open the commitment: rejected in its block.
+                            let e = err(&cli.run(&[
+                                "tx",
+                                "compute",
+                                "reveal",
+                                a,
+                                "--result-hash",
+                                &w.hash,
+                                "--salt",
+                                "00",
+                                "--from",
+                                p,
+                                "--yes",
+                            ]));
+                            assert!(e.contains("does not match the commitment"), "{e}");
+                            txs += 1;
+                            let j = cli.job(a);
+                            let mine = j["assignments"]
+                                .as_array()
+                                .unwrap()
+                                .iter()
+                                .find(|x| x["provider"] == me.as_str())
+                                .unwrap();
+                            assert_eq!(mine["result_hash"], "", "{j}");
+                            assert_eq!(mine["committed"], true, "{j}");
+                        }
+                        let out = cli.tx(&["tx", "compute", "reveal", &w.job], p);
+                        assert!(
+                            out.contains(&format!("revealed result {}", w.hash)),
+                            "{out}"
+                        );
+                        txs += 1;
+                    }
+                    txs
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
 
-    for p in providers {
-        let out = cli.tx(&["tx", "compute", "reveal", &job_id], p);
-        assert!(out.contains(&format!("revealed result {hash}")), "{out}");
-    }
-    let job = cli.wait_for(&job_id, "finalized");
+    // D: assigned at `at`, its life to the deadline split 60:30.
+    let dj = cli.wait_for(&d, "finalized");
+    let at: u64 = dj["assigned_height"].as_str().unwrap().parse().unwrap();
+    assert_eq!(dj["deadline"], d_deadline.to_string());
+    assert_eq!(dj["reveal_deadline"], d_deadline.to_string(), "{dj}");
+    let commit_until = at + (d_deadline - at) * COMMIT_WINDOW / (COMMIT_WINDOW + REVEAL_WINDOW);
+    assert_eq!(dj["commit_deadline"], commit_until.to_string(), "{dj}");
+    assert_eq!(dj["settled_height"], d_deadline.to_string(), "{dj}");
+    assert_eq!(dj["result_hash"], h("d"));
+    let text = ok(&cli.run(&["query", "compute", "job", &d]));
+    assert!(text.contains(&format!("deadline {d_deadline}")), "{text}");
+
+    // E expired, refunded, at the last block its deadline allowed.
+    let ej = cli.wait_for(&e_job, "expired");
+    assert_eq!(ej["escrow"], "0");
+    assert_eq!(ej["assignments"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        ej["settled_height"],
+        (e_deadline - 2 * MIN_PHASE + 1).to_string(),
+        "{ej}"
+    );
+
+    // A: finalized with dev0's output.
+    let job = cli.wait_for(&a, "finalized");
     assert_eq!(job["result_hash"], hash, "{job}");
-    let result = cli.json(&["query", "compute", "result", &job_id]);
+    let result = cli.json(&["query", "compute", "result", &a]);
     assert_eq!(result["status"], "finalized");
     assert_eq!(result["result_hash"], hash);
     assert_eq!(result["output"], hex::encode(b"the product"));
-    let text = ok(&cli.run(&["query", "compute", "result", &job_id]));
+    let text = ok(&cli.run(&["query", "compute", "result", &a]));
     assert!(text.contains(&hash), "{text}");
 
-    // Each paid the fees of a commit and a reveal, and got the price and the reward.
-    for (p, b) in providers.iter().zip(before) {
+    // B: final without dev2, which is slashed and jailed.
+    let bj = cli.wait_for(&b, "finalized");
+    assert_eq!(bj["result_hash"], h("b"));
+    let settled: u64 = bj["settled_height"].as_str().unwrap().parse().unwrap();
+    let dev2 = cli.provider(&addrs[2]);
+    let cut = BOND * SLASH_MISSED_PPM / 1_000_000;
+    assert_eq!(dev2["bond"], (BOND - cut).to_string(), "{dev2}");
+    assert_eq!(dev2["jailed_until"], (settled + JAIL).to_string(), "{dev2}");
+    for addr in &addrs[..2] {
+        assert_eq!(cli.provider(addr)["bond"], BOND.to_string());
+    }
+
+    // C: disputed, no final result, nobody slashed.
+    let cj = cli.wait_for(&c, "disputed");
+    assert_eq!(cj["result_hash"], "");
+    assert_eq!(cj["escrow"], "0");
+    let disputed = cli.json(&["query", "compute", "jobs", "--status", "disputed"]);
+    assert_eq!(disputed["jobs"][0]["id"], c.as_str(), "{disputed}");
+
+    // T: the treasury's job, escrowed from the treasury and paid.
+    let tj = cli.wait_for(&t, "finalized");
+    assert_eq!(tj["price_per_replica"], TREASURY_PRICE.to_string());
+    assert_eq!(tj["input_hash"], hex::encode(sha3(&[treasury_input])));
+    assert_eq!(
+        cli.json(&["query", "gov", "proposal", &proposal_id])["status"],
+        "passed"
+    );
+    let spends = cli.json(&["query", "treasury", "spends"]);
+    let job_spend = spends["spends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "job")
+        .unwrap_or_else(|| panic!("no job spend in {spends}"));
+    assert_eq!(
+        job_spend["amount"],
+        json!([{"denom": "udeai", "amount": (3 * TREASURY_PRICE).to_string()}]),
+        "{job_spend}"
+    );
+
+    // Every udeai accounted for: each provider paid its fees and got the
+    // price and the reward for each job it agreed on (dev2 not for B).
+    let paid = [4, 4, 3];
+    for i in 0..3 {
+        let jobs_paid = paid[i] - 1; // the treasury's job is priced apart
         assert_eq!(
-            cli.balance(&cli.address(p)),
-            b - 2 * FEE + PRICE + REWARD,
-            "{p}"
+            cli.balance(&addrs[i]),
+            before[i] - txs[i] * FEE + jobs_paid * PRICE + TREASURY_PRICE + paid[i] * REWARD,
+            "{}",
+            providers[i]
         );
     }
+    assert_eq!(txs, vec![11, 11, 9], "commits, reveals and the refused txs");
+    // The requester paid its fees and three prices for A and D, two for B;
+    // C and E were refunded in full, and so was its proposal deposit.
+    assert_eq!(
+        cli.balance(&requester),
+        100_000_000 - requester_txs * FEE - 8 * PRICE
+    );
+    for addr in &addrs {
+        assert_eq!(cli.provider(addr)["open_jobs"], "0");
+    }
     let done = cli.json(&["query", "compute", "jobs", "--status", "finalized"]);
-    assert_eq!(done["jobs"][0]["id"], job_id.as_str(), "{done}");
+    assert_eq!(done["jobs"].as_array().unwrap().len(), 4, "{done}");
     let e = err(&cli.run(&["query", "compute", "jobs", "--status", "done"]));
     assert!(e.contains("use pending, assigned"), "{e}");
+
+    // Bond and unbond, now that dev0 has no open jobs.
+    let dev0 = &addrs[0];
+    let start = cli.balance(dev0);
+    let out = cli.tx(&["tx", "compute", "bond", "1000000udeai"], "dev0");
+    assert!(out.contains("bond is now 6000000udeai"), "{out}");
+    assert_eq!(cli.balance(dev0), start - 1_000_000 - FEE);
+    let out = cli.tx(&["tx", "compute", "unbond", "2000000udeai"], "dev0");
+    assert!(
+        out.contains("unbonding 2000000udeai, paid out at height"),
+        "{out}"
+    );
+    let p = cli.provider(dev0);
+    assert_eq!(
+        (p["bond"].clone(), p["unbonding"].clone()),
+        (json!("4000000"), json!("2000000")),
+        "{p}"
+    );
+    cli.wait("the unbonding to be paid out", || {
+        (cli.provider(dev0)["unbonding"] == "0").then_some(())
+    });
+    assert_eq!(cli.balance(dev0), start - 1_000_000 - 2 * FEE + 2_000_000);
+    assert_eq!(cli.provider(dev0)["bond"], "4000000");
 }

@@ -54,6 +54,7 @@ fn compute_params() -> serde_json::Value {
     p["min_provider_bond"] = json!("1000000");
     p["commit_window"] = json!(2);
     p["reveal_window"] = json!(2);
+    p["min_phase_window"] = json!(1);
     p["jail_period"] = json!(JAIL);
     p["unbonding_period"] = json!(3);
     p["slash_fraction_wrong_ppm"] = json!(SLASH_WRONG_PPM as u32);
@@ -376,6 +377,7 @@ impl Chain {
                 input_hash: sha3(&[input]).to_vec(),
                 replication: 3,
                 price_per_replica: PRICE.to_string(),
+                deadline: 0,
             },
         )
     }
@@ -943,6 +945,7 @@ fn a_job_with_one_replica_pays_its_provider_when_the_reveal_lands() {
             input_hash: sha3(&[input]).to_vec(),
             replication: 1,
             price_per_replica: PRICE.to_string(),
+            deadline: 0,
         },
     );
     let tx = chain.tx(&requester, vec![msg]);

@@ -1,9 +1,13 @@
 //! Governance and the DAO treasury end to end, through the `deaid` command
 //! line against a running devnet with three members (dev0, dev1, dev2,
-//! equal balances): a treasury spend passes and pays; a proposal only one
-//! member votes on fails quorum; a vetoed proposal's deposit is burned; a
-//! stream pays every block and stops when a later proposal cancels it; and
-//! bad input is refused with a clear error before anything is broadcast.
+//! equal balances): a treasury spend passes and pays; a proposal submitted
+//! below the minimum deposit opens for voting once another member deposits,
+//! and then fails quorum because only one member votes; a vetoed proposal's
+//! deposit is burned; a stream pays every block and stops when a later
+//! proposal cancels it; and bad input is refused with a clear error before
+//! anything is broadcast. Along the way the proposals (by status), votes,
+//! deposits, gov params and treasury params queries are checked against
+//! what was sent.
 
 #![allow(clippy::unwrap_used)]
 
@@ -34,6 +38,48 @@ impl Cli<'_> {
 
     fn proposal(&self, id: &str) -> Value {
         self.json(&["query", "gov", "proposal", id])
+    }
+
+    /// The ids `query gov proposals [--status STATUS]` lists, in order.
+    fn proposal_ids(&self, status: Option<&str>) -> Vec<String> {
+        let mut args = vec!["query", "gov", "proposals"];
+        if let Some(s) = status {
+            args.extend(["--status", s]);
+        }
+        self.json(&args)["proposals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// `query gov votes ID` as (voter, "option=weight,…") pairs, by voter.
+    fn votes(&self, id: &str) -> Vec<(String, String)> {
+        let v = self.json(&["query", "gov", "votes", id]);
+        let mut rows: Vec<(String, String)> = v["votes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let options = r["options"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|o| {
+                        format!(
+                            "{}={}",
+                            o["option"].as_str().unwrap(),
+                            o["weight"].as_str().unwrap()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",");
+                (r["voter"].as_str().unwrap().to_string(), options)
+            })
+            .collect();
+        rows.sort();
+        rows
     }
 
     /// Waits until proposal `id` has left its voting period.
@@ -73,7 +119,8 @@ fn members_pass_fail_veto_and_stream_treasury_proposals_from_the_cli() {
     params["min_deposit"] = json!([{"denom": "udeai", "amount": "1000"}]);
     params["expedited_min_deposit"] = json!([{"denom": "udeai", "amount": "5000"}]);
     params["max_deposit_period_blocks"] = json!(30);
-    params["voting_period_blocks"] = json!(12);
+    // Long enough that the votes below land in time on a loaded machine.
+    params["voting_period_blocks"] = json!(25);
     params["expedited_voting_period_blocks"] = json!(6);
     genesis["app_state"]["gov"] = json!({ "params": params });
     std::fs::write(&genesis_path, serde_json::to_vec_pretty(&genesis).unwrap()).unwrap();
@@ -110,9 +157,47 @@ fn members_pass_fail_veto_and_stream_treasury_proposals_from_the_cli() {
     spend["title"] = json!("Grant for the grantee");
     let p1 = cli.submit(&write(home, "p1.json", &spend), "dev0");
 
+    // Submitted below the minimum deposit, p2 waits until dev0 tops it up.
+    let text =
+        json!({"title": "Adopt a logo", "summary": "Only dev0 cares.", "deposit": "400udeai"});
+    let p2 = cli.submit(&write(home, "p2.json", &text), "dev1");
+    assert_eq!(cli.proposal(&p2)["status"], "deposit_period");
+    assert_eq!(cli.proposal_ids(Some("deposit_period")), vec![p2.clone()]);
+    cli.tx(&["tx", "gov", "deposit", &p2, "600udeai"], "dev0");
+    let p2_now = cli.proposal(&p2);
+    assert_eq!(p2_now["status"], "voting_period", "{p2_now}");
+    assert_eq!(
+        p2_now["total_deposit"],
+        json!([{"denom": "udeai", "amount": "1000"}])
+    );
+    let mut deposits: Vec<(String, Value)> = cli.json(&["query", "gov", "deposits", &p2])
+        ["deposits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["depositor"].as_str().unwrap().to_string(),
+                d["amount"].clone(),
+            )
+        })
+        .collect();
+    deposits.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut want = vec![
+        (
+            cli.address("dev1"),
+            json!([{"denom": "udeai", "amount": "400"}]),
+        ),
+        (
+            cli.address("dev0"),
+            json!([{"denom": "udeai", "amount": "600"}]),
+        ),
+    ];
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(deposits, want);
+    assert!(cli.proposal_ids(Some("deposit_period")).is_empty());
     let text =
         json!({"title": "Adopt a logo", "summary": "Only dev0 cares.", "deposit": "1000udeai"});
-    let p2 = cli.submit(&write(home, "p2.json", &text), "dev1");
 
     let mut vetoed = spend.clone();
     vetoed["title"] = json!("A grab");
@@ -134,6 +219,14 @@ fn members_pass_fail_veto_and_stream_treasury_proposals_from_the_cli() {
     for p in [&p1, &p2, &p3, &p4] {
         assert_eq!(cli.proposal(p)["status"], "voting_period", "proposal {p}");
     }
+    let open = vec![p1.clone(), p2.clone(), p3.clone(), p4.clone()];
+    assert_eq!(cli.proposal_ids(Some("voting_period")), open);
+    assert_eq!(cli.proposal_ids(None), open);
+    let e = err(&cli.run(&["query", "gov", "proposals", "--status", "open"]));
+    assert!(
+        e.contains("--status \"open\": use deposit_period, voting_period"),
+        "{e}"
+    );
     let supply_before = cli.supply();
     let dev2 = cli.address("dev2");
     let dev2_before = cli.balance(&dev2);
@@ -151,6 +244,28 @@ fn members_pass_fail_veto_and_stream_treasury_proposals_from_the_cli() {
     );
     let live = cli.json(&["query", "gov", "tally", &p4]);
     assert_ne!(live["yes"], "0", "{live}");
+    let [dev0, dev1] = ["dev0", "dev1"].map(|k| cli.address(k));
+    let mut want = vec![
+        (dev0.clone(), "yes=1".to_string()),
+        (dev1.clone(), "no_with_veto=1".to_string()),
+        (dev2.clone(), "no_with_veto=1".to_string()),
+    ];
+    want.sort();
+    assert_eq!(cli.votes(&p3), want);
+    let mut want = vec![
+        (dev0.clone(), "yes=1".to_string()),
+        (dev1.clone(), "yes=0.7,no=0.3".to_string()),
+    ];
+    want.sort();
+    assert_eq!(cli.votes(&p4), want);
+    let mut want = vec![
+        (dev0.clone(), "yes=1".to_string()),
+        (dev1.clone(), "yes=1".to_string()),
+    ];
+    want.sort();
+    assert_eq!(cli.votes(&p1), want);
+    let p2_votes = ok(&cli.run(&["query", "gov", "votes", &p2]));
+    assert_eq!(p2_votes.trim(), format!("{dev0}  yes=1"));
 
     let r1 = cli.finished(&p1);
     assert_eq!(r1["status"], "passed", "{r1}");
@@ -166,6 +281,31 @@ fn members_pass_fail_veto_and_stream_treasury_proposals_from_the_cli() {
     assert!(cli.balance(&dev2) < dev2_before);
     let r4 = cli.finished(&p4);
     assert_eq!(r4["status"], "passed", "{r4}");
+    assert_eq!(
+        cli.proposal_ids(Some("passed")),
+        vec![p1.clone(), p4.clone()]
+    );
+    assert_eq!(cli.proposal_ids(Some("rejected")), vec![p2.clone()]);
+    assert_eq!(cli.proposal_ids(Some("vetoed")), vec![p3.clone()]);
+    assert!(cli.proposal_ids(Some("voting_period")).is_empty());
+    let vetoed_text = ok(&cli.run(&["query", "gov", "proposals", "--status", "vetoed"]));
+    assert!(
+        vetoed_text.starts_with(&format!("proposal {p3}  vetoed  \"A grab\"")),
+        "{vetoed_text}"
+    );
+
+    // The params queries answer what genesis set.
+    let gov_params: deai_gov::GovParams =
+        serde_json::from_value(cli.json(&["query", "gov", "params"])).unwrap();
+    assert_eq!(gov_params, serde_json::from_value(params.clone()).unwrap());
+    let treasury_params: deai_treasury::TreasuryParams =
+        serde_json::from_value(cli.json(&["query", "treasury", "params"])).unwrap();
+    assert_eq!(treasury_params, deai_treasury::TreasuryParams::default());
+    let treasury_text = ok(&cli.run(&["query", "treasury", "params"]));
+    assert!(
+        treasury_text.contains("\"fee_share_ppm\": 200000"),
+        "{treasury_text}"
+    );
 
     // The stream pays each block.
     let streams = cli.json(&["query", "treasury", "streams", "--status", "active"]);

@@ -20,6 +20,7 @@ use base64::Engine as _;
 use cosmos_sdk_proto::cosmos::bank::v1beta1::{QueryBalanceRequest, QueryBalanceResponse};
 use deai_app::txbuilder::{msg_send, sign_tx, Key, TxParams};
 use deai_auth::AuthRead;
+use deai_bank::BankRead;
 use deai_devnet::{chain, home, producer, rpc, Devnet, DevnetHome};
 use deai_keys::{Backend, Keyring};
 use deai_types::Coin;
@@ -43,6 +44,16 @@ struct Net {
 }
 
 async fn start() -> Net {
+    let net = start_idle().await;
+    let d = net.devnet.clone();
+    // Ends with an error once the test's home is deleted.
+    std::thread::spawn(move || producer::run(&d, Duration::from_millis(100)));
+    net
+}
+
+/// A devnet serving RPC with no block producer: blocks come only when the
+/// test calls `produce_block`, so what waits in the mempool is known.
+async fn start_idle() -> Net {
     let dir = tempfile::tempdir().unwrap();
     let home = DevnetHome(dir.path().to_path_buf());
     let now = chain::now_after(tendermint::Time::unix_epoch()).unwrap();
@@ -51,9 +62,6 @@ async fn start() -> Net {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(rpc::serve(devnet.clone(), listener));
-    let d = devnet.clone();
-    // Ends with an error once the test's home is deleted.
-    std::thread::spawn(move || producer::run(&d, Duration::from_millis(100)));
     Net {
         _dir: dir,
         home,
@@ -844,4 +852,109 @@ async fn a_subscriber_that_never_reads_does_not_hold_up_blocks() {
         "blocks stalled: {before} then {after}"
     );
     drop(ws);
+}
+
+/// The mempool as `unconfirmed_txs` and `num_unconfirmed_txs` report it.
+async fn unconfirmed(addr: std::net::SocketAddr) -> (serde_json::Value, serde_json::Value) {
+    tokio::task::spawn_blocking(move || {
+        (
+            http_get(addr, "/unconfirmed_txs"),
+            http_get(addr, "/num_unconfirmed_txs"),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_async_broadcast_returns_the_hash_waits_in_the_mempool_and_lands_in_the_next_block() {
+    let net = start_idle().await;
+    // Genesis becomes readable (account numbers) once the first block commits.
+    net.devnet.lock().unwrap().produce_block().unwrap();
+    let client = HttpClient::new(format!("http://{}", net.addr).as_str()).unwrap();
+    let dev2 = net.accounts[2].address;
+    let dev2_before = net
+        .devnet
+        .lock()
+        .unwrap()
+        .app()
+        .storage()
+        .latest_snapshot()
+        .balance(&dev2, "udeai")
+        .unwrap();
+
+    let first = signed_send(&net, "dev0", 25, 0);
+    let second = signed_send(&net, "dev1", 7, 0);
+    let mut hashes = Vec::new();
+    for tx in [&first, &second] {
+        let sent = client.broadcast_tx_async(tx.clone()).await.unwrap();
+        assert!(sent.code.is_ok(), "{}", sent.log);
+        assert_eq!(
+            sent.hash,
+            tendermint::Hash::Sha256(deai_app::tx::tx_hash(tx)),
+            "the hash is not the tx's SHA-256"
+        );
+        hashes.push(sent.hash);
+    }
+
+    // Both wait, in order, and no block holds them yet.
+    let (pending, count) = unconfirmed(net.addr).await;
+    let b64 = |t: &[u8]| base64::engine::general_purpose::STANDARD.encode(t);
+    assert_eq!(
+        pending["result"]["txs"],
+        json!([b64(&first), b64(&second)]),
+        "{pending}"
+    );
+    assert_eq!(pending["result"]["n_txs"], "2", "{pending}");
+    assert_eq!(pending["result"]["total"], "2", "{pending}");
+    assert_eq!(
+        pending["result"]["total_bytes"],
+        (first.len() + second.len()).to_string(),
+        "{pending}"
+    );
+    assert_eq!(count["result"]["n_txs"], "2", "{count}");
+    assert!(count["result"]["txs"].is_null(), "{count}");
+    assert!(
+        client.tx(hashes[0], false).await.is_err(),
+        "found before a block"
+    );
+    assert_eq!(
+        client
+            .status()
+            .await
+            .unwrap()
+            .sync_info
+            .latest_block_height
+            .value(),
+        1
+    );
+
+    let produced = tokio::task::spawn_blocking({
+        let d = net.devnet.clone();
+        move || d.lock().unwrap().produce_block().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!((produced.height, produced.txs), (2, 2));
+    for (index, (hash, tx)) in hashes.iter().zip([&first, &second]).enumerate() {
+        let found = client.tx(*hash, false).await.unwrap();
+        assert_eq!(found.height.value(), 2);
+        assert_eq!(found.index as usize, index);
+        assert_eq!(&found.tx, tx);
+        assert!(found.tx_result.code.is_ok(), "{}", found.tx_result.log);
+    }
+    let (pending, count) = unconfirmed(net.addr).await;
+    assert_eq!(pending["result"]["txs"], json!([]), "{pending}");
+    assert_eq!(pending["result"]["n_txs"], "0", "{pending}");
+    assert_eq!(count["result"]["n_txs"], "0", "{count}");
+    let dev2_after = net
+        .devnet
+        .lock()
+        .unwrap()
+        .app()
+        .storage()
+        .latest_snapshot()
+        .balance(&dev2, "udeai")
+        .unwrap();
+    assert_eq!(dev2_after, dev2_before + 32);
 }

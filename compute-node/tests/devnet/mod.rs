@@ -224,6 +224,7 @@ impl Net {
                 input_hash: sha3_256(input).to_vec(),
                 replication,
                 price_per_replica: PRICE.to_string(),
+                deadline: 0,
             }
             .encode_to_vec(),
         };

@@ -70,7 +70,8 @@ pub fn select_providers(
 /// Assigns providers to the jobs waiting since earlier blocks (lowest id
 /// first, at most `max_assignments_per_block` examined). A job with fewer
 /// than `R` eligible providers waits; once it has waited more than
-/// `max_pending_blocks` it expires and its escrow is refunded.
+/// `max_pending_blocks`, or once its deadline leaves too little time for its
+/// phases ([`crate::deadline::place`]), it expires and its escrow is refunded.
 pub fn begin_block<S: StateWrite>(
     state: &mut S,
     ctx: &BlockCtx,
@@ -102,6 +103,12 @@ pub fn begin_block<S: StateWrite>(
         if job.submitted_height >= ctx.height {
             continue;
         }
+        let Some((commit_deadline, reveal_deadline)) =
+            crate::deadline::place(ctx.height, job.deadline, &params)?
+        else {
+            expire(state, &mut job, ctx.height, "deadline", &mut events)?;
+            continue;
+        };
         let candidates: Vec<(Address, u128)> = eligible
             .iter()
             .copied()
@@ -116,12 +123,7 @@ pub fn begin_block<S: StateWrite>(
         let Some(drawn) = drawn else {
             let waited = ctx.height.saturating_sub(job.submitted_height);
             if waited > params.max_pending_blocks {
-                state.remove_pending(id)?;
-                job.status = JobStatus::Expired;
-                job.settled_height = ctx.height;
-                let refund = refund_escrow(state, &mut job, &mut events)?;
-                state.put_job(&job)?;
-                events.push(event::job_expired(id, &job.requester, refund));
+                expire(state, &mut job, ctx.height, "no_providers", &mut events)?;
             }
             continue;
         };
@@ -136,14 +138,8 @@ pub fn begin_block<S: StateWrite>(
             .collect();
         job.status = JobStatus::Assigned;
         job.assigned_height = ctx.height;
-        job.commit_deadline = ctx
-            .height
-            .checked_add(params.commit_window)
-            .ok_or_else(|| overflow("commit deadline"))?;
-        job.reveal_deadline = job
-            .commit_deadline
-            .checked_add(params.reveal_window)
-            .ok_or_else(|| overflow("reveal deadline"))?;
+        job.commit_deadline = commit_deadline;
+        job.reveal_deadline = reveal_deadline;
         for a in &drawn {
             let mut p = state
                 .provider(a)?
@@ -204,6 +200,24 @@ pub fn end_block<S: StateWrite>(state: &mut S, ctx: &BlockCtx) -> Result<Vec<Eve
         }
     }
     Ok(events)
+}
+
+/// Expires a pending job at `height`, refunding its escrow in full;
+/// `reason` is `no_providers` or `deadline`.
+fn expire<S: StateWrite>(
+    state: &mut S,
+    job: &mut Job,
+    height: u64,
+    reason: &str,
+    events: &mut Vec<Event>,
+) -> Result<(), ComputeError> {
+    state.remove_pending(job.id)?;
+    job.status = JobStatus::Expired;
+    job.settled_height = height;
+    let refund = refund_escrow(state, job, events)?;
+    state.put_job(job)?;
+    events.push(event::job_expired(job.id, &job.requester, refund, reason));
+    Ok(())
 }
 
 /// Returns the job's remaining escrow to its requester.

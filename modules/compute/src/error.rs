@@ -146,6 +146,17 @@ pub enum ComputeError {
     /// An amount would exceed 2^128.
     #[error("amount overflow in {0}")]
     Overflow(String),
+    /// A job's deadline has passed, leaves too little time for its phases,
+    /// or lies beyond what the params' windows allow.
+    #[error("invalid deadline {deadline} at height {height}: {reason}")]
+    InvalidDeadline {
+        /// The deadline asked for.
+        deadline: u64,
+        /// The height of the submitting block.
+        height: u64,
+        /// What is wrong and which deadlines would do.
+        reason: String,
+    },
 }
 
 impl ModuleError for ComputeError {
@@ -187,6 +198,7 @@ impl ModuleError for ComputeError {
             ComputeError::CommitmentMismatch { .. } => 24,
             ComputeError::InvalidReveal(_) => 25,
             ComputeError::Overflow(_) => 26,
+            ComputeError::InvalidDeadline { .. } => 27,
         }
     }
 }

@@ -20,6 +20,7 @@ pub fn job_submitted(job: &Job) -> Event {
         .attr("replication", job.replication.to_string())
         .attr("price_per_replica", job.price_per_replica.to_string())
         .attr("escrow", job.escrow.to_string())
+        .attr("deadline", job.deadline.unwrap_or(0).to_string())
 }
 
 /// `compute_job_assigned`: providers were drawn for a job; one `provider` attribute each.
@@ -37,12 +38,15 @@ pub fn job_assigned(job: &Job) -> Event {
     e
 }
 
-/// `compute_job_expired`: a job was never assigned in time and its escrow refunded.
-pub fn job_expired(job_id: u64, requester: &Address, refund: u128) -> Event {
+/// `compute_job_expired`: a job was never assigned in time and its escrow
+/// refunded; `reason` is `no_providers` (it waited `max_pending_blocks`) or
+/// `deadline` (its deadline left too little time for the phases).
+pub fn job_expired(job_id: u64, requester: &Address, refund: u128, reason: &str) -> Event {
     Event::new("compute_job_expired")
         .attr("job_id", job_id.to_string())
         .attr("requester", requester.to_bech32())
         .attr("refund", refund.to_string())
+        .attr("reason", reason)
 }
 
 /// `compute_result_committed`: a provider committed to a result.

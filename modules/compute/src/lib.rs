@@ -11,7 +11,8 @@
 //!
 //! 1. [`begin_block`]`(state, &ctx)` before any transaction: jobs submitted in
 //!    earlier blocks get their providers (seed `SHA3-256(p || job id)`), or
-//!    expire with a refund once they have waited `max_pending_blocks`.
+//!    expire with a refund once they have waited `max_pending_blocks` or
+//!    their deadline can no longer be met.
 //! 2. For each compute message, [`Msg::from_any`] (stateless checks) then
 //!    [`Msg::execute`]`(scratch, &ctx)` on a scratch layer that is dropped if
 //!    it fails. `execute` checks before it writes, but a bank failure midway
@@ -38,8 +39,12 @@
 //! * settled in `end_block` of the reveal deadline (or the first block after
 //!   it with room). A job with `R = 1` is paid when its single reveal lands.
 //!
-//! Commit and reveal windows are the params' windows at assignment time;
-//! requesters cannot choose them (short windows would only hurt honest providers).
+//! Commit and reveal windows are the params' windows at assignment time. A
+//! requester may set a `deadline` (a height) by which the job must settle:
+//! it shortens the job's life, never a window past the params', and each
+//! phase keeps at least `min_phase_window` blocks, so a requester cannot set
+//! honest providers up to miss; a job that can no longer meet its deadline
+//! expires with a refund. The rules are in [`deadline`].
 //!
 //! # Money
 //!
@@ -68,7 +73,10 @@
 //! * `begin_block` reads every provider once when any job is pending, and
 //!   examines at most `max_assignments_per_block` pending jobs, lowest id
 //!   first: jobs that wait for providers hold their place until they expire,
-//!   and a job examined late expires when it is examined.
+//!   and a job examined late expires when it is examined (its deadline
+//!   too: a deadline is checked when the job is examined, and settlement
+//!   may run after the reveal deadline when `max_settlements_per_block` is
+//!   reached, though no commit or reveal is accepted after it).
 //! * The assignment seed is the previous app hash, which the previous block's
 //!   proposer influences by choosing transactions; it cannot pick partners
 //!   cheaply, but the seed is not a beacon.
@@ -80,6 +88,7 @@
 #![deny(clippy::arithmetic_side_effects)]
 
 pub mod block;
+pub mod deadline;
 pub mod error;
 pub mod event;
 pub mod genesis;

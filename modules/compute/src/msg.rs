@@ -263,11 +263,15 @@ pub struct SubmitJob {
     pub replication: u32,
     /// udeai per replica.
     pub price_per_replica: u128,
+    /// The height by which the job must settle, if the requester set one
+    /// (checked on execution against the height; see [`crate::deadline`]).
+    pub deadline: Option<u64>,
 }
 
 impl SubmitJob {
     /// Stateless checks: the kind is known, a model is named exactly when the
-    /// kind needs one, the input hashes to `input_hash`, `R ≥ 1`, the price is positive.
+    /// kind needs one, the input hashes to `input_hash`, `R ≥ 1`, the price is
+    /// positive. A `deadline` of 0 means none.
     pub fn from_proto(m: &pb::MsgSubmitJob) -> Result<Self, ComputeError> {
         let kind = Kind::parse(&m.kind)?;
         let model_id = if m.model_id.is_empty() {
@@ -285,6 +289,7 @@ impl SubmitJob {
             replication: m.replication,
             price_per_replica: Coin::parse_amount(&m.price_per_replica)
                 .map_err(|e| ComputeError::InvalidAmount(format!("price_per_replica: {e}")))?,
+            deadline: (m.deadline != 0).then_some(m.deadline),
         };
         job.check()?;
         Ok(job)
@@ -331,8 +336,9 @@ impl SubmitJob {
         Ok(())
     }
 
-    /// Escrows `price × R` in the module account and queues the job for
-    /// assignment in the next block's begin_block.
+    /// Checks the deadline against the height, escrows `price × R` in the
+    /// module account and queues the job for assignment in the next block's
+    /// begin_block.
     pub fn execute<S: StateWrite>(
         &self,
         state: &mut S,
@@ -340,6 +346,9 @@ impl SubmitJob {
     ) -> Result<Vec<Event>, ComputeError> {
         self.check()?;
         let params = state.compute_params()?;
+        if let Some(d) = self.deadline {
+            crate::deadline::check(d, ctx.height, &params)?;
+        }
         let input_len = u64::try_from(self.input.len()).unwrap_or(u64::MAX);
         if input_len > params.max_input_bytes {
             return Err(ComputeError::InvalidJob(format!(
@@ -384,6 +393,7 @@ impl SubmitJob {
             output: Vec::new(),
             work_units: self.kind.work_units(input_len),
             settled_height: 0,
+            deadline: self.deadline,
         };
         state.put_job(&job)?;
         state.push_pending(id)?;

@@ -61,6 +61,15 @@ pub struct ComputeParams {
     pub max_assignments_per_block: u32,
     /// Blocks a job may wait for enough eligible providers before it expires.
     pub max_pending_blocks: u64,
+    /// Fewest blocks a requester's deadline may leave each of the commit and
+    /// reveal phases (at most both windows): a deadline short enough to make
+    /// honest providers miss, and be slashed, is refused.
+    #[serde(default = "default_min_phase_window")]
+    pub min_phase_window: u64,
+}
+
+fn default_min_phase_window() -> u64 {
+    ComputeParams::default().min_phase_window
 }
 
 impl Default for ComputeParams {
@@ -80,6 +89,7 @@ impl Default for ComputeParams {
             max_settlements_per_block: 100,
             max_assignments_per_block: 100,
             max_pending_blocks: 100,
+            min_phase_window: 5,
         }
     }
 }
@@ -124,6 +134,12 @@ impl ComputeParams {
         if self.max_pending_blocks == 0 {
             return bad("max_pending_blocks must be at least 1 block");
         }
+        if self.min_phase_window == 0
+            || self.min_phase_window > self.commit_window
+            || self.min_phase_window > self.reveal_window
+        {
+            return bad("min_phase_window must be at least 1 block and at most commit_window and reveal_window");
+        }
         Ok(())
     }
 
@@ -144,6 +160,7 @@ impl ComputeParams {
             max_settlements_per_block: self.max_settlements_per_block,
             max_assignments_per_block: self.max_assignments_per_block,
             max_pending_blocks: self.max_pending_blocks,
+            min_phase_window: self.min_phase_window,
         }
     }
 
@@ -168,6 +185,7 @@ impl ComputeParams {
             max_settlements_per_block: p.max_settlements_per_block,
             max_assignments_per_block: p.max_assignments_per_block,
             max_pending_blocks: p.max_pending_blocks,
+            min_phase_window: p.min_phase_window,
         })
     }
 }
@@ -220,6 +238,25 @@ mod tests {
             ..ComputeParams::default()
         };
         assert!(p.validate().is_err());
+        for (commit_window, reveal_window, min_phase_window) in
+            [(20, 20, 0), (4, 20, 5), (20, 4, 5)]
+        {
+            p = ComputeParams {
+                commit_window,
+                reveal_window,
+                min_phase_window,
+                ..ComputeParams::default()
+            };
+            assert!(p.validate().is_err(), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn genesis_json_without_min_phase_window_gets_the_default() {
+        let mut json = serde_json::to_value(ComputeParams::default()).unwrap();
+        json.as_object_mut().unwrap().remove("min_phase_window");
+        let back: ComputeParams = serde_json::from_value(json).unwrap();
+        assert_eq!(back, ComputeParams::default());
     }
 
     #[test]

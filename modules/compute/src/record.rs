@@ -292,6 +292,8 @@ pub struct Job {
     pub work_units: u64,
     /// Settlement height (0 until then).
     pub settled_height: u64,
+    /// The requester's deadline, if it set one (see [`crate::deadline`]).
+    pub deadline: Option<u64>,
 }
 
 impl Job {
@@ -338,6 +340,7 @@ impl Job {
             output: self.output.clone(),
             work_units: self.work_units,
             settled_height: self.settled_height,
+            deadline: self.deadline.unwrap_or(0),
         }
     }
 
@@ -376,6 +379,7 @@ impl Job {
             output: j.output.clone(),
             work_units: j.work_units,
             settled_height: j.settled_height,
+            deadline: (j.deadline != 0).then_some(j.deadline),
         })
     }
 }

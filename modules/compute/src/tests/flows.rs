@@ -17,9 +17,14 @@ const REQ: Address = Address([100; 20]);
 /// A chain at height 1 with `n` registered providers `addr(1..=n)` bonded
 /// `BOND` each, and the requester `REQ`.
 fn setup(n: u8) -> Chain {
+    setup_with(params(), n)
+}
+
+/// [`setup`] with other parameters.
+fn setup_with(p: ComputeParams, n: u8) -> Chain {
     let mut accounts: Vec<Address> = (1..=n).map(addr).collect();
     accounts.push(REQ);
-    let mut c = Chain::new(params(), &accounts, FUNDS);
+    let mut c = Chain::new(p, &accounts, FUNDS);
     for i in 1..=n {
         c.register(addr(i), BOND);
     }
@@ -376,6 +381,7 @@ fn a_job_from_the_treasury_module_account_is_paid_from_and_refunded_to_the_treas
             input_hash: sha3(&[input]),
             replication: 3,
             price_per_replica: 1_000,
+            deadline: None,
         })
     };
     // A job the app builds directly is checked as a decoded one is.
@@ -662,6 +668,7 @@ fn embed_any(model_id: &str) -> Any {
             input_hash: sha3(&[input]).to_vec(),
             replication: 1,
             price_per_replica: "10".into(),
+            deadline: 0,
         },
     )
 }
@@ -742,6 +749,7 @@ fn malformed_submissions_are_rejected_before_any_escrow() {
         input_hash: sha3(&[b"abd"]).to_vec(),
         replication: 1,
         price_per_replica: "10".into(),
+        deadline: 0,
     };
     let try_msg = |m: &pb::MsgSubmitJob| Msg::from_any(&pack(crate::MSG_SUBMIT_JOB_TYPE_URL, m));
     assert!(matches!(
@@ -883,6 +891,181 @@ fn missing_work_again_while_jailed_extends_the_jail_term_once() {
     assert!(releases.iter().all(|(h, _)| *h == 14));
     c.advance_to(15);
     assert_eq!(c.state.provider(&addr(1)).unwrap().unwrap().jailed_until, 0);
+    assert_eq!(c.bal(&REQ), FUNDS);
+    c.check_books();
+}
+
+/// The test params with a 2:1 commit:reveal split, so placement shows.
+fn deadline_params() -> ComputeParams {
+    ComputeParams {
+        commit_window: 6,
+        reveal_window: 3,
+        ..params()
+    }
+}
+
+#[test]
+fn a_job_with_a_deadline_settles_by_it_with_its_life_split_like_the_windows() {
+    let mut c = setup_with(deadline_params(), 3);
+    // Submitted at 1, assigned at 2: 5 blocks to the deadline 7, split 6:3,
+    // 3 to commit (5 × 6 / 9 rounded down) and 2 to reveal.
+    let id = c.submit_by(REQ, 3, 1_000, 7).unwrap();
+    let submitted = of_kind(&c.events, "compute_job_submitted");
+    assert_eq!(attr(submitted[0], "deadline"), "7");
+    assert_eq!(c.job(id).deadline, Some(7));
+    c.advance();
+    let job = c.job(id);
+    assert_eq!(
+        (
+            job.assigned_height,
+            job.commit_deadline,
+            job.reveal_deadline
+        ),
+        (2, 5, 7)
+    );
+    assert_eq!(job.to_proto().deadline, 7);
+    assert_eq!(Job::from_proto(&job.to_proto()).unwrap(), job);
+    for p in assigned(&c, id) {
+        c.commit(p, id, b"ok").unwrap();
+    }
+    for p in assigned(&c, id) {
+        c.reveal(p, id, b"ok").unwrap();
+    }
+    c.advance_to(7);
+    assert_eq!(c.job(id).status, JobStatus::Assigned);
+    c.advance();
+    let job = c.job(id);
+    assert_eq!(job.status, JobStatus::Finalized);
+    assert_eq!(job.settled_height, 7, "settled at its deadline");
+    assert_eq!(c.bal(&REQ), FUNDS - 3_000);
+    c.check_books();
+}
+
+#[test]
+fn a_deadline_later_than_the_windows_allow_leaves_the_default_windows() {
+    let mut c = setup_with(deadline_params(), 3);
+    // The latest a job submitted at 1 may ask: 1 + 4 pending + 6 + 3 = 14.
+    let id = c.submit_by(REQ, 3, 1_000, 14).unwrap();
+    c.advance();
+    let job = c.job(id);
+    assert_eq!((job.commit_deadline, job.reveal_deadline), (8, 11));
+    // A job without a deadline gets the same.
+    let plain = c.submit(REQ, 3, 1_000).unwrap();
+    c.advance();
+    let job = c.job(plain);
+    assert_eq!(job.deadline, None);
+    assert_eq!((job.commit_deadline, job.reveal_deadline), (9, 12));
+}
+
+#[test]
+fn deadlines_past_too_close_or_beyond_the_default_are_refused_and_nothing_is_escrowed() {
+    let mut c = setup_with(deadline_params(), 3);
+    c.advance_to(10);
+    let before = c.bal(&REQ);
+    let books = c.state.clone();
+    // At 10: assigned at 11 at the earliest, one block per phase: 13 at the
+    // earliest; 10 + 4 + 6 + 3 = 23 at the latest.
+    for (d, why) in [
+        (3, "has passed"),
+        (10, "has passed"),
+        (12, "earliest deadline is 13"),
+        (24, "latest deadline is 23"),
+    ] {
+        let e = c
+            .exec_any(&submit_by_any(REQ, 3, 1_000, b"in", d))
+            .unwrap_err();
+        assert!(
+            matches!(e, ComputeError::InvalidDeadline { deadline, height: 10, .. } if deadline == d),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains(why), "{d}: {e}");
+        assert_eq!(deai_types::ModuleError::code(&e), 27);
+    }
+    assert_eq!(c.bal(&REQ), before);
+    assert_eq!(c.state, books, "a refused submission writes nothing");
+    // The bounds themselves are accepted; 0 means none.
+    for d in [13, 23, 0] {
+        c.exec_any(&submit_by_any(REQ, 3, 1_000, b"in", d)).unwrap();
+    }
+    // A job the app builds directly is checked the same way.
+    let typed = Msg::SubmitJob(SubmitJob {
+        requester: REQ,
+        kind: Kind::GemmI8,
+        model_id: None,
+        input: b"in".to_vec(),
+        input_hash: sha3(&[b"in"]),
+        replication: 3,
+        price_per_replica: 1_000,
+        deadline: Some(11),
+    });
+    assert!(matches!(
+        c.exec(&typed),
+        Err(ComputeError::InvalidDeadline { .. })
+    ));
+    // A larger floor moves the earliest deadline: 10 + 1 + 2 × 3 = 17.
+    c.state
+        .put_compute_params(&ComputeParams {
+            min_phase_window: 3,
+            ..deadline_params()
+        })
+        .unwrap();
+    let e = c
+        .exec_any(&submit_by_any(REQ, 3, 1_000, b"in", 16))
+        .unwrap_err();
+    assert!(e.to_string().contains("earliest deadline is 17"), "{e}");
+    c.exec_any(&submit_by_any(REQ, 3, 1_000, b"in", 17))
+        .unwrap();
+    c.check_books();
+}
+
+#[test]
+fn a_pending_job_that_can_no_longer_meet_its_deadline_expires_with_a_full_refund() {
+    // Two providers, R = 3: never assigned. Deadline 6 from height 1; at 5
+    // only one block would be left, too few for two phases.
+    let mut c = setup_with(deadline_params(), 2);
+    let id = c.submit_by(REQ, 3, 1_000, 6).unwrap();
+    c.advance_to(4);
+    assert_eq!(c.job(id).status, JobStatus::Pending);
+    assert_eq!(c.bal(&REQ), FUNDS - 3_000);
+    let ev = c.advance();
+    let expired = of_kind(&ev, "compute_job_expired");
+    assert_eq!(expired.len(), 1);
+    assert_eq!(attr(expired[0], "reason"), "deadline");
+    assert_eq!(attr(expired[0], "refund"), "3000");
+    let job = c.job(id);
+    assert_eq!(
+        (job.status, job.escrow, job.settled_height),
+        (JobStatus::Expired, 0, 5)
+    );
+    assert_eq!(c.bal(&REQ), FUNDS);
+    assert!(!has_prefix(&c.state, &state_key::pending_prefix()));
+    c.check_books();
+}
+
+#[test]
+fn a_job_assigned_late_gets_what_is_left_before_its_deadline() {
+    let mut c = setup_with(deadline_params(), 2);
+    c.state.mint(&addr(3), &[Coin::new(FUNDS, D)]).unwrap();
+    let id = c.submit_by(REQ, 3, 1_000, 8).unwrap();
+    c.advance_to(3);
+    assert_eq!(c.job(id).status, JobStatus::Pending);
+    c.register(addr(3), BOND);
+    // Assigned at 4: 4 blocks left, 2 to commit (4 × 6 / 9) and 2 to reveal.
+    c.advance();
+    let job = c.job(id);
+    assert_eq!(job.status, JobStatus::Assigned);
+    assert_eq!(
+        (
+            job.assigned_height,
+            job.commit_deadline,
+            job.reveal_deadline
+        ),
+        (4, 6, 8)
+    );
+    // Nobody works: settled (expired, refunded) at the deadline, providers slashed.
+    c.advance_to(9);
+    let job = c.job(id);
+    assert_eq!((job.status, job.settled_height), (JobStatus::Expired, 8));
     assert_eq!(c.bal(&REQ), FUNDS);
     c.check_books();
 }

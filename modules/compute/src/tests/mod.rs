@@ -39,6 +39,7 @@ pub fn params() -> ComputeParams {
         max_settlements_per_block: 10,
         max_assignments_per_block: 10,
         max_pending_blocks: 4,
+        min_phase_window: 1,
     }
 }
 
@@ -166,7 +167,19 @@ impl Chain {
 
     /// Submits a gemm-i8 job; returns its id.
     pub fn submit(&mut self, requester: Address, r: u32, price: u128) -> Result<u64, ComputeError> {
-        let ev = self.exec_any(&submit_any(requester, r, price, b"input matrix"))?;
+        self.submit_by(requester, r, price, 0)
+    }
+
+    /// Submits a gemm-i8 job that must settle by `deadline` (0: none); returns its id.
+    pub fn submit_by(
+        &mut self,
+        requester: Address,
+        r: u32,
+        price: u128,
+        deadline: u64,
+    ) -> Result<u64, ComputeError> {
+        let any = submit_by_any(requester, r, price, b"input matrix", deadline);
+        let ev = self.exec_any(&any)?;
         let e = ev
             .iter()
             .find(|e| e.kind == "compute_job_submitted")
@@ -237,6 +250,11 @@ pub fn pack<M: Message>(type_url: &str, m: &M) -> Any {
 
 /// A gemm-i8 submission.
 pub fn submit_any(requester: Address, r: u32, price: u128, input: &[u8]) -> Any {
+    submit_by_any(requester, r, price, input, 0)
+}
+
+/// A gemm-i8 submission with a deadline (0: none).
+pub fn submit_by_any(requester: Address, r: u32, price: u128, input: &[u8], deadline: u64) -> Any {
     pack(
         crate::MSG_SUBMIT_JOB_TYPE_URL,
         &pb::MsgSubmitJob {
@@ -247,6 +265,7 @@ pub fn submit_any(requester: Address, r: u32, price: u128, input: &[u8]) -> Any 
             input_hash: sha3(&[input]).to_vec(),
             replication: r,
             price_per_replica: price.to_string(),
+            deadline,
         },
     )
 }
