@@ -148,7 +148,7 @@ pub fn run<S: StateWrite>(
             };
         if !valid {
             return Err(TxError::Unauthorized(format!(
-                "signature of {} does not verify; check chain-id {chain_id:?}, account number {} and sequence {}",
+                "signature verification failed: the signature of {} does not verify for chain-id {chain_id:?}, account number {} and sequence {}",
                 signer.address, account.account_number, account.sequence
             )));
         }

@@ -21,8 +21,8 @@ pub enum TxError {
         /// The limit.
         max: u64,
     },
-    /// Malformed signer information or a bad signature.
-    #[error("signature verification failed: {0}")]
+    /// Malformed signer information, a bad signature, or a message its signer may not send.
+    #[error("unauthorized: {0}")]
     Unauthorized(String),
     /// The public key is not a compressed secp256k1 key.
     #[error("invalid pubkey: {0}")]

@@ -100,9 +100,16 @@ pub async fn sign_and_broadcast(
         (c, a, s, None)
     } else {
         let client = NodeClient::new(&flags.node.node)?;
+        // Online, the node's chain id is the one that verifies: a different
+        // --chain-id would only make a signature the node refuses.
+        let node_chain = client.status().await?.0;
         let chain_id = match flags.chain_id {
-            Some(c) => c,
-            None => client.status().await?.0,
+            Some(c) if c != node_chain => bail!(
+                "--chain-id {c:?} does not match the chain id of the node at {}: {node_chain:?} \
+                 (drop --chain-id, or point --node at a node of {c:?})",
+                flags.node.node
+            ),
+            _ => node_chain,
         };
         let acc = client
             .account(&from_addr.to_bech32())

@@ -461,10 +461,10 @@ fn the_cli_sends_and_queries_through_a_devnet_and_finds_it_all_again_after_a_res
         "some-other-chain",
         "--yes",
     ]));
-    assert!(e.contains("the node refused the tx"), "{e}");
-    // The node names the chain id it verifies against: the one to use.
+    // Refused before signing, naming the node's chain id: the one to use.
     assert!(
-        e.contains("signature") && e.contains("check chain-id \"deai-devnet\""),
+        e.contains("--chain-id \"some-other-chain\" does not match")
+            && e.contains("\"deai-devnet\""),
         "{e}"
     );
     let e = err(&cli.run(&[
