@@ -510,16 +510,24 @@ pub(crate) async fn dispatch(
             .await
         }
         "unconfirmed_txs" | "num_unconfirmed_txs" => {
-            let list = method == "unconfirmed_txs";
+            // As CometBFT: `limit` defaults to 30 and is capped at 100; `n_txs`
+            // counts the txs returned, `total` and `total_bytes` the whole mempool.
+            let limit = if method == "unconfirmed_txs" {
+                let l = p.u64("limit")?.unwrap_or(30).clamp(1, 100);
+                Some(usize::try_from(l).map_err(RpcError::invalid_params)?)
+            } else {
+                None
+            };
             with(devnet, move |d| {
                 let txs = d.mempool();
                 let bytes: usize = txs.iter().map(Vec::len).sum();
+                let shown = limit.map_or(txs.len(), |l| l.min(txs.len()));
                 Ok(json!({
-                    "n_txs": txs.len().to_string(),
+                    "n_txs": shown.to_string(),
                     "total": txs.len().to_string(),
                     "total_bytes": bytes.to_string(),
-                    "txs": if list {
-                        Value::from(txs.iter().map(|t| B64.encode(t)).collect::<Vec<_>>())
+                    "txs": if limit.is_some() {
+                        Value::from(txs[..shown].iter().map(|t| B64.encode(t)).collect::<Vec<_>>())
                     } else {
                         Value::Null
                     },

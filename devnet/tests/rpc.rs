@@ -914,6 +914,13 @@ async fn an_async_broadcast_returns_the_hash_waits_in_the_mempool_and_lands_in_t
     );
     assert_eq!(count["result"]["n_txs"], "2", "{count}");
     assert!(count["result"]["txs"].is_null(), "{count}");
+    // `limit` caps the list, not the totals.
+    let one = tokio::task::spawn_blocking(move || http_get(net.addr, "/unconfirmed_txs?limit=1"))
+        .await
+        .unwrap();
+    assert_eq!(one["result"]["txs"], json!([b64(&first)]), "{one}");
+    assert_eq!(one["result"]["n_txs"], "1", "{one}");
+    assert_eq!(one["result"]["total"], "2", "{one}");
     assert!(
         client.tx(hashes[0], false).await.is_err(),
         "found before a block"
