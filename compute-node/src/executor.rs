@@ -1250,3 +1250,30 @@ fn dispatch<L>(
     unsafe { builder.dispatch(group_counts) }.vk("recording the dispatch")?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_discrete_gpu_ranks_first_and_a_cpu_driver_after_every_gpu() {
+        let mut found = vec![
+            PhysicalDeviceType::Cpu,
+            PhysicalDeviceType::Other,
+            PhysicalDeviceType::IntegratedGpu,
+            PhysicalDeviceType::DiscreteGpu,
+            PhysicalDeviceType::VirtualGpu,
+        ];
+        found.sort_by_key(|&t| device_rank(t));
+        assert_eq!(
+            found,
+            vec![
+                PhysicalDeviceType::DiscreteGpu,
+                PhysicalDeviceType::IntegratedGpu,
+                PhysicalDeviceType::VirtualGpu,
+                PhysicalDeviceType::Cpu,
+                PhysicalDeviceType::Other,
+            ]
+        );
+    }
+}

@@ -230,15 +230,7 @@ fn a_daemon_started_before_its_node_backs_off_then_registers_and_survives_a_node
         "registration to be retried",
         || log().contains("does not exist yet").then_some(()),
     );
-    net.deaid(&[
-        "tx",
-        "bank",
-        "send",
-        "dev0",
-        &addr,
-        "20000000udeai",
-        "--yes",
-    ]);
+    net.fund(&addr);
     wait(Duration::from_secs(60), "registration", || {
         net.provider(&addr)
     });

@@ -96,18 +96,15 @@ impl Net {
             .map(|k| {
                 self.deaid(&["keys", "add", k]);
                 let addr = self.address(k);
-                self.deaid(&[
-                    "tx",
-                    "bank",
-                    "send",
-                    "dev0",
-                    &addr,
-                    "20000000udeai",
-                    "--yes",
-                ]);
+                self.fund(&addr);
                 addr
             })
             .collect()
+    }
+
+    /// Sends `addr` 20 DEAI from dev0 and waits for the tx's block.
+    pub fn fund(&self, addr: &str) {
+        self.deaid(&["tx", "bank", "send", "dev0", addr, "20000000udeai", "--yes"]);
     }
 
     pub fn address(&self, key: &str) -> String {
