@@ -76,6 +76,9 @@ fn three_daemons_are_paid_for_an_embedding_and_a_fourth_that_corrupts_one_is_sla
     // The model registry changes only by governance: register the model in genesis.
     let dir = tempfile::tempdir().unwrap();
     let net = start_net_with(deaid, dir.path(), |genesis| {
+        // A longer reveal phase than the gemm test's: four daemons embedding at once on
+        // two CPU cores can each be slow to see a block, and a late reveal is a slash.
+        genesis["app_state"]["compute"]["params"]["reveal_window"] = json!(50);
         genesis["app_state"]["compute"]["models"] = json!([{
             "id": model_id,
             "name": "all-MiniLM-L6-v2",
