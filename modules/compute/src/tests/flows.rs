@@ -1069,3 +1069,116 @@ fn a_job_assigned_late_gets_what_is_left_before_its_deadline() {
     assert_eq!(c.bal(&REQ), FUNDS);
     c.check_books();
 }
+
+/// The one event of `kind` among `events`, with its attributes as a map.
+fn the_event(events: &[Event], kind: &str) -> std::collections::BTreeMap<String, String> {
+    let found = of_kind(events, kind);
+    assert_eq!(found.len(), 1, "one {kind} in {events:?}");
+    found[0].attributes.iter().cloned().collect()
+}
+
+#[test]
+fn every_state_change_emits_its_event_with_the_attributes_a_node_follows() {
+    let mut c = setup(0);
+    let bech = |i: u8| addr(i).to_bech32();
+    for i in 1..=3 {
+        c.state.mint(&addr(i), &[Coin::new(FUNDS, D)]).unwrap();
+    }
+    let ev = c
+        .exec_any(&pack(
+            crate::MSG_REGISTER_PROVIDER_TYPE_URL,
+            &pb::MsgRegisterProvider {
+                provider: bech(1),
+                bond: BOND.to_string(),
+                device: "lavapipe".into(),
+            },
+        ))
+        .unwrap();
+    let e = the_event(&ev, "compute_provider_registered");
+    assert_eq!(e["provider"], bech(1));
+    assert_eq!(e["bond"], BOND.to_string());
+    c.register(addr(2), BOND);
+    c.register(addr(3), BOND);
+    let ev = c
+        .exec_any(&pack(
+            crate::MSG_BOND_TYPE_URL,
+            &pb::MsgBond {
+                provider: bech(1),
+                amount: "5".into(),
+            },
+        ))
+        .unwrap();
+    let e = the_event(&ev, "compute_provider_bonded");
+    assert_eq!(
+        (e["amount"].as_str(), e["bond"].clone()),
+        ("5", (BOND + 5).to_string())
+    );
+
+    let id = c.submit(REQ, 3, 1_000).unwrap();
+    let ev = c.advance();
+    let e = the_event(&ev, "compute_job_assigned");
+    assert_eq!(e["job_id"], id.to_string());
+    let job = c.job(id);
+    assert_eq!(e["commit_deadline"], job.commit_deadline.to_string());
+    assert_eq!(e["reveal_deadline"], job.reveal_deadline.to_string());
+    for p in assigned(&c, id) {
+        let ev = c.commit(p, id, b"ok").unwrap();
+        let e = the_event(&ev, "compute_result_committed");
+        assert_eq!(
+            (e["job_id"].clone(), e["provider"].clone()),
+            (id.to_string(), p.to_bech32())
+        );
+    }
+    for p in assigned(&c, id) {
+        let ev = c.reveal(p, id, b"ok").unwrap();
+        let e = the_event(&ev, "compute_result_revealed");
+        assert_eq!(e["provider"], p.to_bech32());
+        assert_eq!(e["result_hash"], hex::encode(sha3(&[b"ok"])));
+    }
+    let ev = c.advance_to(job.reveal_deadline + 1);
+    let e = the_event(&ev, "compute_job_settled");
+    assert_eq!(
+        (e["job_id"].clone(), e["status"].as_str()),
+        (id.to_string(), "finalized")
+    );
+    assert_eq!(of_kind(&ev, "compute_provider_paid").len(), 3);
+
+    let ev = c
+        .exec_any(&pack(
+            crate::MSG_UNBOND_TYPE_URL,
+            &pb::MsgUnbond {
+                provider: bech(1),
+                amount: "5".into(),
+            },
+        ))
+        .unwrap();
+    let e = the_event(&ev, "compute_provider_unbonding");
+    assert_eq!(e["amount"], "5");
+
+    let m = model(b"weights");
+    let ev = c
+        .exec_any(&pack(
+            crate::MSG_REGISTER_MODEL_TYPE_URL,
+            &pb::MsgRegisterModel {
+                authority: gov_address().to_bech32(),
+                model: Some(m.clone()),
+            },
+        ))
+        .unwrap();
+    assert_eq!(the_event(&ev, "compute_model_registered")["model_id"], m.id);
+    let ev = c
+        .exec_any(&pack(
+            crate::MSG_REMOVE_MODEL_TYPE_URL,
+            &pb::MsgRemoveModel {
+                authority: gov_address().to_bech32(),
+                model_id: m.id.clone(),
+            },
+        ))
+        .unwrap();
+    assert_eq!(the_event(&ev, "compute_model_removed")["model_id"], m.id);
+    let ev = c
+        .exec_any(&update_params(gov_address(), &params()))
+        .unwrap();
+    the_event(&ev, "compute_params_updated");
+    c.check_books();
+}
