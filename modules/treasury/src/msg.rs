@@ -5,7 +5,7 @@ use deai_bank::msg::parse_coins;
 use deai_proto::treasury::v1 as pb;
 use deai_types::{Address, Coin, Event, StateWrite};
 
-use crate::{event, TreasuryError, TreasuryParams, TreasuryWrite};
+use crate::{event, TreasuryError, TreasuryParams, TreasuryRead, TreasuryWrite};
 
 fn addr(field: &str, s: &str) -> Result<Address, TreasuryError> {
     s.parse()
@@ -177,6 +177,16 @@ impl TreasuryMsg {
             ]),
             TreasuryMsg::CancelStream { id, .. } => Ok(vec![state.cancel_stream(*id)?]),
             TreasuryMsg::UpdateParams { params, .. } => {
+                // Streams past the limit would never be paid: refuse to lower it below
+                // the number active (a later proposal may cancel some first).
+                let active = state.active_stream_count(params.max_active_streams)?;
+                if active > params.max_active_streams {
+                    return Err(TreasuryError::InvalidParams(format!(
+                        "more than {} streams are active; cancel some before lowering \
+                         max_active_streams to {}",
+                        params.max_active_streams, params.max_active_streams
+                    )));
+                }
                 state.put_treasury_params(params)?;
                 Ok(vec![event::params_updated()])
             }

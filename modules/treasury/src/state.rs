@@ -86,6 +86,15 @@ pub trait TreasuryRead: StateRead {
             .collect()
     }
 
+    /// How many streams are active, counting no further than `limit + 1`.
+    fn active_stream_count(&self, limit: u64) -> Result<u64, TreasuryError> {
+        let most = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
+        let found = self
+            .prefix_raw(&state_key::active_prefix(), None, most)?
+            .len();
+        Ok(u64::try_from(found).unwrap_or(u64::MAX))
+    }
+
     /// Streams in id order after `after`, at most `limit`.
     fn streams(&self, after: Option<u64>, limit: usize) -> Result<Vec<Stream>, TreasuryError> {
         let after = after.map(state_key::stream);

@@ -247,3 +247,35 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn max_active_streams_cannot_be_lowered_below_the_streams_already_paying() {
+    let mut s = setup(1_000);
+    for _ in 0..3 {
+        let create = TreasuryMsg::CreateStream {
+            authority: gov(),
+            recipient: member(3),
+            per_block: udeai(1),
+            payments: 10,
+        };
+        run(&mut s, &create, 1).unwrap();
+    }
+    let lower = |max| TreasuryMsg::UpdateParams {
+        authority: gov(),
+        params: TreasuryParams {
+            max_active_streams: max,
+            ..TreasuryParams::default()
+        },
+    };
+    let err = run(&mut s, &lower(2), 2).unwrap_err();
+    assert!(
+        matches!(&err, TreasuryError::InvalidParams(m) if m.contains("more than 2 streams are active")),
+        "{err}"
+    );
+    assert_eq!(s.treasury_params().unwrap(), TreasuryParams::default());
+    // Down to exactly the number active is fine, and all three keep being paid.
+    run(&mut s, &lower(3), 2).unwrap();
+    assert_eq!(s.treasury_params().unwrap().max_active_streams, 3);
+    deai_treasury::end_block(&mut s, 3).unwrap();
+    assert_eq!(s.balance(&member(3), "udeai").unwrap(), 3);
+}
