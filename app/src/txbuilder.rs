@@ -2,11 +2,13 @@
 //! `SignDoc`, exactly what a Cosmos wallet produces. Used by the CLI, the
 //! benchmark and tests.
 
+use anyhow::Context as _;
 use cosmos_sdk_proto::{
     cosmos::{
         bank::v1beta1::MsgSend,
         base::v1beta1::Coin as ProtoCoin,
         crypto::secp256k1::PubKey,
+        gov::v1::MsgVote,
         tx::{
             signing::v1beta1::SignMode,
             v1beta1::{mode_info, AuthInfo, Fee, ModeInfo, SignDoc, SignerInfo, TxBody, TxRaw},
@@ -99,6 +101,23 @@ pub struct TxParams {
     pub memo: String,
 }
 
+/// Parses a decimal such as `1.3` (a gas adjustment) into thousandths
+/// (1300), without floats.
+pub fn per_mille(s: &str) -> anyhow::Result<u64> {
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    if whole.is_empty() || frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        anyhow::bail!("{s:?} is not a decimal like 1.3 (at most 3 decimals)");
+    }
+    let whole: u64 = whole
+        .parse()
+        .with_context(|| format!("{s:?} is not a decimal"))?;
+    let frac: u64 = format!("{frac:0<3}").parse().unwrap_or(0);
+    whole
+        .checked_mul(1000)
+        .and_then(|w| w.checked_add(frac))
+        .ok_or_else(|| anyhow::anyhow!("{s:?} is too large"))
+}
+
 /// Packs message `m` in an `Any` under `type_url`.
 pub fn any<M: Message>(type_url: &str, m: &M) -> Any {
     Any {
@@ -121,6 +140,19 @@ pub fn msg_send(from: &Address, to: &Address, amount: &[Coin]) -> Any {
                     amount: c.amount.to_string(),
                 })
                 .collect(),
+        },
+    )
+}
+
+/// A `MsgVote` of `voter` on proposal `proposal_id`, packed in an `Any`.
+pub fn msg_vote(voter: &Address, proposal_id: u64, option: deai_proto::gov::v1::VoteOption) -> Any {
+    any(
+        deai_gov::MSG_VOTE_TYPE_URL,
+        &MsgVote {
+            proposal_id,
+            voter: voter.to_bech32(),
+            option: option as i32,
+            metadata: String::new(),
         },
     )
 }
@@ -181,4 +213,20 @@ pub fn sign_tx(key: &Key, msgs: Vec<Any>, p: &TxParams) -> Vec<u8> {
         signatures: vec![key.sign(&sign_doc)],
     }
     .encode_to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::per_mille;
+
+    #[test]
+    fn gas_adjustments_parse_without_floats() {
+        assert_eq!(per_mille("1.3").unwrap(), 1300);
+        assert_eq!(per_mille("2").unwrap(), 2000);
+        assert_eq!(per_mille("1.125").unwrap(), 1125);
+        assert!(per_mille("1.2345").is_err());
+        assert!(per_mille("abc").is_err());
+        assert!(per_mille(".5").is_err());
+        assert!(per_mille(&u64::MAX.to_string()).is_err());
+    }
 }

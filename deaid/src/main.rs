@@ -603,19 +603,6 @@ fn coins_json(coins: &[cosmos_sdk_proto::cosmos::base::v1beta1::Coin]) -> serde_
         .collect()
 }
 
-/// Parses a decimal such as `1.3` into thousandths (1300), without floats.
-fn per_mille(s: &str) -> anyhow::Result<u64> {
-    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
-    if whole.is_empty() || frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        bail!("{s:?} is not a decimal like 1.3 (at most 3 decimals)");
-    }
-    let whole: u64 = whole
-        .parse()
-        .with_context(|| format!("{s:?} is not a decimal"))?;
-    let frac: u64 = format!("{frac:0<3}").parse().unwrap_or(0);
-    Ok(whole * 1000 + frac)
-}
-
 async fn query(node: &NodeArgs, cmd: QueryCmd) -> anyhow::Result<()> {
     let client = NodeClient::new(&node.node)?;
     match cmd {
@@ -733,19 +720,4 @@ async fn bank_send(home: &Home, cmd: BankTxCmd) -> anyhow::Result<()> {
     })
     .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::per_mille;
-
-    #[test]
-    fn gas_adjustments_parse_without_floats() {
-        assert_eq!(per_mille("1.3").unwrap(), 1300);
-        assert_eq!(per_mille("2").unwrap(), 2000);
-        assert_eq!(per_mille("1.125").unwrap(), 1125);
-        assert!(per_mille("1.2345").is_err());
-        assert!(per_mille("abc").is_err());
-        assert!(per_mille(".5").is_err());
-    }
 }

@@ -140,7 +140,7 @@ pub async fn sign_and_broadcast(
             anyhow::anyhow!("--gas auto needs a node; give a number with --offline")
         })?;
         let estimate = client.simulate(sign_tx(&key, msgs.clone(), &p)).await?;
-        estimate.saturating_mul(crate::per_mille(&flags.gas_adjustment)?) / 1000
+        estimate.saturating_mul(deai_app::txbuilder::per_mille(&flags.gas_adjustment)?) / 1000
     } else {
         flags
             .gas

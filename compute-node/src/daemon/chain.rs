@@ -16,6 +16,7 @@ use deai_app::{
     client::NodeClient,
     txbuilder::{any, sign_tx, Key, TxParams},
 };
+use deai_auth::AuthParams;
 use deai_compute_module::query::{JOBS_PATH, JOB_PATH, PARAMS_PATH, PROVIDER_PATH};
 use deai_proto::compute::v1 as pb;
 use deai_types::{Address, Coin};
@@ -34,26 +35,6 @@ pub enum Gas {
     },
     /// A fixed limit.
     Fixed(u64),
-}
-
-/// The chain's minimum gas price: `num / den` of `denom` per unit of gas.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GasPrice {
-    /// Numerator.
-    pub num: u64,
-    /// Denominator (non-zero).
-    pub den: u64,
-    /// The fee denomination.
-    pub denom: String,
-}
-
-impl GasPrice {
-    /// The smallest fee the chain accepts for `gas_limit`: rounded up.
-    pub fn fee_for(&self, gas_limit: u64) -> Coin {
-        let den = u128::from(self.den.max(1));
-        let amount = (u128::from(gas_limit) * u128::from(self.num)).div_ceil(den);
-        Coin::new(amount, &self.denom)
-    }
 }
 
 /// Where a transaction landed and what it cost.
@@ -76,7 +57,8 @@ pub struct Chain {
     chain_id: String,
     fee: Option<Coin>,
     gas: Gas,
-    gas_price: GasPrice,
+    /// The chain's auth params, for the minimum fee of a gas limit.
+    auth: AuthParams,
 }
 
 /// The auth module's parameters (the minimum gas price).
@@ -106,11 +88,7 @@ impl Chain {
             .context("reading the chain's minimum gas price")?
             .params
             .ok_or_else(|| anyhow!("the node returned no auth params"))?;
-        let gas_price = GasPrice {
-            num: params.min_gas_price_num,
-            den: params.min_gas_price_den,
-            denom: params.fee_denom,
-        };
+        let auth = AuthParams::from_proto(params);
         let address = key.address();
         Ok(Chain {
             client,
@@ -120,7 +98,7 @@ impl Chain {
             chain_id,
             fee,
             gas,
-            gas_price,
+            auth,
         })
     }
 
@@ -232,7 +210,10 @@ impl Chain {
             }
         };
         if p.fee.is_none() {
-            p.fee = Some(self.gas_price.fee_for(p.gas_limit));
+            p.fee = Some(Coin::new(
+                self.auth.min_fee(p.gas_limit),
+                &self.auth.fee_denom,
+            ));
         }
         let bytes = sign_tx(&self.key, vec![msg], &p);
         let hash = deai_app::tx::tx_hash(&bytes);
@@ -313,31 +294,4 @@ pub fn msg_reveal(
             output: output.to_vec(),
         },
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_fee_for_a_gas_limit_is_the_minimum_price_rounded_up() {
-        let price = GasPrice {
-            num: 1,
-            den: 100,
-            denom: "udeai".into(),
-        };
-        assert_eq!(price.fee_for(200_000), Coin::new(2_000, "udeai"));
-        assert_eq!(price.fee_for(200_001), Coin::new(2_001, "udeai"));
-        assert_eq!(price.fee_for(0), Coin::new(0, "udeai"));
-        let odd = GasPrice {
-            num: 3,
-            den: 7,
-            denom: "udeai".into(),
-        };
-        assert_eq!(odd.fee_for(10), Coin::new(5, "udeai")); // 30/7 = 4.29 -> 5
-        assert_eq!(
-            odd.fee_for(u64::MAX).amount,
-            (u128::from(u64::MAX) * 3).div_ceil(7)
-        );
-    }
 }

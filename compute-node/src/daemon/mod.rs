@@ -113,18 +113,11 @@ fn parse_gas(gas: &str, adjustment: &str) -> anyhow::Result<Gas> {
             .map(Gas::Fixed)
             .with_context(|| format!("--gas {gas:?} is neither a number nor auto"));
     }
-    let bad = || anyhow::anyhow!("--gas-adjustment {adjustment:?} is not a decimal like 1.3");
-    let (whole, frac) = adjustment.split_once('.').unwrap_or((adjustment, ""));
-    if whole.is_empty() || frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
+    let adjustment_per_mille = deai_app::txbuilder::per_mille(adjustment)
+        .map_err(|e| anyhow::anyhow!("--gas-adjustment: {e}"))?;
+    if adjustment_per_mille < 1000 {
+        bail!("--gas-adjustment {adjustment:?} must be at least 1");
     }
-    let whole: u64 = whole.parse().map_err(|_| bad())?;
-    let frac: u64 = format!("{frac:0<3}").parse().map_err(|_| bad())?;
-    let adjustment_per_mille = whole
-        .checked_mul(1000)
-        .and_then(|w| w.checked_add(frac))
-        .filter(|&a| a >= 1000)
-        .ok_or_else(|| anyhow::anyhow!("--gas-adjustment {adjustment:?} must be at least 1"))?;
     Ok(Gas::Auto {
         adjustment_per_mille,
     })
@@ -551,7 +544,7 @@ impl Daemon {
     fn settled(&mut self, job: &pb::Job) -> anyhow::Result<()> {
         let status = pb::JobStatus::try_from(job.status).unwrap_or(pb::JobStatus::Unspecified);
         if matches!(status, pb::JobStatus::Pending | pb::JobStatus::Assigned) {
-            return Ok(()); // still open; it will show up among the assigned jobs
+            return Ok(()); // still open: read again next block
         }
         let entry = self.store.get(job.id).cloned();
         let took_part = entry.as_ref().is_some_and(|e| {

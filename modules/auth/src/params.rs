@@ -106,6 +106,16 @@ mod tests {
         assert_eq!(p.min_fee(1), 1);
         assert_eq!(p.min_fee(200_000), 2_000);
         assert_eq!(p.min_fee(200_001), 2_001);
+        let odd = AuthParams {
+            min_gas_price_num: 3,
+            min_gas_price_den: 7,
+            ..AuthParams::default()
+        };
+        assert_eq!(odd.min_fee(10), 5); // 30/7 = 4.29 -> 5
+        assert_eq!(
+            odd.min_fee(u64::MAX),
+            (u128::from(u64::MAX) * 3).div_ceil(7)
+        );
     }
 
     #[test]
