@@ -19,7 +19,7 @@ use cosmos_sdk_proto::{
 };
 use deai_app::{
     end_block::Host,
-    txbuilder::{any, msg_send, sign_tx, Key, TxParams},
+    txbuilder::{any, msg_send, msg_vote, sign_tx, Key, TxParams},
     App, BlockOutcome, TxOutcome,
 };
 use deai_auth::AuthRead;
@@ -212,20 +212,7 @@ impl Chain {
         let votes: Vec<_> = self
             .members
             .iter()
-            .map(|k| {
-                self.tx(
-                    k,
-                    vec![any(
-                        deai_gov::MSG_VOTE_TYPE_URL,
-                        &sdk_gov::MsgVote {
-                            proposal_id: id,
-                            voter: k.address().to_bech32(),
-                            option: gpb::VoteOption::Yes as i32,
-                            metadata: String::new(),
-                        },
-                    )],
-                )
-            })
+            .map(|k| self.tx(k, vec![msg_vote(&k.address(), id, gpb::VoteOption::Yes)]))
             .collect();
         self.block(&votes).tx_results.iter().for_each(ok);
         for _ in 0..=VOTING_BLOCKS {

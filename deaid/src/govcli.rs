@@ -8,7 +8,11 @@ use cosmos_sdk_proto::{
     cosmos::{base::v1beta1::Coin as ProtoCoin, gov::v1 as sdk},
     Any,
 };
-use deai_app::{client::NodeClient, home::Home, txbuilder::any};
+use deai_app::{
+    client::NodeClient,
+    home::Home,
+    txbuilder::{any, msg_vote},
+};
 use deai_proto::{compute::v1 as cpb, gov::v1 as gpb, treasury::v1 as tpb};
 use deai_types::{Address, Coin};
 use serde_json::{json, Value};
@@ -582,17 +586,7 @@ pub async fn gov_tx(home: &Home, cmd: GovTxCmd) -> anyhow::Result<()> {
                 &from,
                 flags,
                 &format!("vote {option} on proposal {id}"),
-                |a| {
-                    Ok(vec![any(
-                        deai_gov::MSG_VOTE_TYPE_URL,
-                        &sdk::MsgVote {
-                            proposal_id: id,
-                            voter: a.to_bech32(),
-                            option: o as i32,
-                            metadata: String::new(),
-                        },
-                    )])
-                },
+                |a| Ok(vec![msg_vote(a, id, o)]),
             )
             .await?;
         }

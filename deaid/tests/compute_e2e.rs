@@ -21,7 +21,7 @@ use cosmos_sdk_proto::{
     },
     Any,
 };
-use deai_app::txbuilder::{any, sign_tx, Key, TxParams};
+use deai_app::txbuilder::{any, msg_vote, sign_tx, Key, TxParams};
 use deai_compute_module::record::{commitment, sha3, Hash};
 use deai_proto::{compute::v1 as pb, gov::v1 as gpb, treasury::v1 as tpb};
 use deai_tests::{Consensus, Node};
@@ -304,20 +304,7 @@ impl Chain {
         let voters: Vec<Key> = self.keys.all().into_iter().cloned().collect();
         let votes: Vec<_> = voters
             .iter()
-            .map(|k| {
-                self.tx(
-                    k,
-                    vec![any(
-                        deai_gov::MSG_VOTE_TYPE_URL,
-                        &sdk_gov::MsgVote {
-                            proposal_id: id,
-                            voter: k.address().to_bech32(),
-                            option: gpb::VoteOption::Yes as i32,
-                            metadata: String::new(),
-                        },
-                    )],
-                )
-            })
+            .map(|k| self.tx(k, vec![msg_vote(&k.address(), id, gpb::VoteOption::Yes)]))
             .collect();
         self.block(&votes).tx_results.iter().for_each(ok);
         let supply = self.supply_matches_balances();
