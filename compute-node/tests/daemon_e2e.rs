@@ -191,7 +191,7 @@ fn a_daemon_started_before_its_node_backs_off_then_registers_and_survives_a_node
     let dir = tempfile::tempdir().unwrap();
     init_net(&deaid, dir.path(), |_| {});
     let home = dir.path().join("chain");
-    let listen = format!("127.0.0.1:{}", devnet::free_port());
+    let listen = format!("127.0.0.1:{}", deai_tests::free_port());
     let url = format!("http://{listen}");
     let keyring = |args: &[&str]| {
         devnet::ok(

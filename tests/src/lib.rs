@@ -308,6 +308,35 @@ pub struct Node {
     bin: PathBuf,
 }
 
+/// Starts `deaid --home HOME devnet` with `block_time` blocks and its RPC on
+/// `listen` (`127.0.0.1:0` for any free port), and waits until it prints the
+/// RPC address; returns the process and `http://…`. Stdout keeps being
+/// drained so the devnet never blocks on a full pipe.
+pub fn spawn_devnet(bin: &Path, home: &Path, block_time: &str, listen: &str) -> (Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(bin)
+        .arg("--home")
+        .arg(home)
+        .args(["devnet", "--block-time", block_time, "--rpc-listen", listen])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting deaid devnet");
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("devnet printed its RPC address")
+            .expect("reading the devnet's stdout");
+        if let Some(addr) = line.strip_prefix("JSON-RPC on ") {
+            break addr.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
 /// A free TCP port on localhost.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

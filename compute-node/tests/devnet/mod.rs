@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::{
-    io::{BufRead, Read, Write},
+    io::{Read, Write},
     path::{Path, PathBuf},
     process::{Child, Command, Output, Stdio},
     time::{Duration, Instant},
@@ -273,15 +273,6 @@ impl Net {
     }
 }
 
-/// A loopback port nothing listens on now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 pub fn wait<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
     loop {
@@ -338,26 +329,7 @@ impl Net {
     /// Runs the devnet at `home` (initialised already) with 200 ms blocks, its RPC on
     /// `listen`; waits for it to print the RPC address.
     pub fn spawn(deaid: PathBuf, home: PathBuf, listen: &str) -> Net {
-        let mut child = Command::new(&deaid)
-            .arg("--home")
-            .arg(&home)
-            .args(["devnet", "--block-time", "200ms", "--rpc-listen", listen])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let url = loop {
-            let line = lines
-                .next()
-                .expect("devnet printed its RPC address")
-                .unwrap();
-            if let Some(addr) = line.strip_prefix("JSON-RPC on ") {
-                break addr.trim().to_string();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
+        let (child, url) = deai_tests::spawn_devnet(&deaid, &home, "200ms", listen);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -390,7 +362,7 @@ impl Daemon {
 
     /// A daemon for the node at `url` with its keyring and state under `home`.
     pub fn start_at(url: &str, home: &Path, dir: &Path, key: &str, extra: &[&str]) -> Daemon {
-        let metrics = format!("127.0.0.1:{}", free_port());
+        let metrics = format!("127.0.0.1:{}", deai_tests::free_port());
         let mut args: Vec<String> = [
             "start",
             "--node",

@@ -52,34 +52,8 @@ impl Drop for Devnet {
 
 /// Starts `deaid devnet` (200 ms blocks) on `home` and waits for its RPC.
 pub fn start_devnet(home: &std::path::Path) -> Devnet {
-    use std::io::BufRead;
-    let mut child = Command::new(BIN)
-        .arg("--home")
-        .arg(home)
-        .args([
-            "devnet",
-            "--block-time",
-            "200ms",
-            "--rpc-listen",
-            "127.0.0.1:0",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("devnet printed its RPC address")
-            .unwrap();
-        if let Some(addr) = line.strip_prefix("JSON-RPC on ") {
-            break addr.trim().to_string();
-        }
-    };
-    // Keep draining stdout so the devnet never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    let (child, url) =
+        deai_tests::spawn_devnet(std::path::Path::new(BIN), home, "200ms", "127.0.0.1:0");
     Devnet { child, url }
 }
 
