@@ -873,15 +873,17 @@ async fn an_async_broadcast_returns_the_hash_waits_in_the_mempool_and_lands_in_t
     net.devnet.lock().unwrap().produce_block().unwrap();
     let client = HttpClient::new(format!("http://{}", net.addr).as_str()).unwrap();
     let dev2 = net.accounts[2].address;
-    let dev2_before = net
-        .devnet
-        .lock()
-        .unwrap()
-        .app()
-        .storage()
-        .latest_snapshot()
-        .balance(&dev2, "udeai")
-        .unwrap();
+    let dev2_balance = || {
+        net.devnet
+            .lock()
+            .unwrap()
+            .app()
+            .storage()
+            .latest_snapshot()
+            .balance(&dev2, "udeai")
+            .unwrap()
+    };
+    let dev2_before = dev2_balance();
 
     let first = signed_send(&net, "dev0", 25, 0);
     let second = signed_send(&net, "dev1", 7, 0);
@@ -954,14 +956,5 @@ async fn an_async_broadcast_returns_the_hash_waits_in_the_mempool_and_lands_in_t
     assert_eq!(pending["result"]["txs"], json!([]), "{pending}");
     assert_eq!(pending["result"]["n_txs"], "0", "{pending}");
     assert_eq!(count["result"]["n_txs"], "0", "{count}");
-    let dev2_after = net
-        .devnet
-        .lock()
-        .unwrap()
-        .app()
-        .storage()
-        .latest_snapshot()
-        .balance(&dev2, "udeai")
-        .unwrap();
-    assert_eq!(dev2_after, dev2_before + 32);
+    assert_eq!(dev2_balance(), dev2_before + 32);
 }
