@@ -6,6 +6,25 @@ use serde::{Deserialize, Serialize};
 
 use crate::AuthError;
 
+/// Largest `max_tx_bytes` governance may set: 4 MiB, well inside a CometBFT
+/// block (whose default `max_bytes` is 21 MiB, 100 MiB at most), so every
+/// transaction the limit admits fits a block.
+pub const MAX_TX_BYTES: u64 = 4 * 1024 * 1024;
+/// Smallest `max_tx_bytes`: room for a signed single-message transaction
+/// with its public key, fee and a short memo.
+pub const MIN_TX_BYTES: u64 = 1_024;
+/// Most signatures a transaction may be allowed: each costs a verification
+/// before any gas is charged.
+pub const MAX_TX_SIG_LIMIT: u64 = 128;
+/// Longest memo governance may allow, in characters (inside `MIN_TX_BYTES`
+/// would be too tight; memos above this are data, not notes).
+pub const MAX_MEMO_CHARACTERS: u64 = 65_536;
+/// Most gas governance may let one transaction ask for. CometBFT carries
+/// gas as a signed 64-bit number; this keeps one tx's work to seconds.
+pub const MAX_TX_GAS: u64 = 10_000_000_000;
+/// Smallest `max_tx_gas`: enough for the ante handler and a transfer.
+pub const MIN_TX_GAS: u64 = 100_000;
+
 /// The auth parameters, as they appear in genesis JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,18 +63,32 @@ impl Default for AuthParams {
 impl AuthParams {
     /// Checks every field is in range.
     pub fn validate(&self) -> Result<(), AuthError> {
-        let bad = |m: &str| Err(AuthError::InvalidParams(m.to_string()));
-        if self.tx_sig_limit == 0 {
-            return bad("tx_sig_limit must be at least 1");
+        let bad = |m: String| Err(AuthError::InvalidParams(m));
+        for (name, v, min, max) in [
+            ("tx_sig_limit", self.tx_sig_limit, 1, MAX_TX_SIG_LIMIT),
+            (
+                "max_tx_bytes",
+                self.max_tx_bytes,
+                MIN_TX_BYTES,
+                MAX_TX_BYTES,
+            ),
+            ("max_tx_gas", self.max_tx_gas, MIN_TX_GAS, MAX_TX_GAS),
+            (
+                "max_memo_characters",
+                self.max_memo_characters,
+                0,
+                MAX_MEMO_CHARACTERS,
+            ),
+        ] {
+            if v < min || v > max {
+                return bad(format!("{name} must be between {min} and {max}"));
+            }
         }
-        if self.max_tx_bytes < 128 {
-            return bad("max_tx_bytes must be at least 128");
-        }
-        if self.max_tx_gas == 0 {
-            return bad("max_tx_gas must be positive");
+        if self.max_memo_characters >= self.max_tx_bytes {
+            return bad("max_memo_characters must be below max_tx_bytes".into());
         }
         if self.min_gas_price_den == 0 {
-            return bad("min_gas_price_den must be non-zero");
+            return bad("min_gas_price_den must be non-zero".into());
         }
         Coin::validate_denom(&self.fee_denom)
             .map_err(|e| AuthError::InvalidParams(format!("fee_denom: {e}")))
@@ -99,6 +132,9 @@ impl AuthParams {
 mod tests {
     use super::*;
 
+    /// One way to break a valid parameter set.
+    type Change = fn(&mut AuthParams);
+
     #[test]
     fn the_minimum_fee_rounds_up() {
         let p = AuthParams::default();
@@ -116,6 +152,44 @@ mod tests {
             odd.min_fee(u64::MAX),
             (u128::from(u64::MAX) * 3).div_ceil(7)
         );
+    }
+
+    #[test]
+    fn every_size_and_count_limit_has_an_upper_and_a_lower_bound() {
+        AuthParams::default().validate().unwrap();
+        let cases: Vec<(&str, Change)> = vec![
+            ("tx bytes above a block", |p: &mut AuthParams| {
+                p.max_tx_bytes = u64::MAX
+            }),
+            ("tx bytes above 4 MiB", |p: &mut AuthParams| {
+                p.max_tx_bytes = MAX_TX_BYTES + 1
+            }),
+            ("tx bytes too small for a tx", |p: &mut AuthParams| {
+                p.max_tx_bytes = 128
+            }),
+            ("tx gas huge", |p: &mut AuthParams| p.max_tx_gas = u64::MAX),
+            ("tx gas too small", |p: &mut AuthParams| p.max_tx_gas = 1),
+            ("sig limit zero", |p: &mut AuthParams| p.tx_sig_limit = 0),
+            ("sig limit huge", |p: &mut AuthParams| {
+                p.tx_sig_limit = u64::MAX
+            }),
+            ("memo huge", |p: &mut AuthParams| {
+                p.max_memo_characters = u64::MAX
+            }),
+        ];
+        for (what, change) in cases {
+            let mut p = AuthParams::default();
+            change(&mut p);
+            assert!(p.validate().is_err(), "{what} must be refused");
+        }
+        let largest = AuthParams {
+            max_tx_bytes: MAX_TX_BYTES,
+            max_tx_gas: MAX_TX_GAS,
+            tx_sig_limit: MAX_TX_SIG_LIMIT,
+            max_memo_characters: MAX_MEMO_CHARACTERS,
+            ..AuthParams::default()
+        };
+        largest.validate().unwrap();
     }
 
     #[test]

@@ -3,6 +3,13 @@
 //! `MsgSend` and `MsgMultiSend`, so `SigningStargateClient.sendTokens` works
 //! unchanged. Every change keeps the invariant that the total supply of a
 //! denom equals the sum of its balances; only `mint` and `burn` change supply.
+//!
+//! For governance, an address's udeai balance may be *linked* to another
+//! address ([`BankWrite::set_link`]): the bank then keeps, for each
+//! collector, the sum of the balances linked to it, updated on every
+//! balance change, so a delegate's lent voting power is one read at any
+//! height however many delegate to it. Every `Params` field is bounded
+//! ([`params::BankParams::validate`]); the bank has no block hooks.
 
 // Consensus code: no floating point (results must match on every machine).
 #![deny(clippy::float_arithmetic)]

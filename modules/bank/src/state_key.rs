@@ -48,3 +48,18 @@ pub fn supply(denom: &str) -> Vec<u8> {
 pub fn params() -> Vec<u8> {
     b"bank/params".to_vec()
 }
+
+/// Whose linked total `addr`'s base-denom balance counts toward (governance
+/// delegation of voting power): 20 address bytes.
+pub fn link(addr: &Address) -> Vec<u8> {
+    let mut k = b"bank/link/".to_vec();
+    k.extend_from_slice(addr.as_bytes());
+    k
+}
+
+/// The sum of the base-denom balances linked to `collector`.
+pub fn linked_total(collector: &Address) -> Vec<u8> {
+    let mut k = b"bank/linked_total/".to_vec();
+    k.extend_from_slice(collector.as_bytes());
+    k
+}

@@ -54,6 +54,21 @@ pub enum GovError {
     HistoryUnavailable(u64, String),
 }
 
+impl GovError {
+    /// Whether the error is the node's own (its storage failed, or it no
+    /// longer keeps the history a tally needs) rather than the data's. Only
+    /// these may stop an end block: anything users or governance can put in
+    /// state is handled there by failing or skipping one proposal.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            GovError::State(_)
+                | GovError::Bank(BankError::State(_))
+                | GovError::HistoryUnavailable(..)
+        )
+    }
+}
+
 impl ModuleError for GovError {
     fn codespace(&self) -> &'static str {
         match self {

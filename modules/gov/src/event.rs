@@ -72,6 +72,22 @@ pub fn delegate(delegator: &Address, delegate: Option<&Address>) -> Event {
         )
 }
 
+/// `delegation_policy`: a delegate accepts or refuses lent voting power.
+pub fn delegation_policy(delegate: &Address, accept: bool) -> Event {
+    Event::new("delegation_policy")
+        .attr("delegate", delegate.to_bech32())
+        .attr("accept", accept.to_string())
+}
+
+/// `gov_queue_entry_dropped`: a queue entry named a proposal that does not
+/// exist or is no longer in that period; it is removed, not fatal.
+pub fn queue_entry_dropped(end: u64, id: u64, why: &str) -> Event {
+    Event::new("gov_queue_entry_dropped")
+        .attr("proposal_id", id.to_string())
+        .attr("end_height", end.to_string())
+        .attr("reason", why)
+}
+
 /// `proposal_result`: a proposal left its deposit or voting period.
 pub fn proposal_finished(p: &Proposal, result: &str) -> Event {
     Event::new("proposal_result")

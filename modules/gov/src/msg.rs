@@ -13,7 +13,7 @@ use crate::{
     event,
     params::share,
     state::{add_coins, coins_of, coins_to_proto, covers},
-    tally::{voter_power, WEIGHT_ONE},
+    tally::{power_bound, WEIGHT_ONE},
     GovError, GovParams, GovRead, GovWrite,
 };
 
@@ -161,6 +161,13 @@ pub enum GovMsg {
         /// To whom.
         delegate: Option<Address>,
     },
+    /// A delegate accepts or refuses voting power lent to it.
+    SetDelegationPolicy {
+        /// The delegate (signs).
+        delegate: Address,
+        /// `false` refuses new delegations and excludes standing ones.
+        accept: bool,
+    },
     /// New parameters (governance only).
     UpdateParams {
         /// Must be the governance account.
@@ -256,6 +263,14 @@ impl GovMsg {
         })
     }
 
+    /// Stateless checks of `MsgSetDelegationPolicy`.
+    pub fn set_delegation_policy(m: &pb::MsgSetDelegationPolicy) -> Result<Self, GovError> {
+        Ok(GovMsg::SetDelegationPolicy {
+            delegate: addr("delegate", &m.delegate)?,
+            accept: m.accept,
+        })
+    }
+
     /// Stateless checks of `MsgUpdateParams`.
     pub fn update_params(m: &pb::MsgUpdateParams) -> Result<Self, GovError> {
         let params = GovParams::from_proto(
@@ -277,6 +292,7 @@ impl GovMsg {
             GovMsg::Deposit { depositor, .. } => *depositor,
             GovMsg::Vote { voter, .. } => *voter,
             GovMsg::Delegate { delegator, .. } => *delegator,
+            GovMsg::SetDelegationPolicy { delegate, .. } => *delegate,
             GovMsg::UpdateParams { authority, .. } => *authority,
         }
     }
@@ -290,6 +306,7 @@ impl GovMsg {
             GovMsg::Vote { .. } => crate::MSG_VOTE_WEIGHTED_TYPE_URL,
             GovMsg::Cancel { .. } => crate::MSG_CANCEL_PROPOSAL_TYPE_URL,
             GovMsg::Delegate { .. } => crate::MSG_DELEGATE_TYPE_URL,
+            GovMsg::SetDelegationPolicy { .. } => crate::MSG_SET_DELEGATION_POLICY_TYPE_URL,
             GovMsg::UpdateParams { .. } => crate::MSG_UPDATE_PARAMS_TYPE_URL,
         }
     }
@@ -338,17 +355,9 @@ impl GovMsg {
                         params.max_messages
                     )));
                 }
-                let min = params.min_deposit_for(*expedited);
-                let min_initial: Vec<Coin> = min
-                    .iter()
-                    .map(|c| {
-                        Coin::new(
-                            share(c.amount, params.min_initial_deposit_ppm),
-                            c.denom.clone(),
-                        )
-                    })
-                    .filter(|c| c.amount > 0)
-                    .collect();
+                // Never zero (validate refuses a zero ratio and it rounds
+                // up), so bulk submissions cost real tokens.
+                let min_initial = params.min_initial_deposit(*expedited);
                 if !covers(initial_deposit, &min_initial) {
                     return Err(GovError::InvalidDeposit(format!(
                         "the initial deposit must be at least {}",
@@ -422,9 +431,10 @@ impl GovMsg {
                 if height > p.voting_end_height {
                     return Err(wrong_status(&p, "its voting period has ended"));
                 }
+                // Constant cost, however many delegate to the voter.
                 let power = match history(p.voting_start_height)? {
-                    Some(h) => voter_power(&h, &*state, *id, voter)?,
-                    None => voter_power(&*state, &*state, *id, voter)?,
+                    Some(h) => power_bound(&h, voter)?,
+                    None => power_bound(&*state, voter)?,
                 };
                 if power == 0 {
                     return Err(GovError::NoVotingPower(voter.to_bech32(), *id));
@@ -456,7 +466,16 @@ impl GovMsg {
                     ));
                 }
                 state.dequeue(&p)?;
-                let mut events = settle_deposits(state, &p, params.cancel_burn_ppm)?;
+                // Only the proposer chose to withdraw: other depositors
+                // get all of theirs back.
+                let mut events = settle_deposits(
+                    state,
+                    &p,
+                    Burn::ShareOf {
+                        depositor: proposer,
+                        ppm: params.cancel_burn_ppm,
+                    },
+                )?;
                 p.status = ProposalStatus::Cancelled as i32;
                 state.put_proposal(&p)?;
                 events.push(event::proposal_finished(&p, "cancelled"));
@@ -466,8 +485,19 @@ impl GovMsg {
                 delegator,
                 delegate,
             } => {
+                if let Some(d) = delegate {
+                    if state.refuses_delegations(d)? {
+                        return Err(GovError::InvalidDelegation(format!(
+                            "{d} does not accept delegated voting power"
+                        )));
+                    }
+                }
                 state.set_delegate(delegator, delegate.as_ref())?;
                 Ok(vec![event::delegate(delegator, delegate.as_ref())])
+            }
+            GovMsg::SetDelegationPolicy { delegate, accept } => {
+                state.set_delegation_policy(delegate, *accept)?;
+                Ok(vec![event::delegation_policy(delegate, *accept)])
             }
             GovMsg::UpdateParams { authority, params } => {
                 if *authority != crate::authority() {
@@ -530,12 +560,39 @@ fn add_deposit<S: StateWrite>(
     Ok(events)
 }
 
-/// Returns every deposit on `p` to its depositor, minus `burn_ppm` of each,
-/// which is burned.
+/// Which deposits a settlement burns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Burn<'a> {
+    /// Refund every deposit in full.
+    Nothing,
+    /// Burn every deposit (veto, lapsed deposit period).
+    Everything,
+    /// Burn `ppm` of one depositor's deposit (the proposer's, on cancel)
+    /// and refund everyone else in full.
+    ShareOf {
+        /// Whose deposit is partly burned.
+        depositor: &'a Address,
+        /// How much of it, in parts per million.
+        ppm: u64,
+    },
+}
+
+impl Burn<'_> {
+    fn ppm_for(&self, depositor: &Address) -> u64 {
+        match self {
+            Burn::Nothing => 0,
+            Burn::Everything => crate::params::PPM,
+            Burn::ShareOf { depositor: d, ppm } if *d == depositor => *ppm,
+            Burn::ShareOf { .. } => 0,
+        }
+    }
+}
+
+/// Returns every deposit on `p` to its depositor, less what `burn` burns.
 pub fn settle_deposits<S: StateWrite>(
     state: &mut S,
     p: &Proposal,
-    burn_ppm: u64,
+    burn: Burn<'_>,
 ) -> Result<Vec<Event>, GovError> {
     let mut events = Vec::new();
     let mut after: Option<Address> = None;
@@ -545,6 +602,7 @@ pub fn settle_deposits<S: StateWrite>(
         after = Some(addr("stored depositor", &last.depositor)?);
         for d in page {
             let depositor = addr("stored depositor", &d.depositor)?;
+            let burn_ppm = burn.ppm_for(&depositor);
             let coins = coins_of(&d.amount)?;
             let burned: Vec<Coin> = coins
                 .iter()
@@ -553,7 +611,12 @@ pub fn settle_deposits<S: StateWrite>(
                 .collect();
             let refund: Vec<Coin> = coins
                 .iter()
-                .map(|c| Coin::new(c.amount - share(c.amount, burn_ppm), c.denom.clone()))
+                .map(|c| {
+                    Coin::new(
+                        c.amount.saturating_sub(share(c.amount, burn_ppm)),
+                        c.denom.clone(),
+                    )
+                })
                 .filter(|c| c.amount > 0)
                 .collect();
             if !burned.is_empty() {

@@ -9,6 +9,9 @@ use prost::Message;
 
 use crate::{tally, GovError, GovRead};
 
+/// Most proposals one filtered `Proposals` query reads, matching or not.
+pub const MAX_PROPOSALS_SCANNED: usize = 10_000;
+
 fn err(e: GovError) -> QueryError {
     QueryError::from_module(&e)
 }
@@ -56,24 +59,35 @@ pub fn query<S: StateRead, H: StateRead>(
             let page = Page::from_request(req.pagination.as_ref())?;
             let mut after = page.after_u64()?;
             let mut out = Vec::new();
-            loop {
-                let batch = state.proposals(after, page.limit).map_err(err)?;
-                let Some(last) = batch.last() else { break };
-                after = Some(last.id);
-                let short = batch.len() < page.limit;
-                out.extend(
-                    batch
-                        .into_iter()
-                        .filter(|p| req.status == 0 || p.status == req.status),
-                );
-                if short || out.len() >= page.limit {
-                    break;
+            let mut scanned = 0usize;
+            // A status filter reads pages until this one is full, but never
+            // more than MAX_PROPOSALS_SCANNED proposals: then the last id
+            // read is handed out as `next_key`, so a rare status cannot make
+            // one query walk every proposal ever made.
+            let next_key = loop {
+                if out.len() >= page.limit || scanned >= MAX_PROPOSALS_SCANNED {
+                    break after.map(|id| id.to_be_bytes().to_vec()).unwrap_or_default();
                 }
-            }
-            out.truncate(page.limit);
-            let last = out.last().map(|p| p.id.to_be_bytes().to_vec());
+                let chunk = page.limit.min(MAX_PROPOSALS_SCANNED.saturating_sub(scanned));
+                let batch = state.proposals(after, chunk).map_err(err)?;
+                if batch.is_empty() {
+                    break Vec::new();
+                }
+                for p in batch {
+                    scanned = scanned.saturating_add(1);
+                    after = Some(p.id);
+                    if req.status == 0 || p.status == req.status {
+                        out.push(p);
+                        if out.len() >= page.limit {
+                            break;
+                        }
+                    }
+                }
+            };
+            let mut pagination = page.response(0, None);
+            pagination.next_key = next_key;
             Ok(pb::QueryProposalsResponse {
-                pagination: Some(page.response(out.len(), last)),
+                pagination: Some(pagination),
                 proposals: out,
             }
             .encode_to_vec())

@@ -1,5 +1,6 @@
 //! Typed access to governance state. Amounts use checked arithmetic.
 
+use deai_bank::BankWrite;
 use deai_proto::gov::v1::{Deposit, Params, Proposal, Vote};
 use deai_types::{Address, Coin, StateError, StateRead, StateReadExt, StateWrite, StateWriteExt};
 use prost::Message;
@@ -8,6 +9,42 @@ use crate::{state_key, GovError, GovParams};
 
 fn decode<M: Message + Default>(what: &str, bytes: &[u8]) -> Result<M, GovError> {
     M::decode(bytes).map_err(|e| GovError::State(StateError::Storage(format!("{what}: {e}"))))
+}
+
+fn storage(what: &str) -> GovError {
+    GovError::State(StateError::Storage(what.into()))
+}
+
+/// Most end heights one end block walks through in a queue. Normally the
+/// cursor is one height behind; this bounds the catch-up after a backlog
+/// (more proposals due than `max_proposals_per_block`).
+pub const MAX_QUEUE_HEIGHTS_PER_BLOCK: u64 = 1_000;
+
+/// The two end-height queues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    /// Proposals waiting for their deposit, by deposit end height.
+    Deposit,
+    /// Proposals in their voting period, by voting end height.
+    Voting,
+}
+
+impl Queue {
+    /// The queue's key prefix.
+    pub fn prefix(self) -> Vec<u8> {
+        match self {
+            Queue::Deposit => state_key::deposit_queue_prefix(),
+            Queue::Voting => state_key::voting_queue_prefix(),
+        }
+    }
+
+    /// The key of the queue's cursor.
+    pub fn cursor_key(self) -> Vec<u8> {
+        match self {
+            Queue::Deposit => state_key::deposit_queue_cursor(),
+            Queue::Voting => state_key::voting_queue_cursor(),
+        }
+    }
 }
 
 fn address_at(key: &[u8], offset: usize) -> Result<Address, GovError> {
@@ -118,39 +155,43 @@ pub trait GovRead: StateRead {
         }
     }
 
-    /// Everyone who lends its voting power to `delegate`, in address order.
-    fn delegators(&self, delegate: &Address) -> Result<Vec<Address>, GovError> {
-        let prefix = state_key::delegators_of(delegate);
-        self.prefix_raw(&prefix, None, usize::MAX)?
-            .into_iter()
-            .map(|(k, _)| address_at(&k, prefix.len()))
-            .collect()
-    }
-
-    /// Ids of proposals in a queue whose period ends at or before `height`,
-    /// in end order, at most `limit`.
-    fn due(&self, prefix: &[u8], height: u64, limit: usize) -> Result<Vec<(u64, u64)>, GovError> {
-        let mut out = Vec::new();
-        for (k, _) in self.prefix_raw(prefix, None, limit)? {
-            let (end, id) = state_key::parse_queue(prefix, &k).ok_or_else(|| {
-                GovError::State(StateError::Storage("malformed gov queue key".into()))
-            })?;
-            if end > height {
-                break;
-            }
-            out.push((end, id));
-        }
-        Ok(out)
+    /// Whether `delegate` refuses voting power lent to it.
+    fn refuses_delegations(&self, delegate: &Address) -> Result<bool, GovError> {
+        Ok(self
+            .get_raw(&state_key::refuses_delegations(delegate))?
+            .is_some())
     }
 
     /// The earliest height whose state an open vote still needs to read.
+    /// Seeks to the stored floor (just before the oldest open vote's entry),
+    /// so it does not walk the deletion markers of votes long finished.
     fn oldest_voting_start(&self) -> Result<Option<u64>, GovError> {
+        Ok(self.oldest_voting_entry()?.map(|(start, _)| start))
+    }
+
+    /// The oldest entry `(start, id)` of the voting-start index, read from
+    /// the stored floor.
+    fn oldest_voting_entry(&self) -> Result<Option<(u64, u64)>, GovError> {
         let prefix = state_key::voting_start_prefix();
+        let (start, after) = voting_start_floor(self)?;
+        let mut from = state_key::queue_at(&prefix, start);
+        if let Some(id) = after {
+            from = state_key::queue_at(&from, id);
+        }
         Ok(self
-            .prefix_raw(&prefix, None, 1)?
+            .prefix_raw(&prefix, Some(&from), 1)?
             .first()
-            .and_then(|(k, _)| state_key::parse_queue(&prefix, k))
-            .map(|(start, _)| start))
+            .and_then(|(k, _)| state_key::parse_queue(&prefix, k)))
+    }
+}
+
+/// The voting-start floor: scans start right after `(start, after id)`.
+fn voting_start_floor<S: StateRead + ?Sized>(state: &S) -> Result<(u64, Option<u64>), GovError> {
+    match state.get_raw(&state_key::voting_start_floor())? {
+        None => Ok((0, None)),
+        Some(v) => {
+            state_key::parse_queue_cursor(&v).ok_or_else(|| storage("malformed voting start floor"))
+        }
     }
 }
 
@@ -173,10 +214,10 @@ pub trait GovWrite: StateWrite {
                 GovError::State(StateError::Storage("bad proposal counter".into()))
             })?),
         };
-        self.put_raw(
-            state_key::next_proposal_id(),
-            (id + 1).to_be_bytes().to_vec(),
-        )?;
+        let next = id
+            .checked_add(1)
+            .ok_or_else(|| GovError::InvalidProposal("proposal ids are exhausted".into()))?;
+        self.put_raw(state_key::next_proposal_id(), next.to_be_bytes().to_vec())?;
         Ok(id)
     }
 
@@ -198,21 +239,108 @@ pub trait GovWrite: StateWrite {
         Ok(())
     }
 
-    /// Sets (or with `None` removes) `delegator`'s delegate.
+    /// Sets (or with `None` removes) `delegator`'s delegate. The bank keeps
+    /// each delegate's total lent balance from here on (see [`crate::tally`]).
     fn set_delegate(
         &mut self,
         delegator: &Address,
         delegate: Option<&Address>,
     ) -> Result<(), GovError> {
-        if let Some(old) = self.delegate_of(delegator)? {
-            self.delete_raw(state_key::delegator(&old, delegator))?;
-        }
         match delegate {
             None => self.delete_raw(state_key::delegation(delegator))?,
-            Some(d) => {
-                self.put_raw(state_key::delegation(delegator), d.as_bytes().to_vec())?;
-                self.put_raw(state_key::delegator(d, delegator), Vec::new())?;
+            Some(d) => self.put_raw(state_key::delegation(delegator), d.as_bytes().to_vec())?,
+        }
+        self.set_link(delegator, delegate)?;
+        Ok(())
+    }
+
+    /// Records whether `delegate` accepts voting power lent to it.
+    fn set_delegation_policy(&mut self, delegate: &Address, accept: bool) -> Result<(), GovError> {
+        let key = state_key::refuses_delegations(delegate);
+        if accept {
+            self.delete_raw(key)?;
+        } else {
+            self.put_raw(key, Vec::new())?;
+        }
+        Ok(())
+    }
+
+    /// Takes the entries of `queue` due at or before `height`, at most
+    /// `limit`, in end order, and moves the queue's cursor past them. Each
+    /// read seeks to one end height's own entries (the cursor's), so deletion
+    /// markers of entries removed early (cancelled proposals, proposals that
+    /// reached their deposit) are walked once, when their height comes, and
+    /// the cost of a block is that of the entries due.
+    fn take_due(
+        &mut self,
+        queue: Queue,
+        height: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, u64)>, GovError> {
+        let prefix = queue.prefix();
+        let stored = self.get_raw(&queue.cursor_key())?;
+        let (mut at, mut after) = match &stored {
+            Some(v) => state_key::parse_queue_cursor(v)
+                .ok_or_else(|| storage("malformed gov queue cursor"))?,
+            // A queue without a cursor yet (a chain from before cursors):
+            // start at its lowest entry, one walk, once.
+            None => match self.prefix_raw(&prefix, None, 1)?.first() {
+                Some((k, _)) => (
+                    state_key::parse_queue(&prefix, k)
+                        .ok_or_else(|| storage("malformed gov queue key"))?
+                        .0
+                        .min(height),
+                    None,
+                ),
+                None => (height, None),
+            },
+        };
+        let mut out = Vec::new();
+        let mut heights = 0u64;
+        while at <= height && out.len() < limit && heights < MAX_QUEUE_HEIGHTS_PER_BLOCK {
+            let here = state_key::queue_at(&prefix, at);
+            let start = after.map(|id| state_key::queue_at(&here, id));
+            let want = limit.saturating_sub(out.len());
+            let page = self.prefix_raw(&here, start.as_deref(), want)?;
+            let full = page.len() >= want;
+            for (k, _) in &page {
+                let (end, id) = state_key::parse_queue(&prefix, k)
+                    .ok_or_else(|| storage("malformed gov queue key"))?;
+                out.push((end, id));
+                after = Some(id);
             }
+            if full || at == u64::MAX {
+                // More may wait at this height: the next block resumes
+                // right after the last id taken.
+                break;
+            }
+            at = at.saturating_add(1);
+            after = None;
+            heights = heights.saturating_add(1);
+        }
+        let cursor = state_key::queue_cursor(at, after);
+        if stored.as_deref() != Some(cursor.as_slice()) {
+            self.put_raw(queue.cursor_key(), cursor)?;
+        }
+        Ok(out)
+    }
+
+    /// Moves the voting-start floor up to the oldest open vote's start
+    /// (after the end block's queues ran). New votes start at later heights,
+    /// so the floor never passes an entry still to come.
+    fn advance_voting_start_floor(&mut self, height: u64) -> Result<(), GovError> {
+        let old = voting_start_floor(self)?;
+        // Just before the oldest entry (ids start at 1), or, with none, the
+        // start of the next height.
+        let new = match self.oldest_voting_entry()? {
+            Some((start, id)) => (start, id.checked_sub(1)),
+            None => (height.saturating_add(1), None),
+        };
+        if new != old {
+            self.put_raw(
+                state_key::voting_start_floor(),
+                state_key::queue_cursor(new.0, new.1),
+            )?;
         }
         Ok(())
     }

@@ -58,6 +58,46 @@ pub fn deposit_queue_prefix() -> Vec<u8> {
     b"gov/deposit_queue/".to_vec()
 }
 
+/// The deposit-period queue's cursor: where the next end block starts
+/// reading (see [`queue_cursor`]).
+pub fn deposit_queue_cursor() -> Vec<u8> {
+    b"gov/deposit_queue_cursor".to_vec()
+}
+
+/// The voting-period queue's cursor.
+pub fn voting_queue_cursor() -> Vec<u8> {
+    b"gov/voting_queue_cursor".to_vec()
+}
+
+/// A queue cursor's value: the lowest end height that may still hold work,
+/// and, when part of that height is done, the last id handled there.
+pub fn queue_cursor(height: u64, after_id: Option<u64>) -> Vec<u8> {
+    let mut v = height.to_be_bytes().to_vec();
+    if let Some(id) = after_id {
+        v.extend_from_slice(&id.to_be_bytes());
+    }
+    v
+}
+
+/// Reads a queue cursor's value back.
+pub fn parse_queue_cursor(v: &[u8]) -> Option<(u64, Option<u64>)> {
+    let h: [u8; 8] = v.get(..8)?.try_into().ok()?;
+    let height = u64::from_be_bytes(h);
+    match v.len() {
+        8 => Some((height, None)),
+        16 => {
+            let id: [u8; 8] = v.get(8..16)?.try_into().ok()?;
+            Some((height, Some(u64::from_be_bytes(id))))
+        }
+        _ => None,
+    }
+}
+
+/// Prefix of the entries of a queue (`prefix`) that end at `end`.
+pub fn queue_at(prefix: &[u8], end: u64) -> Vec<u8> {
+    with_u64(prefix.to_vec(), end)
+}
+
 /// Proposal `id`'s place in the deposit-period queue, by end height.
 pub fn deposit_queue(end: u64, id: u64) -> Vec<u8> {
     with_u64(with_u64(deposit_queue_prefix(), end), id)
@@ -78,6 +118,13 @@ pub fn voting_start_prefix() -> Vec<u8> {
     b"gov/voting_start/".to_vec()
 }
 
+/// Where reads of the oldest open vote start in the voting-start index
+/// (a [`queue_cursor`] value): past the deletion markers of votes long
+/// finished.
+pub fn voting_start_floor() -> Vec<u8> {
+    b"gov/voting_start_floor".to_vec()
+}
+
 /// Proposal `id` reads voting power at `start`.
 pub fn voting_start(start: u64, id: u64) -> Vec<u8> {
     with_u64(with_u64(voting_start_prefix(), start), id)
@@ -90,17 +137,10 @@ pub fn delegation(delegator: &Address) -> Vec<u8> {
     k
 }
 
-/// Prefix of the delegators of `delegate`.
-pub fn delegators_of(delegate: &Address) -> Vec<u8> {
-    let mut k = b"gov/delegators/".to_vec();
+/// Present when `delegate` refuses voting power lent to it.
+pub fn refuses_delegations(delegate: &Address) -> Vec<u8> {
+    let mut k = b"gov/refuses_delegations/".to_vec();
     k.extend_from_slice(delegate.as_bytes());
-    k
-}
-
-/// Marks `delegator` as lending its power to `delegate`.
-pub fn delegator(delegate: &Address, delegator: &Address) -> Vec<u8> {
-    let mut k = delegators_of(delegate);
-    k.extend_from_slice(delegator.as_bytes());
     k
 }
 

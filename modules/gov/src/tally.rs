@@ -4,6 +4,20 @@
 //! vote on this proposal themselves. Delegation is one level deep: power
 //! lent to someone who does not vote is not counted. Reading everything
 //! from one past state means tokens moved during the vote cannot count twice.
+//!
+//! Cost does not depend on how many delegate to a voter, so nobody can make
+//! someone else's vote (or the tally) expensive by delegating to them from
+//! many accounts. The bank keeps, for every delegate, the running total of
+//! its delegators' balances, updated on every balance change and on every
+//! (un)delegation ([`deai_bank::BankWrite::set_link`]); the snapshot where
+//! voting began holds that total as of then. A delegate's power is its own
+//! balance plus that total, minus the balances of its delegators who voted
+//! themselves, which the tally subtracts while walking the votes: O(votes),
+//! two reads per vote. A delegate that refuses delegations (see
+//! `MsgSetDelegationPolicy`) at the snapshot gets no lent power at all: its
+//! delegators keep their own votes, and their power goes unused otherwise.
+
+use std::collections::BTreeMap;
 
 use deai_bank::BankRead;
 use deai_proto::gov::v1::{Proposal, TallyResult, Vote, VoteOption};
@@ -63,24 +77,21 @@ pub enum Decision {
     Reject,
 }
 
-/// `voter`'s power on a proposal: own balance in `history` plus that of
-/// its delegators in `history` who have not voted in `current`.
-pub fn voter_power<H: StateRead, C: StateRead>(
-    history: &H,
-    current: &C,
-    proposal_id: u64,
-    voter: &Address,
-) -> Result<u128, GovError> {
-    let mut power = history.balance(voter, BASE_DENOM)?;
-    for d in history.delegators(voter)? {
-        if current.vote(proposal_id, &d)?.is_some() {
-            continue;
-        }
-        power = power
-            .checked_add(history.balance(&d, BASE_DENOM)?)
-            .ok_or_else(|| GovError::InvalidVote("voting power overflows".into()))?;
+/// What `voter` could cast on a proposal whose snapshot is `history`: its
+/// own balance plus what its delegators held then (nothing lent if it
+/// refused delegations then). Delegators who vote themselves take their
+/// share back in [`tally`]. Two or three reads, whatever the delegators.
+pub fn power_bound<H: StateRead>(history: &H, voter: &Address) -> Result<u128, GovError> {
+    let own = history.balance(voter, BASE_DENOM)?;
+    Ok(own.saturating_add(lent_power(history, voter)?))
+}
+
+/// The balances lent to `delegate` in `history`, or 0 if it refused them.
+fn lent_power<H: StateRead>(history: &H, delegate: &Address) -> Result<u128, GovError> {
+    if history.refuses_delegations(delegate)? {
+        return Ok(0);
     }
-    Ok(power)
+    Ok(history.linked_total(delegate)?)
 }
 
 /// The power that could vote: the supply minus module accounts' balances.
@@ -128,9 +139,35 @@ pub fn tally<H: StateRead, C: StateRead>(
         total_power: total_power(history, non_voting)?,
         ..Tally::default()
     };
+    // Pass 1: every voter takes its own balance back from its delegate.
+    let mut taken_back: BTreeMap<Address, u128> = BTreeMap::new();
+    for_each_vote(current, p.id, |voter, _| {
+        if let Some(delegate) = history.linked_to(voter)? {
+            let own = history.balance(voter, BASE_DENOM)?;
+            let slot = taken_back.entry(delegate).or_insert(0);
+            *slot = slot.saturating_add(own);
+        }
+        Ok(())
+    })?;
+    // Pass 2: own power plus what is still lent.
+    for_each_vote(current, p.id, |voter, vote| {
+        let own = history.balance(voter, BASE_DENOM)?;
+        let lent =
+            lent_power(history, voter)?.saturating_sub(taken_back.get(voter).copied().unwrap_or(0));
+        add_vote(&mut t, vote, own.saturating_add(lent))
+    })?;
+    Ok(t)
+}
+
+/// Calls `f` with every vote on proposal `id`, in voter order, a page at a time.
+fn for_each_vote<C: StateRead>(
+    current: &C,
+    id: u64,
+    mut f: impl FnMut(&Address, &Vote) -> Result<(), GovError>,
+) -> Result<(), GovError> {
     let mut after: Option<Address> = None;
     loop {
-        let page = current.votes(p.id, after.as_ref(), 256)?;
+        let page = current.votes(id, after.as_ref(), 256)?;
         let Some(last) = page.last() else { break };
         after = Some(
             last.voter
@@ -142,11 +179,10 @@ pub fn tally<H: StateRead, C: StateRead>(
                 .voter
                 .parse()
                 .map_err(|e| GovError::InvalidVote(format!("stored voter: {e}")))?;
-            let power = voter_power(history, current, p.id, &voter)?;
-            add_vote(&mut t, v, power)?;
+            f(&voter, v)?;
         }
     }
-    Ok(t)
+    Ok(())
 }
 
 /// `a / b > ppm / 1e6` (or `>=` when `inclusive`), exactly, for b > 0.

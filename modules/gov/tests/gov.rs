@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
 
-use std::collections::BTreeMap;
+use std::{cell::Cell, collections::BTreeMap, rc::Rc};
 
 use cosmos_sdk_proto::{cosmos::gov::v1 as sdk, Any};
 use deai_bank::{BankRead, BankWrite};
@@ -13,7 +13,9 @@ use deai_gov::{
     GovError, GovHost, GovParams, GovRead, GovWrite,
 };
 use deai_proto::gov::v1::{ProposalStatus, VoteOption, WeightedOption};
-use deai_types::{Address, Coin, Event, MemState, Overlay, StateWrite};
+use deai_types::{
+    Address, Coin, Entries, Event, MemState, Overlay, StateError, StateRead, StateWrite,
+};
 use proptest::prelude::*;
 
 fn udeai(n: u128) -> Vec<Coin> {
@@ -43,7 +45,13 @@ struct Chain {
 #[derive(Default)]
 struct Hist(BTreeMap<u64, MemState>);
 
-impl GovHost<MemState> for Hist {
+impl Hist {
+    fn non_voting(&self) -> Vec<Address> {
+        vec![deai_gov::address(), member(200)]
+    }
+}
+
+impl<S: StateWrite> GovHost<S> for Hist {
     type History = MemState;
     fn history(&self, height: u64) -> Result<MemState, GovError> {
         self.0
@@ -52,20 +60,25 @@ impl GovHost<MemState> for Hist {
             .ok_or_else(|| GovError::HistoryUnavailable(height, "not kept".into()))
     }
     fn non_voting(&self) -> Vec<Address> {
-        vec![deai_gov::address(), member(200)]
+        Hist::non_voting(self)
     }
-    fn execute(
-        &self,
-        state: &mut MemState,
-        _h: u64,
-        messages: &[Any],
-    ) -> Result<Vec<Event>, String> {
+    fn execute(&self, state: &mut S, _h: u64, messages: &[Any]) -> Result<Vec<Event>, String> {
         let mut layer = Overlay::new(&*state);
         for m in messages {
             match m.type_url.as_str() {
                 "/test.Pay" => {
                     layer
                         .send(&member(200), &member(100), &udeai(1))
+                        .map_err(|e| e.to_string())?;
+                }
+                // Governance sends everything the governance account holds
+                // away: other proposals' deposits with it.
+                "/test.DrainGov" => {
+                    let all = layer
+                        .balance(&deai_gov::address(), "udeai")
+                        .map_err(|e| e.to_string())?;
+                    layer
+                        .send(&deai_gov::address(), &member(100), &udeai(all))
                         .map_err(|e| e.to_string())?;
                 }
                 _ => return Err("message failed on purpose".into()),
@@ -598,11 +611,13 @@ proptest! {
                 let total: u128 = p.total_deposit.iter().map(|x| x.amount.parse::<u128>().unwrap()).sum();
                 burned += match p.status() {
                     ProposalStatus::Vetoed | ProposalStatus::Expired => total,
+                    // Only the proposer's own deposit is partly burned.
                     ProposalStatus::Cancelled => c
                         .state
                         .deposits(p.id, None, usize::MAX)
                         .unwrap()
                         .iter()
+                        .filter(|d| d.depositor == p.proposer)
                         .map(|d| deai_gov::params::share(d.amount[0].amount.parse().unwrap(), params.cancel_burn_ppm))
                         .sum(),
                     _ => 0,
@@ -617,4 +632,344 @@ proptest! {
             prop_assert_eq!(c.state.balance(&deai_gov::address(), "udeai").unwrap(), open);
         }
     }
+}
+
+fn submit_msg(proposer: u8, deposit: u128, messages: Vec<Any>) -> GovMsg {
+    GovMsg::Submit {
+        proposer: member(proposer),
+        messages,
+        initial_deposit: if deposit == 0 { vec![] } else { udeai(deposit) },
+        title: "t".into(),
+        summary: "s".into(),
+        metadata: String::new(),
+        expedited: false,
+    }
+}
+
+#[test]
+fn a_proposal_without_an_initial_deposit_is_refused() {
+    let mut c = Chain::new(&[(1, 1_000)]);
+    let before = c.state.clone();
+    assert!(matches!(
+        c.run(submit_msg(1, 0, vec![])),
+        Err(GovError::InvalidDeposit(_))
+    ));
+    // A quarter of the minimum deposit (100) is the least accepted.
+    assert!(matches!(
+        c.run(submit_msg(1, 24, vec![])),
+        Err(GovError::InvalidDeposit(_))
+    ));
+    assert_eq!(c.state, before);
+    c.run(submit_msg(1, 25, vec![])).unwrap();
+}
+
+#[test]
+fn cancelling_burns_only_the_proposers_deposit_and_refunds_the_others() {
+    let mut c = Chain::new(&[(1, 1_000), (2, 1_000), (3, 1_000)]);
+    let supply = c.state.supply("udeai").unwrap();
+    let id = c.submit(1, 40, vec![]);
+    for (who, n) in [(2, 30), (3, 20)] {
+        c.run(GovMsg::Deposit {
+            id,
+            depositor: member(who),
+            amount: udeai(n),
+        })
+        .unwrap();
+    }
+    assert_eq!(c.status(id), ProposalStatus::DepositPeriod);
+    c.run(GovMsg::Cancel {
+        id,
+        proposer: member(1),
+    })
+    .unwrap();
+    // The proposer loses half of its own 40; the others lose nothing.
+    assert_eq!(c.state.balance(&member(1), "udeai").unwrap(), 980);
+    assert_eq!(c.state.balance(&member(2), "udeai").unwrap(), 1_000);
+    assert_eq!(c.state.balance(&member(3), "udeai").unwrap(), 1_000);
+    assert_eq!(c.state.supply("udeai").unwrap(), supply - 20);
+    assert_eq!(c.state.balance(&deai_gov::address(), "udeai").unwrap(), 0);
+}
+
+#[test]
+fn a_proposal_whose_deposits_cannot_be_settled_fails_without_halting_the_chain() {
+    let mut c = Chain::new(&[(1, 1_000), (2, 1_000)]);
+    // Proposal 1 passes and, as governance may, sends the governance
+    // account's tokens away, proposal 2's escrowed deposit among them;
+    // proposal 2's vote ends a block later and its refund cannot be paid.
+    let drain = c.submit(
+        1,
+        100,
+        vec![Any {
+            type_url: "/test.DrainGov".into(),
+            value: vec![],
+        }],
+    );
+    c.end_block();
+    let waiting = c.submit(2, 100, vec![]);
+    c.vote(1, drain, VoteOption::Yes).unwrap();
+    c.vote(2, drain, VoteOption::Yes).unwrap();
+    // Every end block must succeed (Chain::end_block unwraps).
+    c.blocks(12);
+    assert_eq!(c.status(drain), ProposalStatus::Passed);
+    let p = c.state.proposal(waiting).unwrap().unwrap();
+    assert_eq!(p.status(), ProposalStatus::Failed);
+    assert!(
+        p.failed_reason.contains("insufficient funds"),
+        "{}",
+        p.failed_reason
+    );
+    // Nothing is left in a queue to fail again.
+    c.blocks(3);
+    c.state.check_supply_invariant().unwrap();
+}
+
+/// A state like the node's store: a deleted key leaves a deletion marker
+/// that scans still walk. Counts every key a scan visits.
+#[derive(Default)]
+struct Marked {
+    map: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    visited: Cell<usize>,
+}
+
+impl Marked {
+    fn live(&self) -> MemState {
+        MemState(
+            self.map
+                .iter()
+                .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
+                .collect(),
+        )
+    }
+}
+
+impl StateRead for Marked {
+    fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        Ok(self.map.get(key).cloned().flatten())
+    }
+    fn prefix_raw(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StateError> {
+        use std::ops::Bound;
+        let lower = match start_after {
+            Some(a) if a >= prefix => Bound::Excluded(a.to_vec()),
+            _ => Bound::Included(prefix.to_vec()),
+        };
+        let mut out = Vec::new();
+        for (k, v) in self.map.range((lower, Bound::Unbounded)) {
+            if !k.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            self.visited.set(self.visited.get() + 1);
+            if let Some(v) = v {
+                out.push((k.clone(), v.clone()));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl StateWrite for Marked {
+    fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<(), StateError> {
+        self.map.insert(key, Some(value));
+        Ok(())
+    }
+    fn delete_raw(&mut self, key: Vec<u8>) -> Result<(), StateError> {
+        self.map.insert(key, None);
+        Ok(())
+    }
+}
+
+#[test]
+fn end_block_cost_does_not_grow_with_deleted_queue_entries() {
+    let mut s = Marked::default();
+    s.put_gov_params(&GovParams {
+        min_deposit: udeai(100),
+        max_deposit_period_blocks: 5,
+        voting_period_blocks: 10,
+        expedited_voting_period_blocks: 3,
+        ..GovParams::default()
+    })
+    .unwrap();
+    s.mint(&member(1), &udeai(1_000_000)).unwrap();
+    let mut hist = Hist::default();
+    hist.0.insert(0, s.live());
+    let no_history = |_: u64| -> Result<Option<MemState>, GovError> { Ok(None) };
+    // Block 1: 200 proposals reach voting and are cancelled (markers in the
+    // deposit queue at 6, the voting queue at 11 and the start index at 1),
+    // 100 wait for a deposit and are cancelled (markers at 6), and one
+    // proposal stays open.
+    for i in 0..300 {
+        let deposit = if i < 200 { 100 } else { 40 };
+        submit_msg(1, deposit, vec![])
+            .execute(&mut s, 1, no_history)
+            .unwrap();
+        GovMsg::Cancel {
+            id: i + 1,
+            proposer: member(1),
+        }
+        .execute(&mut s, 1, no_history)
+        .unwrap();
+    }
+    submit_msg(1, 100, vec![])
+        .execute(&mut s, 1, no_history)
+        .unwrap();
+    let mut visits = BTreeMap::new();
+    for h in 1..=20 {
+        s.visited.set(0);
+        deai_gov::end_block(&mut s, h, &hist).unwrap();
+        visits.insert(h, s.visited.get());
+        hist.0.insert(h, s.live());
+    }
+    // The first block finds the oldest open vote once, and the blocks where
+    // the markers' heights come walk those once; every other block reads
+    // only what is due.
+    for (h, v) in &visits {
+        if ![1, 6, 11].contains(h) {
+            assert!(*v <= 4, "block {h} walked {v} keys: {visits:?}");
+        }
+    }
+    assert!(visits[&6] <= 300 + 4, "{visits:?}");
+    assert!(visits[&11] <= 200 + 4, "{visits:?}");
+    assert_eq!(
+        s.proposal(301).unwrap().unwrap().status(),
+        ProposalStatus::Rejected
+    );
+    assert_eq!(s.oldest_voting_start().unwrap(), None);
+}
+
+/// Counts reads (each key returned or fetched) through shared counters.
+struct Counting<S> {
+    inner: S,
+    reads: Rc<Cell<usize>>,
+}
+
+impl<S: StateRead> StateRead for Counting<S> {
+    fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.reads.set(self.reads.get() + 1);
+        self.inner.get_raw(key)
+    }
+    fn prefix_raw(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StateError> {
+        let out = self.inner.prefix_raw(prefix, start_after, limit)?;
+        self.reads.set(self.reads.get() + 1 + out.len());
+        Ok(out)
+    }
+}
+
+impl<S: StateWrite> StateWrite for Counting<S> {
+    fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<(), StateError> {
+        self.inner.put_raw(key, value)
+    }
+    fn delete_raw(&mut self, key: Vec<u8>) -> Result<(), StateError> {
+        self.inner.delete_raw(key)
+    }
+}
+
+/// Reads a vote by member 1 costs when `n` accounts delegate to it.
+fn vote_reads_with_delegators(n: u8) -> usize {
+    let mut c = Chain::new(&[(1, 1_000)]);
+    for i in 0..n {
+        let d = member(10 + i);
+        c.state.mint(&d, &udeai(10)).unwrap();
+        c.run(GovMsg::Delegate {
+            delegator: d,
+            delegate: Some(member(1)),
+        })
+        .unwrap();
+    }
+    let id = c.submit(1, 100, vec![]);
+    c.end_block();
+    let reads = Rc::new(Cell::new(0));
+    let mut state = Counting {
+        inner: c.state.clone(),
+        reads: reads.clone(),
+    };
+    let hist = c.history.0.clone();
+    GovMsg::Vote {
+        id,
+        voter: member(1),
+        options: vec![WeightedOption {
+            option: VoteOption::Yes as i32,
+            weight: WEIGHT_ONE,
+        }],
+        metadata: String::new(),
+    }
+    .execute(&mut state, c.height, |h| {
+        Ok(hist.get(&h).cloned().map(|inner| Counting {
+            inner,
+            reads: reads.clone(),
+        }))
+    })
+    .unwrap();
+    let p = state.inner.proposal(id).unwrap().unwrap();
+    let t = tally::tally(&hist[&1], &state.inner, &p, &c.history.non_voting()).unwrap();
+    assert_eq!(t.yes, 900 + 10 * u128::from(n));
+    reads.get()
+}
+
+#[test]
+fn many_delegators_do_not_raise_the_delegates_vote_cost() {
+    assert_eq!(
+        vote_reads_with_delegators(1),
+        vote_reads_with_delegators(100)
+    );
+}
+
+#[test]
+fn a_refusing_delegate_cannot_be_delegated_to_and_standing_delegations_stop_counting() {
+    let mut c = Chain::new(&[(1, 1_000), (2, 500), (3, 300)]);
+    c.run(GovMsg::Delegate {
+        delegator: member(2),
+        delegate: Some(member(1)),
+    })
+    .unwrap();
+    let refuse = GovMsg::set_delegation_policy(&deai_proto::gov::v1::MsgSetDelegationPolicy {
+        delegate: member(1).to_bech32(),
+        accept: false,
+    })
+    .unwrap();
+    assert_eq!(refuse.signer(), member(1));
+    assert_eq!(
+        refuse.type_url(),
+        deai_gov::MSG_SET_DELEGATION_POLICY_TYPE_URL
+    );
+    c.run(refuse).unwrap();
+    let before = c.state.clone();
+    assert!(matches!(
+        c.run(GovMsg::Delegate {
+            delegator: member(3),
+            delegate: Some(member(1)),
+        }),
+        Err(GovError::InvalidDelegation(_))
+    ));
+    assert_eq!(c.state, before);
+    let id = c.submit(1, 100, vec![]);
+    c.end_block();
+    c.vote(1, id, VoteOption::Yes).unwrap();
+    let p = c.state.proposal(id).unwrap().unwrap();
+    let t = tally::tally(&c.history.0[&1], &c.state, &p, &c.history.non_voting()).unwrap();
+    // 2's standing delegation is excluded: 1 votes with its own 900 only.
+    assert_eq!(t.yes, 900);
+    // 2 still votes itself.
+    c.vote(2, id, VoteOption::No).unwrap();
+    let t = tally::tally(&c.history.0[&1], &c.state, &p, &c.history.non_voting()).unwrap();
+    assert_eq!((t.yes, t.no), (900, 500));
+    // Accepting again re-admits delegations.
+    c.run(GovMsg::SetDelegationPolicy {
+        delegate: member(1),
+        accept: true,
+    })
+    .unwrap();
+    c.run(GovMsg::Delegate {
+        delegator: member(3),
+        delegate: Some(member(1)),
+    })
+    .unwrap();
 }

@@ -9,6 +9,21 @@
 //!
 //! Block order: the app calls [`end_block`] once per block, after the
 //! block's transactions and after governance has executed its proposals.
+//!
+//! What may stop a block: [`end_block`] returns an error only when storage
+//! fails (I/O error, disk full, corruption such as an undecodable record):
+//! carrying on past that would diverge from the network. Whatever users or
+//! governance can put in state is handled without an error: a stream that
+//! cannot be paid (short funds, the epoch cap, an overflowing balance, a
+//! recipient the bank refuses) waits with a `treasury_stream_waiting`
+//! event, its attempt dropped whole; a queue entry whose stream is gone is
+//! dropped with an event; counters saturate; and every parameter and stream
+//! is bounded ([`params::TreasuryParams::validate`], `MAX_STREAM_PAYMENTS`).
+//!
+//! Cost: active streams sit in a payment queue keyed by the height of
+//! their next payment, read from a stored cursor, so an end block walks the
+//! streams due (at most `max_active_streams`) and never the deletion
+//! markers of the payments and streams before it.
 
 // Consensus code: no floating point (results must match on every machine).
 #![deny(clippy::float_arithmetic)]
@@ -53,7 +68,7 @@ pub const MSG_CANCEL_STREAM_TYPE_URL: &str = "/deai.treasury.v1.MsgCancelStream"
 pub const MSG_UPDATE_PARAMS_TYPE_URL: &str = "/deai.treasury.v1.MsgUpdateParams";
 
 /// End-of-block work: pays every active stream that the treasury can afford
-/// now. Bounded by `max_active_streams`.
+/// now. Bounded by `max_active_streams`; errors only when storage fails.
 pub fn end_block<S: StateWrite>(state: &mut S, height: u64) -> Result<Vec<Event>, TreasuryError> {
     state.pay_streams(height)
 }

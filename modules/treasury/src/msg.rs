@@ -5,7 +5,11 @@ use deai_bank::msg::parse_coins;
 use deai_proto::treasury::v1 as pb;
 use deai_types::{Address, Coin, Event, StateWrite};
 
-use crate::{event, TreasuryError, TreasuryParams, TreasuryRead, TreasuryWrite};
+use crate::{
+    event,
+    params::{MAX_DENOMS, MAX_STREAM_PAYMENTS},
+    TreasuryError, TreasuryParams, TreasuryRead, TreasuryWrite,
+};
 
 fn addr(field: &str, s: &str) -> Result<Address, TreasuryError> {
     s.parse()
@@ -16,7 +20,13 @@ fn coins(
     field: &str,
     list: &[cosmos_sdk_proto::cosmos::base::v1beta1::Coin],
 ) -> Result<Vec<Coin>, TreasuryError> {
-    parse_coins(list).map_err(|e| TreasuryError::Invalid(format!("{field}: {e}")))
+    let coins = parse_coins(list).map_err(|e| TreasuryError::Invalid(format!("{field}: {e}")))?;
+    if coins.len() > MAX_DENOMS {
+        return Err(TreasuryError::Invalid(format!(
+            "{field}: at most {MAX_DENOMS} denoms"
+        )));
+    }
+    Ok(coins)
 }
 
 fn check_authority(authority: &Address) -> Result<(), TreasuryError> {
@@ -95,8 +105,10 @@ impl TreasuryMsg {
 
     /// Stateless checks of `MsgCreateStream`.
     pub fn create_stream(m: &pb::MsgCreateStream) -> Result<Self, TreasuryError> {
-        if m.payments == 0 {
-            return Err(TreasuryError::Invalid("payments must be at least 1".into()));
+        if m.payments == 0 || m.payments > MAX_STREAM_PAYMENTS {
+            return Err(TreasuryError::Invalid(format!(
+                "payments must be between 1 and {MAX_STREAM_PAYMENTS}"
+            )));
         }
         Ok(TreasuryMsg::CreateStream {
             authority: addr("authority", &m.authority)?,
@@ -179,7 +191,7 @@ impl TreasuryMsg {
             TreasuryMsg::UpdateParams { params, .. } => {
                 // Streams past the limit would never be paid: refuse to lower it below
                 // the number active (a later proposal may cancel some first).
-                let active = state.active_stream_count(params.max_active_streams)?;
+                let active = state.active_stream_count()?;
                 if active > params.max_active_streams {
                     return Err(TreasuryError::InvalidParams(format!(
                         "more than {} streams are active; cancel some before lowering \

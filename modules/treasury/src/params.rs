@@ -9,6 +9,15 @@ use crate::TreasuryError;
 
 /// One part per million: ratios are integers over this.
 pub const PPM: u64 = 1_000_000;
+/// Longest spending epoch, in blocks (about three years at one block a second).
+pub const MAX_EPOCH_BLOCKS: u64 = 100_000_000;
+/// Most streams governance may allow at once: every one is paid in every
+/// end block, so this bounds that block's work.
+pub const MAX_ACTIVE_STREAMS: u64 = 1_000;
+/// Most denoms in a spend cap, a spend or a stream's per-block amount.
+pub const MAX_DENOMS: usize = 16;
+/// Most payments one stream may make (about three years of blocks).
+pub const MAX_STREAM_PAYMENTS: u64 = 100_000_000;
 
 /// The treasury parameters, as they appear in genesis JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,11 +52,20 @@ impl TreasuryParams {
         if self.fee_share_ppm > PPM {
             return bad("fee_share_ppm must be at most 1000000 (100%)");
         }
-        if self.epoch_blocks == 0 {
-            return bad("epoch_blocks must be at least 1");
+        if self.epoch_blocks == 0 || self.epoch_blocks > MAX_EPOCH_BLOCKS {
+            return Err(TreasuryError::InvalidParams(format!(
+                "epoch_blocks must be between 1 and {MAX_EPOCH_BLOCKS}"
+            )));
         }
-        if self.max_active_streams == 0 || self.max_active_streams > 10_000 {
-            return bad("max_active_streams must be between 1 and 10000");
+        if self.max_active_streams == 0 || self.max_active_streams > MAX_ACTIVE_STREAMS {
+            return Err(TreasuryError::InvalidParams(format!(
+                "max_active_streams must be between 1 and {MAX_ACTIVE_STREAMS}"
+            )));
+        }
+        if self.spend_cap_per_epoch.len() > MAX_DENOMS {
+            return Err(TreasuryError::InvalidParams(format!(
+                "the spend cap may list at most {MAX_DENOMS} denoms"
+            )));
         }
         let mut prev: Option<&str> = None;
         for c in &self.spend_cap_per_epoch {
@@ -107,11 +125,46 @@ pub fn to_proto_coin(c: &Coin) -> ProtoCoin {
 mod tests {
     use super::*;
 
+    /// One way to break a valid parameter set.
+    type Change = fn(&mut TreasuryParams);
+
     #[test]
     fn defaults_are_valid_and_round_trip() {
         let p = TreasuryParams::default();
         p.validate().unwrap();
         assert_eq!(TreasuryParams::from_proto(p.to_proto()).unwrap(), p);
+    }
+
+    #[test]
+    fn epochs_stream_limits_and_caps_have_upper_and_lower_bounds() {
+        let cases: Vec<(&str, Change)> = vec![
+            ("epoch 0", |p: &mut TreasuryParams| p.epoch_blocks = 0),
+            ("epoch huge", |p: &mut TreasuryParams| {
+                p.epoch_blocks = u64::MAX
+            }),
+            ("no streams", |p: &mut TreasuryParams| {
+                p.max_active_streams = 0
+            }),
+            ("streams above the bound", |p: &mut TreasuryParams| {
+                p.max_active_streams = MAX_ACTIVE_STREAMS + 1
+            }),
+            ("too many cap denoms", |p: &mut TreasuryParams| {
+                p.spend_cap_per_epoch = (0..=MAX_DENOMS)
+                    .map(|i| Coin::new(1, format!("denom{i:02}")))
+                    .collect()
+            }),
+        ];
+        for (what, change) in cases {
+            let mut p = TreasuryParams::default();
+            change(&mut p);
+            assert!(p.validate().is_err(), "{what} must be refused");
+        }
+        let most = TreasuryParams {
+            epoch_blocks: MAX_EPOCH_BLOCKS,
+            max_active_streams: MAX_ACTIVE_STREAMS,
+            ..TreasuryParams::default()
+        };
+        most.validate().unwrap();
     }
 
     #[test]

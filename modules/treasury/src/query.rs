@@ -9,6 +9,9 @@ use prost::Message;
 
 use crate::{params::to_proto_coin, TreasuryError, TreasuryRead};
 
+/// Most streams one filtered `Streams` query reads, matching or not.
+pub const MAX_STREAMS_SCANNED: usize = 10_000;
+
 fn err(e: TreasuryError) -> QueryError {
     QueryError::from_module(&e)
 }
@@ -64,25 +67,34 @@ pub fn query<S: StateRead>(
             let page = Page::from_request(req.pagination.as_ref())?;
             let mut after = page.after_u64()?;
             let mut out = Vec::new();
-            // Filtering by status reads pages until this one is full.
-            loop {
-                let batch = state.streams(after, page.limit).map_err(err)?;
-                let Some(last) = batch.last() else { break };
-                after = Some(last.id);
-                let full = batch.len() < page.limit;
-                out.extend(
-                    batch
-                        .into_iter()
-                        .filter(|s| req.status.is_empty() || s.status == req.status),
-                );
-                if full || out.len() >= page.limit {
-                    break;
+            let mut scanned = 0usize;
+            // Filtering by status reads pages until this one is full, but
+            // never more than MAX_STREAMS_SCANNED streams: then the last id
+            // read is handed out as `next_key` to resume from.
+            let next_key = loop {
+                if out.len() >= page.limit || scanned >= MAX_STREAMS_SCANNED {
+                    break after.map(|id| id.to_be_bytes().to_vec()).unwrap_or_default();
                 }
-            }
-            out.truncate(page.limit);
-            let last = out.last().map(|s| s.id.to_be_bytes().to_vec());
+                let chunk = page.limit.min(MAX_STREAMS_SCANNED.saturating_sub(scanned));
+                let batch = state.streams(after, chunk).map_err(err)?;
+                if batch.is_empty() {
+                    break Vec::new();
+                }
+                for s in batch {
+                    scanned = scanned.saturating_add(1);
+                    after = Some(s.id);
+                    if req.status.is_empty() || s.status == req.status {
+                        out.push(s);
+                        if out.len() >= page.limit {
+                            break;
+                        }
+                    }
+                }
+            };
+            let mut pagination = page.response(0, None);
+            pagination.next_key = next_key;
             Ok(pb::QueryStreamsResponse {
-                pagination: Some(page.response(out.len(), last)),
+                pagination: Some(pagination),
                 streams: out,
             }
             .encode_to_vec())

@@ -1,9 +1,10 @@
 //! Typed access to treasury state. All arithmetic on amounts is checked.
 
+use deai_bank::BankError;
 use deai_bank::{BankRead, BankWrite};
 use deai_proto::treasury::v1::{Params, SpendRecord, Stream};
 use deai_types::{
-    Address, Coin, Event, StateError, StateRead, StateReadExt, StateWrite, StateWriteExt,
+    Address, Coin, Event, Overlay, StateError, StateRead, StateReadExt, StateWrite, StateWriteExt,
 };
 
 use crate::{event, params::to_proto_coin, state_key, TreasuryError, TreasuryParams};
@@ -70,29 +71,41 @@ pub trait TreasuryRead: StateRead {
         Ok(self.get_proto(&state_key::stream(id))?)
     }
 
-    /// Ids of the active streams, in id order (at most `max_active_streams`).
-    fn active_stream_ids(&self) -> Result<Vec<u64>, TreasuryError> {
-        let prefix = state_key::active_prefix();
-        let limit =
-            usize::try_from(self.treasury_params()?.max_active_streams).unwrap_or(usize::MAX);
-        self.prefix_raw(&prefix, None, limit)?
+    /// The lowest height the payment queue may hold entries at (0 before
+    /// the first end block).
+    fn due_cursor(&self) -> Result<u64, TreasuryError> {
+        Ok(read_u64(self, &state_key::due_cursor())?)
+    }
+
+    /// The payment queue's entries `(height, id)` from the cursor on, at
+    /// most `limit`: every active stream, in order of next payment.
+    fn due_streams(&self, limit: usize) -> Result<Vec<(u64, u64)>, TreasuryError> {
+        let from = state_key::due_at(self.due_cursor()?);
+        self.prefix_raw(&state_key::due_prefix(), Some(&from), limit)?
             .into_iter()
             .map(|(k, _)| {
-                let b: [u8; 8] = k[prefix.len()..]
-                    .try_into()
-                    .map_err(|_| StateError::Storage("malformed active stream key".into()))?;
-                Ok(u64::from_be_bytes(b))
+                state_key::parse_due(&k).ok_or_else(|| {
+                    TreasuryError::State(StateError::Storage("malformed stream queue key".into()))
+                })
             })
             .collect()
     }
 
-    /// How many streams are active, counting no further than `limit + 1`.
-    fn active_stream_count(&self, limit: u64) -> Result<u64, TreasuryError> {
-        let most = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
-        let found = self
-            .prefix_raw(&state_key::active_prefix(), None, most)?
-            .len();
-        Ok(u64::try_from(found).unwrap_or(u64::MAX))
+    /// Ids of the active streams, in order of next payment (at most
+    /// `max_active_streams`).
+    fn active_stream_ids(&self) -> Result<Vec<u64>, TreasuryError> {
+        let limit =
+            usize::try_from(self.treasury_params()?.max_active_streams).unwrap_or(usize::MAX);
+        Ok(self
+            .due_streams(limit)?
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect())
+    }
+
+    /// How many streams are active (one read).
+    fn active_stream_count(&self) -> Result<u64, TreasuryError> {
+        Ok(read_u64(self, &state_key::active_count())?)
     }
 
     /// Streams in id order after `after`, at most `limit`.
@@ -220,7 +233,7 @@ pub trait TreasuryWrite: StateWrite {
         let seq = read_u64(self, &state_key::next_spend_seq())?;
         self.put_raw(
             state_key::next_spend_seq(),
-            (seq + 1).to_be_bytes().to_vec(),
+            seq.saturating_add(1).to_be_bytes().to_vec(),
         )?;
         self.put_proto(
             state_key::spend(seq),
@@ -261,12 +274,18 @@ pub trait TreasuryWrite: StateWrite {
         payments: u64,
     ) -> Result<(u64, Event), TreasuryError> {
         let max = self.treasury_params()?.max_active_streams;
-        let active = self.active_stream_ids()?.len() as u64;
+        let active = self.active_stream_count()?;
         if active >= max {
             return Err(TreasuryError::TooManyStreams(max));
         }
         let id = read_u64(self, &state_key::next_stream_id())?.max(1);
-        self.put_raw(state_key::next_stream_id(), (id + 1).to_be_bytes().to_vec())?;
+        // First paid in this block's end block, as before; never before
+        // the queue's cursor, which the end block seeks to.
+        let first = height.max(self.due_cursor()?);
+        self.put_raw(
+            state_key::next_stream_id(),
+            id.saturating_add(1).to_be_bytes().to_vec(),
+        )?;
         self.put_proto(
             state_key::stream(id),
             &Stream {
@@ -278,19 +297,34 @@ pub trait TreasuryWrite: StateWrite {
                 created_height: height,
                 status: crate::state::ACTIVE.into(),
                 last_paid_height: 0,
+                queued_at: first,
             },
         )?;
-        self.put_raw(state_key::active(id), Vec::new())?;
+        self.put_raw(state_key::due(first, id), Vec::new())?;
+        self.put_raw(
+            state_key::active_count(),
+            active.saturating_add(1).to_be_bytes().to_vec(),
+        )?;
         Ok((
             id,
             event::stream_created(id, recipient, per_block, payments),
         ))
     }
 
+    /// Takes the queue entry at `due` for stream `id` out of the queue.
+    fn unqueue(&mut self, due: u64, id: u64) -> Result<(), TreasuryError> {
+        self.delete_raw(state_key::due(due, id))?;
+        let active = self.active_stream_count()?.saturating_sub(1);
+        self.put_raw(state_key::active_count(), active.to_be_bytes().to_vec())?;
+        Ok(())
+    }
+
     /// Ends stream `id` with `status`.
     fn end_stream(&mut self, mut stream: Stream, status: &str) -> Result<Event, TreasuryError> {
+        if stream.status == ACTIVE {
+            self.unqueue(stream.queued_at, stream.id)?;
+        }
         stream.status = status.to_string();
-        self.delete_raw(state_key::active(stream.id))?;
         self.put_proto(state_key::stream(stream.id), &stream)?;
         Ok(event::stream_ended(stream.id, status))
     }
@@ -307,39 +341,133 @@ pub trait TreasuryWrite: StateWrite {
         self.end_stream(stream, CANCELLED)
     }
 
-    /// Pays each active stream's per-block amount if the treasury can
-    /// afford all of it now; a stream that cannot be paid waits.
-    fn pay_streams(&mut self, height: u64) -> Result<Vec<Event>, TreasuryError> {
-        let mut events = Vec::new();
-        for id in self.active_stream_ids()? {
-            let Some(mut stream) = self.stream(id)? else {
-                return Err(TreasuryError::State(StateError::Storage(format!(
-                    "active stream {id} has no record"
-                ))));
-            };
-            let recipient: Address = stream.recipient.parse().map_err(|e| {
-                TreasuryError::State(StateError::Storage(format!("stream {id}: {e}")))
-            })?;
-            let per_block = coins_of(&stream.amount_per_block)?;
-            match self.pay(height, &recipient, &per_block, "stream", id) {
-                Ok(ev) => events.extend(ev),
-                Err(
-                    e @ (TreasuryError::InsufficientFunds { .. }
-                    | TreasuryError::CapExceeded { .. }),
-                ) => {
-                    events.push(event::stream_waiting(id, &e.to_string()));
-                    continue;
-                }
-                Err(e) => return Err(e),
-            }
-            stream.payments_made += 1;
-            stream.last_paid_height = height;
-            if stream.payments_made >= stream.total_payments {
-                events.push(self.end_stream(stream, COMPLETED)?);
-            } else {
+    /// Moves the active-stream index of earlier versions into the due
+    /// queue, once (when the queue has no cursor yet).
+    fn migrate_legacy_index(&mut self, height: u64) -> Result<(), TreasuryError> {
+        let prefix = state_key::legacy_active_prefix();
+        let old = self.prefix_raw(&prefix, None, usize::MAX)?;
+        let mut count = self.active_stream_count()?;
+        for (k, _) in old {
+            let id: [u8; 8] = k
+                .get(prefix.len()..)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| StateError::Storage("malformed active stream key".into()))?;
+            let id = u64::from_be_bytes(id);
+            if let Some(mut stream) = self.stream(id)? {
+                stream.queued_at = height;
                 self.put_proto(state_key::stream(id), &stream)?;
             }
+            self.put_raw(state_key::due(height, id), Vec::new())?;
+            self.delete_raw(k)?;
+            count = count.saturating_add(1);
         }
+        self.put_raw(state_key::active_count(), count.to_be_bytes().to_vec())?;
+        Ok(())
+    }
+
+    /// Pays each active stream's per-block amount if the treasury can
+    /// afford all of it now; a stream that cannot be paid (short funds, the
+    /// epoch's cap, or any other refusal) waits, with an event, and is
+    /// tried again next block. Reads the queue from its cursor, so a block
+    /// walks only the streams due, never the markers of past payments.
+    /// Errors only when storage fails.
+    fn pay_streams(&mut self, height: u64) -> Result<Vec<Event>, TreasuryError> {
+        if self.get_raw(&state_key::due_cursor())?.is_none() {
+            self.migrate_legacy_index(height)?;
+        }
+        let limit =
+            usize::try_from(self.treasury_params()?.max_active_streams).unwrap_or(usize::MAX);
+        let from = self.due_cursor()?.min(height);
+        let entries: Vec<(u64, u64)> = self
+            .prefix_raw(
+                &state_key::due_prefix(),
+                Some(&state_key::due_at(from)),
+                limit,
+            )?
+            .into_iter()
+            .map(|(k, _)| {
+                state_key::parse_due(&k).ok_or_else(|| {
+                    TreasuryError::State(StateError::Storage("malformed stream queue key".into()))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let full = entries.len() >= limit;
+        let next = height.saturating_add(1);
+        let mut events = Vec::new();
+        for (due, id) in entries {
+            if due > height {
+                // Not due yet (only a stream created ahead of the cursor).
+                continue;
+            }
+            let stream = match self.stream(id)? {
+                Some(s) if s.status == ACTIVE => s,
+                _ => {
+                    self.unqueue(due, id)?;
+                    events.push(event::stream_ended(id, "DROPPED"));
+                    continue;
+                }
+            };
+            events.extend(self.pay_one(height, due, next, stream)?);
+        }
+        // With a full page more may be due: read from the same place again.
+        let cursor = if full { from } else { next };
+        self.put_raw(state_key::due_cursor(), cursor.to_be_bytes().to_vec())?;
+        Ok(events)
+    }
+
+    /// Pays one due stream on a scratch layer, keeping the payment only if
+    /// all of it went through, and requeues it for `next` unless it is done.
+    fn pay_one(
+        &mut self,
+        height: u64,
+        due: u64,
+        next: u64,
+        mut stream: Stream,
+    ) -> Result<Vec<Event>, TreasuryError> {
+        let id = stream.id;
+        let mut events = Vec::new();
+        let paid = {
+            let mut layer = Overlay::new(&*self);
+            let r = coins_of(&stream.amount_per_block)
+                .and_then(|coins| {
+                    let recipient: Address = stream.recipient.parse().map_err(|e| {
+                        TreasuryError::Invalid(format!("stream {id} recipient: {e}"))
+                    })?;
+                    layer.pay(height, &recipient, &coins, "stream", id)
+                })
+                .map(|ev| (ev, layer.into_changes()));
+            r
+        };
+        match paid {
+            Ok((ev, changes)) => {
+                for (k, v) in changes {
+                    match v {
+                        Some(v) => self.put_raw(k, v)?,
+                        None => self.delete_raw(k)?,
+                    }
+                }
+                events.extend(ev);
+                stream.payments_made = stream.payments_made.saturating_add(1);
+                stream.last_paid_height = height;
+                if stream.payments_made >= stream.total_payments {
+                    self.unqueue(due, id)?;
+                    stream.status = COMPLETED.to_string();
+                    self.put_proto(state_key::stream(id), &stream)?;
+                    events.push(event::stream_ended(id, COMPLETED));
+                    return Ok(events);
+                }
+            }
+            Err(e @ (TreasuryError::State(_) | TreasuryError::Bank(BankError::State(_)))) => {
+                return Err(e)
+            }
+            Err(e) => events.push(event::stream_waiting(id, &e.to_string())),
+        }
+        if due != next {
+            self.delete_raw(state_key::due(due, id))?;
+            self.put_raw(state_key::due(next, id), Vec::new())?;
+        }
+        stream.queued_at = next;
+        self.put_proto(state_key::stream(id), &stream)?;
         Ok(events)
     }
 }

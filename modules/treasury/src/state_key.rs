@@ -23,16 +23,50 @@ pub fn stream(id: u64) -> Vec<u8> {
     k
 }
 
-/// Prefix of the index of active streams.
-pub fn active_prefix() -> Vec<u8> {
+/// Prefix of the index of active streams of earlier versions, replaced by
+/// the due queue (read once, to move its entries over).
+pub fn legacy_active_prefix() -> Vec<u8> {
     b"treasury/active/".to_vec()
 }
 
-/// Marks stream `id` active.
-pub fn active(id: u64) -> Vec<u8> {
-    let mut k = active_prefix();
+/// Prefix of the payment queue: every active stream, keyed by the height
+/// of its next payment, then its id.
+pub fn due_prefix() -> Vec<u8> {
+    b"treasury/due/".to_vec()
+}
+
+/// Prefix of the queue entries due at `height`; as a scan's start-after
+/// key it sorts before every entry at `height`.
+pub fn due_at(height: u64) -> Vec<u8> {
+    let mut k = due_prefix();
+    k.extend_from_slice(&height.to_be_bytes());
+    k
+}
+
+/// Stream `id`'s next payment, at `height`.
+pub fn due(height: u64, id: u64) -> Vec<u8> {
+    let mut k = due_at(height);
     k.extend_from_slice(&id.to_be_bytes());
     k
+}
+
+/// Reads `(height, id)` back from a queue key.
+pub fn parse_due(key: &[u8]) -> Option<(u64, u64)> {
+    let rest = key.strip_prefix(due_prefix().as_slice())?;
+    let h: [u8; 8] = rest.get(..8)?.try_into().ok()?;
+    let id: [u8; 8] = rest.get(8..16)?.try_into().ok()?;
+    Some((u64::from_be_bytes(h), u64::from_be_bytes(id)))
+}
+
+/// The lowest height the payment queue may still hold entries at: end
+/// blocks seek here, past the deletion markers of every payment made.
+pub fn due_cursor() -> Vec<u8> {
+    b"treasury/due_cursor".to_vec()
+}
+
+/// How many streams are active (so counting them reads one key).
+pub fn active_count() -> Vec<u8> {
+    b"treasury/active_count".to_vec()
 }
 
 /// The next spend-history sequence number.
