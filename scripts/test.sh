@@ -23,7 +23,11 @@ export DEAI_REQUIRE_MODEL=1
 # The daemon end-to-end tests run the deaid binary the workspace build makes; fail
 # rather than skip if it is missing.
 export DEAI_REQUIRE_DEAID=1
+# Format first: it takes a second and needs no build.
+cargo fmt --all -- --check
 cargo test --workspace --locked
+# Lints on every target, with the test build's dependencies already compiled.
+cargo clippy --workspace --all-targets --locked -- -D warnings
 # A real wallet library (CosmJS from npm) against the devnet built above.
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
 DEAID_BIN="$PWD/target/debug/deaid" node --test tests/js/

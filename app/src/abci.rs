@@ -154,8 +154,13 @@ pub fn mempool(app: &SharedApp, req: MempoolRequest) -> Result<MempoolResponse, 
     })
 }
 
-/// Handles one info-connection request.
-pub fn info(app: &SharedApp, req: InfoRequest) -> Result<InfoResponse, BoxError> {
+/// Handles one info-connection request. Queries go to `querier` and never
+/// take the app's lock, so a slow query cannot delay a block.
+pub fn info(
+    app: &SharedApp,
+    querier: &query::Querier,
+    req: InfoRequest,
+) -> Result<InfoResponse, BoxError> {
     match req {
         InfoRequest::Info(_) => with_app(app, |a| {
             Ok(InfoResponse::Info(response::Info {
@@ -166,8 +171,8 @@ pub fn info(app: &SharedApp, req: InfoRequest) -> Result<InfoResponse, BoxError>
                 last_block_app_hash: a.last_app_hash()?.try_into()?,
             }))
         }),
-        InfoRequest::Query(r) => with_app(app, |a| {
-            let ans = query::query(a, &r.path, &r.data, r.height.value(), r.prove);
+        InfoRequest::Query(r) => {
+            let ans = querier.query(&r.path, &r.data, r.height.value(), r.prove);
             Ok(InfoResponse::Query(response::Query {
                 code: Code::from(ans.code),
                 log: ans.log,
@@ -189,7 +194,8 @@ pub fn info(app: &SharedApp, req: InfoRequest) -> Result<InfoResponse, BoxError>
                 height: Height::try_from(ans.height)?,
                 codespace: ans.codespace,
             }))
-        }),
+        }
+
         InfoRequest::Echo(r) => Ok(InfoResponse::Echo(response::Echo { message: r.message })),
     }
 }
@@ -254,9 +260,14 @@ pub async fn serve(app: SharedApp, listen: Listen) -> anyhow::Result<()> {
         async move { tokio::task::spawn_blocking(move || mempool(&app, req)).await? }
     });
     let i = app.clone();
+    let querier = app
+        .lock()
+        .map_err(|_| anyhow!("the application panicked before serving"))?
+        .querier();
     let info_svc = tower::service_fn(move |req: InfoRequest| {
         let app = i.clone();
-        async move { tokio::task::spawn_blocking(move || info(&app, req)).await? }
+        let querier = querier.clone();
+        async move { tokio::task::spawn_blocking(move || info(&app, &querier, req)).await? }
     });
     let snapshot_svc = tower::service_fn(|req: SnapshotRequest| async move { snapshot(req) });
     let server = tower_abci::v038::Server::builder()

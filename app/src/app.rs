@@ -499,47 +499,15 @@ impl App {
 
     /// Estimates the gas `bytes` would use on top of the latest committed
     /// state, without verifying signatures or writing anything. Returns the
-    /// gas used and the events it would emit.
+    /// gas used and the events it would emit. See [`crate::query::Querier::simulate`].
     pub fn simulate(&self, bytes: &[u8]) -> Result<(u64, Vec<Event>), TxError> {
-        let chain = self
-            .chain
-            .as_ref()
-            .ok_or_else(|| TxError::InvalidRequest("the chain has not started".into()))?;
-        let snapshot = self.storage.latest_snapshot();
-        let params = snapshot.auth_params()?;
-        let tx = tx::decode_for_simulation(bytes, &params)?;
-        let height = self.last_height() + 1;
-        let mut state = Metered::new(
-            Overlay::new(&snapshot),
-            self.gas,
-            GasMeter::new(params.max_tx_gas),
-        );
-        let mut events = ante::run(
-            &mut state,
-            &self.gas,
-            &tx,
-            &chain.chain_id,
-            height,
-            &[],
-            ante::Mode::Simulate,
-        )?;
-        let prev_app_hash = self
-            .last_app_hash()
-            .map_err(|e| TxError::Internal(e.to_string()))?;
-        let host = end_block::Host {
-            storage: &self.storage,
-            prev_app_hash: &prev_app_hash,
-        };
-        let history = |h: u64| host.history(h, height);
-        let ctx = ExecCtx {
-            height,
-            prev_app_hash: &prev_app_hash,
-            history: &history,
-        };
-        for msg in &tx.msgs {
-            events.extend(exec::execute(&mut state, msg, &ctx)?);
-        }
-        Ok((state.meter().used(), events))
+        self.querier().simulate(bytes)
+    }
+
+    /// A handle that answers queries and simulations from committed state
+    /// without this app's lock: clone it into every query connection.
+    pub fn querier(&self) -> crate::query::Querier {
+        crate::query::Querier::new(self.storage.clone(), self.gas)
     }
 
     /// Checks a tx for the mempool: stateless checks, then signatures,

@@ -7,11 +7,21 @@
 //!   that height, as one `ics23:jmt` proof op. As in CometBFT, the app hash
 //!   of height H appears in the header of block H+1.
 
-use deai_store::Snapshot;
-use deai_types::QueryError;
+use deai_auth::AuthRead;
+use deai_proto::app::v1::ChainInfo;
+use deai_store::{Snapshot, Storage};
+use deai_types::{
+    Event, GasConfig, GasMeter, Metered, Overlay, QueryError, StateReadExt,
+};
 use prost::Message;
 
-use crate::App;
+use crate::{
+    ante,
+    end_block,
+    error::TxError,
+    exec::{self, ExecCtx},
+    state_key, tx, App,
+};
 
 /// The proof-op type of our ICS-23 proofs.
 pub const PROOF_OP_TYPE: &str = "ics23:jmt";
@@ -47,12 +57,83 @@ impl QueryAnswer {
     }
 }
 
-/// Answers a query at `height` (0: the latest committed height).
+/// Answers a query at `height` (0: the latest committed height), through
+/// [`App::querier`].
 pub fn query(app: &App, path: &str, data: &[u8], height: u64, prove: bool) -> QueryAnswer {
+    app.querier().query(path, data, height, prove)
+}
+
+/// Answers queries and gas simulations from committed state. It holds only
+/// a handle on the storage, so queries never wait for the consensus lock and
+/// a slow query never delays a block: every answer reads one committed
+/// snapshot, which later commits do not change.
+#[derive(Clone)]
+pub struct Querier {
+    storage: Storage,
+    gas: GasConfig,
+}
+
+impl Querier {
+    /// A querier over `storage`, simulating with the gas costs `gas`.
+    pub fn new(storage: Storage, gas: GasConfig) -> Self {
+        Querier { storage, gas }
+    }
+
+    /// Answers a query at `height` (0: the latest committed height).
+    pub fn query(&self, path: &str, data: &[u8], height: u64, prove: bool) -> QueryAnswer {
+        query_at(self, path, data, height, prove)
+    }
+
+    /// Estimates the gas `bytes` would use on top of the latest committed
+    /// state, without verifying signatures or writing anything. Returns the
+    /// gas used and the events it would emit. The gas meter is capped at the
+    /// chain's `max_tx_gas`, so a simulation does at most one tx's work.
+    pub fn simulate(&self, bytes: &[u8]) -> Result<(u64, Vec<Event>), TxError> {
+        let snapshot = self.storage.latest_snapshot();
+        let chain_id = snapshot
+            .get_proto::<ChainInfo>(&state_key::chain_info())?
+            .map(|c| c.chain_id)
+            .ok_or_else(|| TxError::InvalidRequest("the chain has not started".into()))?;
+        let params = snapshot.auth_params()?;
+        let tx = tx::decode_for_simulation(bytes, &params)?;
+        let height = snapshot.version().unwrap_or(0) + 1;
+        let mut state = Metered::new(
+            Overlay::new(&snapshot),
+            self.gas,
+            GasMeter::new(params.max_tx_gas),
+        );
+        let mut events = ante::run(
+            &mut state,
+            &self.gas,
+            &tx,
+            &chain_id,
+            height,
+            &[],
+            ante::Mode::Simulate,
+        )?;
+        let prev_app_hash = snapshot.root_hash().to_vec();
+        let host = end_block::Host {
+            storage: &self.storage,
+            prev_app_hash: &prev_app_hash,
+        };
+        let history = |h: u64| host.history(h, height);
+        let ctx = ExecCtx {
+            height,
+            prev_app_hash: &prev_app_hash,
+            history: &history,
+        };
+        for msg in &tx.msgs {
+            events.extend(exec::execute(&mut state, msg, &ctx)?);
+        }
+        Ok((state.meter().used(), events))
+    }
+}
+
+fn query_at(app: &Querier, path: &str, data: &[u8], height: u64, prove: bool) -> QueryAnswer {
     let snapshot = if height == 0 {
-        app.storage().latest_snapshot()
+        app.storage.latest_snapshot()
     } else {
-        match app.storage().snapshot(height) {
+        match app.storage.snapshot(height) {
             Ok(s) => s,
             Err(e) => {
                 return QueryAnswer::error(
@@ -70,7 +151,7 @@ pub fn query(app: &App, path: &str, data: &[u8], height: u64, prove: bool) -> Qu
         return simulate(app, data, at);
     }
     let history = |h: u64| {
-        app.storage()
+        app.storage
             .snapshot(h.min(at))
             .map_err(|e| deai_gov::GovError::HistoryUnavailable(h, e.to_string()))
     };
@@ -147,7 +228,7 @@ fn store_query(snapshot: &Snapshot, rest: &str, key: &[u8], prove: bool, at: u64
 }
 
 #[allow(deprecated)] // the SDK's `tx` and `data` fields are deprecated but still part of the API
-fn simulate(app: &App, data: &[u8], at: u64) -> QueryAnswer {
+fn simulate(app: &Querier, data: &[u8], at: u64) -> QueryAnswer {
     use cosmos_sdk_proto::cosmos::{
         base::abci::v1beta1::{GasInfo, Result as AbciResult},
         tx::v1beta1::{SimulateRequest, SimulateResponse},

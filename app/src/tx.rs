@@ -57,8 +57,27 @@ pub enum Msg {
     },
 }
 
+/// Most messages one transaction may carry. Each message is decoded and
+/// checked before any signature is verified, so the count is bounded first.
+pub const MAX_MSGS_PER_TX: usize = 64;
+
+/// Most messages one governance proposal may carry.
+pub const MAX_PROPOSAL_MSGS: usize = 16;
+
+/// Longest type URL echoed back in an error: the URL is the sender's bytes.
+const MAX_ECHOED_TYPE_URL: usize = 128;
+
+/// `type_url`, cut short for error messages and logs.
+fn shown(type_url: &str) -> String {
+    match type_url.char_indices().nth(MAX_ECHOED_TYPE_URL) {
+        Some((i, _)) => format!("{}…", &type_url[..i]),
+        None => type_url.to_string(),
+    }
+}
+
 fn decode_any<M: Message + Default>(any: &Any) -> Result<M, TxError> {
-    M::decode(any.value.as_slice()).map_err(|e| TxError::Decode(format!("{}: {e}", any.type_url)))
+    M::decode(any.value.as_slice())
+        .map_err(|e| TxError::Decode(format!("{}: {e}", shown(&any.type_url))))
 }
 
 fn authority(field: &str) -> Result<Address, TxError> {
@@ -67,9 +86,47 @@ fn authority(field: &str) -> Result<Address, TxError> {
         .map_err(|e| TxError::InvalidRequest(format!("authority: {e}")))
 }
 
+/// Whether `addr` is a module account. Module accounts hold exactly what
+/// their module accounts for (bonds and escrow, deposits, fees, the
+/// treasury's funds), so, as in the Cosmos SDK's blocked addresses, no send,
+/// spend or stream may pay one: tokens sent there would be lost or would
+/// break the module's books. The treasury is funded with `MsgFund`.
+pub fn is_module_account(addr: &Address) -> bool {
+    crate::end_block::non_voting_accounts().contains(addr)
+}
+
 impl Msg {
-    /// Decodes and checks one message.
+    /// The accounts this message pays directly, which must not be module accounts.
+    fn recipients(&self) -> Vec<Address> {
+        match self {
+            Msg::Send(m) => vec![m.to],
+            Msg::MultiSend(m) => m.outputs.iter().map(|(to, _)| *to).collect(),
+            Msg::Treasury(TreasuryMsg::Spend { recipient, .. })
+            | Msg::Treasury(TreasuryMsg::CreateStream { recipient, .. }) => vec![*recipient],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Decodes and checks one message. A proposal's messages are decoded one
+    /// level down and no further: a proposal inside a proposal is refused by
+    /// its type URL before its bytes are decoded, so decoding never recurses
+    /// on a depth the sender chooses.
     pub fn from_any(any: &Any) -> Result<Self, TxError> {
+        Self::decode_at(any, false)
+    }
+
+    /// Decodes a message as a proposal would carry it.
+    fn decode_at(any: &Any, in_proposal: bool) -> Result<Self, TxError> {
+        let msg = Self::decode_one(any, in_proposal)?;
+        if let Some(to) = msg.recipients().into_iter().find(is_module_account) {
+            return Err(TxError::Unauthorized(format!(
+                "{to} is a module account and may not receive funds this way"
+            )));
+        }
+        Ok(msg)
+    }
+
+    fn decode_one(any: &Any, in_proposal: bool) -> Result<Self, TxError> {
         let gov = |r: Result<GovMsg, deai_gov::GovError>| r.map(Msg::Gov).map_err(TxError::from);
         let treasury = |r: Result<TreasuryMsg, deai_treasury::TreasuryError>| {
             r.map(Msg::Treasury).map_err(TxError::from)
@@ -84,22 +141,31 @@ impl Msg {
             MSG_MULTI_SEND_TYPE_URL => {
                 Ok(Msg::MultiSend(MultiSend::from_proto(&decode_any(any)?)?))
             }
+            deai_gov::MSG_SUBMIT_PROPOSAL_TYPE_URL if in_proposal => Err(TxError::InvalidRequest(
+                "a proposal may not carry another proposal".into(),
+            )),
             deai_gov::MSG_SUBMIT_PROPOSAL_TYPE_URL => {
                 let m: sdk_gov::MsgSubmitProposal = decode_any(any)?;
+                if m.messages.len() > MAX_PROPOSAL_MSGS {
+                    return Err(TxError::InvalidRequest(format!(
+                        "a proposal carries {} messages, at most {MAX_PROPOSAL_MSGS} allowed",
+                        m.messages.len()
+                    )));
+                }
                 for (i, inner) in m.messages.iter().enumerate() {
-                    let msg = Msg::from_any(inner).map_err(|e| {
+                    let msg = Msg::decode_at(inner, true).map_err(|e| {
                         TxError::InvalidRequest(format!("proposal message {i}: {e}"))
                     })?;
                     if !msg.is_governance_action() {
                         return Err(TxError::InvalidRequest(format!(
                             "proposal message {i} ({}) is not one a proposal may execute",
-                            inner.type_url
+                            shown(&inner.type_url)
                         )));
                     }
                     if !msg.acts_as_governance() {
                         return Err(TxError::InvalidRequest(format!(
                             "proposal message {i} ({}) must have the governance account {} as its authority (or be a job paid by the treasury), not {}",
-                            inner.type_url,
+                            shown(&inner.type_url),
                             deai_gov::authority(),
                             msg.signer()
                         )));
@@ -112,6 +178,9 @@ impl Msg {
             deai_gov::MSG_VOTE_WEIGHTED_TYPE_URL => gov(GovMsg::vote_weighted(&decode_any(any)?)),
             deai_gov::MSG_CANCEL_PROPOSAL_TYPE_URL => gov(GovMsg::cancel(&decode_any(any)?)),
             deai_gov::MSG_DELEGATE_TYPE_URL => gov(GovMsg::delegate(&decode_any(any)?)),
+            deai_gov::MSG_SET_DELEGATION_POLICY_TYPE_URL => {
+                gov(GovMsg::set_delegation_policy(&decode_any(any)?))
+            }
             deai_gov::MSG_UPDATE_PARAMS_TYPE_URL => gov(GovMsg::update_params(&decode_any(any)?)),
             deai_treasury::MSG_FUND_TYPE_URL => treasury(TreasuryMsg::fund(&decode_any(any)?)),
             deai_treasury::MSG_SPEND_TYPE_URL => treasury(TreasuryMsg::spend(&decode_any(any)?)),
@@ -148,7 +217,7 @@ impl Msg {
                     params,
                 })
             }
-            other => Err(TxError::UnknownMessage(other.to_string())),
+            other => Err(TxError::UnknownMessage(shown(other))),
         }
     }
 
@@ -314,6 +383,12 @@ fn decode_with(bytes: &[u8], params: &AuthParams, simulate: bool) -> Result<Deco
 
     if body.messages.is_empty() {
         return Err(TxError::InvalidRequest("the tx has no messages".into()));
+    }
+    if body.messages.len() > MAX_MSGS_PER_TX {
+        return Err(TxError::InvalidRequest(format!(
+            "the tx carries {} messages, at most {MAX_MSGS_PER_TX} allowed",
+            body.messages.len()
+        )));
     }
     if !body.extension_options.is_empty() || !body.non_critical_extension_options.is_empty() {
         return Err(TxError::InvalidRequest(
@@ -530,6 +605,112 @@ mod tests {
             decode(&bytes, &other_denom),
             Err(TxError::InsufficientFee(_))
         ));
+    }
+
+    fn signed(msgs: Vec<Any>) -> Vec<u8> {
+        let k = Key::from_label("decode");
+        let p = TxParams {
+            chain_id: "c".into(),
+            account_number: 0,
+            sequence: 0,
+            fee: Some(Coin::new(2_000, "udeai")),
+            gas_limit: 200_000,
+            memo: String::new(),
+        };
+        sign_tx(&k, msgs, &p)
+    }
+
+    /// A `MsgSubmitProposal` wrapping `inner`, `depth` times over.
+    fn nested_proposal(inner: Any, depth: usize) -> Any {
+        let proposer = Key::from_label("decode").address().to_bech32();
+        (0..depth).fold(inner, |any, _| {
+            crate::txbuilder::any(
+                deai_gov::MSG_SUBMIT_PROPOSAL_TYPE_URL,
+                &sdk_gov::MsgSubmitProposal {
+                    messages: vec![any],
+                    proposer: proposer.clone(),
+                    ..Default::default()
+                },
+            )
+        })
+    }
+
+    #[test]
+    fn a_proposal_nested_thousands_deep_is_refused_without_recursing() {
+        // Before the fix this overflowed the stack and aborted the process,
+        // from CheckTx, Simulate, ProcessProposal or FinalizeBlock alike.
+        let k = Key::from_label("decode");
+        let send = msg_send(&k.address(), &k.address(), &[Coin::new(1, "udeai")]);
+        let bytes = signed(vec![nested_proposal(send, 5_000)]);
+        assert!(bytes.len() as u64 <= AuthParams::default().max_tx_bytes);
+        for result in [
+            decode(&bytes, &AuthParams::default()),
+            decode_for_simulation(&bytes, &AuthParams::default()),
+        ] {
+            let err = result.unwrap_err();
+            assert!(
+                err.to_string().contains("may not carry another proposal"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_tx_with_too_many_messages_or_a_proposal_with_too_many_is_refused() {
+        let k = Key::from_label("decode");
+        let send = msg_send(&k.address(), &k.address(), &[Coin::new(1, "udeai")]);
+        let many = signed(vec![send.clone(); MAX_MSGS_PER_TX + 1]);
+        let err = decode(&many, &AuthParams::default()).unwrap_err();
+        assert!(err.to_string().contains("at most 64"), "{err}");
+        assert!(decode(&signed(vec![send.clone(); MAX_MSGS_PER_TX]), &AuthParams::default()).is_ok());
+
+        let proposal = crate::txbuilder::any(
+            deai_gov::MSG_SUBMIT_PROPOSAL_TYPE_URL,
+            &sdk_gov::MsgSubmitProposal {
+                messages: vec![send; MAX_PROPOSAL_MSGS + 1],
+                proposer: k.address().to_bech32(),
+                ..Default::default()
+            },
+        );
+        let err = decode(&signed(vec![proposal]), &AuthParams::default()).unwrap_err();
+        assert!(err.to_string().contains("at most 16"), "{err}");
+    }
+
+    #[test]
+    fn sends_and_spends_to_module_accounts_are_refused() {
+        let k = Key::from_label("decode");
+        for module in crate::end_block::non_voting_accounts() {
+            let send = msg_send(&k.address(), &module, &[Coin::new(1, "udeai")]);
+            let err = decode(&signed(vec![send]), &AuthParams::default()).unwrap_err();
+            assert_eq!(err.code(), 4, "{err}");
+            assert!(err.to_string().contains("module account"), "{err}");
+        }
+        // A governance spend to a module account is refused inside the proposal too.
+        let spend = crate::txbuilder::any(
+            deai_treasury::MSG_SPEND_TYPE_URL,
+            &deai_proto::treasury::v1::MsgSpend {
+                authority: deai_gov::authority().to_bech32(),
+                recipient: deai_compute_module::module_address().to_bech32(),
+                amount: vec![cosmos_sdk_proto::cosmos::base::v1beta1::Coin {
+                    denom: "udeai".into(),
+                    amount: "5".into(),
+                }],
+            },
+        );
+        assert!(Msg::from_any(&spend).unwrap_err().to_string().contains("module account"));
+        // An ordinary account still receives.
+        let ok = msg_send(&k.address(), &Key::from_label("to").address(), &[Coin::new(1, "udeai")]);
+        assert!(decode(&signed(vec![ok]), &AuthParams::default()).is_ok());
+    }
+
+    #[test]
+    fn a_huge_unknown_type_url_is_not_echoed_whole() {
+        let junk = Any {
+            type_url: "/x.".repeat(10_000),
+            value: Vec::new(),
+        };
+        let err = decode(&signed(vec![junk]), &AuthParams::default()).unwrap_err();
+        assert!(err.to_string().len() < 400, "{}", err.to_string().len());
     }
 
     proptest! {

@@ -89,7 +89,19 @@ pub enum GovTxCmd {
         #[command(flatten)]
         flags: TxFlags,
     },
-    /// Withdraw your own proposal (part of the deposit is burned).
+    /// Accept or refuse voting power lent to you (refusing stops delegations
+    /// made to you from counting in votes that start while you refuse).
+    DelegationPolicy {
+        /// `accept` or `refuse`.
+        #[arg(value_parser = ["accept", "refuse"])]
+        policy: String,
+        /// The delegate's key.
+        #[arg(long)]
+        from: String,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+    /// Withdraw your own proposal (part of your own deposit is burned).
     Cancel {
         /// The proposal id.
         id: u64,
@@ -646,6 +658,23 @@ pub async fn gov_tx(home: &Home, cmd: GovTxCmd) -> anyhow::Result<()> {
                     &gpb::MsgDelegateVotingPower {
                         delegator: a.to_bech32(),
                         delegate,
+                    },
+                )])
+            })
+            .await?;
+        }
+        GovTxCmd::DelegationPolicy {
+            policy,
+            from,
+            flags,
+        } => {
+            let accept = policy == "accept";
+            sign_and_broadcast(home, &from, flags, &format!("{policy} delegations"), |a| {
+                Ok(vec![any(
+                    deai_gov::MSG_SET_DELEGATION_POLICY_TYPE_URL,
+                    &gpb::MsgSetDelegationPolicy {
+                        delegate: a.to_bech32(),
+                        accept,
                     },
                 )])
             })
