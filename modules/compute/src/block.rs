@@ -11,7 +11,7 @@ use crate::{
     event,
     params::apply_ppm,
     record::{sha3, Assignment, Hash, Job, JobStatus},
-    BlockCtx, ComputeError, ComputeParams, ComputeRead, ComputeWrite,
+    sampler, BlockCtx, ComputeError, ComputeParams, ComputeRead, ComputeWrite,
 };
 
 fn udeai(amount: u128) -> Vec<Coin> {
@@ -31,8 +31,11 @@ fn overflow(what: &str) -> ComputeError {
 /// 16 bytes of `SHA3-256(seed || i as 8 bytes big-endian)` as a big-endian number modulo the
 /// remaining total weight (the modulo bias is below 2^-64 for any real
 /// supply), where `seed = SHA3-256(prev_app_hash || job id big-endian)`.
-/// `candidates` must be in a fixed order (the providers' key order). Returns
-/// `None` if there are fewer than `r` candidates with positive weight.
+/// `candidates` must be in a fixed order. Returns `None` if there are fewer
+/// than `r` candidates with positive weight. This is the specification of
+/// the draw: `begin_block` makes the same draw over the eligible providers
+/// in slot order without the requester, through the sampling index
+/// ([`crate::sampler::draw`]), without listing them.
 pub fn select_providers(
     prev_app_hash: &[u8],
     job_id: u64,
@@ -67,63 +70,61 @@ pub fn select_providers(
     Some(chosen)
 }
 
-/// Assigns providers to the jobs waiting since earlier blocks (lowest id
-/// first, at most `max_assignments_per_block` examined). A job with fewer
-/// than `R` eligible providers waits; once it has waited more than
-/// `max_pending_blocks`, or once its deadline leaves too little time for its
-/// phases ([`crate::deadline::place`]), it expires and its escrow is refunded.
+/// Assigns providers to the jobs due for examination at this height (at
+/// most `max_assignments_per_block`, earliest due first). Providers are
+/// drawn from the sampling index ([`crate::sampler::draw`]): `O(R log N)`
+/// reads a job, whatever the provider count `N`. A job that cannot be
+/// assigned now (fewer than `R` eligible providers besides its requester)
+/// is not left at the head of the queue: it is put back to be examined
+/// again after as many blocks as it has already waited, so jobs behind it
+/// are examined, and it expires with a full refund once it has waited more
+/// than `max_pending_blocks` or its deadline leaves too little time for its
+/// phases ([`crate::deadline::place`]).
+///
+/// Nothing a user or governance can put in state makes this fail: heights
+/// saturate and params are read clamped; only a storage error or a broken
+/// invariant of the module's own records (see the crate docs) comes out.
 pub fn begin_block<S: StateWrite>(
     state: &mut S,
     ctx: &BlockCtx,
 ) -> Result<Vec<Event>, ComputeError> {
     let params = state.compute_params()?;
-    let pending = state.pending_jobs(usize_of(params.max_assignments_per_block))?;
-    if pending.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Every provider is read once per block: assignment is linear in the
-    // provider count for each job examined.
-    let eligible: Vec<(Address, u128)> = state
-        .providers(None, usize::MAX)?
-        .into_iter()
-        .map(|(_, p)| p)
-        .filter(|p| !p.is_jailed(ctx.height) && p.bond >= params.min_provider_bond)
-        .map(|p| (p.address, p.bond))
-        .collect();
+    let h = ctx.height;
     let mut events = Vec::new();
-    for id in pending {
+    for (_, id) in state.take_due_pending(h, usize_of(params.max_assignments_per_block))? {
         let Some(mut job) = state.job(id)? else {
-            state.remove_pending(id)?;
             continue;
         };
         if job.status != JobStatus::Pending {
-            state.remove_pending(id)?;
             continue;
         }
-        if job.submitted_height >= ctx.height {
+        if job.submitted_height >= h {
+            // Submitted in this very block (only a queue written out of
+            // order could show it here): its providers could not know yet.
+            state.push_pending(h.saturating_add(1), id)?;
             continue;
         }
         let Some((commit_deadline, reveal_deadline)) =
-            crate::deadline::place(ctx.height, job.deadline, &params)?
+            crate::deadline::place(h, job.deadline, &params)?
         else {
-            expire(state, &mut job, ctx.height, "deadline", &mut events)?;
+            expire(state, &mut job, h, "deadline", &mut events)?;
             continue;
         };
-        let candidates: Vec<(Address, u128)> = eligible
-            .iter()
-            .copied()
-            .filter(|(a, _)| *a != job.requester)
-            .collect();
-        let drawn = select_providers(
+        let drawn = sampler::draw(
+            state,
             &ctx.prev_app_hash,
             id,
-            &candidates,
+            &job.requester,
             usize_of(job.replication),
-        );
+        )?;
         let Some(drawn) = drawn else {
-            let waited = ctx.height.saturating_sub(job.submitted_height);
+            let waited = h.saturating_sub(job.submitted_height);
             if waited > params.max_pending_blocks {
-                expire(state, &mut job, ctx.height, "no_providers", &mut events)?;
+                expire(state, &mut job, h, "no_providers", &mut events)?;
+            } else {
+                let next = retry_height(&job, h, &params);
+                state.push_pending(next, id)?;
+                events.push(event::job_waiting(id, next));
             }
             continue;
         };
@@ -137,20 +138,16 @@ pub fn begin_block<S: StateWrite>(
             })
             .collect();
         job.status = JobStatus::Assigned;
-        job.assigned_height = ctx.height;
+        job.assigned_height = h;
         job.commit_deadline = commit_deadline;
         job.reveal_deadline = reveal_deadline;
         for a in &drawn {
             let mut p = state
                 .provider(a)?
                 .ok_or_else(|| ComputeError::ProviderNotFound(a.to_bech32()))?;
-            p.open_jobs = p
-                .open_jobs
-                .checked_add(1)
-                .ok_or_else(|| overflow("open jobs"))?;
+            p.open_jobs = p.open_jobs.saturating_add(1);
             state.put_provider(&p)?;
         }
-        state.remove_pending(id)?;
         state.push_settlement(job.reveal_deadline, id)?;
         state.put_job(&job)?;
         events.push(event::job_assigned(&job));
@@ -158,26 +155,46 @@ pub fn begin_block<S: StateWrite>(
     Ok(events)
 }
 
+/// When a job that could not be assigned at `h` is examined again: after
+/// as many blocks as it has waited (so a job nobody can take is looked at
+/// `O(log max_pending_blocks)` times, not every block), but no later than
+/// the block where it expires, nor than the last block its deadline allows
+/// an assignment in, and never at `h` itself.
+fn retry_height(job: &Job, h: u64, params: &ComputeParams) -> u64 {
+    let waited = h.saturating_sub(job.submitted_height).max(1);
+    let expiry = job
+        .submitted_height
+        .saturating_add(params.max_pending_blocks)
+        .saturating_add(1);
+    let mut next = h.saturating_add(waited).min(expiry);
+    if let Some(d) = job.deadline {
+        let phases = params.min_phase_window.max(1).saturating_mul(2);
+        next = next.min(d.saturating_sub(phases));
+    }
+    next.max(h.saturating_add(1))
+}
+
 /// Settles jobs whose reveal deadline has come (at most
 /// `max_settlements_per_block`; the rest wait for the next block), then pays
 /// out due unbondings and releases due jail terms (the same bound each).
+/// Each queue is read from its cursor ([`ComputeWrite::take_due`]), so an
+/// empty block costs the same however many entries the queues once held.
 pub fn end_block<S: StateWrite>(state: &mut S, ctx: &BlockCtx) -> Result<Vec<Event>, ComputeError> {
     let params = state.compute_params()?;
     let limit = usize_of(params.max_settlements_per_block);
     let mut events = Vec::new();
-    for (deadline, id) in state.due_settlements(ctx.height, limit)? {
-        state.remove_settlement(deadline, id)?;
+    for (_, id) in state.take_due_settlements(ctx.height, limit)? {
         let Some(mut job) = state.job(id)? else {
             continue;
         };
+        // An R = 1 job settles on its reveal and leaves its entry here.
         if job.status != JobStatus::Assigned {
             continue;
         }
         events.extend(settle(state, &mut job, &params, ctx.height)?);
         state.put_job(&job)?;
     }
-    for u in state.due_unbondings(ctx.height, limit)? {
-        state.remove_unbonding(u.completion_height, &u.provider)?;
+    for u in state.take_due_unbondings(ctx.height, limit)? {
         let mut p = state
             .provider(&u.provider)?
             .ok_or_else(|| ComputeError::ProviderNotFound(u.provider.to_bech32()))?;
@@ -189,9 +206,9 @@ pub fn end_block<S: StateWrite>(state: &mut S, ctx: &BlockCtx) -> Result<Vec<Eve
         events.extend(state.send(&crate::module_address(), &u.provider, &udeai(u.amount))?);
         events.push(event::provider_unbonded(&u.provider, u.amount));
     }
-    for (h, addr) in state.due_jail_releases(ctx.height, limit)? {
-        state.remove_jail_release(h, &addr)?;
+    for (h, addr) in state.take_due_jail_releases(ctx.height, limit)? {
         if let Some(mut p) = state.provider(&addr)? {
+            // A term extended later left this entry behind: skip it.
             if p.jailed_until == h {
                 p.jailed_until = 0;
                 state.put_provider(&p)?;
@@ -211,7 +228,6 @@ fn expire<S: StateWrite>(
     reason: &str,
     events: &mut Vec<Event>,
 ) -> Result<(), ComputeError> {
-    state.remove_pending(job.id)?;
     job.status = JobStatus::Expired;
     job.settled_height = height;
     let refund = refund_escrow(state, job, events)?;
@@ -234,7 +250,7 @@ fn refund_escrow<S: StateWrite>(
     Ok(refund)
 }
 
-/// Takes `ppm` of `provider`'s bond to the treasury; returns the amount.
+/// Takes `ppm` of `provider`'s bond to the treasury.
 fn slash<S: StateWrite>(
     state: &mut S,
     job_id: u64,
@@ -264,7 +280,8 @@ fn slash<S: StateWrite>(
     Ok(())
 }
 
-/// Jails `provider` until `height + jail_period` (extending a longer term never shortens it).
+/// Jails `provider` until `height + jail_period` (saturating; a longer term
+/// already running is never shortened).
 fn jail<S: StateWrite>(
     state: &mut S,
     provider: &Address,
@@ -275,14 +292,9 @@ fn jail<S: StateWrite>(
     let mut p = state
         .provider(provider)?
         .ok_or_else(|| ComputeError::ProviderNotFound(provider.to_bech32()))?;
-    let until = height
-        .checked_add(params.jail_period)
-        .ok_or_else(|| overflow("jail height"))?;
+    let until = height.saturating_add(params.jail_period);
     if until <= p.jailed_until {
         return Ok(());
-    }
-    if p.jailed_until > 0 {
-        state.remove_jail_release(p.jailed_until, provider)?;
     }
     p.jailed_until = until;
     state.put_provider(&p)?;
@@ -291,15 +303,94 @@ fn jail<S: StateWrite>(
     Ok(())
 }
 
-/// Settles an assigned job at `height`. If strictly more than half of `R`
-/// revealed the same result hash, that result is final: each provider who
-/// revealed it gets the price from escrow plus `reward_per_work_unit × work
-/// units` minted; each who revealed another result loses
-/// `slash_fraction_wrong`. Without such a majority the job is disputed (or
-/// expired, if nobody revealed) and nobody who revealed is slashed. In both cases providers who never
-/// committed or never revealed lose `slash_fraction_missed` and are jailed,
-/// and whatever escrow is left goes back to the requester. The caller
-/// stores the job and keeps the settlement queue.
+/// Mints up to `want` to `provider` within the epoch's cap
+/// (`max_minted_per_epoch` per `epoch_blocks`); returns what was minted. When
+/// the cap leaves less than `want`, the rest is not minted and a
+/// `compute_mint_capped` event says so.
+fn mint_capped<S: StateWrite>(
+    state: &mut S,
+    job_id: u64,
+    provider: &Address,
+    want: u128,
+    params: &ComputeParams,
+    height: u64,
+    events: &mut Vec<Event>,
+) -> Result<u128, ComputeError> {
+    if want == 0 {
+        return Ok(0);
+    }
+    let epoch = height.checked_div(params.epoch_blocks.max(1)).unwrap_or(0);
+    let (stored_epoch, stored_minted) = state.epoch_minted()?;
+    let minted = if stored_epoch == epoch {
+        stored_minted
+    } else {
+        0
+    };
+    let grant = want.min(params.max_minted_per_epoch.saturating_sub(minted));
+    if grant > 0 {
+        events.extend(state.mint(provider, &udeai(grant))?);
+        state.put_epoch_minted(epoch, minted.saturating_add(grant))?;
+    }
+    if grant < want {
+        events.push(event::mint_capped(job_id, provider, want, grant, epoch));
+    }
+    Ok(grant)
+}
+
+/// What a settlement decided, as the `outcome` attribute of `compute_job_settled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A strict majority agreed on a result.
+    Result,
+    /// A strict majority agreed that the input cannot be run
+    /// ([`crate::input::invalid_input_result_hash`]).
+    InvalidInput,
+    /// Some revealed, but no strict majority agreed.
+    Disputed,
+    /// Nobody revealed.
+    NoReveals,
+}
+
+impl Outcome {
+    /// The attribute value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Result => "result",
+            Outcome::InvalidInput => "invalid_input",
+            Outcome::Disputed => "disputed",
+            Outcome::NoReveals => "no_reveals",
+        }
+    }
+}
+
+/// Settles an assigned job at `height`.
+///
+/// * Nobody revealed: nobody is slashed or jailed (an input nobody could
+///   run looks exactly like this, and slashing honest providers for it is
+///   what an attacker would want); the job expires and the whole escrow goes
+///   back to the requester.
+/// * Strictly more than half of `R` revealed the same result hash: it is
+///   final. Each provider who revealed it gets the price from escrow. Only a
+///   job with `R ≥ 3` (so at least two providers agreed independently) and
+///   a real result earns a minted reward, `reward_per_work_unit × work
+///   units` capped at the price and at what is left of the epoch's
+///   `max_minted_per_epoch`. Each who revealed another result loses
+///   `slash_fraction_wrong`.
+/// * The majority result is the canonical invalid-input answer: the
+///   majority is paid the price (they did the check the requester asked
+///   for) and nothing is minted. Paying them means a requester cannot make
+///   providers work for free with inputs that pass the chain's checks but
+///   cannot run; minting nothing means providers gain no more by calling
+///   an input invalid than by answering it, and a majority that lies about
+///   it could as well lie about any result, which replication already
+///   bounds.
+/// * Some revealed but no strict majority: the job is disputed and nobody
+///   who revealed is slashed.
+///
+/// Whenever someone revealed, providers who never committed or never
+/// revealed lose `slash_fraction_missed` and are jailed. Whatever escrow is
+/// left goes back to the requester. The caller stores the job; its
+/// settlement queue entry is left to be skipped when due.
 pub fn settle<S: StateWrite>(
     state: &mut S,
     job: &mut Job,
@@ -310,20 +401,32 @@ pub fn settle<S: StateWrite>(
     let mut tally = BTreeMap::<Hash, u64>::new();
     for h in job.assignments.iter().filter_map(|a| a.result_hash) {
         let n = tally.entry(h).or_insert(0);
-        *n = n.checked_add(1).ok_or_else(|| overflow("tally"))?;
+        *n = n.saturating_add(1);
     }
     let majority = tally
         .iter()
         .find(|(_, n)| n.saturating_mul(2) > u64::from(job.replication))
-        .map(|(h, _)| *h);
-    let reward = params
-        .reward_per_work_unit
-        .checked_mul(u128::from(job.work_units))
-        .ok_or_else(|| overflow("reward"))?;
+        .map(|(h, n)| (*h, *n));
+    let outcome = match majority {
+        Some((h, _)) if h == crate::input::invalid_input_result_hash() => Outcome::InvalidInput,
+        Some(_) => Outcome::Result,
+        None if tally.is_empty() => Outcome::NoReveals,
+        None => Outcome::Disputed,
+    };
+    let independent = job.replication >= 3 && majority.is_some_and(|(_, n)| n >= 2);
+    let reward = if outcome == Outcome::Result && independent {
+        params
+            .reward_per_work_unit
+            .saturating_mul(u128::from(job.work_units))
+            .min(job.price_per_replica)
+    } else {
+        0
+    };
     let assignments = std::mem::take(&mut job.assignments);
     for a in &assignments {
         match (a.result_hash, majority) {
-            (Some(h), Some(m)) if h == m => {
+            _ if outcome == Outcome::NoReveals => {}
+            (Some(h), Some((m, _))) if h == m => {
                 job.escrow = job
                     .escrow
                     .checked_sub(job.price_per_replica)
@@ -333,14 +436,20 @@ pub fn settle<S: StateWrite>(
                     &a.provider,
                     &udeai(job.price_per_replica),
                 )?);
-                if reward > 0 {
-                    events.extend(state.mint(&a.provider, &udeai(reward))?);
-                }
+                let minted = mint_capped(
+                    state,
+                    job.id,
+                    &a.provider,
+                    reward,
+                    params,
+                    height,
+                    &mut events,
+                )?;
                 events.push(event::provider_paid(
                     job.id,
                     &a.provider,
                     job.price_per_replica,
-                    reward,
+                    minted,
                 ));
                 if job.output.is_empty() && !a.output.is_empty() {
                     job.output = a.output.clone();
@@ -381,16 +490,14 @@ pub fn settle<S: StateWrite>(
             ..a
         })
         .collect();
-    job.result_hash = majority;
-    job.status = if majority.is_some() {
-        JobStatus::Finalized
-    } else if tally.is_empty() {
-        JobStatus::Expired
-    } else {
-        JobStatus::Disputed
+    job.result_hash = majority.map(|(h, _)| h);
+    job.status = match outcome {
+        Outcome::Result | Outcome::InvalidInput => JobStatus::Finalized,
+        Outcome::Disputed => JobStatus::Disputed,
+        Outcome::NoReveals => JobStatus::Expired,
     };
     job.settled_height = height;
     let refund = refund_escrow(state, job, &mut events)?;
-    events.push(event::job_settled(job, refund));
+    events.push(event::job_settled(job, refund, outcome.as_str()));
     Ok(events)
 }

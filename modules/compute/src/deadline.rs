@@ -26,27 +26,20 @@
 
 use crate::{ComputeError, ComputeParams};
 
-fn overflow(what: &str) -> ComputeError {
-    ComputeError::Overflow(what.to_string())
-}
-
 /// The floor of each phase: the parameter, and never below one block.
 fn floor(params: &ComputeParams) -> u64 {
     params.min_phase_window.max(1)
 }
 
-/// The earliest and the latest deadline a job submitted at `height` may ask for.
+/// The earliest and the latest deadline a job submitted at `height` may ask
+/// for. Heights saturate: params are bounded far below `u64::MAX`, and a
+/// saturated bound only makes a deadline harder to meet, never a hook fail.
 pub fn bounds(height: u64, params: &ComputeParams) -> Result<(u64, u64), ComputeError> {
-    let earliest = floor(params)
-        .checked_mul(2)
-        .and_then(|n| n.checked_add(1))
-        .and_then(|n| height.checked_add(n))
-        .ok_or_else(|| overflow("earliest deadline"))?;
+    let earliest = height.saturating_add(floor(params).saturating_mul(2).saturating_add(1));
     let latest = height
-        .checked_add(params.max_pending_blocks)
-        .and_then(|n| n.checked_add(params.commit_window))
-        .and_then(|n| n.checked_add(params.reveal_window))
-        .ok_or_else(|| overflow("latest deadline"))?;
+        .saturating_add(params.max_pending_blocks)
+        .saturating_add(params.commit_window)
+        .saturating_add(params.reveal_window);
     Ok((earliest, latest))
 }
 
@@ -84,18 +77,16 @@ pub fn check(deadline: u64, height: u64, params: &ComputeParams) -> Result<(), C
 
 /// The commit and reveal deadlines of a job assigned at `assigned`, or
 /// `None` if its `deadline` leaves too little time for both phases (the job
-/// then expires with a refund).
+/// then expires with a refund). It runs in `begin_block`, so it never fails
+/// on a value in state: heights saturate (a job placed at the end of time
+/// just cannot be answered, and expires unanswered with a refund).
 pub fn place(
     assigned: u64,
     deadline: Option<u64>,
     params: &ComputeParams,
 ) -> Result<Option<(u64, u64)>, ComputeError> {
-    let default_commit = assigned
-        .checked_add(params.commit_window)
-        .ok_or_else(|| overflow("commit deadline"))?;
-    let default_reveal = default_commit
-        .checked_add(params.reveal_window)
-        .ok_or_else(|| overflow("reveal deadline"))?;
+    let default_commit = assigned.saturating_add(params.commit_window.max(1));
+    let default_reveal = default_commit.saturating_add(params.reveal_window.max(1));
     let Some(deadline) = deadline else {
         return Ok(Some((default_commit, default_reveal)));
     };
@@ -107,19 +98,16 @@ pub fn place(
     let Some(most) = life.checked_sub(m).filter(|most| *most >= m) else {
         return Ok(None);
     };
-    // life × commit_window fits in u128; the quotient is at most `life`.
-    let windows = u128::from(params.commit_window)
-        .checked_add(u128::from(params.reveal_window))
-        .filter(|w| *w > 0)
-        .ok_or_else(|| overflow("windows"))?;
+    // life × commit_window fits in u128 (both below 2^64); the quotient is
+    // at most `life`, so it fits in u64. The windows sum is at least 2.
+    let windows = u128::from(params.commit_window.max(1))
+        .saturating_add(u128::from(params.reveal_window.max(1)));
     let share = u128::from(life)
-        .checked_mul(u128::from(params.commit_window))
-        .and_then(|n| n.checked_div(windows))
+        .saturating_mul(u128::from(params.commit_window.max(1)))
+        .checked_div(windows)
         .and_then(|n| u64::try_from(n).ok())
-        .ok_or_else(|| overflow("commit share"))?;
-    let commit = assigned
-        .checked_add(share.clamp(m, most))
-        .ok_or_else(|| overflow("commit deadline"))?;
+        .unwrap_or(m);
+    let commit = assigned.saturating_add(share.clamp(m, most));
     Ok(Some((commit, reveal)))
 }
 
@@ -228,13 +216,16 @@ mod tests {
     }
 
     #[test]
-    fn huge_heights_and_windows_report_overflow_instead_of_wrapping() {
+    fn huge_heights_and_windows_saturate_instead_of_failing_or_wrapping() {
+        // Before issue 10 these returned an overflow error, which in
+        // begin_block halted the chain.
         let p = params(u64::MAX / 2, u64::MAX / 2, 1);
-        assert!(matches!(bounds(10, &p), Err(ComputeError::Overflow(_))));
-        assert!(matches!(
-            place(u64::MAX - 1, None, &params(20, 10, 2)),
-            Err(ComputeError::Overflow(_))
-        ));
+        assert_eq!(bounds(10, &p).unwrap(), (13, u64::MAX));
+        assert_eq!(
+            place(u64::MAX - 1, None, &params(20, 10, 2)).unwrap(),
+            Some((u64::MAX, u64::MAX))
+        );
+        assert!(place(5, Some(u64::MAX), &p).unwrap().is_some());
     }
 
     proptest! {

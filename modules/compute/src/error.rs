@@ -157,6 +157,9 @@ pub enum ComputeError {
         /// What is wrong and which deadlines would do.
         reason: String,
     },
+    /// The job's input is not one the network can run (see [`crate::input`]).
+    #[error("input the network cannot run: {0}")]
+    InvalidInput(#[from] crate::input::InputError),
 }
 
 impl ModuleError for ComputeError {
@@ -199,6 +202,7 @@ impl ModuleError for ComputeError {
             ComputeError::InvalidReveal(_) => 25,
             ComputeError::Overflow(_) => 26,
             ComputeError::InvalidDeadline { .. } => 27,
+            ComputeError::InvalidInput(_) => 28,
         }
     }
 }

@@ -64,9 +64,37 @@ pub fn result_revealed(job_id: u64, provider: &Address, result_hash: &Hash) -> E
         .attr("result_hash", hex::encode(result_hash))
 }
 
+/// `compute_job_waiting`: a pending job found too few eligible providers
+/// and will be examined again in the begin_block of `next_try`.
+pub fn job_waiting(job_id: u64, next_try: u64) -> Event {
+    Event::new("compute_job_waiting")
+        .attr("job_id", job_id.to_string())
+        .attr("next_try", next_try.to_string())
+}
+
+/// `compute_mint_capped`: the epoch's `max_minted_per_epoch` left less than
+/// the reward due; `minted` of `reward` was minted.
+pub fn mint_capped(
+    job_id: u64,
+    provider: &Address,
+    reward: u128,
+    minted: u128,
+    epoch: u64,
+) -> Event {
+    Event::new("compute_mint_capped")
+        .attr("job_id", job_id.to_string())
+        .attr("provider", provider.to_bech32())
+        .attr("reward", reward.to_string())
+        .attr("minted", minted.to_string())
+        .attr("epoch", epoch.to_string())
+}
+
 /// `compute_job_settled`: a job reached its final status (`finalized`,
-/// `disputed` or `expired`); `refund` is the escrow returned to the requester.
-pub fn job_settled(job: &Job, refund: u128) -> Event {
+/// `disputed` or `expired`); `refund` is the escrow returned to the
+/// requester; `outcome` is `result`, `invalid_input` (the majority found the
+/// input cannot be run), `disputed` or `no_reveals` (nobody revealed: the
+/// job is refunded and nobody slashed).
+pub fn job_settled(job: &Job, refund: u128, outcome: &str) -> Event {
     let status = match job.status {
         crate::JobStatus::Finalized => "finalized",
         crate::JobStatus::Disputed => "disputed",
@@ -84,9 +112,10 @@ pub fn job_settled(job: &Job, refund: u128) -> Event {
             job.result_hash.map(hex::encode).unwrap_or_default(),
         )
         .attr("refund", refund.to_string())
+        .attr("outcome", outcome)
 }
 
-/// `compute_provider_paid`: an agreeing provider got the price and the minted reward.
+/// `compute_provider_paid`: an agreeing provider got the price and `reward` minted (0 when none is due).
 pub fn provider_paid(job_id: u64, provider: &Address, price: u128, reward: u128) -> Event {
     Event::new("compute_provider_paid")
         .attr("job_id", job_id.to_string())

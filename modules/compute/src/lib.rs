@@ -10,9 +10,10 @@
 //! calls, with `ctx = BlockCtx { height: h, prev_app_hash: p }`:
 //!
 //! 1. [`begin_block`]`(state, &ctx)` before any transaction: jobs submitted in
-//!    earlier blocks get their providers (seed `SHA3-256(p || job id)`), or
-//!    expire with a refund once they have waited `max_pending_blocks` or
-//!    their deadline can no longer be met.
+//!    earlier blocks get their providers (seed `SHA3-256(p || job id)`), wait
+//!    (put back, to be examined again later) when too few providers are
+//!    eligible, or expire with a refund once they have waited
+//!    `max_pending_blocks` or their deadline can no longer be met.
 //! 2. For each compute message, [`Msg::from_any`] (stateless checks) then
 //!    [`Msg::execute`]`(scratch, &ctx)` on a scratch layer that is dropped if
 //!    it fails. `execute` checks before it writes, but a bank failure midway
@@ -23,14 +24,35 @@
 //!
 //! Genesis ([`ComputeGenesis::init`]) runs after the bank's genesis, because
 //! provider bonds must already sit in the compute module account.
-//! An error from `begin_block` or `end_block` means corrupt state or a broken
-//! invariant, never a user mistake: the app should halt rather than commit.
+//!
+//! # What can make a block hook fail
+//!
+//! Nothing a user or governance can put in state: every governable param is
+//! bounded ([`ComputeParams::validate`]) and the hooks read params clamped
+//! into those bounds ([`ComputeParams::clamped`]) in case a stored value
+//! escaped validation; heights saturate instead of overflowing; a job that
+//! cannot be assigned waits or expires with an event; a job nobody answered
+//! is refunded; mints are capped per epoch. What can still come out of
+//! `begin_block` or `end_block` is:
+//!
+//! * a storage error ([`ComputeError::State`]): the store failed to read or
+//!   write (I/O error, disk full, a value that no longer decodes);
+//! * a broken invariant of the module's own books: a provider record missing
+//!   for an assignment, an unbonding entry or a slot the module wrote itself,
+//!   escrow or unbonding below what the module recorded, the module account
+//!   short of the bonds and escrow it holds (a bank error on a payout), or a
+//!   sampling index out of step with its weights.
+//!
+//! Both mean the state is corrupt; committing a block on top of it would
+//! spread the damage, so the app should halt rather than commit.
 //!
 //! # Timing of a job submitted at height `s`
 //!
-//! * assigned in `begin_block(a)` for the first `a > s` with at least `R`
-//!   eligible providers (bond ≥ `min_provider_bond`, not jailed, not the
-//!   requester); expired and refunded once `a > s + max_pending_blocks`;
+//! * refused at submission if `R` exceeds the providers eligible then (bond ≥
+//!   `min_provider_bond`, not jailed, not the requester); assigned in
+//!   `begin_block(s + 1)` if that many are still eligible; otherwise examined
+//!   again at `s + 2`, `s + 4`, `s + 8`, … (each wait as long as the time
+//!   already waited) and expired and refunded once `a > s + max_pending_blocks`;
 //! * commitments accepted at heights `a ..= a + commit_window` (the commit deadline);
 //! * reveals accepted once every assigned provider has committed or the
 //!   commit deadline has passed, up to `commit deadline + reveal_window` (the
@@ -51,10 +73,20 @@
 //! The compute module account ([`module_address`]) holds exactly the bonds,
 //! the unbonding withdrawals and the escrow of open jobs (it can therefore be
 //! neither a requester nor a provider). Settlement pays each agreeing provider
-//! the price from escrow and mints `reward_per_work_unit × work units` to it
-//! (the only tokens this module creates); slashes move bond to the treasury
-//! ([`treasury_address`]); whatever escrow is left returns to the requester,
-//! which may be any account, module accounts such as the treasury included.
+//! the price from escrow ([`block::settle`] has the rules). Tokens are minted
+//! (the only tokens this module creates) only for independent agreement: a
+//! job with `R ≥ 3` whose strict majority (so at least two providers) agreed
+//! on a real result mints each of them `reward_per_work_unit × work units`,
+//! never more than the price it is paid, and never more in total per epoch
+//! (`epoch_blocks`) than `max_minted_per_epoch`. Work units come from the work
+//! the input asks for (a gemm's multiply-adds, an embed text's bytes up to
+//! what the tokenizer reads), and the price must be at least
+//! `min_price_per_work_unit` per work unit. A job nobody revealed is refunded
+//! and nobody slashed; a majority on the canonical invalid-input answer
+//! ([`input::invalid_input_result_hash`]) is paid the price without mint.
+//! Slashes move bond to the treasury ([`treasury_address`]); whatever escrow
+//! is left returns to the requester, which may be any account, module
+//! accounts such as the treasury included (the bank must accept that send).
 //! A provider with unsettled jobs cannot unbond, so its bond covers its slashes.
 //!
 //! # Integration surface
@@ -70,13 +102,18 @@
 //!
 //! # Limits worth knowing
 //!
-//! * `begin_block` reads every provider once when any job is pending, and
-//!   examines at most `max_assignments_per_block` pending jobs, lowest id
-//!   first: jobs that wait for providers hold their place until they expire,
-//!   and a job examined late expires when it is examined (its deadline
-//!   too: a deadline is checked when the job is examined, and settlement
-//!   may run after the reveal deadline when `max_settlements_per_block` is
-//!   reached, though no commit or reveal is accepted after it).
+//! * `begin_block` examines at most `max_assignments_per_block` jobs due for
+//!   examination, earliest due first; each draw reads `O(R log N)` keys of
+//!   the sampling index ([`sampler`]), never the provider list. A job
+//!   examined late expires when it is examined (its deadline too: a
+//!   deadline is checked when the job is examined, and settlement may run
+//!   after the reveal deadline when `max_settlements_per_block` is reached,
+//!   though no commit or reveal is accepted after it).
+//! * Every queue (pending, settlement, unbonding, jail release) is keyed by
+//!   height and drained from a stored cursor ([`ComputeWrite::take_due`]), so
+//!   a block's cost does not grow with the deleted entries the store keeps.
+//!   Entries are never deleted ahead of the cursor: a settled `R = 1` job
+//!   and an extended jail term leave their old entry, skipped when due.
 //! * The assignment seed is the previous app hash, which the previous block's
 //!   proposer influences by choosing transactions; it cannot pick partners
 //!   cheaply, but the seed is not a beacon.
@@ -92,10 +129,12 @@ pub mod deadline;
 pub mod error;
 pub mod event;
 pub mod genesis;
+pub mod input;
 pub mod msg;
 pub mod params;
 pub mod query;
 pub mod record;
+pub mod sampler;
 pub mod state;
 pub mod state_key;
 #[cfg(test)]

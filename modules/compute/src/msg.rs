@@ -269,8 +269,9 @@ pub struct SubmitJob {
 }
 
 impl SubmitJob {
-    /// Stateless checks: the kind is known, a model is named exactly when the
-    /// kind needs one, the input hashes to `input_hash`, `R ≥ 1`, the price is
+    /// Stateless checks: the kind is known and runnable, a model is named
+    /// exactly when the kind needs one, the input is one the network can run
+    /// ([`crate::input`]) and hashes to `input_hash`, `R ≥ 1`, the price is
     /// positive. A `deadline` of 0 means none.
     pub fn from_proto(m: &pb::MsgSubmitJob) -> Result<Self, ComputeError> {
         let kind = Kind::parse(&m.kind)?;
@@ -300,6 +301,13 @@ impl SubmitJob {
     /// proposal's treasury-funded job).
     pub fn check(&self) -> Result<(), ComputeError> {
         check_party("requester", &self.requester)?;
+        if self.kind == Kind::Infer {
+            return Err(ComputeError::InvalidKind(
+                "infer jobs are not accepted: no compute node implements the infer kind yet, \
+                 so nobody could answer the job; use embed or gemm-i8"
+                    .into(),
+            ));
+        }
         match (self.kind.needs_model(), &self.model_id) {
             (true, None) => {
                 return Err(ComputeError::InvalidKind(format!(
@@ -333,7 +341,25 @@ impl SubmitJob {
                 "price_per_replica must be positive".into(),
             ));
         }
+        self.work_units()?;
         Ok(())
+    }
+
+    /// The work units of the job, from the work its input asks for: a
+    /// `gemm-i8` product's multiply-adds, an `embed` text's bytes up to what
+    /// the tokenizer reads. Fails on an input no provider can run.
+    pub fn work_units(&self) -> Result<u64, ComputeError> {
+        match self.kind {
+            Kind::GemmI8 => Ok(crate::input::GemmI8Shape::parse(&self.input)?.work_units()),
+            Kind::Embed => {
+                crate::input::check_embed_input(&self.input)?;
+                let len = u64::try_from(self.input.len()).unwrap_or(u64::MAX);
+                Ok(crate::input::embed_work_units(len))
+            }
+            Kind::Infer => Err(ComputeError::InvalidKind(
+                "infer jobs are not accepted: no compute node implements the infer kind yet".into(),
+            )),
+        }
     }
 
     /// Checks the deadline against the height, escrows `price × R` in the
@@ -360,6 +386,30 @@ impl SubmitJob {
             return Err(ComputeError::InvalidJob(format!(
                 "replication {} exceeds the maximum {}",
                 self.replication, params.max_replication
+            )));
+        }
+        let work_units = self.work_units()?;
+        let min_price = params
+            .min_price_per_work_unit
+            .saturating_mul(u128::from(work_units));
+        if self.price_per_replica < min_price {
+            return Err(ComputeError::InvalidAmount(format!(
+                "price_per_replica {} is below {min_price}: the job is {work_units} work units \
+                 at a minimum of {} udeai each",
+                self.price_per_replica, params.min_price_per_work_unit
+            )));
+        }
+        // A running count, not a scan: the requester is never drawn for its
+        // own job, so it does not count when it is itself eligible.
+        let mut eligible = crate::sampler::eligible_count(state)?;
+        if crate::sampler::weight_of(state, &self.requester)? > 0 {
+            eligible = eligible.saturating_sub(1);
+        }
+        if u64::from(self.replication) > eligible {
+            return Err(ComputeError::InvalidJob(format!(
+                "replication {} exceeds the {eligible} providers eligible to run it now \
+                 (bonded, not jailed, not the requester)",
+                self.replication
             )));
         }
         if let Some(id) = &self.model_id {
@@ -391,12 +441,12 @@ impl SubmitJob {
             assignments: Vec::new(),
             result_hash: None,
             output: Vec::new(),
-            work_units: self.kind.work_units(input_len),
+            work_units,
             settled_height: 0,
             deadline: self.deadline,
         };
         state.put_job(&job)?;
-        state.push_pending(id)?;
+        state.push_pending(ctx.height.saturating_add(1), id)?;
         events.push(event::job_submitted(&job));
         Ok(events)
     }
@@ -565,7 +615,9 @@ impl RevealResult {
             &self.result_hash,
         )];
         if job.replication == 1 {
-            state.remove_settlement(job.reveal_deadline, job_id)?;
+            // Its settlement entry stays queued and is skipped when due:
+            // deleting it ahead of the queue's cursor would leave a marker
+            // every end_block scan walks until then.
             events.extend(block::settle(state, &mut job, &params, ctx.height)?);
         }
         state.put_job(&job)?;
@@ -666,10 +718,15 @@ impl UpdateParams {
     }
 
     /// Replaces the parameters; only governance may. Jobs already assigned
-    /// keep their deadlines.
+    /// keep their deadlines. A new `min_provider_bond` re-weighs every
+    /// provider in the sampling index once (`O(providers)`).
     pub fn execute<S: StateWrite>(&self, state: &mut S) -> Result<Vec<Event>, ComputeError> {
         check_gov(&self.authority)?;
+        let old = state.compute_params()?;
         state.put_compute_params(&self.params)?;
+        if old.min_provider_bond != self.params.min_provider_bond {
+            crate::sampler::reweigh_all(state, &self.params)?;
+        }
         Ok(vec![event::params_updated()])
     }
 }

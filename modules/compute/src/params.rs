@@ -15,6 +15,41 @@ pub const PPM: u32 = 1_000_000;
 /// keeps every reward far below 2^128.
 pub const MAX_REWARD_PER_WORK_UNIT: u128 = 1_000_000_000_000_000_000;
 
+/// Largest `min_price_per_work_unit` (same bound as the reward, same reason).
+pub const MAX_MIN_PRICE_PER_WORK_UNIT: u128 = MAX_REWARD_PER_WORK_UNIT;
+
+/// Largest `max_minted_per_epoch`: 10^9 DEAI, far below where a sum of
+/// epoch mints could overflow the supply.
+pub const MAX_MINTED_PER_EPOCH: u128 = 1_000_000_000_000_000_000_000_000;
+
+/// Largest `unbonding_period` and `jail_period`: about two years of 6-second
+/// blocks. Heights stay far from `u64::MAX`, so `height + period` never wraps.
+pub const MAX_PERIOD_BLOCKS: u64 = 10_000_000;
+
+/// Largest `commit_window` and `reveal_window`: a job's life stays short
+/// enough that its escrow and its providers' bonds are not locked for good.
+pub const MAX_WINDOW_BLOCKS: u64 = 100_000;
+
+/// Largest `max_pending_blocks`.
+pub const MAX_PENDING_BLOCKS: u64 = 100_000;
+
+/// Largest `epoch_blocks`.
+pub const MAX_EPOCH_BLOCKS: u64 = 10_000_000;
+
+/// Largest `max_settlements_per_block` and `max_assignments_per_block`: each
+/// settlement or assignment costs `O(R log providers)` reads and writes, so
+/// this bounds a block hook's work.
+pub const MAX_PER_BLOCK_LIMIT: u32 = 1_000;
+
+/// Largest `max_replication`.
+pub const MAX_REPLICATION: u32 = 100;
+
+/// Largest `max_input_bytes`.
+pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Largest `max_output_bytes`.
+pub const MAX_OUTPUT_BYTES: u64 = 1024 * 1024;
+
 /// `amount × ppm / 1 000 000`, rounded down, without overflow for any `u128`.
 pub fn apply_ppm(amount: u128, ppm: u32) -> u128 {
     let ppm = u128::from(ppm.min(PPM));
@@ -52,7 +87,8 @@ pub struct ComputeParams {
     pub slash_fraction_wrong_ppm: u32,
     /// Share of the bond slashed for a missed commit or reveal, in ppm.
     pub slash_fraction_missed_ppm: u32,
-    /// udeai minted per work unit to each agreeing provider.
+    /// udeai minted per work unit to each agreeing provider of a job with
+    /// `R ≥ 3` (never more than the price it is paid).
     #[serde(with = "amount")]
     pub reward_per_work_unit: u128,
     /// Most jobs settled per end_block.
@@ -66,10 +102,31 @@ pub struct ComputeParams {
     /// honest providers miss, and be slashed, is refused.
     #[serde(default = "default_min_phase_window")]
     pub min_phase_window: u64,
+    /// Blocks in a reward epoch (epoch = height / epoch_blocks).
+    #[serde(default = "default_epoch_blocks")]
+    pub epoch_blocks: u64,
+    /// Most udeai minted as rewards in one epoch.
+    #[serde(default = "default_max_minted_per_epoch", with = "amount")]
+    pub max_minted_per_epoch: u128,
+    /// Smallest price per replica per work unit, udeai.
+    #[serde(default = "default_min_price_per_work_unit", with = "amount")]
+    pub min_price_per_work_unit: u128,
 }
 
 fn default_min_phase_window() -> u64 {
     ComputeParams::default().min_phase_window
+}
+
+fn default_epoch_blocks() -> u64 {
+    ComputeParams::default().epoch_blocks
+}
+
+fn default_max_minted_per_epoch() -> u128 {
+    ComputeParams::default().max_minted_per_epoch
+}
+
+fn default_min_price_per_work_unit() -> u128 {
+    ComputeParams::default().min_price_per_work_unit
 }
 
 impl Default for ComputeParams {
@@ -90,34 +147,43 @@ impl Default for ComputeParams {
             max_assignments_per_block: 100,
             max_pending_blocks: 100,
             min_phase_window: 5,
+            epoch_blocks: 14_400,
+            max_minted_per_epoch: 100_000_000_000,
+            min_price_per_work_unit: 1_000,
         }
     }
 }
 
 impl ComputeParams {
-    /// Checks every field is in range.
+    /// Checks every field is in range: every governable value has an upper
+    /// bound the block hooks can run with (no height sum can wrap, no hook
+    /// does unbounded work).
     pub fn validate(&self) -> Result<(), ComputeError> {
         let bad = |s: &str| Err(ComputeError::InvalidParams(s.to_string()));
         if self.min_provider_bond == 0 {
             return bad("min_provider_bond must be positive");
         }
-        if self.unbonding_period == 0 {
-            return bad("unbonding_period must be at least 1 block");
+        if self.unbonding_period == 0 || self.unbonding_period > MAX_PERIOD_BLOCKS {
+            return bad("unbonding_period must be between 1 and 10000000 blocks");
         }
-        if self.jail_period == 0 {
-            return bad("jail_period must be at least 1 block");
+        if self.jail_period == 0 || self.jail_period > MAX_PERIOD_BLOCKS {
+            return bad("jail_period must be between 1 and 10000000 blocks");
         }
-        if self.max_input_bytes == 0 || self.max_input_bytes > 16 * 1024 * 1024 {
+        if self.max_input_bytes == 0 || self.max_input_bytes > MAX_INPUT_BYTES {
             return bad("max_input_bytes must be between 1 and 16 MiB");
         }
-        if self.max_output_bytes > 1024 * 1024 {
+        if self.max_output_bytes > MAX_OUTPUT_BYTES {
             return bad("max_output_bytes must be at most 1 MiB");
         }
-        if self.max_replication == 0 || self.max_replication > 100 {
+        if self.max_replication == 0 || self.max_replication > MAX_REPLICATION {
             return bad("max_replication must be between 1 and 100");
         }
-        if self.commit_window == 0 || self.reveal_window == 0 {
-            return bad("commit_window and reveal_window must be at least 1 block");
+        if self.commit_window == 0
+            || self.reveal_window == 0
+            || self.commit_window > MAX_WINDOW_BLOCKS
+            || self.reveal_window > MAX_WINDOW_BLOCKS
+        {
+            return bad("commit_window and reveal_window must be between 1 and 100000 blocks");
         }
         if self.slash_fraction_wrong_ppm > PPM || self.slash_fraction_missed_ppm > PPM {
             return bad("slash fractions must be at most 1000000 ppm");
@@ -128,11 +194,17 @@ impl ComputeParams {
         if self.reward_per_work_unit > MAX_REWARD_PER_WORK_UNIT {
             return bad("reward_per_work_unit must be at most 10^18 udeai");
         }
-        if self.max_settlements_per_block == 0 || self.max_assignments_per_block == 0 {
-            return bad("max_settlements_per_block and max_assignments_per_block must be positive");
+        if self.max_settlements_per_block == 0
+            || self.max_assignments_per_block == 0
+            || self.max_settlements_per_block > MAX_PER_BLOCK_LIMIT
+            || self.max_assignments_per_block > MAX_PER_BLOCK_LIMIT
+        {
+            return bad(
+                "max_settlements_per_block and max_assignments_per_block must be between 1 and 1000",
+            );
         }
-        if self.max_pending_blocks == 0 {
-            return bad("max_pending_blocks must be at least 1 block");
+        if self.max_pending_blocks == 0 || self.max_pending_blocks > MAX_PENDING_BLOCKS {
+            return bad("max_pending_blocks must be between 1 and 100000 blocks");
         }
         if self.min_phase_window == 0
             || self.min_phase_window > self.commit_window
@@ -140,7 +212,50 @@ impl ComputeParams {
         {
             return bad("min_phase_window must be at least 1 block and at most commit_window and reveal_window");
         }
+        if self.epoch_blocks == 0 || self.epoch_blocks > MAX_EPOCH_BLOCKS {
+            return bad("epoch_blocks must be between 1 and 10000000 blocks");
+        }
+        if self.max_minted_per_epoch > MAX_MINTED_PER_EPOCH {
+            return bad("max_minted_per_epoch must be at most 10^27 udeai");
+        }
+        if self.min_price_per_work_unit > MAX_MIN_PRICE_PER_WORK_UNIT {
+            return bad("min_price_per_work_unit must be at most 10^18 udeai");
+        }
         Ok(())
+    }
+
+    /// The parameters forced into the ranges [`ComputeParams::validate`]
+    /// accepts. Stored parameters always passed `validate`, but the block
+    /// hooks read them through this as well, so that no stored value (an old
+    /// state, a bug elsewhere) can make a hook overflow or do unbounded work.
+    pub fn clamped(&self) -> Self {
+        let commit_window = self.commit_window.clamp(1, MAX_WINDOW_BLOCKS);
+        let reveal_window = self.reveal_window.clamp(1, MAX_WINDOW_BLOCKS);
+        let slash_fraction_wrong_ppm = self.slash_fraction_wrong_ppm.min(PPM);
+        ComputeParams {
+            min_provider_bond: self.min_provider_bond.max(1),
+            unbonding_period: self.unbonding_period.clamp(1, MAX_PERIOD_BLOCKS),
+            jail_period: self.jail_period.clamp(1, MAX_PERIOD_BLOCKS),
+            max_input_bytes: self.max_input_bytes.clamp(1, MAX_INPUT_BYTES),
+            max_output_bytes: self.max_output_bytes.min(MAX_OUTPUT_BYTES),
+            max_replication: self.max_replication.clamp(1, MAX_REPLICATION),
+            commit_window,
+            reveal_window,
+            slash_fraction_wrong_ppm,
+            slash_fraction_missed_ppm: self.slash_fraction_missed_ppm.min(slash_fraction_wrong_ppm),
+            reward_per_work_unit: self.reward_per_work_unit.min(MAX_REWARD_PER_WORK_UNIT),
+            max_settlements_per_block: self.max_settlements_per_block.clamp(1, MAX_PER_BLOCK_LIMIT),
+            max_assignments_per_block: self.max_assignments_per_block.clamp(1, MAX_PER_BLOCK_LIMIT),
+            max_pending_blocks: self.max_pending_blocks.clamp(1, MAX_PENDING_BLOCKS),
+            min_phase_window: self
+                .min_phase_window
+                .clamp(1, commit_window.min(reveal_window)),
+            epoch_blocks: self.epoch_blocks.clamp(1, MAX_EPOCH_BLOCKS),
+            max_minted_per_epoch: self.max_minted_per_epoch.min(MAX_MINTED_PER_EPOCH),
+            min_price_per_work_unit: self
+                .min_price_per_work_unit
+                .min(MAX_MIN_PRICE_PER_WORK_UNIT),
+        }
     }
 
     /// As stored on chain.
@@ -161,14 +276,27 @@ impl ComputeParams {
             max_assignments_per_block: self.max_assignments_per_block,
             max_pending_blocks: self.max_pending_blocks,
             min_phase_window: self.min_phase_window,
+            epoch_blocks: self.epoch_blocks,
+            max_minted_per_epoch: self.max_minted_per_epoch.to_string(),
+            min_price_per_work_unit: self.min_price_per_work_unit.to_string(),
         }
     }
 
     /// From the protobuf form (stored, or carried by `MsgUpdateParams`);
     /// amounts must parse, ranges are checked by [`ComputeParams::validate`].
+    /// Fields added after launch (`epoch_blocks`, `max_minted_per_epoch`,
+    /// `min_price_per_work_unit`) read as their defaults when unset.
     pub fn from_proto(p: &Params) -> Result<Self, ComputeError> {
         let amount = |field: &str, s: &str| {
             Coin::parse_amount(s).map_err(|e| ComputeError::InvalidParams(format!("{field}: {e}")))
+        };
+        let defaults = ComputeParams::default();
+        let amount_or = |field: &str, s: &str, default: u128| {
+            if s.is_empty() {
+                Ok(default)
+            } else {
+                amount(field, s)
+            }
         };
         Ok(ComputeParams {
             min_provider_bond: amount("min_provider_bond", &p.min_provider_bond)?,
@@ -186,6 +314,21 @@ impl ComputeParams {
             max_assignments_per_block: p.max_assignments_per_block,
             max_pending_blocks: p.max_pending_blocks,
             min_phase_window: p.min_phase_window,
+            epoch_blocks: if p.epoch_blocks == 0 {
+                defaults.epoch_blocks
+            } else {
+                p.epoch_blocks
+            },
+            max_minted_per_epoch: amount_or(
+                "max_minted_per_epoch",
+                &p.max_minted_per_epoch,
+                defaults.max_minted_per_epoch,
+            )?,
+            min_price_per_work_unit: amount_or(
+                "min_price_per_work_unit",
+                &p.min_price_per_work_unit,
+                defaults.min_price_per_work_unit,
+            )?,
         })
     }
 }
@@ -249,6 +392,98 @@ mod tests {
             };
             assert!(p.validate().is_err(), "{p:?}");
         }
+    }
+
+    #[test]
+    fn huge_windows_periods_and_limits_are_refused_by_validate() {
+        let cases: Vec<ComputeParams> = vec![
+            ComputeParams {
+                commit_window: u64::MAX / 2,
+                ..ComputeParams::default()
+            },
+            ComputeParams {
+                reveal_window: MAX_WINDOW_BLOCKS + 1,
+                ..ComputeParams::default()
+            },
+            ComputeParams {
+                jail_period: u64::MAX,
+                ..ComputeParams::default()
+            },
+            ComputeParams {
+                unbonding_period: MAX_PERIOD_BLOCKS + 1,
+                ..ComputeParams::default()
+            },
+            ComputeParams {
+                max_pending_blocks: u64::MAX,
+                ..ComputeParams::default()
+            },
+            ComputeParams {
+                max_settlements_per_block: u32::MAX,
+                ..ComputeParams::default()
+            },
+            ComputeParams {
+                max_assignments_per_block: MAX_PER_BLOCK_LIMIT + 1,
+                ..ComputeParams::default()
+            },
+            ComputeParams {
+                epoch_blocks: 0,
+                ..ComputeParams::default()
+            },
+            ComputeParams {
+                epoch_blocks: MAX_EPOCH_BLOCKS + 1,
+                ..ComputeParams::default()
+            },
+            ComputeParams {
+                max_minted_per_epoch: u128::MAX,
+                ..ComputeParams::default()
+            },
+            ComputeParams {
+                min_price_per_work_unit: u128::MAX,
+                ..ComputeParams::default()
+            },
+        ];
+        for p in cases {
+            assert!(p.validate().is_err(), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn clamped_params_always_validate_and_leave_valid_params_alone() {
+        let p = ComputeParams::default();
+        assert_eq!(p.clamped(), p);
+        let extreme = ComputeParams {
+            min_provider_bond: 0,
+            unbonding_period: u64::MAX,
+            jail_period: u64::MAX,
+            max_input_bytes: u64::MAX,
+            max_output_bytes: u64::MAX,
+            max_replication: u32::MAX,
+            commit_window: u64::MAX,
+            reveal_window: 0,
+            slash_fraction_wrong_ppm: u32::MAX,
+            slash_fraction_missed_ppm: u32::MAX,
+            reward_per_work_unit: u128::MAX,
+            max_settlements_per_block: 0,
+            max_assignments_per_block: u32::MAX,
+            max_pending_blocks: u64::MAX,
+            min_phase_window: u64::MAX,
+            epoch_blocks: u64::MAX,
+            max_minted_per_epoch: u128::MAX,
+            min_price_per_work_unit: u128::MAX,
+        };
+        extreme.clamped().validate().unwrap();
+    }
+
+    #[test]
+    fn params_stored_before_the_epoch_fields_existed_read_as_the_defaults() {
+        let mut old = ComputeParams::default().to_proto();
+        old.epoch_blocks = 0;
+        old.max_minted_per_epoch.clear();
+        old.min_price_per_work_unit.clear();
+        assert_eq!(
+            ComputeParams::from_proto(&old).unwrap(),
+            ComputeParams::default()
+        );
     }
 
     #[test]

@@ -45,8 +45,10 @@ fn stored_hash(what: &str, b: &[u8]) -> Result<Option<Hash>, ComputeError> {
     Hash::try_from(b).map(Some).map_err(|_| corrupt(what))
 }
 
-/// A workload kind. Work units, which set the emission reward, are
-/// `multiplier × max(1, ceil(input bytes / 1024))`: gemm-i8 1, embed 2, infer 4.
+/// A workload kind. Work units, which set the minimum price and the
+/// emission reward, come from the work the input asks for
+/// ([`crate::msg::SubmitJob::work_units`]). `infer` is known (old jobs may
+/// name it) but no longer accepted: no node implements it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
     /// `gemm-i8`: an int8 matrix product (built-in kernel, no model).
@@ -85,16 +87,6 @@ impl Kind {
     /// Whether jobs of this kind name a registered model.
     pub fn needs_model(self) -> bool {
         !matches!(self, Kind::GemmI8)
-    }
-
-    /// Work units of a job of this kind on `input_len` bytes of input.
-    pub fn work_units(self, input_len: u64) -> u64 {
-        let multiplier = match self {
-            Kind::GemmI8 => 1,
-            Kind::Embed => 2,
-            Kind::Infer => 4,
-        };
-        input_len.div_ceil(1024).max(1).saturating_mul(multiplier)
     }
 }
 
@@ -387,15 +379,6 @@ impl Job {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn work_units_grow_with_input_size_and_kind() {
-        assert_eq!(Kind::GemmI8.work_units(0), 1);
-        assert_eq!(Kind::GemmI8.work_units(1024), 1);
-        assert_eq!(Kind::GemmI8.work_units(1025), 2);
-        assert_eq!(Kind::Embed.work_units(10), 2);
-        assert_eq!(Kind::Infer.work_units(4096), 16);
-    }
 
     #[test]
     fn kinds_parse_by_name_and_only_built_in_kernels_skip_the_model() {

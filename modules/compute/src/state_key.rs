@@ -55,15 +55,99 @@ pub fn parse_job(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(rest.try_into().ok()?))
 }
 
-/// Prefix of the queue of jobs waiting for assignment (ordered by id).
+/// Prefix of the queue of jobs waiting for assignment, ordered by the
+/// height at which begin_block next examines them, then job id. (It replaces
+/// the id-ordered `compute/pending/` queue, which had to be walked from its
+/// first key.)
 pub fn pending_prefix() -> Vec<u8> {
-    b"compute/pending/".to_vec()
+    b"compute/pending_at/".to_vec()
 }
 
-/// A job waiting for assignment.
-pub fn pending(id: u64) -> Vec<u8> {
+/// Job `id`, to be examined for assignment in the begin_block of `due`.
+pub fn pending(due: u64, id: u64) -> Vec<u8> {
     let mut k = pending_prefix();
+    k.extend_from_slice(&due.to_be_bytes());
     k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// Splits a pending key into due height and job id.
+pub fn parse_pending(key: &[u8]) -> Option<(u64, u64)> {
+    let rest = key.strip_prefix(pending_prefix().as_slice())?;
+    if rest.len() != 16 {
+        return None;
+    }
+    let (d, id) = rest.split_at(8);
+    Some((
+        u64::from_be_bytes(d.try_into().ok()?),
+        u64::from_be_bytes(id.try_into().ok()?),
+    ))
+}
+
+/// The seek key of a height-ordered queue: `prefix` followed by the height.
+/// It sorts before every `prefix/<height>/…` entry and after every entry of
+/// a lower height, so a scan starting strictly after it begins at `height`.
+pub fn queue_seek(prefix: &[u8], height: u64) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    k.extend_from_slice(&height.to_be_bytes());
+    k
+}
+
+/// The height a height-ordered queue key under `prefix` starts with.
+pub fn parse_queue_height(prefix: &[u8], key: &[u8]) -> Option<u64> {
+    let rest = key.strip_prefix(prefix)?;
+    Some(u64::from_be_bytes(rest.get(..8)?.try_into().ok()?))
+}
+
+/// The cursor of the queue under `prefix`: the lowest height that may still
+/// hold an entry (every entry below it has been processed and deleted).
+pub fn queue_cursor(prefix: &[u8]) -> Vec<u8> {
+    let mut k = b"compute/cursor/".to_vec();
+    k.extend_from_slice(prefix);
+    k
+}
+
+/// The reward epoch and the udeai minted in it so far.
+pub fn epoch_minted() -> Vec<u8> {
+    b"compute/epoch_minted".to_vec()
+}
+
+/// How many provider slots the sampling index has (one per provider ever registered).
+pub fn sampler_size() -> Vec<u8> {
+    b"compute/sampler/size".to_vec()
+}
+
+/// How many slots have a positive weight (eligible providers).
+pub fn sampler_eligible() -> Vec<u8> {
+    b"compute/sampler/eligible".to_vec()
+}
+
+/// Node `i` (1-based) of the sampling index's Fenwick tree: the sum of the
+/// weights of slots `i - lowbit(i) + 1 ..= i`.
+pub fn sampler_node(i: u64) -> Vec<u8> {
+    let mut k = b"compute/sampler/node/".to_vec();
+    k.extend_from_slice(&i.to_be_bytes());
+    k
+}
+
+/// The weight of slot `i` (1-based) as the tree holds it.
+pub fn sampler_weight(i: u64) -> Vec<u8> {
+    let mut k = b"compute/sampler/weight/".to_vec();
+    k.extend_from_slice(&i.to_be_bytes());
+    k
+}
+
+/// The provider in slot `i` (1-based).
+pub fn sampler_slot(i: u64) -> Vec<u8> {
+    let mut k = b"compute/sampler/slot/".to_vec();
+    k.extend_from_slice(&i.to_be_bytes());
+    k
+}
+
+/// The slot of `provider`.
+pub fn sampler_slot_of(provider: &Address) -> Vec<u8> {
+    let mut k = b"compute/sampler/slot_of/".to_vec();
+    k.extend_from_slice(provider.as_bytes());
     k
 }
 
@@ -152,5 +236,19 @@ mod tests {
         let a = Address([9; 20]);
         assert_eq!(parse_jail(&jail(5, &a)), Some((5, a)));
         assert_eq!(parse_unbonding_height(&unbonding(11, &a)), Some(11));
+        assert_eq!(parse_pending(&pending(4, 9)), Some((4, 9)));
+        for prefix in [
+            pending_prefix(),
+            settlement_prefix(),
+            jail_prefix(),
+            unbonding_prefix(),
+        ] {
+            let seek = queue_seek(&prefix, 5);
+            assert!(seek > queue_seek(&prefix, 4));
+            assert!(seek < settlement(5, 0) || prefix != settlement_prefix());
+            assert!(seek.as_slice() < pending(5, 0).as_slice() || prefix != pending_prefix());
+            assert!(pending(4, u64::MAX).as_slice() < queue_seek(&pending_prefix(), 5).as_slice());
+        }
+        assert_eq!(parse_queue_height(&jail_prefix(), &jail(8, &a)), Some(8));
     }
 }

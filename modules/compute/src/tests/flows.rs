@@ -86,7 +86,8 @@ fn honest_providers_agree_and_are_paid_price_plus_reward() {
     assert_eq!(job.escrow, 0);
     assert_eq!(job.settled_height, 8);
     assert_eq!(of_kind(&ev, "compute_provider_paid").len(), 3);
-    let reward = 7 * Kind::GemmI8.work_units(12) as u128;
+    // R = 3 and three agree: one work unit at 7, below the price, is minted.
+    let reward = 7;
     for i in 1..=3 {
         assert_eq!(c.bal(&addr(i)), FUNDS - BOND + 1_000 + reward);
         assert_eq!(c.state.provider(&addr(i)).unwrap().unwrap().open_jobs, 0);
@@ -163,18 +164,21 @@ fn providers_that_never_reveal_or_never_commit_are_slashed_less_and_jailed() {
     assert_eq!(c.bal(&REQ), FUNDS - 3_000);
     c.check_books();
 
-    // While jailed the two are not assigned: a job for all five waits.
-    let id2 = c.submit(REQ, 5, 10).unwrap();
-    c.advance_to(12);
-    assert_eq!(c.job(id2).status, JobStatus::Pending);
-    let ev = c.advance(); // begin_block(13): the jail term is over
-    assert_eq!(c.job(id2).status, JobStatus::Assigned);
-    assert_eq!(assigned(&c, id2).len(), 5);
-    assert!(of_kind(&ev, "compute_provider_unjailed").is_empty());
-    let ev = c.advance(); // end_block(13) clears the records
+    // While jailed the two are not eligible: a job for all five is refused
+    // at submission (it could not be assigned).
+    assert!(matches!(
+        c.submit(REQ, 5, 10),
+        Err(ComputeError::InvalidJob(_))
+    ));
+    c.advance_to(13);
+    let ev = c.advance(); // end_block(13) ends the terms and clears the records
     assert_eq!(of_kind(&ev, "compute_provider_unjailed").len(), 2);
     assert_eq!(c.state.provider(&ps[4]).unwrap().unwrap().jailed_until, 0);
     assert!(!has_prefix(&c.state, &state_key::jail_prefix()));
+    let id2 = c.submit(REQ, 5, 10).unwrap();
+    c.advance();
+    assert_eq!(c.job(id2).status, JobStatus::Assigned);
+    assert_eq!(assigned(&c, id2).len(), 5);
     c.check_books();
 }
 
@@ -330,7 +334,8 @@ fn commits_are_refused_from_outsiders_twice_and_after_the_deadline() {
 }
 
 #[test]
-fn a_single_replica_job_pays_on_reveal_without_verification() {
+fn a_single_replica_job_pays_the_price_on_reveal_and_mints_nothing() {
+    // Issue 10 item 7: one unverified reveal used to mint the reward too.
     let mut c = setup(3);
     let id = c.submit(REQ, 1, 500).unwrap();
     c.advance();
@@ -343,28 +348,50 @@ fn a_single_replica_job_pays_on_reveal_without_verification() {
     assert_eq!(job.status, JobStatus::Finalized);
     assert_eq!(job.settled_height, 2);
     assert_eq!(job.output, b"anything");
-    assert_eq!(c.bal(&p), FUNDS - BOND + 500 + 7);
-    assert!(!has_prefix(&c.state, &state_key::settlement_prefix()));
+    let supply = c.supply();
+    assert_eq!(c.bal(&p), FUNDS - BOND + 500);
+    assert_eq!(
+        attr(of_kind(&ev, "compute_provider_paid")[0], "reward"),
+        "0"
+    );
+    // The settlement entry stays queued (no deletion marker ahead of the
+    // cursor) and is skipped when due.
+    assert!(has_prefix(&c.state, &state_key::settlement_prefix()));
     assert_eq!(c.state.provider(&p).unwrap().unwrap().open_jobs, 0);
-    // Nothing more happens at the old reveal deadline.
     let ev = c.advance_to(10);
     assert!(of_kind(&ev, "compute_provider_paid").is_empty());
-    assert_eq!(c.bal(&p), FUNDS - BOND + 500 + 7);
+    assert!(!has_prefix(&c.state, &state_key::settlement_prefix()));
+    assert_eq!(c.bal(&p), FUNDS - BOND + 500);
+    assert_eq!(c.supply(), supply);
     c.check_books();
 }
 
 #[test]
-fn a_single_replica_job_that_is_never_revealed_expires_refunded_and_jails_its_provider() {
-    let mut c = setup(2);
-    let id = c.submit(REQ, 1, 500).unwrap();
-    c.advance();
-    let p = assigned(&c, id)[0];
-    c.advance_to(9);
-    let job = c.job(id);
-    assert_eq!(job.status, JobStatus::Expired);
-    assert_eq!(c.bal(&REQ), FUNDS);
-    assert!(c.state.provider(&p).unwrap().unwrap().is_jailed(9));
-    c.check_books();
+fn a_job_nobody_revealed_is_refunded_and_nobody_is_slashed_or_jailed() {
+    // Issue 10 item 6: an input no honest node can run is skipped by all of
+    // them; slashing them for it let an attacker knock honest providers out.
+    for r in [1u32, 3] {
+        let mut c = setup(3);
+        let id = c.submit(REQ, r, 500).unwrap();
+        c.advance();
+        let ps = assigned(&c, id);
+        c.commit(ps[0], id, b"committed but never revealed")
+            .unwrap();
+        let ev = c.advance_to(9);
+        let job = c.job(id);
+        assert_eq!(job.status, JobStatus::Expired);
+        assert_eq!(c.bal(&REQ), FUNDS);
+        assert!(of_kind(&ev, "compute_provider_slashed").is_empty());
+        assert!(of_kind(&ev, "compute_provider_jailed").is_empty());
+        let settled = of_kind(&ev, "compute_job_settled");
+        assert_eq!(attr(settled[0], "outcome"), "no_reveals");
+        for p in ps {
+            let prov = c.state.provider(&p).unwrap().unwrap();
+            assert_eq!((prov.bond, prov.jailed_until, prov.open_jobs), (BOND, 0, 0));
+        }
+        assert_eq!(c.bal(&treasury_address()), 0);
+        c.check_books();
+    }
 }
 
 #[test]
@@ -372,7 +399,9 @@ fn a_job_from_the_treasury_module_account_is_paid_from_and_refunded_to_the_treas
     let mut c = setup(3);
     let treasury = treasury_address();
     c.state.mint(&treasury, &[Coin::new(50_000, D)]).unwrap();
-    let submit = |input: &[u8]| {
+    let submit = |tag: &[u8]| {
+        let input = gemm(tag);
+        let input = input.as_slice();
         Msg::SubmitJob(SubmitJob {
             requester: treasury,
             kind: Kind::GemmI8,
@@ -421,8 +450,10 @@ fn a_job_from_the_treasury_module_account_is_paid_from_and_refunded_to_the_treas
 
 #[test]
 fn a_job_without_enough_eligible_providers_waits_then_expires_with_a_refund() {
-    let mut c = setup(2);
+    let mut c = setup(3);
     let id = c.submit(REQ, 3, 1_000).unwrap();
+    // Enough providers at submission, but one drops below the minimum bond.
+    unbond(&mut c, addr(3), BOND - 1);
     c.advance_to(5);
     assert_eq!(c.job(id).status, JobStatus::Pending);
     assert_eq!(c.bal(&REQ), FUNDS - 3_000);
@@ -437,16 +468,38 @@ fn a_job_without_enough_eligible_providers_waits_then_expires_with_a_refund() {
 }
 
 #[test]
-fn a_waiting_job_is_assigned_once_enough_providers_register() {
-    let mut c = setup(2);
-    c.state.mint(&addr(3), &[Coin::new(FUNDS, D)]).unwrap();
+fn a_waiting_job_is_assigned_once_enough_providers_are_eligible_again() {
+    let mut c = setup(3);
     let id = c.submit(REQ, 3, 1_000).unwrap();
+    unbond(&mut c, addr(3), BOND - 1);
     c.advance_to(3);
     assert_eq!(c.job(id).status, JobStatus::Pending);
-    c.register(addr(3), BOND);
+    c.exec_any(&pack(
+        crate::MSG_BOND_TYPE_URL,
+        &pb::MsgBond {
+            provider: addr(3).to_bech32(),
+            amount: BOND.to_string(),
+        },
+    ))
+    .unwrap();
+    // Examined at 2 (waited 1: next at 3) and 3 (waited 2: next at 5).
+    c.advance();
+    assert_eq!(c.job(id).status, JobStatus::Pending);
     c.advance();
     assert_eq!(c.job(id).status, JobStatus::Assigned);
-    assert_eq!(c.job(id).assigned_height, 4);
+    assert_eq!(c.job(id).assigned_height, 5);
+}
+
+/// Unbonds `amount` of `p`'s bond.
+fn unbond(c: &mut Chain, p: Address, amount: u128) {
+    c.exec_any(&pack(
+        crate::MSG_UNBOND_TYPE_URL,
+        &pb::MsgUnbond {
+            provider: p.to_bech32(),
+            amount: amount.to_string(),
+        },
+    ))
+    .unwrap();
 }
 
 #[test]
@@ -457,9 +510,11 @@ fn the_requester_is_never_assigned_its_own_job() {
     let ps = assigned(&c, id);
     assert_eq!(ps.len(), 2);
     assert!(!ps.contains(&addr(1)));
-    let id = c.submit(addr(1), 3, 1_000).unwrap();
-    c.advance();
-    assert_eq!(c.job(id).status, JobStatus::Pending);
+    // Only two providers besides the requester: R = 3 is refused outright.
+    assert!(matches!(
+        c.submit(addr(1), 3, 1_000),
+        Err(ComputeError::InvalidJob(_))
+    ));
 }
 
 #[test]
@@ -740,12 +795,12 @@ fn the_model_registry_is_changed_only_by_governance() {
 
 #[test]
 fn malformed_submissions_are_rejected_before_any_escrow() {
-    let mut c = setup(1);
+    let mut c = setup(5);
     let mut m = pb::MsgSubmitJob {
         requester: REQ.to_bech32(),
         kind: "gemm-i8".into(),
         model_id: String::new(),
-        input: b"abc".to_vec(),
+        input: gemm(b"abc"),
         input_hash: sha3(&[b"abd"]).to_vec(),
         replication: 1,
         price_per_replica: "10".into(),
@@ -756,7 +811,7 @@ fn malformed_submissions_are_rejected_before_any_escrow() {
         try_msg(&m),
         Err(ComputeError::InputHashMismatch { .. })
     ));
-    m.input_hash = sha3(&[b"abc"]).to_vec();
+    m.input_hash = sha3(&[&gemm(b"abc")]).to_vec();
     try_msg(&m).unwrap();
     m.replication = 0;
     assert!(matches!(try_msg(&m), Err(ComputeError::InvalidJob(_))));
@@ -774,19 +829,19 @@ fn malformed_submissions_are_rejected_before_any_escrow() {
     assert!(matches!(try_msg(&m), Err(ComputeError::InvalidKind(_))));
 
     assert!(matches!(
-        c.exec_any(&submit_any(REQ, 6, 10, b"x")),
+        c.exec_any(&submit_any(REQ, 6, 10, &gemm(b"x"))),
         Err(ComputeError::InvalidJob(_))
     ));
     assert!(matches!(
-        c.exec_any(&submit_any(REQ, 1, 10, &[0u8; 4097])),
+        c.exec_any(&submit_any(REQ, 1, 10, &gemm(&[0u8; 2100]))),
         Err(ComputeError::InvalidJob(_))
     ));
     assert!(matches!(
-        c.exec_any(&submit_any(REQ, 5, FUNDS, b"x")),
+        c.exec_any(&submit_any(REQ, 5, FUNDS, &gemm(b"x"))),
         Err(ComputeError::Bank(_))
     ));
     assert!(matches!(
-        c.exec_any(&submit_any(REQ, 2, u128::MAX, b"x")),
+        c.exec_any(&submit_any(REQ, 2, u128::MAX, &gemm(b"x"))),
         Err(ComputeError::Overflow(_))
     ));
     assert_eq!(c.bal(&REQ), FUNDS);
@@ -871,14 +926,19 @@ fn params_changed_mid_job_leave_assigned_deadlines_alone() {
 #[test]
 fn missing_work_again_while_jailed_extends_the_jail_term_once() {
     let mut c = setup(2);
-    // Two jobs for both providers, assigned in the same block; nobody works.
+    // Two jobs for both providers; addr(2) answers both, addr(1) neither.
     let a = c.submit(REQ, 2, 10).unwrap();
-    c.advance();
+    c.advance(); // a assigned at 2, settles at 8
+    c.commit(addr(2), a, b"ok").unwrap();
     let b = c.submit(REQ, 2, 10).unwrap();
-    c.advance(); // job b assigned at height 3, settles at 9
+    c.advance(); // b assigned at 3, settles at 9
     assert_eq!(c.job(b).status, JobStatus::Assigned);
-    c.advance_to(9); // end_block(8) settles a: jailed until 13
-    assert_eq!(c.job(a).status, JobStatus::Expired);
+    c.commit(addr(2), b, b"ok").unwrap();
+    c.advance_to(7);
+    c.reveal(addr(2), a, b"ok").unwrap();
+    c.reveal(addr(2), b, b"ok").unwrap();
+    c.advance_to(9); // end_block(8) settles a: addr(1) jailed until 13
+    assert_eq!(c.job(a).status, JobStatus::Disputed);
     assert_eq!(
         c.state.provider(&addr(1)).unwrap().unwrap().jailed_until,
         13
@@ -886,11 +946,28 @@ fn missing_work_again_while_jailed_extends_the_jail_term_once() {
     c.advance(); // end_block(9) settles b: jailed until 14
     let p = c.state.provider(&addr(1)).unwrap().unwrap();
     assert_eq!(p.jailed_until, 14);
-    let releases = c.state.due_jail_releases(u64::MAX, 10).unwrap();
-    assert_eq!(releases.len(), 2, "one release per provider");
-    assert!(releases.iter().all(|(h, _)| *h == 14));
-    c.advance_to(15);
+    assert_eq!(c.state.provider(&addr(2)).unwrap().unwrap().jailed_until, 0);
+    // The release at 13 stays queued (deleting it would leave a deletion
+    // marker ahead of the queue's cursor) and is skipped when due.
+    let releases = c
+        .state
+        .prefix_raw(&state_key::jail_prefix(), None, 10)
+        .unwrap();
+    let heights: Vec<u64> = releases
+        .iter()
+        .map(|(k, _)| state_key::parse_jail(k).unwrap().0)
+        .collect();
+    assert_eq!(heights, vec![13, 14]);
+    let ev = c.advance_to(14); // end_block(13)
+    assert!(of_kind(&ev, "compute_provider_unjailed").is_empty());
+    assert_eq!(
+        c.state.provider(&addr(1)).unwrap().unwrap().jailed_until,
+        14
+    );
+    let ev = c.advance(); // end_block(14)
+    assert_eq!(of_kind(&ev, "compute_provider_unjailed").len(), 1);
     assert_eq!(c.state.provider(&addr(1)).unwrap().unwrap().jailed_until, 0);
+    assert!(!has_prefix(&c.state, &state_key::jail_prefix()));
     assert_eq!(c.bal(&REQ), FUNDS);
     c.check_books();
 }
@@ -972,7 +1049,7 @@ fn deadlines_past_too_close_or_beyond_the_default_are_refused_and_nothing_is_esc
         (24, "latest deadline is 23"),
     ] {
         let e = c
-            .exec_any(&submit_by_any(REQ, 3, 1_000, b"in", d))
+            .exec_any(&submit_by_any(REQ, 3, 1_000, &gemm(b"in"), d))
             .unwrap_err();
         assert!(
             matches!(e, ComputeError::InvalidDeadline { deadline, height: 10, .. } if deadline == d),
@@ -985,15 +1062,16 @@ fn deadlines_past_too_close_or_beyond_the_default_are_refused_and_nothing_is_esc
     assert_eq!(c.state, books, "a refused submission writes nothing");
     // The bounds themselves are accepted; 0 means none.
     for d in [13, 23, 0] {
-        c.exec_any(&submit_by_any(REQ, 3, 1_000, b"in", d)).unwrap();
+        c.exec_any(&submit_by_any(REQ, 3, 1_000, &gemm(b"in"), d))
+            .unwrap();
     }
     // A job the app builds directly is checked the same way.
     let typed = Msg::SubmitJob(SubmitJob {
         requester: REQ,
         kind: Kind::GemmI8,
         model_id: None,
-        input: b"in".to_vec(),
-        input_hash: sha3(&[b"in"]),
+        input: gemm(b"in"),
+        input_hash: sha3(&[&gemm(b"in")]),
         replication: 3,
         price_per_replica: 1_000,
         deadline: Some(11),
@@ -1010,20 +1088,22 @@ fn deadlines_past_too_close_or_beyond_the_default_are_refused_and_nothing_is_esc
         })
         .unwrap();
     let e = c
-        .exec_any(&submit_by_any(REQ, 3, 1_000, b"in", 16))
+        .exec_any(&submit_by_any(REQ, 3, 1_000, &gemm(b"in"), 16))
         .unwrap_err();
     assert!(e.to_string().contains("earliest deadline is 17"), "{e}");
-    c.exec_any(&submit_by_any(REQ, 3, 1_000, b"in", 17))
+    c.exec_any(&submit_by_any(REQ, 3, 1_000, &gemm(b"in"), 17))
         .unwrap();
     c.check_books();
 }
 
 #[test]
 fn a_pending_job_that_can_no_longer_meet_its_deadline_expires_with_a_full_refund() {
-    // Two providers, R = 3: never assigned. Deadline 6 from height 1; at 5
-    // only one block would be left, too few for two phases.
-    let mut c = setup_with(deadline_params(), 2);
+    // R = 3 and one of three providers drops out: never assigned. Deadline
+    // 6 from height 1; examined at 2, 3, 4 and, the last try its deadline
+    // allows, 5, where only one block would be left, too few for two phases.
+    let mut c = setup_with(deadline_params(), 3);
     let id = c.submit_by(REQ, 3, 1_000, 6).unwrap();
+    unbond(&mut c, addr(3), BOND - 1);
     c.advance_to(4);
     assert_eq!(c.job(id).status, JobStatus::Pending);
     assert_eq!(c.bal(&REQ), FUNDS - 3_000);
@@ -1044,14 +1124,22 @@ fn a_pending_job_that_can_no_longer_meet_its_deadline_expires_with_a_full_refund
 
 #[test]
 fn a_job_assigned_late_gets_what_is_left_before_its_deadline() {
-    let mut c = setup_with(deadline_params(), 2);
-    c.state.mint(&addr(3), &[Coin::new(FUNDS, D)]).unwrap();
+    let mut c = setup_with(deadline_params(), 3);
     let id = c.submit_by(REQ, 3, 1_000, 8).unwrap();
+    unbond(&mut c, addr(3), BOND - 1);
     c.advance_to(3);
     assert_eq!(c.job(id).status, JobStatus::Pending);
-    c.register(addr(3), BOND);
-    // Assigned at 4: 4 blocks left, 2 to commit (4 × 6 / 9) and 2 to reveal.
-    c.advance();
+    c.exec_any(&pack(
+        crate::MSG_BOND_TYPE_URL,
+        &pb::MsgBond {
+            provider: addr(3).to_bech32(),
+            amount: BOND.to_string(),
+        },
+    ))
+    .unwrap();
+    // Examined at 3 (waited 2: next at 5). Assigned at 5: 3 blocks left,
+    // 2 to commit (3 × 6 / 9) and 1 to reveal.
+    c.advance_to(5);
     let job = c.job(id);
     assert_eq!(job.status, JobStatus::Assigned);
     assert_eq!(
@@ -1060,9 +1148,10 @@ fn a_job_assigned_late_gets_what_is_left_before_its_deadline() {
             job.commit_deadline,
             job.reveal_deadline
         ),
-        (4, 6, 8)
+        (5, 7, 8)
     );
-    // Nobody works: settled (expired, refunded) at the deadline, providers slashed.
+    // Nobody works: settled (expired, refunded) at the deadline; with no
+    // reveal at all nobody is slashed.
     c.advance_to(9);
     let job = c.job(id);
     assert_eq!((job.status, job.settled_height), (JobStatus::Expired, 8));

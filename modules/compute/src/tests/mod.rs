@@ -6,6 +6,7 @@
 
 mod flows;
 mod props;
+mod security;
 mod surface;
 
 use cosmos_sdk_proto::Any;
@@ -40,7 +41,23 @@ pub fn params() -> ComputeParams {
         max_assignments_per_block: 10,
         max_pending_blocks: 4,
         min_phase_window: 1,
+        epoch_blocks: 100,
+        max_minted_per_epoch: 1_000_000,
+        min_price_per_work_unit: 1,
     }
+}
+
+/// A valid gemm-i8 input (`1 × tag.len()` times `tag.len() × 1`, both
+/// matrices the bytes of `tag`): one work unit, distinct per tag.
+pub fn gemm(tag: &[u8]) -> Vec<u8> {
+    let k = u32::try_from(tag.len()).unwrap();
+    let mut v = crate::input::GEMM_I8_MAGIC_V1.to_vec();
+    for d in [1, 1, k] {
+        v.extend_from_slice(&d.to_le_bytes());
+    }
+    v.extend_from_slice(tag);
+    v.extend_from_slice(tag);
+    v
 }
 
 /// An address from one byte.
@@ -178,7 +195,7 @@ impl Chain {
         price: u128,
         deadline: u64,
     ) -> Result<u64, ComputeError> {
-        let any = submit_by_any(requester, r, price, b"input matrix", deadline);
+        let any = submit_by_any(requester, r, price, &gemm(b"input matrix"), deadline);
         let ev = self.exec_any(&any)?;
         let e = ev
             .iter()

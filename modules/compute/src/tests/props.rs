@@ -40,6 +40,51 @@ proptest! {
     }
 }
 
+proptest! {
+    #[test]
+    fn the_sampling_index_draws_exactly_what_select_providers_specifies(
+        weights in proptest::collection::vec(0u128..5_000_000, 1..40),
+        updates in proptest::collection::vec((0usize..40, 0u128..5_000_000), 0..20),
+        prev_app_hash in proptest::collection::vec(any::<u8>(), 0..40),
+        job_id in any::<u64>(),
+        exclude in 0usize..45,
+        r in 1usize..8,
+    ) {
+        let mut s = deai_types::MemState::default();
+        let mut w: Vec<u128> = weights.clone();
+        for (i, x) in weights.iter().enumerate() {
+            crate::sampler::set_weight(&mut s, &addr(i as u8 + 1), *x).unwrap();
+        }
+        for (i, x) in updates {
+            if i < w.len() {
+                w[i] = x;
+                crate::sampler::set_weight(&mut s, &addr(i as u8 + 1), x).unwrap();
+            }
+        }
+        // Slots are in order of the first positive weight.
+        let mut slots: Vec<usize> = Vec::new();
+        for i in 0..w.len() {
+            if crate::sampler::slot_of(&s, &addr(i as u8 + 1)).unwrap().is_some() {
+                slots.push(i);
+            }
+        }
+        slots.sort_by_key(|i| crate::sampler::slot_of(&s, &addr(*i as u8 + 1)).unwrap());
+        let excluded = addr(exclude as u8 + 1);
+        let candidates: Vec<(Address, u128)> = slots
+            .iter()
+            .map(|i| (addr(*i as u8 + 1), w[*i]))
+            .filter(|(a, _)| *a != excluded)
+            .collect();
+        let want = select_providers(&prev_app_hash, job_id, &candidates, r);
+        let got = crate::sampler::draw(&s, &prev_app_hash, job_id, &excluded, r).unwrap();
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(
+            crate::sampler::eligible_count(&s).unwrap(),
+            w.iter().filter(|x| **x > 0).count() as u64
+        );
+    }
+}
+
 #[test]
 fn heavier_bonds_are_drawn_more_often() {
     let candidates = vec![(addr(1), 1_000_000u128), (addr(2), 9_000_000)];
@@ -161,7 +206,7 @@ fn run(ops: &[Op]) -> Chain {
                 price,
                 input_len,
             } => {
-                let input = vec![7u8; input_len as usize];
+                let input = gemm(&vec![7u8; (input_len as usize / 2).max(1)]);
                 let _ = c.exec_any(&submit_any(addr(100 + requester), r, price, &input));
             }
             Op::Commit { job, slot, variant } => {
@@ -304,6 +349,35 @@ fn check_all(c: &Chain, start_supply: u128) {
             );
         }
     }
+    // Minting: never above the price, never without three replicas, never
+    // above the epoch cap.
+    let mut minted_per_epoch: BTreeMap<u64, u128> = BTreeMap::new();
+    for e in of_kind(&c.events, "compute_provider_paid") {
+        let id: u64 = attr(e, "job_id").parse().unwrap();
+        let reward: u128 = attr(e, "reward").parse().unwrap();
+        let j = c.state.job(id).unwrap().unwrap();
+        assert!(
+            reward <= j.price_per_replica,
+            "job {id} minted above its price"
+        );
+        if j.replication < 3 {
+            assert_eq!(reward, 0, "job {id} with R < 3 minted");
+        }
+        *minted_per_epoch.entry(j.settled_height / 100).or_default() += reward;
+    }
+    assert!(minted_per_epoch.values().all(|m| *m <= 1_000_000));
+    // The sampling index holds exactly the eligible providers' bonds.
+    let p = c.state.compute_params().unwrap();
+    let mut eligible = 0u64;
+    for (_, prov) in c.state.providers(None, usize::MAX).unwrap() {
+        let w = crate::sampler::eligible_weight(&prov, &p);
+        assert_eq!(
+            crate::sampler::weight_of(&c.state, &prov.address).unwrap(),
+            w
+        );
+        eligible += u64::from(w > 0);
+    }
+    assert_eq!(crate::sampler::eligible_count(&c.state).unwrap(), eligible);
     for (_, j) in c.state.jobs(None, usize::MAX).unwrap() {
         let full = j.price_per_replica * u128::from(j.replication);
         match j.status {

@@ -52,7 +52,7 @@ fn every_message_type_url_round_trips_and_names_its_signer() {
             ),
             p,
         ),
-        (submit_any(addr(2), 1, 3, b"in"), addr(2)),
+        (submit_any(addr(2), 1, 3, &gemm(b"in")), addr(2)),
         (
             pack(
                 crate::MSG_COMMIT_RESULT_TYPE_URL,
@@ -150,7 +150,16 @@ fn queries_list_jobs_by_status_with_pagination_and_answer_the_rest() {
     for _ in 0..3 {
         c.submit(req, 1, 10).unwrap();
     }
-    c.submit(req, 3, 10).unwrap(); // needs three providers: stays pending
+    c.submit(req, 2, 10).unwrap();
+    // addr(2) drops below the minimum bond: the R = 2 job stays pending.
+    c.exec_any(&pack(
+        crate::MSG_UNBOND_TYPE_URL,
+        &pb::MsgUnbond {
+            provider: addr(2).to_bech32(),
+            amount: "1500000".into(),
+        },
+    ))
+    .unwrap();
     c.advance();
 
     let all: pb::QueryJobsResponse = q(&c, JOBS_PATH, &pb::QueryJobsRequest::default());

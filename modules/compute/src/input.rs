@@ -1,0 +1,342 @@
+//! Job input formats, as the chain checks them at submission and as every
+//! provider checks them again before it allocates anything.
+//!
+//! A job is only accepted when the network can run it: a malformed input
+//! would otherwise be skipped by every honest provider, which would then be
+//! slashed for not answering. The same functions run on chain (at
+//! `MsgSubmitJob`) and in the compute daemon (before a kernel is sized), so
+//! the two can never disagree about what is runnable.
+//!
+//! # `gemm-i8` input, version 1
+//!
+//! | bytes | content |
+//! | --- | --- |
+//! | 4 | ASCII `DGM1` (kind and version) |
+//! | 4 | `m`, u32 little-endian |
+//! | 4 | `n`, u32 little-endian |
+//! | 4 | `k`, u32 little-endian |
+//! | m·k | `A`, int8, row-major (`m` rows of `k`) |
+//! | k·n | `B`, int8, row-major (`k` rows of `n`) |
+//!
+//! Nothing may follow `B`. Every dimension is at least 1; `k` is at most
+//! [`GEMM_I8_MAX_K`], so no int32 partial sum can overflow (|a·b| ≤ 2^14, and
+//! 2^14 · 131 071 < 2^31), and the result `C = A × B` has at most
+//! [`GEMM_I8_MAX_OUTPUT_ELEMENTS`] elements, so a provider never sizes an
+//! output beyond 64 MiB.
+//!
+//! # `embed` input, version 1
+//!
+//! Raw UTF-8 text, at least one byte. The model's tokenizer truncates it to
+//! the model's token limit.
+//!
+//! # The invalid-input answer
+//!
+//! A provider that finds an input it cannot run for a reason every honest
+//! provider shares (it passed these checks but, say, does not tokenize) commits
+//! to [`invalid_input_result_hash`], the SHA3-256 of [`INVALID_INPUT_OUTPUT`],
+//! like any other result: agreeing on it is an answer, not a missed job.
+
+use thiserror::Error;
+
+use crate::record::{sha3, Hash};
+
+/// Magic and version of the `gemm-i8` input encoding.
+pub const GEMM_I8_MAGIC_V1: [u8; 4] = *b"DGM1";
+
+/// Length of the `gemm-i8` input header.
+pub const GEMM_I8_HEADER_BYTES: usize = 16;
+
+/// Largest inner dimension `k`: int32 accumulation of int8 products stays exact.
+pub const GEMM_I8_MAX_K: u32 = 131_071;
+
+/// Most elements of a `gemm-i8` result (`m × n`): 2^24 int32, 64 MiB.
+pub const GEMM_I8_MAX_OUTPUT_ELEMENTS: u64 = 1 << 24;
+
+/// Multiply-accumulates in one `gemm-i8` work unit (2^20).
+pub const GEMM_I8_MACS_PER_WORK_UNIT: u64 = 1 << 20;
+
+/// Most `embed` input bytes that count for work units: the tokenizer keeps
+/// 256 tokens, and text past 16 bytes a token on average is cut off unread,
+/// so a longer input costs the provider no more work.
+pub const EMBED_BILLED_BYTES: u64 = 4096;
+
+/// `embed` input bytes in one work unit.
+pub const EMBED_BYTES_PER_WORK_UNIT: u64 = 512;
+
+/// Work units of an `embed` job on `input_len` bytes: one per
+/// [`EMBED_BYTES_PER_WORK_UNIT`] (rounded up, at least one) of at most
+/// [`EMBED_BILLED_BYTES`], so at most 8.
+pub fn embed_work_units(input_len: u64) -> u64 {
+    input_len
+        .min(EMBED_BILLED_BYTES)
+        .div_ceil(EMBED_BYTES_PER_WORK_UNIT)
+        .max(1)
+}
+
+/// The output a provider reveals for an input that no provider can run.
+pub const INVALID_INPUT_OUTPUT: &[u8] = b"deai-invalid-input-v1";
+
+/// The result hash of [`INVALID_INPUT_OUTPUT`].
+pub fn invalid_input_result_hash() -> Hash {
+    sha3(&[INVALID_INPUT_OUTPUT])
+}
+
+/// Why an input is not runnable.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum InputError {
+    /// The input is shorter than its header.
+    #[error("{kind} input is {len} bytes, shorter than its {header}-byte header")]
+    TooShort {
+        /// The job kind.
+        kind: &'static str,
+        /// The input's length.
+        len: usize,
+        /// The header's length.
+        header: usize,
+    },
+    /// The header's magic is not the one this version expects.
+    #[error("gemm-i8 input does not start with DGM1")]
+    BadMagic,
+    /// A dimension is out of range.
+    #[error("gemm-i8 shape {m}x{n}x{k}: {reason}")]
+    BadShape {
+        /// Rows of A and C.
+        m: u32,
+        /// Columns of B and C.
+        n: u32,
+        /// Columns of A, rows of B.
+        k: u32,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The body is not exactly as long as the header says.
+    #[error("gemm-i8 shape {m}x{n}x{k} needs {expected} bytes after the header, got {got}")]
+    WrongLength {
+        /// Rows of A and C.
+        m: u32,
+        /// Columns of B and C.
+        n: u32,
+        /// Columns of A, rows of B.
+        k: u32,
+        /// `m·k + k·n`.
+        expected: u64,
+        /// The body's length.
+        got: usize,
+    },
+    /// Text input that is empty or not UTF-8.
+    #[error("embed input {0}")]
+    BadText(String),
+}
+
+/// The shape of a `gemm-i8` job: `C (m × n) = A (m × k) × B (k × n)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GemmI8Shape {
+    /// Rows of A and C.
+    pub m: u32,
+    /// Columns of B and C.
+    pub n: u32,
+    /// Columns of A, rows of B.
+    pub k: u32,
+}
+
+impl GemmI8Shape {
+    /// Reads and checks the header and length of a version-1 input without
+    /// looking at (or copying) the matrices.
+    pub fn parse(input: &[u8]) -> Result<Self, InputError> {
+        let (header, body) =
+            input
+                .split_at_checked(GEMM_I8_HEADER_BYTES)
+                .ok_or(InputError::TooShort {
+                    kind: "gemm-i8",
+                    len: input.len(),
+                    header: GEMM_I8_HEADER_BYTES,
+                })?;
+        let word = |i: usize| {
+            let mut w = [0u8; 4];
+            w.copy_from_slice(header.get(i..i.saturating_add(4)).unwrap_or(&[0; 4]));
+            u32::from_le_bytes(w)
+        };
+        if header.get(..4) != Some(GEMM_I8_MAGIC_V1.as_slice()) {
+            return Err(InputError::BadMagic);
+        }
+        let shape = GemmI8Shape {
+            m: word(4),
+            n: word(8),
+            k: word(12),
+        };
+        let bad = |reason: &str| InputError::BadShape {
+            m: shape.m,
+            n: shape.n,
+            k: shape.k,
+            reason: reason.to_string(),
+        };
+        if shape.m == 0 || shape.n == 0 || shape.k == 0 {
+            return Err(bad("every dimension must be at least 1"));
+        }
+        if shape.k > GEMM_I8_MAX_K {
+            return Err(bad(&format!(
+                "k must be at most {GEMM_I8_MAX_K} (exact int32 accumulation)"
+            )));
+        }
+        if shape.output_elements() > GEMM_I8_MAX_OUTPUT_ELEMENTS {
+            return Err(bad(&format!(
+                "the result has {} elements, at most {GEMM_I8_MAX_OUTPUT_ELEMENTS} allowed",
+                shape.output_elements()
+            )));
+        }
+        // Each product of two u32 fits in u64, and so does their sum.
+        let expected = u64::from(shape.m)
+            .saturating_mul(u64::from(shape.k))
+            .saturating_add(u64::from(shape.k).saturating_mul(u64::from(shape.n)));
+        if u64::try_from(body.len()).ok() != Some(expected) {
+            return Err(InputError::WrongLength {
+                m: shape.m,
+                n: shape.n,
+                k: shape.k,
+                expected,
+                got: body.len(),
+            });
+        }
+        Ok(shape)
+    }
+
+    /// Elements of the result, `m × n`.
+    pub fn output_elements(&self) -> u64 {
+        u64::from(self.m).saturating_mul(u64::from(self.n))
+    }
+
+    /// Multiply-accumulates the product takes, `m × n × k`.
+    pub fn multiply_adds(&self) -> u64 {
+        self.output_elements().saturating_mul(u64::from(self.k))
+    }
+
+    /// Work units of the product: one per [`GEMM_I8_MACS_PER_WORK_UNIT`]
+    /// multiply-adds, rounded up, at least one (at most 2^21 for a shape
+    /// [`GemmI8Shape::parse`] accepts).
+    pub fn work_units(&self) -> u64 {
+        self.multiply_adds()
+            .div_ceil(GEMM_I8_MACS_PER_WORK_UNIT)
+            .max(1)
+    }
+}
+
+/// Checks an `embed` input: non-empty UTF-8 text.
+pub fn check_embed_input(input: &[u8]) -> Result<(), InputError> {
+    if input.is_empty() {
+        return Err(InputError::BadText("is empty".into()));
+    }
+    std::str::from_utf8(input).map_err(|e| InputError::BadText(format!("is not UTF-8: {e}")))?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn header(m: u32, n: u32, k: u32) -> Vec<u8> {
+        let mut v = GEMM_I8_MAGIC_V1.to_vec();
+        for d in [m, n, k] {
+            v.extend_from_slice(&d.to_le_bytes());
+        }
+        v
+    }
+
+    #[test]
+    fn a_well_formed_gemm_input_gives_its_shape() {
+        let mut input = header(2, 3, 4);
+        input.extend(std::iter::repeat_n(1u8, 2 * 4 + 4 * 3));
+        let s = GemmI8Shape::parse(&input).unwrap();
+        assert_eq!((s.m, s.n, s.k), (2, 3, 4));
+        assert_eq!(s.multiply_adds(), 24);
+    }
+
+    #[test]
+    fn a_huge_output_with_k_zero_is_refused_before_anything_is_sized() {
+        // The attack: m = n = 2^32 - 1 and k = 0 needs no body bytes at all.
+        let input = header(u32::MAX, u32::MAX, 0);
+        assert!(matches!(
+            GemmI8Shape::parse(&input),
+            Err(InputError::BadShape { .. })
+        ));
+        let input = header(1 << 16, 1 << 16, 1);
+        let err = GemmI8Shape::parse(&input).unwrap_err();
+        assert!(err.to_string().contains("elements"), "{err}");
+    }
+
+    #[test]
+    fn a_k_past_the_exact_accumulation_bound_is_refused() {
+        let mut input = header(1, 1, GEMM_I8_MAX_K + 1);
+        input.extend(std::iter::repeat_n(0u8, 2 * (GEMM_I8_MAX_K as usize + 1)));
+        assert!(GemmI8Shape::parse(&input).is_err());
+    }
+
+    #[test]
+    fn short_mislabelled_and_wrong_length_inputs_are_refused() {
+        assert!(matches!(
+            GemmI8Shape::parse(b"DGM1"),
+            Err(InputError::TooShort { .. })
+        ));
+        let mut bad = header(1, 1, 1);
+        bad[0] = b'X';
+        bad.extend([0, 0]);
+        assert_eq!(GemmI8Shape::parse(&bad), Err(InputError::BadMagic));
+        let mut long = header(1, 1, 1);
+        long.extend([0, 0, 0]);
+        assert!(matches!(
+            GemmI8Shape::parse(&long),
+            Err(InputError::WrongLength { .. })
+        ));
+    }
+
+    #[test]
+    fn work_units_follow_the_real_work_and_stop_where_the_tokenizer_stops() {
+        let s = GemmI8Shape { m: 1, n: 1, k: 1 };
+        assert_eq!(s.work_units(), 1);
+        let s = GemmI8Shape {
+            m: 1024,
+            n: 1024,
+            k: 1,
+        };
+        assert_eq!(s.work_units(), 1);
+        let s = GemmI8Shape {
+            m: 1024,
+            n: 1024,
+            k: 3,
+        };
+        assert_eq!(s.work_units(), 3);
+        let s = GemmI8Shape {
+            m: 4096,
+            n: 4096,
+            k: GEMM_I8_MAX_K,
+        };
+        assert_eq!(s.work_units(), 16 * GEMM_I8_MAX_K as u64);
+        assert_eq!(embed_work_units(1), 1);
+        assert_eq!(embed_work_units(513), 2);
+        assert_eq!(embed_work_units(4096), 8);
+        assert_eq!(embed_work_units(16 * 1024 * 1024), 8);
+    }
+
+    #[test]
+    fn embed_input_must_be_non_empty_utf8() {
+        assert!(check_embed_input(b"hello").is_ok());
+        assert!(check_embed_input(b"").is_err());
+        assert!(check_embed_input(&[0xff, 0xfe]).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn any_accepted_gemm_input_is_within_every_bound(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            if let Ok(s) = GemmI8Shape::parse(&bytes) {
+                prop_assert!(s.m >= 1 && s.n >= 1 && s.k >= 1 && s.k <= GEMM_I8_MAX_K);
+                prop_assert!(s.output_elements() <= GEMM_I8_MAX_OUTPUT_ELEMENTS);
+                prop_assert_eq!(
+                    bytes.len() as u64,
+                    GEMM_I8_HEADER_BYTES as u64 + u64::from(s.m) * u64::from(s.k) + u64::from(s.k) * u64::from(s.n)
+                );
+            }
+        }
+    }
+}
