@@ -5,8 +5,13 @@ use std::{fmt, str::FromStr, time::Instant};
 
 use crate::{
     encoder::{IntEncoder, Reference, Tokens},
+    gemm::{check_output, K_MAX},
     gemm_i8_reference, random_i8_matrix, result_hash, ComputeError, Executor, GemmPath, Matrix,
 };
+
+/// Most int8 of `A` and `Bt` together that a bench or `gemm` size may generate: 1 GiB,
+/// far above the default sizes (66 MB) and below what would exhaust a node's memory.
+pub const MAX_OPERAND_BYTES: usize = 1 << 30;
 
 /// One gemm-i8 problem size, written `MxNxK`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,6 +25,32 @@ pub struct GemmSize {
 }
 
 impl GemmSize {
+    /// Checks that this size can be generated and run: every dimension at least 1,
+    /// `k <=` [`K_MAX`], the result within [`crate::gemm::MAX_OUTPUT_ELEMENTS`] and the
+    /// operands within [`MAX_OPERAND_BYTES`], so nothing is sized beyond those bounds.
+    pub fn check(&self) -> Result<(), ComputeError> {
+        let Self { m, n, k } = *self;
+        if m == 0 || n == 0 || k == 0 {
+            return Err(ComputeError::Shape(format!(
+                "size {self}: every dimension must be at least 1"
+            )));
+        }
+        if k > K_MAX {
+            return Err(ComputeError::KTooLarge { k, max: K_MAX });
+        }
+        check_output(m, n)?;
+        let operands = m
+            .checked_add(n)
+            .and_then(|rows| rows.checked_mul(k))
+            .filter(|&bytes| bytes <= MAX_OPERAND_BYTES);
+        if operands.is_none() {
+            return Err(ComputeError::Shape(format!(
+                "size {self}: A and Bt would exceed {MAX_OPERAND_BYTES} bytes"
+            )));
+        }
+        Ok(())
+    }
+
     /// Integer operations of one product, counting a multiply-add as two: `2 m n k`.
     pub fn ops(&self) -> f64 {
         2.0 * self.m as f64 * self.n as f64 * self.k as f64
@@ -45,11 +76,13 @@ impl FromStr for GemmSize {
             Ok(n) => Ok(n),
             Err(e) => Err(format!("size `{s}`: `{v}` is not a count ({e})")),
         };
-        Ok(Self {
+        let size = Self {
             m: p(m)?,
             n: p(n)?,
             k: p(k)?,
-        })
+        };
+        size.check().map_err(|e| format!("size `{s}`: {e}"))?;
+        Ok(size)
     }
 }
 
@@ -179,6 +212,8 @@ pub fn bench_gemm(
     size: GemmSize,
     path: GemmPath,
 ) -> Result<BenchRow, ComputeError> {
+    // The fields are public, so a size need not have come through `from_str`.
+    size.check()?;
     let path = exec.resolve(path)?;
     let a = random_i8_matrix(size.m, size.k, 0xA);
     let bt = random_i8_matrix(size.n, size.k, 0xB);
@@ -277,4 +312,30 @@ pub fn bench_embeddings(
         reference_cpu_secs,
         hashes_match: gpu == cpu,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_beyond_the_gemm_bounds_are_refused_when_parsed() {
+        // Issue 10 item 3, CLI side: none of these may reach `random_i8_matrix`.
+        for bad in [
+            "4294967295x4294967295x1",
+            "65536x65536x1",
+            "1x1x131072",
+            "16777216x1x4096",
+            "18446744073709551615x2x2",
+        ] {
+            assert!(bad.parse::<GemmSize>().is_err(), "{bad} was accepted");
+        }
+        let e = "1x1x0".parse::<GemmSize>().unwrap_err();
+        assert!(e.contains("at least 1"), "{e}");
+        for good in DEFAULT_SIZES.iter().chain(QUICK_SIZES) {
+            assert_eq!(good.check().map_err(|e| e.to_string()), Ok(()), "{good}");
+            assert_eq!(good.to_string().parse::<GemmSize>(), Ok(*good));
+        }
+        assert!("4096x4096x1".parse::<GemmSize>().is_ok());
+    }
 }

@@ -41,6 +41,16 @@ pub enum ComputeError {
         /// The largest inner dimension that cannot overflow.
         max: usize,
     },
+    /// A result would hold more elements than any product may (see [`crate::gemm`]).
+    #[error("a {rows} x {cols} result exceeds the bound of {max} elements")]
+    OutputTooLarge {
+        /// Its rows.
+        rows: usize,
+        /// Its columns.
+        cols: usize,
+        /// The most elements allowed.
+        max: usize,
+    },
     /// A buffer or dispatch exceeds a device limit.
     #[error("{what} = {value} exceeds the device limit {limit}")]
     DeviceLimit {

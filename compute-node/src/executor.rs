@@ -671,9 +671,10 @@ impl Executor {
         batch: usize,
         path: GemmPath,
     ) -> Result<Matrix<i32>, ComputeError> {
+        // Bounds k and the result's size before any buffer is sized from the shapes.
         let (m, n, k) = check_batched_shapes(a, bt, batch)?;
         let path = self.resolve(path)?;
-        if m == 0 || n == 0 || k == 0 {
+        if m == 0 || n == 0 {
             return Matrix::filled(batch * m, n, 0);
         }
         let max_z = u64::from(self.report.max_workgroup_count[2]);

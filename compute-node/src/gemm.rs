@@ -13,17 +13,53 @@
 //! `k <= K_MAX = floor((2^31 - 1) / 16384) = 131071` no partial sum, in any summation order,
 //! leaves int32; `k = 131072` with all operands `-128` gives exactly `2^31`, which does.
 //! Hence the result is the same on every driver and [`check_shapes`] rejects `k > K_MAX`.
+//!
+//! # Size bound
+//! The operands are already in memory, but the result is sized from their shapes, and a
+//! shape costs nothing to claim: `m = n = 2^20` with `k = 0` holds no elements yet names a
+//! 4 TiB result. [`check_shapes`] therefore also requires `k >= 1` and at most
+//! [`MAX_OUTPUT_ELEMENTS`] results, the bound the chain puts on `gemm-i8` jobs
+//! ([`deai_compute_module::input`]), before the reference or the executor sizes anything.
+
+use deai_compute_module::input::{GEMM_I8_MAX_K, GEMM_I8_MAX_OUTPUT_ELEMENTS};
 
 use crate::{ComputeError, Matrix};
 
 /// Largest inner dimension whose int32 accumulation cannot overflow (see the module docs).
 pub const K_MAX: usize = (i32::MAX as usize) / (128 * 128);
 
-/// Validates the operands of `A x Bt^T` and returns `(m, n, k)`.
+/// Most int32 elements one product (or one batch of products) may produce: 2^24, 64 MiB.
+pub const MAX_OUTPUT_ELEMENTS: usize = GEMM_I8_MAX_OUTPUT_ELEMENTS as usize;
+
+// The kernels and the chain's job format must agree on both bounds.
+const _: () = assert!(K_MAX == GEMM_I8_MAX_K as usize);
+const _: () = assert!(MAX_OUTPUT_ELEMENTS as u64 == GEMM_I8_MAX_OUTPUT_ELEMENTS);
+
+/// Refuses a result of `rows x cols` int32 beyond [`MAX_OUTPUT_ELEMENTS`], before it is sized.
+pub fn check_output(rows: usize, cols: usize) -> Result<(), ComputeError> {
+    match rows.checked_mul(cols) {
+        Some(elements) if elements <= MAX_OUTPUT_ELEMENTS => Ok(()),
+        _ => Err(ComputeError::OutputTooLarge {
+            rows,
+            cols,
+            max: MAX_OUTPUT_ELEMENTS,
+        }),
+    }
+}
+
+/// Validates the operands of `A x Bt^T` and returns `(m, n, k)`: equal inner dimensions,
+/// `1 <= k <= K_MAX`, and at most [`MAX_OUTPUT_ELEMENTS`] results.
 pub fn check_shapes(
     a: &Matrix<i8>,
     bt: &Matrix<i8>,
 ) -> Result<(usize, usize, usize), ComputeError> {
+    let k = check_inner(a, bt)?;
+    check_output(a.rows(), bt.rows())?;
+    Ok((a.rows(), bt.rows(), k))
+}
+
+/// The inner dimension `k` of `A x Bt^T`, if the operands agree on it and `1 <= k <= K_MAX`.
+fn check_inner(a: &Matrix<i8>, bt: &Matrix<i8>) -> Result<usize, ComputeError> {
     if a.cols() != bt.cols() {
         return Err(ComputeError::Shape(format!(
             "A is {} x {} but Bt is {} x {}: inner dimensions differ",
@@ -37,7 +73,16 @@ pub fn check_shapes(
     if k > K_MAX {
         return Err(ComputeError::KTooLarge { k, max: K_MAX });
     }
-    Ok((a.rows(), bt.rows(), k))
+    if k == 0 {
+        // An empty inner dimension is no product to run, and would let a caller claim any
+        // m x n without holding a single operand byte.
+        return Err(ComputeError::Shape(format!(
+            "A is {} x 0 and Bt is {} x 0: k must be at least 1",
+            a.rows(),
+            bt.rows()
+        )));
+    }
+    Ok(k)
 }
 
 /// int8 per packed row group: rows are stored in 16-byte groups (one `uvec4` in the shader).
@@ -98,9 +143,10 @@ fn reference_block_rows(k: usize) -> usize {
 /// Each output is an i32 dot product over two contiguous rows; the loop nest is blocked over
 /// rows of `Bt` for cache reuse. This is the definition the shaders are checked against.
 pub fn gemm_i8_reference(a: &Matrix<i8>, bt: &Matrix<i8>) -> Result<Matrix<i32>, ComputeError> {
+    // Checked before `c` is sized: `m * n` is bounded from here on.
     let (m, n, k) = check_shapes(a, bt)?;
     let mut c = vec![0i32; m * n];
-    if k == 0 || m == 0 || n == 0 {
+    if m == 0 || n == 0 {
         return Matrix::new(m, n, c);
     }
     let block = reference_block_rows(k);
@@ -136,13 +182,14 @@ pub fn gemm_i8_batched_reference(
     Matrix::new(batch * m, n, out)
 }
 
-/// Validates a batched product and returns one product's `(m, n, k)`.
+/// Validates a batched product and returns one product's `(m, n, k)`; the whole stacked
+/// result is held to [`MAX_OUTPUT_ELEMENTS`].
 pub fn check_batched_shapes(
     a: &Matrix<i8>,
     bt: &Matrix<i8>,
     batch: usize,
 ) -> Result<(usize, usize, usize), ComputeError> {
-    check_shapes(a, bt)?;
+    let k = check_inner(a, bt)?;
     if batch == 0 || a.rows() % batch != 0 || bt.rows() % batch != 0 {
         return Err(ComputeError::Shape(format!(
             "{} and {} rows do not split into {batch} batches",
@@ -150,7 +197,10 @@ pub fn check_batched_shapes(
             bt.rows()
         )));
     }
-    Ok((a.rows() / batch, bt.rows() / batch, a.cols()))
+    let (m, n) = (a.rows() / batch, bt.rows() / batch);
+    // The stacked result is `batch * m` rows of `n`; `batch * m` is `a.rows()`.
+    check_output(a.rows(), n)?;
+    Ok((m, n, k))
 }
 
 /// `sum(a[i] * b[i])` with i32 accumulation; callers guarantee `len <= K_MAX`.
@@ -241,6 +291,34 @@ mod tests {
         let err = gemm_i8_reference(&a, &a).unwrap_err();
         assert!(
             matches!(err, ComputeError::KTooLarge { k, max } if k == K_MAX + 1 && max == K_MAX)
+        );
+    }
+
+    #[test]
+    fn a_huge_result_is_refused_before_it_is_sized() {
+        // Issue 10 item 3: k = 0 operands hold nothing yet named a (2^32 - 1)^2 result.
+        let a = Matrix::<i8>::new(u32::MAX as usize, 0, Vec::new()).unwrap();
+        assert!(matches!(
+            gemm_i8_reference(&a, &a),
+            Err(ComputeError::Shape(_))
+        ));
+        // k = 1 and one row past 2^24 results: 8 KiB of operands, 64 MiB of result.
+        let a = Matrix::filled(1 << 12, 1, 1i8).unwrap();
+        let bt = Matrix::filled((1 << 12) + 1, 1, 1i8).unwrap();
+        assert!(matches!(
+            gemm_i8_reference(&a, &bt),
+            Err(ComputeError::OutputTooLarge { .. })
+        ));
+        let batched = gemm_i8_batched_reference(&bt, &bt, 1).unwrap_err();
+        assert!(
+            matches!(batched, ComputeError::OutputTooLarge { .. }),
+            "{batched}"
+        );
+        // At the bound it still runs.
+        let bt = Matrix::filled(1 << 12, 1, 1i8).unwrap();
+        assert_eq!(
+            gemm_i8_reference(&a, &bt).unwrap().data().len(),
+            MAX_OUTPUT_ELEMENTS
         );
     }
 

@@ -2,18 +2,21 @@
 //! workload kind, and [`Workload`], which runs a job's input and returns the
 //! output bytes and result hash a provider commits to.
 //!
-//! # `gemm-i8` input, version 1
+//! # Input formats
 //!
-//! | bytes | content |
-//! | --- | --- |
-//! | 4 | ASCII `DGM1` (kind and version) |
-//! | 4 | `m`, u32 little-endian |
-//! | 4 | `n`, u32 little-endian |
-//! | 4 | `k`, u32 little-endian |
-//! | m·k | `A`, int8, row-major (`m` rows of `k`) |
-//! | k·n | `B`, int8, row-major (`k` rows of `n`) |
+//! The chain defines them, in [`deai_compute_module::input`], and refuses jobs whose input
+//! does not follow them; this node parses with the same functions before it sizes
+//! anything, so both agree on what is runnable. `gemm-i8` version 1 is a 16-byte header
+//! (`DGM1`, then `m`, `n`, `k` as u32 little-endian) followed by `A` (`m × k` int8,
+//! row-major) and `B` (`k × n`); the result is `C = A × B` (int32, `m × n`).
 //!
-//! Nothing may follow `B`. The result is `C = A × B` (int32, `m × n`).
+//! # Invalid inputs
+//!
+//! An input that every honest provider must refuse for the same reason (it breaks its
+//! kind's format, or the model's tokenizer fails on it) still gets an answer:
+//! [`INVALID_INPUT_OUTPUT`], whose hash is [`invalid_input_result_hash`]. [`answer`]
+//! decides between a result, that answer, and skipping a job for a reason of this node's
+//! own (a model it does not hold, a device error).
 //!
 //! # Output and result hash
 //!
@@ -29,8 +32,8 @@
 //!
 //! # `embed` input, version 1
 //!
-//! The input is the text itself: raw UTF-8 bytes, no header, no terminator (invalid UTF-8
-//! is a malformed input). The model's `tokenizer.json` (beside its `model.safetensors`)
+//! The input is the text itself: raw UTF-8 bytes, no header, no terminator (empty or
+//! invalid UTF-8 text is an invalid input, [`check_embed_input`]). The model's `tokenizer.json` (beside its `model.safetensors`)
 //! splits it into one segment with `[CLS]` and `[SEP]`, truncated to
 //! [`MAX_TOKENS`](crate::encoder::MAX_TOKENS) = 256 tokens: text beyond that is part of
 //! the input but does not change the result. The chain's `max_input_bytes` bounds the bytes.
@@ -47,7 +50,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use deai_compute_module::Kind;
+pub use deai_compute_module::input::{
+    invalid_input_result_hash, GEMM_I8_HEADER_BYTES, GEMM_I8_MAGIC_V1, INVALID_INPUT_OUTPUT,
+};
+use deai_compute_module::{
+    input::{check_embed_input, GemmI8Shape},
+    Kind,
+};
 use sha3::{Digest, Sha3_256};
 use thiserror::Error;
 
@@ -59,12 +68,6 @@ use crate::{
     result_hash, ComputeError, Executor, ExecutorOptions, GemmPath, Matrix, ResultHash,
     WorkgroupConfig,
 };
-
-/// Magic and version of the `gemm-i8` input encoding.
-pub const GEMM_I8_MAGIC_V1: [u8; 4] = *b"DGM1";
-
-/// Length of the `gemm-i8` input header.
-pub const GEMM_I8_HEADER_BYTES: usize = 16;
 
 /// Why a job could not be run.
 #[derive(Debug, Error)]
@@ -82,7 +85,8 @@ pub enum WorkloadError {
         /// Why it cannot run.
         reason: String,
     },
-    /// The input does not follow the kind's encoding.
+    /// The input is one that every honest provider refuses for the same reason: it does
+    /// not follow the kind's encoding, or the model's tokenizer fails on it.
     #[error("malformed {kind} input: {reason}")]
     BadInput {
         /// The job's kind.
@@ -112,6 +116,11 @@ impl WorkloadError {
                 | WorkloadError::UnsupportedModel { .. }
                 | WorkloadError::BadInput { .. }
         )
+    }
+
+    /// Whether the input itself is at fault, so that every honest provider refuses it alike.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(self, WorkloadError::BadInput { .. })
     }
 }
 
@@ -151,48 +160,29 @@ impl GemmI8Input {
         Ok(out)
     }
 
-    /// Decodes version-1 input bytes, checking the magic and the exact length.
+    /// Decodes version-1 input bytes. The header is checked first, by the chain's own
+    /// [`GemmI8Shape::parse`] (magic, `1 <= k <=` the int32 bound, the result's size, the
+    /// exact length), so nothing is sized from a shape the chain would refuse.
     pub fn decode(input: &[u8]) -> Result<Self, WorkloadError> {
         let bad = |reason: String| WorkloadError::BadInput {
             kind: "gemm-i8",
             reason,
         };
-        let (header, body) = input
-            .split_at_checked(GEMM_I8_HEADER_BYTES)
-            .ok_or_else(|| bad(format!("{} bytes, shorter than the header", input.len())))?;
-        if header[..4] != GEMM_I8_MAGIC_V1 {
-            return Err(bad(format!(
-                "magic {:?} is not {:?}",
-                String::from_utf8_lossy(&header[..4]),
-                "DGM1"
-            )));
-        }
-        let word = |i: usize| {
-            let mut w = [0u8; 4];
-            w.copy_from_slice(&header[i..i + 4]);
-            u32::from_le_bytes(w) as usize
-        };
-        let (m, n, k) = (word(4), word(8), word(12));
-        let a_len = m
-            .checked_mul(k)
-            .ok_or_else(|| bad("m·k overflows".into()))?;
-        let b_len = k
-            .checked_mul(n)
-            .ok_or_else(|| bad("k·n overflows".into()))?;
-        if a_len.checked_add(b_len) != Some(body.len()) {
-            return Err(bad(format!(
-                "{m}x{n}x{k} needs {a_len} + {b_len} bytes after the header, got {}",
-                body.len()
-            )));
-        }
+        let shape = GemmI8Shape::parse(input).map_err(|e| bad(e.to_string()))?;
+        let (m, n, k) = (shape.m as usize, shape.n as usize, shape.k as usize);
+        // `parse` checked the body is exactly m·k + k·n bytes, so this split cannot fail.
+        let (a, b) = input
+            .get(GEMM_I8_HEADER_BYTES..)
+            .and_then(|body| body.split_at_checked(m * k))
+            .ok_or_else(|| bad(format!("{m}x{n}x{k}: body shorter than A")))?;
         let to_i8 = |s: &[u8]| {
             s.iter()
                 .map(|&x| i8::from_le_bytes([x]))
                 .collect::<Vec<_>>()
         };
         Ok(GemmI8Input {
-            a: Matrix::new(m, k, to_i8(&body[..a_len]))?,
-            b: Matrix::new(k, n, to_i8(&body[a_len..]))?,
+            a: Matrix::new(m, k, to_i8(a))?,
+            b: Matrix::new(k, n, to_i8(b))?,
         })
     }
 
@@ -234,6 +224,8 @@ pub enum Backend {
     Vulkan,
     /// The single-threaded Rust reference (no Vulkan device).
     Reference,
+    /// Nothing ran: the input is invalid, and the output is [`INVALID_INPUT_OUTPUT`].
+    NotRun,
 }
 
 /// What running a job produced.
@@ -257,6 +249,16 @@ impl JobOutput {
             kernel_time,
             backend,
         }
+    }
+
+    /// The answer to an input no provider can run: [`INVALID_INPUT_OUTPUT`], whose hash is
+    /// [`invalid_input_result_hash`].
+    pub fn invalid_input() -> Self {
+        Self::from_output(
+            INVALID_INPUT_OUTPUT.to_vec(),
+            Duration::ZERO,
+            Backend::NotRun,
+        )
     }
 
     /// Flips one byte of the output and rehashes it: a deliberately wrong result, for
@@ -454,7 +456,9 @@ impl Workload {
         match kind {
             Kind::GemmI8 => self.run_gemm_i8(input),
             Kind::Embed => self.run_embed(model_id.unwrap_or_default(), input),
-            Kind::Infer => Err(WorkloadError::UnsupportedKind(kind.as_str().into())),
+            Kind::Infer => Err(WorkloadError::UnsupportedKind(
+                "infer (not implemented by any node; the chain refuses new infer jobs)".into(),
+            )),
         }
     }
 
@@ -502,8 +506,11 @@ impl Workload {
             kind: "embed",
             reason,
         };
-        let model = self.model(model_id)?;
+        // The input is checked before the model: an invalid text is invalid on every node,
+        // whether or not it holds the model.
+        check_embed_input(input).map_err(|e| bad(e.to_string()))?;
         let text = std::str::from_utf8(input).map_err(|e| bad(format!("not UTF-8: {e}")))?;
+        let model = self.model(model_id)?;
         let tokens = model
             .tokenize(text)
             .map_err(|e| bad(format!("tokenizing: {e}")))?;
@@ -559,6 +566,47 @@ impl Workload {
     }
 }
 
+/// What a provider sends for a job assigned to it.
+#[derive(Debug)]
+pub enum Answer {
+    /// The job ran: commit to and reveal this output.
+    Result(JobOutput),
+    /// The input is one every honest provider refuses for the same reason (given here):
+    /// commit to and reveal [`JobOutput::invalid_input`], so they all agree.
+    InvalidInput(String),
+    /// This node cannot run the job for a reason of its own (a kind nobody implements, a
+    /// model it does not hold, a device or kernel failure): send nothing, and say why.
+    Skip(WorkloadError),
+}
+
+/// Decides what to send for a job of `kind` on `input`, given what running it here gave.
+///
+/// The input is judged first, by the chain's own checks, so the verdict on an invalid
+/// input never depends on this node (its models, its device); a failure that comes from
+/// the input (a tokenizer that refuses the text) is an invalid input as well. Anything
+/// else that failed is this node's own problem and is skipped.
+pub fn answer(kind: &str, input: &[u8], outcome: Result<JobOutput, WorkloadError>) -> Answer {
+    let invalid = match Kind::parse(kind) {
+        Ok(Kind::GemmI8) => GemmI8Shape::parse(input).err(),
+        Ok(Kind::Embed) => check_embed_input(input).err(),
+        // No node runs `infer`; the chain refuses new ones, and older ones are skipped.
+        Ok(Kind::Infer) | Err(_) => {
+            return Answer::Skip(match outcome {
+                Err(e) => e,
+                Ok(_) => WorkloadError::UnsupportedKind(kind.into()),
+            })
+        }
+    };
+    if let Some(e) = invalid {
+        return Answer::InvalidInput(e.to_string());
+    }
+    match outcome {
+        Ok(out) => Answer::Result(out),
+        Err(e) if e.is_invalid_input() => Answer::InvalidInput(e.to_string()),
+        Err(e) => Answer::Skip(e),
+    }
+}
+
 /// Loads the model whose weights are at `path`, checking they still hash to `id`.
 fn load_model(id: &str, path: &Path) -> Loaded {
     let start = Instant::now();
@@ -576,6 +624,8 @@ fn load_model(id: &str, path: &Path) -> Loaded {
 
 #[cfg(test)]
 mod tests {
+    use deai_compute_module::input::GEMM_I8_MAX_K;
+
     use super::*;
     use crate::random_i8_matrix;
 
@@ -628,6 +678,144 @@ mod tests {
         out.corrupt();
         assert_ne!(out.result_hash, honest);
         assert_eq!(out.result_hash, sha3_256(&out.output));
+    }
+
+    /// A version-1 gemm-i8 header with no body.
+    fn header(m: u32, n: u32, k: u32) -> Vec<u8> {
+        let mut v = GEMM_I8_MAGIC_V1.to_vec();
+        for d in [m, n, k] {
+            v.extend_from_slice(&d.to_le_bytes());
+        }
+        v
+    }
+
+    #[test]
+    fn a_huge_gemm_header_with_k_zero_is_refused_by_the_decoder_and_the_workload() {
+        // Issue 10 item 3: no body bytes at all, yet a (2^32 - 1)^2 result.
+        let w = Workload::reference(ModelStore::default());
+        for (m, n) in [(u32::MAX, u32::MAX), (1 << 20, 1 << 20), (1 << 24, 2)] {
+            let input = header(m, n, 0);
+            let e = GemmI8Input::decode(&input).unwrap_err();
+            assert!(e.is_invalid_input(), "{e}");
+            let start = Instant::now();
+            let e = w.run("gemm-i8", None, &input).unwrap_err();
+            assert!(e.is_invalid_input(), "{e}");
+            assert!(start.elapsed() < Duration::from_secs(1), "{m}x{n}x0");
+        }
+        // k = 1 with a body: the output bound still holds (2^24 + 2^12 elements).
+        let mut input = header(1 << 12, (1 << 12) + 1, 1);
+        input.resize(GEMM_I8_HEADER_BYTES + (1 << 12) + (1 << 12) + 1, 1);
+        let e = GemmI8Input::decode(&input).unwrap_err();
+        assert!(e.to_string().contains("elements"), "{e}");
+    }
+
+    #[test]
+    fn the_decoder_accepts_exactly_what_the_chain_accepts() {
+        let valid =
+            GemmI8Input::encode(&random_i8_matrix(3, 4, 7), &random_i8_matrix(4, 2, 8)).unwrap();
+        let mut inputs = vec![valid.clone(), header(1, 1, 0), header(0, 1, 1)];
+        let mut k_too_big = header(1, 1, GEMM_I8_MAX_K + 1);
+        k_too_big.resize(GEMM_I8_HEADER_BYTES + 2 * (GEMM_I8_MAX_K as usize + 1), 0);
+        inputs.push(k_too_big);
+        for cut in 0..valid.len() {
+            inputs.push(valid[..cut].to_vec());
+        }
+        for input in &inputs {
+            assert_eq!(
+                GemmI8Input::decode(input).is_ok(),
+                GemmI8Shape::parse(input).is_ok(),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_invalid_input_answer_hashes_to_the_chains_invalid_input_result() {
+        let out = JobOutput::invalid_input();
+        assert_eq!(out.output, INVALID_INPUT_OUTPUT);
+        assert_eq!(out.result_hash, invalid_input_result_hash());
+        assert_eq!(out.result_hash, sha3_256(INVALID_INPUT_OUTPUT));
+    }
+
+    #[test]
+    fn an_input_every_provider_refuses_is_answered_not_skipped() {
+        // Issue 10 item 6: the answer must not depend on this node's models or device.
+        let w = Workload::reference(ModelStore::default());
+        let model = "ab".repeat(32);
+        let cases: [(&str, &[u8]); 6] = [
+            ("gemm-i8", b"DGM1"),
+            ("gemm-i8", b"not a gemm input at all"),
+            ("gemm-i8", &header(u32::MAX, u32::MAX, 0)),
+            ("embed", b""),
+            ("embed", &[0xff, 0xfe]),
+            ("embed", &[b'a', 0xc3]),
+        ];
+        for (kind, input) in cases {
+            let ran = w.run(kind, Some(&model), input);
+            assert!(
+                matches!(answer(kind, input, ran), Answer::InvalidInput(_)),
+                "{kind} {input:?}"
+            );
+            // Whatever this node's own outcome was.
+            let local = Err(WorkloadError::UnsupportedModel {
+                kind: kind.into(),
+                model: model.clone(),
+                reason: "not held".into(),
+            });
+            assert!(matches!(
+                answer(kind, input, local),
+                Answer::InvalidInput(_)
+            ));
+        }
+        // Text the tokenizer refuses is refused by every node holding the model.
+        let tokenizer = Err(WorkloadError::BadInput {
+            kind: "embed",
+            reason: "tokenizing: no".into(),
+        });
+        assert!(matches!(
+            answer("embed", b"hello", tokenizer),
+            Answer::InvalidInput(reason) if reason.contains("tokenizing")
+        ));
+    }
+
+    #[test]
+    fn reasons_of_this_node_alone_are_skipped() {
+        let w = Workload::reference(ModelStore::default());
+        let model = "ab".repeat(32);
+        // A model this node does not hold: others may hold it.
+        let ran = w.run("embed", Some(&model), b"hello");
+        assert!(matches!(
+            answer("embed", b"hello", ran),
+            Answer::Skip(WorkloadError::UnsupportedModel { .. })
+        ));
+        // A kernel failure on a valid input.
+        let input =
+            GemmI8Input::encode(&random_i8_matrix(1, 1, 1), &random_i8_matrix(1, 1, 2)).unwrap();
+        let failed = Err(WorkloadError::Kernel(ComputeError::NoDevice));
+        assert!(matches!(
+            answer("gemm-i8", &input, failed),
+            Answer::Skip(WorkloadError::Kernel(_))
+        ));
+        // `infer` has no implementation, and an unknown kind no meaning.
+        for kind in ["infer", "nope"] {
+            let ran = w.run(kind, Some("x"), b"x");
+            match answer(kind, b"x", ran) {
+                Answer::Skip(e) => assert!(e.is_unsupported(), "{e}"),
+                other => panic!("{kind}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_valid_job_is_answered_with_its_result_unchanged() {
+        let input =
+            GemmI8Input::encode(&random_i8_matrix(4, 6, 3), &random_i8_matrix(6, 5, 4)).unwrap();
+        let ran = Workload::reference(ModelStore::default()).run("gemm-i8", None, &input);
+        let want = ran.as_ref().unwrap().result_hash;
+        match answer("gemm-i8", &input, ran) {
+            Answer::Result(out) => assert_eq!(out.result_hash, want),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -153,11 +153,12 @@ fn an_embed_job_hashes_to_the_encoders_result_hash_for_the_same_text() {
         .run("embed", Some(MODEL_ID), text.as_bytes())
         .unwrap();
     assert_eq!(again.output, out.output);
-    // Not UTF-8: a malformed input, which providers skip.
+    // Not UTF-8: an invalid input, which every provider answers with the invalid-input
+    // result rather than skipping.
     let e = reference
         .run("embed", Some(MODEL_ID), &[0xff, 0xfe])
         .unwrap_err();
-    assert!(e.is_unsupported(), "{e}");
+    assert!(e.is_invalid_input(), "{e}");
     // The corrupted output a --corrupt-results daemon reveals hashes differently.
     let mut bad = out.clone();
     bad.corrupt();

@@ -61,6 +61,11 @@ pub struct Chain {
     auth: AuthParams,
 }
 
+/// Most pages of 100 assigned jobs [`Chain::my_assigned_jobs`] reads (a million jobs,
+/// far more than a chain assigns at once: every job in that state is in its short commit
+/// or reveal window).
+pub const MAX_JOB_PAGES: usize = 10_000;
+
 /// The auth module's parameters (the minimum gas price).
 const AUTH_PARAMS_PATH: &str = "/deai.auth.v1.Query/Params";
 
@@ -143,10 +148,16 @@ impl Chain {
     }
 
     /// Assigned (commit or reveal phase) jobs that list this provider, by id.
+    ///
+    /// At most [`MAX_JOB_PAGES`] pages are read: a node whose pagination never ends
+    /// gets an error, not a loop that holds every page it sends.
     pub async fn my_assigned_jobs(&self) -> anyhow::Result<Vec<pb::Job>> {
         let mut out = Vec::new();
         let mut key = Vec::new();
-        loop {
+        for page in 0.. {
+            if page == MAX_JOB_PAGES {
+                bail!("more than {MAX_JOB_PAGES} pages of assigned jobs: the node's pagination does not end");
+            }
             let req = pb::QueryJobsRequest {
                 status: pb::JobStatus::Assigned as i32,
                 pagination: Some(pb::PageRequest {

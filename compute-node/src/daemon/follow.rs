@@ -16,7 +16,7 @@ use std::{
 use futures::{FutureExt, StreamExt};
 use tendermint_rpc::{
     client::CompatMode, event::EventData, query::EventType, Subscription, SubscriptionClient,
-    WebSocketClient, WebSocketClientUrl,
+    WebSocketClient, WebSocketClientUrl, WebSocketConfig,
 };
 
 use super::{chain::Chain, Backoff};
@@ -29,6 +29,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const RETRY_WEBSOCKET: Duration = Duration::from_secs(30);
 /// How long a quiet websocket is trusted before `status` is asked as well.
 const QUIET_WEBSOCKET: Duration = Duration::from_secs(5);
+/// Largest websocket message (one block with its events) read: a full CometBFT block
+/// (22 MB by default) in base64 JSON with its events fits; a larger message drops the
+/// connection, and the daemon polls `status` instead.
+const MAX_WEBSOCKET_MESSAGE: usize = 64 << 20;
+/// Largest websocket frame.
+const MAX_WEBSOCKET_FRAME: usize = 16 << 20;
+/// Most queued blocks taken at one wake-up; the rest wait for the next one, so a
+/// backlog is handled in bounded steps.
+const MAX_BLOCKS_PER_WAKE: usize = 64;
 
 /// What the daemon learns at a wake-up.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,6 +76,15 @@ fn websocket_url(node: &str) -> Option<WebSocketClientUrl> {
     format!("{}/websocket", rest.trim_end_matches('/'))
         .parse()
         .ok()
+}
+
+/// Explicit size bounds on what the node may send over the websocket.
+fn websocket_config() -> WebSocketConfig {
+    WebSocketConfig {
+        max_message_size: Some(MAX_WEBSOCKET_MESSAGE),
+        max_frame_size: Some(MAX_WEBSOCKET_FRAME),
+        ..WebSocketConfig::default()
+    }
 }
 
 /// A block's height and the jobs its `compute_job_assigned` events assign to `provider`.
@@ -117,6 +135,7 @@ impl Follower {
             CONNECT_TIMEOUT,
             WebSocketClient::builder(url)
                 .compat_mode(CompatMode::V0_38)
+                .config(websocket_config())
                 .build(),
         )
         .await??;
@@ -174,7 +193,10 @@ impl Follower {
             Ok(next) => next,
         };
         let mut events = vec![first];
-        while let Some(next) = live.subscription.next().now_or_never() {
+        while events.len() < MAX_BLOCKS_PER_WAKE {
+            let Some(next) = live.subscription.next().now_or_never() else {
+                break;
+            };
             events.push(next);
         }
         let mut blocks = Vec::new();

@@ -3,6 +3,10 @@
 //! runs the workload, commits `SHA3-256(result_hash || address || salt)`
 //! before the commit deadline, and reveals once the reveal phase opens.
 //! Work in progress is persisted (see [`store`]) so a restart resumes it.
+//!
+//! What to send for a job is [`answer`]'s decision: a result, the canonical
+//! invalid-input answer for an input no provider can run (so honest providers
+//! agree and are not slashed), or nothing, for a reason of this node's own.
 
 mod chain;
 mod follow;
@@ -13,7 +17,8 @@ use std::{collections::BTreeSet, net::SocketAddr, path::PathBuf, sync::Arc, time
 
 use anyhow::{bail, Context};
 use deai_app::{home::Home, keys_cli};
-use deai_compute::workload::{ModelStore, Workload, WorkloadError};
+use deai_compute::workload::{answer, Answer, JobOutput, ModelStore, Workload};
+use deai_compute_module::params::MAX_INPUT_BYTES;
 use deai_keys::Backend;
 use deai_proto::compute::v1 as pb;
 use deai_types::{Coin, BASE_DENOM};
@@ -473,6 +478,20 @@ impl Daemon {
                 "seen after the commit deadline".into(),
             );
         }
+        // The chain never holds a larger input; a node that returns one is not to be
+        // believed, and its bytes are not worth copying or tokenizing.
+        if u64::try_from(job.input.len()).unwrap_or(u64::MAX) > MAX_INPUT_BYTES {
+            tracing::warn!(
+                job = job.id,
+                bytes = job.input.len(),
+                "the node returned an input larger than the chain allows; skipping"
+            );
+            return self.note(
+                job,
+                Phase::Skipped,
+                "input larger than the chain allows".into(),
+            );
+        }
         tracing::info!(job = job.id, kind = %job.kind, bytes = job.input.len(), "running job");
         // Governance may have changed the output limit or the emission since the last job.
         match self.chain.params().await {
@@ -489,24 +508,28 @@ impl Daemon {
         })
         .await
         .context("the kernel task panicked")?;
-        let mut out = match ran {
-            Ok(out) => out,
-            Err(e @ WorkloadError::UnsupportedKind(_))
-            | Err(e @ WorkloadError::UnsupportedModel { .. })
-            | Err(e @ WorkloadError::BadInput { .. }) => {
-                tracing::info!(job = job.id, error = %e, "skipping a job this node cannot run");
+        let mut out = match answer(&job.kind, &job.input, ran) {
+            Answer::Result(out) => {
+                Metrics::add(
+                    &self.metrics.kernel_micros,
+                    u64::try_from(out.kernel_time.as_micros()).unwrap_or(u64::MAX),
+                );
+                out
+            }
+            Answer::InvalidInput(reason) => {
+                tracing::info!(job = job.id, %reason, "no provider can run this input: answering with the invalid-input result");
+                JobOutput::invalid_input()
+            }
+            Answer::Skip(e) if e.is_unsupported() => {
+                tracing::info!(job = job.id, kind = %job.kind, error = %e, "skipping a job this node cannot run");
                 return self.note(job, Phase::Skipped, e.to_string());
             }
-            Err(e) => {
+            Answer::Skip(e) => {
                 tracing::warn!(job = job.id, error = %e, "the job failed");
                 Metrics::add(&self.metrics.job_failures, 1);
                 return self.note(job, Phase::Skipped, e.to_string());
             }
         };
-        Metrics::add(
-            &self.metrics.kernel_micros,
-            u64::try_from(out.kernel_time.as_micros()).unwrap_or(u64::MAX),
-        );
         if self.corrupt {
             out.corrupt();
         }

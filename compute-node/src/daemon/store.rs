@@ -5,7 +5,7 @@
 
 use std::{
     collections::BTreeMap,
-    io::Write,
+    io::{Read, Write},
     path::{Path, PathBuf},
 };
 
@@ -22,7 +22,9 @@ pub enum Phase {
     Committed,
     /// The chain holds our reveal; waiting for settlement.
     Revealed,
-    /// This node cannot run the job (unsupported kind or model, bad input); nothing sent.
+    /// This node cannot run the job for a reason of its own (a kind nobody implements, a
+    /// model it does not hold, a kernel failure); nothing sent. Invalid inputs are not
+    /// skipped: they are answered with the invalid-input result, like any result.
     Skipped,
     /// The job cannot be completed any more (deadline missed, salt lost); nothing more to send.
     Abandoned,
@@ -53,6 +55,11 @@ pub struct PendingJob {
     pub note: String,
 }
 
+/// Largest store file read back. Each job holds at most a reveal's output (the chain caps
+/// `max_output_bytes` at 1 MiB, 2 MiB in hex), so this is hundreds of jobs in progress;
+/// a larger file is not one this daemon wrote, and is refused rather than read whole.
+pub const MAX_STORE_BYTES: u64 = 1 << 30;
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct File {
     version: u32,
@@ -69,7 +76,7 @@ pub struct Store {
 impl Store {
     /// Loads the store at `path`, or an empty one if the file does not exist.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let jobs = match std::fs::read(path) {
+        let jobs = match read_bounded(path, MAX_STORE_BYTES) {
             Ok(bytes) => {
                 let f: File = serde_json::from_slice(&bytes)
                     .with_context(|| format!("parsing {}", path.display()))?;
@@ -131,9 +138,36 @@ impl Store {
     }
 }
 
+/// Reads the file at `path`, refusing one longer than `max` bytes before reading it.
+fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{len} bytes, more than the {max} a store may hold"),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    // `take`: the file may grow between the length check and the read.
+    file.take(max).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_store_file_beyond_the_bound_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, br#"{"version":1,"jobs":{}}"#).unwrap();
+        assert!(read_bounded(&path, 64).is_ok());
+        let e = read_bounded(&path, 8).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+        assert!(Store::load(&path).unwrap().ids().is_empty());
+    }
 
     #[test]
     fn a_saved_store_loads_back_with_its_salts_and_phases() {
