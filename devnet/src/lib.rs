@@ -22,7 +22,8 @@ use std::{path::PathBuf, time::Duration};
 
 pub use crate::{
     home::{DevAccount, DevnetHome, PrivValidatorKey},
-    producer::{Devnet, ProducedBlock},
+    producer::{Devnet, MempoolError, MempoolLimits, ProducedBlock},
+    rpc::RpcLimits,
     store::{BlockStore, StoredBlock, TxLocation},
 };
 
@@ -37,6 +38,10 @@ pub struct DevnetConfig {
     pub rpc_listen: String,
     /// The chain id used when the genesis is created.
     pub chain_id: String,
+    /// The RPC's bounds (CometBFT's defaults).
+    pub rpc_limits: RpcLimits,
+    /// How much the mempool holds (CometBFT's defaults).
+    pub mempool_limits: MempoolLimits,
 }
 
 impl DevnetConfig {
@@ -47,6 +52,8 @@ impl DevnetConfig {
             block_time: Duration::from_secs(1),
             rpc_listen: "127.0.0.1:26657".to_string(),
             chain_id: "deai-devnet".to_string(),
+            rpc_limits: RpcLimits::default(),
+            mempool_limits: MempoolLimits::default(),
         }
     }
 }
@@ -70,7 +77,8 @@ pub fn start(cfg: &DevnetConfig) -> anyhow::Result<()> {
         }
         println!("\nThese mnemonics are shown only once; the keys are stored unencrypted.");
     }
-    let devnet = Devnet::open(&home)?;
+    let mut devnet = Devnet::open(&home)?;
+    devnet.set_mempool_limits(cfg.mempool_limits);
     println!(
         "devnet {} at height {}, one block every {:?}",
         devnet.chain_id(),
@@ -83,7 +91,11 @@ pub fn start(cfg: &DevnetConfig) -> anyhow::Result<()> {
         &cfg.rpc_listen,
     )?))?;
     println!("JSON-RPC on http://{}", listener.local_addr()?);
-    let server = rt.spawn(rpc::serve(devnet.clone(), listener));
+    let server = rt.spawn(rpc::serve_with(
+        devnet.clone(),
+        listener,
+        cfg.rpc_limits.clone(),
+    ));
     let producer = {
         let devnet = devnet.clone();
         let block_time = cfg.block_time;

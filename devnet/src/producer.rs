@@ -48,6 +48,50 @@ const DEFAULT_BLOCK_MAX_BYTES: i64 = 4_194_304;
 /// (CometBFT reserves the same from `block.max_bytes` for its txs).
 const BLOCK_OVERHEAD_BYTES: i64 = 1_048_576 + 4_096;
 
+/// How much the mempool holds at most (CometBFT's `[mempool]` defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MempoolLimits {
+    /// The most txs waiting at once (CometBFT's `size`: 5000).
+    pub max_txs: usize,
+    /// The most bytes of txs waiting at once (CometBFT's `max_txs_bytes`: 1 GB).
+    pub max_bytes: usize,
+}
+
+impl Default for MempoolLimits {
+    fn default() -> Self {
+        MempoolLimits {
+            max_txs: 5_000,
+            max_bytes: 1_073_741_824,
+        }
+    }
+}
+
+/// Why the mempool refused a tx before checking it, as CometBFT refuses
+/// one (an RPC error, not a CheckTx code).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MempoolError {
+    /// The mempool holds as many txs or bytes as it may.
+    #[error("mempool is full: number of txs {txs} (max: {max_txs}), total txs bytes {bytes} (max: {max_bytes})")]
+    Full {
+        /// Txs waiting.
+        txs: usize,
+        /// Their limit.
+        max_txs: usize,
+        /// Bytes waiting, with the new tx.
+        bytes: usize,
+        /// Their limit.
+        max_bytes: usize,
+    },
+    /// The tx could never fit in a block.
+    #[error("Tx too large. Max size is {max}, but got {size}")]
+    TooLarge {
+        /// The largest tx a block takes.
+        max: u64,
+        /// The tx's size.
+        size: usize,
+    },
+}
+
 /// What the producer remembers of the last block.
 #[derive(Debug, Clone)]
 struct Tip {
@@ -76,7 +120,9 @@ pub struct ProducedBlock {
 /// A running single-validator chain.
 pub struct Devnet {
     app: App,
-    store: BlockStore,
+    /// Shared with the RPC, which reads blocks and searches the indexes
+    /// without this devnet's lock.
+    store: Arc<BlockStore>,
     key: ed25519_consensus::SigningKey,
     chain_id: chain::Id,
     validators: validator::Set,
@@ -87,6 +133,9 @@ pub struct Devnet {
     genesis_app_hash: Vec<u8>,
     tip: Option<Tip>,
     mempool: Vec<Vec<u8>>,
+    /// The bytes of the txs in `mempool`.
+    mempool_bytes: usize,
+    mempool_limits: MempoolLimits,
     /// Every committed block, for websocket subscribers. A broadcast
     /// channel never blocks the sender: a subscriber that falls more than
     /// [`EVENT_BUFFER_BLOCKS`] behind loses its place (and the RPC cancels
@@ -201,7 +250,7 @@ impl Devnet {
         info!(height = stored, chain_id = %chain_id, "devnet opened");
         Ok(Devnet {
             app,
-            store,
+            store: Arc::new(store),
             key,
             chain_id,
             validators,
@@ -213,6 +262,8 @@ impl Devnet {
             genesis_app_hash,
             tip,
             mempool: Vec::new(),
+            mempool_bytes: 0,
+            mempool_limits: MempoolLimits::default(),
             committed: tokio::sync::broadcast::channel(EVENT_BUFFER_BLOCKS).0,
             genesis,
         })
@@ -237,13 +288,45 @@ impl Devnet {
         Ok(())
     }
 
-    /// CheckTx: a tx that passes joins the end of the mempool.
-    pub fn check_tx(&mut self, tx: Vec<u8>) -> TxOutcome {
+    /// CheckTx: a tx that passes joins the end of the mempool. A full
+    /// mempool, or a tx larger than a block takes, is refused before the
+    /// app sees it, as CometBFT refuses them.
+    pub fn check_tx(&mut self, tx: Vec<u8>) -> Result<TxOutcome, MempoolError> {
+        let size = tx.len();
+        if u64::try_from(size).map_or(true, |n| n > self.max_tx_bytes) {
+            return Err(MempoolError::TooLarge {
+                max: self.max_tx_bytes,
+                size,
+            });
+        }
+        let bytes = self.mempool_bytes.saturating_add(size);
+        if self.mempool.len() >= self.mempool_limits.max_txs
+            || bytes > self.mempool_limits.max_bytes
+        {
+            return Err(MempoolError::Full {
+                txs: self.mempool.len(),
+                max_txs: self.mempool_limits.max_txs,
+                bytes,
+                max_bytes: self.mempool_limits.max_bytes,
+            });
+        }
         let out = self.app.check_tx(&tx);
         if out.code == 0 {
             self.mempool.push(tx);
+            self.mempool_bytes = bytes;
         }
-        out
+        Ok(out)
+    }
+
+    /// Sets how many txs and bytes the mempool may hold (default: CometBFT's
+    /// 5000 txs and 1 GB). Txs already waiting stay.
+    pub fn set_mempool_limits(&mut self, limits: MempoolLimits) {
+        self.mempool_limits = limits;
+    }
+
+    /// The bytes of the txs waiting in the mempool.
+    pub fn mempool_bytes(&self) -> usize {
+        self.mempool_bytes
     }
 
     /// CheckTx without a trace: whether `tx` would enter the mempool now,
@@ -357,12 +440,14 @@ impl Devnet {
     /// order, dropping those that now fail (CometBFT's recheck).
     fn recheck(&mut self, included: &BTreeSet<[u8; 32]>) {
         let pending = std::mem::take(&mut self.mempool);
+        self.mempool_bytes = 0;
         for tx in pending {
             if included.contains(&deai_app::tx::tx_hash(&tx)) {
                 continue;
             }
             let out = self.app.check_tx(&tx);
             if out.code == 0 {
+                self.mempool_bytes = self.mempool_bytes.saturating_add(tx.len());
                 self.mempool.push(tx);
             } else {
                 debug!(code = out.code, log = out.log, "recheck drops a tx");
@@ -405,6 +490,17 @@ impl Devnet {
     /// The block store.
     pub fn store(&self) -> &BlockStore {
         &self.store
+    }
+
+    /// A shared handle on the block store, for readers that must not take
+    /// the devnet's lock.
+    pub fn store_handle(&self) -> Arc<BlockStore> {
+        self.store.clone()
+    }
+
+    /// The first height this chain produces (genesis's `initial_height`).
+    pub fn initial_height(&self) -> u64 {
+        self.initial_height
     }
 
     /// The block at `height`, with its commit and results.

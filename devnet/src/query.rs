@@ -144,6 +144,19 @@ impl Decimal {
         Decimal::parse(&s[..end])
     }
 
+    /// The number as CometBFT writes a non-negative integer (`0`, `42`),
+    /// if it is one.
+    pub fn as_natural(&self) -> Option<String> {
+        if self.negative || !self.frac.is_empty() {
+            return None;
+        }
+        Some(if self.int.is_empty() {
+            "0".to_string()
+        } else {
+            self.int.clone()
+        })
+    }
+
     fn cmp_magnitude(&self, other: &Decimal) -> Ordering {
         self.int
             .len()

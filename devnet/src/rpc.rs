@@ -12,18 +12,28 @@
 //!
 //! HTTP/1.1 is handled here directly (one request per connection) to keep
 //! an HTTP server framework out of the node's dependencies.
+//!
+//! The RPC never holds up block production: `abci_query` (Simulate
+//! included) is answered by a [`Querier`] over committed snapshots, and
+//! blocks, txs and searches are read from the shared block store; only the
+//! mempool methods and `abci_info` take the devnet's lock, each for one
+//! short step. Every request is bounded as CometBFT bounds it
+//! ([`RpcLimits`]): connections, time to send a request, request size,
+//! batch size, websocket subscriptions and the index entries one search
+//! may visit.
 
 use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, Context};
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
+use deai_app::query::Querier;
 use serde_json::{json, Map, Value};
 use tendermint::{
     abci::{self, Code},
-    block, merkle, node, Hash,
+    account, block, chain, merkle, node, validator, Hash,
 };
 use tendermint_proto::Protobuf;
 use tendermint_rpc::endpoint::{
@@ -34,24 +44,87 @@ use tendermint_rpc::endpoint::{
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
+    sync::Semaphore,
+    time::timeout_at,
 };
 use tracing::{debug, warn};
 
-use crate::{query::Query, Devnet};
+use crate::{
+    query::Query,
+    store::{BlockStore, ScanBudget, ScanLimitExceeded},
+    Devnet, StoredBlock, TxLocation,
+};
 
 /// The devnet as shared by the block producer and the RPC.
 pub type SharedDevnet = Arc<Mutex<Devnet>>;
 
-/// The largest request accepted (a tx is at most a few MiB, base64-encoded).
-pub(crate) const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
-
 /// How long `broadcast_tx_commit` waits for its tx to land in a block.
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long the accept loop rests after the OS refuses a connection
+/// (out of file descriptors, say) before it tries again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The RPC's bounds: CometBFT v0.38's `[rpc]` defaults where it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpcLimits {
+    /// Connections (HTTP and websocket) served at once; further clients
+    /// wait in the listen backlog until one closes, as behind CometBFT's
+    /// `netutil.LimitListener` (`max_open_connections`: 900).
+    pub max_open_connections: usize,
+    /// How long a client has to send a whole request, head and body, after
+    /// connecting (CometBFT's server `ReadTimeout`: 10 s); a slow sender is
+    /// disconnected.
+    pub read_timeout: Duration,
+    /// How long a client has to take one answer (CometBFT's `WriteTimeout`: 10 s).
+    pub write_timeout: Duration,
+    /// The largest request head (CometBFT's `max_header_bytes`: 1 MiB).
+    pub max_header_bytes: usize,
+    /// The largest request body, and the largest websocket message
+    /// (CometBFT's `max_body_bytes`: 1 MB); larger is refused unread.
+    pub max_body_bytes: usize,
+    /// The most requests in one JSON-RPC batch. CometBFT v0.38 has no cap;
+    /// 20 is the most CosmJS's `HttpBatchClient` sends by default.
+    pub max_batch_requests: usize,
+    /// Websocket clients holding subscriptions at once (CometBFT's
+    /// `max_subscription_clients`: 100).
+    pub max_subscription_clients: usize,
+    /// Subscriptions one websocket client may hold (CometBFT's
+    /// `max_subscriptions_per_client`: 5).
+    pub max_subscriptions_per_client: usize,
+    /// Requests one websocket client may have running at once; more are
+    /// refused until some answer.
+    pub max_ws_requests_in_flight: usize,
+    /// Event index entries one `tx_search` or `block_search` may visit
+    /// before it is refused as too broad.
+    pub max_index_entries: usize,
+}
+
+impl Default for RpcLimits {
+    fn default() -> Self {
+        RpcLimits {
+            max_open_connections: 900,
+            read_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            max_header_bytes: 1 << 20,
+            max_body_bytes: 1_000_000,
+            max_batch_requests: 20,
+            max_subscription_clients: 100,
+            max_subscriptions_per_client: 5,
+            max_ws_requests_in_flight: 64,
+            max_index_entries: 100_000,
+        }
+    }
+}
 
 /// A JSON-RPC error: code, message, data.
 pub(crate) struct RpcError(pub i64, pub String, pub String);
 
 impl RpcError {
+    pub(crate) fn invalid_request(e: impl std::fmt::Display) -> Self {
+        RpcError(-32600, "Invalid Request".into(), e.to_string())
+    }
+
     pub(crate) fn invalid_params(e: impl std::fmt::Display) -> Self {
         RpcError(-32602, "Invalid params".into(), e.to_string())
     }
@@ -67,35 +140,228 @@ impl From<anyhow::Error> for RpcError {
     }
 }
 
-/// Serves the RPC on `listener` until the process ends.
+/// What every connection shares.
+#[derive(Clone)]
+pub(crate) struct Rpc {
+    /// The devnet, for the mempool and the app's info.
+    pub(crate) devnet: SharedDevnet,
+    /// Answers `abci_query` from committed snapshots, without the lock.
+    querier: Querier,
+    /// What is read without the lock.
+    chain: Arc<ChainView>,
+    pub(crate) limits: Arc<RpcLimits>,
+    /// One permit per websocket client holding subscriptions.
+    pub(crate) subscribers: Arc<Semaphore>,
+}
+
+/// What the RPC reads without the devnet's lock: facts fixed at start and
+/// the block store, which only ever gains blocks.
+struct ChainView {
+    store: Arc<BlockStore>,
+    chain_id: chain::Id,
+    validators: validator::Set,
+    validator_address: account::Id,
+    initial_height: u64,
+    genesis: Value,
+}
+
+impl ChainView {
+    /// The last stored height (0 before the first block).
+    fn last_height(&self) -> Result<u64, RpcError> {
+        Ok(self.store.last_height()?)
+    }
+
+    /// The first block's height (0 before the first block).
+    fn first_height(&self) -> Result<u64, RpcError> {
+        Ok(if self.last_height()? == 0 {
+            0
+        } else {
+            self.initial_height
+        })
+    }
+
+    fn block(&self, height: u64) -> Result<Option<StoredBlock>, RpcError> {
+        Ok(self.store.get(height)?)
+    }
+}
+
+impl Rpc {
+    /// Takes the devnet's lock once, to copy what later requests read
+    /// without it.
+    async fn new(devnet: SharedDevnet, limits: RpcLimits) -> anyhow::Result<Rpc> {
+        let d = devnet.clone();
+        let (querier, chain) = tokio::task::spawn_blocking(move || {
+            let d = d
+                .lock()
+                .map_err(|_| anyhow!("the devnet panicked earlier"))?;
+            anyhow::Ok((
+                d.app().querier(),
+                ChainView {
+                    store: d.store_handle(),
+                    chain_id: d.chain_id().clone(),
+                    validators: d.validators().clone(),
+                    validator_address: d.validator_address(),
+                    initial_height: d.initial_height(),
+                    genesis: d.genesis().clone(),
+                },
+            ))
+        })
+        .await??;
+        Ok(Rpc {
+            devnet,
+            querier,
+            chain: Arc::new(chain),
+            subscribers: Arc::new(Semaphore::new(limits.max_subscription_clients)),
+            limits: Arc::new(limits),
+        })
+    }
+}
+
+/// Serves the RPC on `listener` with CometBFT's default limits until the
+/// process ends.
 pub async fn serve(devnet: SharedDevnet, listener: TcpListener) -> anyhow::Result<()> {
+    serve_with(devnet, listener, RpcLimits::default()).await
+}
+
+/// Serves the RPC on `listener` within `limits` until the process ends.
+pub async fn serve_with(
+    devnet: SharedDevnet,
+    listener: TcpListener,
+    limits: RpcLimits,
+) -> anyhow::Result<()> {
+    let open = Arc::new(Semaphore::new(limits.max_open_connections));
+    let rpc = Rpc::new(devnet, limits).await?;
     loop {
-        let (stream, peer) = listener.accept().await.context("accepting")?;
-        let devnet = devnet.clone();
+        // Wait for a free slot before accepting: excess clients queue in
+        // the kernel's backlog and cost the node nothing.
+        let permit = open
+            .clone()
+            .acquire_owned()
+            .await
+            .context("the connection limit closed")?;
+        let (stream, peer) = match rpc_accept(&listener).await {
+            Some(accepted) => accepted,
+            None => continue,
+        };
+        let rpc = rpc.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection(devnet, stream).await {
+            let _slot = permit;
+            if let Err(e) = connection(rpc, stream).await {
                 debug!(%peer, error = format!("{e:#}"), "RPC connection failed");
             }
         });
     }
 }
 
-async fn connection(devnet: SharedDevnet, mut stream: TcpStream) -> anyhow::Result<()> {
+/// Accepts one connection. A failed accept (out of file descriptors, a
+/// client that reset before being accepted) must not end the server: it is
+/// logged, and the loop rests a moment and goes on.
+async fn rpc_accept(listener: &TcpListener) -> Option<(TcpStream, std::net::SocketAddr)> {
+    match listener.accept().await {
+        Ok(accepted) => Some(accepted),
+        Err(e) => {
+            warn!(error = %e, "accepting an RPC connection failed");
+            tokio::time::sleep(ACCEPT_BACKOFF).await;
+            None
+        }
+    }
+}
+
+/// A request head as read from the socket.
+enum Head {
+    /// The client closed before sending a whole head.
+    Closed,
+    /// The head exceeds the limit.
+    TooLarge,
+    /// The head ends at `end` (before its blank line) in `buf`.
+    Complete { buf: Vec<u8>, end: usize },
+}
+
+async fn read_head(stream: &mut TcpStream, max: usize) -> std::io::Result<Head> {
     let mut buf = Vec::new();
-    let head_end = loop {
-        let mut chunk = [0u8; 8192];
+    let mut chunk = [0u8; 8192];
+    loop {
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
-            return Ok(());
+            return Ok(Head::Closed);
         }
+        // Only the new bytes (and the 3 before them) can complete the
+        // blank line: no rescanning the whole head on every read.
+        let from = buf.len().saturating_sub(3);
         buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = find(&buf, b"\r\n\r\n") {
-            break i;
+        if let Some(i) = find(&buf[from..], b"\r\n\r\n") {
+            let end = from + i;
+            if end > max {
+                return Ok(Head::TooLarge);
+            }
+            return Ok(Head::Complete { buf, end });
         }
-        if buf.len() > MAX_REQUEST_BYTES {
-            bail!("request head too large");
+        if buf.len() > max {
+            return Ok(Head::TooLarge);
         }
+    }
+}
+
+/// Writes a whole HTTP answer and closes, within the write timeout.
+async fn respond(
+    stream: &mut TcpStream,
+    limits: &RpcLimits,
+    status: &str,
+    body: &Value,
+) -> anyhow::Result<()> {
+    let bytes = serde_json::to_vec(body)?;
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        bytes.len()
+    );
+    let write = async {
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(&bytes).await?;
+        stream.shutdown().await
     };
+    tokio::time::timeout(limits.write_timeout, write)
+        .await
+        .context("the client did not take the answer in time")?
+        .context("writing the answer")
+}
+
+/// Refuses a request with an HTTP status and a JSON-RPC error saying why.
+async fn refuse(
+    stream: &mut TcpStream,
+    limits: &RpcLimits,
+    status: &str,
+    why: String,
+) -> anyhow::Result<()> {
+    debug!(status, why, "refusing an RPC request");
+    let body = envelope(Value::from(-1), Err(RpcError::invalid_request(why)));
+    respond(stream, limits, status, &body).await
+}
+
+async fn connection(rpc: Rpc, mut stream: TcpStream) -> anyhow::Result<()> {
+    let limits = rpc.limits.clone();
+    // One deadline for the whole request, head and body: a client that
+    // trickles bytes (slowloris) is cut off however it paces them.
+    let deadline = tokio::time::Instant::now() + limits.read_timeout;
+    let (mut buf, head_end) =
+        match timeout_at(deadline, read_head(&mut stream, limits.max_header_bytes)).await {
+            Err(_) => {
+                debug!("closing a connection that sent no whole request head in time");
+                return Ok(());
+            }
+            Ok(head) => match head? {
+                Head::Closed => return Ok(()),
+                Head::TooLarge => {
+                    return refuse(
+                        &mut stream,
+                        &limits,
+                        "431 Request Header Fields Too Large",
+                        format!("the request head exceeds {} bytes", limits.max_header_bytes),
+                    )
+                    .await
+                }
+                Head::Complete { buf, end } => (buf, end),
+            },
+        };
     let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
     let mut lines = head.split("\r\n");
     let request_line = lines.next().unwrap_or_default();
@@ -115,52 +381,83 @@ async fn connection(devnet: SharedDevnet, mut stream: TcpStream) -> anyhow::Resu
     let path = target.split_once('?').map_or(target.as_str(), |(p, _)| p);
     if method == "GET" && crate::ws::is_upgrade(|n| header(n).map(str::to_string)) {
         let early = buf.split_off(head_end + 4);
-        return crate::ws::serve(
-            devnet,
-            stream,
-            path,
-            |n| header(n).map(str::to_string),
-            early,
+        return crate::ws::serve(rpc, stream, path, |n| header(n).map(str::to_string), early).await;
+    }
+    if header("transfer-encoding").is_some() {
+        return refuse(
+            &mut stream,
+            &limits,
+            "411 Length Required",
+            "send the request body with a Content-Length, not a Transfer-Encoding".into(),
         )
         .await;
     }
-    let content_length = header("content-length")
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(0);
-    if content_length > MAX_REQUEST_BYTES {
-        bail!("request body too large");
+    let content_length = match header("content-length").map(str::parse::<usize>) {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(Err(e)) => {
+            return refuse(
+                &mut stream,
+                &limits,
+                "400 Bad Request",
+                format!("invalid Content-Length: {e}"),
+            )
+            .await
+        }
+    };
+    // Refused before a byte of it is read (CometBFT's `max_body_bytes`).
+    if content_length > limits.max_body_bytes {
+        return refuse(
+            &mut stream,
+            &limits,
+            "413 Payload Too Large",
+            format!(
+                "request body too large: {content_length} bytes (max: {})",
+                limits.max_body_bytes
+            ),
+        )
+        .await;
     }
     // curl asks before sending a large body.
     if header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
-        stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
+        tokio::time::timeout(
+            limits.write_timeout,
+            stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n"),
+        )
+        .await
+        .context("the client did not take 100 Continue in time")??;
     }
     let mut body = buf.split_off(head_end + 4);
-    while body.len() < content_length {
-        let mut chunk = vec![0u8; content_length - body.len()];
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            bail!("connection closed mid-body");
+    body.truncate(content_length);
+    let read_body = async {
+        let mut chunk = [0u8; 8192];
+        while body.len() < content_length {
+            let want = (content_length - body.len()).min(chunk.len());
+            let n = stream.read(&mut chunk[..want]).await?;
+            if n == 0 {
+                return Err(anyhow!("connection closed mid-body"));
+            }
+            body.extend_from_slice(&chunk[..n]);
         }
-        body.extend_from_slice(&chunk[..n]);
+        Ok(())
+    };
+    match timeout_at(deadline, read_body).await {
+        Err(_) => {
+            debug!("closing a connection that sent no whole request body in time");
+            return Ok(());
+        }
+        Ok(read) => read?,
     }
 
     let reply = match method.as_str() {
-        "POST" => post(&devnet, &body).await,
-        "GET" => get(&devnet, &target).await,
+        "POST" => post(&rpc, &body).await,
+        "GET" => get(&rpc, &target).await,
         _ => envelope(
             Value::from(-1),
             Err(RpcError(-32600, "Invalid request".into(), method)),
         ),
     };
-    let bytes = serde_json::to_vec(&reply)?;
-    let header = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        bytes.len()
-    );
-    stream.write_all(header.as_bytes()).await?;
-    stream.write_all(&bytes).await?;
-    stream.shutdown().await?;
-    Ok(())
+    respond(&mut stream, &limits, "200 OK", &reply).await
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -179,7 +476,7 @@ pub(crate) fn envelope(id: Value, result: Result<Value, RpcError>) -> Value {
     }
 }
 
-async fn post(devnet: &SharedDevnet, body: &[u8]) -> Value {
+async fn post(rpc: &Rpc, body: &[u8]) -> Value {
     let req: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) => {
@@ -190,28 +487,33 @@ async fn post(devnet: &SharedDevnet, body: &[u8]) -> Value {
         }
     };
     match req {
+        Value::Array(batch) if batch.len() > rpc.limits.max_batch_requests => envelope(
+            Value::from(-1),
+            Err(RpcError::invalid_request(format!(
+                "batch request exceeds maximum ({}) allowed number of requests",
+                rpc.limits.max_batch_requests
+            ))),
+        ),
         // A JSON-RPC batch (CosmJS's HttpBatchClient sends these): the
         // answers in request order.
         Value::Array(batch) if !batch.is_empty() => {
             let mut answers = Vec::with_capacity(batch.len());
             for one in &batch {
-                answers.push(single(devnet, one).await);
+                answers.push(single(rpc, one).await);
             }
             Value::Array(answers)
         }
-        one => single(devnet, &one).await,
+        one => single(rpc, &one).await,
     }
 }
 
 /// Answers one JSON-RPC request object.
-async fn single(devnet: &SharedDevnet, req: &Value) -> Value {
+async fn single(rpc: &Rpc, req: &Value) -> Value {
     if !req.is_object() {
         return envelope(
             Value::from(-1),
-            Err(RpcError(
-                -32600,
-                "Invalid Request".into(),
-                "a JSON-RPC request must be an object".into(),
+            Err(RpcError::invalid_request(
+                "a JSON-RPC request must be an object",
             )),
         );
     }
@@ -222,43 +524,69 @@ async fn single(devnet: &SharedDevnet, req: &Value) -> Value {
         .unwrap_or_default()
         .to_string();
     let params = Params::from_json(&method, req.get("params"));
-    envelope(id, dispatch(devnet, &method, params).await)
+    envelope(id, dispatch(rpc, &method, params).await)
 }
 
-async fn get(devnet: &SharedDevnet, target: &str) -> Value {
+async fn get(rpc: &Rpc, target: &str) -> Value {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let mut map = Map::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        map.insert(k.to_string(), Value::String(percent_decode(v)));
+        let decoded = percent_decode(k).and_then(|k| Ok((k, percent_decode(v)?)));
+        match decoded {
+            Ok((k, v)) => {
+                map.insert(k, Value::String(v));
+            }
+            Err(e) => {
+                return envelope(
+                    Value::from(-1),
+                    Err(RpcError::invalid_params(format!(
+                        "query parameter {pair:?}: {e}"
+                    ))),
+                )
+            }
+        }
     }
     let method = path.trim_start_matches('/');
     envelope(
         Value::from(-1),
-        dispatch(devnet, method, Params { map, uri: true }).await,
+        dispatch(rpc, method, Params { map, uri: true }).await,
     )
 }
 
-fn percent_decode(s: &str) -> String {
+/// Decodes a URI query component: `%XX` escapes and `+` for a space. It
+/// works on bytes (a `%` before a multi-byte character is just a `%`),
+/// and what it decodes to must be UTF-8.
+fn percent_decode(s: &str) -> Result<String, String> {
+    fn hex_digit(b: u8) -> Option<u8> {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                Ok(b) => {
-                    out.push(b);
-                    i += 3;
-                    continue;
-                }
-                Err(_) => out.push(b'%'),
-            },
-            b'+' => out.push(b' '),
-            b => out.push(b),
+    while let Some(&b) = bytes.get(i) {
+        let escaped = match (b, bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&hi), Some(&lo)) => hex_digit(hi).zip(hex_digit(lo)),
+            _ => None,
+        };
+        match (b, escaped) {
+            (_, Some((hi, lo))) => {
+                out.push((hi << 4) | lo);
+                i += 3;
+            }
+            (b'+', None) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, None) => {
+                out.push(b);
+                i += 1;
+            }
         }
-        i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8(out).map_err(|_| "not UTF-8 once percent-decoded".to_string())
 }
 
 /// Request parameters, from a JSON-RPC object or a URI query.
@@ -362,12 +690,13 @@ fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, RpcError> {
     serde_json::to_value(v).map_err(RpcError::internal)
 }
 
-/// Runs `f` on the devnet on the blocking pool.
+/// Runs `f` on the devnet on the blocking pool, under its lock: only for
+/// the mempool and the app's info, each one short step.
 async fn with<T: Send + 'static>(
-    devnet: &SharedDevnet,
+    rpc: &Rpc,
     f: impl FnOnce(&mut Devnet) -> Result<T, RpcError> + Send + 'static,
 ) -> Result<T, RpcError> {
-    let devnet = devnet.clone();
+    let devnet = rpc.devnet.clone();
     tokio::task::spawn_blocking(move || {
         let mut d = devnet
             .lock()
@@ -378,60 +707,78 @@ async fn with<T: Send + 'static>(
     .map_err(RpcError::internal)?
 }
 
-pub(crate) async fn dispatch(
-    devnet: &SharedDevnet,
-    method: &str,
-    p: Params,
-) -> Result<Value, RpcError> {
+/// Runs `f` on the blocking pool without the devnet's lock.
+async fn read<T: Send + 'static>(
+    rpc: &Rpc,
+    f: impl FnOnce(&ChainView) -> Result<T, RpcError> + Send + 'static,
+) -> Result<T, RpcError> {
+    let chain = rpc.chain.clone();
+    tokio::task::spawn_blocking(move || f(&chain))
+        .await
+        .map_err(RpcError::internal)?
+}
+
+/// A search error: one that ran out of budget is the caller's to narrow.
+fn search_error(e: anyhow::Error) -> RpcError {
+    match e.downcast_ref::<ScanLimitExceeded>() {
+        Some(limit) => RpcError::invalid_params(limit),
+        None => e.into(),
+    }
+}
+
+pub(crate) async fn dispatch(rpc: &Rpc, method: &str, p: Params) -> Result<Value, RpcError> {
     match method {
         "health" => to_value(&health::Response {}),
-        "status" => with(devnet, |d| status_json(d)).await,
-        "abci_info" => with(devnet, |d| abci_info(d)).await,
+        "status" => read(rpc, status_json).await,
+        "abci_info" => with(rpc, |d| abci_info(d)).await,
         "abci_query" => {
             let path = p.string("path").unwrap_or_default();
             let data = p.bytes("data", Bytes::Hex)?;
             let height = p.u64("height")?.unwrap_or(0);
             let prove = p.bool("prove");
-            with(devnet, move |d| {
-                let ans = deai_app::query::query(d.app(), &path, &data, height, prove);
-                to_value(&abci_query::Response {
-                    response: abci_query::AbciQuery {
-                        code: Code::from(ans.code),
-                        log: ans.log,
-                        info: String::new(),
-                        index: 0,
-                        key: ans.key,
-                        value: ans.value,
-                        proof: (!ans.proof_ops.is_empty()).then(|| merkle::proof::ProofOps {
-                            ops: ans
-                                .proof_ops
-                                .into_iter()
-                                .map(|(field_type, key, data)| merkle::proof::ProofOp {
-                                    field_type,
-                                    key,
-                                    data,
-                                })
-                                .collect(),
-                        }),
-                        height: block::Height::try_from(ans.height).map_err(RpcError::internal)?,
-                        codespace: ans.codespace,
-                    },
-                })
+            // Committed snapshots only: a slow query never holds the lock
+            // the block producer needs.
+            let querier = rpc.querier.clone();
+            let ans =
+                tokio::task::spawn_blocking(move || querier.query(&path, &data, height, prove))
+                    .await
+                    .map_err(RpcError::internal)?;
+            to_value(&abci_query::Response {
+                response: abci_query::AbciQuery {
+                    code: Code::from(ans.code),
+                    log: ans.log,
+                    info: String::new(),
+                    index: 0,
+                    key: ans.key,
+                    value: ans.value,
+                    proof: (!ans.proof_ops.is_empty()).then(|| merkle::proof::ProofOps {
+                        ops: ans
+                            .proof_ops
+                            .into_iter()
+                            .map(|(field_type, key, data)| merkle::proof::ProofOp {
+                                field_type,
+                                key,
+                                data,
+                            })
+                            .collect(),
+                    }),
+                    height: block::Height::try_from(ans.height).map_err(RpcError::internal)?,
+                    codespace: ans.codespace,
+                },
             })
-            .await
         }
         "broadcast_tx_sync" | "broadcast_tx_async" => {
             let tx = p.bytes("tx", Bytes::Base64)?;
-            with(devnet, move |d| to_value(&check_tx(d, tx))).await
+            with(rpc, move |d| to_value(&check_tx(d, tx)?)).await
         }
         "broadcast_tx_commit" => {
             let tx = p.bytes("tx", Bytes::Base64)?;
-            broadcast_tx_commit(devnet, tx).await
+            broadcast_tx_commit(rpc, tx).await
         }
         "block" => {
             let height = p.u64("height")?;
-            with(devnet, move |d| {
-                let b = stored_block(d, height)?;
+            read(rpc, move |c| {
+                let b = stored_block(c, height)?;
                 to_value(&block_ep::Response {
                     block_id: b.commit.block_id,
                     block: b.block,
@@ -443,12 +790,12 @@ pub(crate) async fn dispatch(
             let hash = p.bytes("hash", Bytes::Base64)?;
             let hash = Hash::from_bytes(tendermint::hash::Algorithm::Sha256, &hash)
                 .map_err(RpcError::invalid_params)?;
-            with(devnet, move |d| to_value(&tx_response(d, hash)?)).await
+            read(rpc, move |c| to_value(&tx_response(c, hash)?)).await
         }
         "header" => {
             let height = p.u64("height")?;
-            with(devnet, move |d| {
-                let b = stored_block(d, height)?;
+            read(rpc, move |c| {
+                let b = stored_block(c, height)?;
                 to_value(&header_ep::Response {
                     header: b.block.header,
                 })
@@ -457,11 +804,11 @@ pub(crate) async fn dispatch(
         }
         "commit" => {
             let height = p.u64("height")?;
-            with(devnet, move |d| {
-                let b = stored_block(d, height)?;
+            read(rpc, move |c| {
+                let b = stored_block(c, height)?;
                 // The stored commit is the one the validator made when the
                 // block was produced: canonical once a later block exists.
-                let canonical = b.block.header.height.value() < d.last_height();
+                let canonical = b.block.header.height.value() < c.last_height()?;
                 to_value(&commit_ep::Response {
                     signed_header: tendermint::block::signed_header::SignedHeader::new(
                         b.block.header,
@@ -475,9 +822,9 @@ pub(crate) async fn dispatch(
         }
         "validators" => {
             let height = p.u64("height")?;
-            with(devnet, move |d| {
-                let b = stored_block(d, height)?;
-                let set = d.validators().validators().clone();
+            read(rpc, move |c| {
+                let b = stored_block(c, height)?;
+                let set = c.validators.validators().clone();
                 let mut v = to_value(&validators::Response::new(
                     b.block.header.height,
                     set.clone(),
@@ -492,8 +839,8 @@ pub(crate) async fn dispatch(
         }
         "block_results" => {
             let height = p.u64("height")?;
-            with(devnet, move |d| {
-                let b = stored_block(d, height)?;
+            read(rpc, move |c| {
+                let b = stored_block(c, height)?;
                 let r = abci::response::FinalizeBlock::try_from(b.results)
                     .map_err(RpcError::internal)?;
                 to_value(&block_results::Response {
@@ -518,22 +865,23 @@ pub(crate) async fn dispatch(
             } else {
                 None
             };
-            with(devnet, move |d| {
+            // Only the shown txs are copied under the lock; encoding waits.
+            let (shown, total, bytes) = with(rpc, move |d| {
                 let txs = d.mempool();
-                let bytes: usize = txs.iter().map(Vec::len).sum();
-                let shown = limit.map_or(txs.len(), |l| l.min(txs.len()));
-                Ok(json!({
-                    "n_txs": shown.to_string(),
-                    "total": txs.len().to_string(),
-                    "total_bytes": bytes.to_string(),
-                    "txs": if limit.is_some() {
-                        Value::from(txs[..shown].iter().map(|t| B64.encode(t)).collect::<Vec<_>>())
-                    } else {
-                        Value::Null
-                    },
-                }))
+                let shown = limit.map(|l| txs[..l.min(txs.len())].to_vec());
+                Ok((shown, txs.len(), d.mempool_bytes()))
             })
-            .await
+            .await?;
+            let n_txs = shown.as_ref().map_or(total, Vec::len);
+            Ok(json!({
+                "n_txs": n_txs.to_string(),
+                "total": total.to_string(),
+                "total_bytes": bytes.to_string(),
+                "txs": match shown {
+                    Some(txs) => Value::from(txs.iter().map(|t| B64.encode(t)).collect::<Vec<_>>()),
+                    None => Value::Null,
+                },
+            }))
         }
         "net_info" => Ok(json!({
             // One validator, no peers: the devnet has no p2p layer.
@@ -545,12 +893,15 @@ pub(crate) async fn dispatch(
         "tx_search" => {
             let query = query_param(&p)?;
             let (page, per_page, desc) = paging(&p)?;
-            with(devnet, move |d| {
-                let found = crate::search::txs(d.store(), &query)?;
+            let budget = rpc.limits.max_index_entries;
+            read(rpc, move |c| {
+                let found = crate::search::txs(&c.store, &query, &mut ScanBudget::new(budget))
+                    .map_err(search_error)?;
+                let mut cache = None;
                 let txs = crate::search::page(&found, page, per_page, desc)
                     .map_err(RpcError::invalid_params)?
                     .into_iter()
-                    .map(|loc| tx_at(d, loc))
+                    .map(|loc| tx_at(c, &mut cache, loc))
                     .collect::<Result<Vec<_>, _>>()?;
                 to_value(&tx_search::Response {
                     total_count: u32::try_from(found.len()).unwrap_or(u32::MAX),
@@ -562,13 +913,15 @@ pub(crate) async fn dispatch(
         "block_search" => {
             let query = query_param(&p)?;
             let (page, per_page, desc) = paging(&p)?;
-            with(devnet, move |d| {
-                let found = crate::search::blocks(d.store(), &query)?;
+            let budget = rpc.limits.max_index_entries;
+            read(rpc, move |c| {
+                let found = crate::search::blocks(&c.store, &query, &mut ScanBudget::new(budget))
+                    .map_err(search_error)?;
                 let blocks = crate::search::page(&found, page, per_page, desc)
                     .map_err(RpcError::invalid_params)?
                     .into_iter()
                     .map(|h| {
-                        let b = stored_block(d, Some(h))?;
+                        let b = stored_block(c, Some(h))?;
                         Ok(block_ep::Response {
                             block_id: b.commit.block_id,
                             block: b.block,
@@ -598,10 +951,10 @@ pub(crate) async fn dispatch(
                     _ => first_try?,
                 },
             };
-            with(devnet, move |d| {
+            read(rpc, move |c| {
                 let found = match Hash::from_bytes(tendermint::hash::Algorithm::Sha256, &hash) {
-                    Ok(h) => match d.store().height_of(&h)? {
-                        Some(height) => d.block(height)?,
+                    Ok(h) => match c.store.height_of(&h)? {
+                        Some(height) => c.block(height)?,
                         None => None,
                     },
                     // Not a block hash: no block has it.
@@ -628,12 +981,13 @@ pub(crate) async fn dispatch(
         "blockchain" => {
             let min = p.u64("minHeight")?.unwrap_or(0);
             let max = p.u64("maxHeight")?.unwrap_or(0);
-            with(devnet, move |d| {
-                let (min, max) = blockchain_range(d.first_height(), d.last_height(), min, max)
+            read(rpc, move |c| {
+                let last = c.last_height()?;
+                let (min, max) = blockchain_range(c.first_height()?, last, min, max)
                     .map_err(RpcError::invalid_params)?;
                 let mut block_metas = Vec::new();
                 for h in (min..=max).rev() {
-                    let b = stored_block(d, Some(h))?;
+                    let b = stored_block(c, Some(h))?;
                     let block_size = Protobuf::<tendermint_proto::v0_38::types::Block>::encoded_len(
                         b.block.clone(),
                     );
@@ -645,18 +999,17 @@ pub(crate) async fn dispatch(
                     });
                 }
                 to_value(&blockchain::Response {
-                    last_height: block::Height::try_from(d.last_height())
-                        .map_err(RpcError::internal)?,
+                    last_height: block::Height::try_from(last).map_err(RpcError::internal)?,
                     block_metas,
                 })
             })
             .await
         }
-        "genesis" => with(devnet, |d| Ok(json!({"genesis": d.genesis()}))).await,
+        "genesis" => read(rpc, |c| Ok(json!({"genesis": c.genesis}))).await,
         "genesis_chunked" => {
             let chunk = p.u64("chunk")?.unwrap_or(0);
-            with(devnet, move |d| {
-                let bytes = serde_json::to_vec(d.genesis()).map_err(RpcError::internal)?;
+            read(rpc, move |c| {
+                let bytes = serde_json::to_vec(&c.genesis).map_err(RpcError::internal)?;
                 let chunks: Vec<&[u8]> = bytes.chunks(GENESIS_CHUNK_BYTES).collect();
                 let total = chunks.len().max(1);
                 let data = usize::try_from(chunk)
@@ -677,7 +1030,7 @@ pub(crate) async fn dispatch(
         }
         "check_tx" => {
             let tx = p.bytes("tx", Bytes::Base64)?;
-            with(devnet, move |d| {
+            with(rpc, move |d| {
                 let out = d.check_tx_dry(&tx);
                 to_value(&abci::response::CheckTx {
                     code: Code::from(out.code),
@@ -722,13 +1075,17 @@ fn paging(p: &Params) -> Result<(Option<u64>, Option<u64>, bool), RpcError> {
     Ok((p.u64("page")?, p.u64("per_page")?, desc))
 }
 
+/// The most blocks one `blockchain` call returns (CometBFT's).
+pub const MAX_BLOCKCHAIN_RANGE: u64 = 20;
+
 /// CometBFT's `blockchain` range: defaults to the whole chain, clipped to
-/// what is stored and to the 20 blocks below `max`.
+/// what is stored and to the [`MAX_BLOCKCHAIN_RANGE`] blocks below `max`.
 fn blockchain_range(base: u64, height: u64, min: u64, max: u64) -> Result<(u64, u64), String> {
-    const LIMIT: u64 = 20;
     let min = min.max(1);
     let max = if max == 0 { height } else { max.min(height) };
-    let min = min.max(base).max((max + 1).saturating_sub(LIMIT));
+    let min = min
+        .max(base)
+        .max(max.saturating_sub(MAX_BLOCKCHAIN_RANGE - 1));
     if min > max {
         return Err(format!(
             "min height {min} can't be greater than max height {max}"
@@ -764,8 +1121,8 @@ fn abci_info(d: &Devnet) -> Result<Value, RpcError> {
 /// `status` as CometBFT writes it: tendermint-rs names the validator's power
 /// `power` and adds `name`, where CometBFT (and CosmJS, which insists) has
 /// `voting_power` only.
-fn status_json(d: &Devnet) -> Result<Value, RpcError> {
-    let mut v = to_value(&status(d)?)?;
+fn status_json(c: &ChainView) -> Result<Value, RpcError> {
+    let mut v = to_value(&status(c)?)?;
     if let Some(info) = v.get_mut("validator_info") {
         cometbft_validator_shape(info);
     }
@@ -784,31 +1141,40 @@ fn cometbft_validator_shape(v: &mut Value) {
 }
 
 /// The stored block at `height`, or the latest when none or 0 is given.
-fn stored_block(d: &Devnet, height: Option<u64>) -> Result<crate::StoredBlock, RpcError> {
-    let h = height.filter(|h| *h > 0).unwrap_or(d.last_height());
-    d.block(h)?
+fn stored_block(c: &ChainView, height: Option<u64>) -> Result<StoredBlock, RpcError> {
+    let h = match height.filter(|h| *h > 0) {
+        Some(h) => h,
+        None => c.last_height()?,
+    };
+    c.block(h)?
         .ok_or_else(|| RpcError::invalid_params(format!("height {h} is not available")))
 }
 
-fn status(d: &Devnet) -> Result<status::Response, RpcError> {
-    let address = d.validator_address();
+fn status(c: &ChainView) -> Result<status::Response, RpcError> {
     let mut id = [0u8; 20];
-    id.copy_from_slice(address.as_bytes());
+    id.copy_from_slice(c.validator_address.as_bytes());
     let node_info: node::Info = serde_json::from_value(json!({
         "protocol_version": {"p2p": "8", "block": "11", "app": "1"},
         "id": node::Id::new(id).to_string(),
         // No p2p here; CometBFT clients (CosmJS) require a non-empty value.
         "listen_addr": "tcp://127.0.0.1:26656",
-        "network": d.chain_id().to_string(),
+        "network": c.chain_id.to_string(),
         "version": "0.38.0-deai-devnet",
         "channels": "",
         "moniker": "deai-devnet",
         "other": {"tx_index": "on", "rpc_address": ""},
     }))
     .map_err(RpcError::internal)?;
-    let first = d.block(d.first_height())?;
-    let last = d.block(d.last_height())?;
-    let hash_time = |b: &Option<crate::StoredBlock>| match b {
+    // Read the last height once: both ends of the answer from one moment.
+    let last_height = c.last_height()?;
+    let first_height = if last_height == 0 {
+        0
+    } else {
+        c.initial_height
+    };
+    let first = c.block(first_height)?;
+    let last = c.block(last_height)?;
+    let hash_time = |b: &Option<StoredBlock>| match b {
         Some(b) => (
             b.commit.block_id.hash,
             b.block.header.app_hash.clone(),
@@ -827,8 +1193,8 @@ fn status(d: &Devnet) -> Result<status::Response, RpcError> {
         hash_time(&first);
     let (latest_block_hash, latest_app_hash, latest_block_height, latest_block_time) =
         hash_time(&last);
-    let validator = d
-        .validators()
+    let validator = c
+        .validators
         .validators()
         .first()
         .cloned()
@@ -850,30 +1216,47 @@ fn status(d: &Devnet) -> Result<status::Response, RpcError> {
     })
 }
 
-fn check_tx(d: &mut Devnet, tx: Vec<u8>) -> tx_sync::Response {
+/// `broadcast_tx_sync`: CheckTx into the mempool. A full mempool is an
+/// RPC error, as in CometBFT, not a CheckTx code.
+fn check_tx(d: &mut Devnet, tx: Vec<u8>) -> Result<tx_sync::Response, RpcError> {
     let hash = Hash::Sha256(deai_app::tx::tx_hash(&tx));
-    let out = d.check_tx(tx);
-    tx_sync::Response {
+    let out = d.check_tx(tx).map_err(RpcError::internal)?;
+    Ok(tx_sync::Response {
         codespace: out.codespace,
         code: Code::from(out.code),
         data: Default::default(),
         log: out.log,
         hash,
-    }
+    })
 }
 
-fn tx_response(d: &Devnet, hash: Hash) -> Result<tx_ep::Response, RpcError> {
-    let loc = d
+fn tx_response(c: &ChainView, hash: Hash) -> Result<tx_ep::Response, RpcError> {
+    let loc = c
+        .store
         .tx(&hash)?
         .ok_or_else(|| RpcError::internal(format!("tx ({hash}) not found")))?;
-    tx_at(d, loc)
+    tx_at(c, &mut None, loc)
 }
 
-/// The tx at `loc`, with its result.
-fn tx_at(d: &Devnet, loc: crate::TxLocation) -> Result<tx_ep::Response, RpcError> {
-    let b = d
-        .block(loc.height)?
-        .ok_or_else(|| RpcError::internal(format!("block {} is missing", loc.height)))?;
+/// The tx at `loc`, with its result. `cache` keeps the last block read, so
+/// a page of txs from one block reads that block once.
+fn tx_at(
+    c: &ChainView,
+    cache: &mut Option<StoredBlock>,
+    loc: TxLocation,
+) -> Result<tx_ep::Response, RpcError> {
+    let cached = cache
+        .as_ref()
+        .is_some_and(|b| b.block.header.height.value() == loc.height);
+    if !cached {
+        *cache = Some(
+            c.block(loc.height)?
+                .ok_or_else(|| RpcError::internal(format!("block {} is missing", loc.height)))?,
+        );
+    }
+    let b = cache
+        .as_ref()
+        .ok_or_else(|| RpcError::internal("block cache is empty"))?;
     let index = usize::try_from(loc.index).map_err(RpcError::internal)?;
     let tx = b
         .block
@@ -897,10 +1280,10 @@ fn tx_at(d: &Devnet, loc: crate::TxLocation) -> Result<tx_ep::Response, RpcError
     })
 }
 
-async fn broadcast_tx_commit(devnet: &SharedDevnet, tx: Vec<u8>) -> Result<Value, RpcError> {
-    let (check, hash) = with(devnet, move |d| {
+async fn broadcast_tx_commit(rpc: &Rpc, tx: Vec<u8>) -> Result<Value, RpcError> {
+    let (check, hash) = with(rpc, move |d| {
         let hash = Hash::Sha256(deai_app::tx::tx_hash(&tx));
-        let out = d.check_tx(tx);
+        let out = d.check_tx(tx).map_err(RpcError::internal)?;
         Ok((out, hash))
     })
     .await?;
@@ -923,8 +1306,9 @@ async fn broadcast_tx_commit(devnet: &SharedDevnet, tx: Vec<u8>) -> Result<Value
     }
     let started = Instant::now();
     loop {
-        let found = with(devnet, move |d| match d.tx(&hash)? {
-            Some(_) => tx_response(d, hash).map(Some),
+        // The tx index, not the lock: waiting never slows the producer.
+        let found = read(rpc, move |c| match c.store.tx(&hash)? {
+            Some(_) => tx_response(c, hash).map(Some),
             None => Ok(None),
         })
         .await?;
@@ -964,5 +1348,28 @@ mod tests {
         assert_eq!(blockchain_range(1, 5, 0, 0), Ok((1, 5)));
         assert!(blockchain_range(1, 5, 9, 0).is_err());
         assert!(blockchain_range(0, 0, 0, 0).is_err());
+    }
+
+    #[test]
+    fn a_blockchain_range_never_spans_more_than_twenty_blocks() {
+        assert_eq!(
+            blockchain_range(1, u64::MAX, 1, u64::MAX).map(|(a, b)| b - a + 1),
+            Ok(20)
+        );
+        assert_eq!(blockchain_range(1, 1_000, 1, 1_000), Ok((981, 1_000)));
+    }
+
+    #[test]
+    fn percent_decoding_works_on_bytes_and_refuses_what_is_not_utf8() {
+        assert_eq!(percent_decode("a%20b+c").as_deref(), Ok("a b c"));
+        assert_eq!(percent_decode("%E2%82%AC").as_deref(), Ok("€"));
+        // A `%` before a multi-byte character, or too near the end, is a `%`.
+        assert_eq!(percent_decode("%€").as_deref(), Ok("%€"));
+        assert_eq!(percent_decode("%a€").as_deref(), Ok("%a€"));
+        assert_eq!(percent_decode("€%").as_deref(), Ok("€%"));
+        assert_eq!(percent_decode("%4").as_deref(), Ok("%4"));
+        assert_eq!(percent_decode("%zz").as_deref(), Ok("%zz"));
+        assert!(percent_decode("%E2%82").is_err());
+        assert!(percent_decode("%FF").is_err());
     }
 }

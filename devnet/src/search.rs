@@ -3,6 +3,10 @@
 //! some value of its key that satisfies it; the answer is the intersection,
 //! which is exactly CometBFT's `AND` semantics. `tm.event` is not indexed:
 //! it holds `Tx` for every tx and `NewBlock` for every block.
+//!
+//! One search shares one [`ScanBudget`] across its conditions, so its cost
+//! is bounded whatever the query and however long the chain; a query that
+//! would need more is refused with [`crate::store::ScanLimitExceeded`].
 
 use std::collections::BTreeSet;
 
@@ -10,8 +14,14 @@ use tendermint::Hash;
 
 use crate::{
     query::{Condition, Op, Operand, Query},
-    store::{BlockStore, TxLocation},
+    store::{BlockStore, ScanBudget, TxLocation},
 };
+
+/// The most results one page holds (CometBFT's `maxPerPage`).
+pub const MAX_PER_PAGE: u64 = 100;
+
+/// The page size when none is asked for (CometBFT's `defaultPerPage`).
+pub const DEFAULT_PER_PAGE: u64 = 30;
 
 /// Whether the query's `tm.event` conditions admit `kind`.
 fn admits(query: &Query, kind: &str) -> bool {
@@ -25,14 +35,25 @@ fn admits(query: &Query, kind: &str) -> bool {
         .all(|c| c.matches(&events))
 }
 
-/// The exact value an `=` condition on a string selects, if it is one.
-fn exact(c: &Condition) -> Option<&str> {
+/// The keys CometBFT reserves for heights: their values are always plain
+/// decimal integers, so `=` on a number selects exactly one value.
+const HEIGHT_KEYS: [&str; 2] = ["tx.height", "block.height"];
+
+/// The exact value an `=` condition selects, if it selects one: a string,
+/// or a whole number on a height key. Any other condition scans every value
+/// of its key (within the search's budget).
+fn exact(c: &Condition) -> Option<String> {
     match c {
         Condition::Compare {
             op: Op::Eq,
             operand: Operand::String(s),
             ..
-        } => Some(s),
+        } => Some(s.clone()),
+        Condition::Compare {
+            key,
+            op: Op::Eq,
+            operand: Operand::Number(n),
+        } if HEIGHT_KEYS.contains(&key.as_str()) => n.as_natural(),
         _ => None,
     }
 }
@@ -45,13 +66,17 @@ fn intersect<T: Ord + Clone>(sets: Vec<BTreeSet<T>>) -> Option<BTreeSet<T>> {
 }
 
 /// The locations of the txs matching `query`, in chain order.
-pub fn txs(store: &BlockStore, query: &Query) -> anyhow::Result<BTreeSet<TxLocation>> {
+pub fn txs(
+    store: &BlockStore,
+    query: &Query,
+    budget: &mut ScanBudget,
+) -> anyhow::Result<BTreeSet<TxLocation>> {
     if !admits(query, "Tx") {
         return Ok(BTreeSet::new());
     }
     let mut sets = Vec::new();
     for c in query.conditions.iter().filter(|c| c.key() != "tm.event") {
-        let set = match (c.key(), exact(c)) {
+        let set = match (c.key(), exact(c).as_deref()) {
             // CometBFT looks a hash up directly, in either case of hex.
             ("tx.hash", Some(h)) => {
                 let found = match hex::decode(h) {
@@ -64,7 +89,7 @@ pub fn txs(store: &BlockStore, query: &Query) -> anyhow::Result<BTreeSet<TxLocat
                 };
                 found.into_iter().collect()
             }
-            (key, value) => store.txs_with(key, value, |v| c.matches_value(v))?,
+            (key, value) => store.txs_with(key, value, budget, |v| c.matches_value(v))?,
         };
         if set.is_empty() {
             return Ok(set);
@@ -74,18 +99,23 @@ pub fn txs(store: &BlockStore, query: &Query) -> anyhow::Result<BTreeSet<TxLocat
     match intersect(sets) {
         Some(set) => Ok(set),
         // Only `tm.event`: every tx (each has exactly one `tx.height`).
-        None => store.txs_with("tx.height", None, |_| true),
+        None => store.txs_with("tx.height", None, budget, |_| true),
     }
 }
 
 /// The heights of the blocks matching `query`, in chain order.
-pub fn blocks(store: &BlockStore, query: &Query) -> anyhow::Result<BTreeSet<u64>> {
+pub fn blocks(
+    store: &BlockStore,
+    query: &Query,
+    budget: &mut ScanBudget,
+) -> anyhow::Result<BTreeSet<u64>> {
     if !admits(query, "NewBlock") {
         return Ok(BTreeSet::new());
     }
     let mut sets = Vec::new();
     for c in query.conditions.iter().filter(|c| c.key() != "tm.event") {
-        let set = store.blocks_with(c.key(), exact(c), |v| c.matches_value(v))?;
+        let set =
+            store.blocks_with(c.key(), exact(c).as_deref(), budget, |v| c.matches_value(v))?;
         if set.is_empty() {
             return Ok(set);
         }
@@ -93,7 +123,7 @@ pub fn blocks(store: &BlockStore, query: &Query) -> anyhow::Result<BTreeSet<u64>
     }
     match intersect(sets) {
         Some(set) => Ok(set),
-        None => store.blocks_with("block.height", None, |_| true),
+        None => store.blocks_with("block.height", None, budget, |_| true),
     }
 }
 
@@ -106,8 +136,8 @@ pub fn page<T: Clone>(
     desc: bool,
 ) -> Result<Vec<T>, String> {
     let per_page = match per_page {
-        None | Some(0) => 30,
-        Some(n) => n.min(100),
+        None | Some(0) => DEFAULT_PER_PAGE,
+        Some(n) => n.min(MAX_PER_PAGE),
     };
     let total = u64::try_from(items.len()).unwrap_or(u64::MAX);
     let pages = total.div_ceil(per_page).max(1);
@@ -144,5 +174,12 @@ mod tests {
         assert!(page(&BTreeSet::<u64>::new(), Some(1), None, false)
             .unwrap()
             .is_empty());
+        // A huge page size is cut to CometBFT's 100, and a huge page is refused.
+        let many: BTreeSet<u64> = (1..=250).collect();
+        assert_eq!(
+            page(&many, Some(1), Some(u64::MAX), false).unwrap().len(),
+            100
+        );
+        assert!(page(&many, Some(u64::MAX), Some(u64::MAX), false).is_err());
     }
 }

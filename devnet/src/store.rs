@@ -23,6 +23,13 @@
 //! adds about ten entries). Attribute values longer than
 //! [`MAX_INDEXED_VALUE`] bytes are not indexed, which keeps an entry small
 //! and bounds what one tx can add; queries cannot find txs by such values.
+//! A search visits at most the entries its [`ScanBudget`] allows, so one
+//! RPC request cannot walk an index that grows with the whole chain.
+//!
+//! Each block is written with a synced write (the WAL is fsynced before
+//! [`BlockStore::put`] returns), as the state store syncs its commits: the
+//! block must be durable before the app commits it, or a power loss could
+//! leave the state ahead of the blocks, which no restart can repair.
 
 use std::{collections::BTreeSet, path::Path};
 
@@ -60,6 +67,40 @@ pub struct StoredBlock {
 /// The block store.
 pub struct BlockStore {
     db: rocksdb::DB,
+}
+
+/// How many index entries one search may still visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanBudget {
+    limit: usize,
+    left: usize,
+}
+
+impl ScanBudget {
+    /// A budget of `limit` index entries.
+    pub fn new(limit: usize) -> Self {
+        ScanBudget { limit, left: limit }
+    }
+
+    /// Spends one entry, failing once the budget is used up.
+    fn spend(&mut self) -> Result<(), ScanLimitExceeded> {
+        self.left = self
+            .left
+            .checked_sub(1)
+            .ok_or(ScanLimitExceeded { limit: self.limit })?;
+        Ok(())
+    }
+}
+
+/// A search needed more index entries than its budget allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the query would visit more than {limit} index entries; narrow it with more \
+     conditions or exact values"
+)]
+pub struct ScanLimitExceeded {
+    /// The budget that ran out.
+    pub limit: usize,
 }
 
 fn height_key(prefix: u8, height: u64) -> Vec<u8> {
@@ -125,7 +166,11 @@ impl BlockStore {
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
         let mut opts = rocksdb::Options::default();
         opts.create_if_missing(true);
-        let db = rocksdb::DB::open(&opts, dir)
+        Self::open_with(dir, &opts)
+    }
+
+    fn open_with(dir: &Path, opts: &rocksdb::Options) -> anyhow::Result<Self> {
+        let db = rocksdb::DB::open(opts, dir)
             .with_context(|| format!("opening the block store in {}", dir.display()))?;
         let store = BlockStore { db };
         store.ensure_indexes()?;
@@ -160,8 +205,10 @@ impl BlockStore {
             index(&mut batch, &stored)?;
             self.db.write(batch).context("writing an index")?;
         }
+        // One synced write makes every index batch before it durable too:
+        // the WAL is synced in order.
         self.db
-            .put(INDEX_VERSION_KEY, INDEX_VERSION.to_be_bytes())
+            .put_opt(INDEX_VERSION_KEY, INDEX_VERSION.to_be_bytes(), &synced())
             .context("writing the index version")?;
         Ok(())
     }
@@ -197,7 +244,9 @@ impl BlockStore {
         batch.put(results_key(height), stored.results.encode_to_vec());
         index(&mut batch, stored)?;
         batch.put(LAST_KEY, height.to_be_bytes());
-        self.db.write(batch).context("writing a block")?;
+        self.db
+            .write_opt(batch, &synced())
+            .context("writing a block")?;
         Ok(())
     }
 
@@ -243,11 +292,13 @@ impl BlockStore {
 
     /// Visits the entries of one event index under `prefix`, passing each
     /// entry's value and the fixed-size location after it.
+    /// Every entry visited is charged to `budget`, matching or not.
     fn scan_events(
         &self,
         prefix: &[u8],
         loc_len: usize,
         value_len: Option<usize>,
+        budget: &mut ScanBudget,
         mut visit: impl FnMut(&str, &[u8]),
     ) -> anyhow::Result<()> {
         let key_end = 3 + usize::from(u16::from_be_bytes([prefix[1], prefix[2]]));
@@ -259,6 +310,15 @@ impl BlockStore {
             if !k.starts_with(prefix) {
                 break;
             }
+            // With an exact value, its entries come first: each continues
+            // with a big-endian height, whose first byte is 0 (heights below
+            // 2^56), and a longer value continues with a non-zero byte. So
+            // the first non-zero byte after the value ends the scan, and a
+            // search for `tx.height = 2` never walks the values 20, 21, ….
+            if value_len.is_some() && k.get(prefix.len()).is_some_and(|b| *b != 0) {
+                break;
+            }
+            budget.spend()?;
             if k.len() < key_end + loc_len {
                 bail!("corrupt event index entry");
             }
@@ -274,10 +334,13 @@ impl BlockStore {
 
     /// The txs having an attribute `key` (`transfer.recipient`, `tx.height`)
     /// with a value `matches` accepts; only the value `exact`, when given.
+    /// Fails with [`ScanLimitExceeded`] rather than visit more index
+    /// entries than `budget` holds.
     pub fn txs_with(
         &self,
         key: &str,
         exact: Option<&str>,
+        budget: &mut ScanBudget,
         matches: impl Fn(&str) -> bool,
     ) -> anyhow::Result<BTreeSet<TxLocation>> {
         let mut out = BTreeSet::new();
@@ -285,7 +348,7 @@ impl BlockStore {
             return Ok(out);
         };
         let mut bad = false;
-        self.scan_events(&prefix, 12, exact.map(str::len), |value, loc| {
+        self.scan_events(&prefix, 12, exact.map(str::len), budget, |value, loc| {
             if matches(value) {
                 let (h, i) = loc.split_at(8);
                 match (<[u8; 8]>::try_from(h), <[u8; 4]>::try_from(i)) {
@@ -306,11 +369,13 @@ impl BlockStore {
     }
 
     /// The heights of blocks having a block event attribute `key` with a
-    /// value `matches` accepts; only the value `exact`, when given.
+    /// value `matches` accepts; only the value `exact`, when given. Fails
+    /// with [`ScanLimitExceeded`] rather than overrun `budget`.
     pub fn blocks_with(
         &self,
         key: &str,
         exact: Option<&str>,
+        budget: &mut ScanBudget,
         matches: impl Fn(&str) -> bool,
     ) -> anyhow::Result<BTreeSet<u64>> {
         let mut out = BTreeSet::new();
@@ -318,7 +383,7 @@ impl BlockStore {
             return Ok(out);
         };
         let mut bad = false;
-        self.scan_events(&prefix, 8, exact.map(str::len), |value, loc| {
+        self.scan_events(&prefix, 8, exact.map(str::len), budget, |value, loc| {
             if matches(value) {
                 match <[u8; 8]>::try_from(loc) {
                     Ok(h) => {
@@ -351,6 +416,13 @@ impl BlockStore {
             index: u32::from_be_bytes(i.try_into()?),
         }))
     }
+}
+
+/// Write options that sync the WAL before the write returns.
+fn synced() -> rocksdb::WriteOptions {
+    let mut opts = rocksdb::WriteOptions::default();
+    opts.set_sync(true);
+    opts
 }
 
 /// Adds `stored`'s tx locations, block hash and event indexes to `batch`.
@@ -397,6 +469,10 @@ mod tests {
     use super::*;
     use crate::{home, Devnet, DevnetHome};
 
+    fn plenty() -> ScanBudget {
+        ScanBudget::new(usize::MAX)
+    }
+
     /// A devnet home with two blocks, the second holding a transfer to dev2.
     fn chain_with_a_transfer() -> (tempfile::TempDir, DevnetHome, String, Hash) {
         let dir = tempfile::tempdir().unwrap();
@@ -428,7 +504,7 @@ mod tests {
             vec![msg_send(&key.address(), &to, &[Coin::new(7, "udeai")])],
             &p,
         );
-        assert_eq!(devnet.check_tx(tx).code, 0);
+        assert_eq!(devnet.check_tx(tx).unwrap().code, 0);
         let block = devnet.produce_block().unwrap();
         (dir, home, to.to_string(), block.block_id.hash)
     }
@@ -443,22 +519,31 @@ mod tests {
         }]);
         assert_eq!(
             store
-                .txs_with("transfer.recipient", Some(&recipient), |_| true)
+                .txs_with(
+                    "transfer.recipient",
+                    Some(&recipient),
+                    &mut plenty(),
+                    |_| true
+                )
                 .unwrap(),
             at_2
         );
         assert_eq!(
-            store.txs_with("tx.height", None, |v| v == "2").unwrap(),
+            store
+                .txs_with("tx.height", None, &mut plenty(), |v| v == "2")
+                .unwrap(),
             at_2
         );
         // An exact value is not a prefix: a longer recipient does not match.
         let shorter = &recipient[..recipient.len() - 1];
         assert!(store
-            .txs_with("transfer.recipient", Some(shorter), |_| true)
+            .txs_with("transfer.recipient", Some(shorter), &mut plenty(), |_| true)
             .unwrap()
             .is_empty());
         assert_eq!(
-            store.blocks_with("block.height", None, |_| true).unwrap(),
+            store
+                .blocks_with("block.height", None, &mut plenty(), |_| true)
+                .unwrap(),
             BTreeSet::from([1, 2])
         );
         assert_eq!(store.height_of(&block_hash).unwrap(), Some(2));
@@ -482,18 +567,97 @@ mod tests {
                 store.db.delete(k).unwrap();
             }
             assert!(store
-                .txs_with("transfer.recipient", Some(&recipient), |_| true)
+                .txs_with(
+                    "transfer.recipient",
+                    Some(&recipient),
+                    &mut plenty(),
+                    |_| true
+                )
                 .unwrap()
                 .is_empty());
         }
         let store = BlockStore::open(&home.blocks_dir()).unwrap();
         assert_eq!(
             store
-                .txs_with("transfer.recipient", Some(&recipient), |_| true)
+                .txs_with(
+                    "transfer.recipient",
+                    Some(&recipient),
+                    &mut plenty(),
+                    |_| true
+                )
                 .unwrap()
                 .len(),
             1
         );
         assert_eq!(store.height_of(&block_hash).unwrap(), Some(2));
+    }
+
+    #[test]
+    fn a_search_that_would_visit_more_entries_than_its_budget_is_refused() {
+        let (_dir, home, _, _) = chain_with_a_transfer();
+        let store = BlockStore::open(&home.blocks_dir()).unwrap();
+        // Two blocks: two `block.height` entries.
+        let mut exact = ScanBudget::new(2);
+        assert_eq!(
+            store
+                .blocks_with("block.height", None, &mut exact, |_| true)
+                .unwrap()
+                .len(),
+            2
+        );
+        let mut short = ScanBudget::new(1);
+        let e = store
+            .blocks_with("block.height", None, &mut short, |_| true)
+            .unwrap_err();
+        assert_eq!(
+            e.downcast_ref::<ScanLimitExceeded>(),
+            Some(&ScanLimitExceeded { limit: 1 })
+        );
+        // The budget is spent across calls: one request, one budget.
+        let mut shared = ScanBudget::new(2);
+        store
+            .txs_with("tx.height", None, &mut shared, |_| true)
+            .unwrap();
+        assert!(store
+            .blocks_with("block.height", None, &mut shared, |_| true)
+            .is_err());
+    }
+
+    #[test]
+    fn an_exact_value_scan_stops_before_longer_values_that_share_its_prefix() {
+        let (_dir, home, _, _) = chain_with_a_transfer();
+        {
+            let mut devnet = Devnet::open(&home).unwrap();
+            for _ in 0..10 {
+                devnet.produce_block().unwrap();
+            }
+        }
+        let store = BlockStore::open(&home.blocks_dir()).unwrap();
+        // Heights 1, 10, 11 and 12 all start with "1"; only 1 is visited.
+        let mut one = ScanBudget::new(1);
+        assert_eq!(
+            store
+                .blocks_with("block.height", Some("1"), &mut one, |_| true)
+                .unwrap(),
+            BTreeSet::from([1])
+        );
+    }
+
+    #[test]
+    fn each_block_is_written_with_a_synced_write() {
+        let (_dir, home, _, _) = chain_with_a_transfer();
+        let mut opts = rocksdb::Options::default();
+        opts.enable_statistics();
+        let store = BlockStore::open_with(&home.blocks_dir(), &opts).unwrap();
+        let synced = || opts.get_ticker_count(rocksdb::statistics::Ticker::WalFileSynced);
+        let before = synced();
+        let next = store.get(2).unwrap().unwrap();
+        let mut third = next.clone();
+        third.block.header.height = tendermint::block::Height::from(3u32);
+        store.put(&third).unwrap();
+        assert!(
+            synced() > before,
+            "the block was written without syncing the WAL"
+        );
     }
 }

@@ -14,6 +14,13 @@
 //! queue. A connection that lets either fill has its subscriptions
 //! cancelled with CometBFT's error, and one whose socket takes longer than
 //! [`WRITE_WAIT`] to take a message is closed.
+//!
+//! Bounds, as CometBFT's: a message is at most the RPC's body limit; a
+//! client holds at most `max_subscriptions_per_client` subscriptions, and
+//! at most `max_subscription_clients` clients hold any at once (a slot is
+//! taken with the first subscription and given back with the last); a
+//! client may have `max_ws_requests_in_flight` requests running; and a
+//! client that sends nothing, not even a pong, for [`READ_WAIT`] is closed.
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
@@ -32,22 +39,19 @@ use serde_json::{json, Value};
 use tokio::{
     io::AsyncWriteExt,
     net::TcpStream,
-    sync::{broadcast, mpsc},
+    sync::{broadcast, mpsc, OwnedSemaphorePermit, Semaphore},
 };
 use tracing::{debug, warn};
 
 use crate::{
     events,
     query::Query,
-    rpc::{dispatch, envelope, Params, RpcError, SharedDevnet, MAX_REQUEST_BYTES},
+    rpc::{dispatch, envelope, Params, Rpc, RpcError},
     StoredBlock,
 };
 
 /// The websocket's path, CometBFT's.
 pub const PATH: &str = "/websocket";
-
-/// Subscriptions one connection may hold (CometBFT's `max_subscriptions_per_client`).
-pub const MAX_SUBSCRIPTIONS: usize = 5;
 
 /// Messages queued for one connection before its subscriptions are cancelled.
 const OUT_QUEUE: usize = 256;
@@ -56,7 +60,11 @@ const OUT_QUEUE: usize = 256;
 /// (CometBFT's `writeWait`).
 const WRITE_WAIT: Duration = Duration::from_secs(10);
 
-/// How often the server pings (CometBFT's `pingPeriod`).
+/// How long a client may send nothing, not even a pong, before it is
+/// closed (CometBFT's `readWait`).
+pub const READ_WAIT: Duration = Duration::from_secs(30);
+
+/// How often the server pings (CometBFT's `pingPeriod`: 9/10 of `readWait`).
 const PING_PERIOD: Duration = Duration::from_secs(27);
 
 /// What CometBFT says when it drops a subscriber that fell behind.
@@ -72,8 +80,8 @@ pub fn is_upgrade(header: impl Fn(&str) -> Option<String>) -> bool {
 /// Answers an upgrade request: checks the handshake, switches protocols and
 /// serves JSON-RPC on the socket until it closes. `early` holds bytes the
 /// client sent after the request head.
-pub async fn serve(
-    devnet: SharedDevnet,
+pub(crate) async fn serve(
+    rpc: Rpc,
     mut stream: TcpStream,
     path: &str,
     header: impl Fn(&str) -> Option<String>,
@@ -132,8 +140,8 @@ pub async fn serve(
         .await
         .context("answering the websocket handshake")?;
     let config = WebSocketConfig {
-        max_message_size: Some(MAX_REQUEST_BYTES),
-        max_frame_size: Some(MAX_REQUEST_BYTES),
+        max_message_size: Some(rpc.limits.max_body_bytes),
+        max_frame_size: Some(rpc.limits.max_body_bytes),
         ..Default::default()
     };
     let socket = WebSocketStream::from_partially_read(
@@ -143,13 +151,47 @@ pub async fn serve(
         Some(config),
     )
     .await;
-    session(devnet, socket).await
+    session(rpc, socket).await
 }
 
 /// One subscription: its parsed query and the id events are sent under.
 struct Subscription {
     query: Query,
     id: Value,
+}
+
+/// One client's subscriptions, keyed by the query as written (events
+/// carry it back, and tendermint-rpc routes them by that text), and the
+/// subscribing-client slot they hold while there are any.
+struct Subscriptions {
+    subs: BTreeMap<String, Subscription>,
+    /// Held while `subs` is not empty.
+    slot: Option<OwnedSemaphorePermit>,
+    /// Where slots come from, shared by all clients.
+    slots: Arc<Semaphore>,
+    /// How many subscriptions this client may hold.
+    max: usize,
+    /// How many clients may hold subscriptions at once (for the error).
+    max_clients: usize,
+}
+
+impl Subscriptions {
+    fn new(limits: &crate::rpc::RpcLimits, slots: Arc<Semaphore>) -> Self {
+        Subscriptions {
+            subs: BTreeMap::new(),
+            slot: None,
+            slots,
+            max: limits.max_subscriptions_per_client,
+            max_clients: limits.max_subscription_clients,
+        }
+    }
+
+    /// Gives the client's slot back once it holds no subscription.
+    fn release_if_empty(&mut self) {
+        if self.subs.is_empty() {
+            self.slot = None;
+        }
+    }
 }
 
 /// Sends queued messages, closing the connection if one takes too long.
@@ -173,12 +215,13 @@ async fn write_loop(
     let _ = sink.close().await;
 }
 
-async fn session(devnet: SharedDevnet, socket: Socket) -> anyhow::Result<()> {
+async fn session(rpc: Rpc, socket: Socket) -> anyhow::Result<()> {
     let (sink, mut incoming) = socket.split();
     let (out, queue) = mpsc::channel::<Message>(OUT_QUEUE);
     let writer = tokio::spawn(write_loop(sink, queue));
+    let in_flight = Arc::new(Semaphore::new(rpc.limits.max_ws_requests_in_flight));
     let mut blocks = {
-        let d = devnet.clone();
+        let d = rpc.devnet.clone();
         tokio::task::spawn_blocking(move || {
             d.lock()
                 .map(|d| d.subscribe_blocks())
@@ -186,47 +229,54 @@ async fn session(devnet: SharedDevnet, socket: Socket) -> anyhow::Result<()> {
         })
         .await??
     };
-    // Keyed by the query as written: events carry it back, and
-    // tendermint-rpc routes them by that text.
-    let mut subs: BTreeMap<String, Subscription> = BTreeMap::new();
+    let mut subs = Subscriptions::new(&rpc.limits, rpc.subscribers.clone());
     let mut ping = tokio::time::interval(PING_PERIOD);
     ping.tick().await;
+    let mut read_by = tokio::time::Instant::now() + READ_WAIT;
 
     loop {
         tokio::select! {
-            msg = incoming.next() => match msg {
-                None => break,
-                Some(Err(e)) => {
-                    debug!(error = %e, "websocket read failed");
-                    break;
+            msg = incoming.next() => {
+                read_by = tokio::time::Instant::now() + READ_WAIT;
+                match msg {
+                    None => break,
+                    Some(Err(e)) => {
+                        debug!(error = %e, "websocket read failed");
+                        break;
+                    }
+                    Some(Ok(Message::Text(text))) => {
+                        request(&rpc, &out, &in_flight, &mut subs, text.as_bytes()).await;
+                    }
+                    Some(Ok(Message::Binary(bytes))) => {
+                        request(&rpc, &out, &in_flight, &mut subs, &bytes).await;
+                    }
+                    // tungstenite answers pings and close frames itself.
+                    Some(Ok(Message::Close(_))) => break,
+                    Some(Ok(_)) => {}
                 }
-                Some(Ok(Message::Text(text))) => {
-                    request(&devnet, &out, &mut subs, text.as_bytes()).await;
-                }
-                Some(Ok(Message::Binary(bytes))) => {
-                    request(&devnet, &out, &mut subs, &bytes).await;
-                }
-                // tungstenite answers pings and close frames itself.
-                Some(Ok(Message::Close(_))) => break,
-                Some(Ok(_)) => {}
             },
+            _ = tokio::time::sleep_until(read_by) => {
+                debug!("closing a websocket that sent nothing for {READ_WAIT:?}");
+                break;
+            }
             block = blocks.recv() => match block {
-                Ok(block) => deliver(&block, &out, &mut subs),
+                Ok(block) => deliver(&block, &out, &mut subs.subs),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     debug!(missed, "a websocket subscriber fell behind");
-                    cancel_all(&out, &mut subs, SLOW_CLIENT);
+                    cancel_all(&out, &mut subs.subs, SLOW_CLIENT);
                 }
                 Err(broadcast::error::RecvError::Closed) => {
-                    cancel_all(&out, &mut subs, "the devnet stopped");
+                    cancel_all(&out, &mut subs.subs, "the devnet stopped");
                     break;
                 }
             },
             _ = ping.tick() => {
                 if out.try_send(Message::Ping(Vec::new())).is_err() {
-                    cancel_all(&out, &mut subs, SLOW_CLIENT);
+                    cancel_all(&out, &mut subs.subs, SLOW_CLIENT);
                 }
             }
         }
+        subs.release_if_empty();
     }
     drop(out);
     // Requests still running finish and are sent; then the writer closes.
@@ -293,9 +343,10 @@ fn cancel_all(
 
 /// Handles one JSON-RPC message from the socket.
 async fn request(
-    devnet: &SharedDevnet,
+    rpc: &Rpc,
     out: &mpsc::Sender<Message>,
-    subs: &mut BTreeMap<String, Subscription>,
+    in_flight: &Arc<Semaphore>,
+    subs: &mut Subscriptions,
     body: &[u8],
 ) {
     let req: Value = match serde_json::from_slice(body) {
@@ -338,28 +389,36 @@ async fn request(
     let params = Params::from_json(&method, obj.get("params"));
     let result = match method.as_str() {
         "subscribe" => subscribe(subs, params, &id),
-        "unsubscribe" => unsubscribe(subs, params),
+        "unsubscribe" => unsubscribe(&mut subs.subs, params),
         "unsubscribe_all" => {
-            if subs.is_empty() {
+            if subs.subs.is_empty() {
                 Err(RpcError::internal("subscription not found"))
             } else {
-                subs.clear();
+                subs.subs.clear();
                 Ok(json!({}))
             }
         }
-        _ => {
+        _ => match in_flight.clone().try_acquire_owned() {
             // Ordinary methods run beside the socket: `broadcast_tx_commit`
             // waits for a block, and events must keep flowing meanwhile.
-            let devnet = devnet.clone();
-            let out = out.clone();
-            let method = method.clone();
-            tokio::spawn(async move {
-                let reply = envelope(id, dispatch(&devnet, &method, params).await);
-                let _ = out.send(Message::Text(reply.to_string())).await;
-            });
-            return;
-        }
+            Ok(permit) => {
+                let rpc = rpc.clone();
+                let out = out.clone();
+                let method = method.clone();
+                tokio::spawn(async move {
+                    let reply = envelope(id, dispatch(&rpc, &method, params).await);
+                    let _ = out.send(Message::Text(reply.to_string())).await;
+                    drop(permit);
+                });
+                return;
+            }
+            Err(_) => Err(RpcError::internal(format!(
+                "too many requests in flight on this websocket (max: {}); wait for answers",
+                rpc.limits.max_ws_requests_in_flight
+            ))),
+        },
     };
+    subs.release_if_empty();
     let _ = out
         .send(Message::Text(envelope(id, result).to_string()))
         .await;
@@ -374,24 +433,30 @@ fn query_param(params: &Params) -> Result<(String, Query), RpcError> {
     Ok((text, query))
 }
 
-fn subscribe(
-    subs: &mut BTreeMap<String, Subscription>,
-    params: Params,
-    id: &Value,
-) -> Result<Value, RpcError> {
+fn subscribe(subs: &mut Subscriptions, params: Params, id: &Value) -> Result<Value, RpcError> {
     let (text, query) = query_param(&params)?;
     // CometBFT keys subscriptions by the parsed query: spacing aside,
     // the same query twice is one subscription.
-    if subs.contains_key(&text) || subs.values().any(|s| s.query == query) {
+    if subs.subs.contains_key(&text) || subs.subs.values().any(|s| s.query == query) {
         return Err(RpcError::internal("already subscribed"));
     }
-    if subs.len() >= MAX_SUBSCRIPTIONS {
+    if subs.subs.len() >= subs.max {
         return Err(RpcError::internal(format!(
-            "max_subscriptions_per_client {MAX_SUBSCRIPTIONS} reached"
+            "max_subscriptions_per_client {} reached",
+            subs.max
         )));
     }
+    if subs.slot.is_none() {
+        let slot = subs.slots.clone().try_acquire_owned().map_err(|_| {
+            RpcError::internal(format!(
+                "max_subscription_clients {} reached",
+                subs.max_clients
+            ))
+        })?;
+        subs.slot = Some(slot);
+    }
     debug!(query = text, "websocket subscribe");
-    subs.insert(
+    subs.subs.insert(
         text,
         Subscription {
             query,

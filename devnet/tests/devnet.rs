@@ -156,10 +156,10 @@ fn a_transfer_lands_in_the_next_block_and_is_indexed_by_hash() {
     let to = accounts[1].address;
     let tx1 = send(&devnet, &dev0, &to, 5, 0);
     let tx2 = send(&devnet, &dev0, &to, 7, 1);
-    assert_eq!(devnet.check_tx(tx1.clone()).code, 0);
-    assert_eq!(devnet.check_tx(tx2.clone()).code, 0);
+    assert_eq!(devnet.check_tx(tx1.clone()).unwrap().code, 0);
+    assert_eq!(devnet.check_tx(tx2.clone()).unwrap().code, 0);
     assert_ne!(
-        devnet.check_tx(tx1.clone()).code,
+        devnet.check_tx(tx1.clone()).unwrap().code,
         0,
         "a replayed sequence is refused"
     );
@@ -200,7 +200,7 @@ fn recheck_drops_a_queued_tx_that_the_last_block_made_invalid_and_keeps_the_rest
     let doomed = send(&devnet, &dev0, &sink, 1, 1);
     let fine = send(&devnet, &dev1, &sink, 1, 0);
     for tx in [&drain, &doomed, &fine] {
-        assert_eq!(devnet.check_tx(tx.clone()).code, 0);
+        assert_eq!(devnet.check_tx(tx.clone()).unwrap().code, 0);
     }
     // Room for one tx per block, so the others wait for recheck.
     devnet.set_max_tx_bytes(drain.len() as u64);
@@ -251,7 +251,7 @@ fn a_block_stored_but_not_committed_by_the_app_is_replayed_on_restart() {
         let mut devnet = Devnet::open(&home).unwrap();
         let dev0 = dev_key(&home, "dev0");
         let tx = send(&devnet, &dev0, &accounts[2].address, 11, 0);
-        assert_eq!(devnet.check_tx(tx).code, 0);
+        assert_eq!(devnet.check_tx(tx).unwrap().code, 0);
         devnet.produce_block().unwrap().app_hash
     };
     // As if the process died after storing block 3 but before the app's Commit.
