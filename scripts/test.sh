@@ -28,6 +28,9 @@ cargo fmt --all -- --check
 cargo test --workspace --locked
 # Lints on every target, with the test build's dependencies already compiled.
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# Coverage-guided fuzzing, a short run of every target (it links the RocksDB
+# the build above compiled); `scripts/fuzz.sh 3600` is the long run.
+./scripts/fuzz.sh "${DEAI_FUZZ_SECONDS:-30}"
 # A real wallet library (CosmJS from npm) against the devnet built above.
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
 DEAID_BIN="$PWD/target/debug/deaid" node --test tests/js/
