@@ -106,3 +106,101 @@ pub fn transfers(txs: usize, accounts: usize) -> anyhow::Result<TransferReport> 
         commit,
     })
 }
+
+/// One row of the queue-history benchmark.
+#[derive(Debug, Clone)]
+pub struct QueueHistoryRow {
+    /// Queue entries written and then used up before the measurement.
+    pub used_up: usize,
+    /// Empty blocks it took the real end blocks to drain them.
+    pub drain_blocks: u64,
+    /// Mean FinalizeBlock + Commit time of an empty block afterwards.
+    pub empty_block: Duration,
+}
+
+/// `deaid bench queues`: the cost of an empty block after `n` queue entries
+/// have been used up, for each `n` in `sizes`, in one run.
+///
+/// The store keeps a deletion marker for every deleted key, so a block hook
+/// that scanned its queue from the first key would slow down forever as
+/// entries are used up. For each `n` this writes `n` compute settlements
+/// and `n` governance deposit-period ends, all due at the next block and
+/// naming no job or proposal (so settling them is skipping them), lets the
+/// real end blocks take them, and then times `blocks` empty blocks.
+pub fn queue_history(sizes: &[usize], blocks: u64) -> anyhow::Result<Vec<QueueHistoryRow>> {
+    if blocks == 0 {
+        bail!("--blocks must be positive");
+    }
+    sizes
+        .iter()
+        .map(|&n| queue_history_one(n, blocks))
+        .collect()
+}
+
+fn queue_history_one(n: usize, blocks: u64) -> anyhow::Result<QueueHistoryRow> {
+    let dir = tempfile::tempdir().context("creating a temporary data directory")?;
+    let mut app = App::open(dir.path())?;
+    app.init_chain("deai-bench", 1, b"")?;
+    app.finalize_block(1, &[])?;
+    app.commit()?;
+
+    // Height 2: the queues filled directly, as if n jobs and n proposals had
+    // been scheduled to end at height 3 (ids past any real one).
+    let mut fill = deai_types::Overlay::new(app.storage().latest_snapshot());
+    for i in 0..n as u64 {
+        let id = 1_000_000_000 + i;
+        deai_types::StateWrite::put_raw(
+            &mut fill,
+            deai_compute_module::state_key::settlement(3, id),
+            id.to_be_bytes().to_vec(),
+        )?;
+        deai_types::StateWrite::put_raw(
+            &mut fill,
+            deai_gov::state_key::deposit_queue(3, id),
+            Vec::new(),
+        )?;
+    }
+    let prepared = app.storage().prepare(2, &fill.into_changes())?;
+    app.storage().commit(prepared)?;
+
+    // The real end blocks take them, a bounded number per block.
+    let mut height = 3;
+    let mut drain_blocks = 0;
+    let queues = [
+        deai_compute_module::state_key::settlement_prefix(),
+        deai_gov::state_key::deposit_queue_prefix(),
+    ];
+    loop {
+        app.finalize_block(height, &[])?;
+        app.commit()?;
+        height += 1;
+        drain_blocks += 1;
+        // Checking walks the markers, so only now and then.
+        if drain_blocks % 50 == 1 {
+            let snapshot = app.storage().latest_snapshot();
+            let mut left = 0;
+            for q in &queues {
+                left += snapshot.prefix(q, None, 1)?.len();
+            }
+            if left == 0 {
+                break;
+            }
+        }
+        if drain_blocks > 10_000_000 {
+            bail!("the queues did not drain");
+        }
+    }
+
+    let t = Instant::now();
+    for _ in 0..blocks {
+        app.finalize_block(height, &[])?;
+        app.commit()?;
+        height += 1;
+    }
+    let empty_block = t.elapsed() / u32::try_from(blocks).unwrap_or(u32::MAX);
+    Ok(QueueHistoryRow {
+        used_up: n,
+        drain_blocks,
+        empty_block,
+    })
+}

@@ -10,14 +10,11 @@
 use deai_auth::AuthRead;
 use deai_proto::app::v1::ChainInfo;
 use deai_store::{Snapshot, Storage};
-use deai_types::{
-    Event, GasConfig, GasMeter, Metered, Overlay, QueryError, StateReadExt,
-};
+use deai_types::{Event, GasConfig, GasMeter, Metered, Overlay, QueryError, StateReadExt};
 use prost::Message;
 
 use crate::{
-    ante,
-    end_block,
+    ante, end_block,
     error::TxError,
     exec::{self, ExecCtx},
     state_key, tx, App,

@@ -662,7 +662,11 @@ mod tests {
         let many = signed(vec![send.clone(); MAX_MSGS_PER_TX + 1]);
         let err = decode(&many, &AuthParams::default()).unwrap_err();
         assert!(err.to_string().contains("at most 64"), "{err}");
-        assert!(decode(&signed(vec![send.clone(); MAX_MSGS_PER_TX]), &AuthParams::default()).is_ok());
+        assert!(decode(
+            &signed(vec![send.clone(); MAX_MSGS_PER_TX]),
+            &AuthParams::default()
+        )
+        .is_ok());
 
         let proposal = crate::txbuilder::any(
             deai_gov::MSG_SUBMIT_PROPOSAL_TYPE_URL,
@@ -697,9 +701,16 @@ mod tests {
                 }],
             },
         );
-        assert!(Msg::from_any(&spend).unwrap_err().to_string().contains("module account"));
+        assert!(Msg::from_any(&spend)
+            .unwrap_err()
+            .to_string()
+            .contains("module account"));
         // An ordinary account still receives.
-        let ok = msg_send(&k.address(), &Key::from_label("to").address(), &[Coin::new(1, "udeai")]);
+        let ok = msg_send(
+            &k.address(),
+            &Key::from_label("to").address(),
+            &[Coin::new(1, "udeai")],
+        );
         assert!(decode(&signed(vec![ok]), &AuthParams::default()).is_ok());
     }
 

@@ -300,6 +300,15 @@ enum GenesisCmd {
 
 #[derive(Subcommand)]
 enum BenchCmd {
+    /// Empty-block time as the history of used-up queue entries grows.
+    Queues {
+        /// Used-up entries per queue, one row each (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "0,1000,10000,100000")]
+        history: Vec<usize>,
+        /// Empty blocks timed per row.
+        #[arg(long, default_value_t = 200)]
+        blocks: u64,
+    },
     /// Signed MsgSend throughput: CheckTx, and FinalizeBlock + Commit.
     Transfers {
         /// Transactions in the block.
@@ -380,6 +389,24 @@ fn main() -> anyhow::Result<()> {
                 &format!("chain {chain_id} at height {height}"),
             )
         }),
+        Command::Bench(BenchCmd::Queues { history, blocks }) => {
+            let rows = deai_app::bench::queue_history(&history, blocks)?;
+            let base = rows.first().map_or(1, |r| r.empty_block.as_nanos().max(1));
+            println!(
+                "empty FinalizeBlock + Commit after N used-up queue entries (compute settlements and gov deposit ends each), {blocks} blocks per row"
+            );
+            for r in &rows {
+                println!(
+                    "N = {:>7}: {:>7} µs per empty block ({}.{:02}× the first row; drained in {} blocks)",
+                    r.used_up,
+                    r.empty_block.as_micros(),
+                    r.empty_block.as_nanos() / base,
+                    r.empty_block.as_nanos() * 100 / base % 100,
+                    r.drain_blocks
+                );
+            }
+            Ok(())
+        }
         Command::Bench(BenchCmd::Transfers { txs, accounts }) => {
             let r = deai_app::bench::transfers(txs, accounts)?;
             println!(
