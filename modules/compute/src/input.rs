@@ -220,10 +220,22 @@ impl GemmI8Shape {
     }
 }
 
-/// Checks an `embed` input: non-empty UTF-8 text.
+/// Longest `embed` text: far beyond the model's 256 tokens (which a few KiB
+/// of text fill), yet small enough that every provider tokenizes it quickly,
+/// whatever `max_input_bytes` governance sets.
+pub const EMBED_MAX_INPUT_BYTES: usize = 65_536;
+
+/// Checks an `embed` input: non-empty UTF-8 text of at most
+/// [`EMBED_MAX_INPUT_BYTES`].
 pub fn check_embed_input(input: &[u8]) -> Result<(), InputError> {
     if input.is_empty() {
         return Err(InputError::BadText("is empty".into()));
+    }
+    if input.len() > EMBED_MAX_INPUT_BYTES {
+        return Err(InputError::BadText(format!(
+            "is {} bytes, at most {EMBED_MAX_INPUT_BYTES} allowed",
+            input.len()
+        )));
     }
     std::str::from_utf8(input).map_err(|e| InputError::BadText(format!("is not UTF-8: {e}")))?;
     Ok(())
@@ -317,6 +329,12 @@ mod tests {
         assert_eq!(embed_work_units(513), 2);
         assert_eq!(embed_work_units(4096), 8);
         assert_eq!(embed_work_units(16 * 1024 * 1024), 8);
+    }
+
+    #[test]
+    fn embed_text_longer_than_the_bound_is_refused() {
+        assert!(check_embed_input(&vec![b'a'; EMBED_MAX_INPUT_BYTES]).is_ok());
+        assert!(check_embed_input(&vec![b'a'; EMBED_MAX_INPUT_BYTES + 1]).is_err());
     }
 
     #[test]

@@ -973,3 +973,61 @@ fn a_refusing_delegate_cannot_be_delegated_to_and_standing_delegations_stop_coun
     })
     .unwrap();
 }
+
+#[test]
+fn a_filtered_proposals_query_reads_a_bounded_number_of_proposals_and_resumes() {
+    use deai_gov::query::MAX_PROPOSALS_SCANNED;
+    use deai_proto::gov::v1 as pb;
+    use prost::Message;
+
+    // Many proposals, none of them in the status asked for but the last.
+    let mut state = MemState::default();
+    let total = MAX_PROPOSALS_SCANNED as u64 + 5;
+    for id in 1..=total {
+        let status = if id == total {
+            ProposalStatus::Passed
+        } else {
+            ProposalStatus::Rejected
+        };
+        state
+            .put_proposal(&pb::Proposal {
+                id,
+                status: status as i32,
+                ..Default::default()
+            })
+            .unwrap();
+    }
+    let ask = |key: Vec<u8>| {
+        let req = pb::QueryProposalsRequest {
+            status: ProposalStatus::Passed as i32,
+            pagination: Some(
+                cosmos_sdk_proto::cosmos::base::query::v1beta1::PageRequest {
+                    key,
+                    limit: 10,
+                    ..Default::default()
+                },
+            ),
+        };
+        let history = |_h: u64| -> Result<MemState, GovError> { Ok(MemState::default()) };
+        let bytes = deai_gov::query::query(
+            &state,
+            "/deai.gov.v1.Query/Proposals",
+            &req.encode_to_vec(),
+            &history,
+            &[],
+        )
+        .unwrap()
+        .unwrap();
+        pb::QueryProposalsResponse::decode(bytes.as_slice()).unwrap()
+    };
+    // The first page stops at the scan budget with nothing found and a key to resume from...
+    let first = ask(Vec::new());
+    assert!(first.proposals.is_empty());
+    let next = first.pagination.unwrap().next_key;
+    assert_eq!(next, (MAX_PROPOSALS_SCANNED as u64).to_be_bytes().to_vec());
+    // ...and the next page finds the one passed proposal and ends.
+    let second = ask(next);
+    assert_eq!(second.proposals.len(), 1);
+    assert_eq!(second.proposals[0].id, total);
+    assert!(second.pagination.unwrap().next_key.is_empty());
+}
