@@ -14,7 +14,8 @@ use deai_gov::{
 };
 use deai_proto::gov::v1::{ProposalStatus, VoteOption, WeightedOption};
 use deai_types::{
-    Address, Coin, Entries, Event, MemState, Overlay, StateError, StateRead, StateWrite,
+    Address, Coin, Entries, Event, MarkedState, MemState, Overlay, StateError, StateRead,
+    StateWrite,
 };
 use proptest::prelude::*;
 
@@ -723,68 +724,9 @@ fn a_proposal_whose_deposits_cannot_be_settled_fails_without_halting_the_chain()
     c.state.check_supply_invariant().unwrap();
 }
 
-/// A state like the node's store: a deleted key leaves a deletion marker
-/// that scans still walk. Counts every key a scan visits.
-#[derive(Default)]
-struct Marked {
-    map: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    visited: Cell<usize>,
-}
-
-impl Marked {
-    fn live(&self) -> MemState {
-        MemState(
-            self.map
-                .iter()
-                .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
-                .collect(),
-        )
-    }
-}
-
-impl StateRead for Marked {
-    fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        Ok(self.map.get(key).cloned().flatten())
-    }
-    fn prefix_raw(
-        &self,
-        prefix: &[u8],
-        start_after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Entries, StateError> {
-        use std::ops::Bound;
-        let lower = match start_after {
-            Some(a) if a >= prefix => Bound::Excluded(a.to_vec()),
-            _ => Bound::Included(prefix.to_vec()),
-        };
-        let mut out = Vec::new();
-        for (k, v) in self.map.range((lower, Bound::Unbounded)) {
-            if !k.starts_with(prefix) || out.len() >= limit {
-                break;
-            }
-            self.visited.set(self.visited.get() + 1);
-            if let Some(v) = v {
-                out.push((k.clone(), v.clone()));
-            }
-        }
-        Ok(out)
-    }
-}
-
-impl StateWrite for Marked {
-    fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<(), StateError> {
-        self.map.insert(key, Some(value));
-        Ok(())
-    }
-    fn delete_raw(&mut self, key: Vec<u8>) -> Result<(), StateError> {
-        self.map.insert(key, None);
-        Ok(())
-    }
-}
-
 #[test]
 fn end_block_cost_does_not_grow_with_deleted_queue_entries() {
-    let mut s = Marked::default();
+    let mut s = MarkedState::default();
     s.put_gov_params(&GovParams {
         min_deposit: udeai(100),
         max_deposit_period_blocks: 5,
@@ -818,9 +760,9 @@ fn end_block_cost_does_not_grow_with_deleted_queue_entries() {
         .unwrap();
     let mut visits = BTreeMap::new();
     for h in 1..=20 {
-        s.visited.set(0);
+        s.reset_visits();
         deai_gov::end_block(&mut s, h, &hist).unwrap();
-        visits.insert(h, s.visited.get());
+        visits.insert(h, s.visited());
         hist.0.insert(h, s.live());
     }
     // The first block finds the oldest open vote once, and the blocks where

@@ -6,9 +6,8 @@ use deai_bank::{BankRead, BankWrite};
 use deai_treasury::{
     msg::TreasuryMsg, state::COMPLETED, TreasuryError, TreasuryParams, TreasuryRead, TreasuryWrite,
 };
-use std::{cell::Cell, collections::BTreeMap};
 
-use deai_types::{Address, Coin, Entries, MemState, Overlay, StateError, StateRead, StateWrite};
+use deai_types::{Address, Coin, MarkedState, MemState, Overlay, StateWrite};
 use proptest::prelude::*;
 
 fn udeai(n: u128) -> Vec<Coin> {
@@ -282,57 +281,9 @@ fn max_active_streams_cannot_be_lowered_below_the_streams_already_paying() {
     assert_eq!(s.balance(&member(3), "udeai").unwrap(), 3);
 }
 
-/// A state like the node's store: a deleted key leaves a deletion marker
-/// that scans still walk. Counts every key a scan visits.
-#[derive(Default)]
-struct Marked {
-    map: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    visited: Cell<usize>,
-}
-
-impl StateRead for Marked {
-    fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        Ok(self.map.get(key).cloned().flatten())
-    }
-    fn prefix_raw(
-        &self,
-        prefix: &[u8],
-        start_after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Entries, StateError> {
-        use std::ops::Bound;
-        let lower = match start_after {
-            Some(a) if a >= prefix => Bound::Excluded(a.to_vec()),
-            _ => Bound::Included(prefix.to_vec()),
-        };
-        let mut out = Vec::new();
-        for (k, v) in self.map.range((lower, Bound::Unbounded)) {
-            if !k.starts_with(prefix) || out.len() >= limit {
-                break;
-            }
-            self.visited.set(self.visited.get() + 1);
-            if let Some(v) = v {
-                out.push((k.clone(), v.clone()));
-            }
-        }
-        Ok(out)
-    }
-}
-
-impl StateWrite for Marked {
-    fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<(), StateError> {
-        self.map.insert(key, Some(value));
-        Ok(())
-    }
-    fn delete_raw(&mut self, key: Vec<u8>) -> Result<(), StateError> {
-        self.map.insert(key, None);
-        Ok(())
-    }
-}
-
 #[test]
 fn paying_streams_reads_only_the_streams_due_not_every_past_payment() {
-    let mut s = Marked::default();
+    let mut s = MarkedState::default();
     s.put_treasury_params(&TreasuryParams::default()).unwrap();
     s.mint(&deai_treasury::address(), &udeai(1_000_000))
         .unwrap();
@@ -368,11 +319,11 @@ fn paying_streams_reads_only_the_streams_due_not_every_past_payment() {
         next_id += 20;
     }
     assert_eq!(s.active_stream_count().unwrap(), 1);
-    s.visited.set(0);
+    s.reset_visits();
     deai_treasury::end_block(&mut s, height).unwrap();
     // The one active stream, the ten cancelled in this block, and the
     // epoch's spend record: not the hundreds of markers before.
-    assert!(s.visited.get() <= 15, "walked {} keys", s.visited.get());
+    assert!(s.visited() <= 15, "walked {} keys", s.visited());
     assert_eq!(s.stream(1).unwrap().unwrap().payments_made, 21);
 }
 

@@ -190,6 +190,84 @@ impl<B: StateRead> StateWrite for Overlay<B> {
     }
 }
 
+/// An in-memory state that behaves like the node's store where cost is
+/// concerned: a deleted key leaves a deletion marker that prefix scans still
+/// walk, and every key a scan visits (live or marker) is counted. Tests use
+/// it to show that a block hook's work does not grow with what was deleted.
+#[derive(Debug, Default)]
+pub struct MarkedState {
+    map: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    visited: std::cell::Cell<u64>,
+}
+
+impl MarkedState {
+    /// Keys visited by prefix scans since the last [`MarkedState::reset_visits`].
+    pub fn visited(&self) -> u64 {
+        self.visited.get()
+    }
+
+    /// Starts counting visits from zero.
+    pub fn reset_visits(&self) {
+        self.visited.set(0);
+    }
+
+    /// The live entries, without the markers.
+    pub fn live(&self) -> MemState {
+        MemState(
+            self.map
+                .iter()
+                .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
+                .collect(),
+        )
+    }
+}
+
+impl StateRead for MarkedState {
+    fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        Ok(self.map.get(key).cloned().flatten())
+    }
+
+    fn prefix_raw(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StateError> {
+        use std::ops::Bound;
+        let lower = match start_after {
+            Some(after) if after >= prefix => Bound::Excluded(after.to_vec()),
+            _ => Bound::Included(prefix.to_vec()),
+        };
+        let mut out = Vec::new();
+        for (k, v) in self
+            .map
+            .range((lower, Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+        {
+            if out.len() >= limit {
+                break;
+            }
+            self.visited.set(self.visited.get().saturating_add(1));
+            if let Some(v) = v {
+                out.push((k.clone(), v.clone()));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl StateWrite for MarkedState {
+    fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<(), StateError> {
+        self.map.insert(key, Some(value));
+        Ok(())
+    }
+
+    fn delete_raw(&mut self, key: Vec<u8>) -> Result<(), StateError> {
+        self.map.insert(key, None);
+        Ok(())
+    }
+}
+
 /// A plain in-memory state: the base for unit tests and for computing
 /// genesis before any storage exists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -4,10 +4,10 @@
 //! agreement, queue scans whose cost does not grow with history, and
 //! assignment whose cost does not grow with the provider count.
 
-use std::{cell::Cell, collections::BTreeMap};
+use std::cell::Cell;
 
 use deai_proto::compute::v1 as pb;
-use deai_types::{Entries, StateError, StateWrite, StateWriteExt};
+use deai_types::{Entries, MarkedState, StateError, StateWrite, StateWriteExt};
 
 use super::*;
 use crate::{
@@ -305,65 +305,11 @@ fn minted_rewards_stop_at_the_epoch_cap_and_start_again_next_epoch() {
 
 // ---- item 5: queue scans that do not grow with history ----
 
-/// A state like the real store: a deleted key leaves a deletion marker
-/// that prefix scans still walk. Counts every key a scan visits.
-#[derive(Default)]
-struct Tombstoned {
-    map: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    visited: Cell<u64>,
-}
-
-impl StateRead for Tombstoned {
-    fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        Ok(self.map.get(key).cloned().flatten())
-    }
-
-    fn prefix_raw(
-        &self,
-        prefix: &[u8],
-        start_after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Entries, StateError> {
-        use std::ops::Bound;
-        let lower = match start_after {
-            Some(after) if after >= prefix => Bound::Excluded(after.to_vec()),
-            _ => Bound::Included(prefix.to_vec()),
-        };
-        let mut out = Vec::new();
-        for (k, v) in self
-            .map
-            .range((lower, Bound::Unbounded))
-            .take_while(|(k, _)| k.starts_with(prefix))
-        {
-            if out.len() >= limit {
-                break;
-            }
-            self.visited.set(self.visited.get() + 1);
-            if let Some(v) = v {
-                out.push((k.clone(), v.clone()));
-            }
-        }
-        Ok(out)
-    }
-}
-
-impl StateWrite for Tombstoned {
-    fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<(), StateError> {
-        self.map.insert(key, Some(value));
-        Ok(())
-    }
-
-    fn delete_raw(&mut self, key: Vec<u8>) -> Result<(), StateError> {
-        self.map.insert(key, None);
-        Ok(())
-    }
-}
-
 /// Keys visited by the begin_block and end_block of an empty block at
 /// `height`, after `used` entries in each of the pending, settlement and
 /// jail queues were queued at height 10 and drained.
 fn empty_block_visits(used: u64, height: u64) -> u64 {
-    let mut s = Tombstoned::default();
+    let mut s = MarkedState::default();
     s.put_compute_params(&ComputeParams {
         max_settlements_per_block: crate::params::MAX_PER_BLOCK_LIMIT,
         max_assignments_per_block: crate::params::MAX_PER_BLOCK_LIMIT,
@@ -396,17 +342,19 @@ fn empty_block_visits(used: u64, height: u64) -> u64 {
         height,
         prev_app_hash: vec![1; 32],
     };
-    s.visited.set(0);
+    s.reset_visits();
     crate::begin_block(&mut s, &ctx).unwrap();
     crate::end_block(&mut s, &ctx).unwrap();
-    s.visited.get()
+    s.visited()
 }
 
-fn has_live(s: &Tombstoned, prefix: &[u8]) -> bool {
-    s.map
+fn has_live(s: &MarkedState, prefix: &[u8]) -> bool {
+    s.live()
+        .0
         .range(prefix.to_vec()..)
         .take_while(|(k, _)| k.starts_with(prefix))
-        .any(|(_, v)| v.is_some())
+        .next()
+        .is_some()
 }
 
 #[test]
