@@ -66,9 +66,13 @@ pub fn query<S: StateRead, H: StateRead>(
             // one query walk every proposal ever made.
             let next_key = loop {
                 if out.len() >= page.limit || scanned >= MAX_PROPOSALS_SCANNED {
-                    break after.map(|id| id.to_be_bytes().to_vec()).unwrap_or_default();
+                    break after
+                        .map(|id| id.to_be_bytes().to_vec())
+                        .unwrap_or_default();
                 }
-                let chunk = page.limit.min(MAX_PROPOSALS_SCANNED.saturating_sub(scanned));
+                let chunk = page
+                    .limit
+                    .min(MAX_PROPOSALS_SCANNED.saturating_sub(scanned));
                 let batch = state.proposals(after, chunk).map_err(err)?;
                 if batch.is_empty() {
                     break Vec::new();

@@ -73,7 +73,9 @@ pub fn query<S: StateRead>(
             // read is handed out as `next_key` to resume from.
             let next_key = loop {
                 if out.len() >= page.limit || scanned >= MAX_STREAMS_SCANNED {
-                    break after.map(|id| id.to_be_bytes().to_vec()).unwrap_or_default();
+                    break after
+                        .map(|id| id.to_be_bytes().to_vec())
+                        .unwrap_or_default();
                 }
                 let chunk = page.limit.min(MAX_STREAMS_SCANNED.saturating_sub(scanned));
                 let batch = state.streams(after, chunk).map_err(err)?;
