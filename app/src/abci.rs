@@ -166,7 +166,7 @@ pub fn info(
             Ok(InfoResponse::Info(response::Info {
                 data: "deai".to_string(),
                 version: env!("CARGO_PKG_VERSION").to_string(),
-                app_version: 1,
+                app_version: deai_genesis::APP_VERSION,
                 last_block_height: Height::try_from(a.last_height())?,
                 last_block_app_hash: a.last_app_hash()?.try_into()?,
             }))

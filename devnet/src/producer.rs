@@ -39,9 +39,6 @@ use crate::{
     store::{BlockStore, StoredBlock, TxLocation},
 };
 
-/// The app version `Info` reports, which CometBFT puts in every header.
-const APP_VERSION: u64 = 1;
-
 /// CometBFT's defaults when genesis gives no block limits.
 const DEFAULT_BLOCK_MAX_BYTES: i64 = 4_194_304;
 /// Room kept in a block for the header, the last commit and evidence
@@ -366,7 +363,7 @@ impl Devnet {
         let header = Header {
             version: Version {
                 block: BLOCK_PROTOCOL,
-                app: APP_VERSION,
+                app: deai_genesis::APP_VERSION,
             },
             chain_id: self.chain_id.clone(),
             height: block::Height::try_from(height)?,

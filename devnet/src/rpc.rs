@@ -1101,7 +1101,7 @@ fn abci_info(d: &Devnet) -> Result<Value, RpcError> {
         response: abci::response::Info {
             data: "deai".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
-            app_version: 1,
+            app_version: deai_genesis::APP_VERSION,
             last_block_height: block::Height::try_from(app.last_height())
                 .map_err(RpcError::internal)?,
             last_block_app_hash: app_hash.clone().try_into().map_err(RpcError::internal)?,

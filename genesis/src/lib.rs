@@ -16,6 +16,11 @@ use deai_bank::{BankError, BankGenesis, GenesisBalance};
 use deai_types::{Address, Coin, StateWrite};
 use serde::{Deserialize, Serialize};
 
+/// The application's protocol version: what `Info` reports, what block
+/// headers carry, and what a new genesis puts in `consensus_params.version.app`,
+/// so CometBFT's handshake sees one number everywhere.
+pub const APP_VERSION: u64 = 1;
+
 /// Why a genesis file was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum GenesisError {
@@ -229,7 +234,7 @@ impl GenesisDoc {
                     "max_bytes": "1048576"
                 },
                 "validator": { "pub_key_types": ["ed25519"] },
-                "version": { "app": "0" },
+                "version": { "app": APP_VERSION.to_string() },
                 "abci": { "vote_extensions_enable_height": "0" }
             })),
             validators: Vec::new(),
@@ -310,6 +315,13 @@ mod tests {
     use deai_types::MemState;
 
     use super::*;
+
+    #[test]
+    fn a_new_document_names_the_app_version_info_reports() {
+        let doc = GenesisDoc::new("deai-test", "2026-01-01T00:00:00Z").unwrap();
+        let params = doc.consensus_params.unwrap();
+        assert_eq!(params["version"]["app"], APP_VERSION.to_string());
+    }
 
     #[test]
     fn a_new_document_round_trips_and_initialises_state() {
