@@ -63,11 +63,16 @@ pub enum ComputeTxCmd {
         flags: TxFlags,
     },
     /// Submit a job; price × replication udeai are escrowed until it settles.
+    /// The chain refuses an input no provider can run, a price below
+    /// min_price_per_work_unit × the job's work units, and a replication
+    /// above the providers eligible now.
     SubmitJob {
-        /// The workload: gemm-i8 (built-in kernel), embed or infer (need --model).
+        /// The workload: gemm-i8 (built-in kernel; the input is a DGM1 header,
+        /// then A and B as int8) or embed (needs --model; non-empty UTF-8
+        /// text). infer jobs are refused: no compute node runs them yet.
         #[arg(long)]
         kind: String,
-        /// The registered model's id (64 hex digits), for embed and infer.
+        /// The registered model's id (64 hex digits), for embed.
         #[arg(long)]
         model: Option<String>,
         /// Read the input bytes from this file.
@@ -76,10 +81,14 @@ pub enum ComputeTxCmd {
         /// The input bytes as hex.
         #[arg(long)]
         input_hex: Option<String>,
-        /// How many providers run it (a strict majority must agree).
+        /// How many providers run it (a strict majority must agree). Rewards
+        /// are minted to the providers only for R ≥ 3; with R = 1 or 2 they
+        /// are paid the price alone.
         #[arg(long, default_value_t = 1)]
         replication: u32,
-        /// udeai paid to each provider whose result is final, e.g. 1000udeai.
+        /// udeai paid to each provider whose result is final, e.g. 1000udeai:
+        /// at least min_price_per_work_unit per work unit (a gemm-i8 unit is
+        /// 2^20 multiply-adds, an embed unit 512 bytes of text up to 4096).
         #[arg(long)]
         price: String,
         /// The height by which the job must settle, or be refused at

@@ -13,15 +13,19 @@
 //!   the requester refunded, nobody slashed;
 //! * a job with `--deadline`: its phases end by the deadline, split like the
 //!   params' windows, and it settles at the deadline; a deadline in the past
-//!   is refused; an R = 4 job (too few providers) expires at the last
-//!   block its deadline allows, refunded;
+//!   is refused; so are an R = 4 job (more replicas than the three eligible
+//!   providers) and a price below the minimum for the job's work units,
+//!   each in its block, for the fee;
 //! * a job the treasury pays for, from a governance proposal drafted with
 //!   `--kind treasury-job`, submitted, voted on and passed.
 //!
+//! Every input is a DGM1 gemm-i8 product of one work unit, and every job has
+//! R = 3, so agreeing providers are paid the price and minted the reward.
 //! Then `bond` and `unbond` move a bond and pay the withdrawal back after
 //! the unbonding period. Balances are checked to the udeai: prices,
-//! rewards, slashes, refunds and every tx's fee. Bad input is refused
-//! before anything is broadcast.
+//! rewards, slashes, refunds and every tx's fee. Bad input (an input no
+//! provider could run, an infer job included) is refused before anything is
+//! broadcast.
 
 #![allow(clippy::unwrap_used)]
 
@@ -36,9 +40,12 @@ use common::{deaid, err, ok, start_devnet, Cli};
 use deai_compute_module::record::sha3;
 use serde_json::{json, Value};
 
+/// The price per replica of the requester's jobs: the default
+/// `min_price_per_work_unit` for their one work unit.
 const PRICE: u128 = 1_000;
 /// The price per replica of the treasury's job.
 const TREASURY_PRICE: u128 = 7_000;
+/// Minted per work unit to each agreeing provider of an R = 3 job.
 const REWARD: u128 = 500;
 const FEE: u128 = 2_000;
 const BOND: u128 = 5_000_000;
@@ -99,6 +106,35 @@ impl Cli<'_> {
             (!a.is_empty() && a.iter().all(|a| a["committed"] == true)).then_some(())
         })
     }
+}
+
+/// A DGM1 gemm-i8 header for `m × k` times `k × n`.
+fn gemm_header(m: u32, n: u32, k: u32) -> Vec<u8> {
+    let mut v = deai_compute_module::input::GEMM_I8_MAGIC_V1.to_vec();
+    for d in [m, n, k] {
+        v.extend_from_slice(&d.to_le_bytes());
+    }
+    v
+}
+
+/// A valid gemm-i8 input: a 2×2×2 product (one work unit) whose matrices
+/// depend on `tag`.
+fn gemm_input(tag: u8) -> Vec<u8> {
+    let mut v = gemm_header(2, 2, 2);
+    v.extend((0..8u8).map(|i| tag.wrapping_add(i)));
+    v
+}
+
+/// `submit-job` arguments for a gemm-i8 job on `input_hex` at `price`.
+fn gemm_args<'a>(price: &'a str, input_hex: &'a str) -> Vec<&'a str> {
+    vec![
+        "--kind",
+        "gemm-i8",
+        "--price",
+        price,
+        "--input-hex",
+        input_hex,
+    ]
 }
 
 /// The job id printed by `tx compute submit-job`.
@@ -177,11 +213,11 @@ fn providers_requesters_and_the_treasury_run_the_compute_market_from_the_cli() {
         &["tx", "gov", "draft-proposal", "--kind", "treasury-job"],
     )))
     .unwrap();
-    let treasury_input = b"public-good matrices";
+    let treasury_input = gemm_input(0x70);
     let m = &mut proposal["messages"][0];
     m["kind"] = json!("gemm-i8");
     m.as_object_mut().unwrap().remove("model_id");
-    m["input_hex"] = json!(hex::encode(treasury_input));
+    m["input_hex"] = json!(hex::encode(&treasury_input));
     m["replication"] = json!(3);
     m["price_per_replica"] = json!(format!("{TREASURY_PRICE}udeai"));
     proposal["deposit"] = json!("1000udeai");
@@ -241,7 +277,8 @@ fn providers_requesters_and_the_treasury_run_the_compute_market_from_the_cli() {
     // Bad input: each a clear error, nothing broadcast.
     let requester_account = ok(&cli.run(&["query", "account", &requester]));
     let input = home.join("input.bin");
-    std::fs::write(&input, b"two int8 matrices").unwrap();
+    let a_input = gemm_input(0xaa);
+    std::fs::write(&input, &a_input).unwrap();
     let input_arg = input.to_str().unwrap();
     let submit = |replication: &str, extra: &[&str]| {
         let mut args = vec![
@@ -258,11 +295,14 @@ fn providers_requesters_and_the_treasury_run_the_compute_market_from_the_cli() {
         cli.run(&args)
     };
     let price = format!("{PRICE}udeai");
-    let gemm = |input: &'static str| {
-        let mut v = vec!["--kind", "gemm-i8", "--price", price.as_str()];
-        v.extend(["--input-hex", input]);
-        v
-    };
+    let [bb, cc, dd, ee] = [0xbb, 0xcc, 0xdd, 0xee].map(|t| hex::encode(gemm_input(t)));
+    // k = 0 with huge m and n: no provider could size the result.
+    let unrunnable = hex::encode(gemm_header(u32::MAX, u32::MAX, 0));
+    // 1024×1024×2: 2^21 multiply-adds, two work units.
+    let mut two_units = gemm_header(1024, 1024, 2);
+    two_units.resize(two_units.len() + 2 * 1024 * 2, 1);
+    let two_units = hex::encode(two_units);
+    let model = "ab".repeat(32);
     for (extra, why) in [
         (
             vec![
@@ -319,7 +359,31 @@ fn providers_requesters_and_the_treasury_run_the_compute_market_from_the_cli() {
             ],
             "--price",
         ),
-        ([gemm("00"), vec!["--deadline", "0"]].concat(), "--deadline"),
+        (
+            [gemm_args(&price, &dd), vec!["--deadline", "0"]].concat(),
+            "--deadline",
+        ),
+        (
+            gemm_args(&price, &unrunnable),
+            "every dimension must be at least 1",
+        ),
+        (
+            gemm_args(&price, "44474d31"),
+            "shorter than its 16-byte header",
+        ),
+        (
+            vec![
+                "--kind",
+                "infer",
+                "--model",
+                &model,
+                "--input-hex",
+                "00",
+                "--price",
+                "1000udeai",
+            ],
+            "infer jobs are not accepted",
+        ),
     ] {
         let e = err(&submit("3", &extra));
         assert!(e.contains(why), "{why}: {e}");
@@ -342,38 +406,41 @@ fn providers_requesters_and_the_treasury_run_the_compute_market_from_the_cli() {
         ],
     ));
     let a = job_id(&out);
-    assert!(
-        out.contains(&hex::encode(sha3(&[b"two int8 matrices"]))),
-        "{out}"
-    );
-    let b = job_id(&ok(&submit("3", &gemm("bb"))));
-    let c = job_id(&ok(&submit("3", &gemm("cc"))));
+    assert!(out.contains(&hex::encode(sha3(&[&a_input]))), "{out}");
+    let b = job_id(&ok(&submit("3", &gemm_args(&price, &bb))));
+    let c = job_id(&ok(&submit("3", &gemm_args(&price, &cc))));
     // A deadline in the past: refused in its block, for the fee.
     let e = err(&submit(
         "3",
-        &[gemm("dd"), vec!["--deadline", "1"]].concat(),
+        &[gemm_args(&price, &dd), vec!["--deadline", "1"]].concat(),
     ));
     assert!(
         e.contains("invalid deadline 1") && e.contains("has passed"),
         "{e}"
     );
-    // E: R = 4 with three providers, never assigned: it expires when its
-    // deadline leaves fewer than 2 × MIN_PHASE blocks.
-    let e_deadline = cli.height() + 20;
-    let e_job = job_id(&ok(&submit(
-        "4",
-        &[gemm("ee"), vec!["--deadline", &e_deadline.to_string()]].concat(),
-    )));
+    // R = 4 with three eligible providers: refused in its block, for the fee.
+    let e = err(&submit("4", &gemm_args(&price, &ee)));
+    assert!(e.contains("exceeds the 3 providers eligible"), "{e}");
+    // Two work units at the price of one: refused in its block, for the fee.
+    let e = err(&submit("3", &gemm_args(&price, &two_units)));
+    assert!(
+        e.contains("is below 2000") && e.contains("2 work units"),
+        "{e}"
+    );
     // D: a deadline shorter than the default windows.
     let d_deadline = cli.height() + 60;
     let out = ok(&submit(
         "3",
-        &[gemm("dd"), vec!["--deadline", &d_deadline.to_string()]].concat(),
+        &[
+            gemm_args(&price, &dd),
+            vec!["--deadline", &d_deadline.to_string()],
+        ]
+        .concat(),
     ));
     assert!(out.contains(&format!("deadline {d_deadline}")), "{out}");
     let d = job_id(&out);
-    // The proposal, A, B, C, the refused one, E and D.
-    let requester_txs = 7;
+    // The proposal, A, B, C, the three refused ones and D.
+    let requester_txs = 8;
 
     // Each provider's work, in order: D first, its commit window being the shortest.
     let output = home.join("output.bin");
@@ -528,16 +595,6 @@ fn providers_requesters_and_the_treasury_run_the_compute_market_from_the_cli() {
     let text = ok(&cli.run(&["query", "compute", "job", &d]));
     assert!(text.contains(&format!("deadline {d_deadline}")), "{text}");
 
-    // E expired, refunded, at the last block its deadline allowed.
-    let ej = cli.wait_for(&e_job, "expired");
-    assert_eq!(ej["escrow"], "0");
-    assert_eq!(ej["assignments"].as_array().unwrap().len(), 0);
-    assert_eq!(
-        ej["settled_height"],
-        (e_deadline - 2 * MIN_PHASE + 1).to_string(),
-        "{ej}"
-    );
-
     // A: finalized with dev0's output.
     let job = cli.wait_for(&a, "finalized");
     assert_eq!(job["result_hash"], hash, "{job}");
@@ -570,7 +627,7 @@ fn providers_requesters_and_the_treasury_run_the_compute_market_from_the_cli() {
     // T: the treasury's job, escrowed from the treasury and paid.
     let tj = cli.wait_for(&t, "finalized");
     assert_eq!(tj["price_per_replica"], TREASURY_PRICE.to_string());
-    assert_eq!(tj["input_hash"], hex::encode(sha3(&[treasury_input])));
+    assert_eq!(tj["input_hash"], hex::encode(sha3(&[&treasury_input])));
     assert_eq!(
         cli.json(&["query", "gov", "proposal", &proposal_id])["status"],
         "passed"
@@ -602,7 +659,8 @@ fn providers_requesters_and_the_treasury_run_the_compute_market_from_the_cli() {
     }
     assert_eq!(txs, vec![11, 11, 9], "commits, reveals and the refused txs");
     // The requester paid its fees and three prices for A and D, two for B;
-    // C and E were refunded in full, and so was its proposal deposit.
+    // C was refunded in full, and so was its proposal deposit; the refused
+    // jobs escrowed nothing.
     assert_eq!(
         cli.balance(&requester),
         100_000_000 - requester_txs * FEE - 8 * PRICE

@@ -1,9 +1,10 @@
 //! The compute market end to end: `deaid start` driven over its real ABCI
 //! socket with CometBFT's call order, on a temporary RocksDB. Three
-//! providers register with bonds; a requester's job is assigned to all
-//! three, committed, revealed and settled in end_block. Each test checks
-//! the money: who was paid, slashed or refunded, and that the total supply
-//! equals the sum of balances and grows only by the minted rewards.
+//! providers register with bonds; a requester's job (a small DGM1 gemm-i8
+//! product, one work unit) is assigned to all three, committed, revealed and
+//! settled in end_block. Each test checks the money: who was paid, slashed
+//! or refunded, and that the total supply equals the sum of balances and
+//! grows only by the minted rewards (only for R ≥ 3 with agreement).
 
 #![allow(clippy::unwrap_used)]
 
@@ -38,9 +39,11 @@ const START: u128 = 100_000_000;
 const BOND: u128 = 10_000_000;
 /// Fee of every tx.
 const FEE: u128 = 5_000;
-/// Price per replica of the test jobs.
+/// Price per replica of the test jobs (the default minimum is 1000 udeai per
+/// work unit, and each test job is one work unit).
 const PRICE: u128 = 40_000;
-/// Minted per work unit to each agreeing provider.
+/// Minted per work unit to each agreeing provider of an R ≥ 3 job (at most
+/// the price).
 const REWARD: u128 = 1_000;
 /// Slashed for a wrong result, ppm (50%).
 const SLASH_WRONG_PPM: u128 = 500_000;
@@ -354,6 +357,12 @@ impl Chain {
 
     /// A gemm-i8 job from `requester` with R = 3 at `PRICE`, as a message.
     fn job_msg(requester: &Address, input: &[u8]) -> Any {
+        Self::job_msg_with(requester, input, 3, 0)
+    }
+
+    /// A gemm-i8 job from `requester` with `replication` replicas at
+    /// `PRICE` and `deadline` (0 for none), as a message.
+    fn job_msg_with(requester: &Address, input: &[u8], replication: u32, deadline: u64) -> Any {
         any(
             deai_compute_module::MSG_SUBMIT_JOB_TYPE_URL,
             &pb::MsgSubmitJob {
@@ -362,9 +371,9 @@ impl Chain {
                 model_id: String::new(),
                 input: input.to_vec(),
                 input_hash: sha3(&[input]).to_vec(),
-                replication: 3,
+                replication,
                 price_per_replica: PRICE.to_string(),
-                deadline: 0,
+                deadline,
             },
         )
     }
@@ -451,6 +460,23 @@ impl Chain {
     }
 }
 
+/// A DGM1 gemm-i8 header for `m × k` times `k × n`.
+fn gemm_header(m: u32, n: u32, k: u32) -> Vec<u8> {
+    let mut v = deai_compute_module::input::GEMM_I8_MAGIC_V1.to_vec();
+    for d in [m, n, k] {
+        v.extend_from_slice(&d.to_le_bytes());
+    }
+    v
+}
+
+/// A valid gemm-i8 input: a 2×2×2 product (8 multiply-adds, one work unit)
+/// whose matrices depend on `tag`, so that different jobs differ.
+fn gemm(tag: u8) -> Vec<u8> {
+    let mut v = gemm_header(2, 2, 2);
+    v.extend((0..8u8).map(|i| tag.wrapping_add(i)));
+    v
+}
+
 /// The results the providers compute: the output bytes and their hash.
 fn result(output: &[u8]) -> (Hash, Vec<u8>) {
     (sha3(&[output]), output.to_vec())
@@ -486,7 +512,7 @@ fn run_job(commits: &[Option<Hash>], reveals: &[Option<(Hash, Vec<u8>)>]) -> Run
     chain.register_providers();
     let supply = chain.supply_matches_balances();
     assert_eq!(supply, 4 * START);
-    let job_id = chain.submit_job(b"two int8 matrices");
+    let job_id = chain.submit_job(&gemm(1));
     // Assigned in the next block's begin_block, before that block's commits.
     let provider_balances: Vec<u128> = chain
         .provider_addresses()
@@ -531,7 +557,7 @@ fn honest_providers_agree_and_are_paid_the_price_and_the_minted_reward() {
     assert_eq!(job.status, pb::JobStatus::Finalized as i32, "{job:?}");
     assert_eq!(job.result_hash, h.to_vec());
     assert_eq!(job.escrow, "0");
-    // gemm-i8 on under 1 KiB of input is one work unit.
+    // A 2×2×2 gemm-i8 product is one work unit (at most 2^20 multiply-adds).
     assert_eq!(job.work_units, 1);
     for (i, a) in run.chain.provider_addresses().iter().enumerate() {
         assert_eq!(
@@ -639,12 +665,28 @@ fn a_provider_that_never_reveals_is_penalized_and_jailed() {
     assert_eq!(run.chain.supply_matches_balances(), run.supply + 2 * REWARD);
 
     // While jailed it is not eligible: a new R = 3 job finds only two
-    // providers and waits.
-    let next = run.chain.submit_job(b"more work");
-    run.chain.block(&[]);
-    run.chain.block(&[]);
-    let waiting = run.chain.job(next);
-    assert_eq!(waiting.status, pb::JobStatus::Pending as i32, "{waiting:?}");
+    // providers and is refused at submission, for the fee alone.
+    let requester = run.chain.keys.requester.clone();
+    let before = run.chain.balance(&requester.address());
+    let module_before = run.chain.balance(&deai_compute_module::module_address());
+    let tx = run.chain.tx(
+        &requester,
+        vec![Chain::job_msg(&requester.address(), &gemm(2))],
+    );
+    let r = run.chain.block(&[tx]);
+    assert_ne!(r.tx_results[0].code, 0);
+    assert!(
+        r.tx_results[0]
+            .log
+            .contains("exceeds the 2 providers eligible"),
+        "{}",
+        r.tx_results[0].log
+    );
+    assert_eq!(run.chain.balance(&requester.address()), before - FEE);
+    assert_eq!(
+        run.chain.balance(&deai_compute_module::module_address()),
+        module_before
+    );
 }
 
 #[test]
@@ -685,7 +727,7 @@ fn a_reveal_that_does_not_open_its_commitment_is_rejected_and_changes_nothing_bu
 {
     let mut chain = Chain::new(0);
     chain.register_providers();
-    let job_id = chain.submit_job(b"input");
+    let job_id = chain.submit_job(&gemm(3));
     let (h, _) = result(b"the product");
     chain.commit(job_id, &[Some(h); 3]).iter().for_each(ok);
 
@@ -741,7 +783,7 @@ fn a_passed_proposal_runs_a_treasury_funded_job_escrowed_from_the_treasury() {
     let mut chain = Chain::new(TREASURY);
     chain.register_providers();
     let treasury = deai_treasury::address();
-    let input = b"public good";
+    let input = &gemm(4);
     let (proposal_id, supply) = chain.propose_and_pass(vec![Chain::job_msg(&treasury, input)]);
     assert_eq!(
         chain.proposal(proposal_id).status,
@@ -791,28 +833,121 @@ fn a_passed_proposal_runs_a_treasury_funded_job_escrowed_from_the_treasury() {
     assert_eq!(chain.supply_matches_balances(), supply + 3 * REWARD);
 }
 
-#[test]
-fn a_job_without_enough_providers_expires_and_its_escrow_is_refunded() {
-    let mut chain = Chain::new(0);
-    let supply = chain.supply_matches_balances();
-    let requester = chain.keys.requester.address();
-    let before = chain.balance(&requester);
-    let job_id = chain.submit_job(b"nobody to run it");
-    assert_eq!(chain.balance(&requester), before - FEE - 3 * PRICE);
-    let mut expired = Vec::new();
-    for _ in 0..15 {
+/// Empty blocks until a `compute_job_expired` event for `id`; returns its
+/// height, refund and reason.
+fn wait_expired(chain: &mut Chain, id: u64) -> (i64, String, String) {
+    for _ in 0..20 {
         let r = chain.block(&[]);
-        expired = attr(&r.events, "compute_job_expired", "refund");
-        if !expired.is_empty() {
-            break;
+        let ids = attr(&r.events, "compute_job_expired", "job_id");
+        if let Some(i) = ids.iter().position(|j| j == &id.to_string()) {
+            return (
+                chain.c.height,
+                attr(&r.events, "compute_job_expired", "refund")[i].clone(),
+                attr(&r.events, "compute_job_expired", "reason")[i].clone(),
+            );
         }
     }
-    assert_eq!(expired, vec![(3 * PRICE).to_string()]);
-    let job = chain.job(job_id);
-    assert_eq!(job.status, pb::JobStatus::Expired as i32, "{job:?}");
-    assert_eq!(job.escrow, "0");
-    assert_eq!(chain.balance(&requester), before - FEE);
-    assert_eq!(chain.balance(&deai_compute_module::module_address()), 0);
+    panic!("job {id} did not expire: {:?}", chain.job(id));
+}
+
+#[test]
+fn a_job_without_enough_providers_is_refused_or_expires_and_its_escrow_is_refunded() {
+    let mut chain = Chain::new(0);
+    let supply = chain.supply_matches_balances();
+    let requester = chain.keys.requester.clone();
+    let before = chain.balance(&requester.address());
+    // No provider at all: R = 3 is refused at submission, for the fee alone.
+    let tx = chain.tx(
+        &requester,
+        vec![Chain::job_msg(&requester.address(), &gemm(6))],
+    );
+    let r = chain.block(&[tx]);
+    assert_ne!(r.tx_results[0].code, 0);
+    assert!(
+        r.tx_results[0]
+            .log
+            .contains("exceeds the 0 providers eligible"),
+        "{}",
+        r.tx_results[0].log
+    );
+    assert_eq!(chain.balance(&requester.address()), before - FEE);
+    let jobs: pb::QueryJobsResponse = chain.query(
+        deai_compute_module::query::JOBS_PATH,
+        &pb::QueryJobsRequest::default(),
+    );
+    assert!(jobs.jobs.is_empty(), "{jobs:?}");
+
+    // Three providers: two R = 3 jobs are accepted (one with a deadline),
+    // but in the same block, after them, a provider withdraws its whole
+    // bond. The jobs wait for a third provider that never comes, then
+    // expire and are refunded: the one with a deadline at the last block
+    // its deadline allows an assignment in (two phases of min_phase_window
+    // = 1 block each), the other after max_pending_blocks (10).
+    chain.register_providers();
+    let quitter = chain.keys.providers[0].clone();
+    // Bonds only move tokens into the module account.
+    assert_eq!(chain.supply_matches_balances(), supply);
+    let before = chain.balance(&requester.address());
+    let quitter_before = chain.balance(&quitter.address());
+    let submitted = chain.c.height + 1;
+    let deadline = submitted as u64 + 6;
+    let submit = chain.tx(
+        &requester,
+        vec![
+            Chain::job_msg(&requester.address(), &gemm(7)),
+            Chain::job_msg_with(&requester.address(), &gemm(8), 3, deadline),
+        ],
+    );
+    let unbond = chain.tx(
+        &quitter,
+        vec![any(
+            deai_compute_module::MSG_UNBOND_TYPE_URL,
+            &pb::MsgUnbond {
+                provider: quitter.address().to_bech32(),
+                amount: BOND.to_string(),
+            },
+        )],
+    );
+    let r = chain.block(&[submit, unbond]);
+    r.tx_results.iter().for_each(ok);
+    let ids: Vec<u64> = attr(&r.tx_results[0].events, "compute_job_submitted", "job_id")
+        .iter()
+        .map(|j| j.parse().unwrap())
+        .collect();
+    let (plain, with_deadline) = (ids[0], ids[1]);
+    assert_eq!(
+        chain.balance(&requester.address()),
+        before - FEE - 6 * PRICE
+    );
+    let (h, refund, reason) = wait_expired(&mut chain, with_deadline);
+    assert_eq!(
+        (refund, reason),
+        ((3 * PRICE).to_string(), "deadline".into())
+    );
+    assert_eq!(h as u64, deadline - 2 + 1);
+    assert_eq!(chain.job(plain).status, pb::JobStatus::Pending as i32);
+    let (h, refund, reason) = wait_expired(&mut chain, plain);
+    assert_eq!(
+        (refund, reason),
+        ((3 * PRICE).to_string(), "no_providers".into())
+    );
+    assert_eq!(h, submitted + 11);
+    for id in [plain, with_deadline] {
+        let job = chain.job(id);
+        assert_eq!(job.status, pb::JobStatus::Expired as i32, "{job:?}");
+        assert_eq!(job.escrow, "0");
+        assert!(job.assignments.is_empty(), "{job:?}");
+    }
+    assert_eq!(chain.balance(&requester.address()), before - FEE);
+    // The unbonding period (3) is long past: the quitter has its bond back.
+    assert_eq!(
+        chain.balance(&quitter.address()),
+        quitter_before - FEE + BOND
+    );
+    assert_eq!(
+        chain.balance(&deai_compute_module::module_address()),
+        2 * BOND
+    );
     assert_eq!(chain.supply_matches_balances(), supply);
 }
 
@@ -835,7 +970,7 @@ fn an_unbonding_is_refused_during_open_jobs_and_paid_out_after_its_period() {
         )
     };
     // While assigned to a job, its bond must stay to cover slashes.
-    let job_id = chain.submit_job(b"input");
+    let job_id = chain.submit_job(&gemm(3));
     let (h, _) = result(b"the product");
     chain.commit(job_id, &[Some(h); 3]).iter().for_each(ok);
     let tx = unbond(&mut chain);
@@ -894,10 +1029,10 @@ fn a_treasury_job_over_the_spending_cap_fails_its_proposal_and_moves_nothing() {
     let mut chain = Chain::with_cap(TREASURY, Some(2 * PRICE));
     chain.register_providers();
     let treasury = deai_treasury::address();
-    let (id, supply) = chain.propose_and_pass(vec![Chain::job_msg(&treasury, b"too expensive")]);
+    let (id, supply) = chain.propose_and_pass(vec![Chain::job_msg(&treasury, &gemm(5))]);
     let p = chain.proposal(id);
     assert_eq!(p.status, gpb::ProposalStatus::Failed as i32, "{p:?}");
-    assert!(!p.failed_reason.is_empty());
+    assert!(p.failed_reason.contains("spend cap"), "{p:?}");
     assert_eq!(chain.balance(&treasury), TREASURY);
     let jobs: pb::QueryJobsResponse = chain.query(
         deai_compute_module::query::JOBS_PATH,
@@ -917,24 +1052,11 @@ fn a_treasury_job_over_the_spending_cap_fails_its_proposal_and_moves_nothing() {
 }
 
 #[test]
-fn a_job_with_one_replica_pays_its_provider_when_the_reveal_lands() {
+fn a_job_with_one_replica_pays_its_provider_the_price_without_a_reward_when_the_reveal_lands() {
     let mut chain = Chain::new(0);
     chain.register_providers();
     let requester = chain.keys.requester.clone();
-    let input = b"one replica";
-    let msg = any(
-        deai_compute_module::MSG_SUBMIT_JOB_TYPE_URL,
-        &pb::MsgSubmitJob {
-            requester: requester.address().to_bech32(),
-            kind: "gemm-i8".into(),
-            model_id: String::new(),
-            input: input.to_vec(),
-            input_hash: sha3(&[input]).to_vec(),
-            replication: 1,
-            price_per_replica: PRICE.to_string(),
-            deadline: 0,
-        },
-    );
+    let msg = Chain::job_msg_with(&requester.address(), &gemm(9), 1, 0);
     let tx = chain.tx(&requester, vec![msg]);
     let r = chain.block(&[tx]);
     ok(&r.tx_results[0]);
@@ -982,15 +1104,20 @@ fn a_job_with_one_replica_pays_its_provider_when_the_reveal_lands() {
     );
     let r = chain.block(&[reveal]);
     ok(&r.tx_results[0]);
-    // Paid by the reveal itself, not at the reveal deadline.
+    // Paid the price by the reveal itself, not at the reveal deadline; a
+    // single unverified answer mints nothing.
+    assert_eq!(
+        attr(&r.tx_results[0].events, "compute_provider_paid", "price"),
+        vec![PRICE.to_string()]
+    );
     assert_eq!(
         attr(&r.tx_results[0].events, "compute_provider_paid", "reward"),
-        vec![REWARD.to_string()]
+        vec!["0".to_string()]
     );
     let job = chain.job(job_id);
     assert_eq!(job.status, pb::JobStatus::Finalized as i32, "{job:?}");
     assert_eq!(job.output, out);
-    assert_eq!(chain.balance(&addr), before - 2 * FEE + PRICE + REWARD);
+    assert_eq!(chain.balance(&addr), before - 2 * FEE + PRICE);
     assert_eq!(chain.provider(&addr).open_jobs, 0);
     // Nothing happens again at the reveal deadline.
     for _ in 0..6 {
@@ -998,6 +1125,170 @@ fn a_job_with_one_replica_pays_its_provider_when_the_reveal_lands() {
         assert!(attr(&r.events, "compute_job_settled", "job_id").is_empty());
     }
     assert_eq!(chain.job(job_id).settled_height, job.settled_height);
-    assert_eq!(chain.balance(&addr), before - 2 * FEE + PRICE + REWARD);
-    assert_eq!(chain.supply_matches_balances(), supply + REWARD);
+    assert_eq!(chain.balance(&addr), before - 2 * FEE + PRICE);
+    assert_eq!(chain.job(job_id).escrow, "0");
+    assert_eq!(chain.supply_matches_balances(), supply);
+}
+
+#[test]
+fn two_agreeing_replicas_are_paid_the_price_and_nothing_is_minted() {
+    let mut chain = Chain::new(0);
+    chain.register_providers();
+    let requester = chain.keys.requester.clone();
+    let tx = chain.tx(
+        &requester,
+        vec![Chain::job_msg_with(&requester.address(), &gemm(10), 2, 0)],
+    );
+    let r = chain.block(&[tx]);
+    ok(&r.tx_results[0]);
+    let job_id: u64 = attr(&r.tx_results[0].events, "compute_job_submitted", "job_id")[0]
+        .parse()
+        .unwrap();
+    let requester_balance = chain.balance(&requester.address());
+    let supply = chain.supply_matches_balances();
+    let before: Vec<u128> = chain
+        .provider_addresses()
+        .iter()
+        .map(|a| chain.balance(a))
+        .collect();
+    // Assigned in the next block; each assigned provider commits and reveals.
+    chain.block(&[]);
+    let job = chain.job(job_id);
+    assert_eq!(job.assignments.len(), 2, "{job:?}");
+    let assigned: Vec<bool> = chain
+        .provider_addresses()
+        .iter()
+        .map(|a| job.assignments.iter().any(|x| x.provider == a.to_bech32()))
+        .collect();
+    let (h, out) = result(b"the product");
+    let commits: Vec<Option<Hash>> = assigned.iter().map(|&a| a.then_some(h)).collect();
+    let reveals: Vec<Option<(Hash, Vec<u8>)>> = assigned
+        .iter()
+        .map(|&a| a.then(|| (h, out.clone())))
+        .collect();
+    chain.commit(job_id, &commits).iter().for_each(ok);
+    chain.reveal(job_id, &reveals).iter().for_each(ok);
+    let events = chain.settle(job_id);
+    let job = chain.job(job_id);
+    assert_eq!(job.status, pb::JobStatus::Finalized as i32, "{job:?}");
+    assert_eq!(job.result_hash, h.to_vec());
+    assert_eq!(
+        attr(&events, "compute_provider_paid", "price"),
+        vec![PRICE.to_string(); 2]
+    );
+    assert_eq!(minted(&events), 0);
+    for (i, a) in chain.provider_addresses().iter().enumerate() {
+        let paid = if assigned[i] { PRICE } else { 0 };
+        assert_eq!(
+            chain.balance(a),
+            before[i] - fees_paid(&commits, &reveals, i) + paid,
+            "provider {i}"
+        );
+    }
+    assert_eq!(chain.balance(&requester.address()), requester_balance);
+    assert_eq!(
+        chain.balance(&deai_compute_module::module_address()),
+        3 * BOND
+    );
+    assert_eq!(chain.supply_matches_balances(), supply);
+}
+
+#[test]
+fn a_job_nobody_reveals_is_refunded_and_nobody_is_slashed_or_jailed() {
+    // Two providers commit, one does not; none reveals.
+    let (h, _) = result(b"the product");
+    let commits = [Some(h), Some(h), None];
+    let reveals = [None, None, None];
+    let mut run = run_job(&commits, &reveals);
+    let job = run.chain.job(run.job_id);
+    assert_eq!(job.status, pb::JobStatus::Expired as i32, "{job:?}");
+    assert!(job.result_hash.is_empty());
+    assert_eq!(job.escrow, "0");
+    assert_eq!(
+        attr(&run.events, "compute_job_settled", "outcome"),
+        vec!["no_reveals"]
+    );
+    assert_eq!(
+        attr(&run.events, "compute_job_settled", "refund"),
+        vec![(3 * PRICE).to_string()]
+    );
+    assert!(attr(&run.events, "compute_provider_slashed", "provider").is_empty());
+    assert!(attr(&run.events, "compute_provider_jailed", "provider").is_empty());
+    assert!(attr(&run.events, "compute_provider_paid", "provider").is_empty());
+    let requester = run.chain.keys.requester.address();
+    assert_eq!(
+        run.chain.balance(&requester),
+        run.requester_balance + 3 * PRICE
+    );
+    for (i, a) in run.chain.provider_addresses().iter().enumerate() {
+        assert_eq!(
+            run.chain.balance(a),
+            run.provider_balances[i] - fees_paid(&commits, &reveals, i),
+            "provider {i}"
+        );
+        let p = run.chain.provider(a);
+        assert_eq!(p.bond, BOND.to_string());
+        assert_eq!((p.open_jobs, p.jailed_until), (0, 0), "{p:?}");
+    }
+    assert_eq!(run.chain.balance(&deai_treasury::address()), 0);
+    assert_eq!(
+        run.chain.balance(&deai_compute_module::module_address()),
+        3 * BOND
+    );
+    assert_eq!(run.chain.supply_matches_balances(), run.supply);
+}
+
+#[test]
+fn a_gemm_input_no_provider_could_run_is_refused_at_submission_and_changes_nothing() {
+    let mut chain = Chain::new(0);
+    chain.register_providers();
+    let requester = chain.keys.requester.clone();
+    // The attack: k = 0 with huge m and n needs no body bytes, and a
+    // provider sizing the 2^64-element result would ask for terabytes.
+    let input = gemm_header(u32::MAX, u32::MAX, 0);
+    let tx = chain.tx(
+        &requester,
+        vec![Chain::job_msg(&requester.address(), &input)],
+    );
+    let account = chain.account(&requester.address());
+    let balance = chain.balance(&requester.address());
+    let supply = chain.supply_matches_balances();
+    // CheckTx refuses it, so it never enters the mempool.
+    let r = chain.c.conn.check_tx(&tx, false).unwrap();
+    assert_ne!(r.code, 0);
+    assert!(r.log.contains("gemm-i8 shape"), "{}", r.log);
+    // A proposer drops it, and a proposal that carries it is rejected.
+    assert!(chain
+        .c
+        .prepare(std::slice::from_ref(&tx), 1 << 22)
+        .unwrap()
+        .is_empty());
+    assert!(!chain.c.process(std::slice::from_ref(&tx)).unwrap());
+    // Even in a decided block it fails before the fee is taken.
+    let r = chain.c.finalize(&[tx]).unwrap();
+    assert_eq!(r.tx_results.len(), 1);
+    assert_ne!(r.tx_results[0].code, 0);
+    assert!(
+        r.tx_results[0].log.contains("gemm-i8 shape"),
+        "{}",
+        r.tx_results[0].log
+    );
+    chain.c.commit().unwrap();
+    chain.c.app_hash = r.app_hash.to_vec();
+    // No job, no escrow, no fee, no sequence number.
+    let jobs: pb::QueryJobsResponse = chain.query(
+        deai_compute_module::query::JOBS_PATH,
+        &pb::QueryJobsRequest::default(),
+    );
+    assert!(jobs.jobs.is_empty(), "{jobs:?}");
+    assert_eq!(chain.account(&requester.address()), account);
+    assert_eq!(chain.balance(&requester.address()), balance);
+    assert_eq!(
+        chain.balance(&deai_compute_module::module_address()),
+        3 * BOND
+    );
+    assert_eq!(chain.supply_matches_balances(), supply);
+    // The same tx with a valid input goes through.
+    let id = chain.submit_job(&gemm(11));
+    assert_eq!(chain.job(id).work_units, 1);
 }

@@ -4,7 +4,9 @@
 //! below the minimum deposit opens for voting once another member deposits,
 //! and then fails quorum because only one member votes; a vetoed proposal's
 //! deposit is burned; a stream pays every block and stops when a later
-//! proposal cancels it; and bad input is refused with a clear error before
+//! proposal cancels it; an initial deposit under a quarter of the minimum is
+//! refused; a proposer's cancel burns half of its own deposit and none of
+//! another member's; and bad input is refused with a clear error before
 //! anything is broadcast. Along the way the proposals (by status), votes,
 //! deposits, gov params and treasury params queries are checked against
 //! what was sent.
@@ -398,9 +400,37 @@ fn members_pass_fail_veto_and_stream_treasury_proposals_from_the_cli() {
     assert!(e.contains("voting period"), "{e}");
     let e = err(&cli.run(&["tx", "gov", "vote", &p1, "maybe", "--from", "dev0", "--yes"]));
     assert!(e.contains("use yes, no, abstain or no_with_veto"), "{e}");
-    let p6 = cli.submit(&write(home, "p6.json", &text), "dev2");
+    // An initial deposit below min_initial_deposit_ppm (25%) of min_deposit
+    // is refused.
+    let cheap = json!({"title": "Spam", "summary": "Costs nothing.", "deposit": "249udeai"});
+    let e = err(&cli.run(&[
+        "tx",
+        "gov",
+        "submit-proposal",
+        write(home, "cheap.json", &cheap).to_str().unwrap(),
+        "--from",
+        "dev1",
+        "--yes",
+    ]));
+    assert!(
+        e.contains("the initial deposit must be at least 250udeai"),
+        "{e}"
+    );
+    // dev2 proposes with a quarter of the deposit, dev1 adds to it, and dev2
+    // cancels: only dev2's own deposit is cut (cancel_burn_ppm, half), dev1
+    // gets all of its deposit back.
+    let mut quarter = text;
+    quarter["deposit"] = json!("400udeai");
+    let p6 = cli.submit(&write(home, "p6.json", &quarter), "dev2");
+    let dev1 = cli.address("dev1");
+    cli.tx(&["tx", "gov", "deposit", &p6, "100udeai"], "dev1");
+    assert_eq!(cli.proposal(&p6)["status"], "deposit_period");
+    let dev1_before = cli.balance(&dev1);
+    let supply_at_cancel = cli.supply();
     cli.tx(&["tx", "gov", "cancel", &p6], "dev2");
     assert_eq!(cli.proposal(&p6)["status"], "cancelled");
+    assert_eq!(cli.balance(&dev1), dev1_before + 100);
+    assert_eq!(cli.supply(), supply_at_cancel - 200);
     let e = err(&cli.run(&[
         "tx", "gov", "cancel", &p6, "--from", "dev2", "--yes", "--gas", "auto",
     ]));
