@@ -496,6 +496,16 @@ fn genesis(home: &Home, cmd: GenesisCmd) -> anyhow::Result<()> {
         GenesisCmd::Validate { file } => {
             let file = file.unwrap_or(path);
             let doc = load(&file)?;
+            // CometBFT refuses, at its handshake, a chain whose genesis and
+            // InitChain both name no validator: say so before it gets there.
+            if doc.validators.is_empty() && doc.app_state.validators.is_empty() {
+                anyhow::bail!(
+                    "{} names no validator, which CometBFT refuses at its handshake: add one with \
+                     `deaid genesis add-validator --name NAME --cometbft-key \
+                     ~/.cometbft/config/priv_validator_key.json --power 10`",
+                    file.display()
+                );
+            }
             println!(
                 "{} is valid: chain {}, {} accounts, {} balances, {} validators",
                 file.display(),

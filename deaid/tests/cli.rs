@@ -25,6 +25,12 @@ fn init_and_genesis_commands_build_a_valid_genesis() {
         home,
         &["genesis", "add-account", &addr, "5udeai,7uother"],
     ));
+    // No validator yet: CometBFT would refuse this genesis at its handshake.
+    let e = err(&deaid(home, &["genesis", "validate"]));
+    assert!(
+        e.contains("names no validator") && e.contains("genesis add-validator"),
+        "{e}"
+    );
     let key_file = home.join("priv_validator_key.json");
     std::fs::write(
         &key_file,
@@ -447,7 +453,8 @@ fn the_cli_sends_and_queries_through_a_devnet_and_finds_it_all_again_after_a_res
     ));
 
     // Refused before anything lands: a chain id the node is not on, a bad
-    // --gas and a bad --output; dev0's sequence and balance stay put.
+    // --gas, a bad --output and a send to a module account; dev0's sequence
+    // and balance stay put.
     let account_before = ok(&cli.run(&["query", "account", dev0]));
     let dev0_before = cli.balance(dev0);
     let e = err(&cli.run(&[
@@ -484,6 +491,16 @@ fn the_cli_sends_and_queries_through_a_devnet_and_finds_it_all_again_after_a_res
     );
     let e = err(&cli.run(&["query", "bank", "balances", dev1, "--output", "yaml"]));
     assert!(e.contains("invalid value 'yaml'"), "{e}");
+    // A send to a module account (the treasury, the compute module's bonds
+    // and escrow) would lose the tokens from its books: refused.
+    for module in [
+        deai_treasury::address(),
+        deai_compute_module::module_address(),
+    ] {
+        let module = module.to_bech32();
+        let e = err(&cli.run(&["tx", "bank", "send", "dev0", &module, "1udeai", "--yes"]));
+        assert!(e.contains("is a module account"), "{e}");
+    }
     assert_eq!(ok(&cli.run(&["query", "account", dev0])), account_before);
     assert_eq!(cli.balance(dev0), dev0_before);
 
