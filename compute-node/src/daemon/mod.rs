@@ -584,10 +584,7 @@ impl Daemon {
                 .map(|a| a.result_hash.clone())
                 .unwrap_or_default();
             if status == pb::JobStatus::Finalized && !mine.is_empty() && mine == job.result_hash {
-                let earned = amount(&job.price_per_replica).saturating_add(
-                    amount(&self.params.reward_per_work_unit)
-                        .saturating_mul(u128::from(job.work_units)),
-                );
+                let earned = expected_earnings(job, amount(&self.params.reward_per_work_unit));
                 Metrics::add(&self.metrics.jobs_done, 1);
                 Metrics::add(
                     &self.metrics.rewards_udeai,
@@ -607,6 +604,32 @@ impl Daemon {
         }
         self.store.remove(job.id)
     }
+}
+
+/// What a provider in the agreeing majority of the finalized `job` is paid by the
+/// chain's settlement rules: the price, plus a minted `reward_per_work_unit × work
+/// units` (at most the price) only when `R ≥ 3`, at least two providers agreed and
+/// the result is a real one, not the canonical invalid-input answer. The chain's
+/// per-epoch mint cap can lower the minted part further; the job record does not
+/// show that (the `compute_provider_paid` event does), so this is an upper bound
+/// when the cap is reached.
+fn expected_earnings(job: &pb::Job, reward_per_work_unit: u128) -> u128 {
+    let price = amount(&job.price_per_replica);
+    let agreeing = job
+        .assignments
+        .iter()
+        .filter(|a| !a.result_hash.is_empty() && a.result_hash == job.result_hash)
+        .count();
+    let invalid_input =
+        job.result_hash == deai_compute_module::input::invalid_input_result_hash().as_slice();
+    let minted = if job.replication >= 3 && agreeing >= 2 && !invalid_input {
+        reward_per_work_unit
+            .saturating_mul(u128::from(job.work_units))
+            .min(price)
+    } else {
+        0
+    };
+    price.saturating_add(minted)
 }
 
 /// SHA3-256(result_hash || provider address bytes || salt), by the chain's own function.
@@ -655,5 +678,48 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("neither a number nor auto"));
+    }
+
+    fn finalized(replication: u32, hashes: &[&[u8]], majority: &[u8], work_units: u64) -> pb::Job {
+        pb::Job {
+            replication,
+            price_per_replica: "50000".into(),
+            work_units,
+            result_hash: majority.to_vec(),
+            assignments: hashes
+                .iter()
+                .enumerate()
+                .map(|(i, h)| pb::Assignment {
+                    provider: format!("deai1p{i}"),
+                    result_hash: h.to_vec(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_reward_is_minted_only_for_independent_agreement_on_a_real_result_up_to_the_price() {
+        let (x, y) = ([1u8; 32], [2u8; 32]);
+        // R = 3, all agree: the price and the reward per work unit.
+        let job = finalized(3, &[&x, &x, &x], &x, 2);
+        assert_eq!(expected_earnings(&job, 1_000), 50_000 + 2_000);
+        // R = 4, three agree: the same.
+        let job = finalized(4, &[&x, &x, &x, &y], &x, 1);
+        assert_eq!(expected_earnings(&job, 1_000), 51_000);
+        // The reward never exceeds the price.
+        let job = finalized(3, &[&x, &x, &x], &x, 1_000);
+        assert_eq!(expected_earnings(&job, 1_000), 100_000);
+        // R < 3: the price only.
+        for r in [1, 2] {
+            let hashes: Vec<&[u8]> = vec![&x; r as usize];
+            let job = finalized(r, &hashes, &x, 1);
+            assert_eq!(expected_earnings(&job, 1_000), 50_000, "R = {r}");
+        }
+        // A majority on the invalid-input answer: the price only.
+        let invalid = deai_compute_module::input::invalid_input_result_hash();
+        let job = finalized(3, &[&invalid, &invalid, &invalid], &invalid, 1);
+        assert_eq!(expected_earnings(&job, 1_000), 50_000);
     }
 }

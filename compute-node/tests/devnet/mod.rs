@@ -31,6 +31,35 @@ pub const REWARD_PER_UNIT: u128 = 1_000;
 pub const BOND: u128 = 1_000_000;
 pub const FEE: u128 = 2_000;
 
+/// Work units of a gemm-i8 input, by the chain's own rule (one per 2^20 multiply-adds,
+/// at least one).
+pub fn gemm_work_units(input: &[u8]) -> u64 {
+    deai_compute_module::input::GemmI8Shape::parse(input)
+        .unwrap()
+        .work_units()
+}
+
+/// What each provider in the agreeing majority of a job finalized on a real result is
+/// paid at [`PRICE`]: the price from escrow, plus `REWARD_PER_UNIT × work units` (at most
+/// the price) minted only when `R ≥ 3`, where agreement takes at least two providers.
+/// The devnet's epoch mint cap is far above what these tests mint.
+pub fn paid(replication: u32, work_units: u64) -> u128 {
+    let minted = if replication >= 3 {
+        (REWARD_PER_UNIT * u128::from(work_units)).min(PRICE)
+    } else {
+        0
+    };
+    PRICE + minted
+}
+
+/// What a wrong result costs a provider bonded with [`BOND`].
+pub fn wrong_slash() -> u128 {
+    deai_compute_module::params::apply_ppm(
+        BOND,
+        deai_compute_module::ComputeParams::default().slash_fraction_wrong_ppm,
+    )
+}
+
 /// The `deaid` binary: `$DEAID_BIN`, else beside this test's target directory. `None`
 /// lets a test skip; with `DEAI_REQUIRE_DEAID=1` (as `scripts/test.sh` sets) a missing
 /// binary fails it instead.
@@ -198,8 +227,8 @@ impl Net {
         self.submit(from, "gemm-i8", "", input, replication)
     }
 
-    /// Signs and sends a job of `kind` on model `model_id` (empty for none) from `from`;
-    /// returns its id.
+    /// Signs and sends a job of `kind` on model `model_id` (empty for none) from `from`
+    /// at [`PRICE`] per replica; returns its id.
     pub fn submit(
         &self,
         from: &str,
@@ -208,6 +237,21 @@ impl Net {
         input: &[u8],
         replication: u32,
     ) -> u64 {
+        self.try_submit(from, kind, model_id, input, replication, PRICE)
+            .unwrap_or_else(|log| panic!("submit refused: {log}"))
+    }
+
+    /// Like [`Net::submit`] at `price` per replica; `Err` with the log when the chain
+    /// refuses the job (at CheckTx or in its block).
+    pub fn try_submit(
+        &self,
+        from: &str,
+        kind: &str,
+        model_id: &str,
+        input: &[u8],
+        replication: u32,
+        price: u128,
+    ) -> Result<u64, String> {
         let kr = keys_cli::open(&self.home, Backend::Test, None).unwrap();
         let key = keys_cli::signer(&kr, from).unwrap();
         let requester = key.address().to_bech32();
@@ -220,7 +264,7 @@ impl Net {
                 input: input.to_vec(),
                 input_hash: sha3_256(input).to_vec(),
                 replication,
-                price_per_replica: PRICE.to_string(),
+                price_per_replica: price.to_string(),
                 deadline: 0,
             }
             .encode_to_vec(),
@@ -242,21 +286,25 @@ impl Net {
             );
             let hash = deai_app::tx::tx_hash(&tx);
             let (code, log) = self.client.broadcast_sync(tx).await.unwrap();
-            assert_eq!(code, 0, "submit refused: {log}");
+            if code != 0 {
+                return Err(log);
+            }
             let r = self
                 .client
                 .wait_for_tx_result(hash, Duration::from_secs(20))
                 .await
                 .unwrap();
-            assert_eq!(r.tx_result.code.value(), 0, "{}", r.tx_result.log);
-            r.tx_result
+            if r.tx_result.code.value() != 0 {
+                return Err(r.tx_result.log.to_string());
+            }
+            Ok(r.tx_result
                 .events
                 .iter()
                 .filter(|e| e.kind == "compute_job_submitted")
                 .flat_map(|e| &e.attributes)
                 .find(|a| a.key_bytes() == b"job_id")
                 .and_then(|a| a.value_str().ok()?.parse().ok())
-                .expect("a job_id attribute")
+                .expect("a job_id attribute"))
         })
     }
 
