@@ -371,7 +371,19 @@ fn gemm(args: GemmArgs) -> Result<()> {
     Ok(())
 }
 
-fn main() -> Result<()> {
+/// Runs the command; an error is printed as one line (its causes joined
+/// with `: `), never with a backtrace, whatever `RUST_BACKTRACE` says.
+fn main() -> std::process::ExitCode {
+    match run_cli() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_cli() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),

@@ -320,7 +320,19 @@ enum BenchCmd {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+/// Runs the command; an error is printed as one line (its causes joined
+/// with `: `), never with a backtrace, whatever `RUST_BACKTRACE` says.
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

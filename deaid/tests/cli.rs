@@ -26,11 +26,21 @@ fn init_and_genesis_commands_build_a_valid_genesis() {
         &["genesis", "add-account", &addr, "5udeai,7uother"],
     ));
     // No validator yet: CometBFT would refuse this genesis at its handshake.
-    let e = err(&deaid(home, &["genesis", "validate"]));
+    // The error is one line, even where RUST_BACKTRACE asks for backtraces.
+    let out = Command::new(BIN)
+        .arg("--home")
+        .arg(home)
+        .args(["genesis", "validate"])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
     assert!(
         e.contains("names no validator") && e.contains("genesis add-validator"),
         "{e}"
     );
+    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
     let key_file = home.join("priv_validator_key.json");
     std::fs::write(
         &key_file,
