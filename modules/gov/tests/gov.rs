@@ -13,10 +13,7 @@ use deai_gov::{
     GovError, GovHost, GovParams, GovRead, GovWrite,
 };
 use deai_proto::gov::v1::{ProposalStatus, VoteOption, WeightedOption};
-use deai_types::{
-    Address, Coin, Entries, Event, MarkedState, MemState, Overlay, StateError, StateRead,
-    StateWrite,
-};
+use deai_types::{Address, Coin, CountingState, Event, MarkedState, MemState, Overlay, StateWrite};
 use proptest::prelude::*;
 
 fn udeai(n: u128) -> Vec<Coin> {
@@ -782,40 +779,8 @@ fn end_block_cost_does_not_grow_with_deleted_queue_entries() {
     assert_eq!(s.oldest_voting_start().unwrap(), None);
 }
 
-/// Counts reads (each key returned or fetched) through shared counters.
-struct Counting<S> {
-    inner: S,
-    reads: Rc<Cell<usize>>,
-}
-
-impl<S: StateRead> StateRead for Counting<S> {
-    fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        self.reads.set(self.reads.get() + 1);
-        self.inner.get_raw(key)
-    }
-    fn prefix_raw(
-        &self,
-        prefix: &[u8],
-        start_after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Entries, StateError> {
-        let out = self.inner.prefix_raw(prefix, start_after, limit)?;
-        self.reads.set(self.reads.get() + 1 + out.len());
-        Ok(out)
-    }
-}
-
-impl<S: StateWrite> StateWrite for Counting<S> {
-    fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<(), StateError> {
-        self.inner.put_raw(key, value)
-    }
-    fn delete_raw(&mut self, key: Vec<u8>) -> Result<(), StateError> {
-        self.inner.delete_raw(key)
-    }
-}
-
 /// Reads a vote by member 1 costs when `n` accounts delegate to it.
-fn vote_reads_with_delegators(n: u8) -> usize {
+fn vote_reads_with_delegators(n: u8) -> u64 {
     let mut c = Chain::new(&[(1, 1_000)]);
     for i in 0..n {
         let d = member(10 + i);
@@ -829,7 +794,7 @@ fn vote_reads_with_delegators(n: u8) -> usize {
     let id = c.submit(1, 100, vec![]);
     c.end_block();
     let reads = Rc::new(Cell::new(0));
-    let mut state = Counting {
+    let mut state = CountingState {
         inner: c.state.clone(),
         reads: reads.clone(),
     };
@@ -844,7 +809,7 @@ fn vote_reads_with_delegators(n: u8) -> usize {
         metadata: String::new(),
     }
     .execute(&mut state, c.height, |h| {
-        Ok(hist.get(&h).cloned().map(|inner| Counting {
+        Ok(hist.get(&h).cloned().map(|inner| CountingState {
             inner,
             reads: reads.clone(),
         }))

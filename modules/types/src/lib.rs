@@ -20,5 +20,7 @@ pub use error::ModuleError;
 pub use event::Event;
 pub use gas::{GasConfig, GasMeter, Metered};
 pub use query::{Page, QueryError};
-pub use state::{Changes, Entries, MarkedState, MemState, StateReadExt, StateWriteExt};
+pub use state::{
+    Changes, CountingState, Entries, MarkedState, MemState, StateReadExt, StateWriteExt,
+};
 pub use state::{Overlay, StateError, StateRead, StateWrite};

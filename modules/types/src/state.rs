@@ -268,6 +268,48 @@ impl StateWrite for MarkedState {
     }
 }
 
+/// A state that counts the reads made through it: one per `get_raw`, and one
+/// per `prefix_raw` call plus one per entry it returns. The counter is shared
+/// (`Rc`), so several views (a state and its history snapshots, say) can add
+/// to one count. Tests use it to show that work does not grow with a count.
+#[derive(Debug, Clone, Default)]
+pub struct CountingState<S> {
+    /// The state read through.
+    pub inner: S,
+    /// Reads so far.
+    pub reads: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<S: StateRead> StateRead for CountingState<S> {
+    fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.reads.set(self.reads.get().saturating_add(1));
+        self.inner.get_raw(key)
+    }
+
+    fn prefix_raw(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StateError> {
+        let out = self.inner.prefix_raw(prefix, start_after, limit)?;
+        let returned = u64::try_from(out.len()).unwrap_or(u64::MAX);
+        self.reads
+            .set(self.reads.get().saturating_add(1).saturating_add(returned));
+        Ok(out)
+    }
+}
+
+impl<S: StateWrite> StateWrite for CountingState<S> {
+    fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<(), StateError> {
+        self.inner.put_raw(key, value)
+    }
+
+    fn delete_raw(&mut self, key: Vec<u8>) -> Result<(), StateError> {
+        self.inner.delete_raw(key)
+    }
+}
+
 /// A plain in-memory state: the base for unit tests and for computing
 /// genesis before any storage exists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -4,10 +4,8 @@
 //! agreement, queue scans whose cost does not grow with history, and
 //! assignment whose cost does not grow with the provider count.
 
-use std::cell::Cell;
-
 use deai_proto::compute::v1 as pb;
-use deai_types::{Entries, MarkedState, StateError, StateWrite, StateWriteExt};
+use deai_types::{CountingState, MarkedState, StateWriteExt};
 
 use super::*;
 use crate::{
@@ -398,46 +396,9 @@ fn jobs_nobody_can_take_do_not_hold_back_assignable_jobs_behind_them() {
     c.check_books();
 }
 
-/// A state that counts the keys it reads.
-struct Counting {
-    inner: deai_types::MemState,
-    reads: Cell<u64>,
-}
-
-impl StateRead for Counting {
-    fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        self.reads.set(self.reads.get() + 1);
-        self.inner.get_raw(key)
-    }
-
-    fn prefix_raw(
-        &self,
-        prefix: &[u8],
-        start_after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Entries, StateError> {
-        let out = self.inner.prefix_raw(prefix, start_after, limit)?;
-        self.reads.set(self.reads.get() + 1 + out.len() as u64);
-        Ok(out)
-    }
-}
-
-impl StateWrite for Counting {
-    fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<(), StateError> {
-        self.inner.put_raw(key, value)
-    }
-
-    fn delete_raw(&mut self, key: Vec<u8>) -> Result<(), StateError> {
-        self.inner.delete_raw(key)
-    }
-}
-
 /// Keys read by the begin_block that assigns one `R = 3` job among `n` providers.
 fn assignment_reads(n: u32) -> u64 {
-    let mut s = Counting {
-        inner: deai_types::MemState::default(),
-        reads: Cell::new(0),
-    };
+    let mut s = CountingState::<deai_types::MemState>::default();
     s.put_compute_params(&params()).unwrap();
     for i in 0..n {
         let mut a = [9u8; 20];
