@@ -540,7 +540,8 @@ mod tests {
     use super::*;
     use crate::txbuilder::{msg_send, sign_tx, Key, TxParams};
 
-    fn valid_tx() -> Vec<u8> {
+    /// `msgs` signed by the "decode" key with a 2000udeai fee, 200000 gas and `memo`.
+    fn signed_with_memo(msgs: Vec<Any>, memo: &str) -> Vec<u8> {
         let k = Key::from_label("decode");
         let p = TxParams {
             chain_id: "c".into(),
@@ -548,17 +549,19 @@ mod tests {
             sequence: 0,
             fee: Some(Coin::new(2_000, "udeai")),
             gas_limit: 200_000,
-            memo: "hi".into(),
+            memo: memo.into(),
         };
-        sign_tx(
-            &k,
-            vec![msg_send(
-                &k.address(),
-                &Key::from_label("to").address(),
-                &[Coin::new(1, "udeai")],
-            )],
-            &p,
-        )
+        sign_tx(&k, msgs, &p)
+    }
+
+    fn valid_tx() -> Vec<u8> {
+        let k = Key::from_label("decode");
+        let send = msg_send(
+            &k.address(),
+            &Key::from_label("to").address(),
+            &[Coin::new(1, "udeai")],
+        );
+        signed_with_memo(vec![send], "hi")
     }
 
     #[test]
@@ -608,16 +611,7 @@ mod tests {
     }
 
     fn signed(msgs: Vec<Any>) -> Vec<u8> {
-        let k = Key::from_label("decode");
-        let p = TxParams {
-            chain_id: "c".into(),
-            account_number: 0,
-            sequence: 0,
-            fee: Some(Coin::new(2_000, "udeai")),
-            gas_limit: 200_000,
-            memo: String::new(),
-        };
-        sign_tx(&k, msgs, &p)
+        signed_with_memo(msgs, "")
     }
 
     /// A `MsgSubmitProposal` wrapping `inner`, `depth` times over.

@@ -172,23 +172,14 @@ fn provider_daemons_earn_on_agreeing_results_the_corrupt_one_is_slashed_and_a_re
     // corrupt one is paid nothing and only spent its fees.
     let earned2 = paid(4, j.work_units);
     assert_eq!(earned2, PRICE + REWARD_PER_UNIT);
-    for (i, daemon) in d.iter().enumerate() {
-        let fees = net.fees_paid(&addrs[i]) - fees_before[i];
-        assert!(fees > 0, "{} paid fees", keys[i]);
-        let pay = if i < 3 {
-            daemon.wait_metric("jobs_done_total", 2.0);
-            daemon.wait_metric("rewards_earned_udeai", (earned + earned2) as f64);
-            earned2
-        } else {
-            0
-        };
-        assert_eq!(
-            net.balance(&addrs[i]),
-            before[i] + pay - fees,
-            "{}",
-            keys[i]
-        );
-    }
+    net.assert_honest_paid_and_corrupt_not(
+        &d,
+        &keys,
+        &addrs,
+        (&before, &fees_before),
+        earned2,
+        earned + earned2,
+    );
 
     // Persistence: p1 is paused so the reveal phase cannot open; p0 is
     // killed once its commitment is on chain and restarted; it must reveal

@@ -197,22 +197,13 @@ fn three_daemons_are_paid_for_an_embedding_and_a_fourth_that_corrupts_one_is_sla
     assert_eq!(j.work_units, 1);
     let earned2 = paid(4, j.work_units);
     assert_eq!(earned2, PRICE + REWARD_PER_UNIT);
-    for (i, daemon) in d.iter().enumerate() {
-        let fees = net.fees_paid(&addrs[i]) - fees_before[i];
-        assert!(fees > 0, "{} paid fees", keys[i]);
-        let pay = if i < 3 {
-            daemon.wait_metric("jobs_done_total", 2.0);
-            daemon.wait_metric("rewards_earned_udeai", (earned + earned2) as f64);
-            earned2
-        } else {
-            0
-        };
-        assert_eq!(
-            net.balance(&addrs[i]),
-            before[i] + pay - fees,
-            "{}",
-            keys[i]
-        );
-    }
+    net.assert_honest_paid_and_corrupt_not(
+        &d,
+        &keys,
+        &addrs,
+        (&before, &fees_before),
+        earned2,
+        earned + earned2,
+    );
     eprintln!("embed end to end took {:.1?}", started.elapsed());
 }

@@ -222,6 +222,38 @@ impl Net {
         }
     }
 
+    /// After the second job of a four-daemon run (R = 4, daemon 3 corrupt):
+    /// daemons 0–2 have done two jobs, earned `earned_total` by their metric,
+    /// and gained `pay` less their fees since `before` (balances, fees paid);
+    /// daemon 3 gained nothing and only paid fees.
+    pub fn assert_honest_paid_and_corrupt_not(
+        &self,
+        d: &[Daemon],
+        keys: &[&str],
+        addrs: &[String],
+        (before, fees_before): (&[u128], &[u128]),
+        pay: u128,
+        earned_total: u128,
+    ) {
+        for (i, daemon) in d.iter().enumerate() {
+            let fees = self.fees_paid(&addrs[i]) - fees_before[i];
+            assert!(fees > 0, "{} paid fees", keys[i]);
+            let pay = if i < 3 {
+                daemon.wait_metric("jobs_done_total", 2.0);
+                daemon.wait_metric("rewards_earned_udeai", earned_total as f64);
+                pay
+            } else {
+                0
+            };
+            assert_eq!(
+                self.balance(&addrs[i]),
+                before[i] + pay - fees,
+                "{}",
+                keys[i]
+            );
+        }
+    }
+
     /// Signs and sends a gemm-i8 job from `from`; returns its id.
     pub fn submit_gemm(&self, from: &str, input: &[u8], replication: u32) -> u64 {
         self.submit(from, "gemm-i8", "", input, replication)

@@ -73,15 +73,7 @@ pub fn pending(due: u64, id: u64) -> Vec<u8> {
 
 /// Splits a pending key into due height and job id.
 pub fn parse_pending(key: &[u8]) -> Option<(u64, u64)> {
-    let rest = key.strip_prefix(pending_prefix().as_slice())?;
-    if rest.len() != 16 {
-        return None;
-    }
-    let (d, id) = rest.split_at(8);
-    Some((
-        u64::from_be_bytes(d.try_into().ok()?),
-        u64::from_be_bytes(id.try_into().ok()?),
-    ))
+    parse_height_and_id(&pending_prefix(), key)
 }
 
 /// The seek key of a height-ordered queue: `prefix` followed by the height.
@@ -91,6 +83,19 @@ pub fn queue_seek(prefix: &[u8], height: u64) -> Vec<u8> {
     let mut k = prefix.to_vec();
     k.extend_from_slice(&height.to_be_bytes());
     k
+}
+
+/// Splits a `prefix/<height>/<id>` queue key (both big-endian u64).
+fn parse_height_and_id(prefix: &[u8], key: &[u8]) -> Option<(u64, u64)> {
+    let rest = key.strip_prefix(prefix)?;
+    if rest.len() != 16 {
+        return None;
+    }
+    let (height, id) = rest.split_at(8);
+    Some((
+        u64::from_be_bytes(height.try_into().ok()?),
+        u64::from_be_bytes(id.try_into().ok()?),
+    ))
 }
 
 /// The height a height-ordered queue key under `prefix` starts with.
@@ -166,15 +171,7 @@ pub fn settlement(deadline: u64, id: u64) -> Vec<u8> {
 
 /// Splits a settlement key into deadline and job id.
 pub fn parse_settlement(key: &[u8]) -> Option<(u64, u64)> {
-    let rest = key.strip_prefix(settlement_prefix().as_slice())?;
-    if rest.len() != 16 {
-        return None;
-    }
-    let (d, id) = rest.split_at(8);
-    Some((
-        u64::from_be_bytes(d.try_into().ok()?),
-        u64::from_be_bytes(id.try_into().ok()?),
-    ))
+    parse_height_and_id(&settlement_prefix(), key)
 }
 
 /// Prefix of the unbonding queue, ordered by completion height, then provider.
@@ -192,8 +189,7 @@ pub fn unbonding(height: u64, provider: &Address) -> Vec<u8> {
 
 /// The completion height an unbonding key starts with.
 pub fn parse_unbonding_height(key: &[u8]) -> Option<u64> {
-    let rest = key.strip_prefix(unbonding_prefix().as_slice())?;
-    Some(u64::from_be_bytes(rest.get(..8)?.try_into().ok()?))
+    parse_queue_height(&unbonding_prefix(), key)
 }
 
 /// Prefix of the jail-expiry queue, ordered by release height, then provider.

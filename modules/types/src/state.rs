@@ -22,6 +22,20 @@ pub enum StateError {
 /// Key-value pairs in ascending key order, as prefix scans return them.
 pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
+/// The key range a prefix scan of an in-memory map walks: from the prefix,
+/// or strictly after `start_after` when that sorts at or past the prefix.
+fn scan_range(
+    prefix: &[u8],
+    start_after: Option<&[u8]>,
+) -> (std::ops::Bound<Vec<u8>>, std::ops::Bound<Vec<u8>>) {
+    use std::ops::Bound;
+    let lower = match start_after {
+        Some(after) if after >= prefix => Bound::Excluded(after.to_vec()),
+        _ => Bound::Included(prefix.to_vec()),
+    };
+    (lower, Bound::Unbounded)
+}
+
 /// Read access to versioned key-value state.
 pub trait StateRead {
     /// The value under `key`, if any.
@@ -144,14 +158,10 @@ impl<B: StateRead> StateRead for Overlay<B> {
         start_after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Entries, StateError> {
-        use std::ops::Bound;
-        let lower = match start_after {
-            Some(after) if after >= prefix => Bound::Excluded(after.to_vec()),
-            _ => Bound::Included(prefix.to_vec()),
-        };
+        let range = scan_range(prefix, start_after);
         let staged: Vec<(&Vec<u8>, &Option<Vec<u8>>)> = self
             .changes
-            .range((lower, Bound::Unbounded))
+            .range(range)
             .take_while(|(k, _)| k.starts_with(prefix))
             .collect();
         // Every staged deletion may hide one base entry, so ask the base for
@@ -233,15 +243,11 @@ impl StateRead for MarkedState {
         start_after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Entries, StateError> {
-        use std::ops::Bound;
-        let lower = match start_after {
-            Some(after) if after >= prefix => Bound::Excluded(after.to_vec()),
-            _ => Bound::Included(prefix.to_vec()),
-        };
+        let range = scan_range(prefix, start_after);
         let mut out = Vec::new();
         for (k, v) in self
             .map
-            .range((lower, Bound::Unbounded))
+            .range(range)
             .take_while(|(k, _)| k.starts_with(prefix))
         {
             if out.len() >= limit {
@@ -326,14 +332,10 @@ impl StateRead for MemState {
         start_after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Entries, StateError> {
-        use std::ops::Bound;
-        let lower = match start_after {
-            Some(after) if after >= prefix => Bound::Excluded(after.to_vec()),
-            _ => Bound::Included(prefix.to_vec()),
-        };
+        let range = scan_range(prefix, start_after);
         Ok(self
             .0
-            .range((lower, Bound::Unbounded))
+            .range(range)
             .take_while(|(k, _)| k.starts_with(prefix))
             .take(limit)
             .map(|(k, v)| (k.clone(), v.clone()))

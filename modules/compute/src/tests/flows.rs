@@ -10,30 +10,10 @@ use crate::{
     state_key, treasury_address, JobStatus, Kind,
 };
 
-const FUNDS: u128 = 10_000_000;
-const BOND: u128 = 2_000_000;
-const REQ: Address = Address([100; 20]);
-
 /// A chain at height 1 with `n` registered providers `addr(1..=n)` bonded
 /// `BOND` each, and the requester `REQ`.
 fn setup(n: u8) -> Chain {
     setup_with(params(), n)
-}
-
-/// [`setup`] with other parameters.
-fn setup_with(p: ComputeParams, n: u8) -> Chain {
-    let mut accounts: Vec<Address> = (1..=n).map(addr).collect();
-    accounts.push(REQ);
-    let mut c = Chain::new(p, &accounts, FUNDS);
-    for i in 1..=n {
-        c.register(addr(i), BOND);
-    }
-    c
-}
-
-/// The providers assigned to job `id`.
-fn assigned(c: &Chain, id: u64) -> Vec<Address> {
-    c.job(id).assignments.iter().map(|a| a.provider).collect()
 }
 
 #[test]
@@ -488,18 +468,6 @@ fn a_waiting_job_is_assigned_once_enough_providers_are_eligible_again() {
     c.advance();
     assert_eq!(c.job(id).status, JobStatus::Assigned);
     assert_eq!(c.job(id).assigned_height, 5);
-}
-
-/// Unbonds `amount` of `p`'s bond.
-fn unbond(c: &mut Chain, p: Address, amount: u128) {
-    c.exec_any(&pack(
-        crate::MSG_UNBOND_TYPE_URL,
-        &pb::MsgUnbond {
-            provider: p.to_bech32(),
-            amount: amount.to_string(),
-        },
-    ))
-    .unwrap();
 }
 
 #[test]

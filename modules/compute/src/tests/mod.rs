@@ -250,6 +250,42 @@ impl Chain {
     }
 }
 
+/// Balance each test account starts with.
+pub const FUNDS: u128 = 10_000_000;
+/// Bond of each provider [`setup_with`] registers.
+pub const BOND: u128 = 2_000_000;
+/// The requester of the flow tests.
+pub const REQ: Address = Address([100; 20]);
+
+/// A chain at height 1 under `p` with `n` registered providers `addr(1..=n)`
+/// bonded `BOND` each, and the requester `REQ`.
+pub fn setup_with(p: ComputeParams, n: u8) -> Chain {
+    let mut accounts: Vec<Address> = (1..=n).map(addr).collect();
+    accounts.push(REQ);
+    let mut c = Chain::new(p, &accounts, FUNDS);
+    for i in 1..=n {
+        c.register(addr(i), BOND);
+    }
+    c
+}
+
+/// The providers assigned to job `id`.
+pub fn assigned(c: &Chain, id: u64) -> Vec<Address> {
+    c.job(id).assignments.iter().map(|a| a.provider).collect()
+}
+
+/// Unbonds `amount` of `p`'s bond.
+pub fn unbond(c: &mut Chain, p: Address, amount: u128) {
+    c.exec_any(&pack(
+        crate::MSG_UNBOND_TYPE_URL,
+        &deai_proto::compute::v1::MsgUnbond {
+            provider: p.to_bech32(),
+            amount: amount.to_string(),
+        },
+    ))
+    .unwrap();
+}
+
 /// A salt unique to a provider.
 pub fn salt(p: Address) -> Vec<u8> {
     let mut s = b"salt-".to_vec();

@@ -13,24 +13,6 @@ use crate::{
     state_key, treasury_address, JobStatus,
 };
 
-const FUNDS: u128 = 10_000_000;
-const BOND: u128 = 2_000_000;
-const REQ: Address = Address([100; 20]);
-
-fn setup_with(p: ComputeParams, n: u8) -> Chain {
-    let mut accounts: Vec<Address> = (1..=n).map(addr).collect();
-    accounts.push(REQ);
-    let mut c = Chain::new(p, &accounts, FUNDS);
-    for i in 1..=n {
-        c.register(addr(i), BOND);
-    }
-    c
-}
-
-fn assigned(c: &Chain, id: u64) -> Vec<Address> {
-    c.job(id).assignments.iter().map(|a| a.provider).collect()
-}
-
 /// Every assigned provider commits and reveals `results[i]`.
 fn answer(c: &mut Chain, id: u64, results: &[&[u8]]) {
     let ps = assigned(c, id);
@@ -40,17 +22,6 @@ fn answer(c: &mut Chain, id: u64, results: &[&[u8]]) {
     for (p, r) in ps.iter().zip(results) {
         c.reveal(*p, id, r).unwrap();
     }
-}
-
-fn unbond(c: &mut Chain, p: Address, amount: u128) {
-    c.exec_any(&pack(
-        crate::MSG_UNBOND_TYPE_URL,
-        &pb::MsgUnbond {
-            provider: p.to_bech32(),
-            amount: amount.to_string(),
-        },
-    ))
-    .unwrap();
 }
 
 // ---- item 2: params and block hooks ----
