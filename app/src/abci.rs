@@ -21,7 +21,12 @@ use tendermint::{
 use tower_abci::BoxError;
 use tracing::error;
 
-use crate::{app::TxOutcome, query, App};
+use crate::{
+    app::TxOutcome,
+    query,
+    statesync::{Applied, Offer, SnapshotInfo, SnapshotStore},
+    App,
+};
 
 /// The app as shared by the ABCI connections.
 pub type SharedApp = Arc<Mutex<App>>;
@@ -154,23 +159,60 @@ pub fn mempool(app: &SharedApp, req: MempoolRequest) -> Result<MempoolResponse, 
     })
 }
 
+/// The CometBFT line this app runs under, as `Info` reports it.
+pub const SUPPORTED_COMETBFT: &str = "0.38";
+/// The ABCI version of CometBFT v0.38.
+pub const SUPPORTED_ABCI: &str = "2.0.0";
+
+/// Errors, naming what is needed, unless `version` (CometBFT's semantic
+/// version) is v0.38.x and `abci_version` is ABCI 2.0.0.
+pub fn check_cometbft_version(version: &str, abci_version: &str) -> Result<(), String> {
+    let line_ok = version
+        .strip_prefix(SUPPORTED_COMETBFT)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .is_some_and(|patch| {
+            let patch = patch.split(['-', '+']).next().unwrap_or("");
+            !patch.is_empty() && patch.bytes().all(|b| b.is_ascii_digit())
+        });
+    if line_ok && abci_version == SUPPORTED_ABCI {
+        return Ok(());
+    }
+    Err(format!(
+        "CometBFT {version:?} with ABCI {abci_version:?} is not supported: deaid runs under CometBFT v{SUPPORTED_COMETBFT}.x (ABCI {SUPPORTED_ABCI}); install it with scripts/install-cometbft.sh"
+    ))
+}
+
 /// Handles one info-connection request. Queries go to `querier` and never
 /// take the app's lock, so a slow query cannot delay a block.
 pub fn info(
     app: &SharedApp,
     querier: &query::Querier,
+    refuse: Option<&tokio::sync::mpsc::Sender<String>>,
     req: InfoRequest,
 ) -> Result<InfoResponse, BoxError> {
     match req {
-        InfoRequest::Info(_) => with_app(app, |a| {
-            Ok(InfoResponse::Info(response::Info {
-                data: "deai".to_string(),
-                version: env!("CARGO_PKG_VERSION").to_string(),
-                app_version: deai_genesis::APP_VERSION,
-                last_block_height: Height::try_from(a.last_height())?,
-                last_block_app_hash: a.last_app_hash()?.try_into()?,
-            }))
-        }),
+        InfoRequest::Info(r) => {
+            if let Err(e) = check_cometbft_version(&r.version, &r.abci_version) {
+                error!("{e}");
+                // A failed service only panics tower-abci's connection task
+                // and CometBFT sees a closed socket: stop the server instead,
+                // and hold this answer back until it has stopped.
+                if let Some(tx) = refuse {
+                    let _ = tx.try_send(e.clone());
+                    std::thread::sleep(std::time::Duration::from_secs(2));
+                }
+                return Err(anyhow!(e).into());
+            }
+            with_app(app, |a| {
+                Ok(InfoResponse::Info(response::Info {
+                    data: "deai".to_string(),
+                    version: env!("CARGO_PKG_VERSION").to_string(),
+                    app_version: deai_genesis::APP_VERSION,
+                    last_block_height: Height::try_from(a.last_height())?,
+                    last_block_app_hash: a.last_app_hash()?.try_into()?,
+                }))
+            })
+        }
         InfoRequest::Query(r) => {
             let ans = querier.query(&r.path, &r.data, r.height.value(), r.prove);
             Ok(InfoResponse::Query(response::Query {
@@ -200,25 +242,78 @@ pub fn info(
     }
 }
 
-/// Handles one snapshot-connection request: state sync is not offered yet.
-pub fn snapshot(req: SnapshotRequest) -> Result<SnapshotResponse, BoxError> {
+/// Handles one snapshot-connection request. Listing and serving chunks
+/// read files only; offers and chunks being restored take the app's lock.
+pub fn snapshot(
+    app: &SharedApp,
+    store: Option<&SnapshotStore>,
+    req: SnapshotRequest,
+) -> Result<SnapshotResponse, BoxError> {
     Ok(match req {
         SnapshotRequest::ListSnapshots => {
-            SnapshotResponse::ListSnapshots(response::ListSnapshots::default())
+            let snapshots = match store {
+                None => Vec::new(),
+                Some(store) => store
+                    .list()
+                    .map_err(|e| anyhow!("listing snapshots: {e:#}"))?
+                    .into_iter()
+                    .map(|s| {
+                        Ok(tendermint::abci::types::Snapshot {
+                            height: Height::try_from(s.height)?,
+                            format: s.format,
+                            chunks: s.chunks,
+                            hash: s.hash.into(),
+                            metadata: s.metadata.into(),
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?,
+            };
+            SnapshotResponse::ListSnapshots(response::ListSnapshots { snapshots })
         }
-        SnapshotRequest::OfferSnapshot(_) => {
-            SnapshotResponse::OfferSnapshot(response::OfferSnapshot::Reject)
-        }
-        SnapshotRequest::LoadSnapshotChunk(_) => {
-            SnapshotResponse::LoadSnapshotChunk(response::LoadSnapshotChunk::default())
-        }
-        SnapshotRequest::ApplySnapshotChunk(_) => {
-            SnapshotResponse::ApplySnapshotChunk(response::ApplySnapshotChunk {
-                result: response::ApplySnapshotChunkResult::Abort,
-                refetch_chunks: Vec::new(),
-                reject_senders: Vec::new(),
+        SnapshotRequest::LoadSnapshotChunk(r) => {
+            let chunk = store
+                .map(|s| s.load_chunk(r.height.value(), r.format, r.chunk))
+                .unwrap_or_default();
+            SnapshotResponse::LoadSnapshotChunk(response::LoadSnapshotChunk {
+                chunk: chunk.into(),
             })
         }
+        SnapshotRequest::OfferSnapshot(r) => with_app(app, |a| {
+            let s = r.snapshot;
+            let info = SnapshotInfo {
+                height: s.height.value(),
+                format: s.format,
+                chunks: s.chunks,
+                hash: s.hash.to_vec(),
+                metadata: s.metadata.to_vec(),
+            };
+            Ok(SnapshotResponse::OfferSnapshot(
+                match a.offer_snapshot(info, r.app_hash.as_bytes()) {
+                    Offer::Accept => response::OfferSnapshot::Accept,
+                    Offer::Reject => response::OfferSnapshot::Reject,
+                    Offer::RejectFormat => response::OfferSnapshot::RejectFormat,
+                    Offer::Abort => response::OfferSnapshot::Abort,
+                },
+            ))
+        })?,
+        SnapshotRequest::ApplySnapshotChunk(r) => with_app(app, |a| {
+            use response::ApplySnapshotChunkResult as R;
+            let (result, refetch_chunks, reject_senders) =
+                match a.apply_snapshot_chunk(r.index, &r.chunk)? {
+                    Applied::Accept(_) => (R::Accept, Vec::new(), Vec::new()),
+                    // Fetch it again, from anyone but the peer that sent it.
+                    Applied::Refetch => (R::Retry, vec![r.index], vec![r.sender]),
+                    Applied::RejectSnapshot => (R::RejectSnapshot, Vec::new(), Vec::new()),
+                    Applied::Abort => (R::Abort, Vec::new(), Vec::new()),
+                };
+            Ok(SnapshotResponse::ApplySnapshotChunk(
+                response::ApplySnapshotChunk {
+                    result,
+                    refetch_chunks,
+                    reject_senders,
+                },
+            ))
+        })?,
     })
 }
 
@@ -247,8 +342,13 @@ impl std::str::FromStr for Listen {
     }
 }
 
-/// Serves ABCI on `listen` until the process ends.
-pub async fn serve(app: SharedApp, listen: Listen) -> anyhow::Result<()> {
+/// Serves ABCI on `listen` until the process ends, with state-sync
+/// snapshots from `snapshots` if given.
+pub async fn serve(
+    app: SharedApp,
+    listen: Listen,
+    snapshots: Option<Arc<SnapshotStore>>,
+) -> anyhow::Result<()> {
     let c = app.clone();
     let consensus_svc = tower::service_fn(move |req: ConsensusRequest| {
         let app = c.clone();
@@ -264,12 +364,21 @@ pub async fn serve(app: SharedApp, listen: Listen) -> anyhow::Result<()> {
         .lock()
         .map_err(|_| anyhow!("the application panicked before serving"))?
         .querier();
+    let (refuse_tx, mut refused) = tokio::sync::mpsc::channel::<String>(1);
     let info_svc = tower::service_fn(move |req: InfoRequest| {
         let app = i.clone();
         let querier = querier.clone();
-        async move { tokio::task::spawn_blocking(move || info(&app, &querier, req)).await? }
+        let refuse = refuse_tx.clone();
+        async move {
+            tokio::task::spawn_blocking(move || info(&app, &querier, Some(&refuse), req)).await?
+        }
     });
-    let snapshot_svc = tower::service_fn(|req: SnapshotRequest| async move { snapshot(req) });
+    let s = app.clone();
+    let snapshot_svc = tower::service_fn(move |req: SnapshotRequest| {
+        let app = s.clone();
+        let store = snapshots.clone();
+        async move { tokio::task::spawn_blocking(move || snapshot(&app, store.as_deref(), req)).await? }
+    });
     let server = tower_abci::v038::Server::builder()
         .consensus(consensus_svc)
         .mempool(mempool_svc)
@@ -277,14 +386,43 @@ pub async fn serve(app: SharedApp, listen: Listen) -> anyhow::Result<()> {
         .snapshot(snapshot_svc)
         .finish()
         .ok_or_else(|| anyhow!("ABCI server is missing a service"))?;
-    let result = match listen {
-        Listen::Tcp(addr) => server.listen_tcp(addr).await,
-        Listen::Unix(path) => {
-            if path.exists() {
-                std::fs::remove_file(&path)?;
+    let listening = async move {
+        match listen {
+            Listen::Tcp(addr) => server.listen_tcp(addr).await,
+            Listen::Unix(path) => {
+                if path.exists() {
+                    std::fs::remove_file(&path)?;
+                }
+                server.listen_unix(path).await
             }
-            server.listen_unix(path).await
         }
     };
-    result.map_err(|e| anyhow!("ABCI server stopped: {e}"))
+    tokio::select! {
+        result = listening => result.map_err(|e| anyhow!("ABCI server stopped: {e}")),
+        Some(why) = refused.recv() => Err(anyhow!(why)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_cometbft_version;
+
+    #[test]
+    fn only_cometbft_v0_38_with_abci_2_is_accepted() {
+        for ok in ["0.38.0", "0.38.26", "0.38.17-rc1", "0.38.12+abc"] {
+            assert!(check_cometbft_version(ok, "2.0.0").is_ok(), "{ok}");
+        }
+        for (v, abci) in [
+            ("0.37.4", "1.0.0"),
+            ("0.38.26", "1.0.0"),
+            ("1.0.0", "2.1.0"),
+            ("0.380.1", "2.0.0"),
+            ("0.38.", "2.0.0"),
+            ("0.38", "2.0.0"),
+            ("", ""),
+        ] {
+            let e = check_cometbft_version(v, abci).unwrap_err();
+            assert!(e.contains("v0.38.x"), "{e}");
+        }
+    }
 }

@@ -24,7 +24,7 @@ use deai_types::{
 use rayon::prelude::*;
 use tracing::{debug, info, info_span, warn};
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use deai_gov::GovRead;
 
@@ -34,6 +34,7 @@ use crate::{
     error::TxError,
     exec::{self, ExecCtx},
     state_key,
+    statesync::{self, Applied, Offer, Restore, SnapshotError, SnapshotInfo, SnapshotStore, Step},
     tx::{self, DecodedTx},
 };
 
@@ -100,6 +101,10 @@ pub struct App {
     check: Overlay<Snapshot>,
     /// Keep at least this many recent heights (0: keep every height).
     min_retain_blocks: u64,
+    /// Where periodic state-sync snapshots go, if this node takes them.
+    snapshots: Option<Arc<SnapshotStore>>,
+    /// A state-sync restore in progress.
+    restore: Option<Restore>,
 }
 
 /// Pruning runs at heights that are multiples of this, because it scans
@@ -135,12 +140,19 @@ impl App {
             genesis: None,
             pending: None,
             min_retain_blocks: 0,
+            snapshots: None,
+            restore: None,
         })
     }
 
     /// Keeps only the latest `blocks` heights readable (0: keep all, the default).
     pub fn set_min_retain_blocks(&mut self, blocks: u64) {
         self.min_retain_blocks = blocks;
+    }
+
+    /// Takes a state-sync snapshot into `store` at every height its interval divides.
+    pub fn set_snapshots(&mut self, store: Arc<SnapshotStore>) {
+        self.snapshots = Some(store);
     }
 
     /// The storage, for queries.
@@ -480,21 +492,140 @@ impl App {
         self.genesis = None;
         self.check = Overlay::new(self.storage.latest_snapshot());
         info!(height, "committed");
-        if self.min_retain_blocks == 0 || height <= self.min_retain_blocks {
-            return Ok(0);
-        }
         // Open votes read voting power at the height voting began: keep it.
         let oldest_vote = self
             .storage
             .latest_snapshot()
             .oldest_voting_start()
             .context("reading open votes")?;
+        if let Some(store) = &self.snapshots {
+            if store.due(height) {
+                if oldest_vote.is_some_and(|start| start < height) {
+                    // A node restored from it could not tally that vote.
+                    info!(
+                        height,
+                        "no snapshot: an open vote needs an older height's state"
+                    );
+                } else {
+                    store.spawn_take(self.storage.clone(), height);
+                }
+            }
+        }
+        if self.min_retain_blocks == 0 || height <= self.min_retain_blocks {
+            return Ok(0);
+        }
         let retain = (height - self.min_retain_blocks).min(oldest_vote.unwrap_or(u64::MAX));
         if height % PRUNE_EVERY == 0 {
             self.storage.prune(retain).context("pruning old heights")?;
             info!(retain_from = retain, "pruned old heights");
         }
         Ok(retain)
+    }
+
+    /// State sync: CometBFT offers a snapshot whose state must have the
+    /// light-client-verified `app_hash`.
+    pub fn offer_snapshot(&mut self, info: SnapshotInfo, app_hash: &[u8]) -> Offer {
+        if self.storage.latest_version().is_some() || self.chain.is_some() {
+            warn!("refusing a snapshot: this node has state already");
+            return Offer::Abort;
+        }
+        let (height, format) = (info.height, info.format);
+        match Restore::new(info, app_hash.to_vec()) {
+            Ok(r) => {
+                info!(height, chunks = r.info().chunks, "restoring a snapshot");
+                self.restore = Some(r);
+                Offer::Accept
+            }
+            Err(e) => {
+                warn!(height, error = %e, "refusing a snapshot");
+                self.restore = None;
+                if matches!(e, SnapshotError::Format(_)) || format != statesync::FORMAT {
+                    Offer::RejectFormat
+                } else {
+                    Offer::Reject
+                }
+            }
+        }
+    }
+
+    /// State sync: takes chunk `index` of the offered snapshot; after the
+    /// last one, writes the state if its root is the trusted app hash.
+    pub fn apply_snapshot_chunk(&mut self, index: u32, chunk: &[u8]) -> anyhow::Result<Applied> {
+        let Some(restore) = self.restore.as_mut() else {
+            warn!(index, "a snapshot chunk with no snapshot offered");
+            return Ok(Applied::Abort);
+        };
+        let height = restore.info().height;
+        let entries = match restore.apply(index, chunk) {
+            Ok(Step::More) => return Ok(Applied::Accept(None)),
+            Ok(Step::Refetch) => {
+                warn!(
+                    height,
+                    index, "snapshot chunk failed its hash check; fetching it again"
+                );
+                return Ok(Applied::Refetch);
+            }
+            Ok(Step::GiveUp) => {
+                warn!(height, "too many bad chunks; giving up this snapshot");
+                self.restore = None;
+                return Ok(Applied::RejectSnapshot);
+            }
+            Err(e) => {
+                warn!(height, index, error = %e, "rejecting the snapshot");
+                self.restore = None;
+                return Ok(Applied::RejectSnapshot);
+            }
+            Ok(Step::Done(entries)) => entries,
+        };
+        let trusted = restore.trusted_root().to_vec();
+        self.restore = None;
+        let changes: Changes = entries.into_iter().map(|(k, v)| (k, Some(v))).collect();
+        let prepared = self.storage.prepare(height, &changes)?;
+        if prepared.root_hash.as_slice() != trusted.as_slice() {
+            warn!(
+                height,
+                root = hex::encode(prepared.root_hash),
+                trusted = hex::encode(&trusted),
+                "rejecting the snapshot: its state does not have the trusted app hash"
+            );
+            return Ok(Applied::RejectSnapshot);
+        }
+        let mut restored = Overlay::new(self.storage.latest_snapshot());
+        restored.apply(changes);
+        let chain = restored
+            .get_proto::<ChainInfo>(&state_key::chain_info())
+            .ok()
+            .flatten();
+        let Some(chain) = chain else {
+            warn!(height, "rejecting the snapshot: it holds no chain info");
+            return Ok(Applied::RejectSnapshot);
+        };
+        if restored
+            .oldest_voting_start()
+            .map_or(true, |v| v.is_some_and(|start| start < height))
+        {
+            warn!(
+                height,
+                "rejecting the snapshot: an open vote needs an older height's state"
+            );
+            return Ok(Applied::RejectSnapshot);
+        }
+        self.storage
+            .commit(prepared)
+            .context("writing the restored state")?;
+        self.chain = Some(Chain {
+            chain_id: chain.chain_id,
+            initial_height: u64::try_from(chain.initial_height).unwrap_or(1),
+        });
+        self.genesis = None;
+        self.pending = None;
+        self.check = Overlay::new(self.storage.latest_snapshot());
+        info!(
+            height,
+            app_hash = hex::encode(&trusted),
+            "state restored from a snapshot"
+        );
+        Ok(Applied::Accept(Some(height)))
     }
 
     /// Estimates the gas `bytes` would use on top of the latest committed

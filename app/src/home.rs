@@ -37,4 +37,9 @@ impl Home {
     pub fn state_dir(&self) -> PathBuf {
         self.0.join("data").join("state")
     }
+
+    /// `data/snapshots`: state-sync snapshots, one directory per height.
+    pub fn snapshot_dir(&self) -> PathBuf {
+        self.0.join("data").join("snapshots")
+    }
 }

@@ -21,6 +21,7 @@ pub mod home;
 pub mod keys_cli;
 pub mod query;
 pub mod state_key;
+pub mod statesync;
 pub mod tx;
 pub mod txbuilder;
 

@@ -51,6 +51,13 @@ enum Command {
         /// Keep state and blocks for only this many recent heights (0: keep all).
         #[arg(long, default_value_t = 0)]
         min_retain_blocks: u64,
+        /// Take a state-sync snapshot every this many heights (0: none; the
+        /// snapshots already taken are still served).
+        #[arg(long, default_value_t = 0)]
+        snapshot_interval: u64,
+        /// How many of the newest snapshots to keep.
+        #[arg(long, default_value_t = 2)]
+        snapshot_keep_recent: usize,
     },
     /// Measure throughput.
     #[command(subcommand)]
@@ -351,7 +358,15 @@ fn run() -> anyhow::Result<()> {
         Command::Start {
             abci,
             min_retain_blocks,
-        } => start(&home, abci, min_retain_blocks),
+            snapshot_interval,
+            snapshot_keep_recent,
+        } => start(
+            &home,
+            abci,
+            min_retain_blocks,
+            snapshot_interval,
+            snapshot_keep_recent,
+        ),
         Command::Keys { keyring, cmd } => keys(&home, &keyring, cmd),
         Command::Devnet {
             block_time,
@@ -558,13 +573,30 @@ fn read_cometbft_key(file: &std::path::Path) -> anyhow::Result<String> {
     Ok(key.to_string())
 }
 
-fn start(home: &Home, abci: Listen, min_retain_blocks: u64) -> anyhow::Result<()> {
+fn start(
+    home: &Home,
+    abci: Listen,
+    min_retain_blocks: u64,
+    snapshot_interval: u64,
+    snapshot_keep_recent: usize,
+) -> anyhow::Result<()> {
+    if snapshot_interval > 0 && min_retain_blocks > 0 && snapshot_interval > min_retain_blocks {
+        bail!(
+            "--snapshot-interval {snapshot_interval} is longer than --min-retain-blocks {min_retain_blocks}: a snapshot's height could be pruned while peers still fetch it"
+        );
+    }
     let mut app = App::open(&home.state_dir())?;
     app.set_min_retain_blocks(min_retain_blocks);
+    let snapshots = std::sync::Arc::new(deai_app::statesync::SnapshotStore::new(
+        home.snapshot_dir(),
+        snapshot_interval,
+        snapshot_keep_recent,
+    )?);
+    app.set_snapshots(snapshots.clone());
     let app = std::sync::Arc::new(std::sync::Mutex::new(app));
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    tracing::info!(?abci, "serving ABCI");
-    rt.block_on(deai_app::abci::serve(app, abci))
+    tracing::info!(?abci, snapshot_interval, "serving ABCI");
+    rt.block_on(deai_app::abci::serve(app, abci, Some(snapshots)))
 }
 
 fn keys(home: &Home, args: &KeyringArgs, cmd: KeysCmd) -> anyhow::Result<()> {

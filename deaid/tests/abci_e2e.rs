@@ -651,3 +651,39 @@ fn blocks_of_random_bytes_fail_tx_by_tx_and_change_no_state() {
     assert_eq!(r.app_hash.to_vec(), before, "failed txs wrote nothing");
     assert_eq!(balance(&mut c, &w.keys[0].address(), 0), START);
 }
+
+#[test]
+fn an_unsupported_cometbft_is_refused_at_info_and_deaid_exits_saying_which_is_needed() {
+    use tendermint_proto::v0_38::abci::{request, RequestInfo};
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("abci.sock");
+    let mut child = std::process::Command::new(BIN)
+        .args(["start", "--abci", &format!("unix://{}", sock.display())])
+        .env("DEAI_HOME", dir.path())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut client = deai_tests::AbciClient::connect(
+        &format!("unix://{}", sock.display()),
+        std::time::Duration::from_secs(30),
+    )
+    .unwrap();
+    // CometBFT v0.37 speaks ABCI 1.0: its Info gets no answer.
+    let answer = client.call(request::Value::Info(RequestInfo {
+        version: "0.37.5".into(),
+        block_version: 11,
+        p2p_version: 8,
+        abci_version: "1.0.0".into(),
+    }));
+    assert!(answer.is_err(), "{answer:?}");
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Error: CometBFT \"0.37.5\" with ABCI \"1.0.0\" is not supported")
+            && stderr.contains("v0.38.x"),
+        "{stderr}"
+    );
+}
