@@ -36,3 +36,8 @@ if ! command -v cargo >/dev/null 2>&1; then
     curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
   fi
 fi
+
+# CometBFT, the consensus engine validators run in front of deaid, at the
+# version pinned in scripts/install-cometbft.sh (built once with Go into a
+# cache keyed by version).
+"$(dirname "$0")/install-cometbft.sh" >/dev/null

@@ -23,6 +23,11 @@ export DEAI_REQUIRE_MODEL=1
 # The daemon end-to-end tests run the deaid binary the workspace build makes; fail
 # rather than skip if it is missing.
 export DEAI_REQUIRE_DEAID=1
+# The network tests run real CometBFT validators (the pinned version
+# install-deps.sh built); fail rather than skip if it is missing.
+COMETBFT_BIN="$(./scripts/install-cometbft.sh)"
+export COMETBFT_BIN
+export DEAI_REQUIRE_COMETBFT=1
 # Format first: it takes a second and needs no build.
 cargo fmt --all -- --check
 cargo test --workspace --locked

@@ -6,7 +6,7 @@ mod txcli;
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
 use base64::Engine;
 use clap::{Parser, Subcommand};
 use deai_app::{abci::Listen, client::NodeClient, home::Home, keys_cli, txbuilder::msg_send, App};
@@ -298,6 +298,16 @@ enum GenesisCmd {
         #[arg(long, default_value_t = 10)]
         power: u64,
     },
+    /// Set one module parameter in genesis, e.g. `gov voting_period_blocks 20`
+    /// (the value is JSON; a bare word is taken as a string).
+    SetParam {
+        /// auth, bank, gov, treasury or compute.
+        module: String,
+        /// The parameter's name, as `query <module> params` shows it.
+        name: String,
+        /// The new value, e.g. 20, "1000", or [{"denom":"udeai","amount":"1000"}].
+        value: String,
+    },
     /// Check a genesis file and print a summary.
     Validate {
         /// The file (default: the home's).
@@ -519,6 +529,35 @@ fn genesis(home: &Home, cmd: GenesisCmd) -> anyhow::Result<()> {
             });
             doc.save(&path)?;
             println!("added validator {name} with power {power}");
+        }
+        GenesisCmd::SetParam {
+            module,
+            name,
+            value,
+        } => {
+            let mut doc = load(&path)?;
+            let mut state = serde_json::to_value(&doc.app_state)?;
+            let params = state
+                .get_mut(&module)
+                .and_then(|m| m.get_mut("params"))
+                .and_then(serde_json::Value::as_object_mut)
+                .ok_or_else(|| {
+                    anyhow!("no module {module:?} with params (auth, bank, gov, treasury, compute)")
+                })?;
+            let Some(slot) = params.get_mut(&name) else {
+                let known: Vec<&str> = params.keys().map(String::as_str).collect();
+                bail!(
+                    "{module} has no param {name:?}; it has {}",
+                    known.join(", ")
+                );
+            };
+            *slot = serde_json::from_str(&value)
+                .unwrap_or_else(|_| serde_json::Value::String(value.clone()));
+            let bytes = serde_json::to_vec(&state)?;
+            doc.app_state = deai_genesis::AppState::from_json(&bytes)
+                .with_context(|| format!("{module}.{name} = {value}"))?;
+            doc.save(&path)?;
+            println!("set {module}.{name} = {value}");
         }
         GenesisCmd::Validate { file } => {
             let file = file.unwrap_or(path);

@@ -60,6 +60,13 @@ fn init_and_genesis_commands_build_a_valid_genesis() {
             "5",
         ],
     ));
+    for (name, value) in [
+        ("expedited_voting_period_blocks", "10"),
+        ("voting_period_blocks", "20"),
+        ("min_deposit", r#"[{"denom":"udeai","amount":"1000"}]"#),
+    ] {
+        ok(&deaid(home, &["genesis", "set-param", "gov", name, value]));
+    }
     let summary = ok(&deaid(home, &["genesis", "validate"]));
     assert!(
         summary.contains("1 accounts, 1 balances, 1 validators"),
@@ -70,6 +77,9 @@ fn init_and_genesis_commands_build_a_valid_genesis() {
     let coins = &doc["app_state"]["bank"]["balances"][0]["coins"];
     assert_eq!(coins[0]["amount"], "1005");
     assert_eq!(coins[1]["denom"], "uother");
+    let gov = &doc["app_state"]["gov"]["params"];
+    assert_eq!(gov["voting_period_blocks"], 20);
+    assert_eq!(gov["min_deposit"][0]["amount"], "1000");
 }
 
 #[test]
@@ -102,6 +112,19 @@ fn malformed_cli_input_is_a_clear_error_and_changes_nothing() {
     assert!(e.contains("32 bytes"), "{e}");
     let e = err(&deaid(home, &["init", "--chain-id", "again"]));
     assert!(e.contains("--overwrite"), "{e}");
+    // Params out of bounds, unknown ones and unknown modules.
+    let e = err(&deaid(
+        home,
+        &["genesis", "set-param", "gov", "voting_period_blocks", "0"],
+    ));
+    assert!(e.contains("voting_period_blocks must be between"), "{e}");
+    let e = err(&deaid(home, &["genesis", "set-param", "gov", "nope", "1"]));
+    assert!(
+        e.contains("no param \"nope\"") && e.contains("quorum_ppm"),
+        "{e}"
+    );
+    let e = err(&deaid(home, &["genesis", "set-param", "staking", "x", "1"]));
+    assert!(e.contains("no module \"staking\""), "{e}");
     assert_eq!(
         std::fs::read(home.join("config/genesis.json")).unwrap(),
         before
