@@ -2,6 +2,7 @@
 
 mod computecli;
 mod govcli;
+mod loadgen;
 mod txcli;
 
 use std::path::PathBuf;
@@ -326,6 +327,30 @@ enum BenchCmd {
         #[arg(long, default_value_t = 200)]
         blocks: u64,
     },
+    /// Sustained signed-transfer throughput through running nodes' RPC
+    /// (a real CometBFT network or the devnet), with broadcast-to-commit latency.
+    Load {
+        /// A node's RPC; repeat to spread connections across nodes.
+        #[arg(long = "node", required = true)]
+        nodes: Vec<String>,
+        /// The funded key that pays the senders.
+        #[arg(long)]
+        from: String,
+        /// Fresh sender accounts.
+        #[arg(long, default_value_t = 400)]
+        senders: usize,
+        /// Transfers signed in advance per sender (signing is not timed).
+        #[arg(long, default_value_t = 300)]
+        txs_per_sender: usize,
+        /// Seconds of broadcasting.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Concurrent keep-alive connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        #[command(flatten)]
+        keyring: KeyringArgs,
+    },
     /// Signed MsgSend throughput: CheckTx, and FinalizeBlock + Commit.
     Transfers {
         /// Transactions in the block.
@@ -444,6 +469,26 @@ fn run() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Bench(BenchCmd::Load {
+            nodes,
+            from,
+            senders,
+            txs_per_sender,
+            seconds,
+            connections,
+            keyring,
+        }) => runtime()?.block_on(loadgen::run(
+            &home,
+            &keyring,
+            loadgen::LoadArgs {
+                nodes,
+                from,
+                senders,
+                txs_per_sender,
+                seconds,
+                connections,
+            },
+        )),
         Command::Bench(BenchCmd::Transfers { txs, accounts }) => {
             let r = deai_app::bench::transfers(txs, accounts)?;
             println!(

@@ -657,7 +657,7 @@ fn an_unsupported_cometbft_is_refused_at_info_and_deaid_exits_saying_which_is_ne
     use tendermint_proto::v0_38::abci::{request, RequestInfo};
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("abci.sock");
-    let mut child = std::process::Command::new(BIN)
+    let child = std::process::Command::new(BIN)
         .args(["start", "--abci", &format!("unix://{}", sock.display())])
         .env("DEAI_HOME", dir.path())
         .env("RUST_LOG", "warn")
