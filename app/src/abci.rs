@@ -317,6 +317,40 @@ pub fn snapshot(
     })
 }
 
+/// A job for an [`InOrder`] worker.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A thread that runs jobs one at a time, in the order they were queued.
+#[derive(Clone)]
+struct InOrder(std::sync::mpsc::Sender<Job>);
+
+impl InOrder {
+    fn new(name: &str) -> anyhow::Result<Self> {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name(name.to_string())
+            .spawn(move || rx.into_iter().for_each(|job| job()))?;
+        Ok(InOrder(tx))
+    }
+
+    /// Queues `f` now; the future resolves with its result.
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T, BoxError> + Send + 'static,
+    ) -> impl std::future::Future<Output = Result<T, BoxError>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let queued = self.0.send(Box::new(move || {
+            // The receiver is gone only if the connection closed.
+            let _ = tx.send(f());
+        }));
+        async move {
+            queued.map_err(|_| anyhow!("the ABCI worker thread stopped"))?;
+            rx.await
+                .map_err(|_| anyhow!("the ABCI worker thread dropped a request"))?
+        }
+    }
+}
+
 /// Where the server listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Listen {
@@ -349,15 +383,21 @@ pub async fn serve(
     listen: Listen,
     snapshots: Option<Arc<SnapshotStore>>,
 ) -> anyhow::Result<()> {
+    // tower-abci calls a service in the order requests arrive but runs the
+    // returned futures side by side. Consensus and mempool requests must
+    // also run in that order (a recheck of sequence 1 before a new tx of
+    // sequence 2), so each connection's work goes to one worker thread.
     let c = app.clone();
+    let consensus_worker = InOrder::new("abci-consensus")?;
     let consensus_svc = tower::service_fn(move |req: ConsensusRequest| {
         let app = c.clone();
-        async move { tokio::task::spawn_blocking(move || consensus(&app, req)).await? }
+        consensus_worker.run(move || consensus(&app, req))
     });
     let m = app.clone();
+    let mempool_worker = InOrder::new("abci-mempool")?;
     let mempool_svc = tower::service_fn(move |req: MempoolRequest| {
         let app = m.clone();
-        async move { tokio::task::spawn_blocking(move || mempool(&app, req)).await? }
+        mempool_worker.run(move || mempool(&app, req))
     });
     let i = app.clone();
     let querier = app

@@ -49,8 +49,11 @@ impl NodeClient {
     }
 
     fn unreachable(&self, e: tendermint_rpc::Error) -> anyhow::Error {
+        // The error's own Display carries a multi-line report (and, with
+        // RUST_BACKTRACE set, a backtrace): keep to the one-line detail.
+        let detail = one_line(&e);
         anyhow!(
-            "the node at {} did not answer ({e}); is it running? (`deaid devnet` or CometBFT)",
+            "the node at {} did not answer ({detail}); is it running? (`deaid devnet` or CometBFT)",
             self.url
         )
     }
@@ -196,4 +199,20 @@ impl NodeClient {
     pub fn rpc(&self) -> &HttpClient {
         &self.http
     }
+}
+
+/// An RPC client error as one line: its report and causes joined with ": ",
+/// without the backtrace it may carry.
+pub fn one_line(e: &tendermint_rpc::Error) -> String {
+    e.to_string()
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Location:") && !l.contains("acktrace"))
+        .filter(|l| !l.is_empty() && *l != "Caused by:")
+        .map(|l| {
+            l.trim_start_matches(|c: char| c.is_ascii_digit() || c == ':')
+                .trim()
+        })
+        .collect::<Vec<_>>()
+        .join(": ")
 }
