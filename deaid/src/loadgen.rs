@@ -64,6 +64,8 @@ struct Tally {
     accepted: AtomicU64,
     refused: AtomicU64,
     mempool_full: AtomicU64,
+    /// The first refusal's log.
+    first_refusal: Mutex<Option<String>>,
     /// (seen at, latency, code 0) of every committed tx we sent.
     committed: Mutex<Vec<(Instant, Duration, bool)>>,
 }
@@ -273,6 +275,9 @@ pub async fn run(home: &Home, keyring: &crate::KeyringArgs, args: LoadArgs) -> a
         tally.refused.load(Ordering::SeqCst),
         tally.mempool_full.load(Ordering::SeqCst)
     );
+    if let Some(why) = lock(&tally.first_refusal).as_ref() {
+        println!("first refusal: {why}");
+    }
     println!(
         "committed in the window: {in_window} ({} tx/s); committed in all {}, failed in block {failed}, in {blocks} blocks",
         per_second(in_window, window),
@@ -285,6 +290,11 @@ pub async fn run(home: &Home, keyring: &crate::KeyringArgs, args: LoadArgs) -> a
         latencies.last().map_or(0, |d| d.as_millis())
     );
     Ok(())
+}
+
+/// An RPC error as one line.
+fn rpc_error(e: tendermint_rpc::Error) -> anyhow::Error {
+    anyhow::anyhow!("RPC: {}", deai_app::client::one_line(&e))
 }
 
 /// Txs per second, as an integer.
@@ -329,6 +339,7 @@ async fn broadcast(
                 }
                 // This sender's later txs would all fail on their sequence.
                 tally.refused.fetch_add(1, Ordering::SeqCst);
+                lock(&tally.first_refusal).get_or_insert(format!("code {code}: {log}"));
                 sender.txs.clear();
                 break;
             }
@@ -349,12 +360,22 @@ async fn track(
     let mut next = from + 1;
     let mut blocks = 0;
     loop {
-        let latest = rpc.latest_block().await?.block.header.height.value();
+        let latest = rpc
+            .latest_block()
+            .await
+            .map_err(rpc_error)?
+            .block
+            .header
+            .height
+            .value();
         while next <= latest {
             let height = tendermint::block::Height::try_from(next)?;
-            let block = rpc.block(height).await?;
+            let block = rpc.block(height).await.map_err(rpc_error)?;
             let seen = Instant::now();
-            let results = rpc.block_results(height).await?;
+            // CometBFT stores a block before its results: try again next poll.
+            let Ok(results) = rpc.block_results(height).await else {
+                break;
+            };
             let codes = results.txs_results.unwrap_or_default();
             let sent = lock(&tally.sent);
             let mut committed = lock(&tally.committed);

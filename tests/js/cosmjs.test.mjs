@@ -1,6 +1,11 @@
-// A real wallet library against `deaid devnet`: CosmJS's StargateClient and
+// A real wallet library against a DeAI node: CosmJS's StargateClient and
 // SigningStargateClient (over Comet38Client) connect, read balances, and send
 // tokens with an explicit fee and with "auto" gas, unchanged.
+//
+// By default it starts its own `deaid devnet`. Given DEAI_RPC (any node's RPC,
+// such as a real CometBFT validator's), it runs against that node instead,
+// signing with DEAI_MNEMONIC (a funded account), paying DEAI_RECIPIENT and
+// expecting chain DEAI_CHAIN_ID.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -40,16 +45,37 @@ function startDevnet(home) {
   });
 }
 
-test("CosmJS reads balances and sends tokens with an explicit fee and with auto gas", { timeout: 120_000 }, async () => {
+// The node to test: DEAI_RPC's, or a devnet of our own.
+async function target() {
+  if (process.env.DEAI_RPC) {
+    const { DEAI_RPC: url, DEAI_MNEMONIC: mnemonic, DEAI_RECIPIENT: recipient, DEAI_CHAIN_ID: chainId } = process.env;
+    assert.ok(mnemonic && recipient && chainId, "DEAI_RPC needs DEAI_MNEMONIC, DEAI_RECIPIENT and DEAI_CHAIN_ID");
+    return { url, chainId, mnemonic, recipient, stop: () => {} };
+  }
   const home = mkdtempSync(join(tmpdir(), "deai-cosmjs-"));
   const { child, url, accounts } = await startDevnet(home);
+  return {
+    url,
+    chainId: "deai-devnet",
+    mnemonic: accounts.dev0.mnemonic,
+    expectedSender: accounts.dev0.address,
+    recipient: accounts.dev1.address,
+    stop: () => {
+      child.kill();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+test("CosmJS reads balances and sends tokens with an explicit fee and with auto gas", { timeout: 120_000 }, async () => {
+  const { url, chainId, mnemonic, expectedSender, recipient, stop } = await target();
   try {
     const client = await StargateClient.connect(url);
-    assert.equal(await client.getChainId(), "deai-devnet");
-    const wallet = await DirectSecp256k1HdWallet.fromMnemonic(accounts.dev0.mnemonic, { prefix: "deai" });
+    assert.equal(await client.getChainId(), chainId);
+    const wallet = await DirectSecp256k1HdWallet.fromMnemonic(mnemonic, { prefix: "deai" });
     const [sender] = await wallet.getAccounts();
-    assert.equal(sender.address, accounts.dev0.address, "the wallet derives the devnet's address");
-    const to = accounts.dev1.address;
+    if (expectedSender) assert.equal(sender.address, expectedSender, "the wallet derives the devnet's address");
+    const to = recipient;
     const senderBefore = BigInt((await client.getBalance(sender.address, "udeai")).amount);
     const toBefore = BigInt((await client.getBalance(to, "udeai")).amount);
 
@@ -74,7 +100,6 @@ test("CosmJS reads balances and sends tokens with an explicit fee and with auto 
     client.disconnect();
     signer.disconnect();
   } finally {
-    child.kill();
-    rmSync(home, { recursive: true, force: true });
+    stop();
   }
 });
