@@ -30,6 +30,9 @@ export COMETBFT_BIN
 export DEAI_REQUIRE_COMETBFT=1
 # Format first: it takes a second and needs no build.
 cargo fmt --all -- --check
+# CosmJS from npm, for the wallet tests (against the devnet below, and
+# against a real CometBFT node inside deaid/tests/localnet.rs).
+(cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
 cargo test --workspace --locked
 # Lints on every target, with the test build's dependencies already compiled.
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -37,5 +40,4 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # the build above compiled); `scripts/fuzz.sh 3600` is the long run.
 ./scripts/fuzz.sh "${DEAI_FUZZ_SECONDS:-30}"
 # A real wallet library (CosmJS from npm) against the devnet built above.
-(cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
 DEAID_BIN="$PWD/target/debug/deaid" node --test tests/js/
