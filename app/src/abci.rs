@@ -144,7 +144,10 @@ pub fn consensus(app: &SharedApp, req: ConsensusRequest) -> Result<ConsensusResp
 pub fn mempool(app: &SharedApp, req: MempoolRequest) -> Result<MempoolResponse, BoxError> {
     let MempoolRequest::CheckTx(r) = req;
     with_app(app, |a| {
-        let out = a.check_tx(&r.tx);
+        let out = match r.kind {
+            tendermint::abci::request::CheckTxKind::Recheck => a.recheck_tx(&r.tx),
+            tendermint::abci::request::CheckTxKind::New => a.check_tx(&r.tx),
+        };
         Ok(MempoolResponse::CheckTx(response::CheckTx {
             code: Code::from(out.code),
             data: Default::default(),

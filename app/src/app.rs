@@ -105,6 +105,36 @@ pub struct App {
     snapshots: Option<Arc<SnapshotStore>>,
     /// A state-sync restore in progress.
     restore: Option<Restore>,
+    /// Txs whose signatures CheckTx verified, for recheck.
+    verified: VerifiedSigs,
+}
+
+/// The signer account numbers of txs whose signatures this node's CheckTx
+/// verified, by tx hash: the newest [`VerifiedSigs::CAPACITY`] of them.
+#[derive(Debug, Default)]
+struct VerifiedSigs {
+    by_hash: BTreeMap<[u8; 32], Vec<u64>>,
+    order: std::collections::VecDeque<[u8; 32]>,
+}
+
+impl VerifiedSigs {
+    /// Well above CometBFT's default mempool of 5,000 txs.
+    const CAPACITY: usize = 200_000;
+
+    fn get(&self, hash: &[u8; 32]) -> Option<&Vec<u64>> {
+        self.by_hash.get(hash)
+    }
+
+    fn insert(&mut self, hash: [u8; 32], numbers: Vec<u64>) {
+        if self.by_hash.insert(hash, numbers).is_none() {
+            self.order.push_back(hash);
+        }
+        while self.order.len() > Self::CAPACITY {
+            if let Some(old) = self.order.pop_front() {
+                self.by_hash.remove(&old);
+            }
+        }
+    }
 }
 
 /// Pruning runs at heights that are multiples of this, because it scans
@@ -142,6 +172,7 @@ impl App {
             min_retain_blocks: 0,
             snapshots: None,
             restore: None,
+            verified: VerifiedSigs::default(),
         })
     }
 
@@ -645,11 +676,39 @@ impl App {
     /// sequence and fee against the mempool view. Messages are not executed.
     /// A tx that passes is added to the mempool view.
     pub fn check_tx(&mut self, bytes: &[u8]) -> TxOutcome {
+        self.check_tx_kind(bytes, false)
+    }
+
+    /// CheckTx of a tx the mempool accepted before, after a block (CometBFT's
+    /// recheck). Its signatures are not verified again when this node
+    /// verified these exact bytes under the same account numbers; sequence,
+    /// fee and balance are checked as for a new tx.
+    pub fn recheck_tx(&mut self, bytes: &[u8]) -> TxOutcome {
+        self.check_tx_kind(bytes, true)
+    }
+
+    fn check_tx_kind(&mut self, bytes: &[u8], recheck: bool) -> TxOutcome {
         let mut check = std::mem::replace(
             &mut self.check,
             Overlay::new(self.storage.latest_snapshot()),
         );
-        let out = self.check_on(&mut check, bytes);
+        let hash = crate::tx::tx_hash(bytes);
+        let pre: Vec<Option<ante::PreVerified>> = match self.verified.get(&hash) {
+            Some(numbers) if recheck => numbers
+                .iter()
+                .map(|&account_number| {
+                    Some(ante::PreVerified {
+                        account_number,
+                        valid: true,
+                    })
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let (out, numbers) = self.check_on(&mut check, bytes, &pre);
+        if let Some(numbers) = numbers {
+            self.verified.insert(hash, numbers);
+        }
         self.check = check;
         out
     }
@@ -658,24 +717,31 @@ impl App {
     /// answer to CometBFT's `check_tx` RPC, which does not add to the mempool.
     pub fn check_tx_dry(&self, bytes: &[u8]) -> TxOutcome {
         let mut scratch = self.check.clone();
-        self.check_on(&mut scratch, bytes)
+        self.check_on(&mut scratch, bytes, &[]).0
     }
 
-    fn check_on(&self, check: &mut Overlay<Snapshot>, bytes: &[u8]) -> TxOutcome {
+    /// CheckTx on `check`; on success also the signers' account numbers
+    /// their signatures verified under.
+    fn check_on(
+        &self,
+        check: &mut Overlay<Snapshot>,
+        bytes: &[u8],
+        pre: &[Option<ante::PreVerified>],
+    ) -> (TxOutcome, Option<Vec<u64>>) {
         let Some(chain) = self.chain.clone() else {
             let e = TxError::InvalidRequest("the chain has not started".into());
-            return TxOutcome::failed(&e, 0, 0, Vec::new());
+            return (TxOutcome::failed(&e, 0, 0, Vec::new()), None);
         };
         let params = match check.auth_params() {
             Ok(p) => p,
             Err(e) => {
                 let e = TxError::from(e);
-                return TxOutcome::failed(&e, 0, 0, Vec::new());
+                return (TxOutcome::failed(&e, 0, 0, Vec::new()), None);
             }
         };
         let tx = match tx::decode(bytes, &params) {
             Ok(tx) => tx,
-            Err(e) => return TxOutcome::failed(&e, 0, 0, Vec::new()),
+            Err(e) => return (TxOutcome::failed(&e, 0, 0, Vec::new()), None),
         };
         let height = self.last_height() + 1;
         let mut state = Metered::new(Overlay::new(&*check), self.gas, GasMeter::new(tx.gas_limit));
@@ -685,7 +751,7 @@ impl App {
             &tx,
             &chain.chain_id,
             height,
-            &[],
+            pre,
             ante::Mode::Full,
         );
         let (layer, meter) = state.into_parts();
@@ -693,20 +759,27 @@ impl App {
             Ok(events) => {
                 let changes = layer.into_changes();
                 check.apply(changes);
-                TxOutcome {
+                let numbers = tx
+                    .signers
+                    .iter()
+                    .map(|s| Some(check.account(&s.address).ok()??.account_number))
+                    .collect::<Option<Vec<u64>>>();
+                let out = TxOutcome {
                     code: 0,
                     codespace: String::new(),
                     log: String::new(),
                     gas_wanted: tx.gas_limit,
                     gas_used: meter.used(),
                     events,
-                }
+                };
+                (out, numbers)
             }
             Err(e) => {
                 if matches!(e, TxError::Internal(_)) {
                     warn!(error = %e, "storage error in CheckTx");
                 }
-                TxOutcome::failed(&e, tx.gas_limit, meter.used(), Vec::new())
+                let out = TxOutcome::failed(&e, tx.gas_limit, meter.used(), Vec::new());
+                (out, None)
             }
         }
     }

@@ -204,3 +204,68 @@ fn queue_history_one(n: usize, blocks: u64) -> anyhow::Result<QueueHistoryRow> {
         empty_block,
     })
 }
+
+/// What the state-sync benchmark measured.
+#[derive(Debug, Clone)]
+pub struct StateSyncReport {
+    /// Funded accounts in the state.
+    pub accounts: usize,
+    /// Chunks of the snapshot.
+    pub chunks: u32,
+    /// Bytes of all chunks (what a joining node downloads, before p2p framing).
+    pub bytes: u64,
+    /// Time to write the snapshot.
+    pub take: Duration,
+    /// Time to apply every chunk on an empty node, root check and commit included.
+    pub restore: Duration,
+}
+
+/// Snapshots a state of `accounts` funded accounts and restores it on an
+/// empty node, both on real on-disk stores; checks the restored root.
+pub fn statesync(accounts: usize) -> anyhow::Result<StateSyncReport> {
+    use crate::statesync::{Applied, Offer, SnapshotStore};
+    if accounts == 0 {
+        bail!("--accounts must be positive");
+    }
+    let dir = tempfile::tempdir().context("creating a temporary data directory")?;
+    let mut app = App::open(&dir.path().join("source"))?;
+    eprintln!("building a state of {accounts} accounts...");
+    let mut state = AppState::default();
+    for i in 0..accounts {
+        let addr = deai_types::Address::from_slice(&(i as u64).to_be_bytes().repeat(3)[..20])?;
+        state.add_account(addr, &[Coin::new(1_000_000, BASE_DENOM)])?;
+    }
+    app.init_chain("deai-bench", 1, &serde_json::to_vec(&state)?)?;
+    app.finalize_block(1, &[])?;
+    app.commit()?;
+    let root = app.last_app_hash()?;
+
+    let store = SnapshotStore::new(dir.path().join("snapshots"), 0, 1)?;
+    let start = Instant::now();
+    let info = store.take(app.storage(), 1)?;
+    let take = start.elapsed();
+
+    let mut fresh = App::open(&dir.path().join("restored"))?;
+    let mut bytes = 0u64;
+    let start = Instant::now();
+    if fresh.offer_snapshot(info.clone(), &root) != Offer::Accept {
+        bail!("the snapshot was not accepted");
+    }
+    let mut last = Applied::Abort;
+    for i in 0..info.chunks {
+        let chunk = store.load_chunk(info.height, info.format, i);
+        bytes += chunk.len() as u64;
+        last = fresh.apply_snapshot_chunk(i, &chunk)?;
+    }
+    let restore = start.elapsed();
+    if last != Applied::Accept(Some(1)) || fresh.last_app_hash()? != root {
+        bail!("the restored state does not have the source's root ({last:?})");
+    }
+    Ok(StateSyncReport {
+        accounts,
+        chunks: info.chunks,
+        bytes,
+        take,
+        restore,
+    })
+}

@@ -36,18 +36,25 @@ use tendermint_rpc::Client;
 const FUNDING_MSGS: usize = 64;
 
 /// What `deaid bench load` is asked to do.
+#[derive(clap::Args)]
 pub struct LoadArgs {
-    /// RPC endpoints; connections are spread across them.
+    /// A node's RPC; repeat to spread connections across nodes.
+    #[arg(long = "node", required = true)]
     pub nodes: Vec<String>,
-    /// The key that funds the senders.
+    /// The funded key that pays the senders.
+    #[arg(long)]
     pub from: String,
     /// Fresh sender accounts.
+    #[arg(long, default_value_t = 400)]
     pub senders: usize,
-    /// Transfers signed in advance per sender.
+    /// Transfers signed in advance per sender (signing is not timed).
+    #[arg(long, default_value_t = 300)]
     pub txs_per_sender: usize,
-    /// How long to broadcast.
+    /// Seconds of broadcasting.
+    #[arg(long, default_value_t = 60)]
     pub seconds: u64,
-    /// Concurrent broadcasting connections.
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 32)]
     pub connections: usize,
 }
 

@@ -330,26 +330,16 @@ enum BenchCmd {
     /// Sustained signed-transfer throughput through running nodes' RPC
     /// (a real CometBFT network or the devnet), with broadcast-to-commit latency.
     Load {
-        /// A node's RPC; repeat to spread connections across nodes.
-        #[arg(long = "node", required = true)]
-        nodes: Vec<String>,
-        /// The funded key that pays the senders.
-        #[arg(long)]
-        from: String,
-        /// Fresh sender accounts.
-        #[arg(long, default_value_t = 400)]
-        senders: usize,
-        /// Transfers signed in advance per sender (signing is not timed).
-        #[arg(long, default_value_t = 300)]
-        txs_per_sender: usize,
-        /// Seconds of broadcasting.
-        #[arg(long, default_value_t = 60)]
-        seconds: u64,
-        /// Concurrent keep-alive connections.
-        #[arg(long, default_value_t = 32)]
-        connections: usize,
+        #[command(flatten)]
+        args: loadgen::LoadArgs,
         #[command(flatten)]
         keyring: KeyringArgs,
+    },
+    /// State sync: snapshot a state of N accounts and restore it on an empty node.
+    Statesync {
+        /// Funded accounts in the state.
+        #[arg(long, default_value_t = 100_000)]
+        accounts: usize,
     },
     /// Signed MsgSend throughput: CheckTx, and FinalizeBlock + Commit.
     Transfers {
@@ -469,26 +459,25 @@ fn run() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Bench(BenchCmd::Load {
-            nodes,
-            from,
-            senders,
-            txs_per_sender,
-            seconds,
-            connections,
-            keyring,
-        }) => runtime()?.block_on(loadgen::run(
-            &home,
-            &keyring,
-            loadgen::LoadArgs {
-                nodes,
-                from,
-                senders,
-                txs_per_sender,
-                seconds,
-                connections,
-            },
-        )),
+        Command::Bench(BenchCmd::Load { args, keyring }) => {
+            runtime()?.block_on(loadgen::run(&home, &keyring, args))
+        }
+        Command::Bench(BenchCmd::Statesync { accounts }) => {
+            let r = deai_app::bench::statesync(accounts)?;
+            println!(
+                "state sync of {} accounts: {} chunks, {} bytes ({} KiB)",
+                r.accounts,
+                r.chunks,
+                r.bytes,
+                r.bytes / 1024
+            );
+            println!("take the snapshot: {} ms", r.take.as_millis());
+            println!(
+                "restore on an empty node (every chunk checked, root checked, one commit): {} ms",
+                r.restore.as_millis()
+            );
+            Ok(())
+        }
         Command::Bench(BenchCmd::Transfers { txs, accounts }) => {
             let r = deai_app::bench::transfers(txs, accounts)?;
             println!(

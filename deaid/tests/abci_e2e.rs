@@ -423,6 +423,15 @@ fn check_tx_gives_clear_codes_and_tracks_sequences_until_commit() {
     c.block(std::slice::from_ref(&ok0)).unwrap();
     assert_eq!(mempool.check_tx(&ok1, true).unwrap().code, 0);
     assert_eq!(mempool.check_tx(&ok0, true).unwrap().code, 32);
+
+    // A recheck skips signature verification only for bytes this node
+    // verified before: a tx it never saw, with a broken signature, is
+    // refused even when it arrives as a recheck.
+    let mut forged = send(&w.keys[2], 2, 0, &to, 1);
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    let r = mempool.check_tx(&forged, true).unwrap();
+    assert_eq!(r.code, 4, "{}", r.log);
 }
 
 #[test]

@@ -442,7 +442,7 @@ impl Devnet {
             if included.contains(&deai_app::tx::tx_hash(&tx)) {
                 continue;
             }
-            let out = self.app.check_tx(&tx);
+            let out = self.app.recheck_tx(&tx);
             if out.code == 0 {
                 self.mempool_bytes = self.mempool_bytes.saturating_add(tx.len());
                 self.mempool.push(tx);
