@@ -454,14 +454,7 @@ fn a_waiting_job_is_assigned_once_enough_providers_are_eligible_again() {
     unbond(&mut c, addr(3), BOND - 1);
     c.advance_to(3);
     assert_eq!(c.job(id).status, JobStatus::Pending);
-    c.exec_any(&pack(
-        crate::MSG_BOND_TYPE_URL,
-        &pb::MsgBond {
-            provider: addr(3).to_bech32(),
-            amount: BOND.to_string(),
-        },
-    ))
-    .unwrap();
+    bond(&mut c, addr(3), BOND);
     // Examined at 2 (waited 1: next at 3) and 3 (waited 2: next at 5).
     c.advance();
     assert_eq!(c.job(id).status, JobStatus::Pending);
@@ -575,14 +568,7 @@ fn a_provider_cannot_unbond_while_it_has_unsettled_jobs() {
 #[test]
 fn bonding_adds_to_the_bond_and_registration_checks_the_minimum() {
     let mut c = setup(1);
-    c.exec_any(&pack(
-        crate::MSG_BOND_TYPE_URL,
-        &pb::MsgBond {
-            provider: addr(1).to_bech32(),
-            amount: "5".into(),
-        },
-    ))
-    .unwrap();
+    bond(&mut c, addr(1), 5);
     assert_eq!(c.state.provider(&addr(1)).unwrap().unwrap().bond, BOND + 5);
     let again = pack(
         crate::MSG_REGISTER_PROVIDER_TYPE_URL,
@@ -1097,14 +1083,7 @@ fn a_job_assigned_late_gets_what_is_left_before_its_deadline() {
     unbond(&mut c, addr(3), BOND - 1);
     c.advance_to(3);
     assert_eq!(c.job(id).status, JobStatus::Pending);
-    c.exec_any(&pack(
-        crate::MSG_BOND_TYPE_URL,
-        &pb::MsgBond {
-            provider: addr(3).to_bech32(),
-            amount: BOND.to_string(),
-        },
-    ))
-    .unwrap();
+    bond(&mut c, addr(3), BOND);
     // Examined at 3 (waited 2: next at 5). Assigned at 5: 3 blocks left,
     // 2 to commit (3 × 6 / 9) and 1 to reveal.
     c.advance_to(5);
@@ -1156,15 +1135,7 @@ fn every_state_change_emits_its_event_with_the_attributes_a_node_follows() {
     assert_eq!(e["bond"], BOND.to_string());
     c.register(addr(2), BOND);
     c.register(addr(3), BOND);
-    let ev = c
-        .exec_any(&pack(
-            crate::MSG_BOND_TYPE_URL,
-            &pb::MsgBond {
-                provider: bech(1),
-                amount: "5".into(),
-            },
-        ))
-        .unwrap();
+    let ev = bond(&mut c, addr(1), 5);
     let e = the_event(&ev, "compute_provider_bonded");
     assert_eq!(
         (e["amount"].as_str(), e["bond"].clone()),

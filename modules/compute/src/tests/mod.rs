@@ -274,6 +274,18 @@ pub fn assigned(c: &Chain, id: u64) -> Vec<Address> {
     c.job(id).assignments.iter().map(|a| a.provider).collect()
 }
 
+/// Adds `amount` to `p`'s bond; returns the events.
+pub fn bond(c: &mut Chain, p: Address, amount: u128) -> Vec<Event> {
+    c.exec_any(&pack(
+        crate::MSG_BOND_TYPE_URL,
+        &deai_proto::compute::v1::MsgBond {
+            provider: p.to_bech32(),
+            amount: amount.to_string(),
+        },
+    ))
+    .unwrap()
+}
+
 /// Unbonds `amount` of `p`'s bond.
 pub fn unbond(c: &mut Chain, p: Address, amount: u128) {
     c.exec_any(&pack(
