@@ -255,38 +255,42 @@ fail_start() {
   exit 1
 }
 
+# wait_ready KIND I WHAT CHECK...: polls CHECK every 0.2 s until it
+# succeeds; fails the start if node I's KIND exits or WAIT_TIMEOUT passes.
+wait_ready() {
+  local kind=$1 i=$2 what=$3 waited=0
+  shift 3
+  until "$@"; do
+    running "$kind" "$i" || fail_start "$kind" "$i" "exited before $what"
+    ((waited < WAIT_TIMEOUT * 5)) || fail_start "$kind" "$i" "not $what after ${WAIT_TIMEOUT}s"
+    sleep 0.2
+    waited=$((waited + 1))
+  done
+}
+
+port_taken() { ! port_free "$1"; }
+rpc_healthy() { rpc "$1" health >/dev/null; }
+
 start_deaid() {
-  local i=$1 n port waited=0
+  local i=$1 n port
   n=$(node_dir "$i")
   port=$(abci_port "$i")
   need_ports_free "$i" abci "$port"
   local args=(--home "$n/deaid" start --abci "tcp://127.0.0.1:$port")
-  # The flag is new: pass it only when snapshots are asked for, so that a
-  # deaid without it still runs a network without them.
   if ((SNAPSHOT_INTERVAL > 0)); then
     args+=(--snapshot-interval "$SNAPSHOT_INTERVAL")
   fi
   launch deaid "$i" "$DEAID" "${args[@]}"
   # cometbft must find the app listening, or it exits at its handshake.
-  until ! port_free "$port"; do
-    running deaid "$i" || fail_start deaid "$i" "exited before listening on $port"
-    ((waited < WAIT_TIMEOUT * 10)) || fail_start deaid "$i" "does not listen on $port after ${WAIT_TIMEOUT}s"
-    sleep 0.1
-    waited=$((waited + 1))
-  done
+  wait_ready deaid "$i" "listening on $port" port_taken "$port"
 }
 
 start_cometbft() {
-  local i=$1 n waited=0
+  local i=$1 n
   n=$(node_dir "$i")
   need_ports_free "$i" "p2p, rpc" "$(p2p_port "$i")" "$(rpc_port "$i")"
   launch cometbft "$i" "$COMETBFT" start --home "$n/cometbft"
-  until rpc "$i" health >/dev/null; do
-    running cometbft "$i" || fail_start cometbft "$i" "exited before its RPC answered"
-    ((waited < WAIT_TIMEOUT * 4)) || fail_start cometbft "$i" "RPC does not answer after ${WAIT_TIMEOUT}s"
-    sleep 0.25
-    waited=$((waited + 1))
-  done
+  wait_ready cometbft "$i" "answering on its RPC" rpc_healthy "$i"
 }
 
 # start_node I: whichever of deaid and cometbft is not running, deaid first.
@@ -593,24 +597,14 @@ cmd_up() {
     BASE_PORT=${base_port:-26600}
     SNAPSHOT_INTERVAL=${snapshot_interval:-0}
     BLOCK_TIME=${block_time:-1s}
-    need_snapshot_flag
     create_network
   fi
-  need_snapshot_flag
 
   local i nodes
   nodes=$(node_count)
   for ((i = 0; i < nodes; i++)); do start_node "$i"; done
   wait_chain
   print_summary
-}
-
-# need_snapshot_flag: with snapshots asked for, the deaid binary must know
-# --snapshot-interval; say so now rather than after a node fails to start.
-need_snapshot_flag() {
-  if ((SNAPSHOT_INTERVAL > 0)) && ! "$DEAID" start --help | grep -q -- --snapshot-interval; then
-    die "$DEAID has no 'start --snapshot-interval' (needed for snapshot interval $SNAPSHOT_INTERVAL); rebuild it"
-  fi
 }
 
 print_summary() {
@@ -702,7 +696,6 @@ set_node() {
 cmd_start() {
   parse_node_cmd start "$@"
   resolve_bins
-  need_snapshot_flag
   start_node "$NODE"
 }
 
@@ -715,7 +708,6 @@ cmd_stop() {
 cmd_restart() {
   parse_node_cmd restart "$@"
   resolve_bins
-  need_snapshot_flag
   stop_nodes "$NODE"
   start_node "$NODE"
 }
@@ -841,7 +833,6 @@ cmd_join() {
   ((SNAPSHOT_INTERVAL > 0)) ||
     die "the validators of $DIR take no snapshots (snapshot interval 0), so a node cannot state sync from them; 'down', then 'up --snapshot-interval K' (K > 0), then 'join'"
   resolve_bins
-  need_snapshot_flag
 
   local i nodes m n rpcs=() latest trust_height trust_hash
   nodes=$(node_count)
