@@ -523,26 +523,29 @@ impl App {
         self.genesis = None;
         self.check = Overlay::new(self.storage.latest_snapshot());
         info!(height, "committed");
-        // Open votes read voting power at the height voting began: keep it.
+        let snapshot_due = self.snapshots.as_ref().is_some_and(|s| s.due(height));
+        let prunes = self.min_retain_blocks != 0 && height > self.min_retain_blocks;
+        if !snapshot_due && !prunes {
+            return Ok(0);
+        }
+        // Open votes read voting power at the height voting began: a
+        // snapshot after it could not tally them, and pruning must keep it.
         let oldest_vote = self
             .storage
             .latest_snapshot()
             .oldest_voting_start()
             .context("reading open votes")?;
-        if let Some(store) = &self.snapshots {
-            if store.due(height) {
-                if oldest_vote.is_some_and(|start| start < height) {
-                    // A node restored from it could not tally that vote.
-                    info!(
-                        height,
-                        "no snapshot: an open vote needs an older height's state"
-                    );
-                } else {
-                    store.spawn_take(self.storage.clone(), height);
-                }
+        if let Some(store) = self.snapshots.as_ref().filter(|_| snapshot_due) {
+            if oldest_vote.is_some_and(|start| start < height) {
+                info!(
+                    height,
+                    "no snapshot: an open vote needs an older height's state"
+                );
+            } else {
+                store.spawn_take(self.storage.clone(), height);
             }
         }
-        if self.min_retain_blocks == 0 || height <= self.min_retain_blocks {
+        if !prunes {
             return Ok(0);
         }
         let retain = (height - self.min_retain_blocks).min(oldest_vote.unwrap_or(u64::MAX));
