@@ -209,10 +209,24 @@ pub fn one_line(e: &tendermint_rpc::Error) -> String {
         .map(str::trim)
         .take_while(|l| !l.starts_with("Location:") && !l.contains("acktrace"))
         .filter(|l| !l.is_empty() && *l != "Caused by:")
-        .map(|l| {
-            l.trim_start_matches(|c: char| c.is_ascii_digit() || c == ':')
-                .trim()
+        // Causes are numbered "0: …", "1: …".
+        .map(|l| match l.split_once(": ") {
+            Some((n, rest)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => rest,
+            _ => l,
         })
         .collect::<Vec<_>>()
         .join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn rpc_errors_read_as_one_line_and_keep_their_words() {
+        let e = tendermint_rpc::Error::server(
+            "busy\n404 Not Found\n\nCaused by:\n   0: a cause".into(),
+        );
+        assert_eq!(one_line(&e), "server error: busy: 404 Not Found: a cause");
+    }
 }

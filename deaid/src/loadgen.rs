@@ -22,6 +22,7 @@ use std::{
 
 use anyhow::{bail, Context};
 use deai_app::{
+    bench::per_second,
     client::NodeClient,
     home::Home,
     keys_cli,
@@ -277,7 +278,7 @@ pub async fn run(home: &Home, keyring: &crate::KeyringArgs, args: LoadArgs) -> a
     );
     println!(
         "accepted by CheckTx: {accepted} ({} tx/s over {} ms); refused {}, mempool full {} times",
-        per_second(accepted, sent_for),
+        per_second(accepted as usize, sent_for),
         sent_for.as_millis(),
         tally.refused.load(Ordering::SeqCst),
         tally.mempool_full.load(Ordering::SeqCst)
@@ -287,7 +288,7 @@ pub async fn run(home: &Home, keyring: &crate::KeyringArgs, args: LoadArgs) -> a
     }
     println!(
         "committed in the window: {in_window} ({} tx/s); committed in all {}, failed in block {failed}, in {blocks} blocks",
-        per_second(in_window, window),
+        per_second(in_window as usize, window),
         committed.len()
     );
     println!(
@@ -302,12 +303,6 @@ pub async fn run(home: &Home, keyring: &crate::KeyringArgs, args: LoadArgs) -> a
 /// An RPC error as one line.
 fn rpc_error(e: tendermint_rpc::Error) -> anyhow::Error {
     anyhow::anyhow!("RPC: {}", deai_app::client::one_line(&e))
-}
-
-/// Txs per second, as an integer.
-fn per_second(n: u64, d: Duration) -> u64 {
-    let ms = d.as_millis().max(1);
-    u64::try_from(u128::from(n) * 1000 / ms).unwrap_or(u64::MAX)
 }
 
 /// Locks a mutex, taking a poisoned one as it is (a panicked task already failed the run).
