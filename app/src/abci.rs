@@ -198,11 +198,12 @@ pub fn info(
             if let Err(e) = check_cometbft_version(&r.version, &r.abci_version) {
                 error!("{e}");
                 // A failed service only panics tower-abci's connection task
-                // and CometBFT sees a closed socket: stop the server instead,
-                // and hold this answer back until it has stopped.
+                // and CometBFT sees a closed socket: stop the server instead
+                // (`serve` returns the error), and hold this answer back
+                // until the process has gone.
                 if let Some(tx) = refuse {
                     let _ = tx.try_send(e.clone());
-                    std::thread::sleep(std::time::Duration::from_secs(2));
+                    std::thread::sleep(std::time::Duration::from_secs(60));
                 }
                 return Err(anyhow!(e).into());
             }

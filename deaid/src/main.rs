@@ -669,7 +669,11 @@ fn start(
     let app = std::sync::Arc::new(std::sync::Mutex::new(app));
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     tracing::info!(?abci, snapshot_interval, "serving ABCI");
-    rt.block_on(deai_app::abci::serve(app, abci, Some(snapshots)))
+    let served = rt.block_on(deai_app::abci::serve(app, abci, Some(snapshots)));
+    // Do not wait for requests still held on the blocking pool (a refused
+    // Info holds its answer back until the process exits).
+    rt.shutdown_background();
+    served
 }
 
 fn keys(home: &Home, args: &KeyringArgs, cmd: KeysCmd) -> anyhow::Result<()> {
