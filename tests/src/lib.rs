@@ -3,9 +3,12 @@
 //! `Request`/`Response`), a manager for `deaid` processes, and a block
 //! builder that issues the same call sequence CometBFT makes: `Info`,
 //! `InitChain`, then per block `PrepareProposal`, `ProcessProposal`,
-//! `FinalizeBlock`, `Commit`, with `CheckTx` in between.
+//! `FinalizeBlock`, `Commit`, with `CheckTx` in between; and [`localnet`], a
+//! network of real CometBFT validators made by `localnet/localnet.sh`.
 
 #![allow(clippy::unwrap_used, missing_docs)]
+
+pub mod localnet;
 
 use std::{
     io::{Read, Write},

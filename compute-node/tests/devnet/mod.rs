@@ -79,13 +79,27 @@ pub fn deaid_bin() -> Option<PathBuf> {
     found
 }
 
-pub struct Net {
+/// A node's RPC (a devnet's, or a CometBFT validator's), with the `deaid` binary and the
+/// keyring home the tests sign with.
+pub struct Rpc {
     pub deaid: PathBuf,
     pub home: PathBuf,
     pub url: String,
-    pub child: Child,
     pub rt: tokio::runtime::Runtime,
     pub client: NodeClient,
+}
+
+/// A running `deaid devnet` and its RPC; killed on drop.
+pub struct Net {
+    pub rpc: Rpc,
+    pub child: Child,
+}
+
+impl std::ops::Deref for Net {
+    type Target = Rpc;
+    fn deref(&self) -> &Rpc {
+        &self.rpc
+    }
 }
 
 impl Drop for Net {
@@ -105,7 +119,26 @@ pub fn ok(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }
 
-impl Net {
+impl Rpc {
+    /// The RPC at `url`, signing with the keyring under `home`.
+    pub fn new(deaid: PathBuf, home: PathBuf, url: &str) -> Rpc {
+        // A worker thread keeps polling the pooled HTTP connections between calls, so
+        // one the node closes while idle (CometBFT does after its 10 s read timeout)
+        // leaves the pool instead of failing the next request.
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        Rpc {
+            deaid,
+            home,
+            url: url.to_string(),
+            rt,
+            client: NodeClient::new(url).unwrap(),
+        }
+    }
+
     pub fn deaid(&self, args: &[&str]) -> String {
         ok(&Command::new(&self.deaid)
             .arg("--home")
@@ -410,18 +443,9 @@ impl Net {
     /// `listen`; waits for it to print the RPC address.
     pub fn spawn(deaid: PathBuf, home: PathBuf, listen: &str) -> Net {
         let (child, url) = deai_tests::spawn_devnet(&deaid, &home, "200ms", listen);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let client = NodeClient::new(&url).unwrap();
         Net {
-            deaid,
-            home,
-            url,
+            rpc: Rpc::new(deaid, home, &url),
             child,
-            rt,
-            client,
         }
     }
 }
@@ -436,7 +460,7 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    pub fn start(net: &Net, dir: &Path, key: &str, extra: &[&str]) -> Daemon {
+    pub fn start(net: &Rpc, dir: &Path, key: &str, extra: &[&str]) -> Daemon {
         Daemon::start_at(&net.url, &net.home, dir, key, extra)
     }
 
