@@ -3,7 +3,10 @@
 //! CosmJS, a proof that verifies against the next header's app hash); four
 //! validators that agree on every app hash, gossip txs, pass a governance
 //! proposal, survive a `kill -9` of an app, a stopped validator and a halt,
-//! and take in a fifth node that joins by state sync.
+//! and take in a fifth node that joins by state sync while the chain is
+//! halted, first rejecting a snapshot whose state is not the chain's at its
+//! height (served over CometBFT's p2p by two validators), then restoring a
+//! real one.
 //!
 //! CometBFT comes from `COMETBFT_BIN` (`scripts/test.sh` sets it from
 //! `scripts/install-cometbft.sh`). Without it these tests skip, unless
@@ -236,37 +239,102 @@ fn four_validators_agree_pass_a_proposal_survive_faults_and_a_fifth_node_state_s
     net.ok(&["start", "3"]);
     net.wait_height(3, net.height(0).unwrap(), 60);
 
-    // Two stopped: no 2/3 of the power, the chain halts; it resumes when
-    // they return.
-    net.ok(&["stop", "2"]);
-    net.ok(&["stop", "3"]);
-    let halted = net.height(0).unwrap();
-    std::thread::sleep(Duration::from_secs(4));
-    assert!(
-        net.height(0).unwrap() <= halted + 1,
-        "the chain went on with half the power"
-    );
-    net.ok(&["start", "2"]);
-    net.ok(&["start", "3"]);
-    for n in all {
-        net.wait_height(n, halted + 3, 90);
-    }
+    // Two stopped: no 2/3 of the power, the chain halts (where the newest
+    // snapshot is at least four heights below the top).
+    let (halted, newest) = halt_past_a_snapshot(&net);
 
-    // A fifth node joins by state sync, then follows the chain.
+    // While it is halted, a fifth node joins by state sync from nodes 0 and
+    // 1, which now also offer a snapshot that is not this chain's state at
+    // its height: the state of height `newest` under the name `fake`. It
+    // ranks first (the highest); the new node's deaid restores it, finds its
+    // root is not the app hash the light client trusts, rejects it with
+    // nothing written, and CometBFT goes on to the real one.
+    let fake = halted - 3;
+    for node in [0, 1] {
+        let dir = net.dir().join(format!("node{node}/deaid/data/snapshots"));
+        let partial = dir.join(format!("{fake}.partial"));
+        std::fs::create_dir(&partial).unwrap();
+        for file in std::fs::read_dir(dir.join(newest.to_string())).unwrap() {
+            let file = file.unwrap();
+            std::fs::copy(file.path(), partial.join(file.file_name())).unwrap();
+        }
+        std::fs::rename(&partial, dir.join(fake.to_string())).unwrap();
+    }
     let out = net.ok(&["join"]);
     assert!(!out.is_empty());
     let log = std::fs::read_to_string(net.dir().join("node4/deaid.log")).unwrap();
-    assert!(log.contains("state restored from a snapshot"), "{log}");
-    let target = net.height(0).unwrap() + 2;
-    net.wait_height(4, target, 60);
-    let restored_at: u64 = log
+    let restoring: Vec<u64> = log
         .lines()
-        .find(|l| l.contains("restoring a snapshot"))
-        .and_then(|l| l.split("height=").nth(1))
-        .and_then(|h| h.split_whitespace().next())
-        .unwrap()
-        .parse()
-        .unwrap();
-    net.assert_agree(&[0, 1, 2, 3, 4], restored_at + 1);
+        .filter(|l| l.contains("restoring a snapshot"))
+        .filter_map(|l| {
+            l.split("height=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert_eq!(restoring, [fake, newest], "{log}");
+    assert!(
+        log.lines().any(|l| l.contains(&format!("height={fake}"))
+            && l.contains("rejecting the snapshot: its state does not have the trusted app hash")),
+        "{log}"
+    );
+    assert_eq!(
+        log.matches("state restored from a snapshot").count(),
+        1,
+        "{log}"
+    );
+
+    // The chain resumes when the two return, and the new node follows it.
+    net.ok(&["start", "2"]);
+    net.ok(&["start", "3"]);
+    for n in [0, 1, 2, 3, 4] {
+        net.wait_height(n, halted + 3, 90);
+    }
+    net.assert_agree(&[0, 1, 2, 3, 4], newest + 1);
     net.assert_agree(&all, 1);
+}
+
+/// The heights of node `node`'s complete snapshots, lowest first.
+fn snapshots(net: &Localnet, node: u16) -> Vec<u64> {
+    let dir = net.dir().join(format!("node{node}/deaid/data/snapshots"));
+    let mut heights: Vec<u64> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    heights.sort_unstable();
+    heights
+}
+
+/// Stops validators 2 and 3 of a 4-validator network taking a snapshot
+/// every 10 heights, checks the chain halts, and returns the height it
+/// halted at and nodes 0 and 1's newest snapshot, at least four heights
+/// below it. A halt too close above a snapshot is resumed and tried again.
+fn halt_past_a_snapshot(net: &Localnet) -> (u64, u64) {
+    for _ in 0..4 {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !net.height(0).is_some_and(|h| (5..=7).contains(&(h % 10))) {
+            assert!(Instant::now() < deadline, "node 0 stopped making blocks");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        net.ok(&["stop", "2"]);
+        net.ok(&["stop", "3"]);
+        let stopped = net.height(0).unwrap();
+        std::thread::sleep(Duration::from_secs(4));
+        let halted = net.height(0).unwrap();
+        assert!(
+            halted <= stopped + 1,
+            "the chain went on with half the power"
+        );
+        let newest = snapshots(net, 0).last().copied().unwrap_or(0);
+        if newest > 0 && halted >= newest + 4 && snapshots(net, 1).contains(&newest) {
+            return (halted, newest);
+        }
+        net.ok(&["start", "2"]);
+        net.ok(&["start", "3"]);
+        net.wait_height(0, halted + 3, 90);
+    }
+    panic!("never halted four heights above a snapshot");
 }
