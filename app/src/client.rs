@@ -20,6 +20,9 @@ use tendermint_rpc::{client::CompatMode, Client as _, HttpClient};
 /// The longest one RPC request may take, connecting included.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What CometBFT answers `/tx` and `/tx_search` when it does not index txs.
+const INDEXING_DISABLED: &str = "transaction indexing is disabled";
+
 /// A connection to a node's RPC endpoint.
 pub struct NodeClient {
     http: HttpClient,
@@ -52,6 +55,10 @@ impl NodeClient {
         // The error's own Display carries a multi-line report (and, with
         // RUST_BACKTRACE set, a backtrace): keep to the one-line detail.
         let detail = one_line(&e);
+        if matches!(e.detail(), tendermint_rpc::error::ErrorDetail::Response(_)) {
+            // It answered, with a JSON-RPC error (e.g. CometBFT's "mempool is full").
+            return anyhow!("the node at {} refused the request: {detail}", self.url);
+        }
         anyhow!(
             "the node at {} did not answer ({detail}); is it running? (`deaid devnet` or CometBFT)",
             self.url
@@ -183,13 +190,20 @@ impl NodeClient {
         loop {
             match self.http.tx(hash, false).await {
                 Ok(r) => return Ok(r),
+                // A node with `tx_index.indexer = "null"` will never find it.
+                Err(e) if one_line(&e).contains(INDEXING_DISABLED) => bail!(
+                    "tx {hash} was broadcast, but {} cannot tell when it lands: {INDEXING_DISABLED} \
+                     there (CometBFT's tx_index.indexer); ask a node that indexes txs",
+                    self.url
+                ),
                 Err(e) if start.elapsed() < timeout => {
                     tracing::debug!(error = %e, "tx not found yet");
                     tokio::time::sleep(Duration::from_millis(250)).await
                 }
                 Err(e) => bail!(
-                    "tx {hash} was not in a block after {} s: {e}",
-                    timeout.as_secs()
+                    "tx {hash} was not in a block after {} s: {}",
+                    timeout.as_secs(),
+                    one_line(&e)
                 ),
             }
         }
@@ -220,7 +234,61 @@ pub fn one_line(e: &tendermint_rpc::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::one_line;
+    use std::{
+        io::{BufRead, BufReader, Read, Write},
+        time::{Duration, Instant},
+    };
+
+    use super::{one_line, NodeClient};
+
+    /// A node that answers every request with a JSON-RPC error whose data is
+    /// `data`, as CometBFT does.
+    fn node_answering_error(data: &'static str) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                    line.clear();
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let answer = format!(
+                    r#"{{"jsonrpc":"2.0","id":-1,"error":{{"code":-32603,"message":"Internal error","data":"{data}"}}}}"#
+                );
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn waiting_on_a_node_that_does_not_index_txs_fails_at_once_in_one_line() {
+        // CometBFT with `tx_index.indexer = "null"`.
+        let url = node_answering_error("transaction indexing is disabled");
+        let client = NodeClient::new(&url).unwrap();
+        let start = Instant::now();
+        let e = client
+            .wait_for_tx([7; 32], Duration::from_secs(60))
+            .await
+            .unwrap_err();
+        assert!(start.elapsed() < Duration::from_secs(5), "it waited");
+        let msg = format!("{e:#}");
+        assert!(msg.contains("transaction indexing is disabled"), "{msg}");
+        assert!(msg.contains(&url), "{msg}");
+        assert!(!msg.contains('\n'), "{msg}");
+    }
 
     #[test]
     fn rpc_errors_read_as_one_line_and_keep_their_words() {
@@ -228,5 +296,17 @@ mod tests {
             "busy\n404 Not Found\n\nCaused by:\n   0: a cause".into(),
         );
         assert_eq!(one_line(&e), "server error: busy: 404 Not Found: a cause");
+    }
+
+    #[tokio::test]
+    async fn an_error_the_node_answers_is_not_reported_as_the_node_being_down() {
+        let url = node_answering_error("mempool is full: number of txs 5000 (max: 5000)");
+        let client = NodeClient::new(&url).unwrap();
+        let e = client.broadcast_sync(vec![1, 2, 3]).await.unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(msg.contains("refused the request"), "{msg}");
+        assert!(msg.contains("mempool is full"), "{msg}");
+        assert!(!msg.contains("is it running"), "{msg}");
+        assert!(!msg.contains('\n'), "{msg}");
     }
 }
