@@ -40,6 +40,7 @@ VALIDATORS=""
 BASE_PORT=""
 SNAPSHOT_INTERVAL=""
 BLOCK_TIME=""
+INDEXER=""
 CHAIN_ID=""
 DEAID=""
 COMETBFT=""
@@ -54,6 +55,7 @@ Runs an N-validator DeAI network on 127.0.0.1: each node a cometbft + deaid pair
 
 Commands:
   up [--validators N] [--base-port P] [--snapshot-interval K] [--block-time D]
+     [--indexer kv|null] [--param MODULE.NAME=VALUE]...
       Create the network if the directory has none, start every node that is
       not running and wait until all answer and the chain is past height 2.
       --validators N         validators in a new network (default 4)
@@ -62,6 +64,11 @@ Commands:
       --snapshot-interval K  deaid takes a state-sync snapshot every K heights
                              (default 0: none; needed by 'join')
       --block-time D         CometBFT timeout_commit of a new network (default 1s)
+      --indexer kv|null      the validators' CometBFT tx indexer in a new network
+                             (default kv; with null, /tx and /tx_search answer
+                             "transaction indexing is disabled", as on
+                             validators that leave queries to full nodes;
+                             'join' nodes always index)
       --param MODULE.NAME=VALUE
                              set a module param in a new network's genesis with
                              'deaid genesis set-param' (repeatable, in order)
@@ -167,6 +174,7 @@ load_env() {
       BASE_PORT) BASE_PORT=$value ;;
       SNAPSHOT_INTERVAL) SNAPSHOT_INTERVAL=$value ;;
       BLOCK_TIME) BLOCK_TIME=$value ;;
+      INDEXER) INDEXER=$value ;;
       '' | '#'*) ;;
       *) die "$DIR/localnet.env: unknown setting $key" ;;
     esac
@@ -184,6 +192,7 @@ VALIDATORS=$VALIDATORS
 BASE_PORT=$BASE_PORT
 SNAPSHOT_INTERVAL=$SNAPSHOT_INTERVAL
 BLOCK_TIME=$BLOCK_TIME
+INDEXER=$INDEXER
 EOF
   mv "$DIR/localnet.env.tmp" "$DIR/localnet.env"
 }
@@ -454,7 +463,7 @@ configure_node() {
     'p2p.addr_book_strict=false' \
     'p2p.allow_duplicate_ip=true' \
     "consensus.timeout_commit=\"$BLOCK_TIME\"" \
-    'tx_index.indexer="kv"' \
+    "tx_index.indexer=\"${INDEXER:-kv}\"" \
     'instrumentation.prometheus=false' \
     "$@"
 }
@@ -544,7 +553,7 @@ create_network() {
 # ---------------------------------------------------------------- commands
 
 cmd_up() {
-  local dir="" validators="" base_port="" snapshot_interval="" block_time=""
+  local dir="" validators="" base_port="" snapshot_interval="" block_time="" indexer=""
   while (($#)); do
     case $1 in
       --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}"; continue ;;
@@ -553,6 +562,7 @@ cmd_up() {
       --base-port) need_value "$1" $#; base_port=$2; shift 2 ;;
       --snapshot-interval) need_value "$1" $#; snapshot_interval=$2; shift 2 ;;
       --block-time) need_value "$1" $#; block_time=$2; shift 2 ;;
+      --indexer) need_value "$1" $#; indexer=$2; shift 2 ;;
       --param) need_value "$1" $#; PARAMS+=("$2"); shift 2 ;;
       *) usage_error "up: unknown flag $1" ;;
     esac
@@ -563,6 +573,8 @@ cmd_up() {
   [[ -z $base_port ]] || is_uint "$base_port" || usage_error "--base-port must be a port number"
   [[ -z $snapshot_interval ]] || is_uint "$snapshot_interval" ||
     usage_error "--snapshot-interval must be a number >= 0"
+  [[ -z $indexer || $indexer == kv || $indexer == null ]] ||
+    usage_error "--indexer must be kv or null"
   [[ -z $block_time ]] || is_duration "$block_time" ||
     usage_error "--block-time must be a duration such as 1s or 500ms"
 
@@ -577,6 +589,8 @@ cmd_up() {
       die "$DIR uses base port $BASE_PORT; 'down --purge' to make a new network"
     [[ -z $block_time || $block_time == "$BLOCK_TIME" ]] ||
       die "$DIR uses block time $BLOCK_TIME; 'down --purge' to make a new network"
+    [[ -z $indexer || $indexer == "${INDEXER:-kv}" ]] ||
+      die "$DIR uses indexer ${INDEXER:-kv}; 'down --purge' to make a new network"
     ((${#PARAMS[@]} == 0)) ||
       die "--param applies to a new network's genesis; 'down --purge' to make a new network"
     # The snapshot interval is a deaid start flag: it may change while the
@@ -597,6 +611,7 @@ cmd_up() {
     BASE_PORT=${base_port:-26600}
     SNAPSHOT_INTERVAL=${snapshot_interval:-0}
     BLOCK_TIME=${block_time:-1s}
+    INDEXER=${indexer:-kv}
     create_network
   fi
 
@@ -880,7 +895,8 @@ cmd_join() {
     "statesync.trust_height=$trust_height" \
     "statesync.trust_hash=\"$trust_hash\"" \
     'statesync.trust_period="168h0m0s"' \
-    'statesync.discovery_time="5s"'
+    'statesync.discovery_time="5s"' \
+    'tx_index.indexer="kv"'
   echo "full $name" >"$n/role"
 
   start_node "$m"

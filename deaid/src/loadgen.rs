@@ -128,7 +128,7 @@ pub async fn run(home: &Home, keyring: &crate::KeyringArgs, args: LoadArgs) -> a
     let per_sender = u128::from(transfer_fee + 1) * args.txs_per_sender as u128;
 
     eprintln!("funding {} senders from {}", args.senders, args.from);
-    let mut last = None;
+    let mut next_sequence = funder_acc.sequence;
     for (sequence, group) in (funder_acc.sequence..).zip(keys.chunks(FUNDING_MSGS)) {
         let msgs: Vec<_> = group
             .iter()
@@ -153,25 +153,35 @@ pub async fn run(home: &Home, keyring: &crate::KeyringArgs, args: LoadArgs) -> a
                 memo: String::new(),
             },
         );
-        let hash = tx_hash(&tx);
         let (code, log) = first.broadcast_sync(tx).await?;
         if code != 0 {
             bail!("a funding tx was refused (code {code}): {log}");
         }
-        last = Some(hash);
+        next_sequence = sequence + 1;
     }
-    if let Some(hash) = last {
-        let (height, code, log) = first.wait_for_tx(hash, Duration::from_secs(60)).await?;
-        if code != 0 {
-            bail!("a funding tx failed in block {height}: {log}");
+    // Every funding tx is in a block once the funder's sequence has moved
+    // past the last: watched by account queries, not `/tx`, so it works on
+    // nodes that do not index txs (validators often run `indexer = "null"`).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let funder_now = first
+            .account(&funder_addr.to_bech32())
+            .await?
+            .context("the funder's account disappeared")?;
+        if funder_now.sequence >= next_sequence {
+            break;
         }
+        if Instant::now() >= deadline {
+            bail!("the funding txs were not all in a block after 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let mut numbers = Vec::with_capacity(keys.len());
     for k in &keys {
         let acc = first
             .account(&k.address().to_bech32())
             .await?
-            .context("a funded sender has no account")?;
+            .context("a sender has no account: its funding tx failed in its block")?;
         numbers.push(acc.account_number);
     }
 
