@@ -366,6 +366,7 @@ async fn a_full_mempool_refuses_a_broadcast_with_cometbfts_error() {
         .set_mempool_limits(deai_devnet::MempoolLimits {
             max_txs: 0,
             max_bytes: 1 << 20,
+            ..deai_devnet::MempoolLimits::default()
         });
     let addr = net.addr;
     let v = blocking(move || {
