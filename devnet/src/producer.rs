@@ -17,7 +17,7 @@ use std::{
 
 use anyhow::{anyhow, bail, Context};
 use bytes::Bytes;
-use deai_app::{abci::exec_result, App, TxOutcome};
+use deai_app::{abci::exec_result, App, PreChecked, TxOutcome};
 use deai_genesis::GenesisDoc;
 use tendermint::{
     abci::response,
@@ -159,6 +159,19 @@ struct Tip {
     results_hash: Hash,
 }
 
+/// A block executed by the app, to be stored and then committed
+/// ([`Devnet::finalize_next_block`]).
+pub struct FinalizedBlock {
+    /// The block with its commit and results, as the store takes it.
+    pub stored: Arc<StoredBlock>,
+    tip: Tip,
+    /// The hashes of its txs, which leave the mempool.
+    included: BTreeSet<[u8; 32]>,
+    started: std::time::Instant,
+    /// How long proposing and executing it took.
+    finalizing: Duration,
+}
+
 /// A block just produced.
 #[derive(Debug, Clone)]
 pub struct ProducedBlock {
@@ -193,6 +206,8 @@ pub struct Devnet {
     mempool_limits: MempoolLimits,
     /// The txs the mempool has seen, refused when sent again.
     cache: TxCache,
+    /// The height of a block finalized but not yet committed.
+    finalized: Option<u64>,
     /// Every committed block, for websocket subscribers. A broadcast
     /// channel never blocks the sender: a subscriber that falls more than
     /// [`EVENT_BUFFER_BLOCKS`] behind loses its place (and the RPC cancels
@@ -322,6 +337,7 @@ impl Devnet {
             mempool_bytes: 0,
             mempool_limits: MempoolLimits::default(),
             cache: TxCache::default(),
+            finalized: None,
             committed: tokio::sync::broadcast::channel(EVENT_BUFFER_BLOCKS).0,
             genesis,
         })
@@ -352,6 +368,16 @@ impl Devnet {
     /// among its last `cache_size`) are refused before the app sees them;
     /// a tx the app refuses is forgotten, so it may be sent again.
     pub fn check_tx(&mut self, tx: Vec<u8>) -> Result<TxOutcome, MempoolError> {
+        self.check_tx_preverified(tx, None)
+    }
+
+    /// [`Devnet::check_tx`] with the tx's signatures verified beforehand,
+    /// outside the devnet's lock, by the app's [`deai_app::SigVerifier`].
+    pub fn check_tx_preverified(
+        &mut self,
+        tx: Vec<u8>,
+        pre: Option<&PreChecked>,
+    ) -> Result<TxOutcome, MempoolError> {
         let size = tx.len();
         let limits = self.mempool_limits;
         if self.mempool.len() >= limits.max_txs
@@ -384,7 +410,10 @@ impl Devnet {
         if !self.cache.push(hash, limits.cache_size) {
             return Err(MempoolError::InCache);
         }
-        let out = self.app.check_tx(&tx);
+        let out = match pre {
+            Some(pre) => self.app.check_tx_preverified(&tx, pre),
+            None => self.app.check_tx(&tx),
+        };
         if out.code == 0 {
             self.mempool_bytes = self.mempool_bytes.saturating_add(size);
             self.mempool.push(tx);
@@ -414,8 +443,23 @@ impl Devnet {
 
     /// Produces, signs, executes, stores and commits the next block.
     pub fn produce_block(&mut self) -> anyhow::Result<ProducedBlock> {
+        let block = self.finalize_next_block()?;
+        self.store.put(&block.stored)?;
+        self.commit_block(block)
+    }
+
+    /// The first half of [`Devnet::produce_block`]: proposes, signs and
+    /// executes the next block. The caller stores it (which needs no
+    /// `&mut` access: the devnet's lock may be released meanwhile, so
+    /// CheckTx goes on while the block is written) and then hands it to
+    /// [`Devnet::commit_block`].
+    pub fn finalize_next_block(&mut self) -> anyhow::Result<FinalizedBlock> {
+        if let Some(h) = self.finalized {
+            bail!("block {h} is finalized but not committed yet");
+        }
         let height = self.next_height();
         let _span = info_span!("devnet_block", height).entered();
+        let started = std::time::Instant::now();
         let candidates: Vec<Bytes> = self.mempool.iter().cloned().map(Bytes::from).collect();
         let proposal = self.app.prepare_proposal(&candidates, self.max_tx_bytes);
         if !self.app.process_proposal(&proposal) {
@@ -495,30 +539,72 @@ impl Devnet {
                 self.cache.remove(&hash);
             }
         }
-        let txs = block.data.len();
         let stored = Arc::new(StoredBlock {
             block,
             commit: commit.clone(),
             results,
         });
-        self.store.put(&stored)?;
+        self.finalized = Some(height);
+        let finalizing = started.elapsed();
+        Ok(FinalizedBlock {
+            finalizing,
+            stored,
+            tip: Tip {
+                height,
+                block_id: id,
+                commit,
+                app_hash: out.app_hash.to_vec(),
+                results_hash,
+            },
+            included,
+            started,
+        })
+    }
+
+    /// The second half of [`Devnet::produce_block`]: commits the app's
+    /// state for a block the store now holds (the block is written first,
+    /// so a crash in between leaves a block to replay), announces it and
+    /// rechecks the mempool.
+    pub fn commit_block(&mut self, block: FinalizedBlock) -> anyhow::Result<ProducedBlock> {
+        let FinalizedBlock {
+            stored,
+            tip,
+            included,
+            started,
+            finalizing,
+        } = block;
+        let committing = std::time::Instant::now();
+        let height = tip.height;
+        if self.finalized != Some(height) {
+            bail!("block {height} was not the one finalized");
+        }
+        if self.store.last_height()? != height {
+            bail!("block {height} must be stored before it is committed");
+        }
+        let _span = info_span!("devnet_block", height).entered();
         self.app.commit()?;
+        self.finalized = None;
+        let txs = stored.block.data.len();
+        let (block_id, app_hash) = (tip.block_id, tip.app_hash.clone());
         // No receiver is not an error: nobody is subscribed.
         let _ = self.committed.send(stored);
-        self.tip = Some(Tip {
-            height,
-            block_id: id,
-            commit,
-            app_hash: out.app_hash.to_vec(),
-            results_hash,
-        });
+        self.tip = Some(tip);
         self.recheck(&included);
-        info!(txs, hash = %id.hash, "produced block");
+        // `ms` runs from the proposal to the end of the recheck; `app_ms`
+        // is the part spent in the app (proposal, execution, commit,
+        // recheck), without the store's write.
+        info!(
+            txs,
+            hash = %block_id.hash,
+            ms = started.elapsed().as_millis(),
+            app_ms = (finalizing + committing.elapsed()).as_millis(),
+            "produced block"
+        );
         Ok(ProducedBlock {
             height,
-            block_id: id,
+            block_id,
             txs,
-            app_hash: out.app_hash.to_vec(),
+            app_hash,
         })
     }
 
@@ -644,16 +730,23 @@ fn commit_time(commit: &Commit) -> anyhow::Result<Time> {
         .ok_or_else(|| anyhow!("the last commit has no signature"))
 }
 
-/// Produces a block every `block_time` until a block fails.
+/// Produces a block every `block_time` until a block fails. The devnet's
+/// lock is let go while the block is written to the store, so CheckTx
+/// (and the RPC's other users of the lock) go on meanwhile.
 pub fn run(devnet: &Arc<Mutex<Devnet>>, block_time: Duration) -> anyhow::Result<()> {
+    let lock = || {
+        devnet
+            .lock()
+            .map_err(|_| anyhow!("the devnet panicked earlier"))
+    };
     loop {
         let started = std::time::Instant::now();
-        {
-            let mut d = devnet
-                .lock()
-                .map_err(|_| anyhow!("the devnet panicked earlier"))?;
-            d.produce_block()?;
-        }
+        let (block, store) = {
+            let mut d = lock()?;
+            (d.finalize_next_block()?, d.store_handle())
+        };
+        store.put(&block.stored)?;
+        lock()?.commit_block(block)?;
         std::thread::sleep(block_time.saturating_sub(started.elapsed()));
     }
 }

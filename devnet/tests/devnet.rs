@@ -225,6 +225,39 @@ fn a_tx_the_mempool_has_seen_is_refused_as_cometbfts_cache_refuses_it() {
 }
 
 #[test]
+fn a_tx_checked_while_a_block_is_being_stored_waits_for_the_next_block() {
+    let (_dir, home, accounts) = fresh();
+    let mut devnet = Devnet::open(&home).unwrap();
+    devnet.produce_block().unwrap();
+    let dev0 = dev_key(&home, "dev0");
+    let to = accounts[1].address;
+    let first = send(&devnet, &dev0, &to, 5, 0);
+    assert_eq!(devnet.check_tx(first.clone()).unwrap().code, 0);
+    let block = devnet.finalize_next_block().unwrap();
+    // The producer lets the lock go while the block is written: CheckTx
+    // goes on against the mempool's view, which still holds `first`.
+    let second = send(&devnet, &dev0, &to, 6, 1);
+    assert_eq!(devnet.check_tx(second.clone()).unwrap().code, 0);
+    devnet.store().put(&block.stored).unwrap();
+    devnet.commit_block(block).unwrap();
+    // The recheck kept it; the next block takes it.
+    assert_eq!(devnet.mempool(), std::slice::from_ref(&second));
+    assert_eq!(devnet.produce_block().unwrap().txs, 1);
+    assert_eq!(devnet.block(3).unwrap().unwrap().block.data, vec![second]);
+    assert_eq!(balance(&devnet, &to), home::DEV_BALANCE + 11);
+}
+
+#[test]
+fn a_finalized_block_must_be_stored_before_it_is_committed_and_before_the_next() {
+    let (_dir, home, _) = fresh();
+    let mut devnet = Devnet::open(&home).unwrap();
+    let block = devnet.finalize_next_block().unwrap();
+    assert!(devnet.finalize_next_block().is_err());
+    assert!(devnet.commit_block(block).is_err());
+    assert_eq!(devnet.last_height(), 0);
+}
+
+#[test]
 fn a_tx_larger_than_the_mempool_takes_is_refused_with_cometbfts_error() {
     let (_dir, home, _) = fresh();
     let mut devnet = Devnet::open(&home).unwrap();
