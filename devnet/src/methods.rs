@@ -16,7 +16,7 @@ use std::{sync::Arc, time::Duration};
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 use deai_app::{query::Querier, TxOutcome};
 use serde_json::{json, Value};
-use tendermint::{abci, account, block, chain, node, validator, Hash};
+use tendermint::{account, block, chain, node, validator, Hash};
 use tendermint_proto::{v0_38::abci as pb, Protobuf};
 use tracing::warn;
 
@@ -24,7 +24,7 @@ use crate::{
     events::block_json,
     params::Args,
     query::{Query, MAX_QUERY_LENGTH},
-    rpc::{Rpc, RpcError, SharedDevnet},
+    rpc::{Reply, Rpc, RpcError, SharedDevnet},
     search::{ordered_page, page, SearchError},
     store::{BlockStore, ScanBudget, ScanLimitExceeded},
     Devnet, MempoolError, StoredBlock, TxLocation,
@@ -106,6 +106,13 @@ impl ChainView {
     }
 }
 
+/// `v` with the first block's missing parent written as CometBFT writes it
+/// ([`crate::events::zero_block_ids`]), for answers holding headers.
+fn with_block_ids(mut v: Value) -> Value {
+    crate::events::zero_block_ids(&mut v);
+    v
+}
+
 fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, RpcError> {
     serde_json::to_value(v).map_err(RpcError::internal)
 }
@@ -122,6 +129,25 @@ async fn with<T: Send + 'static>(
             .lock()
             .map_err(|_| RpcError::internal("the devnet panicked earlier"))?;
         f(&mut d)
+    })
+    .await
+    .map_err(RpcError::internal)?
+}
+
+/// CheckTx of a broadcast tx: its signatures verified first, on the
+/// blocking pool but outside the devnet's lock, then the rest under it.
+async fn check_broadcast(
+    rpc: &Rpc,
+    tx: Vec<u8>,
+) -> Result<Result<TxOutcome, MempoolError>, RpcError> {
+    let devnet = rpc.devnet.clone();
+    let verifier = rpc.verifier.clone();
+    tokio::task::spawn_blocking(move || {
+        let pre = verifier.map(|v| v.verify(&tx));
+        let mut d = devnet
+            .lock()
+            .map_err(|_| RpcError::internal("the devnet panicked earlier"))?;
+        Ok(d.check_tx_preverified(tx, pre.as_ref()))
     })
     .await
     .map_err(RpcError::internal)?
@@ -163,7 +189,27 @@ fn descending(order_by: &str, default_desc: bool) -> Result<bool, RpcError> {
 }
 
 /// Answers one method call with converted arguments.
-pub(crate) async fn dispatch(rpc: &Rpc, method: &str, a: Args) -> Result<Value, RpcError> {
+pub(crate) async fn dispatch(rpc: &Rpc, method: &str, a: Args) -> Result<Reply, RpcError> {
+    match method {
+        // Large: written as JSON text straight from the stored results.
+        "block_results" => {
+            let height = a.opt_int("height");
+            read(rpc, move |c| {
+                let h = c.height(c.last_height()?, height)?;
+                let results = c
+                    .store
+                    .results(h)?
+                    .ok_or_else(|| RpcError::internal(format!("block {h} has no results")))?;
+                block_results(h, &results)
+            })
+            .await
+            .map(Reply::Raw)
+        }
+        _ => dispatch_value(rpc, method, a).await.map(Reply::Value),
+    }
+}
+
+async fn dispatch_value(rpc: &Rpc, method: &str, a: Args) -> Result<Value, RpcError> {
     match method {
         "health" => Ok(json!({})),
         "status" => read(rpc, status).await,
@@ -209,10 +255,6 @@ pub(crate) async fn dispatch(rpc: &Rpc, method: &str, a: Args) -> Result<Value, 
             })
             .await
         }
-        "block_results" => {
-            let height = a.opt_int("height");
-            read(rpc, move |c| block_results(&c.stored_block(height)?)).await
-        }
         "commit" => {
             let height = a.opt_int("height");
             read(rpc, move |c| {
@@ -223,7 +265,9 @@ pub(crate) async fn dispatch(rpc: &Rpc, method: &str, a: Args) -> Result<Value, 
                 let signed_header =
                     tendermint::block::signed_header::SignedHeader::new(b.block.header, b.commit)
                         .map_err(RpcError::internal)?;
-                Ok(json!({"signed_header": to_value(&signed_header)?, "canonical": canonical}))
+                Ok(with_block_ids(
+                    json!({"signed_header": to_value(&signed_header)?, "canonical": canonical}),
+                ))
             })
             .await
         }
@@ -231,7 +275,9 @@ pub(crate) async fn dispatch(rpc: &Rpc, method: &str, a: Args) -> Result<Value, 
             let height = a.opt_int("height");
             read(rpc, move |c| {
                 let b = c.stored_block(height)?;
-                Ok(json!({"header": to_value(&b.block.header)?}))
+                Ok(with_block_ids(
+                    json!({"header": to_value(&b.block.header)?}),
+                ))
             })
             .await
         }
@@ -245,7 +291,9 @@ pub(crate) async fn dispatch(rpc: &Rpc, method: &str, a: Args) -> Result<Value, 
                     },
                     Err(_) => None,
                 };
-                Ok(json!({"header": found.map(|b| to_value(&b.block.header)).transpose()?}))
+                Ok(with_block_ids(
+                    json!({"header": found.map(|b| to_value(&b.block.header)).transpose()?}),
+                ))
             })
             .await
         }
@@ -348,7 +396,7 @@ pub(crate) async fn dispatch(rpc: &Rpc, method: &str, a: Args) -> Result<Value, 
         "broadcast_tx_sync" | "broadcast_tx_async" => {
             let tx = a.bytes("tx");
             let hash = tx_hash_hex(&tx);
-            let out = with(&rpc.devnet, move |d| d.check_tx(tx).map_err(mempool_error)).await?;
+            let out = check_broadcast(rpc, tx).await?.map_err(mempool_error)?;
             // `async` answers before CheckTx in CometBFT: no result of it.
             Ok(if method == "broadcast_tx_async" {
                 json!({"code": 0, "data": "", "log": "", "codespace": "", "hash": hash})
@@ -432,11 +480,9 @@ fn check_tx_json(out: &TxOutcome) -> Value {
 
 async fn broadcast_tx_commit(rpc: &Rpc, tx: Vec<u8>) -> Result<Value, RpcError> {
     let hash = Hash::Sha256(deai_app::tx::tx_hash(&tx));
-    let check = with(&rpc.devnet, move |d| {
-        d.check_tx(tx)
-            .map_err(|e| RpcError::internal(format!("error on broadcastTxCommit: {e}")))
-    })
-    .await?;
+    let check = check_broadcast(rpc, tx)
+        .await?
+        .map_err(|e| RpcError::internal(format!("error on broadcastTxCommit: {e}")))?;
     let check_tx = check_tx_json(&check);
     let hash_hex = hash.to_string();
     if check.code != 0 {
@@ -485,10 +531,69 @@ async fn broadcast_tx_commit(rpc: &Rpc, tx: Vec<u8>) -> Result<Value, RpcError> 
     }
 }
 
-/// An `ExecTxResult` as CometBFT writes it in RPC answers (every field).
+/// An `ExecTxResult` as CometBFT writes it in RPC answers (every field),
+/// serialised from the stored protobuf without copying it.
+pub(crate) struct ExecJson<'a>(pub(crate) &'a pb::ExecTxResult);
+
+/// An ABCI event as CometBFT writes it, from the stored protobuf.
+pub(crate) struct EventJson<'a>(pub(crate) &'a pb::Event);
+
+/// A list written element by element, without collecting it first.
+struct Seq<I>(std::cell::Cell<Option<I>>);
+
+impl<I: Iterator<Item = T>, T: serde::Serialize> serde::Serialize for Seq<I> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.take().into_iter().flatten())
+    }
+}
+
+fn seq<I: Iterator>(items: I) -> Seq<I> {
+    Seq(std::cell::Cell::new(Some(items)))
+}
+
+impl serde::Serialize for ExecJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let r = self.0;
+        let mut m = s.serialize_struct("ExecTxResult", 8)?;
+        m.serialize_field("code", &r.code)?;
+        m.serialize_field("data", &(!r.data.is_empty()).then(|| B64.encode(&r.data)))?;
+        m.serialize_field("log", &r.log)?;
+        m.serialize_field("info", &r.info)?;
+        m.serialize_field("gas_wanted", &r.gas_wanted.to_string())?;
+        m.serialize_field("gas_used", &r.gas_used.to_string())?;
+        m.serialize_field("events", &seq(r.events.iter().map(EventJson)))?;
+        m.serialize_field("codespace", &r.codespace)?;
+        m.end()
+    }
+}
+
+impl serde::Serialize for EventJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        #[derive(serde::Serialize)]
+        struct Attribute<'a> {
+            key: &'a str,
+            value: &'a str,
+            index: bool,
+        }
+        let mut m = s.serialize_struct("Event", 2)?;
+        m.serialize_field("type", &self.0.r#type)?;
+        m.serialize_field(
+            "attributes",
+            &seq(self.0.attributes.iter().map(|a| Attribute {
+                key: &a.key,
+                value: &a.value,
+                index: a.index,
+            })),
+        )?;
+        m.end()
+    }
+}
+
+/// An `ExecTxResult` as a JSON value.
 fn exec_json(r: &pb::ExecTxResult) -> Result<Value, RpcError> {
-    let r = abci::types::ExecTxResult::try_from(r.clone()).map_err(RpcError::internal)?;
-    to_value(&r)
+    to_value(&ExecJson(r))
 }
 
 /// `tx`: one tx by hash (any bytes; CometBFT looks them up as given).
@@ -559,30 +664,19 @@ fn tx_at(
 }
 
 /// `block_results` as CometBFT writes `ResultBlockResults`: empty lists are
-/// `null` and the app hash is base64.
-fn block_results(b: &StoredBlock) -> Result<Value, RpcError> {
-    let r = &b.results;
-    let list = |items: Vec<Value>| {
-        if items.is_empty() {
-            Value::Null
-        } else {
-            Value::Array(items)
-        }
-    };
-    let txs = r
-        .tx_results
-        .iter()
-        .map(exec_json)
-        .collect::<Result<Vec<_>, _>>()?;
-    let events = r
-        .events
-        .iter()
-        .map(|e| {
-            abci::Event::try_from(e.clone())
-                .map_err(RpcError::internal)
-                .and_then(|e| to_value(&e))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+/// `null` and the app hash is base64. Written as JSON text directly: for a
+/// full block this is megabytes, and a tree of values would cost more than
+/// the text.
+fn block_results(height: u64, r: &pb::ResponseFinalizeBlock) -> Result<String, RpcError> {
+    #[derive(serde::Serialize)]
+    struct BlockResults<T, E> {
+        height: String,
+        txs_results: Option<T>,
+        finalize_block_events: Option<E>,
+        validator_updates: Option<Vec<Value>>,
+        consensus_param_updates: Option<Value>,
+        app_hash: String,
+    }
     let updates = r
         .validator_updates
         .iter()
@@ -592,18 +686,20 @@ fn block_results(b: &StoredBlock) -> Result<Value, RpcError> {
                 .and_then(|u| to_value(&u))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(json!({
-        "height": b.block.header.height.value().to_string(),
-        "txs_results": list(txs),
-        "finalize_block_events": list(events),
-        "validator_updates": list(updates),
-        "consensus_param_updates": r.consensus_param_updates.as_ref().map(|p| {
-            tendermint::consensus::Params::try_from(p.clone())
-                .ok()
-                .and_then(|p| serde_json::to_value(p).ok())
-        }),
-        "app_hash": B64.encode(&r.app_hash),
-    }))
+    let params = r.consensus_param_updates.as_ref().and_then(|p| {
+        tendermint::consensus::Params::try_from(p.clone())
+            .ok()
+            .and_then(|p| serde_json::to_value(p).ok())
+    });
+    serde_json::to_string(&BlockResults {
+        height: height.to_string(),
+        txs_results: (!r.tx_results.is_empty()).then(|| seq(r.tx_results.iter().map(ExecJson))),
+        finalize_block_events: (!r.events.is_empty()).then(|| seq(r.events.iter().map(EventJson))),
+        validator_updates: (!updates.is_empty()).then_some(updates),
+        consensus_param_updates: params,
+        app_hash: B64.encode(&r.app_hash),
+    })
+    .map_err(RpcError::internal)
 }
 
 /// CometBFT's `blockchain` range (`filterMinMax`): defaults to the whole
@@ -641,7 +737,9 @@ fn blockchain(c: &ChainView, min: i64, max: i64) -> Result<Value, RpcError> {
             header: b.block.header,
         })?);
     }
-    Ok(json!({"last_height": last.to_string(), "block_metas": metas}))
+    Ok(with_block_ids(
+        json!({"last_height": last.to_string(), "block_metas": metas}),
+    ))
 }
 
 fn genesis_chunk(c: &ChainView, chunk: u64) -> Result<Value, RpcError> {
@@ -752,15 +850,17 @@ fn status(c: &ChainView) -> Result<Value, RpcError> {
     id.copy_from_slice(c.validator_address.as_bytes());
     // Read the last height once: both ends of the answer from one moment.
     let last_height = c.last_height()?;
-    let first = c.block(c.base()?)?;
-    let last = c.block(last_height)?;
-    let ends = |b: &Option<StoredBlock>| -> Result<(Value, Value, String, Value), RpcError> {
+    // Headers only, as CometBFT reads block metas: `status` is polled often.
+    let first = c.store.meta(c.base()?)?;
+    let last = c.store.meta(last_height)?;
+    type Meta = Option<(block::Id, tendermint::block::Header)>;
+    let ends = |b: &Meta| -> Result<(Value, Value, String, Value), RpcError> {
         Ok(match b {
-            Some(b) => (
-                to_value(&b.commit.block_id.hash)?,
-                Value::String(b.block.header.app_hash.to_string()),
-                b.block.header.height.value().to_string(),
-                to_value(&b.block.header.time)?,
+            Some((id, header)) => (
+                to_value(&id.hash)?,
+                Value::String(header.app_hash.to_string()),
+                header.height.value().to_string(),
+                to_value(&header.time)?,
             ),
             None => (
                 Value::String(String::new()),

@@ -125,6 +125,22 @@ impl RpcError {
     }
 }
 
+/// A method's result: a JSON value, or JSON text already written (a large
+/// result, such as `block_results`, is written straight from the stored
+/// block rather than built as a tree of values first).
+pub(crate) enum Reply {
+    /// A value.
+    Value(Value),
+    /// JSON text.
+    Raw(String),
+}
+
+impl From<Value> for Reply {
+    fn from(v: Value) -> Self {
+        Reply::Value(v)
+    }
+}
+
 impl From<anyhow::Error> for RpcError {
     fn from(e: anyhow::Error) -> Self {
         RpcError::internal(format!("{e:#}"))
@@ -138,6 +154,8 @@ pub(crate) struct Rpc {
     pub(crate) devnet: SharedDevnet,
     /// Answers `abci_query` from committed snapshots, without the lock.
     pub(crate) querier: deai_app::query::Querier,
+    /// Verifies a broadcast tx's signatures before CheckTx takes the lock.
+    pub(crate) verifier: Option<deai_app::SigVerifier>,
     /// What is read without the lock.
     pub(crate) chain: Arc<ChainView>,
     pub(crate) limits: Arc<RpcLimits>,
@@ -154,12 +172,13 @@ impl Rpc {
         rpc_address: String,
     ) -> anyhow::Result<Rpc> {
         let d = devnet.clone();
-        let (querier, chain) = tokio::task::spawn_blocking(move || {
+        let (querier, verifier, chain) = tokio::task::spawn_blocking(move || {
             let d = d
                 .lock()
                 .map_err(|_| anyhow!("the devnet panicked earlier"))?;
             anyhow::Ok((
                 d.app().querier(),
+                d.app().sig_verifier(),
                 ChainView {
                     store: d.store_handle(),
                     chain_id: d.chain_id().clone(),
@@ -175,6 +194,7 @@ impl Rpc {
         Ok(Rpc {
             devnet,
             querier,
+            verifier,
             chain: Arc::new(chain),
             subscribers: Arc::new(Semaphore::new(limits.max_subscription_clients)),
             limits: Arc::new(limits),
@@ -281,11 +301,11 @@ struct Answer {
 }
 
 impl Answer {
-    fn json(status: &'static str, v: &Value) -> Answer {
+    fn json(status: &'static str, text: String) -> Answer {
         Answer {
             status,
             content_type: "application/json",
-            body: serde_json::to_vec(v).unwrap_or_default(),
+            body: text.into_bytes(),
         }
     }
 
@@ -342,7 +362,7 @@ async fn refuse(
 ) -> anyhow::Result<()> {
     debug!(status, why, "refusing an RPC request");
     let body = envelope(Some(Value::from(-1)), Err(RpcError::invalid_request(why)));
-    respond(stream, limits, &Answer::json(status, &body), false).await
+    respond(stream, limits, &Answer::json(status, body), false).await
 }
 
 /// Serves the requests of one connection, one after another, until the
@@ -502,7 +522,7 @@ async fn answer(rpc: &Rpc, path: &str, target: &str, body: &[u8], host: &str) ->
     match route_of(name) {
         Some(route) if route.ws_only => Answer::json(
             "404 Not Found",
-            &envelope(Some(Value::from(-1)), Err(RpcError::method_not_found())),
+            envelope(Some(Value::from(-1)), Err(RpcError::method_not_found())),
         ),
         Some(route) => {
             let query = target.split_once('?').map_or("", |(_, q)| q);
@@ -519,7 +539,7 @@ async fn answer(rpc: &Rpc, path: &str, target: &str, body: &[u8], host: &str) ->
             } else {
                 "500 Internal Server Error"
             };
-            Answer::json(status, &envelope(Some(Value::from(-1)), result))
+            Answer::json(status, envelope(Some(Value::from(-1)), result))
         }
         None => Answer::text(
             "404 Not Found",
@@ -564,26 +584,21 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// A JSON-RPC answer. The id is left out when there is none (an answer to
-/// a request that did not parse), as CometBFT leaves it out.
-pub(crate) fn envelope(id: Option<Value>, result: Result<Value, RpcError>) -> Value {
-    let mut v = match result {
-        Ok(mut r) => {
-            crate::events::zero_block_ids(&mut r);
-            json!({"jsonrpc": "2.0", "result": r})
-        }
+/// A JSON-RPC answer, as JSON text. The id is left out when there is none
+/// (an answer to a request that did not parse), as CometBFT leaves it out.
+pub(crate) fn envelope(id: Option<Value>, result: Result<Reply, RpcError>) -> String {
+    let id = id.map(|id| format!(",\"id\":{id}")).unwrap_or_default();
+    match result {
+        Ok(Reply::Value(v)) => format!("{{\"jsonrpc\":\"2.0\"{id},\"result\":{v}}}"),
+        Ok(Reply::Raw(text)) => format!("{{\"jsonrpc\":\"2.0\"{id},\"result\":{text}}}"),
         Err(RpcError(code, message, data)) => {
             let mut error = json!({"code": code, "message": message});
             if !data.is_empty() {
                 error["data"] = Value::String(data);
             }
-            json!({"jsonrpc": "2.0", "error": error})
+            format!("{{\"jsonrpc\":\"2.0\"{id},\"error\":{error}}}")
         }
-    };
-    if let Some(id) = id {
-        v["id"] = id;
     }
-    v
 }
 
 /// A JSON-RPC request as CometBFT's `RPCRequest` reads one.
@@ -660,7 +675,7 @@ pub(crate) async fn call(
     rpc: &Rpc,
     req: &Request,
     websocket: bool,
-) -> Result<Result<Value, RpcError>, RpcError> {
+) -> Result<Result<Reply, RpcError>, RpcError> {
     let route = match route_of(&req.method) {
         Some(r) if websocket || !r.ws_only => r,
         _ => return Ok(Err(RpcError::method_not_found())),
@@ -689,7 +704,7 @@ async fn json_rpc(rpc: &Rpc, body: &[u8]) -> Answer {
     let parse_error = |e: String| {
         Answer::json(
             "500 Internal Server Error",
-            &envelope(None, Err(RpcError::parse(e))),
+            envelope(None, Err(RpcError::parse(e))),
         )
     };
     let v: Value = match serde_json::from_slice(body) {
@@ -703,7 +718,7 @@ async fn json_rpc(rpc: &Rpc, body: &[u8]) -> Answer {
     if items.len() > rpc.limits.max_batch_requests {
         return Answer::json(
             "200 OK",
-            &envelope(
+            envelope(
                 Some(Value::from(-1)),
                 Err(RpcError::invalid_request(format!(
                     "batch request exceeds maximum ({}) allowed number of requests",
@@ -719,7 +734,7 @@ async fn json_rpc(rpc: &Rpc, body: &[u8]) -> Answer {
             Err(e) => return parse_error(e),
         }
     }
-    let mut answers = Vec::with_capacity(requests.len());
+    let mut answers: Vec<String> = Vec::with_capacity(requests.len());
     for req in &requests {
         // A notification gets no answer.
         let Some(id) = &req.id else {
@@ -730,15 +745,15 @@ async fn json_rpc(rpc: &Rpc, body: &[u8]) -> Answer {
             Err(panicked) => {
                 return Answer::json(
                     "500 Internal Server Error",
-                    &envelope(Some(Value::from(-1)), Err(panicked)),
+                    envelope(Some(Value::from(-1)), Err(panicked)),
                 )
             }
         }
     }
     match answers.len() {
         0 => Answer::text("200 OK", "application/json", Vec::new()),
-        1 => Answer::json("200 OK", &answers[0]),
-        _ => Answer::json("200 OK", &Value::Array(answers)),
+        1 => Answer::json("200 OK", answers.swap_remove(0)),
+        _ => Answer::json("200 OK", format!("[{}]", answers.join(","))),
     }
 }
 

@@ -39,7 +39,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use prost::Message;
 use tendermint::{
-    block::{Block, Commit},
+    block::{Block, Commit, Header},
     Hash,
 };
 use tendermint_proto::{
@@ -298,6 +298,47 @@ impl BlockStore {
             commit,
             results,
         }))
+    }
+
+    /// The id and header of the block at `height`, if stored, without
+    /// decoding its txs or results (CometBFT's block meta).
+    pub fn meta(&self, height: u64) -> anyhow::Result<Option<(tendermint::block::Id, Header)>> {
+        /// A block with everything but its header skipped by the decoder.
+        #[derive(Clone, PartialEq, prost::Message)]
+        struct HeaderOnly {
+            #[prost(message, optional, tag = "1")]
+            header: Option<pb::Header>,
+        }
+        let Some(bytes) = self.db.get_pinned(block_key(height))? else {
+            return Ok(None);
+        };
+        let header = HeaderOnly::decode(bytes.as_ref())
+            .with_context(|| format!("decoding block {height}'s header"))?
+            .header
+            .with_context(|| format!("block {height} has no header"))?;
+        let header =
+            Header::try_from(header).map_err(|e| anyhow::anyhow!("header {height}: {e}"))?;
+        let commit = self
+            .db
+            .get_pinned(commit_key(height))?
+            .with_context(|| format!("block {height} has no commit"))?;
+        let commit = pb::Commit::decode(commit.as_ref())
+            .map_err(anyhow::Error::from)
+            .and_then(|c| Commit::try_from(c).map_err(|e| anyhow::anyhow!("{e}")))
+            .with_context(|| format!("decoding commit {height}"))?;
+        Ok(Some((commit.block_id, header)))
+    }
+
+    /// The FinalizeBlock results of the block at `height`, if stored,
+    /// without decoding the block.
+    pub fn results(&self, height: u64) -> anyhow::Result<Option<ResponseFinalizeBlock>> {
+        let Some(bytes) = self.db.get_pinned(results_key(height))? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            ResponseFinalizeBlock::decode(bytes.as_ref())
+                .with_context(|| format!("decoding results {height}"))?,
+        ))
     }
 
     /// Whether the block at `height` is stored.
@@ -642,6 +683,19 @@ mod tests {
             BTreeSet::from([1, 2])
         );
         assert_eq!(store.height_of(&block_hash).unwrap(), Some(2));
+    }
+
+    #[test]
+    fn a_blocks_meta_and_results_read_alone_match_the_whole_block() {
+        let (_dir, home, _, block_hash) = chain_with_a_transfer();
+        let store = BlockStore::open(&home.blocks_dir()).unwrap();
+        let whole = store.get(2).unwrap().unwrap();
+        let (id, header) = store.meta(2).unwrap().unwrap();
+        assert_eq!((id, header), (whole.commit.block_id, whole.block.header));
+        assert_eq!(id.hash, block_hash);
+        assert_eq!(store.results(2).unwrap().unwrap(), whole.results);
+        assert!(store.meta(3).unwrap().is_none());
+        assert!(store.results(3).unwrap().is_none());
     }
 
     #[test]

@@ -47,7 +47,7 @@ use crate::{
     events,
     params::{route_of, Args},
     query::{Query, MAX_QUERY_LENGTH},
-    rpc::{call, envelope, request as parse_request, Rpc, RpcError},
+    rpc::{call, envelope, request as parse_request, Reply, Rpc, RpcError},
     StoredBlock,
 };
 
@@ -338,7 +338,7 @@ fn cancel_all(
             )),
         );
         // The queue may be the very thing that is full: best effort.
-        let _ = out.try_send(Message::Text(err.to_string()));
+        let _ = out.try_send(Message::Text(err));
     }
 }
 
@@ -359,7 +359,7 @@ async fn request(
         Ok(r) => r,
         Err(e) => {
             let reply = envelope(None, Err(RpcError::parse(e)));
-            let _ = out.send(Message::Text(reply.to_string())).await;
+            let _ = out.send(Message::Text(reply)).await;
             return;
         }
     };
@@ -399,7 +399,7 @@ async fn request(
                         Ok(result) => envelope(Some(id), result),
                         Err(panicked) => envelope(Some(Value::from(-1)), Err(panicked)),
                     };
-                    let _ = out.send(Message::Text(reply.to_string())).await;
+                    let _ = out.send(Message::Text(reply)).await;
                     drop(permit);
                 });
                 return;
@@ -412,7 +412,7 @@ async fn request(
     };
     subs.release_if_empty();
     let _ = out
-        .send(Message::Text(envelope(Some(id), result).to_string()))
+        .send(Message::Text(envelope(Some(id), result.map(Reply::Value))))
         .await;
 }
 
