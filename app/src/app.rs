@@ -137,6 +137,60 @@ impl VerifiedSigs {
     }
 }
 
+/// A tx's signatures as a [`SigVerifier`] found them, for
+/// [`App::check_tx_preverified`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PreChecked {
+    /// The hash of the bytes verified.
+    hash: [u8; 32],
+    /// Per signer: the account number its signature was checked under and
+    /// whether it held (none for a signer without an account then).
+    pre: Vec<Option<PreVerified>>,
+}
+
+/// Verifies tx signatures against the latest committed state, needing only
+/// the app's storage: RPC threads each hold one, so the costliest step of
+/// CheckTx runs outside the lock that serialises the app. A signature's
+/// validity depends only on the tx bytes, the chain id and the signer's
+/// account number, which CheckTx compares before using the result.
+#[derive(Clone)]
+pub struct SigVerifier {
+    storage: Storage,
+    chain_id: String,
+}
+
+impl SigVerifier {
+    /// Decodes `bytes` and verifies each signer's signature under the
+    /// account number committed state gives it. A tx that does not decode
+    /// gets no pre-check (CheckTx refuses it anyway).
+    pub fn verify(&self, bytes: &[u8]) -> PreChecked {
+        let snapshot = self.storage.latest_snapshot();
+        let decoded = snapshot
+            .auth_params()
+            .ok()
+            .and_then(|params| tx::decode(bytes, &params).ok());
+        let Some(tx) = decoded else {
+            return PreChecked::default();
+        };
+        let pre = tx
+            .signers
+            .iter()
+            .map(|s| {
+                let number = snapshot.account(&s.address).ok().flatten()?.account_number;
+                Some(PreVerified {
+                    account_number: number,
+                    valid: ante::verify_secp256k1(
+                        &s.pub_key,
+                        &tx.sign_doc_bytes(&self.chain_id, number),
+                        &s.signature,
+                    ),
+                })
+            })
+            .collect();
+        PreChecked { hash: tx.hash, pre }
+    }
+}
+
 /// Pruning runs at heights that are multiples of this, because it scans
 /// the whole state.
 pub const PRUNE_EVERY: u64 = 100;
@@ -340,28 +394,38 @@ impl App {
         .map_err(|e| anyhow!("compute begin block: {e}"))?;
 
         // Decode and verify signatures in parallel. Results are used only
-        // when the account number still matches at execution time.
+        // when the account number still matches at execution time. A
+        // signature this node's CheckTx verified for the same bytes under
+        // the same account number is not verified again: its validity is a
+        // function of those alone, so every node reaches the same result.
         let decoded: Vec<Result<DecodedTx, TxError>> =
             txs.par_iter().map(|t| tx::decode(t, &params)).collect();
+        let verified = &self.verified;
         let pre: Vec<Vec<Option<PreVerified>>> = decoded
             .par_iter()
             .map(|d| match d {
                 Err(_) => Vec::new(),
-                Ok(tx) => tx
-                    .signers
-                    .iter()
-                    .map(|s| {
-                        let acc = block.account(&s.address).ok().flatten()?;
-                        Some(PreVerified {
-                            account_number: acc.account_number,
-                            valid: ante::verify_secp256k1(
-                                &s.pub_key,
-                                &tx.sign_doc_bytes(&chain_id, acc.account_number),
-                                &s.signature,
-                            ),
+                Ok(tx) => {
+                    let checked = verified.get(&tx.hash);
+                    tx.signers
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| {
+                            let acc = block.account(&s.address).ok().flatten()?;
+                            let number = acc.account_number;
+                            let valid = checked.and_then(|n| n.get(i)) == Some(&number)
+                                || ante::verify_secp256k1(
+                                    &s.pub_key,
+                                    &tx.sign_doc_bytes(&chain_id, number),
+                                    &s.signature,
+                                );
+                            Some(PreVerified {
+                                account_number: number,
+                                valid,
+                            })
                         })
-                    })
-                    .collect(),
+                        .collect()
+                }
             })
             .collect();
 
@@ -679,7 +743,7 @@ impl App {
     /// sequence and fee against the mempool view. Messages are not executed.
     /// A tx that passes is added to the mempool view.
     pub fn check_tx(&mut self, bytes: &[u8]) -> TxOutcome {
-        self.check_tx_kind(bytes, false)
+        self.check_tx_kind(bytes, false, None)
     }
 
     /// CheckTx of a tx the mempool accepted before, after a block (CometBFT's
@@ -687,10 +751,31 @@ impl App {
     /// verified these exact bytes under the same account numbers; sequence,
     /// fee and balance are checked as for a new tx.
     pub fn recheck_tx(&mut self, bytes: &[u8]) -> TxOutcome {
-        self.check_tx_kind(bytes, true)
+        self.check_tx_kind(bytes, true, None)
     }
 
-    fn check_tx_kind(&mut self, bytes: &[u8], recheck: bool) -> TxOutcome {
+    /// [`App::check_tx`] with the signatures a [`SigVerifier`] verified
+    /// beforehand, outside whatever lock guards this app; a signer whose
+    /// account number changed since, or was unknown then, is verified here.
+    pub fn check_tx_preverified(&mut self, bytes: &[u8], pre: &PreChecked) -> TxOutcome {
+        self.check_tx_kind(bytes, false, Some(pre))
+    }
+
+    /// A handle that verifies tx signatures against the latest committed
+    /// state without this app (see [`SigVerifier`]); none before genesis.
+    pub fn sig_verifier(&self) -> Option<SigVerifier> {
+        Some(SigVerifier {
+            storage: self.storage.clone(),
+            chain_id: self.chain.as_ref()?.chain_id.clone(),
+        })
+    }
+
+    fn check_tx_kind(
+        &mut self,
+        bytes: &[u8],
+        recheck: bool,
+        given: Option<&PreChecked>,
+    ) -> TxOutcome {
         let mut check = std::mem::replace(
             &mut self.check,
             Overlay::new(self.storage.latest_snapshot()),
@@ -706,7 +791,11 @@ impl App {
                     })
                 })
                 .collect(),
-            _ => Vec::new(),
+            // A pre-check counts only for the bytes it was made for.
+            _ => given
+                .filter(|g| g.hash == hash)
+                .map(|g| g.pre.clone())
+                .unwrap_or_default(),
         };
         let (out, numbers) = self.check_on(&mut check, bytes, &pre);
         if let Some(numbers) = numbers {

@@ -25,5 +25,5 @@ pub mod statesync;
 pub mod tx;
 pub mod txbuilder;
 
-pub use app::{App, BlockOutcome, TxOutcome};
+pub use app::{App, BlockOutcome, PreChecked, SigVerifier, TxOutcome};
 pub use error::TxError;

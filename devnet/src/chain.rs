@@ -36,6 +36,56 @@ pub fn data_hash(txs: &[Vec<u8>]) -> Hash {
     merkle(&leaves)
 }
 
+/// The largest power of two below `n` (CometBFT's `getSplitPoint`), `n` > 1.
+fn split_point(n: usize) -> usize {
+    if n.is_power_of_two() {
+        n / 2
+    } else {
+        n.next_power_of_two() / 2
+    }
+}
+
+/// A tx's Merkle proof of inclusion in its block's `data_hash`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxProof {
+    /// The root: the block's data hash.
+    pub root: [u8; 32],
+    /// The hash of the tx's leaf.
+    pub leaf_hash: [u8; 32],
+    /// The sibling hashes from the leaf up.
+    pub aunts: Vec<[u8; 32]>,
+}
+
+/// `Txs.Proof(index)`: the Merkle root of the txs' hashes, the leaf hash
+/// of tx `index` and its aunts from the leaf up, as CometBFT's
+/// `merkle.ProofsFromByteSlices` builds them.
+pub fn tx_proof(txs: &[Vec<u8>], index: usize) -> anyhow::Result<TxProof> {
+    let leaves: Vec<[u8; 32]> = txs.iter().map(|t| Sha256::digest(t).into()).collect();
+    if index >= leaves.len() {
+        anyhow::bail!("tx {index} is not in a block of {} txs", leaves.len());
+    }
+    let root = |items: &[[u8; 32]]| simple_hash_from_byte_vectors::<MerkleSha256>(items);
+    // Walk down from the whole tree to the leaf, collecting each level's
+    // sibling root; the proof lists them from the leaf up.
+    let (mut lo, mut hi, mut aunts) = (0, leaves.len(), Vec::new());
+    while hi - lo > 1 {
+        let split = lo + split_point(hi - lo);
+        if index < split {
+            aunts.push(root(&leaves[split..hi]));
+            hi = split;
+        } else {
+            aunts.push(root(&leaves[lo..split]));
+            lo = split;
+        }
+    }
+    aunts.reverse();
+    Ok(TxProof {
+        root: root(&leaves),
+        leaf_hash: root(&leaves[index..=index]),
+        aunts,
+    })
+}
+
 /// `Commit.Hash()`: the Merkle root of the protobuf of each signature.
 /// The empty commit before the first block hashes to the empty root.
 pub fn commit_hash(commit: Option<&Commit>) -> Hash {
@@ -155,4 +205,53 @@ pub fn now_after(after: Time) -> anyhow::Result<Time> {
         .checked_add(std::time::Duration::from_millis(1))
         .ok_or_else(|| anyhow!("time overflow"))?;
     Ok(if now.after(min) { now } else { min })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// CometBFT's `computeHashFromAunts`: the root a proof claims.
+    fn root_from(index: usize, total: usize, leaf: [u8; 32], aunts: &[[u8; 32]]) -> [u8; 32] {
+        if total == 1 {
+            return leaf;
+        }
+        let inner = |l: &[u8; 32], r: &[u8; 32]| -> [u8; 32] {
+            Sha256::new()
+                .chain_update([1u8])
+                .chain_update(l)
+                .chain_update(r)
+                .finalize()
+                .into()
+        };
+        let (rest, top) = aunts.split_at(aunts.len() - 1);
+        let left = split_point(total);
+        if index < left {
+            inner(&root_from(index, left, leaf, rest), &top[0])
+        } else {
+            inner(&top[0], &root_from(index - left, total - left, leaf, rest))
+        }
+    }
+
+    #[test]
+    fn every_tx_proof_leads_to_the_blocks_data_hash() {
+        for n in 1..=9usize {
+            let txs: Vec<Vec<u8>> = (0..n)
+                .map(|i| vec![u8::try_from(i).unwrap(); i + 1])
+                .collect();
+            let Hash::Sha256(data_hash) = data_hash(&txs) else {
+                panic!("no data hash");
+            };
+            for i in 0..n {
+                let p = tx_proof(&txs, i).unwrap();
+                assert_eq!(p.root, data_hash);
+                assert_eq!(
+                    root_from(i, n, p.leaf_hash, &p.aunts),
+                    data_hash,
+                    "tx {i} of {n}"
+                );
+            }
+        }
+        assert!(tx_proof(&[], 0).is_err());
+    }
 }

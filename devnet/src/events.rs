@@ -70,6 +70,86 @@ pub fn block_event_map(b: &StoredBlock) -> EventMap {
     map
 }
 
+/// A block as CometBFT writes it: as tendermint-rs does, but with `[]` for
+/// an empty tx list and an empty evidence list, where tendermint-rs writes
+/// `null`, and the first block's missing last commit filled in
+/// ([`zero_block_ids`]).
+pub fn block_json(block: &tendermint::Block) -> anyhow::Result<Value> {
+    let mut v = serde_json::to_value(block)?;
+    for pointer in ["/data/txs", "/evidence/evidence"] {
+        if let Some(field) = v.pointer_mut(pointer) {
+            if field.is_null() {
+                *field = Value::Array(Vec::new());
+            }
+        }
+    }
+    zero_block_ids(&mut v);
+    Ok(v)
+}
+
+/// A `FinalizeBlock` response as CometBFT's event bus writes it inside a
+/// `NewBlock` event: Go's `omitempty` drops empty events, tx results,
+/// consensus param updates and app hash; validator updates stay (`null`
+/// when none); each tx result is written whole.
+fn finalize_json(r: &pb::ResponseFinalizeBlock) -> anyhow::Result<Value> {
+    let mut out = serde_json::Map::new();
+    if !r.events.is_empty() {
+        let events = r
+            .events
+            .iter()
+            .map(|e| abci::Event::try_from(e.clone()).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        out.insert("events".into(), serde_json::to_value(events)?);
+    }
+    if !r.tx_results.is_empty() {
+        let results = r
+            .tx_results
+            .iter()
+            .map(|t| abci::types::ExecTxResult::try_from(t.clone()).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        out.insert("tx_results".into(), serde_json::to_value(results)?);
+    }
+    let updates = r
+        .validator_updates
+        .iter()
+        .map(|u| tendermint::validator::Update::try_from(u.clone()).map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    out.insert(
+        "validator_updates".into(),
+        if updates.is_empty() {
+            Value::Null
+        } else {
+            serde_json::to_value(updates)?
+        },
+    );
+    if !r.app_hash.is_empty() {
+        out.insert("app_hash".into(), Value::String(B64.encode(&r.app_hash)));
+    }
+    Ok(Value::Object(out))
+}
+
+/// A tx result as CometBFT's event bus writes it inside a `Tx` event: Go's
+/// `omitempty` drops every zero field (a success has no `code`).
+fn tx_result_json(r: &pb::ExecTxResult) -> anyhow::Result<Value> {
+    let full = serde_json::to_value(
+        abci::types::ExecTxResult::try_from(r.clone()).map_err(anyhow::Error::msg)?,
+    )?;
+    let Value::Object(fields) = full else {
+        anyhow::bail!("a tx result is not a JSON object");
+    };
+    let zero = |k: &str, v: &Value| match v {
+        Value::Null => true,
+        Value::Number(n) => n.as_u64() == Some(0),
+        // The gas amounts are int64s, which Go writes as strings.
+        Value::String(s) => s.is_empty() || (k.starts_with("gas_") && s == "0"),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    };
+    Ok(Value::Object(
+        fields.into_iter().filter(|(k, v)| !zero(k, v)).collect(),
+    ))
+}
+
 fn tagged(kind: &str, mut value: Value) -> Value {
     zero_block_ids(&mut value);
     json!({"type": format!("tendermint/event/{kind}"), "value": value})
@@ -113,6 +193,11 @@ pub fn fired(b: &StoredBlock) -> anyhow::Result<Vec<FiredEvent>> {
     let height = b.block.header.height.value();
     let finalize = abci::response::FinalizeBlock::try_from(b.results.clone())
         .context("decoding a stored FinalizeBlock response")?;
+    let block_event_list = if finalize.events.is_empty() {
+        Value::Null
+    } else {
+        serde_json::to_value(&finalize.events)?
+    };
     let mut block_events = EventMap::new();
     flatten(&mut block_events, &b.results.events);
 
@@ -122,9 +207,9 @@ pub fn fired(b: &StoredBlock) -> anyhow::Result<Vec<FiredEvent>> {
             data: tagged(
                 "NewBlock",
                 json!({
-                    "block": serde_json::to_value(&b.block)?,
+                    "block": block_json(&b.block)?,
                     "block_id": serde_json::to_value(b.commit.block_id)?,
-                    "result_finalize_block": serde_json::to_value(&finalize)?,
+                    "result_finalize_block": finalize_json(&b.results)?,
                 }),
             ),
             events: with_kind(block_events.clone(), "NewBlock"),
@@ -143,7 +228,7 @@ pub fn fired(b: &StoredBlock) -> anyhow::Result<Vec<FiredEvent>> {
                 "NewBlockEvents",
                 json!({
                     "height": height.to_string(),
-                    "events": serde_json::to_value(&finalize.events)?,
+                    "events": block_event_list,
                     "num_txs": b.block.data.len().to_string(),
                 }),
             ),
@@ -151,19 +236,18 @@ pub fn fired(b: &StoredBlock) -> anyhow::Result<Vec<FiredEvent>> {
         },
     ];
     for (i, (tx, result)) in b.block.data.iter().zip(&b.results.tx_results).enumerate() {
-        let exec = abci::types::ExecTxResult::try_from(result.clone())
-            .context("decoding a stored tx result")?;
+        // Go's `omitempty` drops the index of a block's first tx.
+        let mut tx_result = json!({
+            "height": height.to_string(),
+            "tx": B64.encode(tx),
+            "result": tx_result_json(result).context("decoding a stored tx result")?,
+        });
+        if i > 0 {
+            tx_result["index"] = json!(i);
+        }
         out.push(FiredEvent {
             kind: "Tx",
-            data: tagged(
-                "Tx",
-                json!({"TxResult": {
-                    "height": height.to_string(),
-                    "index": i,
-                    "tx": B64.encode(tx),
-                    "result": serde_json::to_value(&exec)?,
-                }}),
-            ),
+            data: tagged("Tx", json!({ "TxResult": tx_result })),
             events: with_kind(tx_event_map(result, tx, height), "Tx"),
         });
     }

@@ -11,6 +11,8 @@
 pub mod chain;
 pub mod events;
 pub mod home;
+pub(crate) mod methods;
+pub(crate) mod params;
 pub mod producer;
 pub mod query;
 pub mod rpc;

@@ -10,14 +10,14 @@
 //! replays that block.
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeMap, BTreeSet},
     sync::{Arc, Mutex},
     time::Duration,
 };
 
 use anyhow::{anyhow, bail, Context};
 use bytes::Bytes;
-use deai_app::{abci::exec_result, App, TxOutcome};
+use deai_app::{abci::exec_result, App, PreChecked, TxOutcome};
 use deai_genesis::GenesisDoc;
 use tendermint::{
     abci::response,
@@ -52,6 +52,11 @@ pub struct MempoolLimits {
     pub max_txs: usize,
     /// The most bytes of txs waiting at once (CometBFT's `max_txs_bytes`: 1 GB).
     pub max_bytes: usize,
+    /// The largest tx taken (CometBFT's `max_tx_bytes`: 1 MiB).
+    pub max_tx_bytes: usize,
+    /// How many tx hashes the mempool remembers, to refuse a tx it has seen
+    /// (CometBFT's `cache_size`: 10000).
+    pub cache_size: usize,
 }
 
 impl Default for MempoolLimits {
@@ -59,12 +64,15 @@ impl Default for MempoolLimits {
         MempoolLimits {
             max_txs: 5_000,
             max_bytes: 1_073_741_824,
+            max_tx_bytes: 1_048_576,
+            cache_size: 10_000,
         }
     }
 }
 
-/// Why the mempool refused a tx before checking it, as CometBFT refuses
-/// one (an RPC error, not a CheckTx code).
+/// Why the mempool refused a tx before the app checked it, as CometBFT
+/// refuses one (an RPC error, not a CheckTx code), in the order CometBFT
+/// checks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MempoolError {
     /// The mempool holds as many txs or bytes as it may.
@@ -74,19 +82,69 @@ pub enum MempoolError {
         txs: usize,
         /// Their limit.
         max_txs: usize,
-        /// Bytes waiting, with the new tx.
+        /// Bytes waiting.
         bytes: usize,
         /// Their limit.
         max_bytes: usize,
     },
-    /// The tx could never fit in a block.
+    /// The tx is larger than the mempool takes.
     #[error("Tx too large. Max size is {max}, but got {size}")]
     TooLarge {
-        /// The largest tx a block takes.
-        max: u64,
+        /// The largest tx the mempool takes.
+        max: usize,
         /// The tx's size.
         size: usize,
     },
+    /// The tx, with its protobuf framing, could never fit in a block.
+    #[error("tx pre check: tx size is too big: {size}, max: {max}")]
+    PreCheck {
+        /// The room for txs in a block.
+        max: u64,
+        /// The tx's size in a block.
+        size: u64,
+    },
+    /// The mempool has seen these bytes: waiting, committed, or checked and
+    /// not yet forgotten.
+    #[error("tx already exists in cache")]
+    InCache,
+}
+
+/// The hashes of the txs the mempool has seen, the least recently seen
+/// forgotten first (CometBFT's `LRUTxCache`).
+#[derive(Debug, Default)]
+struct TxCache {
+    by_hash: BTreeMap<[u8; 32], u64>,
+    by_age: BTreeMap<u64, [u8; 32]>,
+    next: u64,
+}
+
+impl TxCache {
+    /// Remembers `hash`; false if it was already remembered (it becomes
+    /// the most recently seen).
+    fn push(&mut self, hash: [u8; 32], capacity: usize) -> bool {
+        let fresh = match self.by_hash.insert(hash, self.next) {
+            Some(old) => {
+                self.by_age.remove(&old);
+                false
+            }
+            None => true,
+        };
+        self.by_age.insert(self.next, hash);
+        self.next += 1;
+        while self.by_hash.len() > capacity {
+            let Some((_, oldest)) = self.by_age.pop_first() else {
+                break;
+            };
+            self.by_hash.remove(&oldest);
+        }
+        fresh
+    }
+
+    fn remove(&mut self, hash: &[u8; 32]) {
+        if let Some(age) = self.by_hash.remove(hash) {
+            self.by_age.remove(&age);
+        }
+    }
 }
 
 /// What the producer remembers of the last block.
@@ -99,6 +157,19 @@ struct Tip {
     app_hash: Vec<u8>,
     /// The hash of the block's results: the next header's `last_results_hash`.
     results_hash: Hash,
+}
+
+/// A block executed by the app, to be stored and then committed
+/// ([`Devnet::finalize_next_block`]).
+pub struct FinalizedBlock {
+    /// The block with its commit and results, as the store takes it.
+    pub stored: Arc<StoredBlock>,
+    tip: Tip,
+    /// The hashes of its txs, which leave the mempool.
+    included: BTreeSet<[u8; 32]>,
+    started: std::time::Instant,
+    /// How long proposing and executing it took.
+    finalizing: Duration,
 }
 
 /// A block just produced.
@@ -133,6 +204,10 @@ pub struct Devnet {
     /// The bytes of the txs in `mempool`.
     mempool_bytes: usize,
     mempool_limits: MempoolLimits,
+    /// The txs the mempool has seen, refused when sent again.
+    cache: TxCache,
+    /// The height of a block finalized but not yet committed.
+    finalized: Option<u64>,
     /// Every committed block, for websocket subscribers. A broadcast
     /// channel never blocks the sender: a subscriber that falls more than
     /// [`EVENT_BUFFER_BLOCKS`] behind loses its place (and the RPC cancels
@@ -261,6 +336,8 @@ impl Devnet {
             mempool: Vec::new(),
             mempool_bytes: 0,
             mempool_limits: MempoolLimits::default(),
+            cache: TxCache::default(),
+            finalized: None,
             committed: tokio::sync::broadcast::channel(EVENT_BUFFER_BLOCKS).0,
             genesis,
         })
@@ -285,32 +362,63 @@ impl Devnet {
         Ok(())
     }
 
-    /// CheckTx: a tx that passes joins the end of the mempool. A full
-    /// mempool, or a tx larger than a block takes, is refused before the
-    /// app sees it, as CometBFT refuses them.
+    /// CheckTx: a tx that passes joins the end of the mempool. As in
+    /// CometBFT, a full mempool, a tx too large for it or for a block, and
+    /// a tx the mempool has seen (waiting, committed, or not yet forgotten
+    /// among its last `cache_size`) are refused before the app sees them;
+    /// a tx the app refuses is forgotten, so it may be sent again.
     pub fn check_tx(&mut self, tx: Vec<u8>) -> Result<TxOutcome, MempoolError> {
+        self.check_tx_preverified(tx, None)
+    }
+
+    /// [`Devnet::check_tx`] with the tx's signatures verified beforehand,
+    /// outside the devnet's lock, by the app's [`deai_app::SigVerifier`].
+    pub fn check_tx_preverified(
+        &mut self,
+        tx: Vec<u8>,
+        pre: Option<&PreChecked>,
+    ) -> Result<TxOutcome, MempoolError> {
         let size = tx.len();
-        if u64::try_from(size).map_or(true, |n| n > self.max_tx_bytes) {
-            return Err(MempoolError::TooLarge {
-                max: self.max_tx_bytes,
-                size,
-            });
-        }
-        let bytes = self.mempool_bytes.saturating_add(size);
-        if self.mempool.len() >= self.mempool_limits.max_txs
-            || bytes > self.mempool_limits.max_bytes
+        let limits = self.mempool_limits;
+        if self.mempool.len() >= limits.max_txs
+            || self.mempool_bytes.saturating_add(size) > limits.max_bytes
         {
             return Err(MempoolError::Full {
                 txs: self.mempool.len(),
-                max_txs: self.mempool_limits.max_txs,
-                bytes,
-                max_bytes: self.mempool_limits.max_bytes,
+                max_txs: limits.max_txs,
+                bytes: self.mempool_bytes,
+                max_bytes: limits.max_bytes,
             });
         }
-        let out = self.app.check_tx(&tx);
+        if size > limits.max_tx_bytes {
+            return Err(MempoolError::TooLarge {
+                max: limits.max_tx_bytes,
+                size,
+            });
+        }
+        // Its size inside a block's protobuf: a tag, a length, the bytes.
+        let framed = u64::try_from(size)
+            .unwrap_or(u64::MAX)
+            .saturating_add(1 + u64::try_from(prost::length_delimiter_len(size)).unwrap_or(10));
+        if framed > self.max_tx_bytes {
+            return Err(MempoolError::PreCheck {
+                max: self.max_tx_bytes,
+                size: framed,
+            });
+        }
+        let hash = deai_app::tx::tx_hash(&tx);
+        if !self.cache.push(hash, limits.cache_size) {
+            return Err(MempoolError::InCache);
+        }
+        let out = match pre {
+            Some(pre) => self.app.check_tx_preverified(&tx, pre),
+            None => self.app.check_tx(&tx),
+        };
         if out.code == 0 {
+            self.mempool_bytes = self.mempool_bytes.saturating_add(size);
             self.mempool.push(tx);
-            self.mempool_bytes = bytes;
+        } else {
+            self.cache.remove(&hash);
         }
         Ok(out)
     }
@@ -335,8 +443,23 @@ impl Devnet {
 
     /// Produces, signs, executes, stores and commits the next block.
     pub fn produce_block(&mut self) -> anyhow::Result<ProducedBlock> {
+        let block = self.finalize_next_block()?;
+        self.store.put(&block.stored)?;
+        self.commit_block(block)
+    }
+
+    /// The first half of [`Devnet::produce_block`]: proposes, signs and
+    /// executes the next block. The caller stores it (which needs no
+    /// `&mut` access: the devnet's lock may be released meanwhile, so
+    /// CheckTx goes on while the block is written) and then hands it to
+    /// [`Devnet::commit_block`].
+    pub fn finalize_next_block(&mut self) -> anyhow::Result<FinalizedBlock> {
+        if let Some(h) = self.finalized {
+            bail!("block {h} is finalized but not committed yet");
+        }
         let height = self.next_height();
         let _span = info_span!("devnet_block", height).entered();
+        let started = std::time::Instant::now();
         let candidates: Vec<Bytes> = self.mempool.iter().cloned().map(Bytes::from).collect();
         let proposal = self.app.prepare_proposal(&candidates, self.max_tx_bytes);
         if !self.app.process_proposal(&proposal) {
@@ -406,30 +529,82 @@ impl Devnet {
             .iter()
             .map(|t| deai_app::tx::tx_hash(t))
             .collect();
-        let txs = block.data.len();
+        // As CometBFT's mempool update: a committed tx stays remembered (so
+        // it cannot be sent again), a failed one is forgotten.
+        for (tx, result) in block.data.iter().zip(&results.tx_results) {
+            let hash = deai_app::tx::tx_hash(tx);
+            if result.code == 0 {
+                self.cache.push(hash, self.mempool_limits.cache_size);
+            } else {
+                self.cache.remove(&hash);
+            }
+        }
         let stored = Arc::new(StoredBlock {
             block,
             commit: commit.clone(),
             results,
         });
-        self.store.put(&stored)?;
+        self.finalized = Some(height);
+        let finalizing = started.elapsed();
+        Ok(FinalizedBlock {
+            finalizing,
+            stored,
+            tip: Tip {
+                height,
+                block_id: id,
+                commit,
+                app_hash: out.app_hash.to_vec(),
+                results_hash,
+            },
+            included,
+            started,
+        })
+    }
+
+    /// The second half of [`Devnet::produce_block`]: commits the app's
+    /// state for a block the store now holds (the block is written first,
+    /// so a crash in between leaves a block to replay), announces it and
+    /// rechecks the mempool.
+    pub fn commit_block(&mut self, block: FinalizedBlock) -> anyhow::Result<ProducedBlock> {
+        let FinalizedBlock {
+            stored,
+            tip,
+            included,
+            started,
+            finalizing,
+        } = block;
+        let committing = std::time::Instant::now();
+        let height = tip.height;
+        if self.finalized != Some(height) {
+            bail!("block {height} was not the one finalized");
+        }
+        if self.store.last_height()? != height {
+            bail!("block {height} must be stored before it is committed");
+        }
+        let _span = info_span!("devnet_block", height).entered();
         self.app.commit()?;
+        self.finalized = None;
+        let txs = stored.block.data.len();
+        let (block_id, app_hash) = (tip.block_id, tip.app_hash.clone());
         // No receiver is not an error: nobody is subscribed.
         let _ = self.committed.send(stored);
-        self.tip = Some(Tip {
-            height,
-            block_id: id,
-            commit,
-            app_hash: out.app_hash.to_vec(),
-            results_hash,
-        });
+        self.tip = Some(tip);
         self.recheck(&included);
-        info!(txs, hash = %id.hash, "produced block");
+        // `ms` runs from the proposal to the end of the recheck; `app_ms`
+        // is the part spent in the app (proposal, execution, commit,
+        // recheck), without the store's write.
+        info!(
+            txs,
+            hash = %block_id.hash,
+            ms = started.elapsed().as_millis(),
+            app_ms = (finalizing + committing.elapsed()).as_millis(),
+            "produced block"
+        );
         Ok(ProducedBlock {
             height,
-            block_id: id,
+            block_id,
             txs,
-            app_hash: out.app_hash.to_vec(),
+            app_hash,
         })
     }
 
@@ -448,6 +623,7 @@ impl Devnet {
                 self.mempool.push(tx);
             } else {
                 debug!(code = out.code, log = out.log, "recheck drops a tx");
+                self.cache.remove(&deai_app::tx::tx_hash(&tx));
             }
         }
     }
@@ -554,16 +730,23 @@ fn commit_time(commit: &Commit) -> anyhow::Result<Time> {
         .ok_or_else(|| anyhow!("the last commit has no signature"))
 }
 
-/// Produces a block every `block_time` until a block fails.
+/// Produces a block every `block_time` until a block fails. The devnet's
+/// lock is let go while the block is written to the store, so CheckTx
+/// (and the RPC's other users of the lock) go on meanwhile.
 pub fn run(devnet: &Arc<Mutex<Devnet>>, block_time: Duration) -> anyhow::Result<()> {
+    let lock = || {
+        devnet
+            .lock()
+            .map_err(|_| anyhow!("the devnet panicked earlier"))
+    };
     loop {
         let started = std::time::Instant::now();
-        {
-            let mut d = devnet
-                .lock()
-                .map_err(|_| anyhow!("the devnet panicked earlier"))?;
-            d.produce_block()?;
-        }
+        let (block, store) = {
+            let mut d = lock()?;
+            (d.finalize_next_block()?, d.store_handle())
+        };
+        store.put(&block.stored)?;
+        lock()?.commit_block(block)?;
         std::thread::sleep(block_time.saturating_sub(started.elapsed()));
     }
 }

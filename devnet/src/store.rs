@@ -11,10 +11,13 @@
 //! - `t` + tx hash (32 bytes): height (8 bytes) and index in the block (4 bytes);
 //! - `h` + block hash (32 bytes): height (8 bytes), for `block_by_hash`;
 //! - `e` + key length (2 bytes) + composite event key + value + height +
-//!   index (4 bytes): empty, one per attribute of a tx's events (with
-//!   CometBFT's reserved `tx.hash` and `tx.height`), for `tx_search`;
-//! - `E` + key length + key + value + height: empty, one per attribute of
-//!   a block's FinalizeBlock events (and `block.height`), for `block_search`;
+//!   index (4 bytes) + event sequence (4 bytes): empty, one per attribute
+//!   of a tx's events that asks to be indexed (`index: true`), the sequence
+//!   being the event's position in the tx's events from 1, and one for
+//!   CometBFT's reserved `tx.height` under sequence 0, for `tx_search`;
+//! - `E` + key length + key + value + height + event sequence: the same
+//!   for a block's FinalizeBlock events (and `block.height`, sequence 0),
+//!   for `block_search`;
 //! - `index_version`: the version of the `h`/`e`/`E` layout; a store
 //!   written before it (or by an older layout) is re-indexed on open;
 //! - `last`: the last stored height.
@@ -31,18 +34,30 @@
 //! block must be durable before the app commits it, or a power loss could
 //! leave the state ahead of the blocks, which no restart can repair.
 
-use std::{collections::BTreeSet, path::Path};
+use std::path::Path;
 
 use anyhow::{bail, Context};
 use prost::Message;
 use tendermint::{
-    block::{Block, Commit},
+    block::{Block, Commit, Header},
     Hash,
 };
 use tendermint_proto::{
     v0_38::{abci::ResponseFinalizeBlock, types as pb},
     Protobuf,
 };
+
+/// One event index entry: the attribute's value, where it was emitted and
+/// the position of its event (0 for the reserved height keys).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry<L> {
+    /// The attribute's value.
+    pub value: String,
+    /// The tx (or block height) that emitted it.
+    pub loc: L,
+    /// The event's position among the tx's (or block's) events, from 1.
+    pub seq: u32,
+}
 
 /// Where a transaction landed (ordered by height, then position).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -159,7 +174,7 @@ const BLOCK_EVENTS: u8 = b'E';
 const LAST_KEY: &[u8] = b"last";
 const INDEX_VERSION_KEY: &[u8] = b"index_version";
 /// Bumped whenever the indexes' layout or content changes.
-const INDEX_VERSION: u32 = 1;
+const INDEX_VERSION: u32 = 2;
 
 impl BlockStore {
     /// Opens (or creates) the store in `dir`.
@@ -197,6 +212,13 @@ impl BlockStore {
         if !heights.is_empty() {
             tracing::info!(blocks = heights.len(), "indexing the block store's events");
         }
+        // Entries of an older layout would be misread: drop them all first.
+        let mut batch = rocksdb::WriteBatch::default();
+        batch.delete_range(vec![TX_EVENTS], vec![TX_EVENTS + 1]);
+        batch.delete_range(vec![BLOCK_EVENTS], vec![BLOCK_EVENTS + 1]);
+        self.db
+            .write(batch)
+            .context("dropping the old event indexes")?;
         for h in heights {
             let stored = self
                 .get(h)?
@@ -278,6 +300,52 @@ impl BlockStore {
         }))
     }
 
+    /// The id and header of the block at `height`, if stored, without
+    /// decoding its txs or results (CometBFT's block meta).
+    pub fn meta(&self, height: u64) -> anyhow::Result<Option<(tendermint::block::Id, Header)>> {
+        /// A block with everything but its header skipped by the decoder.
+        #[derive(Clone, PartialEq, prost::Message)]
+        struct HeaderOnly {
+            #[prost(message, optional, tag = "1")]
+            header: Option<pb::Header>,
+        }
+        let Some(bytes) = self.db.get_pinned(block_key(height))? else {
+            return Ok(None);
+        };
+        let header = HeaderOnly::decode(bytes.as_ref())
+            .with_context(|| format!("decoding block {height}'s header"))?
+            .header
+            .with_context(|| format!("block {height} has no header"))?;
+        let header =
+            Header::try_from(header).map_err(|e| anyhow::anyhow!("header {height}: {e}"))?;
+        let commit = self
+            .db
+            .get_pinned(commit_key(height))?
+            .with_context(|| format!("block {height} has no commit"))?;
+        let commit = pb::Commit::decode(commit.as_ref())
+            .map_err(anyhow::Error::from)
+            .and_then(|c| Commit::try_from(c).map_err(|e| anyhow::anyhow!("{e}")))
+            .with_context(|| format!("decoding commit {height}"))?;
+        Ok(Some((commit.block_id, header)))
+    }
+
+    /// The FinalizeBlock results of the block at `height`, if stored,
+    /// without decoding the block.
+    pub fn results(&self, height: u64) -> anyhow::Result<Option<ResponseFinalizeBlock>> {
+        let Some(bytes) = self.db.get_pinned(results_key(height))? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            ResponseFinalizeBlock::decode(bytes.as_ref())
+                .with_context(|| format!("decoding results {height}"))?,
+        ))
+    }
+
+    /// Whether the block at `height` is stored.
+    pub fn has(&self, height: u64) -> anyhow::Result<bool> {
+        Ok(self.db.get_pinned(block_key(height))?.is_some())
+    }
+
     /// The height of the block whose hash is `hash`, if stored.
     pub fn height_of(&self, hash: &Hash) -> anyhow::Result<Option<u64>> {
         let Some(v) = self.db.get(block_hash_key(hash.as_bytes()))? else {
@@ -291,12 +359,12 @@ impl BlockStore {
     }
 
     /// Visits the entries of one event index under `prefix`, passing each
-    /// entry's value and the fixed-size location after it.
-    /// Every entry visited is charged to `budget`, matching or not.
+    /// entry's value and the fixed-size tail after it (location and event
+    /// sequence). Every entry visited is charged to `budget`, matching or not.
     fn scan_events(
         &self,
         prefix: &[u8],
-        loc_len: usize,
+        tail_len: usize,
         value_len: Option<usize>,
         budget: &mut ScanBudget,
         mut visit: impl FnMut(&str, &[u8]),
@@ -319,84 +387,87 @@ impl BlockStore {
                 break;
             }
             budget.spend()?;
-            if k.len() < key_end + loc_len {
+            if k.len() < key_end + tail_len {
                 bail!("corrupt event index entry");
             }
-            let (rest, loc) = k.split_at(k.len() - loc_len);
+            let (rest, tail) = k.split_at(k.len() - tail_len);
             let value = &rest[key_end..];
             if value_len.is_some_and(|n| n != value.len()) {
                 continue;
             }
-            visit(&String::from_utf8_lossy(value), loc);
+            visit(&String::from_utf8_lossy(value), tail);
         }
         Ok(())
     }
 
-    /// The txs having an attribute `key` (`transfer.recipient`, `tx.height`)
-    /// with a value `matches` accepts; only the value `exact`, when given.
-    /// Fails with [`ScanLimitExceeded`] rather than visit more index
-    /// entries than `budget` holds.
-    pub fn txs_with(
+    /// Visits the tx index entries of attribute `key` (`transfer.recipient`,
+    /// `tx.height`); only those of the value `exact`, when given. Fails with
+    /// [`ScanLimitExceeded`] rather than visit more entries than `budget` holds.
+    pub fn tx_entries(
         &self,
         key: &str,
         exact: Option<&str>,
         budget: &mut ScanBudget,
-        matches: impl Fn(&str) -> bool,
-    ) -> anyhow::Result<BTreeSet<TxLocation>> {
-        let mut out = BTreeSet::new();
+        mut visit: impl FnMut(IndexEntry<TxLocation>),
+    ) -> anyhow::Result<()> {
         let Some(prefix) = event_prefix(TX_EVENTS, key, exact) else {
-            return Ok(out);
+            return Ok(());
         };
         let mut bad = false;
-        self.scan_events(&prefix, 12, exact.map(str::len), budget, |value, loc| {
-            if matches(value) {
-                let (h, i) = loc.split_at(8);
-                match (<[u8; 8]>::try_from(h), <[u8; 4]>::try_from(i)) {
-                    (Ok(h), Ok(i)) => {
-                        out.insert(TxLocation {
-                            height: u64::from_be_bytes(h),
-                            index: u32::from_be_bytes(i),
-                        });
-                    }
-                    _ => bad = true,
-                }
+        self.scan_events(&prefix, 16, exact.map(str::len), budget, |value, tail| {
+            let (h, rest) = tail.split_at(8);
+            let (i, seq) = rest.split_at(4);
+            match (
+                <[u8; 8]>::try_from(h),
+                <[u8; 4]>::try_from(i),
+                <[u8; 4]>::try_from(seq),
+            ) {
+                (Ok(h), Ok(i), Ok(seq)) => visit(IndexEntry {
+                    value: value.to_string(),
+                    loc: TxLocation {
+                        height: u64::from_be_bytes(h),
+                        index: u32::from_be_bytes(i),
+                    },
+                    seq: u32::from_be_bytes(seq),
+                }),
+                _ => bad = true,
             }
         })?;
         if bad {
             bail!("corrupt tx event index entry");
         }
-        Ok(out)
+        Ok(())
     }
 
-    /// The heights of blocks having a block event attribute `key` with a
-    /// value `matches` accepts; only the value `exact`, when given. Fails
-    /// with [`ScanLimitExceeded`] rather than overrun `budget`.
-    pub fn blocks_with(
+    /// Visits the block index entries of attribute `key` (`block.height`, a
+    /// FinalizeBlock event attribute); only those of the value `exact`, when
+    /// given. Fails with [`ScanLimitExceeded`] rather than overrun `budget`.
+    pub fn block_entries(
         &self,
         key: &str,
         exact: Option<&str>,
         budget: &mut ScanBudget,
-        matches: impl Fn(&str) -> bool,
-    ) -> anyhow::Result<BTreeSet<u64>> {
-        let mut out = BTreeSet::new();
+        mut visit: impl FnMut(IndexEntry<u64>),
+    ) -> anyhow::Result<()> {
         let Some(prefix) = event_prefix(BLOCK_EVENTS, key, exact) else {
-            return Ok(out);
+            return Ok(());
         };
         let mut bad = false;
-        self.scan_events(&prefix, 8, exact.map(str::len), budget, |value, loc| {
-            if matches(value) {
-                match <[u8; 8]>::try_from(loc) {
-                    Ok(h) => {
-                        out.insert(u64::from_be_bytes(h));
-                    }
-                    Err(_) => bad = true,
-                }
+        self.scan_events(&prefix, 12, exact.map(str::len), budget, |value, tail| {
+            let (h, seq) = tail.split_at(8);
+            match (<[u8; 8]>::try_from(h), <[u8; 4]>::try_from(seq)) {
+                (Ok(h), Ok(seq)) => visit(IndexEntry {
+                    value: value.to_string(),
+                    loc: u64::from_be_bytes(h),
+                    seq: u32::from_be_bytes(seq),
+                }),
+                _ => bad = true,
             }
         })?;
         if bad {
             bail!("corrupt block event index entry");
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Where the tx with `hash` landed, if it did.
@@ -425,6 +496,36 @@ fn synced() -> rocksdb::WriteOptions {
     opts
 }
 
+/// The attributes CometBFT's indexers store for `events`: those with a
+/// type, a key and `index: true`, each with its event's position from 1,
+/// except the `reserved` composite key (CometBFT refuses to index it).
+fn indexed_attributes<'a>(
+    events: &'a [tendermint_proto::v0_38::abci::Event],
+    reserved: &'a [&str],
+) -> impl Iterator<Item = (String, &'a str, u32)> + 'a {
+    events
+        .iter()
+        .zip(1u32..)
+        .filter(|(e, _)| !e.r#type.is_empty())
+        .flat_map(move |(e, seq)| {
+            e.attributes
+                .iter()
+                .filter(|a| a.index && !a.key.is_empty())
+                .map(move |a| (format!("{}.{}", e.r#type, a.key), a.value.as_str(), seq))
+        })
+        .filter(move |(key, value, _)| {
+            !reserved.contains(&key.as_str()) && value.len() <= MAX_INDEXED_VALUE
+        })
+}
+
+/// Adds one event index entry to `batch`.
+fn put_entry(batch: &mut rocksdb::WriteBatch, kind: u8, key: &str, value: &str, tail: &[u8]) {
+    if let Some(mut k) = event_prefix(kind, key, Some(value)) {
+        k.extend_from_slice(tail);
+        batch.put(k, b"");
+    }
+}
+
 /// Adds `stored`'s tx locations, block hash and event indexes to `batch`.
 fn index(batch: &mut rocksdb::WriteBatch, stored: &StoredBlock) -> anyhow::Result<()> {
     let height = stored.block.header.height.value();
@@ -432,29 +533,30 @@ fn index(batch: &mut rocksdb::WriteBatch, stored: &StoredBlock) -> anyhow::Resul
         block_hash_key(stored.commit.block_id.hash.as_bytes()),
         height.to_be_bytes(),
     );
+    let height_text = height.to_string();
     for (i, tx) in stored.block.data.iter().enumerate() {
         let mut loc = height.to_be_bytes().to_vec();
         loc.extend_from_slice(&u32::try_from(i)?.to_be_bytes());
         batch.put(tx_key(&deai_app::tx::tx_hash(tx)), &loc);
+        let mut tail = loc.clone();
+        tail.extend_from_slice(&0u32.to_be_bytes());
+        put_entry(batch, TX_EVENTS, "tx.height", &height_text, &tail);
         let Some(result) = stored.results.tx_results.get(i) else {
             continue;
         };
-        for (key, values) in crate::events::tx_event_map(result, tx, height) {
-            for value in values.iter().filter(|v| v.len() <= MAX_INDEXED_VALUE) {
-                if let Some(mut k) = event_prefix(TX_EVENTS, &key, Some(value)) {
-                    k.extend_from_slice(&loc);
-                    batch.put(k, b"");
-                }
-            }
+        for (key, value, seq) in indexed_attributes(&result.events, &["tx.hash", "tx.height"]) {
+            let mut tail = loc.clone();
+            tail.extend_from_slice(&seq.to_be_bytes());
+            put_entry(batch, TX_EVENTS, &key, value, &tail);
         }
     }
-    for (key, values) in crate::events::block_event_map(stored) {
-        for value in values.iter().filter(|v| v.len() <= MAX_INDEXED_VALUE) {
-            if let Some(mut k) = event_prefix(BLOCK_EVENTS, &key, Some(value)) {
-                k.extend_from_slice(&height.to_be_bytes());
-                batch.put(k, b"");
-            }
-        }
+    let mut tail = height.to_be_bytes().to_vec();
+    tail.extend_from_slice(&0u32.to_be_bytes());
+    put_entry(batch, BLOCK_EVENTS, "block.height", &height_text, &tail);
+    for (key, value, seq) in indexed_attributes(&stored.results.events, &["block.height"]) {
+        let mut tail = height.to_be_bytes().to_vec();
+        tail.extend_from_slice(&seq.to_be_bytes());
+        put_entry(batch, BLOCK_EVENTS, &key, value, &tail);
     }
     Ok(())
 }
@@ -466,11 +568,44 @@ mod tests {
     use deai_keys::{Backend, Keyring};
     use deai_types::Coin;
 
+    use std::collections::BTreeSet;
+
     use super::*;
     use crate::{home, Devnet, DevnetHome};
 
     fn plenty() -> ScanBudget {
         ScanBudget::new(usize::MAX)
+    }
+
+    /// The txs with an entry for `key` (of value `exact`, if given) that `keep` takes.
+    fn txs(
+        store: &BlockStore,
+        key: &str,
+        exact: Option<&str>,
+        budget: &mut ScanBudget,
+        keep: impl Fn(&str) -> bool,
+    ) -> anyhow::Result<BTreeSet<TxLocation>> {
+        let mut out = BTreeSet::new();
+        store.tx_entries(key, exact, budget, |e| {
+            if keep(&e.value) {
+                out.insert(e.loc);
+            }
+        })?;
+        Ok(out)
+    }
+
+    /// The heights with an entry for `key` (of value `exact`, if given).
+    fn blocks(
+        store: &BlockStore,
+        key: &str,
+        exact: Option<&str>,
+        budget: &mut ScanBudget,
+    ) -> anyhow::Result<BTreeSet<u64>> {
+        let mut out = BTreeSet::new();
+        store.block_entries(key, exact, budget, |e| {
+            out.insert(e.loc);
+        })?;
+        Ok(out)
     }
 
     /// A devnet home with two blocks, the second holding a transfer to dev2.
@@ -518,35 +653,49 @@ mod tests {
             index: 0,
         }]);
         assert_eq!(
-            store
-                .txs_with(
-                    "transfer.recipient",
-                    Some(&recipient),
-                    &mut plenty(),
-                    |_| true
-                )
-                .unwrap(),
+            txs(
+                &store,
+                "transfer.recipient",
+                Some(&recipient),
+                &mut plenty(),
+                |_| true
+            )
+            .unwrap(),
             at_2
         );
         assert_eq!(
-            store
-                .txs_with("tx.height", None, &mut plenty(), |v| v == "2")
-                .unwrap(),
+            txs(&store, "tx.height", None, &mut plenty(), |v| v == "2").unwrap(),
             at_2
         );
         // An exact value is not a prefix: a longer recipient does not match.
         let shorter = &recipient[..recipient.len() - 1];
-        assert!(store
-            .txs_with("transfer.recipient", Some(shorter), &mut plenty(), |_| true)
-            .unwrap()
-            .is_empty());
+        assert!(txs(
+            &store,
+            "transfer.recipient",
+            Some(shorter),
+            &mut plenty(),
+            |_| true
+        )
+        .unwrap()
+        .is_empty());
         assert_eq!(
-            store
-                .blocks_with("block.height", None, &mut plenty(), |_| true)
-                .unwrap(),
+            blocks(&store, "block.height", None, &mut plenty()).unwrap(),
             BTreeSet::from([1, 2])
         );
         assert_eq!(store.height_of(&block_hash).unwrap(), Some(2));
+    }
+
+    #[test]
+    fn a_blocks_meta_and_results_read_alone_match_the_whole_block() {
+        let (_dir, home, _, block_hash) = chain_with_a_transfer();
+        let store = BlockStore::open(&home.blocks_dir()).unwrap();
+        let whole = store.get(2).unwrap().unwrap();
+        let (id, header) = store.meta(2).unwrap().unwrap();
+        assert_eq!((id, header), (whole.commit.block_id, whole.block.header));
+        assert_eq!(id.hash, block_hash);
+        assert_eq!(store.results(2).unwrap().unwrap(), whole.results);
+        assert!(store.meta(3).unwrap().is_none());
+        assert!(store.results(3).unwrap().is_none());
     }
 
     #[test]
@@ -566,27 +715,27 @@ mod tests {
             for k in doomed {
                 store.db.delete(k).unwrap();
             }
-            assert!(store
-                .txs_with(
-                    "transfer.recipient",
-                    Some(&recipient),
-                    &mut plenty(),
-                    |_| true
-                )
-                .unwrap()
-                .is_empty());
+            assert!(txs(
+                &store,
+                "transfer.recipient",
+                Some(&recipient),
+                &mut plenty(),
+                |_| true
+            )
+            .unwrap()
+            .is_empty());
         }
         let store = BlockStore::open(&home.blocks_dir()).unwrap();
         assert_eq!(
-            store
-                .txs_with(
-                    "transfer.recipient",
-                    Some(&recipient),
-                    &mut plenty(),
-                    |_| true
-                )
-                .unwrap()
-                .len(),
+            txs(
+                &store,
+                "transfer.recipient",
+                Some(&recipient),
+                &mut plenty(),
+                |_| true
+            )
+            .unwrap()
+            .len(),
             1
         );
         assert_eq!(store.height_of(&block_hash).unwrap(), Some(2));
@@ -599,28 +748,21 @@ mod tests {
         // Two blocks: two `block.height` entries.
         let mut exact = ScanBudget::new(2);
         assert_eq!(
-            store
-                .blocks_with("block.height", None, &mut exact, |_| true)
+            blocks(&store, "block.height", None, &mut exact)
                 .unwrap()
                 .len(),
             2
         );
         let mut short = ScanBudget::new(1);
-        let e = store
-            .blocks_with("block.height", None, &mut short, |_| true)
-            .unwrap_err();
+        let e = blocks(&store, "block.height", None, &mut short).unwrap_err();
         assert_eq!(
             e.downcast_ref::<ScanLimitExceeded>(),
             Some(&ScanLimitExceeded { limit: 1 })
         );
         // The budget is spent across calls: one request, one budget.
         let mut shared = ScanBudget::new(2);
-        store
-            .txs_with("tx.height", None, &mut shared, |_| true)
-            .unwrap();
-        assert!(store
-            .blocks_with("block.height", None, &mut shared, |_| true)
-            .is_err());
+        txs(&store, "tx.height", None, &mut shared, |_| true).unwrap();
+        assert!(blocks(&store, "block.height", None, &mut shared).is_err());
     }
 
     #[test]
@@ -636,9 +778,7 @@ mod tests {
         // Heights 1, 10, 11 and 12 all start with "1"; only 1 is visited.
         let mut one = ScanBudget::new(1);
         assert_eq!(
-            store
-                .blocks_with("block.height", Some("1"), &mut one, |_| true)
-                .unwrap(),
+            blocks(&store, "block.height", Some("1"), &mut one).unwrap(),
             BTreeSet::from([1])
         );
     }

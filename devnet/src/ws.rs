@@ -45,8 +45,9 @@ use tracing::{debug, warn};
 
 use crate::{
     events,
-    query::Query,
-    rpc::{dispatch, envelope, Params, Rpc, RpcError},
+    params::{route_of, Args},
+    query::{Query, MAX_QUERY_LENGTH},
+    rpc::{call, envelope, request as parse_request, Reply, Rpc, RpcError},
     StoredBlock,
 };
 
@@ -329,7 +330,7 @@ fn cancel_all(
 ) {
     for (_, sub) in std::mem::take(subs) {
         let err = envelope(
-            sub.id,
+            Some(sub.id),
             Err(RpcError(
                 -32000,
                 "Server error".into(),
@@ -337,11 +338,13 @@ fn cancel_all(
             )),
         );
         // The queue may be the very thing that is full: best effort.
-        let _ = out.try_send(Message::Text(err.to_string()));
+        let _ = out.try_send(Message::Text(err));
     }
 }
 
-/// Handles one JSON-RPC message from the socket.
+/// Handles one JSON-RPC message from the socket, as CometBFT's websocket
+/// handler does: one request per message, no answer to a notification, and
+/// argument conversion errors answered as internal errors.
 async fn request(
     rpc: &Rpc,
     out: &mpsc::Sender<Message>,
@@ -349,65 +352,54 @@ async fn request(
     subs: &mut Subscriptions,
     body: &[u8],
 ) {
-    let req: Value = match serde_json::from_slice(body) {
-        Ok(v) => v,
+    let parsed = serde_json::from_slice::<Value>(body)
+        .map_err(|e| e.to_string())
+        .and_then(|v| parse_request(&v));
+    let req = match parsed {
+        Ok(r) => r,
         Err(e) => {
-            let reply = envelope(
-                Value::from(-1),
-                Err(RpcError(
-                    -32700,
-                    "Parse error".into(),
-                    format!("error unmarshaling request: {e}"),
-                )),
-            );
-            let _ = out.send(Message::Text(reply.to_string())).await;
+            let reply = envelope(None, Err(RpcError::parse(e)));
+            let _ = out.send(Message::Text(reply)).await;
             return;
         }
     };
-    let Some(obj) = req.as_object() else {
-        let reply = envelope(
-            Value::from(-1),
-            Err(RpcError(
-                -32600,
-                "Invalid Request".into(),
-                "the websocket takes one JSON-RPC request object per message".into(),
-            )),
-        );
-        let _ = out.send(Message::Text(reply.to_string())).await;
-        return;
-    };
-    // CometBFT skips notifications (requests without an id).
-    let Some(id) = obj.get("id").filter(|id| !id.is_null()).cloned() else {
+    let Some(id) = req.id.clone() else {
         debug!("skipping a websocket notification");
         return;
     };
-    let method = obj
-        .get("method")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let params = Params::from_json(&method, obj.get("params"));
-    let result = match method.as_str() {
-        "subscribe" => subscribe(subs, params, &id),
-        "unsubscribe" => unsubscribe(&mut subs.subs, params),
-        "unsubscribe_all" => {
-            if subs.subs.is_empty() {
-                Err(RpcError::internal("subscription not found"))
-            } else {
-                subs.subs.clear();
-                Ok(json!({}))
+    let result = match req.method.as_str() {
+        "subscribe" | "unsubscribe" | "unsubscribe_all" => match ws_args(&req) {
+            Err(panicked) => {
+                let reply = envelope(Some(Value::from(-1)), Err(panicked));
+                let _ = out.send(Message::Text(reply.to_string())).await;
+                return;
             }
-        }
+            Ok(Err(e)) => Err(e),
+            Ok(Ok(args)) => match req.method.as_str() {
+                "subscribe" => subscribe(subs, &args.string("query"), &id),
+                "unsubscribe" => unsubscribe(&mut subs.subs, &args.string("query")),
+                _ => {
+                    if subs.subs.is_empty() {
+                        Err(RpcError::internal("subscription not found"))
+                    } else {
+                        subs.subs.clear();
+                        Ok(json!({}))
+                    }
+                }
+            },
+        },
         _ => match in_flight.clone().try_acquire_owned() {
             // Ordinary methods run beside the socket: `broadcast_tx_commit`
             // waits for a block, and events must keep flowing meanwhile.
             Ok(permit) => {
                 let rpc = rpc.clone();
                 let out = out.clone();
-                let method = method.clone();
                 tokio::spawn(async move {
-                    let reply = envelope(id, dispatch(&rpc, &method, params).await);
-                    let _ = out.send(Message::Text(reply.to_string())).await;
+                    let reply = match call(&rpc, &req, true).await {
+                        Ok(result) => envelope(Some(id), result),
+                        Err(panicked) => envelope(Some(Value::from(-1)), Err(panicked)),
+                    };
+                    let _ = out.send(Message::Text(reply)).await;
                     drop(permit);
                 });
                 return;
@@ -420,31 +412,51 @@ async fn request(
     };
     subs.release_if_empty();
     let _ = out
-        .send(Message::Text(envelope(id, result).to_string()))
+        .send(Message::Text(envelope(Some(id), result.map(Reply::Value))))
         .await;
 }
 
-fn query_param(params: &Params) -> Result<(String, Query), RpcError> {
-    let text = params
-        .string("query")
-        .ok_or_else(|| RpcError::invalid_params("missing query"))?;
-    let query = Query::parse(&text)
-        .map_err(|e| RpcError::internal(format!("failed to parse query: {e}")))?;
-    Ok((text, query))
+/// The arguments of a subscription method. The outer `Err` is the panic
+/// CometBFT answers (under id -1) when `params` is missing.
+fn ws_args(req: &crate::rpc::Request) -> Result<Result<Args, RpcError>, RpcError> {
+    let Some(route) = route_of(&req.method) else {
+        return Ok(Err(RpcError::method_not_found()));
+    };
+    match &req.params {
+        None if route.args.is_empty() => Ok(Ok(Args::default())),
+        None => Err(RpcError::internal(crate::rpc::TOO_FEW_ARGUMENTS)),
+        Some(params) => Ok(Args::from_json(route, params).map_err(|e| {
+            RpcError::internal(format!("error converting json params to arguments: {e}"))
+        })),
+    }
 }
 
-fn subscribe(subs: &mut Subscriptions, params: Params, id: &Value) -> Result<Value, RpcError> {
-    let (text, query) = query_param(&params)?;
-    // CometBFT keys subscriptions by the parsed query: spacing aside,
-    // the same query twice is one subscription.
-    if subs.subs.contains_key(&text) || subs.subs.values().any(|s| s.query == query) {
-        return Err(RpcError::internal("already subscribed"));
+/// Parses a subscription query as CometBFT's `subscribe` does.
+fn parse_query(text: &str) -> Result<Query, RpcError> {
+    Query::parse(text).map_err(|e| RpcError::internal(format!("failed to parse query: {e}")))
+}
+
+fn subscribe(subs: &mut Subscriptions, text: &str, id: &Value) -> Result<Value, RpcError> {
+    if subs.slot.is_none() && subs.slots.available_permits() == 0 {
+        return Err(RpcError::internal(format!(
+            "max_subscription_clients {} reached",
+            subs.max_clients
+        )));
     }
     if subs.subs.len() >= subs.max {
         return Err(RpcError::internal(format!(
             "max_subscriptions_per_client {} reached",
             subs.max
         )));
+    }
+    if text.len() > MAX_QUERY_LENGTH {
+        return Err(RpcError::internal("maximum query length exceeded"));
+    }
+    let query = parse_query(text)?;
+    // CometBFT keys subscriptions by the parsed query: spacing aside,
+    // the same query twice is one subscription.
+    if subs.subs.contains_key(text) || subs.subs.values().any(|s| s.query == query) {
+        return Err(RpcError::internal("already subscribed"));
     }
     if subs.slot.is_none() {
         let slot = subs.slots.clone().try_acquire_owned().map_err(|_| {
@@ -457,7 +469,7 @@ fn subscribe(subs: &mut Subscriptions, params: Params, id: &Value) -> Result<Val
     }
     debug!(query = text, "websocket subscribe");
     subs.subs.insert(
-        text,
+        text.to_string(),
         Subscription {
             query,
             id: id.clone(),
@@ -466,13 +478,10 @@ fn subscribe(subs: &mut Subscriptions, params: Params, id: &Value) -> Result<Val
     Ok(json!({}))
 }
 
-fn unsubscribe(
-    subs: &mut BTreeMap<String, Subscription>,
-    params: Params,
-) -> Result<Value, RpcError> {
-    let (text, query) = query_param(&params)?;
-    let key = if subs.contains_key(&text) {
-        Some(text)
+fn unsubscribe(subs: &mut BTreeMap<String, Subscription>, text: &str) -> Result<Value, RpcError> {
+    let query = parse_query(text)?;
+    let key = if subs.contains_key(text) {
+        Some(text.to_string())
     } else {
         subs.iter()
             .find(|(_, s)| s.query == query)

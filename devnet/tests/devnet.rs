@@ -8,7 +8,7 @@ use std::time::Duration;
 use deai_app::txbuilder::{msg_send, sign_tx, Key, TxParams};
 use deai_auth::AuthRead;
 use deai_bank::BankRead;
-use deai_devnet::{chain, home, Devnet, DevnetHome};
+use deai_devnet::{chain, home, Devnet, DevnetHome, MempoolError, MempoolLimits};
 use deai_keys::{Backend, Keyring};
 use deai_types::{Address, Coin};
 use tendermint::block::signed_header::SignedHeader;
@@ -158,8 +158,9 @@ fn a_transfer_lands_in_the_next_block_and_is_indexed_by_hash() {
     let tx2 = send(&devnet, &dev0, &to, 7, 1);
     assert_eq!(devnet.check_tx(tx1.clone()).unwrap().code, 0);
     assert_eq!(devnet.check_tx(tx2.clone()).unwrap().code, 0);
+    let replay = send(&devnet, &dev0, &to, 6, 0);
     assert_ne!(
-        devnet.check_tx(tx1.clone()).unwrap().code,
+        devnet.check_tx(replay).unwrap().code,
         0,
         "a replayed sequence is refused"
     );
@@ -183,6 +184,92 @@ fn a_transfer_lands_in_the_next_block_and_is_indexed_by_hash() {
     assert_ne!(
         next.block.header.last_results_hash,
         Some(chain::results_hash(&[]))
+    );
+}
+
+#[test]
+fn a_tx_the_mempool_has_seen_is_refused_as_cometbfts_cache_refuses_it() {
+    let (_dir, home, accounts) = fresh();
+    let mut devnet = Devnet::open(&home).unwrap();
+    devnet.produce_block().unwrap();
+    let dev0 = dev_key(&home, "dev0");
+    let to = accounts[1].address;
+    let tx = send(&devnet, &dev0, &to, 5, 0);
+    assert_eq!(devnet.check_tx(tx.clone()).unwrap().code, 0);
+    // Waiting in the mempool: the same bytes again are refused before the app.
+    assert_eq!(devnet.check_tx(tx.clone()), Err(MempoolError::InCache));
+    assert_eq!(
+        MempoolError::InCache.to_string(),
+        "tx already exists in cache"
+    );
+    devnet.produce_block().unwrap();
+    // Committed: still remembered.
+    assert_eq!(devnet.check_tx(tx.clone()), Err(MempoolError::InCache));
+    // A tx the app refused is forgotten, so it may be sent again (and is
+    // refused by the app again, not by the cache).
+    let early = send(&devnet, &dev0, &to, 5, 7);
+    assert_ne!(devnet.check_tx(early.clone()).unwrap().code, 0);
+    assert_ne!(devnet.check_tx(early).unwrap().code, 0);
+    // The cache holds the newest `cache_size` txs.
+    devnet.set_mempool_limits(MempoolLimits {
+        cache_size: 1,
+        ..MempoolLimits::default()
+    });
+    let next = send(&devnet, &dev0, &to, 5, 1);
+    assert_eq!(devnet.check_tx(next).unwrap().code, 0);
+    assert_ne!(
+        devnet.check_tx(tx).unwrap().code,
+        0,
+        "forgotten by the cache, the committed tx reaches the app"
+    );
+}
+
+#[test]
+fn a_tx_checked_while_a_block_is_being_stored_waits_for_the_next_block() {
+    let (_dir, home, accounts) = fresh();
+    let mut devnet = Devnet::open(&home).unwrap();
+    devnet.produce_block().unwrap();
+    let dev0 = dev_key(&home, "dev0");
+    let to = accounts[1].address;
+    let first = send(&devnet, &dev0, &to, 5, 0);
+    assert_eq!(devnet.check_tx(first.clone()).unwrap().code, 0);
+    let block = devnet.finalize_next_block().unwrap();
+    // The producer lets the lock go while the block is written: CheckTx
+    // goes on against the mempool's view, which still holds `first`.
+    let second = send(&devnet, &dev0, &to, 6, 1);
+    assert_eq!(devnet.check_tx(second.clone()).unwrap().code, 0);
+    devnet.store().put(&block.stored).unwrap();
+    devnet.commit_block(block).unwrap();
+    // The recheck kept it; the next block takes it.
+    assert_eq!(devnet.mempool(), std::slice::from_ref(&second));
+    assert_eq!(devnet.produce_block().unwrap().txs, 1);
+    assert_eq!(devnet.block(3).unwrap().unwrap().block.data, vec![second]);
+    assert_eq!(balance(&devnet, &to), home::DEV_BALANCE + 11);
+}
+
+#[test]
+fn a_finalized_block_must_be_stored_before_it_is_committed_and_before_the_next() {
+    let (_dir, home, _) = fresh();
+    let mut devnet = Devnet::open(&home).unwrap();
+    let block = devnet.finalize_next_block().unwrap();
+    assert!(devnet.finalize_next_block().is_err());
+    assert!(devnet.commit_block(block).is_err());
+    assert_eq!(devnet.last_height(), 0);
+}
+
+#[test]
+fn a_tx_larger_than_the_mempool_takes_is_refused_with_cometbfts_error() {
+    let (_dir, home, _) = fresh();
+    let mut devnet = Devnet::open(&home).unwrap();
+    let big = vec![0u8; 1_048_577];
+    assert_eq!(
+        devnet.check_tx(big).unwrap_err().to_string(),
+        "Tx too large. Max size is 1048576, but got 1048577"
+    );
+    devnet.set_max_tx_bytes(100);
+    assert_eq!(
+        devnet.check_tx(vec![0u8; 100]).unwrap_err().to_string(),
+        "tx pre check: tx size is too big: 102, max: 100"
     );
 }
 

@@ -180,13 +180,19 @@ async fn a_cometbft_client_queries_sends_and_finds_its_tx() {
     assert!(committed.height.value() > found.height.value());
 }
 
-fn http_get(addr: std::net::SocketAddr, target: &str) -> serde_json::Value {
+/// The status line and body of the answer to one raw HTTP request.
+fn http_raw(addr: std::net::SocketAddr, request: &str) -> (String, String) {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(s, "GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    s.write_all(request.as_bytes()).unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
-    let (_, body) = text.split_once("\r\n\r\n").unwrap();
-    serde_json::from_str(body).unwrap()
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_string(), body.to_string())
+}
+
+fn http_get(addr: std::net::SocketAddr, target: &str) -> serde_json::Value {
+    let request = format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    serde_json::from_str(&http_raw(addr, &request).1).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,14 +205,24 @@ async fn uri_requests_are_answered_like_cometbft() {
         (
             http_get(addr, "/status"),
             http_get(addr, "/block?height=2"),
-            http_get(addr, "/no_such_method"),
+            http_raw(
+                addr,
+                "GET /no_such_method HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            ),
         )
     })
     .await
     .unwrap();
     assert_eq!(status["result"]["node_info"]["network"], CHAIN_ID);
     assert_eq!(block["result"]["block"]["header"]["height"], "2");
-    assert_eq!(missing["error"]["code"], -32601);
+    // CometBFT's mux: an unknown path is a plain 404.
+    assert_eq!(
+        missing,
+        (
+            "HTTP/1.1 404 Not Found".to_string(),
+            "404 page not found\n".to_string()
+        )
+    );
     // The first block has no parent: CometBFT writes an empty id, not null.
     let first =
         tokio::task::spawn_blocking(move || http_get(addr, "/blockchain?minHeight=1&maxHeight=1"))
@@ -681,7 +697,7 @@ fn http_post(addr: std::net::SocketAddr, body: &serde_json::Value) -> serde_json
     let body = body.to_string();
     write!(
         s,
-        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -692,7 +708,7 @@ fn http_post(addr: std::net::SocketAddr, body: &serde_json::Value) -> serde_json
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tx_search_and_block_search_take_event_queries_pages_and_order() {
+async fn tx_search_and_block_search_answer_as_cometbfts_kv_indexer() {
     let net = start().await;
     let client = HttpClient::new(format!("http://{}", net.addr).as_str()).unwrap();
     wait_for_height(&client, 1).await;
@@ -708,76 +724,73 @@ async fn tx_search_and_block_search_take_event_queries_pages_and_order() {
     let dev2 = net.accounts[2].address.to_string();
     let dev0 = net.accounts[0].address.to_string();
 
-    let search = |q: Query, page: u32, per_page: u8, order: Order| {
+    let search = |q: Query| {
         let client = client.clone();
         async move {
             client
-                .tx_search(q, false, page, per_page, order)
+                .tx_search(q, false, 1, 30, Order::Ascending)
                 .await
                 .unwrap()
         }
     };
-    let to_dev2 = search(
-        Query::from(EventType::Tx).and_eq("transfer.recipient", dev2.clone()),
-        1,
-        30,
-        Order::Ascending,
-    )
-    .await;
+    let hashes = |r: &tendermint_rpc::endpoint::tx_search::Response| {
+        r.txs.iter().map(|t| t.hash).collect::<Vec<_>>()
+    };
+    let to_dev2 = search(Query::eq("transfer.recipient", dev2.clone())).await;
     assert_eq!(to_dev2.total_count, 2);
-    let hashes: Vec<_> = to_dev2.txs.iter().map(|t| t.hash).collect();
-    assert_eq!(hashes, vec![first.hash, second.hash]);
+    assert_eq!(hashes(&to_dev2), vec![first.hash, second.hash]);
+    let desc = client
+        .tx_search(
+            Query::eq("transfer.recipient", dev2.clone()),
+            false,
+            2,
+            1,
+            Order::Descending,
+        )
+        .await
+        .unwrap();
+    assert_eq!((desc.total_count, hashes(&desc)), (2, vec![first.hash]));
 
-    let desc = search(
-        Query::eq("transfer.recipient", dev2.clone()),
-        2,
-        1,
-        Order::Descending,
-    )
-    .await;
-    assert_eq!(desc.total_count, 2);
-    assert_eq!(desc.txs.len(), 1);
-    assert_eq!(desc.txs[0].hash, first.hash);
+    // `tm.event` is not indexed: CometBFT finds nothing for a query naming it.
+    let tagged = Query::from(EventType::Tx).and_eq("transfer.recipient", dev2.clone());
+    assert_eq!(search(tagged).await.total_count, 0);
+    // Conditions hold within one event: the message event names the sender,
+    // the transfer event the recipient, and no single event does both.
+    let across =
+        Query::eq("message.sender", dev0.clone()).and_eq("transfer.recipient", dev2.clone());
+    assert_eq!(search(across).await.total_count, 0);
+    let within =
+        Query::eq("transfer.sender", dev0.clone()).and_eq("transfer.recipient", dev2.clone());
+    assert_eq!(hashes(&search(within).await), vec![first.hash]);
 
-    let from_dev0 = search(
-        Query::from(EventType::Tx)
-            .and_contains("message.sender", dev0.clone())
-            .and_eq("tx.height", first.height.value()),
-        1,
-        30,
-        Order::Ascending,
-    )
-    .await;
-    assert_eq!(from_dev0.total_count, 1);
-    assert_eq!(from_dev0.txs[0].hash, first.hash);
-    assert_eq!(from_dev0.txs[0].height, first.height);
-
-    let later = search(
-        Query::gt("tx.height", first.height.value()).and_exists("transfer.amount"),
-        1,
-        30,
-        Order::Ascending,
-    )
-    .await;
+    // A height condition filters the others.
+    let at_first =
+        Query::eq("message.sender", dev0.clone()).and_eq("tx.height", first.height.value());
+    let found = search(at_first).await;
     assert_eq!(
-        later.txs.iter().map(|t| t.hash).collect::<Vec<_>>(),
-        vec![second.hash]
+        (hashes(&found), found.txs[0].height),
+        (vec![first.hash], first.height)
     );
-    let by_hash = search(
-        Query::eq("tx.hash", hex::encode(second.hash.as_bytes())),
-        1,
-        30,
-        Order::Ascending,
-    )
-    .await;
-    assert_eq!(by_hash.txs[0].hash, second.hash);
-    let none = search(
-        Query::eq("transfer.recipient", "deai1nobody"),
-        1,
-        30,
-        Order::Ascending,
-    )
-    .await;
+    let later = Query::gt("tx.height", first.height.value()).and_exists("transfer.amount");
+    assert_eq!(hashes(&search(later).await), vec![second.hash]);
+
+    // `=` compares the text; a range takes only values that are numbers.
+    assert_eq!(
+        search(Query::eq("transfer.amount", 5u64)).await.total_count,
+        0
+    );
+    let five = search(Query::eq("transfer.amount", "5udeai")).await;
+    assert_eq!(hashes(&five), vec![first.hash]);
+    assert_eq!(
+        search(Query::gt("transfer.amount", 1u64)).await.total_count,
+        0
+    );
+
+    // A hash answers its tx whatever else the query says.
+    let by_hash =
+        Query::eq("tx.hash", hex::encode(second.hash.as_bytes())).and_eq("tx.height", 999_999u64);
+    assert_eq!(hashes(&search(by_hash).await), vec![second.hash]);
+    let none = search(Query::eq("transfer.recipient", "deai1nobody")).await;
     assert_eq!(none.total_count, 0);
 
     wait_for_height(&client, 4).await;
@@ -786,46 +799,56 @@ async fn tx_search_and_block_search_take_event_queries_pages_and_order() {
             Query::gte("block.height", 2u64).and_lte("block.height", 4u64),
             1,
             30,
-            Order::Descending,
+            Order::Ascending,
         )
         .await
         .unwrap();
-    assert_eq!(blocks.total_count, 3);
     let heights: Vec<u64> = blocks
         .blocks
         .iter()
         .map(|b| b.block.header.height.value())
         .collect();
-    assert_eq!(heights, vec![4, 3, 2]);
+    assert_eq!((blocks.total_count, heights), (3, vec![2, 3, 4]));
     assert_eq!(
         blocks.blocks[0].block_id.hash,
         blocks.blocks[0].block.header.hash()
     );
 
     let addr = net.addr;
-    let (bad, bad_page) = tokio::task::spawn_blocking(move || {
-        (
-            http_get(addr, "/tx_search?query=%22tm.event%20%3D%20%27Tx%22"),
-            http_get(
-                addr,
-                "/tx_search?query=%22tm.event%3D%27Tx%27%22&page=9&per_page=1",
-            ),
-        )
-    })
-    .await
-    .unwrap();
-    assert!(
-        bad["error"]["data"]
-            .as_str()
-            .unwrap()
-            .contains("failed to parse query"),
-        "{bad}"
+    let get = |target: &'static str| {
+        let request =
+            format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        tokio::task::spawn_blocking(move || http_raw(addr, &request))
+    };
+    // With no order given, CometBFT lists blocks newest first.
+    let (_, newest) = get("/block_search?query=%22block.height%3C%3D3%22")
+        .await
+        .unwrap();
+    let newest: serde_json::Value = serde_json::from_str(&newest).unwrap();
+    let heights: Vec<&str> = newest["result"]["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["block"]["header"]["height"].as_str().unwrap())
+        .collect();
+    assert_eq!(heights, ["3", "2", "1"]);
+    assert_eq!(newest["result"]["total_count"], "3");
+
+    // A query that does not parse: CometBFT's parser message, a 500.
+    let (status, bad) = get("/tx_search?query=%22tm.event%20%3D%20%27Tx%22")
+        .await
+        .unwrap();
+    let bad: serde_json::Value = serde_json::from_str(&bad).unwrap();
+    assert_eq!(status, "HTTP/1.1 500 Internal Server Error");
+    assert_eq!(
+        bad["error"],
+        json!({"code": -32603, "message": "Internal error", "data": "offset 11: EOF"})
     );
+    let (_, bad_page) = get("/tx_search?query=%22tx.height%3E0%22&page=9&per_page=1")
+        .await
+        .unwrap();
     assert!(
-        bad_page["error"]["data"]
-            .as_str()
-            .unwrap()
-            .contains("page should be within"),
+        bad_page.contains("page should be within [1, 2] range, given 9"),
         "{bad_page}"
     );
 }

@@ -69,14 +69,14 @@ fn body(answer: &str) -> Value {
 }
 
 fn get(addr: SocketAddr, target: &str, wait: Duration) -> Option<Value> {
-    let request = format!("GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let request = format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     exchange(addr, request.as_bytes(), wait).map(|a| body(&a))
 }
 
 fn post(addr: SocketAddr, v: &Value) -> Value {
     let b = v.to_string();
     let request = format!(
-        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\r\n{b}",
+        "POST / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{b}",
         b.len()
     );
     body(&exchange(addr, request.as_bytes(), Duration::from_secs(10)).unwrap())
@@ -139,7 +139,7 @@ async fn a_search_that_would_walk_more_index_entries_than_allowed_is_refused() {
     let broad = blocking(move || get(addr, "/block_search?query=%22block.height%3E0%22", wait))
         .await
         .unwrap();
-    assert_eq!(broad["error"]["code"], -32602, "{broad}");
+    assert_eq!(broad["error"]["code"], -32603, "{broad}");
     assert!(
         broad["error"]["data"]
             .as_str()
@@ -254,7 +254,7 @@ async fn a_percent_before_a_multibyte_character_gets_an_answer_not_a_dropped_con
     ] {
         let mut request = b"GET ".to_vec();
         request.extend_from_slice(target);
-        request.extend_from_slice(b" HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        request.extend_from_slice(b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         let answer = blocking(move || exchange(addr, &request, wait))
             .await
             .unwrap_or_else(|| panic!("no answer to {}", String::from_utf8_lossy(target)));
@@ -366,6 +366,7 @@ async fn a_full_mempool_refuses_a_broadcast_with_cometbfts_error() {
         .set_mempool_limits(deai_devnet::MempoolLimits {
             max_txs: 0,
             max_bytes: 1 << 20,
+            ..deai_devnet::MempoolLimits::default()
         });
     let addr = net.addr;
     let v = blocking(move || {
