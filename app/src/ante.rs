@@ -198,14 +198,14 @@ pub fn run<S: StateWrite>(
     };
     if let Some(fee) = &fee {
         let fee = std::slice::from_ref(fee);
-        state
-            .send(&payer, &Address::module(FEE_COLLECTOR), fee)
-            .map_err(|e| match e {
-                deai_bank::BankError::InsufficientFunds { .. } => {
-                    TxError::InsufficientFunds(e.to_string())
-                }
-                other => other.into(),
-            })?;
+        // A send without its bank events, which a fee does not emit.
+        state.sub_coins(&payer, fee).map_err(|e| match e {
+            deai_bank::BankError::InsufficientFunds { .. } => {
+                TxError::InsufficientFunds(e.to_string())
+            }
+            other => other.into(),
+        })?;
+        state.add_coins(&Address::module(FEE_COLLECTOR), fee)?;
         events.push(
             Event::new("tx")
                 .attr("fee", coins_string(fee))
