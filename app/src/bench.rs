@@ -47,6 +47,45 @@ pub struct TransferReport {
     pub finalize: Duration,
     /// Time spent in Commit.
     pub commit: Duration,
+    /// CPU time (all threads) of the verification reference, FinalizeBlock
+    /// and Commit, where the platform reports it (Linux): steadier than
+    /// wall-clock time when other work shares the machine.
+    pub cpu: Option<PhaseCpu>,
+}
+
+/// CPU time of the benchmark's phases, all threads together.
+#[derive(Debug, Clone, Copy)]
+pub struct PhaseCpu {
+    /// The two-thread signature verification.
+    pub verify: Duration,
+    /// FinalizeBlock.
+    pub finalize: Duration,
+    /// Commit.
+    pub commit: Duration,
+}
+
+/// CPU time this process has used, user and system, all threads (exited
+/// ones included), from `/proc/self/stat`, in 10 ms ticks; `None` where
+/// that file does not exist.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which may hold spaces: state is
+    // field 3 of the file, utime and stime fields 14 and 15.
+    let rest = stat.get(stat.rfind(')')?.checked_add(2)?..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on every Linux platform.
+    Some(Duration::from_millis(ticks.saturating_mul(10)))
+}
+
+/// Runs `f`, returning its result and the process CPU time it took.
+fn with_cpu<T>(f: impl FnOnce() -> T) -> (T, Option<Duration>) {
+    let before = process_cpu();
+    let out = f();
+    let used = process_cpu()
+        .zip(before)
+        .map(|(after, before)| after.saturating_sub(before));
+    (out, used)
 }
 
 /// Throughput in whole items per second (integer arithmetic: this crate is
@@ -210,7 +249,8 @@ pub fn transfers(config: TransferConfig) -> anyhow::Result<TransferReport> {
         })
         .collect();
 
-    let verify = verify_reference(&block, chain_id, &account_numbers)?;
+    let (verify, cpu_verify) = with_cpu(|| verify_reference(&block, chain_id, &account_numbers));
+    let verify = verify?;
 
     let t = Instant::now();
     for (i, tx) in block.iter().enumerate() {
@@ -223,10 +263,12 @@ pub fn transfers(config: TransferConfig) -> anyhow::Result<TransferReport> {
 
     let height = last + 1;
     let t = Instant::now();
-    let out = app.finalize_block(height, &block)?;
+    let (out, cpu_finalize) = with_cpu(|| app.finalize_block(height, &block));
+    let out = out?;
     let finalize = t.elapsed();
     let t = Instant::now();
-    app.commit()?;
+    let (committed, cpu_commit) = with_cpu(|| app.commit());
+    committed?;
     let commit = t.elapsed();
     if let Some((i, r)) = out.tx_results.iter().enumerate().find(|(_, r)| r.code != 0) {
         bail!("tx {i} failed in FinalizeBlock: {}", r.log);
@@ -239,6 +281,14 @@ pub fn transfers(config: TransferConfig) -> anyhow::Result<TransferReport> {
         check_tx,
         finalize,
         commit,
+        cpu: match (cpu_verify, cpu_finalize, cpu_commit) {
+            (Some(verify), Some(finalize), Some(commit)) => Some(PhaseCpu {
+                verify,
+                finalize,
+                commit,
+            }),
+            _ => None,
+        },
     })
 }
 

@@ -521,6 +521,19 @@ fn run() -> anyhow::Result<()> {
                 block / verify.max(1),
                 block * 100 / verify.max(1) % 100
             );
+            if let Some(cpu) = r.cpu {
+                // Per CPU-second: steadier than the wall clock on a shared machine.
+                let verify = per_second(txs, cpu.verify);
+                let block = per_second(txs, cpu.finalize + cpu.commit);
+                println!(
+                    "CPU time: verify {} ms, finalize {} ms, commit {} ms; per CPU-second: verify {verify} tx/s, FinalizeBlock + Commit {block} tx/s, ratio {}.{:02}",
+                    cpu.verify.as_millis(),
+                    cpu.finalize.as_millis(),
+                    cpu.commit.as_millis(),
+                    block / verify.max(1),
+                    block * 100 / verify.max(1) % 100
+                );
+            }
             Ok(())
         }
     }
