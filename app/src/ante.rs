@@ -15,16 +15,108 @@ use crate::{error::TxError, tx::DecodedTx};
 /// Name of the module account that collects fees.
 pub const FEE_COLLECTOR: &str = "fee_collector";
 
+/// Decompressed secp256k1 public keys by their compressed bytes, the newest
+/// [`PubKeyCache::capacity`] of them.
+///
+/// Parsing a compressed key takes a field square root, about a tenth of a
+/// verification, and an account signs with the same key every time. A parse
+/// is a pure function of the bytes, so what the cache holds never changes a
+/// verification's result, only its cost; keys that do not parse are not kept.
+#[derive(Debug)]
+pub struct PubKeyCache {
+    capacity: usize,
+    inner: std::sync::Mutex<PubKeyCacheInner>,
+}
+
+#[derive(Debug, Default)]
+struct PubKeyCacheInner {
+    keys: std::collections::BTreeMap<[u8; 33], secp256k1::PublicKey>,
+    /// Insertion order, oldest first: the next to go when the cache is full.
+    order: std::collections::VecDeque<[u8; 33]>,
+}
+
+impl PubKeyCache {
+    /// Room for the signers of several full blocks (about 100 bytes each).
+    pub const CAPACITY: usize = 100_000;
+
+    /// An empty cache holding at most `capacity` keys.
+    pub fn new(capacity: usize) -> Self {
+        PubKeyCache {
+            capacity,
+            inner: std::sync::Mutex::new(PubKeyCacheInner::default()),
+        }
+    }
+
+    /// The cache [`verify_secp256k1`] uses.
+    pub fn global() -> &'static PubKeyCache {
+        static CACHE: std::sync::OnceLock<PubKeyCache> = std::sync::OnceLock::new();
+        CACHE.get_or_init(|| PubKeyCache::new(Self::CAPACITY))
+    }
+
+    /// The most keys it holds.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Keys held now.
+    pub fn len(&self) -> usize {
+        self.lock().keys.len()
+    }
+
+    /// Whether it holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PubKeyCacheInner> {
+        // Every update leaves the maps consistent, so a poisoned lock is sound.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The parsed key, from the cache or parsed now (and then kept);
+    /// `None` if the bytes are not a valid compressed key.
+    pub fn parse(&self, compressed: &[u8; 33]) -> Option<secp256k1::PublicKey> {
+        if let Some(key) = self.lock().keys.get(compressed) {
+            return Some(*key);
+        }
+        // Parsed outside the lock, so threads verifying side by side do not wait.
+        let key = secp256k1::PublicKey::from_slice(compressed).ok()?;
+        if self.capacity == 0 {
+            return Some(key);
+        }
+        let mut inner = self.lock();
+        if inner.keys.insert(*compressed, key).is_none() {
+            inner.order.push_back(*compressed);
+        }
+        while inner.order.len() > self.capacity {
+            if let Some(old) = inner.order.pop_front() {
+                inner.keys.remove(&old);
+            }
+        }
+        Some(key)
+    }
+}
+
 /// Verifies a 64-byte compact secp256k1 signature over SHA-256(`msg`) with
 /// libsecp256k1. High-S signatures are refused, as the Cosmos SDK refuses
-/// them, so a signature cannot be altered into a second valid one.
+/// them, so a signature cannot be altered into a second valid one. The
+/// parsed key comes from [`PubKeyCache::global`].
 pub fn verify_secp256k1(pub_key: &[u8; 33], msg: &[u8], sig: &[u8]) -> bool {
+    verify_secp256k1_with(PubKeyCache::global(), pub_key, msg, sig)
+}
+
+/// [`verify_secp256k1`] with the parsed key from `cache`.
+pub fn verify_secp256k1_with(
+    cache: &PubKeyCache,
+    pub_key: &[u8; 33],
+    msg: &[u8],
+    sig: &[u8],
+) -> bool {
     static CONTEXT: std::sync::OnceLock<secp256k1::Secp256k1<secp256k1::VerifyOnly>> =
         std::sync::OnceLock::new();
     let ctx = CONTEXT.get_or_init(secp256k1::Secp256k1::verification_only);
-    let Ok(key) = secp256k1::PublicKey::from_slice(pub_key) else {
-        return false;
-    };
     let Ok(sig) = secp256k1::ecdsa::Signature::from_compact(sig) else {
         return false;
     };
@@ -33,6 +125,9 @@ pub fn verify_secp256k1(pub_key: &[u8; 33], msg: &[u8], sig: &[u8]) -> bool {
     if normalized != sig {
         return false;
     }
+    let Some(key) = cache.parse(pub_key) else {
+        return false;
+    };
     let digest: [u8; 32] = Sha256::digest(msg).into();
     ctx.verify_ecdsa(&secp256k1::Message::from_digest(digest), &sig, &key)
         .is_ok()
@@ -103,14 +198,14 @@ pub fn run<S: StateWrite>(
     };
     if let Some(fee) = &fee {
         let fee = std::slice::from_ref(fee);
-        state
-            .send(&payer, &Address::module(FEE_COLLECTOR), fee)
-            .map_err(|e| match e {
-                deai_bank::BankError::InsufficientFunds { .. } => {
-                    TxError::InsufficientFunds(e.to_string())
-                }
-                other => other.into(),
-            })?;
+        // A send without its bank events, which a fee does not emit.
+        state.sub_coins(&payer, fee).map_err(|e| match e {
+            deai_bank::BankError::InsufficientFunds { .. } => {
+                TxError::InsufficientFunds(e.to_string())
+            }
+            other => other.into(),
+        })?;
+        state.add_coins(&Address::module(FEE_COLLECTOR), fee)?;
         events.push(
             Event::new("tx")
                 .attr("fee", coins_string(fee))
@@ -185,6 +280,95 @@ mod tests {
             b"sign doc",
             &sig[..63]
         ));
+    }
+
+    #[test]
+    fn a_cached_key_still_refuses_a_wrong_signature() {
+        let cache = PubKeyCache::new(4);
+        let key = Key::from_label("cached");
+        let sig = key.sign(b"sign doc");
+        assert!(verify_secp256k1_with(
+            &cache,
+            &key.public_key(),
+            b"sign doc",
+            &sig
+        ));
+        assert_eq!(cache.len(), 1, "the key is kept after its first use");
+        assert!(!verify_secp256k1_with(
+            &cache,
+            &key.public_key(),
+            b"sign doc!",
+            &sig
+        ));
+        let other = Key::from_label("other").sign(b"sign doc");
+        assert!(!verify_secp256k1_with(
+            &cache,
+            &key.public_key(),
+            b"sign doc",
+            &other
+        ));
+        let mut flipped = sig.clone();
+        flipped[10] ^= 1;
+        assert!(!verify_secp256k1_with(
+            &cache,
+            &key.public_key(),
+            b"sign doc",
+            &flipped
+        ));
+        assert!(verify_secp256k1_with(
+            &cache,
+            &key.public_key(),
+            b"sign doc",
+            &sig
+        ));
+    }
+
+    #[test]
+    fn the_key_cache_keeps_only_its_newest_keys() {
+        let cache = PubKeyCache::new(3);
+        let keys: Vec<Key> = (0..5).map(|i| Key::from_label(&format!("k{i}"))).collect();
+        for k in &keys {
+            assert!(verify_secp256k1_with(
+                &cache,
+                &k.public_key(),
+                b"m",
+                &k.sign(b"m")
+            ));
+            assert!(cache.len() <= 3);
+        }
+        assert_eq!(cache.len(), 3);
+        // The oldest were dropped, and a dropped key still verifies (parsed again).
+        assert!(verify_secp256k1_with(
+            &cache,
+            &keys[0].public_key(),
+            b"m",
+            &keys[0].sign(b"m")
+        ));
+        assert_eq!(cache.len(), 3);
+        // Bytes that are not a point are refused and not kept.
+        let mut bad = keys[1].public_key();
+        bad[0] = 7;
+        assert!(!verify_secp256k1_with(
+            &cache,
+            &bad,
+            b"m",
+            &keys[1].sign(b"m")
+        ));
+        assert!(cache.parse(&bad).is_none());
+        assert_eq!(cache.len(), 3);
+    }
+
+    #[test]
+    fn a_cache_of_no_keys_still_verifies() {
+        let cache = PubKeyCache::new(0);
+        let key = Key::from_label("none");
+        assert!(verify_secp256k1_with(
+            &cache,
+            &key.public_key(),
+            b"m",
+            &key.sign(b"m")
+        ));
+        assert!(cache.is_empty());
     }
 
     #[test]

@@ -21,7 +21,6 @@ use deai_store::{PreparedCommit, Snapshot, Storage};
 use deai_types::{
     Changes, Event, GasConfig, GasMeter, Metered, Overlay, StateReadExt, StateWriteExt,
 };
-use rayon::prelude::*;
 use tracing::{debug, info, info_span, warn};
 
 use std::{collections::BTreeMap, sync::Arc};
@@ -393,54 +392,27 @@ impl App {
         )
         .map_err(|e| anyhow!("compute begin block: {e}"))?;
 
-        // Decode and verify signatures in parallel. Results are used only
-        // when the account number still matches at execution time. A
+        // Decoding and signature verification run on helper threads while
+        // this one executes the txs in block order (see `prepare_block`). A
         // signature this node's CheckTx verified for the same bytes under
         // the same account number is not verified again: its validity is a
         // function of those alone, so every node reaches the same result.
-        let decoded: Vec<Result<DecodedTx, TxError>> =
-            txs.par_iter().map(|t| tx::decode(t, &params)).collect();
-        let verified = &self.verified;
-        let pre: Vec<Vec<Option<PreVerified>>> = decoded
-            .par_iter()
-            .map(|d| match d {
-                Err(_) => Vec::new(),
-                Ok(tx) => {
-                    let checked = verified.get(&tx.hash);
-                    tx.signers
-                        .iter()
-                        .enumerate()
-                        .map(|(i, s)| {
-                            let acc = block.account(&s.address).ok().flatten()?;
-                            let number = acc.account_number;
-                            let valid = checked.and_then(|n| n.get(i)) == Some(&number)
-                                || ante::verify_secp256k1(
-                                    &s.pub_key,
-                                    &tx.sign_doc_bytes(&chain_id, number),
-                                    &s.signature,
-                                );
-                            Some(PreVerified {
-                                account_number: number,
-                                valid,
-                            })
-                        })
-                        .collect()
-                }
-            })
-            .collect();
-
         let mut results = Vec::with_capacity(txs.len());
         let mut fees = BTreeMap::new();
-        for (d, pre) in decoded.into_iter().zip(pre) {
+        let base = block.clone();
+        let verified = &self.verified;
+        prepare_block(txs, &base, &params, &chain_id, verified, |prepared| {
+            let (d, pre) = prepared;
             results.push(self.deliver(
                 &mut block,
                 &chain_id,
                 (height, &prev_app_hash),
                 d,
-                &pre,
+                pre,
                 &mut fees,
             )?);
-        }
+            Ok(())
+        })?;
         begin_events.extend(end_block::run(
             &mut block,
             &self.storage,
@@ -474,7 +446,7 @@ impl App {
         block: &mut Overlay<Snapshot>,
         chain_id: &str,
         (height, prev_app_hash): (u64, &[u8]),
-        decoded: Result<DecodedTx, TxError>,
+        decoded: &Result<DecodedTx, TxError>,
         pre: &[Option<PreVerified>],
         fees: &mut BTreeMap<String, u128>,
     ) -> anyhow::Result<TxOutcome> {
@@ -482,7 +454,7 @@ impl App {
             Ok(tx) => tx,
             Err(e) => {
                 debug!(error = %e, "tx rejected at decode");
-                return Ok(TxOutcome::failed(&e, 0, 0, Vec::new()));
+                return Ok(TxOutcome::failed(e, 0, 0, Vec::new()));
             }
         };
         let _span = tracing::debug_span!("tx", hash = hex::encode_upper(tx.hash)).entered();
@@ -494,7 +466,7 @@ impl App {
         let ante_result = ante::run(
             &mut ante_state,
             &self.gas,
-            &tx,
+            tx,
             chain_id,
             height,
             pre,
@@ -877,6 +849,99 @@ impl App {
     }
 }
 
+/// A tx of a block, decoded, with its signatures verified ahead of time.
+type Prepared = (Result<DecodedTx, TxError>, Vec<Option<PreVerified>>);
+
+/// Decodes `txs` and verifies their signatures under the account numbers
+/// `base` (the state before the block's txs) gives, on helper threads, and
+/// hands each result to `deliver` on this thread in block order.
+///
+/// Helpers claim txs from the front, in order; while the next tx in block
+/// order is not ready, this thread prepares later ones too rather than wait,
+/// and prepares it itself once nothing is left to claim. So verification
+/// overlaps execution and no core idles. A result is the same whichever
+/// thread computes it: `deliver` uses a pre-verified signature only if the
+/// account number still matches when the tx runs.
+fn prepare_block(
+    txs: &[bytes::Bytes],
+    base: &Overlay<Snapshot>,
+    params: &deai_auth::AuthParams,
+    chain_id: &str,
+    verified: &VerifiedSigs,
+    mut deliver: impl FnMut(&Prepared) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        OnceLock,
+    };
+    let prepare = |t: &bytes::Bytes| -> Prepared {
+        let decoded = tx::decode(t, params);
+        let pre = match &decoded {
+            Err(_) => Vec::new(),
+            Ok(tx) => {
+                let checked = verified.get(&tx.hash);
+                tx.signers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        let number = base.account(&s.address).ok().flatten()?.account_number;
+                        let valid = checked.and_then(|n| n.get(i)) == Some(&number)
+                            || ante::verify_secp256k1(
+                                &s.pub_key,
+                                &tx.sign_doc_bytes(chain_id, number),
+                                &s.signature,
+                            );
+                        Some(PreVerified {
+                            account_number: number,
+                            valid,
+                        })
+                    })
+                    .collect()
+            }
+        };
+        (decoded, pre)
+    };
+    let slots: Vec<OnceLock<Prepared>> = txs.iter().map(|_| OnceLock::new()).collect();
+    let next = AtomicUsize::new(0);
+    // Prepares the next unclaimed tx; false once every tx is claimed.
+    let claim = || {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        match txs.get(i) {
+            Some(t) => {
+                let _ = slots[i].set(prepare(t));
+                true
+            }
+            None => false,
+        }
+    };
+    let helpers = rayon::current_num_threads()
+        .saturating_sub(1)
+        .min(txs.len().saturating_sub(1));
+    std::thread::scope(|scope| {
+        for _ in 0..helpers {
+            scope.spawn(|| while claim() {});
+        }
+        for (slot, t) in slots.iter().zip(txs) {
+            let prepared = loop {
+                if let Some(p) = slot.get() {
+                    break p;
+                }
+                if !claim() {
+                    // A helper has it in hand: doing it again costs less
+                    // than waiting, and gives the same result.
+                    break slot.get_or_init(|| prepare(t));
+                }
+            };
+            if let Err(e) = deliver(prepared) {
+                // Stop the helpers: the block is abandoned.
+                next.store(txs.len(), Ordering::Relaxed);
+                return Err(e);
+            }
+        }
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -895,6 +960,73 @@ mod tests {
         assert_eq!(retain, PRUNE_EVERY - 50);
         assert!(app.storage().snapshot(10).is_err());
         assert!(app.storage().snapshot(PRUNE_EVERY - 10).is_ok());
+    }
+
+    /// A block of transfers from `keys` (sequence 0 each, account numbers
+    /// in genesis order), with a bad signature at 3 and garbage at 5.
+    fn mixed_block(keys: &[crate::txbuilder::Key], chain_id: &str) -> Vec<bytes::Bytes> {
+        use crate::txbuilder::{msg_send, sign_tx, TxParams};
+        use deai_types::{Coin, BASE_DENOM};
+        let mut block: Vec<bytes::Bytes> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let to = keys[(i + 1) % keys.len()].address();
+                let p = TxParams {
+                    chain_id: chain_id.to_string(),
+                    account_number: i as u64,
+                    sequence: 0,
+                    fee: Some(Coin::new(1_000, BASE_DENOM)),
+                    gas_limit: 100_000,
+                    memo: String::new(),
+                };
+                let msg = msg_send(&k.address(), &to, &[Coin::new(5, BASE_DENOM)]);
+                bytes::Bytes::from(sign_tx(k, vec![msg], &p))
+            })
+            .collect();
+        let mut bad = block[3].to_vec();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        block[3] = bad.into();
+        block[5] = bytes::Bytes::from_static(b"not a tx");
+        block
+    }
+
+    #[test]
+    fn a_block_gives_the_same_results_whatever_the_threads_verifying_it() {
+        use deai_types::{Coin, BASE_DENOM};
+        let keys: Vec<_> = (0..40)
+            .map(|i| crate::txbuilder::Key::from_label(&format!("threads-{i}")))
+            .collect();
+        let mut state = deai_genesis::AppState::default();
+        for k in &keys {
+            state
+                .add_account(k.address(), &[Coin::new(1_000_000, BASE_DENOM)])
+                .unwrap();
+        }
+        let genesis = serde_json::to_vec(&state).unwrap();
+        let block = mixed_block(&keys, "deai-threads");
+        let mut outcomes = Vec::new();
+        for threads in [1, 2, 7] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut app = App::open(dir.path()).unwrap();
+            app.init_chain("deai-threads", 1, &genesis).unwrap();
+            app.finalize_block(1, &[]).unwrap();
+            app.commit().unwrap();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let out = pool.install(|| app.finalize_block(2, &block)).unwrap();
+            app.commit().unwrap();
+            outcomes.push(out);
+        }
+        let codes: Vec<u32> = outcomes[0].tx_results.iter().map(|r| r.code).collect();
+        assert_eq!(codes[3], TxError::Unauthorized(String::new()).code());
+        assert_ne!(codes[5], 0, "garbage fails to decode");
+        assert_eq!(codes.iter().filter(|c| **c == 0).count(), keys.len() - 2);
+        assert_eq!(outcomes[1], outcomes[0]);
+        assert_eq!(outcomes[2], outcomes[0]);
     }
 
     #[test]

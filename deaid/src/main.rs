@@ -341,14 +341,19 @@ enum BenchCmd {
         #[arg(long, default_value_t = 100_000)]
         accounts: usize,
     },
-    /// Signed MsgSend throughput: CheckTx, and FinalizeBlock + Commit.
+    /// Signed MsgSend throughput: CheckTx, and FinalizeBlock + Commit, beside
+    /// a two-thread verification of the same block's signatures.
     Transfers {
         /// Transactions in the block.
         #[arg(long, default_value_t = 10_000)]
         txs: usize,
-        /// Sending accounts.
-        #[arg(long, default_value_t = 1_000)]
-        accounts: usize,
+        /// Distinct signing accounts in the block (`--accounts` is an alias).
+        #[arg(long, alias = "accounts", default_value_t = 1_000)]
+        senders: usize,
+        /// Other funded accounts already in state before the block (written
+        /// directly, not by transactions), so the tree holds that many more.
+        #[arg(long, default_value_t = 0)]
+        state_accounts: usize,
     },
 }
 
@@ -478,24 +483,57 @@ fn run() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Bench(BenchCmd::Transfers { txs, accounts }) => {
-            let r = deai_app::bench::transfers(txs, accounts)?;
+        Command::Bench(BenchCmd::Transfers {
+            txs,
+            senders,
+            state_accounts,
+        }) => {
+            use deai_app::bench::per_second;
+            let r = deai_app::bench::transfers(deai_app::bench::TransferConfig {
+                txs,
+                senders,
+                state_accounts,
+            })?;
             println!(
-                "transfers: {} signed MsgSend txs from {} accounts",
-                r.txs, r.accounts
+                "transfers: {txs} signed MsgSend txs from {senders} senders; {state_accounts} other accounts in state (written in {} ms)",
+                r.build_state.as_millis()
+            );
+            let verify = per_second(txs, r.verify);
+            let block = per_second(txs, r.finalize + r.commit);
+            println!(
+                "verify signatures:      {verify:>8} tx/s  ({} ms on {} threads)",
+                r.verify.as_millis(),
+                r.verify_threads
             );
             println!(
                 "CheckTx:                {:>8} tx/s  ({} ms)",
-                deai_app::bench::per_second(r.txs, r.check_tx),
+                per_second(txs, r.check_tx),
                 r.check_tx.as_millis()
             );
             println!(
-                "FinalizeBlock + Commit: {:>8} tx/s  (finalize {} ms, commit {} ms, {} cores)",
-                deai_app::bench::per_second(r.txs, r.finalize + r.commit),
+                "FinalizeBlock + Commit: {block:>8} tx/s  (finalize {} ms, commit {} ms, {} cores)",
                 r.finalize.as_millis(),
                 r.commit.as_millis(),
                 rayon_threads()
             );
+            println!(
+                "FinalizeBlock + Commit / verify: {}.{:02}",
+                block / verify.max(1),
+                block * 100 / verify.max(1) % 100
+            );
+            if let Some(cpu) = r.cpu {
+                // Per CPU-second: steadier than the wall clock on a shared machine.
+                let verify = per_second(txs, cpu.verify);
+                let block = per_second(txs, cpu.finalize + cpu.commit);
+                println!(
+                    "CPU time: verify {} ms, finalize {} ms, commit {} ms; per CPU-second: verify {verify} tx/s, FinalizeBlock + Commit {block} tx/s, ratio {}.{:02}",
+                    cpu.verify.as_millis(),
+                    cpu.finalize.as_millis(),
+                    cpu.commit.as_millis(),
+                    block / verify.max(1),
+                    block * 100 / verify.max(1) % 100
+                );
+            }
             Ok(())
         }
     }

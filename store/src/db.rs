@@ -16,7 +16,7 @@ use jmt::{
 };
 use rocksdb::{BlockBasedOptions, ColumnFamily, ColumnFamilyDescriptor, Options, ReadOptions, DB};
 
-use crate::{encoding, error::StoreError, Entries};
+use crate::{cache::ReadCache, encoding, error::StoreError, Entries};
 
 /// Tree nodes: [`encoding::node_key`] -> borsh `Node`.
 pub(crate) const CF_NODES: &str = "nodes";
@@ -53,6 +53,8 @@ pub(crate) struct Inner {
     latest: RwLock<Option<Committed>>,
     /// Versions below this one have been pruned.
     earliest: AtomicU64,
+    /// Values of the latest committed version read or written lately.
+    pub(crate) cache: ReadCache,
 }
 
 impl Inner {
@@ -82,6 +84,7 @@ impl Inner {
             id,
             latest: RwLock::new(None),
             earliest: AtomicU64::new(0),
+            cache: ReadCache::new(ReadCache::CAPACITY),
         };
         if let Some(bytes) = inner.db.get_cf(inner.cf(CF_META), META_EARLIEST)? {
             inner

@@ -12,11 +12,15 @@
 //! Besides the tree's nodes, every write is stored by raw key and version in a
 //! key-ordered column family, which serves reads and prefix scans at any version
 //! without walking the tree. Commits also record which nodes each version made
-//! stale, which lets [`Storage::prune`] drop old versions.
+//! stale, which lets [`Storage::prune`] drop old versions. Values of the
+//! latest version that were read or written lately are also kept in memory,
+//! updated by each commit, so repeated reads skip RocksDB; a read of any
+//! other version goes to RocksDB.
 
 // Consensus code: no floating point (results must match on every machine).
 #![deny(clippy::float_arithmetic)]
 
+mod cache;
 mod db;
 mod encoding;
 mod error;

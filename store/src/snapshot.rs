@@ -59,10 +59,17 @@ impl Snapshot {
 
     /// The value under `key` at this version.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        match self.version {
-            Some(version) => self.checked(version, self.inner.read_value(key, version)),
-            None => Ok(None),
+        let Some(version) = self.version else {
+            return Ok(None);
+        };
+        if let Some(hit) = self.inner.cache.get(version, key) {
+            return self.checked(version, Ok(hit));
         }
+        let read = self.inner.read_value(key, version);
+        if let Ok(value) = &read {
+            self.inner.cache.insert(version, key, value);
+        }
+        self.checked(version, read)
     }
 
     /// The value under `key` and an ICS-23 proof against [`Snapshot::root_hash`]:

@@ -19,6 +19,7 @@ use rocksdb::{WriteBatch, WriteOptions};
 use sha2::Sha256;
 
 use crate::{
+    cache::CacheUpdate,
     db::{
         root_path, Committed, Inner, TreeView, CF_DATA, CF_META, CF_NODES, CF_PREIMAGES, CF_STALE,
         META_LATEST,
@@ -67,6 +68,8 @@ pub struct PreparedCommit {
     storage_id: u64,
     /// Every write of the commit.
     batch: WriteBatch,
+    /// What the commit does to the read cache.
+    cache_update: CacheUpdate,
 }
 
 impl fmt::Debug for PreparedCommit {
@@ -198,6 +201,18 @@ impl Storage {
             }
         }
         batch.put_cf(inner.cf(CF_META), META_LATEST, version.to_be_bytes());
+        // A block's changes are the records the next block is likeliest to
+        // read; a restore's millions are not worth copying.
+        let cache_update = if changes.len() <= inner.cache.capacity() {
+            CacheUpdate::Changes(
+                changes
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            )
+        } else {
+            CacheUpdate::Clear
+        };
 
         Ok(PreparedCommit {
             version,
@@ -205,6 +220,7 @@ impl Storage {
             base,
             storage_id: inner.id,
             batch,
+            cache_update,
         })
     }
 
@@ -228,15 +244,26 @@ impl Storage {
                 latest,
             });
         }
+        let PreparedCommit {
+            version,
+            root_hash,
+            base,
+            batch,
+            cache_update,
+            ..
+        } = prepared;
         let mut opts = WriteOptions::default();
         // The block is acknowledged to CometBFT once this returns.
         opts.set_sync(true);
-        self.inner.db.write_opt(prepared.batch, &opts)?;
+        self.inner.db.write_opt(batch, &opts)?;
+        // Before the version becomes readable, so no read of it can find
+        // the cache still on the version before.
+        self.inner.cache.advance(base, version, cache_update);
         self.inner.set_latest(Some(Committed {
-            version: prepared.version,
-            root: prepared.root_hash,
+            version,
+            root: root_hash,
         }));
-        tracing::debug!(version = prepared.version, "committed");
+        tracing::debug!(version, "committed");
         Ok(())
     }
 

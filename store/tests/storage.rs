@@ -672,3 +672,58 @@ mod model {
         }
     }
 }
+
+#[test]
+fn reads_answer_what_each_version_holds_as_the_read_cache_fills_and_moves_on() {
+    let (_dir, storage) = open();
+    // A model of every version: key -> value.
+    let mut models: Vec<BTreeMap<Vec<u8>, Vec<u8>>> = Vec::new();
+    let mut model = BTreeMap::new();
+    let mut held: Vec<(u64, Snapshot)> = Vec::new();
+    let mut seed = 7u64;
+    let mut next = || {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        seed >> 33
+    };
+    for version in 1..=30u64 {
+        let mut changes = Changes::new();
+        for _ in 0..(next() % 12) {
+            let key = vec![b'k', (next() % 20) as u8];
+            if next() % 4 == 0 {
+                changes.insert(key.clone(), None);
+                model.remove(&key);
+            } else {
+                let value = format!("{version}-{}", next() % 100).into_bytes();
+                changes.insert(key.clone(), Some(value.clone()));
+                model.insert(key, value);
+            }
+        }
+        let prepared = storage.prepare(version, &changes).unwrap();
+        // A read of the latest version before the commit lands must not
+        // leave its answer in the cache for the new version.
+        let before = storage.latest_snapshot();
+        let probe = before.get(&[b'k', 3]).unwrap();
+        storage.commit(prepared).unwrap();
+        if let Some(prev) = before.version() {
+            let want = models[(prev - 1) as usize].get(&[b'k', 3][..]).cloned();
+            assert_eq!(probe, want);
+        }
+        models.push(model.clone());
+        held.push((version, storage.latest_snapshot()));
+        // Every key, twice (a miss then a hit), at the latest version and
+        // at each older snapshot still held.
+        for (at, snap) in &held {
+            let want = &models[(*at - 1) as usize];
+            for k in 0..20u8 {
+                let key = [b'k', k];
+                for _ in 0..2 {
+                    assert_eq!(
+                        snap.get(&key).unwrap(),
+                        want.get(&key[..]).cloned(),
+                        "key {k} at version {at} read after version {version}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -2,12 +2,15 @@
 //! signed a transaction has an account number (assigned once, in order), a
 //! sequence (bumped by every transaction it signs, so a signed transaction
 //! cannot be replayed) and, after its first transaction, its public key.
-//! Accounts are stored as `cosmos.auth.v1beta1.BaseAccount` so wallets and
-//! CosmJS read them unchanged. It also owns the auth parameters (memo and
-//! size limits, signature limit, minimum gas price), each bounded to values
-//! the node can run with ([`params::AuthParams::validate`]: a transaction
-//! limit that fits a CometBFT block, gas that fits CometBFT's signed 64-bit
-//! counters). Auth has no block hooks.
+//! Accounts are stored as `cosmos.auth.v1beta1.BaseAccount` without the
+//! address, whose raw bytes are the record's key (no bech32 on the block
+//! path); the account query answers the whole `BaseAccount`, address
+//! included, so wallets and CosmJS read it unchanged. It also owns the auth
+//! parameters (memo and size limits, signature limit, minimum gas price),
+//! each bounded to values the node can run with
+//! ([`params::AuthParams::validate`]: a transaction limit that fits a
+//! CometBFT block, gas that fits CometBFT's signed 64-bit counters). Auth
+//! has no block hooks.
 
 // Consensus code: no floating point (results must match on every machine).
 #![deny(clippy::float_arithmetic)]

@@ -20,10 +20,19 @@ pub struct Account {
 }
 
 impl Account {
-    /// The `cosmos.auth.v1beta1.BaseAccount` form.
+    /// The `cosmos.auth.v1beta1.BaseAccount` form, as queries answer it.
     pub fn to_proto(&self) -> BaseAccount {
+        let mut p = self.to_stored();
+        p.address = self.address.to_bech32();
+        p
+    }
+
+    /// The stored form: a `BaseAccount` without its address, which the
+    /// record's key holds as raw bytes, so no bech32 is encoded on a write
+    /// or parsed on a read.
+    pub fn to_stored(&self) -> BaseAccount {
         BaseAccount {
-            address: self.address.to_bech32(),
+            address: String::new(),
             pub_key: self.pub_key.as_ref().map(|k| cosmos_sdk_proto::Any {
                 type_url: SECP256K1_PUBKEY_TYPE_URL.to_string(),
                 value: PubKey { key: k.clone() }.encode_to_vec(),
@@ -33,13 +42,10 @@ impl Account {
         }
     }
 
-    /// Reads the stored form; anything malformed is corruption.
-    pub fn from_proto(p: BaseAccount) -> Result<Self, AuthError> {
-        let corrupt = |m: String| AuthError::State(deai_types::StateError::Storage(m));
-        let address = p
-            .address
-            .parse()
-            .map_err(|e| corrupt(format!("stored account address: {e}")))?;
+    /// Reads the stored form of the account at `address` (taken from the
+    /// key; an address string in the record, as older records have, is not
+    /// read); anything malformed is corruption.
+    pub fn from_stored(address: Address, p: BaseAccount) -> Result<Self, AuthError> {
         let pub_key = match p.pub_key {
             None => None,
             Some(any) => Some(
@@ -55,6 +61,19 @@ impl Account {
             sequence: p.sequence,
         })
     }
+
+    /// Reads the `BaseAccount` form, address string included.
+    pub fn from_proto(p: BaseAccount) -> Result<Self, AuthError> {
+        let address = p
+            .address
+            .parse()
+            .map_err(|e| corrupt(format!("account address: {e}")))?;
+        Self::from_stored(address, p)
+    }
+}
+
+fn corrupt(m: String) -> AuthError {
+    AuthError::State(deai_types::StateError::Storage(m))
 }
 
 /// Reads of auth state.
@@ -63,7 +82,7 @@ pub trait AuthRead: StateRead {
     fn account(&self, addr: &Address) -> Result<Option<Account>, AuthError> {
         match self.get_proto::<BaseAccount>(&state_key::account(addr))? {
             None => Ok(None),
-            Some(p) => Account::from_proto(p).map(Some),
+            Some(p) => Account::from_stored(*addr, p).map(Some),
         }
     }
 
@@ -82,15 +101,15 @@ pub trait AuthRead: StateRead {
         limit: usize,
     ) -> Result<Vec<Account>, AuthError> {
         let after = start_after.map(state_key::account);
-        self.prefix_raw(&state_key::accounts_prefix(), after.as_deref(), limit)?
+        let prefix = state_key::accounts_prefix();
+        self.prefix_raw(&prefix, after.as_deref(), limit)?
             .into_iter()
-            .map(|(_, v)| {
-                let p = BaseAccount::decode(v.as_slice()).map_err(|e| {
-                    AuthError::State(deai_types::StateError::Storage(format!(
-                        "stored account: {e}"
-                    )))
-                })?;
-                Account::from_proto(p)
+            .map(|(k, v)| {
+                let address = Address::from_slice(&k[prefix.len()..])
+                    .map_err(|e| corrupt(format!("account key: {e}")))?;
+                let p = BaseAccount::decode(v.as_slice())
+                    .map_err(|e| corrupt(format!("stored account: {e}")))?;
+                Account::from_stored(address, p)
             })
             .collect()
     }
@@ -102,7 +121,7 @@ impl<T: StateRead + ?Sized> AuthRead for T {}
 pub trait AuthWrite: StateWrite {
     /// Stores `account`.
     fn put_account(&mut self, account: &Account) -> Result<(), AuthError> {
-        self.put_proto(state_key::account(&account.address), &account.to_proto())?;
+        self.put_proto(state_key::account(&account.address), &account.to_stored())?;
         Ok(())
     }
 
@@ -205,6 +224,25 @@ mod tests {
             Err(AuthError::PubKeyMismatch(_))
         ));
         assert_eq!(s.account(&Address([9; 20])).unwrap().unwrap().sequence, 0);
+    }
+
+    #[test]
+    fn an_account_is_stored_without_its_bech32_address_and_read_back_whole() {
+        let key = [2u8; 33];
+        let addr = Address::from_secp256k1_pubkey(&key);
+        let mut s = MemState::default();
+        let acc = s.ensure_account(&addr).unwrap();
+        let acc = s.record_signature(&acc, &key).unwrap();
+        let stored = s.0.get(&state_key::account(&addr)).unwrap();
+        let p = BaseAccount::decode(stored.as_slice()).unwrap();
+        assert_eq!(p.address, "", "the key holds the address");
+        assert_eq!(s.account(&addr).unwrap(), Some(acc.clone()));
+        assert_eq!(s.accounts(None, 10).unwrap(), vec![acc.clone()]);
+        // A record that still carries its address string reads the same.
+        s.put_raw(state_key::account(&addr), acc.to_proto().encode_to_vec())
+            .unwrap();
+        assert_eq!(s.account(&addr).unwrap(), Some(acc.clone()));
+        assert_eq!(acc.to_proto().address, addr.to_bech32());
     }
 
     #[test]
