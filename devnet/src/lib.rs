@@ -81,18 +81,18 @@ pub fn start(cfg: &DevnetConfig) -> anyhow::Result<()> {
     }
     let mut devnet = Devnet::open(&home)?;
     devnet.set_mempool_limits(cfg.mempool_limits);
-    if devnet.last_height() == 0 {
-        // Block 1 commits the genesis state: before it, queries would find
-        // no accounts. Made before the RPC is announced, so a client that
-        // starts on "JSON-RPC on" finds the dev accounts funded.
-        devnet.produce_block()?;
-    }
     println!(
         "devnet {} at height {}, one block every {:?}",
         devnet.chain_id(),
         devnet.last_height(),
         cfg.block_time
     );
+    if devnet.last_height() == 0 {
+        // Block 1 commits the genesis state: before it, queries would find
+        // no accounts. Made before the RPC is announced, so a client that
+        // starts on "JSON-RPC on" finds the dev accounts funded.
+        devnet.produce_block()?;
+    }
     let devnet = std::sync::Arc::new(std::sync::Mutex::new(devnet));
     let rt = tokio::runtime::Runtime::new()?;
     let listener = rt.block_on(tokio::net::TcpListener::bind(rpc::parse_listen(
