@@ -83,14 +83,7 @@ impl Address {
             }
             acc &= (1 << bits) - 1;
         }
-        let mut chk = 1u32;
-        for c in BECH32_PREFIX.bytes() {
-            chk = polymod_step(chk, c >> 5);
-        }
-        chk = polymod_step(chk, 0);
-        for c in BECH32_PREFIX.bytes() {
-            chk = polymod_step(chk, c & 31);
-        }
+        let mut chk = PREFIX_CHECKSUM;
         for &g in &groups {
             chk = polymod_step(chk, g);
         }
@@ -107,15 +100,34 @@ impl Address {
     }
 }
 
+/// BIP-173's checksum state after the expanded prefix, computed once at build time.
+const PREFIX_CHECKSUM: u32 = {
+    let hrp = BECH32_PREFIX.as_bytes();
+    let mut chk = 1u32;
+    let mut i = 0;
+    while i < hrp.len() {
+        chk = polymod_step(chk, hrp[i] >> 5);
+        i += 1;
+    }
+    chk = polymod_step(chk, 0);
+    let mut i = 0;
+    while i < hrp.len() {
+        chk = polymod_step(chk, hrp[i] & 31);
+        i += 1;
+    }
+    chk
+};
+
 /// One step of BIP-173's checksum over a five-bit value.
-fn polymod_step(chk: u32, value: u8) -> u32 {
+const fn polymod_step(chk: u32, value: u8) -> u32 {
     const GENERATOR: [u32; 5] = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
     let top = chk >> 25;
-    let mut chk = ((chk & 0x01ff_ffff) << 5) ^ u32::from(value);
-    for (i, g) in GENERATOR.iter().enumerate() {
-        if (top >> i) & 1 == 1 {
-            chk ^= g;
-        }
+    let mut chk = ((chk & 0x01ff_ffff) << 5) ^ value as u32;
+    let mut i = 0;
+    while i < 5 {
+        // Branch-free: all ones when bit i of `top` is set.
+        chk ^= GENERATOR[i] & 0u32.wrapping_sub((top >> i) & 1);
+        i += 1;
     }
     chk
 }
