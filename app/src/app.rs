@@ -490,7 +490,9 @@ impl App {
 
         // Messages: all or nothing; the fee and sequence above stay.
         let mut msg_state = Metered::new(Overlay::new(&*block), self.gas, meter);
-        let mut events = ante_events.clone();
+        // The ante events stay when the messages fail: keep their count.
+        let ante_count = ante_events.len();
+        let mut events = ante_events;
         let mut failure = None;
         let host = end_block::Host {
             storage: &self.storage,
@@ -528,7 +530,8 @@ impl App {
                     },
                     other => other,
                 };
-                Ok(TxOutcome::failed(&e, gas_wanted, meter.used(), ante_events))
+                events.truncate(ante_count);
+                Ok(TxOutcome::failed(&e, gas_wanted, meter.used(), events))
             }
             None => {
                 let changes = msg_layer.into_changes();

@@ -168,7 +168,7 @@ impl Storage {
 
         let mut batch = WriteBatch::default();
         let nodes = inner.cf(CF_NODES);
-        for (key, node) in &update.nodes {
+        for (key, node) in update.nodes.map() {
             let bytes =
                 borsh::to_vec(node).map_err(|e| StoreError::Tree(format!("encode node: {e}")))?;
             batch.put_cf(
@@ -293,12 +293,30 @@ impl Storage {
     }
 }
 
+/// The new nodes of a tree update: jmt's own batch when one pass made them
+/// (no copy of thousands of nodes), or a map merged from two passes.
+enum NewNodes {
+    /// The nodes of jmt's batch.
+    Batch(Box<jmt::storage::TreeUpdateBatch>),
+    /// Nodes merged from two passes.
+    Map(BTreeMap<NodeKey, Node>),
+}
+
+impl NewNodes {
+    fn map(&self) -> &BTreeMap<NodeKey, Node> {
+        match self {
+            NewNodes::Batch(b) => b.node_batch.nodes(),
+            NewNodes::Map(m) => m,
+        }
+    }
+}
+
 /// The tree part of a prepared commit.
 struct TreeUpdate {
     /// The new root hash.
     root: [u8; 32],
     /// New nodes.
-    nodes: BTreeMap<NodeKey, Node>,
+    nodes: NewNodes,
     /// `(since, node)`: committed nodes that are no longer in the tree from `since` on.
     stale: Vec<(u64, NodeKey)>,
 }
@@ -331,7 +349,7 @@ fn build_tree(
     let first = TreeView::building(inner, version, base);
     let mut update = TreeUpdate {
         root: empty_root(),
-        nodes: BTreeMap::new(),
+        nodes: NewNodes::Map(BTreeMap::new()),
         stale: Vec::new(),
     };
     if !writes.is_empty() || deletions.is_empty() {
@@ -351,7 +369,6 @@ fn build_tree(
             (root, batch)
         };
         update.root = root.0;
-        update.nodes = batch.node_batch.nodes().clone();
         update.stale = batch
             .stale_node_index_batch
             .iter()
@@ -361,13 +378,17 @@ fn build_tree(
                     .map(|k| (s.stale_since_version, k))
             })
             .collect();
+        update.nodes = NewNodes::Batch(Box::new(batch));
     }
     if deletions.is_empty() {
         return Ok(update);
     }
 
     // Deletions build on the first pass's nodes when there was one.
-    let first_nodes = std::mem::take(&mut update.nodes);
+    let first_nodes = match std::mem::replace(&mut update.nodes, NewNodes::Map(BTreeMap::new())) {
+        NewNodes::Batch(b) => b.node_batch.nodes().clone(),
+        NewNodes::Map(m) => m,
+    };
     let second = if first_nodes.is_empty() {
         first
     } else {
@@ -397,7 +418,7 @@ fn build_tree(
             .map(|(k, n)| (k.clone(), n.clone())),
     );
     update.root = root.0;
-    update.nodes = nodes;
+    update.nodes = NewNodes::Map(nodes);
     Ok(update)
 }
 

@@ -4,12 +4,15 @@ use deai_types::Address;
 
 /// Prefix of all account records.
 pub fn accounts_prefix() -> Vec<u8> {
-    b"auth/account/".to_vec()
+    ACCOUNTS.to_vec()
 }
+
+const ACCOUNTS: &[u8] = b"auth/account/";
 
 /// The account record of `addr` (raw 20 address bytes after the prefix).
 pub fn account(addr: &Address) -> Vec<u8> {
-    let mut k = accounts_prefix();
+    let mut k = Vec::with_capacity(ACCOUNTS.len() + 20);
+    k.extend_from_slice(ACCOUNTS);
     k.extend_from_slice(addr.as_bytes());
     k
 }

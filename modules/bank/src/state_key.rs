@@ -4,19 +4,25 @@ use deai_types::Address;
 
 /// Prefix of every balance.
 pub fn balances_prefix() -> Vec<u8> {
-    b"bank/balance/".to_vec()
+    BALANCES.to_vec()
 }
+
+const BALANCES: &[u8] = b"bank/balance/";
 
 /// Prefix of the balances of one address.
 pub fn balances_of(addr: &Address) -> Vec<u8> {
-    let mut k = balances_prefix();
+    let mut k = Vec::with_capacity(BALANCES.len() + 20);
+    k.extend_from_slice(BALANCES);
     k.extend_from_slice(addr.as_bytes());
     k
 }
 
 /// The balance of `denom` held by `addr`: prefix, 20 address bytes, denom.
 pub fn balance(addr: &Address, denom: &str) -> Vec<u8> {
-    let mut k = balances_of(addr);
+    // Sized once: balances are built for every transfer.
+    let mut k = Vec::with_capacity(BALANCES.len() + 20 + denom.len());
+    k.extend_from_slice(BALANCES);
+    k.extend_from_slice(addr.as_bytes());
     k.extend_from_slice(denom.as_bytes());
     k
 }
@@ -52,7 +58,8 @@ pub fn params() -> Vec<u8> {
 /// Whose linked total `addr`'s base-denom balance counts toward (governance
 /// delegation of voting power): 20 address bytes.
 pub fn link(addr: &Address) -> Vec<u8> {
-    let mut k = b"bank/link/".to_vec();
+    let mut k = Vec::with_capacity(10 + 20);
+    k.extend_from_slice(b"bank/link/");
     k.extend_from_slice(addr.as_bytes());
     k
 }

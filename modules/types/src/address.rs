@@ -83,14 +83,7 @@ impl Address {
             }
             acc &= (1 << bits) - 1;
         }
-        let mut chk = 1u32;
-        for c in BECH32_PREFIX.bytes() {
-            chk = polymod_step(chk, c >> 5);
-        }
-        chk = polymod_step(chk, 0);
-        for c in BECH32_PREFIX.bytes() {
-            chk = polymod_step(chk, c & 31);
-        }
+        let mut chk = PREFIX_CHECKSUM;
         for &g in &groups {
             chk = polymod_step(chk, g);
         }
@@ -107,23 +100,85 @@ impl Address {
     }
 }
 
-/// One step of BIP-173's checksum over a five-bit value.
-fn polymod_step(chk: u32, value: u8) -> u32 {
-    const GENERATOR: [u32; 5] = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
-    let top = chk >> 25;
-    let mut chk = ((chk & 0x01ff_ffff) << 5) ^ u32::from(value);
-    for (i, g) in GENERATOR.iter().enumerate() {
-        if (top >> i) & 1 == 1 {
-            chk ^= g;
-        }
+/// BIP-173's checksum state after the expanded prefix, computed once at build time.
+const PREFIX_CHECKSUM: u32 = {
+    let hrp = BECH32_PREFIX.as_bytes();
+    let mut chk = 1u32;
+    let mut i = 0;
+    while i < hrp.len() {
+        chk = polymod_step(chk, hrp[i] >> 5);
+        i += 1;
+    }
+    chk = polymod_step(chk, 0);
+    let mut i = 0;
+    while i < hrp.len() {
+        chk = polymod_step(chk, hrp[i] & 31);
+        i += 1;
     }
     chk
+};
+
+/// One step of BIP-173's checksum over a five-bit value.
+const fn polymod_step(chk: u32, value: u8) -> u32 {
+    const GENERATOR: [u32; 5] = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
+    let top = chk >> 25;
+    let mut chk = ((chk & 0x01ff_ffff) << 5) ^ value as u32;
+    let mut i = 0;
+    while i < 5 {
+        // Branch-free: all ones when bit i of `top` is set.
+        chk ^= GENERATOR[i] & 0u32.wrapping_sub((top >> i) & 1);
+        i += 1;
+    }
+    chk
+}
+
+/// Decodes `s` if it is a well-formed lowercase `deai1...` address with a
+/// valid checksum; `None` for anything else, which the crate then parses (and
+/// names the fault of). The same BIP-173 rules as [`Address::to_bech32`].
+fn decode_fast(s: &str) -> Option<Address> {
+    const LEN: usize = BECH32_PREFIX.len() + 1 + 32 + 6;
+    let data = s.as_bytes().strip_prefix(BECH32_PREFIX.as_bytes())?;
+    let data = data.strip_prefix(b"1")?;
+    if s.len() != LEN {
+        return None;
+    }
+    let mut chk = PREFIX_CHECKSUM;
+    let mut groups = [0u8; 38];
+    for (g, &c) in groups.iter_mut().zip(data) {
+        *g = value_of(c)?;
+        chk = polymod_step(chk, *g);
+    }
+    if chk != 1 {
+        return None;
+    }
+    let mut out = [0u8; 20];
+    let (mut acc, mut bits, mut n) = (0u32, 0u32, 0usize);
+    for &g in &groups[..32] {
+        acc = (acc << 5) | u32::from(g);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out[n] = ((acc >> bits) & 0xff) as u8;
+            n += 1;
+        }
+        acc &= (1 << bits) - 1;
+    }
+    Some(Address(out))
+}
+
+/// The five-bit value of a lowercase bech32 character.
+fn value_of(c: u8) -> Option<u8> {
+    const CHARSET: &[u8; 32] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+    CHARSET.iter().position(|&x| x == c).map(|i| i as u8)
 }
 
 impl FromStr for Address {
     type Err = AddressError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(addr) = decode_fast(s) {
+            return Ok(addr);
+        }
         let (hrp, data) =
             bech32::decode(s).map_err(|e| AddressError::Bech32(s.to_string(), e.to_string()))?;
         if hrp.as_str() != BECH32_PREFIX {
@@ -193,8 +248,25 @@ mod tests {
             let a = Address(bytes);
             let want = bech32::encode::<Bech32>(hrp, &a.0).unwrap();
             assert_eq!(a.to_bech32(), want);
+            assert_eq!(decode_fast(&want), Some(a));
             assert_eq!(want.parse::<Address>().unwrap(), a);
+            // Any one character changed: the fast path and the crate agree.
+            let pos = 5 + (i as usize % 38);
+            let mut bad = want.clone().into_bytes();
+            bad[pos] = if bad[pos] == b'q' { b'p' } else { b'q' };
+            let bad = String::from_utf8(bad).unwrap();
+            assert_eq!(decode_fast(&bad), None);
+            assert!(bad.parse::<Address>().is_err());
         }
+        // Anything else is left to the crate, which decides as before.
+        let a = Address([3; 20]);
+        let upper = a.to_bech32().to_uppercase();
+        assert_eq!(decode_fast(&upper), None);
+        assert!(matches!(
+            upper.parse::<Address>(),
+            Err(AddressError::WrongPrefix(_, _))
+        ));
+        assert_eq!(decode_fast(&a.to_bech32()[..42]), None);
     }
 
     #[test]
