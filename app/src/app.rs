@@ -104,14 +104,14 @@ pub struct App {
     snapshots: Option<Arc<SnapshotStore>>,
     /// A state-sync restore in progress.
     restore: Option<Restore>,
-    /// Txs whose signatures CheckTx verified, for recheck.
+    /// Txs whose signatures CheckTx verified, for recheck and FinalizeBlock.
     verified: VerifiedSigs,
 }
 
 /// The signer account numbers of txs whose signatures this node's CheckTx
 /// verified, by tx hash: the newest [`VerifiedSigs::CAPACITY`] of them.
 #[derive(Debug, Default)]
-struct VerifiedSigs {
+pub struct VerifiedSigs {
     by_hash: BTreeMap<[u8; 32], Vec<u64>>,
     order: std::collections::VecDeque<[u8; 32]>,
 }
@@ -734,6 +734,19 @@ impl App {
     /// account number changed since, or was unknown then, is verified here.
     pub fn check_tx_preverified(&mut self, bytes: &[u8], pre: &PreChecked) -> TxOutcome {
         self.check_tx_kind(bytes, false, Some(pre))
+    }
+
+    /// Sets aside the record of signatures this node's CheckTx verified, so
+    /// FinalizeBlock verifies every signature, as on a node whose mempool
+    /// never saw the block's txs; [`App::restore_verified_signatures`] puts
+    /// it back. For benchmarks: results are the same either way.
+    pub fn set_aside_verified_signatures(&mut self) -> VerifiedSigs {
+        std::mem::take(&mut self.verified)
+    }
+
+    /// Puts back what [`App::set_aside_verified_signatures`] took.
+    pub fn restore_verified_signatures(&mut self, verified: VerifiedSigs) {
+        self.verified = verified;
     }
 
     /// A handle that verifies tx signatures against the latest committed
