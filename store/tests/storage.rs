@@ -727,3 +727,29 @@ fn reads_answer_what_each_version_holds_as_the_read_cache_fills_and_moves_on() {
         }
     }
 }
+
+#[test]
+fn a_store_reopened_before_every_block_computes_the_roots_of_one_kept_open() {
+    // The reopened store has empty caches each time; the other's are warm.
+    let (_kept_dir, kept) = open();
+    let dir = tempfile::tempdir().unwrap();
+    let mut seed = 11u64;
+    let mut next = || {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        seed >> 33
+    };
+    for version in 1..=15u64 {
+        let mut changes = Changes::new();
+        for _ in 0..300 {
+            let key = format!("key/{}", next() % 2_000).into_bytes();
+            let value = (next() % 5 != 0).then(|| format!("{version}").into_bytes());
+            changes.insert(key, value);
+        }
+        let warm = kept.prepare(version, &changes).unwrap();
+        let cold_store = Storage::open(dir.path()).unwrap();
+        let cold = cold_store.prepare(version, &changes).unwrap();
+        assert_eq!(warm.root_hash, cold.root_hash, "version {version}");
+        kept.commit(warm).unwrap();
+        cold_store.commit(cold).unwrap();
+    }
+}
