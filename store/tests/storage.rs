@@ -753,3 +753,38 @@ fn a_store_reopened_before_every_block_computes_the_roots_of_one_kept_open() {
         cold_store.commit(cold).unwrap();
     }
 }
+
+#[test]
+fn proofs_still_verify_for_keys_rewritten_after_a_cached_read() {
+    // A key read (so cached with a value) and then rewritten does not get
+    // its preimage written again; proofs that need it must still work.
+    let (_dir, storage) = open();
+    let items: Vec<(&[u8], Option<&[u8]>)> = vec![
+        (b"key/1", Some(b"a")),
+        (b"key/2", Some(b"b")),
+        (b"key/3", Some(b"c")),
+    ];
+    commit(&storage, 1, &items);
+    for version in 2..=4u64 {
+        let snap = storage.latest_snapshot();
+        for k in [&b"key/1"[..], b"key/2", b"key/3"] {
+            assert!(snap.get(k).unwrap().is_some());
+        }
+        let value = format!("v{version}").into_bytes();
+        commit(
+            &storage,
+            version,
+            &[(b"key/1", Some(&value)), (b"key/3", Some(&value))],
+        );
+    }
+    let snap = storage.latest_snapshot();
+    let root = snap.root_hash();
+    let (value, proof) = snap.get_with_proof(b"key/3").unwrap();
+    assert_eq!(value, v(b"v4"));
+    assert!(verify_membership(&root, &proof, b"key/3", b"v4"));
+    for absent in [&b"key/0"[..], b"key/25", b"key/4"] {
+        let (value, proof) = snap.get_with_proof(absent).unwrap();
+        assert_eq!(value, None);
+        assert!(verify_non_membership(&root, &proof, absent), "{absent:?}");
+    }
+}
