@@ -99,6 +99,14 @@ impl ReadCache {
         Some(value)
     }
 
+    /// Whether the cache knows that `key` has a value at `version` (without
+    /// counting as a use).
+    pub(crate) fn knows_value(&self, version: u64, key: &[u8]) -> bool {
+        let g = self.lock();
+        g.version == Some(version)
+            && matches!(g.young.get(key).or_else(|| g.old.get(key)), Some(Some(_)))
+    }
+
     /// Records what a read of `key` at `version` found, unless the cache
     /// has moved on from that version since.
     pub(crate) fn insert(&self, version: u64, key: &[u8], value: &Cached) {
@@ -162,6 +170,10 @@ mod tests {
         assert_eq!(c.get(1, b"a"), Some(v(b"1")));
         c.insert(1, b"gone", &None);
         assert_eq!(c.get(1, b"gone"), Some(None));
+        assert!(c.knows_value(1, b"a"));
+        assert!(!c.knows_value(1, b"gone"), "known absent is not a value");
+        assert!(!c.knows_value(1, b"never"));
+        assert!(!c.knows_value(0, b"a"));
         assert_eq!(c.get(0, b"a"), None);
         c.advance(
             Some(1),

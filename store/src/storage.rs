@@ -196,7 +196,11 @@ impl Storage {
                 encoding::data_key(key, version),
                 encoding::encode_value(value.as_deref()),
             );
-            if value.is_some() {
+            // A key that had a value before has its preimage already
+            // (preimages are never deleted); rewriting it costs a memtable
+            // insert per key at commit for nothing.
+            let known = base.is_some_and(|b| inner.cache.knows_value(b, key));
+            if value.is_some() && !known {
                 batch.put_cf(preimages, hash.0, key);
             }
         }
