@@ -72,6 +72,18 @@ impl ChainView {
         Ok(self.store.get(height)?)
     }
 
+    /// The block whose hash is `hash`; none for bytes that are not a
+    /// SHA-256 hash, as no block has them.
+    fn block_with_hash(&self, hash: &[u8]) -> Result<Option<StoredBlock>, RpcError> {
+        match Hash::from_bytes(tendermint::hash::Algorithm::Sha256, hash) {
+            Ok(h) => match self.store.height_of(&h)? {
+                Some(height) => self.block(height),
+                None => Ok(None),
+            },
+            Err(_) => Ok(None),
+        }
+    }
+
     /// CometBFT's `getHeight`: the height asked for, which must be stored,
     /// or `latest` when none is.
     fn height(&self, latest: u64, asked: Option<i64>) -> Result<u64, RpcError> {
@@ -240,15 +252,7 @@ async fn dispatch_value(rpc: &Rpc, method: &str, a: Args) -> Result<Value, RpcEr
         "block_by_hash" => {
             let hash = a.bytes("hash");
             read(rpc, move |c| {
-                let found = match Hash::from_bytes(tendermint::hash::Algorithm::Sha256, &hash) {
-                    Ok(h) => match c.store.height_of(&h)? {
-                        Some(height) => c.block(height)?,
-                        None => None,
-                    },
-                    // Not a block hash: no block has it.
-                    Err(_) => None,
-                };
-                Ok(match found {
+                Ok(match c.block_with_hash(&hash)? {
                     Some(b) => json!({"block_id": to_value(&b.commit.block_id)?, "block": block_json(&b.block)?}),
                     None => json!({"block_id": to_value(&block::Id::default())?, "block": null}),
                 })
@@ -284,13 +288,7 @@ async fn dispatch_value(rpc: &Rpc, method: &str, a: Args) -> Result<Value, RpcEr
         "header_by_hash" => {
             let hash = a.bytes("hash");
             read(rpc, move |c| {
-                let found = match Hash::from_bytes(tendermint::hash::Algorithm::Sha256, &hash) {
-                    Ok(h) => match c.store.height_of(&h)? {
-                        Some(height) => c.block(height)?,
-                        None => None,
-                    },
-                    Err(_) => None,
-                };
+                let found = c.block_with_hash(&hash)?;
                 Ok(with_block_ids(
                     json!({"header": found.map(|b| to_value(&b.block.header)).transpose()?}),
                 ))

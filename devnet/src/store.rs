@@ -279,14 +279,7 @@ impl BlockStore {
         };
         let block = <Block as Protobuf<pb::Block>>::decode_vec(&block)
             .with_context(|| format!("decoding block {height}"))?;
-        let commit = self
-            .db
-            .get(commit_key(height))?
-            .with_context(|| format!("block {height} has no commit"))?;
-        let commit = pb::Commit::decode(commit.as_slice())
-            .map_err(anyhow::Error::from)
-            .and_then(|c| Commit::try_from(c).map_err(|e| anyhow::anyhow!("{e}")))
-            .with_context(|| format!("decoding commit {height}"))?;
+        let commit = self.commit(height)?;
         let results = self
             .db
             .get(results_key(height))?
@@ -318,15 +311,19 @@ impl BlockStore {
             .with_context(|| format!("block {height} has no header"))?;
         let header =
             Header::try_from(header).map_err(|e| anyhow::anyhow!("header {height}: {e}"))?;
+        Ok(Some((self.commit(height)?.block_id, header)))
+    }
+
+    /// The commit of the stored block at `height`.
+    fn commit(&self, height: u64) -> anyhow::Result<Commit> {
         let commit = self
             .db
             .get_pinned(commit_key(height))?
             .with_context(|| format!("block {height} has no commit"))?;
-        let commit = pb::Commit::decode(commit.as_ref())
+        pb::Commit::decode(commit.as_ref())
             .map_err(anyhow::Error::from)
             .and_then(|c| Commit::try_from(c).map_err(|e| anyhow::anyhow!("{e}")))
-            .with_context(|| format!("decoding commit {height}"))?;
-        Ok(Some((commit.block_id, header)))
+            .with_context(|| format!("decoding commit {height}"))
     }
 
     /// The FinalizeBlock results of the block at `height`, if stored,

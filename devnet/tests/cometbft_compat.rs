@@ -6,92 +6,28 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod common;
+
 use std::{
     io::{Read, Write},
     net::{SocketAddr, TcpStream},
-    sync::{Arc, Mutex},
     time::Duration,
 };
 
 use async_tungstenite::tungstenite::Message;
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
-use deai_app::txbuilder::{msg_send, sign_tx, Key, TxParams};
-use deai_auth::AuthRead;
-use deai_devnet::{chain, home, rpc, Devnet, DevnetHome};
-use deai_keys::{Backend, Keyring};
-use deai_types::Coin;
+use common::Net;
+use deai_devnet::RpcLimits;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 const CHAIN_ID: &str = "deai-compat-test";
 
-struct Net {
-    _dir: tempfile::TempDir,
-    home: DevnetHome,
-    devnet: rpc::SharedDevnet,
-    addr: SocketAddr,
-    accounts: Vec<home::DevAccount>,
-}
-
 /// A devnet with `blocks` blocks and no producer: blocks come only when a
 /// test makes them.
 async fn start(blocks: u64) -> Net {
-    let dir = tempfile::tempdir().unwrap();
-    let home = DevnetHome(dir.path().to_path_buf());
-    let now = chain::now_after(tendermint::Time::unix_epoch()).unwrap();
-    let accounts = home::ensure_genesis(&home, CHAIN_ID, &now.to_rfc3339()).unwrap();
-    let mut devnet = Devnet::open(&home).unwrap();
-    for _ in 0..blocks {
-        devnet.produce_block().unwrap();
-    }
-    let devnet = Arc::new(Mutex::new(devnet));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(rpc::serve(devnet.clone(), listener));
-    Net {
-        _dir: dir,
-        home,
-        devnet,
-        addr,
-        accounts,
-    }
-}
-
-impl Net {
-    fn produce(&self) {
-        self.devnet.lock().unwrap().produce_block().unwrap();
-    }
-
-    fn send(&self, from: &str, amount: u128, sequence: u64) -> Vec<u8> {
-        let kr = Keyring::open(&self.home.keyring(), Backend::Test).unwrap();
-        let key = Key::from_signing_key(kr.signing_key(from, None).unwrap());
-        let account_number = self
-            .devnet
-            .lock()
-            .unwrap()
-            .app()
-            .storage()
-            .latest_snapshot()
-            .account(&key.address())
-            .unwrap()
-            .unwrap()
-            .account_number;
-        let p = TxParams {
-            chain_id: CHAIN_ID.to_string(),
-            account_number,
-            sequence,
-            fee: Some(Coin::new(2_000, "udeai")),
-            gas_limit: 200_000,
-            memo: String::new(),
-        };
-        let to = self.accounts[2].address;
-        sign_tx(
-            &key,
-            vec![msg_send(&key.address(), &to, &[Coin::new(amount, "udeai")])],
-            &p,
-        )
-    }
+    common::start_idle(CHAIN_ID, blocks, RpcLimits::default()).await
 }
 
 /// An answer: the status line, the head and the body.

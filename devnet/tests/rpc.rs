@@ -3,9 +3,10 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod common;
+
 use std::{
     io::{Read, Write},
-    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -17,13 +18,10 @@ use async_tungstenite::tungstenite::{
     Message,
 };
 use base64::Engine as _;
+use common::Net;
 use cosmos_sdk_proto::cosmos::bank::v1beta1::{QueryBalanceRequest, QueryBalanceResponse};
-use deai_app::txbuilder::{msg_send, sign_tx, Key, TxParams};
-use deai_auth::AuthRead;
 use deai_bank::BankRead;
-use deai_devnet::{chain, home, producer, rpc, Devnet, DevnetHome};
-use deai_keys::{Backend, Keyring};
-use deai_types::Coin;
+use deai_devnet::{home, producer, RpcLimits};
 use futures::{SinkExt, StreamExt};
 use prost::Message as _;
 use serde_json::json;
@@ -34,14 +32,6 @@ use tendermint_rpc::{
 };
 
 const CHAIN_ID: &str = "deai-rpc-test";
-
-struct Net {
-    _dir: tempfile::TempDir,
-    home: DevnetHome,
-    devnet: rpc::SharedDevnet,
-    addr: std::net::SocketAddr,
-    accounts: Vec<home::DevAccount>,
-}
 
 async fn start() -> Net {
     let net = start_idle().await;
@@ -54,51 +44,7 @@ async fn start() -> Net {
 /// A devnet serving RPC with no block producer: blocks come only when the
 /// test calls `produce_block`, so what waits in the mempool is known.
 async fn start_idle() -> Net {
-    let dir = tempfile::tempdir().unwrap();
-    let home = DevnetHome(dir.path().to_path_buf());
-    let now = chain::now_after(tendermint::Time::unix_epoch()).unwrap();
-    let accounts = home::ensure_genesis(&home, CHAIN_ID, &now.to_rfc3339()).unwrap();
-    let devnet = Arc::new(Mutex::new(Devnet::open(&home).unwrap()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(rpc::serve(devnet.clone(), listener));
-    Net {
-        _dir: dir,
-        home,
-        devnet,
-        addr,
-        accounts,
-    }
-}
-
-fn signed_send(net: &Net, from: &str, amount: u128, sequence: u64) -> Vec<u8> {
-    let kr = Keyring::open(&net.home.keyring(), Backend::Test).unwrap();
-    let key = Key::from_signing_key(kr.signing_key(from, None).unwrap());
-    let account_number = net
-        .devnet
-        .lock()
-        .unwrap()
-        .app()
-        .storage()
-        .latest_snapshot()
-        .account(&key.address())
-        .unwrap()
-        .unwrap()
-        .account_number;
-    let p = TxParams {
-        chain_id: CHAIN_ID.to_string(),
-        account_number,
-        sequence,
-        fee: Some(Coin::new(2_000, "udeai")),
-        gas_limit: 200_000,
-        memo: String::new(),
-    };
-    let to = net.accounts[2].address;
-    sign_tx(
-        &key,
-        vec![msg_send(&key.address(), &to, &[Coin::new(amount, "udeai")])],
-        &p,
-    )
+    common::start_idle(CHAIN_ID, 0, RpcLimits::default()).await
 }
 
 async fn wait_for_height(client: &HttpClient, height: u64) {
@@ -149,7 +95,7 @@ async fn a_cometbft_client_queries_sends_and_finds_its_tx() {
         .unwrap();
     assert_eq!(balance.amount, home::DEV_BALANCE.to_string());
 
-    let tx = signed_send(&net, "dev0", 25, 0);
+    let tx = net.send("dev0", 25, 0);
     let sent = client.broadcast_tx_sync(tx.clone()).await.unwrap();
     assert!(sent.code.is_ok(), "{}", sent.log);
     let mut found = None;
@@ -168,7 +114,7 @@ async fn a_cometbft_client_queries_sends_and_finds_its_tx() {
     assert_eq!(block.block_id.hash, block.block.header.hash());
 
     let committed = client
-        .broadcast_tx_commit(signed_send(&net, "dev1", 5, 0))
+        .broadcast_tx_commit(net.send("dev1", 5, 0))
         .await
         .unwrap();
     assert!(committed.check_tx.code.is_ok());
@@ -270,7 +216,7 @@ async fn block_results_mempool_and_net_info_are_served() {
     let net = start().await;
     let client = HttpClient::new(format!("http://{}", net.addr).as_str()).unwrap();
     wait_for_height(&client, 1).await;
-    let tx = signed_send(&net, "dev0", 5, 0);
+    let tx = net.send("dev0", 5, 0);
     let r = client.broadcast_tx_commit(tx).await.unwrap();
     assert!(r.tx_result.code.is_ok(), "{}", r.tx_result.log);
     let results = client.block_results(r.height).await.unwrap();
@@ -335,7 +281,7 @@ async fn a_websocket_client_sees_new_blocks_and_the_transfer_it_subscribed_to() 
         .await
         .unwrap();
 
-    let tx = signed_send(&net, "dev0", 25, 0);
+    let tx = net.send("dev0", 25, 0);
     let sent = http.broadcast_tx_sync(tx.clone()).await.unwrap();
     assert!(sent.code.is_ok(), "{}", sent.log);
     let ev = next_within(&mut txs, 20).await.unwrap().unwrap();
@@ -366,7 +312,7 @@ async fn a_websocket_client_sees_new_blocks_and_the_transfer_it_subscribed_to() 
     // After unsubscribing, the client's stream ends and the server sends no more.
     ws.unsubscribe(to_dev2).await.unwrap();
     let again = http
-        .broadcast_tx_sync(signed_send(&net, "dev1", 5, 0))
+        .broadcast_tx_sync(net.send("dev1", 5, 0))
         .await
         .unwrap();
     assert!(again.code.is_ok(), "{}", again.log);
@@ -580,7 +526,7 @@ async fn blocks_by_hash_and_range_and_the_genesis_are_served() {
     let client = HttpClient::new(format!("http://{}", net.addr).as_str()).unwrap();
     wait_for_height(&client, 1).await;
     let r = client
-        .broadcast_tx_commit(signed_send(&net, "dev0", 5, 0))
+        .broadcast_tx_commit(net.send("dev0", 5, 0))
         .await
         .unwrap();
     assert!(r.tx_result.code.is_ok(), "{}", r.tx_result.log);
@@ -639,7 +585,7 @@ async fn check_tx_answers_without_touching_the_mempool() {
     let client = HttpClient::new(format!("http://{}", net.addr).as_str()).unwrap();
     wait_for_height(&client, 1).await;
     let addr = net.addr;
-    let tx = signed_send(&net, "dev0", 5, 0);
+    let tx = net.send("dev0", 5, 0);
     let target = format!("/check_tx?tx=0x{}", hex::encode(&tx));
     let (first, second, garbage) = tokio::task::spawn_blocking(move || {
         (
@@ -713,11 +659,11 @@ async fn tx_search_and_block_search_answer_as_cometbfts_kv_indexer() {
     let client = HttpClient::new(format!("http://{}", net.addr).as_str()).unwrap();
     wait_for_height(&client, 1).await;
     let first = client
-        .broadcast_tx_commit(signed_send(&net, "dev0", 5, 0))
+        .broadcast_tx_commit(net.send("dev0", 5, 0))
         .await
         .unwrap();
     let second = client
-        .broadcast_tx_commit(signed_send(&net, "dev1", 6, 0))
+        .broadcast_tx_commit(net.send("dev1", 6, 0))
         .await
         .unwrap();
     assert!(first.tx_result.code.is_ok() && second.tx_result.code.is_ok());
@@ -908,8 +854,8 @@ async fn an_async_broadcast_returns_the_hash_waits_in_the_mempool_and_lands_in_t
     };
     let dev2_before = dev2_balance();
 
-    let first = signed_send(&net, "dev0", 25, 0);
-    let second = signed_send(&net, "dev1", 7, 0);
+    let first = net.send("dev0", 25, 0);
+    let second = net.send("dev1", 7, 0);
     let mut hashes = Vec::new();
     for tx in [&first, &second] {
         let sent = client.broadcast_tx_async(tx.clone()).await.unwrap();

@@ -5,48 +5,31 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod common;
+
 use std::{
     io::{Read, Write},
     net::{SocketAddr, TcpStream},
-    sync::{mpsc, Arc, Mutex},
+    sync::mpsc,
     time::Duration,
 };
 
 use async_tungstenite::tungstenite::Message;
-use deai_devnet::{chain, home, rpc, Devnet, DevnetHome, RpcLimits};
+use common::Net;
+use deai_devnet::RpcLimits;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 
-struct Net {
-    _dir: tempfile::TempDir,
-    devnet: rpc::SharedDevnet,
-    addr: SocketAddr,
-}
-
 /// A devnet with `blocks` blocks and no producer, serving RPC within `limits`.
 async fn start(blocks: u64, limits: RpcLimits) -> Net {
-    let dir = tempfile::tempdir().unwrap();
-    let home = DevnetHome(dir.path().to_path_buf());
-    let now = chain::now_after(tendermint::Time::unix_epoch()).unwrap();
-    home::ensure_genesis(&home, "deai-limits-test", &now.to_rfc3339()).unwrap();
-    let mut devnet = Devnet::open(&home).unwrap();
-    for _ in 0..blocks {
-        devnet.produce_block().unwrap();
-    }
-    let devnet = Arc::new(Mutex::new(devnet));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(rpc::serve_with(devnet.clone(), listener, limits));
+    let net = common::start_idle("deai-limits-test", blocks, limits).await;
     // The server takes the devnet's lock once as it starts: let it, before
     // a test holds the lock or the connection slots.
+    let addr = net.addr;
     blocking(move || get(addr, "/health", Duration::from_secs(10)))
         .await
         .expect("the RPC did not start");
-    Net {
-        _dir: dir,
-        devnet,
-        addr,
-    }
+    net
 }
 
 /// Sends `request` as raw bytes and returns the whole answer, or `None`
