@@ -14,11 +14,9 @@ use std::{
     time::Duration,
 };
 
-use async_tungstenite::tungstenite::Message;
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
-use common::Net;
+use common::{raw_ws, reply_to, send_json, Net};
 use deai_devnet::RpcLimits;
-use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -503,51 +501,26 @@ async fn a_connection_carries_many_requests() {
     assert!(answers.iter().all(|a| a.contains("\"result\":{}")));
 }
 
-type RawWs = async_tungstenite::WebSocketStream<async_tungstenite::tokio::ConnectStream>;
-
-async fn ws_reply(ws: &mut RawWs, id: i64) -> Value {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("no reply in time")
-            .unwrap()
-            .unwrap();
-        if let Message::Text(t) = msg {
-            let v: Value = serde_json::from_str(&t).unwrap();
-            if v["id"] == id {
-                return v;
-            }
-        }
-    }
-}
-
-async fn ws_send(ws: &mut RawWs, v: Value) {
-    ws.send(Message::Text(v.to_string())).await.unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_requests_and_events_have_cometbfts_shapes() {
     let net = start(1).await;
-    let mut ws = async_tungstenite::tokio::connect_async(format!("ws://{}/websocket", net.addr))
-        .await
-        .unwrap()
-        .0;
+    let mut ws = raw_ws(net.addr).await;
     // Argument errors on the websocket are internal errors.
-    ws_send(
+    send_json(
         &mut ws,
         json!({"jsonrpc": "2.0", "id": 1, "method": "block", "params": {"height": 1}}),
     )
     .await;
-    assert_eq!(ws_reply(&mut ws, 1).await["error"]["code"], -32603);
+    assert_eq!(reply_to(&mut ws, 1).await["error"]["code"], -32603);
     // A query over 512 bytes is refused.
     let long = format!("a.b = '{}'", "x".repeat(600));
-    ws_send(
+    send_json(
         &mut ws,
         json!({"jsonrpc": "2.0", "id": 2, "method": "subscribe", "params": {"query": long}}),
     )
     .await;
     assert_eq!(
-        ws_reply(&mut ws, 2).await["error"]["data"],
+        reply_to(&mut ws, 2).await["error"]["data"],
         "maximum query length exceeded"
     );
     for (id, q) in [
@@ -555,18 +528,18 @@ async fn websocket_requests_and_events_have_cometbfts_shapes() {
         (4, "tm.event='NewBlock'"),
         (5, "tm.event='NewBlockEvents'"),
     ] {
-        ws_send(
+        send_json(
             &mut ws,
             json!({"jsonrpc": "2.0", "id": id, "method": "subscribe", "params": {"query": q}}),
         )
         .await;
-        assert_eq!(ws_reply(&mut ws, id).await["result"], json!({}));
+        assert_eq!(reply_to(&mut ws, id).await["result"], json!({}));
     }
     let tx = net.send("dev0", 5, 0);
     assert_eq!(net.devnet.lock().unwrap().check_tx(tx).unwrap().code, 0);
     net.produce();
     // NewBlock: the FinalizeBlock response without its empty fields.
-    let block = ws_reply(&mut ws, 4).await;
+    let block = reply_to(&mut ws, 4).await;
     let finalize = &block["result"]["data"]["value"]["result_finalize_block"];
     assert_eq!(finalize["validator_updates"], Value::Null);
     assert!(
@@ -579,12 +552,12 @@ async fn websocket_requests_and_events_have_cometbfts_shapes() {
         json!([])
     );
     // NewBlockEvents: `null` events when the block emitted none.
-    let events = ws_reply(&mut ws, 5).await;
+    let events = reply_to(&mut ws, 5).await;
     let value = &events["result"]["data"]["value"];
     assert_eq!(value["num_txs"], "1");
     assert!(value["events"].is_null() || value["events"].is_array());
     // Tx: Go's `omitempty` leaves out the first tx's index and a success's code.
-    let tx_event = ws_reply(&mut ws, 3).await;
+    let tx_event = reply_to(&mut ws, 3).await;
     let tx_result = &tx_event["result"]["data"]["value"]["TxResult"];
     assert!(tx_result.get("index").is_none(), "{tx_result}");
     assert!(tx_result["result"].get("code").is_none(), "{tx_result}");
@@ -592,11 +565,11 @@ async fn websocket_requests_and_events_have_cometbfts_shapes() {
     assert!(tx_result["result"]["gas_used"].is_string(), "{tx_result}");
     assert_eq!(tx_result["height"], "2");
     // A notification gets no answer; the next request's does come.
-    ws_send(&mut ws, json!({"jsonrpc": "2.0", "method": "health"})).await;
-    ws_send(
+    send_json(&mut ws, json!({"jsonrpc": "2.0", "method": "health"})).await;
+    send_json(
         &mut ws,
         json!({"jsonrpc": "2.0", "id": 6, "method": "health"}),
     )
     .await;
-    assert_eq!(ws_reply(&mut ws, 6).await["result"], json!({}));
+    assert_eq!(reply_to(&mut ws, 6).await["result"], json!({}));
 }

@@ -18,7 +18,7 @@ use async_tungstenite::tungstenite::{
     Message,
 };
 use base64::Engine as _;
-use common::Net;
+use common::{raw_ws, recv_json, reply_to, send_json, Net};
 use cosmos_sdk_proto::cosmos::bank::v1beta1::{QueryBalanceRequest, QueryBalanceResponse};
 use deai_bank::BankRead;
 use deai_devnet::{home, producer, RpcLimits};
@@ -324,46 +324,12 @@ async fn a_websocket_client_sees_new_blocks_and_the_transfer_it_subscribed_to() 
     let _ = driver.await;
 }
 
-type RawWs = async_tungstenite::WebSocketStream<async_tungstenite::tokio::ConnectStream>;
-
-async fn raw_ws(net: &Net) -> RawWs {
-    async_tungstenite::tokio::connect_async(format!("ws://{}/websocket", net.addr))
-        .await
-        .unwrap()
-        .0
-}
-
-async fn send_json(ws: &mut RawWs, v: serde_json::Value) {
-    ws.send(Message::Text(v.to_string())).await.unwrap();
-}
-
-/// The next JSON text message, skipping pings.
-async fn recv_json(ws: &mut RawWs) -> serde_json::Value {
-    loop {
-        match next_within(ws, 10).await.unwrap().unwrap() {
-            Message::Text(t) => return serde_json::from_str(&t).unwrap(),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-}
-
-/// The next reply whose id is `id`, skipping events sent under other ids.
-async fn reply_to(ws: &mut RawWs, id: i64) -> serde_json::Value {
-    loop {
-        let v = recv_json(ws).await;
-        if v["id"] == id {
-            return v;
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_raw_websocket_subscribes_unsubscribes_and_is_told_of_bad_queries() {
     let net = start().await;
     let http = HttpClient::new(format!("http://{}", net.addr).as_str()).unwrap();
     wait_for_height(&http, 1).await;
-    let mut ws = raw_ws(&net).await;
+    let mut ws = raw_ws(net.addr).await;
 
     send_json(
         &mut ws,
@@ -804,7 +770,7 @@ async fn a_subscriber_that_never_reads_does_not_hold_up_blocks() {
     let net = start().await;
     let client = HttpClient::new(format!("http://{}", net.addr).as_str()).unwrap();
     wait_for_height(&client, 1).await;
-    let mut ws = raw_ws(&net).await;
+    let mut ws = raw_ws(net.addr).await;
     for (id, q) in [(1, "tm.event='NewBlock'"), (2, "tm.event='NewBlockHeader'")] {
         send_json(
             &mut ws,

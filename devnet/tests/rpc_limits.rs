@@ -15,7 +15,7 @@ use std::{
 };
 
 use async_tungstenite::tungstenite::Message;
-use common::Net;
+use common::{raw_ws, reply_to, send_json, Net, RawWs};
 use deai_devnet::RpcLimits;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -255,32 +255,14 @@ async fn a_percent_before_a_multibyte_character_gets_an_answer_not_a_dropped_con
     );
 }
 
-type RawWs = async_tungstenite::WebSocketStream<async_tungstenite::tokio::ConnectStream>;
-
-async fn ws(addr: SocketAddr) -> RawWs {
-    async_tungstenite::tokio::connect_async(format!("ws://{addr}/websocket"))
-        .await
-        .unwrap()
-        .0
-}
-
 /// The reply to request `id`, skipping pings and events.
 async fn call(ws: &mut RawWs, id: i64, method: &str, params: Value) -> Value {
-    let req = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-    ws.send(Message::Text(req.to_string())).await.unwrap();
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        if let Message::Text(t) = msg {
-            let v: Value = serde_json::from_str(&t).unwrap();
-            if v["id"] == id {
-                return v;
-            }
-        }
-    }
+    send_json(
+        ws,
+        json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+    )
+    .await;
+    reply_to(ws, id).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -291,8 +273,8 @@ async fn subscribing_clients_are_capped_and_a_client_gives_its_slot_back_when_it
     };
     let net = start(1, limits).await;
     let q = json!({"query": "tm.event='NewBlock'"});
-    let mut a = ws(net.addr).await;
-    let mut b = ws(net.addr).await;
+    let mut a = raw_ws(net.addr).await;
+    let mut b = raw_ws(net.addr).await;
     assert!(call(&mut a, 1, "subscribe", q.clone())
         .await
         .get("result")
@@ -325,7 +307,7 @@ async fn a_websocket_message_over_the_body_limit_closes_the_connection() {
         ..RpcLimits::default()
     };
     let net = start(1, limits).await;
-    let mut a = ws(net.addr).await;
+    let mut a = raw_ws(net.addr).await;
     let big = json!({"jsonrpc": "2.0", "id": 1, "method": "health", "params": {"pad": "x".repeat(20_000)}});
     a.send(Message::Text(big.to_string())).await.unwrap();
     loop {

@@ -1,13 +1,18 @@
 //! Shared by the devnet's RPC tests: a devnet in a temporary home serving
 //! RPC on a free port, with no block producer unless the test starts one,
-//! and signed transfers from its dev accounts.
+//! signed transfers from its dev accounts, and a raw websocket client.
 
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::{
     net::SocketAddr,
     sync::{Arc, Mutex},
+    time::Duration,
 };
+
+use async_tungstenite::tungstenite::Message;
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
 
 use deai_app::txbuilder::{msg_send, sign_tx, Key, TxParams};
 use deai_auth::AuthRead;
@@ -87,5 +92,47 @@ impl Net {
             vec![msg_send(&key.address(), &to, &[Coin::new(amount, "udeai")])],
             &p,
         )
+    }
+}
+
+/// A websocket to the devnet's `/websocket`, spoken to in raw JSON.
+pub type RawWs = async_tungstenite::WebSocketStream<async_tungstenite::tokio::ConnectStream>;
+
+/// Opens a websocket to the RPC at `addr`.
+pub async fn raw_ws(addr: SocketAddr) -> RawWs {
+    async_tungstenite::tokio::connect_async(format!("ws://{addr}/websocket"))
+        .await
+        .unwrap()
+        .0
+}
+
+/// Sends `v` as a text message.
+pub async fn send_json(ws: &mut RawWs, v: Value) {
+    ws.send(Message::Text(v.to_string())).await.unwrap();
+}
+
+/// The next JSON text message within 10 s, skipping pings.
+pub async fn recv_json(ws: &mut RawWs) -> Value {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("no message in time")
+            .unwrap()
+            .unwrap();
+        match msg {
+            Message::Text(t) => return serde_json::from_str(&t).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// The next reply whose id is `id`, skipping events sent under other ids.
+pub async fn reply_to(ws: &mut RawWs, id: i64) -> Value {
+    loop {
+        let v = recv_json(ws).await;
+        if v["id"] == id {
+            return v;
+        }
     }
 }
