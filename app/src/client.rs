@@ -51,7 +51,9 @@ impl NodeClient {
         })
     }
 
-    fn unreachable(&self, e: tendermint_rpc::Error) -> anyhow::Error {
+    /// A failed call as one line: refused (the node answered with an
+    /// error) or not answered at all.
+    fn call_failed(&self, e: tendermint_rpc::Error) -> anyhow::Error {
         // The error's own Display carries a multi-line report (and, with
         // RUST_BACKTRACE set, a backtrace): keep to the one-line detail.
         let detail = one_line(&e);
@@ -67,7 +69,7 @@ impl NodeClient {
 
     /// The chain id and latest height.
     pub async fn status(&self) -> anyhow::Result<(String, u64)> {
-        let s = self.http.status().await.map_err(|e| self.unreachable(e))?;
+        let s = self.http.status().await.map_err(|e| self.call_failed(e))?;
         Ok((
             s.node_info.network.to_string(),
             s.sync_info.latest_block_height.value(),
@@ -80,7 +82,7 @@ impl NodeClient {
             .http
             .abci_query(Some(path.to_string()), data, None, false)
             .await
-            .map_err(|e| self.unreachable(e))?;
+            .map_err(|e| self.call_failed(e))?;
         if r.code.is_err() {
             bail!("query {path} failed (code {}): {}", r.code.value(), r.log);
         }
@@ -164,7 +166,7 @@ impl NodeClient {
             .http
             .broadcast_tx_sync(tx)
             .await
-            .map_err(|e| self.unreachable(e))?;
+            .map_err(|e| self.call_failed(e))?;
         Ok((r.code.value(), r.log))
     }
 
