@@ -86,5 +86,8 @@ fn main() {
         .args(&all)
         .status()
         .expect("the vendored protoc runs");
-    assert!(status.success(), "protoc could not build the descriptor set");
+    assert!(
+        status.success(),
+        "protoc could not build the descriptor set"
+    );
 }

@@ -15,11 +15,13 @@
 
 use std::sync::OnceLock;
 
-use prost_reflect::DescriptorPool;
+use prost::Message;
+use prost_reflect::{DescriptorPool, DynamicMessage, ReflectMessage, SerializeOptions, Value};
 
 /// The encoded `google.protobuf.FileDescriptorSet` of every .proto file
 /// beside this crate and the well-known types they import.
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/deai_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/deai_descriptor.bin"));
 
 /// [`FILE_DESCRIPTOR_SET`] decoded once into a pool of services, messages
 /// and enums.
@@ -29,6 +31,143 @@ pub fn descriptor_pool() -> &'static DescriptorPool {
         DescriptorPool::decode(FILE_DESCRIPTOR_SET)
             .expect("protoc wrote a valid descriptor set at build time")
     })
+}
+
+/// The type URL domain prost-reflect's JSON serialiser insists on for `Any`.
+const GOOGLEAPIS: &str = "type.googleapis.com";
+
+/// The JSON the Cosmos SDK's REST (LCD) gateway writes for `msg`: proto
+/// field names, default fields written out (unset messages as `null`),
+/// 64-bit integers as strings, and each `Any` as its message's fields beside
+/// `"@type": "/full.Name"`.
+///
+/// prost-reflect 0.14 (the last for prost 0.13) renders an `Any` only when
+/// its type URL reads `type.googleapis.com/full.Name`, while Cosmos writes
+/// `/full.Name`; so `Any`s are given that domain for the serialiser and the
+/// `@type`s written back without it. A type URL that already carried the
+/// googleapis domain therefore also comes out as `/full.Name`.
+pub fn to_lcd_json(msg: &DynamicMessage) -> Result<serde_json::Value, serde_json::Error> {
+    let mut msg = msg.clone();
+    with_googleapis_type_urls(&mut msg)?;
+    let options = SerializeOptions::new()
+        .use_proto_field_name(true)
+        .skip_default_fields(false);
+    let mut json = msg.serialize_with_options(serde_json::value::Serializer, &options)?;
+    strip_type_url_domains(&mut json);
+    null_unset_messages(&mut json, &msg.descriptor());
+    Ok(json)
+}
+
+/// Writes `null` for every unset singular message field, as the SDK's
+/// gateway does; prost-reflect leaves them out even when asked for defaults.
+/// Fields of a oneof stay out, as in the SDK.
+fn null_unset_messages(json: &mut serde_json::Value, desc: &prost_reflect::MessageDescriptor) {
+    let serde_json::Value::Object(map) = json else {
+        return; // a well-known type written as a scalar
+    };
+    let desc = match desc.full_name() {
+        "google.protobuf.Any" => match map.get("@type").and_then(|t| t.as_str()).and_then(|t| {
+            desc.parent_pool()
+                .get_message_by_name(t.trim_start_matches('/'))
+        }) {
+            Some(inner) => inner,
+            None => return,
+        },
+        name if name.starts_with("google.protobuf.") => return,
+        _ => desc.clone(),
+    };
+    for field in desc.fields() {
+        let prost_reflect::Kind::Message(field_desc) = field.kind() else {
+            continue;
+        };
+        match map.get_mut(field.name()) {
+            None if !field.is_list() && !field.is_map() && field.containing_oneof().is_none() => {
+                map.insert(field.name().to_owned(), serde_json::Value::Null);
+            }
+            Some(serde_json::Value::Array(items)) => {
+                items
+                    .iter_mut()
+                    .for_each(|i| null_unset_messages(i, &field_desc));
+            }
+            Some(serde_json::Value::Object(entries)) if field.is_map() => {
+                let value_desc = field_desc.map_entry_value_field();
+                if let prost_reflect::Kind::Message(v) = value_desc.kind() {
+                    entries
+                        .values_mut()
+                        .for_each(|e| null_unset_messages(e, &v));
+                }
+            }
+            Some(value) => null_unset_messages(value, &field_desc),
+            None => {}
+        }
+    }
+}
+
+/// Prefixes every `Any` type URL of the `/full.Name` form, nested ones
+/// included, with [`GOOGLEAPIS`].
+fn with_googleapis_type_urls(msg: &mut DynamicMessage) -> Result<(), serde_json::Error> {
+    use serde::ser::Error as _;
+    if msg.descriptor().full_name() == "google.protobuf.Any" {
+        let url = msg
+            .get_field_by_name("type_url")
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        if !url.starts_with('/') {
+            return Ok(());
+        }
+        let desc = msg
+            .descriptor()
+            .parent_pool()
+            .get_message_by_name(&url[1..])
+            .ok_or_else(|| serde_json::Error::custom(format!("no message {url} in the pool")))?;
+        let value = msg
+            .get_field_by_name("value")
+            .and_then(|v| v.as_bytes().cloned())
+            .unwrap_or_default();
+        let mut inner = DynamicMessage::decode(desc, value).map_err(serde_json::Error::custom)?;
+        with_googleapis_type_urls(&mut inner)?;
+        msg.set_field_by_name("type_url", Value::String(format!("{GOOGLEAPIS}{url}")));
+        msg.set_field_by_name("value", Value::Bytes(inner.encode_to_vec().into()));
+        return Ok(());
+    }
+    for (_, value) in msg.fields_mut() {
+        match value {
+            Value::Message(m) => with_googleapis_type_urls(m)?,
+            Value::List(items) => {
+                for item in items {
+                    if let Value::Message(m) = item {
+                        with_googleapis_type_urls(m)?;
+                    }
+                }
+            }
+            Value::Map(entries) => {
+                for item in entries.values_mut() {
+                    if let Value::Message(m) = item {
+                        with_googleapis_type_urls(m)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Turns every `"@type": "type.googleapis.com/full.Name"` back into
+/// `"/full.Name"`.
+fn strip_type_url_domains(json: &mut serde_json::Value) {
+    match json {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::String(url)) = map.get_mut("@type") {
+                if let Some(rest) = url.strip_prefix(GOOGLEAPIS) {
+                    *url = rest.to_owned();
+                }
+            }
+            map.values_mut().for_each(strip_type_url_domains);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_type_url_domains),
+        _ => {}
+    }
 }
 
 /// `deai.app.v1`: chain-level records.
