@@ -11,8 +11,9 @@
 #   node<i>/role          `validator val<i>` or `full <name>` (a `join`ed node)
 #   node<i>/{deaid,cometbft}.{log,pid}
 #
-# Node i listens on p2p = P + 10*i, rpc = P + 10*i + 1 and ABCI = P + 10*i + 2
-# (P the base port); nothing else listens (pprof, Prometheus, gRPC are off).
+# Node i listens on p2p = P + 10*i, rpc = P + 10*i + 1, ABCI = P + 10*i + 2,
+# the Cosmos gRPC server on P + 10*i + 3 and the REST gateway on P + 10*i + 4
+# (P the base port); nothing else listens (pprof and Prometheus are off).
 # The genesis is made the way the README's "Running a node under CometBFT
 # v0.38" does it by hand, with `deaid` commands only.
 set -euo pipefail
@@ -60,7 +61,8 @@ Commands:
       not running and wait until all answer and the chain is past height 2.
       --validators N         validators in a new network (default 4)
       --base-port P          node i uses P+10i (p2p), P+10i+1 (rpc), P+10i+2
-                             (abci) (default 26600; env LOCALNET_BASE_PORT)
+                             (abci), P+10i+3 (gRPC), P+10i+4 (REST)
+                             (default 26600; env LOCALNET_BASE_PORT)
       --snapshot-interval K  deaid takes a state-sync snapshot every K heights
                              (default 0: none; needed by 'join')
       --block-time D         CometBFT timeout_commit of a new network (default 1s)
@@ -132,6 +134,8 @@ node_dir() { echo "$DIR/node$1"; }
 p2p_port() { echo $((BASE_PORT + 10 * $1)); }
 rpc_port() { echo $((BASE_PORT + 10 * $1 + 1)); }
 abci_port() { echo $((BASE_PORT + 10 * $1 + 2)); }
+grpc_port() { echo $((BASE_PORT + 10 * $1 + 3)); }
+rest_port() { echo $((BASE_PORT + 10 * $1 + 4)); }
 
 # Nodes are node0, node1, ...: the validators first, then joined full nodes.
 node_count() {
@@ -284,8 +288,10 @@ start_deaid() {
   local i=$1 n port
   n=$(node_dir "$i")
   port=$(abci_port "$i")
-  need_ports_free "$i" abci "$port"
-  local args=(--home "$n/deaid" start --abci "tcp://127.0.0.1:$port")
+  need_ports_free "$i" "abci, gRPC, REST" "$port" "$(grpc_port "$i")" "$(rest_port "$i")"
+  local args=(--home "$n/deaid" start --abci "tcp://127.0.0.1:$port"
+    --grpc-listen "127.0.0.1:$(grpc_port "$i")" --rest-listen "127.0.0.1:$(rest_port "$i")"
+    --cometbft-rpc "http://127.0.0.1:$(rpc_port "$i")")
   if ((SNAPSHOT_INTERVAL > 0)); then
     args+=(--snapshot-interval "$SNAPSHOT_INTERVAL")
   fi
@@ -496,10 +502,11 @@ create_network() {
   if [[ -d $DIR && -n $(ls -A "$DIR") ]]; then
     die "$DIR is not empty but holds no network (no localnet.env); remove it ('down --purge') or pick another --nodes-dir"
   fi
-  ((BASE_PORT >= 1024 && BASE_PORT + 10 * (VALIDATORS - 1) + 2 <= 65535)) ||
+  ((BASE_PORT >= 1024 && BASE_PORT + 10 * (VALIDATORS - 1) + 4 <= 65535)) ||
     usage_error "--base-port $BASE_PORT does not leave room for $VALIDATORS nodes' ports"
   for ((i = 0; i < VALIDATORS; i++)); do
-    need_ports_free "$i" "p2p, rpc, abci" "$(p2p_port "$i")" "$(rpc_port "$i")" "$(abci_port "$i")"
+    need_ports_free "$i" "p2p, rpc, abci, gRPC, REST" "$(p2p_port "$i")" "$(rpc_port "$i")" \
+      "$(abci_port "$i")" "$(grpc_port "$i")" "$(rest_port "$i")"
   done
   mkdir -p "$DIR"
   say "creating $VALIDATORS validator(s) in $DIR (chain $CHAIN_ID)"

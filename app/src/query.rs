@@ -81,6 +81,16 @@ impl Querier {
         query_at(self, path, data, height, prove)
     }
 
+    /// The chain's minimum gas price at the latest committed height, as a
+    /// Cosmos SDK `DecCoin` string (`0.010000000000000000udeai`).
+    pub fn min_gas_price(&self) -> Result<String, String> {
+        self.storage
+            .latest_snapshot()
+            .auth_params()
+            .map(|p| p.min_gas_price_text())
+            .map_err(|e| format!("reading auth params: {e}"))
+    }
+
     /// Estimates the gas `bytes` would use on top of the latest committed
     /// state, without verifying signatures or writing anything. Returns the
     /// gas used and the events it would emit. The gas meter is capped at the

@@ -59,6 +59,12 @@ enum Command {
         /// How many of the newest snapshots to keep.
         #[arg(long, default_value_t = 2)]
         snapshot_keep_recent: usize,
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The CometBFT RPC this node's gRPC and REST servers use for
+        /// blocks, tx lookups and broadcasts.
+        #[arg(long, default_value = "http://127.0.0.1:26657")]
+        cometbft_rpc: String,
     },
     /// Measure throughput.
     #[command(subcommand)]
@@ -102,7 +108,41 @@ enum Command {
         /// can be edited (e.g. governance periods) before the first block.
         #[arg(long)]
         init_only: bool,
+        #[command(flatten)]
+        api: ApiArgs,
     },
+}
+
+/// Where the Cosmos gRPC and REST servers listen.
+#[derive(clap::Args, Debug, Clone)]
+struct ApiArgs {
+    /// The gRPC server (Cosmos SDK services, with reflection): HOST:PORT, or `off`.
+    #[arg(long, default_value = "127.0.0.1:9090")]
+    grpc_listen: ListenAddr,
+    /// The REST gateway (the SDK's LCD paths, OpenAPI at /swagger/openapi.json): HOST:PORT, or `off`.
+    #[arg(long, default_value = "127.0.0.1:1317")]
+    rest_listen: ListenAddr,
+}
+
+/// A server address, or `off`.
+#[derive(Debug, Clone, Copy)]
+struct ListenAddr(Option<std::net::SocketAddr>);
+
+impl std::str::FromStr for ListenAddr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        deai_api::parse_listen(s).map(ListenAddr)
+    }
+}
+
+impl ApiArgs {
+    fn listen(&self) -> deai_api::Listen {
+        deai_api::Listen {
+            grpc: self.grpc_listen.0,
+            rest: self.rest_listen.0,
+        }
+    }
 }
 
 /// Parses `500ms`, `2s` or `1m`.
@@ -390,12 +430,15 @@ fn run() -> anyhow::Result<()> {
             min_retain_blocks,
             snapshot_interval,
             snapshot_keep_recent,
+            api,
+            cometbft_rpc,
         } => start(
             &home,
             abci,
             min_retain_blocks,
             snapshot_interval,
             snapshot_keep_recent,
+            (api.listen(), &cometbft_rpc),
         ),
         Command::Keys { keyring, cmd } => keys(&home, &keyring, cmd),
         Command::Devnet {
@@ -403,6 +446,7 @@ fn run() -> anyhow::Result<()> {
             chain_id,
             rpc_listen,
             init_only,
+            api,
         } => {
             if init_only {
                 let devnet_home = deai_devnet::DevnetHome(home.0.clone());
@@ -431,6 +475,7 @@ fn run() -> anyhow::Result<()> {
             cfg.block_time = block_time;
             cfg.chain_id = chain_id;
             cfg.rpc_listen = rpc_listen;
+            cfg.api = api.listen();
             deai_devnet::start(&cfg)
         }
         Command::Tx(TxCmd::Bank(send)) => runtime()?.block_on(bank_send(&home, send)),
@@ -697,6 +742,7 @@ fn start(
     min_retain_blocks: u64,
     snapshot_interval: u64,
     snapshot_keep_recent: usize,
+    (api_listen, cometbft_rpc): (deai_api::Listen, &str),
 ) -> anyhow::Result<()> {
     if snapshot_interval > 0 && min_retain_blocks > 0 && snapshot_interval > min_retain_blocks {
         bail!(
@@ -711,8 +757,16 @@ fn start(
         snapshot_keep_recent,
     )?);
     app.set_snapshots(snapshots.clone());
+    let api = std::sync::Arc::new(deai_api::Api::new(app.querier(), cometbft_rpc)?);
     let app = std::sync::Arc::new(std::sync::Mutex::new(app));
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let servers = rt.block_on(deai_api::start(api, api_listen))?;
+    if let Some(a) = servers.grpc {
+        tracing::info!("gRPC on {a}");
+    }
+    if let Some(a) = servers.rest {
+        tracing::info!("REST on http://{a}");
+    }
     tracing::info!(?abci, snapshot_interval, "serving ABCI");
     let served = rt.block_on(deai_app::abci::serve(app, abci, Some(snapshots)));
     // Do not wait for requests still held on the blocking pool (a refused

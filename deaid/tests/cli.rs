@@ -297,6 +297,10 @@ fn run_devnet(home: &std::path::Path, run: std::time::Duration) -> String {
             "100ms",
             "--rpc-listen",
             "127.0.0.1:0",
+            "--grpc-listen",
+            "off",
+            "--rest-listen",
+            "off",
         ])
         .env("RUST_LOG", "warn")
         .stdout(std::fs::File::create(&out).unwrap())

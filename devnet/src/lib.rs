@@ -44,6 +44,8 @@ pub struct DevnetConfig {
     pub rpc_limits: RpcLimits,
     /// How much the mempool holds (CometBFT's defaults).
     pub mempool_limits: MempoolLimits,
+    /// Where the Cosmos gRPC and REST servers listen.
+    pub api: deai_api::Listen,
 }
 
 impl DevnetConfig {
@@ -56,6 +58,10 @@ impl DevnetConfig {
             chain_id: "deai-devnet".to_string(),
             rpc_limits: RpcLimits::default(),
             mempool_limits: MempoolLimits::default(),
+            api: deai_api::Listen {
+                grpc: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 9090))),
+                rest: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 1317))),
+            },
         }
     }
 }
@@ -98,6 +104,22 @@ pub fn start(cfg: &DevnetConfig) -> anyhow::Result<()> {
     let listener = rt.block_on(tokio::net::TcpListener::bind(rpc::parse_listen(
         &cfg.rpc_listen,
     )?))?;
+    let querier = devnet
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the devnet lock is poisoned"))?
+        .app()
+        .querier();
+    let api = std::sync::Arc::new(deai_api::Api::new(
+        querier,
+        &format!("http://{}", listener.local_addr()?),
+    )?);
+    let api_servers = rt.block_on(deai_api::start(api, cfg.api))?;
+    if let Some(a) = api_servers.grpc {
+        println!("gRPC on {a}");
+    }
+    if let Some(a) = api_servers.rest {
+        println!("REST on http://{a}");
+    }
     println!("JSON-RPC on http://{}", listener.local_addr()?);
     let server = rt.spawn(rpc::serve_with(
         devnet.clone(),

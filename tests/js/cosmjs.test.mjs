@@ -22,7 +22,7 @@ const deaid = process.env.DEAID_BIN ?? join(here, "..", "..", "target", "debug",
 
 // Starts a devnet on a free port; resolves with its RPC URL and dev accounts.
 function startDevnet(home) {
-  const child = spawn(deaid, ["--home", home, "devnet", "--block-time", "300ms", "--rpc-listen", "127.0.0.1:0"], {
+  const child = spawn(deaid, ["--home", home, "devnet", "--block-time", "300ms", "--rpc-listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0", "--rest-listen", "127.0.0.1:0"], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, RUST_LOG: "warn" },
   });

@@ -316,28 +316,64 @@ pub struct Node {
 /// RPC address; returns the process and `http://…`. Stdout keeps being
 /// drained so the devnet never blocks on a full pipe.
 pub fn spawn_devnet(bin: &Path, home: &Path, block_time: &str, listen: &str) -> (Child, String) {
+    let d = spawn_devnet_api(bin, home, block_time, listen);
+    (d.child, d.rpc)
+}
+
+/// A `deaid devnet` process and the addresses it serves.
+pub struct DevnetProcess {
+    /// The process.
+    pub child: Child,
+    /// Its CometBFT-compatible RPC, `http://…`.
+    pub rpc: String,
+    /// Its gRPC server, `HOST:PORT`.
+    pub grpc: String,
+    /// Its REST gateway, `http://…`.
+    pub rest: String,
+}
+
+/// As [`spawn_devnet`], with the gRPC and REST servers on free ports too.
+pub fn spawn_devnet_api(bin: &Path, home: &Path, block_time: &str, listen: &str) -> DevnetProcess {
     use std::io::BufRead;
     let mut child = Command::new(bin)
         .arg("--home")
         .arg(home)
         .args(["devnet", "--block-time", block_time, "--rpc-listen", listen])
+        .args([
+            "--grpc-listen",
+            "127.0.0.1:0",
+            "--rest-listen",
+            "127.0.0.1:0",
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("starting deaid devnet");
     let mut lines = std::io::BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-    let url = loop {
+    let (mut grpc, mut rest) = (String::new(), String::new());
+    let rpc = loop {
         let line = lines
             .next()
             .expect("devnet printed its RPC address")
             .expect("reading the devnet's stdout");
+        if let Some(addr) = line.strip_prefix("gRPC on ") {
+            grpc = addr.trim().to_string();
+        }
+        if let Some(addr) = line.strip_prefix("REST on ") {
+            rest = addr.trim().to_string();
+        }
         if let Some(addr) = line.strip_prefix("JSON-RPC on ") {
             break addr.trim().to_string();
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    (child, url)
+    DevnetProcess {
+        child,
+        rpc,
+        grpc,
+        rest,
+    }
 }
 
 /// A free TCP port on localhost.

@@ -101,6 +101,21 @@ impl AuthParams {
         num.div_ceil(den)
     }
 
+    /// The minimum gas price as the Cosmos SDK writes a `DecCoin` (18
+    /// decimals, then the denom), such as `0.010000000000000000udeai`,
+    /// rounded down in the last place.
+    pub fn min_gas_price_text(&self) -> String {
+        const SCALE: u128 = 1_000_000_000_000_000_000;
+        let den = u128::from(self.min_gas_price_den.max(1));
+        let scaled = u128::from(self.min_gas_price_num) * SCALE / den;
+        format!(
+            "{}.{:018}{}",
+            scaled / SCALE,
+            scaled % SCALE,
+            self.fee_denom
+        )
+    }
+
     /// As stored on chain.
     pub fn to_proto(&self) -> Params {
         Params {
@@ -130,6 +145,15 @@ impl AuthParams {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn min_gas_price_reads_as_a_dec_coin() {
+        let mut p = super::AuthParams::default();
+        assert_eq!(p.min_gas_price_text(), "0.010000000000000000udeai");
+        p.min_gas_price_num = 5;
+        p.min_gas_price_den = 3;
+        assert_eq!(p.min_gas_price_text(), "1.666666666666666666udeai");
+    }
+
     use super::*;
 
     /// One way to break a valid parameter set.
