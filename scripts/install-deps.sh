@@ -8,7 +8,7 @@
 set -euo pipefail
 
 packages=(build-essential clang libclang-dev pkg-config ca-certificates curl
-          mesa-vulkan-drivers libvulkan1 libvulkan-dev glslc python3-pip)
+          mesa-vulkan-drivers libvulkan1 libvulkan-dev glslc python3-pip python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -28,6 +28,11 @@ export DEAI_REQUIRE_DEAID=1
 COMETBFT_BIN="$(./scripts/install-cometbft.sh)"
 export COMETBFT_BIN
 export DEAI_REQUIRE_COMETBFT=1
+# Clients nobody here wrote, for the Cosmos gRPC and REST API tests: grpcurl
+# and cosmpy (pinned, cached by version); fail rather than skip without them.
+{ read -r DEAI_GRPCURL; read -r DEAI_COSMPY_PYTHON; } < <(./scripts/install-api-clients.sh)
+export DEAI_GRPCURL DEAI_COSMPY_PYTHON
+export DEAI_REQUIRE_API_CLIENTS=1
 # Format first: it takes a second and needs no build.
 cargo fmt --all -- --check
 # CosmJS from npm, for the wallet tests (against the devnet below, and

@@ -8,6 +8,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+pub mod api;
 pub mod localnet;
 
 use std::{
@@ -330,6 +331,8 @@ pub struct DevnetProcess {
     pub grpc: String,
     /// Its REST gateway, `http://…`.
     pub rest: String,
+    /// The dev accounts a new devnet printed: (name, address, mnemonic).
+    pub accounts: Vec<(String, String, String)>,
 }
 
 /// As [`spawn_devnet`], with the gRPC and REST servers on free ports too.
@@ -352,11 +355,21 @@ pub fn spawn_devnet_api(bin: &Path, home: &Path, block_time: &str, listen: &str)
         .expect("starting deaid devnet");
     let mut lines = std::io::BufReader::new(child.stdout.take().expect("piped stdout")).lines();
     let (mut grpc, mut rest) = (String::new(), String::new());
+    let mut accounts: Vec<(String, String, String)> = Vec::new();
     let rpc = loop {
         let line = lines
             .next()
             .expect("devnet printed its RPC address")
             .expect("reading the devnet's stdout");
+        if let Some((name, addr)) = line.split_once(": ") {
+            if name.starts_with("dev") && addr.starts_with("deai1") {
+                accounts.push((name.to_string(), addr.to_string(), String::new()));
+            }
+        }
+        if let (Some(m), Some(last)) = (line.trim().strip_prefix("mnemonic: "), accounts.last_mut())
+        {
+            last.2 = m.to_string();
+        }
         if let Some(addr) = line.strip_prefix("gRPC on ") {
             grpc = addr.trim().to_string();
         }
@@ -373,6 +386,7 @@ pub fn spawn_devnet_api(bin: &Path, home: &Path, block_time: &str, listen: &str)
         rpc,
         grpc,
         rest,
+        accounts,
     }
 }
 

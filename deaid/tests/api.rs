@@ -1,0 +1,739 @@
+//! The Cosmos gRPC services and REST gateway of `deaid devnet`, checked
+//! against the same node's `abci_query` (the reference every module query
+//! already answers): every module method gives the same bytes over gRPC and
+//! the same JSON over REST as `abci_query` decoded with the SDK's JSON
+//! rules; heights asked for in `x-cosmos-block-height` read old state; the
+//! node services (blocks, node info, validators, tx lookup) answer from the
+//! node's RPC; bad input gets a clear error and changes nothing; and
+//! clients nobody here wrote (cosmpy over gRPC and REST, grpcurl through
+//! reflection) read, simulate, send and wait for a tx.
+
+// Tests compare whole gRPC statuses, which are large errors.
+#![allow(clippy::unwrap_used, clippy::result_large_err)]
+
+mod common;
+
+use std::{path::Path, time::Duration};
+
+use common::{Cli, BIN};
+use cosmos_sdk_proto::cosmos::{
+    auth::v1beta1::QueryAccountRequest,
+    bank::v1beta1::{
+        QueryAllBalancesRequest, QueryAllBalancesResponse, QueryBalanceRequest,
+        QueryBalanceResponse, QuerySpendableBalancesRequest, QuerySupplyOfRequest,
+    },
+    base::{
+        node::v1beta1::{ConfigResponse, StatusResponse},
+        query::v1beta1::PageRequest,
+        tendermint::v1beta1::{
+            AbciQueryRequest, AbciQueryResponse, GetBlockByHeightRequest, GetBlockByHeightResponse,
+            GetLatestBlockResponse, GetLatestValidatorSetResponse, GetNodeInfoResponse,
+        },
+    },
+    tx::v1beta1::{BroadcastTxRequest, BroadcastTxResponse, GetTxRequest, GetTxResponse},
+};
+use deai_tests::api::{self, GrpcRaw, RestAnswer};
+use prost::Message;
+use prost_reflect::DynamicMessage;
+use reqwest::Method;
+use serde_json::Value;
+use tendermint_rpc::{Client as _, HttpClient};
+
+/// A devnet serving gRPC and REST, and clients of all three APIs.
+struct Fixture {
+    dev: deai_tests::DevnetProcess,
+    home: tempfile::TempDir,
+    rt: tokio::runtime::Runtime,
+    grpc: GrpcRaw,
+    http: reqwest::Client,
+    rpc: HttpClient,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        self.dev.child.kill().ok();
+        self.dev.child.wait().ok();
+    }
+}
+
+impl Fixture {
+    fn start() -> Self {
+        let home = tempfile::tempdir().unwrap();
+        let dev = deai_tests::spawn_devnet_api(Path::new(BIN), home.path(), "200ms", "127.0.0.1:0");
+        // Multi-threaded, so the HTTP clients' connections keep being
+        // polled between calls.
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let grpc = rt.block_on(GrpcRaw::connect(&dev.grpc)).unwrap();
+        let rpc = HttpClient::new(dev.rpc.as_str()).unwrap();
+        Fixture {
+            dev,
+            home,
+            rt,
+            grpc,
+            http: reqwest::Client::new(),
+            rpc,
+        }
+    }
+
+    fn dev(&self, i: usize) -> &(String, String, String) {
+        &self.dev.accounts[i]
+    }
+
+    fn cli(&self) -> Cli<'_> {
+        Cli {
+            home: self.home.path(),
+            node: self.dev.rpc.clone(),
+        }
+    }
+
+    fn grpc(
+        &self,
+        path: &str,
+        req: Vec<u8>,
+        height: Option<&str>,
+    ) -> Result<(Vec<u8>, Option<u64>), tonic::Status> {
+        self.rt.block_on(self.grpc.call(path, req, height))
+    }
+
+    fn rest(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        height: Option<&str>,
+    ) -> RestAnswer {
+        let url = format!("{}{path}", self.dev.rest);
+        self.rt
+            .block_on(api::rest(&self.http, method, &url, body, height))
+            .unwrap()
+    }
+
+    fn get(&self, path: &str) -> RestAnswer {
+        self.rest(Method::GET, path, None, None)
+    }
+
+    fn abci(
+        &self,
+        path: &str,
+        req: Vec<u8>,
+        height: u64,
+    ) -> tendermint_rpc::endpoint::abci_query::AbciQuery {
+        let height = (height > 0).then(|| height.try_into().unwrap());
+        self.rt
+            .block_on(
+                self.rpc
+                    .abci_query(Some(path.to_string()), req, height, false),
+            )
+            .unwrap()
+    }
+
+    fn height(&self) -> u64 {
+        self.rt
+            .block_on(self.rpc.status())
+            .unwrap()
+            .sync_info
+            .latest_block_height
+            .value()
+    }
+}
+
+/// The SDK's JSON for `bytes`, an answer of gRPC method `path`.
+fn sdk_json(path: &str, bytes: &[u8]) -> Value {
+    let (service, method) = path.trim_start_matches('/').split_once('/').unwrap();
+    let pool = deai_proto::descriptor_pool();
+    let output = pool
+        .get_service_by_name(service)
+        .unwrap_or_else(|| panic!("{service} is in the descriptor set"))
+        .methods()
+        .find(|m| m.name() == method)
+        .unwrap_or_else(|| panic!("{path} is in the descriptor set"))
+        .output();
+    let msg = DynamicMessage::decode(output, bytes).unwrap();
+    deai_proto::to_lcd_json(&msg).unwrap()
+}
+
+#[test]
+fn module_queries_answer_the_same_over_grpc_rest_and_abci_query() {
+    let f = Fixture::start();
+    let dev0 = f.dev(0).1.clone();
+    let empty = Vec::new;
+    // (gRPC method, request, REST path)
+    let cases: Vec<(&str, Vec<u8>, String)> = vec![
+        (
+            "/cosmos.auth.v1beta1.Query/Account",
+            QueryAccountRequest {
+                address: dev0.clone(),
+            }
+            .encode_to_vec(),
+            format!("/cosmos/auth/v1beta1/accounts/{dev0}"),
+        ),
+        (
+            "/cosmos.bank.v1beta1.Query/Balance",
+            QueryBalanceRequest {
+                address: dev0.clone(),
+                denom: "udeai".into(),
+            }
+            .encode_to_vec(),
+            format!("/cosmos/bank/v1beta1/balances/{dev0}/by_denom?denom=udeai"),
+        ),
+        (
+            "/cosmos.bank.v1beta1.Query/AllBalances",
+            QueryAllBalancesRequest {
+                address: dev0.clone(),
+                ..Default::default()
+            }
+            .encode_to_vec(),
+            format!("/cosmos/bank/v1beta1/balances/{dev0}"),
+        ),
+        (
+            "/cosmos.bank.v1beta1.Query/SpendableBalances",
+            QuerySpendableBalancesRequest {
+                address: dev0.clone(),
+                ..Default::default()
+            }
+            .encode_to_vec(),
+            format!("/cosmos/bank/v1beta1/spendable_balances/{dev0}"),
+        ),
+        (
+            "/cosmos.bank.v1beta1.Query/TotalSupply",
+            empty(),
+            "/cosmos/bank/v1beta1/supply".into(),
+        ),
+        (
+            "/cosmos.bank.v1beta1.Query/SupplyOf",
+            QuerySupplyOfRequest {
+                denom: "udeai".into(),
+            }
+            .encode_to_vec(),
+            "/cosmos/bank/v1beta1/supply/by_denom?denom=udeai".into(),
+        ),
+        (
+            "/deai.auth.v1.Query/Params",
+            empty(),
+            "/deai/auth/v1/params".into(),
+        ),
+        (
+            "/deai.bank.v1.Query/Params",
+            empty(),
+            "/deai/bank/v1/params".into(),
+        ),
+        (
+            "/deai.gov.v1.Query/Params",
+            empty(),
+            "/deai/gov/v1/params".into(),
+        ),
+        (
+            "/deai.gov.v1.Query/Proposals",
+            empty(),
+            "/deai/gov/v1/proposals".into(),
+        ),
+        (
+            "/deai.treasury.v1.Query/Params",
+            empty(),
+            "/deai/treasury/v1/params".into(),
+        ),
+        (
+            "/deai.treasury.v1.Query/Balance",
+            empty(),
+            "/deai/treasury/v1/balance".into(),
+        ),
+        (
+            "/deai.treasury.v1.Query/Streams",
+            empty(),
+            "/deai/treasury/v1/streams".into(),
+        ),
+        (
+            "/deai.compute.v1.Query/Params",
+            empty(),
+            "/deai/compute/v1/params".into(),
+        ),
+        (
+            "/deai.compute.v1.Query/Jobs",
+            empty(),
+            "/deai/compute/v1/jobs".into(),
+        ),
+        (
+            "/deai.compute.v1.Query/Providers",
+            empty(),
+            "/deai/compute/v1/providers".into(),
+        ),
+        (
+            "/deai.compute.v1.Query/Models",
+            empty(),
+            "/deai/compute/v1/models".into(),
+        ),
+    ];
+    // Read everything at one height, so blocks made meanwhile cannot make
+    // the three answers differ.
+    let h = f.height();
+    let hs = h.to_string();
+    for (path, req, rest_path) in &cases {
+        let abci = f.abci(path, req.clone(), h);
+        assert_eq!(abci.code.value(), 0, "{path}: {}", abci.log);
+        let (grpc, grpc_height) = f.grpc(path, req.clone(), Some(&hs)).unwrap();
+        assert_eq!(grpc, abci.value, "{path}: gRPC and abci_query differ");
+        assert_eq!(grpc_height, Some(h), "{path}: the answer names its height");
+        let rest = f.rest(Method::GET, rest_path, None, Some(&hs));
+        assert_eq!(rest.status, 200, "{rest_path}: {}", rest.json);
+        assert_eq!(
+            rest.json,
+            sdk_json(path, &abci.value),
+            "{rest_path}: REST and abci_query differ"
+        );
+        assert_eq!(rest.height, Some(h));
+    }
+    // The account is the SDK's BaseAccount, as wallets read it.
+    let acc = f.get(&format!("/cosmos/auth/v1beta1/accounts/{dev0}")).json;
+    assert_eq!(acc["account"]["@type"], "/cosmos.auth.v1beta1.BaseAccount");
+    assert_eq!(acc["account"]["address"], dev0.as_str());
+    assert!(
+        acc["account"]["sequence"].is_string(),
+        "64-bit integers are strings: {acc}"
+    );
+
+    // A height in the past reads the state of that height, on both APIs.
+    let balance = |height: Option<&str>| -> (u128, u128) {
+        let req = QueryBalanceRequest {
+            address: dev0.clone(),
+            denom: "udeai".into(),
+        };
+        let (bytes, _) = f
+            .grpc(
+                "/cosmos.bank.v1beta1.Query/Balance",
+                req.encode_to_vec(),
+                height,
+            )
+            .unwrap();
+        let grpc: u128 = QueryBalanceResponse::decode(bytes.as_slice())
+            .unwrap()
+            .balance
+            .unwrap()
+            .amount
+            .parse()
+            .unwrap();
+        let rest = f.rest(
+            Method::GET,
+            &format!("/cosmos/bank/v1beta1/balances/{dev0}/by_denom?denom=udeai"),
+            None,
+            height,
+        );
+        (
+            grpc,
+            rest.json["balance"]["amount"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap(),
+        )
+    };
+    let before = balance(Some(&hs));
+    let dev1 = f.dev(1).1.clone();
+    f.cli().tx(
+        &["tx", "bank", "send", &dev1, "5000udeai", "--gas", "auto"],
+        "dev0",
+    );
+    let after = balance(None);
+    assert!(
+        after.0 < before.0 - 5000 && after.0 == after.1,
+        "{before:?} → {after:?}"
+    );
+    assert_eq!(
+        balance(Some(&hs)),
+        before,
+        "height {h} still reads the old balance"
+    );
+}
+
+#[test]
+fn node_services_tx_lookup_and_bad_input() {
+    let f = Fixture::start();
+    let dev0 = f.dev(0).1.clone();
+
+    // Node and block services, from the node's RPC.
+    let (bytes, _) = f
+        .grpc(
+            "/cosmos.base.tendermint.v1beta1.Service/GetNodeInfo",
+            vec![],
+            None,
+        )
+        .unwrap();
+    let info = GetNodeInfoResponse::decode(bytes.as_slice()).unwrap();
+    assert_eq!(info.default_node_info.unwrap().network, "deai-devnet");
+    assert_eq!(info.application_version.unwrap().app_name, "deaid");
+    let (bytes, _) = f
+        .grpc(
+            "/cosmos.base.tendermint.v1beta1.Service/GetLatestBlock",
+            vec![],
+            None,
+        )
+        .unwrap();
+    let latest = GetLatestBlockResponse::decode(bytes.as_slice()).unwrap();
+    let header = latest.sdk_block.unwrap().header.unwrap();
+    assert!(header.height >= 1);
+    assert!(
+        header.proposer_address.starts_with("deaivalcons1"),
+        "{}",
+        header.proposer_address
+    );
+    let (bytes, _) = f
+        .grpc(
+            "/cosmos.base.tendermint.v1beta1.Service/GetBlockByHeight",
+            GetBlockByHeightRequest { height: 1 }.encode_to_vec(),
+            None,
+        )
+        .unwrap();
+    let block1 = GetBlockByHeightResponse::decode(bytes.as_slice()).unwrap();
+    assert_eq!(block1.block.unwrap().header.unwrap().height, 1);
+    let rest = f.get("/cosmos/base/tendermint/v1beta1/blocks/1");
+    assert_eq!(rest.json["block"]["header"]["height"], "1");
+    let (bytes, _) = f
+        .grpc(
+            "/cosmos.base.tendermint.v1beta1.Service/GetLatestValidatorSet",
+            vec![],
+            None,
+        )
+        .unwrap();
+    let vals = GetLatestValidatorSetResponse::decode(bytes.as_slice()).unwrap();
+    assert_eq!(vals.validators.len(), 1);
+    assert_eq!(
+        vals.validators[0].pub_key.as_ref().unwrap().type_url,
+        "/cosmos.crypto.ed25519.PubKey"
+    );
+    let (bytes, _) = f
+        .grpc("/cosmos.base.node.v1beta1.Service/Config", vec![], None)
+        .unwrap();
+    assert_eq!(
+        ConfigResponse::decode(bytes.as_slice())
+            .unwrap()
+            .minimum_gas_price,
+        "0.010000000000000000udeai"
+    );
+    let (bytes, _) = f
+        .grpc("/cosmos.base.node.v1beta1.Service/Status", vec![], None)
+        .unwrap();
+    assert!(StatusResponse::decode(bytes.as_slice()).unwrap().height >= 1);
+    // ABCIQuery is abci_query.
+    let req = QueryAllBalancesRequest {
+        address: dev0.clone(),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let h = f.height();
+    let (bytes, _) = f
+        .grpc(
+            "/cosmos.base.tendermint.v1beta1.Service/ABCIQuery",
+            AbciQueryRequest {
+                data: req.clone(),
+                path: "/cosmos.bank.v1beta1.Query/AllBalances".into(),
+                height: h as i64,
+                prove: false,
+            }
+            .encode_to_vec(),
+            None,
+        )
+        .unwrap();
+    let q = AbciQueryResponse::decode(bytes.as_slice()).unwrap();
+    assert_eq!(
+        q.value,
+        f.abci("/cosmos.bank.v1beta1.Query/AllBalances", req, h)
+            .value
+    );
+    assert!(
+        QueryAllBalancesResponse::decode(q.value.as_slice())
+            .unwrap()
+            .balances[0]
+            .amount
+            .parse::<u128>()
+            .unwrap()
+            > 0
+    );
+
+    // A tx sent by the CLI is found by hash on both APIs, with its events.
+    let dev1 = f.dev(1).1.clone();
+    let out = f.cli().tx(
+        &[
+            "tx", "bank", "send", &dev1, "777udeai", "--gas", "auto", "--output", "json",
+        ],
+        "dev0",
+    );
+    let out: Value = serde_json::from_str(&out).unwrap();
+    let hash = out["hash"].as_str().unwrap().to_string();
+    let (bytes, _) = f
+        .grpc(
+            "/cosmos.tx.v1beta1.Service/GetTx",
+            GetTxRequest { hash: hash.clone() }.encode_to_vec(),
+            None,
+        )
+        .unwrap();
+    let tx = GetTxResponse::decode(bytes.as_slice()).unwrap();
+    let resp = tx.tx_response.unwrap();
+    assert_eq!((resp.code, resp.txhash.as_str()), (0, hash.as_str()));
+    assert!(
+        resp.height > 0 && resp.gas_used > 0 && resp.timestamp.ends_with('Z'),
+        "{resp:?}"
+    );
+    assert!(
+        resp.events.iter().any(|e| e.r#type == "transfer"),
+        "{:?}",
+        resp.events
+    );
+    assert_eq!(
+        tx.tx.unwrap().body.unwrap().messages[0].type_url,
+        "/cosmos.bank.v1beta1.MsgSend"
+    );
+    let rest = f.get(&format!("/cosmos/tx/v1beta1/txs/{hash}"));
+    assert_eq!(rest.status, 200, "{}", rest.json);
+    assert_eq!(rest.json["tx_response"]["txhash"], hash.as_str());
+    assert_eq!(
+        rest.json["tx"]["body"]["messages"][0]["@type"],
+        "/cosmos.bank.v1beta1.MsgSend"
+    );
+    assert_eq!(
+        rest.json["tx"]["body"]["messages"][0]["to_address"],
+        dev1.as_str()
+    );
+    let search = f.get(&format!(
+        "/cosmos/tx/v1beta1/txs?query=tx.hash%3D%27{hash}%27"
+    ));
+    assert_eq!(search.json["total"], "1", "{}", search.json);
+
+    // Bad input: clear errors, nothing changes.
+    let seq = |f: &Fixture| {
+        f.get(&format!("/cosmos/auth/v1beta1/accounts/{dev0}")).json["account"]["sequence"].clone()
+    };
+    let seq_before = seq(&f);
+    let e = f
+        .grpc(
+            "/cosmos.bank.v1beta1.Query/Balance",
+            QueryBalanceRequest {
+                address: "deai1nope".into(),
+                denom: "udeai".into(),
+            }
+            .encode_to_vec(),
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
+    assert!(e.message().contains("address"), "{e:?}");
+    let r = f.get("/cosmos/bank/v1beta1/balances/deai1nope");
+    assert_eq!(
+        (r.status, r.json["code"].as_i64()),
+        (400, Some(3)),
+        "{}",
+        r.json
+    );
+    let e = f
+        .grpc(
+            "/cosmos.auth.v1beta1.Query/Account",
+            QueryAccountRequest {
+                address: deai_types::Address::module("nobody").to_bech32(),
+            }
+            .encode_to_vec(),
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::NotFound, "{e:?}");
+    let e = f
+        .grpc("/cosmos.bank.v1beta1.Query/Nope", vec![], None)
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unimplemented, "{e:?}");
+    let e = f
+        .grpc(
+            "/cosmos.bank.v1beta1.Query/Balance",
+            vec![0xff, 0xff, 0xff],
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
+    for bad in ["abc", "-1", "99999999999"] {
+        let e = f
+            .grpc("/cosmos.bank.v1beta1.Query/TotalSupply", vec![], Some(bad))
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{bad}: {e:?}");
+        let r = f.rest(Method::GET, "/cosmos/bank/v1beta1/supply", None, Some(bad));
+        assert_eq!(r.status, 400, "{bad}: {}", r.json);
+    }
+    // A huge page limit is capped, not obeyed or refused.
+    let r = f.get(&format!(
+        "/cosmos/bank/v1beta1/balances/{dev0}?pagination.limit=18446744073709551615"
+    ));
+    assert_eq!(r.status, 200, "{}", r.json);
+    let req = QueryAllBalancesRequest {
+        address: dev0.clone(),
+        pagination: Some(PageRequest {
+            limit: u64::MAX,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    f.grpc(
+        "/cosmos.bank.v1beta1.Query/AllBalances",
+        req.encode_to_vec(),
+        None,
+    )
+    .unwrap();
+    for (path, why) in [("/nope", 404), ("/cosmos/bank/v1beta1/balances", 404)] {
+        assert_eq!(f.get(path).status, why, "{path}");
+    }
+    let r = f.get("/cosmos/bank/v1beta1/supply?nonsense=1");
+    assert_eq!(r.status, 400, "{}", r.json);
+    assert!(
+        r.json["message"].as_str().unwrap().contains("nonsense"),
+        "{}",
+        r.json
+    );
+    let r = f.rest(
+        Method::POST,
+        "/cosmos/tx/v1beta1/txs",
+        Some(b"{not json".to_vec()),
+        None,
+    );
+    assert_eq!(r.status, 400, "{}", r.json);
+    let r = f.rest(
+        Method::POST,
+        "/cosmos/tx/v1beta1/txs",
+        Some(vec![b' '; 3 << 20]),
+        None,
+    );
+    assert_eq!(r.status, 400, "{}", r.json);
+    assert!(
+        r.json["message"].as_str().unwrap().contains("larger than"),
+        "{}",
+        r.json
+    );
+    let e = f
+        .grpc(
+            "/cosmos.tx.v1beta1.Service/BroadcastTx",
+            vec![0; 3 << 20],
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::OutOfRange, "{e:?}");
+    // Garbage tx bytes: CheckTx refuses them, with its code.
+    let (bytes, _) = f
+        .grpc(
+            "/cosmos.tx.v1beta1.Service/BroadcastTx",
+            BroadcastTxRequest {
+                tx_bytes: vec![1, 2, 3],
+                mode: 2,
+            }
+            .encode_to_vec(),
+            None,
+        )
+        .unwrap();
+    let r = BroadcastTxResponse::decode(bytes.as_slice())
+        .unwrap()
+        .tx_response
+        .unwrap();
+    assert_ne!(r.code, 0, "{r:?}");
+    let e = f
+        .grpc(
+            "/cosmos.tx.v1beta1.Service/BroadcastTx",
+            BroadcastTxRequest {
+                tx_bytes: vec![1],
+                mode: 1,
+            }
+            .encode_to_vec(),
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "BLOCK mode: {e:?}");
+    let e = f
+        .grpc(
+            "/cosmos.tx.v1beta1.Service/GetTx",
+            GetTxRequest {
+                hash: "00".repeat(32),
+            }
+            .encode_to_vec(),
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::NotFound, "{e:?}");
+    let e = f
+        .grpc(
+            "/cosmos.base.tendermint.v1beta1.Service/GetBlockByHeight",
+            GetBlockByHeightRequest { height: 1 << 40 }.encode_to_vec(),
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(seq(&f), seq_before, "bad input changed nothing");
+
+    // The OpenAPI document lists every route it serves.
+    let doc = f.get("/swagger/openapi.json").json;
+    assert_eq!(doc["openapi"], "3.0.3");
+    for p in [
+        "/cosmos/auth/v1beta1/accounts/{address}",
+        "/cosmos/bank/v1beta1/balances/{address}",
+        "/cosmos/tx/v1beta1/simulate",
+        "/cosmos/tx/v1beta1/txs/{hash}",
+        "/cosmos/gov/v1/proposals",
+        "/deai/compute/v1/jobs/{job_id}",
+    ] {
+        assert!(doc["paths"][p].is_object(), "{p} is documented");
+    }
+    assert!(doc["paths"]["/cosmos/tx/v1beta1/txs"]["post"]["requestBody"].is_object());
+}
+
+#[test]
+fn cosmpy_and_grpcurl_work_against_the_devnet() {
+    let (Some(python), Some(grpcurl)) = (api::cosmpy_python(), api::grpcurl()) else {
+        return;
+    };
+    let f = Fixture::start();
+    let (_, _, mnemonic) = f.dev(0).clone();
+    let dev2 = f.dev(2).1.clone();
+    let grpc = api::cosmpy_check(
+        &python,
+        &format!("grpc+http://{}", f.dev.grpc),
+        "deai-devnet",
+        &mnemonic,
+        &dev2,
+    );
+    let rest = api::cosmpy_check(
+        &python,
+        &format!("rest+{}", f.dev.rest),
+        "deai-devnet",
+        &mnemonic,
+        &dev2,
+    );
+    assert_eq!(
+        (grpc["sequence"].as_u64(), rest["sequence"].as_u64()),
+        (Some(1), Some(2))
+    );
+
+    let services = api::grpcurl_list(&grpcurl, &f.dev.grpc);
+    for s in [
+        "cosmos.auth.v1beta1.Query",
+        "cosmos.bank.v1beta1.Query",
+        "cosmos.tx.v1beta1.Service",
+        "cosmos.base.tendermint.v1beta1.Service",
+        "cosmos.base.node.v1beta1.Service",
+        "cosmos.gov.v1.Query",
+        "deai.compute.v1.Query",
+        "grpc.reflection.v1.ServerReflection",
+    ] {
+        assert!(
+            services.iter().any(|x| x == s),
+            "grpcurl list shows {s}: {services:?}"
+        );
+    }
+    let dev0 = f.dev(0).1.clone();
+    let by_grpcurl = api::grpcurl_call(
+        &grpcurl,
+        &f.dev.grpc,
+        "cosmos.bank.v1beta1.Query/Balance",
+        &format!(r#"{{"address":"{dev0}","denom":"udeai"}}"#),
+    );
+    let by_rest = f
+        .get(&format!(
+            "/cosmos/bank/v1beta1/balances/{dev0}/by_denom?denom=udeai"
+        ))
+        .json;
+    assert_eq!(by_grpcurl["balance"], by_rest["balance"]);
+}
