@@ -124,6 +124,56 @@ fn one_validator_from_the_readme_steps_makes_blocks_takes_txs_and_proves_state()
     } else if std::env::var("DEAI_REQUIRE_COMETBFT").as_deref() == Ok("1") {
         panic!("tests/js/node_modules is missing: run npm ci in tests/js first");
     }
+
+    // The node's Cosmos gRPC and REST servers (deaid's, reading CometBFT's
+    // RPC for blocks, txs and broadcasts): cosmpy over both, and grpcurl
+    // through reflection.
+    use deai_tests::api;
+    if let (Some(python), Some(grpcurl)) = (api::cosmpy_python(), api::grpcurl()) {
+        let grpc = net.grpc_addr(0);
+        let recipient = dev_address(&net, 2);
+        for url in [
+            format!("grpc+http://{grpc}"),
+            format!("rest+{}", net.rest_url(0)),
+        ] {
+            let seen = api::cosmpy_check(
+                &python,
+                &url,
+                "deai-localnet",
+                &net.dev_mnemonic(0),
+                &recipient,
+            );
+            assert!(seen["height"].as_u64() > Some(0), "{seen}");
+        }
+        assert!(api::grpcurl_list(&grpcurl, &grpc)
+            .iter()
+            .any(|s| s == "cosmos.tx.v1beta1.Service"));
+        let info = api::grpcurl_call(
+            &grpcurl,
+            &grpc,
+            "cosmos.base.tendermint.v1beta1.Service/GetNodeInfo",
+            "{}",
+        );
+        assert_eq!(
+            info["defaultNodeInfo"]["network"], "deai-localnet",
+            "{info}"
+        );
+        let version = info["defaultNodeInfo"]["version"].as_str().unwrap();
+        assert!(
+            version.starts_with("0.38."),
+            "the real CometBFT answers: {version}"
+        );
+        let balance = api::grpcurl_call(
+            &grpcurl,
+            &grpc,
+            "cosmos.bank.v1beta1.Query/Balance",
+            &format!(r#"{{"address":"{recipient}","denom":"udeai"}}"#),
+        );
+        assert_eq!(
+            balance["balance"]["amount"],
+            node0.balance(&recipient).to_string()
+        );
+    }
 }
 
 #[test]

@@ -106,6 +106,16 @@ impl Localnet {
         self.base + 10 * node + 1
     }
 
+    /// Node `node`'s Cosmos gRPC address, `127.0.0.1:PORT`.
+    pub fn grpc_addr(&self, node: u16) -> String {
+        format!("127.0.0.1:{}", self.base + 10 * node + 3)
+    }
+
+    /// Node `node`'s REST gateway, `http://127.0.0.1:PORT`.
+    pub fn rest_url(&self, node: u16) -> String {
+        format!("http://127.0.0.1:{}", self.base + 10 * node + 4)
+    }
+
     /// Node `node`'s CometBFT RPC address, `http://127.0.0.1:PORT`.
     pub fn rpc_url(&self, node: u16) -> String {
         format!("http://127.0.0.1:{}", self.rpc_port(node))
