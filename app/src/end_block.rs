@@ -26,6 +26,15 @@ use crate::{
     tx::Msg,
 };
 
+/// The names of the module accounts, each at `Address::module(name)`, as
+/// the auth queries list them.
+pub const MODULE_ACCOUNTS: [&str; 4] = [
+    deai_gov::MODULE_NAME,
+    deai_treasury::MODULE_NAME,
+    FEE_COLLECTOR,
+    "compute",
+];
+
 /// Module accounts: their balances are not voting power.
 pub fn non_voting_accounts() -> Vec<Address> {
     vec![
@@ -162,4 +171,15 @@ pub fn run<S: StateWrite>(
             .map_err(|e| anyhow::anyhow!("treasury end block: {e}"))?,
     );
     Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_named_module_accounts_are_exactly_the_non_voting_accounts() {
+        let named: Vec<Address> = MODULE_ACCOUNTS.iter().map(|n| Address::module(n)).collect();
+        assert_eq!(named, non_voting_accounts());
+    }
 }

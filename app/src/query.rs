@@ -162,7 +162,11 @@ fn query_at(app: &Querier, path: &str, data: &[u8], height: u64, prove: bool) ->
             .snapshot(h.min(at))
             .map_err(|e| deai_gov::GovError::HistoryUnavailable(h, e.to_string()))
     };
-    let answer = deai_auth::query::query(&snapshot, path, data)
+    let auth = deai_auth::query::QueryCtx {
+        gas: app.gas,
+        module_accounts: &crate::end_block::MODULE_ACCOUNTS,
+    };
+    let answer = deai_auth::query::query(&snapshot, &auth, path, data)
         .or_else(|| deai_bank::query::query(&snapshot, path, data))
         .or_else(|| {
             deai_gov::query::query(

@@ -17,6 +17,7 @@
 pub mod error;
 pub mod event;
 pub mod genesis;
+pub mod metadata;
 pub mod msg;
 pub mod params;
 pub mod query;

@@ -48,6 +48,7 @@ pub mod genesis;
 pub mod msg;
 pub mod params;
 pub mod query;
+pub mod sdk;
 pub mod state;
 pub mod state_key;
 pub mod tally;

@@ -147,6 +147,11 @@ pub trait GovRead: StateRead {
         Ok(self.get_proto(&state_key::vote(id, voter))?)
     }
 
+    /// `depositor`'s deposit on proposal `id`.
+    fn deposit(&self, id: u64, depositor: &Address) -> Result<Option<Deposit>, GovError> {
+        Ok(self.get_proto(&state_key::deposit(id, depositor))?)
+    }
+
     /// Whom `delegator` lends its voting power to.
     fn delegate_of(&self, delegator: &Address) -> Result<Option<Address>, GovError> {
         match self.get_raw(&state_key::delegation(delegator))? {
