@@ -210,7 +210,8 @@ fn create_private_dir(dir: &Path) -> Result<(), SaltStoreError> {
     builder.create(dir).map_err(io("creating", dir))
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use std::{collections::BTreeMap, os::unix::fs::PermissionsExt};
 
