@@ -262,7 +262,7 @@ pub fn run<S: StateWrite>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::txbuilder::Key;
+    use deai_client::tx::Key;
 
     #[test]
     fn a_wallet_signature_verifies_and_a_tampered_one_does_not() {

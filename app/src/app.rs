@@ -980,8 +980,8 @@ mod tests {
 
     /// A block of transfers from `keys` (sequence 0 each, account numbers
     /// in genesis order), with a bad signature at 3 and garbage at 5.
-    fn mixed_block(keys: &[crate::txbuilder::Key], chain_id: &str) -> Vec<bytes::Bytes> {
-        use crate::txbuilder::{msg_send, sign_tx, TxParams};
+    fn mixed_block(keys: &[deai_client::tx::Key], chain_id: &str) -> Vec<bytes::Bytes> {
+        use deai_client::tx::{msg_send, sign_tx, TxParams};
         use deai_types::{Coin, BASE_DENOM};
         let mut block: Vec<bytes::Bytes> = keys
             .iter()
@@ -1012,7 +1012,7 @@ mod tests {
     fn a_block_gives_the_same_results_whatever_the_threads_verifying_it() {
         use deai_types::{Coin, BASE_DENOM};
         let keys: Vec<_> = (0..40)
-            .map(|i| crate::txbuilder::Key::from_label(&format!("threads-{i}")))
+            .map(|i| deai_client::tx::Key::from_label(&format!("threads-{i}")))
             .collect();
         let mut state = deai_genesis::AppState::default();
         for k in &keys {

@@ -8,14 +8,12 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use deai_client::tx::{msg_send, sign_tx, Key, TxParams};
 use deai_genesis::AppState;
 use deai_types::{Coin, BASE_DENOM};
 use rayon::prelude::*;
 
-use crate::{
-    txbuilder::{msg_send, sign_tx, Key, TxParams},
-    App,
-};
+use crate::App;
 
 /// What to put in the transfer benchmark's block and state.
 #[derive(Debug, Clone, Copy)]

@@ -7,15 +7,9 @@ use std::path::{Path, PathBuf};
 pub struct Home(pub PathBuf);
 
 impl Home {
-    /// The default home: `$DEAI_HOME`, else `~/.deaid`.
+    /// The default home: `$DEAI_HOME`, else `~/.deaid` (as the client's keyring finds it).
     pub fn default_dir() -> PathBuf {
-        if let Some(h) = std::env::var_os("DEAI_HOME") {
-            return PathBuf::from(h);
-        }
-        std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("."))
-            .join(".deaid")
+        deai_client::keyring::default_home()
     }
 
     /// The home at `dir`.

@@ -5,6 +5,9 @@
 //! server that CometBFT v0.38 drives (`deaid devnet` drives the same [`App`]
 //! in-process, from the `deai-devnet` crate). Modules are called
 //! explicitly, in the order documented on [`app::App`].
+//!
+//! Talking to a chain as a user (tx building, signing, the RPC client, the
+//! keyring) is `deai-client`'s: this crate carries no HTTP client.
 
 // Consensus code: no floating point (results must match on every machine).
 #![deny(clippy::float_arithmetic)]
@@ -13,17 +16,14 @@ pub mod abci;
 pub mod ante;
 pub mod app;
 pub mod bench;
-pub mod client;
 pub mod end_block;
 pub mod error;
 pub mod exec;
 pub mod home;
-pub mod keys_cli;
 pub mod query;
 pub mod state_key;
 pub mod statesync;
 pub mod tx;
-pub mod txbuilder;
 
 pub use app::{App, BlockOutcome, PreChecked, SigVerifier, TxOutcome};
 pub use error::TxError;

@@ -24,7 +24,6 @@ use deai_gov::msg::GovMsg;
 use deai_treasury::msg::TreasuryMsg;
 use deai_types::{Address, Coin};
 use prost::Message;
-use sha2::{Digest, Sha256};
 
 use crate::error::TxError;
 
@@ -351,10 +350,8 @@ impl DecodedTx {
     }
 }
 
-/// The CometBFT hash of raw tx bytes.
-pub fn tx_hash(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
-}
+/// The CometBFT hash of raw tx bytes (defined beside the addresses, for clients too).
+pub use deai_types::tx_hash;
 
 /// Decodes `bytes` and runs every stateless check against `params`.
 pub fn decode(bytes: &[u8], params: &AuthParams) -> Result<DecodedTx, TxError> {
@@ -538,7 +535,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::txbuilder::{msg_send, sign_tx, Key, TxParams};
+    use deai_client::tx::{msg_send, sign_tx, Key, TxParams};
 
     /// `msgs` signed by the "decode" key with a 2000udeai fee, 200000 gas and `memo`.
     fn signed_with_memo(msgs: Vec<Any>, memo: &str) -> Vec<u8> {
@@ -618,7 +615,7 @@ mod tests {
     fn nested_proposal(inner: Any, depth: usize) -> Any {
         let proposer = Key::from_label("decode").address().to_bech32();
         (0..depth).fold(inner, |any, _| {
-            crate::txbuilder::any(
+            deai_client::tx::any(
                 deai_gov::MSG_SUBMIT_PROPOSAL_TYPE_URL,
                 &sdk_gov::MsgSubmitProposal {
                     messages: vec![any],
@@ -662,7 +659,7 @@ mod tests {
         )
         .is_ok());
 
-        let proposal = crate::txbuilder::any(
+        let proposal = deai_client::tx::any(
             deai_gov::MSG_SUBMIT_PROPOSAL_TYPE_URL,
             &sdk_gov::MsgSubmitProposal {
                 messages: vec![send; MAX_PROPOSAL_MSGS + 1],
@@ -684,7 +681,7 @@ mod tests {
             assert!(err.to_string().contains("module account"), "{err}");
         }
         // A governance spend to a module account is refused inside the proposal too.
-        let spend = crate::txbuilder::any(
+        let spend = deai_client::tx::any(
             deai_treasury::MSG_SPEND_TYPE_URL,
             &deai_proto::treasury::v1::MsgSpend {
                 authority: deai_gov::authority().to_bech32(),

@@ -17,12 +17,9 @@ use cosmos_sdk_proto::{
     },
     Any,
 };
-use deai_app::{
-    end_block::Host,
-    txbuilder::{any, msg_send, msg_vote, sign_tx, Key, TxParams},
-    App, BlockOutcome, TxOutcome,
-};
+use deai_app::{end_block::Host, App, BlockOutcome, TxOutcome};
 use deai_auth::AuthRead;
+use deai_client::tx::{any, msg_send, msg_vote, sign_tx, Key, TxParams};
 use deai_gov::{GovHost, GovParams};
 use deai_proto::{gov::v1 as gpb, treasury::v1 as tpb};
 use deai_store::Snapshot;

@@ -5,11 +5,9 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use deai_app::{
-    txbuilder::{msg_send, sign_tx, Key, TxParams},
-    App, PreChecked,
-};
+use deai_app::{App, PreChecked};
 use deai_auth::AuthRead;
+use deai_client::tx::{msg_send, sign_tx, Key, TxParams};
 use deai_types::Coin;
 use serde_json::json;
 

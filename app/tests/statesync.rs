@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use deai_app::{
     statesync::{Applied, Offer, SnapshotInfo, SnapshotStore, MAX_BAD_CHUNKS},
-    txbuilder::{msg_send, sign_tx, Key, TxParams},
     App,
 };
 use deai_auth::AuthRead;
+use deai_client::tx::{msg_send, sign_tx, Key, TxParams};
 use deai_types::{Address, Coin, StateRead};
 use serde_json::json;
 

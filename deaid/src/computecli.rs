@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context};
 use clap::Subcommand;
 use cosmos_sdk_proto::Any;
-use deai_app::{client::NodeClient, home::Home, txbuilder::any};
+use deai_app::home::Home;
+use deai_client::{salt_store, tx::any, NodeClient};
 use deai_compute_module::{
     record::{commitment, sha3, Hash},
     ComputeParams, JobStatus, Kind, Msg,
@@ -250,31 +251,12 @@ pub fn salt_path(home: &Home, job_id: u64, provider: &Address) -> PathBuf {
 }
 
 fn load_saved(path: &Path) -> anyhow::Result<Option<SavedCommitment>> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).with_context(|| {
-            format!("{} is not a saved commitment", path.display())
-        })?)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-    }
+    Ok(salt_store::load(path, salt_store::MAX_BYTES)?)
 }
 
+/// Saved through the client's salt store: owner-only from creation, replaced atomically.
 fn save(path: &Path, saved: &SavedCommitment) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| anyhow!("{} has no parent directory", path.display()))?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(saved)?)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // Until the reveal, the salt is what keeps the result hidden.
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("restricting {}", tmp.display()))?;
-    }
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+    Ok(salt_store::save(path, saved)?)
 }
 
 fn kind_of(s: &str) -> anyhow::Result<Kind> {
@@ -924,7 +906,7 @@ mod tests {
     fn a_saved_commitment_is_found_again_and_its_salt_opens_the_commitment() {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::new(dir.path());
-        let provider = deai_app::txbuilder::Key::from_label("p").address();
+        let provider = deai_client::tx::Key::from_label("p").address();
         let path = salt_path(&home, 7, &provider);
         let hash = sha3(&[b"out"]);
         let salt = vec![9u8; 32];

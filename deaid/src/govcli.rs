@@ -8,10 +8,10 @@ use cosmos_sdk_proto::{
     cosmos::{base::v1beta1::Coin as ProtoCoin, gov::v1 as sdk},
     Any,
 };
-use deai_app::{
-    client::NodeClient,
-    home::Home,
-    txbuilder::{any, msg_vote},
+use deai_app::home::Home;
+use deai_client::{
+    tx::{any, msg_vote},
+    NodeClient,
 };
 use deai_proto::{compute::v1 as cpb, gov::v1 as gpb, treasury::v1 as tpb};
 use deai_types::{Address, Coin};
@@ -1093,7 +1093,7 @@ mod tests {
             let m = &mut v["messages"][0];
             if m.get("recipient").is_some() {
                 // Any account but a module account, which may not receive.
-                let to = deai_app::txbuilder::Key::from_label("recipient").address();
+                let to = deai_client::tx::Key::from_label("recipient").address();
                 m["recipient"] = json!(to.to_bech32());
             }
             if m.get("model_id").is_some() {
@@ -1102,7 +1102,7 @@ mod tests {
             if m.get("model").is_some() {
                 m["model"]["id"] = json!(model_id);
             }
-            let proposer = deai_app::txbuilder::Key::from_label("p").address();
+            let proposer = deai_client::tx::Key::from_label("p").address();
             let submit = proposal_from_json(&v.to_string(), &proposer).unwrap();
             let msg = any(deai_gov::MSG_SUBMIT_PROPOSAL_TYPE_URL, &submit);
             deai_app::tx::Msg::from_any(&msg)
@@ -1114,7 +1114,7 @@ mod tests {
 
     #[test]
     fn proposal_files_with_unknown_fields_or_messages_are_refused() {
-        let p = deai_app::txbuilder::Key::from_label("p").address();
+        let p = deai_client::tx::Key::from_label("p").address();
         let e = proposal_from_json(r#"{"title":"t","summary":"s","extra":1}"#, &p).unwrap_err();
         assert!(e.to_string().contains("unknown field"), "{e}");
         let e = proposal_from_json(

@@ -21,13 +21,11 @@ use std::{
 };
 
 use anyhow::{bail, Context};
-use deai_app::{
-    bench::per_second,
-    client::NodeClient,
-    home::Home,
-    keys_cli,
-    tx::tx_hash,
-    txbuilder::{msg_send, sign_tx, Key, TxParams},
+use deai_app::{bench::per_second, home::Home};
+use deai_client::{
+    keyring,
+    tx::{msg_send, sign_tx, tx_hash, Key, TxParams},
+    Gas, NodeClient,
 };
 use deai_types::Coin;
 use rayon::prelude::*;
@@ -90,12 +88,12 @@ pub async fn run(home: &Home, keyring: &crate::KeyringArgs, args: LoadArgs) -> a
         .collect::<anyhow::Result<Vec<_>>>()?;
     let first = &clients[0];
     let (chain_id, _) = first.status().await?;
-    let kr = keys_cli::open(
+    let kr = keyring::open(
         &home.0,
         keyring.keyring_backend,
         keyring.keyring_dir.as_deref(),
     )?;
-    let funder = keys_cli::signer(&kr, &args.from)?;
+    let funder = keyring::signer(&kr, &args.from)?;
     let funder_addr = kr.show(&args.from)?.address;
 
     // Fresh senders for every run, so sequences start at 0.
@@ -123,7 +121,16 @@ pub async fn run(home: &Home, keyring: &crate::KeyringArgs, args: LoadArgs) -> a
     probe.account_number = funder_acc.account_number;
     probe.sequence = funder_acc.sequence;
     let one = vec![msg_send(&funder_addr, &recipient, &[Coin::new(1, "udeai")])];
-    let transfer_gas = first.simulate(sign_tx(&funder, one, &probe)).await? * 13 / 10;
+    let transfer_gas = first
+        .gas_limit(
+            &funder,
+            &one,
+            &probe,
+            Gas::Auto {
+                adjustment_per_mille: 1300,
+            },
+        )
+        .await?;
     let transfer_fee = transfer_gas.div_ceil(100) + 1;
     let per_sender = u128::from(transfer_fee + 1) * args.txs_per_sender as u128;
 
@@ -312,7 +319,7 @@ pub async fn run(home: &Home, keyring: &crate::KeyringArgs, args: LoadArgs) -> a
 
 /// An RPC error as one line.
 fn rpc_error(e: tendermint_rpc::Error) -> anyhow::Error {
-    anyhow::anyhow!("RPC: {}", deai_app::client::one_line(&e))
+    anyhow::anyhow!("RPC: {}", deai_client::rpc::one_line(&e))
 }
 
 /// Locks a mutex, taking a poisoned one as it is (a panicked task already failed the run).

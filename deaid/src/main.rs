@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context};
 use base64::Engine;
 use clap::{Parser, Subcommand};
-use deai_app::{abci::Listen, client::NodeClient, home::Home, keys_cli, txbuilder::msg_send, App};
+use deai_app::{abci::Listen, home::Home, App};
+use deai_client::{keyring, tx::msg_send, NodeClient};
 use deai_genesis::{GenesisDoc, GenesisValidator};
 use deai_keys::Backend;
 use deai_types::{Address, Coin};
@@ -776,48 +777,48 @@ fn start(
 }
 
 fn keys(home: &Home, args: &KeyringArgs, cmd: KeysCmd) -> anyhow::Result<()> {
-    let kr = keys_cli::open(&home.0, args.keyring_backend, args.keyring_dir.as_deref())?;
+    let kr = keyring::open(&home.0, args.keyring_backend, args.keyring_dir.as_deref())?;
     match cmd {
         KeysCmd::Add { name } => {
-            let pass = keys_cli::passphrase(&kr)?;
+            let pass = keyring::passphrase(&kr)?;
             let (info, mnemonic) = kr.add(&name, pass.as_deref())?;
-            println!("{}", keys_cli::render(&[info], false)?);
+            println!("{}", keyring::render(&[info], false)?);
             eprintln!(
                 "\nWrite this mnemonic down and keep it safe. It is the only way to recover the key:\n"
             );
             println!("{mnemonic}");
         }
         KeysCmd::Recover { name } => {
-            let mnemonic = keys_cli::read_line("the mnemonic")?;
-            let pass = keys_cli::passphrase(&kr)?;
+            let mnemonic = keyring::read_secret("the mnemonic")?;
+            let pass = keyring::passphrase(&kr)?;
             let info = kr.recover(&name, &mnemonic, pass.as_deref())?;
-            println!("{}", keys_cli::render(&[info], false)?);
+            println!("{}", keyring::render(&[info], false)?);
         }
-        KeysCmd::List { json } => println!("{}", keys_cli::render(&kr.list()?, json)?),
+        KeysCmd::List { json } => println!("{}", keyring::render(&kr.list()?, json)?),
         KeysCmd::Show { name, address } => {
             let info = kr.show(&name)?;
             if address {
                 println!("{}", info.address);
             } else {
-                println!("{}", keys_cli::render(&[info], true)?);
+                println!("{}", keyring::render(&[info], true)?);
             }
         }
         KeysCmd::Export { name } => {
-            let pass = keys_cli::passphrase(&kr)?;
-            let export_pass = keys_cli::read_line("a passphrase to encrypt the export")?;
+            let pass = keyring::passphrase(&kr)?;
+            let export_pass = keyring::read_secret("a passphrase to encrypt the export")?;
             println!("{}", kr.export(&name, pass.as_deref(), &export_pass)?);
         }
         KeysCmd::Import { name, file } => {
             let armored = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            let export_pass = keys_cli::read_line("the export's passphrase")?;
-            let pass = keys_cli::passphrase(&kr)?;
+            let export_pass = keyring::read_secret("the export's passphrase")?;
+            let pass = keyring::passphrase(&kr)?;
             let info = kr.import(&name, &armored, &export_pass, pass.as_deref())?;
-            println!("{}", keys_cli::render(&[info], false)?);
+            println!("{}", keyring::render(&[info], false)?);
         }
         KeysCmd::Delete { name, yes } => {
             if !yes {
-                let answer = keys_cli::read_line(&format!("'y' to delete key {name:?}"))?;
+                let answer = keyring::read_line(&format!("'y' to delete key {name:?}"))?;
                 if answer != "y" {
                     bail!("not deleted");
                 }

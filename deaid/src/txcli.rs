@@ -6,12 +6,8 @@
 use anyhow::{bail, Context};
 use base64::Engine;
 use cosmos_sdk_proto::Any;
-use deai_app::{
-    client::NodeClient,
-    home::Home,
-    keys_cli,
-    txbuilder::{sign_tx, TxParams},
-};
+use deai_app::home::Home;
+use deai_client::{keyring, send::SignedTx, Gas, NodeClient, TxParams};
 use deai_types::{Address, Coin};
 
 use crate::{print_out, KeyringArgs, NodeArgs};
@@ -52,23 +48,8 @@ pub struct TxFlags {
     pub node: NodeArgs,
 }
 
-/// What a broadcast transaction did.
-pub struct Included {
-    /// Its events.
-    pub events: Vec<tendermint::abci::Event>,
-}
-
-impl Included {
-    /// The value of the first `kind.key` event attribute.
-    pub fn attr(&self, kind: &str, key: &str) -> Option<String> {
-        self.events
-            .iter()
-            .filter(|e| e.kind == kind)
-            .flat_map(|e| &e.attributes)
-            .find(|a| a.key_bytes() == key.as_bytes())
-            .and_then(|a| a.value_str().ok().map(str::to_string))
-    }
-}
+/// What a broadcast transaction did: its block, code and events.
+pub type Included = deai_client::Landed;
 
 /// Signs `msgs` (built for the signer's address) with key `from`, broadcasts
 /// them and waits for the block. `describe` is what the confirmation prompt
@@ -80,7 +61,7 @@ pub async fn sign_and_broadcast(
     describe: &str,
     msgs: impl FnOnce(&Address) -> anyhow::Result<Vec<Any>>,
 ) -> anyhow::Result<Option<Included>> {
-    let kr = keys_cli::open(
+    let kr = keyring::open(
         &home.0,
         flags.keyring.keyring_backend,
         flags.keyring.keyring_dir.as_deref(),
@@ -90,6 +71,7 @@ pub async fn sign_and_broadcast(
         [c] => Some(c.clone()),
         _ => bail!("--fees takes one coin"),
     };
+    let gas = Gas::parse(&flags.gas, &flags.gas_adjustment)?;
     let from_addr = kr.show(from)?.address;
     let msgs = msgs(&from_addr)?;
     let (chain_id, account_number, sequence, client) = if flags.offline {
@@ -126,8 +108,8 @@ pub async fn sign_and_broadcast(
             Some(client),
         )
     };
-    let key = keys_cli::signer(&kr, from)?;
-    let mut p = TxParams {
+    let key = keyring::signer(&kr, from)?;
+    let p = TxParams {
         chain_id,
         account_number,
         sequence,
@@ -135,29 +117,21 @@ pub async fn sign_and_broadcast(
         gas_limit: 0,
         memo: flags.memo,
     };
-    p.gas_limit = if flags.gas == "auto" {
-        let client = client.as_ref().ok_or_else(|| {
-            anyhow::anyhow!("--gas auto needs a node; give a number with --offline")
-        })?;
-        let estimate = client.simulate(sign_tx(&key, msgs.clone(), &p)).await?;
-        estimate.saturating_mul(deai_app::txbuilder::per_mille(&flags.gas_adjustment)?) / 1000
-    } else {
-        flags
-            .gas
-            .parse()
-            .with_context(|| format!("--gas {:?} is neither a number nor auto", flags.gas))?
+    let tx = match (&client, gas) {
+        (Some(client), gas) => client.sign(&key, msgs, p, gas).await?,
+        (None, Gas::Fixed(gas_limit)) => SignedTx::new(&key, msgs, TxParams { gas_limit, ..p }),
+        (None, Gas::Auto { .. }) => bail!("--gas auto needs a node; give a number with --offline"),
     };
-    let bytes = sign_tx(&key, msgs, &p);
-    let hash = deai_app::tx::tx_hash(&bytes);
+    let (bytes, hash, p) = (&tx.bytes, tx.hash, &tx.params);
     let Some(client) = client else {
         print_out(
             &flags.node.output,
             &serde_json::json!({
-                "tx_hex": hex::encode(&bytes),
-                "tx_base64": base64::engine::general_purpose::STANDARD.encode(&bytes),
+                "tx_hex": hex::encode(bytes),
+                "tx_base64": base64::engine::general_purpose::STANDARD.encode(bytes),
                 "hash": hex::encode_upper(hash),
             }),
-            &hex::encode(&bytes),
+            &hex::encode(bytes),
         )?;
         return Ok(None);
     };
@@ -167,22 +141,12 @@ pub async fn sign_and_broadcast(
             p.fee.as_ref().map_or("none".to_string(), |c| c.to_string()),
             p.gas_limit
         );
-        if keys_cli::read_line("'y' to sign and broadcast")? != "y" {
+        if keyring::read_line("'y' to sign and broadcast")? != "y" {
             bail!("not sent");
         }
     }
-    let (code, log) = client.broadcast_sync(bytes).await?;
-    if code != 0 {
-        bail!("the node refused the tx (code {code}): {log}");
-    }
-    let r = client
-        .wait_for_tx_result(hash, std::time::Duration::from_secs(30))
-        .await?;
-    let (height, code, log) = (
-        r.height.value(),
-        r.tx_result.code.value(),
-        r.tx_result.log.clone(),
-    );
+    let landed = client.send(&tx, std::time::Duration::from_secs(30)).await?;
+    let (height, code, log) = (landed.height, landed.code, landed.log.clone());
     print_out(
         &flags.node.output,
         &serde_json::json!({"hash": hex::encode_upper(hash), "height": height.to_string(), "code": code, "log": &log}),
@@ -199,7 +163,5 @@ pub async fn sign_and_broadcast(
     if code != 0 {
         bail!("the tx failed in its block (code {code}): {log}");
     }
-    Ok(Some(Included {
-        events: r.tx_result.events,
-    }))
+    Ok(Some(landed))
 }

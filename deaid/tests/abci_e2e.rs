@@ -12,7 +12,7 @@ use cosmos_sdk_proto::cosmos::{
         QueryTotalSupplyResponse,
     },
 };
-use deai_app::txbuilder::{msg_send, sign_tx, Key, TxParams};
+use deai_client::tx::{msg_send, sign_tx, Key, TxParams};
 use deai_tests::{free_port, Consensus, Node};
 use deai_types::{Address, Coin};
 use prost::Message;

@@ -14,7 +14,7 @@ fn init_and_genesis_commands_build_a_valid_genesis() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
     ok(&deaid(home, &["init", "--chain-id", "deai-cli-test"]));
-    let addr = deai_app::txbuilder::Key::from_label("cli")
+    let addr = deai_client::tx::Key::from_label("cli")
         .address()
         .to_bech32();
     ok(&deaid(
@@ -93,7 +93,7 @@ fn malformed_cli_input_is_a_clear_error_and_changes_nothing() {
         &["genesis", "add-account", "cosmos1qqqq", "1udeai"],
     ));
     assert!(e.contains("address"), "{e}");
-    let addr = deai_app::txbuilder::Key::from_label("cli")
+    let addr = deai_client::tx::Key::from_label("cli")
         .address()
         .to_bech32();
     let e = err(&deaid(home, &["genesis", "add-account", &addr, "lots"]));

@@ -22,7 +22,7 @@ use cosmos_sdk_proto::{
     },
     Any,
 };
-use deai_app::txbuilder::{any, msg_vote, sign_tx, Key, TxParams};
+use deai_client::tx::{any, msg_vote, sign_tx, Key, TxParams};
 use deai_compute_module::record::{commitment, sha3, Hash};
 use deai_proto::{compute::v1 as pb, gov::v1 as gpb, treasury::v1 as tpb};
 use deai_tests::{Consensus, Node};

@@ -132,10 +132,10 @@ fn members_pass_fail_veto_and_stream_treasury_proposals_from_the_cli() {
         home,
         node: net.url.clone(),
     };
-    let grantee = deai_app::txbuilder::Key::from_label("grantee")
+    let grantee = deai_client::tx::Key::from_label("grantee")
         .address()
         .to_bech32();
-    let streamee = deai_app::txbuilder::Key::from_label("streamee")
+    let streamee = deai_client::tx::Key::from_label("streamee")
         .address()
         .to_bech32();
 

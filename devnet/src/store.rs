@@ -560,8 +560,8 @@ fn index(batch: &mut rocksdb::WriteBatch, stored: &StoredBlock) -> anyhow::Resul
 
 #[cfg(test)]
 mod tests {
-    use deai_app::txbuilder::{msg_send, sign_tx, Key, TxParams};
     use deai_auth::AuthRead;
+    use deai_client::tx::{msg_send, sign_tx, Key, TxParams};
     use deai_keys::{Backend, Keyring};
     use deai_types::Coin;
 

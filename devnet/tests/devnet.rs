@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use deai_app::txbuilder::{msg_send, sign_tx, Key, TxParams};
 use deai_auth::AuthRead;
 use deai_bank::BankRead;
+use deai_client::tx::{msg_send, sign_tx, Key, TxParams};
 use deai_devnet::{chain, home, Devnet, DevnetHome, MempoolError, MempoolLimits};
 use deai_keys::{Backend, Keyring};
 use deai_types::{Address, Coin};

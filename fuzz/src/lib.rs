@@ -23,11 +23,9 @@ use cosmos_sdk_proto::{
     },
     Any,
 };
-use deai_app::{
-    txbuilder::{any, msg_send, msg_vote, sign_tx, Key, TxParams},
-    App,
-};
+use deai_app::App;
 use deai_auth::AuthRead;
+use deai_client::tx::{any, msg_send, msg_vote, sign_tx, Key, TxParams};
 use deai_genesis::AppState;
 use deai_types::{Address, Coin, BASE_DENOM};
 use prost::Message;

@@ -12,11 +12,12 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use cosmos_sdk_proto::Any;
-use deai_app::{
-    client::NodeClient,
-    txbuilder::{any, sign_tx, Key, TxParams},
-};
 use deai_auth::AuthParams;
+use deai_client::{
+    send::SignedTx,
+    tx::{any, Key, TxParams},
+    Gas, NodeClient,
+};
 use deai_compute_module::query::{JOBS_PATH, JOB_PATH, PARAMS_PATH, PROVIDER_PATH};
 use deai_proto::compute::v1 as pb;
 use deai_types::{Address, Coin};
@@ -24,18 +25,6 @@ use deai_types::{Address, Coin};
 /// How long a sent transaction may take to land in a block. Short: the chain
 /// is the daemon's truth, and the next step reads what landed from there.
 const INCLUSION_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The gas limit of each transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Gas {
-    /// Simulate the transaction and multiply its gas by this many thousandths.
-    Auto {
-        /// 1300 for 1.3.
-        adjustment_per_mille: u64,
-    },
-    /// A fixed limit.
-    Fixed(u64),
-}
 
 /// Where a transaction landed and what it cost.
 #[derive(Debug, Clone, Copy)]
@@ -207,54 +196,42 @@ impl Chain {
             gas_limit: 0,
             memo: String::new(),
         };
-        p.gas_limit = match self.gas {
-            Gas::Fixed(limit) => limit,
-            Gas::Auto {
-                adjustment_per_mille,
-            } => {
-                let estimate = self
-                    .client
-                    .simulate(sign_tx(&self.key, vec![msg.clone()], &p))
-                    .await
-                    .with_context(|| format!("{what}: simulating the tx"))?;
-                estimate.saturating_mul(adjustment_per_mille) / 1000
-            }
-        };
+        let msgs = vec![msg];
+        p.gas_limit = self
+            .client
+            .gas_limit(&self.key, &msgs, &p, self.gas)
+            .await
+            .with_context(|| what.to_string())?;
         if p.fee.is_none() {
             p.fee = Some(Coin::new(
                 self.auth.min_fee(p.gas_limit),
                 &self.auth.fee_denom,
             ));
         }
-        let bytes = sign_tx(&self.key, vec![msg], &p);
-        let hash = deai_app::tx::tx_hash(&bytes);
-        let (code, log) = self.client.broadcast_sync(bytes).await?;
-        if code != 0 {
-            bail!("{what}: the node refused the tx (code {code}): {log}");
-        }
-        let r = self
+        let tx = SignedTx::new(&self.key, msgs, p);
+        let landed = self
             .client
-            .wait_for_tx_result(hash, INCLUSION_TIMEOUT)
+            .send(&tx, INCLUSION_TIMEOUT)
             .await
-            .with_context(|| format!("{what}: waiting for the tx"))?;
+            .with_context(|| what.to_string())?;
         let included = Included {
-            height: r.height.value(),
-            gas_used: u64::try_from(r.tx_result.gas_used).unwrap_or(0),
-            gas_wanted: u64::try_from(r.tx_result.gas_wanted).unwrap_or(0),
+            height: landed.height,
+            gas_used: landed.gas_used,
+            gas_wanted: landed.gas_wanted,
         };
-        let code = r.tx_result.code.value();
-        if code != 0 {
+        if landed.code != 0 {
             bail!(
-                "{what}: the tx failed in block {} (code {code}, gas {} of {}): {}",
+                "{what}: the tx failed in block {} (code {}, gas {} of {}): {}",
                 included.height,
+                landed.code,
                 included.gas_used,
                 included.gas_wanted,
-                r.tx_result.log
+                landed.log
             );
         }
         tracing::debug!(
             height = included.height,
-            sequence = p.sequence,
+            sequence = tx.params.sequence,
             gas_used = included.gas_used,
             what,
             "tx included"

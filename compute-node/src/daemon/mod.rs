@@ -16,7 +16,7 @@ mod store;
 use std::{collections::BTreeSet, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::{bail, Context};
-use deai_app::{home::Home, keys_cli};
+use deai_client::{keyring, Gas};
 use deai_compute::workload::{answer, Answer, JobOutput, ModelStore, Workload};
 use deai_compute_module::params::MAX_INPUT_BYTES;
 use deai_keys::Backend;
@@ -27,7 +27,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tracing::Instrument;
 
 use self::{
-    chain::{msg_commit, msg_register, msg_reveal, Chain, Gas},
+    chain::{msg_commit, msg_register, msg_reveal, Chain},
     follow::{Follower, Tick},
     metrics::Metrics,
     store::{PendingJob, Phase, Store},
@@ -110,24 +110,6 @@ struct Daemon {
     synced: bool,
 }
 
-/// `--gas` and `--gas-adjustment`: `auto` with a decimal factor like 1.3, or a limit.
-fn parse_gas(gas: &str, adjustment: &str) -> anyhow::Result<Gas> {
-    if gas != "auto" {
-        return gas
-            .parse()
-            .map(Gas::Fixed)
-            .with_context(|| format!("--gas {gas:?} is neither a number nor auto"));
-    }
-    let adjustment_per_mille = deai_app::txbuilder::per_mille(adjustment)
-        .map_err(|e| anyhow::anyhow!("--gas-adjustment: {e}"))?;
-    if adjustment_per_mille < 1000 {
-        bail!("--gas-adjustment {adjustment:?} must be at least 1");
-    }
-    Ok(Gas::Auto {
-        adjustment_per_mille,
-    })
-}
-
 fn amount(s: &str) -> u128 {
     s.parse().unwrap_or(0)
 }
@@ -143,9 +125,9 @@ pub fn start(args: StartArgs) -> anyhow::Result<()> {
 }
 
 async fn run(args: StartArgs) -> anyhow::Result<()> {
-    let home = args.home.clone().unwrap_or_else(Home::default_dir);
-    let kr = keys_cli::open(&home, args.keyring_backend, None)?;
-    let key = keys_cli::signer(&kr, &args.from)?;
+    let home = args.home.clone().unwrap_or_else(keyring::default_home);
+    let kr = keyring::open(&home, args.keyring_backend, None)?;
+    let key = keyring::signer(&kr, &args.from)?;
     let fee = match &args.fees {
         None => None,
         Some(f) => match Coin::parse_list(f).context("--fees")?.as_slice() {
@@ -154,7 +136,7 @@ async fn run(args: StartArgs) -> anyhow::Result<()> {
             _ => bail!("--fees takes one coin"),
         },
     };
-    let gas = parse_gas(&args.gas, &args.gas_adjustment)?;
+    let gas = Gas::parse(&args.gas, &args.gas_adjustment)?;
     let bond = match &args.bond {
         None => None,
         Some(b) => match Coin::parse_list(b).context("--bond")?.as_slice() {
@@ -647,38 +629,6 @@ fn commitment(result_hash: &[u8], chain: &Chain, salt: &[u8]) -> anyhow::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn gas_is_auto_with_a_factor_or_a_fixed_limit() {
-        let auto = |a: &str| parse_gas("auto", a).map_err(|e| e.to_string());
-        assert_eq!(
-            auto("1.3").unwrap(),
-            Gas::Auto {
-                adjustment_per_mille: 1300
-            }
-        );
-        assert_eq!(
-            auto("2").unwrap(),
-            Gas::Auto {
-                adjustment_per_mille: 2000
-            }
-        );
-        assert_eq!(
-            auto("1.05").unwrap(),
-            Gas::Auto {
-                adjustment_per_mille: 1050
-            }
-        );
-        assert!(auto("0.9").unwrap_err().contains("at least 1"));
-        assert!(auto("1.2345").unwrap_err().contains("not a decimal"));
-        assert!(auto("x").unwrap_err().contains("not a decimal"));
-        assert!(auto(".5").unwrap_err().contains("not a decimal"));
-        assert_eq!(parse_gas("400000", "1.3").unwrap(), Gas::Fixed(400_000));
-        assert!(parse_gas("lots", "1.3")
-            .unwrap_err()
-            .to_string()
-            .contains("neither a number nor auto"));
-    }
 
     fn finalized(replication: u32, hashes: &[&[u8]], majority: &[u8], work_units: u64) -> pb::Job {
         pb::Job {

@@ -1,15 +1,14 @@
 //! The daemon's memory of its work in progress: one JSON file per provider
-//! under its home, rewritten atomically (temporary file, fsync, rename) after
-//! every change, so a restart neither loses a salt it committed to nor
-//! submits a commitment twice.
+//! under its home, rewritten after every change through the client's salt
+//! store (mode 0600, atomic replace, fsynced), so a restart neither loses a
+//! salt it committed to nor submits a commitment twice.
 
 use std::{
     collections::BTreeMap,
-    io::{Read, Write},
     path::{Path, PathBuf},
 };
 
-use anyhow::Context;
+use deai_client::salt_store;
 use serde::{Deserialize, Serialize};
 
 /// Where a job stands for this provider.
@@ -55,11 +54,6 @@ pub struct PendingJob {
     pub note: String,
 }
 
-/// Largest store file read back. Each job holds at most a reveal's output (the chain caps
-/// `max_output_bytes` at 1 MiB, 2 MiB in hex), so this is hundreds of jobs in progress;
-/// a larger file is not one this daemon wrote, and is refused rather than read whole.
-pub const MAX_STORE_BYTES: u64 = 1 << 30;
-
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct File {
     version: u32,
@@ -75,16 +69,11 @@ pub struct Store {
 
 impl Store {
     /// Loads the store at `path`, or an empty one if the file does not exist.
+    /// A file others can read, or one that does not parse, is refused.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let jobs = match read_bounded(path, MAX_STORE_BYTES) {
-            Ok(bytes) => {
-                let f: File = serde_json::from_slice(&bytes)
-                    .with_context(|| format!("parsing {}", path.display()))?;
-                f.jobs
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-        };
+        let jobs = salt_store::load::<File>(path, salt_store::MAX_BYTES)?
+            .map(|f| f.jobs)
+            .unwrap_or_default();
         Ok(Store {
             path: path.to_path_buf(),
             jobs,
@@ -115,59 +104,21 @@ impl Store {
         Ok(())
     }
 
-    /// Writes the file atomically: a temporary file beside it, fsynced, renamed over it.
+    /// Writes the file atomically, owner-only.
     fn save(&self) -> anyhow::Result<()> {
-        let dir = self
-            .path
-            .parent()
-            .context("the store path has no parent directory")?;
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let tmp = self.path.with_extension("json.tmp");
-        let bytes = serde_json::to_vec_pretty(&File {
-            version: 1,
-            jobs: self.jobs.clone(),
-        })?;
-        let mut f =
-            std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        f.write_all(&bytes)
-            .and_then(|()| f.sync_all())
-            .with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, &self.path)
-            .with_context(|| format!("renaming {} to {}", tmp.display(), self.path.display()))?;
-        Ok(())
+        Ok(salt_store::save(
+            &self.path,
+            &File {
+                version: 1,
+                jobs: self.jobs.clone(),
+            },
+        )?)
     }
-}
-
-/// Reads the file at `path`, refusing one longer than `max` bytes before reading it.
-fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
-    let file = std::fs::File::open(path)?;
-    let len = file.metadata()?.len();
-    if len > max {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("{len} bytes, more than the {max} a store may hold"),
-        ));
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-    // `take`: the file may grow between the length check and the read.
-    file.take(max).read_to_end(&mut bytes)?;
-    Ok(bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_store_file_beyond_the_bound_is_refused_before_it_is_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.json");
-        std::fs::write(&path, br#"{"version":1,"jobs":{}}"#).unwrap();
-        assert!(read_bounded(&path, 64).is_ok());
-        let e = read_bounded(&path, 8).unwrap_err();
-        assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
-        assert!(Store::load(&path).unwrap().ids().is_empty());
-    }
 
     #[test]
     fn a_saved_store_loads_back_with_its_salts_and_phases() {
@@ -187,7 +138,7 @@ mod tests {
         .unwrap();
         let back = Store::load(&path).unwrap();
         assert_eq!(back.get(7), s.get(7));
-        assert!(!path.with_extension("json.tmp").exists());
+        assert!(!salt_store::temp_path(&path).exists());
         let mut back = back;
         back.remove(7).unwrap();
         assert!(Store::load(&path).unwrap().ids().is_empty());

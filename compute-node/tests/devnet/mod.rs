@@ -12,11 +12,7 @@ use std::{
 };
 
 use cosmos_sdk_proto::Any;
-use deai_app::{
-    client::NodeClient,
-    keys_cli,
-    txbuilder::{sign_tx, TxParams},
-};
+use deai_client::{keyring, Gas, NodeClient, SendError, TxParams};
 use deai_compute::workload::sha3_256;
 use deai_compute_module::query::{JOB_PATH, PROVIDER_PATH};
 use deai_keys::Backend;
@@ -317,8 +313,8 @@ impl Rpc {
         replication: u32,
         price: u128,
     ) -> Result<u64, String> {
-        let kr = keys_cli::open(&self.home, Backend::Test, None).unwrap();
-        let key = keys_cli::signer(&kr, from).unwrap();
+        let kr = keyring::open(&self.home, Backend::Test, None).unwrap();
+        let key = keyring::signer(&kr, from).unwrap();
         let requester = key.address().to_bech32();
         let msg = Any {
             type_url: deai_compute_module::MSG_SUBMIT_JOB_TYPE_URL.into(),
@@ -337,38 +333,35 @@ impl Rpc {
         self.rt.block_on(async {
             let (chain_id, _) = self.client.status().await.unwrap();
             let acc = self.client.account(&requester).await.unwrap().unwrap();
-            let tx = sign_tx(
-                &key,
-                vec![msg],
-                &TxParams {
-                    chain_id,
-                    account_number: acc.account_number,
-                    sequence: acc.sequence,
-                    fee: Some(Coin::new(FEE, "udeai")),
-                    gas_limit: 200_000,
-                    memo: String::new(),
-                },
-            );
-            let hash = deai_app::tx::tx_hash(&tx);
-            let (code, log) = self.client.broadcast_sync(tx).await.unwrap();
-            if code != 0 {
-                return Err(log);
-            }
-            let r = self
+            let params = TxParams {
+                chain_id,
+                account_number: acc.account_number,
+                sequence: acc.sequence,
+                fee: Some(Coin::new(FEE, "udeai")),
+                gas_limit: 0,
+                memo: String::new(),
+            };
+            let landed = match self
                 .client
-                .wait_for_tx_result(hash, Duration::from_secs(20))
+                .sign_and_send(
+                    &key,
+                    vec![msg],
+                    params,
+                    Gas::Fixed(200_000),
+                    Duration::from_secs(20),
+                )
                 .await
-                .unwrap();
-            if r.tx_result.code.value() != 0 {
-                return Err(r.tx_result.log.to_string());
+            {
+                Ok(l) => l,
+                Err(SendError::Refused { log, .. }) => return Err(log),
+                Err(e) => panic!("{e}"),
+            };
+            if landed.code != 0 {
+                return Err(landed.log);
             }
-            Ok(r.tx_result
-                .events
-                .iter()
-                .filter(|e| e.kind == "compute_job_submitted")
-                .flat_map(|e| &e.attributes)
-                .find(|a| a.key_bytes() == b"job_id")
-                .and_then(|a| a.value_str().ok()?.parse().ok())
+            Ok(landed
+                .attr("compute_job_submitted", "job_id")
+                .and_then(|id| id.parse().ok())
                 .expect("a job_id attribute"))
         })
     }

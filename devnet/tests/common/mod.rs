@@ -14,8 +14,8 @@ use async_tungstenite::tungstenite::Message;
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 
-use deai_app::txbuilder::{msg_send, sign_tx, Key, TxParams};
 use deai_auth::AuthRead;
+use deai_client::tx::{msg_send, sign_tx, Key, TxParams};
 use deai_devnet::{chain, home, rpc, Devnet, DevnetHome, RpcLimits};
 use deai_keys::{Backend, Keyring};
 use deai_types::Coin;

@@ -13,6 +13,7 @@ pub mod event;
 pub mod gas;
 pub mod query;
 pub mod state;
+pub mod tx_hash;
 
 pub use address::{Address, AddressError, BECH32_PREFIX};
 pub use coin::{Coin, CoinError, BASE_DENOM};
@@ -24,3 +25,4 @@ pub use state::{
     Changes, CountingState, Entries, MarkedState, MemState, StateReadExt, StateWriteExt,
 };
 pub use state::{Overlay, StateError, StateRead, StateWrite};
+pub use tx_hash::tx_hash;

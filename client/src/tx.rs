@@ -1,8 +1,7 @@
 //! Building and signing transactions: SIGN_MODE_DIRECT over the Cosmos SDK
 //! `SignDoc`, exactly what a Cosmos wallet produces. Used by the CLI, the
-//! benchmark and tests.
+//! compute daemon, the benchmarks and tests.
 
-use anyhow::Context as _;
 use cosmos_sdk_proto::{
     cosmos::{
         bank::v1beta1::MsgSend,
@@ -21,6 +20,9 @@ use deai_bank::MSG_SEND_TYPE_URL;
 use deai_types::{Address, Coin};
 use k256::ecdsa::{signature::Signer as _, Signature, SigningKey};
 use prost::Message;
+
+/// The hash CometBFT and wallets show for a tx: SHA-256 of its bytes.
+pub use deai_types::tx_hash;
 
 /// A secp256k1 account key.
 #[derive(Clone)]
@@ -99,23 +101,6 @@ pub struct TxParams {
     pub gas_limit: u64,
     /// The memo.
     pub memo: String,
-}
-
-/// Parses a decimal such as `1.3` (a gas adjustment) into thousandths
-/// (1300), without floats.
-pub fn per_mille(s: &str) -> anyhow::Result<u64> {
-    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
-    if whole.is_empty() || frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        anyhow::bail!("{s:?} is not a decimal like 1.3 (at most 3 decimals)");
-    }
-    let whole: u64 = whole
-        .parse()
-        .with_context(|| format!("{s:?} is not a decimal"))?;
-    let frac: u64 = format!("{frac:0<3}").parse().unwrap_or(0);
-    whole
-        .checked_mul(1000)
-        .and_then(|w| w.checked_add(frac))
-        .ok_or_else(|| anyhow::anyhow!("{s:?} is too large"))
 }
 
 /// Packs message `m` in an `Any` under `type_url`.
@@ -213,20 +198,4 @@ pub fn sign_tx(key: &Key, msgs: Vec<Any>, p: &TxParams) -> Vec<u8> {
         signatures: vec![key.sign(&sign_doc)],
     }
     .encode_to_vec()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::per_mille;
-
-    #[test]
-    fn gas_adjustments_parse_without_floats() {
-        assert_eq!(per_mille("1.3").unwrap(), 1300);
-        assert_eq!(per_mille("2").unwrap(), 2000);
-        assert_eq!(per_mille("1.125").unwrap(), 1125);
-        assert!(per_mille("1.2345").is_err());
-        assert!(per_mille("abc").is_err());
-        assert!(per_mille(".5").is_err());
-        assert!(per_mille(&u64::MAX.to_string()).is_err());
-    }
 }

@@ -1,16 +1,30 @@
-//! `deaid keys` and offline signing: the command logic behind the thin
-//! `main.rs`. Keys live in `<home>/keyring-<backend>/` (the Cosmos SDK's
-//! layout). Secrets are never taken as command-line arguments, where they
-//! would land in shell history: passphrases come from
-//! `DEAI_KEYRING_PASSPHRASE` or a line on standard input, mnemonics from a
-//! line on standard input.
+//! The keyring as the CLI and the compute daemon use it: keys live in
+//! `<home>/keyring-<backend>/` (the Cosmos SDK's layout). Secrets are never
+//! taken as command-line arguments, where they would land in shell history:
+//! passphrases come from `DEAI_KEYRING_PASSPHRASE` or standard input,
+//! mnemonics from standard input. At a terminal, secrets are read without
+//! echo; from a pipe, one line each, so scripts and tests can feed them.
 
-use std::{io::BufRead, path::Path};
+use std::{
+    io::{BufRead, IsTerminal},
+    path::{Path, PathBuf},
+};
 
 use anyhow::{bail, Context};
 use deai_keys::{Backend, KeyInfo, Keyring};
 
-use crate::txbuilder::Key;
+use crate::tx::Key;
+
+/// The default home: `$DEAI_HOME`, else `~/.deaid`.
+pub fn default_home() -> PathBuf {
+    if let Some(h) = std::env::var_os("DEAI_HOME") {
+        return PathBuf::from(h);
+    }
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(".deaid")
+}
 
 /// Environment variable holding the keyring passphrase for scripts.
 pub const PASSPHRASE_ENV: &str = "DEAI_KEYRING_PASSPHRASE";
@@ -30,6 +44,21 @@ pub fn read_line(what: &str) -> anyhow::Result<String> {
         .lock()
         .read_line(&mut line)
         .with_context(|| format!("reading {what} from standard input"))?;
+    non_empty(line, what)
+}
+
+/// Reads a secret (a passphrase, a mnemonic): without echo when standard
+/// input is a terminal, else one line of it, as [`read_line`].
+pub fn read_secret(what: &str) -> anyhow::Result<String> {
+    if !std::io::stdin().is_terminal() {
+        return read_line(what);
+    }
+    eprintln!("enter {what}:");
+    let line = rpassword::read_password().with_context(|| format!("reading {what}"))?;
+    non_empty(line, what)
+}
+
+fn non_empty(line: String, what: &str) -> anyhow::Result<String> {
     let line = line.trim().to_string();
     if line.is_empty() {
         bail!("no {what} given on standard input");
@@ -38,14 +67,14 @@ pub fn read_line(what: &str) -> anyhow::Result<String> {
 }
 
 /// The keyring passphrase: none for the test backend, else the environment
-/// variable or a line on standard input.
+/// variable or standard input (without echo at a terminal).
 pub fn passphrase(kr: &Keyring) -> anyhow::Result<Option<String>> {
     if kr.backend() == Backend::Test {
         return Ok(None);
     }
     match std::env::var(PASSPHRASE_ENV) {
         Ok(p) if !p.is_empty() => Ok(Some(p)),
-        _ => read_line(&format!("the keyring passphrase (or set {PASSPHRASE_ENV})")).map(Some),
+        _ => read_secret(&format!("the keyring passphrase (or set {PASSPHRASE_ENV})")).map(Some),
     }
 }
 
