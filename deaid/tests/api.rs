@@ -212,6 +212,76 @@ fn module_queries_answer_the_same_over_grpc_rest_and_abci_query() {
             "/cosmos/bank/v1beta1/supply/by_denom?denom=udeai".into(),
         ),
         (
+            "/cosmos.auth.v1beta1.Query/Params",
+            empty(),
+            "/cosmos/auth/v1beta1/params".into(),
+        ),
+        (
+            "/cosmos.auth.v1beta1.Query/Accounts",
+            empty(),
+            "/cosmos/auth/v1beta1/accounts".into(),
+        ),
+        (
+            "/cosmos.auth.v1beta1.Query/AccountInfo",
+            QueryAccountRequest {
+                address: dev0.clone(),
+            }
+            .encode_to_vec(),
+            format!("/cosmos/auth/v1beta1/account_info/{dev0}"),
+        ),
+        (
+            "/cosmos.auth.v1beta1.Query/Bech32Prefix",
+            empty(),
+            "/cosmos/auth/v1beta1/bech32".into(),
+        ),
+        (
+            "/cosmos.auth.v1beta1.Query/ModuleAccounts",
+            empty(),
+            "/cosmos/auth/v1beta1/module_accounts".into(),
+        ),
+        (
+            "/cosmos.bank.v1beta1.Query/Params",
+            empty(),
+            "/cosmos/bank/v1beta1/params".into(),
+        ),
+        (
+            "/cosmos.bank.v1beta1.Query/DenomsMetadata",
+            empty(),
+            "/cosmos/bank/v1beta1/denoms_metadata".into(),
+        ),
+        (
+            "/cosmos.bank.v1beta1.Query/DenomMetadata",
+            QuerySupplyOfRequest {
+                denom: "udeai".into(),
+            }
+            .encode_to_vec(),
+            "/cosmos/bank/v1beta1/denoms_metadata/udeai".into(),
+        ),
+        (
+            "/cosmos.bank.v1beta1.Query/SpendableBalanceByDenom",
+            QueryBalanceRequest {
+                address: dev0.clone(),
+                denom: "udeai".into(),
+            }
+            .encode_to_vec(),
+            format!("/cosmos/bank/v1beta1/spendable_balances/{dev0}/by_denom?denom=udeai"),
+        ),
+        (
+            "/cosmos.gov.v1.Query/Params",
+            empty(),
+            "/cosmos/gov/v1/params/voting".into(),
+        ),
+        (
+            "/cosmos.gov.v1.Query/Proposals",
+            empty(),
+            "/cosmos/gov/v1/proposals".into(),
+        ),
+        (
+            "/cosmos.gov.v1.Query/Constitution",
+            empty(),
+            "/cosmos/gov/v1/constitution".into(),
+        ),
+        (
             "/deai.auth.v1.Query/Params",
             empty(),
             "/deai/auth/v1/params".into(),
