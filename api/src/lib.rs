@@ -124,12 +124,15 @@ pub(crate) fn parse_height(text: &str) -> Result<Option<u64>, ApiError> {
 }
 
 /// Where the API servers listen; `None` leaves one off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Listen {
     /// The gRPC server (the SDK's default is 127.0.0.1:9090).
     pub grpc: Option<std::net::SocketAddr>,
     /// The REST gateway (the SDK's default is 127.0.0.1:1317).
     pub rest: Option<std::net::SocketAddr>,
+    /// Browser origins the REST gateway allows (CORS): `*` for any; empty
+    /// (the default) sends no CORS headers, so browsers refuse other sites.
+    pub rest_cors_origins: Vec<String>,
 }
 
 /// Reads a listen address flag: `HOST:PORT`, or `off`.
@@ -190,8 +193,9 @@ pub async fn start(api: std::sync::Arc<Api>, listen: Listen) -> Result<Running, 
                 .local_addr()
                 .map_err(|e| ApiError::Config(format!("REST listener: {e}")))?,
         );
+        let cors = rest::cors(&listen.rest_cors_origins)?;
         running.tasks.push(tokio::spawn(async move {
-            if let Err(e) = rest::serve(api, listener).await {
+            if let Err(e) = rest::serve(api, listener, cors).await {
                 tracing::error!("REST gateway stopped: {e}");
             }
         }));

@@ -208,12 +208,54 @@ struct Gateway {
     openapi: Bytes,
 }
 
-/// Serves the REST gateway on `listener` until the task is dropped.
-pub async fn serve(api: Arc<Api>, listener: tokio::net::TcpListener) -> Result<(), ApiError> {
-    let router = router(api)?;
+/// Serves the REST gateway on `listener` until the task is dropped, with
+/// `cors` (see [`cors`]) when given.
+pub async fn serve(
+    api: Arc<Api>,
+    listener: tokio::net::TcpListener,
+    cors: Option<tower_http::cors::CorsLayer>,
+) -> Result<(), ApiError> {
+    let mut router = router(api)?;
+    if let Some(cors) = cors {
+        router = router.layer(cors);
+    }
     axum::serve(listener, router)
         .await
         .map_err(|e| ApiError::Internal(format!("REST gateway: {e}")))
+}
+
+/// The CORS policy for `origins` (`*` for any), or `None` for no CORS
+/// headers at all. Only GET and POST with a JSON body and the height header
+/// are allowed, which is all the gateway serves.
+pub fn cors(origins: &[String]) -> Result<Option<tower_http::cors::CorsLayer>, ApiError> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        let list = origins
+            .iter()
+            .map(|o| {
+                o.parse::<http::HeaderValue>().map_err(|_| {
+                    ApiError::Config(format!("CORS origin {o:?} is not a header value"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        AllowOrigin::list(list)
+    };
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                http::HeaderName::from_static(HEIGHT_HEADER),
+            ])
+            .expose_headers([http::HeaderName::from_static(HEIGHT_HEADER)]),
+    ))
 }
 
 /// The gateway as an axum router (every path goes to one handler, which

@@ -123,6 +123,10 @@ struct ApiArgs {
     /// The REST gateway (the SDK's LCD paths, OpenAPI at /swagger/openapi.json): HOST:PORT, or `off`.
     #[arg(long, default_value = "127.0.0.1:1317")]
     rest_listen: ListenAddr,
+    /// Browser origins the REST gateway allows, comma-separated (`*` for
+    /// any); none by default.
+    #[arg(long, value_delimiter = ',')]
+    rest_cors_allowed_origins: Vec<String>,
 }
 
 /// A server address, or `off`.
@@ -142,6 +146,7 @@ impl ApiArgs {
         deai_api::Listen {
             grpc: self.grpc_listen.0,
             rest: self.rest_listen.0,
+            rest_cors_origins: self.rest_cors_allowed_origins.clone(),
         }
     }
 }

@@ -668,6 +668,7 @@ fn an_unsupported_cometbft_is_refused_at_info_and_deaid_exits_saying_which_is_ne
     let sock = dir.path().join("abci.sock");
     let child = std::process::Command::new(BIN)
         .args(["start", "--abci", &format!("unix://{}", sock.display())])
+        .args(["--grpc-listen", "off", "--rest-listen", "off"])
         .env("DEAI_HOME", dir.path())
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())

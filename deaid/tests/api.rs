@@ -39,6 +39,9 @@ use reqwest::Method;
 use serde_json::Value;
 use tendermint_rpc::{Client as _, HttpClient};
 
+/// The one browser origin the fixture's REST gateway allows.
+const EXPLORER: &str = "https://explorer.example";
+
 /// A devnet serving gRPC and REST, and clients of all three APIs.
 struct Fixture {
     dev: deai_tests::DevnetProcess,
@@ -59,7 +62,13 @@ impl Drop for Fixture {
 impl Fixture {
     fn start() -> Self {
         let home = tempfile::tempdir().unwrap();
-        let dev = deai_tests::spawn_devnet_api(Path::new(BIN), home.path(), "200ms", "127.0.0.1:0");
+        let dev = deai_tests::spawn_devnet_api(
+            Path::new(BIN),
+            home.path(),
+            "200ms",
+            "127.0.0.1:0",
+            &["--rest-cors-allowed-origins", EXPLORER],
+        );
         // Multi-threaded, so the HTTP clients' connections keep being
         // polled between calls.
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -733,6 +742,28 @@ fn node_services_tx_lookup_and_bad_input() {
     assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(seq(&f), seq_before, "bad input changed nothing");
+
+    // CORS: the allowed origin is told so, in a preflight and an answer;
+    // another origin is not.
+    let origin_allowed = |origin: &str, preflight: bool| -> Option<String> {
+        let url = format!("{}/cosmos/bank/v1beta1/supply", f.dev.rest);
+        let req = if preflight {
+            f.http
+                .request(Method::OPTIONS, &url)
+                .header("access-control-request-method", "GET")
+                .header("access-control-request-headers", "x-cosmos-block-height")
+        } else {
+            f.http.get(&url)
+        };
+        let resp = f.rt.block_on(req.header("origin", origin).send()).unwrap();
+        resp.headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    assert_eq!(origin_allowed(EXPLORER, true).as_deref(), Some(EXPLORER));
+    assert_eq!(origin_allowed(EXPLORER, false).as_deref(), Some(EXPLORER));
+    assert_eq!(origin_allowed("https://evil.example", true), None);
+    assert_eq!(origin_allowed("https://evil.example", false), None);
 
     // The OpenAPI document lists every route it serves.
     let doc = f.get("/swagger/openapi.json").json;

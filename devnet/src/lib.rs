@@ -61,6 +61,7 @@ impl DevnetConfig {
             api: deai_api::Listen {
                 grpc: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 9090))),
                 rest: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 1317))),
+                rest_cors_origins: Vec::new(),
             },
         }
     }
@@ -113,7 +114,7 @@ pub fn start(cfg: &DevnetConfig) -> anyhow::Result<()> {
         querier,
         &format!("http://{}", listener.local_addr()?),
     )?);
-    let api_servers = rt.block_on(deai_api::start(api, cfg.api))?;
+    let api_servers = rt.block_on(deai_api::start(api, cfg.api.clone()))?;
     if let Some(a) = api_servers.grpc {
         println!("gRPC on {a}");
     }

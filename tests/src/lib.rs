@@ -317,7 +317,7 @@ pub struct Node {
 /// RPC address; returns the process and `http://…`. Stdout keeps being
 /// drained so the devnet never blocks on a full pipe.
 pub fn spawn_devnet(bin: &Path, home: &Path, block_time: &str, listen: &str) -> (Child, String) {
-    let d = spawn_devnet_api(bin, home, block_time, listen);
+    let d = spawn_devnet_api(bin, home, block_time, listen, &[]);
     (d.child, d.rpc)
 }
 
@@ -335,8 +335,15 @@ pub struct DevnetProcess {
     pub accounts: Vec<(String, String, String)>,
 }
 
-/// As [`spawn_devnet`], with the gRPC and REST servers on free ports too.
-pub fn spawn_devnet_api(bin: &Path, home: &Path, block_time: &str, listen: &str) -> DevnetProcess {
+/// As [`spawn_devnet`], with the gRPC and REST servers on free ports too,
+/// and `extra` arguments for `deaid devnet`.
+pub fn spawn_devnet_api(
+    bin: &Path,
+    home: &Path,
+    block_time: &str,
+    listen: &str,
+    extra: &[&str],
+) -> DevnetProcess {
     use std::io::BufRead;
     let mut child = Command::new(bin)
         .arg("--home")
@@ -348,6 +355,7 @@ pub fn spawn_devnet_api(bin: &Path, home: &Path, block_time: &str, listen: &str)
             "--rest-listen",
             "127.0.0.1:0",
         ])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -415,6 +423,8 @@ impl Node {
     fn spawn(&mut self) -> anyhow::Result<()> {
         let child = Command::new(&self.bin)
             .args(["start", "--abci", &self.addr])
+            // Tests run nodes side by side: no API servers on fixed ports.
+            .args(["--grpc-listen", "off", "--rest-listen", "off"])
             .env("DEAI_HOME", &self.home)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
