@@ -136,9 +136,9 @@ fn requested_height(meta: &tonic::metadata::MetadataMap) -> Result<Option<u64>, 
 }
 
 /// Passes message bytes through unchanged: the dispatcher decodes them
-/// itself, by method.
+/// itself, by method (and a client can call any method with it).
 #[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
+pub struct RawCodec;
 
 impl Codec for RawCodec {
     type Encode = Bytes;

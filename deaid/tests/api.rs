@@ -32,12 +32,54 @@ use cosmos_sdk_proto::cosmos::{
     },
     tx::v1beta1::{BroadcastTxRequest, BroadcastTxResponse, GetTxRequest, GetTxResponse},
 };
-use deai_tests::api::{self, GrpcRaw, RestAnswer};
+use deai_tests::api::{self, RestAnswer, HEIGHT_HEADER};
 use prost::Message;
 use prost_reflect::DynamicMessage;
 use reqwest::Method;
 use serde_json::Value;
 use tendermint_rpc::{Client as _, HttpClient};
+
+/// Calls any unary gRPC method with raw protobuf bytes.
+#[derive(Clone)]
+struct GrpcRaw {
+    channel: tonic::transport::Channel,
+}
+
+impl GrpcRaw {
+    async fn connect(addr: &str) -> anyhow::Result<Self> {
+        let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))?
+            .timeout(Duration::from_secs(30))
+            .connect()
+            .await?;
+        Ok(GrpcRaw { channel })
+    }
+
+    /// Calls `path` with `request`, at `height` if given; returns the
+    /// answer and the height header it carried.
+    async fn call(
+        &self,
+        path: &str,
+        request: Vec<u8>,
+        height: Option<&str>,
+    ) -> Result<(Vec<u8>, Option<u64>), tonic::Status> {
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+        grpc.ready()
+            .await
+            .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        let mut req = tonic::Request::new(bytes::Bytes::from(request));
+        if let Some(h) = height {
+            req.metadata_mut().insert(HEIGHT_HEADER, h.parse().unwrap());
+        }
+        let path = http::uri::PathAndQuery::try_from(path).unwrap();
+        let resp = grpc.unary(req, path, deai_api::grpc::RawCodec).await?;
+        let height = resp
+            .metadata()
+            .get(HEIGHT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        Ok((resp.into_inner().to_vec(), height))
+    }
+}
 
 /// The one browser origin the fixture's REST gateway allows.
 const EXPLORER: &str = "https://explorer.example";

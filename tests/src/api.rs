@@ -1,6 +1,5 @@
-//! Clients of a node's Cosmos gRPC and REST APIs for tests: a raw gRPC
-//! caller (any method path, protobuf bytes in and out), a REST getter, and
-//! the clients nobody here wrote — cosmpy (Python, from PyPI) and grpcurl
+//! Clients of a node's Cosmos REST API for tests, and the clients nobody
+//! here wrote — cosmpy (Python, from PyPI) and grpcurl
 //! (Go) — installed by `scripts/install-api-clients.sh`.
 //!
 //! Without those two the tests that need them skip, unless
@@ -10,106 +9,10 @@
 use std::{
     path::{Path, PathBuf},
     process::Command,
-    time::Duration,
-};
-
-use bytes::{Buf, BufMut, Bytes};
-use tonic::{
-    codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
-    transport::Channel,
-    Status,
 };
 
 /// The height request/answer header of the Cosmos APIs.
 pub const HEIGHT_HEADER: &str = "x-cosmos-block-height";
-
-/// Calls any unary gRPC method with raw protobuf bytes.
-#[derive(Clone)]
-pub struct GrpcRaw {
-    channel: Channel,
-}
-
-impl GrpcRaw {
-    /// Connects to `addr` (`HOST:PORT`).
-    pub async fn connect(addr: &str) -> anyhow::Result<Self> {
-        let channel = Channel::from_shared(format!("http://{addr}"))?
-            .timeout(Duration::from_secs(30))
-            .connect()
-            .await?;
-        Ok(GrpcRaw { channel })
-    }
-
-    /// Calls `path` (`/pkg.Service/Method`) with `request`, at `height` if
-    /// given; returns the answer and the height header it carried.
-    pub async fn call(
-        &self,
-        path: &str,
-        request: Vec<u8>,
-        height: Option<&str>,
-    ) -> Result<(Vec<u8>, Option<u64>), Status> {
-        let mut grpc = tonic::client::Grpc::new(self.channel.clone())
-            .max_decoding_message_size(64 << 20)
-            .max_encoding_message_size(64 << 20);
-        grpc.ready()
-            .await
-            .map_err(|e| Status::unavailable(e.to_string()))?;
-        let mut req = tonic::Request::new(Bytes::from(request));
-        if let Some(h) = height {
-            req.metadata_mut().insert(
-                HEIGHT_HEADER,
-                h.parse().map_err(|_| Status::internal("bad header"))?,
-            );
-        }
-        let path = http::uri::PathAndQuery::try_from(path)
-            .map_err(|e| Status::internal(format!("path: {e}")))?;
-        let resp = grpc.unary(req, path, RawCodec).await?;
-        let height = resp
-            .metadata()
-            .get(HEIGHT_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
-        Ok((resp.into_inner().to_vec(), height))
-    }
-}
-
-/// Passes message bytes through unchanged.
-#[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
-
-impl Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = Bytes;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        RawCodec
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        RawCodec
-    }
-}
-
-impl Encoder for RawCodec {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put(item);
-        Ok(())
-    }
-}
-
-impl Decoder for RawCodec {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
-        let n = src.remaining();
-        Ok(Some(src.copy_to_bytes(n)))
-    }
-}
 
 /// A REST answer: status, body as JSON, and the height header.
 #[derive(Debug)]
