@@ -1108,6 +1108,8 @@ mod tests {
         }
     }
 
+    impl deai_types::QueryHandler for Probe {}
+
     impl Module for Probe {
         fn name(&self) -> &'static str {
             "probe"

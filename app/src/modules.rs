@@ -3,7 +3,8 @@
 //!
 //! Each module crate exposes a unit struct implementing
 //! [`deai_types::Module`]; [`MODULES`] lists them. The app walks the list
-//! for every block hook, so the order of the list is the order of the work:
+//! for every block hook and every query (the first module that knows a
+//! query path answers it), so the order of the list is the order of the work:
 //!
 //! * begin block (before the block's transactions): compute assigns
 //!   providers to waiting jobs (the others have no begin-block work);
@@ -29,8 +30,8 @@
 use deai_types::Module;
 
 /// The chain's modules, in the order their hooks run (see the module docs).
-/// Adding a module: implement [`Module`] in its crate and add it here.
-pub static MODULES: [&dyn Module; 5] = [
+/// Adding a module: implement [`Module`] in its crate and add one line here.
+pub static MODULES: &[&dyn Module] = &[
     &deai_auth::AuthModule,
     &deai_bank::BankModule,
     &deai_gov::GovModule,

@@ -1,6 +1,8 @@
 //! The compute module as the app composes it (see `deai_types::module`).
 
-use deai_types::{BlockHooks, Event, HookError, Module, StateWrite};
+use deai_types::{
+    BlockHooks, Event, HookError, Module, QueryCtx, QueryError, QueryHandler, StateWrite,
+};
 
 use crate::BlockCtx;
 
@@ -35,6 +37,17 @@ impl BlockHooks for ComputeModule {
     ) -> Result<Vec<Event>, HookError> {
         crate::end_block(&mut state, &block_ctx(ctx))
             .map_err(|e| HookError(format!("compute end block: {e}")))
+    }
+}
+
+impl QueryHandler for ComputeModule {
+    fn query(
+        &self,
+        method: &str,
+        data: &[u8],
+        ctx: &QueryCtx<'_>,
+    ) -> Option<Result<Vec<u8>, QueryError>> {
+        crate::query::query(&ctx.state, method, data)
     }
 }
 

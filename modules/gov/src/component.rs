@@ -2,7 +2,8 @@
 
 use cosmos_sdk_proto::Any;
 use deai_types::{
-    Address, BlockCtx, BlockHooks, BlockHost, Event, HookError, Module, StateRead, StateWrite,
+    Address, BlockCtx, BlockHooks, BlockHost, Event, HookError, Module, QueryCtx, QueryError,
+    QueryHandler, StateRead, StateWrite,
 };
 
 use crate::{GovError, GovHost};
@@ -42,6 +43,18 @@ impl BlockHooks for GovModule {
     ) -> Result<Vec<Event>, HookError> {
         crate::end_block(&mut state, ctx.height(), &Host(ctx.host))
             .map_err(|e| HookError(format!("governance end block: {e}")))
+    }
+}
+
+impl QueryHandler for GovModule {
+    fn query(
+        &self,
+        method: &str,
+        data: &[u8],
+        ctx: &QueryCtx<'_>,
+    ) -> Option<Result<Vec<u8>, QueryError>> {
+        let history = |h: u64| (ctx.history)(h).map_err(|e| GovError::HistoryUnavailable(h, e));
+        crate::query::query(&ctx.state, method, data, &history, ctx.non_voting)
     }
 }
 

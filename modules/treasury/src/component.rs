@@ -3,7 +3,7 @@
 use deai_bank::BankWrite;
 use deai_types::{
     coin::ppm_share, module::FEE_COLLECTOR, Address, BlockCtx, BlockHooks, Coin, Event, HookError,
-    Module, StateWrite,
+    Module, QueryCtx, QueryError, QueryHandler, StateWrite,
 };
 
 use crate::TreasuryRead;
@@ -46,6 +46,17 @@ impl BlockHooks for TreasuryModule {
                 .map_err(|e| HookError(format!("treasury end block: {e}")))?,
         );
         Ok(events)
+    }
+}
+
+impl QueryHandler for TreasuryModule {
+    fn query(
+        &self,
+        method: &str,
+        data: &[u8],
+        ctx: &QueryCtx<'_>,
+    ) -> Option<Result<Vec<u8>, QueryError>> {
+        crate::query::query(&ctx.state, method, data, ctx.height)
     }
 }
 

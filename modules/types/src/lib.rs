@@ -21,7 +21,9 @@ pub use coin::{Coin, CoinError, BASE_DENOM};
 pub use error::ModuleError;
 pub use event::Event;
 pub use gas::{GasConfig, GasMeter, Metered};
-pub use module::{BlockCtx, BlockHooks, BlockHost, BlockInfo, HookError, Module};
+pub use module::{
+    BlockCtx, BlockHooks, BlockHost, BlockInfo, HookError, Module, QueryCtx, QueryHandler,
+};
 pub use query::{Page, QueryError};
 pub use state::{
     Changes, CountingState, Entries, MarkedState, MemState, StateReadExt, StateWriteExt,

@@ -9,12 +9,16 @@
 //! needs from the app (committed history, running messages as governance).
 //! The host is a trait object so a module depends on no other module and on
 //! neither the app nor the store.
+//!
+//! Queries ([`QueryHandler`]) see one [`QueryCtx`]: the committed state
+//! asked about, its height, history, and the few chain-wide facts routers
+//! need (gas costs, the module accounts).
 
 use std::collections::BTreeMap;
 
 use cosmos_sdk_proto::Any;
 
-use crate::{Address, Event, StateRead, StateWrite};
+use crate::{Address, Event, GasConfig, QueryError, StateRead, StateWrite};
 
 /// The module account (`Address::module(FEE_COLLECTOR)`) the ante handler
 /// pays transaction fees into, and the treasury takes its share from.
@@ -177,8 +181,41 @@ pub trait BlockHooks {
     }
 }
 
+/// The committed state at the end of a height, or why it cannot be read.
+pub type History<'a> = dyn Fn(u64) -> Result<Box<dyn StateRead + 'a>, String> + 'a;
+
+/// Everything a query router sees besides the request.
+pub struct QueryCtx<'a> {
+    /// The committed state the query reads.
+    pub state: &'a dyn StateRead,
+    /// The height of that state.
+    pub height: u64,
+    /// The state committed at the end of an earlier height (a height past
+    /// [`QueryCtx::height`] reads as `height`'s).
+    pub history: &'a History<'a>,
+    /// The gas costs the chain charges.
+    pub gas: GasConfig,
+    /// The names of the module accounts, each at `Address::module(name)`.
+    pub module_accounts: &'a [&'a str],
+    /// Accounts whose balances are not voting power (module accounts).
+    pub non_voting: &'a [Address],
+}
+
+/// A module's gRPC-style queries (`/package.Query/Method` with a protobuf request).
+pub trait QueryHandler {
+    /// Answers `method` if it is one of this module's; `None` if it is not.
+    fn query(
+        &self,
+        _method: &str,
+        _data: &[u8],
+        _ctx: &QueryCtx<'_>,
+    ) -> Option<Result<Vec<u8>, QueryError>> {
+        None
+    }
+}
+
 /// A module as the app composes it.
-pub trait Module: BlockHooks + Send + Sync {
+pub trait Module: BlockHooks + QueryHandler + Send + Sync {
     /// The module's name, as in its state keys and codespace.
     fn name(&self) -> &'static str;
 }
