@@ -7,9 +7,16 @@
 use std::sync::{Arc, Mutex};
 
 use anyhow::anyhow;
+use deai_types::module::{
+    BlockInfo, BlockTime, CommitVote, Misbehavior, MisbehaviorKind, VoteFlag,
+};
 use tendermint::{
-    abci::{response, types::ExecTxResult, Code, Event as AbciEvent, EventAttributeIndexExt},
-    block::Height,
+    abci::{
+        request, response,
+        types::{BlockSignatureInfo, ExecTxResult},
+        Code, Event as AbciEvent, EventAttributeIndexExt,
+    },
+    block::{BlockIdFlag, Height},
     merkle::proof::{ProofOp, ProofOps},
     v0_38::abci::{
         ConsensusRequest, ConsensusResponse, InfoRequest, InfoResponse, MempoolRequest,
@@ -71,6 +78,66 @@ pub fn exec_result(r: TxOutcome) -> ExecTxResult {
     }
 }
 
+/// A tendermint time as seconds and nanoseconds since the Unix epoch.
+fn block_time(t: tendermint::Time) -> anyhow::Result<BlockTime> {
+    let ts = tendermint_proto::google::protobuf::Timestamp::from(t);
+    Ok(BlockTime {
+        seconds: ts.seconds,
+        nanos: u32::try_from(ts.nanos)?,
+    })
+}
+
+/// What CometBFT's `FinalizeBlock` request says about the block: height,
+/// time, proposer, the decided last commit's votes and the misbehaviour evidence.
+pub fn block_info(r: &request::FinalizeBlock) -> anyhow::Result<BlockInfo> {
+    let last_commit = r
+        .decided_last_commit
+        .votes
+        .iter()
+        .map(|v| CommitVote {
+            validator: v.validator.address.to_vec(),
+            power: v.validator.power.value(),
+            flag: match v.sig_info {
+                BlockSignatureInfo::Flag(BlockIdFlag::Absent) => VoteFlag::Absent,
+                BlockSignatureInfo::Flag(BlockIdFlag::Commit) => VoteFlag::Commit,
+                BlockSignatureInfo::Flag(BlockIdFlag::Nil) => VoteFlag::Nil,
+                // Only CometBFT before v0.38 sends this ("signed"), and it
+                // cannot tell a vote for the block from one for nil.
+                BlockSignatureInfo::LegacySigned => VoteFlag::Commit,
+            },
+        })
+        .collect();
+    let misbehavior = r
+        .misbehavior
+        .iter()
+        .map(|m| {
+            Ok(Misbehavior {
+                kind: match m.kind {
+                    tendermint::abci::types::MisbehaviorKind::Unknown => MisbehaviorKind::Unknown,
+                    tendermint::abci::types::MisbehaviorKind::DuplicateVote => {
+                        MisbehaviorKind::DuplicateVote
+                    }
+                    tendermint::abci::types::MisbehaviorKind::LightClientAttack => {
+                        MisbehaviorKind::LightClientAttack
+                    }
+                },
+                validator: m.validator.address.to_vec(),
+                power: m.validator.power.value(),
+                height: m.height.value(),
+                time: block_time(m.time)?,
+                total_voting_power: m.total_voting_power.value(),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(BlockInfo {
+        height: r.height.value(),
+        time: block_time(r.time)?,
+        proposer: r.proposer_address.as_bytes().to_vec(),
+        last_commit,
+        misbehavior,
+    })
+}
+
 /// Handles one consensus-connection request.
 pub fn consensus(app: &SharedApp, req: ConsensusRequest) -> Result<ConsensusResponse, BoxError> {
     match req {
@@ -112,7 +179,7 @@ pub fn consensus(app: &SharedApp, req: ConsensusRequest) -> Result<ConsensusResp
             ))
         }),
         ConsensusRequest::FinalizeBlock(r) => with_app(app, |a| {
-            let out = a.finalize_block(r.height.value(), &r.txs)?;
+            let out = a.finalize_block(&block_info(&r)?, &r.txs)?;
             let block_events = abci_events(out.events);
             Ok(ConsensusResponse::FinalizeBlock(response::FinalizeBlock {
                 events: block_events,
@@ -449,7 +516,98 @@ pub async fn serve(
 
 #[cfg(test)]
 mod tests {
-    use super::check_cometbft_version;
+    use tendermint::{
+        abci::types::{CommitInfo, Misbehavior as AbciMisbehavior, Validator, VoteInfo},
+        account,
+        block::Round,
+        Hash, Time,
+    };
+
+    use super::*;
+
+    fn vote(address: u8, power: u32, flag: BlockIdFlag) -> VoteInfo {
+        VoteInfo {
+            validator: Validator {
+                address: [address; 20],
+                power: power.into(),
+            },
+            sig_info: BlockSignatureInfo::Flag(flag),
+        }
+    }
+
+    #[test]
+    fn finalize_block_requests_map_to_block_info_field_by_field() {
+        let time = Time::from_unix_timestamp(1_700_000_000, 123_456_789).unwrap();
+        let evidence_time = Time::from_unix_timestamp(1_699_999_990, 5).unwrap();
+        let req = request::FinalizeBlock {
+            txs: Vec::new(),
+            decided_last_commit: CommitInfo {
+                round: Round::default(),
+                votes: vec![
+                    vote(1, 10, BlockIdFlag::Commit),
+                    vote(2, 20, BlockIdFlag::Absent),
+                    vote(3, 30, BlockIdFlag::Nil),
+                ],
+            },
+            misbehavior: vec![AbciMisbehavior {
+                kind: tendermint::abci::types::MisbehaviorKind::DuplicateVote,
+                validator: Validator {
+                    address: [2; 20],
+                    power: 20u32.into(),
+                },
+                height: 7u32.into(),
+                time: evidence_time,
+                total_voting_power: 60u32.into(),
+            }],
+            hash: Hash::default(),
+            height: 9u32.into(),
+            time,
+            next_validators_hash: Hash::default(),
+            proposer_address: account::Id::new([3; 20]),
+        };
+        let info = block_info(&req).unwrap();
+        assert_eq!(
+            info,
+            BlockInfo {
+                height: 9,
+                time: BlockTime {
+                    seconds: 1_700_000_000,
+                    nanos: 123_456_789,
+                },
+                proposer: vec![3; 20],
+                last_commit: vec![
+                    CommitVote {
+                        validator: vec![1; 20],
+                        power: 10,
+                        flag: VoteFlag::Commit,
+                    },
+                    CommitVote {
+                        validator: vec![2; 20],
+                        power: 20,
+                        flag: VoteFlag::Absent,
+                    },
+                    CommitVote {
+                        validator: vec![3; 20],
+                        power: 30,
+                        flag: VoteFlag::Nil,
+                    },
+                ],
+                misbehavior: vec![Misbehavior {
+                    kind: MisbehaviorKind::DuplicateVote,
+                    validator: vec![2; 20],
+                    power: 20,
+                    height: 7,
+                    time: BlockTime {
+                        seconds: 1_699_999_990,
+                        nanos: 5,
+                    },
+                    total_voting_power: 60,
+                }],
+            }
+        );
+        assert!(!info.last_commit[1].flag.signed());
+        assert!(info.last_commit[2].flag.signed());
+    }
 
     #[test]
     fn only_cometbft_v0_38_with_abci_2_is_accepted() {

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::{error::TxError, tx::DecodedTx};
 
 /// Name of the module account that collects fees.
-pub const FEE_COLLECTOR: &str = "fee_collector";
+pub use deai_types::module::FEE_COLLECTOR;
 
 /// Decompressed secp256k1 public keys by their compressed bytes, the newest
 /// [`PubKeyCache::capacity`] of them.

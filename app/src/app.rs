@@ -3,10 +3,12 @@
 //! Block lifecycle, in the order CometBFT calls it and the order modules run:
 //! 1. `InitChain` (once): genesis sections are written, auth then bank, into
 //!    a pending layer that becomes part of the first block's commit.
-//! 2. `FinalizeBlock`: all txs are decoded and their signatures verified in
-//!    parallel; then, one by one in block order, each tx runs the ante checks
+//! 2. `FinalizeBlock`: the modules' begin-block hooks run, in the order of
+//!    [`crate::modules::MODULES`]; all txs are decoded and their signatures
+//!    verified in parallel; then, one by one in block order, each tx runs the ante checks
 //!    on a scratch layer (kept only if they pass: fee and sequence), then its
-//!    messages on a second scratch layer (kept only if all succeed). The
+//!    messages on a second scratch layer (kept only if all succeed); then
+//!    the modules' end-block hooks run, in the same order. The
 //!    block's changes are hashed into the Merkle tree; the root is the app hash.
 //! 3. `Commit`: the prepared tree update is written to RocksDB in one atomic
 //!    batch, and the mempool's check state restarts from the new state.
@@ -19,7 +21,8 @@ use deai_auth::AuthRead;
 use deai_proto::app::v1::{ChainInfo, GenesisValidator as ProtoValidator};
 use deai_store::{PreparedCommit, Snapshot, Storage};
 use deai_types::{
-    Changes, Event, GasConfig, GasMeter, Metered, Overlay, StateReadExt, StateWriteExt,
+    BlockCtx, BlockInfo, Changes, Event, GasConfig, GasMeter, Metered, Module, Overlay,
+    StateReadExt, StateWriteExt,
 };
 use tracing::{debug, info, info_span, warn};
 
@@ -106,6 +109,8 @@ pub struct App {
     restore: Option<Restore>,
     /// Txs whose signatures CheckTx verified, for recheck and FinalizeBlock.
     verified: VerifiedSigs,
+    /// The modules whose hooks run, in order: [`crate::modules::MODULES`].
+    modules: Vec<&'static dyn Module>,
 }
 
 /// The signer account numbers of txs whose signatures this node's CheckTx
@@ -226,6 +231,7 @@ impl App {
             snapshots: None,
             restore: None,
             verified: VerifiedSigs::default(),
+            modules: crate::modules::MODULES.to_vec(),
         })
     }
 
@@ -364,12 +370,15 @@ impl App {
         txs.iter().all(|t| tx::decode(t, &params).is_ok())
     }
 
-    /// Executes a block and computes its app hash; nothing is written until [`App::commit`].
+    /// Executes a block and computes its app hash; nothing is written until
+    /// [`App::commit`]. `info` is what consensus decided about the block;
+    /// every module's hooks see it (see [`crate::modules`]).
     pub fn finalize_block(
         &mut self,
-        height: u64,
+        info: &BlockInfo,
         txs: &[bytes::Bytes],
     ) -> anyhow::Result<BlockOutcome> {
+        let height = info.height;
         let _span = info_span!("block", height).entered();
         let expected = self.next_height()?;
         if height != expected {
@@ -383,14 +392,25 @@ impl App {
         let mut block = self.block_base();
         let params = block.auth_params()?;
         let prev_app_hash = self.last_app_hash()?;
-        let mut begin_events = deai_compute_module::begin_block(
-            &mut block,
-            &deai_compute_module::BlockCtx {
-                height,
-                prev_app_hash: prev_app_hash.clone(),
-            },
-        )
-        .map_err(|e| anyhow!("compute begin block: {e}"))?;
+        let host = end_block::Host {
+            storage: &self.storage,
+            prev_app_hash: &prev_app_hash,
+        };
+        let mut events = Vec::new();
+        let no_fees = BTreeMap::new();
+        let ctx = BlockCtx {
+            info,
+            prev_app_hash: &prev_app_hash,
+            fees: &no_fees,
+            host: &host,
+        };
+        for module in &self.modules {
+            events.extend(
+                module
+                    .begin_block(&mut block, &ctx)
+                    .map_err(|e| anyhow!("{e}"))?,
+            );
+        }
 
         // Decoding and signature verification run on helper threads while
         // this one executes the txs in block order (see `prepare_block`). A
@@ -413,14 +433,14 @@ impl App {
             )?);
             Ok(())
         })?;
-        begin_events.extend(end_block::run(
-            &mut block,
-            &self.storage,
-            height,
-            &prev_app_hash,
-            &fees,
-        )?);
-        let events = begin_events;
+        let ctx = BlockCtx { fees: &fees, ..ctx };
+        for module in &self.modules {
+            events.extend(
+                module
+                    .end_block(&mut block, &ctx)
+                    .map_err(|e| anyhow!("{e}"))?,
+            );
+        }
 
         let changes = block.into_changes();
         let prepared = self.storage.prepare(height, &changes)?;
@@ -970,7 +990,7 @@ mod tests {
         app.init_chain("deai-prune", 1, b"").unwrap();
         let mut retain = 0;
         for h in 1..=PRUNE_EVERY {
-            app.finalize_block(h, &[]).unwrap();
+            app.finalize_block(&BlockInfo::at(h), &[]).unwrap();
             retain = app.commit().unwrap();
         }
         assert_eq!(retain, PRUNE_EVERY - 50);
@@ -1027,13 +1047,15 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let mut app = App::open(dir.path()).unwrap();
             app.init_chain("deai-threads", 1, &genesis).unwrap();
-            app.finalize_block(1, &[]).unwrap();
+            app.finalize_block(&BlockInfo::at(1), &[]).unwrap();
             app.commit().unwrap();
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .unwrap();
-            let out = pool.install(|| app.finalize_block(2, &block)).unwrap();
+            let out = pool
+                .install(|| app.finalize_block(&BlockInfo::at(2), &block))
+                .unwrap();
             app.commit().unwrap();
             outcomes.push(out);
         }
@@ -1045,14 +1067,143 @@ mod tests {
         assert_eq!(outcomes[2], outcomes[0]);
     }
 
+    /// Which hook ran, and the block info, previous app hash and fees it saw.
+    type Seen = (&'static str, BlockInfo, Vec<u8>, BTreeMap<String, u128>);
+
+    /// A module that records what its hooks are given.
+    #[derive(Default)]
+    struct Probe {
+        seen: std::sync::Mutex<Vec<Seen>>,
+    }
+
+    impl deai_types::BlockHooks for Probe {
+        fn begin_block(
+            &self,
+            _state: &mut dyn deai_types::StateWrite,
+            ctx: &BlockCtx<'_>,
+        ) -> Result<Vec<Event>, deai_types::HookError> {
+            let seen = (
+                "begin",
+                ctx.info.clone(),
+                ctx.prev_app_hash.to_vec(),
+                ctx.fees.clone(),
+            );
+            self.seen.lock().unwrap().push(seen);
+            Ok(vec![Event::new("probe_begin")])
+        }
+
+        fn end_block(
+            &self,
+            _state: &mut dyn deai_types::StateWrite,
+            ctx: &BlockCtx<'_>,
+        ) -> Result<Vec<Event>, deai_types::HookError> {
+            let seen = (
+                "end",
+                ctx.info.clone(),
+                ctx.prev_app_hash.to_vec(),
+                ctx.fees.clone(),
+            );
+            self.seen.lock().unwrap().push(seen);
+            Ok(vec![Event::new("probe_end")])
+        }
+    }
+
+    impl deai_types::QueryHandler for Probe {}
+
+    impl Module for Probe {
+        fn name(&self) -> &'static str {
+            "probe"
+        }
+    }
+
+    #[test]
+    fn every_hook_sees_the_block_info_consensus_decided_and_the_fees_paid() {
+        use deai_types::{
+            module::{BlockTime, CommitVote, Misbehavior, MisbehaviorKind, VoteFlag},
+            Coin, BASE_DENOM,
+        };
+        let keys: Vec<_> = (0..6)
+            .map(|i| deai_client::tx::Key::from_label(&format!("probe-{i}")))
+            .collect();
+        let mut state = deai_genesis::AppState::default();
+        for k in &keys {
+            state
+                .add_account(k.address(), &[Coin::new(1_000_000, BASE_DENOM)])
+                .unwrap();
+        }
+        let genesis = serde_json::to_vec(&state).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = App::open(dir.path()).unwrap();
+        let probe: &'static Probe = Box::leak(Box::default());
+        app.modules.push(probe);
+        app.init_chain("deai-probe", 1, &genesis).unwrap();
+        app.finalize_block(&BlockInfo::at(1), &[]).unwrap();
+        app.commit().unwrap();
+        let prev = app.last_app_hash().unwrap();
+
+        let info = BlockInfo {
+            height: 2,
+            time: BlockTime {
+                seconds: 1_700_000_000,
+                nanos: 42,
+            },
+            proposer: vec![7; 20],
+            last_commit: vec![
+                CommitVote {
+                    validator: vec![7; 20],
+                    power: 10,
+                    flag: VoteFlag::Commit,
+                },
+                CommitVote {
+                    validator: vec![8; 20],
+                    power: 5,
+                    flag: VoteFlag::Absent,
+                },
+            ],
+            misbehavior: vec![Misbehavior {
+                kind: MisbehaviorKind::DuplicateVote,
+                validator: vec![8; 20],
+                power: 5,
+                height: 1,
+                time: BlockTime::default(),
+                total_voting_power: 15,
+            }],
+        };
+        // Two transfers of fee 1_000 each, the first with a bad signature
+        // (which pays nothing).
+        let mut block = mixed_block(&keys, "deai-probe");
+        block.truncate(2);
+        let mut bad = block[0].to_vec();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        block[0] = bad.into();
+        let out = app.finalize_block(&info, &block).unwrap();
+        assert_eq!(out.tx_results[1].code, 0);
+        let kinds: Vec<&str> = out.events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds.first(), Some(&"probe_begin"));
+        assert_eq!(kinds.last(), Some(&"probe_end"));
+
+        let seen = probe.seen.lock().unwrap();
+        let fees = BTreeMap::from([(BASE_DENOM.to_string(), 1_000u128)]);
+        assert_eq!(seen.len(), 4, "two hooks in each of two blocks");
+        assert_eq!(
+            seen[2],
+            ("begin", info.clone(), prev.clone(), BTreeMap::new())
+        );
+        assert_eq!(seen[3], ("end", info, prev, fees));
+    }
+
     #[test]
     fn a_block_at_the_wrong_height_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let mut app = App::open(dir.path()).unwrap();
-        assert!(app.finalize_block(1, &[]).is_err(), "no genesis yet");
+        assert!(
+            app.finalize_block(&BlockInfo::at(1), &[]).is_err(),
+            "no genesis yet"
+        );
         app.init_chain("deai-h", 5, b"").unwrap();
-        assert!(app.finalize_block(1, &[]).is_err());
-        app.finalize_block(5, &[]).unwrap();
+        assert!(app.finalize_block(&BlockInfo::at(1), &[]).is_err());
+        app.finalize_block(&BlockInfo::at(5), &[]).unwrap();
         app.commit().unwrap();
         assert!(
             app.commit().is_err(),

@@ -216,7 +216,7 @@ pub fn transfers(config: TransferConfig) -> anyhow::Result<TransferReport> {
     }
     let genesis = serde_json::to_vec(&state)?;
     app.init_chain(chain_id, 1, &genesis)?;
-    app.finalize_block(1, &[])?;
+    app.finalize_block(&crate::BlockInfo::at(1), &[])?;
     app.commit()?;
 
     let t = Instant::now();
@@ -270,11 +270,12 @@ pub fn transfers(config: TransferConfig) -> anyhow::Result<TransferReport> {
     // taking the signatures its CheckTx verified as verified.
     let seen = app.set_aside_verified_signatures();
     let t = Instant::now();
-    app.finalize_block(height, &block)?;
+    app.finalize_block(&crate::BlockInfo::at(height), &block)?;
     let finalize_unseen = t.elapsed();
     app.restore_verified_signatures(seen);
     let t = Instant::now();
-    let (out, cpu_finalize) = with_cpu(|| app.finalize_block(height, &block));
+    let (out, cpu_finalize) =
+        with_cpu(|| app.finalize_block(&crate::BlockInfo::at(height), &block));
     let out = out?;
     let finalize = t.elapsed();
     let t = Instant::now();
@@ -338,7 +339,7 @@ fn queue_history_one(n: usize, blocks: u64) -> anyhow::Result<QueueHistoryRow> {
     let dir = tempfile::tempdir().context("creating a temporary data directory")?;
     let mut app = App::open(dir.path())?;
     app.init_chain("deai-bench", 1, b"")?;
-    app.finalize_block(1, &[])?;
+    app.finalize_block(&crate::BlockInfo::at(1), &[])?;
     app.commit()?;
 
     // Height 2: the queues filled directly, as if n jobs and n proposals had
@@ -368,7 +369,7 @@ fn queue_history_one(n: usize, blocks: u64) -> anyhow::Result<QueueHistoryRow> {
         deai_gov::state_key::deposit_queue_prefix(),
     ];
     loop {
-        app.finalize_block(height, &[])?;
+        app.finalize_block(&crate::BlockInfo::at(height), &[])?;
         app.commit()?;
         height += 1;
         drain_blocks += 1;
@@ -390,7 +391,7 @@ fn queue_history_one(n: usize, blocks: u64) -> anyhow::Result<QueueHistoryRow> {
 
     let t = Instant::now();
     for _ in 0..blocks {
-        app.finalize_block(height, &[])?;
+        app.finalize_block(&crate::BlockInfo::at(height), &[])?;
         app.commit()?;
         height += 1;
     }
@@ -433,7 +434,7 @@ pub fn statesync(accounts: usize) -> anyhow::Result<StateSyncReport> {
         state.add_account(addr, &[Coin::new(1_000_000, BASE_DENOM)])?;
     }
     app.init_chain("deai-bench", 1, &serde_json::to_vec(&state)?)?;
-    app.finalize_block(1, &[])?;
+    app.finalize_block(&crate::BlockInfo::at(1), &[])?;
     app.commit()?;
     let root = app.last_app_hash()?;
 

@@ -1,24 +1,11 @@
-//! End-of-block work, in this order:
-//! 1. governance: lapsed deposit periods expire; ended votes are tallied
-//!    and passed proposals' messages run (as the governance account, all or
-//!    nothing) through the same executor as transactions;
-//! 2. compute: jobs whose reveal deadline came are settled (payouts,
-//!    rewards, slashes to the treasury), unbondings paid, jails lifted;
-//! 3. the treasury's share of the block's fees moves from the fee
-//!    collector to the treasury;
-//! 4. treasury streams pay (after the rest, so a stream created or a
-//!    treasury refilled in this block already counts).
-//!
-//! Compute's begin-block work (assigning providers to waiting jobs) runs
-//! before the block's transactions; see `App::finalize_block`.
+//! The app's side of the block hooks: the [`Host`] that gives modules'
+//! hooks committed history and runs passed proposals' messages through the
+//! same executor as transactions, and the list of module accounts. Which
+//! hooks run, and in what order, is [`crate::modules`]'s.
 
-use std::collections::BTreeMap;
-
-use deai_bank::BankWrite;
-use deai_gov::{GovError, GovHost};
+use deai_gov::GovError;
 use deai_store::{Snapshot, Storage};
-use deai_treasury::TreasuryRead;
-use deai_types::{Address, Coin, Event, Overlay, StateWrite};
+use deai_types::{Address, BlockHost, Event, Overlay, StateRead, StateWrite};
 
 use crate::{
     ante::FEE_COLLECTOR,
@@ -66,22 +53,21 @@ impl Host<'_> {
     }
 }
 
-impl<S: StateWrite> GovHost<S> for Host<'_> {
-    type History = Snapshot;
-
-    fn history(&self, height: u64) -> Result<Snapshot, GovError> {
-        self.storage
-            .snapshot(height)
-            .map_err(|e| GovError::HistoryUnavailable(height, e.to_string()))
+impl BlockHost for Host<'_> {
+    fn history(&self, height: u64) -> Result<Box<dyn StateRead + '_>, String> {
+        match self.storage.snapshot(height) {
+            Ok(s) => Ok(Box::new(s)),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     fn non_voting(&self) -> Vec<Address> {
         non_voting_accounts()
     }
 
-    fn execute(
+    fn execute_as_governance(
         &self,
-        state: &mut S,
+        state: &mut dyn StateWrite,
         height: u64,
         messages: &[cosmos_sdk_proto::Any],
     ) -> Result<Vec<Event>, String> {
@@ -117,60 +103,6 @@ impl<S: StateWrite> GovHost<S> for Host<'_> {
         }
         Ok(events)
     }
-}
-
-/// Runs the end-of-block steps on `state`. `fees` are the fees this
-/// block's transactions paid, by denom.
-pub fn run<S: StateWrite>(
-    state: &mut S,
-    storage: &Storage,
-    height: u64,
-    prev_app_hash: &[u8],
-    fees: &BTreeMap<String, u128>,
-) -> anyhow::Result<Vec<Event>> {
-    let host = Host {
-        storage,
-        prev_app_hash,
-    };
-    let mut events = deai_gov::end_block(state, height, &host)
-        .map_err(|e| anyhow::anyhow!("governance end block: {e}"))?;
-
-    let ctx = deai_compute_module::BlockCtx {
-        height,
-        prev_app_hash: prev_app_hash.to_vec(),
-    };
-    events.extend(
-        deai_compute_module::end_block(state, &ctx)
-            .map_err(|e| anyhow::anyhow!("compute end block: {e}"))?,
-    );
-
-    let share = state.treasury_params()?.fee_share_ppm;
-    let to_treasury: Vec<Coin> = fees
-        .iter()
-        .map(|(denom, amount)| Coin::new(deai_gov::params::share(*amount, share), denom.clone()))
-        .filter(|c| c.amount > 0)
-        .collect();
-    if !to_treasury.is_empty() {
-        events.extend(
-            state
-                .send(
-                    &Address::module(FEE_COLLECTOR),
-                    &deai_treasury::address(),
-                    &to_treasury,
-                )
-                .map_err(|e| anyhow::anyhow!("fee share to the treasury: {e}"))?,
-        );
-        events.push(deai_treasury::event::fund(
-            &Address::module(FEE_COLLECTOR),
-            &to_treasury,
-        ));
-    }
-
-    events.extend(
-        deai_treasury::end_block(state, height)
-            .map_err(|e| anyhow::anyhow!("treasury end block: {e}"))?,
-    );
-    Ok(events)
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 //! pipeline (decode and stateless checks in [`tx`], signatures, sequences
 //! and fees in [`ante`], messages in [`exec`]), query routing, and the ABCI
 //! server that CometBFT v0.38 drives (`deaid devnet` drives the same [`App`]
-//! in-process, from the `deai-devnet` crate). Modules are called
-//! explicitly, in the order documented on [`app::App`].
+//! in-process, from the `deai-devnet` crate). Modules are composed
+//! through the traits of `deai_types::module`, from one ordered list:
+//! [`modules::MODULES`], whose docs give the order and why.
 //!
 //! Talking to a chain as a user (tx building, signing, the RPC client, the
 //! keyring) is `deai-client`'s: this crate carries no HTTP client.
@@ -20,10 +21,12 @@ pub mod end_block;
 pub mod error;
 pub mod exec;
 pub mod home;
+pub mod modules;
 pub mod query;
 pub mod state_key;
 pub mod statesync;
 pub mod tx;
 
 pub use app::{App, BlockOutcome, PreChecked, SigVerifier, TxOutcome};
+pub use deai_types::BlockInfo;
 pub use error::TxError;

@@ -1,6 +1,8 @@
 //! ABCI `Query` routing. Two kinds of path:
 //! - gRPC method paths with a protobuf request in `data`, such as
-//!   `/cosmos.bank.v1beta1.Query/Balance`, answered by the owning module;
+//!   `/cosmos.bank.v1beta1.Query/Balance`, answered by the owning module:
+//!   each module of [`crate::modules::MODULES`] is asked in turn, through
+//!   its `deai_types::QueryHandler`, until one knows the path;
 //! - `store/<module>/key` with the full state key in `data` (it must begin
 //!   with `<module>/`), answered with the raw value and, when `prove` is set,
 //!   an ICS-23 proof (existence or non-existence) against the app hash of
@@ -10,7 +12,10 @@
 use deai_auth::AuthRead;
 use deai_proto::app::v1::ChainInfo;
 use deai_store::{Snapshot, Storage};
-use deai_types::{Event, GasConfig, GasMeter, Metered, Overlay, QueryError, StateReadExt};
+use deai_types::{
+    Event, GasConfig, GasMeter, Metered, Module, Overlay, QueryCtx, QueryError, StateRead,
+    StateReadExt,
+};
 use prost::Message;
 
 use crate::{
@@ -68,12 +73,18 @@ pub fn query(app: &App, path: &str, data: &[u8], height: u64, prove: bool) -> Qu
 pub struct Querier {
     storage: Storage,
     gas: GasConfig,
+    /// The modules asked, in order: [`crate::modules::MODULES`].
+    modules: Vec<&'static dyn Module>,
 }
 
 impl Querier {
     /// A querier over `storage`, simulating with the gas costs `gas`.
     pub fn new(storage: Storage, gas: GasConfig) -> Self {
-        Querier { storage, gas }
+        Querier {
+            storage,
+            gas,
+            modules: crate::modules::MODULES.to_vec(),
+        }
     }
 
     /// Answers a query at `height` (0: the latest committed height).
@@ -157,28 +168,25 @@ fn query_at(app: &Querier, path: &str, data: &[u8], height: u64, prove: bool) ->
     if path == "/cosmos.tx.v1beta1.Service/Simulate" {
         return simulate(app, data, at);
     }
-    let history = |h: u64| {
-        app.storage
-            .snapshot(h.min(at))
-            .map_err(|e| deai_gov::GovError::HistoryUnavailable(h, e.to_string()))
+    let history = |h: u64| -> Result<Box<dyn StateRead>, String> {
+        match app.storage.snapshot(h.min(at)) {
+            Ok(s) => Ok(Box::new(s)),
+            Err(e) => Err(e.to_string()),
+        }
     };
-    let auth = deai_auth::query::QueryCtx {
+    let non_voting = crate::end_block::non_voting_accounts();
+    let ctx = QueryCtx {
+        state: &snapshot,
+        height: at,
+        history: &history,
         gas: app.gas,
         module_accounts: &crate::end_block::MODULE_ACCOUNTS,
+        non_voting: &non_voting,
     };
-    let answer = deai_auth::query::query(&snapshot, &auth, path, data)
-        .or_else(|| deai_bank::query::query(&snapshot, path, data))
-        .or_else(|| {
-            deai_gov::query::query(
-                &snapshot,
-                path,
-                data,
-                &history,
-                &crate::end_block::non_voting_accounts(),
-            )
-        })
-        .or_else(|| deai_treasury::query::query(&snapshot, path, data, at))
-        .or_else(|| deai_compute_module::query::query(&snapshot, path, data));
+    let answer = app
+        .modules
+        .iter()
+        .find_map(|module| module.query(path, data, &ctx));
     match answer {
         Some(Ok(value)) => QueryAnswer {
             value,

@@ -20,11 +20,10 @@ use cosmos_sdk_proto::{
 use deai_app::{end_block::Host, App, BlockOutcome, TxOutcome};
 use deai_auth::AuthRead;
 use deai_client::tx::{any, msg_send, msg_vote, sign_tx, Key, TxParams};
-use deai_gov::{GovHost, GovParams};
+use deai_gov::GovParams;
 use deai_proto::{gov::v1 as gpb, treasury::v1 as tpb};
-use deai_store::Snapshot;
 use deai_treasury::TreasuryParams;
-use deai_types::{Address, Coin, Overlay};
+use deai_types::{Address, BlockHost, Coin, Overlay};
 use prost::Message;
 use serde_json::json;
 
@@ -121,7 +120,10 @@ impl Chain {
     /// PrepareProposal's filter would send them.
     fn finalize(&mut self, txs: &[bytes::Bytes]) -> BlockOutcome {
         let height = self.app.last_height() + 1;
-        let out = self.app.finalize_block(height, txs).unwrap();
+        let out = self
+            .app
+            .finalize_block(&deai_app::BlockInfo::at(height), txs)
+            .unwrap();
         self.app.commit().unwrap();
         out
     }
@@ -485,13 +487,9 @@ fn a_proposal_carrying_a_bank_send_from_the_governance_account_is_refused_and_ch
         prev_app_hash: &prev,
     };
     let mut layer = Overlay::new(chain.app.storage().latest_snapshot());
-    let e = <Host<'_> as GovHost<Overlay<Snapshot>>>::execute(
-        &host,
-        &mut layer,
-        height,
-        &[spend(&thief, 10), send],
-    )
-    .unwrap_err();
+    let e = host
+        .execute_as_governance(&mut layer, height, &[spend(&thief, 10), send])
+        .unwrap_err();
     assert!(
         e.starts_with("message 1 (/cosmos.bank.v1beta1.MsgSend) failed")
             && e.ends_with("not a governance action"),

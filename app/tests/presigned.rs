@@ -24,7 +24,8 @@ fn app(keys: &[Key]) -> (tempfile::TempDir, App) {
     let genesis = json!({"bank": {"balances": balances}});
     app.init_chain(CHAIN, 1, &serde_json::to_vec(&genesis).unwrap())
         .unwrap();
-    app.finalize_block(1, &[]).unwrap();
+    app.finalize_block(&deai_app::BlockInfo::at(1), &[])
+        .unwrap();
     app.commit().unwrap();
     (dir, app)
 }
@@ -87,8 +88,12 @@ fn a_block_this_node_checked_ends_in_the_same_state_as_on_a_node_that_never_saw_
     // FinalizeBlock verifies them and refuses the tx, on both nodes.
     let mut block: Vec<bytes::Bytes> = txs.into_iter().map(bytes::Bytes::from).collect();
     block.push(forged(&send(&checked, &k[2], &k[0], 8, 0)).into());
-    let a = checked.finalize_block(2, &block).unwrap();
-    let b = fresh.finalize_block(2, &block).unwrap();
+    let a = checked
+        .finalize_block(&deai_app::BlockInfo::at(2), &block)
+        .unwrap();
+    let b = fresh
+        .finalize_block(&deai_app::BlockInfo::at(2), &block)
+        .unwrap();
     assert_eq!(a.app_hash, b.app_hash);
     assert_eq!(a.tx_results, b.tx_results);
     let codes: Vec<u32> = a.tx_results.iter().map(|r| r.code).collect();

@@ -65,7 +65,10 @@ impl Node {
     fn block(&mut self, txs: &[Vec<u8>]) -> Vec<u8> {
         let txs: Vec<bytes::Bytes> = txs.iter().cloned().map(bytes::Bytes::from).collect();
         let height = self.app.last_height() + 1;
-        let out = self.app.finalize_block(height, &txs).unwrap();
+        let out = self
+            .app
+            .finalize_block(&deai_app::BlockInfo::at(height), &txs)
+            .unwrap();
         for r in &out.tx_results {
             assert_eq!(r.code, 0, "{}", r.log);
         }

@@ -19,6 +19,7 @@ use anyhow::{anyhow, bail, Context};
 use bytes::Bytes;
 use deai_app::{abci::exec_result, App, PreChecked, TxOutcome};
 use deai_genesis::GenesisDoc;
+use deai_types::module::{BlockInfo, BlockTime, CommitVote, VoteFlag};
 use tendermint::{
     abci::response,
     account,
@@ -307,7 +308,7 @@ impl Devnet {
             if stored == 0 || applied != before {
                 bail!("block store is at height {stored} but the state is at {applied}");
             }
-            Self::replay(&mut app, &store, stored)?;
+            Self::replay(&mut app, &store, &validators, stored)?;
         }
         let tip = match store.get(stored)? {
             None => None,
@@ -344,13 +345,18 @@ impl Devnet {
     }
 
     /// Re-executes the stored block at `height` that the app never committed.
-    fn replay(app: &mut App, store: &BlockStore, height: u64) -> anyhow::Result<()> {
+    fn replay(
+        app: &mut App,
+        store: &BlockStore,
+        validators: &validator::Set,
+        height: u64,
+    ) -> anyhow::Result<()> {
         let b = store
             .get(height)?
             .with_context(|| format!("block {height} is missing"))?;
         info!(height, "replaying a block the state did not commit");
         let txs: Vec<Bytes> = b.block.data.iter().cloned().map(Bytes::from).collect();
-        let out = app.finalize_block(height, &txs)?;
+        let out = app.finalize_block(&block_info(&b.block, validators)?, &txs)?;
         if out.app_hash.as_slice() != b.results.app_hash.as_ref() {
             bail!(
                 "replaying block {height} gave app hash {} but the block store recorded {}",
@@ -512,7 +518,9 @@ impl Devnet {
             now_after(time)?,
         )?;
 
-        let out = self.app.finalize_block(height, &proposal)?;
+        let out = self
+            .app
+            .finalize_block(&block_info(&block, &self.validators)?, &proposal)?;
         let results: ResponseFinalizeBlock = response::FinalizeBlock {
             // Begin- and end-block events (compute assignments and
             // settlements, governance results, treasury payments).
@@ -719,6 +727,42 @@ impl Devnet {
 
 /// The time of the block after the one `commit` signs: with one validator,
 /// CometBFT's BFT time is that validator's precommit timestamp.
+/// What CometBFT's `FinalizeBlock` would tell the app about `block`: its
+/// header's height, time and proposer, and the last commit's votes matched
+/// to the validator set by position, as CometBFT matches them (so the
+/// devnet's one validator signed every last commit it made). A devnet block
+/// carries no evidence, so no misbehaviour.
+fn block_info(block: &Block, validators: &validator::Set) -> anyhow::Result<BlockInfo> {
+    let last_commit = match &block.last_commit {
+        None => Vec::new(),
+        Some(c) => validators
+            .validators()
+            .iter()
+            .zip(&c.signatures)
+            .map(|(v, sig)| CommitVote {
+                validator: v.address.as_bytes().to_vec(),
+                power: v.power.value(),
+                flag: match sig {
+                    CommitSig::BlockIdFlagAbsent => VoteFlag::Absent,
+                    CommitSig::BlockIdFlagCommit { .. } => VoteFlag::Commit,
+                    CommitSig::BlockIdFlagNil { .. } => VoteFlag::Nil,
+                },
+            })
+            .collect(),
+    };
+    let time = tendermint_proto::google::protobuf::Timestamp::from(block.header.time);
+    Ok(BlockInfo {
+        height: block.header.height.value(),
+        time: BlockTime {
+            seconds: time.seconds,
+            nanos: u32::try_from(time.nanos)?,
+        },
+        proposer: block.header.proposer_address.as_bytes().to_vec(),
+        last_commit,
+        misbehavior: Vec::new(),
+    })
+}
+
 fn commit_time(commit: &Commit) -> anyhow::Result<Time> {
     commit
         .signatures

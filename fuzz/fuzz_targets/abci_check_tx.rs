@@ -34,7 +34,7 @@ fuzz_target!(
         // it, so every input starts from the same view.
         if accepted {
             let h = chain.next_height();
-            chain.app.finalize_block(h, &[]).expect("an empty block never fails");
+            chain.app.finalize_block(&deai_app::BlockInfo::at(h), &[]).expect("an empty block never fails");
             chain.app.commit().expect("committing an empty block");
         }
     }

@@ -30,7 +30,7 @@ fuzz_target!(
         let chain = guard.get_or_insert_with(Chain::new);
         let txs = Sequences::committed(chain).block(data);
         let height = chain.next_height();
-        let first = match chain.app.finalize_block(height, &txs) {
+        let first = match chain.app.finalize_block(&deai_app::BlockInfo::at(height), &txs) {
             Ok(o) => o,
             Err(e) => panic!("FinalizeBlock failed at height {height}: {e:#}"),
         };
@@ -43,7 +43,7 @@ fuzz_target!(
         }
         let second = chain
             .app
-            .finalize_block(height, &txs)
+            .finalize_block(&deai_app::BlockInfo::at(height), &txs)
             .expect("FinalizeBlock failed on its second run");
         assert_eq!(first.app_hash, second.app_hash, "the same block gave two app hashes");
         assert_eq!(first.tx_results, second.tx_results, "the same block gave two tx results");

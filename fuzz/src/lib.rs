@@ -160,7 +160,8 @@ impl Chain {
         let genesis = serde_json::to_vec(&app_state()).expect("app_state serializes");
         app.init_chain(CHAIN_ID, 1, &genesis)
             .expect("the fuzz genesis is valid");
-        app.finalize_block(1, &[]).expect("an empty first block");
+        app.finalize_block(&deai_app::BlockInfo::at(1), &[])
+            .expect("an empty first block");
         app.commit().expect("committing the first block");
         Chain { app, _dir: dir }
     }

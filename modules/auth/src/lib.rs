@@ -15,6 +15,7 @@
 // Consensus code: no floating point (results must match on every machine).
 #![deny(clippy::float_arithmetic)]
 
+pub mod component;
 pub mod error;
 pub mod genesis;
 pub mod params;
@@ -22,6 +23,7 @@ pub mod query;
 pub mod state;
 pub mod state_key;
 
+pub use component::AuthModule;
 pub use error::AuthError;
 pub use genesis::AuthGenesis;
 pub use params::AuthParams;

@@ -14,6 +14,7 @@
 // Consensus code: no floating point (results must match on every machine).
 #![deny(clippy::float_arithmetic)]
 
+pub mod component;
 pub mod error;
 pub mod event;
 pub mod genesis;
@@ -24,6 +25,7 @@ pub mod query;
 pub mod state;
 pub mod state_key;
 
+pub use component::BankModule;
 pub use error::BankError;
 pub use genesis::{BankGenesis, GenesisBalance};
 pub use params::BankParams;

@@ -125,6 +125,7 @@
 #![deny(clippy::arithmetic_side_effects)]
 
 pub mod block;
+pub mod component;
 pub mod deadline;
 pub mod error;
 pub mod event;
@@ -141,6 +142,7 @@ pub mod state_key;
 mod tests;
 
 pub use block::{begin_block, end_block, select_providers};
+pub use component::ComputeModule;
 pub use error::ComputeError;
 pub use genesis::ComputeGenesis;
 pub use msg::Msg;

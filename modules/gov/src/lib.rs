@@ -42,6 +42,7 @@
 // Consensus code: no floating point (results must match on every machine).
 #![deny(clippy::float_arithmetic)]
 
+pub mod component;
 pub mod error;
 pub mod event;
 pub mod genesis;
@@ -53,6 +54,7 @@ pub mod state;
 pub mod state_key;
 pub mod tally;
 
+pub use component::GovModule;
 use cosmos_sdk_proto::Any;
 use deai_proto::gov::v1::{Proposal, ProposalStatus};
 use deai_types::{Address, Event, Overlay, StateRead, StateWrite};

@@ -285,9 +285,7 @@ impl GovParams {
 
 /// `amount × ppm / 1_000_000`, rounded down, without overflow.
 pub fn share(amount: u128, ppm: u64) -> u128 {
-    let ppm = u128::from(ppm.min(PPM));
-    let unit = u128::from(PPM);
-    (amount / unit) * ppm + (amount % unit) * ppm / unit
+    deai_types::coin::ppm_share(amount, ppm)
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@
 // Consensus code: no floating point (results must match on every machine).
 #![deny(clippy::float_arithmetic)]
 
+pub mod component;
 pub mod error;
 pub mod event;
 pub mod genesis;
@@ -37,6 +38,7 @@ pub mod query;
 pub mod state;
 pub mod state_key;
 
+pub use component::TreasuryModule;
 use deai_types::{Address, Event, StateWrite};
 pub use error::TreasuryError;
 pub use genesis::TreasuryGenesis;

@@ -6,6 +6,17 @@ use std::{fmt, str::FromStr};
 /// The chain's base denomination (1 DEAI = 10^6 udeai).
 pub const BASE_DENOM: &str = "udeai";
 
+/// Parts per million: the unit of every share parameter (1_000_000 = 100%).
+pub const PPM: u64 = 1_000_000;
+
+/// `amount × ppm / 1_000_000`, rounded down, without overflow; `ppm` above
+/// [`PPM`] counts as 100%.
+pub fn ppm_share(amount: u128, ppm: u64) -> u128 {
+    let ppm = u128::from(ppm.min(PPM));
+    let unit = u128::from(PPM);
+    (amount / unit) * ppm + (amount % unit) * ppm / unit
+}
+
 /// Errors from parsing or validating coins.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CoinError {

@@ -11,6 +11,7 @@ pub mod coin;
 pub mod error;
 pub mod event;
 pub mod gas;
+pub mod module;
 pub mod query;
 pub mod state;
 pub mod tx_hash;
@@ -20,6 +21,9 @@ pub use coin::{Coin, CoinError, BASE_DENOM};
 pub use error::ModuleError;
 pub use event::Event;
 pub use gas::{GasConfig, GasMeter, Metered};
+pub use module::{
+    BlockCtx, BlockHooks, BlockHost, BlockInfo, HookError, Module, QueryCtx, QueryHandler,
+};
 pub use query::{Page, QueryError};
 pub use state::{
     Changes, CountingState, Entries, MarkedState, MemState, StateReadExt, StateWriteExt,

@@ -87,6 +87,20 @@ impl<T: StateRead + ?Sized> StateRead for &mut T {
     }
 }
 
+impl<T: StateRead + ?Sized> StateRead for Box<T> {
+    fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        (**self).get_raw(key)
+    }
+    fn prefix_raw(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StateError> {
+        (**self).prefix_raw(prefix, start_after, limit)
+    }
+}
+
 impl<T: StateWrite + ?Sized> StateWrite for &mut T {
     fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<(), StateError> {
         (**self).put_raw(key, value)

@@ -1,0 +1,51 @@
+//! The module registry: every module the chain runs, listed once, in the
+//! order the app calls them.
+//!
+//! Each module crate exposes a unit struct implementing
+//! [`deai_types::Module`]; [`MODULES`] lists them. The app walks the list
+//! for every block hook and every query (the first module that knows a
+//! query path answers it), so the order of the list is the order of the work:
+//!
+//! * begin block (before the block's transactions): compute assigns
+//!   providers to waiting jobs (the others have no begin-block work);
+//! * end block (after the transactions):
+//!   1. governance: lapsed deposit periods expire; ended votes are tallied
+//!      and passed proposals' messages run (as the governance account, all
+//!      or nothing) through the same executor as transactions;
+//!   2. compute: jobs whose reveal deadline came are settled (payouts,
+//!      rewards, slashes to the treasury), unbondings paid, jails lifted;
+//!   3. treasury: its share of the block's fees moves from the fee collector
+//!      to the treasury, then streams pay.
+//!
+//! Why this order: governance runs first so that what a passed proposal
+//! changes (parameters, a spend, a stream) holds for the rest of the block's
+//! work; compute settles before the treasury so that slashes paid to the
+//! treasury and the fee share both count before streams pay; streams pay
+//! last, so a stream created or a treasury refilled in this block already
+//! counts. Auth and bank have no hooks; they come first because every other
+//! module builds on them.
+//!
+//! The order is consensus: changing it changes app hashes.
+
+use deai_types::Module;
+
+/// The chain's modules, in the order their hooks run (see the module docs).
+/// Adding a module: implement [`Module`] in its crate and add one line here.
+pub static MODULES: &[&dyn Module] = &[
+    &deai_auth::AuthModule,
+    &deai_bank::BankModule,
+    &deai_gov::GovModule,
+    &deai_compute_module::ComputeModule,
+    &deai_treasury::TreasuryModule,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_registry_lists_each_module_once_in_hook_order() {
+        let names: Vec<&str> = MODULES.iter().map(|m| m.name()).collect();
+        assert_eq!(names, ["auth", "bank", "gov", "compute", "treasury"]);
+    }
+}

@@ -1,0 +1,221 @@
+//! The module contract: what the app asks of every module, so that it can
+//! run them all from one ordered list. A module implements [`Module`] on a
+//! unit struct in its own crate; the app lists those structs once.
+//!
+//! Block hooks ([`BlockHooks`]) see one [`BlockCtx`]: what consensus decided
+//! about the block ([`BlockInfo`]: height, time, proposer, the last commit's
+//! votes, misbehaviour evidence), the previous app hash, the fees the
+//! block's transactions paid, and a [`BlockHost`] for the little a hook
+//! needs from the app (committed history, running messages as governance).
+//! The host is a trait object so a module depends on no other module and on
+//! neither the app nor the store.
+//!
+//! Queries ([`QueryHandler`]) see one [`QueryCtx`]: the committed state
+//! asked about, its height, history, and the few chain-wide facts routers
+//! need (gas costs, the module accounts).
+
+use std::collections::BTreeMap;
+
+use cosmos_sdk_proto::Any;
+
+use crate::{Address, Event, GasConfig, QueryError, StateRead, StateWrite};
+
+/// The module account (`Address::module(FEE_COLLECTOR)`) the ante handler
+/// pays transaction fees into, and the treasury takes its share from.
+pub const FEE_COLLECTOR: &str = "fee_collector";
+
+/// A point in time as protobuf's `Timestamp` holds it: seconds since the
+/// Unix epoch and nanoseconds within the second.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BlockTime {
+    /// Whole seconds since 1970-01-01T00:00:00Z.
+    pub seconds: i64,
+    /// Nanoseconds past `seconds`, below 1_000_000_000.
+    pub nanos: u32,
+}
+
+/// How a validator took part in the decided last commit (CometBFT's `BlockIDFlag`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoteFlag {
+    /// No vote of this validator was received.
+    Absent,
+    /// The validator voted for the block.
+    Commit,
+    /// The validator voted nil.
+    Nil,
+}
+
+impl VoteFlag {
+    /// Whether the validator signed (for the block or nil), as the Cosmos SDK
+    /// counts liveness: only an absent vote is a missed one.
+    pub fn signed(self) -> bool {
+        !matches!(self, VoteFlag::Absent)
+    }
+}
+
+/// One validator of the last validator set and its vote in the last commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitVote {
+    /// The validator's consensus address (20 bytes: SHA-256 of its key, truncated).
+    pub validator: Vec<u8>,
+    /// Its voting power.
+    pub power: u64,
+    /// How it voted.
+    pub flag: VoteFlag,
+}
+
+/// The kind of a piece of misbehaviour evidence (CometBFT's `MisbehaviorType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MisbehaviorKind {
+    /// A kind this app does not know.
+    Unknown,
+    /// Two votes for different blocks at the same height and round.
+    DuplicateVote,
+    /// An attack on a light client.
+    LightClientAttack,
+}
+
+/// Evidence that a validator misbehaved, as CometBFT reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Misbehavior {
+    /// What it did.
+    pub kind: MisbehaviorKind,
+    /// The validator's consensus address.
+    pub validator: Vec<u8>,
+    /// Its voting power at `height`.
+    pub power: u64,
+    /// The height of the offence.
+    pub height: u64,
+    /// The time of the offence.
+    pub time: BlockTime,
+    /// The validator set's total voting power at `height`.
+    pub total_voting_power: u64,
+}
+
+/// What consensus decided about a block, as `FinalizeBlock` carries it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// The block's height.
+    pub height: u64,
+    /// The block's time (its header's).
+    pub time: BlockTime,
+    /// The proposer's consensus address.
+    pub proposer: Vec<u8>,
+    /// The votes of the last commit, one per validator of the last set, in set order.
+    pub last_commit: Vec<CommitVote>,
+    /// Misbehaviour evidence the block carries.
+    pub misbehavior: Vec<Misbehavior>,
+}
+
+impl BlockInfo {
+    /// A block at `height` about which nothing else is known (no proposer,
+    /// no votes, time zero): for tools and tests that only number blocks.
+    pub fn at(height: u64) -> Self {
+        BlockInfo {
+            height,
+            ..Default::default()
+        }
+    }
+}
+
+/// What block hooks may ask of the app.
+pub trait BlockHost {
+    /// The state committed at the end of block `height`; the error says why
+    /// it cannot be read (pruned, storage failure).
+    fn history(&self, height: u64) -> Result<Box<dyn StateRead + '_>, String>;
+    /// Accounts whose balances are not voting power (module accounts).
+    fn non_voting(&self) -> Vec<Address>;
+    /// Runs `messages` as the governance account at block `height`, all or
+    /// nothing: on `Err` nothing has been written to `state`.
+    fn execute_as_governance(
+        &self,
+        state: &mut dyn StateWrite,
+        height: u64,
+        messages: &[Any],
+    ) -> Result<Vec<Event>, String>;
+}
+
+/// Everything a block hook sees besides state.
+pub struct BlockCtx<'a> {
+    /// What consensus decided about the block.
+    pub info: &'a BlockInfo,
+    /// The app hash after the previous block (empty before the first).
+    pub prev_app_hash: &'a [u8],
+    /// The fees the block's transactions paid, by denom (empty at begin block).
+    pub fees: &'a BTreeMap<String, u128>,
+    /// The app's services.
+    pub host: &'a dyn BlockHost,
+}
+
+impl BlockCtx<'_> {
+    /// The block's height.
+    pub fn height(&self) -> u64 {
+        self.info.height
+    }
+}
+
+/// A block hook failed: the node's own fault (storage, missing history),
+/// never something a user put in state. It stops the block.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct HookError(pub String);
+
+/// A module's work at the start and end of every block. Both default to doing nothing.
+pub trait BlockHooks {
+    /// Runs before the block's transactions.
+    fn begin_block(
+        &self,
+        _state: &mut dyn StateWrite,
+        _ctx: &BlockCtx<'_>,
+    ) -> Result<Vec<Event>, HookError> {
+        Ok(Vec::new())
+    }
+
+    /// Runs after the block's transactions.
+    fn end_block(
+        &self,
+        _state: &mut dyn StateWrite,
+        _ctx: &BlockCtx<'_>,
+    ) -> Result<Vec<Event>, HookError> {
+        Ok(Vec::new())
+    }
+}
+
+/// The committed state at the end of a height, or why it cannot be read.
+pub type History<'a> = dyn Fn(u64) -> Result<Box<dyn StateRead + 'a>, String> + 'a;
+
+/// Everything a query router sees besides the request.
+pub struct QueryCtx<'a> {
+    /// The committed state the query reads.
+    pub state: &'a dyn StateRead,
+    /// The height of that state.
+    pub height: u64,
+    /// The state committed at the end of an earlier height (a height past
+    /// [`QueryCtx::height`] reads as `height`'s).
+    pub history: &'a History<'a>,
+    /// The gas costs the chain charges.
+    pub gas: GasConfig,
+    /// The names of the module accounts, each at `Address::module(name)`.
+    pub module_accounts: &'a [&'a str],
+    /// Accounts whose balances are not voting power (module accounts).
+    pub non_voting: &'a [Address],
+}
+
+/// A module's gRPC-style queries (`/package.Query/Method` with a protobuf request).
+pub trait QueryHandler {
+    /// Answers `method` if it is one of this module's; `None` if it is not.
+    fn query(
+        &self,
+        _method: &str,
+        _data: &[u8],
+        _ctx: &QueryCtx<'_>,
+    ) -> Option<Result<Vec<u8>, QueryError>> {
+        None
+    }
+}
+
+/// A module as the app composes it.
+pub trait Module: BlockHooks + QueryHandler + Send + Sync {
+    /// The module's name, as in its state keys and codespace.
+    fn name(&self) -> &'static str;
+}
