@@ -105,6 +105,11 @@ enum Command {
         /// Where the CometBFT-compatible JSON-RPC listens.
         #[arg(long, default_value = "127.0.0.1:26657")]
         rpc_listen: String,
+        /// Origins a browser may call the JSON-RPC from, comma-separated
+        /// (CometBFT's `cors_allowed_origins`): `*` for any, one `*` inside
+        /// an origin for any run of characters. None by default.
+        #[arg(long, value_delimiter = ',')]
+        cors_allowed_origins: Vec<String>,
         /// Only create the home (keys and genesis) and exit, so the genesis
         /// can be edited (e.g. governance periods) before the first block.
         #[arg(long)]
@@ -451,6 +456,7 @@ fn run() -> anyhow::Result<()> {
             block_time,
             chain_id,
             rpc_listen,
+            cors_allowed_origins,
             init_only,
             api,
         } => {
@@ -481,6 +487,7 @@ fn run() -> anyhow::Result<()> {
             cfg.block_time = block_time;
             cfg.chain_id = chain_id;
             cfg.rpc_listen = rpc_listen;
+            cfg.rpc_limits.cors_allowed_origins = cors_allowed_origins;
             cfg.api = api.listen();
             deai_devnet::start(&cfg)
         }

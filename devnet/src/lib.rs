@@ -11,6 +11,7 @@
 pub mod chain;
 pub mod events;
 pub mod home;
+mod lenient;
 pub(crate) mod methods;
 pub(crate) mod params;
 pub mod producer;

@@ -10,25 +10,49 @@
 //! JSON); an unknown path is a plain `404 page not found`; notifications
 //! (requests without an id) get no answer; a batch of one is answered with
 //! one object; an empty body lists the endpoints. Connections are kept
-//! alive between requests (HTTP/1.1's default), each request within the
-//! read timeout.
+//! alive between requests (HTTP/1.1's default).
 //!
-//! HTTP/1.1 is handled here directly to keep an HTTP server framework out
-//! of the node's dependencies. Every request is bounded as CometBFT bounds
-//! it ([`RpcLimits`]): connections, time to send a request, request size,
-//! batch size, websocket subscriptions and the index entries one search
-//! may visit.
+//! HTTP is axum's router over hyper's HTTP/1.1 connections, served by an
+//! accept loop of our own so that hyper's connection settings (header read
+//! timeout, head buffer, header case) and the connection cap can be set;
+//! CORS is tower-http's, configured as CometBFT's `cors_allowed_origins`.
+//! Every request is bounded as CometBFT bounds it ([`RpcLimits`]):
+//! connections, time to send a request and to take an answer, request
+//! size, batch size, websocket subscriptions and the index entries one
+//! search may visit.
 
-use std::sync::{Arc, Mutex};
+use std::{
+    future::Future,
+    io,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    task::{Context as TaskContext, Poll},
+};
 
 use anyhow::{anyhow, Context};
+use axum::{
+    body::{Body, Bytes},
+    extract::{Request as HttpRequest, State},
+    http::{header, HeaderName, HeaderValue, Method, StatusCode, Uri},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::any,
+    Router,
+};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::{body::Body as _, server::conn::http1};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    service::TowerToHyperService,
+};
 use serde_json::{json, Value};
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
+    io::{AsyncRead, AsyncWrite, ReadBuf},
     net::{TcpListener, TcpStream},
-    sync::Semaphore,
-    time::{timeout_at, Duration},
+    sync::{OwnedSemaphorePermit, Semaphore},
+    time::{Duration, Sleep},
 };
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::{debug, warn};
 
 use crate::{
@@ -44,18 +68,23 @@ pub type SharedDevnet = Arc<Mutex<Devnet>>;
 /// (out of file descriptors, say) before it tries again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// The RPC's bounds: CometBFT v0.38's `[rpc]` defaults where it has one.
+/// The RPC's bounds and who may call it from a browser: CometBFT v0.38's
+/// `[rpc]` defaults where it has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RpcLimits {
     /// Connections (HTTP and websocket) served at once; further clients
     /// wait in the listen backlog until one closes, as behind CometBFT's
     /// `netutil.LimitListener` (`max_open_connections`: 900).
     pub max_open_connections: usize,
-    /// How long a client has to send a whole request, head and body, after
-    /// connecting (CometBFT's server `ReadTimeout`: 10 s); a slow sender is
+    /// How long a client has to send a request head, counted from when
+    /// the connection is ready for one (so also how long a kept-alive
+    /// connection may sit idle), and then again to send its body
+    /// (CometBFT's server `ReadTimeout`: 10 s); a slow sender is
     /// disconnected.
     pub read_timeout: Duration,
-    /// How long a client has to take one answer (CometBFT's `WriteTimeout`: 10 s).
+    /// How long one write to a client may wait for it to take bytes
+    /// (CometBFT's `WriteTimeout`: 10 s); a client that stops reading is
+    /// disconnected.
     pub write_timeout: Duration,
     /// The largest request head (CometBFT's `max_header_bytes`: 1 MiB).
     pub max_header_bytes: usize,
@@ -77,6 +106,11 @@ pub struct RpcLimits {
     /// Event index entries one `tx_search` or `block_search` may visit
     /// before it is refused as too broad.
     pub max_index_entries: usize,
+    /// The origins a browser may call the RPC from (CometBFT's
+    /// `cors_allowed_origins`): empty (the default) serves no CORS headers,
+    /// `*` allows any origin, and an origin may hold one `*` standing for
+    /// any run of characters (`https://*.example.com`).
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Default for RpcLimits {
@@ -92,6 +126,7 @@ impl Default for RpcLimits {
             max_subscriptions_per_client: 5,
             max_ws_requests_in_flight: 64,
             max_index_entries: 100_000,
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -217,10 +252,19 @@ pub async fn serve_with(
     let open = Arc::new(Semaphore::new(limits.max_open_connections));
     let address = format!("tcp://{}", listener.local_addr()?);
     let rpc = Rpc::new(devnet, limits, address).await?;
+    let app = router(rpc.clone());
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        // Also closes a kept-alive connection idle for as long.
+        .header_read_timeout(rpc.limits.read_timeout)
+        .max_buf_size(head_buffer(&rpc.limits))
+        // Go writes `Content-Length`, and some clients look for it so.
+        .title_case_headers(true)
+        .keep_alive(true);
     loop {
         // Wait for a free slot before accepting: excess clients queue in
         // the kernel's backlog and cost the node nothing.
-        let permit = open
+        let slot = open
             .clone()
             .acquire_owned()
             .await
@@ -231,11 +275,14 @@ pub async fn serve_with(
         };
         // Answers are small and written whole: send them at once.
         let _ = stream.set_nodelay(true);
-        let rpc = rpc.clone();
+        let io = Connection::new(stream, slot, rpc.limits.write_timeout);
+        let io = TokioIo::new(crate::lenient::Lenient::new(io));
+        let conn = http
+            .serve_connection(io, TowerToHyperService::new(app.clone()))
+            .with_upgrades();
         tokio::spawn(async move {
-            let _slot = permit;
-            if let Err(e) = connection(rpc, stream).await {
-                debug!(%peer, error = format!("{e:#}"), "RPC connection failed");
+            if let Err(e) = conn.await {
+                debug!(%peer, error = %e, "RPC connection failed");
             }
         });
     }
@@ -255,297 +302,309 @@ async fn rpc_accept(listener: &TcpListener) -> Option<(TcpStream, std::net::Sock
     }
 }
 
-/// A request head as read from the socket.
-enum Head {
-    /// The client closed before sending a whole head.
-    Closed,
-    /// The head exceeds the limit.
-    TooLarge,
-    /// The head ends at `end` (before its blank line) in the buffer.
-    Complete { end: usize },
+/// hyper's read buffer, which bounds a request head: twice the head limit,
+/// so that a head somewhat over it still reaches [`bound_request`] and is
+/// refused with a reason; a larger one gets hyper's bare `431`.
+fn head_buffer(limits: &RpcLimits) -> usize {
+    // hyper's least.
+    const HYPER_MIN: usize = 8192;
+    limits.max_header_bytes.saturating_mul(2).max(HYPER_MIN)
 }
 
-/// Reads until `buf` (which may already hold bytes of the request) holds a
-/// whole request head.
-async fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>, max: usize) -> std::io::Result<Head> {
-    let mut scanned: usize = 0;
-    let mut chunk = [0u8; 8192];
-    loop {
-        // Only the new bytes (and the 3 before them) can complete the
-        // blank line: no rescanning the whole head on every read.
-        let from = scanned.saturating_sub(3);
-        if let Some(i) = find(&buf[from..], b"\r\n\r\n") {
-            let end = from + i;
-            if end > max {
-                return Ok(Head::TooLarge);
-            }
-            return Ok(Head::Complete { end });
-        }
-        if buf.len() > max {
-            return Ok(Head::TooLarge);
-        }
-        scanned = buf.len();
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Ok(Head::Closed);
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
+/// One client's socket, with its slot under the connection cap and a
+/// deadline on writes. Both travel with the socket through a websocket
+/// upgrade, so a websocket holds its slot until it closes.
+struct Connection {
+    stream: TcpStream,
+    _slot: OwnedSemaphorePermit,
+    write_timeout: Duration,
+    /// Runs while a write waits for the client to take bytes.
+    stalled: Option<Pin<Box<Sleep>>>,
 }
 
-/// An HTTP answer.
-struct Answer {
-    status: &'static str,
-    content_type: &'static str,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn json(status: &'static str, text: String) -> Answer {
-        Answer {
-            status,
-            content_type: "application/json",
-            body: text.into_bytes(),
+impl Connection {
+    fn new(stream: TcpStream, slot: OwnedSemaphorePermit, write_timeout: Duration) -> Self {
+        Connection {
+            stream,
+            _slot: slot,
+            write_timeout,
+            stalled: None,
         }
     }
 
-    fn text(status: &'static str, content_type: &'static str, body: impl Into<Vec<u8>>) -> Answer {
-        Answer {
-            status,
-            content_type,
-            body: body.into(),
+    /// Passes on a write's outcome, failing one that has waited longer
+    /// than the write timeout.
+    fn within_deadline<T>(
+        &mut self,
+        cx: &mut TaskContext<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if polled.is_ready() {
+            self.stalled = None;
+            return polled;
+        }
+        let timeout = self.write_timeout;
+        let stalled = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match stalled.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client did not take the answer in time",
+            ))),
+            Poll::Pending => Poll::Pending,
         }
     }
 }
 
-/// Writes a whole HTTP answer within the write timeout; closes the
-/// connection after it unless `keep_alive`.
-async fn respond(
-    stream: &mut TcpStream,
-    limits: &RpcLimits,
-    answer: &Answer,
-    keep_alive: bool,
-) -> anyhow::Result<()> {
-    let mut bytes = format!(
-        "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}\r\n",
-        answer.status,
-        answer.content_type,
-        answer.body.len(),
-        if keep_alive {
-            ""
-        } else {
-            "Connection: close\r\n"
-        },
-    )
-    .into_bytes();
-    bytes.extend_from_slice(&answer.body);
-    let write = async {
-        stream.write_all(&bytes).await?;
-        if !keep_alive {
-            stream.shutdown().await?;
-        }
-        std::io::Result::Ok(())
+impl AsyncRead for Connection {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Connection {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.within_deadline(cx, polled)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.within_deadline(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.stream).poll_flush(cx);
+        self.within_deadline(cx, polled)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+/// The RPC's routes, as CometBFT's mux has them: JSON-RPC at `/`, the
+/// websocket at [`crate::ws::PATH`], a URI call at `/<method>` and
+/// `404 page not found` elsewhere; every request within the head and body
+/// limits, and CORS when origins are allowed.
+fn router(rpc: Rpc) -> Router {
+    let cors = cors(&rpc.limits.cors_allowed_origins);
+    let router = Router::new()
+        .route("/", any(root))
+        .route(crate::ws::PATH, any(crate::ws::upgrade))
+        .fallback(uri_call)
+        .layer(middleware::from_fn_with_state(rpc.clone(), bound_request))
+        .with_state(rpc);
+    match cors {
+        // Outermost: a preflight is answered before anything else runs.
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
+}
+
+/// CometBFT's CORS (rs/cors as its RPC server configures it): the allowed
+/// origins, methods HEAD, GET and POST, and the headers CometBFT lists.
+/// None when no origin is allowed, as CometBFT then adds no CORS handler.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        let patterns: Vec<String> = origins.iter().map(|o| o.to_ascii_lowercase()).collect();
+        AllowOrigin::predicate(move |origin: &HeaderValue, _| {
+            origin.to_str().is_ok_and(|origin| {
+                let origin = origin.to_ascii_lowercase();
+                patterns.iter().any(|p| origin_matches(p, &origin))
+            })
+        })
     };
-    tokio::time::timeout(limits.write_timeout, write)
-        .await
-        .context("the client did not take the answer in time")?
-        .context("writing the answer")
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::HEAD, Method::GET, Method::POST])
+            .allow_headers([
+                header::ORIGIN,
+                header::ACCEPT,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("x-requested-with"),
+                HeaderName::from_static("x-server-time"),
+            ]),
+    )
+}
+
+/// Whether `origin` matches an allowed origin `pattern` (both lower case),
+/// whose one `*`, if any, stands for any run of characters.
+fn origin_matches(pattern: &str, origin: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == origin,
+        Some((prefix, suffix)) => {
+            origin.len() >= prefix.len() + suffix.len()
+                && origin.starts_with(prefix)
+                && origin.ends_with(suffix)
+        }
+    }
 }
 
 /// Refuses a request with an HTTP status and a JSON-RPC error saying why,
 /// and closes the connection.
-async fn refuse(
-    stream: &mut TcpStream,
-    limits: &RpcLimits,
-    status: &'static str,
-    why: String,
-) -> anyhow::Result<()> {
-    debug!(status, why, "refusing an RPC request");
+fn refuse(status: StatusCode, why: String) -> Response {
+    debug!(%status, why, "refusing an RPC request");
     let body = envelope(Some(Value::from(-1)), Err(RpcError::invalid_request(why)));
-    respond(stream, limits, &Answer::json(status, body), false).await
+    let mut answer = json_answer(status, body);
+    answer
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    answer
 }
 
-/// Serves the requests of one connection, one after another, until the
-/// client closes it, asks to, or sends nothing whole within the read timeout.
-async fn connection(rpc: Rpc, mut stream: TcpStream) -> anyhow::Result<()> {
-    let limits = rpc.limits.clone();
-    // Bytes read past the end of one request belong to the next.
-    let mut buf: Vec<u8> = Vec::new();
-    loop {
-        // One deadline for each whole request, head and body (and the wait
-        // for it on a kept-alive connection): a client that trickles bytes
-        // (slowloris) is cut off however it paces them.
-        let deadline = tokio::time::Instant::now() + limits.read_timeout;
-        let head_end = match timeout_at(
-            deadline,
-            read_head(&mut stream, &mut buf, limits.max_header_bytes),
+/// The size of a request's head as sent: request line, headers and the
+/// line breaks between them.
+fn head_len(req: &HttpRequest) -> usize {
+    let target = req.uri().path_and_query().map_or(1, |p| p.as_str().len());
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + ": \r\n".len() + value.len())
+        .sum();
+    req.method().as_str().len() + " ".len() + target + " HTTP/1.1\r\n".len() + headers
+}
+
+/// Bounds every request before it is routed: a head over the limit, or a
+/// body announced over it, is refused unread (CometBFT's
+/// `max_header_bytes` and `max_body_bytes`). A websocket upgrade that is
+/// refused closes the connection, which the client meant to give up.
+async fn bound_request(State(rpc): State<Rpc>, req: HttpRequest, next: Next) -> Response {
+    let limits = &rpc.limits;
+    if head_len(&req) > limits.max_header_bytes {
+        return refuse(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!("the request head exceeds {} bytes", limits.max_header_bytes),
+        );
+    }
+    let announced = req.body().size_hint().exact();
+    if let Some(n) = announced.filter(|&n| n > limits.max_body_bytes as u64) {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "request body too large: {n} bytes (max: {})",
+                limits.max_body_bytes
+            ),
+        );
+    }
+    let upgrade = req.headers().contains_key(header::UPGRADE);
+    let mut answer = next.run(req).await;
+    if upgrade && answer.status() != StatusCode::SWITCHING_PROTOCOLS {
+        answer
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    answer
+}
+
+/// Reads a request body within the body limit and the read timeout; a
+/// body sent in chunks is bounded as it arrives.
+async fn read_body(limits: &RpcLimits, body: Body) -> Result<Bytes, Response> {
+    let max = limits.max_body_bytes;
+    let read = tokio::time::timeout(limits.read_timeout, Limited::new(body, max).collect());
+    match read.await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<LengthLimitError>() => Err(refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body too large: over {max} bytes (max: {max})"),
+        )),
+        Ok(Err(e)) => Err(refuse(
+            StatusCode::BAD_REQUEST,
+            format!("reading the request body: {e}"),
+        )),
+        Err(_) => Err(refuse(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request body did not arrive within {:?}",
+                limits.read_timeout
+            ),
+        )),
+    }
+}
+
+/// An answer of JSON text.
+fn json_answer(status: StatusCode, text: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
+/// `/`, with any HTTP method: a JSON-RPC request or batch, or the list of
+/// endpoints when the body is empty.
+async fn root(State(rpc): State<Rpc>, req: HttpRequest) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = match read_body(&rpc.limits, req.into_body()).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
+    if body.is_empty() {
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/html")],
+            endpoint_list(&host),
         )
-        .await
-        {
-            Err(_) => {
-                debug!("closing a connection that sent no whole request head in time");
-                return Ok(());
-            }
-            Ok(head) => match head? {
-                Head::Closed => return Ok(()),
-                Head::TooLarge => {
-                    return refuse(
-                        &mut stream,
-                        &limits,
-                        "431 Request Header Fields Too Large",
-                        format!("the request head exceeds {} bytes", limits.max_header_bytes),
-                    )
-                    .await
-                }
-                Head::Complete { end } => end,
-            },
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-        let mut lines = head.split("\r\n");
-        let request_line = lines.next().unwrap_or_default();
-        let mut parts = request_line.split(' ');
-        let method = parts.next().unwrap_or_default().to_string();
-        let target = parts.next().unwrap_or("/").to_string();
-        let version = parts.next().unwrap_or("HTTP/1.0").to_string();
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-            .collect();
-        let header = |name: &str| {
-            headers
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        };
-        let path = target
-            .split_once('?')
-            .map_or(target.as_str(), |(p, _)| p)
-            .to_string();
-        if method == "GET" && crate::ws::is_upgrade(header) {
-            let early = buf.split_off(head_end + 4);
-            return crate::ws::serve(rpc, stream, &path, header, early).await;
-        }
-        if header("transfer-encoding").is_some() {
-            return refuse(
-                &mut stream,
-                &limits,
-                "411 Length Required",
-                "send the request body with a Content-Length, not a Transfer-Encoding".into(),
-            )
-            .await;
-        }
-        let content_length = match header("content-length").map(|v| v.parse::<usize>()) {
-            None => 0,
-            Some(Ok(n)) => n,
-            Some(Err(e)) => {
-                return refuse(
-                    &mut stream,
-                    &limits,
-                    "400 Bad Request",
-                    format!("invalid Content-Length: {e}"),
-                )
-                .await
-            }
-        };
-        // Refused before a byte of it is read (CometBFT's `max_body_bytes`).
-        if content_length > limits.max_body_bytes {
-            return refuse(
-                &mut stream,
-                &limits,
-                "413 Payload Too Large",
-                format!(
-                    "request body too large: {content_length} bytes (max: {})",
-                    limits.max_body_bytes
-                ),
-            )
-            .await;
-        }
-        let connection_header = header("connection")
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let keep_alive = if version == "HTTP/1.1" {
-            !connection_header.contains("close")
-        } else {
-            connection_header.contains("keep-alive")
-        };
-        // curl asks before sending a large body.
-        if header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
-            tokio::time::timeout(
-                limits.write_timeout,
-                stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n"),
-            )
-            .await
-            .context("the client did not take 100 Continue in time")??;
-        }
-        let body_start = head_end + 4;
-        let read_body = async {
-            let mut chunk = [0u8; 8192];
-            while buf.len() < body_start + content_length {
-                let n = stream.read(&mut chunk).await?;
-                if n == 0 {
-                    return Err(anyhow!("connection closed mid-body"));
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            Ok(())
-        };
-        match timeout_at(deadline, read_body).await {
-            Err(_) => {
-                debug!("closing a connection that sent no whole request body in time");
-                return Ok(());
-            }
-            Ok(read) => read?,
-        }
-        let rest = buf.split_off(body_start + content_length);
-        let body = buf.split_off(body_start);
-        buf = rest;
-
-        let host = header("host").unwrap_or_default();
-        let answer = answer(&rpc, &path, &target, &body, &host).await;
-        respond(&mut stream, &limits, &answer, keep_alive).await?;
-        if !keep_alive {
-            return Ok(());
-        }
+            .into_response();
     }
+    json_rpc(&rpc, &body).await
 }
 
-/// Routes one HTTP request as CometBFT's mux does: JSON-RPC at `/`, a URI
-/// call at `/<method>`, and `404 page not found` elsewhere.
-async fn answer(rpc: &Rpc, path: &str, target: &str, body: &[u8], host: &str) -> Answer {
-    if path == "/" {
-        if body.is_empty() {
-            return Answer::text("200 OK", "text/html", endpoint_list(host));
-        }
-        return json_rpc(rpc, body).await;
-    }
-    let name = path.trim_start_matches('/');
+/// `/<method>?<args>`: a URI call, answered `500` when it fails; any other
+/// path is Go's plain `404 page not found`.
+async fn uri_call(State(rpc): State<Rpc>, uri: Uri) -> Response {
+    let name = uri.path().trim_start_matches('/');
     match route_of(name) {
-        Some(route) if route.ws_only => Answer::json(
-            "404 Not Found",
+        Some(route) if route.ws_only => json_answer(
+            StatusCode::NOT_FOUND,
             envelope(Some(Value::from(-1)), Err(RpcError::method_not_found())),
         ),
         Some(route) => {
-            let query = target.split_once('?').map_or("", |(_, q)| q);
-            let result = match uri_args(query)
+            let result = match uri_args(uri.query().unwrap_or_default())
                 .and_then(|pairs| Args::from_uri(route, &pairs).map_err(|e| e.0))
             {
                 Err(e) => Err(RpcError::invalid_params(format!(
                     "error converting http params to arguments: {e}"
                 ))),
-                Ok(args) => dispatch(rpc, route.name, args).await,
+                Ok(args) => dispatch(&rpc, route.name, args).await,
             };
             let status = if result.is_ok() {
-                "200 OK"
+                StatusCode::OK
             } else {
-                "500 Internal Server Error"
+                StatusCode::INTERNAL_SERVER_ERROR
             };
-            Answer::json(status, envelope(Some(Value::from(-1)), result))
+            json_answer(status, envelope(Some(Value::from(-1)), result))
         }
-        None => Answer::text(
-            "404 Not Found",
-            "text/plain; charset=utf-8",
+        None => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             "404 page not found\n",
-        ),
+        )
+            .into_response(),
     }
 }
 
@@ -565,23 +624,24 @@ fn endpoint_list(host: &str) -> String {
     html
 }
 
-/// The decoded `name=value` pairs of a URI query.
+/// The decoded `name=value` pairs of a URI query: `%XX` escapes and `+`
+/// for a space; an escape that is not one (`%zz`, `%` before a multi-byte
+/// character) is kept as written, and what it decodes to must be UTF-8.
 fn uri_args(query: &str) -> Result<Vec<(String, String)>, String> {
+    let decode = |pair: &str, part: &str| {
+        percent_encoding::percent_decode_str(&part.replace('+', " "))
+            .decode_utf8()
+            .map(|s| s.into_owned())
+            .map_err(|_| format!("query parameter {pair:?}: not UTF-8 once percent-decoded"))
+    };
     query
         .split('&')
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            Ok((
-                percent_decode(k).map_err(|e| format!("query parameter {pair:?}: {e}"))?,
-                percent_decode(v).map_err(|e| format!("query parameter {pair:?}: {e}"))?,
-            ))
+            Ok((decode(pair, k)?, decode(pair, v)?))
         })
         .collect()
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// A JSON-RPC answer, as JSON text. The id is left out when there is none
@@ -700,10 +760,10 @@ pub(crate) async fn call(
 }
 
 /// Answers a JSON-RPC body: one request or a batch.
-async fn json_rpc(rpc: &Rpc, body: &[u8]) -> Answer {
+async fn json_rpc(rpc: &Rpc, body: &[u8]) -> Response {
     let parse_error = |e: String| {
-        Answer::json(
-            "500 Internal Server Error",
+        json_answer(
+            StatusCode::INTERNAL_SERVER_ERROR,
             envelope(None, Err(RpcError::parse(e))),
         )
     };
@@ -716,8 +776,8 @@ async fn json_rpc(rpc: &Rpc, body: &[u8]) -> Answer {
         one => vec![one],
     };
     if items.len() > rpc.limits.max_batch_requests {
-        return Answer::json(
-            "200 OK",
+        return json_answer(
+            StatusCode::OK,
             envelope(
                 Some(Value::from(-1)),
                 Err(RpcError::invalid_request(format!(
@@ -743,53 +803,18 @@ async fn json_rpc(rpc: &Rpc, body: &[u8]) -> Answer {
         match call(rpc, req, false).await {
             Ok(result) => answers.push(envelope(Some(id.clone()), result)),
             Err(panicked) => {
-                return Answer::json(
-                    "500 Internal Server Error",
+                return json_answer(
+                    StatusCode::INTERNAL_SERVER_ERROR,
                     envelope(Some(Value::from(-1)), Err(panicked)),
                 )
             }
         }
     }
     match answers.len() {
-        0 => Answer::text("200 OK", "application/json", Vec::new()),
-        1 => Answer::json("200 OK", answers.swap_remove(0)),
-        _ => Answer::json("200 OK", format!("[{}]", answers.join(","))),
+        0 => json_answer(StatusCode::OK, String::new()),
+        1 => json_answer(StatusCode::OK, answers.swap_remove(0)),
+        _ => json_answer(StatusCode::OK, format!("[{}]", answers.join(","))),
     }
-}
-
-/// Decodes a URI query component: `%XX` escapes and `+` for a space. It
-/// works on bytes (a `%` before a multi-byte character is just a `%`),
-/// and what it decodes to must be UTF-8.
-fn percent_decode(s: &str) -> Result<String, String> {
-    fn hex_digit(b: u8) -> Option<u8> {
-        char::from(b)
-            .to_digit(16)
-            .and_then(|d| u8::try_from(d).ok())
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let escaped = match (b, bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&hi), Some(&lo)) => hex_digit(hi).zip(hex_digit(lo)),
-            _ => None,
-        };
-        match (b, escaped) {
-            (_, Some((hi, lo))) => {
-                out.push((hi << 4) | lo);
-                i += 3;
-            }
-            (b'+', None) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (b, None) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| "not UTF-8 once percent-decoded".to_string())
 }
 
 /// Checks that `addr` parses as a listen address.
@@ -803,17 +828,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn percent_decoding_works_on_bytes_and_refuses_what_is_not_utf8() {
-        assert_eq!(percent_decode("a%20b+c").as_deref(), Ok("a b c"));
-        assert_eq!(percent_decode("%E2%82%AC").as_deref(), Ok("€"));
+    fn uri_arguments_are_percent_decoded_on_bytes_and_must_be_utf8() {
+        let one = |query: &str| uri_args(query).map(|pairs| pairs[0].1.clone());
+        assert_eq!(one("x=a%20b+c").as_deref(), Ok("a b c"));
+        assert_eq!(one("x=%2B").as_deref(), Ok("+"));
+        assert_eq!(one("x=%E2%82%AC").as_deref(), Ok("€"));
         // A `%` before a multi-byte character, or too near the end, is a `%`.
-        assert_eq!(percent_decode("%€").as_deref(), Ok("%€"));
-        assert_eq!(percent_decode("%a€").as_deref(), Ok("%a€"));
-        assert_eq!(percent_decode("€%").as_deref(), Ok("€%"));
-        assert_eq!(percent_decode("%4").as_deref(), Ok("%4"));
-        assert_eq!(percent_decode("%zz").as_deref(), Ok("%zz"));
-        assert!(percent_decode("%E2%82").is_err());
-        assert!(percent_decode("%FF").is_err());
+        assert_eq!(one("x=%€").as_deref(), Ok("%€"));
+        assert_eq!(one("x=%a€").as_deref(), Ok("%a€"));
+        assert_eq!(one("x=€%").as_deref(), Ok("€%"));
+        assert_eq!(one("x=%4").as_deref(), Ok("%4"));
+        assert_eq!(one("x=%zz").as_deref(), Ok("%zz"));
+        assert!(one("x=%E2%82").is_err());
+        assert!(one("x=%FF").is_err());
+        assert_eq!(
+            uri_args("a=1&&b&c=").unwrap(),
+            [("a", "1"), ("b", ""), ("c", "")].map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+    }
+
+    #[test]
+    fn allowed_origins_match_exactly_or_around_one_wildcard() {
+        assert!(origin_matches("https://a.example", "https://a.example"));
+        assert!(!origin_matches("https://a.example", "https://b.example"));
+        assert!(origin_matches("https://*.example", "https://a.b.example"));
+        assert!(!origin_matches("https://*.example", "http://a.example"));
+        assert!(!origin_matches("https://*.example", "https://example"));
     }
 
     #[test]

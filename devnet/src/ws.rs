@@ -4,10 +4,10 @@
 //! out as a response to the `subscribe` request's id, with `query`, `data`
 //! (`{"type": "tendermint/event/…", "value": …}`) and `events`.
 //!
-//! Framing (masking, fragments, ping/pong, close, size limits) is
-//! tungstenite's: it is already in the build as tendermint-rpc's websocket
-//! client, and a websocket framer is easy to get subtly wrong. The upgrade
-//! handshake is done here, on the request head the HTTP side has read.
+//! The upgrade handshake and the framing (masking, fragments, ping/pong,
+//! close, size limits) are axum's (over tungstenite); a handshake axum
+//! refuses is answered with the status and text CometBFT's (gorilla's)
+//! gives.
 //!
 //! Block production never waits for a subscriber: blocks reach each
 //! connection through a broadcast channel and leave it through a bounded
@@ -24,23 +24,17 @@
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use anyhow::Context;
-use async_tungstenite::{
-    tokio::TokioAdapter,
-    tungstenite::{
-        handshake::derive_accept_key,
-        protocol::{Role, WebSocketConfig},
-        Message,
+use axum::{
+    extract::{
+        ws::{rejection::WebSocketUpgradeRejection, Message, WebSocket, WebSocketUpgrade},
+        State,
     },
-    WebSocketStream,
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
 };
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::{
-    io::AsyncWriteExt,
-    net::TcpStream,
-    sync::{broadcast, mpsc, OwnedSemaphorePermit, Semaphore},
-};
+use tokio::sync::{broadcast, mpsc, OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, warn};
 
 use crate::{
@@ -71,88 +65,72 @@ const PING_PERIOD: Duration = Duration::from_secs(27);
 /// What CometBFT says when it drops a subscriber that fell behind.
 const SLOW_CLIENT: &str = "client is not pulling messages fast enough";
 
-type Socket = WebSocketStream<TokioAdapter<TcpStream>>;
-
-/// Whether a request head asks for a websocket upgrade.
-pub fn is_upgrade(header: impl Fn(&str) -> Option<String>) -> bool {
-    header("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+/// Answers a request at [`PATH`]: upgrades it to a websocket whose
+/// messages are at most the RPC's body limit, and serves JSON-RPC on it
+/// until it closes.
+pub(crate) async fn upgrade(
+    State(rpc): State<Rpc>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let blank_key = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .is_some_and(|k| k.is_empty());
+    let upgrade = match upgrade {
+        // axum takes a blank key; gorilla does not.
+        Ok(_) if blank_key => return (StatusCode::BAD_REQUEST, NO_KEY).into_response(),
+        Ok(upgrade) => upgrade,
+        Err(refused) => return refusal(refused),
+    };
+    let max = rpc.limits.max_body_bytes;
+    upgrade
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_failed_upgrade(|e| debug!(error = %e, "websocket upgrade failed"))
+        .on_upgrade(move |socket| async move {
+            if let Err(e) = session(rpc, socket).await {
+                debug!(error = format!("{e:#}"), "websocket session failed");
+            }
+        })
 }
 
-/// Answers an upgrade request: checks the handshake, switches protocols and
-/// serves JSON-RPC on the socket until it closes. `early` holds bytes the
-/// client sent after the request head.
-pub(crate) async fn serve(
-    rpc: Rpc,
-    mut stream: TcpStream,
-    path: &str,
-    header: impl Fn(&str) -> Option<String>,
-    early: Vec<u8>,
-) -> anyhow::Result<()> {
-    let refuse = |status: &str, extra: &str, why: &str| {
-        format!(
-            "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{why}",
-            why.len()
-        )
-    };
-    let key = header("sec-websocket-key");
-    let problem = if path != PATH {
-        Some(refuse(
-            "404 Not Found",
-            "",
-            "the websocket is served at /websocket",
-        ))
-    } else if !header("connection").is_some_and(|v| {
-        v.split(',')
-            .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
-    }) {
-        Some(refuse(
-            "400 Bad Request",
-            "",
+/// gorilla's answer to a handshake without a key.
+const NO_KEY: &str =
+    "websocket: not a websocket handshake: 'Sec-WebSocket-Key' header is missing or blank";
+
+/// A refused handshake, answered with gorilla's status and text.
+fn refusal(refused: WebSocketUpgradeRejection) -> Response {
+    let (status, why) = match refused {
+        WebSocketUpgradeRejection::MethodNotGet(_) => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "websocket: the client is not using the websocket protocol: request method is not GET",
+        ),
+        WebSocketUpgradeRejection::InvalidConnectionHeader(_) => (
+            StatusCode::BAD_REQUEST,
             "websocket: 'upgrade' token not found in 'Connection' header",
-        ))
-    } else if header("sec-websocket-version").as_deref() != Some("13") {
-        Some(refuse(
-            "426 Upgrade Required",
-            "Sec-WebSocket-Version: 13\r\n",
-            "websocket: unsupported version: 13 not found in 'Sec-Websocket-Version' header",
-        ))
-    } else if key.as_deref().is_none_or(str::is_empty) {
-        Some(refuse(
-            "400 Bad Request",
-            "",
-            "websocket: not a websocket handshake: 'Sec-WebSocket-Key' header is missing or blank",
-        ))
-    } else {
-        None
-    };
-    if let Some(answer) = problem {
-        stream.write_all(answer.as_bytes()).await?;
-        stream.shutdown().await?;
-        return Ok(());
-    }
-    let accept = derive_accept_key(key.unwrap_or_default().as_bytes());
-    stream
-        .write_all(
-            format!(
-                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+        ),
+        WebSocketUpgradeRejection::InvalidUpgradeHeader(_) => (
+            StatusCode::BAD_REQUEST,
+            "websocket: 'websocket' token not found in 'Upgrade' header",
+        ),
+        WebSocketUpgradeRejection::InvalidWebSocketVersionHeader(_) => {
+            let mut answer = (
+                StatusCode::UPGRADE_REQUIRED,
+                "websocket: unsupported version: 13 not found in 'Sec-Websocket-Version' header",
             )
-            .as_bytes(),
-        )
-        .await
-        .context("answering the websocket handshake")?;
-    let config = WebSocketConfig {
-        max_message_size: Some(rpc.limits.max_body_bytes),
-        max_frame_size: Some(rpc.limits.max_body_bytes),
-        ..Default::default()
+                .into_response();
+            answer.headers_mut().insert(
+                header::SEC_WEBSOCKET_VERSION,
+                header::HeaderValue::from_static("13"),
+            );
+            return answer;
+        }
+        WebSocketUpgradeRejection::WebSocketKeyHeaderMissing(_) => {
+            (StatusCode::BAD_REQUEST, NO_KEY)
+        }
+        other => return other.into_response(),
     };
-    let socket = WebSocketStream::from_partially_read(
-        TokioAdapter::new(stream),
-        early,
-        Role::Server,
-        Some(config),
-    )
-    .await;
-    session(rpc, socket).await
+    (status, why).into_response()
 }
 
 /// One subscription: its parsed query and the id events are sent under.
@@ -197,7 +175,7 @@ impl Subscriptions {
 
 /// Sends queued messages, closing the connection if one takes too long.
 async fn write_loop(
-    mut sink: futures::stream::SplitSink<Socket, Message>,
+    mut sink: futures::stream::SplitSink<WebSocket, Message>,
     mut queue: mpsc::Receiver<Message>,
 ) {
     while let Some(msg) = queue.recv().await {
@@ -216,7 +194,7 @@ async fn write_loop(
     let _ = sink.close().await;
 }
 
-async fn session(rpc: Rpc, socket: Socket) -> anyhow::Result<()> {
+async fn session(rpc: Rpc, socket: WebSocket) -> anyhow::Result<()> {
     let (sink, mut incoming) = socket.split();
     let (out, queue) = mpsc::channel::<Message>(OUT_QUEUE);
     let writer = tokio::spawn(write_loop(sink, queue));
@@ -251,7 +229,7 @@ async fn session(rpc: Rpc, socket: Socket) -> anyhow::Result<()> {
                     Some(Ok(Message::Binary(bytes))) => {
                         request(&rpc, &out, &in_flight, &mut subs, &bytes).await;
                     }
-                    // tungstenite answers pings and close frames itself.
+                    // axum (tungstenite) answers pings and close frames itself.
                     Some(Ok(Message::Close(_))) => break,
                     Some(Ok(_)) => {}
                 }
@@ -272,7 +250,7 @@ async fn session(rpc: Rpc, socket: Socket) -> anyhow::Result<()> {
                 }
             },
             _ = ping.tick() => {
-                if out.try_send(Message::Ping(Vec::new())).is_err() {
+                if out.try_send(Message::Ping(Default::default())).is_err() {
                     cancel_all(&out, &mut subs.subs, SLOW_CLIENT);
                 }
             }
@@ -310,7 +288,7 @@ fn deliver(
                 "id": sub.id,
                 "result": {"query": text, "data": ev.data, "events": ev.events},
             });
-            if out.try_send(Message::Text(msg.to_string())).is_err() {
+            if out.try_send(Message::Text(msg.to_string().into())).is_err() {
                 slow = true;
                 break 'events;
             }
@@ -338,7 +316,7 @@ fn cancel_all(
             )),
         );
         // The queue may be the very thing that is full: best effort.
-        let _ = out.try_send(Message::Text(err));
+        let _ = out.try_send(Message::Text(err.into()));
     }
 }
 
@@ -359,7 +337,7 @@ async fn request(
         Ok(r) => r,
         Err(e) => {
             let reply = envelope(None, Err(RpcError::parse(e)));
-            let _ = out.send(Message::Text(reply)).await;
+            let _ = out.send(Message::Text(reply.into())).await;
             return;
         }
     };
@@ -371,7 +349,7 @@ async fn request(
         "subscribe" | "unsubscribe" | "unsubscribe_all" => match ws_args(&req) {
             Err(panicked) => {
                 let reply = envelope(Some(Value::from(-1)), Err(panicked));
-                let _ = out.send(Message::Text(reply.to_string())).await;
+                let _ = out.send(Message::Text(reply.into())).await;
                 return;
             }
             Ok(Err(e)) => Err(e),
@@ -399,7 +377,7 @@ async fn request(
                         Ok(result) => envelope(Some(id), result),
                         Err(panicked) => envelope(Some(Value::from(-1)), Err(panicked)),
                     };
-                    let _ = out.send(Message::Text(reply)).await;
+                    let _ = out.send(Message::Text(reply.into())).await;
                     drop(permit);
                 });
                 return;
@@ -412,7 +390,9 @@ async fn request(
     };
     subs.release_if_empty();
     let _ = out
-        .send(Message::Text(envelope(Some(id), result.map(Reply::Value))))
+        .send(Message::Text(
+            envelope(Some(id), result.map(Reply::Value)).into(),
+        ))
         .await;
 }
 
