@@ -37,7 +37,7 @@ use crate::{
     exec::{self, ExecCtx},
     state_key,
     statesync::{self, Applied, Offer, Restore, SnapshotError, SnapshotInfo, SnapshotStore, Step},
-    tx::{self, DecodedTx},
+    tx::{DecodedTx, Registry},
 };
 
 /// The result of one transaction, as ABCI reports it.
@@ -161,6 +161,8 @@ pub struct PreChecked {
 pub struct SigVerifier {
     storage: Storage,
     chain_id: String,
+    /// The modules messages are routed to (the app's).
+    modules: Vec<&'static dyn Module>,
 }
 
 impl SigVerifier {
@@ -172,7 +174,7 @@ impl SigVerifier {
         let decoded = snapshot
             .auth_params()
             .ok()
-            .and_then(|params| tx::decode(bytes, &params).ok());
+            .and_then(|params| Registry(&self.modules).decode_tx(bytes, &params).ok());
         let Some(tx) = decoded else {
             return PreChecked::default();
         };
@@ -350,7 +352,7 @@ impl App {
         let mut total = 0u64;
         let mut out = Vec::new();
         for t in txs {
-            if tx::decode(t, &params).is_err() {
+            if self.registry().decode_tx(t, &params).is_err() {
                 debug!("proposal drops an undecodable tx");
                 continue;
             }
@@ -367,7 +369,8 @@ impl App {
     /// Accepts a proposal only if every tx decodes.
     pub fn process_proposal(&self, txs: &[bytes::Bytes]) -> bool {
         let params = self.block_base().auth_params().unwrap_or_default();
-        txs.iter().all(|t| tx::decode(t, &params).is_ok())
+        let registry = self.registry();
+        txs.iter().all(|t| registry.decode_tx(t, &params).is_ok())
     }
 
     /// Executes a block and computes its app hash; nothing is written until
@@ -395,6 +398,7 @@ impl App {
         let host = end_block::Host {
             storage: &self.storage,
             prev_app_hash: &prev_app_hash,
+            modules: &self.modules,
         };
         let mut events = Vec::new();
         let no_fees = BTreeMap::new();
@@ -421,18 +425,26 @@ impl App {
         let mut fees = BTreeMap::new();
         let base = block.clone();
         let verified = &self.verified;
-        prepare_block(txs, &base, &params, &chain_id, verified, |prepared| {
-            let (d, pre) = prepared;
-            results.push(self.deliver(
-                &mut block,
-                &chain_id,
-                (height, &prev_app_hash),
-                d,
-                pre,
-                &mut fees,
-            )?);
-            Ok(())
-        })?;
+        let registry = Registry(&self.modules);
+        prepare_block(
+            txs,
+            &base,
+            (&params, &registry),
+            &chain_id,
+            verified,
+            |prepared| {
+                let (d, pre) = prepared;
+                results.push(self.deliver(
+                    &mut block,
+                    &chain_id,
+                    (height, &prev_app_hash),
+                    d,
+                    pre,
+                    &mut fees,
+                )?);
+                Ok(())
+            },
+        )?;
         let ctx = BlockCtx { fees: &fees, ..ctx };
         for module in &self.modules {
             events.extend(
@@ -517,6 +529,7 @@ impl App {
         let host = end_block::Host {
             storage: &self.storage,
             prev_app_hash,
+            modules: &self.modules,
         };
         let history = |h: u64| host.history(h, height);
         let ctx = ExecCtx {
@@ -525,7 +538,7 @@ impl App {
             history: &history,
         };
         for (i, msg) in tx.msgs.iter().enumerate() {
-            match exec::execute(&mut msg_state, msg, &ctx) {
+            match exec::execute(&mut msg_state, &**msg, &ctx) {
                 Ok(ev) => events.extend(ev),
                 Err(TxError::Internal(e)) => bail!("storage failed during a tx: {e}"),
                 Err(e) => {
@@ -775,7 +788,13 @@ impl App {
         Some(SigVerifier {
             storage: self.storage.clone(),
             chain_id: self.chain.as_ref()?.chain_id.clone(),
+            modules: self.modules.clone(),
         })
+    }
+
+    /// Routes messages to [`App`]'s modules.
+    fn registry(&self) -> Registry<'_> {
+        Registry(&self.modules)
     }
 
     fn check_tx_kind(
@@ -839,7 +858,7 @@ impl App {
                 return (TxOutcome::failed(&e, 0, 0, Vec::new()), None);
             }
         };
-        let tx = match tx::decode(bytes, &params) {
+        let tx = match self.registry().decode_tx(bytes, &params) {
             Ok(tx) => tx,
             Err(e) => return (TxOutcome::failed(&e, 0, 0, Vec::new()), None),
         };
@@ -901,7 +920,7 @@ type Prepared = (Result<DecodedTx, TxError>, Vec<Option<PreVerified>>);
 fn prepare_block(
     txs: &[bytes::Bytes],
     base: &Overlay<Snapshot>,
-    params: &deai_auth::AuthParams,
+    (params, registry): (&deai_auth::AuthParams, &Registry<'_>),
     chain_id: &str,
     verified: &VerifiedSigs,
     mut deliver: impl FnMut(&Prepared) -> anyhow::Result<()>,
@@ -911,7 +930,7 @@ fn prepare_block(
         OnceLock,
     };
     let prepare = |t: &bytes::Bytes| -> Prepared {
-        let decoded = tx::decode(t, params);
+        let decoded = registry.decode_tx(t, params);
         let pre = match &decoded {
             Err(_) => Vec::new(),
             Ok(tx) => {
@@ -1110,9 +1129,211 @@ mod tests {
 
     impl deai_types::QueryHandler for Probe {}
 
+    impl deai_types::MsgHandler for Probe {}
+
     impl Module for Probe {
         fn name(&self) -> &'static str {
             "probe"
+        }
+    }
+
+    /// Type URL of the echo module's one message.
+    const MSG_ECHO_TYPE_URL: &str = "/deai.echo.v1.MsgEcho";
+
+    /// A test-only module with one message, `MsgEcho`. Its payload borrows
+    /// `MsgCancelProposal`'s shape: `proposer` signs, and an odd
+    /// `proposal_id` makes execution fail with the module's own error.
+    struct EchoModule;
+
+    /// A decoded `MsgEcho`.
+    #[derive(Debug)]
+    struct Echo {
+        signer: deai_types::Address,
+        n: u64,
+    }
+
+    impl deai_types::ModuleMsg for Echo {
+        fn type_url(&self) -> &'static str {
+            MSG_ECHO_TYPE_URL
+        }
+
+        fn signer(&self) -> deai_types::Address {
+            self.signer
+        }
+
+        fn module(&self) -> &'static str {
+            "echo"
+        }
+
+        fn execute(
+            &self,
+            state: &mut dyn deai_types::StateWrite,
+            ctx: &deai_types::MsgCtx<'_>,
+        ) -> Result<Vec<Event>, deai_types::MsgError> {
+            state.put_raw(b"echo/last".to_vec(), self.n.to_be_bytes().to_vec())?;
+            if self.n % 2 == 1 {
+                return Err(deai_types::MsgError::Module {
+                    codespace: "echo",
+                    code: 7,
+                    log: format!("echo refuses odd {}", self.n),
+                });
+            }
+            Ok(vec![Event::new("echoed")
+                .attr("n", self.n.to_string())
+                .attr("height", ctx.height.to_string())])
+        }
+    }
+
+    impl deai_types::BlockHooks for EchoModule {}
+
+    impl deai_types::QueryHandler for EchoModule {}
+
+    impl deai_types::MsgHandler for EchoModule {
+        fn msg_type_urls(&self) -> &'static [&'static str] {
+            &[MSG_ECHO_TYPE_URL]
+        }
+
+        fn decode_msg(
+            &self,
+            any: &cosmos_sdk_proto::Any,
+            _ctx: &deai_types::DecodeCtx<'_>,
+        ) -> Result<Box<dyn deai_types::ModuleMsg>, deai_types::MsgError> {
+            let m: cosmos_sdk_proto::cosmos::gov::v1::MsgCancelProposal =
+                deai_types::module::decode_any(any)?;
+            let signer = m
+                .proposer
+                .parse()
+                .map_err(|e| deai_types::MsgError::InvalidRequest(format!("proposer: {e}")))?;
+            Ok(Box::new(Echo {
+                signer,
+                n: m.proposal_id,
+            }))
+        }
+    }
+
+    impl Module for EchoModule {
+        fn name(&self) -> &'static str {
+            "echo"
+        }
+    }
+
+    /// A tx of `key` (account `number`) carrying one message `any`.
+    fn tx_of(
+        key: &deai_client::tx::Key,
+        number: u64,
+        sequence: u64,
+        any: cosmos_sdk_proto::Any,
+    ) -> bytes::Bytes {
+        let p = deai_client::tx::TxParams {
+            chain_id: "deai-echo".into(),
+            account_number: number,
+            sequence,
+            fee: Some(deai_types::Coin::new(1_000, deai_types::BASE_DENOM)),
+            gas_limit: 100_000,
+            memo: String::new(),
+        };
+        deai_client::tx::sign_tx(key, vec![any], &p).into()
+    }
+
+    fn echo(key: &deai_client::tx::Key, n: u64) -> cosmos_sdk_proto::Any {
+        deai_client::tx::any(
+            MSG_ECHO_TYPE_URL,
+            &cosmos_sdk_proto::cosmos::gov::v1::MsgCancelProposal {
+                proposal_id: n,
+                proposer: key.address().to_bech32(),
+            },
+        )
+    }
+
+    /// An app at height 1 whose modules are the chain's, plus `extra`.
+    fn app_with(
+        dir: &std::path::Path,
+        keys: &[&deai_client::tx::Key],
+        extra: Option<&'static dyn Module>,
+    ) -> App {
+        use deai_types::{Coin, BASE_DENOM};
+        let mut state = deai_genesis::AppState::default();
+        for k in keys {
+            state
+                .add_account(k.address(), &[Coin::new(1_000_000, BASE_DENOM)])
+                .unwrap();
+        }
+        let genesis = serde_json::to_vec(&state).unwrap();
+        let mut app = App::open(dir).unwrap();
+        app.modules.extend(extra);
+        app.init_chain("deai-echo", 1, &genesis).unwrap();
+        app.finalize_block(&BlockInfo::at(1), &[]).unwrap();
+        app.commit().unwrap();
+        app
+    }
+
+    #[test]
+    fn a_registered_modules_message_is_routed_to_it_executed_and_its_events_kept() {
+        let k = deai_client::tx::Key::from_label("echo");
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = app_with(dir.path(), &[&k], Some(&EchoModule));
+        assert_eq!(app.check_tx(&tx_of(&k, 0, 0, echo(&k, 4))).code, 0);
+
+        let block = [tx_of(&k, 0, 0, echo(&k, 4)), tx_of(&k, 0, 1, echo(&k, 5))];
+        let out = app.finalize_block(&BlockInfo::at(2), &block).unwrap();
+        let ok = &out.tx_results[0];
+        assert_eq!((ok.code, ok.log.as_str()), (0, ""));
+        let message = ok
+            .events
+            .iter()
+            .find(|e| e.kind == "message" && e.attributes[0].0 == "action");
+        let attrs = &message.expect("a message event").attributes;
+        assert_eq!(
+            attrs,
+            &[
+                ("action".to_string(), MSG_ECHO_TYPE_URL.to_string()),
+                ("sender".to_string(), k.address().to_bech32()),
+                ("module".to_string(), "echo".to_string()),
+            ]
+        );
+        let kinds: Vec<&str> = ok.events.iter().map(|e| e.kind.as_str()).collect();
+        let at = kinds.iter().rposition(|k| *k == "message").unwrap();
+        assert_eq!(
+            &kinds[at + 1..],
+            ["echoed"],
+            "the module's events follow its message event"
+        );
+        let echoed = ok.events.last().unwrap();
+        assert_eq!(
+            echoed.attributes,
+            [("n".into(), "4".into()), ("height".into(), "2".into())]
+        );
+
+        // The module's own error comes back with its codespace and code,
+        // its events and writes dropped.
+        let failed = &out.tx_results[1];
+        assert_eq!((failed.code, failed.codespace.as_str()), (7, "echo"));
+        assert_eq!(
+            failed.log,
+            "failed to execute message; message index: 0: echo refuses odd 5"
+        );
+        assert!(failed.events.iter().all(|e| e.kind != "echoed"));
+        app.commit().unwrap();
+        let last =
+            deai_types::StateRead::get_raw(&app.storage.latest_snapshot(), b"echo/last").unwrap();
+        assert_eq!(last, Some(4u64.to_be_bytes().to_vec()));
+    }
+
+    #[test]
+    fn an_unknown_type_url_is_refused_as_before_and_an_unregistered_module_handles_none() {
+        let k = deai_client::tx::Key::from_label("echo");
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = app_with(dir.path(), &[&k], None);
+        let unknown = cosmos_sdk_proto::Any {
+            type_url: "/deai.nothing.v1.MsgNothing".into(),
+            value: vec![1, 2, 3],
+        };
+        for any in [unknown, echo(&k, 4)] {
+            let url = any.type_url.clone();
+            let out = app.check_tx(&tx_of(&k, 0, 0, any));
+            assert_eq!((out.code, out.codespace.as_str()), (6, "sdk"));
+            assert_eq!(out.log, format!("unknown message type {url}"));
+            assert_eq!((out.gas_wanted, out.gas_used), (0, 0));
         }
     }
 

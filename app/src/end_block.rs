@@ -3,14 +3,13 @@
 //! same executor as transactions, and the list of module accounts. Which
 //! hooks run, and in what order, is [`crate::modules`]'s.
 
-use deai_gov::GovError;
 use deai_store::{Snapshot, Storage};
-use deai_types::{Address, BlockHost, Event, Overlay, StateRead, StateWrite};
+use deai_types::{Address, BlockHost, Event, Module, Overlay, StateRead, StateWrite};
 
 use crate::{
     ante::FEE_COLLECTOR,
     exec::{self, ExecCtx},
-    tx::Msg,
+    tx::{Msg, Registry},
 };
 
 /// The names of the module accounts, each at `Address::module(name)`, as
@@ -38,18 +37,20 @@ pub struct Host<'a> {
     pub storage: &'a Storage,
     /// The app hash after the previous block.
     pub prev_app_hash: &'a [u8],
+    /// The modules a proposal's messages are routed to.
+    pub modules: &'a [&'static dyn Module],
 }
 
 impl Host<'_> {
     /// The state at the end of `height`, or `None` at or after `current`.
-    pub fn history(&self, height: u64, current: u64) -> Result<Option<Snapshot>, GovError> {
+    pub fn history(&self, height: u64, current: u64) -> Result<Option<Snapshot>, String> {
         if height >= current {
             return Ok(None);
         }
         self.storage
             .snapshot(height)
             .map(Some)
-            .map_err(|e| GovError::HistoryUnavailable(height, e.to_string()))
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -80,13 +81,13 @@ impl BlockHost for Host<'_> {
         };
         let mut events = Vec::new();
         for (i, any) in messages.iter().enumerate() {
-            let run = Msg::from_any(any).and_then(|msg| {
+            let run = Msg::decode_with(&Registry(self.modules), any).and_then(|msg| {
                 if !msg.acts_as_governance() || !msg.is_governance_action() {
                     return Err(crate::error::TxError::Unauthorized(
                         "not a governance action".into(),
                     ));
                 }
-                exec::execute(&mut layer, &msg, &ctx)
+                exec::execute(&mut layer, &*msg, &ctx)
             });
             match run {
                 Ok(ev) => events.extend(ev),

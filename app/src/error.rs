@@ -2,7 +2,7 @@
 //! `sdk` codespace, so wallets and CosmJS report them as they would for any
 //! Cosmos chain; module errors keep their own codespace and code.
 
-use deai_types::{ModuleError, StateError};
+use deai_types::{ModuleError, MsgError, StateError};
 
 /// Why a transaction was rejected or failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -141,50 +141,89 @@ impl From<StateError> for TxError {
     }
 }
 
+impl From<MsgError> for TxError {
+    fn from(e: MsgError) -> Self {
+        match e {
+            MsgError::Decode(s) => TxError::Decode(s),
+            MsgError::UnknownMessage(s) => TxError::UnknownMessage(s),
+            MsgError::Unauthorized(s) => TxError::Unauthorized(s),
+            MsgError::InvalidRequest(s) => TxError::InvalidRequest(s),
+            MsgError::OutOfGas { limit, needed } => TxError::OutOfGas { limit, needed },
+            MsgError::Module {
+                codespace,
+                code,
+                log,
+            } => TxError::Module {
+                codespace,
+                code,
+                log,
+            },
+            MsgError::Internal(s) => TxError::Internal(s),
+        }
+    }
+}
+
 impl From<deai_bank::BankError> for TxError {
     fn from(e: deai_bank::BankError) -> Self {
-        match e {
-            deai_bank::BankError::State(s) => s.into(),
-            other => TxError::module(other),
-        }
+        MsgError::from(e).into()
     }
 }
 
 impl From<deai_auth::AuthError> for TxError {
     fn from(e: deai_auth::AuthError) -> Self {
-        match e {
-            deai_auth::AuthError::State(s) => s.into(),
-            other => TxError::module(other),
-        }
+        MsgError::from(e).into()
     }
 }
 
-impl From<deai_gov::GovError> for TxError {
-    fn from(e: deai_gov::GovError) -> Self {
-        match e {
-            deai_gov::GovError::State(s) => s.into(),
-            deai_gov::GovError::Bank(b) => b.into(),
-            other => TxError::module(other),
-        }
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl From<deai_treasury::TreasuryError> for TxError {
-    fn from(e: deai_treasury::TreasuryError) -> Self {
-        match e {
-            deai_treasury::TreasuryError::State(s) => s.into(),
-            deai_treasury::TreasuryError::Bank(b) => b.into(),
-            other => TxError::module(other),
+    #[test]
+    fn a_message_error_reads_and_codes_as_the_tx_error_it_becomes() {
+        let module = MsgError::module(deai_bank::BankError::SendDisabled);
+        for e in [
+            MsgError::Decode("x: bad".into()),
+            MsgError::UnknownMessage("/x.Y".into()),
+            MsgError::Unauthorized("no".into()),
+            MsgError::InvalidRequest("bad".into()),
+            MsgError::OutOfGas {
+                limit: 1,
+                needed: 2,
+            },
+            module,
+            MsgError::Internal("disk".into()),
+        ] {
+            let text = e.to_string();
+            assert_eq!(TxError::from(e).to_string(), text);
         }
-    }
-}
-
-impl From<deai_compute_module::ComputeError> for TxError {
-    fn from(e: deai_compute_module::ComputeError) -> Self {
-        match e {
-            deai_compute_module::ComputeError::State(s) => s.into(),
-            deai_compute_module::ComputeError::Bank(b) => b.into(),
-            other => TxError::module(other),
-        }
+        let codes: Vec<(u32, &str)> = [
+            MsgError::Decode(String::new()),
+            MsgError::UnknownMessage(String::new()),
+            MsgError::Unauthorized(String::new()),
+            MsgError::InvalidRequest(String::new()),
+            MsgError::OutOfGas {
+                limit: 0,
+                needed: 0,
+            },
+            MsgError::module(deai_bank::BankError::SendDisabled),
+            MsgError::Internal(String::new()),
+        ]
+        .into_iter()
+        .map(TxError::from)
+        .map(|e| (e.code(), e.codespace()))
+        .collect();
+        assert_eq!(
+            codes,
+            [
+                (2, "sdk"),
+                (6, "sdk"),
+                (4, "sdk"),
+                (18, "sdk"),
+                (11, "sdk"),
+                (5, "bank"),
+                (1, "sdk")
+            ]
+        );
     }
 }

@@ -1,17 +1,19 @@
 //! Stage three of the transaction pipeline: executing messages. Each message
-//! goes to the module that owns it; glue between modules (a recipient of
-//! tokens gets an account, as in the Cosmos SDK; governance messages check
-//! their authority) lives here, not in the modules, so no module depends on
-//! another.
+//! was decoded by the module that owns it ([`crate::tx::Registry`]) and
+//! executes through the module contract ([`ModuleMsg::execute`]). Glue
+//! between modules (a recipient of tokens gets an account, as in the Cosmos
+//! SDK; the governance account's address; a treasury-funded job counted
+//! against the treasury's cap) is the app's [`AppHost`], so no module
+//! depends on another.
 
 use deai_auth::AuthWrite;
-use deai_bank::BankWrite;
-use deai_gov::GovError;
 use deai_store::Snapshot;
 use deai_treasury::TreasuryWrite;
-use deai_types::{Event, StateWrite};
+use deai_types::{
+    Address, Coin, Event, ModuleMsg, MsgCtx, MsgError, MsgHost, StateRead, StateWrite,
+};
 
-use crate::{error::TxError, tx::Msg};
+use crate::error::TxError;
 
 /// Block facts a message may need.
 pub struct ExecCtx<'a> {
@@ -20,86 +22,57 @@ pub struct ExecCtx<'a> {
     /// The app hash after the previous block (empty before the first).
     pub prev_app_hash: &'a [u8],
     /// The state committed at the end of an earlier block (`None` for the
-    /// current block, whose state is the one being written).
-    pub history: &'a dyn Fn(u64) -> Result<Option<Snapshot>, GovError>,
+    /// current block, whose state is the one being written), or why it
+    /// cannot be read.
+    pub history: &'a dyn Fn(u64) -> Result<Option<Snapshot>, String>,
 }
 
-fn check_gov_authority(msg: &Msg) -> Result<(), TxError> {
-    if msg.signer() != deai_gov::authority() {
-        return Err(TxError::Unauthorized(format!(
-            "{} may only be executed by the governance account {}, not {}",
-            msg.type_url(),
-            deai_gov::authority(),
-            msg.signer()
-        )));
+/// The app's side of the glue between modules' messages.
+pub struct AppHost;
+
+impl MsgHost for AppHost {
+    fn gov_authority(&self) -> Address {
+        deai_gov::authority()
     }
-    Ok(())
+
+    fn ensure_account(&self, state: &mut dyn StateWrite, addr: &Address) -> Result<(), MsgError> {
+        state.ensure_account(addr)?;
+        Ok(())
+    }
+
+    fn record_treasury_spend(
+        &self,
+        state: &mut dyn StateWrite,
+        height: u64,
+        recipient: &Address,
+        amount: &[Coin],
+        kind: &str,
+        stream_id: u64,
+    ) -> Result<Event, MsgError> {
+        Ok(state.record_spend(height, recipient, amount, kind, stream_id)?)
+    }
 }
 
-/// Executes one message against `state`, returning its events.
-pub fn execute<S: StateWrite>(
-    state: &mut S,
-    msg: &Msg,
+/// Executes one message against `state`, returning its events: first the
+/// `message` event (action, sender, module), then the module's.
+pub fn execute(
+    state: &mut dyn StateWrite,
+    msg: &dyn ModuleMsg,
     ctx: &ExecCtx<'_>,
 ) -> Result<Vec<Event>, TxError> {
     let mut events = vec![Event::new("message")
         .attr("action", msg.type_url())
         .attr("sender", msg.signer().to_bech32())
         .attr("module", msg.module())];
-    match msg {
-        Msg::Send(m) => {
-            events.extend(m.execute(state)?);
-            state.ensure_account(&m.to)?;
-        }
-        Msg::MultiSend(m) => {
-            events.extend(m.execute(state)?);
-            for (to, _) in &m.outputs {
-                state.ensure_account(to)?;
-            }
-        }
-        Msg::Gov(m) => {
-            events.extend(m.execute(state, ctx.height, |h| (ctx.history)(h))?);
-        }
-        Msg::Treasury(m) => {
-            events.extend(m.execute(state, ctx.height)?);
-            if let deai_treasury::msg::TreasuryMsg::Spend { recipient, .. } = m {
-                state.ensure_account(recipient)?;
-            }
-        }
-        Msg::Compute(m) => {
-            if msg.is_treasury_job() {
-                // The escrow leaves the treasury: count it against the
-                // epoch's cap and record it in the spend history.
-                if let deai_compute_module::Msg::SubmitJob(j) = m {
-                    let total = j
-                        .price_per_replica
-                        .checked_mul(u128::from(j.replication))
-                        .ok_or_else(|| TxError::InvalidRequest("job price overflows".into()))?;
-                    events.push(state.record_spend(
-                        ctx.height,
-                        &deai_compute_module::module_address(),
-                        &[deai_types::Coin::new(total, deai_types::BASE_DENOM)],
-                        "job",
-                        0,
-                    )?);
-                }
-            }
-            let block = deai_compute_module::BlockCtx {
-                height: ctx.height,
-                prev_app_hash: ctx.prev_app_hash.to_vec(),
-            };
-            events.extend(m.execute(state, &block)?);
-        }
-        Msg::AuthParams { params, .. } => {
-            check_gov_authority(msg)?;
-            state.put_auth_params(params)?;
-            events.push(Event::new("auth_params_updated"));
-        }
-        Msg::BankParams { params, .. } => {
-            check_gov_authority(msg)?;
-            state.put_bank_params(params)?;
-            events.push(Event::new("bank_params_updated"));
-        }
-    }
+    let history = |h: u64| -> Result<Option<Box<dyn StateRead>>, String> {
+        Ok((ctx.history)(h)?.map(|s| Box::new(s) as Box<dyn StateRead>))
+    };
+    let ctx = MsgCtx {
+        height: ctx.height,
+        prev_app_hash: ctx.prev_app_hash,
+        history: &history,
+        host: &AppHost,
+    };
+    events.extend(msg.execute(state, &ctx)?);
     Ok(events)
 }

@@ -5,7 +5,10 @@
 //! server that CometBFT v0.38 drives (`deaid devnet` drives the same [`App`]
 //! in-process, from the `deai-devnet` crate). Modules are composed
 //! through the traits of `deai_types::module`, from one ordered list:
-//! [`modules::MODULES`], whose docs give the order and why.
+//! [`modules::MODULES`], whose docs give the order and why. Block hooks,
+//! queries and messages all go through that list: [`tx::Registry`] hands
+//! each message to the module that handles its type URL, and
+//! [`exec::AppHost`] is the glue between modules that messages need.
 //!
 //! Talking to a chain as a user (tx building, signing, the RPC client, the
 //! keyring) is `deai-client`'s: this crate carries no HTTP client.

@@ -3,8 +3,10 @@
 //!
 //! Each module crate exposes a unit struct implementing
 //! [`deai_types::Module`]; [`MODULES`] lists them. The app walks the list
-//! for every block hook and every query (the first module that knows a
-//! query path answers it), so the order of the list is the order of the work:
+//! for every block hook, every query (the first module that knows a query
+//! path answers it) and every message (the first module that handles its
+//! type URL decodes and executes it, see [`crate::tx::Registry`]), so the
+//! order of the list is the order of the work:
 //!
 //! * begin block (before the block's transactions): compute assigns
 //!   providers to waiting jobs (the others have no begin-block work);
@@ -30,7 +32,8 @@
 use deai_types::Module;
 
 /// The chain's modules, in the order their hooks run (see the module docs).
-/// Adding a module: implement [`Module`] in its crate and add one line here.
+/// Adding a module: implement [`Module`] in its crate (hooks, queries and
+/// messages) and add one line here.
 pub static MODULES: &[&dyn Module] = &[
     &deai_auth::AuthModule,
     &deai_bank::BankModule,
@@ -47,5 +50,26 @@ mod tests {
     fn the_registry_lists_each_module_once_in_hook_order() {
         let names: Vec<&str> = MODULES.iter().map(|m| m.name()).collect();
         assert_eq!(names, ["auth", "bank", "gov", "compute", "treasury"]);
+    }
+
+    #[test]
+    fn every_message_type_url_is_handled_by_the_one_module_that_lists_it() {
+        let mut count = 0;
+        for owner in MODULES {
+            for url in owner.msg_type_urls() {
+                count += 1;
+                let handlers: Vec<&str> = MODULES
+                    .iter()
+                    .filter(|m| m.handles_msg(url))
+                    .map(|m| m.name())
+                    .collect();
+                assert_eq!(handlers, [owner.name()], "{url}");
+            }
+        }
+        assert_eq!(
+            count,
+            3 + 1 + 8 + 9 + 5,
+            "auth, bank, gov, compute, treasury"
+        );
     }
 }

@@ -113,7 +113,7 @@ impl Querier {
             .map(|c| c.chain_id)
             .ok_or_else(|| TxError::InvalidRequest("the chain has not started".into()))?;
         let params = snapshot.auth_params()?;
-        let tx = tx::decode_for_simulation(bytes, &params)?;
+        let tx = tx::Registry(&self.modules).decode_tx_for_simulation(bytes, &params)?;
         let height = snapshot.version().unwrap_or(0) + 1;
         let mut state = Metered::new(
             Overlay::new(&snapshot),
@@ -133,6 +133,7 @@ impl Querier {
         let host = end_block::Host {
             storage: &self.storage,
             prev_app_hash: &prev_app_hash,
+            modules: &self.modules,
         };
         let history = |h: u64| host.history(h, height);
         let ctx = ExecCtx {
@@ -141,7 +142,7 @@ impl Querier {
             history: &history,
         };
         for msg in &tx.msgs {
-            events.extend(exec::execute(&mut state, msg, &ctx)?);
+            events.extend(exec::execute(&mut state, &**msg, &ctx)?);
         }
         Ok((state.meter().used(), events))
     }

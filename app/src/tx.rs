@@ -1,12 +1,16 @@
 //! Stage one of the transaction pipeline: decoding a Cosmos SDK `TxRaw` and
 //! every check that needs no state (shape, sizes, signer info, fee form,
 //! message validity). What comes out is a [`DecodedTx`] ready for the
-//! signature, sequence and fee checks of [`crate::ante`].
+//! signature, sequence and fee checks of [`crate::ante`]. Each message is
+//! decoded by the module that handles its type URL ([`Registry`], over
+//! [`MODULES`]); the app adds only the check that no message pays a module
+//! account.
+
+use std::ops::Deref;
 
 use cosmos_sdk_proto::{
     cosmos::{
         crypto::secp256k1::PubKey,
-        gov::v1 as sdk_gov,
         tx::{
             signing::v1beta1::SignMode,
             v1beta1::{mode_info, AuthInfo, SignDoc, TxBody, TxRaw},
@@ -15,45 +19,25 @@ use cosmos_sdk_proto::{
     Any,
 };
 use deai_auth::{AuthParams, SECP256K1_PUBKEY_TYPE_URL};
-use deai_bank::{
-    msg::{MultiSend, Send},
-    BankParams, MSG_MULTI_SEND_TYPE_URL, MSG_SEND_TYPE_URL,
+use deai_types::{
+    module::shown_type_url, Address, Coin, DecodeCtx, Module, ModuleMsg, MsgDecoder, MsgError,
 };
-use deai_compute_module::Msg as ComputeMsg;
-use deai_gov::msg::GovMsg;
-use deai_treasury::msg::TreasuryMsg;
-use deai_types::{Address, Coin};
 use prost::Message;
 
-use crate::error::TxError;
+use crate::{error::TxError, modules::MODULES};
 
-/// A message this chain executes.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Msg {
-    /// `cosmos.bank.v1beta1.MsgSend`.
-    Send(Send),
-    /// `cosmos.bank.v1beta1.MsgMultiSend`.
-    MultiSend(MultiSend),
-    /// A governance message (`cosmos.gov.v1` or `deai.gov.v1`).
-    Gov(GovMsg),
-    /// A treasury message.
-    Treasury(TreasuryMsg),
-    /// A compute-market message (`deai.compute.v1`).
-    Compute(ComputeMsg),
-    /// `deai.auth.v1.MsgUpdateParams` (governance only).
-    AuthParams {
-        /// Must be the governance account.
-        authority: Address,
-        /// The new parameters, already validated.
-        params: AuthParams,
-    },
-    /// `deai.bank.v1.MsgUpdateParams` (governance only).
-    BankParams {
-        /// Must be the governance account.
-        authority: Address,
-        /// The new parameters, already validated.
-        params: BankParams,
-    },
+/// A message this chain executes, decoded and checked by the module that
+/// handles its type URL (see [`Registry`]); it reads as the module's
+/// [`ModuleMsg`].
+#[derive(Debug)]
+pub struct Msg(Box<dyn ModuleMsg>);
+
+impl Deref for Msg {
+    type Target = dyn ModuleMsg;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
 }
 
 /// Most messages one transaction may carry. Each message is decoded and
@@ -61,29 +45,7 @@ pub enum Msg {
 pub const MAX_MSGS_PER_TX: usize = 64;
 
 /// Most messages one governance proposal may carry.
-pub const MAX_PROPOSAL_MSGS: usize = 16;
-
-/// Longest type URL echoed back in an error: the URL is the sender's bytes.
-const MAX_ECHOED_TYPE_URL: usize = 128;
-
-/// `type_url`, cut short for error messages and logs.
-fn shown(type_url: &str) -> String {
-    match type_url.char_indices().nth(MAX_ECHOED_TYPE_URL) {
-        Some((i, _)) => format!("{}…", &type_url[..i]),
-        None => type_url.to_string(),
-    }
-}
-
-fn decode_any<M: Message + Default>(any: &Any) -> Result<M, TxError> {
-    M::decode(any.value.as_slice())
-        .map_err(|e| TxError::Decode(format!("{}: {e}", shown(&any.type_url))))
-}
-
-fn authority(field: &str) -> Result<Address, TxError> {
-    field
-        .parse()
-        .map_err(|e| TxError::InvalidRequest(format!("authority: {e}")))
-}
+pub use deai_gov::MAX_PROPOSAL_MSGS;
 
 /// Whether `addr` is a module account. Module accounts hold exactly what
 /// their module accounts for (bonds and escrow, deposits, fees, the
@@ -94,205 +56,63 @@ pub fn is_module_account(addr: &Address) -> bool {
     crate::end_block::non_voting_accounts().contains(addr)
 }
 
-impl Msg {
-    /// The accounts this message pays directly, which must not be module accounts.
-    fn recipients(&self) -> Vec<Address> {
-        match self {
-            Msg::Send(m) => vec![m.to],
-            Msg::MultiSend(m) => m.outputs.iter().map(|(to, _)| *to).collect(),
-            Msg::Treasury(TreasuryMsg::Spend { recipient, .. })
-            | Msg::Treasury(TreasuryMsg::CreateStream { recipient, .. }) => vec![*recipient],
-            _ => Vec::new(),
-        }
-    }
+/// Routes messages to modules by type URL: the first module of the list
+/// that handles a type URL decodes its messages.
+#[derive(Clone, Copy)]
+pub struct Registry<'a>(pub &'a [&'a dyn Module]);
 
-    /// Decodes and checks one message. A proposal's messages are decoded one
-    /// level down and no further: a proposal inside a proposal is refused by
-    /// its type URL before its bytes are decoded, so decoding never recurses
-    /// on a depth the sender chooses.
-    pub fn from_any(any: &Any) -> Result<Self, TxError> {
-        Self::decode_at(any, false)
-    }
+impl Registry<'static> {
+    /// The chain's modules, [`MODULES`].
+    pub const CHAIN: Registry<'static> = Registry(MODULES);
+}
 
-    /// Decodes a message as a proposal would carry it.
-    fn decode_at(any: &Any, in_proposal: bool) -> Result<Self, TxError> {
-        let msg = Self::decode_one(any, in_proposal)?;
+impl Registry<'_> {
+    /// Decodes and checks one message: its module's stateless checks, then
+    /// that it pays no module account. A proposal's messages are decoded
+    /// one level down (`in_proposal`) and no further.
+    pub fn decode_msg(&self, any: &Any, in_proposal: bool) -> Result<Box<dyn ModuleMsg>, MsgError> {
+        let module = self
+            .0
+            .iter()
+            .find(|m| m.handles_msg(&any.type_url))
+            .ok_or_else(|| MsgError::UnknownMessage(shown_type_url(&any.type_url)))?;
+        let ctx = DecodeCtx {
+            in_proposal,
+            decoder: self,
+        };
+        let msg = module.decode_msg(any, &ctx)?;
         if let Some(to) = msg.recipients().into_iter().find(is_module_account) {
-            return Err(TxError::Unauthorized(format!(
+            return Err(MsgError::Unauthorized(format!(
                 "{to} is a module account and may not receive funds this way"
             )));
         }
         Ok(msg)
     }
+}
 
-    fn decode_one(any: &Any, in_proposal: bool) -> Result<Self, TxError> {
-        let gov = |r: Result<GovMsg, deai_gov::GovError>| r.map(Msg::Gov).map_err(TxError::from);
-        let treasury = |r: Result<TreasuryMsg, deai_treasury::TreasuryError>| {
-            r.map(Msg::Treasury).map_err(TxError::from)
-        };
-        if ComputeMsg::handles(&any.type_url) {
-            return ComputeMsg::from_any(any)
-                .map(Msg::Compute)
-                .map_err(TxError::from);
-        }
-        match any.type_url.as_str() {
-            MSG_SEND_TYPE_URL => Ok(Msg::Send(Send::from_proto(&decode_any(any)?)?)),
-            MSG_MULTI_SEND_TYPE_URL => {
-                Ok(Msg::MultiSend(MultiSend::from_proto(&decode_any(any)?)?))
-            }
-            deai_gov::MSG_SUBMIT_PROPOSAL_TYPE_URL if in_proposal => Err(TxError::InvalidRequest(
-                "a proposal may not carry another proposal".into(),
-            )),
-            deai_gov::MSG_SUBMIT_PROPOSAL_TYPE_URL => {
-                let m: sdk_gov::MsgSubmitProposal = decode_any(any)?;
-                if m.messages.len() > MAX_PROPOSAL_MSGS {
-                    return Err(TxError::InvalidRequest(format!(
-                        "a proposal carries {} messages, at most {MAX_PROPOSAL_MSGS} allowed",
-                        m.messages.len()
-                    )));
-                }
-                for (i, inner) in m.messages.iter().enumerate() {
-                    let msg = Msg::decode_at(inner, true).map_err(|e| {
-                        TxError::InvalidRequest(format!("proposal message {i}: {e}"))
-                    })?;
-                    if !msg.is_governance_action() {
-                        return Err(TxError::InvalidRequest(format!(
-                            "proposal message {i} ({}) is not one a proposal may execute",
-                            shown(&inner.type_url)
-                        )));
-                    }
-                    if !msg.acts_as_governance() {
-                        return Err(TxError::InvalidRequest(format!(
-                            "proposal message {i} ({}) must have the governance account {} as its authority (or be a job paid by the treasury), not {}",
-                            shown(&inner.type_url),
-                            deai_gov::authority(),
-                            msg.signer()
-                        )));
-                    }
-                }
-                gov(GovMsg::submit(&m))
-            }
-            deai_gov::MSG_DEPOSIT_TYPE_URL => gov(GovMsg::deposit(&decode_any(any)?)),
-            deai_gov::MSG_VOTE_TYPE_URL => gov(GovMsg::vote(&decode_any(any)?)),
-            deai_gov::MSG_VOTE_WEIGHTED_TYPE_URL => gov(GovMsg::vote_weighted(&decode_any(any)?)),
-            deai_gov::MSG_CANCEL_PROPOSAL_TYPE_URL => gov(GovMsg::cancel(&decode_any(any)?)),
-            deai_gov::MSG_DELEGATE_TYPE_URL => gov(GovMsg::delegate(&decode_any(any)?)),
-            deai_gov::MSG_SET_DELEGATION_POLICY_TYPE_URL => {
-                gov(GovMsg::set_delegation_policy(&decode_any(any)?))
-            }
-            deai_gov::MSG_UPDATE_PARAMS_TYPE_URL => gov(GovMsg::update_params(&decode_any(any)?)),
-            deai_treasury::MSG_FUND_TYPE_URL => treasury(TreasuryMsg::fund(&decode_any(any)?)),
-            deai_treasury::MSG_SPEND_TYPE_URL => treasury(TreasuryMsg::spend(&decode_any(any)?)),
-            deai_treasury::MSG_CREATE_STREAM_TYPE_URL => {
-                treasury(TreasuryMsg::create_stream(&decode_any(any)?))
-            }
-            deai_treasury::MSG_CANCEL_STREAM_TYPE_URL => {
-                treasury(TreasuryMsg::cancel_stream(&decode_any(any)?))
-            }
-            deai_treasury::MSG_UPDATE_PARAMS_TYPE_URL => {
-                treasury(TreasuryMsg::update_params(&decode_any(any)?))
-            }
-            MSG_AUTH_UPDATE_PARAMS_TYPE_URL => {
-                let m: deai_proto::auth::v1::MsgUpdateParams = decode_any(any)?;
-                let params = AuthParams::from_proto(
-                    m.params
-                        .ok_or_else(|| TxError::InvalidRequest("params missing".into()))?,
-                );
-                params.validate()?;
-                Ok(Msg::AuthParams {
-                    authority: authority(&m.authority)?,
-                    params,
-                })
-            }
-            MSG_BANK_UPDATE_PARAMS_TYPE_URL => {
-                let m: deai_proto::bank::v1::MsgUpdateParams = decode_any(any)?;
-                let params = BankParams::from_proto(
-                    m.params
-                        .ok_or_else(|| TxError::InvalidRequest("params missing".into()))?,
-                );
-                params.validate()?;
-                Ok(Msg::BankParams {
-                    authority: authority(&m.authority)?,
-                    params,
-                })
-            }
-            other => Err(TxError::UnknownMessage(shown(other))),
-        }
+impl MsgDecoder for Registry<'_> {
+    fn decode_in_proposal(&self, any: &Any) -> Result<Box<dyn ModuleMsg>, MsgError> {
+        self.decode_msg(any, true)
+    }
+}
+
+impl Msg {
+    /// Decodes and checks one message of a transaction through [`MODULES`].
+    pub fn from_any(any: &Any) -> Result<Self, TxError> {
+        Self::decode_with(&Registry::CHAIN, any)
     }
 
-    /// Whether a passed proposal may execute this message: parameter
-    /// changes and treasury spending, never anything that would move the
-    /// deposits the governance account holds.
-    pub fn is_governance_action(&self) -> bool {
-        match self {
-            Msg::Gov(m) => matches!(m, GovMsg::UpdateParams { .. }),
-            Msg::Treasury(m) => !matches!(m, TreasuryMsg::Fund { .. }),
-            Msg::Compute(m) => {
-                matches!(
-                    m,
-                    ComputeMsg::RegisterModel(_)
-                        | ComputeMsg::RemoveModel(_)
-                        | ComputeMsg::UpdateParams(_)
-                ) || self.is_treasury_job()
-            }
-            Msg::AuthParams { .. } | Msg::BankParams { .. } => true,
-            Msg::Send(_) | Msg::MultiSend(_) => false,
-        }
-    }
-
-    /// A compute job paid by the treasury: only a passed proposal can
-    /// submit one (no key signs for the treasury's account).
-    pub fn is_treasury_job(&self) -> bool {
-        matches!(self, Msg::Compute(ComputeMsg::SubmitJob(j)) if j.requester == deai_treasury::address())
+    /// Decodes and checks one message of a transaction through `registry`.
+    pub fn decode_with(registry: &Registry<'_>, any: &Any) -> Result<Self, TxError> {
+        Ok(Msg(registry.decode_msg(any, false)?))
     }
 
     /// Whether a passed proposal acts with this message's authority: the
     /// governance account signs it, or it is a treasury-funded job.
     pub fn acts_as_governance(&self) -> bool {
-        self.signer() == deai_gov::authority() || self.is_treasury_job()
-    }
-
-    /// The address that must sign this message.
-    pub fn signer(&self) -> Address {
-        match self {
-            Msg::Send(m) => m.signer(),
-            Msg::MultiSend(m) => m.signer(),
-            Msg::Gov(m) => m.signer(),
-            Msg::Treasury(m) => m.signer(),
-            Msg::Compute(m) => m.signer(),
-            Msg::AuthParams { authority, .. } | Msg::BankParams { authority, .. } => *authority,
-        }
-    }
-
-    /// The type URL, used as the `message.action` event attribute.
-    pub fn type_url(&self) -> &'static str {
-        match self {
-            Msg::Send(_) => MSG_SEND_TYPE_URL,
-            Msg::MultiSend(_) => MSG_MULTI_SEND_TYPE_URL,
-            Msg::Gov(m) => m.type_url(),
-            Msg::Treasury(m) => m.type_url(),
-            Msg::Compute(m) => m.type_url(),
-            Msg::AuthParams { .. } => MSG_AUTH_UPDATE_PARAMS_TYPE_URL,
-            Msg::BankParams { .. } => MSG_BANK_UPDATE_PARAMS_TYPE_URL,
-        }
-    }
-
-    /// The module that executes it.
-    pub fn module(&self) -> &'static str {
-        match self {
-            Msg::Send(_) | Msg::MultiSend(_) | Msg::BankParams { .. } => "bank",
-            Msg::Gov(_) => "gov",
-            Msg::Treasury(_) => "treasury",
-            Msg::Compute(_) => "compute",
-            Msg::AuthParams { .. } => "auth",
-        }
+        deai_gov::acts_as_governance(&*self.0)
     }
 }
-
-/// Type URL of the auth module's `MsgUpdateParams`.
-pub const MSG_AUTH_UPDATE_PARAMS_TYPE_URL: &str = "/deai.auth.v1.MsgUpdateParams";
-/// Type URL of the bank module's `MsgUpdateParams`.
-pub const MSG_BANK_UPDATE_PARAMS_TYPE_URL: &str = "/deai.bank.v1.MsgUpdateParams";
 
 /// One signer of a transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -308,7 +128,7 @@ pub struct Signer {
 }
 
 /// A transaction that passed every stateless check.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct DecodedTx {
     /// SHA-256 of the raw bytes: CometBFT's tx hash.
     pub hash: [u8; 32],
@@ -353,19 +173,41 @@ impl DecodedTx {
 /// The CometBFT hash of raw tx bytes (defined beside the addresses, for clients too).
 pub use deai_types::tx_hash;
 
-/// Decodes `bytes` and runs every stateless check against `params`.
+/// Decodes `bytes` and runs every stateless check against `params`,
+/// routing messages through [`MODULES`].
 pub fn decode(bytes: &[u8], params: &AuthParams) -> Result<DecodedTx, TxError> {
-    decode_with(bytes, params, false)
+    Registry::CHAIN.decode_tx(bytes, params)
 }
 
 /// Decodes a transaction sent for gas estimation: as [`decode`], except that
 /// signatures may be empty and the gas limit and fee may be zero or absent,
 /// as wallets send them before they know the gas.
 pub fn decode_for_simulation(bytes: &[u8], params: &AuthParams) -> Result<DecodedTx, TxError> {
-    decode_with(bytes, params, true)
+    Registry::CHAIN.decode_tx_for_simulation(bytes, params)
 }
 
-fn decode_with(bytes: &[u8], params: &AuthParams, simulate: bool) -> Result<DecodedTx, TxError> {
+impl Registry<'_> {
+    /// [`decode`], routing messages through this registry.
+    pub fn decode_tx(&self, bytes: &[u8], params: &AuthParams) -> Result<DecodedTx, TxError> {
+        decode_with(bytes, params, false, self)
+    }
+
+    /// [`decode_for_simulation`], routing messages through this registry.
+    pub fn decode_tx_for_simulation(
+        &self,
+        bytes: &[u8],
+        params: &AuthParams,
+    ) -> Result<DecodedTx, TxError> {
+        decode_with(bytes, params, true, self)
+    }
+}
+
+fn decode_with(
+    bytes: &[u8],
+    params: &AuthParams,
+    simulate: bool,
+    registry: &Registry<'_>,
+) -> Result<DecodedTx, TxError> {
     if bytes.len() as u64 > params.max_tx_bytes {
         return Err(TxError::TooLarge {
             size: bytes.len(),
@@ -402,7 +244,7 @@ fn decode_with(bytes: &[u8], params: &AuthParams, simulate: bool) -> Result<Deco
     let msgs = body
         .messages
         .iter()
-        .map(Msg::from_any)
+        .map(|any| Msg::decode_with(registry, any))
         .collect::<Result<Vec<_>, _>>()?;
 
     // Signers: distinct message signers in order of first appearance.
@@ -532,6 +374,7 @@ fn decode_with(bytes: &[u8], params: &AuthParams, simulate: bool) -> Result<Deco
 
 #[cfg(test)]
 mod tests {
+    use cosmos_sdk_proto::cosmos::gov::v1 as sdk_gov;
     use proptest::prelude::*;
 
     use super::*;

@@ -485,6 +485,7 @@ fn a_proposal_carrying_a_bank_send_from_the_governance_account_is_refused_and_ch
     let host = Host {
         storage: chain.app.storage(),
         prev_app_hash: &prev,
+        modules: deai_app::modules::MODULES,
     };
     let mut layer = Overlay::new(chain.app.storage().latest_snapshot());
     let e = host

@@ -291,7 +291,7 @@ pub fn message_from_json(v: &Value, index: usize) -> anyhow::Result<Any> {
                 },
             )
         }
-        deai_app::tx::MSG_BANK_UPDATE_PARAMS_TYPE_URL => {
+        deai_bank::MSG_UPDATE_PARAMS_TYPE_URL => {
             let p: deai_bank::BankParams =
                 serde_json::from_value(params(&ctx)?).with_context(|| format!("{ctx}.params"))?;
             any(
@@ -302,7 +302,7 @@ pub fn message_from_json(v: &Value, index: usize) -> anyhow::Result<Any> {
                 },
             )
         }
-        deai_app::tx::MSG_AUTH_UPDATE_PARAMS_TYPE_URL => {
+        deai_auth::MSG_UPDATE_PARAMS_TYPE_URL => {
             let p: deai_auth::AuthParams =
                 serde_json::from_value(params(&ctx)?).with_context(|| format!("{ctx}.params"))?;
             any(
@@ -389,8 +389,8 @@ pub fn message_from_json(v: &Value, index: usize) -> anyhow::Result<Any> {
                 deai_treasury::MSG_CANCEL_STREAM_TYPE_URL,
                 deai_treasury::MSG_UPDATE_PARAMS_TYPE_URL,
                 deai_gov::MSG_UPDATE_PARAMS_TYPE_URL,
-                deai_app::tx::MSG_BANK_UPDATE_PARAMS_TYPE_URL,
-                deai_app::tx::MSG_AUTH_UPDATE_PARAMS_TYPE_URL,
+                deai_bank::MSG_UPDATE_PARAMS_TYPE_URL,
+                deai_auth::MSG_UPDATE_PARAMS_TYPE_URL,
                 deai_compute_module::MSG_REGISTER_MODEL_TYPE_URL,
                 deai_compute_module::MSG_REMOVE_MODEL_TYPE_URL,
                 deai_compute_module::MSG_UPDATE_PARAMS_TYPE_URL,

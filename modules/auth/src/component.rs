@@ -1,8 +1,16 @@
 //! The auth module as the app composes it (see `deai_types::module`).
 
-use deai_types::{BlockHooks, Module, QueryCtx, QueryError, QueryHandler};
+use cosmos_sdk_proto::Any;
+use deai_types::{
+    module::{decode_any, shown_type_url},
+    BlockHooks, DecodeCtx, Module, ModuleMsg, MsgError, MsgHandler, QueryCtx, QueryError,
+    QueryHandler,
+};
 
-/// The auth module: accounts, sequences and signing parameters. It has no block hooks.
+use crate::{msg::UpdateParams, MSG_UPDATE_PARAMS_TYPE_URL};
+
+/// The auth module: accounts, sequences and signing parameters, and the
+/// message that sets those. It has no block hooks.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AuthModule;
 
@@ -23,8 +31,21 @@ impl QueryHandler for AuthModule {
     }
 }
 
+impl MsgHandler for AuthModule {
+    fn msg_type_urls(&self) -> &'static [&'static str] {
+        &[MSG_UPDATE_PARAMS_TYPE_URL]
+    }
+
+    fn decode_msg(&self, any: &Any, _ctx: &DecodeCtx<'_>) -> Result<Box<dyn ModuleMsg>, MsgError> {
+        match any.type_url.as_str() {
+            MSG_UPDATE_PARAMS_TYPE_URL => Ok(Box::new(UpdateParams::from_proto(decode_any(any)?)?)),
+            other => Err(MsgError::UnknownMessage(shown_type_url(other))),
+        }
+    }
+}
+
 impl Module for AuthModule {
     fn name(&self) -> &'static str {
-        "auth"
+        crate::MODULE_NAME
     }
 }

@@ -1,7 +1,7 @@
 //! Errors of the auth module. Codes follow the Cosmos SDK's `sdk` codespace
 //! where one exists, so wallets show familiar messages.
 
-use deai_types::{ModuleError, StateError};
+use deai_types::{ModuleError, MsgError, StateError};
 
 /// Why an auth operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +38,15 @@ impl ModuleError for AuthError {
             AuthError::InvalidPubKey(_) | AuthError::PubKeyMismatch(_) => 8,
             AuthError::AccountNumberOverflow | AuthError::SequenceOverflow(_) => 1,
             AuthError::InvalidParams(_) => 18,
+        }
+    }
+}
+
+impl From<AuthError> for MsgError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::State(s) => s.into(),
+            other => MsgError::module(other),
         }
     }
 }

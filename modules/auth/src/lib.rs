@@ -9,8 +9,8 @@
 //! parameters (memo and size limits, signature limit, minimum gas price),
 //! each bounded to values the node can run with
 //! ([`params::AuthParams::validate`]: a transaction limit that fits a
-//! CometBFT block, gas that fits CometBFT's signed 64-bit counters). Auth
-//! has no block hooks.
+//! CometBFT block, gas that fits CometBFT's signed 64-bit counters). Its one
+//! message sets those parameters (governance only). Auth has no block hooks.
 
 // Consensus code: no floating point (results must match on every machine).
 #![deny(clippy::float_arithmetic)]
@@ -18,6 +18,7 @@
 pub mod component;
 pub mod error;
 pub mod genesis;
+pub mod msg;
 pub mod params;
 pub mod query;
 pub mod state;
@@ -28,6 +29,12 @@ pub use error::AuthError;
 pub use genesis::AuthGenesis;
 pub use params::AuthParams;
 pub use state::{Account, AuthRead, AuthWrite};
+
+/// The module's name, as in the `message` event.
+pub const MODULE_NAME: &str = "auth";
+
+/// Type URL of the auth module's `MsgUpdateParams` (governance only).
+pub const MSG_UPDATE_PARAMS_TYPE_URL: &str = "/deai.auth.v1.MsgUpdateParams";
 
 /// Type URL of a secp256k1 public key inside an `Any`.
 pub const SECP256K1_PUBKEY_TYPE_URL: &str = "/cosmos.crypto.secp256k1.PubKey";

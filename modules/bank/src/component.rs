@@ -1,8 +1,18 @@
 //! The bank module as the app composes it (see `deai_types::module`).
 
-use deai_types::{BlockHooks, Module, QueryCtx, QueryError, QueryHandler};
+use cosmos_sdk_proto::Any;
+use deai_types::{
+    module::{decode_any, shown_type_url},
+    BlockHooks, DecodeCtx, Module, ModuleMsg, MsgError, MsgHandler, QueryCtx, QueryError,
+    QueryHandler,
+};
 
-/// The bank module: balances, supply and transfers. It has no block hooks.
+use crate::{
+    msg::{MultiSend, Send, UpdateParams},
+    MSG_MULTI_SEND_TYPE_URL, MSG_SEND_TYPE_URL, MSG_UPDATE_PARAMS_TYPE_URL,
+};
+
+/// The bank module: balances, supply, transfers and its params message. It has no block hooks.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BankModule;
 
@@ -19,8 +29,27 @@ impl QueryHandler for BankModule {
     }
 }
 
+impl MsgHandler for BankModule {
+    fn msg_type_urls(&self) -> &'static [&'static str] {
+        &[
+            MSG_SEND_TYPE_URL,
+            MSG_MULTI_SEND_TYPE_URL,
+            MSG_UPDATE_PARAMS_TYPE_URL,
+        ]
+    }
+
+    fn decode_msg(&self, any: &Any, _ctx: &DecodeCtx<'_>) -> Result<Box<dyn ModuleMsg>, MsgError> {
+        Ok(match any.type_url.as_str() {
+            MSG_SEND_TYPE_URL => Box::new(Send::from_proto(&decode_any(any)?)?),
+            MSG_MULTI_SEND_TYPE_URL => Box::new(MultiSend::from_proto(&decode_any(any)?)?),
+            MSG_UPDATE_PARAMS_TYPE_URL => Box::new(UpdateParams::from_proto(decode_any(any)?)?),
+            other => return Err(MsgError::UnknownMessage(shown_type_url(other))),
+        })
+    }
+}
+
 impl Module for BankModule {
     fn name(&self) -> &'static str {
-        "bank"
+        crate::MODULE_NAME
     }
 }

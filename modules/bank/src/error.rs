@@ -1,7 +1,7 @@
 //! Errors of the bank module. Codes follow the Cosmos SDK (`sdk` codespace
 //! for the generic ones, `bank` for its own) so wallets show familiar errors.
 
-use deai_types::{CoinError, ModuleError, StateError};
+use deai_types::{CoinError, ModuleError, MsgError, StateError};
 
 /// Why a bank operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +66,15 @@ impl ModuleError for BankError {
             BankError::SendDisabled => 5,
             BankError::InvalidMultiSend(_) => 4,
             BankError::InvalidParams(_) => 18,
+        }
+    }
+}
+
+impl From<BankError> for MsgError {
+    fn from(e: BankError) -> Self {
+        match e {
+            BankError::State(s) => s.into(),
+            other => MsgError::module(other),
         }
     }
 }

@@ -31,7 +31,12 @@ pub use genesis::{BankGenesis, GenesisBalance};
 pub use params::BankParams;
 pub use state::{BankRead, BankWrite};
 
+/// The module's name, as in the `message` event.
+pub const MODULE_NAME: &str = "bank";
+
 /// Type URL of `MsgSend`.
 pub const MSG_SEND_TYPE_URL: &str = "/cosmos.bank.v1beta1.MsgSend";
 /// Type URL of `MsgMultiSend`.
 pub const MSG_MULTI_SEND_TYPE_URL: &str = "/cosmos.bank.v1beta1.MsgMultiSend";
+/// Type URL of the bank's own `MsgUpdateParams` (governance only).
+pub const MSG_UPDATE_PARAMS_TYPE_URL: &str = "/deai.bank.v1.MsgUpdateParams";

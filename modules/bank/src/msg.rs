@@ -1,13 +1,16 @@
 //! Bank messages: decoded from their Cosmos SDK protobuf form with stateless
-//! checks (`from_proto`), then executed against state (`execute`).
+//! checks (`from_proto`), then executed against state (`execute`); each is a
+//! [`ModuleMsg`] the app runs through the module contract. The bank also
+//! owns its parameters' message, `deai.bank.v1.MsgUpdateParams`, which only
+//! the governance account may send.
 
 use cosmos_sdk_proto::cosmos::{
     bank::v1beta1::{MsgMultiSend, MsgSend},
     base::v1beta1::Coin as ProtoCoin,
 };
-use deai_types::{Address, Coin, Event, StateWrite};
+use deai_types::{Address, Coin, Event, ModuleMsg, MsgCtx, MsgError, StateWrite};
 
-use crate::{BankError, BankRead, BankWrite};
+use crate::{BankError, BankParams, BankRead, BankWrite};
 
 /// Parses and validates a coin list: non-empty, positive amounts, valid
 /// denoms, sorted by denom without duplicates (the SDK's `Coins.Validate`).
@@ -155,6 +158,119 @@ impl MultiSend {
             events.push(crate::event::transfer(from, to, coins));
         }
         Ok(events)
+    }
+}
+
+impl ModuleMsg for Send {
+    fn type_url(&self) -> &'static str {
+        crate::MSG_SEND_TYPE_URL
+    }
+
+    fn signer(&self) -> Address {
+        self.from
+    }
+
+    fn module(&self) -> &'static str {
+        crate::MODULE_NAME
+    }
+
+    fn recipients(&self) -> Vec<Address> {
+        vec![self.to]
+    }
+
+    /// Moves the coins, then gives the recipient an account.
+    fn execute(
+        &self,
+        mut state: &mut dyn StateWrite,
+        ctx: &MsgCtx<'_>,
+    ) -> Result<Vec<Event>, MsgError> {
+        let events = Send::execute(self, &mut state)?;
+        ctx.host.ensure_account(state, &self.to)?;
+        Ok(events)
+    }
+}
+
+impl ModuleMsg for MultiSend {
+    fn type_url(&self) -> &'static str {
+        crate::MSG_MULTI_SEND_TYPE_URL
+    }
+
+    fn signer(&self) -> Address {
+        self.input.0
+    }
+
+    fn module(&self) -> &'static str {
+        crate::MODULE_NAME
+    }
+
+    fn recipients(&self) -> Vec<Address> {
+        self.outputs.iter().map(|(to, _)| *to).collect()
+    }
+
+    /// Pays every output, then gives each recipient an account.
+    fn execute(
+        &self,
+        mut state: &mut dyn StateWrite,
+        ctx: &MsgCtx<'_>,
+    ) -> Result<Vec<Event>, MsgError> {
+        let events = MultiSend::execute(self, &mut state)?;
+        for (to, _) in &self.outputs {
+            ctx.host.ensure_account(state, to)?;
+        }
+        Ok(events)
+    }
+}
+
+/// A checked `deai.bank.v1.MsgUpdateParams` (governance only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateParams {
+    /// Must be the governance account (checked on execution).
+    pub authority: Address,
+    /// The new parameters, already validated.
+    pub params: BankParams,
+}
+
+impl UpdateParams {
+    /// Stateless checks: the parameters are present and valid, the authority an address.
+    pub fn from_proto(m: deai_proto::bank::v1::MsgUpdateParams) -> Result<Self, MsgError> {
+        let params = BankParams::from_proto(
+            m.params
+                .ok_or_else(|| MsgError::InvalidRequest("params missing".into()))?,
+        );
+        params.validate()?;
+        let authority = m
+            .authority
+            .parse()
+            .map_err(|e| MsgError::InvalidRequest(format!("authority: {e}")))?;
+        Ok(UpdateParams { authority, params })
+    }
+}
+
+impl ModuleMsg for UpdateParams {
+    fn type_url(&self) -> &'static str {
+        crate::MSG_UPDATE_PARAMS_TYPE_URL
+    }
+
+    fn signer(&self) -> Address {
+        self.authority
+    }
+
+    fn module(&self) -> &'static str {
+        crate::MODULE_NAME
+    }
+
+    fn is_governance_action(&self) -> bool {
+        true
+    }
+
+    fn execute(
+        &self,
+        state: &mut dyn StateWrite,
+        ctx: &MsgCtx<'_>,
+    ) -> Result<Vec<Event>, MsgError> {
+        ctx.require_governance(self)?;
+        state.put_bank_params(&self.params)?;
+        Ok(vec![Event::new("bank_params_updated")])
     }
 }
 

@@ -1,10 +1,12 @@
 //! The compute module as the app composes it (see `deai_types::module`).
 
+use cosmos_sdk_proto::Any;
 use deai_types::{
-    BlockHooks, Event, HookError, Module, QueryCtx, QueryError, QueryHandler, StateWrite,
+    BlockHooks, DecodeCtx, Event, HookError, Module, ModuleMsg, MsgError, MsgHandler, QueryCtx,
+    QueryError, QueryHandler, StateWrite,
 };
 
-use crate::BlockCtx;
+use crate::{BlockCtx, Msg};
 
 /// The compute module: models, providers and verifiable inference jobs.
 #[derive(Debug, Clone, Copy, Default)]
@@ -48,6 +50,33 @@ impl QueryHandler for ComputeModule {
         ctx: &QueryCtx<'_>,
     ) -> Option<Result<Vec<u8>, QueryError>> {
         crate::query::query(&ctx.state, method, data)
+    }
+}
+
+impl MsgHandler for ComputeModule {
+    fn msg_type_urls(&self) -> &'static [&'static str] {
+        use crate::*;
+        &[
+            MSG_REGISTER_PROVIDER_TYPE_URL,
+            MSG_BOND_TYPE_URL,
+            MSG_UNBOND_TYPE_URL,
+            MSG_SUBMIT_JOB_TYPE_URL,
+            MSG_COMMIT_RESULT_TYPE_URL,
+            MSG_REVEAL_RESULT_TYPE_URL,
+            MSG_REGISTER_MODEL_TYPE_URL,
+            MSG_REMOVE_MODEL_TYPE_URL,
+            MSG_UPDATE_PARAMS_TYPE_URL,
+        ]
+    }
+
+    /// Every `/deai.compute.v1.Msg…` URL, listed or not: compute answers an
+    /// unknown one with its own decode error (see [`Msg::handles`]).
+    fn handles_msg(&self, type_url: &str) -> bool {
+        Msg::handles(type_url)
+    }
+
+    fn decode_msg(&self, any: &Any, _ctx: &DecodeCtx<'_>) -> Result<Box<dyn ModuleMsg>, MsgError> {
+        Ok(Box::new(Msg::from_any(any)?))
     }
 }
 

@@ -3,7 +3,7 @@
 //! the layer that raised them, so wallets show familiar errors.
 
 use deai_bank::BankError;
-use deai_types::{ModuleError, StateError};
+use deai_types::{ModuleError, MsgError, StateError};
 
 /// Why a compute message, block hook or genesis step failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -203,6 +203,16 @@ impl ModuleError for ComputeError {
             ComputeError::Overflow(_) => 26,
             ComputeError::InvalidDeadline { .. } => 27,
             ComputeError::InvalidInput(_) => 28,
+        }
+    }
+}
+
+impl From<ComputeError> for MsgError {
+    fn from(e: ComputeError) -> Self {
+        match e {
+            ComputeError::State(s) => s.into(),
+            ComputeError::Bank(b) => b.into(),
+            other => MsgError::module(other),
         }
     }
 }

@@ -5,7 +5,7 @@
 use cosmos_sdk_proto::Any;
 use deai_bank::BankWrite;
 use deai_proto::compute::v1 as pb;
-use deai_types::{Address, Coin, Event, StateWrite, BASE_DENOM};
+use deai_types::{Address, Coin, Event, ModuleMsg, MsgCtx, MsgError, StateWrite, BASE_DENOM};
 use prost::Message;
 
 use crate::{
@@ -844,5 +844,66 @@ impl Msg {
             Msg::RemoveModel(m) => m.execute(state),
             Msg::UpdateParams(m) => m.execute(state),
         }
+    }
+}
+
+impl ModuleMsg for Msg {
+    fn type_url(&self) -> &'static str {
+        Msg::type_url(self)
+    }
+
+    fn signer(&self) -> Address {
+        Msg::signer(self)
+    }
+
+    fn module(&self) -> &'static str {
+        "compute"
+    }
+
+    /// The model registry, the parameters, and jobs the treasury pays for.
+    fn is_governance_action(&self) -> bool {
+        matches!(
+            self,
+            Msg::RegisterModel(_) | Msg::RemoveModel(_) | Msg::UpdateParams(_)
+        ) || self.paid_by_treasury()
+    }
+
+    /// A job whose requester is the treasury: only a passed proposal can
+    /// submit one.
+    fn paid_by_treasury(&self) -> bool {
+        matches!(self, Msg::SubmitJob(j) if j.requester == crate::treasury_address())
+    }
+
+    /// Executes the message. A treasury-paid job's escrow leaves the
+    /// treasury: it is first counted against the treasury's epoch cap and
+    /// recorded in its spend history.
+    fn execute(
+        &self,
+        mut state: &mut dyn StateWrite,
+        ctx: &MsgCtx<'_>,
+    ) -> Result<Vec<Event>, MsgError> {
+        let mut events = Vec::new();
+        if let Msg::SubmitJob(j) = self {
+            if self.paid_by_treasury() {
+                let total = j
+                    .price_per_replica
+                    .checked_mul(u128::from(j.replication))
+                    .ok_or_else(|| MsgError::InvalidRequest("job price overflows".into()))?;
+                events.push(ctx.host.record_treasury_spend(
+                    state,
+                    ctx.height,
+                    &crate::module_address(),
+                    &[Coin::new(total, BASE_DENOM)],
+                    "job",
+                    0,
+                )?);
+            }
+        }
+        let block = BlockCtx {
+            height: ctx.height,
+            prev_app_hash: ctx.prev_app_hash.to_vec(),
+        };
+        events.extend(Msg::execute(self, &mut state, &block)?);
+        Ok(events)
     }
 }

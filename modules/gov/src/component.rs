@@ -1,12 +1,13 @@
 //! The governance module as the app composes it (see `deai_types::module`).
 
-use cosmos_sdk_proto::Any;
+use cosmos_sdk_proto::{cosmos::gov::v1 as sdk, Any};
 use deai_types::{
-    Address, BlockCtx, BlockHooks, BlockHost, Event, HookError, Module, QueryCtx, QueryError,
-    QueryHandler, StateRead, StateWrite,
+    module::{decode_any, shown_type_url},
+    Address, BlockCtx, BlockHooks, BlockHost, DecodeCtx, Event, HookError, Module, ModuleMsg,
+    MsgError, MsgHandler, QueryCtx, QueryError, QueryHandler, StateRead, StateWrite,
 };
 
-use crate::{GovError, GovHost};
+use crate::{msg::GovMsg, GovError, GovHost, MAX_PROPOSAL_MSGS};
 
 /// The governance module: proposals, deposits, votes and their execution.
 #[derive(Debug, Clone, Copy, Default)]
@@ -55,6 +56,81 @@ impl QueryHandler for GovModule {
     ) -> Option<Result<Vec<u8>, QueryError>> {
         let history = |h: u64| (ctx.history)(h).map_err(|e| GovError::HistoryUnavailable(h, e));
         crate::query::query(&ctx.state, method, data, &history, ctx.non_voting)
+    }
+}
+
+/// Decodes `MsgSubmitProposal` and every message it carries, one level
+/// down and no further: a proposal inside a proposal is refused by its type
+/// URL before its bytes are decoded, so decoding never recurses on a depth
+/// the sender chooses. Each carried message must be one a proposal may
+/// execute, acting with governance's authority.
+fn decode_submission(any: &Any, ctx: &DecodeCtx<'_>) -> Result<GovMsg, MsgError> {
+    if ctx.in_proposal {
+        return Err(MsgError::InvalidRequest(
+            "a proposal may not carry another proposal".into(),
+        ));
+    }
+    let m: sdk::MsgSubmitProposal = decode_any(any)?;
+    if m.messages.len() > MAX_PROPOSAL_MSGS {
+        return Err(MsgError::InvalidRequest(format!(
+            "a proposal carries {} messages, at most {MAX_PROPOSAL_MSGS} allowed",
+            m.messages.len()
+        )));
+    }
+    for (i, inner) in m.messages.iter().enumerate() {
+        let msg = ctx
+            .decoder
+            .decode_in_proposal(inner)
+            .map_err(|e| MsgError::InvalidRequest(format!("proposal message {i}: {e}")))?;
+        if !msg.is_governance_action() {
+            return Err(MsgError::InvalidRequest(format!(
+                "proposal message {i} ({}) is not one a proposal may execute",
+                shown_type_url(&inner.type_url)
+            )));
+        }
+        if !crate::acts_as_governance(&*msg) {
+            return Err(MsgError::InvalidRequest(format!(
+                "proposal message {i} ({}) must have the governance account {} as its authority (or be a job paid by the treasury), not {}",
+                shown_type_url(&inner.type_url),
+                crate::authority(),
+                msg.signer()
+            )));
+        }
+    }
+    Ok(GovMsg::submit(&m)?)
+}
+
+impl MsgHandler for GovModule {
+    fn msg_type_urls(&self) -> &'static [&'static str] {
+        &[
+            crate::MSG_SUBMIT_PROPOSAL_TYPE_URL,
+            crate::MSG_DEPOSIT_TYPE_URL,
+            crate::MSG_VOTE_TYPE_URL,
+            crate::MSG_VOTE_WEIGHTED_TYPE_URL,
+            crate::MSG_CANCEL_PROPOSAL_TYPE_URL,
+            crate::MSG_DELEGATE_TYPE_URL,
+            crate::MSG_SET_DELEGATION_POLICY_TYPE_URL,
+            crate::MSG_UPDATE_PARAMS_TYPE_URL,
+        ]
+    }
+
+    fn decode_msg(&self, any: &Any, ctx: &DecodeCtx<'_>) -> Result<Box<dyn ModuleMsg>, MsgError> {
+        let msg = match any.type_url.as_str() {
+            crate::MSG_SUBMIT_PROPOSAL_TYPE_URL => {
+                return Ok(Box::new(decode_submission(any, ctx)?))
+            }
+            crate::MSG_DEPOSIT_TYPE_URL => GovMsg::deposit(&decode_any(any)?),
+            crate::MSG_VOTE_TYPE_URL => GovMsg::vote(&decode_any(any)?),
+            crate::MSG_VOTE_WEIGHTED_TYPE_URL => GovMsg::vote_weighted(&decode_any(any)?),
+            crate::MSG_CANCEL_PROPOSAL_TYPE_URL => GovMsg::cancel(&decode_any(any)?),
+            crate::MSG_DELEGATE_TYPE_URL => GovMsg::delegate(&decode_any(any)?),
+            crate::MSG_SET_DELEGATION_POLICY_TYPE_URL => {
+                GovMsg::set_delegation_policy(&decode_any(any)?)
+            }
+            crate::MSG_UPDATE_PARAMS_TYPE_URL => GovMsg::update_params(&decode_any(any)?),
+            other => return Err(MsgError::UnknownMessage(shown_type_url(other))),
+        };
+        Ok(Box::new(msg?))
     }
 }
 

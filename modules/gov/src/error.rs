@@ -1,7 +1,7 @@
 //! Errors of the governance module (codespace `gov`).
 
 use deai_bank::BankError;
-use deai_types::{ModuleError, StateError};
+use deai_types::{ModuleError, MsgError, StateError};
 
 /// Why a governance operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -94,6 +94,16 @@ impl ModuleError for GovError {
             GovError::InvalidDelegation(_) => 16,
             GovError::InvalidParams(_) => 17,
             GovError::HistoryUnavailable(..) => 18,
+        }
+    }
+}
+
+impl From<GovError> for MsgError {
+    fn from(e: GovError) -> Self {
+        match e {
+            GovError::State(s) => s.into(),
+            GovError::Bank(b) => b.into(),
+            other => MsgError::module(other),
         }
     }
 }

@@ -77,6 +77,16 @@ pub fn authority() -> Address {
     address()
 }
 
+/// Whether a passed proposal acts with `msg`'s authority: the governance
+/// account signs it, or the treasury pays for it (a treasury-funded job).
+pub fn acts_as_governance(msg: &dyn deai_types::ModuleMsg) -> bool {
+    msg.signer() == authority() || msg.paid_by_treasury()
+}
+
+/// Most messages one proposal may carry (checked when it is decoded, before
+/// its messages are; the `max_messages` parameter is checked on execution).
+pub const MAX_PROPOSAL_MSGS: usize = 16;
+
 /// Type URL of `MsgSubmitProposal`.
 pub const MSG_SUBMIT_PROPOSAL_TYPE_URL: &str = "/cosmos.gov.v1.MsgSubmitProposal";
 /// Type URL of `MsgDeposit`.

@@ -7,7 +7,7 @@ use deai_bank::{msg::parse_coins, BankWrite};
 use deai_proto::gov::v1::{
     self as pb, Deposit, Proposal, ProposalStatus, Vote, VoteOption, WeightedOption,
 };
-use deai_types::{Address, Coin, Event, StateRead, StateWrite};
+use deai_types::{Address, Coin, Event, ModuleMsg, MsgCtx, MsgError, StateRead, StateWrite};
 
 use crate::{
     event,
@@ -113,8 +113,9 @@ pub enum GovMsg {
     Submit {
         /// Who proposes (and pays the initial deposit).
         proposer: Address,
-        /// Messages to execute if it passes (already checked by the app:
-        /// each decodes and is signed by the governance account).
+        /// Messages to execute if it passes (checked when the submission
+        /// was decoded: each decodes through the app's registry and acts
+        /// with governance's authority).
         messages: Vec<Any>,
         /// Paid now.
         initial_deposit: Vec<Coin>,
@@ -178,7 +179,8 @@ pub enum GovMsg {
 }
 
 impl GovMsg {
-    /// Stateless checks of `MsgSubmitProposal` (inner messages are the app's to check).
+    /// Stateless checks of `MsgSubmitProposal` (its messages are checked
+    /// when it is decoded through the module contract, see [`crate::component`]).
     pub fn submit(m: &sdk::MsgSubmitProposal) -> Result<Self, GovError> {
         let initial_deposit = if m.initial_deposit.is_empty() {
             Vec::new()
@@ -558,6 +560,35 @@ fn add_deposit<S: StateWrite>(
         events.push(event::voting_started(p));
     }
     Ok(events)
+}
+
+impl ModuleMsg for GovMsg {
+    fn type_url(&self) -> &'static str {
+        GovMsg::type_url(self)
+    }
+
+    fn signer(&self) -> Address {
+        GovMsg::signer(self)
+    }
+
+    fn module(&self) -> &'static str {
+        crate::MODULE_NAME
+    }
+
+    /// Only parameter changes: the rest would move the deposits the
+    /// governance account holds, or vote with them.
+    fn is_governance_action(&self) -> bool {
+        matches!(self, GovMsg::UpdateParams { .. })
+    }
+
+    fn execute(
+        &self,
+        mut state: &mut dyn StateWrite,
+        ctx: &MsgCtx<'_>,
+    ) -> Result<Vec<Event>, MsgError> {
+        let history = |h: u64| (ctx.history)(h).map_err(|e| GovError::HistoryUnavailable(h, e));
+        Ok(GovMsg::execute(self, &mut state, ctx.height, history)?)
+    }
 }
 
 /// Which deposits a settlement burns.

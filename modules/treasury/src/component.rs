@@ -1,12 +1,18 @@
 //! The treasury module as the app composes it (see `deai_types::module`).
 
+use cosmos_sdk_proto::Any;
 use deai_bank::BankWrite;
 use deai_types::{
-    coin::ppm_share, module::FEE_COLLECTOR, Address, BlockCtx, BlockHooks, Coin, Event, HookError,
-    Module, QueryCtx, QueryError, QueryHandler, StateWrite,
+    coin::ppm_share,
+    module::{decode_any, shown_type_url, FEE_COLLECTOR},
+    Address, BlockCtx, BlockHooks, Coin, DecodeCtx, Event, HookError, Module, ModuleMsg, MsgError,
+    MsgHandler, QueryCtx, QueryError, QueryHandler, StateWrite,
 };
 
-use crate::TreasuryRead;
+use crate::{
+    msg::TreasuryMsg, TreasuryRead, MSG_CANCEL_STREAM_TYPE_URL, MSG_CREATE_STREAM_TYPE_URL,
+    MSG_FUND_TYPE_URL, MSG_SPEND_TYPE_URL, MSG_UPDATE_PARAMS_TYPE_URL,
+};
 
 /// The treasury module: the DAO's funds, spends and streams.
 #[derive(Debug, Clone, Copy, Default)]
@@ -57,6 +63,30 @@ impl QueryHandler for TreasuryModule {
         ctx: &QueryCtx<'_>,
     ) -> Option<Result<Vec<u8>, QueryError>> {
         crate::query::query(&ctx.state, method, data, ctx.height)
+    }
+}
+
+impl MsgHandler for TreasuryModule {
+    fn msg_type_urls(&self) -> &'static [&'static str] {
+        &[
+            MSG_FUND_TYPE_URL,
+            MSG_SPEND_TYPE_URL,
+            MSG_CREATE_STREAM_TYPE_URL,
+            MSG_CANCEL_STREAM_TYPE_URL,
+            MSG_UPDATE_PARAMS_TYPE_URL,
+        ]
+    }
+
+    fn decode_msg(&self, any: &Any, _ctx: &DecodeCtx<'_>) -> Result<Box<dyn ModuleMsg>, MsgError> {
+        let msg = match any.type_url.as_str() {
+            MSG_FUND_TYPE_URL => TreasuryMsg::fund(&decode_any(any)?),
+            MSG_SPEND_TYPE_URL => TreasuryMsg::spend(&decode_any(any)?),
+            MSG_CREATE_STREAM_TYPE_URL => TreasuryMsg::create_stream(&decode_any(any)?),
+            MSG_CANCEL_STREAM_TYPE_URL => TreasuryMsg::cancel_stream(&decode_any(any)?),
+            MSG_UPDATE_PARAMS_TYPE_URL => TreasuryMsg::update_params(&decode_any(any)?),
+            other => return Err(MsgError::UnknownMessage(shown_type_url(other))),
+        };
+        Ok(Box::new(msg?))
     }
 }
 

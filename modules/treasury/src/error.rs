@@ -1,7 +1,7 @@
 //! Errors of the treasury module (codespace `treasury`).
 
 use deai_bank::BankError;
-use deai_types::{ModuleError, StateError};
+use deai_types::{ModuleError, MsgError, StateError};
 
 /// Why a treasury operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,6 +91,16 @@ impl ModuleError for TreasuryError {
             TreasuryError::StreamNotActive { .. } => 8,
             TreasuryError::TooManyStreams(_) => 9,
             TreasuryError::InvalidParams(_) => 10,
+        }
+    }
+}
+
+impl From<TreasuryError> for MsgError {
+    fn from(e: TreasuryError) -> Self {
+        match e {
+            TreasuryError::State(s) => s.into(),
+            TreasuryError::Bank(b) => b.into(),
+            other => MsgError::module(other),
         }
     }
 }

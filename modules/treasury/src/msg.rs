@@ -3,7 +3,7 @@
 
 use deai_bank::msg::parse_coins;
 use deai_proto::treasury::v1 as pb;
-use deai_types::{Address, Coin, Event, StateWrite};
+use deai_types::{Address, Coin, Event, ModuleMsg, MsgCtx, MsgError, StateWrite};
 
 use crate::{
     event,
@@ -203,5 +203,46 @@ impl TreasuryMsg {
                 Ok(vec![event::params_updated()])
             }
         }
+    }
+}
+
+impl ModuleMsg for TreasuryMsg {
+    fn type_url(&self) -> &'static str {
+        TreasuryMsg::type_url(self)
+    }
+
+    fn signer(&self) -> Address {
+        TreasuryMsg::signer(self)
+    }
+
+    fn module(&self) -> &'static str {
+        crate::MODULE_NAME
+    }
+
+    /// Everything but `MsgFund`: spending and parameters are governance's.
+    fn is_governance_action(&self) -> bool {
+        !matches!(self, TreasuryMsg::Fund { .. })
+    }
+
+    fn recipients(&self) -> Vec<Address> {
+        match self {
+            TreasuryMsg::Spend { recipient, .. } | TreasuryMsg::CreateStream { recipient, .. } => {
+                vec![*recipient]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Executes the message; a spend's recipient then gets an account.
+    fn execute(
+        &self,
+        mut state: &mut dyn StateWrite,
+        ctx: &MsgCtx<'_>,
+    ) -> Result<Vec<Event>, MsgError> {
+        let events = TreasuryMsg::execute(self, &mut state, ctx.height)?;
+        if let TreasuryMsg::Spend { recipient, .. } = self {
+            ctx.host.ensure_account(state, recipient)?;
+        }
+        Ok(events)
     }
 }

@@ -18,11 +18,12 @@ pub mod tx_hash;
 
 pub use address::{Address, AddressError, BECH32_PREFIX};
 pub use coin::{Coin, CoinError, BASE_DENOM};
-pub use error::ModuleError;
+pub use error::{ModuleError, MsgError};
 pub use event::Event;
 pub use gas::{GasConfig, GasMeter, Metered};
 pub use module::{
-    BlockCtx, BlockHooks, BlockHost, BlockInfo, HookError, Module, QueryCtx, QueryHandler,
+    BlockCtx, BlockHooks, BlockHost, BlockInfo, DecodeCtx, HookError, Module, ModuleMsg, MsgCtx,
+    MsgDecoder, MsgHandler, MsgHistory, MsgHost, QueryCtx, QueryHandler,
 };
 pub use query::{Page, QueryError};
 pub use state::{

@@ -13,12 +13,23 @@
 //! Queries ([`QueryHandler`]) see one [`QueryCtx`]: the committed state
 //! asked about, its height, history, and the few chain-wide facts routers
 //! need (gas costs, the module accounts).
+//!
+//! Messages ([`MsgHandler`]): a module lists the type URLs it handles and
+//! decodes an `Any` of one of them, with every stateless check, into a
+//! [`ModuleMsg`], which names its signer and executes against state with a
+//! [`MsgCtx`]: the block's height, the previous app hash, committed history
+//! and a [`MsgHost`] for the glue between modules that the app owns (a
+//! recipient of tokens gets an account, the governance account's address,
+//! a treasury-funded payment counted against the treasury's cap). Decoding
+//! sees a [`DecodeCtx`], through which governance decodes the messages a
+//! proposal carries with the same registry. Failures are [`MsgError`]s,
+//! which read exactly as the app's transaction errors.
 
 use std::collections::BTreeMap;
 
 use cosmos_sdk_proto::Any;
 
-use crate::{Address, Event, GasConfig, QueryError, StateRead, StateWrite};
+use crate::{Address, Coin, Event, GasConfig, MsgError, QueryError, StateRead, StateWrite};
 
 /// The module account (`Address::module(FEE_COLLECTOR)`) the ante handler
 /// pays transaction fees into, and the treasury takes its share from.
@@ -214,8 +225,148 @@ pub trait QueryHandler {
     }
 }
 
+/// Longest type URL echoed back in an error: the URL is the sender's bytes.
+const MAX_ECHOED_TYPE_URL: usize = 128;
+
+/// `type_url`, cut short (at 128 characters) for error messages and logs.
+pub fn shown_type_url(type_url: &str) -> String {
+    match type_url.char_indices().nth(MAX_ECHOED_TYPE_URL) {
+        Some((i, _)) => format!("{}…", &type_url[..i]),
+        None => type_url.to_string(),
+    }
+}
+
+/// Decodes the protobuf message `M` packed in `any`; a failure is a
+/// [`MsgError::Decode`] naming the type URL.
+pub fn decode_any<M: prost::Message + Default>(any: &Any) -> Result<M, MsgError> {
+    M::decode(any.value.as_slice())
+        .map_err(|e| MsgError::Decode(format!("{}: {e}", shown_type_url(&any.type_url))))
+}
+
+/// What decoding may ask of the app: decoding the messages a governance
+/// proposal carries, through the same registry.
+pub trait MsgDecoder {
+    /// Decodes and checks a message a proposal carries, as the app decodes
+    /// a transaction's (its module's checks, and no module account among
+    /// its recipients), one level down: a message decoded here sees
+    /// [`DecodeCtx::in_proposal`] set, so it may not carry others.
+    fn decode_in_proposal(&self, any: &Any) -> Result<Box<dyn ModuleMsg>, MsgError>;
+}
+
+/// Everything decoding a message sees besides its bytes.
+pub struct DecodeCtx<'a> {
+    /// Whether the message is carried by a proposal rather than a transaction.
+    pub in_proposal: bool,
+    /// The app's decoder, for messages that carry messages.
+    pub decoder: &'a dyn MsgDecoder,
+}
+
+/// The state committed at the end of an earlier height, `None` for the
+/// block being executed (whose state is the one being written), or why it
+/// cannot be read.
+pub type MsgHistory<'a> = dyn Fn(u64) -> Result<Option<Box<dyn StateRead + 'a>>, String> + 'a;
+
+/// The glue between modules that messages need and the app owns, so that
+/// no module depends on another.
+pub trait MsgHost {
+    /// The governance account: the authority of parameter changes.
+    fn gov_authority(&self) -> Address;
+    /// Gives `addr` an account if it has none (a recipient of tokens gets
+    /// one, as in the Cosmos SDK).
+    fn ensure_account(&self, state: &mut dyn StateWrite, addr: &Address) -> Result<(), MsgError>;
+    /// Counts `amount`, paid out of the treasury's account by another
+    /// module to `recipient` at `height`, against the treasury's spending
+    /// cap and records it in the treasury's spend history, as `kind` (and
+    /// `stream_id`, 0 for none). Returns the treasury's event.
+    fn record_treasury_spend(
+        &self,
+        state: &mut dyn StateWrite,
+        height: u64,
+        recipient: &Address,
+        amount: &[Coin],
+        kind: &str,
+        stream_id: u64,
+    ) -> Result<Event, MsgError>;
+}
+
+/// Everything a message's execution sees besides state.
+pub struct MsgCtx<'a> {
+    /// The height of the block being executed.
+    pub height: u64,
+    /// The app hash after the previous block (empty before the first).
+    pub prev_app_hash: &'a [u8],
+    /// The state committed at the end of an earlier block.
+    pub history: &'a MsgHistory<'a>,
+    /// The app's glue between modules.
+    pub host: &'a dyn MsgHost,
+}
+
+impl MsgCtx<'_> {
+    /// Refuses `msg` unless the governance account signs it.
+    pub fn require_governance(&self, msg: &dyn ModuleMsg) -> Result<(), MsgError> {
+        let authority = self.host.gov_authority();
+        if msg.signer() != authority {
+            return Err(MsgError::Unauthorized(format!(
+                "{} may only be executed by the governance account {authority}, not {}",
+                msg.type_url(),
+                msg.signer()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A decoded message that passed its stateless checks.
+pub trait ModuleMsg: std::fmt::Debug + Send + Sync {
+    /// Its type URL, the `message` event's `action`.
+    fn type_url(&self) -> &'static str;
+    /// The address that must sign it (for governance actions, the authority).
+    fn signer(&self) -> Address;
+    /// The module that executes it, the `message` event's `module`.
+    fn module(&self) -> &'static str;
+    /// Whether a passed proposal may execute it: parameter changes and
+    /// treasury spending, never anything that would move the deposits the
+    /// governance account holds.
+    fn is_governance_action(&self) -> bool {
+        false
+    }
+    /// Whether the treasury pays for it, so that only a passed proposal can
+    /// send it (no key signs for the treasury's account) and it acts with
+    /// governance's authority without the governance account signing.
+    fn paid_by_treasury(&self) -> bool {
+        false
+    }
+    /// The accounts it pays directly. The app refuses module accounts here:
+    /// they hold exactly what their module accounts for.
+    fn recipients(&self) -> Vec<Address> {
+        Vec::new()
+    }
+    /// Executes it against `state` (a scratch layer the app drops on
+    /// failure), returning its events.
+    fn execute(&self, state: &mut dyn StateWrite, ctx: &MsgCtx<'_>)
+        -> Result<Vec<Event>, MsgError>;
+}
+
+/// A module's messages: which type URLs it handles and how they decode.
+pub trait MsgHandler {
+    /// The type URLs of the messages it handles.
+    fn msg_type_urls(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Whether it handles `type_url` (by default: whether it is listed).
+    fn handles_msg(&self, type_url: &str) -> bool {
+        self.msg_type_urls().contains(&type_url)
+    }
+
+    /// Decodes `any`, a message of a type it handles, with its stateless checks.
+    fn decode_msg(&self, any: &Any, _ctx: &DecodeCtx<'_>) -> Result<Box<dyn ModuleMsg>, MsgError> {
+        Err(MsgError::UnknownMessage(shown_type_url(&any.type_url)))
+    }
+}
+
 /// A module as the app composes it.
-pub trait Module: BlockHooks + QueryHandler + Send + Sync {
+pub trait Module: BlockHooks + QueryHandler + MsgHandler + Send + Sync {
     /// The module's name, as in its state keys and codespace.
     fn name(&self) -> &'static str;
 }
