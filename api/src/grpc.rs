@@ -43,6 +43,10 @@ pub async fn serve(
         .into_axum_router()
         .fallback_service(Dispatcher { api });
     tonic::transport::Server::builder()
+        .timeout(crate::REQUEST_TIMEOUT)
+        .concurrency_limit_per_connection(32)
+        .max_concurrent_streams(64)
+        .http2_max_header_list_size(16 * 1024)
         .add_routes(Routes::from(router))
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener),

@@ -40,11 +40,50 @@ pub const MAX_REQUEST_BYTES: usize = 2 << 20;
 /// How long one call to the node's RPC may take.
 const NODE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Most calls answered at once, over gRPC and REST together: each may hold
+/// a thread reading RocksDB or a connection to the node.
+pub const MAX_IN_FLIGHT: usize = 64;
+
+/// How long a call waits for one of the [`MAX_IN_FLIGHT`] slots before it is
+/// refused as Unavailable.
+const QUEUE_WAIT: Duration = Duration::from_secs(5);
+
+/// How long one request may take in all, on either server.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Answers API methods from committed state and the node's RPC.
 pub struct Api {
     querier: Querier,
     node: HttpClient,
     bech32_prefix: String,
+    limiter: Limiter,
+}
+
+/// Bounds the calls in flight: a caller waits a little for a slot, then
+/// is told the API is busy, rather than piling up threads and memory.
+pub struct Limiter {
+    slots: tokio::sync::Semaphore,
+    wait: Duration,
+}
+
+impl Limiter {
+    /// `slots` calls at once; a caller waits at most `wait` for one.
+    pub fn new(slots: usize, wait: Duration) -> Self {
+        Limiter {
+            slots: tokio::sync::Semaphore::new(slots),
+            wait,
+        }
+    }
+
+    /// A slot, held until the permit is dropped.
+    pub async fn acquire(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+        match tokio::time::timeout(self.wait, self.slots.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(ApiError::Unavailable(
+                "the API is busy: too many calls in flight; retry shortly".into(),
+            )),
+        }
+    }
 }
 
 /// What a method answered: protobuf bytes, and the height they are for
@@ -76,6 +115,7 @@ impl Api {
             querier,
             node,
             bech32_prefix: deai_types::address::BECH32_PREFIX.to_string(),
+            limiter: Limiter::new(MAX_IN_FLIGHT, QUEUE_WAIT),
         })
     }
 
@@ -87,6 +127,7 @@ impl Api {
         request: Bytes,
         height: Option<u64>,
     ) -> Result<Answer, ApiError> {
+        let _slot = self.limiter.acquire().await?;
         if let Some(answer) = node::call(self, path, &request, height).await {
             return answer;
         }
@@ -201,4 +242,31 @@ pub async fn start(api: std::sync::Arc<Api>, listen: Listen) -> Result<Running, 
         }));
     }
     Ok(running)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_full_limiter_refuses_after_its_wait_and_frees_on_drop() {
+        let l = Limiter::new(1, Duration::from_millis(50));
+        let held = l.acquire().await.expect("a free slot");
+        let refused = l.acquire().await.expect_err("no slot is free");
+        assert!(matches!(refused, ApiError::Unavailable(_)), "{refused:?}");
+        drop(held);
+        assert!(l.acquire().await.is_ok(), "the slot came back");
+    }
+
+    #[test]
+    fn heights_and_listen_addresses_parse_strictly() {
+        assert_eq!(parse_height("0").unwrap(), None);
+        assert_eq!(parse_height(" 7 ").unwrap(), Some(7));
+        for bad in ["", "-1", "x", "1.5", "99999999999999999999999"] {
+            assert!(parse_height(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_listen("off").unwrap(), None);
+        assert!(parse_listen("127.0.0.1:9090").unwrap().is_some());
+        assert!(parse_listen("localhost").is_err());
+    }
 }

@@ -283,9 +283,18 @@ async fn get_txs_event(api: &Api, request: &[u8]) -> Result<Answer, ApiError> {
         .await?;
     let mut txs = Vec::with_capacity(found.txs.len());
     let mut responses = Vec::with_capacity(found.txs.len());
+    // A page's txs often share blocks: fetch each block's time once.
+    let mut times = std::collections::BTreeMap::new();
     for t in found.txs {
         let tx = decode_tx(&t.tx)?;
-        let time = block_time(api, t.height).await?;
+        let time = match times.get(&t.height) {
+            Some(time) => *time,
+            None => {
+                let time = block_time(api, t.height).await?;
+                times.insert(t.height, time);
+                time
+            }
+        };
         txs.push(tx.clone());
         responses.push(tx_response(tx, t.hash, t.height, t.tx_result, time));
     }

@@ -215,7 +215,10 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     cors: Option<tower_http::cors::CorsLayer>,
 ) -> Result<(), ApiError> {
-    let mut router = router(api)?;
+    let mut router = router(api)?.layer(tower_http::timeout::TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        crate::REQUEST_TIMEOUT,
+    ));
     if let Some(cors) = cors {
         router = router.layer(cors);
     }
