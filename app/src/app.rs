@@ -283,14 +283,17 @@ impl App {
             bail!("InitChain on a chain that already has committed blocks");
         }
         deai_genesis::validate_chain_id(chain_id)?;
-        let app_state = if app_state_bytes.is_empty() {
-            deai_genesis::AppState::default()
+        // Each module checks and writes its own section, in registry order.
+        let app_state_bytes: &[u8] = if app_state_bytes.is_empty() {
+            b"{}"
         } else {
-            deai_genesis::AppState::from_json(app_state_bytes).context("app_state in genesis")?
+            app_state_bytes
         };
+        let app_state = deai_genesis::ModuleSections::from_json(&self.modules, app_state_bytes)
+            .context("app_state in genesis")?;
         let mut layer = Overlay::new(self.storage.latest_snapshot());
         let validators = app_state
-            .validators
+            .validators()
             .iter()
             .map(|v| {
                 Ok(ProtoValidator {
@@ -320,7 +323,7 @@ impl App {
         // The mempool may see txs before the first block: let it see genesis.
         self.check = self.block_base();
         info!(app_hash = hex::encode(hash), "genesis written");
-        Ok((hash, app_state.validators))
+        Ok((hash, app_state.validators().to_vec()))
     }
 
     /// The state a new block starts from: committed state, plus genesis
@@ -1131,6 +1134,8 @@ mod tests {
 
     impl deai_types::MsgHandler for Probe {}
 
+    impl deai_types::GenesisHandler for Probe {}
+
     impl Module for Probe {
         fn name(&self) -> &'static str {
             "probe"
@@ -1211,6 +1216,33 @@ mod tests {
         }
     }
 
+    /// The echo module's genesis section: `{"last": N}` opens `echo/last` at N.
+    impl deai_types::GenesisHandler for EchoModule {
+        fn genesis_key(&self) -> Option<&'static str> {
+            Some("echo")
+        }
+
+        fn validate_genesis(&self, section: &serde_json::Value) -> Result<(), String> {
+            match section.get("last") {
+                Some(n) if n.as_u64().is_none() => Err(format!("last {n} is not a number")),
+                _ => Ok(()),
+            }
+        }
+
+        fn init_genesis(
+            &self,
+            state: &mut dyn deai_types::StateWrite,
+            section: &serde_json::Value,
+        ) -> Result<(), String> {
+            if let Some(n) = section.get("last").and_then(serde_json::Value::as_u64) {
+                state
+                    .put_raw(b"echo/last".to_vec(), n.to_be_bytes().to_vec())
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        }
+    }
+
     impl Module for EchoModule {
         fn name(&self) -> &'static str {
             "echo"
@@ -1265,6 +1297,31 @@ mod tests {
         app.finalize_block(&BlockInfo::at(1), &[]).unwrap();
         app.commit().unwrap();
         app
+    }
+
+    #[test]
+    fn a_registered_modules_genesis_section_is_checked_and_written_at_init_chain() {
+        let init = |extra: Option<&'static dyn Module>, app_state: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let mut app = App::open(dir.path()).unwrap();
+            app.modules.extend(extra);
+            app.init_chain("deai-echo", 1, app_state.as_bytes())
+                .map(|(hash, _)| hash)
+                .map_err(|e| format!("{e:#}"))
+        };
+        let plain = init(Some(&EchoModule), "{}").unwrap();
+        assert_eq!(init(Some(&EchoModule), r#"{"echo": {}}"#).unwrap(), plain);
+        assert_eq!(init(None, "{}").unwrap(), plain);
+        let written = init(Some(&EchoModule), r#"{"echo": {"last": 4}}"#).unwrap();
+        assert_ne!(written, plain);
+
+        let e = init(Some(&EchoModule), r#"{"echo": {"last": "x"}}"#).unwrap_err();
+        assert!(
+            e.ends_with("genesis app_state.echo: last \"x\" is not a number"),
+            "{e}"
+        );
+        let e = init(None, r#"{"echo": {"last": 4}}"#).unwrap_err();
+        assert!(e.contains("unknown field `echo`"), "{e}");
     }
 
     #[test]

@@ -53,6 +53,22 @@ mod tests {
     }
 
     #[test]
+    fn the_tools_app_state_has_one_field_per_registered_genesis_section() {
+        let typed = serde_json::to_value(deai_genesis::AppState::default()).unwrap();
+        let mut fields: Vec<&str> = typed
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .filter(|k| *k != deai_genesis::VALIDATORS_KEY)
+            .collect();
+        fields.sort_unstable();
+        let mut keys: Vec<&str> = MODULES.iter().filter_map(|m| m.genesis_key()).collect();
+        keys.sort_unstable();
+        assert_eq!(fields, keys);
+    }
+
+    #[test]
     fn every_message_type_url_is_handled_by_the_one_module_that_lists_it() {
         let mut count = 0;
         for owner in MODULES {

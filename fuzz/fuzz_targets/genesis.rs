@@ -5,7 +5,8 @@
 
 #![no_main]
 
-use deai_genesis::{AppState, GenesisDoc};
+use deai_app::modules::MODULES;
+use deai_genesis::{GenesisDoc, ModuleSections};
 use deai_types::MemState;
 use libfuzzer_sys::fuzz_target;
 
@@ -17,10 +18,13 @@ fuzz_target!(
             let json = serde_json::to_vec(&doc).expect("a parsed document serializes");
             let again = GenesisDoc::from_json(&json).expect("a saved document parses again");
             assert_eq!(doc, again, "the document changed in a JSON round trip");
-            let _ = doc.app_state.init(&mut MemState::default());
+            let app_state = serde_json::to_vec(&doc.app_state).expect("app_state serializes");
+            let sections = ModuleSections::from_json(MODULES, &app_state)
+                .expect("what the tools validate, InitChain validates");
+            let _ = sections.init(&mut MemState::default());
         }
-        if let Ok(state) = AppState::from_json(data) {
-            let _ = state.init(&mut MemState::default());
+        if let Ok(sections) = ModuleSections::from_json(MODULES, data) {
+            let _ = sections.init(&mut MemState::default());
         }
         if let Ok(s) = std::str::from_utf8(data) {
             let _ = deai_genesis::validate_chain_id(s);

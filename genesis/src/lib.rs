@@ -3,7 +3,13 @@
 //! `app_state` to the app in `InitChain`. This crate parses and validates
 //! both with errors that say what to fix, builds a fresh document for
 //! `deaid init`, edits it for `deaid genesis add-account`/`add-validator`,
-//! and writes the sections into state in a fixed order.
+//! and, for `InitChain`, has each module check and write its own section
+//! through the module contract ([`ModuleSections`]).
+//!
+//! [`AppState`] is the typed view the tools edit; [`ModuleSections`] is what
+//! InitChain reads: it knows no section's shape, only the registry's
+//! [`deai_types::GenesisHandler::genesis_key`]s, so a new module's section needs no
+//! edit here.
 
 // Consensus code: no floating point (results must match on every machine).
 #![deny(clippy::float_arithmetic)]
@@ -13,7 +19,7 @@ use std::path::Path;
 use base64::Engine;
 use deai_auth::{AuthError, AuthGenesis, AuthWrite};
 use deai_bank::{BankError, BankGenesis, GenesisBalance};
-use deai_types::{Address, Coin, StateWrite};
+use deai_types::{module::genesis_section, Address, Coin, Module, StateWrite};
 use serde::{Deserialize, Serialize};
 
 /// The application's protocol version: what `Info` reports, what block
@@ -53,6 +59,14 @@ pub enum GenesisError {
     /// The compute section is invalid.
     #[error("genesis app_state.compute: {0}")]
     Compute(#[from] deai_compute_module::ComputeError),
+    /// A module's section is wrong, as its module says (through the module contract).
+    #[error("genesis app_state.{key}: {reason}")]
+    Section {
+        /// The section's `app_state` field.
+        key: &'static str,
+        /// What its module says is wrong.
+        reason: String,
+    },
     /// A validator entry is wrong.
     #[error("genesis app_state.validators[{index}]: {reason}")]
     Validator {
@@ -128,33 +142,7 @@ impl AppState {
         self.gov.validate()?;
         self.treasury.validate()?;
         self.compute.validate()?;
-        let mut keys = std::collections::BTreeSet::new();
-        for (index, v) in self.validators.iter().enumerate() {
-            let bad = |reason: String| GenesisError::Validator { index, reason };
-            let key = v.pub_key_bytes().map_err(bad)?;
-            if v.power == 0 || v.power > i64::MAX as u64 / 8 {
-                return Err(bad(format!("power {} out of range", v.power)));
-            }
-            if !keys.insert(key) {
-                return Err(bad("the same key is listed twice".into()));
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes the modules' sections into `state`: auth, then bank, then an
-    /// account for every holder of a balance that lacks one.
-    pub fn init<S: StateWrite>(&self, state: &mut S) -> Result<(), GenesisError> {
-        self.validate()?;
-        self.auth.init(state)?;
-        self.bank.init(state)?;
-        self.gov.init(state)?;
-        self.treasury.init(state)?;
-        self.compute.init(state)?;
-        for b in &self.bank.balances {
-            state.ensure_account(&b.address)?;
-        }
-        Ok(())
+        validate_validators(&self.validators)
     }
 
     /// Adds `coins` to `addr`'s opening balance (creating it if needed) and lists its account.
@@ -187,6 +175,131 @@ impl AppState {
             }
         }
         entry.coins.sort();
+        Ok(())
+    }
+}
+
+/// The `app_state` field that lists the initial validators: the one field
+/// no module owns.
+pub const VALIDATORS_KEY: &str = "validators";
+
+/// Checks the validator list: keys, powers, no key twice.
+fn validate_validators(validators: &[GenesisValidator]) -> Result<(), GenesisError> {
+    let mut keys = std::collections::BTreeSet::new();
+    for (index, v) in validators.iter().enumerate() {
+        let bad = |reason: String| GenesisError::Validator { index, reason };
+        let key = v.pub_key_bytes().map_err(bad)?;
+        if v.power == 0 || v.power > i64::MAX as u64 / 8 {
+            return Err(bad(format!("power {} out of range", v.power)));
+        }
+        if !keys.insert(key) {
+            return Err(bad("the same key is listed twice".into()));
+        }
+    }
+    Ok(())
+}
+
+/// `app_state` as InitChain reads it: each field is a registered module's
+/// section, checked and written by that module ([`deai_types::GenesisHandler`]), or the
+/// validator list; any other field is refused.
+pub struct ModuleSections<'m> {
+    /// The registry, in the order sections are written.
+    modules: &'m [&'m dyn Module],
+    /// Each module's section by its key (`{}` where `app_state` had none).
+    sections: serde_json::Map<String, serde_json::Value>,
+    /// The initial validators.
+    validators: Vec<GenesisValidator>,
+}
+
+impl<'m> ModuleSections<'m> {
+    /// Parses `app_state` bytes as CometBFT passes them and has every
+    /// module of `modules` check its section, in registry order.
+    pub fn from_json(modules: &'m [&'m dyn Module], bytes: &[u8]) -> Result<Self, GenesisError> {
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| GenesisError::Json(e.to_string()))?;
+        Self::from_value(modules, value)
+    }
+
+    /// As [`ModuleSections::from_json`], from parsed JSON.
+    pub fn from_value(
+        modules: &'m [&'m dyn Module],
+        value: serde_json::Value,
+    ) -> Result<Self, GenesisError> {
+        let serde_json::Value::Object(mut fields) = value else {
+            return Err(GenesisError::Json(format!(
+                "app_state must be a JSON object, not {value}"
+            )));
+        };
+        let validators = match fields.remove(VALIDATORS_KEY) {
+            Some(v) => genesis_section(&v).map_err(GenesisError::Json)?,
+            None => Vec::new(),
+        };
+        let keys: Vec<&'static str> = modules.iter().filter_map(|m| m.genesis_key()).collect();
+        if let Some(unknown) = fields.keys().find(|k| !keys.contains(&k.as_str())) {
+            let known: Vec<String> = keys
+                .iter()
+                .chain([&VALIDATORS_KEY])
+                .map(|k| format!("`{k}`"))
+                .collect();
+            return Err(GenesisError::Json(format!(
+                "unknown field `{unknown}`, expected one of {}",
+                known.join(", ")
+            )));
+        }
+        for key in &keys {
+            fields
+                .entry(*key)
+                .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+        }
+        let sections = ModuleSections {
+            modules,
+            sections: fields,
+            validators,
+        };
+        for (module, key, section) in sections.each() {
+            module
+                .validate_genesis(section)
+                .map_err(|reason| GenesisError::Section { key, reason })?;
+        }
+        validate_validators(&sections.validators)?;
+        Ok(sections)
+    }
+
+    /// The modules that have a section, each with its key and section, in registry order.
+    fn each(&self) -> impl Iterator<Item = (&'m dyn Module, &'static str, &serde_json::Value)> {
+        self.modules.iter().filter_map(|m| {
+            let key = m.genesis_key()?;
+            let section = self.sections.get(key)?;
+            Some((*m, key, section))
+        })
+    }
+
+    /// The initial validators (empty: CometBFT's own list stands).
+    pub fn validators(&self) -> &[GenesisValidator] {
+        &self.validators
+    }
+
+    /// Writes every module's section into `state`, in registry order (auth,
+    /// then bank, before the modules that build on them: compute checks the
+    /// bonds its module account holds), then gives every holder of a bank
+    /// balance an account if it lacks one. That last step is glue between
+    /// bank and auth, kept here as the app keeps the glue for messages.
+    pub fn init(&self, state: &mut dyn StateWrite) -> Result<(), GenesisError> {
+        for (module, key, section) in self.each() {
+            module
+                .init_genesis(state, section)
+                .map_err(|reason| GenesisError::Section { key, reason })?;
+        }
+        if let Some(section) = self.sections.get(deai_bank::MODULE_NAME) {
+            let bank: BankGenesis =
+                genesis_section(section).map_err(|reason| GenesisError::Section {
+                    key: deai_bank::MODULE_NAME,
+                    reason,
+                })?;
+            for b in &bank.balances {
+                state.ensure_account(&b.address)?;
+            }
+        }
         Ok(())
     }
 }
@@ -312,9 +425,114 @@ pub fn validate_chain_id(chain_id: &str) -> Result<(), GenesisError> {
 #[cfg(test)]
 mod tests {
     use deai_bank::BankRead;
-    use deai_types::MemState;
+    use deai_types::{BlockHooks, GenesisHandler, MemState, MsgHandler, QueryHandler, StateRead};
 
     use super::*;
+
+    /// The chain's modules, as the app lists them.
+    const MODULES: &[&dyn Module] = &[
+        &deai_auth::AuthModule,
+        &deai_bank::BankModule,
+        &deai_gov::GovModule,
+        &deai_compute_module::ComputeModule,
+        &deai_treasury::TreasuryModule,
+    ];
+
+    /// A module whose section is `{"start": N}` with N below 100, written
+    /// under its own key.
+    struct Counter;
+
+    impl BlockHooks for Counter {}
+    impl QueryHandler for Counter {}
+    impl MsgHandler for Counter {}
+    impl GenesisHandler for Counter {
+        fn genesis_key(&self) -> Option<&'static str> {
+            Some("counter")
+        }
+
+        fn validate_genesis(&self, section: &serde_json::Value) -> Result<(), String> {
+            let start = section["start"].as_u64().ok_or("start must be a number")?;
+            if start >= 100 {
+                return Err(format!("start {start} must be below 100"));
+            }
+            Ok(())
+        }
+
+        fn init_genesis(
+            &self,
+            state: &mut dyn StateWrite,
+            section: &serde_json::Value,
+        ) -> Result<(), String> {
+            let start = section["start"].as_u64().ok_or("start must be a number")?;
+            state
+                .put_raw(b"counter/start".to_vec(), start.to_be_bytes().to_vec())
+                .map_err(|e| e.to_string())
+        }
+    }
+    impl Module for Counter {
+        fn name(&self) -> &'static str {
+            "counter"
+        }
+    }
+
+    #[test]
+    fn a_registered_modules_section_is_validated_and_written_through_the_registry() {
+        let modules: &[&dyn Module] = &[&deai_auth::AuthModule, &Counter];
+        let sections = ModuleSections::from_json(modules, br#"{"counter": {"start": 7}}"#).unwrap();
+        let mut s = MemState::default();
+        sections.init(&mut s).unwrap();
+        assert_eq!(
+            s.get_raw(b"counter/start").unwrap(),
+            Some(7u64.to_be_bytes().to_vec())
+        );
+
+        let e = ModuleSections::from_json(modules, br#"{"counter": {"start": 100}}"#)
+            .err()
+            .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "genesis app_state.counter: start 100 must be below 100"
+        );
+        // An absent section reads as `{}`, which this module refuses.
+        let e = ModuleSections::from_json(modules, b"{}").err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "genesis app_state.counter: start must be a number"
+        );
+        // A section no registered module claims is refused, naming the known ones.
+        let e = ModuleSections::from_json(modules, br#"{"counter": {"start": 1}, "bank": {}}"#)
+            .err()
+            .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "genesis JSON is invalid: unknown field `bank`, expected one of `auth`, `counter`, `validators`"
+        );
+    }
+
+    #[test]
+    fn the_registry_reads_what_the_tools_write() {
+        let mut state = AppState::default();
+        let a = Address([1; 20]);
+        state.add_account(a, &[Coin::new(5, "udeai")]).unwrap();
+        let b = Address([2; 20]);
+        state.bank.balances.push(GenesisBalance {
+            address: b,
+            coins: vec![Coin::new(3, "udeai")],
+        });
+        let json = serde_json::to_vec(&state).unwrap();
+        let sections = ModuleSections::from_json(MODULES, &json).unwrap();
+        let mut s = MemState::default();
+        sections.init(&mut s).unwrap();
+        assert_eq!(s.balance(&b, "udeai").unwrap(), 3);
+        // The balance holder genesis listed no account for got one, after the listed ones.
+        let number = |addr| {
+            deai_auth::AuthRead::account(&s, &addr)
+                .unwrap()
+                .unwrap()
+                .account_number
+        };
+        assert_eq!(number(b), number(a) + 1);
+    }
 
     #[test]
     fn a_new_document_names_the_app_version_info_reports() {
@@ -336,8 +554,12 @@ mod tests {
         let json = serde_json::to_vec(&doc).unwrap();
         let back = GenesisDoc::from_json(&json).unwrap();
         assert_eq!(back, doc);
+        let json = serde_json::to_vec(&back.app_state).unwrap();
         let mut s = MemState::default();
-        back.app_state.init(&mut s).unwrap();
+        ModuleSections::from_json(MODULES, &json)
+            .unwrap()
+            .init(&mut s)
+            .unwrap();
         assert_eq!(s.balance(&a, "udeai").unwrap(), 12);
         assert_eq!(s.supply("udeai").unwrap(), 12);
     }
@@ -363,5 +585,11 @@ mod tests {
     fn a_zero_minimum_gas_denominator_is_refused() {
         let e = AppState::from_json(br#"{"auth": {"params": {"max_memo_characters": 1, "tx_sig_limit": 1, "max_tx_bytes": 1000, "max_tx_gas": 1, "min_gas_price_num": 1, "min_gas_price_den": 0, "fee_denom": "udeai"}}}"#).unwrap_err();
         assert!(matches!(e, GenesisError::Auth(_)), "{e}");
+        let e = ModuleSections::from_json(MODULES, br#"{"auth": {"params": {"max_memo_characters": 1, "tx_sig_limit": 1, "max_tx_bytes": 1000, "max_tx_gas": 1, "min_gas_price_num": 1, "min_gas_price_den": 0, "fee_denom": "udeai"}}}"#).err().unwrap();
+        assert!(
+            matches!(e, GenesisError::Section { key: "auth", .. }),
+            "{e}"
+        );
+        assert!(e.to_string().starts_with("genesis app_state.auth: "), "{e}");
     }
 }

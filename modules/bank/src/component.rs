@@ -2,9 +2,9 @@
 
 use cosmos_sdk_proto::Any;
 use deai_types::{
-    module::{decode_any, shown_type_url},
-    BlockHooks, DecodeCtx, Module, ModuleMsg, MsgError, MsgHandler, QueryCtx, QueryError,
-    QueryHandler,
+    module::{decode_any, genesis_section, shown_type_url},
+    BlockHooks, DecodeCtx, GenesisHandler, Module, ModuleMsg, MsgError, MsgHandler, QueryCtx,
+    QueryError, QueryHandler, StateWrite,
 };
 
 use crate::{
@@ -45,6 +45,28 @@ impl MsgHandler for BankModule {
             MSG_UPDATE_PARAMS_TYPE_URL => Box::new(UpdateParams::from_proto(decode_any(any)?)?),
             other => return Err(MsgError::UnknownMessage(shown_type_url(other))),
         })
+    }
+}
+
+impl GenesisHandler for BankModule {
+    fn genesis_key(&self) -> Option<&'static str> {
+        Some(crate::MODULE_NAME)
+    }
+
+    fn validate_genesis(&self, section: &serde_json::Value) -> Result<(), String> {
+        genesis_section::<crate::BankGenesis>(section)?
+            .validate()
+            .map_err(|e| e.to_string())
+    }
+
+    fn init_genesis(
+        &self,
+        mut state: &mut dyn StateWrite,
+        section: &serde_json::Value,
+    ) -> Result<(), String> {
+        genesis_section::<crate::BankGenesis>(section)?
+            .init(&mut state)
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -2,8 +2,8 @@
 
 use cosmos_sdk_proto::Any;
 use deai_types::{
-    BlockHooks, DecodeCtx, Event, HookError, Module, ModuleMsg, MsgError, MsgHandler, QueryCtx,
-    QueryError, QueryHandler, StateWrite,
+    module::genesis_section, BlockHooks, DecodeCtx, Event, GenesisHandler, HookError, Module,
+    ModuleMsg, MsgError, MsgHandler, QueryCtx, QueryError, QueryHandler, StateWrite,
 };
 
 use crate::{BlockCtx, Msg};
@@ -77,6 +77,30 @@ impl MsgHandler for ComputeModule {
 
     fn decode_msg(&self, any: &Any, _ctx: &DecodeCtx<'_>) -> Result<Box<dyn ModuleMsg>, MsgError> {
         Ok(Box::new(Msg::from_any(any)?))
+    }
+}
+
+impl GenesisHandler for ComputeModule {
+    fn genesis_key(&self) -> Option<&'static str> {
+        Some("compute")
+    }
+
+    fn validate_genesis(&self, section: &serde_json::Value) -> Result<(), String> {
+        genesis_section::<crate::ComputeGenesis>(section)?
+            .validate()
+            .map_err(|e| e.to_string())
+    }
+
+    /// Runs after the bank's: provider bonds must already be held by the
+    /// compute module account.
+    fn init_genesis(
+        &self,
+        mut state: &mut dyn StateWrite,
+        section: &serde_json::Value,
+    ) -> Result<(), String> {
+        genesis_section::<crate::ComputeGenesis>(section)?
+            .init(&mut state)
+            .map_err(|e| e.to_string())
     }
 }
 

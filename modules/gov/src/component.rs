@@ -2,9 +2,9 @@
 
 use cosmos_sdk_proto::{cosmos::gov::v1 as sdk, Any};
 use deai_types::{
-    module::{decode_any, shown_type_url},
-    Address, BlockCtx, BlockHooks, BlockHost, DecodeCtx, Event, HookError, Module, ModuleMsg,
-    MsgError, MsgHandler, QueryCtx, QueryError, QueryHandler, StateRead, StateWrite,
+    module::{decode_any, genesis_section, shown_type_url},
+    Address, BlockCtx, BlockHooks, BlockHost, DecodeCtx, Event, GenesisHandler, HookError, Module,
+    ModuleMsg, MsgError, MsgHandler, QueryCtx, QueryError, QueryHandler, StateRead, StateWrite,
 };
 
 use crate::{msg::GovMsg, GovError, GovHost, MAX_PROPOSAL_MSGS};
@@ -131,6 +131,28 @@ impl MsgHandler for GovModule {
             other => return Err(MsgError::UnknownMessage(shown_type_url(other))),
         };
         Ok(Box::new(msg?))
+    }
+}
+
+impl GenesisHandler for GovModule {
+    fn genesis_key(&self) -> Option<&'static str> {
+        Some(crate::MODULE_NAME)
+    }
+
+    fn validate_genesis(&self, section: &serde_json::Value) -> Result<(), String> {
+        genesis_section::<crate::GovGenesis>(section)?
+            .validate()
+            .map_err(|e| e.to_string())
+    }
+
+    fn init_genesis(
+        &self,
+        mut state: &mut dyn StateWrite,
+        section: &serde_json::Value,
+    ) -> Result<(), String> {
+        genesis_section::<crate::GovGenesis>(section)?
+            .init(&mut state)
+            .map_err(|e| e.to_string())
     }
 }
 

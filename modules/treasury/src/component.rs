@@ -4,9 +4,9 @@ use cosmos_sdk_proto::Any;
 use deai_bank::BankWrite;
 use deai_types::{
     coin::ppm_share,
-    module::{decode_any, shown_type_url, FEE_COLLECTOR},
-    Address, BlockCtx, BlockHooks, Coin, DecodeCtx, Event, HookError, Module, ModuleMsg, MsgError,
-    MsgHandler, QueryCtx, QueryError, QueryHandler, StateWrite,
+    module::{decode_any, genesis_section, shown_type_url, FEE_COLLECTOR},
+    Address, BlockCtx, BlockHooks, Coin, DecodeCtx, Event, GenesisHandler, HookError, Module,
+    ModuleMsg, MsgError, MsgHandler, QueryCtx, QueryError, QueryHandler, StateWrite,
 };
 
 use crate::{
@@ -87,6 +87,28 @@ impl MsgHandler for TreasuryModule {
             other => return Err(MsgError::UnknownMessage(shown_type_url(other))),
         };
         Ok(Box::new(msg?))
+    }
+}
+
+impl GenesisHandler for TreasuryModule {
+    fn genesis_key(&self) -> Option<&'static str> {
+        Some(crate::MODULE_NAME)
+    }
+
+    fn validate_genesis(&self, section: &serde_json::Value) -> Result<(), String> {
+        genesis_section::<crate::TreasuryGenesis>(section)?
+            .validate()
+            .map_err(|e| e.to_string())
+    }
+
+    fn init_genesis(
+        &self,
+        mut state: &mut dyn StateWrite,
+        section: &serde_json::Value,
+    ) -> Result<(), String> {
+        genesis_section::<crate::TreasuryGenesis>(section)?
+            .init(&mut state)
+            .map_err(|e| e.to_string())
     }
 }
 

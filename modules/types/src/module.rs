@@ -24,6 +24,11 @@
 //! sees a [`DecodeCtx`], through which governance decodes the messages a
 //! proposal carries with the same registry. Failures are [`MsgError`]s,
 //! which read exactly as the app's transaction errors.
+//!
+//! Genesis ([`GenesisHandler`]): a module names the `app_state` field its
+//! section sits under, checks the section, and writes it into state; the
+//! genesis crate walks the registry for InitChain and refuses any field no
+//! module (and no validator list) claims.
 
 use std::collections::BTreeMap;
 
@@ -365,8 +370,42 @@ pub trait MsgHandler {
     }
 }
 
+/// A module's section of genesis `app_state`. By default a module has none.
+///
+/// A section absent from `app_state` reads as `{}`, so a section whose
+/// fields all have defaults may be left out.
+pub trait GenesisHandler {
+    /// The `app_state` field its section sits under; `None` if it has none.
+    fn genesis_key(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Checks its section without state: it parses, and what it lists is
+    /// consistent. The error says what is wrong (the caller names the field).
+    fn validate_genesis(&self, _section: &serde_json::Value) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Writes its section into `state`, after every module listed before it
+    /// in the registry has written its own.
+    fn init_genesis(
+        &self,
+        _state: &mut dyn StateWrite,
+        _section: &serde_json::Value,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Parses a genesis section into the module's typed form `G`.
+pub fn genesis_section<G: serde::de::DeserializeOwned>(
+    section: &serde_json::Value,
+) -> Result<G, String> {
+    G::deserialize(section).map_err(|e| e.to_string())
+}
+
 /// A module as the app composes it.
-pub trait Module: BlockHooks + QueryHandler + MsgHandler + Send + Sync {
+pub trait Module: BlockHooks + QueryHandler + MsgHandler + GenesisHandler + Send + Sync {
     /// The module's name, as in its state keys and codespace.
     fn name(&self) -> &'static str;
 }
