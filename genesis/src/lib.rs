@@ -215,6 +215,11 @@ impl<'m> ModuleSections<'m> {
     /// Parses `app_state` bytes as CometBFT passes them and has every
     /// module of `modules` check its section, in registry order.
     pub fn from_json(modules: &'m [&'m dyn Module], bytes: &[u8]) -> Result<Self, GenesisError> {
+        // A JSON value keeps the last of repeated keys; the typed sections
+        // refused them. Refuse them here too, so no two readings of one
+        // genesis file can differ.
+        serde_json::from_slice::<NoDuplicateKeys>(bytes)
+            .map_err(|e| GenesisError::Json(e.to_string()))?;
         let value: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| GenesisError::Json(e.to_string()))?;
         Self::from_value(modules, value)
@@ -591,5 +596,83 @@ mod tests {
             "{e}"
         );
         assert!(e.to_string().starts_with("genesis app_state.auth: "), "{e}");
+    }
+}
+
+/// Reads any JSON and fails on an object that names a key twice, at any
+/// depth. serde_json bounds the nesting it will read (128 levels), so the
+/// recursion here is bounded too.
+#[derive(Debug)]
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NoDuplicateKeysVisitor)
+    }
+}
+
+struct NoDuplicateKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateKeysVisitor {
+    type Value = NoDuplicateKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!("duplicate key {key:?}")));
+            }
+            map.next_value::<NoDuplicateKeys>()?;
+        }
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+}
+
+#[cfg(test)]
+mod duplicate_key_tests {
+    use super::NoDuplicateKeys;
+
+    #[test]
+    fn repeated_keys_are_refused_at_any_depth() {
+        let ok = br#"{"a": {"b": 1, "c": [ {"d": 1}, {"d": 2} ]}, "e": null}"#;
+        assert!(serde_json::from_slice::<NoDuplicateKeys>(ok).is_ok());
+        for bad in [
+            &br#"{"a": 1, "a": 2}"#[..],
+            br#"{"bank": {"params": {}, "params": {}}}"#,
+            br#"[{"x": {"y": 1, "y": 1}}]"#,
+        ] {
+            let e = serde_json::from_slice::<NoDuplicateKeys>(bad).unwrap_err();
+            assert!(e.to_string().contains("duplicate key"), "{e}");
+        }
+        let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+        assert!(serde_json::from_slice::<NoDuplicateKeys>(deep.as_bytes()).is_err());
     }
 }
