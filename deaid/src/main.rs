@@ -709,6 +709,18 @@ fn genesis(home: &Home, cmd: GenesisCmd) -> anyhow::Result<()> {
                     file.display()
                 );
             }
+            // Then exactly what InitChain does: every registered module
+            // checks its section and writes it, here into a scratch state
+            // (which also catches, say, provider bonds the balances do not
+            // fund).
+            let raw: serde_json::Value = serde_json::from_slice(
+                &std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?,
+            )
+            .with_context(|| format!("{} is not JSON", file.display()))?;
+            let app_state = serde_json::to_vec(&raw["app_state"])?;
+            deai_genesis::ModuleSections::from_json(deai_app::modules::MODULES, &app_state)
+                .and_then(|sections| sections.init(&mut deai_types::MemState::default()))
+                .with_context(|| format!("{} would fail at InitChain", file.display()))?;
             println!(
                 "{} is valid: chain {}, {} accounts, {} balances, {} validators",
                 file.display(),

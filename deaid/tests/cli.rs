@@ -72,6 +72,26 @@ fn init_and_genesis_commands_build_a_valid_genesis() {
         summary.contains("1 accounts, 1 balances, 1 validators"),
         "{summary}"
     );
+    let good = std::fs::read(home.join("config/genesis.json")).unwrap();
+    // A genesis each section of which is well formed but which InitChain
+    // refuses: a provider bonded with tokens no balance holds.
+    let mut doc: serde_json::Value = serde_json::from_slice(&good).unwrap();
+    let addr = deai_types::Address::module("a-provider").to_bech32();
+    doc["app_state"]["compute"]["providers"] = serde_json::json!([
+        {"address": addr, "bond": "1000000000", "device": "cpu"}
+    ]);
+    std::fs::write(
+        home.join("config/genesis.json"),
+        serde_json::to_vec(&doc).unwrap(),
+    )
+    .unwrap();
+    let e = err(&deaid(home, &["genesis", "validate"]));
+    assert!(
+        e.contains("would fail at InitChain") && e.contains("genesis bonds total"),
+        "{e}"
+    );
+    std::fs::write(home.join("config/genesis.json"), &good).unwrap();
+
     let doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(home.join("config/genesis.json")).unwrap()).unwrap();
     let coins = &doc["app_state"]["bank"]["balances"][0]["coins"];
