@@ -880,3 +880,118 @@ fn cosmpy_and_grpcurl_work_against_the_devnet() {
         .json;
     assert_eq!(by_grpcurl["balance"], by_rest["balance"]);
 }
+
+/// A value for path parameter `field` of a generated request, and its text
+/// in the URL: addresses are `addr`, denoms `udeai`, numbers 1.
+fn sample(field: &prost_reflect::FieldDescriptor, addr: &str) -> (String, prost_reflect::Value) {
+    use prost_reflect::{Kind, Value as V};
+    let name = field.name();
+    match field.kind() {
+        Kind::String if name == "denom" => ("udeai".into(), V::String("udeai".into())),
+        Kind::String if name == "name" => ("gov".into(), V::String("gov".into())),
+        Kind::String if name.contains("address") || name.ends_with("or") || name == "voter" => {
+            (addr.into(), V::String(addr.into()))
+        }
+        Kind::String => ("x".into(), V::String("x".into())),
+        Kind::Uint64 => ("1".into(), V::U64(1)),
+        Kind::Int64 => ("1".into(), V::I64(1)),
+        Kind::Uint32 => ("1".into(), V::U32(1)),
+        Kind::Bytes => {
+            use base64::Engine as _;
+            let bytes = vec![7u8; 20];
+            (
+                base64::engine::general_purpose::URL_SAFE.encode(&bytes),
+                V::Bytes(bytes.into()),
+            )
+        }
+        other => panic!("no sample for a {other:?} path parameter ({name})"),
+    }
+}
+
+/// The gRPC code and HTTP status an `abci_query` error code becomes.
+fn expected_error(code: u32) -> (tonic::Code, u16) {
+    match code {
+        7 | 18 => (tonic::Code::InvalidArgument, 400),
+        22 | 38 => (tonic::Code::NotFound, 404),
+        6 => (tonic::Code::Unimplemented, 501),
+        _ => (tonic::Code::Unknown, 500),
+    }
+}
+
+#[test]
+fn every_module_rest_route_answers_as_grpc_and_abci_query_do() {
+    let f = Fixture::start();
+    let dev0 = f.dev(0).1.clone();
+    let routes = deai_api::rest::routes(deai_proto::descriptor_pool()).unwrap();
+    let h = f.height();
+    let hs = h.to_string();
+    let mut shapes = std::collections::BTreeSet::new();
+    let mut compared = Vec::new();
+    for r in routes.iter().filter(|r| r.method == http::Method::GET) {
+        // Blocks, txs, node info and consensus params come from the node,
+        // not from abci_query (the other tests check them).
+        if ["/cosmos.base.", "/cosmos.tx.", "/cosmos.consensus."]
+            .iter()
+            .any(|p| r.grpc_path.starts_with(p))
+        {
+            continue;
+        }
+        // Two SDK routes share one shape (`bech32/{address_bytes}` and
+        // `bech32/{address_string}`): a URL reaches the first only.
+        let shape: Vec<&str> = r
+            .template
+            .split('/')
+            .map(|s| if s.starts_with('{') { "{}" } else { s })
+            .collect();
+        if !shapes.insert(shape.join("/")) {
+            continue;
+        }
+        let mut msg = DynamicMessage::new(r.input.clone());
+        let mut url = String::new();
+        for seg in r.template.trim_start_matches('/').split('/') {
+            url.push('/');
+            match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(var) => {
+                    let name = var.split('=').next().unwrap();
+                    let field = r.input.get_field_by_name(name).unwrap();
+                    let (text, value) = sample(&field, &dev0);
+                    msg.set_field(&field, value);
+                    url.push_str(&text);
+                }
+                None => url.push_str(seg),
+            }
+        }
+        let req = msg.encode_to_vec();
+        let abci = f.abci(&r.grpc_path, req.clone(), h);
+        let grpc = f.grpc(&r.grpc_path, req, Some(&hs));
+        let rest = f.rest(Method::GET, &url, None, Some(&hs));
+        if abci.code.value() == 0 {
+            let (bytes, _) = grpc.unwrap_or_else(|e| panic!("{}: {e:?}", r.grpc_path));
+            assert_eq!(
+                bytes, abci.value,
+                "{}: gRPC and abci_query differ",
+                r.grpc_path
+            );
+            assert_eq!(rest.status, 200, "{url}: {}", rest.json);
+            assert_eq!(rest.json, sdk_json(&r.grpc_path, &abci.value), "{url}");
+        } else {
+            let (code, status) = expected_error(abci.code.value());
+            let e = grpc.expect_err(&r.grpc_path);
+            assert_eq!(
+                e.code(),
+                code,
+                "{}: {e:?} for abci {}",
+                r.grpc_path,
+                abci.log
+            );
+            assert_eq!(rest.status, status, "{url}: {}", rest.json);
+            assert_eq!(rest.json["message"], e.message(), "{url}");
+        }
+        compared.push(r.grpc_path.clone());
+    }
+    assert!(
+        compared.len() >= 50,
+        "{} routes compared: {compared:?}",
+        compared.len()
+    );
+}
