@@ -30,7 +30,9 @@ export COMETBFT_BIN
 export DEAI_REQUIRE_COMETBFT=1
 # Clients nobody here wrote, for the Cosmos gRPC and REST API tests: grpcurl
 # and cosmpy (pinned, cached by version); fail rather than skip without them.
-{ read -r DEAI_GRPCURL; read -r DEAI_COSMPY_PYTHON; } < <(./scripts/install-api-clients.sh)
+api_clients=$(./scripts/install-api-clients.sh)
+DEAI_GRPCURL=$(sed -n 1p <<<"$api_clients")
+DEAI_COSMPY_PYTHON=$(sed -n 2p <<<"$api_clients")
 export DEAI_GRPCURL DEAI_COSMPY_PYTHON
 export DEAI_REQUIRE_API_CLIENTS=1
 # Format first: it takes a second and needs no build.
