@@ -7,7 +7,7 @@ use deai_types::{
     QueryError, QueryHandler, StateWrite,
 };
 
-use crate::{msg::UpdateParams, MSG_UPDATE_PARAMS_TYPE_URL};
+use crate::{msg::update_params, MSG_UPDATE_PARAMS_TYPE_URL};
 
 /// The auth module: accounts, sequences and signing parameters, and the
 /// message that sets those. It has no block hooks.
@@ -38,7 +38,7 @@ impl MsgHandler for AuthModule {
 
     fn decode_msg(&self, any: &Any, _ctx: &DecodeCtx<'_>) -> Result<Box<dyn ModuleMsg>, MsgError> {
         match any.type_url.as_str() {
-            MSG_UPDATE_PARAMS_TYPE_URL => Ok(Box::new(UpdateParams::from_proto(decode_any(any)?)?)),
+            MSG_UPDATE_PARAMS_TYPE_URL => Ok(Box::new(update_params(decode_any(any)?)?)),
             other => Err(MsgError::UnknownMessage(shown_type_url(other))),
         }
     }

@@ -1,59 +1,123 @@
 //! The auth module's one message, `deai.auth.v1.MsgUpdateParams`: new auth
 //! parameters, which only the governance account may set.
 
-use deai_types::{Address, Event, ModuleMsg, MsgCtx, MsgError, StateWrite};
+use deai_types::{GovernedParams, MsgError, StateWrite};
 
 use crate::{AuthParams, AuthWrite};
 
 /// A checked `deai.auth.v1.MsgUpdateParams` (governance only).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpdateParams {
-    /// Must be the governance account (checked on execution).
-    pub authority: Address,
-    /// The new parameters, already validated.
-    pub params: AuthParams,
+pub type UpdateParams = deai_types::UpdateParams<AuthParams>;
+
+impl GovernedParams for AuthParams {
+    const MODULE: &'static str = crate::MODULE_NAME;
+    const TYPE_URL: &'static str = crate::MSG_UPDATE_PARAMS_TYPE_URL;
+    const UPDATED_EVENT: &'static str = "auth_params_updated";
+
+    fn store(&self, state: &mut dyn StateWrite) -> Result<(), MsgError> {
+        Ok(state.put_auth_params(self)?)
+    }
 }
 
-impl UpdateParams {
-    /// Stateless checks: the parameters are present and valid, the authority an address.
-    pub fn from_proto(m: deai_proto::auth::v1::MsgUpdateParams) -> Result<Self, MsgError> {
-        let params = AuthParams::from_proto(
-            m.params
-                .ok_or_else(|| MsgError::InvalidRequest("params missing".into()))?,
+/// Stateless checks of a `deai.auth.v1.MsgUpdateParams`: the parameters are
+/// present and valid, the authority an address.
+pub fn update_params(m: deai_proto::auth::v1::MsgUpdateParams) -> Result<UpdateParams, MsgError> {
+    UpdateParams::checked(&m.authority, m.params.map(AuthParams::from_proto), |p| {
+        Ok(p.validate()?)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use deai_types::{
+        Address, Coin, Event, MemState, ModuleMsg, MsgCtx, MsgError, MsgHistory, MsgHost,
+        StateWrite,
+    };
+
+    use super::update_params;
+    use crate::{AuthParams, AuthRead};
+
+    /// The app's glue, as far as a params update needs it.
+    struct Host(Address);
+
+    impl MsgHost for Host {
+        fn gov_authority(&self) -> Address {
+            self.0
+        }
+        fn ensure_account(&self, _: &mut dyn StateWrite, _: &Address) -> Result<(), MsgError> {
+            Ok(())
+        }
+        fn record_treasury_spend(
+            &self,
+            _: &mut dyn StateWrite,
+            _: u64,
+            _: &Address,
+            _: &[Coin],
+            _: &str,
+            _: u64,
+        ) -> Result<Event, MsgError> {
+            unreachable!("a params update spends nothing")
+        }
+    }
+
+    fn msg(
+        authority: &Address,
+        params: Option<AuthParams>,
+    ) -> deai_proto::auth::v1::MsgUpdateParams {
+        deai_proto::auth::v1::MsgUpdateParams {
+            authority: authority.to_bech32(),
+            params: params.map(|p| p.to_proto()),
+        }
+    }
+
+    #[test]
+    fn only_governance_sets_valid_params() {
+        let gov = Address::module("gov");
+        let host = Host(gov);
+        let history: &MsgHistory = &|_| Ok(None);
+        let ctx = MsgCtx {
+            height: 5,
+            prev_app_hash: &[],
+            history,
+            host: &host,
+        };
+        let new = AuthParams {
+            max_memo_characters: 100,
+            ..AuthParams::default()
+        };
+
+        // Stateless checks.
+        assert!(matches!(
+            update_params(msg(&gov, None)),
+            Err(MsgError::InvalidRequest(_))
+        ));
+        let mut bad = new.clone();
+        bad.min_gas_price_den = 0;
+        assert!(update_params(msg(&gov, Some(bad))).is_err());
+        let mut m = msg(&gov, Some(new.clone()));
+        m.authority = "nope".into();
+        assert!(
+            matches!(update_params(m), Err(MsgError::InvalidRequest(e)) if e.starts_with("authority"))
         );
-        params.validate()?;
-        let authority = m
-            .authority
-            .parse()
-            .map_err(|e| MsgError::InvalidRequest(format!("authority: {e}")))?;
-        Ok(UpdateParams { authority, params })
-    }
-}
 
-impl ModuleMsg for UpdateParams {
-    fn type_url(&self) -> &'static str {
-        crate::MSG_UPDATE_PARAMS_TYPE_URL
-    }
+        // Anyone else is refused and nothing is written.
+        let mut state = MemState::default();
+        let other = Address::module("someone");
+        let e = update_params(msg(&other, Some(new.clone())))
+            .unwrap()
+            .execute(&mut state, &ctx)
+            .unwrap_err();
+        assert!(matches!(e, MsgError::Unauthorized(_)), "{e:?}");
+        assert!(state.0.is_empty());
 
-    fn signer(&self) -> Address {
-        self.authority
-    }
-
-    fn module(&self) -> &'static str {
-        crate::MODULE_NAME
-    }
-
-    fn is_governance_action(&self) -> bool {
-        true
-    }
-
-    fn execute(
-        &self,
-        state: &mut dyn StateWrite,
-        ctx: &MsgCtx<'_>,
-    ) -> Result<Vec<Event>, MsgError> {
-        ctx.require_governance(self)?;
-        state.put_auth_params(&self.params)?;
-        Ok(vec![Event::new("auth_params_updated")])
+        // Governance sets them, with the module's event.
+        let m = update_params(msg(&gov, Some(new.clone()))).unwrap();
+        assert_eq!(
+            (m.type_url(), m.module(), m.signer()),
+            (crate::MSG_UPDATE_PARAMS_TYPE_URL, "auth", gov)
+        );
+        assert!(m.is_governance_action());
+        let events = m.execute(&mut state, &ctx).unwrap();
+        assert_eq!(events, vec![Event::new("auth_params_updated")]);
+        assert_eq!(state.auth_params().unwrap(), new);
     }
 }

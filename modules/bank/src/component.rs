@@ -8,7 +8,7 @@ use deai_types::{
 };
 
 use crate::{
-    msg::{MultiSend, Send, UpdateParams},
+    msg::{update_params, MultiSend, Send},
     MSG_MULTI_SEND_TYPE_URL, MSG_SEND_TYPE_URL, MSG_UPDATE_PARAMS_TYPE_URL,
 };
 
@@ -42,7 +42,7 @@ impl MsgHandler for BankModule {
         Ok(match any.type_url.as_str() {
             MSG_SEND_TYPE_URL => Box::new(Send::from_proto(&decode_any(any)?)?),
             MSG_MULTI_SEND_TYPE_URL => Box::new(MultiSend::from_proto(&decode_any(any)?)?),
-            MSG_UPDATE_PARAMS_TYPE_URL => Box::new(UpdateParams::from_proto(decode_any(any)?)?),
+            MSG_UPDATE_PARAMS_TYPE_URL => Box::new(update_params(decode_any(any)?)?),
             other => return Err(MsgError::UnknownMessage(shown_type_url(other))),
         })
     }

@@ -8,7 +8,7 @@ use cosmos_sdk_proto::cosmos::{
     bank::v1beta1::{MsgMultiSend, MsgSend},
     base::v1beta1::Coin as ProtoCoin,
 };
-use deai_types::{Address, Coin, Event, ModuleMsg, MsgCtx, MsgError, StateWrite};
+use deai_types::{Address, Coin, Event, GovernedParams, ModuleMsg, MsgCtx, MsgError, StateWrite};
 
 use crate::{BankError, BankParams, BankRead, BankWrite};
 
@@ -222,56 +222,24 @@ impl ModuleMsg for MultiSend {
 }
 
 /// A checked `deai.bank.v1.MsgUpdateParams` (governance only).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpdateParams {
-    /// Must be the governance account (checked on execution).
-    pub authority: Address,
-    /// The new parameters, already validated.
-    pub params: BankParams,
-}
+pub type UpdateParams = deai_types::UpdateParams<BankParams>;
 
-impl UpdateParams {
-    /// Stateless checks: the parameters are present and valid, the authority an address.
-    pub fn from_proto(m: deai_proto::bank::v1::MsgUpdateParams) -> Result<Self, MsgError> {
-        let params = BankParams::from_proto(
-            m.params
-                .ok_or_else(|| MsgError::InvalidRequest("params missing".into()))?,
-        );
-        params.validate()?;
-        let authority = m
-            .authority
-            .parse()
-            .map_err(|e| MsgError::InvalidRequest(format!("authority: {e}")))?;
-        Ok(UpdateParams { authority, params })
+impl GovernedParams for BankParams {
+    const MODULE: &'static str = crate::MODULE_NAME;
+    const TYPE_URL: &'static str = crate::MSG_UPDATE_PARAMS_TYPE_URL;
+    const UPDATED_EVENT: &'static str = "bank_params_updated";
+
+    fn store(&self, state: &mut dyn StateWrite) -> Result<(), MsgError> {
+        Ok(state.put_bank_params(self)?)
     }
 }
 
-impl ModuleMsg for UpdateParams {
-    fn type_url(&self) -> &'static str {
-        crate::MSG_UPDATE_PARAMS_TYPE_URL
-    }
-
-    fn signer(&self) -> Address {
-        self.authority
-    }
-
-    fn module(&self) -> &'static str {
-        crate::MODULE_NAME
-    }
-
-    fn is_governance_action(&self) -> bool {
-        true
-    }
-
-    fn execute(
-        &self,
-        state: &mut dyn StateWrite,
-        ctx: &MsgCtx<'_>,
-    ) -> Result<Vec<Event>, MsgError> {
-        ctx.require_governance(self)?;
-        state.put_bank_params(&self.params)?;
-        Ok(vec![Event::new("bank_params_updated")])
-    }
+/// Stateless checks of a `deai.bank.v1.MsgUpdateParams`: the parameters are
+/// present and valid, the authority an address.
+pub fn update_params(m: deai_proto::bank::v1::MsgUpdateParams) -> Result<UpdateParams, MsgError> {
+    UpdateParams::checked(&m.authority, m.params.map(BankParams::from_proto), |p| {
+        Ok(p.validate()?)
+    })
 }
 
 #[cfg(test)]

@@ -409,3 +409,72 @@ pub trait Module: BlockHooks + QueryHandler + MsgHandler + GenesisHandler + Send
     /// The module's name, as in its state keys and codespace.
     fn name(&self) -> &'static str;
 }
+
+/// A module's parameters as a governance-only `MsgUpdateParams` replaces
+/// them: what [`UpdateParams`] needs to know of them.
+pub trait GovernedParams: std::fmt::Debug + Send + Sync + 'static {
+    /// The owning module, named in the `message` event.
+    const MODULE: &'static str;
+    /// The type URL of the module's `MsgUpdateParams`.
+    const TYPE_URL: &'static str;
+    /// The event the update emits, such as `auth_params_updated`.
+    const UPDATED_EVENT: &'static str;
+    /// Writes the parameters into state.
+    fn store(&self, state: &mut dyn StateWrite) -> Result<(), MsgError>;
+}
+
+/// A checked `MsgUpdateParams` of the module owning `P`: the parameters are
+/// present and valid; the authority is checked on execution (only the
+/// governance account may set them, through a proposal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateParams<P> {
+    /// Must be the governance account.
+    pub authority: Address,
+    /// The new parameters, already validated.
+    pub params: P,
+}
+
+impl<P> UpdateParams<P> {
+    /// The stateless checks: `params` present and passing `validate`,
+    /// `authority` an address.
+    pub fn checked(
+        authority: &str,
+        params: Option<P>,
+        validate: impl FnOnce(&P) -> Result<(), MsgError>,
+    ) -> Result<Self, MsgError> {
+        let params = params.ok_or_else(|| MsgError::InvalidRequest("params missing".into()))?;
+        validate(&params)?;
+        let authority = authority
+            .parse()
+            .map_err(|e| MsgError::InvalidRequest(format!("authority: {e}")))?;
+        Ok(UpdateParams { authority, params })
+    }
+}
+
+impl<P: GovernedParams> ModuleMsg for UpdateParams<P> {
+    fn type_url(&self) -> &'static str {
+        P::TYPE_URL
+    }
+
+    fn signer(&self) -> Address {
+        self.authority
+    }
+
+    fn module(&self) -> &'static str {
+        P::MODULE
+    }
+
+    fn is_governance_action(&self) -> bool {
+        true
+    }
+
+    fn execute(
+        &self,
+        state: &mut dyn StateWrite,
+        ctx: &MsgCtx<'_>,
+    ) -> Result<Vec<Event>, MsgError> {
+        ctx.require_governance(self)?;
+        self.params.store(state)?;
+        Ok(vec![Event::new(P::UPDATED_EVENT)])
+    }
+}
