@@ -49,7 +49,7 @@ pub async fn serve(
         .http2_max_header_list_size(16 * 1024)
         .add_routes(Routes::from(router))
         .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener),
+            crate::conn::LimitedListener::new(listener, crate::conn::MAX_CONNECTIONS).into_stream(),
             shutdown,
         )
         .await

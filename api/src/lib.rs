@@ -16,6 +16,7 @@
 //! the `google.api.http` paths of the same methods to JSON, and serves an
 //! OpenAPI document built from the same descriptors.
 
+pub mod conn;
 pub mod grpc;
 mod node;
 pub mod rest;

@@ -222,6 +222,7 @@ pub async fn serve(
     if let Some(cors) = cors {
         router = router.layer(cors);
     }
+    let listener = crate::conn::LimitedListener::new(listener, crate::conn::MAX_CONNECTIONS);
     axum::serve(listener, router)
         .await
         .map_err(|e| ApiError::Internal(format!("REST gateway: {e}")))
