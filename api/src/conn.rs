@@ -80,19 +80,6 @@ impl LimitedListener {
     }
 }
 
-impl axum::serve::Listener for LimitedListener {
-    type Io = Slotted;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Slotted, SocketAddr) {
-        self.next().await
-    }
-
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
-    }
-}
-
 /// An accepted connection, holding its server's slot until it closes.
 pub struct Slotted {
     stream: TcpStream,

@@ -223,9 +223,39 @@ pub async fn serve(
         router = router.layer(cors);
     }
     let listener = crate::conn::LimitedListener::new(listener, crate::conn::MAX_CONNECTIONS);
-    axum::serve(listener, router)
-        .await
-        .map_err(|e| ApiError::Internal(format!("REST gateway: {e}")))
+    serve_http1(listener, router, HEADER_READ_TIMEOUT).await;
+    Ok(())
+}
+
+/// How long a client may take to send a request's head. The request
+/// timeout starts only once the head is read; without this, a client that
+/// never finishes its head would hold a connection slot for as long as it
+/// stays connected. It also closes a kept-alive connection idle that long.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves `router` over HTTP/1.1 on every connection `listener` lets in,
+/// each with `header_timeout`, until the task is dropped.
+async fn serve_http1(
+    mut listener: crate::conn::LimitedListener,
+    router: Router,
+    header_timeout: std::time::Duration,
+) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true);
+    loop {
+        let (io, peer) = listener.next().await;
+        let conn = http.serve_connection(
+            hyper_util::rt::TokioIo::new(io),
+            hyper_util::service::TowerToHyperService::new(router.clone()),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "REST connection ended");
+            }
+        });
+    }
 }
 
 /// The CORS policy for `origins` (`*` for any), or `None` for no CORS
@@ -528,6 +558,46 @@ mod tests {
         assert!(parse_template("/a/{b=c/*}").is_err());
         let rest = parse_template("/cosmos/bank/v1beta1/denoms_metadata/{denom=**}").unwrap();
         assert_eq!(rest[4], Segment::Rest("denom".into()));
+    }
+
+    #[tokio::test]
+    async fn a_client_that_never_finishes_its_head_is_let_go() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let limited = crate::conn::LimitedListener::new(listener, 1);
+        let server = tokio::spawn(serve_http1(
+            limited,
+            Router::new().fallback(|| async { "ok" }),
+            std::time::Duration::from_millis(300),
+        ));
+        let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+        slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        // The server closes it (with a 408 or nothing) once the head is late.
+        let mut buf = Vec::new();
+        let closed = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            slow.read_to_end(&mut buf),
+        )
+        .await;
+        assert!(closed.is_ok(), "the slow client still holds its connection");
+        // Its slot is free again: the next client is answered.
+        let mut next = tokio::net::TcpStream::connect(addr).await.unwrap();
+        next.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            next.read_to_string(&mut answer),
+        )
+        .await
+        .expect("answered in time")
+        .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        server.abort();
     }
 
     #[test]
