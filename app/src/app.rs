@@ -270,6 +270,54 @@ impl App {
         }
     }
 
+    /// The module state committed at `height` (the latest when `None`) as
+    /// exported genesis state, with the validators genesis named (they are
+    /// the chain's validators: they do not change without staking).
+    pub fn export(
+        &self,
+        height: Option<u64>,
+    ) -> anyhow::Result<(
+        deai_genesis::ExportedState,
+        Vec<deai_genesis::GenesisValidator>,
+    )> {
+        let latest = self
+            .storage
+            .latest_version()
+            .context("nothing to export: no block has been committed")?;
+        let height = height.unwrap_or(latest);
+        if height > latest {
+            bail!("height {height} is past the last committed height {latest}");
+        }
+        let snapshot = self
+            .storage
+            .snapshot(height)
+            .with_context(|| format!("reading the state of height {height}"))?;
+        let root = self.storage.root_hash(height)?;
+        let info = snapshot
+            .get_proto::<ChainInfo>(&state_key::chain_info())?
+            .context("the state has no chain info")?;
+        let validators = info
+            .validators
+            .iter()
+            .map(|v| {
+                Ok(deai_genesis::GenesisValidator {
+                    name: v.name.clone(),
+                    pub_key: base64::Engine::encode(
+                        &base64::engine::general_purpose::STANDARD,
+                        &v.ed25519_pub_key,
+                    ),
+                    power: u64::try_from(v.power)?,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let history = |h: u64| -> Result<Box<dyn deai_types::StateRead + '_>, String> {
+            Ok(Box::new(crate::history::read(&self.storage, &snapshot, h)?))
+        };
+        let exported =
+            deai_genesis::ExportedState::read(&self.modules, &snapshot, height, &root, &history)?;
+        Ok((exported, validators))
+    }
+
     /// Writes genesis. Returns the app hash of the genesis state and the
     /// validators genesis names (empty: CometBFT's own list stands).
     pub fn init_chain(
@@ -312,6 +360,31 @@ impl App {
             },
         )?;
         app_state.init(&mut layer)?;
+        if let Some(exported) = app_state.exported() {
+            let height = exported.height()?;
+            if initial_height <= height {
+                bail!(
+                    "the genesis holds the state of height {height} (exported), so its initial_height must be above it, not {initial_height}"
+                );
+            }
+            // The parts of earlier heights that carried-over work reads.
+            for part in exported.decode_history(&self.modules)? {
+                layer.put_proto(
+                    state_key::imported_history(part.height),
+                    &deai_proto::app::v1::ImportedHistory {
+                        prefixes: part.prefixes,
+                    },
+                )?;
+                let at = state_key::imported_history_entries(part.height);
+                for (key, value) in part.entries {
+                    deai_types::StateWrite::put_raw(
+                        &mut layer,
+                        [at.as_slice(), &key].concat(),
+                        value,
+                    )?;
+                }
+            }
+        }
         let changes = layer.into_changes();
         let hash = self.storage.prepare(initial_height, &changes)?.root_hash;
         self.chain = Some(Chain {
@@ -396,10 +469,12 @@ impl App {
             .map(|c| c.chain_id.clone())
             .unwrap_or_default();
         let mut block = self.block_base();
+        let since_genesis = self.block_base();
         let params = block.auth_params()?;
         let prev_app_hash = self.last_app_hash()?;
         let host = end_block::Host {
             storage: &self.storage,
+            since_genesis: &since_genesis,
             prev_app_hash: &prev_app_hash,
             modules: &self.modules,
         };
@@ -530,6 +605,7 @@ impl App {
         let mut events = ante_events;
         let mut failure = None;
         let host = end_block::Host {
+            since_genesis: &*block,
             storage: &self.storage,
             prev_app_hash,
             modules: &self.modules,

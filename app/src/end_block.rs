@@ -3,12 +3,13 @@
 //! same executor as transactions, and the list of module accounts. Which
 //! hooks run, and in what order, is [`crate::modules`]'s.
 
-use deai_store::{Snapshot, Storage};
+use deai_store::Storage;
 use deai_types::{Address, BlockHost, Event, Module, Overlay, StateRead, StateWrite};
 
 use crate::{
     ante::FEE_COLLECTOR,
     exec::{self, ExecCtx},
+    history::{self, PastState},
     tx::{Msg, Registry},
 };
 
@@ -35,31 +36,32 @@ pub fn non_voting_accounts() -> Vec<Address> {
 pub struct Host<'a> {
     /// The node's storage.
     pub storage: &'a Storage,
+    /// State since genesis, where heights a genesis carried from an export
+    /// are kept (see [`crate::history`]).
+    pub since_genesis: &'a dyn StateRead,
     /// The app hash after the previous block.
     pub prev_app_hash: &'a [u8],
     /// The modules a proposal's messages are routed to.
     pub modules: &'a [&'static dyn Module],
 }
 
-impl Host<'_> {
+impl<'a> Host<'a> {
     /// The state at the end of `height`, or `None` at or after `current`.
-    pub fn history(&self, height: u64, current: u64) -> Result<Option<Snapshot>, String> {
+    pub fn history(&self, height: u64, current: u64) -> Result<Option<PastState<'a>>, String> {
         if height >= current {
             return Ok(None);
         }
-        self.storage
-            .snapshot(height)
-            .map(Some)
-            .map_err(|e| e.to_string())
+        history::read(self.storage, self.since_genesis, height).map(Some)
     }
 }
 
 impl BlockHost for Host<'_> {
     fn history(&self, height: u64) -> Result<Box<dyn StateRead + '_>, String> {
-        match self.storage.snapshot(height) {
-            Ok(s) => Ok(Box::new(s)),
-            Err(e) => Err(e.to_string()),
-        }
+        Ok(Box::new(history::read(
+            self.storage,
+            self.since_genesis,
+            height,
+        )?))
     }
 
     fn non_voting(&self) -> Vec<Address> {

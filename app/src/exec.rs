@@ -6,8 +6,8 @@
 //! against the treasury's cap) is the app's [`AppHost`], so no module
 //! depends on another.
 
+use crate::history::PastState;
 use deai_auth::AuthWrite;
-use deai_store::Snapshot;
 use deai_treasury::TreasuryWrite;
 use deai_types::{
     Address, Coin, Event, ModuleMsg, MsgCtx, MsgError, MsgHost, StateRead, StateWrite,
@@ -24,7 +24,7 @@ pub struct ExecCtx<'a> {
     /// The state committed at the end of an earlier block (`None` for the
     /// current block, whose state is the one being written), or why it
     /// cannot be read.
-    pub history: &'a dyn Fn(u64) -> Result<Option<Snapshot>, String>,
+    pub history: &'a dyn Fn(u64) -> Result<Option<PastState<'a>>, String>,
 }
 
 /// The app's side of the glue between modules' messages.

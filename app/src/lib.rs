@@ -23,6 +23,7 @@ pub mod bench;
 pub mod end_block;
 pub mod error;
 pub mod exec;
+pub mod history;
 pub mod home;
 pub mod modules;
 pub mod query;

@@ -132,6 +132,7 @@ impl Querier {
         let prev_app_hash = snapshot.root_hash().to_vec();
         let host = end_block::Host {
             storage: &self.storage,
+            since_genesis: &snapshot,
             prev_app_hash: &prev_app_hash,
             modules: &self.modules,
         };
@@ -169,11 +170,12 @@ fn query_at(app: &Querier, path: &str, data: &[u8], height: u64, prove: bool) ->
     if path == "/cosmos.tx.v1beta1.Service/Simulate" {
         return simulate(app, data, at);
     }
-    let history = |h: u64| -> Result<Box<dyn StateRead>, String> {
-        match app.storage.snapshot(h.min(at)) {
-            Ok(s) => Ok(Box::new(s)),
-            Err(e) => Err(e.to_string()),
-        }
+    let history = |h: u64| -> Result<Box<dyn StateRead + '_>, String> {
+        Ok(Box::new(crate::history::read(
+            &app.storage,
+            &snapshot,
+            h.min(at),
+        )?))
     };
     let non_voting = crate::end_block::non_voting_accounts();
     let ctx = QueryCtx {

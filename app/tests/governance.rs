@@ -482,8 +482,10 @@ fn a_proposal_carrying_a_bank_send_from_the_governance_account_is_refused_and_ch
     // spend before it in the same list is not applied.
     let height = chain.app.last_height() + 1;
     let prev = chain.app.last_app_hash().unwrap();
+    let committed = chain.app.storage().latest_snapshot();
     let host = Host {
         storage: chain.app.storage(),
+        since_genesis: &committed,
         prev_app_hash: &prev,
         modules: deai_app::modules::MODULES,
     };

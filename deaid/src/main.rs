@@ -67,6 +67,17 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:26657")]
         cometbft_rpc: String,
     },
+    /// Write a genesis file that holds the state committed at a height, for
+    /// a new chain (or a restart after an upgrade) to start from at the
+    /// next height. Stop the node that uses this home first.
+    Export {
+        /// The height to export (default: the last committed).
+        #[arg(long)]
+        height: Option<u64>,
+        /// Write the genesis here instead of to standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// Measure throughput.
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -452,6 +463,7 @@ fn run() -> anyhow::Result<()> {
             (api.listen(), &cometbft_rpc),
         ),
         Command::Keys { keyring, cmd } => keys(&home, &keyring, cmd),
+        Command::Export { height, output } => export(&home, height, output.as_deref()),
         Command::Devnet {
             block_time,
             chain_id,
@@ -631,6 +643,57 @@ fn init(home: &Home, chain_id: &str, overwrite: bool) -> anyhow::Result<()> {
     let doc = GenesisDoc::new(chain_id, &now_rfc3339())?;
     doc.save(&path)?;
     println!("wrote {}", path.display());
+    Ok(())
+}
+
+fn export(
+    home: &Home,
+    height: Option<u64>,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let state_dir = home.state_dir();
+    if !state_dir.is_dir() {
+        bail!(
+            "{} does not exist: this home has no state to export",
+            state_dir.display()
+        );
+    }
+    let mut doc = GenesisDoc::load(&home.genesis())?;
+    let app =
+        App::open(&state_dir).context("is a node still running on this home? stop it first")?;
+    if let Some(chain) = app.chain() {
+        if chain.chain_id != doc.chain_id {
+            bail!(
+                "the state is of chain {:?} but {} names {:?}",
+                chain.chain_id,
+                home.genesis().display(),
+                doc.chain_id
+            );
+        }
+    }
+    let (exported, validators) = app.export(height)?;
+    let height: u64 = exported.height.parse()?;
+    doc.initial_height = (height + 1).to_string();
+    doc.app_hash = String::new();
+    doc.app_state = deai_genesis::AppState {
+        validators,
+        exported: Some(exported),
+        ..Default::default()
+    };
+    match output {
+        Some(path) => {
+            doc.save(path)?;
+            eprintln!(
+                "wrote {}: the state of height {height}; a chain started from it begins at height {}",
+                path.display(),
+                height + 1
+            );
+        }
+        None => {
+            doc.validate()?;
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+    }
     Ok(())
 }
 

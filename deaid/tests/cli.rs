@@ -627,3 +627,82 @@ fn the_cli_sends_and_queries_through_a_devnet_and_finds_it_all_again_after_a_res
     );
     assert_eq!(cli.balance(dev1), balances[1] + 5);
 }
+
+/// Copies the files of directory `from` into `to` (one level deep).
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn export_writes_a_genesis_a_new_chain_continues_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let net = start_devnet(home);
+    let cli = Cli {
+        home,
+        node: net.url.clone(),
+    };
+    let dev0 = cli.address("dev0");
+    let dev1 = cli.address("dev1");
+    cli.tx(&["tx", "bank", "send", &dev1, "4321udeai"], "dev0");
+    let balances = [cli.balance(&dev0), cli.balance(&dev1)];
+    // The state is locked while the node runs.
+    let e = err(&deaid(home, &["export"]));
+    assert!(e.contains("is a node still running"), "{e}");
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+    drop(net);
+
+    let e = err(&deaid(home, &["export", "--height", "999999999"]));
+    assert!(e.contains("past the last committed height"), "{e}");
+    let out = home.join("exported.json");
+    let printed = ok(&deaid(home, &["export", "--output", out.to_str().unwrap()]));
+    assert!(printed.is_empty(), "the file, not stdout: {printed}");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let height: u64 = doc["app_state"]["exported"]["height"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(doc["initial_height"], (height + 1).to_string());
+    assert!(
+        doc["app_state"].get("bank").is_none(),
+        "{}",
+        doc["app_state"]
+    );
+    // The same document on standard output.
+    let stdout: serde_json::Value = serde_json::from_str(&ok(&deaid(home, &["export"]))).unwrap();
+    assert_eq!(stdout, doc);
+
+    // A new home with the old one's keys and validator, and the export as
+    // its genesis: the chain goes on from the next height with the same
+    // balances and account sequences.
+    let dir2 = tempfile::tempdir().unwrap();
+    let home2 = dir2.path();
+    copy_dir(&home.join("config"), &home2.join("config"));
+    copy_dir(&home.join("keyring-test"), &home2.join("keyring-test"));
+    std::fs::copy(&out, home2.join("config").join("genesis.json")).unwrap();
+    ok(&deaid(home2, &["genesis", "validate"]));
+    let net2 = start_devnet(home2);
+    let cli2 = Cli {
+        home: home2,
+        node: net2.url.clone(),
+    };
+    let status = cli2.json(&["status"]);
+    assert!(
+        status["latest_block_height"].as_u64().unwrap() > height,
+        "{status}"
+    );
+    assert_eq!([cli2.balance(&dev0), cli2.balance(&dev1)], balances);
+    let account = cli2.json(&["query", "account", &dev0]);
+    assert_eq!(account["sequence"], "1", "{account}");
+    cli2.tx(&["tx", "bank", "send", &dev1, "5udeai"], "dev0");
+    assert_eq!(cli2.balance(&dev1), balances[1] + 5);
+    let account = cli2.json(&["query", "account", &dev0]);
+    assert_eq!(account["sequence"], "2", "{account}");
+}

@@ -22,6 +22,12 @@ use deai_bank::{BankError, BankGenesis, GenesisBalance};
 use deai_types::{module::genesis_section, Address, Coin, Module, StateWrite};
 use serde::{Deserialize, Serialize};
 
+mod export;
+
+pub use export::{
+    ExportedEntry, ExportedHistory, ExportedState, HistoryPart, HistoryReader, EXPORTED_KEY,
+};
+
 /// The application's protocol version: what `Info` reports, what block
 /// headers carry, and what a new genesis puts in `consensus_params.version.app`,
 /// so CometBFT's handshake sees one number everywhere.
@@ -102,7 +108,7 @@ impl GenesisValidator {
 }
 
 /// DeAI's `app_state`: one section per module.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppState {
     /// Accounts and auth parameters.
@@ -124,6 +130,31 @@ pub struct AppState {
     /// CometBFT uses them instead of its own genesis list.
     #[serde(default)]
     pub validators: Vec<GenesisValidator>,
+    /// Module state exported from a running chain (`deaid export`). When
+    /// present, the module sections must be absent: this is the state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exported: Option<ExportedState>,
+}
+
+/// Writes every section, or, when the state is exported, only the
+/// validators and the exported state (sections beside it are refused).
+impl Serialize for AppState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if self.exported.is_none() {
+            map.serialize_entry("auth", &self.auth)?;
+            map.serialize_entry("bank", &self.bank)?;
+            map.serialize_entry("gov", &self.gov)?;
+            map.serialize_entry("treasury", &self.treasury)?;
+            map.serialize_entry("compute", &self.compute)?;
+        }
+        map.serialize_entry(VALIDATORS_KEY, &self.validators)?;
+        if let Some(exported) = &self.exported {
+            map.serialize_entry(EXPORTED_KEY, exported)?;
+        }
+        map.end()
+    }
 }
 
 impl AppState {
@@ -137,6 +168,16 @@ impl AppState {
 
     /// Checks every section.
     pub fn validate(&self) -> Result<(), GenesisError> {
+        if self.exported.is_some() {
+            let sections_empty = self.auth == AuthGenesis::default()
+                && self.bank == BankGenesis::default()
+                && self.gov == deai_gov::GovGenesis::default()
+                && self.treasury == deai_treasury::TreasuryGenesis::default()
+                && self.compute == deai_compute_module::ComputeGenesis::default();
+            if !sections_empty {
+                return Err(exported_with_sections());
+            }
+        }
         self.auth.validate()?;
         self.bank.validate()?;
         self.gov.validate()?;
@@ -179,6 +220,13 @@ impl AppState {
     }
 }
 
+/// An `app_state` with exported state and module sections: two states.
+fn exported_with_sections() -> GenesisError {
+    GenesisError::Invalid(format!(
+        "app_state.{EXPORTED_KEY} holds the whole module state: remove the module sections, or remove {EXPORTED_KEY}"
+    ))
+}
+
 /// The `app_state` field that lists the initial validators: the one field
 /// no module owns.
 pub const VALIDATORS_KEY: &str = "validators";
@@ -209,6 +257,8 @@ pub struct ModuleSections<'m> {
     sections: serde_json::Map<String, serde_json::Value>,
     /// The initial validators.
     validators: Vec<GenesisValidator>,
+    /// Exported module state, written instead of the sections.
+    exported: Option<ExportedState>,
 }
 
 impl<'m> ModuleSections<'m> {
@@ -239,17 +289,30 @@ impl<'m> ModuleSections<'m> {
             Some(v) => genesis_section(&v).map_err(GenesisError::Json)?,
             None => Vec::new(),
         };
+        let exported: Option<ExportedState> = match fields.remove(EXPORTED_KEY) {
+            Some(v) => Some(
+                genesis_section(&v)
+                    .map_err(|e| GenesisError::Json(format!("app_state.{EXPORTED_KEY}: {e}")))?,
+            ),
+            None => None,
+        };
         let keys: Vec<&'static str> = modules.iter().filter_map(|m| m.genesis_key()).collect();
         if let Some(unknown) = fields.keys().find(|k| !keys.contains(&k.as_str())) {
             let known: Vec<String> = keys
                 .iter()
-                .chain([&VALIDATORS_KEY])
+                .chain([&VALIDATORS_KEY, &EXPORTED_KEY])
                 .map(|k| format!("`{k}`"))
                 .collect();
             return Err(GenesisError::Json(format!(
                 "unknown field `{unknown}`, expected one of {}",
                 known.join(", ")
             )));
+        }
+        if let Some(exported) = &exported {
+            if !fields.is_empty() {
+                return Err(exported_with_sections());
+            }
+            exported.decode(modules)?;
         }
         for key in &keys {
             fields
@@ -260,6 +323,7 @@ impl<'m> ModuleSections<'m> {
             modules,
             sections: fields,
             validators,
+            exported,
         };
         for (module, key, section) in sections.each() {
             module
@@ -284,12 +348,23 @@ impl<'m> ModuleSections<'m> {
         &self.validators
     }
 
+    /// The exported state this genesis carries, if any.
+    pub fn exported(&self) -> Option<&ExportedState> {
+        self.exported.as_ref()
+    }
+
     /// Writes every module's section into `state`, in registry order (auth,
     /// then bank, before the modules that build on them: compute checks the
     /// bonds its module account holds), then gives every holder of a bank
     /// balance an account if it lacks one. That last step is glue between
     /// bank and auth, kept here as the app keeps the glue for messages.
+    ///
+    /// With exported state, its entries are written instead, and every
+    /// module checks its books ([`deai_types::GenesisHandler::check_state`]).
     pub fn init(&self, state: &mut dyn StateWrite) -> Result<(), GenesisError> {
+        if let Some(exported) = &self.exported {
+            return exported.init(self.modules, state);
+        }
         for (module, key, section) in self.each() {
             module
                 .init_genesis(state, section)
@@ -510,7 +585,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             e.to_string(),
-            "genesis JSON is invalid: unknown field `bank`, expected one of `auth`, `counter`, `validators`"
+            "genesis JSON is invalid: unknown field `bank`, expected one of `auth`, `counter`, `validators`, `exported`"
         );
     }
 
@@ -537,6 +612,185 @@ mod tests {
                 .account_number
         };
         assert_eq!(number(b), number(a) + 1);
+    }
+
+    /// A state written from a genesis with two funded accounts.
+    fn funded_state() -> MemState {
+        let mut state = AppState::default();
+        state
+            .add_account(Address([1; 20]), &[Coin::new(5, "udeai")])
+            .unwrap();
+        state
+            .add_account(
+                Address([2; 20]),
+                &[Coin::new(7, "udeai"), Coin::new(1, "uatom")],
+            )
+            .unwrap();
+        let json = serde_json::to_vec(&state).unwrap();
+        let mut s = MemState::default();
+        ModuleSections::from_json(MODULES, &json)
+            .unwrap()
+            .init(&mut s)
+            .unwrap();
+        s.put_raw(b"app/chain_info".to_vec(), b"not exported".to_vec())
+            .unwrap();
+        s
+    }
+
+    /// History for a state with no open votes: never read.
+    fn no_history(h: u64) -> Result<Box<dyn StateRead>, String> {
+        Err(format!("height {h} read"))
+    }
+
+    /// Every entry of `state`, ascending.
+    fn all_entries(state: &MemState) -> Vec<(Vec<u8>, Vec<u8>)> {
+        state.prefix_raw(b"", None, usize::MAX).unwrap()
+    }
+
+    #[test]
+    fn exported_state_is_written_back_byte_for_byte() {
+        let s = funded_state();
+        let exported = ExportedState::read(MODULES, &s, 7, &[0xab; 32], &no_history).unwrap();
+        assert_eq!(exported.height, "7");
+        assert_eq!(exported.app_hash, "ab".repeat(32));
+        let app_state = AppState {
+            exported: Some(exported),
+            ..Default::default()
+        };
+        // The tools' typed view and InitChain's both accept it.
+        let json = serde_json::to_vec(&app_state).unwrap();
+        assert_eq!(AppState::from_json(&json).unwrap(), app_state);
+        let mut back = MemState::default();
+        ModuleSections::from_json(MODULES, &json)
+            .unwrap()
+            .init(&mut back)
+            .unwrap();
+        let mut expected = all_entries(&s);
+        expected.retain(|(k, _)| !k.starts_with(b"app/"));
+        assert!(expected.len() > 5, "{expected:?}");
+        assert_eq!(all_entries(&back), expected);
+    }
+
+    #[test]
+    fn bad_exported_state_is_a_clear_error_and_writes_nothing() {
+        let s = funded_state();
+        let good = ExportedState::read(MODULES, &s, 7, &[0; 32], &no_history).unwrap();
+        let check = |exported: ExportedState, needle: &str| {
+            let json = serde_json::to_vec(&serde_json::json!({ "exported": exported })).unwrap();
+            let e = match ModuleSections::from_json(MODULES, &json) {
+                Err(e) => e,
+                Ok(sections) => {
+                    let mut state = MemState::default();
+                    sections.init(&mut state).unwrap_err()
+                }
+            };
+            assert!(e.to_string().contains(needle), "{e} lacks {needle:?}");
+        };
+        let mut bad = good.clone();
+        bad.entries[0].key = "zz".into();
+        check(bad, "entries[0]: key is not hex");
+        let mut bad = good.clone();
+        bad.entries[1].value = "!".into();
+        check(bad, "entries[1]: value is not base64");
+        let mut bad = good.clone();
+        bad.entries.swap(0, 1);
+        check(bad, "strictly ascending");
+        let mut bad = good.clone();
+        let dup = bad.entries[0].clone();
+        bad.entries.insert(0, dup);
+        check(bad, "strictly ascending");
+        let mut bad = good.clone();
+        bad.entries.push(ExportedEntry {
+            key: hex::encode(b"zzz/x"),
+            value: String::new(),
+        });
+        check(bad, "zzz/x belongs to no module");
+        let mut bad = good.clone();
+        bad.entries.insert(
+            0,
+            ExportedEntry {
+                key: hex::encode(b"app/chain_info"),
+                value: String::new(),
+            },
+        );
+        check(bad, "come from the genesis document");
+        let mut bad = good.clone();
+        bad.height = "-1".into();
+        check(bad, "exported.height");
+        // History: heights ascending, at most the exported one; prefixes
+        // of modules; entries under them.
+        let part = |height: &str, prefix: &[u8], key: &[u8]| ExportedHistory {
+            height: height.into(),
+            prefixes: vec![hex::encode(prefix)],
+            entries: vec![ExportedEntry {
+                key: hex::encode(key),
+                value: String::new(),
+            }],
+        };
+        let with = |parts: Vec<ExportedHistory>| ExportedState {
+            history: parts,
+            ..good.clone()
+        };
+        let fine = with(vec![
+            part("3", b"bank/", b"bank/x"),
+            part("7", b"bank/", b"bank/y"),
+        ]);
+        assert_eq!(fine.decode_history(MODULES).unwrap().len(), 2);
+        check(
+            with(vec![part("8", b"bank/", b"bank/x")]),
+            "history[0]: height 8",
+        );
+        check(
+            with(vec![
+                part("3", b"bank/", b"bank/x"),
+                part("3", b"bank/", b"bank/x"),
+            ]),
+            "history[1]: height 3: heights must ascend",
+        );
+        check(
+            with(vec![part("3", b"nobody/", b"nobody/x")]),
+            "history[0]: state key nobody/",
+        );
+        check(
+            with(vec![part("3", b"bank/a", b"bank/b")]),
+            "under none of its prefixes",
+        );
+        // A balance changed without the supply: the bank refuses its books.
+        let mut bad = good.clone();
+        let balance = deai_bank::state_key::balance(&Address([1; 20]), "udeai");
+        let e = bad
+            .entries
+            .iter_mut()
+            .find(|e| e.key == hex::encode(&balance))
+            .unwrap();
+        let mut other = MemState::default();
+        deai_bank::BankWrite::set_balance(&mut other, &Address([1; 20]), "udeai", 6).unwrap();
+        e.value = base64::engine::general_purpose::STANDARD
+            .encode(other.get_raw(&balance).unwrap().unwrap());
+        check(bad, "app_state.bank: ");
+        // Module sections beside exported state: two states, refused.
+        let json =
+            serde_json::to_vec(&serde_json::json!({ "exported": good, "bank": {} })).unwrap();
+        let e = ModuleSections::from_json(MODULES, &json).err().unwrap();
+        assert!(e.to_string().contains("remove the module sections"), "{e}");
+        let mut typed = AppState {
+            exported: Some(good),
+            ..Default::default()
+        };
+        typed.add_account(Address([3; 20]), &[]).unwrap();
+        let e = typed.validate().unwrap_err();
+        assert!(e.to_string().contains("remove the module sections"), "{e}");
+    }
+
+    #[test]
+    fn export_refuses_state_no_module_owns() {
+        let mut s = funded_state();
+        s.put_raw(b"orphan/key".to_vec(), vec![1]).unwrap();
+        let e = ExportedState::read(MODULES, &s, 1, &[0; 32], &no_history).unwrap_err();
+        assert!(
+            e.to_string().contains("orphan/key belongs to no module"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use cosmos_sdk_proto::Any;
 use deai_types::{
     module::{decode_any, genesis_section, shown_type_url},
     BlockHooks, DecodeCtx, GenesisHandler, Module, ModuleMsg, MsgError, MsgHandler, QueryCtx,
-    QueryError, QueryHandler, StateWrite,
+    QueryError, QueryHandler, StateRead, StateWrite,
 };
 
 use crate::{
@@ -67,6 +67,11 @@ impl GenesisHandler for BankModule {
         genesis_section::<crate::BankGenesis>(section)?
             .init(&mut state)
             .map_err(|e| e.to_string())
+    }
+
+    /// Every denom's supply is the sum of its balances.
+    fn check_state(&self, state: &dyn StateRead) -> Result<(), String> {
+        crate::BankRead::check_supply_invariant(state)
     }
 }
 

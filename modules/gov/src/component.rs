@@ -3,8 +3,9 @@
 use cosmos_sdk_proto::{cosmos::gov::v1 as sdk, Any};
 use deai_types::{
     module::{decode_any, genesis_section, shown_type_url},
-    Address, BlockCtx, BlockHooks, BlockHost, DecodeCtx, Event, GenesisHandler, HookError, Module,
-    ModuleMsg, MsgError, MsgHandler, QueryCtx, QueryError, QueryHandler, StateRead, StateWrite,
+    Address, BlockCtx, BlockHooks, BlockHost, DecodeCtx, Event, GenesisHandler, HistoryNeed,
+    HookError, Module, ModuleMsg, MsgError, MsgHandler, QueryCtx, QueryError, QueryHandler,
+    StateRead, StateWrite,
 };
 
 use crate::{msg::GovMsg, GovError, GovHost, MAX_PROPOSAL_MSGS};
@@ -153,6 +154,36 @@ impl GenesisHandler for GovModule {
         genesis_section::<crate::GovGenesis>(section)?
             .init(&mut state)
             .map_err(|e| e.to_string())
+    }
+
+    /// Each open vote's tally reads voting power (the bank's balances,
+    /// supply and links, and refusals of lent power) at its start height.
+    fn history_needed(&self, state: &dyn StateRead) -> Result<Vec<HistoryNeed>, String> {
+        let prefix = crate::state_key::voting_start_prefix();
+        let mut starts = std::collections::BTreeSet::new();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page = state
+                .prefix_raw(&prefix, after.as_deref(), 1024)
+                .map_err(|e| e.to_string())?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            for (key, _) in &page {
+                let (start, _) = crate::state_key::parse_queue(&prefix, key)
+                    .ok_or("malformed voting start entry")?;
+                starts.insert(start);
+            }
+        }
+        Ok(starts
+            .into_iter()
+            .map(|height| HistoryNeed {
+                height,
+                prefixes: vec![
+                    b"bank/".to_vec(),
+                    crate::state_key::refuses_delegations_prefix(),
+                ],
+            })
+            .collect())
     }
 }
 

@@ -137,9 +137,14 @@ pub fn delegation(delegator: &Address) -> Vec<u8> {
     k
 }
 
+/// Prefix of the refusals of lent voting power.
+pub fn refuses_delegations_prefix() -> Vec<u8> {
+    b"gov/refuses_delegations/".to_vec()
+}
+
 /// Present when `delegate` refuses voting power lent to it.
 pub fn refuses_delegations(delegate: &Address) -> Vec<u8> {
-    let mut k = b"gov/refuses_delegations/".to_vec();
+    let mut k = refuses_delegations_prefix();
     k.extend_from_slice(delegate.as_bytes());
     k
 }

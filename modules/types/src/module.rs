@@ -28,7 +28,9 @@
 //! Genesis ([`GenesisHandler`]): a module names the `app_state` field its
 //! section sits under, checks the section, and writes it into state; the
 //! genesis crate walks the registry for InitChain and refuses any field no
-//! module (and no validator list) claims.
+//! module (and no validator list) claims. Export needs nothing of a module
+//! but its key prefix (`<name>/`) and [`GenesisHandler::check_state`]: the
+//! genesis crate copies the module's entries as they are.
 
 use std::collections::BTreeMap;
 
@@ -395,6 +397,30 @@ pub trait GenesisHandler {
     ) -> Result<(), String> {
         Ok(())
     }
+
+    /// The past states the module's pending work will still read through
+    /// history (governance: voting power at each open vote's start), so
+    /// that an export carries them to a chain that has no such heights.
+    fn history_needed(&self, _state: &dyn StateRead) -> Result<Vec<HistoryNeed>, String> {
+        Ok(Vec::new())
+    }
+
+    /// Checks the module's books in `state` as a whole (a genesis of
+    /// exported state is written byte for byte, then checked here). May
+    /// scan all of the module's state: for genesis and operator tools,
+    /// never for blocks.
+    fn check_state(&self, _state: &dyn StateRead) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Part of a past state that a module's pending work will read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryNeed {
+    /// The height whose committed state is read.
+    pub height: u64,
+    /// The key prefixes read there.
+    pub prefixes: Vec<Vec<u8>>,
 }
 
 /// Parses a genesis section into the module's typed form `G`.

@@ -1,0 +1,308 @@
+//! Export through the real [`App`] on RocksDB: the state of a chain in
+//! mid-flight (a proposal in its voting period, spent sequences, fees in
+//! the treasury) exported at a height and started as a new chain at the
+//! next height holds the same module entries, and then, fed the same
+//! blocks, stays the same entry for entry: the proposal's last votes pass
+//! it on both, and account sequences carry over so the same signed txs are
+//! valid on both.
+
+#![allow(clippy::unwrap_used)]
+
+use cosmos_sdk_proto::{
+    cosmos::{base::v1beta1::Coin as ProtoCoin, gov::v1 as sdk_gov},
+    Any,
+};
+use deai_app::App;
+use deai_auth::AuthRead;
+use deai_client::tx::{any, msg_send, msg_vote, sign_tx, Key, TxParams};
+use deai_gov::GovParams;
+use deai_types::{Coin, StateRead};
+use serde_json::json;
+
+const CHAIN: &str = "deai-export-test";
+
+struct Node {
+    app: App,
+    _dir: tempfile::TempDir,
+}
+
+impl Node {
+    fn new(initial_height: u64, app_state: &serde_json::Value) -> Node {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = App::open(dir.path()).unwrap();
+        app.init_chain(
+            CHAIN,
+            initial_height,
+            &serde_json::to_vec(app_state).unwrap(),
+        )
+        .unwrap();
+        Node { app, _dir: dir }
+    }
+
+    fn block(&mut self, txs: &[Vec<u8>]) {
+        let txs: Vec<bytes::Bytes> = txs.iter().cloned().map(bytes::Bytes::from).collect();
+        let height = self.app.last_height().max(self.first_height() - 1) + 1;
+        let out = self
+            .app
+            .finalize_block(&deai_app::BlockInfo::at(height), &txs)
+            .unwrap();
+        for r in &out.tx_results {
+            assert_eq!(r.code, 0, "{}", r.log);
+        }
+        self.app.commit().unwrap();
+    }
+
+    fn first_height(&self) -> u64 {
+        self.app.chain().unwrap().initial_height
+    }
+
+    fn tx(&self, key: &Key, msgs: Vec<Any>) -> Vec<u8> {
+        let acc = self
+            .app
+            .storage()
+            .latest_snapshot()
+            .account(&key.address())
+            .unwrap()
+            .unwrap();
+        sign_tx(
+            key,
+            msgs,
+            &TxParams {
+                chain_id: CHAIN.into(),
+                account_number: acc.account_number,
+                sequence: acc.sequence,
+                fee: Some(Coin::new(5_000, "udeai")),
+                gas_limit: 500_000,
+                memo: String::new(),
+            },
+        )
+    }
+
+    /// Every entry of the latest state but the app's own (`app/`).
+    fn module_entries(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut all = self
+            .app
+            .storage()
+            .latest_snapshot()
+            .prefix_raw(&[], None, usize::MAX)
+            .unwrap();
+        all.retain(|(k, _)| !k.starts_with(b"app/"));
+        all
+    }
+}
+
+fn udeai(n: u128) -> Vec<ProtoCoin> {
+    vec![ProtoCoin {
+        denom: "udeai".into(),
+        amount: n.to_string(),
+    }]
+}
+
+#[test]
+fn a_chain_started_from_an_export_holds_and_evolves_the_same_state() {
+    let members: Vec<Key> = (0..3)
+        .map(|i| Key::from_label(&format!("export-member-{i}")))
+        .collect();
+    let balances: Vec<_> = members
+        .iter()
+        .map(|k| json!({"address": k.address().to_bech32(), "coins": [{"denom": "udeai", "amount": "100000000"}]}))
+        .chain([json!({"address": deai_treasury::address().to_bech32(), "coins": [{"denom": "udeai", "amount": "1000000"}]})])
+        .collect();
+    let mut gov = serde_json::to_value(GovParams::default()).unwrap();
+    gov["min_deposit"] = json!([{"denom": "udeai", "amount": "1000"}]);
+    gov["max_deposit_period_blocks"] = json!(10);
+    gov["voting_period_blocks"] = json!(4);
+    gov["expedited_voting_period_blocks"] = json!(3);
+    let genesis = json!({"bank": {"balances": balances}, "gov": {"params": gov}});
+    let mut old = Node::new(1, &genesis);
+    old.block(&[]);
+
+    // Transfers, then a proposal to pay member 2 from the treasury, with
+    // one yes vote of three: in its voting period at the export.
+    let to = Key::from_label("export-recipient").address();
+    let send = |n: &Node, k: &Key, amount| {
+        n.tx(
+            k,
+            vec![msg_send(&k.address(), &to, &[Coin::new(amount, "udeai")])],
+        )
+    };
+    let txs = vec![send(&old, &members[0], 10), send(&old, &members[1], 20)];
+    old.block(&txs);
+    let spend = any(
+        deai_treasury::MSG_SPEND_TYPE_URL,
+        &deai_proto::treasury::v1::MsgSpend {
+            authority: deai_gov::address().to_bech32(),
+            recipient: members[2].address().to_bech32(),
+            amount: udeai(777),
+        },
+    );
+    let submit = any(
+        deai_gov::MSG_SUBMIT_PROPOSAL_TYPE_URL,
+        &sdk_gov::MsgSubmitProposal {
+            messages: vec![spend],
+            initial_deposit: udeai(1000),
+            proposer: members[0].address().to_bech32(),
+            metadata: String::new(),
+            title: "Pay member 2".into(),
+            summary: "For the export test.".into(),
+            expedited: false,
+        },
+    );
+    let tx = old.tx(&members[0], vec![submit]);
+    old.block(&[tx]);
+    let vote = |n: &Node, k: &Key| {
+        n.tx(
+            k,
+            vec![msg_vote(
+                &k.address(),
+                1,
+                deai_proto::gov::v1::VoteOption::Yes,
+            )],
+        )
+    };
+    let tx = vote(&old, &members[0]);
+    old.block(&[tx]);
+
+    let height = old.app.last_height();
+    let (exported, validators) = old.app.export(None).unwrap();
+    assert_eq!(exported.height, height.to_string());
+    assert_eq!(
+        exported.app_hash,
+        hex::encode(old.app.last_app_hash().unwrap())
+    );
+    // The open vote's tally reads voting power at its start: that height's
+    // balances travel with the export.
+    assert_eq!(exported.history.len(), 1, "{:?}", exported.history);
+    assert_eq!(exported.history[0].height, (height - 1).to_string());
+    assert!(exported.history[0]
+        .prefixes
+        .contains(&hex::encode(b"bank/")));
+    // What a genesis file carries: JSON, read back.
+    let app_state = serde_json::to_value(deai_genesis::AppState {
+        validators,
+        exported: Some(exported.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let app_state: serde_json::Value =
+        serde_json::from_str(&serde_json::to_string_pretty(&app_state).unwrap()).unwrap();
+    // Starting below the exported height is refused.
+    let dir = tempfile::tempdir().unwrap();
+    let e = App::open(dir.path())
+        .unwrap()
+        .init_chain(CHAIN, height, &serde_json::to_vec(&app_state).unwrap())
+        .unwrap_err();
+    assert!(
+        format!("{e:#}").contains("initial_height must be above it"),
+        "{e:#}"
+    );
+    let mut new = Node::new(height + 1, &app_state);
+    assert!(
+        old.app.export(Some(height + 1)).is_err(),
+        "a height not yet committed"
+    );
+
+    // The same blocks on both chains: the other votes (valid on the new
+    // chain because account numbers and sequences carried over), a
+    // transfer, then blocks until voting ends.
+    // The txs are signed with what the old chain says of the accounts: the
+    // new chain's genesis (its state before its first block commits).
+    let txs = vec![
+        vote(&old, &members[1]),
+        vote(&old, &members[2]),
+        send(&old, &members[0], 30),
+    ];
+    old.block(&txs);
+    new.block(&txs);
+    assert_eq!(new.app.last_height(), old.app.last_height());
+    assert_eq!(new.module_entries(), old.module_entries());
+    for _ in 0..5 {
+        old.block(&[]);
+        new.block(&[]);
+    }
+    let balance = |n: &Node| {
+        deai_bank::BankRead::balance(
+            &n.app.storage().latest_snapshot(),
+            &members[2].address(),
+            "udeai",
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        balance(&new),
+        100_000_000 - 5_000 + 777,
+        "the proposal passed and paid on the new chain"
+    );
+    assert_eq!(balance(&new), balance(&old));
+    assert_eq!(new.module_entries(), old.module_entries());
+
+    // Exporting the new chain gives the old chain's export of the same height.
+    let (a, _) = old.app.export(None).unwrap();
+    let (b, _) = new.app.export(None).unwrap();
+    assert_eq!(a.entries, b.entries);
+    assert_eq!(a.height, b.height);
+}
+
+#[test]
+fn without_the_history_it_reads_an_open_vote_cannot_be_counted() {
+    let member = Key::from_label("export-lone-member");
+    let mut gov = serde_json::to_value(GovParams::default()).unwrap();
+    gov["min_deposit"] = json!([{"denom": "udeai", "amount": "1000"}]);
+    let genesis = json!({
+        "bank": {"balances": [{"address": member.address().to_bech32(), "coins": [{"denom": "udeai", "amount": "100000000"}]}]},
+        "gov": {"params": gov},
+    });
+    let mut old = Node::new(1, &genesis);
+    old.block(&[]);
+    let submit = any(
+        deai_gov::MSG_SUBMIT_PROPOSAL_TYPE_URL,
+        &sdk_gov::MsgSubmitProposal {
+            messages: vec![],
+            initial_deposit: udeai(1000),
+            proposer: member.address().to_bech32(),
+            metadata: String::new(),
+            title: "Signal".into(),
+            summary: "Text only.".into(),
+            expedited: false,
+        },
+    );
+    let tx = old.tx(&member, vec![submit]);
+    old.block(&[tx]);
+    let height = old.app.last_height();
+    let (mut exported, validators) = old.app.export(None).unwrap();
+    assert_eq!(exported.history.len(), 1);
+    // A genesis stripped of that history: the vote's power cannot be read,
+    // and the vote fails with that reason instead of counting as zero.
+    exported.history.clear();
+    let app_state = serde_json::to_value(deai_genesis::AppState {
+        validators,
+        exported: Some(exported),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut new = Node::new(height + 1, &app_state);
+    let vote = old.tx(
+        &member,
+        vec![msg_vote(
+            &member.address(),
+            1,
+            deai_proto::gov::v1::VoteOption::Yes,
+        )],
+    );
+    let out = new
+        .app
+        .finalize_block(
+            &deai_app::BlockInfo::at(height + 1),
+            &[bytes::Bytes::from(vote)],
+        )
+        .unwrap();
+    assert_ne!(out.tx_results[0].code, 0);
+    assert!(
+        out.tx_results[0]
+            .log
+            .contains(&format!("height {}", height)),
+        "{}",
+        out.tx_results[0].log
+    );
+    new.app.commit().unwrap();
+}
