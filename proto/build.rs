@@ -11,13 +11,19 @@ use std::{
 
 /// The packages with Rust generated here; the rest have theirs in
 /// cosmos-sdk-proto and tendermint-proto.
-const GENERATED: [&str; 6] = [
+const GENERATED: [&str; 12] = [
     "deai/app/v1/app.proto",
+    "deai/app/v1/events.proto",
     "deai/auth/v1/auth.proto",
+    "deai/auth/v1/events.proto",
     "deai/bank/v1/bank.proto",
+    "deai/bank/v1/events.proto",
     "deai/gov/v1/gov.proto",
+    "deai/gov/v1/events.proto",
     "deai/treasury/v1/treasury.proto",
+    "deai/treasury/v1/events.proto",
     "deai/compute/v1/compute.proto",
+    "deai/compute/v1/events.proto",
 ];
 
 /// Folders whose .proto files all go into the descriptor set.
@@ -58,6 +64,9 @@ fn main() {
 
     let includes = [PathBuf::from("."), well_known.clone()];
     prost_build::Config::new()
+        // `prost::Name` on every message: typed events find their descriptor
+        // (and so their ABCI kind and attributes) by full name.
+        .enable_type_names()
         // Cosmos SDK types come from cosmos-sdk-proto, so values pass between
         // our messages and the SDK's without conversion; `Any` is the one
         // cosmos-sdk-proto uses (tendermint-proto's).

@@ -4,13 +4,12 @@
 //! and sequences are bumped. It runs on a scratch layer: if any check fails
 //! the layer is dropped and the transaction writes nothing at all.
 
-use base64::Engine;
 use deai_auth::{AuthParams, AuthRead, AuthWrite};
-use deai_bank::{event::coins_string, BankWrite};
+use deai_bank::BankWrite;
 use deai_types::{Address, Event, GasConfig, Metered, StateWrite};
 use sha2::{Digest, Sha256};
 
-use crate::{error::TxError, tx::DecodedTx};
+use crate::{error::TxError, event, tx::DecodedTx};
 
 /// Name of the module account that collects fees.
 pub use deai_types::module::FEE_COLLECTOR;
@@ -206,11 +205,7 @@ pub fn run<S: StateWrite>(
             other => other.into(),
         })?;
         state.add_coins(&Address::module(FEE_COLLECTOR), fee)?;
-        events.push(
-            Event::new("tx")
-                .attr("fee", coins_string(fee))
-                .attr("fee_payer", payer.to_bech32()),
-        );
+        events.push(event::tx_fee(fee, &payer));
     }
 
     for (i, signer) in tx.signers.iter().enumerate() {
@@ -248,13 +243,8 @@ pub fn run<S: StateWrite>(
             )));
         }
         state.record_signature(&account, &signer.pub_key)?;
-        events.push(
-            Event::new("tx").attr("acc_seq", format!("{}/{}", signer.address, signer.sequence)),
-        );
-        events.push(Event::new("tx").attr(
-            "signature",
-            base64::engine::general_purpose::STANDARD.encode(&signer.signature),
-        ));
+        events.push(event::tx_acc_seq(&signer.address, signer.sequence));
+        events.push(event::tx_signature(&signer.signature));
     }
     Ok(events)
 }

@@ -60,10 +60,7 @@ pub fn execute(
     msg: &dyn ModuleMsg,
     ctx: &ExecCtx<'_>,
 ) -> Result<Vec<Event>, TxError> {
-    let mut events = vec![Event::new("message")
-        .attr("action", msg.type_url())
-        .attr("sender", msg.signer().to_bech32())
-        .attr("module", msg.module())];
+    let mut events = vec![crate::event::message(msg)];
     let history = |h: u64| -> Result<Option<Box<dyn StateRead>>, String> {
         Ok((ctx.history)(h)?.map(|s| Box::new(s) as Box<dyn StateRead>))
     };

@@ -22,6 +22,7 @@ pub mod app;
 pub mod bench;
 pub mod end_block;
 pub mod error;
+pub mod event;
 pub mod exec;
 pub mod history;
 pub mod home;

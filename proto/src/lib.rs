@@ -10,8 +10,14 @@
 //! wire-identical to the SDK's and carrying its `google.api.http` routes.
 //! gRPC reflection and the REST gateway read them through
 //! [`descriptor_pool`].
+//!
+//! Events are typed too: each module's `deai/<module>/v1/events.proto` has
+//! one message per event kind, which [`events`] turns into ABCI attributes
+//! and back.
 
 #![allow(missing_docs)] // generated code carries the .proto comments instead
+
+pub mod events;
 
 use std::sync::OnceLock;
 

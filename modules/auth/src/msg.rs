@@ -11,7 +11,7 @@ pub type UpdateParams = deai_types::UpdateParams<AuthParams>;
 impl GovernedParams for AuthParams {
     const MODULE: &'static str = crate::MODULE_NAME;
     const TYPE_URL: &'static str = crate::MSG_UPDATE_PARAMS_TYPE_URL;
-    const UPDATED_EVENT: &'static str = "auth_params_updated";
+    type UpdatedEvent = deai_proto::auth::v1::EventAuthParamsUpdated;
 
     fn store(&self, state: &mut dyn StateWrite) -> Result<(), MsgError> {
         Ok(state.put_auth_params(self)?)

@@ -227,7 +227,7 @@ pub type UpdateParams = deai_types::UpdateParams<BankParams>;
 impl GovernedParams for BankParams {
     const MODULE: &'static str = crate::MODULE_NAME;
     const TYPE_URL: &'static str = crate::MSG_UPDATE_PARAMS_TYPE_URL;
-    const UPDATED_EVENT: &'static str = "bank_params_updated";
+    type UpdatedEvent = deai_proto::bank::v1::EventBankParamsUpdated;
 
     fn store(&self, state: &mut dyn StateWrite) -> Result<(), MsgError> {
         Ok(state.put_bank_params(self)?)

@@ -443,8 +443,9 @@ pub trait GovernedParams: std::fmt::Debug + Send + Sync + 'static {
     const MODULE: &'static str;
     /// The type URL of the module's `MsgUpdateParams`.
     const TYPE_URL: &'static str;
-    /// The event the update emits, such as `auth_params_updated`.
-    const UPDATED_EVENT: &'static str;
+    /// The (empty) typed event the update emits, such as
+    /// `deai.auth.v1.EventAuthParamsUpdated` (kind `auth_params_updated`).
+    type UpdatedEvent: prost::Name + prost::Message + Default;
     /// Writes the parameters into state.
     fn store(&self, state: &mut dyn StateWrite) -> Result<(), MsgError>;
 }
@@ -501,6 +502,6 @@ impl<P: GovernedParams> ModuleMsg for UpdateParams<P> {
     ) -> Result<Vec<Event>, MsgError> {
         ctx.require_governance(self)?;
         self.params.store(state)?;
-        Ok(vec![Event::new(P::UPDATED_EVENT)])
+        Ok(vec![Event::typed(&P::UpdatedEvent::default())])
     }
 }
