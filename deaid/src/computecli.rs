@@ -19,10 +19,10 @@ use deai_proto::compute::v1 as pb;
 use deai_types::{Address, Coin, BASE_DENOM};
 use prost::Message;
 use rand::RngCore;
-use serde_json::{json, Value};
 
 use crate::{
-    print_out,
+    govcli::{list_text, params_text},
+    protojson::{ask, Answer},
     txcli::{sign_and_broadcast, Included, TxFlags},
     NodeArgs,
 };
@@ -621,35 +621,6 @@ pub fn parse_status(s: &str) -> anyhow::Result<i32> {
         })
 }
 
-fn job_json(j: &pb::Job) -> Value {
-    json!({
-        "id": j.id.to_string(),
-        "requester": j.requester,
-        "kind": j.kind,
-        "model_id": j.model_id,
-        "input_hash": hex::encode(&j.input_hash),
-        "input_bytes": j.input.len(),
-        "replication": j.replication,
-        "price_per_replica": j.price_per_replica,
-        "escrow": j.escrow,
-        "status": status_name(j.status),
-        "submitted_height": j.submitted_height.to_string(),
-        "assigned_height": j.assigned_height.to_string(),
-        "commit_deadline": j.commit_deadline.to_string(),
-        "reveal_deadline": j.reveal_deadline.to_string(),
-        "assignments": j.assignments.iter().map(|a| json!({
-            "provider": a.provider,
-            "committed": !a.commitment.is_empty(),
-            "result_hash": hex::encode(&a.result_hash),
-        })).collect::<Vec<_>>(),
-        "result_hash": hex::encode(&j.result_hash),
-        "output": hex::encode(&j.output),
-        "work_units": j.work_units.to_string(),
-        "settled_height": j.settled_height.to_string(),
-        "deadline": j.deadline.to_string(),
-    })
-}
-
 fn job_text(j: &pb::Job) -> String {
     let mut s = format!(
         "job {}  {}  {}{}  R={}  price {}{BASE_DENOM}  escrow {}{BASE_DENOM}  submitted {}",
@@ -684,18 +655,6 @@ fn job_text(j: &pb::Job) -> String {
     s
 }
 
-fn provider_json(p: &pb::Provider) -> Value {
-    json!({
-        "address": p.address,
-        "bond": p.bond,
-        "device": p.device,
-        "jailed_until": p.jailed_until.to_string(),
-        "open_jobs": p.open_jobs.to_string(),
-        "registered_height": p.registered_height.to_string(),
-        "unbonding": p.unbonding,
-    })
-}
-
 fn provider_text(p: &pb::Provider) -> String {
     let mut s = format!(
         "{}  bond {}{BASE_DENOM}  open jobs {}  unbonding {}{BASE_DENOM}",
@@ -710,25 +669,6 @@ fn provider_text(p: &pb::Provider) -> String {
     s
 }
 
-fn model_json(m: &pb::Model) -> Value {
-    json!({
-        "id": m.id,
-        "name": m.name,
-        "architecture": m.architecture,
-        "quantization": m.quantization,
-        "license": m.license,
-        "size_bytes": m.size_bytes.to_string(),
-    })
-}
-
-fn list_text(rows: Vec<String>, empty: &str) -> String {
-    if rows.is_empty() {
-        empty.to_string()
-    } else {
-        rows.join("\n")
-    }
-}
-
 /// Runs a compute query.
 pub async fn compute_query(node: &NodeArgs, cmd: ComputeQueryCmd) -> anyhow::Result<()> {
     use deai_compute_module::query as q;
@@ -737,30 +677,30 @@ pub async fn compute_query(node: &NodeArgs, cmd: ComputeQueryCmd) -> anyhow::Res
     match cmd {
         ComputeQueryCmd::Jobs { status, limit } => {
             let status = status.as_deref().map(parse_status).transpose()?;
-            let r: pb::QueryJobsResponse = client
-                .ask(
-                    q::JOBS_PATH,
-                    &pb::QueryJobsRequest {
-                        status: status.unwrap_or(0),
-                        pagination: Some(pb::PageRequest {
-                            key: Vec::new(),
-                            limit,
-                        }),
-                    },
-                )
-                .await?;
-            print_out(
-                out,
-                &json!({"jobs": r.jobs.iter().map(job_json).collect::<Vec<_>>()}),
-                &list_text(r.jobs.iter().map(job_text).collect(), "(no jobs)"),
+            let r: Answer<pb::QueryJobsResponse> = ask(
+                &client,
+                q::JOBS_PATH,
+                &pb::QueryJobsRequest {
+                    status: status.unwrap_or(0),
+                    pagination: Some(pb::PageRequest {
+                        key: Vec::new(),
+                        limit,
+                    }),
+                },
             )
+            .await?;
+            let text = list_text(r.msg.jobs.iter().map(job_text).collect(), "(no jobs)");
+            r.print(out, &text)
         }
         ComputeQueryCmd::Job { id } => {
-            let r: pb::QueryJobResponse = client
-                .ask(q::JOB_PATH, &pb::QueryJobRequest { job_id: id })
-                .await?;
-            let j = r.job.ok_or_else(|| anyhow!("job {id} not found"))?;
-            let mut text = job_text(&j);
+            let r: Answer<pb::QueryJobResponse> =
+                ask(&client, q::JOB_PATH, &pb::QueryJobRequest { job_id: id }).await?;
+            let j = r
+                .msg
+                .job
+                .as_ref()
+                .ok_or_else(|| anyhow!("job {id} not found"))?;
+            let mut text = job_text(j);
             for a in &j.assignments {
                 text.push_str(&format!(
                     "\n  {}  {}",
@@ -772,96 +712,89 @@ pub async fn compute_query(node: &NodeArgs, cmd: ComputeQueryCmd) -> anyhow::Res
                     }
                 ));
             }
-            print_out(out, &job_json(&j), &text)
+            r.print(out, &text)
         }
         ComputeQueryCmd::Result { id } => {
-            let r: pb::QueryResultResponse = client
-                .ask(q::RESULT_PATH, &pb::QueryResultRequest { job_id: id })
-                .await?;
-            let status = status_name(r.status);
-            let text = if r.result_hash.is_empty() {
+            // The answer does not repeat the job id; only the text shows it.
+            let r: Answer<pb::QueryResultResponse> = ask(
+                &client,
+                q::RESULT_PATH,
+                &pb::QueryResultRequest { job_id: id },
+            )
+            .await?;
+            let status = status_name(r.msg.status);
+            let text = if r.msg.result_hash.is_empty() {
                 format!("job {id}  {status}  (no final result)")
             } else {
                 format!(
                     "job {id}  {status}  result {}{}",
-                    hex::encode(&r.result_hash),
-                    if r.output.is_empty() {
+                    hex::encode(&r.msg.result_hash),
+                    if r.msg.output.is_empty() {
                         String::new()
                     } else {
-                        format!("  output {}", hex::encode(&r.output))
+                        format!("  output {}", hex::encode(&r.msg.output))
                     }
                 )
             };
-            print_out(
-                out,
-                &json!({"job_id": id.to_string(), "status": status, "result_hash": hex::encode(&r.result_hash), "output": hex::encode(&r.output)}),
-                &text,
-            )
+            r.print(out, &text)
         }
         ComputeQueryCmd::Providers => {
-            let r: pb::QueryProvidersResponse = client
-                .ask(
-                    q::PROVIDERS_PATH,
-                    &pb::QueryProvidersRequest { pagination: None },
-                )
-                .await?;
-            print_out(
-                out,
-                &json!({"providers": r.providers.iter().map(provider_json).collect::<Vec<_>>()}),
-                &list_text(
-                    r.providers.iter().map(provider_text).collect(),
-                    "(no providers)",
-                ),
+            let r: Answer<pb::QueryProvidersResponse> = ask(
+                &client,
+                q::PROVIDERS_PATH,
+                &pb::QueryProvidersRequest { pagination: None },
             )
+            .await?;
+            let text = list_text(
+                r.msg.providers.iter().map(provider_text).collect(),
+                "(no providers)",
+            );
+            r.print(out, &text)
         }
         ComputeQueryCmd::Provider { address } => {
-            let r: pb::QueryProviderResponse = client
-                .ask(
-                    q::PROVIDER_PATH,
-                    &pb::QueryProviderRequest {
-                        address: address.to_bech32(),
-                    },
-                )
-                .await?;
+            let r: Answer<pb::QueryProviderResponse> = ask(
+                &client,
+                q::PROVIDER_PATH,
+                &pb::QueryProviderRequest {
+                    address: address.to_bech32(),
+                },
+            )
+            .await?;
             let p = r
+                .msg
                 .provider
+                .as_ref()
                 .ok_or_else(|| anyhow!("{address} is not a provider"))?;
-            print_out(out, &provider_json(&p), &provider_text(&p))
+            r.print(out, &provider_text(p))
         }
         ComputeQueryCmd::Models => {
-            let r: pb::QueryModelsResponse = client
-                .ask(q::MODELS_PATH, &pb::QueryModelsRequest { pagination: None })
-                .await?;
-            print_out(
-                out,
-                &json!({"models": r.models.iter().map(model_json).collect::<Vec<_>>()}),
-                &list_text(
-                    r.models
-                        .iter()
-                        .map(|m| {
-                            format!(
-                                "{}  {}  {} {}  {}  {} bytes",
-                                m.id,
-                                m.name,
-                                m.architecture,
-                                m.quantization,
-                                m.license,
-                                m.size_bytes
-                            )
-                        })
-                        .collect(),
-                    "(no models)",
-                ),
+            let r: Answer<pb::QueryModelsResponse> = ask(
+                &client,
+                q::MODELS_PATH,
+                &pb::QueryModelsRequest { pagination: None },
             )
+            .await?;
+            let text = list_text(
+                r.msg
+                    .models
+                    .iter()
+                    .map(|m| {
+                        format!(
+                            "{}  {}  {} {}  {}  {} bytes",
+                            m.id, m.name, m.architecture, m.quantization, m.license, m.size_bytes
+                        )
+                    })
+                    .collect(),
+                "(no models)",
+            );
+            r.print(out, &text)
         }
         ComputeQueryCmd::Params => {
-            let r: pb::QueryParamsResponse = client
-                .ask(q::PARAMS_PATH, &pb::QueryParamsRequest {})
-                .await?;
-            let p = ComputeParams::from_proto(&r.params.unwrap_or_default())
+            let r: Answer<pb::QueryParamsResponse> =
+                ask(&client, q::PARAMS_PATH, &pb::QueryParamsRequest {}).await?;
+            let p = ComputeParams::from_proto(&r.msg.params.clone().unwrap_or_default())
                 .map_err(|e| anyhow!("the node's compute params: {e}"))?;
-            let v = serde_json::to_value(&p)?;
-            print_out(out, &v, &serde_json::to_string_pretty(&v)?)
+            r.print(out, &params_text(&p)?)
         }
     }
 }

@@ -18,7 +18,8 @@ use deai_types::{Address, Coin};
 use serde_json::{json, Value};
 
 use crate::{
-    coins_json, coins_text, print_out,
+    coins_text,
+    protojson::{any_json, ask, message_from_json, Answer},
     txcli::{sign_and_broadcast, TxFlags},
     NodeArgs,
 };
@@ -39,8 +40,9 @@ pub enum GovTxCmd {
     /// Print a proposal template to edit and submit.
     DraftProposal {
         /// text, spend, stream, cancel-stream, gov-params, treasury-params,
-        /// register-model, compute-params or treasury-job.
-        #[arg(long, default_value = "spend")]
+        /// bank-params, auth-params, compute-params, register-model or
+        /// treasury-job.
+        #[arg(long, default_value = "spend", value_parser = DRAFT_KINDS)]
         kind: String,
     },
     /// Add to a proposal's deposit.
@@ -194,214 +196,19 @@ fn proto_coins(s: &str, what: &str) -> anyhow::Result<Vec<ProtoCoin>> {
         .collect())
 }
 
-fn field<'a>(v: &'a Value, name: &str, ctx: &str) -> anyhow::Result<&'a Value> {
-    v.get(name)
-        .ok_or_else(|| anyhow!("{ctx}: missing field {name:?}"))
-}
-
-fn str_field(v: &Value, name: &str, ctx: &str) -> anyhow::Result<String> {
-    field(v, name, ctx)?
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| anyhow!("{ctx}: {name:?} must be a string"))
-}
-
-fn coins_field(v: &Value, name: &str, ctx: &str) -> anyhow::Result<Vec<ProtoCoin>> {
-    match field(v, name, ctx)? {
-        Value::String(s) => proto_coins(s, &format!("{ctx}.{name}")),
-        Value::Array(items) => items
-            .iter()
-            .map(|c| {
-                Ok(ProtoCoin {
-                    denom: str_field(c, "denom", ctx)?,
-                    amount: str_field(c, "amount", ctx)?,
-                })
-            })
-            .collect(),
-        _ => bail!("{ctx}: {name:?} must be coins like \"100udeai\" or [{{\"denom\",\"amount\"}}]"),
+/// The proposal file's string field `name`.
+fn text_field(v: &Value, name: &str) -> anyhow::Result<String> {
+    match v.get(name) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => bail!("{name:?} must be a string"),
+        None => bail!("the proposal file has no {name:?}"),
     }
 }
 
-fn u64_field(v: &Value, name: &str, ctx: &str) -> anyhow::Result<u64> {
-    match field(v, name, ctx)? {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
-    .ok_or_else(|| anyhow!("{ctx}: {name:?} must be a non-negative integer"))
-}
-
-/// Turns one message of a proposal file into its protobuf `Any`. The
-/// `authority` field may be left out: it is the governance account.
-pub fn message_from_json(v: &Value, index: usize) -> anyhow::Result<Any> {
-    let ctx = format!("messages[{index}]");
-    let type_url = str_field(v, "@type", &ctx)?;
-    let authority = match v.get("authority") {
-        Some(a) => a
-            .as_str()
-            .ok_or_else(|| anyhow!("{ctx}: authority must be a string"))?
-            .to_string(),
-        None => deai_gov::authority().to_bech32(),
-    };
-    let params = |ctx: &str| -> anyhow::Result<Value> { Ok(field(v, "params", ctx)?.clone()) };
-    Ok(match type_url.as_str() {
-        deai_treasury::MSG_SPEND_TYPE_URL => any(
-            &type_url,
-            &tpb::MsgSpend {
-                authority,
-                recipient: str_field(v, "recipient", &ctx)?,
-                amount: coins_field(v, "amount", &ctx)?,
-            },
-        ),
-        deai_treasury::MSG_CREATE_STREAM_TYPE_URL => any(
-            &type_url,
-            &tpb::MsgCreateStream {
-                authority,
-                recipient: str_field(v, "recipient", &ctx)?,
-                amount_per_block: coins_field(v, "amount_per_block", &ctx)?,
-                payments: u64_field(v, "payments", &ctx)?,
-            },
-        ),
-        deai_treasury::MSG_CANCEL_STREAM_TYPE_URL => any(
-            &type_url,
-            &tpb::MsgCancelStream {
-                authority,
-                stream_id: u64_field(v, "stream_id", &ctx)?,
-            },
-        ),
-        deai_treasury::MSG_UPDATE_PARAMS_TYPE_URL => {
-            let p: deai_treasury::TreasuryParams =
-                serde_json::from_value(params(&ctx)?).with_context(|| format!("{ctx}.params"))?;
-            any(
-                &type_url,
-                &tpb::MsgUpdateParams {
-                    authority,
-                    params: Some(p.to_proto()),
-                },
-            )
-        }
-        deai_gov::MSG_UPDATE_PARAMS_TYPE_URL => {
-            let p: deai_gov::GovParams =
-                serde_json::from_value(params(&ctx)?).with_context(|| format!("{ctx}.params"))?;
-            any(
-                &type_url,
-                &gpb::MsgUpdateParams {
-                    authority,
-                    params: Some(p.to_proto()),
-                },
-            )
-        }
-        deai_bank::MSG_UPDATE_PARAMS_TYPE_URL => {
-            let p: deai_bank::BankParams =
-                serde_json::from_value(params(&ctx)?).with_context(|| format!("{ctx}.params"))?;
-            any(
-                &type_url,
-                &deai_proto::bank::v1::MsgUpdateParams {
-                    authority,
-                    params: Some(p.to_proto()),
-                },
-            )
-        }
-        deai_auth::MSG_UPDATE_PARAMS_TYPE_URL => {
-            let p: deai_auth::AuthParams =
-                serde_json::from_value(params(&ctx)?).with_context(|| format!("{ctx}.params"))?;
-            any(
-                &type_url,
-                &deai_proto::auth::v1::MsgUpdateParams {
-                    authority,
-                    params: Some(p.to_proto()),
-                },
-            )
-        }
-        deai_compute_module::MSG_REGISTER_MODEL_TYPE_URL => {
-            let m = field(v, "model", &ctx)?;
-            let mctx = format!("{ctx}.model");
-            any(
-                &type_url,
-                &cpb::MsgRegisterModel {
-                    authority,
-                    model: Some(cpb::Model {
-                        id: str_field(m, "id", &mctx)?,
-                        name: str_field(m, "name", &mctx)?,
-                        architecture: str_field(m, "architecture", &mctx)?,
-                        quantization: str_field(m, "quantization", &mctx)?,
-                        license: str_field(m, "license", &mctx)?,
-                        size_bytes: u64_field(m, "size_bytes", &mctx)?,
-                    }),
-                },
-            )
-        }
-        deai_compute_module::MSG_REMOVE_MODEL_TYPE_URL => any(
-            &type_url,
-            &cpb::MsgRemoveModel {
-                authority,
-                model_id: str_field(v, "model_id", &ctx)?,
-            },
-        ),
-        deai_compute_module::MSG_UPDATE_PARAMS_TYPE_URL => {
-            let p: deai_compute_module::ComputeParams =
-                serde_json::from_value(params(&ctx)?).with_context(|| format!("{ctx}.params"))?;
-            any(
-                &type_url,
-                &cpb::MsgUpdateParams {
-                    authority,
-                    params: Some(p.to_proto()),
-                },
-            )
-        }
-        deai_compute_module::MSG_SUBMIT_JOB_TYPE_URL => {
-            // A job the treasury pays for: the requester is the treasury.
-            let input = hex::decode(str_field(v, "input_hex", &ctx)?)
-                .with_context(|| format!("{ctx}.input_hex is not hex"))?;
-            let price = Coin::parse_list(&str_field(v, "price_per_replica", &ctx)?)
-                .with_context(|| format!("{ctx}.price_per_replica"))?;
-            let [price] = price.as_slice() else {
-                bail!("{ctx}.price_per_replica must be one amount of udeai, e.g. \"1000udeai\"");
-            };
-            if price.denom != deai_types::BASE_DENOM {
-                bail!("{ctx}.price_per_replica must be in udeai");
-            }
-            use sha3::Digest as _;
-            any(
-                &type_url,
-                &cpb::MsgSubmitJob {
-                    requester: deai_treasury::address().to_bech32(),
-                    kind: str_field(v, "kind", &ctx)?,
-                    model_id: v
-                        .get("model_id")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    input_hash: sha3::Sha3_256::digest(&input).to_vec(),
-                    input,
-                    replication: u32::try_from(u64_field(v, "replication", &ctx)?)
-                        .with_context(|| format!("{ctx}.replication is too large"))?,
-                    price_per_replica: price.amount.to_string(),
-                    deadline: 0,
-                },
-            )
-        }
-        other => bail!(
-            "{ctx}: a proposal cannot carry {other:?}; it may carry {}",
-            [
-                deai_treasury::MSG_SPEND_TYPE_URL,
-                deai_treasury::MSG_CREATE_STREAM_TYPE_URL,
-                deai_treasury::MSG_CANCEL_STREAM_TYPE_URL,
-                deai_treasury::MSG_UPDATE_PARAMS_TYPE_URL,
-                deai_gov::MSG_UPDATE_PARAMS_TYPE_URL,
-                deai_bank::MSG_UPDATE_PARAMS_TYPE_URL,
-                deai_auth::MSG_UPDATE_PARAMS_TYPE_URL,
-                deai_compute_module::MSG_REGISTER_MODEL_TYPE_URL,
-                deai_compute_module::MSG_REMOVE_MODEL_TYPE_URL,
-                deai_compute_module::MSG_UPDATE_PARAMS_TYPE_URL,
-                deai_compute_module::MSG_SUBMIT_JOB_TYPE_URL,
-            ]
-            .join(", ")
-        ),
-    })
-}
-
-/// Reads a proposal file into a `MsgSubmitProposal` from `proposer`.
+/// Reads a proposal file into a `MsgSubmitProposal` from `proposer`: a
+/// title, a summary, optional metadata, a deposit such as
+/// `"10000000udeai"`, `expedited`, and `messages`, each the proto JSON of a
+/// message (see [`message_from_json`]). Unknown fields are refused.
 pub fn proposal_from_json(
     text: &str,
     proposer: &Address,
@@ -441,13 +248,13 @@ pub fn proposal_from_json(
             Some(_) => bail!("\"deposit\" must be coins like \"10000000udeai\""),
         },
         proposer: proposer.to_bech32(),
-        metadata: v
-            .get("metadata")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
-        title: str_field(&v, "title", "proposal")?,
-        summary: str_field(&v, "summary", "proposal")?,
+        metadata: match v.get("metadata") {
+            None => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => bail!("\"metadata\" must be a string"),
+        },
+        title: text_field(&v, "title")?,
+        summary: text_field(&v, "summary")?,
         expedited: match v.get("expedited") {
             None => false,
             Some(Value::Bool(b)) => *b,
@@ -456,77 +263,144 @@ pub fn proposal_from_json(
     })
 }
 
-/// A proposal template of `kind`.
-pub fn draft(kind: &str) -> anyhow::Result<Value> {
+/// The message of a proposal template of `kind` (`None` for a text
+/// proposal): a real one, built from the module's types (default params,
+/// say); placeholders such as `deai1…` are to be replaced.
+fn draft_message(kind: &str) -> anyhow::Result<Option<Any>> {
     let gov = deai_gov::authority().to_bech32();
+    let coins = |amount: &str| {
+        vec![ProtoCoin {
+            denom: deai_types::BASE_DENOM.to_string(),
+            amount: amount.to_string(),
+        }]
+    };
     let message = match kind {
         "text" => None,
-        "spend" => Some(json!({
-            "@type": deai_treasury::MSG_SPEND_TYPE_URL,
-            "authority": gov,
-            "recipient": "deai1…",
-            "amount": "1000000udeai"
-        })),
-        "stream" => Some(json!({
-            "@type": deai_treasury::MSG_CREATE_STREAM_TYPE_URL,
-            "authority": gov,
-            "recipient": "deai1…",
-            "amount_per_block": "1000udeai",
-            "payments": 1000
-        })),
-        "cancel-stream" => Some(json!({
-            "@type": deai_treasury::MSG_CANCEL_STREAM_TYPE_URL,
-            "authority": gov,
-            "stream_id": 1
-        })),
-        "gov-params" => Some(json!({
-            "@type": deai_gov::MSG_UPDATE_PARAMS_TYPE_URL,
-            "authority": gov,
-            "params": deai_gov::GovParams::default()
-        })),
-        "register-model" => Some(json!({
-            "@type": deai_compute_module::MSG_REGISTER_MODEL_TYPE_URL,
-            "authority": gov,
-            "model": {
-                "id": "<64 hex: SHA3-256 of the weight file>",
-                "name": "all-MiniLM-L6-v2",
-                "architecture": "bert",
-                "quantization": "int8",
-                "license": "Apache-2.0",
-                "size_bytes": 90868376
-            }
-        })),
-        "treasury-job" => Some(json!({
-            "@type": deai_compute_module::MSG_SUBMIT_JOB_TYPE_URL,
-            "kind": "embed",
-            "model_id": "<64 hex>",
-            "input_hex": hex::encode("Public-good compute, paid by the DAO."),
-            "replication": 3,
-            "price_per_replica": "1000udeai"
-        })),
-        "compute-params" => Some(json!({
-            "@type": deai_compute_module::MSG_UPDATE_PARAMS_TYPE_URL,
-            "authority": gov,
-            "params": deai_compute_module::ComputeParams::default()
-        })),
-        "treasury-params" => Some(json!({
-            "@type": deai_treasury::MSG_UPDATE_PARAMS_TYPE_URL,
-            "authority": gov,
-            "params": deai_treasury::TreasuryParams::default()
-        })),
-        other => bail!(
-            "--kind {other:?}: use text, spend, stream, cancel-stream, gov-params, treasury-params, register-model, compute-params or treasury-job"
-        ),
+        "spend" => Some(any(
+            deai_treasury::MSG_SPEND_TYPE_URL,
+            &tpb::MsgSpend {
+                authority: gov,
+                recipient: "deai1…".to_string(),
+                amount: coins("1000000"),
+            },
+        )),
+        "stream" => Some(any(
+            deai_treasury::MSG_CREATE_STREAM_TYPE_URL,
+            &tpb::MsgCreateStream {
+                authority: gov,
+                recipient: "deai1…".to_string(),
+                amount_per_block: coins("1000"),
+                payments: 1000,
+            },
+        )),
+        "cancel-stream" => Some(any(
+            deai_treasury::MSG_CANCEL_STREAM_TYPE_URL,
+            &tpb::MsgCancelStream {
+                authority: gov,
+                stream_id: 1,
+            },
+        )),
+        "gov-params" => Some(any(
+            deai_gov::MSG_UPDATE_PARAMS_TYPE_URL,
+            &gpb::MsgUpdateParams {
+                authority: gov,
+                params: Some(deai_gov::GovParams::default().to_proto()),
+            },
+        )),
+        "treasury-params" => Some(any(
+            deai_treasury::MSG_UPDATE_PARAMS_TYPE_URL,
+            &tpb::MsgUpdateParams {
+                authority: gov,
+                params: Some(deai_treasury::TreasuryParams::default().to_proto()),
+            },
+        )),
+        "bank-params" => Some(any(
+            deai_bank::MSG_UPDATE_PARAMS_TYPE_URL,
+            &deai_proto::bank::v1::MsgUpdateParams {
+                authority: gov,
+                params: Some(deai_bank::BankParams::default().to_proto()),
+            },
+        )),
+        "auth-params" => Some(any(
+            deai_auth::MSG_UPDATE_PARAMS_TYPE_URL,
+            &deai_proto::auth::v1::MsgUpdateParams {
+                authority: gov,
+                params: Some(deai_auth::AuthParams::default().to_proto()),
+            },
+        )),
+        "compute-params" => Some(any(
+            deai_compute_module::MSG_UPDATE_PARAMS_TYPE_URL,
+            &cpb::MsgUpdateParams {
+                authority: gov,
+                params: Some(deai_compute_module::ComputeParams::default().to_proto()),
+            },
+        )),
+        "register-model" => Some(any(
+            deai_compute_module::MSG_REGISTER_MODEL_TYPE_URL,
+            &cpb::MsgRegisterModel {
+                authority: gov,
+                model: Some(cpb::Model {
+                    id: "<64 hex: SHA3-256 of the weight file>".to_string(),
+                    name: "all-MiniLM-L6-v2".to_string(),
+                    architecture: "bert".to_string(),
+                    quantization: "int8".to_string(),
+                    license: "Apache-2.0".to_string(),
+                    size_bytes: 90_868_376,
+                }),
+            },
+        )),
+        "treasury-job" => {
+            // A job the treasury pays for: the requester is the treasury.
+            // The input is base64 in proto JSON; its hash must match it.
+            use sha3::Digest as _;
+            let input = b"Public-good compute, paid by the DAO.".to_vec();
+            Some(any(
+                deai_compute_module::MSG_SUBMIT_JOB_TYPE_URL,
+                &cpb::MsgSubmitJob {
+                    requester: deai_treasury::address().to_bech32(),
+                    kind: "embed".to_string(),
+                    model_id: "<64 hex>".to_string(),
+                    input_hash: sha3::Sha3_256::digest(&input).to_vec(),
+                    input,
+                    replication: 3,
+                    price_per_replica: "1000".to_string(),
+                    deadline: 0,
+                },
+            ))
+        }
+        other => bail!("--kind {other:?}: use {}", DRAFT_KINDS.join(", ")),
     };
+    Ok(message)
+}
+
+/// A proposal template of `kind`, its message rendered as the proto JSON
+/// that [`proposal_from_json`] reads back.
+pub fn draft(kind: &str) -> anyhow::Result<Value> {
+    let message = draft_message(kind)?;
     Ok(json!({
         "title": "A short title",
         "summary": "What this proposal does and why.",
         "metadata": "",
         "deposit": deai_gov::GovParams::default().min_deposit.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(","),
         "expedited": false,
-        "messages": message.into_iter().collect::<Vec<_>>(),
+        "messages": message.iter().map(any_json).collect::<anyhow::Result<Vec<_>>>()?,
     }))
 }
+
+/// The kinds of proposal `draft-proposal` has templates for.
+pub const DRAFT_KINDS: [&str; 11] = [
+    "text",
+    "spend",
+    "stream",
+    "cancel-stream",
+    "gov-params",
+    "treasury-params",
+    "bank-params",
+    "auth-params",
+    "compute-params",
+    "register-model",
+    "treasury-job",
+];
 
 /// Parses a vote option name.
 pub fn parse_option(s: &str) -> anyhow::Result<gpb::VoteOption> {
@@ -730,35 +604,11 @@ fn status_name(status: i32) -> String {
         .unwrap_or_else(|_| format!("unknown({status})"))
 }
 
-fn tally_json(t: &gpb::TallyResult) -> Value {
-    json!({"yes": t.yes, "abstain": t.abstain, "no": t.no, "no_with_veto": t.no_with_veto, "total_power": t.total_power})
-}
-
 fn tally_text(t: &gpb::TallyResult) -> String {
     format!(
         "yes {}  no {}  abstain {}  no_with_veto {}  (of {})",
         t.yes, t.no, t.abstain, t.no_with_veto, t.total_power
     )
-}
-
-fn proposal_json(p: &gpb::Proposal) -> Value {
-    json!({
-        "id": p.id.to_string(),
-        "proposer": p.proposer,
-        "title": p.title,
-        "summary": p.summary,
-        "metadata": p.metadata,
-        "messages": p.messages.iter().map(|m| m.type_url.clone()).collect::<Vec<_>>(),
-        "status": status_name(p.status),
-        "expedited": p.expedited,
-        "submit_height": p.submit_height.to_string(),
-        "deposit_end_height": p.deposit_end_height.to_string(),
-        "voting_start_height": p.voting_start_height.to_string(),
-        "voting_end_height": p.voting_end_height.to_string(),
-        "total_deposit": coins_json(&p.total_deposit),
-        "final_tally": p.final_tally.as_ref().map(tally_json),
-        "failed_reason": p.failed_reason,
-    })
 }
 
 fn proposal_text(p: &gpb::Proposal) -> String {
@@ -780,6 +630,35 @@ fn proposal_text(p: &gpb::Proposal) -> String {
     s
 }
 
+/// A vote as `voter  yes=0.7,no=0.3`.
+fn vote_text(v: &gpb::Vote) -> String {
+    let options = v
+        .options
+        .iter()
+        .map(|o| {
+            let option = gpb::VoteOption::try_from(o.option)
+                .map(|x| {
+                    x.as_str_name()
+                        .trim_start_matches("VOTE_OPTION_")
+                        .to_lowercase()
+                })
+                .unwrap_or_else(|_| format!("unknown({})", o.option));
+            format!("{option}={}", deai_gov::msg::format_weight(o.weight))
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    format!("{}  {options}", v.voter)
+}
+
+/// Rows of text, or `empty` when there are none.
+pub fn list_text(rows: Vec<String>, empty: &str) -> String {
+    if rows.is_empty() {
+        empty.to_string()
+    } else {
+        rows.join("\n")
+    }
+}
+
 /// Runs a governance query.
 pub async fn gov_query(node: &NodeArgs, cmd: GovQueryCmd) -> anyhow::Result<()> {
     let client = NodeClient::new(&node.node)?;
@@ -795,163 +674,111 @@ pub async fn gov_query(node: &NodeArgs, cmd: GovQueryCmd) -> anyhow::Result<()> 
                 .ok_or_else(|| anyhow!("--status {s:?}: use deposit_period, voting_period, passed, rejected, failed, vetoed, cancelled or expired"))?
                     as i32,
             };
-            let r: gpb::QueryProposalsResponse = client
-                .ask(
-                    "/deai.gov.v1.Query/Proposals",
-                    &gpb::QueryProposalsRequest {
-                        status,
-                        pagination: None,
-                    },
-                )
-                .await?;
-            let text = if r.proposals.is_empty() {
-                "(no proposals)".to_string()
-            } else {
-                r.proposals
-                    .iter()
-                    .map(proposal_text)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            };
-            print_out(
-                out,
-                &json!({"proposals": r.proposals.iter().map(proposal_json).collect::<Vec<_>>()}),
-                &text,
+            let r: Answer<gpb::QueryProposalsResponse> = ask(
+                &client,
+                "/deai.gov.v1.Query/Proposals",
+                &gpb::QueryProposalsRequest {
+                    status,
+                    pagination: None,
+                },
             )
+            .await?;
+            let text = list_text(
+                r.msg.proposals.iter().map(proposal_text).collect(),
+                "(no proposals)",
+            );
+            r.print(out, &text)
         }
         GovQueryCmd::Proposal { id } => {
-            let r: gpb::QueryProposalResponse = client
-                .ask(
-                    "/deai.gov.v1.Query/Proposal",
-                    &gpb::QueryProposalRequest { proposal_id: id },
-                )
-                .await?;
+            let r: Answer<gpb::QueryProposalResponse> = ask(
+                &client,
+                "/deai.gov.v1.Query/Proposal",
+                &gpb::QueryProposalRequest { proposal_id: id },
+            )
+            .await?;
             let p = r
+                .msg
                 .proposal
+                .as_ref()
                 .ok_or_else(|| anyhow!("proposal {id} not found"))?;
-            print_out(out, &proposal_json(&p), &proposal_text(&p))
+            r.print(out, &proposal_text(p))
         }
         GovQueryCmd::Votes { id } => {
-            let r: gpb::QueryVotesResponse = client
-                .ask(
-                    "/deai.gov.v1.Query/Votes",
-                    &gpb::QueryVotesRequest {
-                        proposal_id: id,
-                        pagination: None,
-                    },
-                )
-                .await?;
-            let row = |v: &gpb::Vote| {
-                let opts = v
-                    .options
-                    .iter()
-                    .map(|o| {
-                        json!({
-                            "option": gpb::VoteOption::try_from(o.option).map(|x| x.as_str_name().trim_start_matches("VOTE_OPTION_").to_lowercase()).unwrap_or_default(),
-                            "weight": deai_gov::msg::format_weight(o.weight),
-                        })
-                    })
-                    .collect::<Vec<_>>();
-                json!({"voter": v.voter, "options": opts})
-            };
-            let rows: Vec<Value> = r.votes.iter().map(row).collect();
-            let text = rows
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{}  {}",
-                        r["voter"].as_str().unwrap_or_default(),
-                        r["options"]
-                            .as_array()
-                            .map(|o| o
-                                .iter()
-                                .map(|x| format!(
-                                    "{}={}",
-                                    x["option"].as_str().unwrap_or_default(),
-                                    x["weight"].as_str().unwrap_or_default()
-                                ))
-                                .collect::<Vec<_>>()
-                                .join(","))
-                            .unwrap_or_default()
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            print_out(
-                out,
-                &json!({"votes": rows}),
-                if text.is_empty() { "(no votes)" } else { &text },
+            let r: Answer<gpb::QueryVotesResponse> = ask(
+                &client,
+                "/deai.gov.v1.Query/Votes",
+                &gpb::QueryVotesRequest {
+                    proposal_id: id,
+                    pagination: None,
+                },
             )
+            .await?;
+            let text = list_text(r.msg.votes.iter().map(vote_text).collect(), "(no votes)");
+            r.print(out, &text)
         }
         GovQueryCmd::Deposits { id } => {
-            let r: gpb::QueryDepositsResponse = client
-                .ask(
-                    "/deai.gov.v1.Query/Deposits",
-                    &gpb::QueryDepositsRequest {
-                        proposal_id: id,
-                        pagination: None,
-                    },
-                )
-                .await?;
-            let rows: Vec<Value> = r
-                .deposits
-                .iter()
-                .map(|d| json!({"depositor": d.depositor, "amount": coins_json(&d.amount)}))
-                .collect();
-            let text = r
-                .deposits
-                .iter()
-                .map(|d| format!("{}  {}", d.depositor, coins_text(&d.amount)))
-                .collect::<Vec<_>>()
-                .join("\n");
-            print_out(
-                out,
-                &json!({"deposits": rows}),
-                if text.is_empty() {
-                    "(no deposits)"
-                } else {
-                    &text
+            let r: Answer<gpb::QueryDepositsResponse> = ask(
+                &client,
+                "/deai.gov.v1.Query/Deposits",
+                &gpb::QueryDepositsRequest {
+                    proposal_id: id,
+                    pagination: None,
                 },
             )
+            .await?;
+            let text = list_text(
+                r.msg
+                    .deposits
+                    .iter()
+                    .map(|d| format!("{}  {}", d.depositor, coins_text(&d.amount)))
+                    .collect(),
+                "(no deposits)",
+            );
+            r.print(out, &text)
         }
         GovQueryCmd::Tally { id } => {
-            let r: gpb::QueryTallyResponse = client
-                .ask(
-                    "/deai.gov.v1.Query/Tally",
-                    &gpb::QueryTallyRequest { proposal_id: id },
-                )
-                .await?;
-            let t = r.tally.unwrap_or_default();
-            print_out(out, &tally_json(&t), &tally_text(&t))
+            let r: Answer<gpb::QueryTallyResponse> = ask(
+                &client,
+                "/deai.gov.v1.Query/Tally",
+                &gpb::QueryTallyRequest { proposal_id: id },
+            )
+            .await?;
+            let text = tally_text(&r.msg.tally.clone().unwrap_or_default());
+            r.print(out, &text)
         }
         GovQueryCmd::Delegation { address } => {
-            let r: gpb::QueryDelegationResponse = client
-                .ask(
-                    "/deai.gov.v1.Query/Delegation",
-                    &gpb::QueryDelegationRequest {
-                        delegator: address.to_bech32(),
-                    },
-                )
-                .await?;
-            print_out(
-                out,
-                &json!({"delegate": r.delegate}),
-                if r.delegate.is_empty() {
-                    "(none)"
-                } else {
-                    &r.delegate
+            let r: Answer<gpb::QueryDelegationResponse> = ask(
+                &client,
+                "/deai.gov.v1.Query/Delegation",
+                &gpb::QueryDelegationRequest {
+                    delegator: address.to_bech32(),
                 },
             )
+            .await?;
+            let text = if r.msg.delegate.is_empty() {
+                "(none)".to_string()
+            } else {
+                r.msg.delegate.clone()
+            };
+            r.print(out, &text)
         }
         GovQueryCmd::Params => {
-            let r: gpb::QueryParamsResponse = client
-                .ask("/deai.gov.v1.Query/Params", &gpb::QueryParamsRequest {})
-                .await?;
-            let p = deai_gov::GovParams::from_proto(r.params.unwrap_or_default())?;
-            let v = serde_json::to_value(&p)?;
-            print_out(out, &v, &serde_json::to_string_pretty(&v)?)
+            let r: Answer<gpb::QueryParamsResponse> = ask(
+                &client,
+                "/deai.gov.v1.Query/Params",
+                &gpb::QueryParamsRequest {},
+            )
+            .await?;
+            let p = deai_gov::GovParams::from_proto(r.msg.params.clone().unwrap_or_default())?;
+            r.print(out, &params_text(&p)?)
         }
     }
+}
+
+/// A module's params for people: as the genesis file writes them, the
+/// names and values `deaid genesis set-param` takes.
+pub fn params_text(params: &impl serde::Serialize) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(params)?)
 }
 
 /// Runs a treasury query.
@@ -960,114 +787,86 @@ pub async fn treasury_query(node: &NodeArgs, cmd: TreasuryQueryCmd) -> anyhow::R
     let out = &node.output;
     match cmd {
         TreasuryQueryCmd::Balance => {
-            let r: tpb::QueryBalanceResponse = client
-                .ask(
-                    "/deai.treasury.v1.Query/Balance",
-                    &tpb::QueryBalanceRequest {},
-                )
-                .await?;
-            print_out(
-                out,
-                &json!({"address": r.address, "balance": coins_json(&r.balance), "spent_this_epoch": coins_json(&r.spent_this_epoch)}),
-                &format!(
-                    "{}  holds {}  spent this epoch {}",
-                    r.address,
-                    coins_text(&r.balance),
-                    coins_text(&r.spent_this_epoch)
-                ),
+            let r: Answer<tpb::QueryBalanceResponse> = ask(
+                &client,
+                "/deai.treasury.v1.Query/Balance",
+                &tpb::QueryBalanceRequest {},
             )
+            .await?;
+            let text = format!(
+                "{}  holds {}  spent this epoch {}",
+                r.msg.address,
+                coins_text(&r.msg.balance),
+                coins_text(&r.msg.spent_this_epoch)
+            );
+            r.print(out, &text)
         }
         TreasuryQueryCmd::Streams { status } => {
-            let r: tpb::QueryStreamsResponse = client
-                .ask(
-                    "/deai.treasury.v1.Query/Streams",
-                    &tpb::QueryStreamsRequest {
-                        status: status.unwrap_or_default().to_ascii_uppercase(),
-                        pagination: None,
-                    },
-                )
-                .await?;
-            let rows: Vec<Value> = r
-                .streams
-                .iter()
-                .map(|s| {
-                    json!({"id": s.id.to_string(), "recipient": s.recipient, "amount_per_block": coins_json(&s.amount_per_block),
-                           "total_payments": s.total_payments.to_string(), "payments_made": s.payments_made.to_string(),
-                           "status": s.status, "created_height": s.created_height.to_string(), "last_paid_height": s.last_paid_height.to_string()})
-                })
-                .collect();
-            let text = r
-                .streams
-                .iter()
-                .map(|s| {
-                    format!(
-                        "stream {}  {}  {} per block to {}  paid {}/{}",
-                        s.id,
-                        s.status,
-                        coins_text(&s.amount_per_block),
-                        s.recipient,
-                        s.payments_made,
-                        s.total_payments
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            print_out(
-                out,
-                &json!({"streams": rows}),
-                if text.is_empty() {
-                    "(no streams)"
-                } else {
-                    &text
+            let r: Answer<tpb::QueryStreamsResponse> = ask(
+                &client,
+                "/deai.treasury.v1.Query/Streams",
+                &tpb::QueryStreamsRequest {
+                    status: status.unwrap_or_default().to_ascii_uppercase(),
+                    pagination: None,
                 },
             )
+            .await?;
+            let text = list_text(
+                r.msg
+                    .streams
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "stream {}  {}  {} per block to {}  paid {}/{}",
+                            s.id,
+                            s.status,
+                            coins_text(&s.amount_per_block),
+                            s.recipient,
+                            s.payments_made,
+                            s.total_payments
+                        )
+                    })
+                    .collect(),
+                "(no streams)",
+            );
+            r.print(out, &text)
         }
         TreasuryQueryCmd::Spends => {
-            let r: tpb::QuerySpendsResponse = client
-                .ask(
-                    "/deai.treasury.v1.Query/Spends",
-                    &tpb::QuerySpendsRequest { pagination: None },
-                )
-                .await?;
-            let rows: Vec<Value> = r
-                .spends
-                .iter()
-                .map(|s| json!({"seq": s.seq.to_string(), "height": s.height.to_string(), "recipient": s.recipient, "amount": coins_json(&s.amount), "kind": s.kind, "stream_id": s.stream_id.to_string()}))
-                .collect();
-            let text = r
-                .spends
-                .iter()
-                .map(|s| {
-                    format!(
-                        "block {}  {}  {} to {}",
-                        s.height,
-                        s.kind,
-                        coins_text(&s.amount),
-                        s.recipient
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            print_out(
-                out,
-                &json!({"spends": rows}),
-                if text.is_empty() {
-                    "(no spends)"
-                } else {
-                    &text
-                },
+            let r: Answer<tpb::QuerySpendsResponse> = ask(
+                &client,
+                "/deai.treasury.v1.Query/Spends",
+                &tpb::QuerySpendsRequest { pagination: None },
             )
+            .await?;
+            let text = list_text(
+                r.msg
+                    .spends
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "block {}  {}  {} to {}",
+                            s.height,
+                            s.kind,
+                            coins_text(&s.amount),
+                            s.recipient
+                        )
+                    })
+                    .collect(),
+                "(no spends)",
+            );
+            r.print(out, &text)
         }
         TreasuryQueryCmd::Params => {
-            let r: tpb::QueryParamsResponse = client
-                .ask(
-                    "/deai.treasury.v1.Query/Params",
-                    &tpb::QueryParamsRequest {},
-                )
-                .await?;
-            let p = deai_treasury::TreasuryParams::from_proto(r.params.unwrap_or_default())?;
-            let v = serde_json::to_value(&p)?;
-            print_out(out, &v, &serde_json::to_string_pretty(&v)?)
+            let r: Answer<tpb::QueryParamsResponse> = ask(
+                &client,
+                "/deai.treasury.v1.Query/Params",
+                &tpb::QueryParamsRequest {},
+            )
+            .await?;
+            let p = deai_treasury::TreasuryParams::from_proto(
+                r.msg.params.clone().unwrap_or_default(),
+            )?;
+            r.print(out, &params_text(&p)?)
         }
     }
 }
@@ -1076,19 +875,35 @@ pub async fn treasury_query(node: &NodeArgs, cmd: TreasuryQueryCmd) -> anyhow::R
 mod tests {
     use super::*;
 
+    fn proposer() -> Address {
+        deai_client::tx::Key::from_label("p").address()
+    }
+
+    /// A proposal file carrying `message`.
+    fn file_with(message: Value) -> String {
+        json!({"title": "t", "summary": "s", "deposit": "1000udeai", "messages": [message]})
+            .to_string()
+    }
+
+    #[test]
+    fn every_template_reads_back_as_the_message_it_was_drafted_from() {
+        for kind in DRAFT_KINDS {
+            let file = draft(kind).unwrap();
+            let submit = proposal_from_json(&file.to_string(), &proposer())
+                .unwrap_or_else(|e| panic!("{kind}: {e:#}"));
+            let want: Vec<Any> = draft_message(kind).unwrap().into_iter().collect();
+            assert_eq!(submit.messages, want, "{kind}");
+            if let Some(m) = file["messages"].get(0) {
+                let first = m.as_object().unwrap().keys().next().unwrap();
+                assert_eq!(first, "@type", "{kind}");
+            }
+        }
+    }
+
     #[test]
     fn every_template_but_text_builds_messages_the_app_accepts_in_a_proposal() {
         let model_id = "ab".repeat(32);
-        for kind in [
-            "spend",
-            "stream",
-            "cancel-stream",
-            "gov-params",
-            "treasury-params",
-            "register-model",
-            "compute-params",
-            "treasury-job",
-        ] {
+        for kind in DRAFT_KINDS.into_iter().filter(|k| *k != "text") {
             let mut v = draft(kind).unwrap();
             let m = &mut v["messages"][0];
             if m.get("recipient").is_some() {
@@ -1102,8 +917,7 @@ mod tests {
             if m.get("model").is_some() {
                 m["model"]["id"] = json!(model_id);
             }
-            let proposer = deai_client::tx::Key::from_label("p").address();
-            let submit = proposal_from_json(&v.to_string(), &proposer).unwrap();
+            let submit = proposal_from_json(&v.to_string(), &proposer()).unwrap();
             let msg = any(deai_gov::MSG_SUBMIT_PROPOSAL_TYPE_URL, &submit);
             deai_app::tx::Msg::from_any(&msg)
                 .unwrap_or_else(|e| panic!("{kind}: the app refused the proposal: {e}"));
@@ -1113,15 +927,133 @@ mod tests {
     }
 
     #[test]
-    fn proposal_files_with_unknown_fields_or_messages_are_refused() {
-        let p = deai_client::tx::Key::from_label("p").address();
+    fn a_nested_message_in_proto_json_reads_as_its_prost_encoding() {
+        let mut params = deai_gov::GovParams::default().to_proto();
+        params.voting_period_blocks = 8;
+        params.max_title_len = 150;
+        params.min_deposit = vec![ProtoCoin {
+            denom: "udeai".to_string(),
+            amount: "1000".to_string(),
+        }];
+        let want = any(
+            deai_gov::MSG_UPDATE_PARAMS_TYPE_URL,
+            &gpb::MsgUpdateParams {
+                authority: deai_gov::authority().to_bech32(),
+                params: Some(params.clone()),
+            },
+        );
+        // Written as a person would: 64-bit integers as strings or numbers,
+        // defaults left out, the authority left to the CLI.
+        let file = file_with(json!({
+            "@type": "/deai.gov.v1.MsgUpdateParams",
+            "params": {
+                "min_deposit": [{"denom": "udeai", "amount": "1000"}],
+                "expedited_min_deposit": [{"denom": "udeai", "amount": params.expedited_min_deposit[0].amount}],
+                "max_deposit_period_blocks": params.max_deposit_period_blocks.to_string(),
+                "voting_period_blocks": "8",
+                "expedited_voting_period_blocks": params.expedited_voting_period_blocks,
+                "quorum_ppm": params.quorum_ppm,
+                "threshold_ppm": params.threshold_ppm,
+                "expedited_threshold_ppm": params.expedited_threshold_ppm,
+                "veto_threshold_ppm": params.veto_threshold_ppm,
+                "cancel_burn_ppm": params.cancel_burn_ppm,
+                "min_initial_deposit_ppm": params.min_initial_deposit_ppm,
+                "max_proposals_per_block": params.max_proposals_per_block,
+                "max_messages": params.max_messages,
+                "maxTitleLen": 150,
+                "max_summary_len": params.max_summary_len,
+                "max_metadata_len": params.max_metadata_len
+            }
+        }));
+        let submit = proposal_from_json(&file, &proposer()).unwrap();
+        assert_eq!(submit.messages, vec![want.clone()]);
+        // And the CLI's rendering of it reads back the same.
+        let rendered = any_json(&want).unwrap();
+        let again = proposal_from_json(&file_with(rendered), &proposer()).unwrap();
+        assert_eq!(again.messages, vec![want]);
+    }
+
+    #[test]
+    fn only_an_authority_the_file_leaves_out_is_the_governance_account() {
+        let read = |m: Value| -> tpb::MsgCancelStream {
+            let submit = proposal_from_json(&file_with(m), &proposer()).unwrap();
+            prost::Message::decode(submit.messages[0].value.as_slice()).unwrap()
+        };
+        let m = read(json!({"@type": deai_treasury::MSG_CANCEL_STREAM_TYPE_URL, "stream_id": "4"}));
+        assert_eq!(m.authority, deai_gov::authority().to_bech32());
+        assert_eq!(m.stream_id, 4);
+        let other = proposer().to_bech32();
+        let m =
+            read(json!({"@type": deai_treasury::MSG_CANCEL_STREAM_TYPE_URL, "authority": other}));
+        assert_eq!(m.authority, other);
+        // A message without an authority field gets none.
+        let submit = proposal_from_json(
+            &file_with(json!({"@type": deai_bank::MSG_SEND_TYPE_URL, "from_address": other})),
+            &proposer(),
+        )
+        .unwrap();
+        let send: cosmos_sdk_proto::cosmos::bank::v1beta1::MsgSend =
+            prost::Message::decode(submit.messages[0].value.as_slice()).unwrap();
+        assert_eq!(send.from_address, other);
+        assert!(send.to_address.is_empty());
+    }
+
+    #[test]
+    fn bad_messages_are_one_line_errors_naming_the_message() {
+        let spend = |extra: (&str, Value)| {
+            let mut m = json!({
+                "@type": deai_treasury::MSG_SPEND_TYPE_URL,
+                "recipient": proposer().to_bech32(),
+                "amount": [{"denom": "udeai", "amount": "5"}]
+            });
+            m[extra.0] = extra.1;
+            m
+        };
+        let text = json!({"@type": deai_treasury::MSG_CANCEL_STREAM_TYPE_URL});
+        for (message, want) in [
+            (
+                json!({"@type": "/deai.treasury.v1.MsgSteal"}),
+                "messages[1]: unknown message type \"/deai.treasury.v1.MsgSteal\"",
+            ),
+            (
+                json!({"@type": "deai.treasury.v1.MsgSpend"}),
+                "messages[1]: \"@type\" \"deai.treasury.v1.MsgSpend\" must be \"/\"",
+            ),
+            (json!({"recipient": "x"}), "messages[1] has no \"@type\""),
+            (
+                spend(("amout", json!("5udeai"))),
+                "messages[1] (/deai.treasury.v1.MsgSpend): unrecognized field name 'amout'",
+            ),
+            (
+                spend(("amount", json!([{"denom": "udeai", "amount": "5", "extra": 1}]))),
+                "messages[1].amount[0] (/deai.treasury.v1.MsgSpend): unrecognized field name 'extra'",
+            ),
+            (
+                spend(("amount", json!("5udeai"))),
+                "messages[1].amount (/deai.treasury.v1.MsgSpend): invalid type: string \"5udeai\", expected a list",
+            ),
+            (
+                json!({"@type": deai_treasury::MSG_CANCEL_STREAM_TYPE_URL, "stream_id": "one"}),
+                "messages[1].stream_id (/deai.treasury.v1.MsgCancelStream): ",
+            ),
+        ] {
+            let file = json!({"title": "t", "summary": "s", "messages": [text, message]});
+            let e = proposal_from_json(&file.to_string(), &proposer()).unwrap_err();
+            let e = format!("{e:#}");
+            assert!(e.starts_with(want), "{e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+    }
+
+    #[test]
+    fn proposal_files_with_unknown_fields_are_refused() {
+        let p = proposer();
         let e = proposal_from_json(r#"{"title":"t","summary":"s","extra":1}"#, &p).unwrap_err();
         assert!(e.to_string().contains("unknown field"), "{e}");
-        let e = proposal_from_json(
-            r#"{"title":"t","summary":"s","messages":[{"@type":"/cosmos.bank.v1beta1.MsgSend"}]}"#,
-            &p,
-        )
-        .unwrap_err();
-        assert!(format!("{e:#}").contains("cannot carry"), "{e:#}");
+        let e = proposal_from_json(r#"{"title":"t","summary":"s","metadata":1}"#, &p).unwrap_err();
+        assert!(
+            e.to_string().contains("\"metadata\" must be a string"),
+            "{e}"
+        );
     }
 }

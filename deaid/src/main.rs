@@ -3,6 +3,7 @@
 mod computecli;
 mod govcli;
 mod loadgen;
+mod protojson;
 mod txcli;
 
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context};
 use base64::Engine;
 use clap::{Parser, Subcommand};
+use cosmos_sdk_proto::cosmos::{auth::v1beta1 as auth, bank::v1beta1 as bank};
 use deai_app::{abci::Listen, home::Home, App};
 use deai_client::{keyring, tx::msg_send, NodeClient};
 use deai_genesis::{GenesisDoc, GenesisValidator};
@@ -941,13 +943,6 @@ fn coins_text(coins: &[cosmos_sdk_proto::cosmos::base::v1beta1::Coin]) -> String
         .join(", ")
 }
 
-fn coins_json(coins: &[cosmos_sdk_proto::cosmos::base::v1beta1::Coin]) -> serde_json::Value {
-    coins
-        .iter()
-        .map(|c| serde_json::json!({"denom": c.denom, "amount": c.amount}))
-        .collect()
-}
-
 async fn query(node: &NodeArgs, cmd: QueryCmd) -> anyhow::Result<()> {
     let client = NodeClient::new(&node.node)?;
     match cmd {
@@ -955,38 +950,68 @@ async fn query(node: &NodeArgs, cmd: QueryCmd) -> anyhow::Result<()> {
         QueryCmd::Treasury(cmd) => govcli::treasury_query(node, cmd).await,
         QueryCmd::Compute(cmd) => computecli::compute_query(node, cmd).await,
         QueryCmd::Bank(BankQueryCmd::Balances { address }) => {
-            let coins = client.balances(&address.to_bech32()).await?;
-            print_out(
-                &node.output,
-                &serde_json::json!({"balances": coins_json(&coins)}),
-                &coins_text(&coins),
+            let r: protojson::Answer<bank::QueryAllBalancesResponse> = protojson::ask(
+                &client,
+                "/cosmos.bank.v1beta1.Query/AllBalances",
+                &bank::QueryAllBalancesRequest {
+                    address: address.to_bech32(),
+                    ..Default::default()
+                },
             )
+            .await?;
+            r.print(&node.output, &coins_text(&r.msg.balances))
         }
         QueryCmd::Bank(BankQueryCmd::Total) => {
-            let coins = client.total_supply().await?;
-            print_out(
-                &node.output,
-                &serde_json::json!({"supply": coins_json(&coins)}),
-                &coins_text(&coins),
+            let r: protojson::Answer<bank::QueryTotalSupplyResponse> = protojson::ask(
+                &client,
+                "/cosmos.bank.v1beta1.Query/TotalSupply",
+                &bank::QueryTotalSupplyRequest::default(),
             )
+            .await?;
+            r.print(&node.output, &coins_text(&r.msg.supply))
         }
-        QueryCmd::Account { address } => match client.account(&address.to_bech32()).await? {
-            None => bail!("account {address} not found: it has never received tokens"),
-            Some(acc) => {
-                let key = acc
-                    .pub_key
-                    .map(|k| base64::engine::general_purpose::STANDARD.encode(k.value))
-                    .unwrap_or_default();
-                print_out(
-                    &node.output,
-                    &serde_json::json!({"address": acc.address, "account_number": acc.account_number.to_string(), "sequence": acc.sequence.to_string(), "pub_key": key}),
-                    &format!(
-                        "{}  account_number {}  sequence {}",
-                        acc.address, acc.account_number, acc.sequence
-                    ),
-                )
+        QueryCmd::Account { address } => {
+            let r: protojson::Answer<auth::QueryAccountResponse> = match protojson::ask(
+                &client,
+                "/cosmos.auth.v1beta1.Query/Account",
+                &auth::QueryAccountRequest {
+                    address: address.to_bech32(),
+                },
+            )
+            .await
+            {
+                Err(e) if e.to_string().contains("NotFound") => {
+                    bail!("account {address} not found: it has never received tokens")
+                }
+                r => r?,
+            };
+            let any = r
+                .msg
+                .account
+                .as_ref()
+                .ok_or_else(|| anyhow!("the node returned an empty account"))?;
+            use prost::Message as _;
+            let (acc, module) = match any.type_url.as_str() {
+                deai_auth::query::MODULE_ACCOUNT_TYPE_URL => {
+                    let m = auth::ModuleAccount::decode(any.value.as_slice())
+                        .context("decoding the module account")?;
+                    (m.base_account.unwrap_or_default(), Some(m.name))
+                }
+                _ => (
+                    auth::BaseAccount::decode(any.value.as_slice())
+                        .context("decoding the account")?,
+                    None,
+                ),
+            };
+            let mut text = format!(
+                "{}  account_number {}  sequence {}",
+                acc.address, acc.account_number, acc.sequence
+            );
+            if let Some(name) = module {
+                text.push_str(&format!("  (module account {name})"));
             }
-        },
+            r.print(&node.output, &text)
+        }
         QueryCmd::Tx { hash } => {
             let bytes: [u8; 32] = hex::decode(hash.trim_start_matches("0x"))
                 .ok()
