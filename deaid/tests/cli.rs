@@ -700,9 +700,13 @@ fn export_writes_a_genesis_a_new_chain_continues_from() {
     );
     assert_eq!([cli2.balance(&dev0), cli2.balance(&dev1)], balances);
     let account = cli2.json(&["query", "account", &dev0]);
-    assert_eq!(account["sequence"], "1", "{account}");
+    assert_eq!(
+        account["account"]["@type"], "/cosmos.auth.v1beta1.BaseAccount",
+        "{account}"
+    );
+    assert_eq!(account["account"]["sequence"], "1", "{account}");
     cli2.tx(&["tx", "bank", "send", &dev1, "5udeai"], "dev0");
     assert_eq!(cli2.balance(&dev1), balances[1] + 5);
     let account = cli2.json(&["query", "account", &dev0]);
-    assert_eq!(account["sequence"], "2", "{account}");
+    assert_eq!(account["account"]["sequence"], "2", "{account}");
 }

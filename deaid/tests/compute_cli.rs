@@ -36,7 +36,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{deaid, err, ok, start_devnet, Cli};
+use common::{b64, deaid, err, ok, proto_json, start_devnet, Cli};
 use deai_compute_module::record::sha3;
 use serde_json::{json, Value};
 
@@ -62,11 +62,11 @@ const PATIENCE: Duration = Duration::from_secs(180);
 
 impl Cli<'_> {
     fn job(&self, id: &str) -> Value {
-        self.json(&["query", "compute", "job", id])
+        self.json(&["query", "compute", "job", id])["job"].clone()
     }
 
     fn provider(&self, addr: &str) -> Value {
-        self.json(&["query", "compute", "provider", addr])
+        self.json(&["query", "compute", "provider", addr])["provider"].clone()
     }
 
     /// The latest block height.
@@ -90,11 +90,12 @@ impl Cli<'_> {
         }
     }
 
-    /// Waits until job `id` has status `status`.
+    /// Waits until job `id` has status `status` (`finalized` for
+    /// `JOB_STATUS_FINALIZED`).
     fn wait_for(&self, id: &str, status: &str) -> Value {
         self.wait(&format!("job {id} to become {status}"), || {
             let j = self.job(id);
-            (j["status"] == status).then_some(j)
+            (j["status"] == job_status(status)).then_some(j)
         })
     }
 
@@ -103,9 +104,19 @@ impl Cli<'_> {
         self.wait(&format!("every commitment to job {id}"), || {
             let j = self.job(id);
             let a = j["assignments"].as_array().unwrap();
-            (!a.is_empty() && a.iter().all(|a| a["committed"] == true)).then_some(())
+            (!a.is_empty() && a.iter().all(|a| a["commitment"] != "")).then_some(())
         })
     }
+}
+
+/// The proto JSON name of job status `short`, e.g. `JOB_STATUS_FINALIZED`.
+fn job_status(short: &str) -> String {
+    format!("JOB_STATUS_{}", short.to_ascii_uppercase())
+}
+
+/// A hash written as hex, as proto JSON writes the bytes: base64.
+fn b64_of_hex(h: &str) -> String {
+    b64(hex::decode(h).unwrap())
 }
 
 /// A DGM1 gemm-i8 header for `m × k` times `k × n`.
@@ -178,7 +189,7 @@ fn providers_requesters_and_the_treasury_run_the_compute_market_from_the_cli() {
     params["unbonding_period"] = json!(UNBONDING);
     params["slash_fraction_missed_ppm"] = json!(SLASH_MISSED_PPM as u32);
     params["reward_per_work_unit"] = json!(REWARD.to_string());
-    genesis["app_state"]["compute"] = json!({ "params": params });
+    genesis["app_state"]["compute"] = json!({ "params": params.clone() });
     let mut gov = serde_json::to_value(deai_gov::GovParams::default()).unwrap();
     gov["min_deposit"] = json!([{"denom": "udeai", "amount": "1000"}]);
     gov["expedited_min_deposit"] = json!([{"denom": "udeai", "amount": "5000"}]);
@@ -217,9 +228,10 @@ fn providers_requesters_and_the_treasury_run_the_compute_market_from_the_cli() {
     let m = &mut proposal["messages"][0];
     m["kind"] = json!("gemm-i8");
     m.as_object_mut().unwrap().remove("model_id");
-    m["input_hex"] = json!(hex::encode(&treasury_input));
+    m["input"] = json!(b64(&treasury_input));
+    m["input_hash"] = json!(b64(sha3(&[&treasury_input])));
     m["replication"] = json!(3);
-    m["price_per_replica"] = json!(format!("{TREASURY_PRICE}udeai"));
+    m["price_per_replica"] = json!(TREASURY_PRICE.to_string());
     proposal["deposit"] = json!("1000udeai");
     proposal["title"] = json!("Public-good compute");
     let file = write(home, "treasury-job.json", &proposal);
@@ -268,8 +280,13 @@ fn providers_requesters_and_the_treasury_run_the_compute_market_from_the_cli() {
     assert_eq!(one["bond"], BOND.to_string());
     assert_eq!(one["device"], "test GPU");
     let p = cli.json(&["query", "compute", "params"]);
-    assert_eq!(p["commit_window"], COMMIT_WINDOW);
-    assert_eq!(p["min_phase_window"], MIN_PHASE);
+    let want: deai_compute_module::ComputeParams = serde_json::from_value(params).unwrap();
+    assert_eq!(
+        p["params"],
+        proto_json("deai.compute.v1.Params", &want.to_proto())
+    );
+    assert_eq!(p["params"]["commit_window"], COMMIT_WINDOW.to_string());
+    assert_eq!(p["params"]["min_phase_window"], MIN_PHASE.to_string());
     assert!(ok(&cli.run(&["query", "compute", "models"])).contains("(no models)"));
     // From here on the providers make no tx but those counted below.
     let before: Vec<u128> = addrs.iter().map(|a| cli.balance(a)).collect();
@@ -567,7 +584,7 @@ fn providers_requesters_and_the_treasury_run_the_compute_market_from_the_cli() {
                                 .find(|x| x["provider"] == me.as_str())
                                 .unwrap();
                             assert_eq!(mine["result_hash"], "", "{j}");
-                            assert_eq!(mine["committed"], true, "{j}");
+                            assert_ne!(mine["commitment"], "", "{j}");
                         }
                         let out = cli.tx(&["tx", "compute", "reveal", &w.job], p);
                         assert!(
@@ -591,23 +608,23 @@ fn providers_requesters_and_the_treasury_run_the_compute_market_from_the_cli() {
     let commit_until = at + (d_deadline - at) * COMMIT_WINDOW / (COMMIT_WINDOW + REVEAL_WINDOW);
     assert_eq!(dj["commit_deadline"], commit_until.to_string(), "{dj}");
     assert_eq!(dj["settled_height"], d_deadline.to_string(), "{dj}");
-    assert_eq!(dj["result_hash"], h("d"));
+    assert_eq!(dj["result_hash"], b64_of_hex(&h("d")));
     let text = ok(&cli.run(&["query", "compute", "job", &d]));
     assert!(text.contains(&format!("deadline {d_deadline}")), "{text}");
 
     // A: finalized with dev0's output.
     let job = cli.wait_for(&a, "finalized");
-    assert_eq!(job["result_hash"], hash, "{job}");
+    assert_eq!(job["result_hash"], b64_of_hex(&hash), "{job}");
     let result = cli.json(&["query", "compute", "result", &a]);
-    assert_eq!(result["status"], "finalized");
-    assert_eq!(result["result_hash"], hash);
-    assert_eq!(result["output"], hex::encode(b"the product"));
+    assert_eq!(result["status"], job_status("finalized"));
+    assert_eq!(result["result_hash"], b64_of_hex(&hash));
+    assert_eq!(result["output"], b64(b"the product"));
     let text = ok(&cli.run(&["query", "compute", "result", &a]));
     assert!(text.contains(&hash), "{text}");
 
     // B: final without dev2, which is slashed and jailed.
     let bj = cli.wait_for(&b, "finalized");
-    assert_eq!(bj["result_hash"], h("b"));
+    assert_eq!(bj["result_hash"], b64_of_hex(&h("b")));
     let settled: u64 = bj["settled_height"].as_str().unwrap().parse().unwrap();
     let dev2 = cli.provider(&addrs[2]);
     let cut = BOND * SLASH_MISSED_PPM / 1_000_000;
@@ -627,10 +644,11 @@ fn providers_requesters_and_the_treasury_run_the_compute_market_from_the_cli() {
     // T: the treasury's job, escrowed from the treasury and paid.
     let tj = cli.wait_for(&t, "finalized");
     assert_eq!(tj["price_per_replica"], TREASURY_PRICE.to_string());
-    assert_eq!(tj["input_hash"], hex::encode(sha3(&[&treasury_input])));
+    assert_eq!(tj["input_hash"], b64(sha3(&[&treasury_input])));
+    assert_eq!(tj["input"], b64(&treasury_input));
     assert_eq!(
-        cli.json(&["query", "gov", "proposal", &proposal_id])["status"],
-        "passed"
+        cli.json(&["query", "gov", "proposal", &proposal_id])["proposal"]["status"],
+        "PROPOSAL_STATUS_PASSED"
     );
     let spends = cli.json(&["query", "treasury", "spends"]);
     let job_spend = spends["spends"]

@@ -225,12 +225,12 @@ fn four_validators_agree_pass_a_proposal_survive_faults_and_a_fifth_node_state_s
         "gov-params",
     ])))
     .unwrap();
-    let mut params = serde_json::to_value(deai_gov::GovParams::default()).unwrap();
-    params["max_title_len"] = 150.into();
-    params["voting_period_blocks"] = 8.into();
-    params["expedited_voting_period_blocks"] = 4.into();
+    // The draft holds the default params in proto JSON; change four.
+    let params = &mut draft["messages"][0]["params"];
+    params["max_title_len"] = "150".into();
+    params["voting_period_blocks"] = "8".into();
+    params["expedited_voting_period_blocks"] = "4".into();
     params["min_deposit"] = serde_json::json!([{"denom": "udeai", "amount": "1000"}]);
-    draft["messages"][0]["params"] = params;
     draft["deposit"] = "1000udeai".into();
     let file = net.dir().join("proposal.json");
     std::fs::write(&file, draft.to_string()).unwrap();
@@ -261,18 +261,18 @@ fn four_validators_agree_pass_a_proposal_survive_faults_and_a_fifth_node_state_s
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let p = cli(&net, 3).json(&["query", "gov", "proposal", &id]);
-        if p["status"] == "passed" {
+        let p = cli(&net, 3).json(&["query", "gov", "proposal", &id])["proposal"].clone();
+        if p["status"] == "PROPOSAL_STATUS_PASSED" {
             break;
         }
         assert!(
-            p["status"] == "voting_period" && Instant::now() < deadline,
+            p["status"] == "PROPOSAL_STATUS_VOTING_PERIOD" && Instant::now() < deadline,
             "proposal {id}: {p}"
         );
         std::thread::sleep(Duration::from_millis(300));
     }
     let gov = cli(&net, 2).json(&["query", "gov", "params"]);
-    assert_eq!(gov["max_title_len"], 150, "{gov}");
+    assert_eq!(gov["params"]["max_title_len"], "150", "{gov}");
 
     // kill -9 of one app mid-run: its CometBFT exits; both restart, the
     // handshake replays what the app missed, and no hash diverges.

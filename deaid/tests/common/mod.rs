@@ -111,3 +111,20 @@ impl Cli<'_> {
             .map_or(0, |c| c["amount"].as_str().unwrap().parse().unwrap())
     }
 }
+
+/// `msg`, a `full_name` message, as the CLI's `--output json` and the REST
+/// gateway write it (see `deai_proto::to_lcd_json`).
+pub fn proto_json<M: prost::Message>(full_name: &str, msg: &M) -> serde_json::Value {
+    let desc = deai_proto::descriptor_pool()
+        .get_message_by_name(full_name)
+        .unwrap_or_else(|| panic!("{full_name} is in the descriptor pool"));
+    let dynamic = prost_reflect::DynamicMessage::decode(desc, msg.encode_to_vec().as_slice())
+        .unwrap_or_else(|e| panic!("{full_name} decodes: {e}"));
+    deai_proto::to_lcd_json(&dynamic).unwrap()
+}
+
+/// `bytes` as proto JSON writes a `bytes` field: standard base64.
+pub fn b64(bytes: impl AsRef<[u8]>) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
