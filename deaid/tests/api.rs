@@ -472,6 +472,131 @@ fn module_queries_answer_the_same_over_grpc_rest_and_abci_query() {
 }
 
 #[test]
+fn every_cli_query_prints_the_json_the_rest_gateway_answers() {
+    let f = Fixture::start();
+    let cli = f.cli();
+    let dev0 = f.dev(0).1.clone();
+    // Something in every list: a proposal spending from the treasury, a
+    // vote on it, a deposit, and a provider.
+    cli.tx(&["tx", "treasury", "fund", "1000000udeai"], "dev0");
+    let mut proposal: Value =
+        serde_json::from_str(&common::ok(&cli.run(&["tx", "gov", "draft-proposal"]))).unwrap();
+    proposal["messages"][0]["recipient"] = f.dev(2).1.clone().into();
+    let file = f.home.path().join("spend.json");
+    std::fs::write(&file, proposal.to_string()).unwrap();
+    cli.tx(
+        &["tx", "gov", "submit-proposal", file.to_str().unwrap()],
+        "dev0",
+    );
+    cli.tx(&["tx", "gov", "vote", "1", "yes"], "dev0");
+    cli.tx(
+        &[
+            "tx",
+            "compute",
+            "register-provider",
+            "1000000000udeai",
+            "--device",
+            "a GPU",
+        ],
+        "dev1",
+    );
+    let dev1 = f.dev(1).1.clone();
+    // (CLI query, REST path)
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        (
+            vec!["bank", "balances", &dev0],
+            format!("/cosmos/bank/v1beta1/balances/{dev0}"),
+        ),
+        (vec!["bank", "total"], "/cosmos/bank/v1beta1/supply".into()),
+        (
+            vec!["account", &dev0],
+            format!("/cosmos/auth/v1beta1/accounts/{dev0}"),
+        ),
+        (vec!["gov", "params"], "/deai/gov/v1/params".into()),
+        (vec!["gov", "proposals"], "/deai/gov/v1/proposals".into()),
+        (
+            vec!["gov", "proposals", "--status", "voting_period"],
+            "/deai/gov/v1/proposals?status=PROPOSAL_STATUS_VOTING_PERIOD".into(),
+        ),
+        (
+            vec!["gov", "proposal", "1"],
+            "/deai/gov/v1/proposals/1".into(),
+        ),
+        (
+            vec!["gov", "votes", "1"],
+            "/deai/gov/v1/proposals/1/votes".into(),
+        ),
+        (
+            vec!["gov", "deposits", "1"],
+            "/deai/gov/v1/proposals/1/deposits".into(),
+        ),
+        (
+            vec!["gov", "tally", "1"],
+            "/deai/gov/v1/proposals/1/tally".into(),
+        ),
+        (
+            vec!["gov", "delegation", &dev0],
+            format!("/deai/gov/v1/delegations/{dev0}"),
+        ),
+        (
+            vec!["treasury", "params"],
+            "/deai/treasury/v1/params".into(),
+        ),
+        (
+            vec!["treasury", "balance"],
+            "/deai/treasury/v1/balance".into(),
+        ),
+        (
+            vec!["treasury", "streams"],
+            "/deai/treasury/v1/streams".into(),
+        ),
+        (
+            vec!["treasury", "spends"],
+            "/deai/treasury/v1/spends".into(),
+        ),
+        (vec!["compute", "params"], "/deai/compute/v1/params".into()),
+        (
+            vec!["compute", "providers"],
+            "/deai/compute/v1/providers".into(),
+        ),
+        (
+            vec!["compute", "provider", &dev1],
+            format!("/deai/compute/v1/providers/{dev1}"),
+        ),
+        (vec!["compute", "models"], "/deai/compute/v1/models".into()),
+        (
+            vec!["compute", "jobs", "--limit", "10"],
+            "/deai/compute/v1/jobs?pagination.limit=10".into(),
+        ),
+    ];
+    for (args, rest_path) in &cases {
+        // The CLI reads the latest height, so a block between the two reads
+        // could change an answer (the treasury's fee share, say): try again.
+        let mut tries = 0;
+        loop {
+            let printed = cli.json(&[&["query"][..], args].concat());
+            let rest = f.get(rest_path);
+            assert_eq!(rest.status, 200, "{rest_path}: {}", rest.json);
+            if printed == rest.json {
+                break;
+            }
+            tries += 1;
+            assert!(
+                tries < 3,
+                "deaid query {}: {printed}\nREST {rest_path}: {}",
+                args.join(" "),
+                rest.json
+            );
+        }
+    }
+    // The proposal's messages come out whole, as the SDK writes an Any.
+    let p = cli.json(&["query", "gov", "proposal", "1"]);
+    let m = &p["proposal"]["messages"][0];
+    assert_eq!(m["@type"], "/deai.treasury.v1.MsgSpend", "{p}");
+    assert_eq!(m["recipient"], f.dev(2).1.as_str(), "{p}");
+}
+
+#[test]
 fn node_services_tx_lookup_and_bad_input() {
     let f = Fixture::start();
     let dev0 = f.dev(0).1.clone();
