@@ -11,7 +11,7 @@ use std::{
 
 /// The packages with Rust generated here; the rest have theirs in
 /// cosmos-sdk-proto and tendermint-proto.
-const GENERATED: [&str; 12] = [
+const GENERATED: [&str; 13] = [
     "deai/app/v1/app.proto",
     "deai/app/v1/events.proto",
     "deai/auth/v1/auth.proto",
@@ -24,6 +24,7 @@ const GENERATED: [&str; 12] = [
     "deai/treasury/v1/events.proto",
     "deai/compute/v1/compute.proto",
     "deai/compute/v1/events.proto",
+    "deai/staking/v1/events.proto",
 ];
 
 /// Folders whose .proto files all go into the descriptor set.

@@ -142,8 +142,20 @@ pub fn block_info(r: &request::FinalizeBlock) -> anyhow::Result<BlockInfo> {
 pub fn consensus(app: &SharedApp, req: ConsensusRequest) -> Result<ConsensusResponse, BoxError> {
     match req {
         ConsensusRequest::InitChain(r) => with_app(app, |a| {
-            let (hash, validators) =
-                a.init_chain(&r.chain_id, r.initial_height.value(), &r.app_state_bytes)?;
+            let cometbft_validators = r
+                .validators
+                .iter()
+                .filter_map(|u| {
+                    let key: [u8; 32] = u.pub_key.ed25519()?.as_bytes().try_into().ok()?;
+                    Some((key, u.power.value()))
+                })
+                .collect::<Vec<_>>();
+            let (hash, validators) = a.init_chain_with_validators(
+                &r.chain_id,
+                r.initial_height.value(),
+                &r.app_state_bytes,
+                &cometbft_validators,
+            )?;
             let validators = validators
                 .iter()
                 .map(|v| {
@@ -184,7 +196,19 @@ pub fn consensus(app: &SharedApp, req: ConsensusRequest) -> Result<ConsensusResp
             Ok(ConsensusResponse::FinalizeBlock(response::FinalizeBlock {
                 events: block_events,
                 tx_results: out.tx_results.into_iter().map(exec_result).collect(),
-                validator_updates: Vec::new(),
+                validator_updates: out
+                    .validator_updates
+                    .iter()
+                    .map(|u| {
+                        Ok(validator::Update {
+                            pub_key: tendermint::PublicKey::from_raw_ed25519(&u.pub_key)
+                                .ok_or_else(|| {
+                                    anyhow!("a validator update's key is not ed25519")
+                                })?,
+                            power: Power::try_from(u.power)?,
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?,
                 consensus_param_updates: None,
                 app_hash: out.app_hash.to_vec().try_into()?,
             }))

@@ -21,8 +21,8 @@ use deai_auth::AuthRead;
 use deai_proto::app::v1::{ChainInfo, GenesisValidator as ProtoValidator};
 use deai_store::{PreparedCommit, Snapshot, Storage};
 use deai_types::{
-    BlockCtx, BlockInfo, Changes, Event, GasConfig, GasMeter, Metered, Module, Overlay,
-    StateReadExt, StateWriteExt,
+    module::BlockTime, BlockCtx, BlockInfo, Changes, Event, GasConfig, GasMeter, Metered, Module,
+    Overlay, StateReadExt, StateWriteExt,
 };
 use tracing::{debug, info, info_span, warn};
 
@@ -77,8 +77,10 @@ pub struct BlockOutcome {
     pub tx_results: Vec<TxOutcome>,
     /// The app hash after the block.
     pub app_hash: [u8; 32],
-    /// Events of the block's end-of-block work (governance, treasury).
+    /// Events of the block's end-of-block work (governance, treasury, staking).
     pub events: Vec<Event>,
+    /// The changes to CometBFT's validator set (effective at height + 2).
+    pub validator_updates: Vec<deai_types::ValidatorUpdate>,
 }
 
 /// Facts fixed at genesis, kept in state under `app/chain_info`.
@@ -326,6 +328,20 @@ impl App {
         initial_height: u64,
         app_state_bytes: &[u8],
     ) -> anyhow::Result<([u8; 32], Vec<deai_genesis::GenesisValidator>)> {
+        self.init_chain_with_validators(chain_id, initial_height, app_state_bytes, &[])
+    }
+
+    /// As [`App::init_chain`], told the validators CometBFT's own genesis
+    /// lists (`InitChain`'s `validators`: ed25519 key and power). When
+    /// `app_state` names none, those are the chain's genesis validators,
+    /// and the app records them so no staked validator takes their keys.
+    pub fn init_chain_with_validators(
+        &mut self,
+        chain_id: &str,
+        initial_height: u64,
+        app_state_bytes: &[u8],
+        cometbft_validators: &[([u8; 32], u64)],
+    ) -> anyhow::Result<([u8; 32], Vec<deai_genesis::GenesisValidator>)> {
         let _span = info_span!("init_chain", chain_id, initial_height).entered();
         if self.storage.latest_version().is_some() {
             bail!("InitChain on a chain that already has committed blocks");
@@ -351,6 +367,20 @@ impl App {
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let validators = if validators.is_empty() {
+            cometbft_validators
+                .iter()
+                .map(|(key, power)| {
+                    Ok(ProtoValidator {
+                        name: String::new(),
+                        ed25519_pub_key: key.to_vec(),
+                        power: i64::try_from(*power)?,
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?
+        } else {
+            validators
+        };
         layer.put_proto(
             state_key::chain_info(),
             &ChainInfo {
@@ -476,6 +506,7 @@ impl App {
             storage: &self.storage,
             since_genesis: &since_genesis,
             prev_app_hash: &prev_app_hash,
+            time: info.time,
             modules: &self.modules,
         };
         let mut events = Vec::new();
@@ -515,7 +546,7 @@ impl App {
                 results.push(self.deliver(
                     &mut block,
                     &chain_id,
-                    (height, &prev_app_hash),
+                    (height, info.time, &prev_app_hash),
                     d,
                     pre,
                     &mut fees,
@@ -530,6 +561,19 @@ impl App {
                     .end_block(&mut block, &ctx)
                     .map_err(|e| anyhow!("{e}"))?,
             );
+        }
+        let mut validator_updates = Vec::new();
+        for module in &self.modules {
+            let (updates, ev) = module
+                .validator_updates(&mut block, &ctx)
+                .map_err(|e| anyhow!("{e}"))?;
+            if !updates.is_empty() && !validator_updates.is_empty() {
+                bail!("two modules changed the validator set; only one may own it");
+            }
+            if !updates.is_empty() {
+                validator_updates = updates;
+            }
+            events.extend(ev);
         }
 
         let changes = block.into_changes();
@@ -547,6 +591,7 @@ impl App {
             tx_results: results,
             app_hash,
             events,
+            validator_updates,
         })
     }
 
@@ -555,7 +600,7 @@ impl App {
         &self,
         block: &mut Overlay<Snapshot>,
         chain_id: &str,
-        (height, prev_app_hash): (u64, &[u8]),
+        (height, time, prev_app_hash): (u64, BlockTime, &[u8]),
         decoded: &Result<DecodedTx, TxError>,
         pre: &[Option<PreVerified>],
         fees: &mut BTreeMap<String, u128>,
@@ -608,10 +653,12 @@ impl App {
             since_genesis: &*block,
             storage: &self.storage,
             prev_app_hash,
+            time,
             modules: &self.modules,
         };
         let history = |h: u64| host.history(h, height);
         let ctx = ExecCtx {
+            time,
             height,
             prev_app_hash,
             history: &history,

@@ -15,11 +15,13 @@ use crate::{
 
 /// The names of the module accounts, each at `Address::module(name)`, as
 /// the auth queries list them.
-pub const MODULE_ACCOUNTS: [&str; 4] = [
+pub const MODULE_ACCOUNTS: [&str; 6] = [
     deai_gov::MODULE_NAME,
     deai_treasury::MODULE_NAME,
     FEE_COLLECTOR,
     "compute",
+    deai_staking::BONDED_POOL,
+    deai_staking::NOT_BONDED_POOL,
 ];
 
 /// Module accounts: their balances are not voting power.
@@ -29,6 +31,8 @@ pub fn non_voting_accounts() -> Vec<Address> {
         deai_treasury::address(),
         Address::module(FEE_COLLECTOR),
         deai_compute_module::module_address(),
+        deai_staking::bonded_pool(),
+        deai_staking::not_bonded_pool(),
     ]
 }
 
@@ -41,6 +45,8 @@ pub struct Host<'a> {
     pub since_genesis: &'a dyn StateRead,
     /// The app hash after the previous block.
     pub prev_app_hash: &'a [u8],
+    /// The block's time (zero in a simulation).
+    pub time: deai_types::module::BlockTime,
     /// The modules a proposal's messages are routed to.
     pub modules: &'a [&'static dyn Module],
 }
@@ -78,6 +84,7 @@ impl BlockHost for Host<'_> {
         let history = |h: u64| Host::history(self, h, height);
         let ctx = ExecCtx {
             height,
+            time: self.time,
             prev_app_hash: self.prev_app_hash,
             history: &history,
         };

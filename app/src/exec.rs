@@ -10,7 +10,8 @@ use crate::history::PastState;
 use deai_auth::AuthWrite;
 use deai_treasury::TreasuryWrite;
 use deai_types::{
-    Address, Coin, Event, ModuleMsg, MsgCtx, MsgError, MsgHost, StateRead, StateWrite,
+    module::BlockTime, Address, Coin, Event, ModuleMsg, MsgCtx, MsgError, MsgHost, StateRead,
+    StateReadExt, StateWrite,
 };
 
 use crate::error::TxError;
@@ -19,6 +20,8 @@ use crate::error::TxError;
 pub struct ExecCtx<'a> {
     /// The height of the block being executed.
     pub height: u64,
+    /// The block's time (zero in a simulation).
+    pub time: BlockTime,
     /// The app hash after the previous block (empty before the first).
     pub prev_app_hash: &'a [u8],
     /// The state committed at the end of an earlier block (`None` for the
@@ -33,6 +36,21 @@ pub struct AppHost;
 impl MsgHost for AppHost {
     fn gov_authority(&self) -> Address {
         deai_gov::authority()
+    }
+
+    /// Reads the validators genesis named from the app's chain record.
+    fn is_genesis_validator_key(
+        &self,
+        state: &dyn StateRead,
+        key: &[u8; 32],
+    ) -> Result<bool, MsgError> {
+        let info = state
+            .get_proto::<deai_proto::app::v1::ChainInfo>(&crate::state_key::chain_info())?
+            .unwrap_or_default();
+        Ok(info
+            .validators
+            .iter()
+            .any(|v| v.ed25519_pub_key.as_slice() == key.as_slice()))
     }
 
     fn ensure_account(&self, state: &mut dyn StateWrite, addr: &Address) -> Result<(), MsgError> {
@@ -66,6 +84,7 @@ pub fn execute(
     };
     let ctx = MsgCtx {
         height: ctx.height,
+        time: ctx.time,
         prev_app_hash: ctx.prev_app_hash,
         history: &history,
         host: &AppHost,

@@ -24,7 +24,8 @@
 //! work; compute settles before the treasury so that slashes paid to the
 //! treasury and the fee share both count before streams pay; streams pay
 //! last, so a stream created or a treasury refilled in this block already
-//! counts. Auth and bank have no hooks; they come first because every other
+//! counts; staking ends the block, so that the set it sends CometBFT
+//! reflects every stake the block moved. Auth and bank have no hooks; they come first because every other
 //! module builds on them.
 //!
 //! The order is consensus: changing it changes app hashes.
@@ -40,6 +41,7 @@ pub static MODULES: &[&dyn Module] = &[
     &deai_gov::GovModule,
     &deai_compute_module::ComputeModule,
     &deai_treasury::TreasuryModule,
+    &deai_staking::StakingModule,
 ];
 
 #[cfg(test)]
@@ -49,7 +51,10 @@ mod tests {
     #[test]
     fn the_registry_lists_each_module_once_in_hook_order() {
         let names: Vec<&str> = MODULES.iter().map(|m| m.name()).collect();
-        assert_eq!(names, ["auth", "bank", "gov", "compute", "treasury"]);
+        assert_eq!(
+            names,
+            ["auth", "bank", "gov", "compute", "treasury", "staking"]
+        );
     }
 
     #[test]
@@ -84,8 +89,8 @@ mod tests {
         }
         assert_eq!(
             count,
-            3 + 1 + 8 + 9 + 5,
-            "auth, bank, gov, compute, treasury"
+            3 + 1 + 8 + 9 + 5 + 7,
+            "auth, bank, gov, compute, treasury, staking"
         );
     }
 }

@@ -133,12 +133,14 @@ impl Querier {
         let host = end_block::Host {
             storage: &self.storage,
             since_genesis: &snapshot,
+            time: Default::default(),
             prev_app_hash: &prev_app_hash,
             modules: &self.modules,
         };
         let history = |h: u64| host.history(h, height);
         let ctx = ExecCtx {
             height,
+            time: Default::default(),
             prev_app_hash: &prev_app_hash,
             history: &history,
         };

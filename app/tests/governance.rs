@@ -487,6 +487,7 @@ fn a_proposal_carrying_a_bank_send_from_the_governance_account_is_refused_and_ch
         storage: chain.app.storage(),
         since_genesis: &committed,
         prev_app_hash: &prev,
+        time: Default::default(),
         modules: deai_app::modules::MODULES,
     };
     let mut layer = Overlay::new(chain.app.storage().latest_snapshot());

@@ -126,6 +126,9 @@ pub struct AppState {
     /// Compute-market parameters, registered models and providers.
     #[serde(default)]
     pub compute: deai_compute_module::ComputeGenesis,
+    /// Staking parameters.
+    #[serde(default)]
+    pub staking: deai_staking::StakingGenesis,
     /// The initial validators. When non-empty, `InitChain` returns them and
     /// CometBFT uses them instead of its own genesis list.
     #[serde(default)]
@@ -148,6 +151,7 @@ impl Serialize for AppState {
             map.serialize_entry("gov", &self.gov)?;
             map.serialize_entry("treasury", &self.treasury)?;
             map.serialize_entry("compute", &self.compute)?;
+            map.serialize_entry("staking", &self.staking)?;
         }
         map.serialize_entry(VALIDATORS_KEY, &self.validators)?;
         if let Some(exported) = &self.exported {
@@ -173,7 +177,8 @@ impl AppState {
                 && self.bank == BankGenesis::default()
                 && self.gov == deai_gov::GovGenesis::default()
                 && self.treasury == deai_treasury::TreasuryGenesis::default()
-                && self.compute == deai_compute_module::ComputeGenesis::default();
+                && self.compute == deai_compute_module::ComputeGenesis::default()
+                && self.staking == deai_staking::StakingGenesis::default();
             if !sections_empty {
                 return Err(exported_with_sections());
             }
@@ -183,6 +188,10 @@ impl AppState {
         self.gov.validate()?;
         self.treasury.validate()?;
         self.compute.validate()?;
+        self.staking.validate().map_err(|e| GenesisError::Section {
+            key: deai_staking::MODULE_NAME,
+            reason: e.to_string(),
+        })?;
         validate_validators(&self.validators)
     }
 
@@ -516,6 +525,7 @@ mod tests {
         &deai_gov::GovModule,
         &deai_compute_module::ComputeModule,
         &deai_treasury::TreasuryModule,
+        &deai_staking::StakingModule,
     ];
 
     /// A module whose section is `{"start": N}` with N below 100, written

@@ -216,6 +216,15 @@ pub mod treasury {
     }
 }
 
+/// `deai.staking.v1`: the staking module's events (its messages, queries
+/// and records are the Cosmos SDK's `cosmos.staking.v1beta1`).
+pub mod staking {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/deai.staking.v1.rs"));
+    }
+}
+
 /// `deai.compute.v1`: compute module state, messages and queries.
 pub mod compute {
     /// Version 1.

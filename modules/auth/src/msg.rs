@@ -43,6 +43,13 @@ mod tests {
         fn gov_authority(&self) -> Address {
             self.0
         }
+        fn is_genesis_validator_key(
+            &self,
+            _: &dyn deai_types::StateRead,
+            _: &[u8; 32],
+        ) -> Result<bool, MsgError> {
+            Ok(false)
+        }
         fn ensure_account(&self, _: &mut dyn StateWrite, _: &Address) -> Result<(), MsgError> {
             Ok(())
         }
@@ -76,6 +83,7 @@ mod tests {
         let history: &MsgHistory = &|_| Ok(None);
         let ctx = MsgCtx {
             height: 5,
+            time: Default::default(),
             prev_app_hash: &[],
             history,
             host: &host,

@@ -24,7 +24,7 @@ pub use gas::{GasConfig, GasMeter, Metered};
 pub use module::{
     BlockCtx, BlockHooks, BlockHost, BlockInfo, DecodeCtx, GenesisHandler, GovernedParams,
     HistoryNeed, HookError, Module, ModuleMsg, MsgCtx, MsgDecoder, MsgHandler, MsgHistory, MsgHost,
-    QueryCtx, QueryHandler, UpdateParams,
+    QueryCtx, QueryHandler, UpdateParams, ValidatorUpdate,
 };
 pub use query::{Page, QueryError};
 pub use state::{

@@ -197,6 +197,28 @@ pub trait BlockHooks {
     ) -> Result<Vec<Event>, HookError> {
         Ok(Vec::new())
     }
+
+    /// The changes to CometBFT's validator set this block makes, with their
+    /// events; runs after every module's `end_block`. One module (staking)
+    /// owns the set: the app refuses updates from a second.
+    fn validator_updates(
+        &self,
+        _state: &mut dyn StateWrite,
+        _ctx: &BlockCtx<'_>,
+    ) -> Result<(Vec<ValidatorUpdate>, Vec<Event>), HookError> {
+        Ok((Vec::new(), Vec::new()))
+    }
+}
+
+/// A change to the validator set, as `FinalizeBlock` returns it to
+/// CometBFT: the validator's ed25519 key and its new power (0 removes it).
+/// It takes effect two heights later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidatorUpdate {
+    /// The ed25519 consensus public key.
+    pub pub_key: [u8; 32],
+    /// The new voting power; 0 removes the validator.
+    pub power: u64,
 }
 
 /// The committed state at the end of a height, or why it cannot be read.
@@ -278,6 +300,13 @@ pub type MsgHistory<'a> = dyn Fn(u64) -> Result<Option<Box<dyn StateRead + 'a>>,
 pub trait MsgHost {
     /// The governance account: the authority of parameter changes.
     fn gov_authority(&self) -> Address;
+    /// Whether `key` is the consensus key of a validator genesis named
+    /// (outside staking): a staked validator may not take it over.
+    fn is_genesis_validator_key(
+        &self,
+        state: &dyn StateRead,
+        key: &[u8; 32],
+    ) -> Result<bool, MsgError>;
     /// Gives `addr` an account if it has none (a recipient of tokens gets
     /// one, as in the Cosmos SDK).
     fn ensure_account(&self, state: &mut dyn StateWrite, addr: &Address) -> Result<(), MsgError>;
@@ -300,6 +329,8 @@ pub trait MsgHost {
 pub struct MsgCtx<'a> {
     /// The height of the block being executed.
     pub height: u64,
+    /// The block's time (its header's; zero in a simulation).
+    pub time: BlockTime,
     /// The app hash after the previous block (empty before the first).
     pub prev_app_hash: &'a [u8],
     /// The state committed at the end of an earlier block.

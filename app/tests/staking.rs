@@ -1,0 +1,321 @@
+//! Staking through the real [`App`] on RocksDB, with signed transactions:
+//! a validator created by a transaction comes out of `FinalizeBlock` as a
+//! validator update, a delegation raises its power, and undelegating all
+//! of it sends power 0 and returns the tokens after the unbonding time.
+//! The SDK's staking queries answer through the app's query router, and a
+//! genesis validator's consensus key cannot be taken.
+
+#![allow(clippy::unwrap_used)]
+
+use cosmos_sdk_proto::cosmos::{base::v1beta1::Coin as ProtoCoin, staking::v1beta1 as sdk};
+use deai_app::{App, BlockOutcome};
+use deai_auth::AuthRead;
+use deai_bank::BankRead;
+use deai_client::tx::{any, sign_tx, Key, TxParams};
+use deai_staking::{types::pubkey_any, ValoperAddress};
+use deai_types::{module::BlockTime, Coin, ValidatorUpdate};
+use prost::Message;
+use serde_json::json;
+
+const CHAIN: &str = "deai-staking-app-test";
+const DAY: i64 = 24 * 3600;
+
+struct Chain {
+    app: App,
+    now: BlockTime,
+    _dir: tempfile::TempDir,
+}
+
+fn consensus_key(seed: u8) -> [u8; 32] {
+    ed25519_consensus::SigningKey::from([seed; 32])
+        .verification_key()
+        .to_bytes()
+}
+
+fn udeai(n: u128) -> Option<ProtoCoin> {
+    Some(ProtoCoin {
+        denom: "udeai".into(),
+        amount: n.to_string(),
+    })
+}
+
+impl Chain {
+    fn new(members: &[&Key]) -> Chain {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = App::open(dir.path()).unwrap();
+        let balances: Vec<_> = members
+            .iter()
+            .map(|k| json!({"address": k.address().to_bech32(), "coins": [{"denom": "udeai", "amount": "1000000000000"}]}))
+            .collect();
+        let genesis_key = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            consensus_key(200),
+        );
+        let genesis = json!({
+            "bank": {"balances": balances},
+            "staking": {"params": {
+                "unbonding_time_seconds": 7 * DAY, "max_validators": 10, "max_entries": 7,
+                "historical_entries": 0, "bond_denom": "udeai", "min_commission_rate": "0"
+            }},
+            "validators": [{"name": "genesis", "pub_key": genesis_key, "power": 10}],
+        });
+        app.init_chain(CHAIN, 1, &serde_json::to_vec(&genesis).unwrap())
+            .unwrap();
+        let mut chain = Chain {
+            app,
+            now: BlockTime {
+                seconds: 1_750_000_000,
+                nanos: 0,
+            },
+            _dir: dir,
+        };
+        chain.block(&[]);
+        chain
+    }
+
+    /// One block `seconds` after the last.
+    fn block_after(&mut self, seconds: i64, txs: &[Vec<u8>]) -> BlockOutcome {
+        self.now.seconds += seconds;
+        let txs: Vec<bytes::Bytes> = txs.iter().cloned().map(bytes::Bytes::from).collect();
+        let info = deai_app::BlockInfo {
+            time: self.now,
+            ..deai_app::BlockInfo::at(self.app.last_height() + 1)
+        };
+        let out = self.app.finalize_block(&info, &txs).unwrap();
+        self.app.commit().unwrap();
+        out
+    }
+
+    fn block(&mut self, txs: &[Vec<u8>]) -> BlockOutcome {
+        self.block_after(5, txs)
+    }
+
+    fn tx(&self, key: &Key, type_url: &str, msg: &impl Message) -> Vec<u8> {
+        let acc = self
+            .app
+            .storage()
+            .latest_snapshot()
+            .account(&key.address())
+            .unwrap()
+            .unwrap();
+        sign_tx(
+            key,
+            vec![any(type_url, msg)],
+            &TxParams {
+                chain_id: CHAIN.into(),
+                account_number: acc.account_number,
+                sequence: acc.sequence,
+                fee: Some(Coin::new(5_000, "udeai")),
+                gas_limit: 500_000,
+                memo: String::new(),
+            },
+        )
+    }
+
+    fn query<R: Message + Default>(&self, path: &str, req: &impl Message) -> R {
+        let answer = self
+            .app
+            .querier()
+            .query(path, &req.encode_to_vec(), 0, false);
+        assert_eq!(answer.code, 0, "{path}: {}", answer.log);
+        R::decode(answer.value.as_slice()).unwrap()
+    }
+
+    fn balance(&self, key: &Key) -> u128 {
+        self.app
+            .storage()
+            .latest_snapshot()
+            .balance(&key.address(), "udeai")
+            .unwrap()
+    }
+}
+
+fn create_validator(op: &Key, pubkey: [u8; 32], amount: u128) -> sdk::MsgCreateValidator {
+    sdk::MsgCreateValidator {
+        description: Some(sdk::Description {
+            moniker: "joiner".into(),
+            ..Default::default()
+        }),
+        commission: Some(sdk::CommissionRates {
+            rate: "100000000000000000".into(),
+            max_rate: "200000000000000000".into(),
+            max_change_rate: "10000000000000000".into(),
+        }),
+        min_self_delegation: "1".into(),
+        #[allow(deprecated)]
+        delegator_address: String::new(),
+        validator_address: op.address().to_valoper(),
+        pubkey: Some(pubkey_any(&pubkey)),
+        value: udeai(amount),
+    }
+}
+
+#[test]
+fn a_validator_created_by_a_transaction_reaches_cometbfts_set_and_leaves_it() {
+    let op = Key::from_label("staking-app-operator");
+    let delegator = Key::from_label("staking-app-delegator");
+    let mut chain = Chain::new(&[&op, &delegator]);
+
+    // Created by a signed transaction: FinalizeBlock returns its key and power.
+    let tx = chain.tx(
+        &op,
+        deai_staking::MSG_CREATE_VALIDATOR_TYPE_URL,
+        &create_validator(&op, consensus_key(1), 7_000_000),
+    );
+    let out = chain.block(&[tx]);
+    assert_eq!(out.tx_results[0].code, 0, "{}", out.tx_results[0].log);
+    assert_eq!(
+        out.validator_updates,
+        [ValidatorUpdate {
+            pub_key: consensus_key(1),
+            power: 7
+        }]
+    );
+    assert!(out.events.iter().any(|e| e.kind == "validator_set_updated"));
+
+    // A delegation raises the power.
+    let delegate = sdk::MsgDelegate {
+        delegator_address: delegator.address().to_bech32(),
+        validator_address: op.address().to_valoper(),
+        amount: udeai(3_000_000),
+    };
+    let tx = chain.tx(&delegator, deai_staking::MSG_DELEGATE_TYPE_URL, &delegate);
+    let out = chain.block(&[tx]);
+    assert_eq!(out.tx_results[0].code, 0, "{}", out.tx_results[0].log);
+    assert_eq!(out.validator_updates[0].power, 10);
+
+    // The SDK's queries answer through the app's router.
+    let v: sdk::QueryValidatorResponse = chain.query(
+        "/cosmos.staking.v1beta1.Query/Validator",
+        &sdk::QueryValidatorRequest {
+            validator_addr: op.address().to_valoper(),
+        },
+    );
+    let v = v.validator.unwrap();
+    assert_eq!(v.tokens, "10000000");
+    assert_eq!(v.status, sdk::BondStatus::Bonded as i32);
+    assert_eq!(v.delegator_shares, "10000000000000000000000000");
+    let d: sdk::QueryDelegationResponse = chain.query(
+        "/cosmos.staking.v1beta1.Query/Delegation",
+        &sdk::QueryDelegationRequest {
+            delegator_addr: delegator.address().to_bech32(),
+            validator_addr: op.address().to_valoper(),
+        },
+    );
+    assert_eq!(
+        d.delegation_response.unwrap().balance.unwrap().amount,
+        "3000000"
+    );
+    let pool: sdk::QueryPoolResponse = chain.query(
+        "/cosmos.staking.v1beta1.Query/Pool",
+        &sdk::QueryPoolRequest {},
+    );
+    assert_eq!(pool.pool.unwrap().bonded_tokens, "10000000");
+    let all: sdk::QueryValidatorsResponse = chain.query(
+        "/cosmos.staking.v1beta1.Query/Validators",
+        &sdk::QueryValidatorsRequest {
+            status: "BOND_STATUS_BONDED".into(),
+            pagination: None,
+        },
+    );
+    assert_eq!(all.validators.len(), 1);
+
+    // Everyone leaves: power 0, the validator unbonds, and the tokens come
+    // back after the unbonding time, exactly.
+    let before = chain.balance(&delegator);
+    let undelegate = |who: &Key, amount| sdk::MsgUndelegate {
+        delegator_address: who.address().to_bech32(),
+        validator_address: op.address().to_valoper(),
+        amount: udeai(amount),
+    };
+    let txs = [
+        chain.tx(
+            &delegator,
+            deai_staking::MSG_UNDELEGATE_TYPE_URL,
+            &undelegate(&delegator, 3_000_000),
+        ),
+        chain.tx(
+            &op,
+            deai_staking::MSG_UNDELEGATE_TYPE_URL,
+            &undelegate(&op, 7_000_000),
+        ),
+    ];
+    let out = chain.block(&txs);
+    for r in &out.tx_results {
+        assert_eq!(r.code, 0, "{}", r.log);
+    }
+    assert_eq!(
+        out.validator_updates,
+        [ValidatorUpdate {
+            pub_key: consensus_key(1),
+            power: 0
+        }]
+    );
+    assert_eq!(chain.balance(&delegator), before - 5_000);
+    chain.block_after(7 * DAY, &[]);
+    let out = chain.block(&[]);
+    assert!(out.validator_updates.is_empty());
+    assert_eq!(chain.balance(&delegator), before - 5_000 + 3_000_000);
+    let pool: sdk::QueryPoolResponse = chain.query(
+        "/cosmos.staking.v1beta1.Query/Pool",
+        &sdk::QueryPoolRequest {},
+    );
+    assert_eq!(
+        pool.pool.unwrap(),
+        sdk::Pool {
+            not_bonded_tokens: "0".into(),
+            bonded_tokens: "0".into(),
+        }
+    );
+}
+
+#[test]
+fn a_genesis_validators_key_cannot_be_taken_and_pools_take_no_sends() {
+    let op = Key::from_label("staking-app-thief");
+    let mut chain = Chain::new(&[&op]);
+    let tx = chain.tx(
+        &op,
+        deai_staking::MSG_CREATE_VALIDATOR_TYPE_URL,
+        &create_validator(&op, consensus_key(200), 7_000_000),
+    );
+    let out = chain.block(&[tx]);
+    assert_ne!(out.tx_results[0].code, 0);
+    assert!(
+        out.tx_results[0].log.contains("already used"),
+        "{}",
+        out.tx_results[0].log
+    );
+    assert!(out.validator_updates.is_empty());
+
+    // The pools hold exactly the stake: a plain send to one is refused.
+    let send = deai_client::tx::msg_send(
+        &op.address(),
+        &deai_staking::bonded_pool(),
+        &[Coin::new(1, "udeai")],
+    );
+    let acc = chain
+        .app
+        .storage()
+        .latest_snapshot()
+        .account(&op.address())
+        .unwrap()
+        .unwrap();
+    let tx = sign_tx(
+        &op,
+        vec![send],
+        &TxParams {
+            chain_id: CHAIN.into(),
+            account_number: acc.account_number,
+            sequence: acc.sequence,
+            fee: Some(Coin::new(5_000, "udeai")),
+            gas_limit: 500_000,
+            memo: String::new(),
+        },
+    );
+    let out = chain.block(&[tx]);
+    assert!(
+        out.tx_results[0].log.contains("module account"),
+        "{}",
+        out.tx_results[0].log
+    );
+}

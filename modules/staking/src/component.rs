@@ -1,0 +1,124 @@
+//! The staking module as the app composes it (see `deai_types::module`).
+
+use cosmos_sdk_proto::Any;
+use deai_types::{
+    module::{decode_any, genesis_section, shown_type_url},
+    BlockCtx, BlockHooks, DecodeCtx, Event, GenesisHandler, HookError, Module, ModuleMsg, MsgError,
+    MsgHandler, QueryCtx, QueryError, QueryHandler, StateRead, StateWrite, ValidatorUpdate,
+};
+
+use crate::{
+    end_block,
+    msg::{update_params, StakingMsg},
+    MSG_BEGIN_REDELEGATE_TYPE_URL, MSG_CANCEL_UNBONDING_TYPE_URL, MSG_CREATE_VALIDATOR_TYPE_URL,
+    MSG_DELEGATE_TYPE_URL, MSG_EDIT_VALIDATOR_TYPE_URL, MSG_UNDELEGATE_TYPE_URL,
+    MSG_UPDATE_PARAMS_TYPE_URL,
+};
+
+/// The staking module: validators, delegations, unbonding and the
+/// validator set CometBFT runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StakingModule;
+
+fn hook(e: crate::StakingError) -> HookError {
+    HookError(format!("staking end block: {e}"))
+}
+
+impl BlockHooks for StakingModule {
+    /// Returns matured unbondings, drops matured redelegations, and lets
+    /// validators whose unbonding ended become unbonded.
+    fn end_block(
+        &self,
+        state: &mut dyn StateWrite,
+        ctx: &BlockCtx<'_>,
+    ) -> Result<Vec<Event>, HookError> {
+        let now = ctx.info.time;
+        let mut events = end_block::complete_unbondings(state, now).map_err(hook)?;
+        events.extend(end_block::complete_redelegations(state, now).map_err(hook)?);
+        end_block::complete_validator_unbondings(state, now).map_err(hook)?;
+        Ok(events)
+    }
+
+    /// The set's changes since the last block.
+    fn validator_updates(
+        &self,
+        state: &mut dyn StateWrite,
+        ctx: &BlockCtx<'_>,
+    ) -> Result<(Vec<ValidatorUpdate>, Vec<Event>), HookError> {
+        end_block::apply_validator_set(state, ctx.height(), ctx.info.time).map_err(hook)
+    }
+}
+
+impl QueryHandler for StakingModule {
+    fn query(
+        &self,
+        method: &str,
+        data: &[u8],
+        ctx: &QueryCtx<'_>,
+    ) -> Option<Result<Vec<u8>, QueryError>> {
+        crate::query::query(ctx.state, method, data)
+    }
+}
+
+impl MsgHandler for StakingModule {
+    fn msg_type_urls(&self) -> &'static [&'static str] {
+        &[
+            MSG_CREATE_VALIDATOR_TYPE_URL,
+            MSG_EDIT_VALIDATOR_TYPE_URL,
+            MSG_DELEGATE_TYPE_URL,
+            MSG_UNDELEGATE_TYPE_URL,
+            MSG_BEGIN_REDELEGATE_TYPE_URL,
+            MSG_CANCEL_UNBONDING_TYPE_URL,
+            MSG_UPDATE_PARAMS_TYPE_URL,
+        ]
+    }
+
+    fn decode_msg(&self, any: &Any, _ctx: &DecodeCtx<'_>) -> Result<Box<dyn ModuleMsg>, MsgError> {
+        let msg = match any.type_url.as_str() {
+            MSG_CREATE_VALIDATOR_TYPE_URL => StakingMsg::create_validator(&decode_any(any)?),
+            MSG_EDIT_VALIDATOR_TYPE_URL => StakingMsg::edit_validator(&decode_any(any)?),
+            MSG_DELEGATE_TYPE_URL => StakingMsg::delegate(&decode_any(any)?),
+            MSG_UNDELEGATE_TYPE_URL => StakingMsg::undelegate(&decode_any(any)?),
+            MSG_BEGIN_REDELEGATE_TYPE_URL => StakingMsg::redelegate(&decode_any(any)?),
+            MSG_CANCEL_UNBONDING_TYPE_URL => StakingMsg::cancel_unbonding(&decode_any(any)?),
+            MSG_UPDATE_PARAMS_TYPE_URL => return Ok(Box::new(update_params(&decode_any(any)?)?)),
+            other => return Err(MsgError::UnknownMessage(shown_type_url(other))),
+        };
+        Ok(Box::new(msg?))
+    }
+}
+
+impl GenesisHandler for StakingModule {
+    fn genesis_key(&self) -> Option<&'static str> {
+        Some(crate::MODULE_NAME)
+    }
+
+    fn validate_genesis(&self, section: &serde_json::Value) -> Result<(), String> {
+        genesis_section::<crate::StakingGenesis>(section)?
+            .validate()
+            .map_err(|e| e.to_string())
+    }
+
+    fn init_genesis(
+        &self,
+        state: &mut dyn StateWrite,
+        section: &serde_json::Value,
+    ) -> Result<(), String> {
+        genesis_section::<crate::StakingGenesis>(section)?
+            .init(state)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The pools hold exactly the stake: the bonded pool the bonded
+    /// validators' tokens, the not-bonded pool the others' and every
+    /// unbonding entry's balance.
+    fn check_state(&self, state: &dyn StateRead) -> Result<(), String> {
+        crate::invariants::check_pools(state).map_err(|e| e.to_string())
+    }
+}
+
+impl Module for StakingModule {
+    fn name(&self) -> &'static str {
+        crate::MODULE_NAME
+    }
+}
