@@ -4,6 +4,7 @@ mod computecli;
 mod govcli;
 mod loadgen;
 mod protojson;
+mod stakingcli;
 mod txcli;
 
 use std::path::PathBuf;
@@ -260,6 +261,9 @@ enum TxCmd {
     /// The compute market: providers, bonds, jobs, commit and reveal.
     #[command(subcommand)]
     Compute(computecli::ComputeTxCmd),
+    /// Staking: validators, delegation, unbonding, redelegation.
+    #[command(subcommand)]
+    Staking(stakingcli::StakingTxCmd),
 }
 
 #[derive(Subcommand)]
@@ -311,6 +315,9 @@ enum QueryCmd {
     /// Compute-market queries: jobs, results, providers, models, params.
     #[command(subcommand)]
     Compute(computecli::ComputeQueryCmd),
+    /// Staking queries: validators, delegations, unbondings, pool, params.
+    #[command(subcommand)]
+    Staking(stakingcli::StakingQueryCmd),
     /// An account's number, sequence and public key.
     Account {
         /// A deai1… address.
@@ -509,6 +516,7 @@ fn run() -> anyhow::Result<()> {
         Command::Tx(TxCmd::Gov(cmd)) => runtime()?.block_on(govcli::gov_tx(&home, cmd)),
         Command::Tx(TxCmd::Treasury(cmd)) => runtime()?.block_on(govcli::treasury_tx(&home, cmd)),
         Command::Tx(TxCmd::Compute(cmd)) => runtime()?.block_on(computecli::compute_tx(&home, cmd)),
+        Command::Tx(TxCmd::Staking(cmd)) => runtime()?.block_on(stakingcli::staking_tx(&home, cmd)),
         Command::Query { node, cmd } => runtime()?.block_on(query(&node, cmd)),
         Command::Status { node } => runtime()?.block_on(async {
             let (chain_id, height) = NodeClient::new(&node.node)?.status().await?;
@@ -949,6 +957,7 @@ async fn query(node: &NodeArgs, cmd: QueryCmd) -> anyhow::Result<()> {
         QueryCmd::Gov(cmd) => govcli::gov_query(node, cmd).await,
         QueryCmd::Treasury(cmd) => govcli::treasury_query(node, cmd).await,
         QueryCmd::Compute(cmd) => computecli::compute_query(node, cmd).await,
+        QueryCmd::Staking(cmd) => stakingcli::staking_query(node, cmd).await,
         QueryCmd::Bank(BankQueryCmd::Balances { address }) => {
             let r: protojson::Answer<bank::QueryAllBalancesResponse> = protojson::ask(
                 &client,
