@@ -388,3 +388,100 @@ fn halt_past_a_snapshot(net: &Localnet) -> (u64, u64) {
     }
     panic!("never halted four heights above a snapshot");
 }
+
+/// The CometBFT address (hex, upper case) of the validator key in `file`.
+fn cometbft_address(file: &Path) -> String {
+    let v: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    v["address"].as_str().unwrap().to_uppercase()
+}
+
+#[test]
+fn a_validator_created_by_a_transaction_joins_cometbfts_set_and_signs() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(net) = up(
+        29300,
+        &[
+            "--validators",
+            "1",
+            // Slow enough that the joiner, a debug build sharing two cores
+            // with the validator, keeps up and can vote in time.
+            "--block-time",
+            "1s",
+            // A snapshot lives two intervals (the newest two are kept):
+            // long enough for the joiner to fetch it.
+            "--snapshot-interval",
+            "15",
+        ],
+    ) else {
+        return;
+    };
+    net.wait_height(0, 16, 90);
+    // A full node joins by state sync with its own fresh CometBFT key…
+    net.ok(&["join"]);
+    let key_file = net
+        .dir()
+        .join("node1/cometbft/config/priv_validator_key.json");
+    let address = cometbft_address(&key_file);
+    let start = Instant::now();
+    while net.height(1).unwrap_or(0) + 2 < net.height(0).unwrap() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "node1 never caught up"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // …and dev1 makes it a validator with 2 units of power (the genesis
+    // validator has 10, so the chain goes on even if it never signed).
+    let node0 = cli(&net, 0);
+    node0.tx(
+        &[
+            "tx",
+            "staking",
+            "create-validator",
+            "--amount",
+            "2000000udeai",
+            "--cometbft-key",
+            key_file.to_str().unwrap(),
+            "--moniker",
+            "joiner",
+        ],
+        "dev1",
+    );
+    // CometBFT's set has it two blocks later, with its power.
+    let start = Instant::now();
+    loop {
+        let vals = net.get(0, "/validators").unwrap();
+        let listed = vals["validators"].as_array().unwrap();
+        if let Some(v) = listed.iter().find(|v| v["address"] == address.as_str()) {
+            assert_eq!(v["voting_power"], "2", "{vals}");
+            assert_eq!(listed.len(), 2, "{vals}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "never in the set: {vals}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // And it signs: its vote is in a later block's last commit.
+    let start = Instant::now();
+    loop {
+        let h = net.height(0).unwrap();
+        let block = net.get(0, &format!("/block?height={h}")).unwrap();
+        let signed = block["block"]["last_commit"]["signatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["validator_address"] == address.as_str() && s["block_id_flag"] == 2);
+        if signed {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "node1 never signed"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let text = ok(&node0.run(&["query", "staking", "validators", "--status", "bonded"]));
+    assert!(text.contains("joiner"), "{text}");
+}
