@@ -1310,6 +1310,7 @@ fn cosmpy_and_grpcurl_work_against_the_devnet() {
         return;
     };
     let f = Fixture::start();
+    let Stake { a, b, delegator } = f.stake();
     let (_, _, mnemonic) = f.dev(0).clone();
     let dev2 = f.dev(2).1.clone();
     let grpc = api::cosmpy_check(
@@ -1326,10 +1327,64 @@ fn cosmpy_and_grpcurl_work_against_the_devnet() {
         &mnemonic,
         &dev2,
     );
+    // dev0 staked in one tx; each run sends and delegates.
     assert_eq!(
         (grpc["sequence"].as_u64(), rest["sequence"].as_u64()),
-        (Some(1), Some(2))
+        (Some(3), Some(5))
     );
+    // cosmpy's query_validators reads both validators, bonded; its
+    // delegation (to the first it lists) lands, and the positions it reads
+    // page by page are the stake made above plus its own.
+    for run in [&grpc, &rest] {
+        let mut seen: Vec<(String, String, String)> = run["validators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                assert!(v["tokens"].as_u64().unwrap() >= 10_000_000, "{v}");
+                let s = |k: &str| v[k].as_str().unwrap().to_string();
+                (s("address"), s("moniker"), s("status"))
+            })
+            .collect();
+        seen.sort();
+        let mut want = vec![
+            (a.clone(), "staked 1".into(), "BOND_STATUS_BONDED".into()),
+            (b.clone(), "staked 2".into(), "BOND_STATUS_BONDED".into()),
+        ];
+        want.sort();
+        assert_eq!(seen, want, "{run}");
+        assert_eq!(
+            run["unbonding"],
+            serde_json::json!({ &a: 1_000_000 }),
+            "{run}"
+        );
+    }
+    let mut delegated =
+        std::collections::BTreeMap::from([(a.clone(), 3_000_000u64), (b, 1_000_000)]);
+    for run in [&grpc, &rest] {
+        *delegated
+            .get_mut(run["delegated_to"].as_str().unwrap())
+            .unwrap() += 1_000_000;
+        assert_eq!(run["delegated"], serde_json::json!(delegated), "{run}");
+    }
+    let ours = f
+        .get(&format!("/cosmos/staking/v1beta1/delegations/{delegator}"))
+        .json;
+    let ours: std::collections::BTreeMap<String, u64> = ours["delegation_responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["delegation"]["validator_address"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                d["balance"]["amount"].as_str().unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(ours, delegated);
 
     let services = api::grpcurl_list(&grpcurl, &f.dev.grpc);
     for s in [
@@ -1339,6 +1394,8 @@ fn cosmpy_and_grpcurl_work_against_the_devnet() {
         "cosmos.base.tendermint.v1beta1.Service",
         "cosmos.base.node.v1beta1.Service",
         "cosmos.gov.v1.Query",
+        "cosmos.staking.v1beta1.Query",
+        "cosmos.staking.v1beta1.Msg",
         "deai.compute.v1.Query",
         "grpc.reflection.v1.ServerReflection",
     ] {
@@ -1360,6 +1417,24 @@ fn cosmpy_and_grpcurl_work_against_the_devnet() {
         ))
         .json;
     assert_eq!(by_grpcurl["balance"], by_rest["balance"]);
+    // A staking answer, its Any consensus key included, through reflection.
+    let by_grpcurl = api::grpcurl_call(
+        &grpcurl,
+        &f.dev.grpc,
+        "cosmos.staking.v1beta1.Query/Validator",
+        &format!(r#"{{"validator_addr":"{a}"}}"#),
+    );
+    let by_rest = f
+        .get(&format!("/cosmos/staking/v1beta1/validators/{a}"))
+        .json;
+    let (g, r) = (&by_grpcurl["validator"], &by_rest["validator"]);
+    assert_eq!(g["operatorAddress"], a.as_str(), "{by_grpcurl}");
+    assert_eq!(
+        (&g["status"], &g["tokens"], &g["delegatorShares"]),
+        (&r["status"], &r["tokens"], &r["delegator_shares"]),
+        "{by_grpcurl}"
+    );
+    assert_eq!(g["consensusPubkey"], r["consensus_pubkey"], "{by_grpcurl}");
 }
 
 /// A value for path parameter `field` of a generated request, and its text
