@@ -2,7 +2,9 @@
 //! against the same node's `abci_query` (the reference every module query
 //! already answers): every module method gives the same bytes over gRPC and
 //! the same JSON over REST as `abci_query` decoded with the SDK's JSON
-//! rules; heights asked for in `x-cosmos-block-height` read old state; the
+//! rules (staking's on validators, delegations, an unbonding and a
+//! redelegation made by signed txs, so its routes answer with records);
+//! heights asked for in `x-cosmos-block-height` read old state; the
 //! node services (blocks, node info, validators, tx lookup) answer from the
 //! node's RPC; bad input gets a clear error and changes nothing; and
 //! clients nobody here wrote (cosmpy over gRPC and REST, grpcurl through
@@ -29,9 +31,14 @@ use cosmos_sdk_proto::cosmos::{
             AbciQueryRequest, AbciQueryResponse, GetBlockByHeightRequest, GetBlockByHeightResponse,
             GetLatestBlockResponse, GetLatestValidatorSetResponse, GetNodeInfoResponse,
         },
+        v1beta1::Coin as ProtoCoin,
     },
+    crypto::ed25519::PubKey as Ed25519PubKey,
+    staking::v1beta1 as staking,
     tx::v1beta1::{BroadcastTxRequest, BroadcastTxResponse, GetTxRequest, GetTxResponse},
 };
+use deai_client::{tx::any, Gas, Key, NodeClient, TxParams};
+use deai_staking::ValoperAddress as _;
 use deai_tests::api::{self, RestAnswer, HEIGHT_HEADER};
 use prost::Message;
 use prost_reflect::DynamicMessage;
@@ -182,6 +189,123 @@ impl Fixture {
             .unwrap()
     }
 
+    /// Dev account `i`'s key, from the mnemonic the devnet printed.
+    fn key(&self, i: usize) -> Key {
+        let (_, address, mnemonic) = self.dev(i);
+        let key = Key::from_signing_key(deai_keys::derive_from_mnemonic(mnemonic, "").unwrap());
+        assert_eq!(&key.address().to_bech32(), address);
+        key
+    }
+
+    /// Signs `msgs` with dev account `i`'s key on deai-client's path (the
+    /// CLI's: account from the node, simulated gas, SIGN_MODE_DIRECT) and
+    /// waits for the block; the tx must succeed.
+    fn send(&self, i: usize, msgs: Vec<cosmos_sdk_proto::Any>) {
+        let key = self.key(i);
+        let client = NodeClient::new(&self.dev.rpc).unwrap();
+        let landed = self.rt.block_on(async {
+            let (chain_id, _) = client.status().await.unwrap();
+            let account = client
+                .account(&key.address().to_bech32())
+                .await
+                .unwrap()
+                .unwrap();
+            let params = TxParams {
+                chain_id,
+                account_number: account.account_number,
+                sequence: account.sequence,
+                fee: Some(deai_types::Coin::new(20_000, "udeai")),
+                gas_limit: 0,
+                memo: String::new(),
+            };
+            let gas = Gas::Auto {
+                adjustment_per_mille: 1_500,
+            };
+            client
+                .sign_and_send(&key, msgs, params, gas, Duration::from_secs(30))
+                .await
+                .unwrap()
+        });
+        assert_eq!(landed.code, 0, "{}", landed.log);
+    }
+
+    /// Stakes on the devnet (whose own validator is a genesis one, not a
+    /// staked one): dev1 and dev2 create validators with fresh ed25519
+    /// keys; once they are bonded, dev0 delegates to dev1's, undelegates
+    /// part (an unbonding for the unbonding time) and redelegates part to
+    /// dev2's.
+    fn stake(&self) -> Stake {
+        let udeai = |n: u128| ProtoCoin {
+            denom: "udeai".into(),
+            amount: n.to_string(),
+        };
+        let operators = [1, 2].map(|i| self.key(i).address().to_valoper());
+        for (i, valoper) in [1, 2].into_iter().zip(&operators) {
+            let consensus = ed25519_consensus::SigningKey::from([i as u8 + 40; 32]);
+            let pubkey = Ed25519PubKey {
+                key: consensus.verification_key().as_bytes().to_vec(),
+            };
+            #[allow(deprecated)] // the SDK still fills delegator_address
+            let create = staking::MsgCreateValidator {
+                description: Some(staking::Description {
+                    moniker: format!("staked {i}"),
+                    website: "https://deai.example".into(),
+                    ..Default::default()
+                }),
+                commission: Some(staking::CommissionRates {
+                    rate: "100000000000000000".into(),
+                    max_rate: "200000000000000000".into(),
+                    max_change_rate: "10000000000000000".into(),
+                }),
+                min_self_delegation: "1000000".into(),
+                delegator_address: self.dev(i).1.clone(),
+                validator_address: valoper.clone(),
+                pubkey: Some(cosmos_sdk_proto::Any {
+                    type_url: deai_staking::ED25519_PUBKEY_TYPE_URL.into(),
+                    value: pubkey.encode_to_vec(),
+                }),
+                value: Some(udeai(10_000_000)),
+            };
+            self.send(
+                i,
+                vec![any(deai_staking::MSG_CREATE_VALIDATOR_TYPE_URL, &create)],
+            );
+        }
+        let [a, b] = operators;
+        let delegator = self.dev(0).1.clone();
+        self.send(
+            0,
+            vec![
+                any(
+                    deai_staking::MSG_DELEGATE_TYPE_URL,
+                    &staking::MsgDelegate {
+                        delegator_address: delegator.clone(),
+                        validator_address: a.clone(),
+                        amount: Some(udeai(5_000_000)),
+                    },
+                ),
+                any(
+                    deai_staking::MSG_UNDELEGATE_TYPE_URL,
+                    &staking::MsgUndelegate {
+                        delegator_address: delegator.clone(),
+                        validator_address: a.clone(),
+                        amount: Some(udeai(1_000_000)),
+                    },
+                ),
+                any(
+                    deai_staking::MSG_BEGIN_REDELEGATE_TYPE_URL,
+                    &staking::MsgBeginRedelegate {
+                        delegator_address: delegator.clone(),
+                        validator_src_address: a.clone(),
+                        validator_dst_address: b.clone(),
+                        amount: Some(udeai(1_000_000)),
+                    },
+                ),
+            ],
+        );
+        Stake { a, b, delegator }
+    }
+
     /// The app's last committed height. `status` reports the block store's
     /// height, which (in CometBFT too) can run ahead of the app's commit for
     /// a moment, and a query at an uncommitted height is refused.
@@ -192,6 +316,17 @@ impl Fixture {
             .last_block_height
             .value()
     }
+}
+
+/// What [`Fixture::stake`] made.
+struct Stake {
+    /// dev1's validator, which dev0 delegates to, unbonds from and
+    /// redelegates from.
+    a: String,
+    /// dev2's validator, which dev0 redelegates to.
+    b: String,
+    /// dev0.
+    delegator: String,
 }
 
 /// The SDK's JSON for `bytes`, an answer of gRPC method `path`.
@@ -213,9 +348,16 @@ fn sdk_json(path: &str, bytes: &[u8]) -> Value {
 fn module_queries_answer_the_same_over_grpc_rest_and_abci_query() {
     let f = Fixture::start();
     let dev0 = f.dev(0).1.clone();
+    let Stake { a, b, delegator } = f.stake();
     let empty = Vec::new;
+    let first = || {
+        Some(PageRequest {
+            limit: 1,
+            ..Default::default()
+        })
+    };
     // (gRPC method, request, REST path)
-    let cases: Vec<(&str, Vec<u8>, String)> = vec![
+    let mut cases: Vec<(&str, Vec<u8>, String)> = vec![
         (
             "/cosmos.auth.v1beta1.Query/Account",
             QueryAccountRequest {
@@ -390,6 +532,148 @@ fn module_queries_answer_the_same_over_grpc_rest_and_abci_query() {
             "/deai/compute/v1/models".into(),
         ),
     ];
+    // Staking: every method the module answers, on the stake made above,
+    // with the query parameters the SDK's routes take.
+    cases.extend([
+        (
+            "/cosmos.staking.v1beta1.Query/Params",
+            empty(),
+            "/cosmos/staking/v1beta1/params".to_string(),
+        ),
+        (
+            "/cosmos.staking.v1beta1.Query/Pool",
+            empty(),
+            "/cosmos/staking/v1beta1/pool".into(),
+        ),
+        (
+            "/cosmos.staking.v1beta1.Query/Validators",
+            empty(),
+            "/cosmos/staking/v1beta1/validators".into(),
+        ),
+        (
+            "/cosmos.staking.v1beta1.Query/Validators",
+            staking::QueryValidatorsRequest {
+                status: "BOND_STATUS_BONDED".into(),
+                pagination: first(),
+            }
+            .encode_to_vec(),
+            "/cosmos/staking/v1beta1/validators?status=BOND_STATUS_BONDED&pagination.limit=1"
+                .into(),
+        ),
+        (
+            "/cosmos.staking.v1beta1.Query/Validator",
+            staking::QueryValidatorRequest {
+                validator_addr: a.clone(),
+            }
+            .encode_to_vec(),
+            format!("/cosmos/staking/v1beta1/validators/{a}"),
+        ),
+        (
+            "/cosmos.staking.v1beta1.Query/ValidatorDelegations",
+            staking::QueryValidatorDelegationsRequest {
+                validator_addr: a.clone(),
+                pagination: None,
+            }
+            .encode_to_vec(),
+            format!("/cosmos/staking/v1beta1/validators/{a}/delegations"),
+        ),
+        (
+            "/cosmos.staking.v1beta1.Query/ValidatorDelegations",
+            staking::QueryValidatorDelegationsRequest {
+                validator_addr: a.clone(),
+                pagination: first(),
+            }
+            .encode_to_vec(),
+            format!("/cosmos/staking/v1beta1/validators/{a}/delegations?pagination.limit=1"),
+        ),
+        (
+            "/cosmos.staking.v1beta1.Query/ValidatorUnbondingDelegations",
+            staking::QueryValidatorUnbondingDelegationsRequest {
+                validator_addr: a.clone(),
+                pagination: None,
+            }
+            .encode_to_vec(),
+            format!("/cosmos/staking/v1beta1/validators/{a}/unbonding_delegations"),
+        ),
+        (
+            "/cosmos.staking.v1beta1.Query/Delegation",
+            staking::QueryDelegationRequest {
+                delegator_addr: delegator.clone(),
+                validator_addr: a.clone(),
+            }
+            .encode_to_vec(),
+            format!("/cosmos/staking/v1beta1/validators/{a}/delegations/{delegator}"),
+        ),
+        (
+            "/cosmos.staking.v1beta1.Query/UnbondingDelegation",
+            staking::QueryUnbondingDelegationRequest {
+                delegator_addr: delegator.clone(),
+                validator_addr: a.clone(),
+            }
+            .encode_to_vec(),
+            format!(
+                "/cosmos/staking/v1beta1/validators/{a}/delegations/{delegator}/unbonding_delegation"
+            ),
+        ),
+        (
+            "/cosmos.staking.v1beta1.Query/DelegatorDelegations",
+            staking::QueryDelegatorDelegationsRequest {
+                delegator_addr: delegator.clone(),
+                pagination: None,
+            }
+            .encode_to_vec(),
+            format!("/cosmos/staking/v1beta1/delegations/{delegator}"),
+        ),
+        (
+            "/cosmos.staking.v1beta1.Query/DelegatorUnbondingDelegations",
+            staking::QueryDelegatorUnbondingDelegationsRequest {
+                delegator_addr: delegator.clone(),
+                pagination: None,
+            }
+            .encode_to_vec(),
+            format!("/cosmos/staking/v1beta1/delegators/{delegator}/unbonding_delegations"),
+        ),
+        (
+            "/cosmos.staking.v1beta1.Query/Redelegations",
+            staking::QueryRedelegationsRequest {
+                delegator_addr: delegator.clone(),
+                ..Default::default()
+            }
+            .encode_to_vec(),
+            format!("/cosmos/staking/v1beta1/delegators/{delegator}/redelegations"),
+        ),
+        (
+            "/cosmos.staking.v1beta1.Query/Redelegations",
+            staking::QueryRedelegationsRequest {
+                delegator_addr: delegator.clone(),
+                src_validator_addr: a.clone(),
+                dst_validator_addr: b.clone(),
+                pagination: None,
+            }
+            .encode_to_vec(),
+            format!(
+                "/cosmos/staking/v1beta1/delegators/{delegator}/redelegations?src_validator_addr={a}&dst_validator_addr={b}"
+            ),
+        ),
+        (
+            "/cosmos.staking.v1beta1.Query/DelegatorValidators",
+            staking::QueryDelegatorValidatorsRequest {
+                delegator_addr: delegator.clone(),
+                pagination: None,
+            }
+            .encode_to_vec(),
+            format!("/cosmos/staking/v1beta1/delegators/{delegator}/validators"),
+        ),
+        (
+            "/cosmos.staking.v1beta1.Query/DelegatorValidator",
+            staking::QueryDelegatorValidatorRequest {
+                delegator_addr: delegator.clone(),
+                validator_addr: b.clone(),
+            }
+            .encode_to_vec(),
+            format!("/cosmos/staking/v1beta1/delegators/{delegator}/validators/{b}"),
+        ),
+    ]);
     // Read everything at one height, so blocks made meanwhile cannot make
     // the three answers differ.
     let h = f.height();
@@ -416,6 +700,76 @@ fn module_queries_answer_the_same_over_grpc_rest_and_abci_query() {
     assert!(
         acc["account"]["sequence"].is_string(),
         "64-bit integers are strings: {acc}"
+    );
+
+    // The stake as a wallet reads it. Decimals (shares, rates) are the
+    // wire's strings, 10⁻¹⁸ units: the SDK's gateway would print
+    // "3000000.000000000000000000" for these shares.
+    let rest = |path: &str| f.rest(Method::GET, path, None, Some(&hs)).json;
+    let vals = rest("/cosmos/staking/v1beta1/validators?status=BOND_STATUS_BONDED");
+    let vals = vals["validators"].as_array().unwrap();
+    let mut ops: Vec<&str> = vals
+        .iter()
+        .map(|v| v["operator_address"].as_str().unwrap())
+        .collect();
+    ops.sort_unstable();
+    let mut want = vec![a.as_str(), b.as_str()];
+    want.sort_unstable();
+    assert_eq!(ops, want, "{vals:?}");
+    let v = rest(&format!("/cosmos/staking/v1beta1/validators/{a}"))["validator"].clone();
+    assert_eq!(
+        (&v["status"], &v["tokens"], &v["delegator_shares"]),
+        (
+            &"BOND_STATUS_BONDED".into(),
+            &"13000000".into(),
+            &"13000000000000000000000000".into()
+        ),
+        "{v}"
+    );
+    assert_eq!(
+        v["consensus_pubkey"]["@type"], "/cosmos.crypto.ed25519.PubKey",
+        "{v}"
+    );
+    assert_eq!(
+        v["commission"]["commission_rates"]["rate"], "100000000000000000",
+        "{v}"
+    );
+    let d = rest(&format!(
+        "/cosmos/staking/v1beta1/validators/{a}/delegations/{delegator}"
+    ))["delegation_response"]
+        .clone();
+    assert_eq!(
+        (&d["delegation"]["shares"], &d["balance"]["amount"]),
+        (&"3000000000000000000000000".into(), &"3000000".into()),
+        "{d}"
+    );
+    let u = rest(&format!(
+        "/cosmos/staking/v1beta1/delegators/{delegator}/unbonding_delegations"
+    ));
+    assert_eq!(
+        u["unbonding_responses"][0]["entries"][0]["balance"], "1000000",
+        "{u}"
+    );
+    let r = rest(&format!(
+        "/cosmos/staking/v1beta1/delegators/{delegator}/redelegations"
+    ));
+    let r = &r["redelegation_responses"][0];
+    assert_eq!(
+        (
+            &r["redelegation"]["validator_dst_address"],
+            &r["entries"][0]["balance"]
+        ),
+        (&b.as_str().into(), &"1000000".into()),
+        "{r}"
+    );
+    let page = rest(&format!(
+        "/cosmos/staking/v1beta1/validators/{a}/delegations?pagination.limit=1"
+    ));
+    assert!(
+        page["pagination"]["next_key"]
+            .as_str()
+            .is_some_and(|k| !k.is_empty()),
+        "a second delegation is left for the next page: {page}"
     );
 
     // A height in the past reads the state of that height, on both APIs.
@@ -956,6 +1310,7 @@ fn cosmpy_and_grpcurl_work_against_the_devnet() {
         return;
     };
     let f = Fixture::start();
+    let Stake { a, b, delegator } = f.stake();
     let (_, _, mnemonic) = f.dev(0).clone();
     let dev2 = f.dev(2).1.clone();
     let grpc = api::cosmpy_check(
@@ -972,10 +1327,64 @@ fn cosmpy_and_grpcurl_work_against_the_devnet() {
         &mnemonic,
         &dev2,
     );
+    // dev0 staked in one tx; each run sends and delegates.
     assert_eq!(
         (grpc["sequence"].as_u64(), rest["sequence"].as_u64()),
-        (Some(1), Some(2))
+        (Some(3), Some(5))
     );
+    // cosmpy's query_validators reads both validators, bonded; its
+    // delegation (to the first it lists) lands, and the positions it reads
+    // page by page are the stake made above plus its own.
+    for run in [&grpc, &rest] {
+        let mut seen: Vec<(String, String, String)> = run["validators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                assert!(v["tokens"].as_u64().unwrap() >= 10_000_000, "{v}");
+                let s = |k: &str| v[k].as_str().unwrap().to_string();
+                (s("address"), s("moniker"), s("status"))
+            })
+            .collect();
+        seen.sort();
+        let mut want = vec![
+            (a.clone(), "staked 1".into(), "BOND_STATUS_BONDED".into()),
+            (b.clone(), "staked 2".into(), "BOND_STATUS_BONDED".into()),
+        ];
+        want.sort();
+        assert_eq!(seen, want, "{run}");
+        assert_eq!(
+            run["unbonding"],
+            serde_json::json!({ &a: 1_000_000 }),
+            "{run}"
+        );
+    }
+    let mut delegated =
+        std::collections::BTreeMap::from([(a.clone(), 3_000_000u64), (b, 1_000_000)]);
+    for run in [&grpc, &rest] {
+        *delegated
+            .get_mut(run["delegated_to"].as_str().unwrap())
+            .unwrap() += 1_000_000;
+        assert_eq!(run["delegated"], serde_json::json!(delegated), "{run}");
+    }
+    let ours = f
+        .get(&format!("/cosmos/staking/v1beta1/delegations/{delegator}"))
+        .json;
+    let ours: std::collections::BTreeMap<String, u64> = ours["delegation_responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["delegation"]["validator_address"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                d["balance"]["amount"].as_str().unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(ours, delegated);
 
     let services = api::grpcurl_list(&grpcurl, &f.dev.grpc);
     for s in [
@@ -985,6 +1394,8 @@ fn cosmpy_and_grpcurl_work_against_the_devnet() {
         "cosmos.base.tendermint.v1beta1.Service",
         "cosmos.base.node.v1beta1.Service",
         "cosmos.gov.v1.Query",
+        "cosmos.staking.v1beta1.Query",
+        "cosmos.staking.v1beta1.Msg",
         "deai.compute.v1.Query",
         "grpc.reflection.v1.ServerReflection",
     ] {
@@ -1006,17 +1417,46 @@ fn cosmpy_and_grpcurl_work_against_the_devnet() {
         ))
         .json;
     assert_eq!(by_grpcurl["balance"], by_rest["balance"]);
+    // A staking answer, its Any consensus key included, through reflection.
+    let by_grpcurl = api::grpcurl_call(
+        &grpcurl,
+        &f.dev.grpc,
+        "cosmos.staking.v1beta1.Query/Validator",
+        &format!(r#"{{"validator_addr":"{a}"}}"#),
+    );
+    let by_rest = f
+        .get(&format!("/cosmos/staking/v1beta1/validators/{a}"))
+        .json;
+    let (g, r) = (&by_grpcurl["validator"], &by_rest["validator"]);
+    assert_eq!(g["operatorAddress"], a.as_str(), "{by_grpcurl}");
+    assert_eq!(
+        (&g["status"], &g["tokens"], &g["delegatorShares"]),
+        (&r["status"], &r["tokens"], &r["delegator_shares"]),
+        "{by_grpcurl}"
+    );
+    assert_eq!(g["consensusPubkey"], r["consensus_pubkey"], "{by_grpcurl}");
 }
 
 /// A value for path parameter `field` of a generated request, and its text
-/// in the URL: addresses are `addr`, denoms `udeai`, numbers 1.
-fn sample(field: &prost_reflect::FieldDescriptor, addr: &str) -> (String, prost_reflect::Value) {
+/// in the URL: validator addresses are `valoper`, other addresses `addr`,
+/// denoms `udeai`, numbers 1.
+fn sample(
+    field: &prost_reflect::FieldDescriptor,
+    addr: &str,
+    valoper: &str,
+) -> (String, prost_reflect::Value) {
     use prost_reflect::{Kind, Value as V};
     let name = field.name();
     match field.kind() {
         Kind::String if name == "denom" => ("udeai".into(), V::String("udeai".into())),
         Kind::String if name == "name" => ("gov".into(), V::String("gov".into())),
-        Kind::String if name.contains("address") || name.ends_with("or") || name == "voter" => {
+        Kind::String if name == "validator_addr" => (valoper.into(), V::String(valoper.into())),
+        Kind::String
+            if name.contains("address")
+                || name.ends_with("or")
+                || name == "voter"
+                || name == "delegator_addr" =>
+        {
             (addr.into(), V::String(addr.into()))
         }
         Kind::String => ("x".into(), V::String("x".into())),
@@ -1049,11 +1489,16 @@ fn expected_error(code: u32) -> (tonic::Code, u16) {
 fn every_module_rest_route_answers_as_grpc_and_abci_query_do() {
     let f = Fixture::start();
     let dev0 = f.dev(0).1.clone();
+    // Staking routes answer with records, not "not found": dev0 delegates
+    // to, unbonds from and redelegates from validator `a`.
+    let stake = f.stake();
+    assert_eq!(stake.delegator, dev0);
     let routes = deai_api::rest::routes(deai_proto::descriptor_pool()).unwrap();
     let h = f.height();
     let hs = h.to_string();
     let mut shapes = std::collections::BTreeSet::new();
     let mut compared = Vec::new();
+    let mut answered = std::collections::BTreeSet::new();
     for r in routes.iter().filter(|r| r.method == http::Method::GET) {
         // Blocks, txs, node info and consensus params come from the node,
         // not from abci_query (the other tests check them).
@@ -1081,7 +1526,7 @@ fn every_module_rest_route_answers_as_grpc_and_abci_query_do() {
                 Some(var) => {
                     let name = var.split('=').next().unwrap();
                     let field = r.input.get_field_by_name(name).unwrap();
-                    let (text, value) = sample(&field, &dev0);
+                    let (text, value) = sample(&field, &dev0, &stake.a);
                     msg.set_field(&field, value);
                     url.push_str(&text);
                 }
@@ -1101,6 +1546,7 @@ fn every_module_rest_route_answers_as_grpc_and_abci_query_do() {
             );
             assert_eq!(rest.status, 200, "{url}: {}", rest.json);
             assert_eq!(rest.json, sdk_json(&r.grpc_path, &abci.value), "{url}");
+            answered.insert(r.grpc_path.clone());
         } else {
             let (code, status) = expected_error(abci.code.value());
             let e = grpc.expect_err(&r.grpc_path);
@@ -1117,8 +1563,30 @@ fn every_module_rest_route_answers_as_grpc_and_abci_query_do() {
         compared.push(r.grpc_path.clone());
     }
     assert!(
-        compared.len() >= 50,
+        compared.len() >= 65,
         "{} routes compared: {compared:?}",
         compared.len()
     );
+    // Every staking query has its route compared, and all but
+    // HistoricalInfo (declared as the SDK does, not kept yet) answer.
+    let staking = deai_proto::descriptor_pool()
+        .get_service_by_name("cosmos.staking.v1beta1.Query")
+        .unwrap();
+    for m in staking.methods() {
+        let path = format!("/{}/{}", staking.full_name(), m.name());
+        assert!(compared.contains(&path), "{path} was not compared");
+        assert_eq!(
+            answered.contains(&path),
+            m.name() != "HistoricalInfo",
+            "{path}"
+        );
+    }
+    let e = f
+        .grpc(
+            "/cosmos.staking.v1beta1.Query/HistoricalInfo",
+            staking::QueryHistoricalInfoRequest { height: 1 }.encode_to_vec(),
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unimplemented, "{e:?}");
 }

@@ -6,8 +6,9 @@
 //! The crate also owns the descriptors of everything the chain serves: the
 //! `deai.*` packages with their `Query`/`Msg` services, and our own
 //! declarations of the Cosmos SDK v0.50 services (auth, bank, tx,
-//! base.tendermint, base.node, gov v1) with the CometBFT types they embed,
-//! wire-identical to the SDK's and carrying its `google.api.http` routes.
+//! base.tendermint, base.node, gov v1, staking) with the CometBFT types
+//! they embed, wire-identical to the SDK's and carrying its
+//! `google.api.http` routes.
 //! gRPC reflection and the REST gateway read them through
 //! [`descriptor_pool`].
 //!

@@ -1,11 +1,18 @@
 """A Cosmos SDK client nobody here wrote (cosmpy, from PyPI) against a DeAI
 node: reads an account and balances, sends tokens with gas estimated by
-simulation, waits for the tx and checks the balances moved.
+simulation, waits for the tx and checks the balances moved. Then staking:
+cosmpy's query_validators, and where there are bonded validators a
+delegation cosmpy signs (delegate_tokens) and the delegator's positions.
 
     cosmpy_check.py URL CHAIN_ID MNEMONIC RECIPIENT
 
 URL is grpc+http://HOST:PORT or rest+http://HOST:PORT. Prints one JSON line
 with what it saw; exits non-zero on the first surprise.
+
+cosmpy's query_staking_summary is not called: it asks the distribution
+module (DelegationRewards) for each delegation's rewards, and the chain has
+no distribution module. positions() makes the summary's staking queries,
+with the same paging.
 """
 
 import json
@@ -13,11 +20,35 @@ import sys
 from datetime import timedelta
 
 from cosmpy.aerial.client import LedgerClient, NetworkConfig
+from cosmpy.aerial.client.utils import get_paginated
 from cosmpy.aerial.wallet import LocalWallet
 from cosmpy.crypto.address import Address
+from cosmpy.protos.cosmos.staking.v1beta1.query_pb2 import (
+    QueryDelegatorDelegationsRequest,
+    QueryDelegatorUnbondingDelegationsRequest,
+)
 
 DENOM = "udeai"
 AMOUNT = 1234
+STAKE = 1_000_000
+
+
+def positions(client: LedgerClient, address: Address) -> dict:
+    """What query_staking_summary reports, less rewards: the tokens
+    delegated to and unbonding from each validator, read one delegation
+    per page as the summary does."""
+    delegated: dict = {}
+    req = QueryDelegatorDelegationsRequest(delegator_addr=str(address))
+    for resp in get_paginated(req, client.staking.DelegatorDelegations, per_page_limit=1):
+        for item in resp.delegation_responses:
+            assert item.balance.denom == DENOM, item
+            delegated[item.delegation.validator_address] = int(item.balance.amount)
+    unbonding: dict = {}
+    req = QueryDelegatorUnbondingDelegationsRequest(delegator_addr=str(address))
+    for resp in get_paginated(req, client.staking.DelegatorUnbondingDelegations):
+        for item in resp.unbonding_responses:
+            unbonding[item.validator_address] = sum(int(e.balance) for e in item.entries)
+    return {"delegated": delegated, "unbonding": unbonding}
 
 
 def main() -> None:
@@ -55,6 +86,33 @@ def main() -> None:
     assert 0 < fee < 1_000_000, (before, after)
     after_account = client.query_account(sender)
     assert after_account.sequence == account.sequence + 1, (account, after_account)
+
+    validators = client.query_validators()
+    staking = {
+        "validators": [
+            {
+                "address": str(v.address),
+                "tokens": v.tokens,
+                "moniker": v.moniker,
+                "status": v.status.value,
+            }
+            for v in validators
+        ]
+    }
+    if validators:
+        before = positions(client, sender)
+        to = validators[0].address
+        tx = client.delegate_tokens(to, STAKE, wallet)
+        tx.wait_to_complete(timeout=timedelta(seconds=60), poll_period=timedelta(seconds=1))
+        assert tx.response is not None and tx.response.is_successful(), tx.response
+        after = positions(client, sender)
+        want = dict(before["delegated"])
+        want[str(to)] = want.get(str(to), 0) + STAKE
+        assert after["delegated"] == want, (before, after)
+        assert after["unbonding"] == before["unbonding"], (before, after)
+        staking.update(delegated_to=str(to), **after)
+        after_account = client.query_account(sender)
+
     print(
         json.dumps(
             {
@@ -64,6 +122,7 @@ def main() -> None:
                 "gas_used": response.gas_used,
                 "fee": fee,
                 "sequence": after_account.sequence,
+                **staking,
             }
         )
     )

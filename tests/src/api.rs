@@ -108,7 +108,9 @@ pub fn grpcurl() -> Option<PathBuf> {
 /// Runs `tests/py/cosmpy_check.py` with cosmpy against `url`
 /// (`grpc+http://…` or `rest+http://…`): it reads an account and balances,
 /// sends 1234udeai from the mnemonic's account to `recipient` with
-/// simulated gas, waits for the tx and checks the balances. Returns the
+/// simulated gas, waits for the tx and checks the balances; then lists the
+/// bonded validators and, if there are any, delegates 1000000udeai to the
+/// first and reads the account's delegations and unbondings. Returns the
 /// JSON line it prints.
 pub fn cosmpy_check(
     python: &Path,
