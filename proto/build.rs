@@ -11,7 +11,7 @@ use std::{
 
 /// The packages with Rust generated here; the rest have theirs in
 /// cosmos-sdk-proto and tendermint-proto.
-const GENERATED: [&str; 13] = [
+const GENERATED: [&str; 14] = [
     "deai/app/v1/app.proto",
     "deai/app/v1/events.proto",
     "deai/auth/v1/auth.proto",
@@ -25,6 +25,7 @@ const GENERATED: [&str; 13] = [
     "deai/compute/v1/compute.proto",
     "deai/compute/v1/events.proto",
     "deai/staking/v1/events.proto",
+    "deai/slashing/v1/events.proto",
 ];
 
 /// Folders whose .proto files all go into the descriptor set.

@@ -9,7 +9,9 @@
 //! order of the list is the order of the work:
 //!
 //! * begin block (before the block's transactions): compute assigns
-//!   providers to waiting jobs (the others have no begin-block work);
+//!   providers to waiting jobs; slashing handles double-sign evidence and
+//!   counts the last commit's votes, slashing and jailing validators (so a
+//!   jailed validator leaves the set at this block's end);
 //! * end block (after the transactions):
 //!   1. governance: lapsed deposit periods expire; ended votes are tallied
 //!      and passed proposals' messages run (as the governance account, all
@@ -42,6 +44,7 @@ pub static MODULES: &[&dyn Module] = &[
     &deai_compute_module::ComputeModule,
     &deai_treasury::TreasuryModule,
     &deai_staking::StakingModule,
+    &deai_slashing::SlashingModule,
 ];
 
 #[cfg(test)]
@@ -89,8 +92,8 @@ mod tests {
         }
         assert_eq!(
             count,
-            3 + 1 + 8 + 9 + 5 + 7,
-            "auth, bank, gov, compute, treasury, staking"
+            3 + 1 + 8 + 9 + 5 + 7 + 2,
+            "auth, bank, gov, compute, treasury, staking, slashing"
         );
     }
 }

@@ -57,6 +57,11 @@ impl Chain {
                 "unbonding_time_seconds": 7 * DAY, "max_validators": 10, "max_entries": 7,
                 "historical_entries": 0, "bond_denom": "udeai", "min_commission_rate": "0"
             }},
+            "slashing": {"params": {
+                "signed_blocks_window": 10, "min_signed_per_window": "0.5",
+                "downtime_jail_duration_seconds": 60, "slash_fraction_double_sign": "0.05",
+                "slash_fraction_downtime": "0.01"
+            }},
             "validators": [{"name": "genesis", "pub_key": genesis_key, "power": 10}],
         });
         app.init_chain(CHAIN, 1, &serde_json::to_vec(&genesis).unwrap())
@@ -75,10 +80,24 @@ impl Chain {
 
     /// One block `seconds` after the last.
     fn block_after(&mut self, seconds: i64, txs: &[Vec<u8>]) -> BlockOutcome {
+        self.block_with(seconds, txs, Vec::new(), Vec::new())
+    }
+
+    /// One block `seconds` after the last whose last commit and evidence
+    /// are as given.
+    fn block_with(
+        &mut self,
+        seconds: i64,
+        txs: &[Vec<u8>],
+        last_commit: Vec<deai_types::module::CommitVote>,
+        misbehavior: Vec<deai_types::module::Misbehavior>,
+    ) -> BlockOutcome {
         self.now.seconds += seconds;
         let txs: Vec<bytes::Bytes> = txs.iter().cloned().map(bytes::Bytes::from).collect();
         let info = deai_app::BlockInfo {
             time: self.now,
+            last_commit,
+            misbehavior,
             ..deai_app::BlockInfo::at(self.app.last_height() + 1)
         };
         let out = self.app.finalize_block(&info, &txs).unwrap();
@@ -318,4 +337,109 @@ fn a_genesis_validators_key_cannot_be_taken_and_pools_take_no_sends() {
         "{}",
         out.tx_results[0].log
     );
+}
+
+fn vote(
+    seed: u8,
+    power: u64,
+    flag: deai_types::module::VoteFlag,
+) -> deai_types::module::CommitVote {
+    deai_types::module::CommitVote {
+        validator: deai_staking::types::consensus_address(&consensus_key(seed)).to_vec(),
+        power,
+        flag,
+    }
+}
+
+#[test]
+fn cometbfts_commits_and_evidence_slash_and_jail_staked_validators() {
+    use deai_types::module::{Misbehavior, MisbehaviorKind, VoteFlag};
+    let a = Key::from_label("staking-app-slash-a");
+    let b = Key::from_label("staking-app-slash-b");
+    let mut chain = Chain::new(&[&a, &b]);
+    let txs = [
+        chain.tx(
+            &a,
+            deai_staking::MSG_CREATE_VALIDATOR_TYPE_URL,
+            &create_validator(&a, consensus_key(1), 10_000_000),
+        ),
+        chain.tx(
+            &b,
+            deai_staking::MSG_CREATE_VALIDATOR_TYPE_URL,
+            &create_validator(&b, consensus_key(2), 20_000_000),
+        ),
+    ];
+    let out = chain.block(&txs);
+    assert_eq!(out.validator_updates.len(), 2);
+    let treasury = |c: &Chain| {
+        c.app
+            .storage()
+            .latest_snapshot()
+            .balance(&deai_treasury::address(), "udeai")
+            .unwrap()
+    };
+    let before = treasury(&chain);
+
+    // b stops signing: after its first window, it is slashed 1% and leaves the set.
+    let mut left = false;
+    for _ in 0..30 {
+        let out = chain.block_with(
+            5,
+            &[],
+            vec![vote(1, 10, VoteFlag::Commit), vote(2, 20, VoteFlag::Absent)],
+            Vec::new(),
+        );
+        if out.validator_updates
+            == [ValidatorUpdate {
+                pub_key: consensus_key(2),
+                power: 0,
+            }]
+        {
+            assert!(out.events.iter().any(|e| e.kind == "slash"));
+            left = true;
+            break;
+        }
+    }
+    assert!(left, "b was never jailed");
+    assert!(treasury(&chain) >= before + 200_000);
+
+    // a signs twice at an earlier height: 5%, tombstoned, out of the set.
+    let out = chain.block_with(
+        5,
+        &[],
+        vec![vote(1, 10, VoteFlag::Commit)],
+        vec![Misbehavior {
+            kind: MisbehaviorKind::DuplicateVote,
+            validator: deai_staking::types::consensus_address(&consensus_key(1)).to_vec(),
+            power: 10,
+            height: chain.app.last_height() - 1,
+            time: chain.now,
+            total_voting_power: 40,
+        }],
+    );
+    assert_eq!(
+        out.validator_updates,
+        [ValidatorUpdate {
+            pub_key: consensus_key(1),
+            power: 0
+        }]
+    );
+    let info: cosmos_sdk_proto::cosmos::slashing::v1beta1::QuerySigningInfoResponse = chain.query(
+        "/cosmos.slashing.v1beta1.Query/SigningInfo",
+        &cosmos_sdk_proto::cosmos::slashing::v1beta1::QuerySigningInfoRequest {
+            cons_address: deai_slashing::to_valcons(&deai_staking::types::consensus_address(
+                &consensus_key(1),
+            )),
+        },
+    );
+    assert!(info.val_signing_info.unwrap().tombstoned);
+    let v: sdk::QueryValidatorResponse = chain.query(
+        "/cosmos.staking.v1beta1.Query/Validator",
+        &sdk::QueryValidatorRequest {
+            validator_addr: a.address().to_valoper(),
+        },
+    );
+    let v = v.validator.unwrap();
+    assert!(v.jailed);
+    assert_eq!(v.tokens, "9500000");
 }

@@ -264,6 +264,9 @@ enum TxCmd {
     /// Staking: validators, delegation, unbonding, redelegation.
     #[command(subcommand)]
     Staking(stakingcli::StakingTxCmd),
+    /// Slashing: unjail a validator.
+    #[command(subcommand)]
+    Slashing(stakingcli::SlashingTxCmd),
 }
 
 #[derive(Subcommand)]
@@ -318,6 +321,9 @@ enum QueryCmd {
     /// Staking queries: validators, delegations, unbondings, pool, params.
     #[command(subcommand)]
     Staking(stakingcli::StakingQueryCmd),
+    /// Slashing queries: signing records, params.
+    #[command(subcommand)]
+    Slashing(stakingcli::SlashingQueryCmd),
     /// An account's number, sequence and public key.
     Account {
         /// A deai1… address.
@@ -517,6 +523,9 @@ fn run() -> anyhow::Result<()> {
         Command::Tx(TxCmd::Treasury(cmd)) => runtime()?.block_on(govcli::treasury_tx(&home, cmd)),
         Command::Tx(TxCmd::Compute(cmd)) => runtime()?.block_on(computecli::compute_tx(&home, cmd)),
         Command::Tx(TxCmd::Staking(cmd)) => runtime()?.block_on(stakingcli::staking_tx(&home, cmd)),
+        Command::Tx(TxCmd::Slashing(cmd)) => {
+            runtime()?.block_on(stakingcli::slashing_tx(&home, cmd))
+        }
         Command::Query { node, cmd } => runtime()?.block_on(query(&node, cmd)),
         Command::Status { node } => runtime()?.block_on(async {
             let (chain_id, height) = NodeClient::new(&node.node)?.status().await?;
@@ -752,7 +761,7 @@ fn genesis(home: &Home, cmd: GenesisCmd) -> anyhow::Result<()> {
                 .and_then(|m| m.get_mut("params"))
                 .and_then(serde_json::Value::as_object_mut)
                 .ok_or_else(|| {
-                    anyhow!("no module {module:?} with params (auth, bank, gov, treasury, compute)")
+                    anyhow!("no module {module:?} with params (auth, bank, gov, treasury, compute, staking, slashing)")
                 })?;
             let Some(slot) = params.get_mut(&name) else {
                 let known: Vec<&str> = params.keys().map(String::as_str).collect();
@@ -958,6 +967,7 @@ async fn query(node: &NodeArgs, cmd: QueryCmd) -> anyhow::Result<()> {
         QueryCmd::Treasury(cmd) => govcli::treasury_query(node, cmd).await,
         QueryCmd::Compute(cmd) => computecli::compute_query(node, cmd).await,
         QueryCmd::Staking(cmd) => stakingcli::staking_query(node, cmd).await,
+        QueryCmd::Slashing(cmd) => stakingcli::slashing_query(node, cmd).await,
         QueryCmd::Bank(BankQueryCmd::Balances { address }) => {
             let r: protojson::Answer<bank::QueryAllBalancesResponse> = protojson::ask(
                 &client,

@@ -725,3 +725,136 @@ pub async fn staking_query(node: &NodeArgs, cmd: StakingQueryCmd) -> anyhow::Res
     }
     Ok(())
 }
+
+/// Slashing transactions.
+#[derive(Subcommand)]
+pub enum SlashingTxCmd {
+    /// Ask for the --from key's jailed validator to rejoin (after its jail time).
+    Unjail {
+        /// The operator's key.
+        #[arg(long)]
+        from: String,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+}
+
+/// Slashing queries.
+#[derive(Subcommand)]
+pub enum SlashingQueryCmd {
+    /// A validator's signing record: missed blocks, jail time, tombstone.
+    SigningInfo {
+        /// The validator, deaivaloper1… (or its consensus address, deaivalcons1…).
+        validator: String,
+    },
+    /// Every signing record.
+    SigningInfos,
+    /// The slashing parameters.
+    Params,
+}
+
+/// Runs a slashing transaction command.
+pub async fn slashing_tx(home: &Home, cmd: SlashingTxCmd) -> anyhow::Result<()> {
+    match cmd {
+        SlashingTxCmd::Unjail { from, flags } => {
+            sign_and_broadcast(home, &from, flags, "unjail", |a| {
+                Ok(vec![any(
+                    deai_slashing::MSG_UNJAIL_TYPE_URL,
+                    &cosmos_sdk_proto::cosmos::slashing::v1beta1::MsgUnjail {
+                        validator_addr: a.to_valoper(),
+                    },
+                )])
+            })
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn signing_text(i: &cosmos_sdk_proto::cosmos::slashing::v1beta1::ValidatorSigningInfo) -> String {
+    let until = i
+        .jailed_until
+        .as_ref()
+        .map(|t| {
+            deai_staking::event::rfc3339(deai_types::module::BlockTime {
+                seconds: t.seconds,
+                nanos: u32::try_from(t.nanos).unwrap_or(0),
+            })
+        })
+        .unwrap_or_default();
+    format!(
+        "{}  missed {} (since height {})  jailed until {until}{}",
+        i.address,
+        i.missed_blocks_counter,
+        i.start_height,
+        if i.tombstoned { "  TOMBSTONED" } else { "" }
+    )
+}
+
+/// Runs a slashing query.
+pub async fn slashing_query(node: &NodeArgs, cmd: SlashingQueryCmd) -> anyhow::Result<()> {
+    use cosmos_sdk_proto::cosmos::slashing::v1beta1 as slashing;
+    let client = NodeClient::new(&node.node)?;
+    let out = &node.output;
+    match cmd {
+        SlashingQueryCmd::SigningInfo { validator } => {
+            let cons_address = if validator.starts_with(deai_slashing::VALCONS_PREFIX) {
+                validator
+            } else {
+                // The validator's consensus key, from its record.
+                let op = valoper(&validator, "VALIDATOR")?;
+                let v: sdk::QueryValidatorResponse = client
+                    .ask(
+                        "/cosmos.staking.v1beta1.Query/Validator",
+                        &sdk::QueryValidatorRequest { validator_addr: op },
+                    )
+                    .await?;
+                let v = v.validator.ok_or_else(|| anyhow!("no such validator"))?;
+                let key = deai_staking::types::pubkey_from_any(v.consensus_pubkey.as_ref())?;
+                deai_slashing::to_valcons(&deai_staking::types::consensus_address(&key))
+            };
+            let r: protojson::Answer<slashing::QuerySigningInfoResponse> = protojson::ask(
+                &client,
+                "/cosmos.slashing.v1beta1.Query/SigningInfo",
+                &slashing::QuerySigningInfoRequest { cons_address },
+            )
+            .await?;
+            let text = r
+                .msg
+                .val_signing_info
+                .as_ref()
+                .map(signing_text)
+                .unwrap_or_default();
+            r.print(out, &text)?;
+        }
+        SlashingQueryCmd::SigningInfos => {
+            let r: protojson::Answer<slashing::QuerySigningInfosResponse> = protojson::ask(
+                &client,
+                "/cosmos.slashing.v1beta1.Query/SigningInfos",
+                &slashing::QuerySigningInfosRequest { pagination: None },
+            )
+            .await?;
+            let text = lines(
+                r.msg.info.iter().map(signing_text).collect(),
+                "(no signing records)",
+            );
+            r.print(out, &text)?;
+        }
+        SlashingQueryCmd::Params => {
+            let r: protojson::Answer<slashing::QueryParamsResponse> = protojson::ask(
+                &client,
+                "/cosmos.slashing.v1beta1.Query/Params",
+                &slashing::QueryParamsRequest {},
+            )
+            .await?;
+            let text = match &r.msg.params {
+                Some(p) => {
+                    serde_json::to_string_pretty(&deai_slashing::SlashingParams::from_proto(p)?)?
+                }
+                None => String::new(),
+            };
+            r.print(out, &text)?;
+        }
+    }
+    Ok(())
+}

@@ -180,4 +180,19 @@ fn a_validator_is_created_delegated_to_and_unbonded_from_the_cli() {
     assert_eq!(text.trim(), "(no unbonding delegations)");
     let text = ok(&cli.run(&["query", "staking", "params"]));
     assert!(text.contains("\"unbonding_time_seconds\": 2"), "{text}");
+
+    // Slashing: the validator is not jailed, so unjail is refused; the
+    // devnet's own validator signs every block, so no staked one has a
+    // signing record there yet.
+    let e = err(&cli.run(&["tx", "slashing", "unjail", "--from", "dev1", "--yes"]));
+    assert!(e.contains("is not jailed"), "{e}");
+    let e = err(&cli.run(&["query", "slashing", "signing-info", &valoper]));
+    assert!(e.contains("not found") || e.contains("NotFound"), "{e}");
+    let p = cli.json(&["query", "slashing", "params"]);
+    assert_eq!(p["params"]["signed_blocks_window"], "100", "{p}");
+    let text = ok(&cli.run(&["query", "slashing", "params"]));
+    assert!(
+        text.contains("\"slash_fraction_double_sign\": \"0.05\""),
+        "{text}"
+    );
 }

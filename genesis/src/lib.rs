@@ -129,6 +129,9 @@ pub struct AppState {
     /// Staking parameters.
     #[serde(default)]
     pub staking: deai_staking::StakingGenesis,
+    /// Slashing parameters.
+    #[serde(default)]
+    pub slashing: deai_slashing::SlashingGenesis,
     /// The initial validators. When non-empty, `InitChain` returns them and
     /// CometBFT uses them instead of its own genesis list.
     #[serde(default)]
@@ -152,6 +155,7 @@ impl Serialize for AppState {
             map.serialize_entry("treasury", &self.treasury)?;
             map.serialize_entry("compute", &self.compute)?;
             map.serialize_entry("staking", &self.staking)?;
+            map.serialize_entry("slashing", &self.slashing)?;
         }
         map.serialize_entry(VALIDATORS_KEY, &self.validators)?;
         if let Some(exported) = &self.exported {
@@ -178,7 +182,8 @@ impl AppState {
                 && self.gov == deai_gov::GovGenesis::default()
                 && self.treasury == deai_treasury::TreasuryGenesis::default()
                 && self.compute == deai_compute_module::ComputeGenesis::default()
-                && self.staking == deai_staking::StakingGenesis::default();
+                && self.staking == deai_staking::StakingGenesis::default()
+                && self.slashing == deai_slashing::SlashingGenesis::default();
             if !sections_empty {
                 return Err(exported_with_sections());
             }
@@ -192,6 +197,12 @@ impl AppState {
             key: deai_staking::MODULE_NAME,
             reason: e.to_string(),
         })?;
+        self.slashing
+            .validate()
+            .map_err(|e| GenesisError::Section {
+                key: deai_slashing::MODULE_NAME,
+                reason: e.to_string(),
+            })?;
         validate_validators(&self.validators)
     }
 
@@ -526,6 +537,7 @@ mod tests {
         &deai_compute_module::ComputeModule,
         &deai_treasury::TreasuryModule,
         &deai_staking::StakingModule,
+        &deai_slashing::SlashingModule,
     ];
 
     /// A module whose section is `{"start": N}` with N below 100, written

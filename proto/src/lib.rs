@@ -226,6 +226,15 @@ pub mod staking {
     }
 }
 
+/// `deai.slashing.v1`: the slashing module's events (its messages, queries
+/// and records are the Cosmos SDK's `cosmos.slashing.v1beta1`).
+pub mod slashing {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/deai.slashing.v1.rs"));
+    }
+}
+
 /// `deai.compute.v1`: compute module state, messages and queries.
 pub mod compute {
     /// Version 1.

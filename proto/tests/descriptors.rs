@@ -613,6 +613,9 @@ fn the_query_paths_the_chain_answers_are_service_methods() {
         "/cosmos.staking.v1beta1.Query/Redelegations",
         "/cosmos.staking.v1beta1.Query/DelegatorValidators",
         "/cosmos.staking.v1beta1.Query/DelegatorValidator",
+        "/cosmos.slashing.v1beta1.Query/Params",
+        "/cosmos.slashing.v1beta1.Query/SigningInfo",
+        "/cosmos.slashing.v1beta1.Query/SigningInfos",
     ] {
         let (service, method) = path[1..]
             .split_once('/')
@@ -1442,4 +1445,69 @@ fn the_staking_rest_routes_are_the_sdks() {
             "UpdateParams"
         ]
     );
+}
+
+#[test]
+fn slashing_messages_decode_with_every_field_set() {
+    use cosmos_sdk_proto::cosmos::slashing::v1beta1 as slashing;
+    let params = slashing::Params {
+        signed_blocks_window: 100,
+        min_signed_per_window: b"500000000000000000".to_vec(),
+        downtime_jail_duration: Some(tendermint_proto::google::protobuf::Duration {
+            seconds: 600,
+            nanos: 1,
+        }),
+        slash_fraction_double_sign: b"50000000000000000".to_vec(),
+        slash_fraction_downtime: b"10000000000000000".to_vec(),
+    };
+    let info = slashing::ValidatorSigningInfo {
+        address: "deaivalcons1xyz".into(),
+        start_height: 3,
+        index_offset: 4,
+        jailed_until: ts(1_700_000_000),
+        tombstoned: true,
+        missed_blocks_counter: 5,
+    };
+    for (name, msg) in [
+        (
+            "cosmos.slashing.v1beta1.QueryParamsResponse",
+            round_trip(
+                "cosmos.slashing.v1beta1.QueryParamsResponse",
+                &slashing::QueryParamsResponse {
+                    params: Some(params.clone()),
+                },
+            ),
+        ),
+        (
+            "cosmos.slashing.v1beta1.QuerySigningInfoResponse",
+            round_trip(
+                "cosmos.slashing.v1beta1.QuerySigningInfoResponse",
+                &slashing::QuerySigningInfoResponse {
+                    val_signing_info: Some(info.clone()),
+                },
+            ),
+        ),
+        (
+            "cosmos.slashing.v1beta1.MsgUpdateParams",
+            round_trip(
+                "cosmos.slashing.v1beta1.MsgUpdateParams",
+                &slashing::MsgUpdateParams {
+                    authority: "deai1gov".into(),
+                    params: Some(params.clone()),
+                },
+            ),
+        ),
+        (
+            "cosmos.slashing.v1beta1.MsgUnjail",
+            round_trip(
+                "cosmos.slashing.v1beta1.MsgUnjail",
+                &slashing::MsgUnjail {
+                    validator_addr: "deaivaloper1xyz".into(),
+                },
+            ),
+        ),
+    ] {
+        assert_every_field_set(&msg);
+        assert_eq!(msg.descriptor().full_name(), name);
+    }
 }

@@ -47,6 +47,7 @@ pub mod msg;
 pub mod ops;
 pub mod params;
 pub mod query;
+pub mod slash;
 pub mod state;
 pub mod state_key;
 pub mod types;

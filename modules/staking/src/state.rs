@@ -186,12 +186,17 @@ pub trait StakingWrite: StateWrite {
         if r.entries.is_empty() {
             self.delete_raw(key::redelegation(&r.delegator, &r.src, &r.dst))?;
             self.delete_raw(key::incoming_from(&r.delegator, &r.dst, &r.src))?;
+            self.delete_raw(key::redelegation_from(&r.src, &r.delegator, &r.dst))?;
         } else {
             self.put_proto(
                 key::redelegation(&r.delegator, &r.src, &r.dst),
                 &r.to_proto(),
             )?;
             self.put_raw(key::incoming_from(&r.delegator, &r.dst, &r.src), Vec::new())?;
+            self.put_raw(
+                key::redelegation_from(&r.src, &r.delegator, &r.dst),
+                Vec::new(),
+            )?;
         }
         Ok(())
     }

@@ -112,6 +112,19 @@ pub fn redelegation(del: &Address, src: &Address, dst: &Address) -> Vec<u8> {
     )
 }
 
+/// The redelegations out of `src` (index: empty values), for slashing.
+pub fn redelegations_by_src(src: &Address) -> Vec<u8> {
+    with(b"staking/redelegation_from/", &[src.as_bytes()])
+}
+
+/// `(del, dst)`'s entry among the redelegations out of `src`.
+pub fn redelegation_from(src: &Address, del: &Address, dst: &Address) -> Vec<u8> {
+    with(
+        b"staking/redelegation_from/",
+        &[src.as_bytes(), del.as_bytes(), dst.as_bytes()],
+    )
+}
+
 /// The redelegations of `del` into `dst` (index: empty values), to refuse
 /// moving stake again before it matured.
 pub fn incoming(del: &Address, dst: &Address) -> Vec<u8> {

@@ -1,0 +1,79 @@
+//! The slashing module as the app composes it (see `deai_types::module`).
+
+use cosmos_sdk_proto::Any;
+use deai_types::{
+    module::{decode_any, genesis_section, shown_type_url},
+    BlockCtx, BlockHooks, DecodeCtx, Event, GenesisHandler, HookError, Module, ModuleMsg, MsgError,
+    MsgHandler, QueryCtx, QueryError, QueryHandler, StateWrite,
+};
+
+use crate::{msg, MSG_UNJAIL_TYPE_URL, MSG_UPDATE_PARAMS_TYPE_URL};
+
+/// The slashing module: liveness, double-sign evidence, jail and unjail.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SlashingModule;
+
+impl BlockHooks for SlashingModule {
+    /// Double-sign evidence first, then the last commit's votes.
+    fn begin_block(
+        &self,
+        state: &mut dyn StateWrite,
+        ctx: &BlockCtx<'_>,
+    ) -> Result<Vec<Event>, HookError> {
+        crate::begin_block::begin_block(state, ctx)
+            .map_err(|e| HookError(format!("slashing begin block: {e}")))
+    }
+}
+
+impl QueryHandler for SlashingModule {
+    fn query(
+        &self,
+        method: &str,
+        data: &[u8],
+        ctx: &QueryCtx<'_>,
+    ) -> Option<Result<Vec<u8>, QueryError>> {
+        crate::query::query(ctx.state, method, data)
+    }
+}
+
+impl MsgHandler for SlashingModule {
+    fn msg_type_urls(&self) -> &'static [&'static str] {
+        &[MSG_UNJAIL_TYPE_URL, MSG_UPDATE_PARAMS_TYPE_URL]
+    }
+
+    fn decode_msg(&self, any: &Any, _ctx: &DecodeCtx<'_>) -> Result<Box<dyn ModuleMsg>, MsgError> {
+        Ok(match any.type_url.as_str() {
+            MSG_UNJAIL_TYPE_URL => Box::new(msg::Unjail::from_proto(&decode_any(any)?)?),
+            MSG_UPDATE_PARAMS_TYPE_URL => Box::new(msg::update_params(&decode_any(any)?)?),
+            other => return Err(MsgError::UnknownMessage(shown_type_url(other))),
+        })
+    }
+}
+
+impl GenesisHandler for SlashingModule {
+    fn genesis_key(&self) -> Option<&'static str> {
+        Some(crate::MODULE_NAME)
+    }
+
+    fn validate_genesis(&self, section: &serde_json::Value) -> Result<(), String> {
+        genesis_section::<crate::SlashingGenesis>(section)?
+            .validate()
+            .map_err(|e| e.to_string())
+    }
+
+    fn init_genesis(
+        &self,
+        state: &mut dyn StateWrite,
+        section: &serde_json::Value,
+    ) -> Result<(), String> {
+        genesis_section::<crate::SlashingGenesis>(section)?
+            .init(state)
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Module for SlashingModule {
+    fn name(&self) -> &'static str {
+        crate::MODULE_NAME
+    }
+}

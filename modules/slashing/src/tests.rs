@@ -1,0 +1,393 @@
+//! The module over in-memory state with staked validators made by the
+//! staking module's own messages: downtime jails and slashes after the
+//! first window, unjailing waits for the jail time, a double-sign takes
+//! stake that was bonded at the infraction (unbonding stake included),
+//! tombstones, and a slash never takes more than its fraction of the power
+//! at the infraction.
+
+use cosmos_sdk_proto::cosmos::{base::v1beta1::Coin as ProtoCoin, staking::v1beta1 as sdk};
+use deai_bank::{BankRead, BankWrite};
+use deai_staking::{
+    dec::Dec, end_block, invariants::check_pools, msg::StakingMsg, types::pubkey_any,
+    StakingParams, StakingRead, StakingWrite, ValoperAddress,
+};
+use deai_types::{
+    module::{BlockInfo, BlockTime},
+    Address, Coin, Event, MemState, ModuleMsg, MsgCtx, MsgError, MsgHistory, MsgHost, Overlay,
+    StateRead, StateWrite,
+};
+use proptest::prelude::*;
+
+use crate::{begin_block, SlashingError, SlashingParams, SlashingRead, SlashingWrite};
+
+struct Host;
+
+impl MsgHost for Host {
+    fn gov_authority(&self) -> Address {
+        Address::module("gov")
+    }
+    fn is_genesis_validator_key(&self, _: &dyn StateRead, _: &[u8; 32]) -> Result<bool, MsgError> {
+        Ok(false)
+    }
+    fn ensure_account(&self, _: &mut dyn StateWrite, _: &Address) -> Result<(), MsgError> {
+        Ok(())
+    }
+    fn record_treasury_spend(
+        &self,
+        _: &mut dyn StateWrite,
+        _: u64,
+        _: &Address,
+        _: &[Coin],
+        _: &str,
+        _: u64,
+    ) -> Result<Event, MsgError> {
+        unreachable!()
+    }
+}
+
+fn key(i: u8) -> [u8; 32] {
+    ed25519_consensus::SigningKey::from([i; 32])
+        .verification_key()
+        .to_bytes()
+}
+
+fn cons(i: u8) -> [u8; 20] {
+    deai_staking::types::consensus_address(&key(i))
+}
+
+fn acct(i: u8) -> Address {
+    Address([i; 20])
+}
+
+const M: u128 = 1_000_000;
+
+struct Chain {
+    state: MemState,
+    height: u64,
+    now: BlockTime,
+}
+
+impl Chain {
+    /// Validators 1 and 2 (10 and 20 power), a 10-block window of which
+    /// half must be signed, 60 s of jail.
+    fn new() -> Chain {
+        let mut state = MemState::default();
+        for i in 1..=4 {
+            state
+                .mint(&acct(i), &[Coin::new(1_000 * M, "udeai")])
+                .unwrap();
+        }
+        state
+            .put_staking_params(&StakingParams {
+                unbonding_time_seconds: 1_000,
+                ..Default::default()
+            })
+            .unwrap();
+        state
+            .put_slashing_params(&SlashingParams {
+                signed_blocks_window: 10,
+                downtime_jail_duration_seconds: 60,
+                ..Default::default()
+            })
+            .unwrap();
+        let mut c = Chain {
+            state,
+            height: 1,
+            now: BlockTime {
+                seconds: 1_700_000_000,
+                nanos: 0,
+            },
+        };
+        c.run(&create(1, 10 * M)).unwrap();
+        c.run(&create(2, 20 * M)).unwrap();
+        c.end_block();
+        c
+    }
+
+    fn run(&mut self, msg: &dyn ModuleMsg) -> Result<Vec<Event>, MsgError> {
+        let history: &MsgHistory = &|_| Ok(None);
+        let ctx = MsgCtx {
+            height: self.height,
+            time: self.now,
+            prev_app_hash: &[],
+            history,
+            host: &Host,
+        };
+        let mut layer = Overlay::new(&self.state);
+        let events = msg.execute(&mut layer, &ctx)?;
+        for (k, v) in layer.into_changes() {
+            match v {
+                Some(v) => self.state.put_raw(k, v).unwrap(),
+                None => self.state.delete_raw(k).unwrap(),
+            }
+        }
+        Ok(events)
+    }
+
+    fn info(&self) -> BlockInfo {
+        BlockInfo {
+            time: self.now,
+            ..BlockInfo::at(self.height)
+        }
+    }
+
+    /// One vote of validator `v` (power from its record) in this block.
+    fn vote(&mut self, v: u8, signed: bool) -> Vec<Event> {
+        let power = self.state.validator(&acct(v)).unwrap().unwrap().power();
+        let info = self.info();
+        begin_block::liveness(&mut self.state, &cons(v), power, signed, &info).unwrap()
+    }
+
+    fn end_block(&mut self) -> Vec<deai_types::ValidatorUpdate> {
+        end_block::complete_unbondings(&mut self.state, self.now).unwrap();
+        end_block::complete_validator_unbondings(&mut self.state, self.now).unwrap();
+        let (u, _) =
+            end_block::apply_validator_set(&mut self.state, self.height, self.now).unwrap();
+        check_pools(&self.state).unwrap();
+        self.state.check_supply_invariant().unwrap();
+        self.height += 1;
+        self.now.seconds += 5;
+        u
+    }
+
+    fn tokens(&self, v: u8) -> u128 {
+        self.state.validator(&acct(v)).unwrap().unwrap().tokens
+    }
+
+    fn treasury(&self) -> u128 {
+        self.state
+            .balance(&deai_treasury::address(), "udeai")
+            .unwrap()
+    }
+}
+
+fn udeai(n: u128) -> Option<ProtoCoin> {
+    Some(ProtoCoin {
+        denom: "udeai".into(),
+        amount: n.to_string(),
+    })
+}
+
+fn create(v: u8, amount: u128) -> StakingMsg {
+    StakingMsg::create_validator(&sdk::MsgCreateValidator {
+        description: Some(sdk::Description {
+            moniker: format!("v{v}"),
+            ..Default::default()
+        }),
+        commission: Some(sdk::CommissionRates {
+            rate: "0".into(),
+            max_rate: "0".into(),
+            max_change_rate: "0".into(),
+        }),
+        min_self_delegation: "1".into(),
+        #[allow(deprecated)]
+        delegator_address: String::new(),
+        validator_address: acct(v).to_valoper(),
+        pubkey: Some(pubkey_any(&key(v))),
+        value: udeai(amount),
+    })
+    .unwrap()
+}
+
+fn unjail(v: u8) -> crate::msg::Unjail {
+    crate::msg::Unjail::from_proto(&cosmos_sdk_proto::cosmos::slashing::v1beta1::MsgUnjail {
+        validator_addr: acct(v).to_valoper(),
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_validator_offline_too_long_is_slashed_jailed_and_may_unjail_after_the_jail_time() {
+    let mut c = Chain::new();
+    // Missing is forgiven in the first window; after it, more than 5
+    // misses of 10 jail.
+    let mut jailed_at = None;
+    for _ in 0..30 {
+        c.vote(1, true);
+        let ev = c.vote(2, false);
+        if ev.iter().any(|e| e.kind == "slash") {
+            jailed_at = Some(c.height);
+            let slash = ev.iter().find(|e| e.kind == "slash").unwrap();
+            assert!(slash
+                .attributes
+                .contains(&("reason".into(), "missing_signature".into())));
+            break;
+        }
+        assert!(c.end_block().is_empty());
+    }
+    let h = jailed_at.expect("jailed");
+    assert!(h > 11, "not in the first window: {h}");
+    // 1% of 20 units of power, to the treasury.
+    assert_eq!(c.treasury(), 200_000);
+    assert_eq!(c.tokens(2), 20 * M - 200_000);
+    assert!(c.state.validator(&acct(2)).unwrap().unwrap().jailed);
+    let updates = c.end_block();
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].power, 0);
+
+    // Too early: refused, nothing changes.
+    let e = c.run(&unjail(2)).unwrap_err().to_string();
+    assert!(e.contains("jailed until"), "{e}");
+    let e = c.run(&unjail(1)).unwrap_err().to_string();
+    assert!(e.contains("not jailed"), "{e}");
+    c.now.seconds += 60;
+    c.run(&unjail(2)).unwrap();
+    let updates = c.end_block();
+    assert_eq!(updates[0].power, 19, "back with its slashed power");
+    let si = c.state.signing_info(&cons(2)).unwrap().unwrap();
+    assert_eq!(si.missed, 0);
+}
+
+#[test]
+fn a_double_sign_takes_stake_bonded_at_the_infraction_and_tombstones() {
+    let mut c = Chain::new();
+    let infraction = c.height;
+    for _ in 0..3 {
+        c.vote(1, true);
+        c.vote(2, true);
+        c.end_block();
+    }
+    // After the infraction, validator 2's operator and a delegator move
+    // stake away: it still answers for the infraction.
+    c.run(
+        &StakingMsg::delegate(&sdk::MsgDelegate {
+            delegator_address: acct(3).to_bech32(),
+            validator_address: acct(2).to_valoper(),
+            amount: udeai(10 * M),
+        })
+        .unwrap(),
+    )
+    .unwrap();
+    c.run(
+        &StakingMsg::undelegate(&sdk::MsgUndelegate {
+            delegator_address: acct(2).to_bech32(),
+            validator_address: acct(2).to_valoper(),
+            amount: udeai(10 * M),
+        })
+        .unwrap(),
+    )
+    .unwrap();
+    c.end_block();
+    let ev = begin_block::double_sign(&mut c.state, &cons(2), infraction + 1, 20, c.now).unwrap();
+    assert_eq!(ev[0].kind, "slash");
+    // 5% of 20 units: 500_000 from the unbonding entry begun after the
+    // infraction (5% of its 10 units), 500_000 from the validator.
+    let u = c.state.unbonding(&acct(2), &acct(2)).unwrap().unwrap();
+    assert_eq!(u.entries[0].balance, 10 * M - 500_000);
+    assert_eq!(c.treasury(), 1_000_000);
+    assert_eq!(c.tokens(2), 20 * M - 500_000);
+    check_pools(&c.state).unwrap();
+    let si = c.state.signing_info(&cons(2)).unwrap().unwrap();
+    assert!(si.tombstoned);
+    // Evidence again: nothing more.
+    assert!(
+        begin_block::double_sign(&mut c.state, &cons(2), infraction + 2, 20, c.now)
+            .unwrap()
+            .is_empty()
+    );
+    c.now.seconds += 10 * 365 * 24 * 3600;
+    let e = c.run(&unjail(2)).unwrap_err().to_string();
+    assert!(e.contains("tombstoned"), "{e}");
+    // The unbonding returns what is left of it.
+    let before = c.state.balance(&acct(2), "udeai").unwrap();
+    c.end_block();
+    assert_eq!(
+        c.state.balance(&acct(2), "udeai").unwrap(),
+        before + 10 * M - 500_000
+    );
+}
+
+#[test]
+fn unknown_consensus_addresses_and_genesis_validators_are_not_tracked() {
+    let mut c = Chain::new();
+    let info = c.info();
+    let ev = begin_block::liveness(&mut c.state, &[9u8; 20], 10, false, &info).unwrap();
+    assert!(ev.is_empty());
+    assert!(c.state.signing_info(&[9u8; 20]).unwrap().is_none());
+    assert!(
+        begin_block::double_sign(&mut c.state, &[9u8; 20], 1, 10, c.now)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_new_window_length_starts_every_window_afresh() {
+    let mut c = Chain::new();
+    for _ in 0..5 {
+        c.vote(2, false);
+        c.end_block();
+    }
+    assert_eq!(c.state.signing_info(&cons(2)).unwrap().unwrap().missed, 5);
+    let p = SlashingParams {
+        signed_blocks_window: 20,
+        ..SlashingParams::default()
+    };
+    deai_types::GovernedParams::store(&p, &mut c.state).unwrap();
+    let si = c.state.signing_info(&cons(2)).unwrap().unwrap();
+    assert_eq!((si.missed, si.index_offset), (0, 0));
+    assert!(c
+        .state
+        .prefix_raw(&crate::state::missed_prefix(&cons(2)), None, 10)
+        .unwrap()
+        .is_empty());
+    let _: Result<(), SlashingError> = Ok(());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Whatever moved before and after an infraction, a slash takes at
+    /// most its fraction of the power at the infraction (in tokens), and
+    /// the books stay exact.
+    #[test]
+    fn a_slash_never_takes_more_than_its_fraction_of_the_infraction_power(
+        moves in proptest::collection::vec((0u8..3, 1u128..15), 0..8),
+        fraction_pct in 1u128..=100,
+        before_infraction in 0usize..8,
+    ) {
+        let mut c = Chain::new();
+        let mut infraction = (c.height, c.state.validator(&acct(2)).unwrap().unwrap().power());
+        for (i, (kind, amount)) in moves.iter().enumerate() {
+            if i == before_infraction {
+                infraction = (c.height, c.state.validator(&acct(2)).unwrap().unwrap().power());
+            }
+            let amount = amount * M / 2;
+            let msg: StakingMsg = match kind {
+                0 => StakingMsg::delegate(&sdk::MsgDelegate {
+                    delegator_address: acct(3).to_bech32(),
+                    validator_address: acct(2).to_valoper(),
+                    amount: udeai(amount),
+                }).unwrap(),
+                1 => StakingMsg::undelegate(&sdk::MsgUndelegate {
+                    delegator_address: acct(3).to_bech32(),
+                    validator_address: acct(2).to_valoper(),
+                    amount: udeai(amount),
+                }).unwrap(),
+                _ => StakingMsg::redelegate(&sdk::MsgBeginRedelegate {
+                    delegator_address: acct(3).to_bech32(),
+                    validator_src_address: acct(2).to_valoper(),
+                    validator_dst_address: acct(1).to_valoper(),
+                    amount: udeai(amount),
+                }).unwrap(),
+            };
+            let _ = c.run(&msg);
+            c.end_block();
+        }
+        let fraction = Dec::from_atomics(fraction_pct * 10_000_000_000_000_000);
+        let treasury = c.treasury();
+        let taken = deai_staking::slash::slash(
+            &mut c.state,
+            &acct(2),
+            infraction,
+            fraction,
+            c.now,
+            &deai_treasury::address(),
+        ).unwrap();
+        let cap = fraction.mul_int_floor(u128::from(infraction.1) * M).unwrap();
+        prop_assert!(taken.total() <= cap, "{taken:?} > {cap}");
+        prop_assert_eq!(c.treasury() - treasury, taken.total());
+        check_pools(&c.state).unwrap();
+        c.state.check_supply_invariant().unwrap();
+    }
+}

@@ -1,0 +1,211 @@
+//! Slashing and jailing, as the slashing module asks them of staking.
+//!
+//! A slash for an infraction at height `h` by a validator that had `power`
+//! then takes `fraction` of `power × 10⁶` tokens, from the stake that was
+//! bonded to it at `h` and is still answerable: first the unbonding entries
+//! and redelegations begun at or after `h` that have not matured (each by
+//! `fraction` of what it began with), then the validator's own tokens for
+//! the rest. The total never exceeds `fraction × power × 10⁶`. The tokens
+//! go to `sink` (the DAO treasury, the slashing module's choice), out of
+//! the pool that held them, so the pools keep holding exactly the stake.
+
+use deai_types::{module::BlockTime, Address, StateWrite};
+
+use crate::{
+    dec::{mul_div_floor, Dec},
+    ops::{move_tokens, pool_of, remove_if_empty},
+    types::Validator,
+    StakingError, StakingRead, StakingWrite, POWER_REDUCTION,
+};
+
+/// What a slash took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Slashed {
+    /// From unbonding entries.
+    pub unbonding: u128,
+    /// From redelegated stake.
+    pub redelegated: u128,
+    /// From the validator's tokens.
+    pub validator: u128,
+}
+
+impl Slashed {
+    /// The total.
+    pub fn total(&self) -> u128 {
+        self.unbonding + self.redelegated + self.validator
+    }
+}
+
+/// Slashes validator `op` for an infraction at `infraction_height` when
+/// it had `power`, by `fraction`, sending the tokens to `sink`.
+pub fn slash<S: StateWrite + ?Sized>(
+    state: &mut S,
+    op: &Address,
+    (infraction_height, power): (u64, u64),
+    fraction: Dec,
+    now: BlockTime,
+    sink: &Address,
+) -> Result<Slashed, StakingError> {
+    let denom = state.staking_params()?.bond_denom;
+    let Some(mut v) = state.validator(op)? else {
+        return Ok(Slashed::default());
+    };
+    let fraction = fraction.min(Dec::ONE);
+    let mut remaining = fraction
+        .mul_int_floor(u128::from(power) * POWER_REDUCTION)
+        .unwrap_or(u128::MAX);
+    let mut slashed = Slashed::default();
+
+    // Unbonding entries begun at or after the infraction, not yet matured.
+    for mut u in unbondings_from(state, op)? {
+        let mut taken = 0u128;
+        for e in &mut u.entries {
+            if e.creation_height < infraction_height || e.completion_time <= now || remaining == 0 {
+                continue;
+            }
+            let take = fraction
+                .mul_int_floor(e.initial_balance)
+                .unwrap_or(u128::MAX)
+                .min(e.balance)
+                .min(remaining);
+            e.balance -= take;
+            remaining -= take;
+            taken += take;
+        }
+        if taken > 0 {
+            move_tokens(state, &crate::not_bonded_pool(), sink, taken, &denom)?;
+            state.put_unbonding(&u)?;
+            slashed.unbonding += taken;
+        }
+    }
+
+    // Redelegations out of `op` begun at or after the infraction: the
+    // stake now sits at the destination, so shares are taken there.
+    for r in redelegations_from(state, op)? {
+        for e in &r.entries {
+            if e.creation_height < infraction_height || e.completion_time <= now || remaining == 0 {
+                continue;
+            }
+            let Some(mut dst) = state.validator(&r.dst)? else {
+                continue;
+            };
+            let Some(mut d) = state.delegation(&r.delegator, &r.dst)? else {
+                continue;
+            };
+            let want = Dec::from_atomics(
+                mul_div_floor(
+                    e.shares_dst.atomics(),
+                    fraction.atomics(),
+                    crate::dec::ONE_ATOMICS,
+                )
+                .unwrap_or(0),
+            );
+            let mut shares = want.min(d.shares);
+            let mut tokens = dst.tokens_for_shares(shares);
+            if tokens > remaining {
+                // Take only what is left to take.
+                shares = Dec::from_atomics(
+                    mul_div_floor(remaining, dst.shares.atomics(), dst.tokens.max(1)).unwrap_or(0),
+                )
+                .min(shares);
+                tokens = dst.tokens_for_shares(shares);
+            }
+            if shares.is_zero() {
+                continue;
+            }
+            let before = dst.clone();
+            d.shares = d.shares.checked_sub(shares).unwrap_or(Dec::ZERO);
+            dst.shares = dst.shares.checked_sub(shares).unwrap_or(Dec::ZERO);
+            dst.tokens -= tokens;
+            state.put_delegation(&d)?;
+            state.put_validator(&dst, Some(&before))?;
+            move_tokens(state, &pool_of(dst.status), sink, tokens, &denom)?;
+            remove_if_empty(state, &dst)?;
+            remaining = remaining.saturating_sub(tokens);
+            slashed.redelegated += tokens;
+        }
+        // The entries stay: the stake still may not move again until they mature.
+    }
+
+    // The rest from the validator's own tokens.
+    v = state.validator(op)?.unwrap_or(v);
+    let take = remaining.min(v.tokens);
+    if take > 0 {
+        let before = v.clone();
+        v.tokens -= take;
+        state.put_validator(&v, Some(&before))?;
+        move_tokens(state, &pool_of(v.status), sink, take, &denom)?;
+        slashed.validator = take;
+    }
+    Ok(slashed)
+}
+
+/// The unbondings from `op`.
+fn unbondings_from<S: StakingRead + ?Sized>(
+    state: &S,
+    op: &Address,
+) -> Result<Vec<crate::types::Unbonding>, StakingError> {
+    let prefix = crate::state_key::unbonders_of(op);
+    let mut out = Vec::new();
+    for (k, _) in crate::state::scan_all(state, &prefix)? {
+        let del = Address::from_slice(&k[prefix.len()..])
+            .map_err(|e| StakingError::Corrupt(format!("unbonder index: {e}")))?;
+        if let Some(u) = state.unbonding(&del, op)? {
+            out.push(u);
+        }
+    }
+    Ok(out)
+}
+
+/// The redelegations out of `op`.
+fn redelegations_from<S: StakingRead + ?Sized>(
+    state: &S,
+    op: &Address,
+) -> Result<Vec<crate::types::Redelegation>, StakingError> {
+    let prefix = crate::state_key::redelegations_by_src(op);
+    let mut out = Vec::new();
+    for (k, _) in crate::state::scan_all(state, &prefix)? {
+        let rest = &k[prefix.len()..];
+        let (Ok(del), Ok(dst)) = (
+            Address::from_slice(rest.get(..20).unwrap_or_default()),
+            Address::from_slice(rest.get(20..).unwrap_or_default()),
+        ) else {
+            return Err(StakingError::Corrupt("redelegation source index".into()));
+        };
+        if let Some(r) = state.redelegation(&del, op, &dst)? {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// Jails `op`'s validator: it leaves the set at the end of the block.
+pub fn jail<S: StateWrite + ?Sized>(state: &mut S, op: &Address) -> Result<(), StakingError> {
+    let Some(mut v) = state.validator(op)? else {
+        return Ok(());
+    };
+    if !v.jailed {
+        let before = v.clone();
+        v.jailed = true;
+        state.put_validator(&v, Some(&before))?;
+    }
+    Ok(())
+}
+
+/// Unjails `v` (the slashing module checked the jail time): it may join the
+/// set again if its operator still holds its promised minimum.
+pub fn unjail<S: StateWrite + ?Sized>(state: &mut S, v: &Validator) -> Result<(), StakingError> {
+    let own = state
+        .delegation(&v.operator, &v.operator)?
+        .map_or(0, |d| v.tokens_for_shares(d.shares));
+    if own < v.min_self_delegation {
+        return Err(StakingError::Insufficient(format!(
+            "the operator's own stake {own} is below its minimum {}; delegate more first",
+            v.min_self_delegation
+        )));
+    }
+    let before = v.clone();
+    let mut after = v.clone();
+    after.jailed = false;
+    state.put_validator(&after, Some(&before))
+}
