@@ -6,7 +6,9 @@
 //! and take in a fifth node that joins by state sync while the chain is
 //! halted, first rejecting a snapshot whose state is not the chain's at its
 //! height (served over CometBFT's p2p by two validators), then restoring a
-//! real one.
+//! real one; and a validator created by a transaction for a node that joined
+//! by state sync, which CometBFT adds to its set and which signs, then is
+//! slashed and jailed when stopped, and signs again once unjailed.
 //!
 //! CometBFT comes from `COMETBFT_BIN` (`scripts/test.sh` sets it from
 //! `scripts/install-cometbft.sh`). Without it these tests skip, unless
@@ -396,7 +398,8 @@ fn cometbft_address(file: &Path) -> String {
 }
 
 #[test]
-fn a_validator_created_by_a_transaction_joins_cometbfts_set_and_signs() {
+fn a_validator_created_by_a_transaction_joins_cometbfts_set_signs_is_jailed_when_down_and_returns()
+{
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let Some(net) = up(
         29300,
@@ -411,6 +414,11 @@ fn a_validator_created_by_a_transaction_joins_cometbfts_set_and_signs() {
             // long enough for the joiner to fetch it.
             "--snapshot-interval",
             "15",
+            // Downtime counts over 10 blocks, and jail lasts 5 seconds.
+            "--param",
+            "slashing.signed_blocks_window=10",
+            "--param",
+            "slashing.downtime_jail_duration_seconds=5",
         ],
     ) else {
         return;
@@ -484,4 +492,59 @@ fn a_validator_created_by_a_transaction_joins_cometbfts_set_and_signs() {
     }
     let text = ok(&node0.run(&["query", "staking", "validators", "--status", "bonded"]));
     assert!(text.contains("joiner"), "{text}");
+
+    // Stopped long enough, it is slashed (1%), jailed and leaves the set.
+    net.ok(&["stop", "1"]);
+    let in_set = |net: &Localnet| {
+        net.get(0, "/validators").unwrap()["validators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["address"] == address.as_str())
+    };
+    let start = Instant::now();
+    while in_set(&net) {
+        assert!(start.elapsed() < Duration::from_secs(90), "never jailed");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let valoper = node0.json(&["query", "staking", "valoper", &dev_address(&net, 1)])["valoper"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let v = node0.json(&["query", "staking", "validator", &valoper]);
+    assert_eq!(v["validator"]["jailed"], true, "{v}");
+    assert_eq!(v["validator"]["tokens"], "1980000", "{v}");
+    let info = ok(&node0.run(&["query", "slashing", "signing-info", &valoper]));
+    assert!(info.contains("jailed until"), "{info}");
+
+    // Back online and unjailed after the jail time, it rejoins and signs.
+    net.ok(&["start", "1"]);
+    std::thread::sleep(Duration::from_secs(6));
+    node0.tx(&["tx", "slashing", "unjail"], "dev1");
+    let start = Instant::now();
+    while !in_set(&net) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "never back in the set"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let start = Instant::now();
+    loop {
+        let h = net.height(0).unwrap();
+        let block = net.get(0, &format!("/block?height={h}")).unwrap();
+        if block["block"]["last_commit"]["signatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["validator_address"] == address.as_str() && s["block_id_flag"] == 2)
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "node1 never signed again"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
 }
