@@ -159,10 +159,9 @@ pub fn consensus(app: &SharedApp, req: ConsensusRequest) -> Result<ConsensusResp
             let validators = validators
                 .iter()
                 .map(|v| {
-                    let key = v.pub_key_bytes().map_err(|e| anyhow!(e))?;
                     Ok(validator::Update {
-                        pub_key: tendermint::PublicKey::from_raw_ed25519(&key)
-                            .ok_or_else(|| anyhow!("validator {} key is not ed25519", v.name))?,
+                        pub_key: tendermint::PublicKey::from_raw_ed25519(&v.pub_key)
+                            .ok_or_else(|| anyhow!("a genesis validator's key is not ed25519"))?,
                         power: Power::try_from(v.power)?,
                     })
                 })

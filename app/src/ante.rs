@@ -151,6 +151,10 @@ pub enum Mode {
     /// For gas estimation: signatures are not verified (their gas is still
     /// charged) and the minimum fee is not enforced.
     Simulate,
+    /// For genesis transactions at InitChain: signed, as the Cosmos SDK's
+    /// gentxs are, for account number 0 (no account number is known before
+    /// genesis is written), with no minimum fee.
+    Genesis,
 }
 
 /// Runs the stateful checks and fee payment for `tx` on `state`.
@@ -193,7 +197,7 @@ pub fn run<S: StateWrite>(
     let fee = match (&tx.fee, mode) {
         (Some(f), _) => Some(f.clone()),
         (None, Mode::Simulate) => Some(deai_types::Coin::new(1, params.fee_denom.clone())),
-        (None, Mode::Full) => None,
+        (None, Mode::Full | Mode::Genesis) => None,
     };
     if let Some(fee) = &fee {
         let fee = std::slice::from_ref(fee);
@@ -227,19 +231,26 @@ pub fn run<S: StateWrite>(
             }
         }
         state.consume(gas.sig_verify_secp256k1)?;
+        let signed_number = if mode == Mode::Genesis {
+            0
+        } else {
+            account.account_number
+        };
         let valid = mode == Mode::Simulate
             || match pre.get(i).copied().flatten() {
-                Some(p) if p.account_number == account.account_number => p.valid,
+                Some(p) if mode == Mode::Full && p.account_number == account.account_number => {
+                    p.valid
+                }
                 _ => verify_secp256k1(
                     &signer.pub_key,
-                    &tx.sign_doc_bytes(chain_id, account.account_number),
+                    &tx.sign_doc_bytes(chain_id, signed_number),
                     &signer.signature,
                 ),
             };
         if !valid {
             return Err(TxError::Unauthorized(format!(
-                "signature verification failed: the signature of {} does not verify for chain-id {chain_id:?}, account number {} and sequence {}",
-                signer.address, account.account_number, account.sequence
+                "signature verification failed: the signature of {} does not verify for chain-id {chain_id:?}, account number {signed_number} and sequence {}",
+                signer.address, account.sequence
             )));
         }
         state.record_signature(&account, &signer.pub_key)?;

@@ -22,7 +22,7 @@ use deai_proto::app::v1::{ChainInfo, GenesisValidator as ProtoValidator};
 use deai_store::{PreparedCommit, Snapshot, Storage};
 use deai_types::{
     module::BlockTime, BlockCtx, BlockInfo, Changes, Event, GasConfig, GasMeter, Metered, Module,
-    Overlay, StateReadExt, StateWriteExt,
+    Overlay, StateReadExt, StateWriteExt, ValidatorUpdate,
 };
 use tracing::{debug, info, info_span, warn};
 
@@ -321,13 +321,14 @@ impl App {
     }
 
     /// Writes genesis. Returns the app hash of the genesis state and the
-    /// validators genesis names (empty: CometBFT's own list stands).
+    /// first validators: the fixed list genesis names, or the staked ones
+    /// its genesis transactions create (empty: CometBFT's own list stands).
     pub fn init_chain(
         &mut self,
         chain_id: &str,
         initial_height: u64,
         app_state_bytes: &[u8],
-    ) -> anyhow::Result<([u8; 32], Vec<deai_genesis::GenesisValidator>)> {
+    ) -> anyhow::Result<([u8; 32], Vec<ValidatorUpdate>)> {
         self.init_chain_with_validators(chain_id, initial_height, app_state_bytes, &[])
     }
 
@@ -341,7 +342,7 @@ impl App {
         initial_height: u64,
         app_state_bytes: &[u8],
         cometbft_validators: &[([u8; 32], u64)],
-    ) -> anyhow::Result<([u8; 32], Vec<deai_genesis::GenesisValidator>)> {
+    ) -> anyhow::Result<([u8; 32], Vec<ValidatorUpdate>)> {
         let _span = info_span!("init_chain", chain_id, initial_height).entered();
         if self.storage.latest_version().is_some() {
             bail!("InitChain on a chain that already has committed blocks");
@@ -367,7 +368,8 @@ impl App {
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let validators = if validators.is_empty() {
+        let gentxs = !app_state.gen_txs().is_empty();
+        let validators = if validators.is_empty() && !gentxs {
             cometbft_validators
                 .iter()
                 .map(|(key, power)| {
@@ -415,6 +417,25 @@ impl App {
                 }
             }
         }
+        // Genesis transactions create the first staked validators; their
+        // set is what CometBFT starts with.
+        let mut first_set = Vec::new();
+        if gentxs {
+            for (i, json) in app_state.gen_txs().iter().enumerate() {
+                let bytes = deai_genesis::gentx_bytes(json)?;
+                self.deliver_gentx(&mut layer, chain_id, initial_height, &bytes)
+                    .with_context(|| format!("genesis transaction {i}"))?;
+            }
+            let (updates, _) = deai_staking::end_block::apply_validator_set(
+                &mut layer,
+                initial_height,
+                BlockTime::default(),
+            )?;
+            if updates.is_empty() {
+                bail!("the genesis transactions made no validator with power (at least 1,000,000 udeai bonded)");
+            }
+            first_set = updates;
+        }
         let changes = layer.into_changes();
         let hash = self.storage.prepare(initial_height, &changes)?.root_hash;
         self.chain = Some(Chain {
@@ -426,7 +447,70 @@ impl App {
         // The mempool may see txs before the first block: let it see genesis.
         self.check = self.block_base();
         info!(app_hash = hex::encode(hash), "genesis written");
-        Ok((hash, app_state.validators().to_vec()))
+        let returned = if gentxs {
+            first_set
+        } else {
+            app_state
+                .validators()
+                .iter()
+                .map(|v| {
+                    Ok(ValidatorUpdate {
+                        pub_key: v.pub_key_bytes().map_err(|e| anyhow!(e))?,
+                        power: v.power,
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?
+        };
+        Ok((hash, returned))
+    }
+
+    /// Runs genesis transaction `bytes` on `layer`: signed for account
+    /// number 0, carrying only `MsgCreateValidator`s; nothing is written
+    /// unless all of it succeeds.
+    fn deliver_gentx(
+        &self,
+        layer: &mut Overlay<Snapshot>,
+        chain_id: &str,
+        height: u64,
+        bytes: &[u8],
+    ) -> anyhow::Result<()> {
+        let params = layer.auth_params()?;
+        let tx = self.registry().decode_tx(bytes, &params)?;
+        if let Some(m) = tx
+            .msgs
+            .iter()
+            .find(|m| m.type_url() != deai_staking::MSG_CREATE_VALIDATOR_TYPE_URL)
+        {
+            bail!(
+                "it carries {}; a genesis transaction carries only {}",
+                m.type_url(),
+                deai_staking::MSG_CREATE_VALIDATOR_TYPE_URL
+            );
+        }
+        let mut state = Metered::new(Overlay::new(&*layer), self.gas, GasMeter::new(tx.gas_limit));
+        ante::run(
+            &mut state,
+            &self.gas,
+            &tx,
+            chain_id,
+            height,
+            &[],
+            ante::Mode::Genesis,
+        )?;
+        let no_history =
+            |_: u64| -> Result<Option<crate::history::PastState<'_>>, String> { Ok(None) };
+        let ctx = ExecCtx {
+            height,
+            time: BlockTime::default(),
+            prev_app_hash: &[],
+            history: &no_history,
+        };
+        for msg in &tx.msgs {
+            exec::execute(&mut state, &**msg, &ctx)?;
+        }
+        let changes = state.into_parts().0.into_changes();
+        layer.apply(changes);
+        Ok(())
     }
 
     /// The state a new block starts from: committed state, plus genesis

@@ -56,7 +56,7 @@ mod tests {
         let names: Vec<&str> = MODULES.iter().map(|m| m.name()).collect();
         assert_eq!(
             names,
-            ["auth", "bank", "gov", "compute", "treasury", "staking"]
+            ["auth", "bank", "gov", "compute", "treasury", "staking", "slashing"]
         );
     }
 

@@ -140,6 +140,24 @@ pub struct AppState {
     /// present, the module sections must be absent: this is the state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exported: Option<ExportedState>,
+    /// Genesis transactions (`deaid genesis gentx`, `collect-gentxs`).
+    #[serde(default)]
+    pub genutil: Genutil,
+}
+
+/// The `app_state` field of genesis transactions, as the Cosmos SDK names it.
+pub const GENUTIL_KEY: &str = "genutil";
+
+/// Genesis transactions: each a signed `MsgCreateValidator` in the SDK's
+/// JSON form of a `cosmos.tx.v1beta1.Tx`, delivered at InitChain after
+/// every module's section is written; the validators they create are the
+/// chain's first set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Genutil {
+    /// The transactions, in the order they are delivered.
+    #[serde(default)]
+    pub gen_txs: Vec<serde_json::Value>,
 }
 
 /// Writes every section, or, when the state is exported, only the
@@ -158,6 +176,9 @@ impl Serialize for AppState {
             map.serialize_entry("slashing", &self.slashing)?;
         }
         map.serialize_entry(VALIDATORS_KEY, &self.validators)?;
+        if !self.genutil.gen_txs.is_empty() {
+            map.serialize_entry(GENUTIL_KEY, &self.genutil)?;
+        }
         if let Some(exported) = &self.exported {
             map.serialize_entry(EXPORTED_KEY, exported)?;
         }
@@ -183,10 +204,14 @@ impl AppState {
                 && self.treasury == deai_treasury::TreasuryGenesis::default()
                 && self.compute == deai_compute_module::ComputeGenesis::default()
                 && self.staking == deai_staking::StakingGenesis::default()
-                && self.slashing == deai_slashing::SlashingGenesis::default();
+                && self.slashing == deai_slashing::SlashingGenesis::default()
+                && self.genutil.gen_txs.is_empty();
             if !sections_empty {
                 return Err(exported_with_sections());
             }
+        }
+        if !self.genutil.gen_txs.is_empty() && !self.validators.is_empty() {
+            return Err(validators_and_gentxs());
         }
         self.auth.validate()?;
         self.bank.validate()?;
@@ -240,6 +265,39 @@ impl AppState {
     }
 }
 
+/// Most genesis transactions one genesis may carry (each is a validator).
+pub const MAX_GEN_TXS: usize = 1_000;
+
+/// The bytes of genesis transaction `json` (the SDK's JSON of a
+/// `cosmos.tx.v1beta1.Tx`) as a signed transaction (`TxRaw`): its body and
+/// auth info encoded as the signer encoded them (canonical protobuf, which
+/// the JSON round trip reproduces exactly; a signature over anything else
+/// fails to verify at InitChain).
+pub fn gentx_bytes(json: &serde_json::Value) -> Result<Vec<u8>, GenesisError> {
+    use prost::Message;
+    let bad = |e: String| GenesisError::Invalid(format!("a genesis transaction: {e}"));
+    let desc = deai_proto::descriptor_pool()
+        .get_message_by_name("cosmos.tx.v1beta1.Tx")
+        .ok_or_else(|| bad("cosmos.tx.v1beta1.Tx is not in the descriptor set".into()))?;
+    let msg = prost_reflect::DynamicMessage::deserialize(desc, json.clone())
+        .map_err(|e| bad(format!("not a cosmos.tx.v1beta1.Tx in JSON: {e}")))?;
+    let tx = cosmos_sdk_proto::cosmos::tx::v1beta1::Tx::decode(msg.encode_to_vec().as_slice())
+        .map_err(|e| bad(e.to_string()))?;
+    let raw = cosmos_sdk_proto::cosmos::tx::v1beta1::TxRaw {
+        body_bytes: tx.body.map(|b| b.encode_to_vec()).unwrap_or_default(),
+        auth_info_bytes: tx.auth_info.map(|a| a.encode_to_vec()).unwrap_or_default(),
+        signatures: tx.signatures,
+    };
+    Ok(raw.encode_to_vec())
+}
+
+/// Both a fixed validator list and genesis transactions: two first sets.
+fn validators_and_gentxs() -> GenesisError {
+    GenesisError::Invalid(format!(
+        "app_state.{VALIDATORS_KEY} and app_state.{GENUTIL_KEY}.gen_txs both name the first validators: use genesis transactions (collect-gentxs) or the fixed list, not both"
+    ))
+}
+
 /// An `app_state` with exported state and module sections: two states.
 fn exported_with_sections() -> GenesisError {
     GenesisError::Invalid(format!(
@@ -279,6 +337,8 @@ pub struct ModuleSections<'m> {
     validators: Vec<GenesisValidator>,
     /// Exported module state, written instead of the sections.
     exported: Option<ExportedState>,
+    /// Genesis transactions.
+    gen_txs: Vec<serde_json::Value>,
 }
 
 impl<'m> ModuleSections<'m> {
@@ -316,11 +376,30 @@ impl<'m> ModuleSections<'m> {
             ),
             None => None,
         };
+        let gen_txs = match fields.remove(GENUTIL_KEY) {
+            Some(v) => {
+                genesis_section::<Genutil>(&v)
+                    .map_err(|e| GenesisError::Json(format!("app_state.{GENUTIL_KEY}: {e}")))?
+                    .gen_txs
+            }
+            None => Vec::new(),
+        };
+        if !gen_txs.is_empty() && !validators.is_empty() {
+            return Err(validators_and_gentxs());
+        }
+        if gen_txs.len() > MAX_GEN_TXS {
+            return Err(GenesisError::Invalid(format!(
+                "at most {MAX_GEN_TXS} genesis transactions"
+            )));
+        }
+        for tx in &gen_txs {
+            gentx_bytes(tx)?;
+        }
         let keys: Vec<&'static str> = modules.iter().filter_map(|m| m.genesis_key()).collect();
         if let Some(unknown) = fields.keys().find(|k| !keys.contains(&k.as_str())) {
             let known: Vec<String> = keys
                 .iter()
-                .chain([&VALIDATORS_KEY, &EXPORTED_KEY])
+                .chain([&VALIDATORS_KEY, &EXPORTED_KEY, &GENUTIL_KEY])
                 .map(|k| format!("`{k}`"))
                 .collect();
             return Err(GenesisError::Json(format!(
@@ -329,7 +408,7 @@ impl<'m> ModuleSections<'m> {
             )));
         }
         if let Some(exported) = &exported {
-            if !fields.is_empty() {
+            if !fields.is_empty() || !gen_txs.is_empty() {
                 return Err(exported_with_sections());
             }
             exported.decode(modules)?;
@@ -344,6 +423,7 @@ impl<'m> ModuleSections<'m> {
             sections: fields,
             validators,
             exported,
+            gen_txs,
         };
         for (module, key, section) in sections.each() {
             module
@@ -371,6 +451,11 @@ impl<'m> ModuleSections<'m> {
     /// The exported state this genesis carries, if any.
     pub fn exported(&self) -> Option<&ExportedState> {
         self.exported.as_ref()
+    }
+
+    /// The genesis transactions, in delivery order.
+    pub fn gen_txs(&self) -> &[serde_json::Value] {
+        &self.gen_txs
     }
 
     /// Writes every module's section into `state`, in registry order (auth,
@@ -607,7 +692,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             e.to_string(),
-            "genesis JSON is invalid: unknown field `bank`, expected one of `auth`, `counter`, `validators`, `exported`"
+            "genesis JSON is invalid: unknown field `bank`, expected one of `auth`, `counter`, `validators`, `exported`, `genutil`"
         );
     }
 
