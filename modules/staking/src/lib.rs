@@ -23,11 +23,14 @@
 //! Validators that leave begin unbonding. A validator whose operator's own
 //! stake falls below its promised minimum is jailed.
 //!
+//! Governance counts a delegator's delegated and unbonding tokens as its
+//! voting power, reading them with [`StakingRead::delegator_stake`] at the
+//! height a vote began (this crate knows nothing of governance).
+//!
 //! Not built yet (issue 13 continues): validators at genesis are still the
 //! fixed genesis list (created by genesis transactions next), slashing and
-//! unjailing, rewards and commission payouts, `HistoricalInfo`, and stake
-//! counting as governance voting power. Genesis validators' consensus keys
-//! cannot be taken by a staked validator.
+//! unjailing, rewards and commission payouts, and `HistoricalInfo`.
+//! Genesis validators' consensus keys cannot be taken by a staked validator.
 //!
 //! Bounds per delegator: delegations to at most
 //! [`MAX_DELEGATIONS_PER_DELEGATOR`] validators, and unbondings from as
