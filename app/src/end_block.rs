@@ -1,7 +1,8 @@
 //! The app's side of the block hooks: the [`Host`] that gives modules'
 //! hooks committed history and runs passed proposals' messages through the
-//! same executor as transactions, and the list of module accounts. Which
-//! hooks run, and in what order, is [`crate::modules`]'s.
+//! same executor as transactions, and the lists of module accounts and of
+//! non-voting accounts. Which hooks run, and in what order, is
+//! [`crate::modules`]'s.
 
 use deai_store::Storage;
 use deai_types::{Address, BlockHost, Event, Module, Overlay, StateRead, StateWrite};
@@ -14,7 +15,8 @@ use crate::{
 };
 
 /// The names of the module accounts, each at `Address::module(name)`, as
-/// the auth queries list them.
+/// the auth queries list them. No send, spend or stream may pay one
+/// ([`crate::tx::is_module_account`]).
 pub const MODULE_ACCOUNTS: [&str; 6] = [
     deai_gov::MODULE_NAME,
     deai_treasury::MODULE_NAME,
@@ -24,15 +26,21 @@ pub const MODULE_ACCOUNTS: [&str; 6] = [
     deai_staking::NOT_BONDED_POOL,
 ];
 
-/// Module accounts: their balances are not voting power.
+/// The module accounts.
+pub fn module_accounts() -> Vec<Address> {
+    MODULE_ACCOUNTS.iter().map(|n| Address::module(n)).collect()
+}
+
+/// The module accounts that hold no one's voting power: their balances are
+/// left out of governance's total. Every module account but the staking
+/// pools, whose tokens are delegators' stake and count as their power
+/// (see `deai_gov::tally`).
 pub fn non_voting_accounts() -> Vec<Address> {
     vec![
         deai_gov::address(),
         deai_treasury::address(),
         Address::module(FEE_COLLECTOR),
         deai_compute_module::module_address(),
-        deai_staking::bonded_pool(),
-        deai_staking::not_bonded_pool(),
     ]
 }
 
@@ -120,8 +128,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_named_module_accounts_are_exactly_the_non_voting_accounts() {
-        let named: Vec<Address> = MODULE_ACCOUNTS.iter().map(|n| Address::module(n)).collect();
-        assert_eq!(named, non_voting_accounts());
+    fn the_non_voting_accounts_are_the_module_accounts_but_the_staking_pools() {
+        let named = module_accounts();
+        assert_eq!(named.len(), MODULE_ACCOUNTS.len());
+        assert!(named.contains(&deai_gov::address()));
+        assert!(named.contains(&deai_treasury::address()));
+        assert!(named.contains(&deai_compute_module::module_address()));
+        let voting: Vec<Address> = named
+            .iter()
+            .filter(|a| !non_voting_accounts().contains(a))
+            .copied()
+            .collect();
+        assert_eq!(
+            voting,
+            [deai_staking::bonded_pool(), deai_staking::not_bonded_pool()]
+        );
+        assert!(non_voting_accounts().iter().all(|a| named.contains(a)));
     }
 }

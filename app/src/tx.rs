@@ -48,12 +48,15 @@ pub const MAX_MSGS_PER_TX: usize = 64;
 pub use deai_gov::MAX_PROPOSAL_MSGS;
 
 /// Whether `addr` is a module account. Module accounts hold exactly what
-/// their module accounts for (bonds and escrow, deposits, fees, the
+/// their module accounts for (bonds and escrow, stake, deposits, fees, the
 /// treasury's funds), so, as in the Cosmos SDK's blocked addresses, no send,
 /// spend or stream may pay one: tokens sent there would be lost or would
-/// break the module's books. The treasury is funded with `MsgFund`.
+/// break the module's books. The treasury is funded with `MsgFund`. (This
+/// is every module account, the staking pools among them, though their
+/// tokens count as voting power: see
+/// [`crate::end_block::non_voting_accounts`].)
 pub fn is_module_account(addr: &Address) -> bool {
-    crate::end_block::non_voting_accounts().contains(addr)
+    crate::end_block::module_accounts().contains(addr)
 }
 
 /// Routes messages to modules by type URL: the first module of the list
@@ -517,7 +520,7 @@ mod tests {
     #[test]
     fn sends_and_spends_to_module_accounts_are_refused() {
         let k = Key::from_label("decode");
-        for module in crate::end_block::non_voting_accounts() {
+        for module in crate::end_block::module_accounts() {
             let send = msg_send(&k.address(), &module, &[Coin::new(1, "udeai")]);
             let err = decode(&signed(vec![send]), &AuthParams::default()).unwrap_err();
             assert_eq!(err.code(), 4, "{err}");

@@ -1,21 +1,26 @@
 //! Export through the real [`App`] on RocksDB: the state of a chain in
-//! mid-flight (a proposal in its voting period, spent sequences, fees in
-//! the treasury) exported at a height and started as a new chain at the
-//! next height holds the same module entries, and then, fed the same
-//! blocks, stays the same entry for entry: the proposal's last votes pass
-//! it on both, and account sequences carry over so the same signed txs are
-//! valid on both.
+//! mid-flight (a proposal in its voting period, a voter with most of its
+//! tokens staked and some unbonding, spent sequences, fees in the
+//! treasury) exported at a height and started as a new chain at the next
+//! height holds the same module entries, and then, fed the same blocks,
+//! stays the same entry for entry: the proposal's last votes pass it on
+//! both with the same tally, the staked voter's stake counted, and account
+//! sequences carry over so the same signed txs are valid on both.
 
 #![allow(clippy::unwrap_used)]
 
 use cosmos_sdk_proto::{
-    cosmos::{base::v1beta1::Coin as ProtoCoin, gov::v1 as sdk_gov},
+    cosmos::{
+        base::v1beta1::Coin as ProtoCoin, gov::v1 as sdk_gov, staking::v1beta1 as sdk_staking,
+    },
     Any,
 };
 use deai_app::App;
 use deai_auth::AuthRead;
+use deai_bank::BankRead;
 use deai_client::tx::{any, msg_send, msg_vote, sign_tx, Key, TxParams};
-use deai_gov::GovParams;
+use deai_gov::{GovParams, GovRead};
+use deai_staking::{types::pubkey_any, StakingRead, ValoperAddress};
 use deai_types::{Coin, StateRead};
 use serde_json::json;
 
@@ -98,13 +103,42 @@ fn udeai(n: u128) -> Vec<ProtoCoin> {
     }]
 }
 
+/// `op` runs a validator with `amount` of its own stake.
+fn create_validator(op: &Key, amount: u128) -> Any {
+    let key = ed25519_consensus::SigningKey::from([7; 32])
+        .verification_key()
+        .to_bytes();
+    any(
+        deai_staking::MSG_CREATE_VALIDATOR_TYPE_URL,
+        &sdk_staking::MsgCreateValidator {
+            description: Some(sdk_staking::Description {
+                moniker: "export".into(),
+                ..Default::default()
+            }),
+            commission: Some(sdk_staking::CommissionRates {
+                rate: "100000000000000000".into(),
+                max_rate: "200000000000000000".into(),
+                max_change_rate: "10000000000000000".into(),
+            }),
+            min_self_delegation: "1".into(),
+            #[allow(deprecated)]
+            delegator_address: String::new(),
+            validator_address: op.address().to_valoper(),
+            pubkey: Some(pubkey_any(&key)),
+            value: udeai(amount).pop(),
+        },
+    )
+}
+
 #[test]
 fn a_chain_started_from_an_export_holds_and_evolves_the_same_state() {
     let members: Vec<Key> = (0..3)
         .map(|i| Key::from_label(&format!("export-member-{i}")))
         .collect();
+    let operator = Key::from_label("export-operator");
     let balances: Vec<_> = members
         .iter()
+        .chain([&operator])
         .map(|k| json!({"address": k.address().to_bech32(), "coins": [{"denom": "udeai", "amount": "100000000"}]}))
         .chain([json!({"address": deai_treasury::address().to_bech32(), "coins": [{"denom": "udeai", "amount": "1000000"}]})])
         .collect();
@@ -116,6 +150,43 @@ fn a_chain_started_from_an_export_holds_and_evolves_the_same_state() {
     let genesis = json!({"bank": {"balances": balances}, "gov": {"params": gov}});
     let mut old = Node::new(1, &genesis);
     old.block(&[]);
+
+    // A validator; member 1 stakes 90 of its 100 deai with it and starts
+    // unbonding 20 of those (the unbonding time, 21 days, outlasts the test).
+    let tx = old.tx(&operator, vec![create_validator(&operator, 5_000_000)]);
+    old.block(&[tx]);
+    let stake = |msg: &str, amount| {
+        let (del, val) = (
+            members[1].address().to_bech32(),
+            operator.address().to_valoper(),
+        );
+        match msg {
+            "delegate" => any(
+                deai_staking::MSG_DELEGATE_TYPE_URL,
+                &sdk_staking::MsgDelegate {
+                    delegator_address: del,
+                    validator_address: val,
+                    amount: udeai(amount).pop(),
+                },
+            ),
+            _ => any(
+                deai_staking::MSG_UNDELEGATE_TYPE_URL,
+                &sdk_staking::MsgUndelegate {
+                    delegator_address: del,
+                    validator_address: val,
+                    amount: udeai(amount).pop(),
+                },
+            ),
+        }
+    };
+    let tx = old.tx(
+        &members[1],
+        vec![
+            stake("delegate", 90_000_000),
+            stake("undelegate", 20_000_000),
+        ],
+    );
+    old.block(&[tx]);
 
     // Transfers, then a proposal to pay member 2 from the treasury, with
     // one yes vote of three: in its voting period at the export.
@@ -174,9 +245,25 @@ fn a_chain_started_from_an_export_holds_and_evolves_the_same_state() {
     // balances travel with the export.
     assert_eq!(exported.history.len(), 1, "{:?}", exported.history);
     assert_eq!(exported.history[0].height, (height - 1).to_string());
-    assert!(exported.history[0]
-        .prefixes
-        .contains(&hex::encode(b"bank/")));
+    // Its voters' stake too: delegations, their validators, unbondings.
+    for prefix in [
+        &b"bank/"[..],
+        b"staking/delegation/",
+        b"staking/validator/",
+        b"staking/unbonding/",
+    ] {
+        assert!(
+            exported.history[0].prefixes.contains(&hex::encode(prefix)),
+            "{:?}",
+            exported.history[0].prefixes
+        );
+    }
+    let start = old.app.storage().snapshot(height - 1).unwrap();
+    let staked = start.delegator_stake(&members[1].address()).unwrap();
+    assert_eq!(
+        (staked.delegated, staked.unbonding),
+        (70_000_000, 20_000_000)
+    );
     // What a genesis file carries: JSON, read back.
     let app_state = serde_json::to_value(deai_genesis::AppState {
         validators,
@@ -235,6 +322,37 @@ fn a_chain_started_from_an_export_holds_and_evolves_the_same_state() {
     );
     assert_eq!(balance(&new), balance(&old));
     assert_eq!(new.module_entries(), old.module_entries());
+    // The same tally on both: every member's balance at the start, member
+    // 1's stake with it, and a total that counts the staking pools.
+    let tally = |n: &Node| {
+        n.app
+            .storage()
+            .latest_snapshot()
+            .proposal(1)
+            .unwrap()
+            .unwrap()
+            .final_tally
+            .unwrap()
+    };
+    assert_eq!(tally(&new), tally(&old));
+    let liquid = |k: &Key| start.balance(&k.address(), "udeai").unwrap();
+    let yes: u128 = members.iter().map(liquid).sum::<u128>() + 90_000_000;
+    assert_eq!(tally(&new).yes, yes.to_string());
+    let in_modules: u128 = deai_app::end_block::module_accounts()
+        .iter()
+        .map(|a| start.balance(a, "udeai").unwrap())
+        .sum();
+    let pools = start
+        .balance(&deai_staking::bonded_pool(), "udeai")
+        .unwrap()
+        + start
+            .balance(&deai_staking::not_bonded_pool(), "udeai")
+            .unwrap();
+    assert_eq!(pools, 5_000_000 + 90_000_000);
+    assert_eq!(
+        tally(&new).total_power,
+        (start.supply("udeai").unwrap() - in_modules + pools).to_string()
+    );
 
     // Exporting the new chain gives the old chain's export of the same height.
     let (a, _) = old.app.export(None).unwrap();

@@ -157,7 +157,8 @@ impl GenesisHandler for GovModule {
     }
 
     /// Each open vote's tally reads voting power (the bank's balances,
-    /// supply and links, and refusals of lent power) at its start height.
+    /// supply and links, refusals of lent power, and voters' delegations,
+    /// their validators and unbondings) at its start height.
     fn history_needed(&self, state: &dyn StateRead) -> Result<Vec<HistoryNeed>, String> {
         let prefix = crate::state_key::voting_start_prefix();
         let mut starts = std::collections::BTreeSet::new();
@@ -178,10 +179,13 @@ impl GenesisHandler for GovModule {
             .into_iter()
             .map(|height| HistoryNeed {
                 height,
-                prefixes: vec![
+                prefixes: [
                     b"bank/".to_vec(),
                     crate::state_key::refuses_delegations_prefix(),
-                ],
+                ]
+                .into_iter()
+                .chain(deai_staking::state::delegator_stake_prefixes())
+                .collect(),
             })
             .collect())
     }

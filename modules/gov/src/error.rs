@@ -1,6 +1,7 @@
 //! Errors of the governance module (codespace `gov`).
 
 use deai_bank::BankError;
+use deai_staking::StakingError;
 use deai_types::{ModuleError, MsgError, StateError};
 
 /// Why a governance operation failed.
@@ -38,7 +39,7 @@ pub enum GovError {
         need: &'static str,
     },
     /// The voter has no voting power on this proposal.
-    #[error("{0} has no voting power on proposal {1} (no udeai at the height voting began, and no delegators)")]
+    #[error("{0} has no voting power on proposal {1} (no udeai, staked or unbonding, at the height voting began, and no delegators)")]
     NoVotingPower(String, u64),
     /// The sender may not do this.
     #[error("unauthorized: {0}")]
@@ -46,6 +47,10 @@ pub enum GovError {
     /// Delegation to oneself or similar.
     #[error("invalid delegation: {0}")]
     InvalidDelegation(String),
+    /// Reading a voter's stake failed (a storage failure, or a staking
+    /// record that does not decode).
+    #[error(transparent)]
+    Staking(#[from] StakingError),
     /// Parameters out of range.
     #[error("invalid gov params: {0}")]
     InvalidParams(String),
@@ -64,6 +69,8 @@ impl GovError {
             self,
             GovError::State(_)
                 | GovError::Bank(BankError::State(_))
+                | GovError::Staking(StakingError::State(_))
+                | GovError::Staking(StakingError::Bank(BankError::State(_)))
                 | GovError::HistoryUnavailable(..)
         )
     }
@@ -74,6 +81,7 @@ impl ModuleError for GovError {
         match self {
             GovError::State(e) => BankError::State(e.clone()).codespace(),
             GovError::Bank(e) => e.codespace(),
+            GovError::Staking(e) => e.codespace(),
             _ => "gov",
         }
     }
@@ -83,6 +91,7 @@ impl ModuleError for GovError {
         match self {
             GovError::State(e) => BankError::State(e.clone()).code(),
             GovError::Bank(e) => e.code(),
+            GovError::Staking(e) => e.code(),
             GovError::UnknownProposal(_) => 2,
             GovError::WrongStatus { .. } => 3,
             GovError::InvalidProposal(_) => 5,
@@ -103,6 +112,7 @@ impl From<GovError> for MsgError {
         match e {
             GovError::State(s) => s.into(),
             GovError::Bank(b) => b.into(),
+            GovError::Staking(s) => s.into(),
             other => MsgError::module(other),
         }
     }

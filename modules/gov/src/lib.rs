@@ -6,8 +6,9 @@
 //! `max_deposit_period_blocks`); once deposits reach `min_deposit`, voting
 //! begins at that block and lasts `voting_period_blocks` (expedited:
 //! shorter, with a higher threshold; an expedited proposal that fails
-//! becomes a normal one). Voting power is each voter's udeai in the state
-//! committed at the end of the block where voting began (see [`tally`]).
+//! becomes a normal one). Voting power is each voter's udeai, liquid,
+//! staked or unbonding, in the state committed at the end of the block
+//! where voting began, plus liquid balances lent to it (see [`tally`]).
 //! When voting ends, [`end_block`] tallies: a passed proposal's messages run
 //! atomically through the app (all or none, else the proposal is FAILED
 //! with the error); deposits are refunded on pass, fail or rejection and
@@ -37,7 +38,9 @@
 //! one height at a time ([`GovWrite::take_due`]), so a block never walks the
 //! deletion markers the versioned store keeps for entries removed earlier;
 //! a vote and a tally cost the same however many accounts delegate to a
-//! voter ([`tally`]).
+//! voter, and reading a voter's stake reads at most
+//! [`deai_staking::MAX_DELEGATIONS_PER_DELEGATOR`] delegations and as many
+//! unbondings ([`tally`]).
 
 // Consensus code: no floating point (results must match on every machine).
 #![deny(clippy::float_arithmetic)]
@@ -110,7 +113,9 @@ pub trait GovHost<S: StateWrite> {
     type History: StateRead;
     /// The state at the end of block `height`.
     fn history(&self, height: u64) -> Result<Self::History, GovError>;
-    /// Accounts whose balances are not voting power (module accounts).
+    /// Accounts whose balances are no one's voting power (module accounts
+    /// holding fees, deposits, the treasury), subtracted from the total.
+    /// Not the staking pools: their tokens are their delegators' power.
     fn non_voting(&self) -> Vec<Address>;
     /// Runs a passed proposal's messages as the governance account, all or
     /// nothing: on `Err` it must have written nothing.

@@ -155,7 +155,8 @@ pub enum GovMsg {
         /// Must be its proposer.
         proposer: Address,
     },
-    /// Lends (or with `None` takes back) voting power.
+    /// Lends (or with `None` takes back) voting power: the liquid balance;
+    /// stake is not lent.
     Delegate {
         /// Who lends.
         delegator: Address,
@@ -433,7 +434,9 @@ impl GovMsg {
                 if height > p.voting_end_height {
                     return Err(wrong_status(&p, "its voting period has ended"));
                 }
-                // Constant cost, however many delegate to the voter.
+                // Bounded cost, however many delegate to the voter: its
+                // balance, its lent total and its own stake (at most
+                // MAX_DELEGATIONS_PER_DELEGATOR records of each kind).
                 let power = match history(p.voting_start_height)? {
                     Some(h) => power_bound(&h, voter)?,
                     None => power_bound(&*state, voter)?,

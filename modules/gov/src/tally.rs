@@ -1,26 +1,46 @@
-//! Counting votes. A voter's power is its udeai balance in the state
-//! committed at the end of the block where voting began, plus the balances
-//! (in that same state) of everyone who had delegated to it then and did not
-//! vote on this proposal themselves. Delegation is one level deep: power
-//! lent to someone who does not vote is not counted. Reading everything
-//! from one past state means tokens moved during the vote cannot count twice.
+//! Counting votes. A voter's own power is what it held in the state
+//! committed at the end of the block where voting began: its udeai
+//! balance, plus the tokens its staking delegations were worth there (each
+//! delegation's shares at its validator's exchange rate), plus the balance
+//! of its unbonding entries there. Staked tokens sit in the staking pools,
+//! but they are their delegators': staking does not cost a member its vote.
+//! To that, a voter adds the balances (in that same state) of everyone who
+//! had lent it their voting power then and did not vote on this proposal
+//! themselves. Delegation is one level deep: power lent to someone who does
+//! not vote is not counted. Reading everything from one past state means
+//! tokens moved during the vote cannot count twice.
 //!
-//! Cost does not depend on how many delegate to a voter, so nobody can make
-//! someone else's vote (or the tally) expensive by delegating to them from
-//! many accounts. The bank keeps, for every delegate, the running total of
-//! its delegators' balances, updated on every balance change and on every
-//! (un)delegation ([`deai_bank::BankWrite::set_link`]); the snapshot where
-//! voting began holds that total as of then. A delegate's power is its own
-//! balance plus that total, minus the balances of its delegators who voted
-//! themselves, which the tally subtracts while walking the votes: O(votes),
-//! two reads per vote. A delegate that refuses delegations (see
+//! Lending covers liquid balances only: the bank keeps, for every
+//! delegate, the running total of its delegators' balances, updated on
+//! every balance change and on every (un)delegation
+//! ([`deai_bank::BankWrite::set_link`]); the snapshot where voting began
+//! holds that total as of then. A delegator's stake is not lent: whoever
+//! stakes votes with that stake itself, or it goes unused. A delegate's
+//! power is its own (balance and stake) plus that total, minus the balances
+//! of its delegators who voted themselves, which the tally subtracts while
+//! walking the votes. A delegate that refuses delegations (see
 //! `MsgSetDelegationPolicy`) at the snapshot gets no lent power at all: its
 //! delegators keep their own votes, and their power goes unused otherwise.
+//!
+//! Cost does not depend on how many delegate to a voter, so nobody can make
+//! someone else's vote (or the tally) expensive by lending to them from
+//! many accounts: O(votes), a few reads per vote for balances and lent
+//! power, plus the voter's own stake, which reads at most
+//! [`deai_staking::MAX_DELEGATIONS_PER_DELEGATOR`] delegations (each with
+//! its validator) and as many unbonding records
+//! ([`deai_staking::StakingRead::delegator_stake`]); the staking module
+//! refuses a delegation or unbonding beyond that bound.
+//!
+//! The total power is the supply minus the balances of the accounts the app
+//! names non-voting (module accounts holding no one's tokens: fees,
+//! deposits, the treasury). The staking pools are not among them, so the
+//! total counts staked and unbonding tokens, as the voters' power does.
 
 use std::collections::BTreeMap;
 
 use deai_bank::BankRead;
 use deai_proto::gov::v1::{Proposal, TallyResult, Vote, VoteOption};
+use deai_staking::StakingRead;
 use deai_types::{Address, StateRead, BASE_DENOM};
 
 use crate::{params::share, GovError, GovParams, GovRead};
@@ -77,12 +97,23 @@ pub enum Decision {
     Reject,
 }
 
+/// `voter`'s own power in `history`: its udeai balance plus its staked and
+/// unbonding tokens (staking's bond denom is udeai, which its params
+/// enforce). At most [`deai_staking::MAX_DELEGATIONS_PER_DELEGATOR`]
+/// delegations and as many unbondings are read.
+pub fn own_power<H: StateRead>(history: &H, voter: &Address) -> Result<u128, GovError> {
+    let liquid = history.balance(voter, BASE_DENOM)?;
+    let staked = history.delegator_stake(voter)?.total();
+    Ok(liquid.saturating_add(staked))
+}
+
 /// What `voter` could cast on a proposal whose snapshot is `history`: its
-/// own balance plus what its delegators held then (nothing lent if it
-/// refused delegations then). Delegators who vote themselves take their
-/// share back in [`tally`]. Two or three reads, whatever the delegators.
+/// own power ([`own_power`]) plus the balances its delegators held then
+/// (nothing lent if it refused delegations then). Delegators who vote
+/// themselves take their share back in [`tally`]. Its cost does not
+/// depend on how many lend to the voter.
 pub fn power_bound<H: StateRead>(history: &H, voter: &Address) -> Result<u128, GovError> {
-    let own = history.balance(voter, BASE_DENOM)?;
+    let own = own_power(history, voter)?;
     Ok(own.saturating_add(lent_power(history, voter)?))
 }
 
@@ -94,7 +125,8 @@ fn lent_power<H: StateRead>(history: &H, delegate: &Address) -> Result<u128, Gov
     Ok(history.linked_total(delegate)?)
 }
 
-/// The power that could vote: the supply minus module accounts' balances.
+/// The power that could vote: the supply minus the non-voting accounts'
+/// balances (the staking pools are not among them: staked tokens count).
 pub fn total_power<H: StateRead>(history: &H, non_voting: &[Address]) -> Result<u128, GovError> {
     let mut total = history.supply(BASE_DENOM)?;
     for a in non_voting {
@@ -139,19 +171,20 @@ pub fn tally<H: StateRead, C: StateRead>(
         total_power: total_power(history, non_voting)?,
         ..Tally::default()
     };
-    // Pass 1: every voter takes its own balance back from its delegate.
+    // Pass 1: every voter takes its own balance back from its delegate
+    // (only balances are lent, so only the balance comes back).
     let mut taken_back: BTreeMap<Address, u128> = BTreeMap::new();
     for_each_vote(current, p.id, |voter, _| {
         if let Some(delegate) = history.linked_to(voter)? {
-            let own = history.balance(voter, BASE_DENOM)?;
+            let lent = history.balance(voter, BASE_DENOM)?;
             let slot = taken_back.entry(delegate).or_insert(0);
-            *slot = slot.saturating_add(own);
+            *slot = slot.saturating_add(lent);
         }
         Ok(())
     })?;
-    // Pass 2: own power plus what is still lent.
+    // Pass 2: own power (balance and stake) plus what is still lent.
     for_each_vote(current, p.id, |voter, vote| {
-        let own = history.balance(voter, BASE_DENOM)?;
+        let own = own_power(history, voter)?;
         let lent =
             lent_power(history, voter)?.saturating_sub(taken_back.get(voter).copied().unwrap_or(0));
         add_vote(&mut t, vote, own.saturating_add(lent))

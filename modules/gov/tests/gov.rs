@@ -496,10 +496,28 @@ proptest! {
         balances in proptest::collection::vec(100u128..1_000_000, 2..8),
         votes in proptest::collection::vec((0usize..8, 1i32..5, 0u64..=WEIGHT_ONE, 1i32..5), 0..12),
         delegations in proptest::collection::vec((0usize..8, 0usize..8), 0..6),
+        stakes in proptest::collection::vec((0usize..8, 0u128..=100, any::<bool>()), 0..6),
     ) {
         let n = balances.len();
-        let bal: Vec<(u8, u128)> = balances.iter().enumerate().map(|(i, b)| (i as u8 + 1, *b)).collect();
+        let mut bal: Vec<(u8, u128)> = balances.iter().enumerate().map(|(i, b)| (i as u8 + 1, *b)).collect();
+        // Member 9 runs a validator with 100 of its 1000; members stake
+        // part of what they hold beyond the first 100 (1's deposit), and
+        // some start unbonding half of it.
+        bal.push((9, 1_000));
         let mut c = Chain::new(&bal);
+        c.stake(staking::create(9, 100));
+        let mut staked: BTreeMap<Address, u128> = BTreeMap::new();
+        for (a, pct, unbond) in &stakes {
+            let who = member((a % n) as u8 + 1);
+            let amount = (c.state.balance(&who, "udeai").unwrap() - 100) * pct / 100;
+            if amount > 0 {
+                c.stake(staking::delegate((a % n) as u8 + 1, 9, amount));
+                if *unbond && amount > 1 {
+                    c.stake(staking::undelegate((a % n) as u8 + 1, 9, amount / 2));
+                }
+                *staked.entry(who).or_default() += amount;
+            }
+        }
         for (a, b) in &delegations {
             let (a, b) = (a % n, b % n);
             if a != b {
@@ -520,14 +538,16 @@ proptest! {
                 expected.insert(voter, options);
             }
         }
-        // The model: each account's power goes to itself if it voted, else
-        // to its delegate if that delegate voted, else nowhere.
+        // The model: each account's balance goes to itself if it voted,
+        // else to its delegate if that delegate voted, else nowhere; its
+        // stake (delegated or unbonding) only ever to itself.
         let hist = &c.history.0[&1];
         let mut power_of: BTreeMap<Address, u128> = BTreeMap::new();
         for i in 0..n {
             let who = member(i as u8 + 1);
             let power = hist.balance(&who, "udeai").unwrap();
             let target = if expected.contains_key(&who) {
+                *power_of.entry(who).or_default() += staked.get(&who).copied().unwrap_or(0);
                 Some(who)
             } else {
                 hist.delegate_of(&who).unwrap().filter(|d| expected.contains_key(d))
@@ -545,7 +565,7 @@ proptest! {
         let p = c.state.proposal(id).unwrap().unwrap();
         let t = tally::tally(hist, &c.state, &p, &c.history.non_voting()).unwrap();
         prop_assert_eq!((t.yes, t.abstain, t.no, t.veto), (want[1], want[2], want[3], want[4]));
-        let total: u128 = balances.iter().sum::<u128>() - 100;
+        let total: u128 = balances.iter().sum::<u128>() - 100 + 1_000;
         prop_assert_eq!(t.total_power, total);
     }
 }
@@ -937,4 +957,203 @@ fn a_filtered_proposals_query_reads_a_bounded_number_of_proposals_and_resumes() 
     assert_eq!(second.proposals.len(), 1);
     assert_eq!(second.proposals[0].id, total);
     assert!(second.pagination.unwrap().next_key.is_empty());
+}
+
+/// The app's glue, as far as staking messages need it here.
+struct StakingHost;
+
+impl deai_types::MsgHost for StakingHost {
+    fn gov_authority(&self) -> Address {
+        deai_gov::authority()
+    }
+    fn is_genesis_validator_key(
+        &self,
+        _: &dyn deai_types::StateRead,
+        _: &[u8; 32],
+    ) -> Result<bool, deai_types::MsgError> {
+        Ok(false)
+    }
+    fn ensure_account(
+        &self,
+        _: &mut dyn StateWrite,
+        _: &Address,
+    ) -> Result<(), deai_types::MsgError> {
+        Ok(())
+    }
+    fn record_treasury_spend(
+        &self,
+        _: &mut dyn StateWrite,
+        _: u64,
+        _: &Address,
+        _: &[Coin],
+        _: &str,
+        _: u64,
+    ) -> Result<Event, deai_types::MsgError> {
+        unreachable!("staking spends nothing from the treasury")
+    }
+}
+
+mod staking {
+    use cosmos_sdk_proto::cosmos::{base::v1beta1::Coin, staking::v1beta1 as sdk};
+    use deai_staking::{msg::StakingMsg, types::pubkey_any, ValoperAddress};
+
+    use super::member;
+
+    fn coin(n: u128) -> Option<Coin> {
+        Some(Coin {
+            denom: "udeai".into(),
+            amount: n.to_string(),
+        })
+    }
+
+    /// `op` runs a validator with `amount` of its own stake (RFC 8032's
+    /// first test key as its consensus key).
+    pub fn create(op: u8, amount: u128) -> StakingMsg {
+        let key: [u8; 32] =
+            hex_key("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+        StakingMsg::create_validator(&sdk::MsgCreateValidator {
+            description: Some(sdk::Description {
+                moniker: "validator".into(),
+                ..Default::default()
+            }),
+            commission: Some(sdk::CommissionRates {
+                rate: "0".into(),
+                max_rate: "0".into(),
+                max_change_rate: "0".into(),
+            }),
+            min_self_delegation: "1".into(),
+            #[allow(deprecated)]
+            delegator_address: String::new(),
+            validator_address: member(op).to_valoper(),
+            pubkey: Some(pubkey_any(&key)),
+            value: coin(amount),
+        })
+        .unwrap()
+    }
+
+    fn hex_key(s: &str) -> [u8; 32] {
+        let mut k = [0u8; 32];
+        for (i, b) in k.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap();
+        }
+        k
+    }
+
+    pub fn delegate(del: u8, op: u8, amount: u128) -> StakingMsg {
+        StakingMsg::delegate(&sdk::MsgDelegate {
+            delegator_address: member(del).to_bech32(),
+            validator_address: member(op).to_valoper(),
+            amount: coin(amount),
+        })
+        .unwrap()
+    }
+
+    pub fn undelegate(del: u8, op: u8, amount: u128) -> StakingMsg {
+        StakingMsg::undelegate(&sdk::MsgUndelegate {
+            delegator_address: member(del).to_bech32(),
+            validator_address: member(op).to_valoper(),
+            amount: coin(amount),
+        })
+        .unwrap()
+    }
+}
+
+impl Chain {
+    /// Runs a staking message in the current block; a failure writes nothing.
+    fn stake(&mut self, msg: deai_staking::msg::StakingMsg) {
+        use deai_types::ModuleMsg;
+        let history: &deai_types::MsgHistory = &|_| Ok(None);
+        let ctx = deai_types::MsgCtx {
+            height: self.height,
+            time: Default::default(),
+            prev_app_hash: &[],
+            history,
+            host: &StakingHost,
+        };
+        let mut layer = Overlay::new(&self.state);
+        msg.execute(&mut layer, &ctx).unwrap();
+        for (k, v) in layer.into_changes() {
+            match v {
+                Some(v) => self.state.put_raw(k, v).unwrap(),
+                None => self.state.delete_raw(k).unwrap(),
+            }
+        }
+    }
+}
+
+#[test]
+fn staked_and_unbonding_tokens_keep_their_voting_power() {
+    use deai_staking::StakingRead;
+    // Member 9 runs a validator with 100 of its 500.
+    let mut c = Chain::new(&[(1, 1_000), (2, 1_000), (3, 1_000), (4, 500), (9, 500)]);
+    c.stake(staking::create(9, 100));
+    // 1 stakes 900 and starts unbonding 200 of it: 100 liquid, 700
+    // delegated, 200 unbonding. 3 stakes everything.
+    c.stake(staking::delegate(1, 9, 900));
+    c.stake(staking::undelegate(1, 9, 200));
+    c.stake(staking::delegate(3, 9, 1_000));
+    // 4 lends its voting power to 1, then stakes 300: only its liquid 200
+    // is lent.
+    c.run(GovMsg::Delegate {
+        delegator: member(4),
+        delegate: Some(member(1)),
+    })
+    .unwrap();
+    c.stake(staking::delegate(4, 9, 300));
+    let stake = c.state.delegator_stake(&member(1)).unwrap();
+    assert_eq!((stake.delegated, stake.unbonding), (700, 200));
+    assert_eq!(c.state.balance(&member(1), "udeai").unwrap(), 100);
+    assert_eq!(c.state.balance(&member(3), "udeai").unwrap(), 0);
+
+    let id = c.submit(2, 100, vec![marker(true)]);
+    c.end_block();
+    // After voting began, 1 stakes the rest: its power was read before.
+    c.stake(staking::delegate(1, 9, 100));
+    // 3 holds no liquid udeai, yet votes with its stake.
+    c.vote(1, id, VoteOption::Yes).unwrap();
+    c.vote(2, id, VoteOption::No).unwrap();
+    c.vote(3, id, VoteOption::Yes).unwrap();
+    let p = c.state.proposal(id).unwrap().unwrap();
+    let hist = &c.history.0[&1].clone();
+    assert_eq!(tally::own_power(hist, &member(1)).unwrap(), 1_000);
+    let t = tally::tally(hist, &c.state, &p, &c.history.non_voting()).unwrap();
+    // 1: its own 1000 and 4's liquid 200; 3: its 1000 staked; 2: 900 after
+    // its deposit. Counting only liquid balances, 1 would cast 300, 3 could
+    // not vote, and the proposal would fail.
+    assert_eq!((t.yes, t.no), (1_200 + 1_000, 900));
+    // The total: the supply less the gov account's deposit and member
+    // 200's reserve; the staking pools' 2300 (2100 delegated, 200
+    // unbonding) count.
+    let pools = hist.balance(&deai_staking::bonded_pool(), "udeai").unwrap()
+        + hist
+            .balance(&deai_staking::not_bonded_pool(), "udeai")
+            .unwrap();
+    assert_eq!(pools, 2_300);
+    assert_eq!(t.total_power, 5_000 - 100 - 1_000);
+
+    // 4 votes itself: it takes its liquid 200 back from 1 and adds its stake.
+    c.vote(4, id, VoteOption::Abstain).unwrap();
+    let t = tally::tally(hist, &c.state, &p, &c.history.non_voting()).unwrap();
+    assert_eq!((t.yes, t.no, t.abstain), (2_000, 900, 500));
+    c.blocks(11);
+    assert_eq!(c.status(id), ProposalStatus::Passed);
+    assert_eq!(c.state.balance(&member(100), "udeai").unwrap(), 1);
+}
+
+#[test]
+fn staked_power_decides_against_a_proposal_too() {
+    let mut c = Chain::new(&[(1, 1_000), (2, 1_000), (9, 500)]);
+    c.stake(staking::create(9, 100));
+    // 2 stakes 990 of its 1000 and votes no with all of it.
+    c.stake(staking::delegate(2, 9, 990));
+    let id = c.submit(1, 100, vec![marker(true)]);
+    c.end_block();
+    c.vote(1, id, VoteOption::Yes).unwrap();
+    c.vote(2, id, VoteOption::No).unwrap();
+    c.blocks(11);
+    let p = c.state.proposal(id).unwrap().unwrap();
+    assert_eq!(p.status(), ProposalStatus::Rejected);
+    let t = p.final_tally.unwrap();
+    assert_eq!((t.yes.as_str(), t.no.as_str()), ("900", "1000"));
+    assert_eq!(c.state.balance(&member(100), "udeai").unwrap(), 0);
 }

@@ -42,6 +42,14 @@ pub enum StakingError {
     /// The pair (or trio) already has `max_entries` unbonding or redelegation entries.
     #[error("too many unbonding or redelegation entries for this pair, at most {0}; wait for one to complete")]
     TooManyEntries(u32),
+    /// The delegator already holds delegations to
+    /// [`crate::MAX_DELEGATIONS_PER_DELEGATOR`] validators.
+    #[error("a delegator may hold delegations to at most {0} validators; undelegate (or redelegate) all of one of them first")]
+    TooManyDelegations(usize),
+    /// The delegator is already unbonding from
+    /// [`crate::MAX_DELEGATIONS_PER_DELEGATOR`] validators.
+    #[error("a delegator may be unbonding from at most {0} validators at once; wait for one of those unbondings to complete (or cancel it)")]
+    TooManyUnbondings(usize),
     /// A redelegation would chain another one still maturing.
     #[error("the tokens at {0} were redelegated there and are still maturing: they cannot move again until then")]
     TransitiveRedelegation(String),
@@ -87,6 +95,9 @@ impl ModuleError for StakingError {
             StakingError::NoDelegation { .. } => 19,
             StakingError::Insufficient(_) => 20,
             StakingError::TooManyEntries(_) => 36,
+            // Ours: the SDK has no bound per delegator.
+            StakingError::TooManyDelegations(_) => 100,
+            StakingError::TooManyUnbondings(_) => 101,
             StakingError::TransitiveRedelegation(_) => 34,
             StakingError::Commission(_) => 11,
             StakingError::InvalidExchangeRate(_) => 29,

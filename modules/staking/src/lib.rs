@@ -23,15 +23,25 @@
 //! Validators that leave begin unbonding. A validator whose operator's own
 //! stake falls below its promised minimum is jailed.
 //!
+//! Governance counts a delegator's delegated and unbonding tokens as its
+//! voting power, reading them with [`StakingRead::delegator_stake`] at the
+//! height a vote began (this crate knows nothing of governance).
+//!
 //! Not built yet (issue 13 continues): validators at genesis are still the
 //! fixed genesis list (created by genesis transactions next), slashing and
-//! unjailing, rewards and commission payouts, `HistoricalInfo`, and stake
-//! counting as governance voting power. Genesis validators' consensus keys
-//! cannot be taken by a staked validator.
+//! unjailing, rewards and commission payouts, and `HistoricalInfo`.
+//! Genesis validators' consensus keys cannot be taken by a staked validator.
+//!
+//! Bounds per delegator: delegations to at most
+//! [`MAX_DELEGATIONS_PER_DELEGATOR`] validators, and unbondings from as
+//! many at once, so reading everything one account has staked
+//! ([`StakingRead::delegator_stake`], as governance does for a voter) costs
+//! at most that many records of each kind.
 //!
 //! What may stop a block: only storage failures and corrupt records; every
-//! bound (entries per pair, queue work per block, validators in the set,
-//! power per validator) is enforced where users can grow it.
+//! bound (entries per pair, pairs per delegator, queue work per block,
+//! validators in the set, power per validator) is enforced where users can
+//! grow it.
 
 // Consensus code: no floating point (results must match on every machine).
 #![deny(clippy::float_arithmetic)]
@@ -58,13 +68,22 @@ use deai_types::Address;
 pub use error::StakingError;
 pub use genesis::StakingGenesis;
 pub use params::StakingParams;
-pub use state::{StakingRead, StakingWrite};
+pub use state::{DelegatorStake, StakingRead, StakingWrite};
 
 /// The module's name, in its state keys and codespace.
 pub const MODULE_NAME: &str = "staking";
 
 /// The bech32 prefix of validator operator addresses.
 pub const VALOPER_PREFIX: &str = "deaivaloper";
+
+/// The most validators one delegator may hold delegations to, and the most
+/// it may be unbonding from at once (each such pair holds at most
+/// `max_entries` entries). A delegation or redelegation to a validator
+/// beyond that, or an undelegation from one, is refused. Governance reads
+/// a voter's stake by walking its delegations and unbondings at the height
+/// a vote began ([`StakingRead::delegator_stake`]), so this bounds a
+/// vote's and a tally's work per voter.
+pub const MAX_DELEGATIONS_PER_DELEGATOR: usize = 100;
 
 /// Tokens per unit of consensus power (the SDK's `DefaultPowerReduction`).
 pub const POWER_REDUCTION: u128 = 1_000_000;

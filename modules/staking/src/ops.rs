@@ -9,7 +9,7 @@
 //! others' plus every unbonding entry's balance (`check_pools` checks it).
 
 use deai_bank::BankWrite;
-use deai_types::{module::BlockTime, Address, Coin, Event, StateWrite};
+use deai_types::{module::BlockTime, Address, Coin, Event, StateRead, StateWrite};
 
 use crate::{
     dec::Dec,
@@ -19,6 +19,7 @@ use crate::{
         Validator,
     },
     StakingError, StakingParams, StakingRead, StakingWrite, ValoperAddress,
+    MAX_DELEGATIONS_PER_DELEGATOR,
 };
 
 /// The pool holding the tokens of a validator of `status`.
@@ -53,15 +54,32 @@ pub fn move_tokens<S: StateWrite + ?Sized>(
     Ok(state.send(from, to, &[Coin::new(amount, denom)])?)
 }
 
+/// Whether `prefix` (a delegator's delegations or unbondings) already holds
+/// [`MAX_DELEGATIONS_PER_DELEGATOR`] entries; reads at most that many.
+fn full<S: StateRead + ?Sized>(state: &S, prefix: &[u8]) -> Result<bool, StakingError> {
+    Ok(state
+        .prefix_raw(prefix, None, MAX_DELEGATIONS_PER_DELEGATOR)?
+        .len()
+        >= MAX_DELEGATIONS_PER_DELEGATOR)
+}
+
 /// Adds `amount` tokens to `v` for `delegator`'s delegation, which buys
 /// shares at `v`'s rate. The tokens must already be in (or be moved by the
-/// caller into) `v`'s pool. Returns the shares issued.
+/// caller into) `v`'s pool. Returns the shares issued. A delegator holding
+/// delegations to [`MAX_DELEGATIONS_PER_DELEGATOR`] validators gets no
+/// delegation to another.
 pub fn add_delegation<S: StateWrite + ?Sized>(
     state: &mut S,
     delegator: &Address,
     v: &mut Validator,
     amount: u128,
 ) -> Result<Dec, StakingError> {
+    let held = state.delegation(delegator, &v.operator)?;
+    if held.is_none() && full(state, &key::delegations_of(delegator))? {
+        return Err(StakingError::TooManyDelegations(
+            MAX_DELEGATIONS_PER_DELEGATOR,
+        ));
+    }
     let before = v.clone();
     let shares = v.shares_for_tokens(amount)?;
     if shares.is_zero() {
@@ -78,13 +96,11 @@ pub fn add_delegation<S: StateWrite + ?Sized>(
         .shares
         .checked_add(shares)
         .ok_or_else(|| StakingError::Invalid("validator shares overflow".into()))?;
-    let mut d = state
-        .delegation(delegator, &v.operator)?
-        .unwrap_or(Delegation {
-            delegator: *delegator,
-            validator: v.operator,
-            shares: Dec::ZERO,
-        });
+    let mut d = held.unwrap_or(Delegation {
+        delegator: *delegator,
+        validator: v.operator,
+        shares: Dec::ZERO,
+    });
     d.shares = d
         .shares
         .checked_add(shares)
@@ -186,7 +202,9 @@ pub fn shares_for_amount<S: StakingRead + ?Sized>(
 
 /// Undelegates `amount` tokens of `delegator` from `op`: the tokens leave
 /// the validator at once and return when [`begin_info`] says. Returns the
-/// completion time and the events.
+/// completion time and the events. A delegator already unbonding from
+/// [`MAX_DELEGATIONS_PER_DELEGATOR`] validators cannot begin unbonding from
+/// another.
 pub fn undelegate<S: StateWrite + ?Sized>(
     state: &mut S,
     delegator: &Address,
@@ -198,11 +216,19 @@ pub fn undelegate<S: StateWrite + ?Sized>(
     let mut v = state
         .validator(op)?
         .ok_or_else(|| StakingError::NoValidator(op.to_valoper()))?;
-    let mut u = state.unbonding(delegator, op)?.unwrap_or(Unbonding {
-        delegator: *delegator,
-        validator: *op,
-        entries: Vec::new(),
-    });
+    let mut u = match state.unbonding(delegator, op)? {
+        Some(u) => u,
+        None if full(state, &key::unbondings_of(delegator))? => {
+            return Err(StakingError::TooManyUnbondings(
+                MAX_DELEGATIONS_PER_DELEGATOR,
+            ))
+        }
+        None => Unbonding {
+            delegator: *delegator,
+            validator: *op,
+            entries: Vec::new(),
+        },
+    };
     if u.entries.len() >= params.max_entries as usize {
         return Err(StakingError::TooManyEntries(params.max_entries));
     }

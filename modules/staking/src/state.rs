@@ -4,11 +4,12 @@
 
 use cosmos_sdk_proto::cosmos::staking::v1beta1 as sdk;
 use deai_types::{Address, Entries, StateRead, StateReadExt, StateWrite, StateWriteExt};
+use prost::Message;
 
 use crate::{
     state_key as key,
     types::{consensus_address, Delegation, Redelegation, Unbonding, Validator},
-    StakingError, StakingParams,
+    StakingError, StakingParams, ValoperAddress, MAX_DELEGATIONS_PER_DELEGATOR,
 };
 
 /// Entries read per page when a scan walks a prefix.
@@ -26,6 +27,60 @@ pub fn scan_all<S: StateRead + ?Sized>(state: &S, prefix: &[u8]) -> Result<Entri
         out.extend(page);
     }
     Ok(out)
+}
+
+/// What one delegator has staked, in tokens: the stake governance counts as
+/// its voting power besides its balance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DelegatorStake {
+    /// Its delegations, each worth its shares at its validator's exchange
+    /// rate (rounded down, as undelegating them would pay).
+    pub delegated: u128,
+    /// The balances of its unbonding entries, still on their way back.
+    pub unbonding: u128,
+}
+
+impl DelegatorStake {
+    /// Delegated plus unbonding.
+    pub fn total(&self) -> u128 {
+        self.delegated.saturating_add(self.unbonding)
+    }
+}
+
+/// The prefixes [`StakingRead::delegator_stake`] reads: whoever reads stake
+/// at a past height (governance, at a vote's start) needs them carried
+/// there by an export.
+pub fn delegator_stake_prefixes() -> Vec<Vec<u8>> {
+    vec![
+        key::DELEGATIONS.to_vec(),
+        key::VALIDATORS.to_vec(),
+        key::UNBONDINGS.to_vec(),
+    ]
+}
+
+/// The records under a delegator's `prefix`: at most
+/// [`MAX_DELEGATIONS_PER_DELEGATOR`], which the messages enforce, so more
+/// is a damaged state.
+fn bounded<S: StateRead + ?Sized>(
+    state: &S,
+    prefix: &[u8],
+    what: &str,
+) -> Result<Entries, StakingError> {
+    let entries = state.prefix_raw(
+        prefix,
+        None,
+        MAX_DELEGATIONS_PER_DELEGATOR.saturating_add(1),
+    )?;
+    if entries.len() > MAX_DELEGATIONS_PER_DELEGATOR {
+        return Err(StakingError::Corrupt(format!(
+            "a delegator has more than {MAX_DELEGATIONS_PER_DELEGATOR} {what}"
+        )));
+    }
+    Ok(entries)
+}
+
+fn decode<M: Message + Default>(value: &[u8], what: &str) -> Result<M, StakingError> {
+    M::decode(value).map_err(|e| StakingError::Corrupt(format!("{what}: {e}")))
 }
 
 /// Reads of staking state.
@@ -79,6 +134,38 @@ pub trait StakingRead: StateRead {
         self.get_proto::<sdk::Redelegation>(&key::redelegation(del, src, dst))?
             .map(|p| Redelegation::from_proto(&p))
             .transpose()
+    }
+
+    /// The tokens `del` has staked: its delegations at their validators'
+    /// exchange rates and its unbonding entries' balances. Reads its
+    /// delegations (at most [`MAX_DELEGATIONS_PER_DELEGATOR`], with each
+    /// one's validator) and its unbondings (as many at most), whatever
+    /// else is staked.
+    fn delegator_stake(&self, del: &Address) -> Result<DelegatorStake, StakingError> {
+        let mut stake = DelegatorStake::default();
+        for (_, value) in bounded(self, &key::delegations_of(del), "delegations")? {
+            let d = Delegation::from_proto(&decode(&value, "delegation")?)?;
+            let v = self.validator(&d.validator)?.ok_or_else(|| {
+                StakingError::Corrupt(format!(
+                    "a delegation to {}, which does not exist",
+                    d.validator.to_valoper()
+                ))
+            })?;
+            stake.delegated = stake
+                .delegated
+                .checked_add(v.tokens_for_shares(d.shares))
+                .ok_or_else(|| StakingError::Corrupt("delegated tokens overflow".into()))?;
+        }
+        for (_, value) in bounded(self, &key::unbondings_of(del), "unbondings")? {
+            let u = Unbonding::from_proto(&decode(&value, "unbonding")?)?;
+            for e in &u.entries {
+                stake.unbonding = stake
+                    .unbonding
+                    .checked_add(e.balance)
+                    .ok_or_else(|| StakingError::Corrupt("unbonding tokens overflow".into()))?;
+            }
+        }
+        Ok(stake)
     }
 
     /// Whether stake of `del` is still maturing at `op` after a redelegation into it.

@@ -79,14 +79,17 @@ pub fn delegator(op: &Address, del: &Address) -> Vec<u8> {
     with(b"staking/delegator/", &[op.as_bytes(), del.as_bytes()])
 }
 
+/// Prefix of the unbondings, by delegator then validator.
+pub const UNBONDINGS: &[u8] = b"staking/unbonding/";
+
 /// The unbondings of `del`.
 pub fn unbondings_of(del: &Address) -> Vec<u8> {
-    with(b"staking/unbonding/", &[del.as_bytes()])
+    with(UNBONDINGS, &[del.as_bytes()])
 }
 
 /// The unbonding of `del` from `op`.
 pub fn unbonding(del: &Address, op: &Address) -> Vec<u8> {
-    with(b"staking/unbonding/", &[del.as_bytes(), op.as_bytes()])
+    with(UNBONDINGS, &[del.as_bytes(), op.as_bytes()])
 }
 
 /// The unbonding delegators of `op` (index: empty values).

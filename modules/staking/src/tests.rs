@@ -477,6 +477,24 @@ proptest! {
                 prop_assert_eq!(&c.state, &before);
             }
             check_pools(&c.state).unwrap();
+            // What governance reads of each account's stake is what its
+            // records say, pair by pair.
+            for i in 1..=8u8 {
+                let (mut delegated, mut unbonding) = (0u128, 0u128);
+                for v in 1..=5u8 {
+                    if let (Some(d), Some(val)) = (
+                        c.state.delegation(&acct(i), &acct(v)).unwrap(),
+                        c.state.validator(&acct(v)).unwrap(),
+                    ) {
+                        delegated += val.tokens_for_shares(d.shares);
+                    }
+                    if let Some(u) = c.state.unbonding(&acct(i), &acct(v)).unwrap() {
+                        unbonding += u.entries.iter().map(|e| e.balance).sum::<u128>();
+                    }
+                }
+                let stake = c.state.delegator_stake(&acct(i)).unwrap();
+                prop_assert_eq!((stake.delegated, stake.unbonding), (delegated, unbonding));
+            }
         }
         // Let every unbonding finish: each account holds all it started with.
         c.end_block(8 * DAY);
@@ -500,4 +518,78 @@ proptest! {
             prop_assert!(c.balance(&acct(i)) + staked + 10 >= START, "lost more than rounding dust");
         }
     }
+}
+
+#[test]
+fn a_delegator_holds_delegations_to_at_most_a_hundred_validators() {
+    use crate::{StakingError, MAX_DELEGATIONS_PER_DELEGATOR as MAX};
+    let mut c = Chain::new();
+    // Operators 10..=111 run one validator each (seed 200 is genesis's key).
+    let ops: Vec<u8> = (10..=111).collect();
+    for &op in &ops {
+        c.state
+            .mint(&acct(op), &[Coin::new(START, "udeai")])
+            .unwrap();
+        c.run(&create(op, op, 1_000_000)).unwrap();
+    }
+    let (held, rest) = ops.split_at(MAX);
+    for &op in held {
+        c.run(&delegate(1, op, 1_000)).unwrap();
+    }
+    // More to a validator it already holds is fine; a 101st validator is not,
+    // by delegation or by redelegation.
+    c.run(&delegate(1, held[0], 1_000)).unwrap();
+    let before = c.state.clone();
+    let code = |e: MsgError| match e {
+        MsgError::Module { code, log, .. } => (code, log),
+        other => panic!("{other:?}"),
+    };
+    for msg in [
+        delegate(1, rest[0], 1_000),
+        redelegate(1, held[0], rest[0], 500),
+    ] {
+        let (n, log) = code(c.run(&msg).unwrap_err());
+        assert_eq!(n, 100, "{log}");
+        assert!(log.contains("at most 100 validators"), "{log}");
+        assert_eq!(c.state, before);
+    }
+    assert_eq!(
+        StakingError::TooManyDelegations(MAX).to_string(),
+        "a delegator may hold delegations to at most 100 validators; undelegate (or redelegate) all of one of them first"
+    );
+    // Moving all of one delegation to a new validator keeps it at 100.
+    c.run(&redelegate(1, held[0], rest[0], 2_000)).unwrap();
+    assert!(c
+        .state
+        .delegation(&acct(1), &acct(held[0]))
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        c.state.delegator_stake(&acct(1)).unwrap().delegated,
+        100 * 1_000 + 1_000
+    );
+
+    // Unbonding from 100 validators at once is the most too: undelegating
+    // all of the 100 (the validators are unbonded, so the entries wait for
+    // the next end block) leaves room for a delegation, not for a 101st
+    // unbonding.
+    let now: Vec<u8> = held[1..].iter().copied().chain([rest[0]]).collect();
+    for &op in &now {
+        let worth = if op == rest[0] { 2_000 } else { 1_000 };
+        c.run(&undelegate(1, op, worth)).unwrap();
+    }
+    let stake = c.state.delegator_stake(&acct(1)).unwrap();
+    assert_eq!((stake.delegated, stake.unbonding), (0, 101_000));
+    c.run(&delegate(1, rest[1], 1_000)).unwrap();
+    let before = c.state.clone();
+    let (n, log) = code(c.run(&undelegate(1, rest[1], 1_000)).unwrap_err());
+    assert_eq!(n, 101, "{log}");
+    assert!(
+        log.contains("unbonding from at most 100 validators"),
+        "{log}"
+    );
+    assert_eq!(c.state, before);
+    // Once the unbondings complete, it may unbond again.
+    c.end_block(5);
+    c.run(&undelegate(1, rest[1], 1_000)).unwrap();
 }

@@ -141,7 +141,9 @@ pub trait BlockHost {
     /// The state committed at the end of block `height`; the error says why
     /// it cannot be read (pruned, storage failure).
     fn history(&self, height: u64) -> Result<Box<dyn StateRead + '_>, String>;
-    /// Accounts whose balances are not voting power (module accounts).
+    /// Accounts whose balances are no one's voting power (module accounts
+    /// holding fees, deposits, the treasury; not the staking pools, whose
+    /// tokens are delegators' stake).
     fn non_voting(&self) -> Vec<Address>;
     /// Runs `messages` as the governance account at block `height`, all or
     /// nothing: on `Err` nothing has been written to `state`.
@@ -237,7 +239,8 @@ pub struct QueryCtx<'a> {
     pub gas: GasConfig,
     /// The names of the module accounts, each at `Address::module(name)`.
     pub module_accounts: &'a [&'a str],
-    /// Accounts whose balances are not voting power (module accounts).
+    /// Accounts whose balances are no one's voting power (module accounts
+    /// holding fees, deposits, the treasury; not the staking pools).
     pub non_voting: &'a [Address],
 }
 
