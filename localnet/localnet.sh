@@ -23,7 +23,10 @@ readonly REPO_ROOT
 readonly CHAIN_ID_DEFAULT=deai-localnet
 readonly DEV_ACCOUNTS=4
 readonly DEV_COINS=1000000000000udeai
-readonly VALIDATOR_POWER=10
+# Each validator's operator account, and the stake its genesis transaction
+# bonds: 10 units of power (10^6 udeai each).
+readonly VALIDATOR_COINS=1000000000udeai
+readonly VALIDATOR_STAKE=10000000udeai
 # Seconds to wait for a node or the chain, and for a process to stop on SIGTERM.
 readonly WAIT_TIMEOUT=${LOCALNET_TIMEOUT:-120}
 readonly STOP_TIMEOUT=${LOCALNET_STOP_TIMEOUT:-15}
@@ -532,15 +535,22 @@ create_network() {
       die "--param $param was refused"
   done
 
+  # Each validator is staked by a genesis transaction of its own operator
+  # key (valI, in the shared keyring), as Cosmos validators start a chain.
   for ((i = 0; i < VALIDATORS; i++)); do
     n=$(node_dir "$i")
     quietly "$COMETBFT" init --home "$n/cometbft"
-    quietly "$DEAID" --home "$home0" genesis add-validator --name "val$i" \
-      --cometbft-key "$n/cometbft/config/priv_validator_key.json" --power "$VALIDATOR_POWER"
+    "$DEAID" --home "$DIR/keys" keys add "val$i" --keyring-backend test >"$DIR/keys/val$i.txt" 2>>"$DIR/create.log" ||
+      die "deaid keys add val$i failed (see $DIR/create.log)"
+    addr=$("$DEAID" --home "$DIR/keys" keys show "val$i" --address --keyring-backend test)
+    quietly "$DEAID" --home "$home0" genesis add-account "$addr" "$VALIDATOR_COINS"
+    quietly "$DEAID" --home "$home0" genesis gentx "val$i" --amount "$VALIDATOR_STAKE" \
+      --cometbft-key "$n/cometbft/config/priv_validator_key.json" --moniker "val$i" \
+      --keyring-backend test --keyring-dir "$DIR/keys/keyring-test"
     echo "validator val$i" >"$n/role"
   done
-  "$DEAID" --home "$home0" genesis validate 2>&1 | sed 's/^/  /' ||
-    die "deaid genesis validate rejected $genesis"
+  "$DEAID" --home "$home0" genesis collect-gentxs 2>&1 | sed 's/^/  /' ||
+    die "deaid genesis collect-gentxs rejected the genesis transactions in $home0/config/gentx"
 
   local peers=()
   for ((i = 0; i < VALIDATORS; i++)); do peers+=("$(peer "$i")"); done

@@ -449,6 +449,24 @@ impl App {
         info!(app_hash = hex::encode(hash), "genesis written");
         let returned = if gentxs {
             first_set
+        } else if app_state.exported().is_some() && app_state.validators().is_empty() {
+            // An exported chain resumes with the set its staking module
+            // had last given CometBFT.
+            use deai_staking::StakingRead;
+            let snapshot = self.block_base();
+            snapshot
+                .last_powers()?
+                .iter()
+                .map(|(op, power)| {
+                    let v = snapshot.validator(op)?.ok_or_else(|| {
+                        anyhow!("the exported set names {op}, which has no record")
+                    })?;
+                    Ok(ValidatorUpdate {
+                        pub_key: v.pubkey,
+                        power: *power,
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?
         } else {
             app_state
                 .validators()

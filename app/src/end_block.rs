@@ -82,6 +82,16 @@ impl BlockHost for Host<'_> {
         non_voting_accounts()
     }
 
+    fn has_fixed_validators(&self) -> bool {
+        deai_types::StateReadExt::get_proto::<deai_proto::app::v1::ChainInfo>(
+            self.since_genesis,
+            &crate::state_key::chain_info(),
+        )
+        .ok()
+        .flatten()
+        .is_some_and(|c| !c.validators.is_empty())
+    }
+
     fn execute_as_governance(
         &self,
         state: &mut dyn StateWrite,

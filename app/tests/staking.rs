@@ -443,3 +443,158 @@ fn cometbfts_commits_and_evidence_slash_and_jail_staked_validators() {
     assert!(v.jailed);
     assert_eq!(v.tokens, "9500000");
 }
+
+/// Genesis transaction JSON: `op` stakes `amount` to consensus key `seed`,
+/// signed for account number 0, as `deaid genesis gentx` writes it.
+fn gentx(op: &Key, seed: u8, amount: u128, chain_id: &str) -> serde_json::Value {
+    use cosmos_sdk_proto::cosmos::tx::v1beta1::{AuthInfo, Tx, TxBody, TxRaw};
+    let bytes = sign_tx(
+        op,
+        vec![any(
+            deai_staking::MSG_CREATE_VALIDATOR_TYPE_URL,
+            &create_validator(op, consensus_key(seed), amount),
+        )],
+        &TxParams {
+            chain_id: chain_id.into(),
+            account_number: 0,
+            sequence: 0,
+            fee: None,
+            gas_limit: 400_000,
+            memo: String::new(),
+        },
+    );
+    let raw = TxRaw::decode(bytes.as_slice()).unwrap();
+    let tx = Tx {
+        body: Some(TxBody::decode(raw.body_bytes.as_slice()).unwrap()),
+        auth_info: Some(AuthInfo::decode(raw.auth_info_bytes.as_slice()).unwrap()),
+        signatures: raw.signatures,
+    };
+    let desc = deai_proto::descriptor_pool()
+        .get_message_by_name("cosmos.tx.v1beta1.Tx")
+        .unwrap();
+    deai_proto::to_lcd_json(
+        &prost_reflect::DynamicMessage::decode(desc, tx.encode_to_vec().as_slice()).unwrap(),
+    )
+    .unwrap()
+}
+
+fn gentx_genesis(ops: &[&Key], gen_txs: Vec<serde_json::Value>) -> serde_json::Value {
+    let balances: Vec<_> = ops
+        .iter()
+        .map(|k| json!({"address": k.address().to_bech32(), "coins": [{"denom": "udeai", "amount": "100000000"}]}))
+        .collect();
+    json!({
+        "bank": {"balances": balances},
+        "staking": {"params": {
+            "unbonding_time_seconds": 60, "max_validators": 10, "max_entries": 7,
+            "historical_entries": 0, "bond_denom": "udeai", "min_commission_rate": "0"
+        }},
+        "genutil": {"gen_txs": gen_txs},
+    })
+}
+
+#[test]
+fn genesis_transactions_make_the_first_set_which_never_empties() {
+    let a = Key::from_label("gentx-a");
+    let b = Key::from_label("gentx-b");
+    let genesis = gentx_genesis(
+        &[&a, &b],
+        vec![
+            gentx(&a, 11, 10_000_000, CHAIN),
+            gentx(&b, 12, 5_000_000, CHAIN),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::open(dir.path()).unwrap();
+    let (_, first) = app
+        .init_chain(CHAIN, 1, &serde_json::to_vec(&genesis).unwrap())
+        .unwrap();
+    assert_eq!(
+        first,
+        [
+            ValidatorUpdate {
+                pub_key: consensus_key(11),
+                power: 10
+            },
+            ValidatorUpdate {
+                pub_key: consensus_key(12),
+                power: 5
+            },
+        ]
+    );
+    let mut chain = Chain {
+        app,
+        now: BlockTime {
+            seconds: 1_750_000_000,
+            nanos: 0,
+        },
+        _dir: dir,
+    };
+    let out = chain.block(&[]);
+    assert!(
+        out.validator_updates.is_empty(),
+        "already in CometBFT's set"
+    );
+    // Both operators unbond everything: the set would be empty, so it is
+    // left as it is (the chain keeps its validators).
+    let undelegate = |who: &Key, amount: u128| sdk::MsgUndelegate {
+        delegator_address: who.address().to_bech32(),
+        validator_address: who.address().to_valoper(),
+        amount: udeai(amount),
+    };
+    let txs = [
+        chain.tx(
+            &a,
+            deai_staking::MSG_UNDELEGATE_TYPE_URL,
+            &undelegate(&a, 10_000_000),
+        ),
+        chain.tx(
+            &b,
+            deai_staking::MSG_UNDELEGATE_TYPE_URL,
+            &undelegate(&b, 5_000_000),
+        ),
+    ];
+    let out = chain.block(&txs);
+    for r in &out.tx_results {
+        assert_eq!(r.code, 0, "{}", r.log);
+    }
+    assert!(
+        out.validator_updates.is_empty(),
+        "{:?}",
+        out.validator_updates
+    );
+}
+
+#[test]
+fn bad_genesis_transactions_stop_init_chain_with_the_reason() {
+    let a = Key::from_label("gentx-bad");
+    let init = |gen_txs: Vec<serde_json::Value>| {
+        let dir = tempfile::tempdir().unwrap();
+        let e = App::open(dir.path())
+            .unwrap()
+            .init_chain(
+                CHAIN,
+                1,
+                &serde_json::to_vec(&gentx_genesis(&[&a], gen_txs)).unwrap(),
+            )
+            .unwrap_err();
+        format!("{e:#}")
+    };
+    // Tampered after signing: the stake no longer matches the signature.
+    let mut tampered = gentx(&a, 13, 5_000_000, CHAIN);
+    tampered["body"]["messages"][0]["value"]["amount"] = json!("6000000");
+    let e = init(vec![tampered]);
+    assert!(
+        e.contains("genesis transaction 0") && e.contains("signature"),
+        "{e}"
+    );
+    // Signed for another chain.
+    let e = init(vec![gentx(&a, 13, 5_000_000, "another-chain")]);
+    assert!(e.contains("signature"), "{e}");
+    // More than the account holds.
+    let e = init(vec![gentx(&a, 13, 500_000_000, CHAIN)]);
+    assert!(e.contains("insufficient"), "{e}");
+    // Not JSON of a transaction.
+    let e = init(vec![json!({"body": 5})]);
+    assert!(e.contains("cosmos.tx.v1beta1.Tx"), "{e}");
+}

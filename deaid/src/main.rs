@@ -376,6 +376,53 @@ enum GenesisCmd {
         #[arg(long, default_value_t = 10)]
         power: u64,
     },
+    /// Sign a genesis transaction that makes KEY's account a validator with
+    /// its first self-delegation (written to config/gentx/, for
+    /// `collect-gentxs`). KEY's account must hold the amount in genesis.
+    Gentx {
+        /// The operator's key.
+        key: String,
+        /// The self-delegation, e.g. 10000000udeai (10 units of power).
+        #[arg(long)]
+        amount: String,
+        /// The consensus public key: ed25519, base64.
+        #[arg(
+            long,
+            conflicts_with = "cometbft_key",
+            required_unless_present = "cometbft_key"
+        )]
+        pubkey: Option<String>,
+        /// Read the consensus key from CometBFT's priv_validator_key.json.
+        #[arg(long)]
+        cometbft_key: Option<PathBuf>,
+        /// The validator's name (default: KEY).
+        #[arg(long)]
+        moniker: Option<String>,
+        /// The commission rate, e.g. 0.10.
+        #[arg(long, default_value = "0.10")]
+        commission_rate: String,
+        /// The most the rate may ever be.
+        #[arg(long, default_value = "0.20")]
+        commission_max_rate: String,
+        /// The most the rate may change in a day.
+        #[arg(long, default_value = "0.01")]
+        commission_max_change_rate: String,
+        /// The least self-delegation the operator promises to keep (udeai).
+        #[arg(long, default_value = "1")]
+        min_self_delegation: String,
+        /// Where to write it (default: config/gentx/gentx-KEY.json).
+        #[arg(long)]
+        output_document: Option<PathBuf>,
+        #[command(flatten)]
+        keyring: KeyringArgs,
+    },
+    /// Put every genesis transaction of config/gentx/ (or --gentx-dir) into
+    /// the genesis file, then check that InitChain accepts it.
+    CollectGentxs {
+        /// The directory of gentx-*.json files.
+        #[arg(long)]
+        gentx_dir: Option<PathBuf>,
+    },
     /// Set one module parameter in genesis, e.g. `gov voting_period_blocks 20`
     /// (the value is JSON; a bare word is taken as a string).
     SetParam {
@@ -780,39 +827,172 @@ fn genesis(home: &Home, cmd: GenesisCmd) -> anyhow::Result<()> {
         }
         GenesisCmd::Validate { file } => {
             let file = file.unwrap_or(path);
-            let doc = load(&file)?;
-            // CometBFT refuses, at its handshake, a chain whose genesis and
-            // InitChain both name no validator: say so before it gets there.
-            if doc.validators.is_empty() && doc.app_state.validators.is_empty() {
-                anyhow::bail!(
-                    "{} names no validator, which CometBFT refuses at its handshake: add one with \
-                     `deaid genesis add-validator --name NAME --cometbft-key \
-                     ~/.cometbft/config/priv_validator_key.json --power 10`",
-                    file.display()
+            validate_genesis_file(&file)?;
+        }
+        GenesisCmd::Gentx {
+            key,
+            amount,
+            pubkey,
+            cometbft_key,
+            moniker,
+            commission_rate,
+            commission_max_rate,
+            commission_max_change_rate,
+            min_self_delegation,
+            output_document,
+            keyring: kargs,
+        } => {
+            let doc = load(&path)?;
+            let kr = keyring::open(&home.0, kargs.keyring_backend, kargs.keyring_dir.as_deref())?;
+            let addr = kr.show(&key)?.address;
+            let value = Coin::parse_list(&amount).context("--amount")?;
+            let [value] = value.as_slice() else {
+                bail!("--amount must be one amount, e.g. 10000000udeai");
+            };
+            let held = doc
+                .app_state
+                .bank
+                .balances
+                .iter()
+                .find(|b| b.address == addr)
+                .and_then(|b| b.coins.iter().find(|c| c.denom == value.denom))
+                .map_or(0, |c| c.amount);
+            if held < value.amount {
+                bail!(
+                    "{key} ({addr}) holds {held}{} in genesis, less than the {value} to stake: `deaid genesis add-account {addr} {value}` first",
+                    value.denom
                 );
             }
-            // Then exactly what InitChain does: every registered module
-            // checks its section and writes it, here into a scratch state
-            // (which also catches, say, provider bonds the balances do not
-            // fund).
-            let raw: serde_json::Value = serde_json::from_slice(
-                &std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?,
-            )
-            .with_context(|| format!("{} is not JSON", file.display()))?;
-            let app_state = serde_json::to_vec(&raw["app_state"])?;
-            deai_genesis::ModuleSections::from_json(deai_app::modules::MODULES, &app_state)
-                .and_then(|sections| sections.init(&mut deai_types::MemState::default()))
-                .with_context(|| format!("{} would fail at InitChain", file.display()))?;
-            println!(
-                "{} is valid: chain {}, {} accounts, {} balances, {} validators",
-                file.display(),
-                doc.chain_id,
-                doc.app_state.auth.accounts.len(),
-                doc.app_state.bank.balances.len(),
-                doc.app_state.validators.len()
+            let msg = stakingcli::create_validator_msg(stakingcli::NewValidator {
+                operator: addr,
+                amount: value.clone(),
+                pubkey: stakingcli::pubkey(pubkey, cometbft_key)?,
+                moniker: moniker.unwrap_or_else(|| key.clone()),
+                commission: [
+                    commission_rate,
+                    commission_max_rate,
+                    commission_max_change_rate,
+                ],
+                min_self_delegation,
+            })?;
+            let signer = keyring::signer(&kr, &key)?;
+            let bytes = deai_client::tx::sign_tx(
+                &signer,
+                vec![deai_client::tx::any(
+                    deai_staking::MSG_CREATE_VALIDATOR_TYPE_URL,
+                    &msg,
+                )],
+                &deai_client::tx::TxParams {
+                    chain_id: doc.chain_id.clone(),
+                    account_number: 0,
+                    sequence: 0,
+                    fee: None,
+                    gas_limit: 400_000,
+                    memo: String::new(),
+                },
             );
+            let json = protojson::tx_json(&bytes)?;
+            let out = match output_document {
+                Some(p) => p,
+                None => {
+                    let dir = home.config_dir().join("gentx");
+                    std::fs::create_dir_all(&dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                    dir.join(format!("gentx-{key}.json"))
+                }
+            };
+            std::fs::write(&out, serde_json::to_vec_pretty(&json)?)
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote {}", out.display());
+        }
+        GenesisCmd::CollectGentxs { gentx_dir } => {
+            let dir = gentx_dir.unwrap_or_else(|| home.config_dir().join("gentx"));
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .with_context(|| format!("reading {}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                bail!(
+                    "{} holds no gentx .json files (`deaid genesis gentx` writes them)",
+                    dir.display()
+                );
+            }
+            let mut gen_txs = Vec::with_capacity(files.len());
+            for f in &files {
+                let v: serde_json::Value = serde_json::from_slice(
+                    &std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
+                )
+                .with_context(|| format!("{} is not JSON", f.display()))?;
+                deai_genesis::gentx_bytes(&v).with_context(|| f.display().to_string())?;
+                gen_txs.push(v);
+            }
+            let mut doc = load(&path)?;
+            if !doc.app_state.validators.is_empty() {
+                bail!(
+                    "{} already names fixed validators (add-validator): a chain starts from those or from genesis transactions, not both",
+                    path.display()
+                );
+            }
+            doc.app_state.genutil.gen_txs = gen_txs;
+            doc.save(&path)?;
+            println!(
+                "collected {} genesis transactions into {}",
+                files.len(),
+                path.display()
+            );
+            validate_genesis_file(&path)?;
         }
     }
+    Ok(())
+}
+
+/// Checks a genesis file as InitChain will take it, by running InitChain
+/// on a scratch state: every module's section, and every genesis
+/// transaction through the signature checks and the staking module.
+fn validate_genesis_file(file: &std::path::Path) -> anyhow::Result<()> {
+    let doc = load(file)?;
+    // CometBFT refuses, at its handshake, a chain whose genesis and
+    // InitChain both name no validator: say so before it gets there.
+    if doc.validators.is_empty()
+        && doc.app_state.validators.is_empty()
+        && doc.app_state.genutil.gen_txs.is_empty()
+    {
+        anyhow::bail!(
+            "{} names no validator, which CometBFT refuses at its handshake: add genesis \
+             transactions (`deaid genesis gentx KEY --amount 10000000udeai --cometbft-key \
+             ~/.cometbft/config/priv_validator_key.json`, then `deaid genesis collect-gentxs`)",
+            file.display()
+        );
+    }
+    let raw: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(file).with_context(|| format!("reading {}", file.display()))?,
+    )
+    .with_context(|| format!("{} is not JSON", file.display()))?;
+    let app_state = serde_json::to_vec(&raw["app_state"])?;
+    let scratch = std::env::temp_dir().join(format!("deaid-validate-{}", std::process::id()));
+    let result = App::open(&scratch)
+        .and_then(|mut app| app.init_chain(&doc.chain_id, doc.initial_height()?, &app_state));
+    std::fs::remove_dir_all(&scratch).ok();
+    let (_, validators) =
+        result.with_context(|| format!("{} would fail at InitChain", file.display()))?;
+    println!(
+        "{} is valid: chain {}, {} accounts, {} balances, {} validators{}",
+        file.display(),
+        doc.chain_id,
+        doc.app_state.auth.accounts.len(),
+        doc.app_state.bank.balances.len(),
+        validators.len().max(doc.validators.len()),
+        if doc.app_state.genutil.gen_txs.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (from {} genesis transactions)",
+                doc.app_state.genutil.gen_txs.len()
+            )
+        }
+    );
     Ok(())
 }
 

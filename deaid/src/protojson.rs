@@ -45,6 +45,23 @@ pub fn any_json(any: &Any) -> anyhow::Result<Value> {
     deai_proto::to_lcd_json(&msg).with_context(|| format!("rendering a {}", any.type_url))
 }
 
+/// A signed transaction (`TxRaw` bytes) as the SDK's JSON of a
+/// `cosmos.tx.v1beta1.Tx`, as genesis transactions are written.
+pub fn tx_json(bytes: &[u8]) -> anyhow::Result<Value> {
+    use cosmos_sdk_proto::cosmos::tx::v1beta1::{AuthInfo, Tx, TxBody, TxRaw};
+    let raw = TxRaw::decode(bytes).context("decoding the signed transaction")?;
+    let tx = Tx {
+        body: Some(TxBody::decode(raw.body_bytes.as_slice())?),
+        auth_info: Some(AuthInfo::decode(raw.auth_info_bytes.as_slice())?),
+        signatures: raw.signatures,
+    };
+    let desc = deai_proto::descriptor_pool()
+        .get_message_by_name("cosmos.tx.v1beta1.Tx")
+        .ok_or_else(|| anyhow!("cosmos.tx.v1beta1.Tx is not in the descriptor pool"))?;
+    let msg = DynamicMessage::decode(desc, tx.encode_to_vec().as_slice())?;
+    deai_proto::to_lcd_json(&msg).context("rendering the transaction")
+}
+
 /// A query's typed answer, with its bytes kept for the JSON output.
 pub struct Answer<T> {
     /// The decoded response.

@@ -233,7 +233,52 @@ fn rate(s: &str, what: &str) -> anyhow::Result<String> {
         .to_proto())
 }
 
-fn pubkey(
+/// What a new validator is made of.
+pub struct NewValidator {
+    /// The operator's account.
+    pub operator: deai_types::Address,
+    /// The first self-delegation.
+    pub amount: Coin,
+    /// The consensus key.
+    pub pubkey: [u8; 32],
+    /// Its name.
+    pub moniker: String,
+    /// Rate, max rate, max change rate, as decimals such as 0.10.
+    pub commission: [String; 3],
+    /// The least self-delegation promised (udeai).
+    pub min_self_delegation: String,
+}
+
+/// A `MsgCreateValidator`, checked as the chain will check it.
+pub fn create_validator_msg(v: NewValidator) -> anyhow::Result<sdk::MsgCreateValidator> {
+    let [r, max, change] = &v.commission;
+    let m = sdk::MsgCreateValidator {
+        description: Some(sdk::Description {
+            moniker: v.moniker,
+            ..Default::default()
+        }),
+        commission: Some(sdk::CommissionRates {
+            rate: rate(r, "--commission-rate")?,
+            max_rate: rate(max, "--commission-max-rate")?,
+            max_change_rate: rate(change, "--commission-max-change-rate")?,
+        }),
+        min_self_delegation: v.min_self_delegation,
+        #[allow(deprecated)]
+        delegator_address: String::new(),
+        validator_address: v.operator.to_valoper(),
+        pubkey: Some(pubkey_any(&v.pubkey)),
+        value: Some(ProtoCoin {
+            denom: v.amount.denom.clone(),
+            amount: v.amount.amount.to_string(),
+        }),
+    };
+    deai_staking::msg::StakingMsg::create_validator(&m)?;
+    Ok(m)
+}
+
+/// A consensus key from `--pubkey` (base64) or `--cometbft-key` (a
+/// priv_validator_key.json).
+pub fn pubkey(
     pubkey: Option<String>,
     cometbft_key: Option<std::path::PathBuf>,
 ) -> anyhow::Result<[u8; 32]> {

@@ -710,3 +710,99 @@ fn export_writes_a_genesis_a_new_chain_continues_from() {
     let account = cli2.json(&["query", "account", &dev0]);
     assert_eq!(account["account"]["sequence"], "2", "{account}");
 }
+
+#[test]
+fn gentx_and_collect_gentxs_make_a_genesis_whose_first_validators_are_staked() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    ok(&deaid(home, &["init", "--chain-id", "deai-gentx"]));
+    ok(&deaid(
+        home,
+        &["keys", "add", "val", "--keyring-backend", "test"],
+    ));
+    let addr = ok(&deaid(
+        home,
+        &[
+            "keys",
+            "show",
+            "val",
+            "--address",
+            "--keyring-backend",
+            "test",
+        ],
+    ));
+    let addr = addr.trim();
+    use base64::Engine;
+    let key = base64::engine::general_purpose::STANDARD.encode(
+        ed25519_consensus::SigningKey::from([5u8; 32])
+            .verification_key()
+            .to_bytes(),
+    );
+    let gentx = |amount: &str| {
+        deaid(
+            home,
+            &[
+                "genesis",
+                "gentx",
+                "val",
+                "--amount",
+                amount,
+                "--pubkey",
+                &key,
+                "--keyring-backend",
+                "test",
+            ],
+        )
+    };
+    // Unfunded: one clear line.
+    let e = err(&gentx("10000000udeai"));
+    assert!(e.contains("holds 0udeai in genesis"), "{e}");
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+    ok(&deaid(
+        home,
+        &["genesis", "add-account", addr, "50000000udeai"],
+    ));
+    let out = ok(&gentx("10000000udeai"));
+    let file = home.join("config/gentx/gentx-val.json");
+    assert!(out.contains("gentx-val.json") && file.exists(), "{out}");
+    let tx: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(
+        tx["body"]["messages"][0]["@type"],
+        "/cosmos.staking.v1beta1.MsgCreateValidator"
+    );
+
+    let out = ok(&deaid(home, &["genesis", "collect-gentxs"]));
+    assert!(
+        out.contains("collected 1 genesis transactions")
+            && out.contains("1 validators (from 1 genesis transactions)"),
+        "{out}"
+    );
+
+    // A tampered gentx fails the dry InitChain, with the reason.
+    let mut bad = tx.clone();
+    bad["body"]["messages"][0]["value"]["amount"] = "20000000".into();
+    std::fs::write(&file, serde_json::to_vec(&bad).unwrap()).unwrap();
+    let e = err(&deaid(home, &["genesis", "collect-gentxs"]));
+    assert!(
+        e.contains("would fail at InitChain") && e.contains("signature"),
+        "{e}"
+    );
+
+    // A fixed list and gentxs exclude each other.
+    std::fs::write(&file, serde_json::to_vec(&tx).unwrap()).unwrap();
+    ok(&deaid(home, &["genesis", "collect-gentxs"]));
+    let e = err(&deaid(
+        home,
+        &[
+            "genesis",
+            "add-validator",
+            "--name",
+            "x",
+            "--pub-key",
+            &key,
+            "--power",
+            "1",
+        ],
+    ));
+    assert!(e.contains("not both"), "{e}");
+}

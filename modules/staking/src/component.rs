@@ -45,7 +45,13 @@ impl BlockHooks for StakingModule {
         state: &mut dyn StateWrite,
         ctx: &BlockCtx<'_>,
     ) -> Result<(Vec<ValidatorUpdate>, Vec<Event>), HookError> {
-        end_block::apply_validator_set(state, ctx.height(), ctx.info.time).map_err(hook)
+        end_block::apply_validator_set_keeping(
+            state,
+            ctx.height(),
+            ctx.info.time,
+            !ctx.host.has_fixed_validators(),
+        )
+        .map_err(hook)
     }
 }
 

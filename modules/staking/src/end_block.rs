@@ -11,11 +11,12 @@
 //! CometBFT's rules for the update list, which the app must never break
 //! (CometBFT stops on a bad one): keys are ed25519 and appear once; power 0
 //! only for a key in the set; the total stays within `i64::MAX / 8` (each
-//! power is capped at [`crate::types::MAX_POWER`]). The set may empty:
-//! for now the validators genesis names stay in CometBFT's set beside the
-//! staked ones, so the chain always has validators. (When genesis
-//! validators become staked ones, created by genesis transactions, an
-//! update that would empty the set must be held back.)
+//! power is capped at [`crate::types::MAX_POWER`]). When staking's set is
+//! all of CometBFT's (genesis transactions made the first validators), a
+//! change that would leave no validator is held back: the set stays as it
+//! is until stake returns, since a chain with no validators stops. With a
+//! fixed genesis list beside the staked validators, staking's part may
+//! empty.
 
 use deai_types::{module::BlockTime, Address, Event, StateRead, StateWrite, ValidatorUpdate};
 
@@ -165,6 +166,18 @@ pub fn apply_validator_set<S: StateWrite + ?Sized>(
     height: u64,
     now: BlockTime,
 ) -> Result<(Vec<ValidatorUpdate>, Vec<Event>), StakingError> {
+    apply_validator_set_keeping(state, height, now, false)
+}
+
+/// As [`apply_validator_set`]; with `keep_nonempty` (staking's set is all
+/// of CometBFT's), a change that would leave no validator is not made: the
+/// set stays as it is, for a chain without validators makes no more blocks.
+pub fn apply_validator_set_keeping<S: StateWrite + ?Sized>(
+    state: &mut S,
+    height: u64,
+    now: BlockTime,
+    keep_nonempty: bool,
+) -> Result<(Vec<ValidatorUpdate>, Vec<Event>), StakingError> {
     let params = state.staking_params()?;
     let mut set: Vec<(Address, u64)> = Vec::new();
     let mut after: Option<Vec<u8>> = None;
@@ -183,6 +196,9 @@ pub fn apply_validator_set<S: StateWrite + ?Sized>(
         }
     }
     let last = state.last_powers()?;
+    if keep_nonempty && set.is_empty() && !last.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
     let mut updates = Vec::new();
     let mut events = Vec::new();
     for (op, power) in &set {

@@ -145,6 +145,9 @@ pub trait BlockHost {
     /// holding fees, deposits, the treasury; not the staking pools, whose
     /// tokens are delegators' stake).
     fn non_voting(&self) -> Vec<Address>;
+    /// Whether genesis named validators outside staking (a fixed list): if
+    /// not, staking's set is CometBFT's whole set and must never empty.
+    fn has_fixed_validators(&self) -> bool;
     /// Runs `messages` as the governance account at block `height`, all or
     /// nothing: on `Err` nothing has been written to `state`.
     fn execute_as_governance(
