@@ -8,40 +8,41 @@ use deai_store::Storage;
 use deai_types::{Address, BlockHost, Event, Module, Overlay, StateRead, StateWrite};
 
 use crate::{
-    ante::FEE_COLLECTOR,
     exec::{self, ExecCtx},
     history::{self, PastState},
     tx::{Msg, Registry},
 };
 
 /// The names of the module accounts, each at `Address::module(name)`, as
-/// the auth queries list them. No send, spend or stream may pay one
+/// the auth queries list them: what the registered modules declare
+/// ([`Module::module_accounts`]). No send, spend or stream may pay one
 /// ([`crate::tx::is_module_account`]).
-pub const MODULE_ACCOUNTS: [&str; 6] = [
-    deai_gov::MODULE_NAME,
-    deai_treasury::MODULE_NAME,
-    FEE_COLLECTOR,
-    "compute",
-    deai_staking::BONDED_POOL,
-    deai_staking::NOT_BONDED_POOL,
-];
+pub fn module_account_names() -> Vec<&'static str> {
+    crate::modules::MODULES
+        .iter()
+        .flat_map(|m| m.module_accounts())
+        .map(|a| a.name)
+        .collect()
+}
 
 /// The module accounts.
 pub fn module_accounts() -> Vec<Address> {
-    MODULE_ACCOUNTS.iter().map(|n| Address::module(n)).collect()
+    module_account_names()
+        .iter()
+        .map(|n| Address::module(n))
+        .collect()
 }
 
 /// The module accounts that hold no one's voting power: their balances are
-/// left out of governance's total. Every module account but the staking
-/// pools, whose tokens are delegators' stake and count as their power
-/// (see `deai_gov::tally`).
+/// left out of governance's total. Every module account but those whose
+/// tokens are someone's stake (the staking pools; see `deai_gov::tally`).
 pub fn non_voting_accounts() -> Vec<Address> {
-    vec![
-        deai_gov::address(),
-        deai_treasury::address(),
-        Address::module(FEE_COLLECTOR),
-        deai_compute_module::module_address(),
-    ]
+    crate::modules::MODULES
+        .iter()
+        .flat_map(|m| m.module_accounts())
+        .filter(|a| !a.voting)
+        .map(|a| Address::module(a.name))
+        .collect()
 }
 
 /// Reads committed heights for governance and runs proposals' messages.
@@ -140,7 +141,17 @@ mod tests {
     #[test]
     fn the_non_voting_accounts_are_the_module_accounts_but_the_staking_pools() {
         let named = module_accounts();
-        assert_eq!(named.len(), MODULE_ACCOUNTS.len());
+        assert_eq!(
+            module_account_names(),
+            [
+                deai_types::module::FEE_COLLECTOR,
+                deai_gov::MODULE_NAME,
+                "compute",
+                deai_treasury::MODULE_NAME,
+                deai_staking::BONDED_POOL,
+                deai_staking::NOT_BONDED_POOL,
+            ]
+        );
         assert!(named.contains(&deai_gov::address()));
         assert!(named.contains(&deai_treasury::address()));
         assert!(named.contains(&deai_compute_module::module_address()));

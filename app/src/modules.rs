@@ -47,6 +47,21 @@ pub static MODULES: &[&dyn Module] = &[
     &deai_slashing::SlashingModule,
 ];
 
+/// The `app_state` of a new genesis: every registered module's default
+/// section (auth and bank typed, the others as their modules write them),
+/// so the tools can show and edit every parameter.
+pub fn default_app_state() -> deai_genesis::AppState {
+    let mut state = deai_genesis::AppState::default();
+    for m in MODULES {
+        if let Some(key) = m.genesis_key() {
+            if !deai_genesis::TYPED_SECTIONS.contains(&key) {
+                state.sections.insert(key.to_string(), m.default_genesis());
+            }
+        }
+    }
+    state
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,9 +76,10 @@ mod tests {
     }
 
     #[test]
-    fn the_tools_app_state_has_one_field_per_registered_genesis_section() {
-        let typed = serde_json::to_value(deai_genesis::AppState::default()).unwrap();
-        let mut fields: Vec<&str> = typed
+    fn a_new_app_state_has_one_valid_section_per_registered_module() {
+        let state = default_app_state();
+        let json = serde_json::to_value(&state).unwrap();
+        let mut fields: Vec<&str> = json
             .as_object()
             .unwrap()
             .keys()
@@ -74,6 +90,12 @@ mod tests {
         let mut keys: Vec<&str> = MODULES.iter().filter_map(|m| m.genesis_key()).collect();
         keys.sort_unstable();
         assert_eq!(fields, keys);
+        state.check_sections(MODULES).unwrap();
+        // A section no module claims is refused by name.
+        let mut typo = state.clone();
+        typo.sections.insert("bnak".into(), serde_json::json!({}));
+        let e = typo.check_sections(MODULES).unwrap_err().to_string();
+        assert!(e.contains("unknown field `bnak`"), "{e}");
     }
 
     #[test]

@@ -180,12 +180,13 @@ fn query_at(app: &Querier, path: &str, data: &[u8], height: u64, prove: bool) ->
         )?))
     };
     let non_voting = crate::end_block::non_voting_accounts();
+    let module_accounts = crate::end_block::module_account_names();
     let ctx = QueryCtx {
         state: &snapshot,
         height: at,
         history: &history,
         gas: app.gas,
-        module_accounts: &crate::end_block::MODULE_ACCOUNTS,
+        module_accounts: &module_accounts,
         non_voting: &non_voting,
     };
     let answer = app

@@ -706,7 +706,8 @@ fn init(home: &Home, chain_id: &str, overwrite: bool) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(home.config_dir())
         .with_context(|| format!("creating {}", home.config_dir().display()))?;
-    let doc = GenesisDoc::new(chain_id, &now_rfc3339())?;
+    let mut doc = GenesisDoc::new(chain_id, &now_rfc3339())?;
+    doc.app_state = deai_app::modules::default_app_state();
     doc.save(&path)?;
     println!("wrote {}", path.display());
     Ok(())
@@ -821,6 +822,7 @@ fn genesis(home: &Home, cmd: GenesisCmd) -> anyhow::Result<()> {
                 .unwrap_or_else(|_| serde_json::Value::String(value.clone()));
             let bytes = serde_json::to_vec(&state)?;
             doc.app_state = deai_genesis::AppState::from_json(&bytes)
+                .and_then(|s| s.check_sections(deai_app::modules::MODULES).map(|()| s))
                 .with_context(|| format!("{module}.{name} = {value}"))?;
             doc.save(&path)?;
             println!("set {module}.{name} = {value}");
@@ -997,12 +999,16 @@ fn validate_genesis_file(file: &std::path::Path) -> anyhow::Result<()> {
 }
 
 fn load(path: &std::path::Path) -> anyhow::Result<GenesisDoc> {
-    GenesisDoc::load(path).with_context(|| {
+    let doc = GenesisDoc::load(path).with_context(|| {
         format!(
             "reading genesis {} (run `deaid init` first?)",
             path.display()
         )
-    })
+    })?;
+    doc.app_state
+        .check_sections(deai_app::modules::MODULES)
+        .with_context(|| format!("genesis {}", path.display()))?;
+    Ok(doc)
 }
 
 fn read_cometbft_key(file: &std::path::Path) -> anyhow::Result<String> {

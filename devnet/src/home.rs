@@ -153,6 +153,7 @@ pub fn ensure_genesis(
     validator.save(&home.validator_key())?;
 
     let mut doc = GenesisDoc::new(chain_id, genesis_time)?;
+    doc.app_state = deai_app::modules::default_app_state();
     let keyring = Keyring::open(&home.keyring(), Backend::Test)?;
     let mut accounts = Vec::new();
     for name in DEV_ACCOUNTS {

@@ -56,15 +56,6 @@ pub enum GenesisError {
     /// The bank section is wrong.
     #[error("genesis app_state.bank: {0}")]
     Bank(#[from] BankError),
-    /// The governance section is invalid.
-    #[error("genesis app_state.gov: {0}")]
-    Gov(#[from] deai_gov::GovError),
-    /// The treasury section is invalid.
-    #[error("genesis app_state.treasury: {0}")]
-    Treasury(#[from] deai_treasury::TreasuryError),
-    /// The compute section is invalid.
-    #[error("genesis app_state.compute: {0}")]
-    Compute(#[from] deai_compute_module::ComputeError),
     /// A module's section is wrong, as its module says (through the module contract).
     #[error("genesis app_state.{key}: {reason}")]
     Section {
@@ -107,9 +98,13 @@ impl GenesisValidator {
     }
 }
 
-/// DeAI's `app_state`: one section per module.
+/// DeAI's `app_state`: one section per module. The tools edit the auth and
+/// bank sections typed (accounts and balances); every other module's
+/// section is kept as JSON under its `app_state` field, so a new module
+/// needs no field here: the module checks its own section (InitChain,
+/// `deaid genesis validate`), and `deai_app::modules::default_app_state`
+/// fills every registered module's defaults for a new genesis.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct AppState {
     /// Accounts and auth parameters.
     #[serde(default)]
@@ -117,33 +112,24 @@ pub struct AppState {
     /// Balances and bank parameters.
     #[serde(default)]
     pub bank: BankGenesis,
-    /// Governance parameters and standing delegations.
-    #[serde(default)]
-    pub gov: deai_gov::GovGenesis,
-    /// Treasury parameters.
-    #[serde(default)]
-    pub treasury: deai_treasury::TreasuryGenesis,
-    /// Compute-market parameters, registered models and providers.
-    #[serde(default)]
-    pub compute: deai_compute_module::ComputeGenesis,
-    /// Staking parameters.
-    #[serde(default)]
-    pub staking: deai_staking::StakingGenesis,
-    /// Slashing parameters.
-    #[serde(default)]
-    pub slashing: deai_slashing::SlashingGenesis,
     /// The initial validators. When non-empty, `InitChain` returns them and
     /// CometBFT uses them instead of its own genesis list.
     #[serde(default)]
     pub validators: Vec<GenesisValidator>,
     /// Module state exported from a running chain (`deaid export`). When
     /// present, the module sections must be absent: this is the state.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub exported: Option<ExportedState>,
     /// Genesis transactions (`deaid genesis gentx`, `collect-gentxs`).
     #[serde(default)]
     pub genutil: Genutil,
+    /// Every other module's section, by its `app_state` field.
+    #[serde(flatten)]
+    pub sections: std::collections::BTreeMap<String, serde_json::Value>,
 }
+
+/// The `app_state` fields the tools read typed.
+pub const TYPED_SECTIONS: [&str; 2] = ["auth", "bank"];
 
 /// The `app_state` field of genesis transactions, as the Cosmos SDK names it.
 pub const GENUTIL_KEY: &str = "genutil";
@@ -169,11 +155,9 @@ impl Serialize for AppState {
         if self.exported.is_none() {
             map.serialize_entry("auth", &self.auth)?;
             map.serialize_entry("bank", &self.bank)?;
-            map.serialize_entry("gov", &self.gov)?;
-            map.serialize_entry("treasury", &self.treasury)?;
-            map.serialize_entry("compute", &self.compute)?;
-            map.serialize_entry("staking", &self.staking)?;
-            map.serialize_entry("slashing", &self.slashing)?;
+            for (key, section) in &self.sections {
+                map.serialize_entry(key, section)?;
+            }
         }
         map.serialize_entry(VALIDATORS_KEY, &self.validators)?;
         if !self.genutil.gen_txs.is_empty() {
@@ -200,11 +184,7 @@ impl AppState {
         if self.exported.is_some() {
             let sections_empty = self.auth == AuthGenesis::default()
                 && self.bank == BankGenesis::default()
-                && self.gov == deai_gov::GovGenesis::default()
-                && self.treasury == deai_treasury::TreasuryGenesis::default()
-                && self.compute == deai_compute_module::ComputeGenesis::default()
-                && self.staking == deai_staking::StakingGenesis::default()
-                && self.slashing == deai_slashing::SlashingGenesis::default()
+                && self.sections.is_empty()
                 && self.genutil.gen_txs.is_empty();
             if !sections_empty {
                 return Err(exported_with_sections());
@@ -215,20 +195,15 @@ impl AppState {
         }
         self.auth.validate()?;
         self.bank.validate()?;
-        self.gov.validate()?;
-        self.treasury.validate()?;
-        self.compute.validate()?;
-        self.staking.validate().map_err(|e| GenesisError::Section {
-            key: deai_staking::MODULE_NAME,
-            reason: e.to_string(),
-        })?;
-        self.slashing
-            .validate()
-            .map_err(|e| GenesisError::Section {
-                key: deai_slashing::MODULE_NAME,
-                reason: e.to_string(),
-            })?;
         validate_validators(&self.validators)
+    }
+
+    /// Checks every section against the registry `modules`: each field is
+    /// a registered module's section (checked by its module), the validator
+    /// list, exported state or the genesis transactions.
+    pub fn check_sections(&self, modules: &[&dyn Module]) -> Result<(), GenesisError> {
+        let json = serde_json::to_vec(self).map_err(|e| GenesisError::Json(e.to_string()))?;
+        ModuleSections::from_json(modules, &json).map(|_| ())
     }
 
     /// Adds `coins` to `addr`'s opening balance (creating it if needed) and lists its account.
@@ -937,8 +912,11 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("invalid"), "{e}");
-        let e = AppState::from_json(br#"{"bnak": {}}"#).unwrap_err();
-        assert!(e.to_string().contains("unknown field"), "{e}");
+        // A section no module claims: kept by the tools' view, refused by
+        // the registry (InitChain, `deaid`'s genesis commands).
+        let typo = AppState::from_json(br#"{"bnak": {}}"#).unwrap();
+        let e = typo.check_sections(MODULES).unwrap_err();
+        assert!(e.to_string().contains("unknown field `bnak`"), "{e}");
         let e = AppState::from_json(
             br#"{"validators": [{"name": "v", "pub_key": "AAAA", "power": 1}]}"#,
         )

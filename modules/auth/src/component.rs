@@ -70,4 +70,12 @@ impl Module for AuthModule {
     fn name(&self) -> &'static str {
         crate::MODULE_NAME
     }
+
+    /// The fee collector: the ante handler pays fees into it.
+    fn module_accounts(&self) -> &'static [deai_types::ModuleAccount] {
+        &[deai_types::ModuleAccount {
+            name: deai_types::module::FEE_COLLECTOR,
+            voting: false,
+        }]
+    }
 }

@@ -85,6 +85,10 @@ impl GenesisHandler for ComputeModule {
         Some("compute")
     }
 
+    fn default_genesis(&self) -> serde_json::Value {
+        serde_json::to_value(crate::ComputeGenesis::default()).unwrap_or_default()
+    }
+
     fn validate_genesis(&self, section: &serde_json::Value) -> Result<(), String> {
         genesis_section::<crate::ComputeGenesis>(section)?
             .validate()
@@ -107,5 +111,13 @@ impl GenesisHandler for ComputeModule {
 impl Module for ComputeModule {
     fn name(&self) -> &'static str {
         "compute"
+    }
+
+    /// The compute account: it holds bonds and escrowed prices.
+    fn module_accounts(&self) -> &'static [deai_types::ModuleAccount] {
+        &[deai_types::ModuleAccount {
+            name: "compute",
+            voting: false,
+        }]
     }
 }

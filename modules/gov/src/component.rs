@@ -140,6 +140,10 @@ impl GenesisHandler for GovModule {
         Some(crate::MODULE_NAME)
     }
 
+    fn default_genesis(&self) -> serde_json::Value {
+        serde_json::to_value(crate::GovGenesis::default()).unwrap_or_default()
+    }
+
     fn validate_genesis(&self, section: &serde_json::Value) -> Result<(), String> {
         genesis_section::<crate::GovGenesis>(section)?
             .validate()
@@ -194,5 +198,13 @@ impl GenesisHandler for GovModule {
 impl Module for GovModule {
     fn name(&self) -> &'static str {
         crate::MODULE_NAME
+    }
+
+    /// The governance account: it holds deposits.
+    fn module_accounts(&self) -> &'static [deai_types::ModuleAccount] {
+        &[deai_types::ModuleAccount {
+            name: crate::MODULE_NAME,
+            voting: false,
+        }]
     }
 }

@@ -55,6 +55,10 @@ impl GenesisHandler for SlashingModule {
         Some(crate::MODULE_NAME)
     }
 
+    fn default_genesis(&self) -> serde_json::Value {
+        serde_json::to_value(crate::SlashingGenesis::default()).unwrap_or_default()
+    }
+
     fn validate_genesis(&self, section: &serde_json::Value) -> Result<(), String> {
         genesis_section::<crate::SlashingGenesis>(section)?
             .validate()

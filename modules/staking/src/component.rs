@@ -99,6 +99,10 @@ impl GenesisHandler for StakingModule {
         Some(crate::MODULE_NAME)
     }
 
+    fn default_genesis(&self) -> serde_json::Value {
+        serde_json::to_value(crate::StakingGenesis::default()).unwrap_or_default()
+    }
+
     fn validate_genesis(&self, section: &serde_json::Value) -> Result<(), String> {
         genesis_section::<crate::StakingGenesis>(section)?
             .validate()
@@ -126,5 +130,19 @@ impl GenesisHandler for StakingModule {
 impl Module for StakingModule {
     fn name(&self) -> &'static str {
         crate::MODULE_NAME
+    }
+
+    /// The two pools: their tokens are delegators' stake, which votes.
+    fn module_accounts(&self) -> &'static [deai_types::ModuleAccount] {
+        &[
+            deai_types::ModuleAccount {
+                name: crate::BONDED_POOL,
+                voting: true,
+            },
+            deai_types::ModuleAccount {
+                name: crate::NOT_BONDED_POOL,
+                voting: true,
+            },
+        ]
     }
 }

@@ -95,6 +95,10 @@ impl GenesisHandler for TreasuryModule {
         Some(crate::MODULE_NAME)
     }
 
+    fn default_genesis(&self) -> serde_json::Value {
+        serde_json::to_value(crate::TreasuryGenesis::default()).unwrap_or_default()
+    }
+
     fn validate_genesis(&self, section: &serde_json::Value) -> Result<(), String> {
         genesis_section::<crate::TreasuryGenesis>(section)?
             .validate()
@@ -115,5 +119,13 @@ impl GenesisHandler for TreasuryModule {
 impl Module for TreasuryModule {
     fn name(&self) -> &'static str {
         crate::MODULE_NAME
+    }
+
+    /// The treasury: the DAO's funds.
+    fn module_accounts(&self) -> &'static [deai_types::ModuleAccount] {
+        &[deai_types::ModuleAccount {
+            name: crate::MODULE_NAME,
+            voting: false,
+        }]
     }
 }

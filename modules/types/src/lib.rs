@@ -23,8 +23,8 @@ pub use event::Event;
 pub use gas::{GasConfig, GasMeter, Metered};
 pub use module::{
     BlockCtx, BlockHooks, BlockHost, BlockInfo, DecodeCtx, GenesisHandler, GovernedParams,
-    HistoryNeed, HookError, Module, ModuleMsg, MsgCtx, MsgDecoder, MsgHandler, MsgHistory, MsgHost,
-    QueryCtx, QueryHandler, UpdateParams, ValidatorUpdate,
+    HistoryNeed, HookError, Module, ModuleAccount, ModuleMsg, MsgCtx, MsgDecoder, MsgHandler,
+    MsgHistory, MsgHost, QueryCtx, QueryHandler, UpdateParams, ValidatorUpdate,
 };
 pub use query::{Page, QueryError};
 pub use state::{

@@ -419,6 +419,12 @@ pub trait GenesisHandler {
         None
     }
 
+    /// Its section as a new genesis writes it (the defaults), for the tools
+    /// to show and edit; `{}` by default.
+    fn default_genesis(&self) -> serde_json::Value {
+        serde_json::Value::Object(serde_json::Map::new())
+    }
+
     /// Checks its section without state: it parses, and what it lists is
     /// consistent. The error says what is wrong (the caller names the field).
     fn validate_genesis(&self, _section: &serde_json::Value) -> Result<(), String> {
@@ -467,10 +473,26 @@ pub fn genesis_section<G: serde::de::DeserializeOwned>(
     G::deserialize(section).map_err(|e| e.to_string())
 }
 
+/// An account a module owns, at `Address::module(name)`: it holds exactly
+/// what its module accounts for, so no send, spend or stream may pay it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModuleAccount {
+    /// Its name.
+    pub name: &'static str,
+    /// Whether its balance is someone's voting power (the staking pools
+    /// hold delegators' stake); if not, governance's total leaves it out.
+    pub voting: bool,
+}
+
 /// A module as the app composes it.
 pub trait Module: BlockHooks + QueryHandler + MsgHandler + GenesisHandler + Send + Sync {
     /// The module's name, as in its state keys and codespace.
     fn name(&self) -> &'static str;
+
+    /// The module accounts it owns (none by default).
+    fn module_accounts(&self) -> &'static [ModuleAccount] {
+        &[]
+    }
 }
 
 /// A module's parameters as a governance-only `MsgUpdateParams` replaces
