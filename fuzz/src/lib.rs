@@ -122,7 +122,8 @@ pub fn app_state() -> AppState {
         s.add_account(k.address(), &[Coin::new(START_BALANCE, BASE_DENOM)])
             .expect("genesis accounts are well formed");
     }
-    s.compute.models.push(deai_compute_module::Model {
+    let mut compute = deai_compute_module::ComputeGenesis::default();
+    compute.models.push(deai_compute_module::Model {
         id: MODEL_ID.to_string(),
         name: "fuzz-model".into(),
         architecture: "bert".into(),
@@ -130,10 +131,19 @@ pub fn app_state() -> AppState {
         license: "apache-2.0".into(),
         size_bytes: 1,
     });
-    s.gov.params.min_deposit = vec![Coin::new(1_000, BASE_DENOM)];
-    s.gov.params.max_deposit_period_blocks = 4;
-    s.gov.params.voting_period_blocks = 4;
-    s.gov.params.expedited_voting_period_blocks = 2;
+    let mut gov = deai_gov::GovGenesis::default();
+    gov.params.min_deposit = vec![Coin::new(1_000, BASE_DENOM)];
+    gov.params.max_deposit_period_blocks = 4;
+    gov.params.voting_period_blocks = 4;
+    gov.params.expedited_voting_period_blocks = 2;
+    s.sections.insert(
+        "compute".into(),
+        serde_json::to_value(&compute).expect("a genesis section serialises"),
+    );
+    s.sections.insert(
+        "gov".into(),
+        serde_json::to_value(&gov).expect("a genesis section serialises"),
+    );
     s
 }
 
