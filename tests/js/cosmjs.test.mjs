@@ -8,13 +8,22 @@
 // expecting chain DEAI_CHAIN_ID.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
-import { GasPrice, SigningStargateClient, StargateClient } from "@cosmjs/stargate";
+import {
+  GasPrice,
+  QueryClient,
+  SigningStargateClient,
+  StargateClient,
+  setupStakingExtension,
+} from "@cosmjs/stargate";
+import { Comet38Client } from "@cosmjs/tendermint-rpc";
+import { fromBech32, toBech32 } from "@cosmjs/encoding";
 import { DirectSecp256k1HdWallet } from "@cosmjs/proto-signing";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -56,6 +65,7 @@ async function target() {
   const { child, url, accounts } = await startDevnet(home);
   return {
     url,
+    home,
     chainId: "deai-devnet",
     mnemonic: accounts.dev0.mnemonic,
     expectedSender: accounts.dev0.address,
@@ -99,6 +109,54 @@ test("CosmJS reads balances and sends tokens with an explicit fee and with auto 
     assert.equal(tx.height, explicit.height);
     client.disconnect();
     signer.disconnect();
+  } finally {
+    stop();
+  }
+});
+
+test("CosmJS's staking helpers delegate and undelegate, and its staking queries read the chain", { timeout: 120_000 }, async () => {
+  const { url, home, mnemonic, recipient, stop } = await target();
+  try {
+    const tm = await Comet38Client.connect(url);
+    const queries = QueryClient.withExtensions(tm, setupStakingExtension);
+    let validator;
+    if (home) {
+      // The devnet has no staked validator: dev1 makes one with the CLI.
+      // A fresh ed25519 consensus key: the last 32 bytes of its SPKI form.
+      const { publicKey } = generateKeyPairSync("ed25519");
+      const raw = publicKey.export({ format: "der", type: "spki" }).subarray(12).toString("base64");
+      const out = spawnSync(deaid, [
+        "--home", home, "tx", "staking", "create-validator", "--amount", "5000000udeai",
+        "--pubkey", raw, "--moniker", "cosmjs-target", "--from", "dev1", "--yes",
+        "--keyring-backend", "test", "--node", url,
+      ], { encoding: "utf8" });
+      assert.equal(out.status, 0, out.stderr);
+      validator = toBech32("deaivaloper", fromBech32(recipient).data);
+    } else {
+      const { validators } = await queries.staking.validators("BOND_STATUS_BONDED");
+      assert.ok(validators.length > 0, "a bonded validator to delegate to");
+      validator = validators[0].operatorAddress;
+    }
+    const wallet = await DirectSecp256k1HdWallet.fromMnemonic(mnemonic, { prefix: "deai" });
+    const [me] = await wallet.getAccounts();
+    const signer = await SigningStargateClient.connectWithSigner(url, wallet, {
+      gasPrice: GasPrice.fromString("0.025udeai"),
+    });
+    const delegated = await signer.delegateTokens(me.address, validator, { denom: "udeai", amount: "2000000" }, "auto");
+    assert.equal(delegated.code, 0, delegated.rawLog);
+    const { delegationResponse } = await queries.staking.delegation(me.address, validator);
+    assert.equal(delegationResponse.balance.amount, "2000000");
+    const undelegated = await signer.undelegateTokens(me.address, validator, { denom: "udeai", amount: "500000" }, "auto");
+    assert.equal(undelegated.code, 0, undelegated.rawLog);
+    const { unbond } = await queries.staking.unbondingDelegation(me.address, validator);
+    assert.equal(unbond.entries.length, 1);
+    assert.equal(unbond.entries[0].balance, "500000");
+    const after = await queries.staking.delegation(me.address, validator);
+    assert.equal(after.delegationResponse.balance.amount, "1500000");
+    const { params } = await queries.staking.params();
+    assert.equal(params.bondDenom, "udeai");
+    signer.disconnect();
+    tm.disconnect();
   } finally {
     stop();
   }
