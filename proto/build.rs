@@ -29,7 +29,7 @@ const GENERATED: [&str; 14] = [
 ];
 
 /// Folders whose .proto files all go into the descriptor set.
-const ROOTS: [&str; 4] = ["deai", "cosmos", "tendermint", "google"];
+const ROOTS: [&str; 5] = ["deai", "cosmos", "cosmos_proto", "tendermint", "google"];
 
 /// Every .proto file under `dir`, relative to the crate, in a stable order.
 fn protos(dir: &Path, out: &mut Vec<PathBuf>) {

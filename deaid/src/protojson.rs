@@ -129,8 +129,12 @@ pub fn message_from_json(v: &Value, index: usize) -> anyhow::Result<Any> {
         .get_field_by_name("authority")
         .filter(|f| matches!(f.kind(), Kind::String) && !f.is_list())
         .filter(|f| !fields.contains_key(f.name()) && !fields.contains_key(f.json_name()));
+    // Decimals (`cosmos.Dec` fields) are written as the SDK writes them,
+    // "0.05"; the message holds their 10^-18 units.
+    let mut fields = Value::Object(fields);
+    deai_proto::decimals_to_atomics(&mut fields, &desc);
     let mut track = serde_path_to_error::Track::new();
-    let de = serde_path_to_error::Deserializer::new(Value::Object(fields), &mut track);
+    let de = serde_path_to_error::Deserializer::new(fields, &mut track);
     let mut msg = DynamicMessage::deserialize(desc, de).map_err(|e| {
         let at = match track.path().to_string() {
             p if p == "." => String::new(),

@@ -702,9 +702,8 @@ fn module_queries_answer_the_same_over_grpc_rest_and_abci_query() {
         "64-bit integers are strings: {acc}"
     );
 
-    // The stake as a wallet reads it. Decimals (shares, rates) are the
-    // wire's strings, 10⁻¹⁸ units: the SDK's gateway would print
-    // "3000000.000000000000000000" for these shares.
+    // The stake as a wallet reads it. Decimals (shares, rates) are written
+    // as the SDK's gateway writes them, "3000000.000000000000000000".
     let rest = |path: &str| f.rest(Method::GET, path, None, Some(&hs)).json;
     let vals = rest("/cosmos/staking/v1beta1/validators?status=BOND_STATUS_BONDED");
     let vals = vals["validators"].as_array().unwrap();
@@ -722,7 +721,8 @@ fn module_queries_answer_the_same_over_grpc_rest_and_abci_query() {
         (
             &"BOND_STATUS_BONDED".into(),
             &"13000000".into(),
-            &"13000000000000000000000000".into()
+            // The SDK's gateway writes decimals as decimals.
+            &"13000000.000000000000000000".into()
         ),
         "{v}"
     );
@@ -731,7 +731,7 @@ fn module_queries_answer_the_same_over_grpc_rest_and_abci_query() {
         "{v}"
     );
     assert_eq!(
-        v["commission"]["commission_rates"]["rate"], "100000000000000000",
+        v["commission"]["commission_rates"]["rate"], "0.100000000000000000",
         "{v}"
     );
     let d = rest(&format!(
@@ -740,7 +740,7 @@ fn module_queries_answer_the_same_over_grpc_rest_and_abci_query() {
         .clone();
     assert_eq!(
         (&d["delegation"]["shares"], &d["balance"]["amount"]),
-        (&"3000000000000000000000000".into(), &"3000000".into()),
+        (&"3000000.000000000000000000".into(), &"3000000".into()),
         "{d}"
     );
     let u = rest(&format!(
@@ -1430,8 +1430,21 @@ fn cosmpy_and_grpcurl_work_against_the_devnet() {
     let (g, r) = (&by_grpcurl["validator"], &by_rest["validator"]);
     assert_eq!(g["operatorAddress"], a.as_str(), "{by_grpcurl}");
     assert_eq!(
-        (&g["status"], &g["tokens"], &g["delegatorShares"]),
-        (&r["status"], &r["tokens"], &r["delegator_shares"]),
+        (&g["status"], &g["tokens"]),
+        (&r["status"], &r["tokens"]),
+        "{by_grpcurl}"
+    );
+    // gRPC carries a decimal as its 10^-18 units, as the SDK's does; the
+    // REST gateway writes it as a decimal, as the SDK's does.
+    let units = g["delegatorShares"].as_str().unwrap();
+    let decimal = r["delegator_shares"].as_str().unwrap();
+    assert_eq!(
+        format!(
+            "{}.{}",
+            &units[..units.len() - 18],
+            &units[units.len() - 18..]
+        ),
+        decimal,
         "{by_grpcurl}"
     );
     assert_eq!(g["consensusPubkey"], r["consensus_pubkey"], "{by_grpcurl}");

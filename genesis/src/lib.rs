@@ -254,7 +254,7 @@ pub fn gentx_bytes(json: &serde_json::Value) -> Result<Vec<u8>, GenesisError> {
     let desc = deai_proto::descriptor_pool()
         .get_message_by_name("cosmos.tx.v1beta1.Tx")
         .ok_or_else(|| bad("cosmos.tx.v1beta1.Tx is not in the descriptor set".into()))?;
-    let msg = prost_reflect::DynamicMessage::deserialize(desc, json.clone())
+    let msg = deai_proto::from_lcd_json(desc, json)
         .map_err(|e| bad(format!("not a cosmos.tx.v1beta1.Tx in JSON: {e}")))?;
     let tx = cosmos_sdk_proto::cosmos::tx::v1beta1::Tx::decode(msg.encode_to_vec().as_slice())
         .map_err(|e| bad(e.to_string()))?;

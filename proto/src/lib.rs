@@ -62,7 +62,215 @@ pub fn to_lcd_json(msg: &DynamicMessage) -> Result<serde_json::Value, serde_json
     let mut json = msg.serialize_with_options(serde_json::value::Serializer, &options)?;
     strip_type_url_domains(&mut json);
     null_unset_messages(&mut json, &msg.descriptor());
+    format_decimals(&mut json, &msg.descriptor());
     Ok(json)
+}
+
+/// The decimal `atomics` (an integer count of 10^-18 units, as the SDK's
+/// `LegacyDec` travels on the wire) as the SDK's JSON writes it:
+/// `"1.000000000000000000"`. Anything else is left as it is.
+fn decimal_text(atomics: &str) -> Option<String> {
+    let (sign, digits) = match atomics.strip_prefix('-') {
+        Some(d) => ("-", d),
+        None => ("", atomics),
+    };
+    if digits.is_empty() {
+        return Some("0.000000000000000000".into());
+    }
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let padded = format!("{digits:0>19}");
+    let (int, frac) = padded.split_at(padded.len() - 18);
+    let int = match int.trim_start_matches('0') {
+        "" => "0",
+        digits => digits,
+    };
+    Some(format!("{sign}{int}.{frac}"))
+}
+
+/// The atomics (10^-18 units, as an integer string) of decimal `text`
+/// (`"0.05"`, `"1.000000000000000000"`, `"-2"`); `None` if it is not one.
+fn decimal_atomics(text: &str) -> Option<String> {
+    let (sign, rest) = match text.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", text),
+    };
+    let (int, frac) = rest.split_once('.').unwrap_or((rest, ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || !digits(int) || !digits(frac) || frac.len() > 18 {
+        return None;
+    }
+    let joined = format!("{int}{frac:0<18}");
+    let joined = match joined.trim_start_matches('0') {
+        "" => "0",
+        d => d,
+    };
+    Some(format!("{sign}{joined}"))
+}
+
+/// Reads `json`, the SDK's JSON of a `desc` message (as [`to_lcd_json`]
+/// writes it, or as a person writes a proposal file), into a message:
+/// proto3 JSON, with the fields marked `cosmos.Dec` read as decimals
+/// (`"0.05"`) and stored as their 10^-18 units, as the SDK stores them.
+/// Unknown fields are refused.
+pub fn from_lcd_json(
+    desc: prost_reflect::MessageDescriptor,
+    json: &serde_json::Value,
+) -> Result<DynamicMessage, serde_json::Error> {
+    let mut json = json.clone();
+    decimals_to_atomics(&mut json, &desc);
+    DynamicMessage::deserialize(desc, json)
+}
+
+/// [`from_lcd_json`]'s first step: every `cosmos.Dec` field of `json` (a
+/// `desc` message) from decimal text to its wire form.
+pub fn decimals_to_atomics(json: &mut serde_json::Value, desc: &prost_reflect::MessageDescriptor) {
+    let serde_json::Value::Object(map) = json else {
+        return;
+    };
+    let desc = match desc.full_name() {
+        "google.protobuf.Any" => match map.get("@type").and_then(|t| t.as_str()).and_then(|t| {
+            desc.parent_pool()
+                .get_message_by_name(t.trim_start_matches('/'))
+        }) {
+            Some(inner) => inner,
+            None => return,
+        },
+        name if name.starts_with("google.protobuf.") => return,
+        _ => desc.clone(),
+    };
+    let scalar = desc
+        .parent_pool()
+        .get_extension_by_name("cosmos_proto.scalar");
+    for field in desc.fields() {
+        let Some(value) = map.get_mut(field.name()) else {
+            continue;
+        };
+        match field.kind() {
+            prost_reflect::Kind::Message(inner) => match value {
+                serde_json::Value::Array(items) => items
+                    .iter_mut()
+                    .for_each(|i| decimals_to_atomics(i, &inner)),
+                serde_json::Value::Object(entries) if field.is_map() => {
+                    if let prost_reflect::Kind::Message(v) = inner.map_entry_value_field().kind() {
+                        entries
+                            .values_mut()
+                            .for_each(|e| decimals_to_atomics(e, &v));
+                    }
+                }
+                other => decimals_to_atomics(other, &inner),
+            },
+            prost_reflect::Kind::String | prost_reflect::Kind::Bytes => {
+                let is_dec = scalar.as_ref().is_some_and(|ext| {
+                    field
+                        .options()
+                        .get_extension(ext)
+                        .as_str()
+                        .is_some_and(|s| s == "cosmos.Dec")
+                });
+                if !is_dec {
+                    continue;
+                }
+                let bytes = matches!(field.kind(), prost_reflect::Kind::Bytes);
+                let convert = |v: &mut serde_json::Value| {
+                    let Some(atomics) = v.as_str().and_then(decimal_atomics) else {
+                        return;
+                    };
+                    *v = serde_json::Value::String(if bytes {
+                        use base64::Engine;
+                        base64::engine::general_purpose::STANDARD.encode(atomics)
+                    } else {
+                        atomics
+                    });
+                };
+                match value {
+                    serde_json::Value::Array(items) => items.iter_mut().for_each(convert),
+                    v => convert(v),
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Writes every field marked `(cosmos_proto.scalar) = "cosmos.Dec"` as a
+/// decimal, as the SDK's gateway does (a `bytes` field holds the atomics as
+/// text, which JSON first carries as base64).
+fn format_decimals(json: &mut serde_json::Value, desc: &prost_reflect::MessageDescriptor) {
+    let serde_json::Value::Object(map) = json else {
+        return;
+    };
+    let desc = match desc.full_name() {
+        "google.protobuf.Any" => match map.get("@type").and_then(|t| t.as_str()).and_then(|t| {
+            desc.parent_pool()
+                .get_message_by_name(t.trim_start_matches('/'))
+        }) {
+            Some(inner) => inner,
+            None => return,
+        },
+        name if name.starts_with("google.protobuf.") => return,
+        _ => desc.clone(),
+    };
+    let scalar = desc
+        .parent_pool()
+        .get_extension_by_name("cosmos_proto.scalar");
+    for field in desc.fields() {
+        let Some(value) = map.get_mut(field.name()) else {
+            continue;
+        };
+        match field.kind() {
+            prost_reflect::Kind::Message(inner) => match value {
+                serde_json::Value::Array(items) => {
+                    items.iter_mut().for_each(|i| format_decimals(i, &inner))
+                }
+                serde_json::Value::Object(entries) if field.is_map() => {
+                    if let prost_reflect::Kind::Message(v) = inner.map_entry_value_field().kind() {
+                        entries.values_mut().for_each(|e| format_decimals(e, &v));
+                    }
+                }
+                other => format_decimals(other, &inner),
+            },
+            prost_reflect::Kind::String | prost_reflect::Kind::Bytes => {
+                let is_dec = scalar.as_ref().is_some_and(|ext| {
+                    field
+                        .options()
+                        .get_extension(ext)
+                        .as_str()
+                        .is_some_and(|s| s == "cosmos.Dec")
+                });
+                if !is_dec {
+                    continue;
+                }
+                let bytes = matches!(field.kind(), prost_reflect::Kind::Bytes);
+                let text = |v: &serde_json::Value| -> Option<String> {
+                    let s = v.as_str()?;
+                    if bytes {
+                        use base64::Engine;
+                        let raw = base64::engine::general_purpose::STANDARD.decode(s).ok()?;
+                        decimal_text(std::str::from_utf8(&raw).ok()?)
+                    } else {
+                        decimal_text(s)
+                    }
+                };
+                match value {
+                    serde_json::Value::Array(items) => {
+                        for i in items.iter_mut() {
+                            if let Some(t) = text(i) {
+                                *i = serde_json::Value::String(t);
+                            }
+                        }
+                    }
+                    v => {
+                        if let Some(t) = text(v) {
+                            *v = serde_json::Value::String(t);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Writes `null` for every unset singular message field, as the SDK's

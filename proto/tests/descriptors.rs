@@ -1315,8 +1315,8 @@ fn every_staking_message_decodes_with_every_field_set() {
 
 #[test]
 fn staking_records_serialise_as_the_sdk_lcd_writes_them() {
-    // Decimals are the wire's strings (10⁻¹⁸ units), not the SDK gateway's
-    // "0.100000000000000000": the .proto has no customtype to render them by.
+    // Decimals travel as 10⁻¹⁸ units and are written as the SDK's gateway
+    // writes them ("0.100000000000000000"), by their cosmos.Dec option.
     let answer = staking::QueryValidatorResponse {
         validator: Some(validator()),
     };
@@ -1333,7 +1333,7 @@ fn staking_records_serialise_as_the_sdk_lcd_writes_them() {
                 "jailed": true,
                 "status": "BOND_STATUS_BONDED",
                 "tokens": "1000000",
-                "delegator_shares": "1000000000000000000000000",
+                "delegator_shares": "1000000.000000000000000000",
                 "description": {
                     "moniker": "node0",
                     "identity": "ABCD1234",
@@ -1345,9 +1345,9 @@ fn staking_records_serialise_as_the_sdk_lcd_writes_them() {
                 "unbonding_time": "2023-11-14T22:13:20.000000007Z",
                 "commission": {
                     "commission_rates": {
-                        "rate": "100000000000000000",
-                        "max_rate": "200000000000000000",
-                        "max_change_rate": "10000000000000000"
+                        "rate": "0.100000000000000000",
+                        "max_rate": "0.200000000000000000",
+                        "max_change_rate": "0.010000000000000000"
                     },
                     "update_time": "2023-11-14T22:13:21.000000007Z"
                 },
@@ -1396,7 +1396,7 @@ fn staking_records_serialise_as_the_sdk_lcd_writes_them() {
                 "max_entries": 7,
                 "historical_entries": 10000,
                 "bond_denom": "udeai",
-                "min_commission_rate": "50000000000000000"
+                "min_commission_rate": "0.050000000000000000"
             }
         })
     );
@@ -1510,4 +1510,62 @@ fn slashing_messages_decode_with_every_field_set() {
         assert_every_field_set(&msg);
         assert_eq!(msg.descriptor().full_name(), name);
     }
+}
+
+#[test]
+fn slashing_params_decimals_are_written_as_the_sdk_gateway_writes_them() {
+    use cosmos_sdk_proto::cosmos::slashing::v1beta1 as slashing;
+    let msg = round_trip(
+        "cosmos.slashing.v1beta1.QueryParamsResponse",
+        &slashing::QueryParamsResponse {
+            params: Some(slashing::Params {
+                signed_blocks_window: 100,
+                min_signed_per_window: b"500000000000000000".to_vec(),
+                downtime_jail_duration: Some(tendermint_proto::google::protobuf::Duration {
+                    seconds: 600,
+                    nanos: 0,
+                }),
+                slash_fraction_double_sign: b"50000000000000000".to_vec(),
+                slash_fraction_downtime: b"10000000000000000".to_vec(),
+            }),
+        },
+    );
+    let json = deai_proto::to_lcd_json(&msg).unwrap();
+    assert_eq!(
+        json["params"]["min_signed_per_window"],
+        "0.500000000000000000"
+    );
+    assert_eq!(
+        json["params"]["slash_fraction_double_sign"],
+        "0.050000000000000000"
+    );
+    assert_eq!(json["params"]["signed_blocks_window"], "100");
+}
+
+#[test]
+fn decimals_read_back_from_the_sdk_json_to_their_wire_form() {
+    use cosmos_sdk_proto::cosmos::staking::v1beta1 as staking;
+    let desc = message("cosmos.staking.v1beta1.CommissionRates");
+    let rates = staking::CommissionRates {
+        rate: "100000000000000000".into(),
+        max_rate: "1000000000000000000".into(),
+        max_change_rate: "1".into(),
+    };
+    let msg = round_trip("cosmos.staking.v1beta1.CommissionRates", &rates);
+    let json = deai_proto::to_lcd_json(&msg).unwrap();
+    assert_eq!(json["rate"], "0.100000000000000000");
+    assert_eq!(json["max_rate"], "1.000000000000000000");
+    assert_eq!(json["max_change_rate"], "0.000000000000000001");
+    let back = deai_proto::from_lcd_json(desc.clone(), &json).unwrap();
+    assert_eq!(back.encode_to_vec(), rates.encode_to_vec());
+    // As people write them.
+    let typed = serde_json::json!({"rate": "0.1", "max_rate": "1", "max_change_rate": "0.000000000000000001"});
+    let back = deai_proto::from_lcd_json(desc.clone(), &typed).unwrap();
+    assert_eq!(back.encode_to_vec(), rates.encode_to_vec());
+    // Too many decimals or not a number: left for the chain to refuse.
+    let odd = serde_json::json!({"rate": "0.1234567890123456789", "max_rate": "x", "max_change_rate": "1e5"});
+    let back = deai_proto::from_lcd_json(desc, &odd).unwrap();
+    let r = staking::CommissionRates::decode(back.encode_to_vec().as_slice()).unwrap();
+    assert_eq!(r.rate, "0.1234567890123456789");
+    assert_eq!(r.max_rate, "x");
 }
