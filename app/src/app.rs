@@ -369,7 +369,11 @@ impl App {
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let gentxs = !app_state.gen_txs().is_empty();
-        let validators = if validators.is_empty() && !gentxs {
+        // An exported chain's validators are in its state (the fixed list
+        // it names, and its staking set); CometBFT's own genesis list is
+        // not recorded as fixed validators then.
+        let exported = app_state.exported().is_some();
+        let validators = if validators.is_empty() && !gentxs && !exported {
             cometbft_validators
                 .iter()
                 .map(|(key, power)| {
@@ -447,37 +451,38 @@ impl App {
         // The mempool may see txs before the first block: let it see genesis.
         self.check = self.block_base();
         info!(app_hash = hex::encode(hash), "genesis written");
+        let fixed = app_state
+            .validators()
+            .iter()
+            .map(|v| {
+                Ok(ValidatorUpdate {
+                    pub_key: v.pub_key_bytes().map_err(|e| anyhow!(e))?,
+                    power: v.power,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let returned = if gentxs {
             first_set
-        } else if app_state.exported().is_some() && app_state.validators().is_empty() {
-            // An exported chain resumes with the set its staking module
-            // had last given CometBFT.
+        } else if exported {
+            // An exported chain resumes with the fixed list it names and
+            // the set its staking module had last given CometBFT: staking
+            // will send changes to both its own members, so CometBFT must
+            // hold them (their keys never overlap the fixed list's).
             use deai_staking::StakingRead;
             let snapshot = self.block_base();
-            snapshot
-                .last_powers()?
-                .iter()
-                .map(|(op, power)| {
-                    let v = snapshot.validator(op)?.ok_or_else(|| {
-                        anyhow!("the exported set names {op}, which has no record")
-                    })?;
-                    Ok(ValidatorUpdate {
-                        pub_key: v.pubkey,
-                        power: *power,
-                    })
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?
+            let mut all = fixed;
+            for (op, power) in snapshot.last_powers()? {
+                let v = snapshot
+                    .validator(&op)?
+                    .ok_or_else(|| anyhow!("the exported set names {op}, which has no record"))?;
+                all.push(ValidatorUpdate {
+                    pub_key: v.pubkey,
+                    power,
+                });
+            }
+            all
         } else {
-            app_state
-                .validators()
-                .iter()
-                .map(|v| {
-                    Ok(ValidatorUpdate {
-                        pub_key: v.pub_key_bytes().map_err(|e| anyhow!(e))?,
-                        power: v.power,
-                    })
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?
+            fixed
         };
         Ok((hash, returned))
     }

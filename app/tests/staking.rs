@@ -598,3 +598,75 @@ fn bad_genesis_transactions_stop_init_chain_with_the_reason() {
     let e = init(vec![json!({"body": 5})]);
     assert!(e.contains("cosmos.tx.v1beta1.Tx"), "{e}");
 }
+
+#[test]
+fn light_client_attack_evidence_slashes_as_a_double_sign_does() {
+    use deai_types::module::{Misbehavior, MisbehaviorKind};
+    let a = Key::from_label("staking-app-lca");
+    let mut chain = Chain::new(&[&a]);
+    let tx = chain.tx(
+        &a,
+        deai_staking::MSG_CREATE_VALIDATOR_TYPE_URL,
+        &create_validator(&a, consensus_key(3), 10_000_000),
+    );
+    chain.block(&[tx]);
+    chain.block(&[]);
+    let out = chain.block_with(
+        5,
+        &[],
+        Vec::new(),
+        vec![Misbehavior {
+            kind: MisbehaviorKind::LightClientAttack,
+            validator: deai_staking::types::consensus_address(&consensus_key(3)).to_vec(),
+            power: 10,
+            height: chain.app.last_height() - 1,
+            time: chain.now,
+            total_voting_power: 20,
+        }],
+    );
+    assert_eq!(
+        out.validator_updates,
+        [ValidatorUpdate {
+            pub_key: consensus_key(3),
+            power: 0
+        }]
+    );
+    let v: sdk::QueryValidatorResponse = chain.query(
+        "/cosmos.staking.v1beta1.Query/Validator",
+        &sdk::QueryValidatorRequest {
+            validator_addr: a.address().to_valoper(),
+        },
+    );
+    assert_eq!(v.validator.unwrap().tokens, "9500000");
+}
+
+#[test]
+fn an_exported_chain_with_fixed_and_staked_validators_resumes_with_both() {
+    let a = Key::from_label("staking-app-export");
+    let mut chain = Chain::new(&[&a]);
+    let tx = chain.tx(
+        &a,
+        deai_staking::MSG_CREATE_VALIDATOR_TYPE_URL,
+        &create_validator(&a, consensus_key(4), 3_000_000),
+    );
+    let out = chain.block(&[tx]);
+    assert_eq!(out.validator_updates.len(), 1);
+    let (exported, validators) = chain.app.export(None).unwrap();
+    let height: u64 = exported.height.parse().unwrap();
+    let app_state = serde_json::to_vec(&deai_genesis::AppState {
+        validators,
+        exported: Some(exported),
+        ..Default::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut new = App::open(dir.path()).unwrap();
+    let (_, set) = new.init_chain(CHAIN, height + 1, &app_state).unwrap();
+    let keys: Vec<[u8; 32]> = set.iter().map(|u| u.pub_key).collect();
+    assert_eq!(
+        keys,
+        [consensus_key(200), consensus_key(4)],
+        "the fixed one and the staked one"
+    );
+    assert_eq!(set[1].power, 3);
+}

@@ -36,8 +36,14 @@ pub fn begin_block<S: StateWrite + ?Sized>(
     ctx: &BlockCtx<'_>,
 ) -> Result<Vec<Event>, SlashingError> {
     let mut events = Vec::new();
+    // Both kinds CometBFT reports are equivocation by the validator named:
+    // two votes at one height, or a conflicting header it signed for a
+    // light-client attack. The SDK's evidence module treats them alike.
     for m in &ctx.info.misbehavior {
-        if m.kind != MisbehaviorKind::DuplicateVote {
+        if !matches!(
+            m.kind,
+            MisbehaviorKind::DuplicateVote | MisbehaviorKind::LightClientAttack
+        ) {
             continue;
         }
         let Some(cons) = cons_of(&m.validator) else {

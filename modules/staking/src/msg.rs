@@ -325,6 +325,8 @@ impl StakingMsg {
                 if state.validator(operator)?.is_some() {
                     return Err(StakingError::ValidatorExists(operator.to_valoper()));
                 }
+                // A key once used is never used again, even after its
+                // validator was removed (see `remove_validator`).
                 let cons = crate::types::consensus_address(pubkey);
                 if let Some(other) = state.validator_by_consensus(&cons)? {
                     return Err(StakingError::PubKeyTaken(other.to_valoper()));

@@ -236,10 +236,13 @@ pub trait StakingWrite: StateWrite {
         Ok(())
     }
 
-    /// Removes validator `v` (no shares left, unbonded) with its index entries.
+    /// Removes validator `v` (no shares left, unbonded) with its power
+    /// index entry. Its consensus key stays taken (the consensus index keeps
+    /// naming `v`'s operator): a key is never freed, so a validator
+    /// tombstoned for double-signing cannot come back under a new record
+    /// with the same key and sign twice again unpunished.
     fn remove_validator(&mut self, v: &Validator) -> Result<(), StakingError> {
         self.delete_raw(key::power_index(v.power(), &v.operator))?;
-        self.delete_raw(key::by_consensus(&consensus_address(&v.pubkey)))?;
         self.delete_raw(key::validator(&v.operator))?;
         Ok(())
     }

@@ -593,3 +593,21 @@ fn a_delegator_holds_delegations_to_at_most_a_hundred_validators() {
     c.end_block(5);
     c.run(&undelegate(1, rest[1], 1_000)).unwrap();
 }
+
+#[test]
+fn a_consensus_key_is_never_used_twice_even_after_its_validator_is_gone() {
+    let mut c = Chain::new();
+    c.run(&create(1, 1, 5_000_000)).unwrap();
+    c.end_block(5);
+    c.run(&undelegate(1, 1, 5_000_000)).unwrap();
+    // Out of the set, unbonded after the unbonding time, and removed.
+    c.end_block(8 * DAY);
+    c.end_block(8 * DAY);
+    c.end_block(1);
+    assert!(c.state.validator(&acct(1)).unwrap().is_none(), "removed");
+    let e = c.run(&create(2, 1, 5_000_000)).unwrap_err().to_string();
+    assert!(e.contains("already used"), "{e}");
+    let e = c.run(&create(1, 1, 5_000_000)).unwrap_err().to_string();
+    assert!(e.contains("already used"), "{e}");
+    c.run(&create(1, 9, 5_000_000)).unwrap();
+}
