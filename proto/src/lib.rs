@@ -126,6 +126,43 @@ pub fn from_lcd_json(
 /// [`from_lcd_json`]'s first step: every `cosmos.Dec` field of `json` (a
 /// `desc` message) from decimal text to its wire form.
 pub fn decimals_to_atomics(json: &mut serde_json::Value, desc: &prost_reflect::MessageDescriptor) {
+    for_each_decimal(json, desc, &|text, bytes| {
+        let atomics = decimal_atomics(text)?;
+        Some(if bytes {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode(atomics)
+        } else {
+            atomics
+        })
+    });
+}
+
+/// Writes every field marked `(cosmos_proto.scalar) = "cosmos.Dec"` as a
+/// decimal, as the SDK's gateway does (a `bytes` field holds the atomics as
+/// text, which JSON first carries as base64).
+fn format_decimals(json: &mut serde_json::Value, desc: &prost_reflect::MessageDescriptor) {
+    for_each_decimal(json, desc, &|text, bytes| {
+        if bytes {
+            use base64::Engine;
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .ok()?;
+            decimal_text(std::str::from_utf8(&raw).ok()?)
+        } else {
+            decimal_text(text)
+        }
+    });
+}
+
+/// Calls `rewrite` on the JSON string of every field of `json` (a `desc`
+/// message, nested messages and `Any`s included) marked `(cosmos_proto.scalar)
+/// = "cosmos.Dec"`, with whether the field is `bytes`; a `Some` replaces
+/// the string.
+fn for_each_decimal(
+    json: &mut serde_json::Value,
+    desc: &prost_reflect::MessageDescriptor,
+    rewrite: &dyn Fn(&str, bool) -> Option<String>,
+) {
     let serde_json::Value::Object(map) = json else {
         return;
     };
@@ -151,17 +188,17 @@ pub fn decimals_to_atomics(json: &mut serde_json::Value, desc: &prost_reflect::M
             prost_reflect::Kind::Message(inner) => match value {
                 serde_json::Value::Array(items) => items
                     .iter_mut()
-                    .for_each(|i| decimals_to_atomics(i, &inner)),
+                    .for_each(|i| for_each_decimal(i, &inner, rewrite)),
                 serde_json::Value::Object(entries) if field.is_map() => {
                     if let prost_reflect::Kind::Message(v) = inner.map_entry_value_field().kind() {
                         entries
                             .values_mut()
-                            .for_each(|e| decimals_to_atomics(e, &v));
+                            .for_each(|e| for_each_decimal(e, &v, rewrite));
                     }
                 }
-                other => decimals_to_atomics(other, &inner),
+                other => for_each_decimal(other, &inner, rewrite),
             },
-            prost_reflect::Kind::String | prost_reflect::Kind::Bytes => {
+            kind @ (prost_reflect::Kind::String | prost_reflect::Kind::Bytes) => {
                 let is_dec = scalar.as_ref().is_some_and(|ext| {
                     field
                         .options()
@@ -172,100 +209,15 @@ pub fn decimals_to_atomics(json: &mut serde_json::Value, desc: &prost_reflect::M
                 if !is_dec {
                     continue;
                 }
-                let bytes = matches!(field.kind(), prost_reflect::Kind::Bytes);
-                let convert = |v: &mut serde_json::Value| {
-                    let Some(atomics) = v.as_str().and_then(decimal_atomics) else {
-                        return;
-                    };
-                    *v = serde_json::Value::String(if bytes {
-                        use base64::Engine;
-                        base64::engine::general_purpose::STANDARD.encode(atomics)
-                    } else {
-                        atomics
-                    });
-                };
-                match value {
-                    serde_json::Value::Array(items) => items.iter_mut().for_each(convert),
-                    v => convert(v),
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Writes every field marked `(cosmos_proto.scalar) = "cosmos.Dec"` as a
-/// decimal, as the SDK's gateway does (a `bytes` field holds the atomics as
-/// text, which JSON first carries as base64).
-fn format_decimals(json: &mut serde_json::Value, desc: &prost_reflect::MessageDescriptor) {
-    let serde_json::Value::Object(map) = json else {
-        return;
-    };
-    let desc = match desc.full_name() {
-        "google.protobuf.Any" => match map.get("@type").and_then(|t| t.as_str()).and_then(|t| {
-            desc.parent_pool()
-                .get_message_by_name(t.trim_start_matches('/'))
-        }) {
-            Some(inner) => inner,
-            None => return,
-        },
-        name if name.starts_with("google.protobuf.") => return,
-        _ => desc.clone(),
-    };
-    let scalar = desc
-        .parent_pool()
-        .get_extension_by_name("cosmos_proto.scalar");
-    for field in desc.fields() {
-        let Some(value) = map.get_mut(field.name()) else {
-            continue;
-        };
-        match field.kind() {
-            prost_reflect::Kind::Message(inner) => match value {
-                serde_json::Value::Array(items) => {
-                    items.iter_mut().for_each(|i| format_decimals(i, &inner))
-                }
-                serde_json::Value::Object(entries) if field.is_map() => {
-                    if let prost_reflect::Kind::Message(v) = inner.map_entry_value_field().kind() {
-                        entries.values_mut().for_each(|e| format_decimals(e, &v));
-                    }
-                }
-                other => format_decimals(other, &inner),
-            },
-            prost_reflect::Kind::String | prost_reflect::Kind::Bytes => {
-                let is_dec = scalar.as_ref().is_some_and(|ext| {
-                    field
-                        .options()
-                        .get_extension(ext)
-                        .as_str()
-                        .is_some_and(|s| s == "cosmos.Dec")
-                });
-                if !is_dec {
-                    continue;
-                }
-                let bytes = matches!(field.kind(), prost_reflect::Kind::Bytes);
-                let text = |v: &serde_json::Value| -> Option<String> {
-                    let s = v.as_str()?;
-                    if bytes {
-                        use base64::Engine;
-                        let raw = base64::engine::general_purpose::STANDARD.decode(s).ok()?;
-                        decimal_text(std::str::from_utf8(&raw).ok()?)
-                    } else {
-                        decimal_text(s)
+                let bytes = matches!(kind, prost_reflect::Kind::Bytes);
+                let mut one = |v: &mut serde_json::Value| {
+                    if let Some(t) = v.as_str().and_then(|s| rewrite(s, bytes)) {
+                        *v = serde_json::Value::String(t);
                     }
                 };
                 match value {
-                    serde_json::Value::Array(items) => {
-                        for i in items.iter_mut() {
-                            if let Some(t) = text(i) {
-                                *i = serde_json::Value::String(t);
-                            }
-                        }
-                    }
-                    v => {
-                        if let Some(t) = text(v) {
-                            *v = serde_json::Value::String(t);
-                        }
-                    }
+                    serde_json::Value::Array(items) => items.iter_mut().for_each(&mut one),
+                    v => one(v),
                 }
             }
             _ => {}
