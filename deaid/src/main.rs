@@ -869,7 +869,10 @@ fn genesis(home: &Home, cmd: GenesisCmd) -> anyhow::Result<()> {
                 operator: addr,
                 amount: value.clone(),
                 pubkey: stakingcli::pubkey(pubkey, cometbft_key)?,
-                moniker: moniker.unwrap_or_else(|| key.clone()),
+                description: cosmos_sdk_proto::cosmos::staking::v1beta1::Description {
+                    moniker: moniker.unwrap_or_else(|| key.clone()),
+                    ..Default::default()
+                },
                 commission: [
                     commission_rate,
                     commission_max_rate,

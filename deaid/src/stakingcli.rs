@@ -241,22 +241,20 @@ pub struct NewValidator {
     pub amount: Coin,
     /// The consensus key.
     pub pubkey: [u8; 32],
-    /// Its name.
-    pub moniker: String,
+    /// Its name and the rest of its description.
+    pub description: sdk::Description,
     /// Rate, max rate, max change rate, as decimals such as 0.10.
     pub commission: [String; 3],
     /// The least self-delegation promised (udeai).
     pub min_self_delegation: String,
 }
 
-/// A `MsgCreateValidator`, checked as the chain will check it.
+/// A `MsgCreateValidator`, checked as the chain will check it (so a bad
+/// flag is a clear error before anything is signed).
 pub fn create_validator_msg(v: NewValidator) -> anyhow::Result<sdk::MsgCreateValidator> {
     let [r, max, change] = &v.commission;
     let m = sdk::MsgCreateValidator {
-        description: Some(sdk::Description {
-            moniker: v.moniker,
-            ..Default::default()
-        }),
+        description: Some(v.description),
         commission: Some(sdk::CommissionRates {
             rate: rate(r, "--commission-rate")?,
             max_rate: rate(max, "--commission-max-rate")?,
@@ -317,33 +315,31 @@ pub async fn staking_tx(home: &Home, cmd: StakingTxCmd) -> anyhow::Result<()> {
             from,
             flags,
         } => {
-            let value = coin(&amount, "--amount")?;
-            let key = pubkey(key, cometbft_key)?;
-            let commission = sdk::CommissionRates {
-                rate: rate(&commission_rate, "--commission-rate")?,
-                max_rate: rate(&commission_max_rate, "--commission-max-rate")?,
-                max_change_rate: rate(&commission_max_change_rate, "--commission-max-change-rate")?,
+            let value =
+                Coin::parse_list(&amount).with_context(|| format!("--amount: {amount:?}"))?;
+            let [value] = value.as_slice() else {
+                bail!("--amount must be one amount, e.g. 1000000udeai");
             };
+            let key = pubkey(key, cometbft_key)?;
             let r = sign_and_broadcast(home, &from, flags, "create a validator", |a| {
-                let m = sdk::MsgCreateValidator {
-                    description: Some(sdk::Description {
+                let m = create_validator_msg(NewValidator {
+                    operator: *a,
+                    amount: value.clone(),
+                    pubkey: key,
+                    description: sdk::Description {
                         moniker,
                         identity,
                         website,
                         security_contact,
                         details,
-                    }),
-                    commission: Some(commission),
+                    },
+                    commission: [
+                        commission_rate,
+                        commission_max_rate,
+                        commission_max_change_rate,
+                    ],
                     min_self_delegation,
-                    #[allow(deprecated)]
-                    delegator_address: String::new(),
-                    validator_address: a.to_valoper(),
-                    pubkey: Some(pubkey_any(&key)),
-                    value: Some(value),
-                };
-                // The chain's own stateless checks, so a bad flag is a clear
-                // error here rather than a failed transaction.
-                deai_staking::msg::StakingMsg::create_validator(&m)?;
+                })?;
                 Ok(vec![any(deai_staking::MSG_CREATE_VALIDATOR_TYPE_URL, &m)])
             })
             .await?;
