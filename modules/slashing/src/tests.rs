@@ -391,3 +391,53 @@ proptest! {
         c.state.check_supply_invariant().unwrap();
     }
 }
+
+#[test]
+fn a_slash_reads_only_what_began_since_its_infraction_however_much_came_before() {
+    // Reads of one slash of validator 2 after `old` one-udeai unbondings
+    // from it, all begun before the infraction.
+    let reads = |old: u8| {
+        let mut c = Chain::new();
+        for i in 0..old {
+            let who = Address([100u8.wrapping_add(i); 20]);
+            c.state.mint(&who, &[Coin::new(10, "udeai")]).unwrap();
+            c.run(
+                &StakingMsg::delegate(&sdk::MsgDelegate {
+                    delegator_address: who.to_bech32(),
+                    validator_address: acct(2).to_valoper(),
+                    amount: udeai(2),
+                })
+                .unwrap(),
+            )
+            .unwrap();
+            c.run(
+                &StakingMsg::undelegate(&sdk::MsgUndelegate {
+                    delegator_address: who.to_bech32(),
+                    validator_address: acct(2).to_valoper(),
+                    amount: udeai(1),
+                })
+                .unwrap(),
+            )
+            .unwrap();
+        }
+        c.end_block();
+        let infraction = c.height;
+        c.end_block();
+        let mut counted = deai_types::CountingState {
+            inner: c.state.clone(),
+            reads: Default::default(),
+        };
+        let taken = deai_staking::slash::slash(
+            &mut counted,
+            &acct(2),
+            (infraction, 20),
+            Dec::parse_human("0.05").unwrap(),
+            c.now,
+            &deai_treasury::address(),
+        )
+        .unwrap();
+        assert_eq!(taken.unbonding, 0, "nothing begun since the infraction");
+        counted.reads.get()
+    };
+    assert_eq!(reads(3), reads(150));
+}

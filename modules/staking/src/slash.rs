@@ -57,7 +57,7 @@ pub fn slash<S: StateWrite + ?Sized>(
     let mut slashed = Slashed::default();
 
     // Unbonding entries begun at or after the infraction, not yet matured.
-    for mut u in unbondings_from(state, op)? {
+    for mut u in unbondings_from(state, op, infraction_height)? {
         let mut taken = 0u128;
         for e in &mut u.entries {
             if e.creation_height < infraction_height || e.completion_time <= now || remaining == 0 {
@@ -81,7 +81,7 @@ pub fn slash<S: StateWrite + ?Sized>(
 
     // Redelegations out of `op` begun at or after the infraction: the
     // stake now sits at the destination, so shares are taken there.
-    for r in redelegations_from(state, op)? {
+    for r in redelegations_from(state, op, infraction_height)? {
         for e in &r.entries {
             if e.creation_height < infraction_height || e.completion_time <= now || remaining == 0 {
                 continue;
@@ -140,43 +140,80 @@ pub fn slash<S: StateWrite + ?Sized>(
     Ok(slashed)
 }
 
-/// The unbondings from `op`.
-fn unbondings_from<S: StakingRead + ?Sized>(
+/// The distinct records named by the height index under `prefix` from
+/// `height` on (each key: the prefix, a big-endian height, then the
+/// addresses `read` turns into a record). Entries begun before the
+/// infraction are never read, so a slash costs what happened since it,
+/// not the validator's whole history.
+fn since<S: StakingRead + ?Sized, T>(
     state: &S,
-    op: &Address,
-) -> Result<Vec<crate::types::Unbonding>, StakingError> {
-    let prefix = crate::state_key::unbonders_of(op);
+    prefix: &[u8],
+    height: u64,
+    mut read: impl FnMut(&[u8]) -> Result<Option<T>, StakingError>,
+) -> Result<Vec<T>, StakingError> {
+    let mut from = prefix.to_vec();
+    from.extend_from_slice(&height.to_be_bytes());
+    let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
-    for (k, _) in crate::state::scan_all(state, &prefix)? {
-        let del = Address::from_slice(&k[prefix.len()..])
-            .map_err(|e| StakingError::Corrupt(format!("unbonder index: {e}")))?;
-        if let Some(u) = state.unbonding(&del, op)? {
-            out.push(u);
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let page = match &after {
+            Some(a) => state.prefix_raw(prefix, Some(a), crate::state::PAGE)?,
+            // The first key at or past `height`: strictly after the byte
+            // string just below it.
+            None if height == 0 => state.prefix_raw(prefix, None, crate::state::PAGE)?,
+            None => {
+                let mut below = prefix.to_vec();
+                below.extend_from_slice(&(height - 1).to_be_bytes());
+                below.extend_from_slice(&[0xff; 40]);
+                state.prefix_raw(prefix, Some(&below), crate::state::PAGE)?
+            }
+        };
+        let Some((last, _)) = page.last() else { break };
+        after = Some(last.clone());
+        for (k, _) in page {
+            let addrs = k
+                .get(prefix.len() + 8..)
+                .ok_or_else(|| StakingError::Corrupt("height index key".into()))?
+                .to_vec();
+            if seen.insert(addrs.clone()) {
+                if let Some(t) = read(&addrs)? {
+                    out.push(t);
+                }
+            }
         }
     }
     Ok(out)
 }
 
-/// The redelegations out of `op`.
+fn address(bytes: Option<&[u8]>) -> Result<Address, StakingError> {
+    Address::from_slice(bytes.unwrap_or_default())
+        .map_err(|e| StakingError::Corrupt(format!("height index: {e}")))
+}
+
+/// The unbondings from `op` with entries begun at or after `height`.
+fn unbondings_from<S: StakingRead + ?Sized>(
+    state: &S,
+    op: &Address,
+    height: u64,
+) -> Result<Vec<crate::types::Unbonding>, StakingError> {
+    let prefix = crate::state_key::unbondings_by_height(op);
+    since(state, &prefix, height, |addrs| {
+        state.unbonding(&address(Some(addrs))?, op)
+    })
+}
+
+/// The redelegations out of `op` with entries begun at or after `height`.
 fn redelegations_from<S: StakingRead + ?Sized>(
     state: &S,
     op: &Address,
+    height: u64,
 ) -> Result<Vec<crate::types::Redelegation>, StakingError> {
-    let prefix = crate::state_key::redelegations_by_src(op);
-    let mut out = Vec::new();
-    for (k, _) in crate::state::scan_all(state, &prefix)? {
-        let rest = &k[prefix.len()..];
-        let (Ok(del), Ok(dst)) = (
-            Address::from_slice(rest.get(..20).unwrap_or_default()),
-            Address::from_slice(rest.get(20..).unwrap_or_default()),
-        ) else {
-            return Err(StakingError::Corrupt("redelegation source index".into()));
-        };
-        if let Some(r) = state.redelegation(&del, op, &dst)? {
-            out.push(r);
-        }
-    }
-    Ok(out)
+    let prefix = crate::state_key::redelegations_by_height(op);
+    since(state, &prefix, height, |addrs| {
+        let (del, dst) = (address(addrs.get(..20))?, address(addrs.get(20..))?);
+        state.redelegation(&del, op, &dst)
+    })
 }
 
 /// Jails `op`'s validator: it leaves the set at the end of the block.

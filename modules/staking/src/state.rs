@@ -259,8 +259,17 @@ pub trait StakingWrite: StateWrite {
         Ok(())
     }
 
-    /// Stores an unbonding (removing it when it has no entries).
+    /// Stores an unbonding (removing it when it has no entries), keeping
+    /// its entries' creation heights indexed.
     fn put_unbonding(&mut self, u: &Unbonding) -> Result<(), StakingError> {
+        let before = self.unbonding(&u.delegator, &u.validator)?;
+        let old = before
+            .iter()
+            .flat_map(|b| b.entries.iter().map(|e| e.creation_height));
+        let new = u.entries.iter().map(|e| e.creation_height);
+        reindex_heights(self, old, new, |h| {
+            key::unbonding_at(&u.validator, h, &u.delegator)
+        })?;
         if u.entries.is_empty() {
             self.delete_raw(key::unbonding(&u.delegator, &u.validator))?;
             self.delete_raw(key::unbonder(&u.validator, &u.delegator))?;
@@ -271,22 +280,26 @@ pub trait StakingWrite: StateWrite {
         Ok(())
     }
 
-    /// Stores a redelegation (removing it when it has no entries).
+    /// Stores a redelegation (removing it when it has no entries), keeping
+    /// its entries' creation heights indexed.
     fn put_redelegation(&mut self, r: &Redelegation) -> Result<(), StakingError> {
+        let before = self.redelegation(&r.delegator, &r.src, &r.dst)?;
+        let old = before
+            .iter()
+            .flat_map(|b| b.entries.iter().map(|e| e.creation_height));
+        let new = r.entries.iter().map(|e| e.creation_height);
+        reindex_heights(self, old, new, |h| {
+            key::redelegation_at(&r.src, h, &r.delegator, &r.dst)
+        })?;
         if r.entries.is_empty() {
             self.delete_raw(key::redelegation(&r.delegator, &r.src, &r.dst))?;
             self.delete_raw(key::incoming_from(&r.delegator, &r.dst, &r.src))?;
-            self.delete_raw(key::redelegation_from(&r.src, &r.delegator, &r.dst))?;
         } else {
             self.put_proto(
                 key::redelegation(&r.delegator, &r.src, &r.dst),
                 &r.to_proto(),
             )?;
             self.put_raw(key::incoming_from(&r.delegator, &r.dst, &r.src), Vec::new())?;
-            self.put_raw(
-                key::redelegation_from(&r.src, &r.delegator, &r.dst),
-                Vec::new(),
-            )?;
         }
         Ok(())
     }
@@ -303,3 +316,22 @@ pub trait StakingWrite: StateWrite {
 }
 
 impl<T: StateWrite + ?Sized> StakingWrite for T {}
+
+/// Moves a record's height index from the creation heights of its `old`
+/// entries to those of its `new` ones (`at` gives the index key of a height).
+fn reindex_heights<S: StateWrite + ?Sized>(
+    state: &mut S,
+    old: impl Iterator<Item = u64>,
+    new: impl Iterator<Item = u64>,
+    at: impl Fn(u64) -> Vec<u8>,
+) -> Result<(), StakingError> {
+    let old: std::collections::BTreeSet<u64> = old.collect();
+    let new: std::collections::BTreeSet<u64> = new.collect();
+    for h in old.difference(&new) {
+        state.delete_raw(at(*h))?;
+    }
+    for h in new.difference(&old) {
+        state.put_raw(at(*h), Vec::new())?;
+    }
+    Ok(())
+}

@@ -115,16 +115,36 @@ pub fn redelegation(del: &Address, src: &Address, dst: &Address) -> Vec<u8> {
     )
 }
 
-/// The redelegations out of `src` (index: empty values), for slashing.
-pub fn redelegations_by_src(src: &Address) -> Vec<u8> {
-    with(b"staking/redelegation_from/", &[src.as_bytes()])
+/// The unbonding entries out of `op` by creation height (index: empty
+/// values), so a slash reads only the entries begun since its infraction.
+pub fn unbondings_by_height(op: &Address) -> Vec<u8> {
+    with(b"staking/unbonding_height/", &[op.as_bytes()])
 }
 
-/// `(del, dst)`'s entry among the redelegations out of `src`.
-pub fn redelegation_from(src: &Address, del: &Address, dst: &Address) -> Vec<u8> {
+/// `del`'s unbonding entries from `op` begun at `height`.
+pub fn unbonding_at(op: &Address, height: u64, del: &Address) -> Vec<u8> {
     with(
-        b"staking/redelegation_from/",
-        &[src.as_bytes(), del.as_bytes(), dst.as_bytes()],
+        b"staking/unbonding_height/",
+        &[op.as_bytes(), &height.to_be_bytes(), del.as_bytes()],
+    )
+}
+
+/// The redelegation entries out of `src` by creation height (index: empty
+/// values), so a slash reads only the entries begun since its infraction.
+pub fn redelegations_by_height(src: &Address) -> Vec<u8> {
+    with(b"staking/redelegation_height/", &[src.as_bytes()])
+}
+
+/// `del`'s redelegation entries from `src` to `dst` begun at `height`.
+pub fn redelegation_at(src: &Address, height: u64, del: &Address, dst: &Address) -> Vec<u8> {
+    with(
+        b"staking/redelegation_height/",
+        &[
+            src.as_bytes(),
+            &height.to_be_bytes(),
+            del.as_bytes(),
+            dst.as_bytes(),
+        ],
     )
 }
 
