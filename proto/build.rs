@@ -11,7 +11,7 @@ use std::{
 
 /// The packages with Rust generated here; the rest have theirs in
 /// cosmos-sdk-proto and tendermint-proto.
-const GENERATED: [&str; 14] = [
+const GENERATED: [&str; 15] = [
     "deai/app/v1/app.proto",
     "deai/app/v1/events.proto",
     "deai/auth/v1/auth.proto",
@@ -26,6 +26,7 @@ const GENERATED: [&str; 14] = [
     "deai/compute/v1/events.proto",
     "deai/staking/v1/events.proto",
     "deai/slashing/v1/events.proto",
+    "deai/distribution/v1/events.proto",
 ];
 
 /// Folders whose .proto files all go into the descriptor set.

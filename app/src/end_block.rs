@@ -148,6 +148,7 @@ mod tests {
                 deai_gov::MODULE_NAME,
                 "compute",
                 deai_treasury::MODULE_NAME,
+                deai_distribution::MODULE_NAME,
                 deai_staking::BONDED_POOL,
                 deai_staking::NOT_BONDED_POOL,
             ]

@@ -9,7 +9,10 @@
 //! order of the list is the order of the work:
 //!
 //! * begin block (before the block's transactions): compute assigns
-//!   providers to waiting jobs; slashing handles double-sign evidence and
+//!   providers to waiting jobs; distribution pays the rewards collected
+//!   since the last block to the last commit's validators (before
+//!   slashing, so a validator slashed now is paid for the commit it
+//!   signed, as in the SDK); slashing handles double-sign evidence and
 //!   counts the last commit's votes, slashing and jailing validators (so a
 //!   jailed validator leaves the set at this block's end);
 //! * end block (after the transactions):
@@ -27,8 +30,12 @@
 //! treasury and the fee share both count before streams pay; streams pay
 //! last, so a stream created or a treasury refilled in this block already
 //! counts; staking ends the block, so that the set it sends CometBFT
-//! reflects every stake the block moved. Auth and bank have no hooks; they come first because every other
-//! module builds on them.
+//! reflects every stake the block moved. Auth and bank have no hooks; they
+//! come first because every other module builds on them.
+//!
+//! Staking and slashing tell distribution of every stake change they make
+//! (`deai_distribution::DistributionHooks`, given to them here), so that
+//! rewards are settled on the stake that earned them.
 //!
 //! The order is consensus: changing it changes app hashes.
 
@@ -43,8 +50,9 @@ pub static MODULES: &[&dyn Module] = &[
     &deai_gov::GovModule,
     &deai_compute_module::ComputeModule,
     &deai_treasury::TreasuryModule,
-    &deai_staking::StakingModule,
-    &deai_slashing::SlashingModule,
+    &deai_distribution::DistributionModule,
+    &deai_staking::StakingModule::new(&deai_distribution::DistributionHooks),
+    &deai_slashing::SlashingModule::new(&deai_distribution::DistributionHooks),
 ];
 
 /// The `app_state` of a new genesis: every registered module's default
@@ -71,7 +79,16 @@ mod tests {
         let names: Vec<&str> = MODULES.iter().map(|m| m.name()).collect();
         assert_eq!(
             names,
-            ["auth", "bank", "gov", "compute", "treasury", "staking", "slashing"]
+            [
+                "auth",
+                "bank",
+                "gov",
+                "compute",
+                "treasury",
+                "distribution",
+                "staking",
+                "slashing"
+            ]
         );
     }
 
@@ -114,8 +131,8 @@ mod tests {
         }
         assert_eq!(
             count,
-            3 + 1 + 8 + 9 + 5 + 7 + 2,
-            "auth, bank, gov, compute, treasury, staking, slashing"
+            3 + 1 + 8 + 9 + 5 + 4 + 7 + 2,
+            "auth, bank, gov, compute, treasury, distribution, staking, slashing"
         );
     }
 }

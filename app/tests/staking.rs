@@ -670,3 +670,117 @@ fn an_exported_chain_with_fixed_and_staked_validators_resumes_with_both() {
     );
     assert_eq!(set[1].power, 3);
 }
+
+#[test]
+fn a_blocks_fees_reach_the_last_commits_validators_and_delegators_withdraw_them_exactly() {
+    use cosmos_sdk_proto::cosmos::distribution::v1beta1 as dist;
+    use deai_types::module::VoteFlag;
+    let a = Key::from_label("rewards-a");
+    let b = Key::from_label("rewards-b");
+    let d = Key::from_label("rewards-d");
+    let genesis = gentx_genesis(
+        &[&a, &b, &d],
+        vec![
+            gentx(&a, 21, 30_000_000, CHAIN),
+            gentx(&b, 22, 10_000_000, CHAIN),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::open(dir.path()).unwrap();
+    app.init_chain(CHAIN, 1, &serde_json::to_vec(&genesis).unwrap())
+        .unwrap();
+    let mut chain = Chain {
+        app,
+        now: BlockTime {
+            seconds: 1_750_000_000,
+            nanos: 0,
+        },
+        _dir: dir,
+    };
+    chain.block(&[]);
+    let votes = |pa: u64| {
+        vec![
+            vote(21, pa, VoteFlag::Commit),
+            vote(22, 10, VoteFlag::Commit),
+        ]
+    };
+
+    // d delegates 10 to a, paying a 5 000 udeai fee: the treasury takes
+    // its 20% at the block's end, the collector keeps 4 000.
+    let tx = chain.tx(
+        &d,
+        deai_staking::MSG_DELEGATE_TYPE_URL,
+        &sdk::MsgDelegate {
+            delegator_address: d.address().to_bech32(),
+            validator_address: a.address().to_valoper(),
+            amount: udeai(10_000_000),
+        },
+    );
+    let out = chain.block_with(5, &[tx], votes(30), Vec::new());
+    assert_eq!(out.tx_results[0].code, 0, "{}", out.tx_results[0].log);
+    // The next block pays them: 2% to the treasury, 3 920 split 40:10;
+    // a keeps 10% of its 3 136 and shares the rest over its 40 staked.
+    chain.block_with(5, &[], votes(40), Vec::new());
+    let rewards = |c: &Chain, who: &Key| -> String {
+        let r: dist::QueryDelegationRewardsResponse = c.query(
+            "/cosmos.distribution.v1beta1.Query/DelegationRewards",
+            &dist::QueryDelegationRewardsRequest {
+                delegator_address: who.address().to_bech32(),
+                validator_address: a.address().to_valoper(),
+            },
+        );
+        r.rewards
+            .first()
+            .map(|c| c.amount.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(rewards(&chain, &d), "705600000000000000000");
+    assert_eq!(rewards(&chain, &a), "2116800000000000000000");
+    let commission: dist::QueryValidatorCommissionResponse = chain.query(
+        "/cosmos.distribution.v1beta1.Query/ValidatorCommission",
+        &dist::QueryValidatorCommissionRequest {
+            validator_address: a.address().to_valoper(),
+        },
+    );
+    assert_eq!(
+        commission.commission.unwrap().commission[0].amount,
+        "313600000000000000000"
+    );
+
+    // Withdrawing pays whole coins: 705 to d, 2 116 + 313 to a.
+    let (d0, a0) = (chain.balance(&d), chain.balance(&a));
+    let txs = [
+        chain.tx(
+            &d,
+            deai_distribution::MSG_WITHDRAW_DELEGATOR_REWARD_TYPE_URL,
+            &dist::MsgWithdrawDelegatorReward {
+                delegator_address: d.address().to_bech32(),
+                validator_address: a.address().to_valoper(),
+            },
+        ),
+        chain.tx(
+            &a,
+            deai_distribution::MSG_WITHDRAW_DELEGATOR_REWARD_TYPE_URL,
+            &dist::MsgWithdrawDelegatorReward {
+                delegator_address: a.address().to_bech32(),
+                validator_address: a.address().to_valoper(),
+            },
+        ),
+    ];
+    let out = chain.block(&txs);
+    for r in &out.tx_results {
+        assert_eq!(r.code, 0, "{}", r.log);
+    }
+    let tx = chain.tx(
+        &a,
+        deai_distribution::MSG_WITHDRAW_VALIDATOR_COMMISSION_TYPE_URL,
+        &dist::MsgWithdrawValidatorCommission {
+            validator_address: a.address().to_valoper(),
+        },
+    );
+    let out = chain.block(&[tx]);
+    assert_eq!(out.tx_results[0].code, 0, "{}", out.tx_results[0].log);
+    assert_eq!(chain.balance(&d), d0 + 705 - 5_000);
+    assert_eq!(chain.balance(&a), a0 + 2_116 + 313 - 2 * 5_000);
+    assert_eq!(rewards(&chain, &d), "");
+}

@@ -596,8 +596,9 @@ mod tests {
         &deai_gov::GovModule,
         &deai_compute_module::ComputeModule,
         &deai_treasury::TreasuryModule,
-        &deai_staking::StakingModule,
-        &deai_slashing::SlashingModule,
+        &deai_distribution::DistributionModule,
+        &deai_staking::StakingModule::new(&deai_distribution::DistributionHooks),
+        &deai_slashing::SlashingModule::new(&deai_distribution::DistributionHooks),
     ];
 
     /// A module whose section is `{"start": N}` with N below 100, written

@@ -386,6 +386,15 @@ pub mod staking {
     }
 }
 
+/// `deai.distribution.v1`: the distribution module's events (its messages,
+/// queries and records are the Cosmos SDK's `cosmos.distribution.v1beta1`).
+pub mod distribution {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/deai.distribution.v1.rs"));
+    }
+}
+
 /// `deai.slashing.v1`: the slashing module's events (its messages, queries
 /// and records are the Cosmos SDK's `cosmos.slashing.v1beta1`).
 pub mod slashing {

@@ -1071,7 +1071,9 @@ impl Chain {
             host: &StakingHost,
         };
         let mut layer = Overlay::new(&self.state);
-        msg.execute(&mut layer, &ctx).unwrap();
+        deai_staking::msg::HookedMsg::new(msg, &deai_staking::NoHooks)
+            .execute(&mut layer, &ctx)
+            .unwrap();
         for (k, v) in layer.into_changes() {
             match v {
                 Some(v) => self.state.put_raw(k, v).unwrap(),

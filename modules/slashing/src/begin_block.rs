@@ -8,7 +8,7 @@
 //! a slash walks the validator's unbonding delegations and redelegations
 //! that are still answerable.
 
-use deai_staking::{slash, types::BondStatus, StakingRead, ValoperAddress};
+use deai_staking::{slash, types::BondStatus, Notify, StakingRead, ValoperAddress};
 use deai_types::{
     module::{BlockInfo, BlockTime, MisbehaviorKind},
     Address, BlockCtx, Event, StateWrite, BASE_DENOM,
@@ -34,6 +34,7 @@ fn cons_of(bytes: &[u8]) -> Option<[u8; 20]> {
 pub fn begin_block<S: StateWrite + ?Sized>(
     state: &mut S,
     ctx: &BlockCtx<'_>,
+    n: &mut Notify<'_>,
 ) -> Result<Vec<Event>, SlashingError> {
     let mut events = Vec::new();
     // Both kinds CometBFT reports are equivocation by the validator named:
@@ -49,7 +50,13 @@ pub fn begin_block<S: StateWrite + ?Sized>(
         let Some(cons) = cons_of(&m.validator) else {
             continue;
         };
-        events.extend(double_sign(state, &cons, m.height, m.power, ctx.info.time)?);
+        events.extend(double_sign(
+            state,
+            &cons,
+            (m.height, m.power),
+            ctx.info.time,
+            n,
+        )?);
     }
     for vote in &ctx.info.last_commit {
         let Some(cons) = cons_of(&vote.validator) else {
@@ -61,6 +68,7 @@ pub fn begin_block<S: StateWrite + ?Sized>(
             vote.power,
             vote.flag.signed(),
             ctx.info,
+            n,
         )?);
     }
     Ok(events)
@@ -85,6 +93,7 @@ pub fn liveness<S: StateWrite + ?Sized>(
     power: u64,
     signed: bool,
     info: &BlockInfo,
+    n: &mut Notify<'_>,
 ) -> Result<Vec<Event>, SlashingError> {
     let Some(v) = validator_of(state, cons)? else {
         return Ok(Vec::new());
@@ -129,6 +138,7 @@ pub fn liveness<S: StateWrite + ?Sized>(
             params.downtime_fraction()?,
             info.time,
             &deai_treasury::address(),
+            n,
         )?;
         slash::jail(state, &v.operator)?;
         si.jailed_until =
@@ -153,9 +163,9 @@ pub fn liveness<S: StateWrite + ?Sized>(
 pub fn double_sign<S: StateWrite + ?Sized>(
     state: &mut S,
     cons: &[u8; 20],
-    height: u64,
-    power: u64,
+    (height, power): (u64, u64),
     now: BlockTime,
+    n: &mut Notify<'_>,
 ) -> Result<Vec<Event>, SlashingError> {
     let Some(v) = validator_of(state, cons)? else {
         return Ok(Vec::new());
@@ -181,6 +191,7 @@ pub fn double_sign<S: StateWrite + ?Sized>(
         params.double_sign_fraction()?,
         now,
         &deai_treasury::address(),
+        n,
     )?;
     slash::jail(state, &v.operator)?;
     si.jailed_until = FOREVER;

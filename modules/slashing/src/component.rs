@@ -7,11 +7,24 @@ use deai_types::{
     MsgHandler, QueryCtx, QueryError, QueryHandler, StateWrite,
 };
 
+use deai_staking::{Notify, StakingHooks};
+
 use crate::{msg, MSG_UNJAIL_TYPE_URL, MSG_UPDATE_PARAMS_TYPE_URL};
 
 /// The slashing module: liveness, double-sign evidence, jail and unjail.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SlashingModule;
+/// Its slashes notify `staking_hooks` (the same listener staking has).
+#[derive(Clone, Copy)]
+pub struct SlashingModule {
+    /// The listener to stake changes its slashes make.
+    pub staking_hooks: &'static dyn StakingHooks,
+}
+
+impl SlashingModule {
+    /// The module, notifying `staking_hooks` of its slashes.
+    pub const fn new(staking_hooks: &'static dyn StakingHooks) -> Self {
+        SlashingModule { staking_hooks }
+    }
+}
 
 impl BlockHooks for SlashingModule {
     /// Double-sign evidence first, then the last commit's votes.
@@ -20,8 +33,11 @@ impl BlockHooks for SlashingModule {
         state: &mut dyn StateWrite,
         ctx: &BlockCtx<'_>,
     ) -> Result<Vec<Event>, HookError> {
-        crate::begin_block::begin_block(state, ctx)
-            .map_err(|e| HookError(format!("slashing begin block: {e}")))
+        let mut n = Notify::new(self.staking_hooks, ctx.height());
+        let mut events = crate::begin_block::begin_block(state, ctx, &mut n)
+            .map_err(|e| HookError(format!("slashing begin block: {e}")))?;
+        events.extend(n.events);
+        Ok(events)
     }
 }
 

@@ -8,8 +8,12 @@
 use cosmos_sdk_proto::cosmos::{base::v1beta1::Coin as ProtoCoin, staking::v1beta1 as sdk};
 use deai_bank::{BankRead, BankWrite};
 use deai_staking::{
-    dec::Dec, end_block, invariants::check_pools, msg::StakingMsg, types::pubkey_any,
-    StakingParams, StakingRead, StakingWrite, ValoperAddress,
+    dec::Dec,
+    end_block,
+    invariants::check_pools,
+    msg::{HookedMsg, StakingMsg},
+    types::pubkey_any,
+    NoHooks, Notify, StakingParams, StakingRead, StakingWrite, ValoperAddress,
 };
 use deai_types::{
     module::{BlockInfo, BlockTime},
@@ -55,6 +59,10 @@ fn cons(i: u8) -> [u8; 20] {
     deai_staking::types::consensus_address(&key(i))
 }
 
+fn notify() -> Notify<'static> {
+    Notify::new(&NoHooks, 0)
+}
+
 fn acct(i: u8) -> Address {
     Address([i; 20])
 }
@@ -98,10 +106,15 @@ impl Chain {
                 nanos: 0,
             },
         };
-        c.run(&create(1, 10 * M)).unwrap();
-        c.run(&create(2, 20 * M)).unwrap();
+        c.stake(create(1, 10 * M)).unwrap();
+        c.stake(create(2, 20 * M)).unwrap();
         c.end_block();
         c
+    }
+
+    /// Runs a staking message (no listener to stake changes).
+    fn stake(&mut self, msg: StakingMsg) -> Result<Vec<Event>, MsgError> {
+        self.run(&HookedMsg::new(msg, &NoHooks))
     }
 
     fn run(&mut self, msg: &dyn ModuleMsg) -> Result<Vec<Event>, MsgError> {
@@ -135,12 +148,20 @@ impl Chain {
     fn vote(&mut self, v: u8, signed: bool) -> Vec<Event> {
         let power = self.state.validator(&acct(v)).unwrap().unwrap().power();
         let info = self.info();
-        begin_block::liveness(&mut self.state, &cons(v), power, signed, &info).unwrap()
+        begin_block::liveness(
+            &mut self.state,
+            &cons(v),
+            power,
+            signed,
+            &info,
+            &mut notify(),
+        )
+        .unwrap()
     }
 
     fn end_block(&mut self) -> Vec<deai_types::ValidatorUpdate> {
         end_block::complete_unbondings(&mut self.state, self.now).unwrap();
-        end_block::complete_validator_unbondings(&mut self.state, self.now).unwrap();
+        end_block::complete_validator_unbondings(&mut self.state, self.now, &mut notify()).unwrap();
         let (u, _) =
             end_block::apply_validator_set(&mut self.state, self.height, self.now).unwrap();
         check_pools(&self.state).unwrap();
@@ -249,8 +270,8 @@ fn a_double_sign_takes_stake_bonded_at_the_infraction_and_tombstones() {
     }
     // After the infraction, validator 2's operator and a delegator move
     // stake away: it still answers for the infraction.
-    c.run(
-        &StakingMsg::delegate(&sdk::MsgDelegate {
+    c.stake(
+        StakingMsg::delegate(&sdk::MsgDelegate {
             delegator_address: acct(3).to_bech32(),
             validator_address: acct(2).to_valoper(),
             amount: udeai(10 * M),
@@ -258,8 +279,8 @@ fn a_double_sign_takes_stake_bonded_at_the_infraction_and_tombstones() {
         .unwrap(),
     )
     .unwrap();
-    c.run(
-        &StakingMsg::undelegate(&sdk::MsgUndelegate {
+    c.stake(
+        StakingMsg::undelegate(&sdk::MsgUndelegate {
             delegator_address: acct(2).to_bech32(),
             validator_address: acct(2).to_valoper(),
             amount: udeai(10 * M),
@@ -268,7 +289,14 @@ fn a_double_sign_takes_stake_bonded_at_the_infraction_and_tombstones() {
     )
     .unwrap();
     c.end_block();
-    let ev = begin_block::double_sign(&mut c.state, &cons(2), infraction + 1, 20, c.now).unwrap();
+    let ev = begin_block::double_sign(
+        &mut c.state,
+        &cons(2),
+        (infraction + 1, 20),
+        c.now,
+        &mut notify(),
+    )
+    .unwrap();
     assert_eq!(ev[0].kind, "slash");
     // 5% of 20 units: 500_000 from the unbonding entry begun after the
     // infraction (5% of its 10 units), 500_000 from the validator.
@@ -280,11 +308,15 @@ fn a_double_sign_takes_stake_bonded_at_the_infraction_and_tombstones() {
     let si = c.state.signing_info(&cons(2)).unwrap().unwrap();
     assert!(si.tombstoned);
     // Evidence again: nothing more.
-    assert!(
-        begin_block::double_sign(&mut c.state, &cons(2), infraction + 2, 20, c.now)
-            .unwrap()
-            .is_empty()
-    );
+    assert!(begin_block::double_sign(
+        &mut c.state,
+        &cons(2),
+        (infraction + 2, 20),
+        c.now,
+        &mut notify()
+    )
+    .unwrap()
+    .is_empty());
     c.now.seconds += 10 * 365 * 24 * 3600;
     let e = c.run(&unjail(2)).unwrap_err().to_string();
     assert!(e.contains("tombstoned"), "{e}");
@@ -301,11 +333,12 @@ fn a_double_sign_takes_stake_bonded_at_the_infraction_and_tombstones() {
 fn unknown_consensus_addresses_and_genesis_validators_are_not_tracked() {
     let mut c = Chain::new();
     let info = c.info();
-    let ev = begin_block::liveness(&mut c.state, &[9u8; 20], 10, false, &info).unwrap();
+    let ev =
+        begin_block::liveness(&mut c.state, &[9u8; 20], 10, false, &info, &mut notify()).unwrap();
     assert!(ev.is_empty());
     assert!(c.state.signing_info(&[9u8; 20]).unwrap().is_none());
     assert!(
-        begin_block::double_sign(&mut c.state, &[9u8; 20], 1, 10, c.now)
+        begin_block::double_sign(&mut c.state, &[9u8; 20], (1, 10), c.now, &mut notify())
             .unwrap()
             .is_empty()
     );
@@ -371,7 +404,7 @@ proptest! {
                     amount: udeai(amount),
                 }).unwrap(),
             };
-            let _ = c.run(&msg);
+            let _ = c.stake(msg);
             c.end_block();
         }
         let fraction = Dec::from_atomics(fraction_pct * 10_000_000_000_000_000);
@@ -383,6 +416,7 @@ proptest! {
             fraction,
             c.now,
             &deai_treasury::address(),
+            &mut notify(),
         ).unwrap();
         let cap = fraction.mul_int_floor(u128::from(infraction.1) * M).unwrap();
         prop_assert!(taken.total() <= cap, "{taken:?} > {cap}");
@@ -401,8 +435,8 @@ fn a_slash_reads_only_what_began_since_its_infraction_however_much_came_before()
         for i in 0..old {
             let who = Address([100u8.wrapping_add(i); 20]);
             c.state.mint(&who, &[Coin::new(10, "udeai")]).unwrap();
-            c.run(
-                &StakingMsg::delegate(&sdk::MsgDelegate {
+            c.stake(
+                StakingMsg::delegate(&sdk::MsgDelegate {
                     delegator_address: who.to_bech32(),
                     validator_address: acct(2).to_valoper(),
                     amount: udeai(2),
@@ -410,8 +444,8 @@ fn a_slash_reads_only_what_began_since_its_infraction_however_much_came_before()
                 .unwrap(),
             )
             .unwrap();
-            c.run(
-                &StakingMsg::undelegate(&sdk::MsgUndelegate {
+            c.stake(
+                StakingMsg::undelegate(&sdk::MsgUndelegate {
                     delegator_address: who.to_bech32(),
                     validator_address: acct(2).to_valoper(),
                     amount: udeai(1),
@@ -434,6 +468,7 @@ fn a_slash_reads_only_what_began_since_its_infraction_however_much_came_before()
             Dec::parse_human("0.05").unwrap(),
             c.now,
             &deai_treasury::address(),
+            &mut notify(),
         )
         .unwrap();
         assert_eq!(taken.unbonding, 0, "nothing begun since the infraction");

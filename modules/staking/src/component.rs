@@ -9,16 +9,28 @@ use deai_types::{
 
 use crate::{
     end_block,
-    msg::{update_params, StakingMsg},
+    hooks::{Notify, StakingHooks},
+    msg::{update_params, HookedMsg, StakingMsg},
     MSG_BEGIN_REDELEGATE_TYPE_URL, MSG_CANCEL_UNBONDING_TYPE_URL, MSG_CREATE_VALIDATOR_TYPE_URL,
     MSG_DELEGATE_TYPE_URL, MSG_EDIT_VALIDATOR_TYPE_URL, MSG_UNDELEGATE_TYPE_URL,
     MSG_UPDATE_PARAMS_TYPE_URL,
 };
 
 /// The staking module: validators, delegations, unbonding and the
-/// validator set CometBFT runs.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StakingModule;
+/// validator set CometBFT runs; `hooks` hears of every stake change (the
+/// app passes distribution's).
+#[derive(Clone, Copy)]
+pub struct StakingModule {
+    /// The listener to stake changes.
+    pub hooks: &'static dyn StakingHooks,
+}
+
+impl StakingModule {
+    /// The module, notifying `hooks` of stake changes.
+    pub const fn new(hooks: &'static dyn StakingHooks) -> Self {
+        StakingModule { hooks }
+    }
+}
 
 fn hook(e: crate::StakingError) -> HookError {
     HookError(format!("staking end block: {e}"))
@@ -35,7 +47,9 @@ impl BlockHooks for StakingModule {
         let now = ctx.info.time;
         let mut events = end_block::complete_unbondings(state, now).map_err(hook)?;
         events.extend(end_block::complete_redelegations(state, now).map_err(hook)?);
-        end_block::complete_validator_unbondings(state, now).map_err(hook)?;
+        let mut n = Notify::new(self.hooks, ctx.height());
+        end_block::complete_validator_unbondings(state, now, &mut n).map_err(hook)?;
+        events.extend(n.events);
         Ok(events)
     }
 
@@ -90,7 +104,7 @@ impl MsgHandler for StakingModule {
             MSG_UPDATE_PARAMS_TYPE_URL => return Ok(Box::new(update_params(&decode_any(any)?)?)),
             other => return Err(MsgError::UnknownMessage(shown_type_url(other))),
         };
-        Ok(Box::new(msg?))
+        Ok(Box::new(HookedMsg::new(msg?, self.hooks)))
     }
 }
 

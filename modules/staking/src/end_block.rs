@@ -22,6 +22,7 @@ use deai_types::{module::BlockTime, Address, Event, StateRead, StateWrite, Valid
 
 use crate::{
     event,
+    hooks::Notify,
     ops::{add_seconds, move_tokens, remove_if_empty},
     state::PAGE,
     state_key as key,
@@ -134,6 +135,7 @@ pub fn complete_redelegations<S: StateWrite + ?Sized>(
 pub fn complete_validator_unbondings<S: StateWrite + ?Sized>(
     state: &mut S,
     now: BlockTime,
+    n: &mut Notify<'_>,
 ) -> Result<(), StakingError> {
     for k in due(state, key::VALIDATOR_QUEUE, now, MAX_DUE_PER_BLOCK)? {
         state.delete_raw(k.clone())?;
@@ -153,7 +155,7 @@ pub fn complete_validator_unbondings<S: StateWrite + ?Sized>(
         let before = v.clone();
         v.status = BondStatus::Unbonded;
         state.put_validator(&v, Some(&before))?;
-        remove_if_empty(state, &v)?;
+        remove_if_empty(state, &v, n)?;
     }
     Ok(())
 }

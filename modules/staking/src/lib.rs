@@ -27,10 +27,11 @@
 //! voting power, reading them with [`StakingRead::delegator_stake`] at the
 //! height a vote began (this crate knows nothing of governance).
 //!
-//! Not built yet (issue 13 continues): validators at genesis are still the
-//! fixed genesis list (created by genesis transactions next), slashing and
-//! unjailing, rewards and commission payouts, and `HistoricalInfo`.
-//! Genesis validators' consensus keys cannot be taken by a staked validator.
+//! Every change of a delegation's shares or a validator's tokens is told
+//! to a listener the app supplies ([`hooks`]; distribution settles rewards
+//! there). Validators at genesis come from genesis transactions; a fixed
+//! genesis list may run beside them, and its consensus keys cannot be
+//! taken by a staked validator. Not built: `HistoricalInfo`.
 //!
 //! Bounds per delegator: delegations to at most
 //! [`MAX_DELEGATIONS_PER_DELEGATOR`] validators, and unbondings from as
@@ -52,6 +53,7 @@ pub mod end_block;
 pub mod error;
 pub mod event;
 pub mod genesis;
+pub mod hooks;
 pub mod invariants;
 pub mod msg;
 pub mod ops;
@@ -67,6 +69,7 @@ pub use component::StakingModule;
 use deai_types::Address;
 pub use error::StakingError;
 pub use genesis::StakingGenesis;
+pub use hooks::{NoHooks, Notify, StakingHooks};
 pub use params::StakingParams;
 pub use state::{DelegatorStake, StakingRead, StakingWrite};
 

@@ -1,5 +1,6 @@
 //! Staking messages, with the Cosmos SDK's type URLs and semantics:
-//! stateless checks when decoded, then `execute`.
+//! stateless checks when decoded ([`StakingMsg`]), then executed with the
+//! listener to stake changes the app gave the module ([`HookedMsg`]).
 
 use cosmos_sdk_proto::cosmos::{base::v1beta1::Coin as ProtoCoin, staking::v1beta1 as sdk};
 use deai_types::{
@@ -8,7 +9,9 @@ use deai_types::{
 
 use crate::{
     dec::Dec,
-    event, ops,
+    event,
+    hooks::{Notify, StakingHooks},
+    ops,
     ops::{add_delegation, move_tokens, pool_of},
     types::{pubkey_from_any, BondStatus, Commission, Validator},
     StakingError, StakingParams, StakingRead, StakingWrite, ValoperAddress,
@@ -308,6 +311,7 @@ impl StakingMsg {
         &self,
         state: &mut dyn StateWrite,
         ctx: &MsgCtx<'_>,
+        n: &mut Notify<'_>,
     ) -> Result<Vec<Event>, StakingError> {
         let params = state.staking_params()?;
         let at = (ctx.height, ctx.time);
@@ -361,7 +365,7 @@ impl StakingMsg {
                     *amount,
                     &params.bond_denom,
                 )?;
-                let shares = add_delegation(state, operator, &mut v, *amount)?;
+                let shares = add_delegation(state, operator, &mut v, *amount, n)?;
                 events.push(event::create_validator(operator, *amount));
                 events.push(event::delegate(operator, operator, *amount, shares));
                 Ok(events)
@@ -466,7 +470,7 @@ impl StakingMsg {
                     *amount,
                     &params.bond_denom,
                 )?;
-                let shares = add_delegation(state, delegator, &mut v, *amount)?;
+                let shares = add_delegation(state, delegator, &mut v, *amount, n)?;
                 events.push(event::delegate(validator, delegator, *amount, shares));
                 Ok(events)
             }
@@ -477,7 +481,7 @@ impl StakingMsg {
                 denom,
             } => {
                 check_denom(&params, denom)?;
-                Ok(ops::undelegate(state, delegator, validator, *amount, at)?.1)
+                Ok(ops::undelegate(state, delegator, validator, *amount, at, n)?.1)
             }
             StakingMsg::Redelegate {
                 delegator,
@@ -487,7 +491,7 @@ impl StakingMsg {
                 denom,
             } => {
                 check_denom(&params, denom)?;
-                Ok(ops::redelegate(state, delegator, (src, dst), *amount, at)?.1)
+                Ok(ops::redelegate(state, delegator, (src, dst), *amount, at, n)?.1)
             }
             StakingMsg::CancelUnbonding {
                 delegator,
@@ -497,14 +501,36 @@ impl StakingMsg {
                 creation_height,
             } => {
                 check_denom(&params, denom)?;
-                ops::cancel_unbonding(state, delegator, validator, *amount, *creation_height)
+                ops::cancel_unbonding(state, delegator, validator, *amount, *creation_height, n)
             }
         }
     }
 }
 
-impl ModuleMsg for StakingMsg {
-    fn type_url(&self) -> &'static str {
+/// A staking message with the listener its execution notifies of stake
+/// changes (see [`crate::hooks`]); what the module decodes a message into.
+pub struct HookedMsg {
+    /// The message.
+    pub msg: StakingMsg,
+    hooks: &'static dyn StakingHooks,
+}
+
+impl HookedMsg {
+    /// `msg`, notifying `hooks`.
+    pub fn new(msg: StakingMsg, hooks: &'static dyn StakingHooks) -> Self {
+        HookedMsg { msg, hooks }
+    }
+}
+
+impl std::fmt::Debug for HookedMsg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.msg.fmt(f)
+    }
+}
+
+impl StakingMsg {
+    /// Its type URL.
+    pub fn type_url(&self) -> &'static str {
         match self {
             StakingMsg::CreateValidator { .. } => crate::MSG_CREATE_VALIDATOR_TYPE_URL,
             StakingMsg::EditValidator { .. } => crate::MSG_EDIT_VALIDATOR_TYPE_URL,
@@ -515,7 +541,8 @@ impl ModuleMsg for StakingMsg {
         }
     }
 
-    fn signer(&self) -> Address {
+    /// The account that must sign it.
+    pub fn signer(&self) -> Address {
         match self {
             StakingMsg::CreateValidator { operator, .. }
             | StakingMsg::EditValidator { operator, .. } => *operator,
@@ -524,6 +551,16 @@ impl ModuleMsg for StakingMsg {
             | StakingMsg::Redelegate { delegator, .. }
             | StakingMsg::CancelUnbonding { delegator, .. } => *delegator,
         }
+    }
+}
+
+impl ModuleMsg for HookedMsg {
+    fn type_url(&self) -> &'static str {
+        self.msg.type_url()
+    }
+
+    fn signer(&self) -> Address {
+        self.msg.signer()
     }
 
     fn module(&self) -> &'static str {
@@ -535,12 +572,15 @@ impl ModuleMsg for StakingMsg {
         state: &mut dyn StateWrite,
         ctx: &MsgCtx<'_>,
     ) -> Result<Vec<Event>, MsgError> {
-        if let StakingMsg::CreateValidator { pubkey, .. } = self {
+        if let StakingMsg::CreateValidator { pubkey, .. } = &self.msg {
             if ctx.host.is_genesis_validator_key(&*state, pubkey)? {
                 return Err(StakingError::PubKeyTaken("a validator genesis named".into()).into());
             }
         }
-        Ok(self.run(state, ctx)?)
+        let mut n = Notify::new(self.hooks, ctx.height);
+        let mut events = self.msg.run(state, ctx, &mut n)?;
+        events.extend(n.events);
+        Ok(events)
     }
 }
 

@@ -13,7 +13,9 @@ use deai_types::{module::BlockTime, Address, Coin, Event, StateRead, StateWrite}
 
 use crate::{
     dec::Dec,
-    event, state_key as key,
+    event,
+    hooks::Notify,
+    state_key as key,
     types::{
         BondStatus, Delegation, Redelegation, RedelegationEntry, Unbonding, UnbondingEntry,
         Validator,
@@ -73,6 +75,7 @@ pub fn add_delegation<S: StateWrite + ?Sized>(
     delegator: &Address,
     v: &mut Validator,
     amount: u128,
+    n: &mut Notify<'_>,
 ) -> Result<Dec, StakingError> {
     let held = state.delegation(delegator, &v.operator)?;
     if held.is_none() && full(state, &key::delegations_of(delegator))? {
@@ -105,8 +108,10 @@ pub fn add_delegation<S: StateWrite + ?Sized>(
         .shares
         .checked_add(shares)
         .ok_or_else(|| StakingError::Invalid("delegation shares overflow".into()))?;
+    n.before_delegation_modified(state, delegator, &v.operator)?;
     state.put_delegation(&d)?;
     state.put_validator(v, Some(&before))?;
+    n.after_delegation_modified(state, delegator, &v.operator)?;
     Ok(shares)
 }
 
@@ -118,6 +123,7 @@ pub fn remove_shares<S: StateWrite + ?Sized>(
     delegator: &Address,
     v: &mut Validator,
     shares: Dec,
+    n: &mut Notify<'_>,
 ) -> Result<u128, StakingError> {
     let mut d =
         state
@@ -143,6 +149,7 @@ pub fn remove_shares<S: StateWrite + ?Sized>(
         // the last delegator takes them.
         return Err(StakingError::Corrupt("tokens left without shares".into()));
     }
+    n.before_delegation_modified(state, delegator, &v.operator)?;
     state.put_delegation(&d)?;
     if *delegator == v.operator
         && !v.jailed
@@ -151,6 +158,7 @@ pub fn remove_shares<S: StateWrite + ?Sized>(
         v.jailed = true;
     }
     state.put_validator(v, Some(&before))?;
+    n.after_delegation_modified(state, delegator, &v.operator)?;
     Ok(tokens)
 }
 
@@ -211,6 +219,7 @@ pub fn undelegate<S: StateWrite + ?Sized>(
     op: &Address,
     amount: u128,
     (height, now): (u64, BlockTime),
+    n: &mut Notify<'_>,
 ) -> Result<(BlockTime, Vec<Event>), StakingError> {
     let params = state.staking_params()?;
     let mut v = state
@@ -233,7 +242,7 @@ pub fn undelegate<S: StateWrite + ?Sized>(
         return Err(StakingError::TooManyEntries(params.max_entries));
     }
     let shares = shares_for_amount(state, delegator, &v, amount)?;
-    let tokens = remove_shares(state, delegator, &mut v, shares)?;
+    let tokens = remove_shares(state, delegator, &mut v, shares, n)?;
     if tokens == 0 {
         return Err(StakingError::Invalid(
             "the amount is worth no tokens".into(),
@@ -255,7 +264,7 @@ pub fn undelegate<S: StateWrite + ?Sized>(
     });
     state.put_unbonding(&u)?;
     state.put_raw(key::unbonding_queue(completion, delegator, op), Vec::new())?;
-    remove_if_empty(state, &v)?;
+    remove_if_empty(state, &v, n)?;
     events.push(event::unbond(op, delegator, tokens, completion));
     Ok((completion, events))
 }
@@ -264,9 +273,11 @@ pub fn undelegate<S: StateWrite + ?Sized>(
 pub fn remove_if_empty<S: StateWrite + ?Sized>(
     state: &mut S,
     v: &Validator,
+    n: &mut Notify<'_>,
 ) -> Result<(), StakingError> {
     if v.shares.is_zero() && v.status == BondStatus::Unbonded {
         state.remove_validator(v)?;
+        n.after_validator_removed(state, &v.operator)?;
     }
     Ok(())
 }
@@ -279,6 +290,7 @@ pub fn redelegate<S: StateWrite + ?Sized>(
     (src, dst): (&Address, &Address),
     amount: u128,
     (height, now): (u64, BlockTime),
+    n: &mut Notify<'_>,
 ) -> Result<(BlockTime, Vec<Event>), StakingError> {
     if src == dst {
         return Err(StakingError::Invalid(
@@ -307,7 +319,7 @@ pub fn redelegate<S: StateWrite + ?Sized>(
         return Err(StakingError::TooManyEntries(params.max_entries));
     }
     let shares = shares_for_amount(state, delegator, &from, amount)?;
-    let tokens = remove_shares(state, delegator, &mut from, shares)?;
+    let tokens = remove_shares(state, delegator, &mut from, shares, n)?;
     if tokens == 0 {
         return Err(StakingError::Invalid(
             "the amount is worth no tokens".into(),
@@ -320,7 +332,7 @@ pub fn redelegate<S: StateWrite + ?Sized>(
         tokens,
         &params.bond_denom,
     )?;
-    let shares_dst = add_delegation(state, delegator, &mut to, tokens)?;
+    let shares_dst = add_delegation(state, delegator, &mut to, tokens, n)?;
     let (completion, now_done) = begin_info(&from, now, &params);
     if !now_done {
         r.entries.push(RedelegationEntry {
@@ -335,7 +347,7 @@ pub fn redelegate<S: StateWrite + ?Sized>(
             Vec::new(),
         )?;
     }
-    remove_if_empty(state, &from)?;
+    remove_if_empty(state, &from, n)?;
     events.push(event::redelegate(src, dst, delegator, tokens, completion));
     Ok((completion, events))
 }
@@ -348,6 +360,7 @@ pub fn cancel_unbonding<S: StateWrite + ?Sized>(
     op: &Address,
     amount: u128,
     creation_height: u64,
+    n: &mut Notify<'_>,
 ) -> Result<Vec<Event>, StakingError> {
     let params = state.staking_params()?;
     let mut v = state
@@ -381,7 +394,7 @@ pub fn cancel_unbonding<S: StateWrite + ?Sized>(
         amount,
         &params.bond_denom,
     )?;
-    add_delegation(state, delegator, &mut v, amount)?;
+    add_delegation(state, delegator, &mut v, amount, n)?;
     state.put_unbonding(&u)?;
     events.push(event::cancel_unbonding(
         op,

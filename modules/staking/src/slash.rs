@@ -12,7 +12,8 @@
 use deai_types::{module::BlockTime, Address, StateWrite};
 
 use crate::{
-    dec::{mul_div_floor, Dec},
+    dec::{mul_div_ceil, mul_div_floor, Dec, ONE_ATOMICS},
+    hooks::Notify,
     ops::{move_tokens, pool_of, remove_if_empty},
     types::Validator,
     StakingError, StakingRead, StakingWrite, POWER_REDUCTION,
@@ -45,6 +46,7 @@ pub fn slash<S: StateWrite + ?Sized>(
     fraction: Dec,
     now: BlockTime,
     sink: &Address,
+    n: &mut Notify<'_>,
 ) -> Result<Slashed, StakingError> {
     let denom = state.staking_params()?.bond_denom;
     let Some(mut v) = state.validator(op)? else {
@@ -117,10 +119,12 @@ pub fn slash<S: StateWrite + ?Sized>(
             d.shares = d.shares.checked_sub(shares).unwrap_or(Dec::ZERO);
             dst.shares = dst.shares.checked_sub(shares).unwrap_or(Dec::ZERO);
             dst.tokens -= tokens;
+            n.before_delegation_modified(state, &r.delegator, &r.dst)?;
             state.put_delegation(&d)?;
             state.put_validator(&dst, Some(&before))?;
+            n.after_delegation_modified(state, &r.delegator, &r.dst)?;
             move_tokens(state, &pool_of(dst.status), sink, tokens, &denom)?;
-            remove_if_empty(state, &dst)?;
+            remove_if_empty(state, &dst, n)?;
             remaining = remaining.saturating_sub(tokens);
             slashed.redelegated += tokens;
         }
@@ -131,6 +135,13 @@ pub fn slash<S: StateWrite + ?Sized>(
     v = state.validator(op)?.unwrap_or(v);
     let take = remaining.min(v.tokens);
     if take > 0 {
+        // Every delegation loses this fraction of its value (rounded up,
+        // so none is credited more stake than its shares still hold).
+        let lost = mul_div_ceil(take, ONE_ATOMICS, v.tokens)
+            .map(Dec::from_atomics)
+            .unwrap_or(Dec::ONE)
+            .min(Dec::ONE);
+        n.before_validator_slashed(state, op, lost)?;
         let before = v.clone();
         v.tokens -= take;
         state.put_validator(&v, Some(&before))?;

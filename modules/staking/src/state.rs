@@ -168,6 +168,14 @@ pub trait StakingRead: StateRead {
         Ok(stake)
     }
 
+    /// `del`'s delegations (at most [`MAX_DELEGATIONS_PER_DELEGATOR`]), by validator.
+    fn delegations_of(&self, del: &Address) -> Result<Vec<Delegation>, StakingError> {
+        bounded(self, &key::delegations_of(del), "delegations")?
+            .iter()
+            .map(|(_, value)| Delegation::from_proto(&decode(value, "delegation")?))
+            .collect()
+    }
+
     /// Whether stake of `del` is still maturing at `op` after a redelegation into it.
     fn has_incoming_redelegation(&self, del: &Address, op: &Address) -> Result<bool, StakingError> {
         Ok(!self

@@ -14,8 +14,12 @@ use deai_types::{
 use proptest::prelude::*;
 
 use crate::{
-    dec::Dec, end_block, invariants::check_pools, msg::StakingMsg, types::pubkey_any,
-    StakingParams, StakingRead, StakingWrite, ValoperAddress,
+    dec::Dec,
+    end_block,
+    invariants::check_pools,
+    msg::{HookedMsg, StakingMsg},
+    types::pubkey_any,
+    NoHooks, Notify, StakingParams, StakingRead, StakingWrite, ValoperAddress,
 };
 
 struct Host;
@@ -110,7 +114,7 @@ impl Chain {
             host: &Host,
         };
         let mut layer = Overlay::new(&self.state);
-        let events = msg.execute(&mut layer, &ctx)?;
+        let events = HookedMsg::new(msg.clone(), &NoHooks).execute(&mut layer, &ctx)?;
         for (k, v) in layer.into_changes() {
             match v {
                 Some(v) => self.state.put_raw(k, v).unwrap(),
@@ -125,7 +129,12 @@ impl Chain {
     fn end_block(&mut self, seconds: i64) -> Vec<ValidatorUpdate> {
         end_block::complete_unbondings(&mut self.state, self.now).unwrap();
         end_block::complete_redelegations(&mut self.state, self.now).unwrap();
-        end_block::complete_validator_unbondings(&mut self.state, self.now).unwrap();
+        end_block::complete_validator_unbondings(
+            &mut self.state,
+            self.now,
+            &mut Notify::new(&NoHooks, self.height),
+        )
+        .unwrap();
         let (updates, _) =
             end_block::apply_validator_set(&mut self.state, self.height, self.now).unwrap();
         let mut seen = std::collections::BTreeSet::new();
