@@ -1,6 +1,7 @@
 //! `deaid`: the DeAI chain node and its command line.
 
 mod computecli;
+mod distcli;
 mod govcli;
 mod loadgen;
 mod protojson;
@@ -267,6 +268,9 @@ enum TxCmd {
     /// Slashing: unjail a validator.
     #[command(subcommand)]
     Slashing(stakingcli::SlashingTxCmd),
+    /// Distribution: withdraw rewards and commission, set a withdraw address.
+    #[command(subcommand)]
+    Distribution(distcli::DistributionTxCmd),
 }
 
 #[derive(Subcommand)]
@@ -324,6 +328,9 @@ enum QueryCmd {
     /// Slashing queries: signing records, params.
     #[command(subcommand)]
     Slashing(stakingcli::SlashingQueryCmd),
+    /// Distribution queries: rewards, commission, community pool, params.
+    #[command(subcommand)]
+    Distribution(distcli::DistributionQueryCmd),
     /// An account's number, sequence and public key.
     Account {
         /// A deai1… address.
@@ -572,6 +579,9 @@ fn run() -> anyhow::Result<()> {
         Command::Tx(TxCmd::Staking(cmd)) => runtime()?.block_on(stakingcli::staking_tx(&home, cmd)),
         Command::Tx(TxCmd::Slashing(cmd)) => {
             runtime()?.block_on(stakingcli::slashing_tx(&home, cmd))
+        }
+        Command::Tx(TxCmd::Distribution(cmd)) => {
+            runtime()?.block_on(distcli::distribution_tx(&home, cmd))
         }
         Command::Query { node, cmd } => runtime()?.block_on(query(&node, cmd)),
         Command::Status { node } => runtime()?.block_on(async {
@@ -1157,6 +1167,7 @@ async fn query(node: &NodeArgs, cmd: QueryCmd) -> anyhow::Result<()> {
         QueryCmd::Compute(cmd) => computecli::compute_query(node, cmd).await,
         QueryCmd::Staking(cmd) => stakingcli::staking_query(node, cmd).await,
         QueryCmd::Slashing(cmd) => stakingcli::slashing_query(node, cmd).await,
+        QueryCmd::Distribution(cmd) => distcli::distribution_query(node, cmd).await,
         QueryCmd::Bank(BankQueryCmd::Balances { address }) => {
             let r: protojson::Answer<bank::QueryAllBalancesResponse> = protojson::ask(
                 &client,

@@ -3,6 +3,7 @@
 //! self-delegation, dev2 delegates, redelegation is refused to the same
 //! validator, dev2 unbonds and gets its tokens back, exactly, once the
 //! (shortened) unbonding time has passed, and the queries show each step.
+//! Distribution's commands answer (the devnet pays no staked validator).
 //! Bad input is refused with one clear line before anything is signed.
 //!
 //! The devnet's own validator produces every block: it does not follow the
@@ -195,4 +196,51 @@ fn a_validator_is_created_delegated_to_and_unbonded_from_the_cli() {
         text.contains("\"slash_fraction_double_sign\": \"0.05\""),
         "{text}"
     );
+
+    // Distribution: the devnet's own validator signs every block, so
+    // staked validators earn nothing here (the localnet tests pay real
+    // rewards); the commands and queries still answer as the SDK's do.
+    let text = ok(&cli.run(&["query", "distribution", "rewards", &dev1, &valoper]));
+    assert_eq!(text.trim(), "nothing");
+    let r = cli.json(&["query", "distribution", "rewards", &dev1]);
+    assert_eq!(
+        r["rewards"][0]["validator_address"],
+        valoper.as_str(),
+        "{r}"
+    );
+    let before = cli.balance(&dev1);
+    cli.tx(&["tx", "distribution", "withdraw-all-rewards"], "dev1");
+    assert_eq!(
+        cli.balance(&dev1),
+        before - fee,
+        "nothing earned, the fee paid"
+    );
+    let e = err(&cli.run(&[
+        "tx",
+        "distribution",
+        "withdraw-rewards",
+        &valoper,
+        "--commission",
+        "--from",
+        "dev1",
+        "--yes",
+    ]));
+    assert!(e.contains("no commission"), "{e}");
+    let e = err(&cli.run(&[
+        "tx",
+        "distribution",
+        "withdraw-rewards",
+        &dev1,
+        "--from",
+        "dev1",
+        "--yes",
+    ]));
+    assert!(e.contains("VALIDATOR") && e.lines().count() == 1, "{e}");
+    cli.tx(&["tx", "distribution", "set-withdraw-addr", &dev2], "dev1");
+    let text = ok(&cli.run(&["query", "distribution", "withdraw-addr", &dev1]));
+    assert_eq!(text.trim(), dev2);
+    let p = cli.json(&["query", "distribution", "params"]);
+    assert_eq!(p["params"]["community_tax"], "0.020000000000000000", "{p}");
+    let pool = cli.json(&["query", "distribution", "community-pool"]);
+    assert!(pool["pool"].is_array(), "{pool}");
 }
