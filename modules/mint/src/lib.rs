@@ -34,13 +34,21 @@
 // Money code: every operation that could overflow is a checked one.
 #![deny(clippy::arithmetic_side_effects)]
 
+pub mod begin_block;
+pub mod component;
 pub mod error;
+pub mod event;
+pub mod genesis;
 pub mod minter;
+pub mod msg;
 pub mod params;
+pub mod query;
 pub mod state;
 
+pub use component::MintModule;
 use deai_types::{module::FEE_COLLECTOR, Address};
 pub use error::MintError;
+pub use genesis::{GenesisMinter, MintGenesis};
 pub use minter::Minter;
 pub use params::{MintParams, Rates};
 pub use state::{MintRead, MintWrite};
@@ -56,3 +64,6 @@ pub const MSG_UPDATE_PARAMS_TYPE_URL: &str = "/cosmos.mint.v1beta1.MsgUpdatePara
 pub fn fee_collector() -> Address {
     Address::module(FEE_COLLECTOR)
 }
+
+#[cfg(test)]
+mod tests;
