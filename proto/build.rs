@@ -11,7 +11,7 @@ use std::{
 
 /// The packages with Rust generated here; the rest have theirs in
 /// cosmos-sdk-proto and tendermint-proto.
-const GENERATED: [&str; 15] = [
+const GENERATED: [&str; 16] = [
     "deai/app/v1/app.proto",
     "deai/app/v1/events.proto",
     "deai/auth/v1/auth.proto",
@@ -27,6 +27,7 @@ const GENERATED: [&str; 15] = [
     "deai/staking/v1/events.proto",
     "deai/slashing/v1/events.proto",
     "deai/distribution/v1/events.proto",
+    "deai/mint/v1/events.proto",
 ];
 
 /// Folders whose .proto files all go into the descriptor set.

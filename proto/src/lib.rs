@@ -6,9 +6,9 @@
 //! The crate also owns the descriptors of everything the chain serves: the
 //! `deai.*` packages with their `Query`/`Msg` services, and our own
 //! declarations of the Cosmos SDK v0.50 services (auth, bank, tx,
-//! base.tendermint, base.node, gov v1, staking) with the CometBFT types
-//! they embed, wire-identical to the SDK's and carrying its
-//! `google.api.http` routes.
+//! base.tendermint, base.node, gov v1, staking, slashing, distribution,
+//! mint) with the CometBFT types they embed, wire-identical to the SDK's
+//! and carrying its `google.api.http` routes.
 //! gRPC reflection and the REST gateway read them through
 //! [`descriptor_pool`].
 //!
@@ -401,6 +401,15 @@ pub mod slashing {
     /// Version 1.
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/deai.slashing.v1.rs"));
+    }
+}
+
+/// `deai.mint.v1`: the mint module's events (its messages, queries and
+/// records are the Cosmos SDK's `cosmos.mint.v1beta1`).
+pub mod mint {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/deai.mint.v1.rs"));
     }
 }
 
