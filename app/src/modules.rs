@@ -9,7 +9,9 @@
 //! order of the list is the order of the work:
 //!
 //! * begin block (before the block's transactions): compute assigns
-//!   providers to waiting jobs; distribution pays the rewards collected
+//!   providers to waiting jobs; mint mints the block's provision of
+//!   inflation into the fee collector (while anything is bonded);
+//!   distribution pays the rewards collected
 //!   since the last block to the last commit's validators (before
 //!   slashing, so a validator slashed now is paid for the commit it
 //!   signed, as in the SDK); slashing handles double-sign evidence and
@@ -50,6 +52,7 @@ pub static MODULES: &[&dyn Module] = &[
     &deai_gov::GovModule,
     &deai_compute_module::ComputeModule,
     &deai_treasury::TreasuryModule,
+    &deai_mint::MintModule,
     &deai_distribution::DistributionModule,
     &deai_staking::StakingModule::new(&deai_distribution::DistributionHooks),
     &deai_slashing::SlashingModule::new(&deai_distribution::DistributionHooks),
@@ -85,6 +88,7 @@ mod tests {
                 "gov",
                 "compute",
                 "treasury",
+                "mint",
                 "distribution",
                 "staking",
                 "slashing"
@@ -131,8 +135,8 @@ mod tests {
         }
         assert_eq!(
             count,
-            3 + 1 + 8 + 9 + 5 + 4 + 7 + 2,
-            "auth, bank, gov, compute, treasury, distribution, staking, slashing"
+            3 + 1 + 8 + 9 + 5 + 1 + 4 + 7 + 2,
+            "auth, bank, gov, compute, treasury, mint, distribution, staking, slashing"
         );
     }
 }

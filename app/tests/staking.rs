@@ -678,13 +678,21 @@ fn a_blocks_fees_reach_the_last_commits_validators_and_delegators_withdraw_them_
     let a = Key::from_label("rewards-a");
     let b = Key::from_label("rewards-b");
     let d = Key::from_label("rewards-d");
-    let genesis = gentx_genesis(
+    let mut genesis = gentx_genesis(
         &[&a, &b, &d],
         vec![
             gentx(&a, 21, 30_000_000, CHAIN),
             gentx(&b, 22, 10_000_000, CHAIN),
         ],
     );
+    // No inflation: only the fees are paid, to the udeai.
+    genesis["mint"] = json!({
+        "params": {
+            "mint_denom": "udeai", "inflation_rate_change": "0", "inflation_max": "0",
+            "inflation_min": "0", "goal_bonded": "0.67", "blocks_per_year": 6311520
+        },
+        "minter": {"inflation": "0", "annual_provisions": "0"}
+    });
     let dir = tempfile::tempdir().unwrap();
     let mut app = App::open(dir.path()).unwrap();
     app.init_chain(CHAIN, 1, &serde_json::to_vec(&genesis).unwrap())

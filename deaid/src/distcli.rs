@@ -1,5 +1,6 @@
-//! `deaid tx distribution …` and `deaid query distribution …`: rewards and
-//! commission, with the Cosmos SDK's messages and queries.
+//! `deaid tx distribution …`, `deaid query distribution …` and `deaid query
+//! mint …`: rewards, commission and inflation, with the Cosmos SDK's
+//! messages and queries.
 
 use anyhow::{bail, Context};
 use clap::Subcommand;
@@ -347,6 +348,64 @@ pub async fn distribution_query(node: &NodeArgs, cmd: DistributionQueryCmd) -> a
                 Some(p) => serde_json::to_string_pretty(
                     &deai_distribution::DistributionParams::from_proto(p)?,
                 )?,
+                None => String::new(),
+            };
+            r.print(out, &text)?;
+        }
+    }
+    Ok(())
+}
+
+/// Mint queries.
+#[derive(Subcommand)]
+pub enum MintQueryCmd {
+    /// The current yearly inflation rate.
+    Inflation,
+    /// The tokens the current rate mints in a year.
+    AnnualProvisions,
+    /// The mint parameters.
+    Params,
+}
+
+/// A `LegacyDec` in a `bytes` field (its atomics as text), shown as a decimal.
+fn dec_bytes(b: &[u8]) -> anyhow::Result<String> {
+    let d = Dec::from_proto(std::str::from_utf8(b).context("a decimal")?)?.to_string();
+    Ok(d.trim_end_matches('0').trim_end_matches('.').to_string())
+}
+
+/// Runs a mint query.
+pub async fn mint_query(node: &NodeArgs, cmd: MintQueryCmd) -> anyhow::Result<()> {
+    use cosmos_sdk_proto::cosmos::mint::v1beta1 as mint;
+    let client = NodeClient::new(&node.node)?;
+    let out = &node.output;
+    match cmd {
+        MintQueryCmd::Inflation => {
+            let r: protojson::Answer<mint::QueryInflationResponse> = protojson::ask(
+                &client,
+                "/cosmos.mint.v1beta1.Query/Inflation",
+                &mint::QueryInflationRequest {},
+            )
+            .await?;
+            r.print(out, &dec_bytes(&r.msg.inflation)?)?;
+        }
+        MintQueryCmd::AnnualProvisions => {
+            let r: protojson::Answer<mint::QueryAnnualProvisionsResponse> = protojson::ask(
+                &client,
+                "/cosmos.mint.v1beta1.Query/AnnualProvisions",
+                &mint::QueryAnnualProvisionsRequest {},
+            )
+            .await?;
+            r.print(out, &dec_bytes(&r.msg.annual_provisions)?)?;
+        }
+        MintQueryCmd::Params => {
+            let r: protojson::Answer<mint::QueryParamsResponse> = protojson::ask(
+                &client,
+                "/cosmos.mint.v1beta1.Query/Params",
+                &mint::QueryParamsRequest {},
+            )
+            .await?;
+            let text = match &r.msg.params {
+                Some(p) => serde_json::to_string_pretty(&deai_mint::MintParams::from_proto(p)?)?,
                 None => String::new(),
             };
             r.print(out, &text)?;

@@ -331,6 +331,9 @@ enum QueryCmd {
     /// Distribution queries: rewards, commission, community pool, params.
     #[command(subcommand)]
     Distribution(distcli::DistributionQueryCmd),
+    /// Mint queries: inflation, annual provisions, params.
+    #[command(subcommand)]
+    Mint(distcli::MintQueryCmd),
     /// An account's number, sequence and public key.
     Account {
         /// A deai1… address.
@@ -1168,6 +1171,7 @@ async fn query(node: &NodeArgs, cmd: QueryCmd) -> anyhow::Result<()> {
         QueryCmd::Staking(cmd) => stakingcli::staking_query(node, cmd).await,
         QueryCmd::Slashing(cmd) => stakingcli::slashing_query(node, cmd).await,
         QueryCmd::Distribution(cmd) => distcli::distribution_query(node, cmd).await,
+        QueryCmd::Mint(cmd) => distcli::mint_query(node, cmd).await,
         QueryCmd::Bank(BankQueryCmd::Balances { address }) => {
             let r: protojson::Answer<bank::QueryAllBalancesResponse> = protojson::ask(
                 &client,

@@ -243,4 +243,17 @@ fn a_validator_is_created_delegated_to_and_unbonded_from_the_cli() {
     assert_eq!(p["params"]["community_tax"], "0.020000000000000000", "{p}");
     let pool = cli.json(&["query", "distribution", "community-pool"]);
     assert!(pool["pool"].is_array(), "{pool}");
+    // Mint: the SDK's starting inflation, 13% (staked validators exist,
+    // so the minter moves every block, within its bounds).
+    let text = ok(&cli.run(&["query", "mint", "inflation"]));
+    let inflation = deai_staking::dec::Dec::parse_human(text.trim()).unwrap();
+    assert!(
+        inflation >= deai_staking::dec::Dec::parse_human("0.07").unwrap()
+            && inflation <= deai_staking::dec::Dec::parse_human("0.2").unwrap(),
+        "{text}"
+    );
+    let p = cli.json(&["query", "mint", "params"]);
+    assert_eq!(p["params"]["inflation_max"], "0.200000000000000000", "{p}");
+    let a = cli.json(&["query", "mint", "annual-provisions"]);
+    assert!(a["annual_provisions"].is_string(), "{a}");
 }

@@ -596,6 +596,7 @@ mod tests {
         &deai_gov::GovModule,
         &deai_compute_module::ComputeModule,
         &deai_treasury::TreasuryModule,
+        &deai_mint::MintModule,
         &deai_distribution::DistributionModule,
         &deai_staking::StakingModule::new(&deai_distribution::DistributionHooks),
         &deai_slashing::SlashingModule::new(&deai_distribution::DistributionHooks),
