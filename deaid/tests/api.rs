@@ -2,7 +2,7 @@
 //! against the same node's `abci_query` (the reference every module query
 //! already answers): every module method gives the same bytes over gRPC and
 //! the same JSON over REST as `abci_query` decoded with the SDK's JSON
-//! rules (staking's on validators, delegations, an unbonding and a
+//! rules (staking's and distribution's on validators, delegations, an unbonding and a
 //! redelegation made by signed txs, so its routes answer with records);
 //! heights asked for in `x-cosmos-block-height` read old state; the
 //! node services (blocks, node info, validators, tx lookup) answer from the
@@ -34,6 +34,7 @@ use cosmos_sdk_proto::cosmos::{
         v1beta1::Coin as ProtoCoin,
     },
     crypto::ed25519::PubKey as Ed25519PubKey,
+    distribution::v1beta1 as distribution,
     staking::v1beta1 as staking,
     tx::v1beta1::{BroadcastTxRequest, BroadcastTxResponse, GetTxRequest, GetTxResponse},
 };
@@ -674,6 +675,91 @@ fn module_queries_answer_the_same_over_grpc_rest_and_abci_query() {
             format!("/cosmos/staking/v1beta1/delegators/{delegator}/validators/{b}"),
         ),
     ]);
+    // Distribution: every method, on the same stake (the devnet pays its
+    // staked validators nothing, so the amounts are empty; the shapes and
+    // routes are what wallets read).
+    cases.extend([
+        (
+            "/cosmos.distribution.v1beta1.Query/Params",
+            empty(),
+            "/cosmos/distribution/v1beta1/params".to_string(),
+        ),
+        (
+            "/cosmos.distribution.v1beta1.Query/ValidatorDistributionInfo",
+            distribution::QueryValidatorDistributionInfoRequest {
+                validator_address: a.clone(),
+            }
+            .encode_to_vec(),
+            format!("/cosmos/distribution/v1beta1/validators/{a}"),
+        ),
+        (
+            "/cosmos.distribution.v1beta1.Query/ValidatorOutstandingRewards",
+            distribution::QueryValidatorOutstandingRewardsRequest {
+                validator_address: a.clone(),
+            }
+            .encode_to_vec(),
+            format!("/cosmos/distribution/v1beta1/validators/{a}/outstanding_rewards"),
+        ),
+        (
+            "/cosmos.distribution.v1beta1.Query/ValidatorCommission",
+            distribution::QueryValidatorCommissionRequest {
+                validator_address: a.clone(),
+            }
+            .encode_to_vec(),
+            format!("/cosmos/distribution/v1beta1/validators/{a}/commission"),
+        ),
+        (
+            "/cosmos.distribution.v1beta1.Query/ValidatorSlashes",
+            distribution::QueryValidatorSlashesRequest {
+                validator_address: a.clone(),
+                starting_height: 1,
+                ending_height: 1_000_000,
+                pagination: None,
+            }
+            .encode_to_vec(),
+            format!(
+                "/cosmos/distribution/v1beta1/validators/{a}/slashes?starting_height=1&ending_height=1000000"
+            ),
+        ),
+        (
+            "/cosmos.distribution.v1beta1.Query/DelegationRewards",
+            distribution::QueryDelegationRewardsRequest {
+                delegator_address: delegator.clone(),
+                validator_address: a.clone(),
+            }
+            .encode_to_vec(),
+            format!("/cosmos/distribution/v1beta1/delegators/{delegator}/rewards/{a}"),
+        ),
+        (
+            "/cosmos.distribution.v1beta1.Query/DelegationTotalRewards",
+            distribution::QueryDelegationTotalRewardsRequest {
+                delegator_address: delegator.clone(),
+            }
+            .encode_to_vec(),
+            format!("/cosmos/distribution/v1beta1/delegators/{delegator}/rewards"),
+        ),
+        (
+            "/cosmos.distribution.v1beta1.Query/DelegatorValidators",
+            distribution::QueryDelegatorValidatorsRequest {
+                delegator_address: delegator.clone(),
+            }
+            .encode_to_vec(),
+            format!("/cosmos/distribution/v1beta1/delegators/{delegator}/validators"),
+        ),
+        (
+            "/cosmos.distribution.v1beta1.Query/DelegatorWithdrawAddress",
+            distribution::QueryDelegatorWithdrawAddressRequest {
+                delegator_address: delegator.clone(),
+            }
+            .encode_to_vec(),
+            format!("/cosmos/distribution/v1beta1/delegators/{delegator}/withdraw_address"),
+        ),
+        (
+            "/cosmos.distribution.v1beta1.Query/CommunityPool",
+            empty(),
+            "/cosmos/distribution/v1beta1/community_pool".into(),
+        ),
+    ]);
     // Read everything at one height, so blocks made meanwhile cannot make
     // the three answers differ.
     let h = f.height();
@@ -693,6 +779,27 @@ fn module_queries_answer_the_same_over_grpc_rest_and_abci_query() {
         );
         assert_eq!(rest.height, Some(h));
     }
+    // Distribution as a wallet reads it: parameters as decimals, the
+    // delegator's validators, the withdraw address (itself).
+    let p = f
+        .rest(
+            Method::GET,
+            "/cosmos/distribution/v1beta1/params",
+            None,
+            Some(&hs),
+        )
+        .json;
+    assert_eq!(p["params"]["community_tax"], "0.020000000000000000", "{p}");
+    assert_eq!(p["params"]["withdraw_addr_enabled"], true, "{p}");
+    let w = f
+        .rest(
+            Method::GET,
+            &format!("/cosmos/distribution/v1beta1/delegators/{delegator}/withdraw_address"),
+            None,
+            Some(&hs),
+        )
+        .json;
+    assert_eq!(w["withdraw_address"], delegator.as_str(), "{w}");
     // The account is the SDK's BaseAccount, as wallets read it.
     let acc = f.get(&format!("/cosmos/auth/v1beta1/accounts/{dev0}")).json;
     assert_eq!(acc["account"]["@type"], "/cosmos.auth.v1beta1.BaseAccount");

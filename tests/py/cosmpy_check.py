@@ -9,10 +9,10 @@ delegation cosmpy signs (delegate_tokens) and the delegator's positions.
 URL is grpc+http://HOST:PORT or rest+http://HOST:PORT. Prints one JSON line
 with what it saw; exits non-zero on the first surprise.
 
-cosmpy's query_staking_summary is not called: it asks the distribution
-module (DelegationRewards) for each delegation's rewards, and the chain has
-no distribution module. positions() makes the summary's staking queries,
-with the same paging.
+After the delegation, cosmpy's query_staking_summary (which also asks the
+distribution module for each delegation's rewards) must agree with
+positions(), which makes the summary's staking queries itself, with the
+same paging.
 """
 
 import json
@@ -110,6 +110,11 @@ def main() -> None:
         want[str(to)] = want.get(str(to), 0) + STAKE
         assert after["delegated"] == want, (before, after)
         assert after["unbonding"] == before["unbonding"], (before, after)
+        summary = client.query_staking_summary(sender)
+        held = {str(p.validator): p.amount for p in summary.current_positions}
+        assert held == after["delegated"], (summary, after)
+        assert all(p.reward >= 0 for p in summary.current_positions), summary
+        staking["total_rewards"] = summary.total_rewards
         staking.update(delegated_to=str(to), **after)
         after_account = client.query_account(sender)
 
