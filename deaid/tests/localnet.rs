@@ -8,7 +8,9 @@
 //! height (served over CometBFT's p2p by two validators), then restoring a
 //! real one; and a validator created by a transaction for a node that joined
 //! by state sync, which CometBFT adds to its set and which signs, then is
-//! slashed and jailed when stopped, and signs again once unjailed.
+//! paid rewards it withdraws to the udeai, slashed and jailed when stopped,
+//! and signs again once unjailed; and a validator whose key signs on two
+//! nodes, which the chain slashes and tombstones on CometBFT's evidence.
 //!
 //! CometBFT comes from `COMETBFT_BIN` (`scripts/test.sh` sets it from
 //! `scripts/install-cometbft.sh`). Without it these tests skip, unless
@@ -25,7 +27,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{ok, Cli, BIN};
+use common::{err, ok, Cli, BIN};
 use deai_tests::localnet::{Localnet, ONE_AT_A_TIME};
 use prost::Message;
 use serde_json::Value;
@@ -424,7 +426,129 @@ fn a_validator_created_by_a_transaction_joins_cometbfts_set_signs_is_jailed_when
         return;
     };
     net.wait_height(0, 16, 90);
-    // A full node joins by state sync with its own fresh CometBFT key…
+    let (_, address) = join_as_validator(&net);
+    let node0 = cli(&net, 0);
+    let text = ok(&node0.run(&["query", "staking", "validators", "--status", "bonded"]));
+    assert!(text.contains("joiner"), "{text}");
+    let dev1 = dev_address(&net, 1);
+    let valoper = node0.json(&["query", "staking", "valoper", &dev1])["valoper"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Signing earns it rewards every block. Its operator withdraws them
+    // with the commission: the balance grows by exactly what the tx's
+    // events say was paid, less the fee, and at least what was pending.
+    let start = Instant::now();
+    let pending = loop {
+        let r = node0.json(&["query", "distribution", "rewards", &dev1, &valoper]);
+        let whole: u128 = r["rewards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["denom"] == "udeai")
+            .map_or(0, |c| {
+                let amount = c["amount"].as_str().unwrap();
+                amount.split('.').next().unwrap().parse().unwrap()
+            });
+        if whole > 0 {
+            break whole;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "no rewards: {r}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let before = node0.balance(&dev1);
+    let landed = node0.json(&[
+        "tx",
+        "distribution",
+        "withdraw-rewards",
+        &valoper,
+        "--commission",
+        "--from",
+        "dev1",
+        "--yes",
+    ]);
+    let hash = landed["hash"].as_str().unwrap();
+    let tx = net.get(0, &format!("/tx?hash=0x{hash}")).unwrap();
+    let paid: u128 = tx["tx_result"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "withdraw_rewards" || e["type"] == "withdraw_commission")
+        .flat_map(|e| e["attributes"].as_array().unwrap().clone())
+        .filter(|a| a["key"] == "amount")
+        .map(|a| {
+            let v = a["value"].as_str().unwrap();
+            v.strip_suffix("udeai").map_or(0, |n| n.parse().unwrap())
+        })
+        .sum();
+    assert!(paid >= pending, "paid {paid} < pending {pending}: {tx}");
+    assert_eq!(node0.balance(&dev1), before + paid - 2_000, "{tx}");
+
+    // Stopped long enough, it is slashed (1%), jailed and leaves the set.
+    net.ok(&["stop", "1"]);
+    let in_set = |net: &Localnet| {
+        net.get(0, "/validators").unwrap()["validators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["address"] == address.as_str())
+    };
+    let start = Instant::now();
+    while in_set(&net) {
+        assert!(start.elapsed() < Duration::from_secs(90), "never jailed");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let v = node0.json(&["query", "staking", "validator", &valoper]);
+    assert_eq!(v["validator"]["jailed"], true, "{v}");
+    assert_eq!(v["validator"]["tokens"], "1980000", "{v}");
+    let info = ok(&node0.run(&["query", "slashing", "signing-info", &valoper]));
+    assert!(info.contains("jailed until"), "{info}");
+
+    // Back online and unjailed after the jail time, it rejoins and signs.
+    net.ok(&["start", "1"]);
+    std::thread::sleep(Duration::from_secs(6));
+    node0.tx(&["tx", "slashing", "unjail"], "dev1");
+    let start = Instant::now();
+    while !in_set(&net) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "never back in the set"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    wait_signs(&net, &address, 60);
+}
+
+/// Waits (up to `secs`) for a block whose last commit holds a signature of
+/// the validator with CometBFT address `address`.
+fn wait_signs(net: &Localnet, address: &str, secs: u64) {
+    let start = Instant::now();
+    loop {
+        let h = net.height(0).unwrap();
+        let block = net.get(0, &format!("/block?height={h}")).unwrap();
+        if block["block"]["last_commit"]["signatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["validator_address"] == address && s["block_id_flag"] == 2)
+        {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "{address} never signed"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// A full node joins a one-validator network by state sync with its own
+/// fresh CometBFT key (node1), and dev1 makes it a validator with 2 units
+/// of power (the genesis validator has 10, so the chain goes on whatever
+/// it does). Returns its key file and CometBFT address once CometBFT's set
+/// holds it, with its power, and it has signed.
+fn join_as_validator(net: &Localnet) -> (std::path::PathBuf, String) {
     net.ok(&["join"]);
     let key_file = net
         .dir()
@@ -438,10 +562,7 @@ fn a_validator_created_by_a_transaction_joins_cometbfts_set_signs_is_jailed_when
         );
         std::thread::sleep(Duration::from_millis(300));
     }
-    // …and dev1 makes it a validator with 2 units of power (the genesis
-    // validator has 10, so the chain goes on even if it never signed).
-    let node0 = cli(&net, 0);
-    node0.tx(
+    cli(net, 0).tx(
         &[
             "tx",
             "staking",
@@ -472,79 +593,91 @@ fn a_validator_created_by_a_transaction_joins_cometbfts_set_signs_is_jailed_when
         std::thread::sleep(Duration::from_millis(300));
     }
     // And it signs: its vote is in a later block's last commit.
-    let start = Instant::now();
-    loop {
-        let h = net.height(0).unwrap();
-        let block = net.get(0, &format!("/block?height={h}")).unwrap();
-        let signed = block["block"]["last_commit"]["signatures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|s| s["validator_address"] == address.as_str() && s["block_id_flag"] == 2);
-        if signed {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "node1 never signed"
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
-    let text = ok(&node0.run(&["query", "staking", "validators", "--status", "bonded"]));
-    assert!(text.contains("joiner"), "{text}");
+    wait_signs(net, &address, 30);
+    (key_file, address)
+}
 
-    // Stopped long enough, it is slashed (1%), jailed and leaves the set.
-    net.ok(&["stop", "1"]);
-    let in_set = |net: &Localnet| {
-        net.get(0, "/validators").unwrap()["validators"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|v| v["address"] == address.as_str())
+#[test]
+fn a_validator_whose_key_signs_on_two_nodes_is_slashed_tombstoned_and_the_chain_goes_on() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(net) = up(
+        29400,
+        &[
+            "--validators",
+            "1",
+            "--block-time",
+            "1s",
+            "--snapshot-interval",
+            "15",
+        ],
+    ) else {
+        return;
     };
-    let start = Instant::now();
-    while in_set(&net) {
-        assert!(start.elapsed() < Duration::from_secs(90), "never jailed");
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    net.wait_height(0, 16, 90);
+    let (key_file, address) = join_as_validator(&net);
+    let node0 = cli(&net, 0);
     let valoper = node0.json(&["query", "staking", "valoper", &dev_address(&net, 1)])["valoper"]
         .as_str()
         .unwrap()
         .to_string();
-    let v = node0.json(&["query", "staking", "validator", &valoper]);
-    assert_eq!(v["validator"]["jailed"], true, "{v}");
-    assert_eq!(v["validator"]["tokens"], "1980000", "{v}");
-    let info = ok(&node0.run(&["query", "slashing", "signing-info", &valoper]));
-    assert!(info.contains("jailed until"), "{info}");
 
-    // Back online and unjailed after the jail time, it rejoins and signs.
-    net.ok(&["start", "1"]);
-    std::thread::sleep(Duration::from_secs(6));
-    node0.tx(&["tx", "slashing", "unjail"], "dev1");
+    // A second full node joins, then runs with the same validator key: a
+    // real double-signer. It waits only 1 ms for each proposal, so it
+    // prevotes nil while node1 prevotes the block: two votes of one
+    // validator at one height and round, which node0 turns into evidence.
+    net.ok(&["join", "--name", "twin"]);
+    net.ok(&["stop", "2"]);
+    let twin = net.dir().join("node2/cometbft/config");
+    std::fs::copy(&key_file, twin.join("priv_validator_key.json")).unwrap();
+    let config = std::fs::read_to_string(twin.join("config.toml")).unwrap();
+    let config: String = config
+        .lines()
+        .map(|l| {
+            if l.starts_with("timeout_propose =") {
+                "timeout_propose = \"1ms\"".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(config.contains("timeout_propose = \"1ms\""));
+    std::fs::write(twin.join("config.toml"), config).unwrap();
+    net.ok(&["start", "2"]);
+
+    // The evidence lands in a block: 5% of the 2 units of power at the
+    // infraction go to the treasury, the validator is jailed for ever,
+    // tombstoned, and leaves CometBFT's set; node0 goes on alone.
     let start = Instant::now();
-    while !in_set(&net) {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "never back in the set"
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
-    let start = Instant::now();
-    loop {
-        let h = net.height(0).unwrap();
-        let block = net.get(0, &format!("/block?height={h}")).unwrap();
-        if block["block"]["last_commit"]["signatures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|s| s["validator_address"] == address.as_str() && s["block_id_flag"] == 2)
-        {
-            break;
+    let info = loop {
+        let v = node0.json(&["query", "staking", "validator", &valoper]);
+        if v["validator"]["jailed"] == true {
+            break node0.json(&["query", "slashing", "signing-info", &valoper]);
         }
         assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "node1 never signed again"
+            start.elapsed() < Duration::from_secs(120),
+            "never slashed for double-signing: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(info["val_signing_info"]["tombstoned"], true, "{info}");
+    let v = node0.json(&["query", "staking", "validator", &valoper]);
+    assert_eq!(v["validator"]["tokens"], "1900000", "{v}");
+    let e = err(&node0.run(&["tx", "slashing", "unjail", "--from", "dev1", "--yes"]));
+    assert!(e.contains("tombstoned"), "{e}");
+    let start = Instant::now();
+    while net.get(0, "/validators").unwrap()["validators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v["address"] == address.as_str())
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "still in the set"
         );
         std::thread::sleep(Duration::from_millis(300));
     }
+    let h = net.height(0).unwrap();
+    net.wait_height(0, h + 3, 30);
 }
