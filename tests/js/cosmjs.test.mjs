@@ -20,6 +20,7 @@ import {
   QueryClient,
   SigningStargateClient,
   StargateClient,
+  setupDistributionExtension,
   setupStakingExtension,
 } from "@cosmjs/stargate";
 import { Comet38Client } from "@cosmjs/tendermint-rpc";
@@ -114,7 +115,7 @@ test("CosmJS reads balances and sends tokens with an explicit fee and with auto 
   }
 });
 
-test("CosmJS's staking helpers delegate and undelegate, and its staking queries read the chain", { timeout: 120_000 }, async () => {
+test("CosmJS's staking helpers delegate, undelegate and claim rewards, and its staking queries read the chain", { timeout: 120_000 }, async () => {
   const { url, home, mnemonic, recipient, stop } = await target();
   try {
     const tm = await Comet38Client.connect(url);
@@ -155,6 +156,23 @@ test("CosmJS's staking helpers delegate and undelegate, and its staking queries 
     assert.equal(after.delegationResponse.balance.amount, "1500000");
     const { params } = await queries.staking.params();
     assert.equal(params.bondDenom, "udeai");
+    // Claiming rewards, as a wallet's button does: the balance moves by
+    // exactly what the withdraw_rewards event says was paid, less the fee
+    // (on a devnet nothing is earned; on a localnet every block pays).
+    const distr = QueryClient.withExtensions(tm, setupDistributionExtension);
+    const pending = await distr.distribution.delegationRewards(me.address, validator);
+    assert.ok(Array.isArray(pending.rewards));
+    const before = BigInt((await signer.getBalance(me.address, "udeai")).amount);
+    const claimed = await signer.withdrawRewards(me.address, validator, "auto");
+    assert.equal(claimed.code, 0, claimed.rawLog);
+    const paid = claimed.events
+      .filter((e) => e.type === "withdraw_rewards")
+      .flatMap((e) => e.attributes)
+      .filter((a) => a.key === "amount" && a.value.endsWith("udeai"))
+      .reduce((sum, a) => sum + BigInt(a.value.slice(0, -"udeai".length)), 0n);
+    const fee = BigInt(Math.ceil(Number(claimed.gasWanted) * 0.025));
+    const afterClaim = BigInt((await signer.getBalance(me.address, "udeai")).amount);
+    assert.equal(afterClaim, before + paid - fee);
     signer.disconnect();
     tm.disconnect();
   } finally {
