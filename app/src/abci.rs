@@ -133,6 +133,7 @@ pub fn block_info(r: &request::FinalizeBlock) -> anyhow::Result<BlockInfo> {
         height: r.height.value(),
         time: block_time(r.time)?,
         proposer: r.proposer_address.as_bytes().to_vec(),
+        next_validators_hash: r.next_validators_hash.as_bytes().to_vec(),
         last_commit,
         misbehavior,
     })
@@ -585,7 +586,7 @@ mod tests {
             hash: Hash::default(),
             height: 9u32.into(),
             time,
-            next_validators_hash: Hash::default(),
+            next_validators_hash: Hash::Sha256([5; 32]),
             proposer_address: account::Id::new([3; 20]),
         };
         let info = block_info(&req).unwrap();
@@ -598,6 +599,7 @@ mod tests {
                     nanos: 123_456_789,
                 },
                 proposer: vec![3; 20],
+                next_validators_hash: vec![5; 32],
                 last_commit: vec![
                     CommitVote {
                         validator: vec![1; 20],

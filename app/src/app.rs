@@ -1656,6 +1656,7 @@ mod tests {
                 nanos: 42,
             },
             proposer: vec![7; 20],
+            next_validators_hash: Vec::new(),
             last_commit: vec![
                 CommitVote {
                     validator: vec![7; 20],

@@ -61,6 +61,16 @@ pub struct Host<'a> {
 }
 
 impl<'a> Host<'a> {
+    /// What InitChain recorded of the chain.
+    fn chain_info(&self) -> Option<deai_proto::app::v1::ChainInfo> {
+        deai_types::StateReadExt::get_proto::<deai_proto::app::v1::ChainInfo>(
+            self.since_genesis,
+            &crate::state_key::chain_info(),
+        )
+        .ok()
+        .flatten()
+    }
+
     /// The state at the end of `height`, or `None` at or after `current`.
     pub fn history(&self, height: u64, current: u64) -> Result<Option<PastState<'a>>, String> {
         if height >= current {
@@ -84,13 +94,11 @@ impl BlockHost for Host<'_> {
     }
 
     fn has_fixed_validators(&self) -> bool {
-        deai_types::StateReadExt::get_proto::<deai_proto::app::v1::ChainInfo>(
-            self.since_genesis,
-            &crate::state_key::chain_info(),
-        )
-        .ok()
-        .flatten()
-        .is_some_and(|c| !c.validators.is_empty())
+        self.chain_info().is_some_and(|c| !c.validators.is_empty())
+    }
+
+    fn chain_id(&self) -> String {
+        self.chain_info().map(|c| c.chain_id).unwrap_or_default()
     }
 
     fn execute_as_governance(

@@ -13,7 +13,7 @@ use deai_auth::AuthRead;
 use deai_bank::BankRead;
 use deai_client::tx::{any, sign_tx, Key, TxParams};
 use deai_staking::{types::pubkey_any, ValoperAddress};
-use deai_types::{module::BlockTime, Coin, ValidatorUpdate};
+use deai_types::{module::BlockTime, Coin, StateRead, ValidatorUpdate};
 use prost::Message;
 use serde_json::json;
 
@@ -791,4 +791,94 @@ fn a_blocks_fees_reach_the_last_commits_validators_and_delegators_withdraw_them_
     assert_eq!(chain.balance(&d), d0 + 705 - 5_000);
     assert_eq!(chain.balance(&a), a0 + 2_116 + 313 - 2 * 5_000);
     assert_eq!(rewards(&chain, &d), "");
+}
+
+#[test]
+fn historical_info_keeps_the_last_headers_and_sets_and_forgets_older_ones() {
+    let a = Key::from_label("hist-a");
+    let b = Key::from_label("hist-b");
+    let mut genesis = gentx_genesis(
+        &[&a, &b],
+        vec![
+            gentx(&a, 31, 10_000_000, CHAIN),
+            gentx(&b, 32, 5_000_000, CHAIN),
+        ],
+    );
+    genesis["staking"]["params"]["historical_entries"] = json!(3);
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::open(dir.path()).unwrap();
+    app.init_chain(CHAIN, 1, &serde_json::to_vec(&genesis).unwrap())
+        .unwrap();
+    let mut chain = Chain {
+        app,
+        now: BlockTime {
+            seconds: 1_750_000_000,
+            nanos: 0,
+        },
+        _dir: dir,
+    };
+    let hist = |c: &Chain, h: u64| {
+        let answer = c.app.querier().query(
+            "/cosmos.staking.v1beta1.Query/HistoricalInfo",
+            &sdk::QueryHistoricalInfoRequest {
+                height: i64::try_from(h).unwrap(),
+            }
+            .encode_to_vec(),
+            0,
+            false,
+        );
+        (answer.code == 0)
+            .then(|| sdk::QueryHistoricalInfoResponse::decode(answer.value.as_slice()).unwrap())
+            .and_then(|r| r.hist)
+    };
+    chain.block(&[]);
+    let prev_hash = chain.app.last_app_hash().unwrap();
+    chain.block(&[]);
+    let h = chain.app.last_height();
+    let info = hist(&chain, h).unwrap();
+    let header = info.header.unwrap();
+    assert_eq!(
+        (header.chain_id.as_str(), header.height, header.app_hash),
+        (CHAIN, i64::try_from(h).unwrap(), prev_hash)
+    );
+    let ops: Vec<&str> = info
+        .valset
+        .iter()
+        .map(|v| v.operator_address.as_str())
+        .collect();
+    let (a_op, b_op) = (a.address().to_valoper(), b.address().to_valoper());
+    assert_eq!(ops, [a_op.as_str(), b_op.as_str()], "most powerful first");
+
+    // b's operator stakes past a: the set in force from the next block
+    // has b first; the heights before still show the old order.
+    let tx = chain.tx(
+        &b,
+        deai_staking::MSG_DELEGATE_TYPE_URL,
+        &sdk::MsgDelegate {
+            delegator_address: b.address().to_bech32(),
+            validator_address: b_op.clone(),
+            amount: udeai(20_000_000),
+        },
+    );
+    let out = chain.block(&[tx]);
+    assert_eq!(out.tx_results[0].code, 0, "{}", out.tx_results[0].log);
+    chain.block(&[]);
+    let now = chain.app.last_height();
+    let first = |h: u64| hist(&chain, h).unwrap().valset[0].operator_address.clone();
+    assert_eq!(first(now), b_op);
+    assert_eq!(first(h), a_op);
+    // Three heights are kept: older ones are gone, and so is the set only
+    // they used.
+    for _ in 0..3 {
+        chain.block(&[]);
+    }
+    assert!(hist(&chain, h).is_none());
+    assert!(hist(&chain, chain.app.last_height()).is_some());
+    let sets = chain
+        .app
+        .storage()
+        .latest_snapshot()
+        .prefix_raw(deai_staking::historical::SETS, None, 10)
+        .unwrap();
+    assert_eq!(sets.len(), 1, "one set in force over the kept heights");
 }

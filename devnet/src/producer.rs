@@ -758,6 +758,7 @@ fn block_info(block: &Block, validators: &validator::Set) -> anyhow::Result<Bloc
             nanos: u32::try_from(time.nanos)?,
         },
         proposer: block.header.proposer_address.as_bytes().to_vec(),
+        next_validators_hash: block.header.next_validators_hash.as_bytes().to_vec(),
         last_commit,
         misbehavior: Vec::new(),
     })

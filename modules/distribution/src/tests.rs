@@ -65,6 +65,9 @@ impl BlockHost for Host {
     fn has_fixed_validators(&self) -> bool {
         false
     }
+    fn chain_id(&self) -> String {
+        "test".into()
+    }
     fn execute_as_governance(
         &self,
         _: &mut dyn StateWrite,

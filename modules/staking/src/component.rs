@@ -37,6 +37,17 @@ fn hook(e: crate::StakingError) -> HookError {
 }
 
 impl BlockHooks for StakingModule {
+    /// Records the block's header and the bonded set for `HistoricalInfo`.
+    fn begin_block(
+        &self,
+        state: &mut dyn StateWrite,
+        ctx: &BlockCtx<'_>,
+    ) -> Result<Vec<Event>, HookError> {
+        crate::historical::track(state, ctx)
+            .map_err(|e| HookError(format!("staking begin block: {e}")))?;
+        Ok(Vec::new())
+    }
+
     /// Returns matured unbondings, drops matured redelegations, and lets
     /// validators whose unbonding ended become unbonded.
     fn end_block(

@@ -31,7 +31,8 @@
 //! to a listener the app supplies ([`hooks`]; distribution settles rewards
 //! there). Validators at genesis come from genesis transactions; a fixed
 //! genesis list may run beside them, and its consensus keys cannot be
-//! taken by a staked validator. Not built: `HistoricalInfo`.
+//! taken by a staked validator. The last `historical_entries` headers and
+//! sets are kept for `HistoricalInfo` ([`historical`]).
 //!
 //! Bounds per delegator: delegations to at most
 //! [`MAX_DELEGATIONS_PER_DELEGATOR`] validators, and unbondings from as
@@ -53,6 +54,7 @@ pub mod end_block;
 pub mod error;
 pub mod event;
 pub mod genesis;
+pub mod historical;
 pub mod hooks;
 pub mod invariants;
 pub mod msg;

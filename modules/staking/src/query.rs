@@ -134,6 +134,21 @@ pub fn query<S: StateRead + ?Sized>(
             }
             .encode_to_vec())
         })(),
+        "HistoricalInfo" => (|| {
+            let req: sdk::QueryHistoricalInfoRequest = decode(data)?;
+            let height = u64::try_from(req.height)
+                .ok()
+                .filter(|h| *h > 0)
+                .ok_or_else(|| QueryError::invalid("height must be positive"))?;
+            let hist = crate::historical::historical_info(state, height)
+                .map_err(err)?
+                .ok_or_else(|| {
+                    QueryError::not_found(format!(
+                        "historical info for height {height} (the chain keeps the last historical_entries heights)"
+                    ))
+                })?;
+            Ok(sdk::QueryHistoricalInfoResponse { hist: Some(hist) }.encode_to_vec())
+        })(),
         "Pool" => (|| {
             let _: sdk::QueryPoolRequest = decode(data)?;
             let d = denom()?;

@@ -119,6 +119,8 @@ pub struct BlockInfo {
     pub time: BlockTime,
     /// The proposer's consensus address.
     pub proposer: Vec<u8>,
+    /// The hash of the validator set of the next block (the header's).
+    pub next_validators_hash: Vec<u8>,
     /// The votes of the last commit, one per validator of the last set, in set order.
     pub last_commit: Vec<CommitVote>,
     /// Misbehaviour evidence the block carries.
@@ -148,6 +150,8 @@ pub trait BlockHost {
     /// Whether genesis named validators outside staking (a fixed list): if
     /// not, staking's set is CometBFT's whole set and must never empty.
     fn has_fixed_validators(&self) -> bool;
+    /// The chain id.
+    fn chain_id(&self) -> String;
     /// Runs `messages` as the governance account at block `height`, all or
     /// nothing: on `Err` nothing has been written to `state`.
     fn execute_as_governance(
