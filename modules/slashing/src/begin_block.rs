@@ -108,14 +108,22 @@ pub fn liveness<S: StateWrite + ?Sized>(
         missed: 0,
     });
     let window = params.signed_blocks_window;
-    let i = si.index_offset % window;
-    si.index_offset += 1;
+    // Stored params are validated (a window of 1 to MAX_WINDOW): a zero
+    // window can only be a corrupt record.
+    let i = si
+        .index_offset
+        .checked_rem(window)
+        .ok_or_else(|| SlashingError::Corrupt("signed_blocks_window is 0".into()))?;
+    // One count a block: u64 cannot run out, and saturating keeps the block
+    // going if it ever did.
+    si.index_offset = si.index_offset.saturating_add(1);
     let was_missed = state.missed_at(cons, i)?;
     let missed = !signed;
     match (was_missed, missed) {
         (false, true) => {
             state.set_missed(cons, i, true)?;
-            si.missed += 1;
+            // Counts the window's set slots, so at most the window: never saturates.
+            si.missed = si.missed.saturating_add(1);
         }
         (true, false) => {
             state.set_missed(cons, i, false)?;
