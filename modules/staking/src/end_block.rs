@@ -45,7 +45,11 @@ fn due<S: StateRead + ?Sized>(
     let mut out = Vec::new();
     let mut after: Option<Vec<u8>> = None;
     while out.len() < limit {
-        let page = state.prefix_raw(prefix, after.as_deref(), PAGE.min(limit - out.len()))?;
+        let page = state.prefix_raw(
+            prefix,
+            after.as_deref(),
+            PAGE.min(limit.saturating_sub(out.len())),
+        )?;
         let Some((last, _)) = page.last() else { break };
         after = Some(last.clone());
         for (k, _) in page {
@@ -184,7 +188,9 @@ pub fn apply_validator_set_keeping<S: StateWrite + ?Sized>(
     let mut set: Vec<(Address, u64)> = Vec::new();
     let mut after: Option<Vec<u8>> = None;
     while set.len() < params.max_validators as usize {
-        let want = (params.max_validators as usize - set.len()).min(PAGE);
+        let want = (params.max_validators as usize)
+            .saturating_sub(set.len())
+            .min(PAGE);
         let page = state.prefix_raw(key::POWER_INDEX, after.as_deref(), want)?;
         let Some((last, _)) = page.last() else { break };
         after = Some(last.clone());

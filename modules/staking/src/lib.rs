@@ -47,6 +47,8 @@
 
 // Consensus code: no floating point (results must match on every machine).
 #![deny(clippy::float_arithmetic)]
+// Money code: every operation that could overflow is a checked one.
+#![deny(clippy::arithmetic_side_effects)]
 
 pub mod component;
 pub mod dec;

@@ -140,7 +140,11 @@ pub fn remove_shares<S: StateWrite + ?Sized>(
     })?;
     let before = v.clone();
     let tokens = v.tokens_for_shares(shares);
-    v.tokens -= tokens;
+    // `tokens_for_shares` never gives more than the validator holds.
+    v.tokens = v
+        .tokens
+        .checked_sub(tokens)
+        .ok_or_else(|| StakingError::Corrupt("validator tokens underflow".into()))?;
     v.shares = v.shares.checked_sub(shares).ok_or_else(|| {
         StakingError::Corrupt("validator holds fewer shares than a delegation".into())
     })?;
@@ -377,13 +381,15 @@ pub fn cancel_unbonding<S: StateWrite + ?Sized>(
         .iter()
         .position(|e| e.creation_height == creation_height)
         .ok_or_else(missing)?;
-    if amount == 0 || amount > u.entries[i].balance {
-        return Err(StakingError::Insufficient(format!(
-            "the entry holds {}, the amount must be 1 to that",
-            u.entries[i].balance
-        )));
-    }
-    u.entries[i].balance -= amount;
+    u.entries[i].balance = match u.entries[i].balance.checked_sub(amount) {
+        Some(left) if amount != 0 => left,
+        _ => {
+            return Err(StakingError::Insufficient(format!(
+                "the entry holds {}, the amount must be 1 to that",
+                u.entries[i].balance
+            )))
+        }
+    };
     if u.entries[i].balance == 0 {
         u.entries.remove(i);
     }

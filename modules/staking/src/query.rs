@@ -70,7 +70,7 @@ fn scan<S: StateRead + ?Sized, T>(
             break;
         }
         for (k, v) in batch {
-            read += 1;
+            read = read.saturating_add(1);
             after = Some(k.clone());
             if let Some(t) = keep(&k, &v)? {
                 out.push(t);

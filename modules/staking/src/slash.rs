@@ -31,9 +31,12 @@ pub struct Slashed {
 }
 
 impl Slashed {
-    /// The total.
+    /// The total. A slash's parts never sum past the tokens it was
+    /// allowed to take (a `u128`), so the saturation never happens.
     pub fn total(&self) -> u128 {
-        self.unbonding + self.redelegated + self.validator
+        self.unbonding
+            .saturating_add(self.redelegated)
+            .saturating_add(self.validator)
     }
 }
 
@@ -70,14 +73,17 @@ pub fn slash<S: StateWrite + ?Sized>(
                 .unwrap_or(u128::MAX)
                 .min(e.balance)
                 .min(remaining);
-            e.balance -= take;
-            remaining -= take;
-            taken += take;
+            // `take` is at most both the entry's balance and what is left
+            // to take, and what is taken never sums past the first
+            // `remaining`: none of these can fail.
+            e.balance = e.balance.checked_sub(take).ok_or_else(overflow)?;
+            remaining = remaining.checked_sub(take).ok_or_else(overflow)?;
+            taken = taken.checked_add(take).ok_or_else(overflow)?;
         }
         if taken > 0 {
             move_tokens(state, &crate::not_bonded_pool(), sink, taken, &denom)?;
             state.put_unbonding(&u)?;
-            slashed.unbonding += taken;
+            slashed.unbonding = slashed.unbonding.checked_add(taken).ok_or_else(overflow)?;
         }
     }
 
@@ -118,7 +124,8 @@ pub fn slash<S: StateWrite + ?Sized>(
             let before = dst.clone();
             d.shares = d.shares.checked_sub(shares).unwrap_or(Dec::ZERO);
             dst.shares = dst.shares.checked_sub(shares).unwrap_or(Dec::ZERO);
-            dst.tokens -= tokens;
+            // `tokens_for_shares` never gives more than the validator holds.
+            dst.tokens = dst.tokens.checked_sub(tokens).ok_or_else(overflow)?;
             n.before_delegation_modified(state, &r.delegator, &r.dst)?;
             state.put_delegation(&d)?;
             state.put_validator(&dst, Some(&before))?;
@@ -126,7 +133,12 @@ pub fn slash<S: StateWrite + ?Sized>(
             move_tokens(state, &pool_of(dst.status), sink, tokens, &denom)?;
             remove_if_empty(state, &dst, n)?;
             remaining = remaining.saturating_sub(tokens);
-            slashed.redelegated += tokens;
+            // `tokens` is at most `remaining` (taken down to it above), so
+            // the parts never sum past the first `remaining`.
+            slashed.redelegated = slashed
+                .redelegated
+                .checked_add(tokens)
+                .ok_or_else(overflow)?;
         }
         // The entries stay: the stake still may not move again until they mature.
     }
@@ -143,7 +155,7 @@ pub fn slash<S: StateWrite + ?Sized>(
             .min(Dec::ONE);
         n.before_validator_slashed(state, op, lost)?;
         let before = v.clone();
-        v.tokens -= take;
+        v.tokens = v.tokens.checked_sub(take).ok_or_else(overflow)?;
         state.put_validator(&v, Some(&before))?;
         move_tokens(state, &pool_of(v.status), sink, take, &denom)?;
         slashed.validator = take;
@@ -172,19 +184,21 @@ fn since<S: StakingRead + ?Sized, T>(
             Some(a) => state.prefix_raw(prefix, Some(a), crate::state::PAGE)?,
             // The first key at or past `height`: strictly after the byte
             // string just below it.
-            None if height == 0 => state.prefix_raw(prefix, None, crate::state::PAGE)?,
-            None => {
-                let mut below = prefix.to_vec();
-                below.extend_from_slice(&(height - 1).to_be_bytes());
-                below.extend_from_slice(&[0xff; 40]);
-                state.prefix_raw(prefix, Some(&below), crate::state::PAGE)?
-            }
+            None => match height.checked_sub(1) {
+                None => state.prefix_raw(prefix, None, crate::state::PAGE)?,
+                Some(just_below) => {
+                    let mut below = prefix.to_vec();
+                    below.extend_from_slice(&just_below.to_be_bytes());
+                    below.extend_from_slice(&[0xff; 40]);
+                    state.prefix_raw(prefix, Some(&below), crate::state::PAGE)?
+                }
+            },
         };
         let Some((last, _)) = page.last() else { break };
         after = Some(last.clone());
         for (k, _) in page {
             let addrs = k
-                .get(prefix.len() + 8..)
+                .get(prefix.len().saturating_add(8)..)
                 .ok_or_else(|| StakingError::Corrupt("height index key".into()))?
                 .to_vec();
             if seen.insert(addrs.clone()) {
@@ -195,6 +209,13 @@ fn since<S: StakingRead + ?Sized, T>(
         }
     }
     Ok(out)
+}
+
+/// A slash's token arithmetic failing: only a damaged record (or a bug)
+/// could make it, for every step is bounded by a `min` or by
+/// `tokens_for_shares`.
+fn overflow() -> StakingError {
+    StakingError::Corrupt("slash arithmetic overflow".into())
 }
 
 fn address(bytes: Option<&[u8]>) -> Result<Address, StakingError> {

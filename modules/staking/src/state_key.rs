@@ -38,7 +38,8 @@ pub const POWER_INDEX: &[u8] = b"staking/power/";
 pub fn power_index(power: u64, op: &Address) -> Vec<u8> {
     with(
         POWER_INDEX,
-        &[&(u64::MAX - power).to_be_bytes(), op.as_bytes()],
+        // `!power` is `u64::MAX - power`, with no subtraction to overflow.
+        &[&(!power).to_be_bytes(), op.as_bytes()],
     )
 }
 
