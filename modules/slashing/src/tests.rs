@@ -479,3 +479,58 @@ fn a_slash_reads_only_what_began_since_its_infraction_however_much_came_before()
     };
     assert_eq!(reads(3), reads(150));
 }
+
+/// Governance's window change, run through the message's `store`.
+fn change_window(state: &mut dyn StateWrite, window: u64) {
+    let p = SlashingParams {
+        signed_blocks_window: window,
+        downtime_jail_duration_seconds: 60,
+        ..SlashingParams::default()
+    };
+    deai_types::GovernedParams::store(&p, state).unwrap();
+}
+
+#[test]
+fn after_a_window_change_a_validators_next_vote_counts_in_a_fresh_window() {
+    let mut c = Chain::new();
+    // Past its first window of 10, validator 2 misses 5: the most it may.
+    for _ in 0..11 {
+        c.vote(2, true);
+        c.end_block();
+    }
+    for _ in 0..5 {
+        assert!(c.vote(2, false).iter().all(|e| e.kind != "slash"));
+        c.end_block();
+    }
+    let before = c.state.signing_info(&cons(2)).unwrap().unwrap();
+    assert_eq!(before.missed, 5);
+    // A window of 4 allows 2 misses: its 5 old ones would jail it at once.
+    change_window(&mut c.state, 4);
+    // Until it votes again, it is shown as the change left it: reset.
+    let req = cosmos_sdk_proto::cosmos::slashing::v1beta1::QuerySigningInfoRequest {
+        cons_address: crate::to_valcons(&cons(2)),
+    };
+    let answer = crate::query::query(
+        &c.state,
+        "/cosmos.slashing.v1beta1.Query/SigningInfo",
+        &prost::Message::encode_to_vec(&req),
+    )
+    .unwrap()
+    .unwrap();
+    let shown = <cosmos_sdk_proto::cosmos::slashing::v1beta1::QuerySigningInfoResponse as prost::Message>::decode(answer.as_slice())
+        .unwrap()
+        .val_signing_info
+        .unwrap();
+    assert_eq!((shown.missed_blocks_counter, shown.index_offset), (0, 0));
+    assert_eq!(shown.start_height, before.start_height as i64);
+    for missed in 1..=2 {
+        assert!(c.vote(2, false).iter().all(|e| e.kind != "slash"));
+        let si = c.state.signing_info(&cons(2)).unwrap().unwrap();
+        assert_eq!((si.missed, si.index_offset), (missed, missed));
+        assert_eq!(si.start_height, before.start_height, "as the reset left it");
+        c.end_block();
+    }
+    // The third miss of the new window is one too many.
+    assert!(c.vote(2, false).iter().any(|e| e.kind == "slash"));
+    assert!(c.state.validator(&acct(2)).unwrap().unwrap().jailed);
+}
