@@ -1,12 +1,16 @@
 //! Start of block: evidence of double-signing, then every vote of the last
-//! commit, counted against its validator's signing window. Only staked
+//! commit, counted against its validator's signing window, then a bounded
+//! share of the marks older window generations left. Only staked
 //! validators are tracked (the fixed validators genesis names hold no
 //! stake to slash).
 //!
 //! Cost: one signing record and one window mark per vote of the last
 //! commit (at most the set's size), plus one slash per piece of evidence;
 //! a slash walks the validator's unbonding delegations and redelegations
-//! that are still answerable.
+//! that are still answerable, and a downtime jail clears the validator's
+//! current window (at most `signed_blocks_window` marks). Old generations'
+//! marks: at most [`OLD_MARKS_PER_BLOCK`] deleted a block, and two counters
+//! read when there are none.
 
 use deai_staking::{slash, types::BondStatus, Notify, StakingRead, ValoperAddress};
 use deai_types::{
@@ -25,6 +29,11 @@ pub const FOREVER: BlockTime = BlockTime {
     seconds: 253_402_300_799,
     nanos: 0,
 };
+
+/// The most marks of old window generations one block deletes (each
+/// generation found empty counts as one): a window change leaves up to
+/// `MAX_WINDOW` marks per validator, deleted over later blocks.
+pub const OLD_MARKS_PER_BLOCK: usize = 1_000;
 
 fn cons_of(bytes: &[u8]) -> Option<[u8; 20]> {
     bytes.try_into().ok()
@@ -71,6 +80,7 @@ pub fn begin_block<S: StateWrite + ?Sized>(
             n,
         )?);
     }
+    state.delete_old_marks(OLD_MARKS_PER_BLOCK)?;
     Ok(events)
 }
 

@@ -20,8 +20,10 @@ impl SlashingGenesis {
         self.params.validate()
     }
 
-    /// Writes the section.
+    /// Writes the section. A new chain has no marks of older generations
+    /// (nor of the layout before them): begin block need not look for any.
     pub fn init<S: StateWrite + ?Sized>(&self, state: &mut S) -> Result<(), SlashingError> {
-        state.put_slashing_params(&self.params)
+        state.put_slashing_params(&self.params)?;
+        state.put_gc_floor(crate::state::FIRST_GENERATION)
     }
 }

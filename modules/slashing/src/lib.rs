@@ -15,6 +15,14 @@
 //! - **Where the tokens go.** To the DAO treasury, not burned: the DAO
 //!   decides what restitution or reuse they serve (our choice; the SDK
 //!   burns them).
+//! - **A new window length.** When governance changes
+//!   `signed_blocks_window`, every validator's window starts afresh (its
+//!   old marks no longer line up): it counts from index 0 with nothing
+//!   missed, keeping its start height. The change itself is O(1): it
+//!   starts a new window *generation*; marks are keyed generation first,
+//!   each record is reset at its next use (queries show it reset at once),
+//!   and begin block deletes the old generations' marks, at most
+//!   [`begin_block::OLD_MARKS_PER_BLOCK`] a block (see [`state`]).
 //!
 //! Only staked validators are tracked: the fixed validators genesis names
 //! (until they become staked ones) hold no stake to slash.
@@ -39,7 +47,6 @@ pub mod state;
 
 use bech32::{Bech32, Hrp};
 pub use component::SlashingModule;
-use deai_types::StateWrite;
 pub use error::SlashingError;
 pub use genesis::SlashingGenesis;
 pub use params::SlashingParams;
@@ -73,23 +80,6 @@ pub fn parse_valcons(s: &str) -> Result<[u8; 20], String> {
     data.as_slice()
         .try_into()
         .map_err(|_| format!("a consensus address is 20 bytes, got {}", data.len()))
-}
-
-/// Starts every validator's window afresh (after the window's length changed).
-pub fn reset_windows<S: StateWrite + ?Sized>(state: &mut S) -> Result<(), SlashingError> {
-    let infos = deai_staking::state::scan_all(state, state::INFOS)?;
-    for (k, _) in infos {
-        let cons: [u8; 20] = k[state::INFOS.len()..]
-            .try_into()
-            .map_err(|_| SlashingError::Corrupt("signing info key".into()))?;
-        if let Some(mut si) = state.signing_info(&cons)? {
-            si.missed = 0;
-            si.index_offset = 0;
-            state.put_signing_info(&cons, &si)?;
-            state.clear_missed(&cons)?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

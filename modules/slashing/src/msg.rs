@@ -53,12 +53,14 @@ impl GovernedParams for SlashingParams {
     type UpdatedEvent = deai_proto::slashing::v1::EventSlashingParamsUpdated;
 
     /// Stores the parameters. A window of a new length starts afresh for
-    /// every validator (the old marks no longer line up with it).
+    /// every validator (the old marks no longer line up with it): a new
+    /// window generation, O(1) here; each record resets at its next use
+    /// and begin block deletes the old marks a bounded number at a time.
     fn store(&self, state: &mut dyn StateWrite) -> Result<(), MsgError> {
         let old = crate::SlashingRead::slashing_params(&*state)?;
         state.put_slashing_params(self)?;
         if old.signed_blocks_window != self.signed_blocks_window {
-            crate::reset_windows(state)?;
+            state.start_window_generation()?;
         }
         Ok(())
     }

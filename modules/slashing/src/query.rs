@@ -56,6 +56,11 @@ pub fn query<S: StateRead + ?Sized>(
                     QueryError::from_module(&crate::SlashingError::Corrupt(e.to_string()))
                 })?;
                 p.address = crate::to_valcons(&cons);
+                if state.signing_info_is_stale(&cons)? {
+                    // As `SigningInfo` answers it (`SigningInfo::reset_window`).
+                    p.index_offset = 0;
+                    p.missed_blocks_counter = 0;
+                }
                 info.push(p);
             }
             let pagination: PageResponse =

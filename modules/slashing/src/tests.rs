@@ -20,12 +20,14 @@ use deai_staking::{
 };
 use deai_types::{
     module::{BlockInfo, BlockTime},
-    Address, Coin, Event, MemState, ModuleMsg, MsgCtx, MsgError, MsgHistory, MsgHost, Overlay,
-    StateRead, StateWrite,
+    Address, BlockCtx, BlockHost, Coin, CountingState, Event, MemState, ModuleMsg, MsgCtx,
+    MsgError, MsgHistory, MsgHost, Overlay, StateRead, StateWrite,
 };
 use proptest::prelude::*;
 
-use crate::{begin_block, SlashingError, SlashingParams, SlashingRead, SlashingWrite};
+use crate::{
+    begin_block, state::marks_prefix, SlashingError, SlashingParams, SlashingRead, SlashingWrite,
+};
 
 struct Host;
 
@@ -48,6 +50,29 @@ impl MsgHost for Host {
         _: &str,
         _: u64,
     ) -> Result<Event, MsgError> {
+        unreachable!()
+    }
+}
+
+impl BlockHost for Host {
+    fn history(&self, _: u64) -> Result<Box<dyn StateRead + '_>, String> {
+        Err("no history in these tests".into())
+    }
+    fn non_voting(&self) -> Vec<Address> {
+        Vec::new()
+    }
+    fn has_fixed_validators(&self) -> bool {
+        false
+    }
+    fn chain_id(&self) -> String {
+        "test".into()
+    }
+    fn execute_as_governance(
+        &self,
+        _: &mut dyn StateWrite,
+        _: u64,
+        _: &[cosmos_sdk_proto::Any],
+    ) -> Result<Vec<Event>, String> {
         unreachable!()
     }
 }
@@ -362,9 +387,10 @@ fn a_new_window_length_starts_every_window_afresh() {
     deai_types::GovernedParams::store(&p, &mut c.state).unwrap();
     let si = c.state.signing_info(&cons(2)).unwrap().unwrap();
     assert_eq!((si.missed, si.index_offset), (0, 0));
+    let current = c.state.window_generation().unwrap();
     assert!(c
         .state
-        .prefix_raw(&crate::state::missed_prefix(&cons(2)), None, 10)
+        .prefix_raw(&crate::state::missed_prefix(current, &cons(2)), None, 10)
         .unwrap()
         .is_empty());
     let _: Result<(), SlashingError> = Ok(());
@@ -460,7 +486,7 @@ fn a_slash_reads_only_what_began_since_its_infraction_however_much_came_before()
         c.end_block();
         let infraction = c.height;
         c.end_block();
-        let mut counted = deai_types::CountingState {
+        let mut counted = CountingState {
             inner: c.state.clone(),
             reads: Default::default(),
         };
@@ -478,4 +504,293 @@ fn a_slash_reads_only_what_began_since_its_infraction_however_much_came_before()
         counted.reads.get()
     };
     assert_eq!(reads(3), reads(150));
+}
+
+/// Governance's window change, run through the message's `store`.
+fn change_window(state: &mut dyn StateWrite, window: u64) {
+    let p = SlashingParams {
+        signed_blocks_window: window,
+        downtime_jail_duration_seconds: 60,
+        ..SlashingParams::default()
+    };
+    deai_types::GovernedParams::store(&p, state).unwrap();
+}
+
+/// Gives `count` made-up consensus addresses a signing record whose whole
+/// window of `marks` blocks was missed.
+fn fill_windows(state: &mut MemState, count: u8, marks: u64) {
+    for v in 0..count {
+        let cons = [v; 20];
+        let si = crate::SigningInfo {
+            start_height: 1,
+            index_offset: marks,
+            jailed_until: BlockTime::default(),
+            tombstoned: false,
+            missed: marks,
+        };
+        state.put_signing_info(&cons, &si).unwrap();
+        for i in 0..marks {
+            state.set_missed(&cons, i, true).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_window_change_reads_and_writes_the_same_however_many_validators_and_marks_exist() {
+    // (reads, writes) of one window change over `count` records of `marks`
+    // missed blocks each.
+    let cost = |count: u8, marks: u64| {
+        let mut c = Chain::new();
+        fill_windows(&mut c.state, count, marks);
+        let mut counted = CountingState {
+            inner: Overlay::new(&c.state),
+            reads: Default::default(),
+        };
+        change_window(&mut counted, 20);
+        (counted.reads.get(), counted.inner.into_changes().len())
+    };
+    let small = cost(2, 3);
+    assert_eq!(small, cost(200, 500), "100,000 marks cost what 6 do");
+    assert!(small.1 <= 2, "the params and the generation: {small:?}");
+}
+
+#[test]
+fn after_a_window_change_a_validators_next_vote_counts_in_a_fresh_window() {
+    let mut c = Chain::new();
+    // Past its first window of 10, validator 2 misses 5: the most it may.
+    for _ in 0..11 {
+        c.vote(2, true);
+        c.end_block();
+    }
+    for _ in 0..5 {
+        assert!(c.vote(2, false).iter().all(|e| e.kind != "slash"));
+        c.end_block();
+    }
+    let before = c.state.signing_info(&cons(2)).unwrap().unwrap();
+    assert_eq!(before.missed, 5);
+    // A window of 4 allows 2 misses: its 5 old ones would jail it at once.
+    change_window(&mut c.state, 4);
+    // Until it votes again, it is shown as the change left it: reset.
+    let req = cosmos_sdk_proto::cosmos::slashing::v1beta1::QuerySigningInfoRequest {
+        cons_address: crate::to_valcons(&cons(2)),
+    };
+    let answer = crate::query::query(
+        &c.state,
+        "/cosmos.slashing.v1beta1.Query/SigningInfo",
+        &prost::Message::encode_to_vec(&req),
+    )
+    .unwrap()
+    .unwrap();
+    let shown = <cosmos_sdk_proto::cosmos::slashing::v1beta1::QuerySigningInfoResponse as prost::Message>::decode(answer.as_slice())
+        .unwrap()
+        .val_signing_info
+        .unwrap();
+    assert_eq!((shown.missed_blocks_counter, shown.index_offset), (0, 0));
+    assert_eq!(shown.start_height, before.start_height as i64);
+    for missed in 1..=2 {
+        assert!(c.vote(2, false).iter().all(|e| e.kind != "slash"));
+        let si = c.state.signing_info(&cons(2)).unwrap().unwrap();
+        assert_eq!((si.missed, si.index_offset), (missed, missed));
+        assert_eq!(si.start_height, before.start_height, "as the reset left it");
+        c.end_block();
+    }
+    // The third miss of the new window is one too many.
+    assert!(c.vote(2, false).iter().any(|e| e.kind == "slash"));
+    assert!(c.state.validator(&acct(2)).unwrap().unwrap().jailed);
+}
+
+/// Slashing's begin block at `height` with no votes and no evidence, on a
+/// layer over `state`: its reads and the changes it would make.
+fn quiet_block(state: &MemState, height: u64) -> (u64, deai_types::Changes) {
+    let info = BlockInfo::at(height);
+    let fees = Default::default();
+    let ctx = BlockCtx {
+        info: &info,
+        prev_app_hash: &[],
+        fees: &fees,
+        host: &Host,
+    };
+    let mut counted = CountingState {
+        inner: Overlay::new(state),
+        reads: Default::default(),
+    };
+    begin_block::begin_block(&mut counted, &ctx, &mut notify()).unwrap();
+    (counted.reads.get(), counted.inner.into_changes())
+}
+
+/// Keeps `changes` in `state`.
+fn apply(state: &mut MemState, changes: deai_types::Changes) {
+    for (k, v) in changes {
+        match v {
+            Some(v) => state.put_raw(k, v).unwrap(),
+            None => state.delete_raw(k).unwrap(),
+        }
+    }
+}
+
+#[test]
+fn old_windows_marks_are_deleted_over_later_blocks_at_most_the_bound_a_block() {
+    let bound = begin_block::OLD_MARKS_PER_BLOCK;
+    let mut c = Chain::new();
+    let (_, changes) = quiet_block(&c.state, c.height);
+    apply(&mut c.state, changes);
+    // With nothing to delete, a block reads the two counters and writes nothing.
+    let (reads, changes) = quiet_block(&c.state, c.height);
+    assert_eq!((reads, changes.len()), (2, 0));
+
+    fill_windows(&mut c.state, 25, 100);
+    let first = c.state.window_generation().unwrap();
+    change_window(&mut c.state, 20);
+    fill_windows(&mut c.state, 10, 20);
+    change_window(&mut c.state, 30);
+    let current = c.state.window_generation().unwrap();
+    assert_eq!(current, first + 2);
+    let old_marks = |s: &MemState| {
+        (first..current)
+            .map(|g| {
+                s.prefix_raw(&marks_prefix(g), None, usize::MAX)
+                    .unwrap()
+                    .len()
+            })
+            .sum::<usize>()
+    };
+    assert_eq!(old_marks(&c.state), 2_500 + 200);
+
+    let mut blocks = 0;
+    loop {
+        let (_, changes) = quiet_block(&c.state, c.height);
+        if changes.is_empty() {
+            break;
+        }
+        let deleted = changes.values().filter(|v| v.is_none()).count();
+        assert!(deleted <= bound, "{deleted} marks in one block");
+        apply(&mut c.state, changes);
+        c.height += 1;
+        blocks += 1;
+    }
+    assert_eq!(old_marks(&c.state), 0);
+    assert_eq!(blocks, 3, "2,700 marks at 1,000 a block");
+    assert_eq!(c.state.gc_floor().unwrap(), current);
+    let (reads, changes) = quiet_block(&c.state, c.height);
+    assert_eq!((reads, changes.len()), (2, 0), "nothing left to look for");
+}
+
+#[test]
+fn a_jail_for_downtime_clears_only_the_current_windows_marks() {
+    let mut c = Chain::new();
+    fill_windows(&mut c.state, 3, 50);
+    let first = c.state.window_generation().unwrap();
+    change_window(&mut c.state, 10);
+    for _ in 0..30 {
+        c.vote(1, true);
+        if c.vote(2, false).iter().any(|e| e.kind == "slash") {
+            break;
+        }
+        c.end_block();
+    }
+    assert!(c.state.validator(&acct(2)).unwrap().unwrap().jailed);
+    let current = c.state.window_generation().unwrap();
+    assert!(c
+        .state
+        .prefix_raw(&crate::state::missed_prefix(current, &cons(2)), None, 10)
+        .unwrap()
+        .is_empty());
+    // The old generation is begin block's to delete, a bounded share at a time.
+    let old = c
+        .state
+        .prefix_raw(&marks_prefix(first), None, usize::MAX)
+        .unwrap();
+    assert_eq!(old.len(), 150);
+}
+
+#[test]
+fn a_chain_from_before_generations_counts_afresh_and_deletes_its_old_marks() {
+    let mut c = Chain::new();
+    for _ in 0..11 {
+        c.vote(2, true);
+        c.end_block();
+    }
+    for _ in 0..5 {
+        c.vote(2, false);
+        c.end_block();
+    }
+    // Rewrite validator 2's window as the layout before generations kept
+    // it: the record without a stamp, the marks under `slashing/missed/`.
+    let current = c.state.window_generation().unwrap();
+    let marks = c
+        .state
+        .prefix_raw(&marks_prefix(current), None, usize::MAX)
+        .unwrap();
+    assert_eq!(marks.len(), 5);
+    for (k, _) in marks {
+        let i: [u8; 8] = k[k.len() - 8..].try_into().unwrap();
+        c.state
+            .put_raw(
+                crate::state::missed_key(
+                    crate::state::LEGACY_GENERATION,
+                    &cons(2),
+                    u64::from_be_bytes(i),
+                ),
+                Vec::new(),
+            )
+            .unwrap();
+        c.state.delete_raw(k).unwrap();
+    }
+    c.state
+        .delete_raw(crate::state::info_generation_key(&cons(2)))
+        .unwrap();
+    c.state.delete_raw(crate::state::gc_floor_key()).unwrap();
+    assert_eq!(
+        c.state.signing_info(&cons(2)).unwrap().unwrap().missed,
+        0,
+        "counted afresh, as after a window change"
+    );
+    let (_, changes) = quiet_block(&c.state, c.height);
+    assert_eq!(changes.values().filter(|v| v.is_none()).count(), 5);
+    apply(&mut c.state, changes);
+    assert!(c
+        .state
+        .prefix_raw(&marks_prefix(crate::state::LEGACY_GENERATION), None, 10)
+        .unwrap()
+        .is_empty());
+    assert_eq!(c.state.gc_floor().unwrap(), current);
+}
+
+#[test]
+fn signing_infos_show_a_record_of_an_older_generation_reset() {
+    let mut c = Chain::new();
+    for _ in 0..3 {
+        c.vote(1, true);
+        c.vote(2, false);
+        c.end_block();
+    }
+    let infos = |s: &MemState| {
+        let req = cosmos_sdk_proto::cosmos::slashing::v1beta1::QuerySigningInfosRequest {
+            pagination: None,
+        };
+        let answer = crate::query::query(
+            s,
+            "/cosmos.slashing.v1beta1.Query/SigningInfos",
+            &prost::Message::encode_to_vec(&req),
+        )
+        .unwrap()
+        .unwrap();
+        let r = <cosmos_sdk_proto::cosmos::slashing::v1beta1::QuerySigningInfosResponse as prost::Message>::decode(answer.as_slice()).unwrap();
+        r.info
+            .into_iter()
+            .map(|p| (p.address, p.index_offset, p.missed_blocks_counter))
+            .collect::<Vec<_>>()
+    };
+    let before = infos(&c.state);
+    assert!(
+        before.iter().any(|(_, i, m)| (*i, *m) == (3, 3)),
+        "{before:?}"
+    );
+    change_window(&mut c.state, 20);
+    let after = infos(&c.state);
+    assert_eq!(after.len(), before.len());
+    assert!(
+        after.iter().all(|(_, i, m)| (*i, *m) == (0, 0)),
+        "{after:?}"
+    );
 }
