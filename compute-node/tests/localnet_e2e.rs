@@ -55,9 +55,17 @@ fn daemons_on_three_validators_run_and_are_paid_for_a_job_sent_through_a_fourth(
             "compute.commit_window=30",
             "--param",
             "compute.reveal_window=20",
-            // No fee share, so the treasury moves only by what it is given.
+            // No fee share, community tax or inflation (whose tax would
+            // reach the treasury every block), so the treasury moves only by
+            // what it is given.
             "--param",
             "treasury.fee_share_ppm=0",
+            "--param",
+            "distribution.community_tax=\"0\"",
+            "--param",
+            "mint.inflation_min=\"0\"",
+            "--param",
+            "mint.inflation_max=\"0\"",
         ],
     ) else {
         return;
