@@ -58,6 +58,13 @@ impl MsgHost for AppHost {
         Ok(())
     }
 
+    fn chain_id(&self, state: &dyn StateRead) -> Result<String, MsgError> {
+        Ok(state
+            .get_proto::<deai_proto::app::v1::ChainInfo>(&crate::state_key::chain_info())?
+            .unwrap_or_default()
+            .chain_id)
+    }
+
     fn record_treasury_spend(
         &self,
         state: &mut dyn StateWrite,

@@ -320,6 +320,11 @@ pub trait MsgHost {
     /// Gives `addr` an account if it has none (a recipient of tokens gets
     /// one, as in the Cosmos SDK).
     fn ensure_account(&self, state: &mut dyn StateWrite, addr: &Address) -> Result<(), MsgError>;
+    /// The chain id, as InitChain recorded it (IBC's host needs it; a host
+    /// without one refuses).
+    fn chain_id(&self, _state: &dyn StateRead) -> Result<String, MsgError> {
+        Err(MsgError::Internal("this host has no chain id".into()))
+    }
     /// Counts `amount`, paid out of the treasury's account by another
     /// module to `recipient` at `height`, against the treasury's spending
     /// cap and records it in the treasury's spend history, as `kind` (and

@@ -1,0 +1,95 @@
+//! IBC state keys. Everything a counterparty must be able to prove lives
+//! under [`PROVABLE`] (`ibc/`): the store keeps those keys in the IBC
+//! substore, whose keys are the ICS-24 paths after the prefix
+//! (`ibc/clients/07-tendermint-0/clientState` is path
+//! `clients/07-tendermint-0/clientState`), committed under the main tree's
+//! key `ibc`. The host's own bookkeeping (counters, when each client update
+//! was processed, consensus-state height indexes) lives under
+//! [`PRIVATE`] (`ibchost/`), in the main tree.
+
+use ibc::core::{client::types::Height, host::types::identifiers::ClientId};
+
+/// Prefix of the provable IBC state (the substore).
+pub const PROVABLE: &[u8] = b"ibc/";
+/// Prefix of the host's own bookkeeping.
+pub const PRIVATE: &[u8] = b"ibchost/";
+
+/// The raw key of ICS-24 path `path`.
+pub fn provable(path: &impl std::fmt::Display) -> Vec<u8> {
+    let mut k = PROVABLE.to_vec();
+    k.extend_from_slice(path.to_string().as_bytes());
+    k
+}
+
+/// The counter of created clients, connections or channels.
+pub fn counter(what: &str) -> Vec<u8> {
+    let mut k = PRIVATE.to_vec();
+    k.extend_from_slice(b"counter/");
+    k.extend_from_slice(what.as_bytes());
+    k
+}
+
+fn height_bytes(h: &Height) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&h.revision_number().to_be_bytes());
+    b[8..].copy_from_slice(&h.revision_height().to_be_bytes());
+    b
+}
+
+/// Reads the height at the end of an index key.
+pub fn parse_height(key: &[u8]) -> Option<Height> {
+    let tail = key.len().checked_sub(16).and_then(|i| key.get(i..))?;
+    let rev = u64::from_be_bytes(tail.get(..8)?.try_into().ok()?);
+    let h = u64::from_be_bytes(tail.get(8..)?.try_into().ok()?);
+    Height::new(rev, h).ok()
+}
+
+/// When (host time and height) the update of `client` to `height` was processed.
+pub fn update_meta(client: &ClientId, height: &Height) -> Vec<u8> {
+    let mut k = PRIVATE.to_vec();
+    k.extend_from_slice(b"update/");
+    k.extend_from_slice(client.as_str().as_bytes());
+    k.push(b'/');
+    k.extend_from_slice(&height_bytes(height));
+    k
+}
+
+/// Prefix of `client`'s consensus-state heights, ascending.
+pub fn heights_prefix(client: &ClientId) -> Vec<u8> {
+    let mut k = PRIVATE.to_vec();
+    k.extend_from_slice(b"heights/");
+    k.extend_from_slice(client.as_str().as_bytes());
+    k.push(b'/');
+    k
+}
+
+/// `client`'s consensus state at `height`, in the ascending index.
+pub fn height_entry(client: &ClientId, height: &Height) -> Vec<u8> {
+    let mut k = heights_prefix(client);
+    k.extend_from_slice(&height_bytes(height));
+    k
+}
+
+/// Prefix of `client`'s consensus-state heights, descending (each height's
+/// bytes inverted, so an ascending scan walks down).
+pub fn heights_desc_prefix(client: &ClientId) -> Vec<u8> {
+    let mut k = PRIVATE.to_vec();
+    k.extend_from_slice(b"heights_desc/");
+    k.extend_from_slice(client.as_str().as_bytes());
+    k.push(b'/');
+    k
+}
+
+/// `client`'s consensus state at `height`, in the descending index.
+pub fn height_entry_desc(client: &ClientId, height: &Height) -> Vec<u8> {
+    let mut k = heights_desc_prefix(client);
+    k.extend(height_bytes(height).iter().map(|b| !b));
+    k
+}
+
+/// Reads the height at the end of a descending-index key.
+pub fn parse_height_desc(key: &[u8]) -> Option<Height> {
+    let tail = key.len().checked_sub(16).and_then(|i| key.get(i..))?;
+    let inverted: Vec<u8> = tail.iter().map(|b| !b).collect();
+    parse_height(&inverted)
+}

@@ -1,0 +1,282 @@
+//! The module over in-memory state, driven by the messages a relayer
+//! sends: a 07-tendermint client of a counterparty is created and stored
+//! as ibc-go stores it, a connection handshake begins on it, and what
+//! ibc-rs refuses (an expired consensus state, an unknown client, a port no
+//! application owns) changes nothing.
+
+use std::time::Duration;
+
+use cosmos_sdk_proto::Any;
+use deai_types::{
+    module::BlockTime, Address, Coin, Event, MemState, ModuleMsg, MsgCtx, MsgError, MsgHistory,
+    MsgHost, Overlay, StateRead, StateWrite,
+};
+use ibc::{
+    clients::tendermint::types::{
+        AllowUpdate, ClientState as TmClientStateType, ConsensusState as TmConsensusStateType,
+        TrustThreshold,
+    },
+    core::{
+        client::types::Height,
+        commitment_types::{commitment::CommitmentRoot, specs::ProofSpecs},
+        host::types::identifiers::ChainId,
+    },
+};
+use ibc_proto::ibc::core::{client::v1::MsgCreateClient, connection::v1::MsgConnectionOpenInit};
+use prost::Message;
+
+use crate::{msg::IbcMsg, state_key as key};
+
+struct Host;
+
+impl MsgHost for Host {
+    fn gov_authority(&self) -> Address {
+        Address::module("gov")
+    }
+    fn is_genesis_validator_key(&self, _: &dyn StateRead, _: &[u8; 32]) -> Result<bool, MsgError> {
+        Ok(false)
+    }
+    fn ensure_account(&self, _: &mut dyn StateWrite, _: &Address) -> Result<(), MsgError> {
+        Ok(())
+    }
+    fn chain_id(&self, _: &dyn StateRead) -> Result<String, MsgError> {
+        Ok("deai-1".into())
+    }
+    fn record_treasury_spend(
+        &self,
+        _: &mut dyn StateWrite,
+        _: u64,
+        _: &Address,
+        _: &[Coin],
+        _: &str,
+        _: u64,
+    ) -> Result<Event, MsgError> {
+        unreachable!()
+    }
+}
+
+const NOW: i64 = 1_750_000_000;
+
+fn relayer() -> Address {
+    Address([7; 20])
+}
+
+struct Chain {
+    state: MemState,
+    height: u64,
+    time: BlockTime,
+}
+
+impl Chain {
+    fn new() -> Self {
+        Chain {
+            state: MemState::default(),
+            height: 5,
+            time: BlockTime {
+                seconds: NOW,
+                nanos: 0,
+            },
+        }
+    }
+
+    /// Runs `msg` (type URL, raw protobuf) as a transaction would: kept only
+    /// if it succeeds.
+    fn run(&mut self, type_url: &str, msg: &impl Message) -> Result<Vec<Event>, MsgError> {
+        let any = Any {
+            type_url: type_url.into(),
+            value: msg.encode_to_vec(),
+        };
+        let msg = IbcMsg::decode(&any)?;
+        assert_eq!(msg.signer(), relayer());
+        let history: &MsgHistory = &|_| Ok(None);
+        let ctx = MsgCtx {
+            height: self.height,
+            time: self.time,
+            prev_app_hash: &[],
+            history,
+            host: &Host,
+        };
+        let mut layer = Overlay::new(&self.state);
+        let events = msg.execute(&mut layer, &ctx)?;
+        for (k, v) in layer.into_changes() {
+            match v {
+                Some(v) => self.state.put_raw(k, v).unwrap(),
+                None => self.state.delete_raw(k).unwrap(),
+            }
+        }
+        Ok(events)
+    }
+
+    fn keys(&self) -> Vec<Vec<u8>> {
+        self.state
+            .prefix_raw(b"", None, usize::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect()
+    }
+}
+
+/// A counterparty chain's client: its state at height 1-10, and a
+/// consensus state `age` seconds old.
+fn create_client(age: u64) -> MsgCreateClient {
+    let client = TmClientStateType::new(
+        ChainId::new("counterparty-1").unwrap(),
+        TrustThreshold::ONE_THIRD,
+        Duration::from_secs(14 * 24 * 3600),
+        Duration::from_secs(21 * 24 * 3600),
+        Duration::from_secs(10),
+        Height::new(1, 10).unwrap(),
+        ProofSpecs::cosmos(),
+        vec!["upgrade".into(), "upgradedIBCState".into()],
+        AllowUpdate {
+            after_expiry: false,
+            after_misbehaviour: false,
+        },
+    )
+    .unwrap();
+    let time = tendermint::Time::from_unix_timestamp(NOW - i64::try_from(age).unwrap(), 0).unwrap();
+    let consensus = TmConsensusStateType::new(
+        CommitmentRoot::from_bytes(&[1; 32]),
+        time,
+        tendermint::Hash::Sha256([2; 32]),
+    );
+    MsgCreateClient {
+        client_state: Some(
+            ibc::clients::tendermint::client_state::ClientState::from(client).into(),
+        ),
+        consensus_state: Some(
+            ibc::clients::tendermint::consensus_state::ConsensusState::from(consensus).into(),
+        ),
+        signer: relayer().to_bech32(),
+    }
+}
+
+#[test]
+fn a_tendermint_client_is_created_and_stored_as_ibc_go_stores_it() {
+    let mut c = Chain::new();
+    let msg = create_client(60);
+    let events = c.run("/ibc.core.client.v1.MsgCreateClient", &msg).unwrap();
+    assert!(
+        events.iter().any(|e| e.kind == "create_client"
+            && e.attributes
+                .contains(&("client_id".into(), "07-tendermint-0".into()))),
+        "{events:?}"
+    );
+    // The client and consensus states are the relayer's `Any`s, byte for
+    // byte, under the ICS-24 paths of the provable store.
+    let stored = c
+        .state
+        .get_raw(b"ibc/clients/07-tendermint-0/clientState")
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, msg.client_state.unwrap().encode_to_vec());
+    let stored = c
+        .state
+        .get_raw(b"ibc/clients/07-tendermint-0/consensusStates/1-10")
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, msg.consensus_state.unwrap().encode_to_vec());
+    assert_eq!(
+        c.state.get_raw(&key::counter("clients")).unwrap(),
+        Some(1u64.to_be_bytes().to_vec())
+    );
+    // A second client gets the next id.
+    c.run("/ibc.core.client.v1.MsgCreateClient", &create_client(60))
+        .unwrap();
+    assert!(c
+        .state
+        .get_raw(b"ibc/clients/07-tendermint-1/clientState")
+        .unwrap()
+        .is_some());
+}
+
+#[test]
+fn a_connection_handshake_begins_on_an_existing_client_only() {
+    let mut c = Chain::new();
+    c.run("/ibc.core.client.v1.MsgCreateClient", &create_client(60))
+        .unwrap();
+    let init = |client: &str| MsgConnectionOpenInit {
+        client_id: client.into(),
+        counterparty: Some(ibc_proto::ibc::core::connection::v1::Counterparty {
+            client_id: "07-tendermint-7".into(),
+            connection_id: String::new(),
+            prefix: Some(ibc_proto::ibc::core::commitment::v1::MerklePrefix {
+                key_prefix: b"ibc".to_vec(),
+            }),
+        }),
+        version: None,
+        delay_period: 0,
+        signer: relayer().to_bech32(),
+    };
+    let before = c.keys();
+    let e = c
+        .run(
+            "/ibc.core.connection.v1.MsgConnectionOpenInit",
+            &init("07-tendermint-9"),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("07-tendermint-9"), "{e}");
+    assert_eq!(c.keys(), before, "a refused message writes nothing");
+
+    let events = c
+        .run(
+            "/ibc.core.connection.v1.MsgConnectionOpenInit",
+            &init("07-tendermint-0"),
+        )
+        .unwrap();
+    assert!(
+        events.iter().any(|e| e.kind == "connection_open_init"),
+        "{events:?}"
+    );
+    let end = c
+        .state
+        .get_raw(b"ibc/connections/connection-0")
+        .unwrap()
+        .unwrap();
+    let end = ibc_proto::ibc::core::connection::v1::ConnectionEnd::decode(end.as_slice()).unwrap();
+    assert_eq!(end.client_id, "07-tendermint-0");
+    assert_eq!(end.state, 1, "INIT");
+    let paths = c
+        .state
+        .get_raw(b"ibc/clients/07-tendermint-0/connections")
+        .unwrap()
+        .unwrap();
+    let paths =
+        ibc_proto::ibc::core::connection::v1::ClientPaths::decode(paths.as_slice()).unwrap();
+    assert_eq!(paths.paths, ["connection-0"]);
+}
+
+#[test]
+fn what_ibc_rs_refuses_changes_nothing_and_says_why() {
+    let mut c = Chain::new();
+    // A consensus state older than the trusting period: the client would
+    // be expired at birth.
+    let e = c
+        .run(
+            "/ibc.core.client.v1.MsgCreateClient",
+            &create_client(15 * 24 * 3600),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.to_lowercase().contains("expired") || e.contains("status"),
+        "{e}"
+    );
+    assert!(c.keys().is_empty());
+    // A message with no signer, or a signer that is no account, is refused
+    // before it runs.
+    let mut bad = create_client(60);
+    bad.signer = "cosmos1notours".into();
+    let any = Any {
+        type_url: "/ibc.core.client.v1.MsgCreateClient".into(),
+        value: bad.encode_to_vec(),
+    };
+    assert!(IbcMsg::decode(&any).is_err());
+    let any = Any {
+        type_url: "/ibc.core.client.v1.MsgCreateClient".into(),
+        value: vec![0xff, 0xff],
+    };
+    assert!(IbcMsg::decode(&any).is_err());
+}
