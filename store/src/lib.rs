@@ -24,13 +24,18 @@ mod cache;
 mod db;
 mod encoding;
 mod error;
+mod ibc;
 mod proof;
 mod prune;
 mod snapshot;
 mod storage;
 
 pub use error::StoreError;
-pub use proof::{proof_spec, verify_membership, verify_non_membership};
+pub use ibc::{IBC_PREFIX, IBC_ROOT_KEY};
+pub use proof::{
+    ibc_proof_specs, proof_spec, verify_chained_membership, verify_chained_non_membership,
+    verify_ibc_membership, verify_ibc_non_membership, verify_membership, verify_non_membership,
+};
 pub use snapshot::Snapshot;
 pub use storage::{PreparedCommit, Storage};
 
