@@ -1,5 +1,5 @@
-//! Checking ICS-23 proofs made by [`Snapshot::get_with_proof`](crate::Snapshot::get_with_proof),
-//! alone or chained through a substore.
+//! Checking ICS-23 proofs made by [`Snapshot::get_with_proof`](crate::Snapshot::get_with_proof)
+//! and [`Snapshot::get_with_ibc_proof`](crate::Snapshot::get_with_ibc_proof).
 //!
 //! Chained proofs are checked as ibc-go's `MerkleProof.VerifyMembership` and
 //! `VerifyNonMembership` (modules/core/23-commitment) check them, so what
@@ -41,7 +41,8 @@ pub fn verify_non_membership(root: &[u8; 32], proof: &CommitmentProof, key: &[u8
     ics23::verify_non_membership::<HostFunctionsManager>(proof, &proof_spec(), &root.to_vec(), key)
 }
 
-/// Whether `proofs` (the substore's, then the main tree's) show the IBC path `path` holding `value` under the app hash `root`.
+/// Whether `proofs` (from [`Snapshot::get_with_ibc_proof`](crate::Snapshot::get_with_ibc_proof))
+/// show the IBC path `path` holding `value` under the app hash `root`.
 pub fn verify_ibc_membership(
     root: &[u8; 32],
     proofs: &[CommitmentProof],
@@ -57,7 +58,8 @@ pub fn verify_ibc_membership(
     )
 }
 
-/// Whether `proofs` (the substore's, then the main tree's) show the IBC path `path` absent under the app hash `root`.
+/// Whether `proofs` (from [`Snapshot::get_with_ibc_proof`](crate::Snapshot::get_with_ibc_proof))
+/// show the IBC path `path` absent under the app hash `root`.
 pub fn verify_ibc_non_membership(root: &[u8; 32], proofs: &[CommitmentProof], path: &[u8]) -> bool {
     verify_chained_non_membership(&ibc_proof_specs(), root, proofs, &[IBC_ROOT_KEY, path])
 }
