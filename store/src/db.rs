@@ -16,16 +16,20 @@ use jmt::{
 };
 use rocksdb::{BlockBasedOptions, ColumnFamily, ColumnFamilyDescriptor, Options, ReadOptions, DB};
 
-use crate::{cache::ReadCache, encoding, error::StoreError, Entries};
+use crate::{cache::ReadCache, encoding, error::StoreError, ibc::IBC_PREFIX, Entries};
 
-/// Tree nodes: [`encoding::node_key`] -> borsh `Node`.
+/// Main tree nodes: [`encoding::node_key`] -> borsh `Node`.
 pub(crate) const CF_NODES: &str = "nodes";
+/// IBC substore nodes, laid out as in [`CF_NODES`].
+pub(crate) const CF_IBC_NODES: &str = "ibc_nodes";
 /// Versioned values: [`encoding::data_key`] -> [`encoding::encode_value`].
 pub(crate) const CF_DATA: &str = "data";
 /// Key hashes -> raw keys, for the tree's proofs.
 pub(crate) const CF_PREIMAGES: &str = "preimages";
-/// Stale nodes: [`encoding::stale_key`] -> empty; what pruning will delete.
+/// Stale main tree nodes: [`encoding::stale_key`] -> empty; what pruning will delete.
 pub(crate) const CF_STALE: &str = "stale";
+/// Stale IBC substore nodes, laid out as in [`CF_STALE`].
+pub(crate) const CF_IBC_STALE: &str = "ibc_stale";
 /// Metadata: the latest committed version.
 pub(crate) const CF_META: &str = "meta";
 
@@ -33,6 +37,58 @@ pub(crate) const CF_META: &str = "meta";
 pub(crate) const META_LATEST: &[u8] = b"latest_version";
 /// Metadata key of the earliest retained version (u64 big-endian); absent: 0.
 pub(crate) const META_EARLIEST: &[u8] = b"earliest_version";
+
+/// One of the two Merkle trees.
+///
+/// Each tree keeps its nodes and its stale-node records in column families
+/// of its own, so node keys need no tree id: the main tree's layout is the
+/// one databases written before the substore existed have, and they open
+/// unchanged (the substore's column families are created empty).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tree {
+    /// The main tree, whose root is the app hash.
+    Main,
+    /// The IBC substore, whose root is the value of
+    /// [`IBC_ROOT_KEY`](crate::IBC_ROOT_KEY) in the main tree.
+    Ibc,
+}
+
+impl Tree {
+    /// Both trees.
+    pub(crate) const ALL: [Tree; 2] = [Tree::Main, Tree::Ibc];
+
+    /// The tree that holds the raw state key `raw`, and the key it has there.
+    pub(crate) fn locate(raw: &[u8]) -> (Tree, &[u8]) {
+        match raw.strip_prefix(IBC_PREFIX) {
+            Some(path) => (Tree::Ibc, path),
+            None => (Tree::Main, raw),
+        }
+    }
+
+    /// The raw state key of `key` in this tree.
+    pub(crate) fn raw_key(self, key: &[u8]) -> Vec<u8> {
+        match self {
+            Tree::Main => key.to_vec(),
+            Tree::Ibc => [IBC_PREFIX, key].concat(),
+        }
+    }
+
+    /// The column family of this tree's nodes.
+    pub(crate) fn nodes_cf(self) -> &'static str {
+        match self {
+            Tree::Main => CF_NODES,
+            Tree::Ibc => CF_IBC_NODES,
+        }
+    }
+
+    /// The column family of this tree's stale-node records.
+    pub(crate) fn stale_cf(self) -> &'static str {
+        match self {
+            Tree::Main => CF_STALE,
+            Tree::Ibc => CF_IBC_STALE,
+        }
+    }
+}
 
 /// The latest committed version and its root hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,9 +129,11 @@ impl Inner {
 
         let cfs = vec![
             ColumnFamilyDescriptor::new(CF_NODES, point_opts.clone()),
+            ColumnFamilyDescriptor::new(CF_IBC_NODES, point_opts.clone()),
             ColumnFamilyDescriptor::new(CF_DATA, Options::default()),
             ColumnFamilyDescriptor::new(CF_PREIMAGES, point_opts),
             ColumnFamilyDescriptor::new(CF_STALE, Options::default()),
+            ColumnFamilyDescriptor::new(CF_IBC_STALE, Options::default()),
             ColumnFamilyDescriptor::new(CF_META, Options::default()),
         ];
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
@@ -95,7 +153,7 @@ impl Inner {
             None => None,
             Some(bytes) => {
                 let version = decode_u64(&bytes, "latest version")?;
-                let root = inner.root_hash(version)?.ok_or_else(|| {
+                let root = inner.root_hash(Tree::Main, version)?.ok_or_else(|| {
                     StoreError::Corrupt(format!("no root for latest version {version}"))
                 })?;
                 Some(Committed { version, root })
@@ -144,9 +202,9 @@ impl Inner {
         *self.latest.write().unwrap_or_else(PoisonError::into_inner) = latest;
     }
 
-    /// Reads the tree node stored under an encoded node key.
-    pub(crate) fn read_node(&self, key: &[u8]) -> Result<Option<Node>, StoreError> {
-        match self.db.get_pinned_cf(self.cf(CF_NODES), key)? {
+    /// Reads the node of `tree` stored under an encoded node key.
+    pub(crate) fn read_node(&self, tree: Tree, key: &[u8]) -> Result<Option<Node>, StoreError> {
+        match self.db.get_pinned_cf(self.cf(tree.nodes_cf()), key)? {
             None => Ok(None),
             Some(bytes) => borsh::from_slice(&bytes)
                 .map(Some)
@@ -154,9 +212,22 @@ impl Inner {
         }
     }
 
-    /// The root hash of the tree at `version`, `None` if no tree has that version.
-    pub(crate) fn root_hash(&self, version: u64) -> Result<Option<[u8; 32]>, StoreError> {
-        let view = TreeView::plain(self);
+    /// Whether `tree` has a root at `version`.
+    pub(crate) fn has_root(&self, tree: Tree, version: u64) -> Result<bool, StoreError> {
+        let key = encoding::node_key(version, &root_path());
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(tree.nodes_cf()), key)?
+            .is_some())
+    }
+
+    /// The root hash of `tree` at `version`, `None` if it has no root there.
+    pub(crate) fn root_hash(
+        &self,
+        tree: Tree,
+        version: u64,
+    ) -> Result<Option<[u8; 32]>, StoreError> {
+        let view = TreeView::plain(self, tree);
         jmt::Sha256Jmt::new(&view)
             .get_root_hash_option(version)
             .map(|root| root.map(|r| r.0))
@@ -241,7 +312,9 @@ impl Inner {
         Ok(out)
     }
 
-    /// The raw key whose hash is `key_hash`, if it was ever written.
+    /// The tree key whose hash is `key_hash`, if it was ever written: the
+    /// raw key in the main tree, the path after [`IBC_PREFIX`] in the substore.
+    /// Both trees share these records: one key hash has one preimage.
     pub(crate) fn preimage(&self, key_hash: &KeyHash) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.db.get_cf(self.cf(CF_PREIMAGES), key_hash.0)?)
     }
@@ -276,6 +349,8 @@ pub(crate) fn root_path() -> NibblePath {
 /// database, so that one version can be built in two passes.
 pub(crate) struct TreeView<'a> {
     inner: &'a Inner,
+    /// The tree read.
+    tree: Tree,
     /// `(v - 1, root)`: requests for the root of `v - 1` get `root` instead
     /// (`None`: the empty tree, which is never stored).
     root_alias: Option<(u64, Option<NodeKey>)>,
@@ -284,17 +359,19 @@ pub(crate) struct TreeView<'a> {
 }
 
 impl<'a> TreeView<'a> {
-    /// A view with no substitution, for reading committed versions.
-    pub(crate) fn plain(inner: &'a Inner) -> Self {
+    /// A view of `tree` with no substitution, for reading committed versions.
+    pub(crate) fn plain(inner: &'a Inner, tree: Tree) -> Self {
         TreeView {
             inner,
+            tree,
             root_alias: None,
             overlay: None,
         }
     }
 
-    /// A view for building `version` on top of the committed `base`.
-    pub(crate) fn building(inner: &'a Inner, version: u64, base: Option<u64>) -> Self {
+    /// A view for building `version` of `tree` on top of its root at the
+    /// committed `base` (`None`: on the empty tree).
+    pub(crate) fn building(inner: &'a Inner, tree: Tree, version: u64, base: Option<u64>) -> Self {
         let root_alias = match version.checked_sub(1) {
             Some(parent) if base != Some(parent) => {
                 Some((parent, base.map(|b| NodeKey::new(b, root_path()))))
@@ -303,6 +380,7 @@ impl<'a> TreeView<'a> {
         };
         TreeView {
             inner,
+            tree,
             root_alias,
             overlay: None,
         }
@@ -312,11 +390,13 @@ impl<'a> TreeView<'a> {
     /// `nodes` of a first pass, whose root is the root of `version`.
     pub(crate) fn second_pass(
         inner: &'a Inner,
+        tree: Tree,
         version: u64,
         nodes: &'a BTreeMap<NodeKey, Node>,
     ) -> Self {
         TreeView {
             inner,
+            tree,
             root_alias: version
                 .checked_sub(1)
                 .map(|parent| (parent, Some(NodeKey::new(version, root_path())))),
@@ -344,9 +424,10 @@ impl TreeReader for TreeView<'_> {
         if let Some(node) = self.overlay.and_then(|nodes| nodes.get(&key)) {
             return Ok(Some(node.clone()));
         }
-        Ok(self
-            .inner
-            .read_node(&encoding::node_key(key.version(), key.nibble_path()))?)
+        Ok(self.inner.read_node(
+            self.tree,
+            &encoding::node_key(key.version(), key.nibble_path()),
+        )?)
     }
 
     fn get_value_option(
@@ -354,13 +435,17 @@ impl TreeReader for TreeView<'_> {
         max_version: Version,
         key_hash: KeyHash,
     ) -> anyhow::Result<Option<OwnedValue>> {
+        // A preimage is the key in the tree, which for the substore is not
+        // the raw key its value is stored under.
         match self.inner.preimage(&key_hash)? {
-            Some(raw) => Ok(self.inner.read_value(&raw, max_version)?),
+            Some(key) => Ok(self
+                .inner
+                .read_value(&self.tree.raw_key(&key), max_version)?),
             None => Ok(None),
         }
     }
 
-    /// The leaf with the greatest key hash in the latest committed tree.
+    /// The leaf with the greatest key hash in this tree at the latest committed version.
     fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
         let Some(latest) = self.inner.latest() else {
             return Ok(None);

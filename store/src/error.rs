@@ -45,10 +45,15 @@ pub enum StoreError {
         /// The earliest version still retained.
         earliest: u64,
     },
-    /// ICS-23 cannot prove anything about an empty tree: a non-existence proof
-    /// needs at least one neighbouring key.
+    /// ICS-23 cannot prove anything about an empty tree (the main tree, or
+    /// for an IBC path the substore): a non-existence proof needs at least
+    /// one neighbouring key.
     #[error("no proof can be made against an empty tree")]
     EmptyTree,
+    /// The key lies under the IBC prefix, so the main tree does not hold it:
+    /// its proof comes from `Snapshot::get_with_ibc_proof`.
+    #[error("the key is in the IBC substore; prove its path with get_with_ibc_proof")]
+    InIbcSubstore,
 }
 
 impl StoreError {

@@ -3,7 +3,7 @@
 use rocksdb::{WriteBatch, WriteOptions};
 
 use crate::{
-    db::{Inner, CF_DATA, CF_META, CF_NODES, CF_STALE, META_EARLIEST},
+    db::{Inner, Tree, CF_DATA, CF_META, META_EARLIEST},
     encoding,
     error::StoreError,
 };
@@ -59,22 +59,23 @@ impl Inner {
         };
 
         // A node stale since `s` belongs only to trees of versions below `s`.
-        let mut it = self.db.raw_iterator_cf(self.cf(CF_STALE));
-        it.seek_to_first();
-        while let Some(key) = it.key() {
-            let (since, node_key) = key.split_at(8.min(key.len()));
-            let since: [u8; 8] = since
-                .try_into()
-                .map_err(|_| StoreError::Corrupt("malformed stale-node key".into()))?;
-            if u64::from_be_bytes(since) > retain_from {
-                break;
+        for tree in Tree::ALL {
+            let mut it = self.db.raw_iterator_cf(self.cf(tree.stale_cf()));
+            it.seek_to_first();
+            while let Some(key) = it.key() {
+                let (since, node_key) = key.split_at(8.min(key.len()));
+                let since: [u8; 8] = since
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("malformed stale-node key".into()))?;
+                if u64::from_be_bytes(since) > retain_from {
+                    break;
+                }
+                deleter.delete(tree.nodes_cf(), node_key)?;
+                deleter.delete(tree.stale_cf(), key)?;
+                it.next();
             }
-            deleter.delete(CF_NODES, node_key)?;
-            deleter.delete(CF_STALE, key)?;
-            it.next();
+            it.status()?;
         }
-        it.status()?;
-        drop(it);
 
         // Per key, versions from `retain_from` on need every entry above
         // it and the newest at or below it; a deletion there reads the
@@ -113,12 +114,14 @@ impl Inner {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use deai_types::state::Changes;
     use jmt::storage::{NibblePath, Node, NodeKey};
 
     use crate::{
-        db::{root_path, Inner, TreeView, CF_DATA, CF_NODES},
-        Storage,
+        db::{root_path, Inner, Tree, TreeView, CF_DATA, CF_NODES},
+        encoding, Storage,
     };
 
     fn count(inner: &Inner, cf: &str) -> usize {
@@ -132,14 +135,31 @@ mod tests {
         n
     }
 
+    /// The stored keys of a column family.
+    fn keys(inner: &Inner, cf: &str) -> BTreeSet<Vec<u8>> {
+        let mut it = inner.db.raw_iterator_cf(inner.cf(cf));
+        it.seek_to_first();
+        let mut out = BTreeSet::new();
+        while let Some(key) = it.key() {
+            out.insert(key.to_vec());
+            it.next();
+        }
+        out
+    }
+
     /// Nodes reachable from the root of `version`.
     fn reachable(inner: &Inner, version: u64) -> usize {
+        reachable_keys(inner, Tree::Main, version).len()
+    }
+
+    /// The encoded keys of the nodes of `tree` reachable from its root at `version`.
+    fn reachable_keys(inner: &Inner, tree: Tree, version: u64) -> BTreeSet<Vec<u8>> {
         use jmt::storage::TreeReader;
-        let view = TreeView::plain(inner);
+        let view = TreeView::plain(inner, tree);
         let mut todo = vec![NodeKey::new(version, root_path())];
-        let mut n = 0;
+        let mut out = BTreeSet::new();
         while let Some(key) = todo.pop() {
-            n += 1;
+            out.insert(encoding::node_key(key.version(), key.nibble_path()));
             if let Node::Internal(internal) = view.get_node_option(&key).unwrap().unwrap() {
                 for (nibble, child) in internal.children_sorted() {
                     let path: NibblePath = key
@@ -151,7 +171,7 @@ mod tests {
                 }
             }
         }
-        n
+        out
     }
 
     #[test]
@@ -213,5 +233,55 @@ mod tests {
             storage.latest_snapshot().get(b"new").unwrap(),
             Some(b"v".to_vec())
         );
+    }
+
+    #[test]
+    fn pruning_keeps_exactly_the_nodes_of_both_trees_that_retained_versions_reach() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        let mut versions = Vec::new();
+        let mut height = 2;
+        for round in 0u8..14 {
+            let mut changes = Changes::new();
+            for i in 0u8..30 {
+                let value = match (i + round) % 4 {
+                    0 => None,
+                    _ => Some(vec![round, i]),
+                };
+                // The substore starts in round 2 and empties in round 9.
+                if (2..9).contains(&round) || (round > 9 && i < 3) {
+                    changes.insert([b"ibc/", &[i][..]].concat(), value.clone());
+                }
+                if round == 9 {
+                    changes.insert([b"ibc/", &[i][..]].concat(), None);
+                }
+                if round % 3 != 2 {
+                    changes.insert(vec![b'k', i], value);
+                }
+            }
+            storage
+                .commit(storage.prepare(height, &changes).unwrap())
+                .unwrap();
+            versions.push(height);
+            height += 1 + u64::from(round % 4 == 0);
+        }
+        let inner = &storage.inner;
+        for retain_from in [versions[4], versions[10], versions[13]] {
+            storage.prune(retain_from).unwrap();
+            for tree in Tree::ALL {
+                let mut want = BTreeSet::new();
+                for version in versions.iter().filter(|v| **v >= retain_from) {
+                    if tree == Tree::Main || inner.has_root(tree, *version).unwrap() {
+                        want.extend(reachable_keys(inner, tree, *version));
+                    }
+                }
+                assert!(!want.is_empty());
+                assert_eq!(
+                    keys(inner, tree.nodes_cf()),
+                    want,
+                    "{tree:?} from {retain_from}"
+                );
+            }
+        }
     }
 }

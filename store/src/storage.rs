@@ -21,11 +21,11 @@ use sha2::Sha256;
 use crate::{
     cache::CacheUpdate,
     db::{
-        root_path, Committed, Inner, TreeView, CF_DATA, CF_META, CF_NODES, CF_PREIMAGES, CF_STALE,
-        META_LATEST,
+        root_path, Committed, Inner, Tree, TreeView, CF_DATA, CF_META, CF_PREIMAGES, META_LATEST,
     },
     encoding,
     error::StoreError,
+    ibc::IBC_ROOT_KEY,
     snapshot::Snapshot,
 };
 
@@ -119,7 +119,7 @@ impl Storage {
             }
         }
         self.inner
-            .root_hash(version)?
+            .root_hash(Tree::Main, version)?
             .ok_or(StoreError::UnknownVersion(version))
     }
 
@@ -151,6 +151,10 @@ impl Storage {
     /// `u64::MAX` when nothing is committed, e.g. the chain's initial height).
     /// Deleting an absent key is not an error. The same base and the same
     /// changes always give the same root.
+    ///
+    /// Keys under [`IBC_PREFIX`](crate::IBC_PREFIX) go to the IBC substore. A write or deletion
+    /// of [`IBC_ROOT_KEY`] is ignored: the store sets that key to the
+    /// substore's root itself (see [the crate docs](crate#the-ibc-substore)).
     pub fn prepare(&self, version: u64, changes: &Changes) -> Result<PreparedCommit, StoreError> {
         if version == u64::MAX {
             return Err(StoreError::ReservedVersion(version));
@@ -163,55 +167,70 @@ impl Storage {
         }
 
         let inner = &self.inner;
-        let hashed: Vec<KeyHash> = changes.keys().map(KeyHash::with::<Sha256>).collect();
-        let update = build_tree(inner, version, base, changes, &hashed)?;
-
+        let mut applied: Vec<Change<'_>> = changes
+            .iter()
+            .filter(|(key, _)| key.as_slice() != IBC_ROOT_KEY)
+            .map(|(raw, value)| Change::new(raw, value.as_deref()))
+            .collect();
         let mut batch = WriteBatch::default();
-        let nodes = inner.cf(CF_NODES);
-        for (key, node) in update.nodes.map() {
-            let bytes =
-                borsh::to_vec(node).map_err(|e| StoreError::Tree(format!("encode node: {e}")))?;
-            batch.put_cf(
-                nodes,
-                encoding::node_key(key.version(), key.nibble_path()),
-                bytes,
-            );
+
+        // The substore first: its root is a value in the main tree. Once it
+        // has a root it gets one at every version, as the main tree does,
+        // so that any retained version can be read and proved.
+        let ibc_base = match base {
+            Some(b) if inner.has_root(Tree::Ibc, b)? => Some(b),
+            _ => None,
+        };
+        let ibc_changes = applied.iter().filter(|c| c.tree == Tree::Ibc);
+        let ibc_root = if ibc_base.is_some() || ibc_changes.clone().next().is_some() {
+            let update = build_tree(inner, Tree::Ibc, version, ibc_base, ibc_changes)?;
+            write_tree(&mut batch, inner, Tree::Ibc, version, ibc_base, &update)?;
+            let old = match ibc_base {
+                Some(b) => inner.root_hash(Tree::Ibc, b)?.ok_or_else(|| {
+                    StoreError::Corrupt(format!("no substore root for version {b}"))
+                })?,
+                None => empty_root(),
+            };
+            (update.root != old).then_some(update.root)
+        } else {
+            None
+        };
+        if let Some(root) = &ibc_root {
+            // Absent exactly while the substore is empty, so the app hash
+            // depends on the live entries only.
+            let value = (*root != empty_root()).then_some(&root[..]);
+            let at = applied.partition_point(|c| c.raw < IBC_ROOT_KEY);
+            applied.insert(at, Change::new(IBC_ROOT_KEY, value));
         }
-        let stale = inner.cf(CF_STALE);
-        for (since, key) in &update.stale {
-            let node_key = encoding::node_key(key.version(), key.nibble_path());
-            batch.put_cf(stale, encoding::stale_key(*since, &node_key), []);
-        }
-        // A version's root is never part of a later tree, but jmt does not
-        // always say so (an empty block copies the root).
-        if let Some(b) = base {
-            let root_key = encoding::node_key(b, &root_path());
-            batch.put_cf(stale, encoding::stale_key(version, &root_key), []);
-        }
+
+        let main_changes = applied.iter().filter(|c| c.tree == Tree::Main);
+        let update = build_tree(inner, Tree::Main, version, base, main_changes)?;
+        write_tree(&mut batch, inner, Tree::Main, version, base, &update)?;
+
         let data = inner.cf(CF_DATA);
         let preimages = inner.cf(CF_PREIMAGES);
-        for ((key, value), hash) in changes.iter().zip(&hashed) {
+        for change in &applied {
             batch.put_cf(
                 data,
-                encoding::data_key(key, version),
-                encoding::encode_value(value.as_deref()),
+                encoding::data_key(change.raw, version),
+                encoding::encode_value(change.value),
             );
             // A key that had a value before has its preimage already
             // (preimages are never deleted); rewriting it costs a memtable
             // insert per key at commit for nothing.
-            let known = base.is_some_and(|b| inner.cache.knows_value(b, key));
-            if value.is_some() && !known {
-                batch.put_cf(preimages, hash.0, key);
+            let known = base.is_some_and(|b| inner.cache.knows_value(b, change.raw));
+            if change.value.is_some() && !known {
+                batch.put_cf(preimages, change.hash.0, change.key);
             }
         }
         batch.put_cf(inner.cf(CF_META), META_LATEST, version.to_be_bytes());
         // A block's changes are the records the next block is likeliest to
         // read; a restore's millions are not worth copying.
-        let cache_update = if changes.len() <= inner.cache.capacity() {
+        let cache_update = if applied.len() <= inner.cache.capacity() {
             CacheUpdate::Changes(
-                changes
+                applied
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .map(|c| (c.raw.to_vec(), c.value.map(<[u8]>::to_vec)))
                     .collect(),
             )
         } else {
@@ -325,8 +344,68 @@ struct TreeUpdate {
     stale: Vec<(u64, NodeKey)>,
 }
 
-/// Computes the tree of `version` from the committed `base` and `changes`
-/// (whose key hashes are `hashed`, in the same order).
+/// One change as the store applies it: where it goes and what it writes.
+struct Change<'a> {
+    /// The raw state key.
+    raw: &'a [u8],
+    /// The tree that holds the key.
+    tree: Tree,
+    /// The key in that tree.
+    key: &'a [u8],
+    /// The hash of `key`.
+    hash: KeyHash,
+    /// The new value; `None` deletes.
+    value: Option<&'a [u8]>,
+}
+
+impl<'a> Change<'a> {
+    fn new(raw: &'a [u8], value: Option<&'a [u8]>) -> Self {
+        let (tree, key) = Tree::locate(raw);
+        Change {
+            raw,
+            tree,
+            key,
+            hash: KeyHash::with::<Sha256>(key),
+            value,
+        }
+    }
+}
+
+/// Adds a tree update's new nodes and stale-node records to `batch`.
+fn write_tree(
+    batch: &mut WriteBatch,
+    inner: &Inner,
+    tree: Tree,
+    version: u64,
+    base: Option<u64>,
+    update: &TreeUpdate,
+) -> Result<(), StoreError> {
+    let nodes = inner.cf(tree.nodes_cf());
+    for (key, node) in update.nodes.map() {
+        let bytes =
+            borsh::to_vec(node).map_err(|e| StoreError::Tree(format!("encode node: {e}")))?;
+        batch.put_cf(
+            nodes,
+            encoding::node_key(key.version(), key.nibble_path()),
+            bytes,
+        );
+    }
+    let stale = inner.cf(tree.stale_cf());
+    for (since, key) in &update.stale {
+        let node_key = encoding::node_key(key.version(), key.nibble_path());
+        batch.put_cf(stale, encoding::stale_key(*since, &node_key), []);
+    }
+    // A version's root is never part of a later tree, but jmt does not
+    // always say so (an empty block copies the root).
+    if let Some(b) = base {
+        let root_key = encoding::node_key(b, &root_path());
+        batch.put_cf(stale, encoding::stale_key(version, &root_key), []);
+    }
+    Ok(())
+}
+
+/// Computes `tree` at `version` from its root at the committed `base`
+/// (`None`: the empty tree) and `changes`, all of which belong to it.
 ///
 /// jmt's one-key-at-a-time update rehashes the whole path from the root for
 /// every key; for thousands of keys that dominates a block. Its batch update
@@ -334,23 +413,23 @@ struct TreeUpdate {
 /// batch update and deletions, usually few, through a second pass on top of
 /// its result. The tree's shape depends only on its key set, so the root is
 /// the same whichever way it is computed.
-fn build_tree(
+fn build_tree<'c, 'a: 'c>(
     inner: &Inner,
+    tree: Tree,
     version: u64,
     base: Option<u64>,
-    changes: &Changes,
-    hashed: &[KeyHash],
+    changes: impl Iterator<Item = &'c Change<'a>>,
 ) -> Result<TreeUpdate, StoreError> {
     let mut writes = Vec::new();
     let mut deletions = Vec::new();
-    for (hash, value) in hashed.iter().zip(changes.values()) {
-        match value {
-            Some(value) => writes.push((*hash, value.clone())),
-            None => deletions.push((*hash, None)),
+    for change in changes {
+        match change.value {
+            Some(value) => writes.push((change.hash, value.to_vec())),
+            None => deletions.push((change.hash, None)),
         }
     }
 
-    let first = TreeView::building(inner, version, base);
+    let first = TreeView::building(inner, tree, version, base);
     let mut update = TreeUpdate {
         root: empty_root(),
         nodes: NewNodes::Map(BTreeMap::new()),
@@ -396,7 +475,7 @@ fn build_tree(
     let second = if first_nodes.is_empty() {
         first
     } else {
-        TreeView::second_pass(inner, version, &first_nodes)
+        TreeView::second_pass(inner, tree, version, &first_nodes)
     };
     let (root, batch) = jmt::Sha256Jmt::new(&second)
         .put_value_set(deletions, version)
