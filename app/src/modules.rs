@@ -35,6 +35,9 @@
 //! reflects every stake the block moved. Auth and bank have no hooks; they
 //! come first because every other module builds on them.
 //!
+//! IBC has no block hooks (its host's consensus states come from
+//! staking's historical info); its messages run ibc-rs's handlers.
+//!
 //! Staking and slashing tell distribution of every stake change they make
 //! (`deai_distribution::DistributionHooks`, given to them here), so that
 //! rewards are settled on the stake that earned them.
@@ -56,6 +59,7 @@ pub static MODULES: &[&dyn Module] = &[
     &deai_distribution::DistributionModule,
     &deai_staking::StakingModule::new(&deai_distribution::DistributionHooks),
     &deai_slashing::SlashingModule::new(&deai_distribution::DistributionHooks),
+    &deai_ibc::IbcModule,
 ];
 
 /// The `app_state` of a new genesis: every registered module's default
@@ -91,7 +95,8 @@ mod tests {
                 "mint",
                 "distribution",
                 "staking",
-                "slashing"
+                "slashing",
+                "ibc"
             ]
         );
     }
@@ -135,8 +140,8 @@ mod tests {
         }
         assert_eq!(
             count,
-            3 + 1 + 8 + 9 + 5 + 1 + 4 + 7 + 2,
-            "auth, bank, gov, compute, treasury, mint, distribution, staking, slashing"
+            3 + 1 + 8 + 9 + 5 + 1 + 4 + 7 + 2 + 18,
+            "auth, bank, gov, compute, treasury, mint, distribution, staking, slashing, ibc"
         );
     }
 }

@@ -220,6 +220,9 @@ fn store_query(snapshot: &Snapshot, rest: &str, key: &[u8], prove: bool, at: u64
             at,
         );
     };
+    if module == "ibc" {
+        return ibc_store_query(snapshot, key, prove, at);
+    }
     if !key.starts_with(format!("{module}/").as_bytes()) {
         return QueryAnswer::error(
             QueryError::invalid(format!("key must start with {module}/")),
@@ -238,6 +241,54 @@ fn store_query(snapshot: &Snapshot, rest: &str, key: &[u8], prove: bool, at: u64
             proof_ops: proof
                 .map(|p| vec![(PROOF_OP_TYPE.to_string(), key.to_vec(), p.encode_to_vec())])
                 .unwrap_or_default(),
+            height: at,
+            ..Default::default()
+        },
+        Err(e) => QueryAnswer::error(
+            QueryError {
+                codespace: "sdk",
+                code: 1,
+                log: format!("storage: {e}"),
+            },
+            at,
+        ),
+    }
+}
+
+/// `store/ibc/key`, as relayers ask it of a Cosmos SDK chain: `path` is
+/// the ICS-24 path inside the IBC store (state key `ibc/<path>`), and the
+/// proof is two ICS-23 proofs, the path in the IBC substore, then the
+/// substore's root under `ibc` in the main tree (see `deai_store`).
+fn ibc_store_query(snapshot: &Snapshot, path: &[u8], prove: bool, at: u64) -> QueryAnswer {
+    if path.is_empty() {
+        return QueryAnswer::error(QueryError::invalid("the IBC path is empty"), at);
+    }
+    let mut key = deai_store::IBC_PREFIX.to_vec();
+    key.extend_from_slice(path);
+    let result = if prove {
+        snapshot.get_with_ibc_proof(path).map(|(v, [sub, main])| {
+            let ops = vec![
+                (
+                    PROOF_OP_TYPE.to_string(),
+                    path.to_vec(),
+                    sub.encode_to_vec(),
+                ),
+                (
+                    PROOF_OP_TYPE.to_string(),
+                    deai_store::IBC_ROOT_KEY.to_vec(),
+                    main.encode_to_vec(),
+                ),
+            ];
+            (v, ops)
+        })
+    } else {
+        snapshot.get(&key).map(|v| (v, Vec::new()))
+    };
+    match result {
+        Ok((value, proof_ops)) => QueryAnswer {
+            key: path.to_vec(),
+            value: value.unwrap_or_default(),
+            proof_ops,
             height: at,
             ..Default::default()
         },
