@@ -21,10 +21,11 @@ use deai_staking::{
     types::pubkey_any,
     Notify, StakingParams, StakingRead, StakingWrite, ValoperAddress,
 };
+use deai_types::testing::TestHost as Host;
 use deai_types::{
     module::{BlockInfo, BlockTime, CommitVote, VoteFlag, FEE_COLLECTOR},
-    Address, BlockCtx, BlockHost, Coin, Event, MemState, ModuleMsg, MsgCtx, MsgError, MsgHistory,
-    MsgHost, Overlay, StateRead, StateWrite,
+    Address, BlockCtx, Coin, Event, MemState, ModuleMsg, MsgCtx, MsgError, MsgHistory, Overlay,
+    StateRead, StateWrite,
 };
 use proptest::prelude::*;
 
@@ -32,54 +33,6 @@ use crate::{
     dec_coins::DecCoins, invariants::check_books, msg::DistributionMsg, rewards, DistributionHooks,
     DistributionParams, DistributionRead, DistributionWrite,
 };
-
-struct Host;
-
-impl MsgHost for Host {
-    fn gov_authority(&self) -> Address {
-        Address::module("gov")
-    }
-    fn is_genesis_validator_key(&self, _: &dyn StateRead, _: &[u8; 32]) -> Result<bool, MsgError> {
-        Ok(false)
-    }
-    fn ensure_account(&self, _: &mut dyn StateWrite, _: &Address) -> Result<(), MsgError> {
-        Ok(())
-    }
-    fn record_treasury_spend(
-        &self,
-        _: &mut dyn StateWrite,
-        _: u64,
-        _: &Address,
-        _: &[Coin],
-        _: &str,
-        _: u64,
-    ) -> Result<Event, MsgError> {
-        unreachable!()
-    }
-}
-
-impl BlockHost for Host {
-    fn history(&self, _: u64) -> Result<Box<dyn StateRead + '_>, String> {
-        Err("no history in these tests".into())
-    }
-    fn non_voting(&self) -> Vec<Address> {
-        Vec::new()
-    }
-    fn has_fixed_validators(&self) -> bool {
-        false
-    }
-    fn chain_id(&self) -> String {
-        "test".into()
-    }
-    fn execute_as_governance(
-        &self,
-        _: &mut dyn StateWrite,
-        _: u64,
-        _: &[cosmos_sdk_proto::Any],
-    ) -> Result<Vec<Event>, String> {
-        unreachable!()
-    }
-}
 
 fn key(i: u8) -> [u8; 32] {
     ed25519_consensus::SigningKey::from([i; 32])

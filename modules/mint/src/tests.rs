@@ -11,9 +11,10 @@ use cosmos_sdk_proto::{cosmos::mint::v1beta1 as sdk, Any};
 use deai_bank::{BankRead, BankWrite};
 use deai_proto::mint::v1 as pb;
 use deai_staking::dec::{Dec, ONE_ATOMICS};
+use deai_types::testing::TestHost as Host;
 use deai_types::{
     Address, Coin, DecodeCtx, Event, GenesisHandler, MemState, ModuleMsg, MsgCtx, MsgDecoder,
-    MsgError, MsgHandler, MsgHistory, MsgHost, Overlay, QueryError, StateRead, StateWrite,
+    MsgError, MsgHandler, MsgHistory, Overlay, QueryError, StateWrite,
 };
 use proptest::prelude::*;
 use prost::Message;
@@ -21,31 +22,6 @@ use prost::Message;
 use crate::{
     begin_block::begin_block, MintGenesis, MintModule, MintParams, MintRead, MintWrite, Minter,
 };
-
-struct Host;
-
-impl MsgHost for Host {
-    fn gov_authority(&self) -> Address {
-        Address::module("gov")
-    }
-    fn is_genesis_validator_key(&self, _: &dyn StateRead, _: &[u8; 32]) -> Result<bool, MsgError> {
-        Ok(false)
-    }
-    fn ensure_account(&self, _: &mut dyn StateWrite, _: &Address) -> Result<(), MsgError> {
-        Ok(())
-    }
-    fn record_treasury_spend(
-        &self,
-        _: &mut dyn StateWrite,
-        _: u64,
-        _: &Address,
-        _: &[Coin],
-        _: &str,
-        _: u64,
-    ) -> Result<Event, MsgError> {
-        unreachable!()
-    }
-}
 
 struct NoNesting;
 

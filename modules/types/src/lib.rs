@@ -14,6 +14,7 @@ pub mod gas;
 pub mod module;
 pub mod query;
 pub mod state;
+pub mod testing;
 pub mod tx_hash;
 
 pub use address::{Address, AddressError, BECH32_PREFIX};
