@@ -2,8 +2,8 @@
 
 use cosmos_sdk_proto::Any;
 use deai_types::{
-    module::genesis_section, BlockHooks, DecodeCtx, Event, GenesisHandler, HookError, Module,
-    ModuleMsg, MsgError, MsgHandler, QueryCtx, QueryError, QueryHandler, StateWrite,
+    BlockHooks, DecodeCtx, Event, GenesisHandler, HookError, Module, ModuleMsg, MsgError,
+    MsgHandler, QueryCtx, QueryError, QueryHandler, StateWrite,
 };
 
 use crate::{BlockCtx, Msg};
@@ -81,31 +81,9 @@ impl MsgHandler for ComputeModule {
 }
 
 impl GenesisHandler for ComputeModule {
-    fn genesis_key(&self) -> Option<&'static str> {
-        Some("compute")
-    }
-
-    fn default_genesis(&self) -> serde_json::Value {
-        serde_json::to_value(crate::ComputeGenesis::default()).unwrap_or_default()
-    }
-
-    fn validate_genesis(&self, section: &serde_json::Value) -> Result<(), String> {
-        genesis_section::<crate::ComputeGenesis>(section)?
-            .validate()
-            .map_err(|e| e.to_string())
-    }
-
-    /// Runs after the bank's: provider bonds must already be held by the
-    /// compute module account.
-    fn init_genesis(
-        &self,
-        mut state: &mut dyn StateWrite,
-        section: &serde_json::Value,
-    ) -> Result<(), String> {
-        genesis_section::<crate::ComputeGenesis>(section)?
-            .init(&mut state)
-            .map_err(|e| e.to_string())
-    }
+    // Init runs after the bank's: provider bonds must already be held by
+    // the compute module account.
+    deai_types::typed_genesis_section!("compute", crate::ComputeGenesis);
 }
 
 impl Module for ComputeModule {

@@ -2,7 +2,7 @@
 
 use cosmos_sdk_proto::Any;
 use deai_types::{
-    module::{decode_any, genesis_section, shown_type_url},
+    module::{decode_any, shown_type_url},
     BlockCtx, BlockHooks, DecodeCtx, Event, GenesisHandler, HookError, Module, ModuleMsg, MsgError,
     MsgHandler, QueryCtx, QueryError, QueryHandler, StateRead, StateWrite,
 };
@@ -69,29 +69,7 @@ impl MsgHandler for DistributionModule {
 }
 
 impl GenesisHandler for DistributionModule {
-    fn genesis_key(&self) -> Option<&'static str> {
-        Some(crate::MODULE_NAME)
-    }
-
-    fn default_genesis(&self) -> serde_json::Value {
-        serde_json::to_value(crate::DistributionGenesis::default()).unwrap_or_default()
-    }
-
-    fn validate_genesis(&self, section: &serde_json::Value) -> Result<(), String> {
-        genesis_section::<crate::DistributionGenesis>(section)?
-            .validate()
-            .map_err(|e| e.to_string())
-    }
-
-    fn init_genesis(
-        &self,
-        state: &mut dyn StateWrite,
-        section: &serde_json::Value,
-    ) -> Result<(), String> {
-        genesis_section::<crate::DistributionGenesis>(section)?
-            .init(state)
-            .map_err(|e| e.to_string())
-    }
+    deai_types::typed_genesis_section!(crate::MODULE_NAME, crate::DistributionGenesis);
 
     /// The module account holds exactly what the books owe.
     fn check_state(&self, state: &dyn StateRead) -> Result<(), String> {

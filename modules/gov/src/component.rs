@@ -2,7 +2,7 @@
 
 use cosmos_sdk_proto::{cosmos::gov::v1 as sdk, Any};
 use deai_types::{
-    module::{decode_any, genesis_section, shown_type_url},
+    module::{decode_any, shown_type_url},
     Address, BlockCtx, BlockHooks, BlockHost, DecodeCtx, Event, GenesisHandler, HistoryNeed,
     HookError, Module, ModuleMsg, MsgError, MsgHandler, QueryCtx, QueryError, QueryHandler,
     StateRead, StateWrite,
@@ -136,29 +136,7 @@ impl MsgHandler for GovModule {
 }
 
 impl GenesisHandler for GovModule {
-    fn genesis_key(&self) -> Option<&'static str> {
-        Some(crate::MODULE_NAME)
-    }
-
-    fn default_genesis(&self) -> serde_json::Value {
-        serde_json::to_value(crate::GovGenesis::default()).unwrap_or_default()
-    }
-
-    fn validate_genesis(&self, section: &serde_json::Value) -> Result<(), String> {
-        genesis_section::<crate::GovGenesis>(section)?
-            .validate()
-            .map_err(|e| e.to_string())
-    }
-
-    fn init_genesis(
-        &self,
-        mut state: &mut dyn StateWrite,
-        section: &serde_json::Value,
-    ) -> Result<(), String> {
-        genesis_section::<crate::GovGenesis>(section)?
-            .init(&mut state)
-            .map_err(|e| e.to_string())
-    }
+    deai_types::typed_genesis_section!(crate::MODULE_NAME, crate::GovGenesis);
 
     /// Each open vote's tally reads voting power (the bank's balances,
     /// supply and links, refusals of lent power, and voters' delegations,

@@ -2,7 +2,7 @@
 
 use cosmos_sdk_proto::Any;
 use deai_types::{
-    module::{decode_any, genesis_section, shown_type_url},
+    module::{decode_any, shown_type_url},
     BlockCtx, BlockHooks, DecodeCtx, Event, GenesisHandler, HookError, Module, ModuleMsg, MsgError,
     MsgHandler, QueryCtx, QueryError, QueryHandler, StateRead, StateWrite, ValidatorUpdate,
 };
@@ -120,29 +120,7 @@ impl MsgHandler for StakingModule {
 }
 
 impl GenesisHandler for StakingModule {
-    fn genesis_key(&self) -> Option<&'static str> {
-        Some(crate::MODULE_NAME)
-    }
-
-    fn default_genesis(&self) -> serde_json::Value {
-        serde_json::to_value(crate::StakingGenesis::default()).unwrap_or_default()
-    }
-
-    fn validate_genesis(&self, section: &serde_json::Value) -> Result<(), String> {
-        genesis_section::<crate::StakingGenesis>(section)?
-            .validate()
-            .map_err(|e| e.to_string())
-    }
-
-    fn init_genesis(
-        &self,
-        state: &mut dyn StateWrite,
-        section: &serde_json::Value,
-    ) -> Result<(), String> {
-        genesis_section::<crate::StakingGenesis>(section)?
-            .init(state)
-            .map_err(|e| e.to_string())
-    }
+    deai_types::typed_genesis_section!(crate::MODULE_NAME, crate::StakingGenesis);
 
     /// The pools hold exactly the stake: the bonded pool the bonded
     /// validators' tokens, the not-bonded pool the others' and every

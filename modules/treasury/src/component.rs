@@ -4,7 +4,7 @@ use cosmos_sdk_proto::Any;
 use deai_bank::BankWrite;
 use deai_types::{
     coin::ppm_share,
-    module::{decode_any, genesis_section, shown_type_url, FEE_COLLECTOR},
+    module::{decode_any, shown_type_url, FEE_COLLECTOR},
     Address, BlockCtx, BlockHooks, Coin, DecodeCtx, Event, GenesisHandler, HookError, Module,
     ModuleMsg, MsgError, MsgHandler, QueryCtx, QueryError, QueryHandler, StateWrite,
 };
@@ -91,29 +91,7 @@ impl MsgHandler for TreasuryModule {
 }
 
 impl GenesisHandler for TreasuryModule {
-    fn genesis_key(&self) -> Option<&'static str> {
-        Some(crate::MODULE_NAME)
-    }
-
-    fn default_genesis(&self) -> serde_json::Value {
-        serde_json::to_value(crate::TreasuryGenesis::default()).unwrap_or_default()
-    }
-
-    fn validate_genesis(&self, section: &serde_json::Value) -> Result<(), String> {
-        genesis_section::<crate::TreasuryGenesis>(section)?
-            .validate()
-            .map_err(|e| e.to_string())
-    }
-
-    fn init_genesis(
-        &self,
-        mut state: &mut dyn StateWrite,
-        section: &serde_json::Value,
-    ) -> Result<(), String> {
-        genesis_section::<crate::TreasuryGenesis>(section)?
-            .init(&mut state)
-            .map_err(|e| e.to_string())
-    }
+    deai_types::typed_genesis_section!(crate::MODULE_NAME, crate::TreasuryGenesis);
 }
 
 impl Module for TreasuryModule {

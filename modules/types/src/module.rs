@@ -482,6 +482,42 @@ pub fn genesis_section<G: serde::de::DeserializeOwned>(
     G::deserialize(section).map_err(|e| e.to_string())
 }
 
+/// The section methods of a [`GenesisHandler`] whose section is the typed
+/// value `$section` (serde, `Default`, with `validate(&self)` and
+/// `init(&self, &mut impl StateWrite)` returning a displayable error) under
+/// genesis key `$key`: its key, its default, its check and its write. Used
+/// inside `impl GenesisHandler for …`, beside whatever else the module
+/// needs (`check_state`, `history_needed`); the crate must depend on
+/// `serde_json`.
+#[macro_export]
+macro_rules! typed_genesis_section {
+    ($key:expr, $section:ty) => {
+        fn genesis_key(&self) -> Option<&'static str> {
+            Some($key)
+        }
+
+        fn default_genesis(&self) -> ::serde_json::Value {
+            ::serde_json::to_value(<$section>::default()).unwrap_or_default()
+        }
+
+        fn validate_genesis(&self, section: &::serde_json::Value) -> Result<(), String> {
+            $crate::module::genesis_section::<$section>(section)?
+                .validate()
+                .map_err(|e| e.to_string())
+        }
+
+        fn init_genesis(
+            &self,
+            mut state: &mut dyn $crate::StateWrite,
+            section: &::serde_json::Value,
+        ) -> Result<(), String> {
+            $crate::module::genesis_section::<$section>(section)?
+                .init(&mut state)
+                .map_err(|e| e.to_string())
+        }
+    };
+}
+
 /// An account a module owns, at `Address::module(name)`: it holds exactly
 /// what its module accounts for, so no send, spend or stream may pay it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
