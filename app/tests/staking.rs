@@ -40,9 +40,23 @@ fn udeai(n: u128) -> Option<ProtoCoin> {
 }
 
 impl Chain {
-    fn new(members: &[&Key]) -> Chain {
+    /// A chain started from `genesis` on a fresh RocksDB, before its first block.
+    fn from_genesis(genesis: &serde_json::Value) -> Chain {
         let dir = tempfile::tempdir().unwrap();
         let mut app = App::open(dir.path()).unwrap();
+        app.init_chain(CHAIN, 1, &serde_json::to_vec(genesis).unwrap())
+            .unwrap();
+        Chain {
+            app,
+            now: BlockTime {
+                seconds: 1_750_000_000,
+                nanos: 0,
+            },
+            _dir: dir,
+        }
+    }
+
+    fn new(members: &[&Key]) -> Chain {
         let balances: Vec<_> = members
             .iter()
             .map(|k| json!({"address": k.address().to_bech32(), "coins": [{"denom": "udeai", "amount": "1000000000000"}]}))
@@ -64,16 +78,7 @@ impl Chain {
             }},
             "validators": [{"name": "genesis", "pub_key": genesis_key, "power": 10}],
         });
-        app.init_chain(CHAIN, 1, &serde_json::to_vec(&genesis).unwrap())
-            .unwrap();
-        let mut chain = Chain {
-            app,
-            now: BlockTime {
-                seconds: 1_750_000_000,
-                nanos: 0,
-            },
-            _dir: dir,
-        };
+        let mut chain = Chain::from_genesis(&genesis);
         chain.block(&[]);
         chain
     }
@@ -693,18 +698,7 @@ fn a_blocks_fees_reach_the_last_commits_validators_and_delegators_withdraw_them_
         },
         "minter": {"inflation": "0", "annual_provisions": "0"}
     });
-    let dir = tempfile::tempdir().unwrap();
-    let mut app = App::open(dir.path()).unwrap();
-    app.init_chain(CHAIN, 1, &serde_json::to_vec(&genesis).unwrap())
-        .unwrap();
-    let mut chain = Chain {
-        app,
-        now: BlockTime {
-            seconds: 1_750_000_000,
-            nanos: 0,
-        },
-        _dir: dir,
-    };
+    let mut chain = Chain::from_genesis(&genesis);
     chain.block(&[]);
     let votes = |pa: u64| {
         vec![
@@ -805,18 +799,7 @@ fn historical_info_keeps_the_last_headers_and_sets_and_forgets_older_ones() {
         ],
     );
     genesis["staking"]["params"]["historical_entries"] = json!(3);
-    let dir = tempfile::tempdir().unwrap();
-    let mut app = App::open(dir.path()).unwrap();
-    app.init_chain(CHAIN, 1, &serde_json::to_vec(&genesis).unwrap())
-        .unwrap();
-    let mut chain = Chain {
-        app,
-        now: BlockTime {
-            seconds: 1_750_000_000,
-            nanos: 0,
-        },
-        _dir: dir,
-    };
+    let mut chain = Chain::from_genesis(&genesis);
     let hist = |c: &Chain, h: u64| {
         let answer = c.app.querier().query(
             "/cosmos.staking.v1beta1.Query/HistoricalInfo",
