@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use cosmos_sdk_proto::Any;
 use deai_types::{
-    module::BlockTime, Address, Coin, Event, MemState, ModuleMsg, MsgCtx, MsgError, MsgHistory,
-    MsgHost, Overlay, StateRead, StateWrite,
+    module::BlockTime, Address, Coin, Event, MemState, ModuleMsg, MsgError, MsgHost, StateRead,
+    StateWrite,
 };
 use ibc::{
     clients::tendermint::types::{
@@ -88,23 +88,7 @@ impl Chain {
         };
         let msg = IbcMsg::decode(&any)?;
         assert_eq!(msg.signer(), relayer());
-        let history: &MsgHistory = &|_| Ok(None);
-        let ctx = MsgCtx {
-            height: self.height,
-            time: self.time,
-            prev_app_hash: &[],
-            history,
-            host: &Host,
-        };
-        let mut layer = Overlay::new(&self.state);
-        let events = msg.execute(&mut layer, &ctx)?;
-        for (k, v) in layer.into_changes() {
-            match v {
-                Some(v) => self.state.put_raw(k, v).unwrap(),
-                None => self.state.delete_raw(k).unwrap(),
-            }
-        }
-        Ok(events)
+        deai_types::testing::run_msg(&mut self.state, &msg, (self.height, self.time), &Host)
     }
 
     fn keys(&self) -> Vec<Vec<u8>> {

@@ -13,8 +13,8 @@ use deai_proto::mint::v1 as pb;
 use deai_staking::dec::{Dec, ONE_ATOMICS};
 use deai_types::testing::TestHost as Host;
 use deai_types::{
-    Address, Coin, DecodeCtx, Event, GenesisHandler, MemState, ModuleMsg, MsgCtx, MsgDecoder,
-    MsgError, MsgHandler, MsgHistory, Overlay, QueryError, StateWrite,
+    Address, Coin, DecodeCtx, Event, GenesisHandler, MemState, ModuleMsg, MsgDecoder, MsgError,
+    MsgHandler, QueryError,
 };
 use proptest::prelude::*;
 use prost::Message;
@@ -331,23 +331,7 @@ fn decode(any: &Any) -> Result<Box<dyn ModuleMsg>, MsgError> {
 
 /// Executes `msg` on a scratch layer kept only on success, as the app does.
 fn run(state: &mut MemState, msg: &dyn ModuleMsg) -> Result<Vec<Event>, MsgError> {
-    let history: &MsgHistory = &|_| Ok(None);
-    let ctx = MsgCtx {
-        height: 5,
-        time: Default::default(),
-        prev_app_hash: &[],
-        history,
-        host: &Host,
-    };
-    let mut layer = Overlay::new(&*state);
-    let events = msg.execute(&mut layer, &ctx)?;
-    for (k, v) in layer.into_changes() {
-        match v {
-            Some(v) => state.put_raw(k, v).unwrap(),
-            None => state.delete_raw(k).unwrap(),
-        }
-    }
-    Ok(events)
+    deai_types::testing::run_msg(state, msg, (5, Default::default()), &Host)
 }
 
 #[test]

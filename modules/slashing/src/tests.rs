@@ -21,8 +21,8 @@ use deai_staking::{
 use deai_types::testing::TestHost as Host;
 use deai_types::{
     module::{BlockInfo, BlockTime},
-    Address, BlockCtx, Coin, CountingState, Event, MemState, ModuleMsg, MsgCtx, MsgError,
-    MsgHistory, Overlay, StateRead, StateWrite,
+    Address, BlockCtx, Coin, CountingState, Event, MemState, ModuleMsg, MsgError, Overlay,
+    StateRead, StateWrite,
 };
 use proptest::prelude::*;
 
@@ -99,23 +99,7 @@ impl Chain {
     }
 
     fn run(&mut self, msg: &dyn ModuleMsg) -> Result<Vec<Event>, MsgError> {
-        let history: &MsgHistory = &|_| Ok(None);
-        let ctx = MsgCtx {
-            height: self.height,
-            time: self.now,
-            prev_app_hash: &[],
-            history,
-            host: &Host,
-        };
-        let mut layer = Overlay::new(&self.state);
-        let events = msg.execute(&mut layer, &ctx)?;
-        for (k, v) in layer.into_changes() {
-            match v {
-                Some(v) => self.state.put_raw(k, v).unwrap(),
-                None => self.state.delete_raw(k).unwrap(),
-            }
-        }
-        Ok(events)
+        deai_types::testing::run_msg(&mut self.state, msg, (self.height, self.now), &Host)
     }
 
     fn info(&self) -> BlockInfo {

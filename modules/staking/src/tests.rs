@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use cosmos_sdk_proto::cosmos::{base::v1beta1::Coin as ProtoCoin, staking::v1beta1 as sdk};
 use deai_bank::{BankRead, BankWrite};
 use deai_types::{
-    module::BlockTime, Address, Coin, Event, MemState, ModuleMsg, MsgCtx, MsgError, MsgHistory,
-    MsgHost, Overlay, StateRead, StateWrite, ValidatorUpdate,
+    module::BlockTime, Address, Coin, Event, MemState, MsgError, MsgHost, StateRead, StateWrite,
+    ValidatorUpdate,
 };
 use proptest::prelude::*;
 
@@ -108,23 +108,12 @@ impl Chain {
 
     /// Runs `msg` as a transaction would: kept only if it succeeds.
     fn run(&mut self, msg: &StakingMsg) -> Result<Vec<Event>, MsgError> {
-        let history: &MsgHistory = &|_| Ok(None);
-        let ctx = MsgCtx {
-            height: self.height,
-            time: self.now,
-            prev_app_hash: &[],
-            history,
-            host: &Host,
-        };
-        let mut layer = Overlay::new(&self.state);
-        let events = HookedMsg::new(msg.clone(), &NoHooks).execute(&mut layer, &ctx)?;
-        for (k, v) in layer.into_changes() {
-            match v {
-                Some(v) => self.state.put_raw(k, v).unwrap(),
-                None => self.state.delete_raw(k).unwrap(),
-            }
-        }
-        Ok(events)
+        deai_types::testing::run_msg(
+            &mut self.state,
+            &HookedMsg::new(msg.clone(), &NoHooks),
+            (self.height, self.now),
+            &Host,
+        )
     }
 
     /// Ends the block: queues, then the set, whose updates must be valid

@@ -1,11 +1,15 @@
 //! Test support for module crates' unit tests: a host that answers what
 //! a module's messages and block hooks may ask of the app with the plainest
-//! answers (no genesis validators, no history, no governance execution).
+//! answers (no genesis validators, no history, no governance execution),
+//! and [`run_msg`], which runs a message as a transaction would.
 //! Never used outside tests.
 
 use cosmos_sdk_proto::Any;
 
-use crate::{Address, BlockHost, Coin, Event, MsgError, MsgHost, StateRead, StateWrite};
+use crate::{
+    module::BlockTime, Address, BlockHost, Coin, Event, MemState, ModuleMsg, MsgCtx, MsgError,
+    MsgHistory, MsgHost, Overlay, StateRead, StateWrite,
+};
 
 /// The chain id [`TestHost`] reports.
 pub const TEST_CHAIN_ID: &str = "test-1";
@@ -69,4 +73,32 @@ impl BlockHost for TestHost {
     ) -> Result<Vec<Event>, String> {
         Err("the test host runs no proposals".into())
     }
+}
+
+/// Runs `msg` against `state` as a transaction's messages run, in a block
+/// at `height` and `time` with `host`'s glue: on a scratch layer whose
+/// changes are kept only if it succeeds.
+pub fn run_msg(
+    state: &mut MemState,
+    msg: &dyn ModuleMsg,
+    (height, time): (u64, BlockTime),
+    host: &dyn MsgHost,
+) -> Result<Vec<Event>, MsgError> {
+    let history: &MsgHistory = &|_| Ok(None);
+    let ctx = MsgCtx {
+        height,
+        time,
+        prev_app_hash: &[],
+        history,
+        host,
+    };
+    let mut layer = Overlay::new(&*state);
+    let events = msg.execute(&mut layer, &ctx)?;
+    for (k, v) in layer.into_changes() {
+        match v {
+            Some(v) => state.put_raw(k, v)?,
+            None => state.delete_raw(k)?,
+        }
+    }
+    Ok(events)
 }
