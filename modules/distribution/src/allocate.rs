@@ -73,11 +73,13 @@ pub fn begin_block<S: StateWrite + ?Sized>(
     let mut left = fees;
     for (v, power) in staked {
         let reward = to_validators.mul_ratio_floor(u128::from(power), total_power);
-        if reward.is_empty() || !allocate_to_validator(state, &v, &reward)? {
+        if reward.is_empty() {
             continue;
         }
+        let Some(commission) = allocate_to_validator(state, &v, &reward)? else {
+            continue;
+        };
         left = left.saturating_sub(&reward);
-        let commission = reward.mul_dec_floor(v.commission.rate.min(deai_staking::dec::Dec::ONE));
         events.push(event::commission(&commission, &v.operator));
         events.push(event::rewards(&reward, &v.operator));
     }

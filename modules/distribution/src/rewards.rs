@@ -357,17 +357,17 @@ pub fn remove_validator<S: StateWrite + ?Sized>(
 }
 
 /// Credits `reward` to validator `v`: its commission rate's share to its
-/// commission, the rest to its delegators' current period. Returns false
-/// (and writes nothing) if its books cannot hold more.
+/// commission, the rest to its delegators' current period. Returns the
+/// commission, or `None` (and writes nothing) if its books cannot hold more.
 pub fn allocate_to_validator<S: StateWrite + ?Sized>(
     state: &mut S,
     v: &Validator,
     reward: &DecCoins,
-) -> Result<bool, DistributionError> {
+) -> Result<Option<DecCoins>, DistributionError> {
     let op = v.operator;
     let commission = reward.mul_dec_floor(v.commission.rate.min(Dec::ONE));
     let Some(shared) = reward.checked_sub(&commission) else {
-        return Ok(false);
+        return Ok(None);
     };
     let (period, current) = current_or_init(state, &op)?;
     let (Some(current), Some(acc), Some(out)) = (
@@ -375,12 +375,12 @@ pub fn allocate_to_validator<S: StateWrite + ?Sized>(
         state.accumulated_commission(&op)?.checked_add(&commission),
         state.outstanding_rewards(&op)?.checked_add(reward),
     ) else {
-        return Ok(false);
+        return Ok(None);
     };
     state.put_current_rewards(&op, period, &current)?;
     state.put_accumulated_commission(&op, &acc)?;
     state.put_outstanding_rewards(&op, &out)?;
-    Ok(true)
+    Ok(Some(commission))
 }
 
 /// Pays the whole coins of the dust to the treasury.
