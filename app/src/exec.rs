@@ -58,6 +58,10 @@ impl MsgHost for AppHost {
         Ok(())
     }
 
+    fn is_module_account(&self, addr: &Address) -> bool {
+        crate::tx::is_module_account(addr)
+    }
+
     fn chain_id(&self, state: &dyn StateRead) -> Result<String, MsgError> {
         Ok(state
             .get_proto::<deai_proto::app::v1::ChainInfo>(&crate::state_key::chain_info())?

@@ -5,7 +5,7 @@ use deai_types::{
     BlockHooks, DecodeCtx, GenesisHandler, Module, ModuleMsg, MsgError, MsgHandler, QueryHandler,
 };
 
-use crate::msg::{IbcMsg, TYPE_URLS};
+use crate::msg::{IbcMsg, TransferMsg, TRANSFER_TYPE_URL, TYPE_URLS};
 
 /// The IBC module: clients, connections, channels and packets.
 #[derive(Debug, Clone, Copy, Default)]
@@ -21,6 +21,9 @@ impl MsgHandler for IbcModule {
     }
 
     fn decode_msg(&self, any: &Any, _ctx: &DecodeCtx<'_>) -> Result<Box<dyn ModuleMsg>, MsgError> {
+        if any.type_url == TRANSFER_TYPE_URL {
+            return Ok(Box::new(TransferMsg::decode(any)?));
+        }
         Ok(Box::new(IbcMsg::decode(any)?))
     }
 }

@@ -1,7 +1,8 @@
 //! IBC on DeAI chain: ibc-rs hosted on the chain's state ([`host`]), with
 //! the provable IBC state in its own substore ([`state_key`]); core
 //! messages with ibc-go's type URLs ([`msg`]) routed to applications by
-//! port ([`router`]).
+//! port ([`router`]): ICS-20 token transfer on port `transfer`
+//! ([`transfer`]).
 
 // Consensus code: no floating point (results must match on every machine).
 #![deny(clippy::float_arithmetic)]
@@ -11,7 +12,9 @@ pub mod error;
 pub mod host;
 pub mod msg;
 pub mod router;
+pub mod shared;
 pub mod state_key;
+pub mod transfer;
 
 pub use component::IbcModule;
 pub use error::IbcError;

@@ -93,3 +93,29 @@ pub fn parse_height_desc(key: &[u8]) -> Option<Height> {
     let inverted: Vec<u8> = tail.iter().map(|b| !b).collect();
     parse_height(&inverted)
 }
+
+/// Prefix of the ICS-20 transfer application's state.
+pub const TRANSFER: &[u8] = b"transfer/";
+
+/// Prefix of the denom traces, by hash.
+pub fn denom_traces_prefix() -> Vec<u8> {
+    let mut k = TRANSFER.to_vec();
+    k.extend_from_slice(b"denom/");
+    k
+}
+
+/// The full trace path (`transfer/channel-0/uatom`) of voucher denom
+/// `ibc/<hash>`, by its upper-case hex hash.
+pub fn denom_trace(hash: &str) -> Vec<u8> {
+    let mut k = denom_traces_prefix();
+    k.extend_from_slice(hash.as_bytes());
+    k
+}
+
+/// The total of bank denom `denom` held in escrow by every channel.
+pub fn escrow_total(denom: &str) -> Vec<u8> {
+    let mut k = TRANSFER.to_vec();
+    k.extend_from_slice(b"escrow/");
+    k.extend_from_slice(denom.as_bytes());
+    k
+}

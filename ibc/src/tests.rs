@@ -27,6 +27,8 @@ use prost::Message;
 
 use crate::{msg::IbcMsg, state_key as key};
 
+mod transfer;
+
 struct Host;
 
 impl MsgHost for Host {
@@ -38,6 +40,9 @@ impl MsgHost for Host {
     }
     fn ensure_account(&self, _: &mut dyn StateWrite, _: &Address) -> Result<(), MsgError> {
         Ok(())
+    }
+    fn is_module_account(&self, addr: &Address) -> bool {
+        *addr == Address::module("distribution")
     }
     fn chain_id(&self, _: &dyn StateRead) -> Result<String, MsgError> {
         Ok("deai-1".into())

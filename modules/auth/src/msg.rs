@@ -53,6 +53,9 @@ mod tests {
         fn ensure_account(&self, _: &mut dyn StateWrite, _: &Address) -> Result<(), MsgError> {
             Ok(())
         }
+        fn is_module_account(&self, _: &Address) -> bool {
+            false
+        }
         fn record_treasury_spend(
             &self,
             _: &mut dyn StateWrite,

@@ -980,6 +980,9 @@ impl deai_types::MsgHost for StakingHost {
     ) -> Result<(), deai_types::MsgError> {
         Ok(())
     }
+    fn is_module_account(&self, _: &deai_types::Address) -> bool {
+        false
+    }
     fn record_treasury_spend(
         &self,
         _: &mut dyn StateWrite,

@@ -41,6 +41,9 @@ impl MsgHost for Host {
     fn ensure_account(&self, _: &mut dyn StateWrite, _: &Address) -> Result<(), MsgError> {
         Ok(())
     }
+    fn is_module_account(&self, _: &Address) -> bool {
+        false
+    }
     fn record_treasury_spend(
         &self,
         _: &mut dyn StateWrite,

@@ -320,6 +320,10 @@ pub trait MsgHost {
     /// Gives `addr` an account if it has none (a recipient of tokens gets
     /// one, as in the Cosmos SDK).
     fn ensure_account(&self, state: &mut dyn StateWrite, addr: &Address) -> Result<(), MsgError>;
+    /// Whether `addr` is a module account, which nothing may pay directly
+    /// (it holds exactly what its module accounts for): IBC refuses to
+    /// deliver transfers to one.
+    fn is_module_account(&self, addr: &Address) -> bool;
     /// The chain id, as InitChain recorded it (IBC's host needs it; a host
     /// without one refuses).
     fn chain_id(&self, _state: &dyn StateRead) -> Result<String, MsgError> {

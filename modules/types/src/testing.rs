@@ -31,6 +31,11 @@ impl MsgHost for TestHost {
         Ok(())
     }
 
+    /// Only the governance account counts as a module account here.
+    fn is_module_account(&self, addr: &Address) -> bool {
+        *addr == self.gov_authority()
+    }
+
     fn chain_id(&self, _: &dyn StateRead) -> Result<String, MsgError> {
         Ok(TEST_CHAIN_ID.into())
     }
