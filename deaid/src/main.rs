@@ -3,6 +3,7 @@
 mod computecli;
 mod distcli;
 mod govcli;
+mod ibccli;
 mod loadgen;
 mod protojson;
 mod stakingcli;
@@ -271,6 +272,9 @@ enum TxCmd {
     /// Distribution: withdraw rewards and commission, set a withdraw address.
     #[command(subcommand)]
     Distribution(distcli::DistributionTxCmd),
+    /// IBC token transfers (ICS-20) to other chains.
+    #[command(subcommand)]
+    IbcTransfer(ibccli::IbcTransferTxCmd),
 }
 
 #[derive(Subcommand)]
@@ -334,6 +338,9 @@ enum QueryCmd {
     /// Mint queries: inflation, annual provisions, params.
     #[command(subcommand)]
     Mint(distcli::MintQueryCmd),
+    /// IBC token transfer queries: denom traces, escrow.
+    #[command(subcommand)]
+    IbcTransfer(ibccli::IbcTransferQueryCmd),
     /// An account's number, sequence and public key.
     Account {
         /// A deai1… address.
@@ -585,6 +592,9 @@ fn run() -> anyhow::Result<()> {
         }
         Command::Tx(TxCmd::Distribution(cmd)) => {
             runtime()?.block_on(distcli::distribution_tx(&home, cmd))
+        }
+        Command::Tx(TxCmd::IbcTransfer(cmd)) => {
+            runtime()?.block_on(ibccli::ibc_transfer_tx(&home, cmd))
         }
         Command::Query { node, cmd } => runtime()?.block_on(query(&node, cmd)),
         Command::Status { node } => runtime()?.block_on(async {
@@ -1171,6 +1181,7 @@ async fn query(node: &NodeArgs, cmd: QueryCmd) -> anyhow::Result<()> {
         QueryCmd::Staking(cmd) => stakingcli::staking_query(node, cmd).await,
         QueryCmd::Slashing(cmd) => stakingcli::slashing_query(node, cmd).await,
         QueryCmd::Distribution(cmd) => distcli::distribution_query(node, cmd).await,
+        QueryCmd::IbcTransfer(cmd) => ibccli::ibc_transfer_query(node, cmd).await,
         QueryCmd::Mint(cmd) => distcli::mint_query(node, cmd).await,
         QueryCmd::Bank(BankQueryCmd::Balances { address }) => {
             let r: protojson::Answer<bank::QueryAllBalancesResponse> = protojson::ask(

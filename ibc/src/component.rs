@@ -2,7 +2,8 @@
 
 use cosmos_sdk_proto::Any;
 use deai_types::{
-    BlockHooks, DecodeCtx, GenesisHandler, Module, ModuleMsg, MsgError, MsgHandler, QueryHandler,
+    BlockHooks, DecodeCtx, GenesisHandler, Module, ModuleMsg, MsgError, MsgHandler, QueryCtx,
+    QueryError, QueryHandler,
 };
 
 use crate::msg::{IbcMsg, TransferMsg, TRANSFER_TYPE_URL, TYPE_URLS};
@@ -13,7 +14,16 @@ pub struct IbcModule;
 
 impl BlockHooks for IbcModule {}
 
-impl QueryHandler for IbcModule {}
+impl QueryHandler for IbcModule {
+    fn query(
+        &self,
+        method: &str,
+        data: &[u8],
+        ctx: &QueryCtx<'_>,
+    ) -> Option<Result<Vec<u8>, QueryError>> {
+        crate::transfer_query::query(&ctx.state, method, data)
+    }
+}
 
 impl MsgHandler for IbcModule {
     fn msg_type_urls(&self) -> &'static [&'static str] {

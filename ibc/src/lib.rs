@@ -15,6 +15,7 @@ pub mod router;
 pub mod shared;
 pub mod state_key;
 pub mod transfer;
+pub mod transfer_query;
 
 pub use component::IbcModule;
 pub use error::IbcError;

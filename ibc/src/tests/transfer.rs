@@ -469,3 +469,114 @@ fn running_out_of_gas_while_receiving_is_a_fault_not_an_error_acknowledgement() 
         Some(deai_types::StateError::OutOfGas { .. })
     ));
 }
+
+fn ask<Resp: prost::Message + Default>(
+    state: &MemState,
+    method: &str,
+    req: impl prost::Message,
+) -> Result<Resp, deai_types::QueryError> {
+    let bytes = crate::transfer_query::query(
+        state,
+        &format!("/ibc.applications.transfer.v1.Query/{method}"),
+        &req.encode_to_vec(),
+    )
+    .expect("a transfer query")?;
+    Ok(Resp::decode(bytes.as_slice()).unwrap())
+}
+
+#[test]
+fn denom_traces_escrow_and_params_answer_as_ibc_go_does() {
+    use ibc_proto::ibc::apps::transfer::v1 as q;
+    let mut c = open_chain();
+    send(&mut c, &transfer_msg("udeai", "300")).unwrap();
+    let bob = Address([0xb0; 20]);
+    receive(
+        &mut c.state,
+        &incoming(1, &data("uatom", "250", &bob.to_bech32())),
+    );
+    let hash = ATOM_ON_CHANNEL_0.strip_prefix("ibc/").unwrap();
+
+    for asked in [ATOM_ON_CHANNEL_0.to_string(), hash.to_lowercase()] {
+        let r: q::QueryDenomTraceResponse = ask(
+            &c.state,
+            "DenomTrace",
+            q::QueryDenomTraceRequest { hash: asked },
+        )
+        .unwrap();
+        let t = r.denom_trace.unwrap();
+        assert_eq!(
+            (t.path.as_str(), t.base_denom.as_str()),
+            ("transfer/channel-0", "uatom")
+        );
+    }
+    let r: q::QueryDenomTracesResponse = ask(
+        &c.state,
+        "DenomTraces",
+        q::QueryDenomTracesRequest { pagination: None },
+    )
+    .unwrap();
+    assert_eq!(r.denom_traces.len(), 1);
+    let r: q::QueryDenomHashResponse = ask(
+        &c.state,
+        "DenomHash",
+        q::QueryDenomHashRequest {
+            trace: "transfer/channel-0/uatom".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(r.hash, hash);
+    let r: q::QueryEscrowAddressResponse = ask(
+        &c.state,
+        "EscrowAddress",
+        q::QueryEscrowAddressRequest {
+            port_id: "transfer".into(),
+            channel_id: "channel-0".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        r.escrow_address,
+        escrow_address(&PortId::transfer(), &channel0()).to_bech32()
+    );
+    let r: q::QueryTotalEscrowForDenomResponse = ask(
+        &c.state,
+        "TotalEscrowForDenom",
+        q::QueryTotalEscrowForDenomRequest {
+            denom: "udeai".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(r.amount.unwrap().amount, "300");
+    let r: q::QueryParamsResponse = ask(&c.state, "Params", q::QueryParamsRequest {}).unwrap();
+    assert!(r.params.unwrap().receive_enabled);
+
+    // Malformed or unknown asks are clear errors.
+    for bad in ["ibc/XYZ", "", &"A".repeat(65)] {
+        let e = ask::<q::QueryDenomTraceResponse>(
+            &c.state,
+            "DenomTrace",
+            q::QueryDenomTraceRequest { hash: bad.into() },
+        )
+        .unwrap_err();
+        assert_eq!(e.code, 18, "{bad}: {e}");
+    }
+    let e = ask::<q::QueryDenomTraceResponse>(
+        &c.state,
+        "DenomTrace",
+        q::QueryDenomTraceRequest {
+            hash: "0".repeat(64),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.code, 22, "{e}");
+    let e = ask::<q::QueryEscrowAddressResponse>(
+        &c.state,
+        "EscrowAddress",
+        q::QueryEscrowAddressRequest {
+            port_id: "transfer".into(),
+            channel_id: "chan nel".into(),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.code, 18, "{e}");
+}
