@@ -11,7 +11,7 @@ use std::{
 
 /// The packages with Rust generated here; the rest have theirs in
 /// cosmos-sdk-proto and tendermint-proto.
-const GENERATED: [&str; 16] = [
+const GENERATED: [&str; 17] = [
     "deai/app/v1/app.proto",
     "deai/app/v1/events.proto",
     "deai/auth/v1/auth.proto",
@@ -28,6 +28,7 @@ const GENERATED: [&str; 16] = [
     "deai/slashing/v1/events.proto",
     "deai/distribution/v1/events.proto",
     "deai/mint/v1/events.proto",
+    "deai/ibccompute/v1/ibccompute.proto",
 ];
 
 /// Folders whose .proto files all go into the descriptor set.

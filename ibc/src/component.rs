@@ -2,17 +2,38 @@
 
 use cosmos_sdk_proto::Any;
 use deai_types::{
-    BlockHooks, DecodeCtx, GenesisHandler, Module, ModuleMsg, MsgError, MsgHandler, QueryCtx,
-    QueryError, QueryHandler,
+    BlockHooks, DecodeCtx, Event, GenesisHandler, HookError, Module, ModuleMsg, MsgError,
+    MsgHandler, QueryCtx, QueryError, QueryHandler, StateWrite,
 };
+use ibc::core::host::types::identifiers::ChainId;
 
-use crate::msg::{IbcMsg, TransferMsg, TRANSFER_TYPE_URL, TYPE_URLS};
+use crate::msg::{
+    IbcMsg, SendJobMsg, TransferMsg, SEND_COMPUTE_JOB_TYPE_URL, TRANSFER_TYPE_URL, TYPE_URLS,
+};
 
 /// The IBC module: clients, connections, channels and packets.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct IbcModule;
 
-impl BlockHooks for IbcModule {}
+impl BlockHooks for IbcModule {
+    /// Writes the acknowledgements of compute jobs from other chains that
+    /// became final (after the compute module's own end block settled them).
+    fn end_block(
+        &self,
+        state: &mut dyn StateWrite,
+        ctx: &deai_types::BlockCtx<'_>,
+    ) -> Result<Vec<Event>, HookError> {
+        let chain_id = ChainId::new(&ctx.host.chain_id())
+            .map_err(|e| HookError(format!("ibc end block: chain id: {e}")))?;
+        let block = crate::host::HostBlock {
+            height: ctx.height(),
+            time: ctx.info.time,
+            chain_id,
+        };
+        crate::compute::write_due_acks(state, block)
+            .map_err(|e| HookError(format!("ibc end block: {e}")))
+    }
+}
 
 impl QueryHandler for IbcModule {
     fn query(
@@ -33,6 +54,9 @@ impl MsgHandler for IbcModule {
     fn decode_msg(&self, any: &Any, _ctx: &DecodeCtx<'_>) -> Result<Box<dyn ModuleMsg>, MsgError> {
         if any.type_url == TRANSFER_TYPE_URL {
             return Ok(Box::new(TransferMsg::decode(any)?));
+        }
+        if any.type_url == SEND_COMPUTE_JOB_TYPE_URL {
+            return Ok(Box::new(SendJobMsg::decode(any)?));
         }
         Ok(Box::new(IbcMsg::decode(any)?))
     }

@@ -2,12 +2,14 @@
 //! the provable IBC state in its own substore ([`state_key`]); core
 //! messages with ibc-go's type URLs ([`msg`]) routed to applications by
 //! port ([`router`]): ICS-20 token transfer on port `transfer`
-//! ([`transfer`]).
+//! ([`transfer`]), compute jobs from other chains on port `compute`
+//! ([`compute`]).
 
 // Consensus code: no floating point (results must match on every machine).
 #![deny(clippy::float_arithmetic)]
 
 pub mod component;
+pub mod compute;
 pub mod error;
 pub mod host;
 pub mod msg;

@@ -28,7 +28,8 @@ use crate::{
 pub const TRANSFER_TYPE_URL: &str = "/ibc.applications.transfer.v1.MsgTransfer";
 
 /// The IBC messages' type URLs (ibc-go's): the core messages, then
-/// ICS-20's `MsgTransfer` ([`TRANSFER_TYPE_URL`], decoded by [`TransferMsg`]).
+/// ICS-20's `MsgTransfer` ([`TRANSFER_TYPE_URL`], decoded by [`TransferMsg`])
+/// and `MsgSendComputeJob` ([`SendJobMsg`]).
 pub const TYPE_URLS: &[&str] = &[
     "/ibc.core.client.v1.MsgCreateClient",
     "/ibc.core.client.v1.MsgUpdateClient",
@@ -49,6 +50,7 @@ pub const TYPE_URLS: &[&str] = &[
     "/ibc.core.channel.v1.MsgTimeout",
     "/ibc.core.channel.v1.MsgTimeoutOnClose",
     TRANSFER_TYPE_URL,
+    SEND_COMPUTE_JOB_TYPE_URL,
 ];
 
 /// A decoded IBC message and the account that signs it (the message's
@@ -104,7 +106,7 @@ impl IbcMsg {
     pub fn decode(any: &Any) -> Result<Self, MsgError> {
         let type_url = TYPE_URLS
             .iter()
-            .filter(|u| **u != TRANSFER_TYPE_URL)
+            .filter(|u| **u != TRANSFER_TYPE_URL && **u != SEND_COMPUTE_JOB_TYPE_URL)
             .find(|u| **u == any.type_url)
             .ok_or_else(|| MsgError::UnknownMessage(any.type_url.clone()))?;
         let envelope = MsgEnvelope::try_from(ibc::primitives::proto::Any {
@@ -187,7 +189,11 @@ fn run(
     };
     let shared = SharedState::new(state);
     let mut host = IbcHost::new(shared.clone(), block);
-    let mut router = IbcRouter::new(shared.clone(), ctx.host);
+    let job_block = crate::compute::JobBlock {
+        height: ctx.height,
+        prev_app_hash: ctx.prev_app_hash.to_vec(),
+    };
+    let mut router = IbcRouter::new(shared.clone(), ctx.host, job_block);
     let result = f(&mut host, &mut router);
     if let Some(fault) = shared.fault() {
         return Err(fault.into());
@@ -283,5 +289,152 @@ impl ModuleMsg for TransferMsg {
         })?;
         out.extend(bank_events);
         Ok(out)
+    }
+}
+
+/// `MsgSendComputeJob`'s type URL.
+pub const SEND_COMPUTE_JOB_TYPE_URL: &str = "/deai.ibccompute.v1.MsgSendComputeJob";
+
+/// `MsgSendComputeJob`: sends a compute job over a channel on port
+/// `compute` to another DeAI chain (see [`crate::compute`]).
+#[derive(Debug)]
+pub struct SendJobMsg {
+    signer: Address,
+    channel: ibc::core::host::types::identifiers::ChannelId,
+    data: Vec<u8>,
+    timeout_height: ibc::core::channel::types::timeout::TimeoutHeight,
+    timeout_timestamp: ibc::core::channel::types::timeout::TimeoutTimestamp,
+}
+
+impl SendJobMsg {
+    /// Stateless checks: a `deai1…` sender, a channel id, a kind, a
+    /// positive replication, price and deadline, and a timeout. The
+    /// receiving chain checks the job itself.
+    pub fn decode(any: &Any) -> Result<Self, MsgError> {
+        use base64::Engine;
+        let m: deai_proto::ibccompute::v1::MsgSendComputeJob = deai_types::module::decode_any(any)?;
+        let bad = |e: String| MsgError::InvalidRequest(format!("MsgSendComputeJob: {e}"));
+        let signer = m
+            .sender
+            .parse::<Address>()
+            .map_err(|e| bad(format!("sender: {e}")))?;
+        let channel = m
+            .source_channel
+            .parse()
+            .map_err(|e| bad(format!("source_channel: {e}")))?;
+        if m.kind.is_empty() || m.kind.len() > 32 || m.model_id.len() > 128 {
+            return Err(bad(
+                "kind must be 1 to 32 bytes, model_id at most 128".into()
+            ));
+        }
+        if m.replication == 0 || m.deadline_blocks == 0 {
+            return Err(bad(
+                "replication and deadline_blocks must be positive".into()
+            ));
+        }
+        if Coin::parse_amount(&m.price_per_replica).map_err(|e| bad(format!("price: {e}")))? == 0 {
+            return Err(bad("price_per_replica must be positive".into()));
+        }
+        let timeout_height = ibc_proto::ibc::core::client::v1::Height {
+            revision_number: m.timeout_revision_number,
+            revision_height: m.timeout_revision_height,
+        };
+        let timeout_height = if timeout_height.revision_height == 0 {
+            ibc::core::channel::types::timeout::TimeoutHeight::Never
+        } else {
+            Some(timeout_height)
+                .try_into()
+                .map_err(|e| bad(format!("timeout height: {e}")))?
+        };
+        if m.timeout_revision_height == 0 && m.timeout_timestamp == 0 {
+            return Err(bad("set a timeout height or a timeout timestamp".into()));
+        }
+        let data = serde_json::to_vec(&crate::compute::JobPacketData {
+            sender: m.sender.clone(),
+            kind: m.kind,
+            model_id: m.model_id,
+            input: base64::engine::general_purpose::STANDARD.encode(&m.input),
+            replication: m.replication,
+            price_per_replica: m.price_per_replica,
+            deadline_blocks: m.deadline_blocks,
+        })
+        .map_err(|e| bad(e.to_string()))?;
+        Ok(SendJobMsg {
+            signer,
+            channel,
+            data,
+            timeout_height,
+            timeout_timestamp: m.timeout_timestamp.into(),
+        })
+    }
+}
+
+impl ModuleMsg for SendJobMsg {
+    fn type_url(&self) -> &'static str {
+        SEND_COMPUTE_JOB_TYPE_URL
+    }
+
+    fn signer(&self) -> Address {
+        self.signer
+    }
+
+    fn module(&self) -> &'static str {
+        crate::compute::PORT
+    }
+
+    /// Sends the packet (ibc-rs's `send_packet`) and records the job as
+    /// pending.
+    fn execute(
+        &self,
+        state: &mut dyn StateWrite,
+        ctx: &MsgCtx<'_>,
+    ) -> Result<Vec<Event>, MsgError> {
+        use ibc::core::{
+            channel::{
+                handler::{send_packet_execute, send_packet_validate},
+                types::packet::Packet,
+            },
+            host::{
+                types::{
+                    identifiers::PortId,
+                    path::{ChannelEndPath, SeqSendPath},
+                },
+                ValidationContext,
+            },
+        };
+        let port = PortId::new(crate::compute::PORT.into())
+            .map_err(|e| MsgError::Internal(e.to_string()))?;
+        run(state, ctx, |host, _| {
+            let end = host
+                .channel_end(&ChannelEndPath::new(&port, &self.channel))
+                .map_err(|e| e.to_string())?;
+            let chan_on_b = end
+                .counterparty()
+                .channel_id()
+                .ok_or_else(|| format!("channel {} has no counterparty channel yet", self.channel))?
+                .clone();
+            let seq = host
+                .get_next_sequence_send(&SeqSendPath::new(&port, &self.channel))
+                .map_err(|e| e.to_string())?;
+            let packet = Packet {
+                seq_on_a: seq,
+                port_id_on_a: port.clone(),
+                chan_id_on_a: self.channel.clone(),
+                port_id_on_b: end.counterparty().port_id().clone(),
+                chan_id_on_b: chan_on_b,
+                data: self.data.clone(),
+                timeout_height_on_b: self.timeout_height,
+                timeout_timestamp_on_b: self.timeout_timestamp,
+            };
+            send_packet_validate(host, &packet).map_err(|e| e.to_string())?;
+            send_packet_execute(host, packet).map_err(|e| e.to_string())?;
+            crate::compute::record_sent_job(
+                &mut host.state,
+                self.channel.as_str(),
+                seq.value(),
+                &self.signer,
+            )
+            .map_err(|e| e.to_string())
+        })
     }
 }

@@ -1,6 +1,6 @@
 //! ICS-26 routing: which application owns which port. The ICS-20 transfer
-//! application owns port `transfer`; a channel handshake to any other port
-//! is refused with "unknown port".
+//! application owns port `transfer`, compute jobs over IBC port `compute`;
+//! a channel handshake to any other port is refused with "unknown port".
 
 use deai_types::{Event, MsgHost};
 use ibc::core::{
@@ -9,6 +9,7 @@ use ibc::core::{
 };
 
 use crate::{
+    compute::{ComputeApp, JobBlock, PORT as COMPUTE_PORT},
     shared::SharedState,
     transfer::{TransferModule, PORT as TRANSFER_PORT},
 };
@@ -18,32 +19,47 @@ use crate::{
 #[derive(Debug)]
 pub struct IbcRouter<'a> {
     transfer: TransferModule<'a>,
+    compute: ComputeApp<'a>,
 }
 
 impl<'a> IbcRouter<'a> {
-    /// The applications over `state`.
-    pub fn new(state: SharedState<'a>, host: &'a dyn MsgHost) -> Self {
+    /// The applications over `state`, in `block`.
+    pub fn new(state: SharedState<'a>, host: &'a dyn MsgHost, block: JobBlock) -> Self {
         IbcRouter {
-            transfer: TransferModule::new(state, host),
+            transfer: TransferModule::new(state.clone(), host),
+            compute: ComputeApp::new(state, block),
         }
     }
 
-    /// The applications' own events (the bank's) so far, taken.
+    /// The applications' own events (the bank's, the market's) so far, taken.
     pub fn take_events(&mut self) -> Vec<Event> {
-        self.transfer.take_events()
+        let mut events = self.transfer.take_events();
+        events.extend(self.compute.take_events());
+        events
     }
 }
 
 impl Router for IbcRouter<'_> {
     fn get_route(&self, id: &ModuleId) -> Option<&dyn Module> {
-        (id.to_string() == TRANSFER_PORT).then_some(&self.transfer as &dyn Module)
+        match id.to_string().as_str() {
+            TRANSFER_PORT => Some(&self.transfer),
+            COMPUTE_PORT => Some(&self.compute),
+            _ => None,
+        }
     }
 
     fn get_route_mut(&mut self, id: &ModuleId) -> Option<&mut dyn Module> {
-        (id.to_string() == TRANSFER_PORT).then_some(&mut self.transfer as &mut dyn Module)
+        match id.to_string().as_str() {
+            TRANSFER_PORT => Some(&mut self.transfer),
+            COMPUTE_PORT => Some(&mut self.compute),
+            _ => None,
+        }
     }
 
+    /// Each application's module id is its port.
     fn lookup_module(&self, port: &PortId) -> Option<ModuleId> {
-        (port.as_str() == TRANSFER_PORT).then(|| ModuleId::new(TRANSFER_PORT.to_string()))
+        [TRANSFER_PORT, COMPUTE_PORT]
+            .contains(&port.as_str())
+            .then(|| ModuleId::new(port.to_string()))
     }
 }

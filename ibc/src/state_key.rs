@@ -119,3 +119,59 @@ pub fn escrow_total(denom: &str) -> Vec<u8> {
     k.extend_from_slice(denom.as_bytes());
     k
 }
+
+/// Prefix of the compute-over-IBC application's state.
+pub const JOBS: &[u8] = b"ibcjobs/";
+
+/// The packet that brought job `job_id`, kept until its acknowledgement
+/// is written.
+pub fn received_job(job_id: u64) -> Vec<u8> {
+    let mut k = JOBS.to_vec();
+    k.extend_from_slice(b"received/");
+    k.extend_from_slice(&job_id.to_be_bytes());
+    k
+}
+
+/// Prefix of the queue of received jobs by the height their
+/// acknowledgement is due to be checked.
+pub fn due_prefix() -> Vec<u8> {
+    let mut k = JOBS.to_vec();
+    k.extend_from_slice(b"due/");
+    k
+}
+
+/// Job `job_id` in the due queue at `height`.
+pub fn due(height: u64, job_id: u64) -> Vec<u8> {
+    let mut k = due_prefix();
+    k.extend_from_slice(&height.to_be_bytes());
+    k.extend_from_slice(&job_id.to_be_bytes());
+    k
+}
+
+/// Reads (height, job id) from a due-queue key.
+pub fn parse_due(key: &[u8]) -> Option<(u64, u64)> {
+    let rest = key.strip_prefix(due_prefix().as_slice())?;
+    if rest.len() != 16 {
+        return None;
+    }
+    let h = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
+    let id = u64::from_be_bytes(rest.get(8..)?.try_into().ok()?);
+    Some((h, id))
+}
+
+/// The lowest height the due queue may still hold entries at.
+pub fn due_cursor() -> Vec<u8> {
+    let mut k = JOBS.to_vec();
+    k.extend_from_slice(b"due_cursor");
+    k
+}
+
+/// What this chain knows of the job it sent as packet `sequence` on `channel`.
+pub fn sent_job(channel: &str, sequence: u64) -> Vec<u8> {
+    let mut k = JOBS.to_vec();
+    k.extend_from_slice(b"sent/");
+    k.extend_from_slice(channel.as_bytes());
+    k.push(b'/');
+    k.extend_from_slice(&sequence.to_be_bytes());
+    k
+}

@@ -11,6 +11,24 @@ use deai_types::{
     module::BlockTime, Address, Coin, Event, MemState, ModuleMsg, MsgError, MsgHost, StateRead,
     StateWrite,
 };
+use ibc::core::{
+    channel::types::{
+        channel::{ChannelEnd, Counterparty as ChanCounterparty, Order, State as ChanState},
+        Version as ChanVersion,
+    },
+    commitment_types::commitment::CommitmentPrefix,
+    connection::types::{
+        version::Version as ConnVersion, ConnectionEnd, Counterparty as ConnCounterparty,
+        State as ConnState,
+    },
+    host::{
+        types::{
+            identifiers::{ChannelId, ClientId, ConnectionId, PortId, Sequence},
+            path::{ChannelEndPath, ConnectionPath, SeqAckPath, SeqRecvPath, SeqSendPath},
+        },
+        ExecutionContext,
+    },
+};
 use ibc::{
     clients::tendermint::types::{
         AllowUpdate, ClientState as TmClientStateType, ConsensusState as TmConsensusStateType,
@@ -25,8 +43,13 @@ use ibc::{
 use ibc_proto::ibc::core::{client::v1::MsgCreateClient, connection::v1::MsgConnectionOpenInit};
 use prost::Message;
 
-use crate::{msg::IbcMsg, state_key as key};
+use crate::{
+    host::{HostBlock, IbcHost},
+    msg::IbcMsg,
+    state_key as key,
+};
 
+mod compute;
 mod transfer;
 
 struct Host;
@@ -268,4 +291,55 @@ fn what_ibc_rs_refuses_changes_nothing_and_says_why() {
         value: vec![0xff, 0xff],
     };
     assert!(IbcMsg::decode(&any).is_err());
+}
+
+/// Opens channel `port`/`channel-<ch>` to the counterparty's
+/// `port`/`channel-<counterparty>` (unordered, `version`) on connection
+/// `connection-0` of client `07-tendermint-0`, creating both if needed.
+fn open_channel(c: &mut Chain, port: PortId, ch: u64, counterparty: u64, version: &str) {
+    if c.state
+        .get_raw(b"ibc/clients/07-tendermint-0/clientState")
+        .unwrap()
+        .is_none()
+    {
+        c.run("/ibc.core.client.v1.MsgCreateClient", &create_client(60))
+            .unwrap();
+    }
+    let block = HostBlock {
+        height: c.height,
+        time: c.time,
+        chain_id: ChainId::new("deai-1").unwrap(),
+    };
+    let mut host = IbcHost::new(&mut c.state, block);
+    let conn = ConnectionEnd::new(
+        ConnState::Open,
+        ClientId::new("07-tendermint", 0).unwrap(),
+        ConnCounterparty::new(
+            ClientId::new("07-tendermint", 3).unwrap(),
+            Some(ConnectionId::new(3)),
+            CommitmentPrefix::from_bytes(b"ibc"),
+        ),
+        vec![ConnVersion::compatibles().remove(0)],
+        Duration::ZERO,
+    )
+    .unwrap();
+    host.store_connection(&ConnectionPath::new(&ConnectionId::new(0)), conn)
+        .unwrap();
+    let chan = ChannelEnd::new(
+        ChanState::Open,
+        Order::Unordered,
+        ChanCounterparty::new(port.clone(), Some(ChannelId::new(counterparty))),
+        vec![ConnectionId::new(0)],
+        ChanVersion::new(version.into()),
+    )
+    .unwrap();
+    let ch = ChannelId::new(ch);
+    host.store_channel(&ChannelEndPath::new(&port, &ch), chan)
+        .unwrap();
+    host.store_next_sequence_send(&SeqSendPath::new(&port, &ch), Sequence::from(1))
+        .unwrap();
+    host.store_next_sequence_recv(&SeqRecvPath::new(&port, &ch), Sequence::from(1))
+        .unwrap();
+    host.store_next_sequence_ack(&SeqAckPath::new(&port, &ch), Sequence::from(1))
+        .unwrap();
 }

@@ -413,6 +413,15 @@ pub mod mint {
     }
 }
 
+/// `deai.ibccompute.v1`: compute jobs over IBC (the message that sends
+/// one, and what the sending chain records of it).
+pub mod ibccompute {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/deai.ibccompute.v1.rs"));
+    }
+}
+
 /// `deai.compute.v1`: compute module state, messages and queries.
 pub mod compute {
     /// Version 1.

@@ -9,33 +9,19 @@ use ibc::{
     core::{
         channel::types::{
             acknowledgement::Acknowledgement,
-            channel::{ChannelEnd, Counterparty as ChanCounterparty, Order, State as ChanState},
             packet::Packet,
             timeout::{TimeoutHeight, TimeoutTimestamp},
-            Version as ChanVersion,
         },
         client::types::Height,
-        commitment_types::commitment::CommitmentPrefix,
-        connection::types::{
-            version::Version as ConnVersion, ConnectionEnd, Counterparty as ConnCounterparty,
-            State as ConnState,
-        },
-        host::{
-            types::{
-                identifiers::{ChannelId, ClientId, ConnectionId, PortId, Sequence},
-                path::{ChannelEndPath, ConnectionPath, SeqAckPath, SeqRecvPath, SeqSendPath},
-            },
-            ExecutionContext,
-        },
+        host::types::identifiers::{ChannelId, PortId, Sequence},
         router::module::Module,
     },
     primitives::Signer,
 };
 use ibc_proto::{cosmos::base::v1beta1::Coin as ProtoCoin, ibc::apps::transfer::v1::MsgTransfer};
 
-use super::{create_client, relayer, Chain, Host};
+use super::{open_channel, relayer, Chain, Host};
 use crate::{
-    host::{HostBlock, IbcHost},
     msg::{TransferMsg, TRANSFER_TYPE_URL},
     shared::SharedState,
     transfer::{bank_denom, escrow_address, TransferModule, MAX_DENOM_PATH_LEN},
@@ -58,45 +44,7 @@ fn channel0() -> ChannelId {
 /// `transfer/channel-7`, and alice holding 1000udeai.
 fn open_chain() -> Chain {
     let mut c = Chain::new();
-    c.run("/ibc.core.client.v1.MsgCreateClient", &create_client(60))
-        .unwrap();
-    let block = HostBlock {
-        height: c.height,
-        time: c.time,
-        chain_id: ibc::core::host::types::identifiers::ChainId::new("deai-1").unwrap(),
-    };
-    let mut host = IbcHost::new(&mut c.state, block);
-    let conn = ConnectionEnd::new(
-        ConnState::Open,
-        ClientId::new("07-tendermint", 0).unwrap(),
-        ConnCounterparty::new(
-            ClientId::new("07-tendermint", 3).unwrap(),
-            Some(ConnectionId::new(3)),
-            CommitmentPrefix::from_bytes(b"ibc"),
-        ),
-        vec![ConnVersion::compatibles().remove(0)],
-        std::time::Duration::ZERO,
-    )
-    .unwrap();
-    host.store_connection(&ConnectionPath::new(&ConnectionId::new(0)), conn)
-        .unwrap();
-    let chan = ChannelEnd::new(
-        ChanState::Open,
-        Order::Unordered,
-        ChanCounterparty::new(PortId::transfer(), Some(ChannelId::new(7))),
-        vec![ConnectionId::new(0)],
-        ChanVersion::new("ics20-1".into()),
-    )
-    .unwrap();
-    let (port, ch) = (PortId::transfer(), channel0());
-    host.store_channel(&ChannelEndPath::new(&port, &ch), chan)
-        .unwrap();
-    host.store_next_sequence_send(&SeqSendPath::new(&port, &ch), Sequence::from(1))
-        .unwrap();
-    host.store_next_sequence_recv(&SeqRecvPath::new(&port, &ch), Sequence::from(1))
-        .unwrap();
-    host.store_next_sequence_ack(&SeqAckPath::new(&port, &ch), Sequence::from(1))
-        .unwrap();
+    open_channel(&mut c, PortId::transfer(), 0, 7, "ics20-1");
     c.state.mint(&alice(), &[Coin::new(1000, "udeai")]).unwrap();
     c
 }
