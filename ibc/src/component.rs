@@ -2,7 +2,8 @@
 
 use cosmos_sdk_proto::Any;
 use deai_types::{
-    BlockHooks, DecodeCtx, GenesisHandler, Module, ModuleMsg, MsgError, MsgHandler, QueryHandler,
+    BlockHooks, DecodeCtx, GenesisHandler, Module, ModuleMsg, MsgError, MsgHandler, QueryCtx,
+    QueryError, QueryHandler,
 };
 
 use crate::msg::{IbcMsg, TYPE_URLS};
@@ -13,7 +14,21 @@ pub struct IbcModule;
 
 impl BlockHooks for IbcModule {}
 
-impl QueryHandler for IbcModule {}
+impl QueryHandler for IbcModule {
+    /// ibc-go's core queries ([`crate::query`]); `None` for other methods.
+    fn query(
+        &self,
+        method: &str,
+        data: &[u8],
+        ctx: &QueryCtx<'_>,
+    ) -> Option<Result<Vec<u8>, QueryError>> {
+        let at = crate::query::At {
+            height: ctx.height,
+            chain_id: ctx.chain_id,
+        };
+        crate::query::query(ctx.state, method, data, at)
+    }
+}
 
 impl MsgHandler for IbcModule {
     fn msg_type_urls(&self) -> &'static [&'static str] {
