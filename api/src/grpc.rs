@@ -2,7 +2,7 @@
 //! [`Api::call`] with the request's protobuf bytes, so one dispatcher serves
 //! the Cosmos SDK's services and ours without a generated stub per method.
 //! Server reflection (v1 and v1alpha, which `grpcurl` uses) describes them
-//! from `deai-proto`'s descriptor set.
+//! from `deai-proto`'s descriptor set (ibc-go's core queries included).
 
 use std::{
     convert::Infallible,
@@ -31,11 +31,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ApiError> {
     let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(deai_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(deai_proto::file_descriptor_set())
         .build_v1()
         .map_err(|e| ApiError::Config(format!("gRPC reflection: {e}")))?;
     let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(deai_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(deai_proto::file_descriptor_set())
         .build_v1alpha()
         .map_err(|e| ApiError::Config(format!("gRPC reflection: {e}")))?;
     let router = Routes::new(reflection_v1)

@@ -56,28 +56,7 @@ enum Segment {
 impl Route {
     /// The path's parameters if `path` matches this route.
     fn matches(&self, path: &[&str]) -> Option<Vec<(String, String)>> {
-        let mut params = Vec::new();
-        for (i, seg) in self.segments.iter().enumerate() {
-            match seg {
-                Segment::Literal(l) => {
-                    if path.get(i) != Some(&l.as_str()) {
-                        return None;
-                    }
-                }
-                Segment::Field(f) => {
-                    let v = path.get(i).filter(|v| !v.is_empty())?;
-                    params.push((f.clone(), percent_decode(v)?));
-                }
-                Segment::Rest(f) => {
-                    if i >= path.len() {
-                        return None;
-                    }
-                    params.push((f.clone(), percent_decode(&path[i..].join("/"))?));
-                    return Some(params);
-                }
-            }
-        }
-        (path.len() == self.segments.len()).then_some(params)
+        match_segments(&self.segments, path)
     }
 
     /// How specific the template is: more literal segments win a tie.
@@ -87,6 +66,46 @@ impl Route {
             .filter(|s| matches!(s, Segment::Literal(_)))
             .count()
     }
+}
+
+/// The path's parameters if `path` matches the template `segments`.
+fn match_segments(segments: &[Segment], path: &[&str]) -> Option<Vec<(String, String)>> {
+    let mut params = Vec::new();
+    for (i, seg) in segments.iter().enumerate() {
+        match seg {
+            Segment::Literal(l) => {
+                if path.get(i) != Some(&l.as_str()) {
+                    return None;
+                }
+            }
+            Segment::Field(f) => {
+                let v = path.get(i).filter(|v| !v.is_empty())?;
+                params.push((f.clone(), percent_decode(v)?));
+            }
+            Segment::Rest(f) => {
+                // `{name=**}` takes every segment up to those the rest
+                // of the template names (ibc-go's
+                // `denoms/{denom=**}/total_escrow`).
+                let tail = &segments[i + 1..];
+                let end = path.len().checked_sub(tail.len())?;
+                if end <= i {
+                    return None;
+                }
+                params.push((f.clone(), percent_decode(&path[i..end].join("/"))?));
+                for (seg, p) in tail.iter().zip(&path[end..]) {
+                    match seg {
+                        Segment::Literal(l) if p == l => {}
+                        Segment::Field(f) if !p.is_empty() => {
+                            params.push((f.clone(), percent_decode(p)?));
+                        }
+                        _ => return None,
+                    }
+                }
+                return Some(params);
+            }
+        }
+    }
+    (path.len() == segments.len()).then_some(params)
 }
 
 /// Parses a template such as `/cosmos/gov/v1/proposals/{proposal_id}/votes`.
@@ -409,7 +428,7 @@ fn build_request(
         DynamicMessage::new(route.input.clone())
     };
     for (field, value) in params {
-        set_path(&mut msg, field, value, false)?;
+        set_path(&mut msg, field, value, ListParam::Split)?;
     }
     if route.body != "*" {
         for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -419,7 +438,7 @@ fn build_request(
                     "malformed query parameter {pair:?}"
                 )));
             };
-            set_path(&mut msg, &k, &v, true)?;
+            set_path(&mut msg, &k, &v, ListParam::Append)?;
         }
     }
     Ok(msg)
@@ -428,13 +447,23 @@ fn build_request(
 /// Most nested fields a parameter name may name (`pagination.limit` is 2).
 const MAX_FIELD_DEPTH: usize = 8;
 
+/// How a parameter's text sets a list field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListParam {
+    /// A path parameter: the list is the comma-separated values, as
+    /// grpc-gateway reads it (ibc-go's `.../packet_commitments/1,2,3/...`).
+    Split,
+    /// A query parameter, which may repeat: each adds one value.
+    Append,
+}
+
 /// Sets the (dotted) field `name` of `msg` from the text `value`; a list
-/// field gets `value` appended when `append`.
+/// field is set as `list` says.
 fn set_path(
     msg: &mut DynamicMessage,
     name: &str,
     value: &str,
-    append: bool,
+    list: ListParam,
 ) -> Result<(), ApiError> {
     let parts: Vec<&str> = name.split('.').collect();
     if parts.len() > MAX_FIELD_DEPTH {
@@ -451,15 +480,26 @@ fn set_path(
             .or_else(|| desc.get_field_by_json_name(part))
             .ok_or_else(unknown)?;
         if i + 1 == parts.len() {
-            let v = scalar(&field, value)
-                .map_err(|e| ApiError::InvalidArgument(format!("parameter {name:?}: {e}")))?;
-            if field.is_list() {
-                match current.get_field_mut(&field) {
-                    Value::List(list) if append => list.push(v),
-                    slot => *slot = Value::List(vec![v]),
+            let read = |text: &str| {
+                scalar(&field, text)
+                    .map_err(|e| ApiError::InvalidArgument(format!("parameter {name:?}: {e}")))
+            };
+            if !field.is_list() {
+                current.set_field(&field, read(value)?);
+                return Ok(());
+            }
+            match list {
+                ListParam::Split => {
+                    let values = value.split(',').map(read).collect::<Result<_, _>>()?;
+                    current.set_field(&field, Value::List(values));
                 }
-            } else {
-                current.set_field(&field, v);
+                ListParam::Append => {
+                    let v = read(value)?;
+                    match current.get_field_mut(&field) {
+                        Value::List(list) => list.push(v),
+                        slot => *slot = Value::List(vec![v]),
+                    }
+                }
             }
             return Ok(());
         }
@@ -558,6 +598,27 @@ mod tests {
         assert!(parse_template("/a/{b=c/*}").is_err());
         let rest = parse_template("/cosmos/bank/v1beta1/denoms_metadata/{denom=**}").unwrap();
         assert_eq!(rest[4], Segment::Rest("denom".into()));
+        let m = |t: &str, p: &str| {
+            let path: Vec<&str> = p.trim_start_matches('/').split('/').collect();
+            match_segments(&parse_template(t).unwrap(), &path)
+        };
+        let want = |v: &str| Some(vec![("denom".to_string(), v.to_string())]);
+        assert_eq!(
+            m("/b/denoms/{denom=**}", "/b/denoms/ibc/AB"),
+            want("ibc/AB")
+        );
+        // A `**` variable stops where the rest of the template begins.
+        let t = "/ibc/apps/transfer/v1/denoms/{denom=**}/total_escrow";
+        assert_eq!(
+            m(t, "/ibc/apps/transfer/v1/denoms/udeai/total_escrow"),
+            want("udeai")
+        );
+        assert_eq!(
+            m(t, "/ibc/apps/transfer/v1/denoms/ibc/AB/total_escrow"),
+            want("ibc/AB")
+        );
+        assert_eq!(m(t, "/ibc/apps/transfer/v1/denoms/total_escrow"), None);
+        assert_eq!(m(t, "/ibc/apps/transfer/v1/denoms/udeai/other"), None);
     }
 
     #[tokio::test]
@@ -598,6 +659,67 @@ mod tests {
         .unwrap();
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         server.abort();
+    }
+
+    #[test]
+    fn ibc_routes_take_comma_separated_sequences_in_the_path() {
+        let routes = routes(deai_proto::descriptor_pool()).unwrap();
+        let route = routes
+            .iter()
+            .find(|r| r.grpc_path == "/ibc.core.channel.v1.Query/UnreceivedPackets")
+            .expect("ibc-go's UnreceivedPackets has a route");
+        let path = "/ibc/core/channel/v1/channels/channel-0/ports/transfer/packet_commitments/1,2,30/unreceived_packets";
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let params = route
+            .matches(&segments)
+            .expect("the path matches its route");
+        let msg = build_request(route, &params, "", b"").unwrap();
+        let seqs = msg
+            .get_field_by_name("packet_commitment_sequences")
+            .unwrap()
+            .into_owned();
+        assert_eq!(
+            seqs,
+            Value::List(vec![Value::U64(1), Value::U64(2), Value::U64(30)])
+        );
+        assert_eq!(
+            msg.get_field_by_name("port_id").unwrap().as_str(),
+            Some("transfer")
+        );
+        // A number that is not one is refused, naming the parameter.
+        let bad: Vec<(String, String)> = params
+            .into_iter()
+            .map(|(k, v)| {
+                if v.contains(',') {
+                    (k, "1,x".into())
+                } else {
+                    (k, v)
+                }
+            })
+            .collect();
+        let e = build_request(route, &bad, "", b"").unwrap_err();
+        assert!(e.to_string().contains("packet_commitment_sequences"), "{e}");
+        // A query parameter naming a list still adds one value per use.
+        let acks = routes
+            .iter()
+            .find(|r| r.grpc_path == "/ibc.core.channel.v1.Query/PacketAcknowledgements")
+            .unwrap();
+        let path = "/ibc/core/channel/v1/channels/channel-0/ports/transfer/packet_acknowledgements";
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let params = acks.matches(&segments).unwrap();
+        let msg = build_request(
+            acks,
+            &params,
+            "packet_commitment_sequences=4&packet_commitment_sequences=5",
+            b"",
+        )
+        .unwrap();
+        assert_eq!(
+            msg.get_field_by_name("packet_commitment_sequences")
+                .unwrap()
+                .into_owned(),
+            Value::List(vec![Value::U64(4), Value::U64(5)])
+        );
     }
 
     #[test]

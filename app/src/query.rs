@@ -179,11 +179,25 @@ fn query_at(app: &Querier, path: &str, data: &[u8], height: u64, prove: bool) ->
             h.min(at),
         )?))
     };
+    let chain_id = match snapshot.get_proto::<ChainInfo>(&state_key::chain_info()) {
+        Ok(info) => info.map(|c| c.chain_id).unwrap_or_default(),
+        Err(e) => {
+            return QueryAnswer::error(
+                QueryError {
+                    codespace: "sdk",
+                    code: 1,
+                    log: format!("reading the chain id: {e}"),
+                },
+                at,
+            )
+        }
+    };
     let non_voting = crate::end_block::non_voting_accounts();
     let module_accounts = crate::end_block::module_account_names();
     let ctx = QueryCtx {
         state: &snapshot,
         height: at,
+        chain_id: &chain_id,
         history: &history,
         gas: app.gas,
         module_accounts: &module_accounts,

@@ -8,7 +8,8 @@
 //! node services (blocks, node info, validators, tx lookup) answer from the
 //! node's RPC; bad input gets a clear error and changes nothing; and
 //! clients nobody here wrote (cosmpy over gRPC and REST, grpcurl through
-//! reflection) read, simulate, send and wait for a tx.
+//! reflection) read, simulate, send and wait for a tx. ibc-go's core
+//! queries, which relayers call, answer over gRPC, REST and grpcurl.
 
 // Tests compare whole gRPC statuses, which are large errors.
 #![allow(clippy::unwrap_used, clippy::result_large_err)]
@@ -1647,6 +1648,12 @@ fn every_module_rest_route_answers_as_grpc_and_abci_query_do() {
                     let name = var.split('=').next().unwrap();
                     let field = r.input.get_field_by_name(name).unwrap();
                     let (text, value) = sample(&field, &dev0, &stake.a);
+                    // A list in the path (ibc-go's sequences) is one value here.
+                    let value = if field.is_list() {
+                        prost_reflect::Value::List(vec![value])
+                    } else {
+                        value
+                    };
                     msg.set_field(&field, value);
                     url.push_str(&text);
                 }
@@ -1734,4 +1741,149 @@ fn every_module_rest_route_answers_as_grpc_and_abci_query_do() {
         )
         .unwrap_err();
     assert_eq!(e.code(), tonic::Code::NotFound, "{e:?}");
+}
+
+#[test]
+fn ibc_go_queries_answer_over_grpc_rest_and_grpcurl() {
+    use ibc_proto::ibc::core::{channel::v1 as chan, client::v1 as client};
+    let f = Fixture::start();
+    let h = f.height();
+    let hs = h.to_string();
+    // "deai-devnet" has no revision suffix: revision 0.
+    let at_h = Some(client::Height {
+        revision_number: 0,
+        revision_height: h,
+    });
+    let (bytes, height) = f
+        .grpc(
+            "/ibc.core.client.v1.Query/ClientStates",
+            client::QueryClientStatesRequest { pagination: None }.encode_to_vec(),
+            Some(&hs),
+        )
+        .unwrap();
+    assert_eq!(height, Some(h));
+    assert!(client::QueryClientStatesResponse::decode(bytes.as_slice())
+        .unwrap()
+        .client_states
+        .is_empty());
+    let (bytes, _) = f
+        .grpc(
+            "/ibc.core.channel.v1.Query/Channels",
+            chan::QueryChannelsRequest { pagination: None }.encode_to_vec(),
+            Some(&hs),
+        )
+        .unwrap();
+    assert_eq!(
+        chan::QueryChannelsResponse::decode(bytes.as_slice())
+            .unwrap()
+            .height,
+        at_h
+    );
+    let (bytes, _) = f
+        .grpc(
+            "/ibc.core.client.v1.Query/ClientParams",
+            client::QueryClientParamsRequest {}.encode_to_vec(),
+            None,
+        )
+        .unwrap();
+    assert_eq!(
+        client::QueryClientParamsResponse::decode(bytes.as_slice())
+            .unwrap()
+            .params
+            .unwrap()
+            .allowed_clients,
+        ["07-tendermint"]
+    );
+
+    // Too many sequences: InvalidArgument, saying the bound.
+    let e = f
+        .grpc(
+            "/ibc.core.channel.v1.Query/UnreceivedPackets",
+            chan::QueryUnreceivedPacketsRequest {
+                port_id: "transfer".into(),
+                channel_id: "channel-0".into(),
+                packet_commitment_sequences: (1..=10_001).collect(),
+            }
+            .encode_to_vec(),
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
+    assert!(e.message().contains("at most 10000"), "{e:?}");
+    // A bad identifier: InvalidArgument; a channel that does not exist:
+    // NotFound, over gRPC and REST alike (sequences comma-separated in the
+    // path, as grpc-gateway reads them).
+    let e = f
+        .grpc(
+            "/ibc.core.client.v1.Query/ClientState",
+            client::QueryClientStateRequest {
+                client_id: "../x".into(),
+            }
+            .encode_to_vec(),
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
+    let e = f
+        .grpc(
+            "/ibc.core.channel.v1.Query/UnreceivedPackets",
+            chan::QueryUnreceivedPacketsRequest {
+                port_id: "transfer".into(),
+                channel_id: "channel-0".into(),
+                packet_commitment_sequences: vec![1, 2, 3],
+            }
+            .encode_to_vec(),
+            Some(&hs),
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::NotFound, "{e:?}");
+    let rest = f.rest(
+        Method::GET,
+        "/ibc/core/channel/v1/channels/channel-0/ports/transfer/packet_commitments/1,2,3/unreceived_packets",
+        None,
+        Some(&hs),
+    );
+    assert_eq!(rest.status, 404, "{}", rest.json);
+    assert_eq!(rest.json["message"], e.message());
+    let rest = f.get("/ibc/core/client/v1/client_states");
+    assert_eq!(rest.status, 200, "{}", rest.json);
+    assert_eq!(rest.json["client_states"], serde_json::json!([]));
+    let rest = f.get("/ibc/core/connection/v1/params");
+    assert_eq!(
+        rest.json["params"]["max_expected_time_per_block"],
+        "30000000000"
+    );
+
+    // grpcurl finds the services and their messages through reflection.
+    let Some(grpcurl) = api::grpcurl() else {
+        return;
+    };
+    let services = api::grpcurl_list(&grpcurl, &f.dev.grpc);
+    for s in [
+        "ibc.core.client.v1.Query",
+        "ibc.core.connection.v1.Query",
+        "ibc.core.channel.v1.Query",
+    ] {
+        assert!(
+            services.iter().any(|x| x == s),
+            "grpcurl list shows {s}: {services:?}"
+        );
+    }
+    let params = api::grpcurl_call(
+        &grpcurl,
+        &f.dev.grpc,
+        "ibc.core.connection.v1.Query/ConnectionParams",
+        "{}",
+    );
+    assert_eq!(
+        params["params"]["maxExpectedTimePerBlock"], "30000000000",
+        "{params}"
+    );
+    let conns = api::grpcurl_call(
+        &grpcurl,
+        &f.dev.grpc,
+        "ibc.core.connection.v1.Query/Connections",
+        r#"{"pagination":{"limit":"5"}}"#,
+    );
+    assert!(conns["height"].is_object(), "{conns}");
 }

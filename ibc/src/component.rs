@@ -36,13 +36,22 @@ impl BlockHooks for IbcModule {
 }
 
 impl QueryHandler for IbcModule {
+    /// ibc-go's core queries ([`crate::query`]), ICS-20's
+    /// ([`crate::transfer_query`]) and compute over IBC's
+    /// ([`crate::compute::query`]); `None` for other methods.
     fn query(
         &self,
         method: &str,
         data: &[u8],
         ctx: &QueryCtx<'_>,
     ) -> Option<Result<Vec<u8>, QueryError>> {
-        crate::transfer_query::query(&ctx.state, method, data)
+        let at = crate::query::At {
+            height: ctx.height,
+            chain_id: ctx.chain_id,
+        };
+        crate::query::query(ctx.state, method, data, at)
+            .or_else(|| crate::transfer_query::query(&ctx.state, method, data))
+            .or_else(|| crate::compute::query(&ctx.state, method, data))
     }
 }
 

@@ -614,3 +614,51 @@ pub fn sent_job(
 ) -> Result<Option<pb::RemoteJob>, deai_types::StateError> {
     state.get_proto(&key::sent_job(channel, sequence))
 }
+
+/// Answers `method` if it is one of `deai.ibccompute.v1.Query`'s.
+pub fn query<S: StateRead>(
+    state: &S,
+    method: &str,
+    data: &[u8],
+) -> Option<Result<Vec<u8>, deai_types::QueryError>> {
+    use deai_types::{query::decode, QueryError};
+    let name = method.strip_prefix("/deai.ibccompute.v1.Query/")?;
+    Some(match name {
+        "RemoteJob" => (|| {
+            let r: pb::QueryRemoteJobRequest = decode(data)?;
+            let channel: ChannelId = r
+                .channel
+                .parse()
+                .map_err(|e| QueryError::invalid(format!("channel: {e}")))?;
+            let job = sent_job(state, channel.as_str(), r.sequence)
+                .map_err(|e| QueryError::invalid(e.to_string()))?
+                .ok_or_else(|| {
+                    QueryError::not_found(format!("remote job {channel}/{}", r.sequence))
+                })?;
+            Ok(pb::QueryRemoteJobResponse { job: Some(job) }.encode_to_vec())
+        })(),
+        "RemoteAccount" => (|| {
+            let r: pb::QueryRemoteAccountRequest = decode(data)?;
+            let port: PortId = r
+                .port
+                .parse()
+                .map_err(|e| QueryError::invalid(format!("port: {e}")))?;
+            let channel: ChannelId = r
+                .channel
+                .parse()
+                .map_err(|e| QueryError::invalid(format!("channel: {e}")))?;
+            if r.sender.is_empty() || r.sender.len() > MAX_SENDER_LEN {
+                return Err(QueryError::invalid(format!(
+                    "sender must be 1 to {MAX_SENDER_LEN} bytes"
+                )));
+            }
+            Ok(pb::QueryRemoteAccountResponse {
+                account: remote_account(port.as_str(), channel.as_str(), &r.sender).to_bech32(),
+            }
+            .encode_to_vec())
+        })(),
+        other => Err(QueryError::invalid(format!(
+            "unknown method deai.ibccompute.v1.Query/{other}"
+        ))),
+    })
+}

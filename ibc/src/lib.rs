@@ -2,8 +2,9 @@
 //! the provable IBC state in its own substore ([`state_key`]); core
 //! messages with ibc-go's type URLs ([`msg`]) routed to applications by
 //! port ([`router`]): ICS-20 token transfer on port `transfer`
-//! ([`transfer`]), compute jobs from other chains on port `compute`
-//! ([`compute`]).
+//! ([`transfer`], queries in [`transfer_query`]), compute jobs from other
+//! chains on port `compute` ([`compute`]); ibc-go's core query services for
+//! relayers ([`query`]).
 
 // Consensus code: no floating point (results must match on every machine).
 #![deny(clippy::float_arithmetic)]
@@ -13,6 +14,7 @@ pub mod compute;
 pub mod error;
 pub mod host;
 pub mod msg;
+pub mod query;
 pub mod router;
 pub mod shared;
 pub mod state_key;
@@ -26,5 +28,7 @@ pub use host::{HostBlock, IbcHost};
 /// The module's name, in its codespace.
 pub const MODULE_NAME: &str = "ibc";
 
+#[cfg(test)]
+mod query_tests;
 #[cfg(test)]
 mod tests;

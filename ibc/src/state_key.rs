@@ -7,7 +7,16 @@
 //! was processed, consensus-state height indexes) lives under
 //! [`PRIVATE`] (`ibchost/`), in the main tree.
 
-use ibc::core::{client::types::Height, host::types::identifiers::ClientId};
+use ibc::core::{
+    client::types::Height,
+    host::types::{
+        identifiers::{ChannelId, ClientId, PortId},
+        path::{
+            CHANNEL_END_PREFIX, CHANNEL_PREFIX, CLIENT_PREFIX, CONNECTION_PREFIX,
+            PACKET_ACK_PREFIX, PACKET_COMMITMENT_PREFIX, PORT_PREFIX, SEQUENCE_PREFIX,
+        },
+    },
+};
 
 /// Prefix of the provable IBC state (the substore).
 pub const PROVABLE: &[u8] = b"ibc/";
@@ -174,4 +183,40 @@ pub fn sent_job(channel: &str, sequence: u64) -> Vec<u8> {
     k.push(b'/');
     k.extend_from_slice(&sequence.to_be_bytes());
     k
+}
+
+/// Prefix of every client's provable state (`ibc/clients/`): each client's
+/// keys sit under `<client id>/`, so a scan that skips past
+/// `<client id>/\xff` reaches the next client.
+pub fn clients_prefix() -> Vec<u8> {
+    provable(&format_args!("{CLIENT_PREFIX}/"))
+}
+
+/// Prefix of the connection ends (`ibc/connections/`), by connection id.
+pub fn connections_prefix() -> Vec<u8> {
+    provable(&format_args!("{CONNECTION_PREFIX}/"))
+}
+
+/// Prefix of the channel ends (`ibc/channelEnds/ports/`), followed by
+/// `<port>/channels/<channel>`.
+pub fn channels_prefix() -> Vec<u8> {
+    provable(&format_args!("{CHANNEL_END_PREFIX}/{PORT_PREFIX}/"))
+}
+
+/// Prefix of the packet commitments of `port`/`channel`, followed by the
+/// sequence in decimal (so they sort as text: 1, 10, 2).
+pub fn commitments_prefix(port: &PortId, channel: &ChannelId) -> Vec<u8> {
+    sequences_prefix(PACKET_COMMITMENT_PREFIX, port, channel)
+}
+
+/// Prefix of the acknowledgement commitments of `port`/`channel`, followed
+/// by the sequence in decimal.
+pub fn acks_prefix(port: &PortId, channel: &ChannelId) -> Vec<u8> {
+    sequences_prefix(PACKET_ACK_PREFIX, port, channel)
+}
+
+fn sequences_prefix(kind: &str, port: &PortId, channel: &ChannelId) -> Vec<u8> {
+    provable(&format_args!(
+        "{kind}/{PORT_PREFIX}/{port}/{CHANNEL_PREFIX}/{channel}/{SEQUENCE_PREFIX}/"
+    ))
 }

@@ -8,9 +8,11 @@
 //! declarations of the Cosmos SDK v0.50 services (auth, bank, tx,
 //! base.tendermint, base.node, gov v1, staking, slashing, distribution,
 //! mint) with the CometBFT types they embed, wire-identical to the SDK's
-//! and carrying its `google.api.http` routes.
-//! gRPC reflection and the REST gateway read them through
-//! [`descriptor_pool`].
+//! and carrying its `google.api.http` routes; and ibc-go's core query
+//! services (`ibc.core.{client,connection,channel}.v1.Query`), taken from
+//! ibc-proto's descriptor set with the files they import that ours lack.
+//! gRPC reflection ([`file_descriptor_set`]) and the REST gateway
+//! ([`descriptor_pool`]) read them.
 //!
 //! Events are typed too: each module's `deai/<module>/v1/events.proto` has
 //! one message per event kind, which [`events`] turns into ABCI attributes
@@ -30,13 +32,87 @@ use prost_reflect::{DescriptorPool, DynamicMessage, ReflectMessage, SerializeOpt
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/deai_descriptor.bin"));
 
-/// [`FILE_DESCRIPTOR_SET`] decoded once into a pool of services, messages
+/// The ibc-go files whose services the chain serves (its IBC module
+/// answers them); what they import comes along.
+pub const IBC_QUERY_FILES: [&str; 5] = [
+    "ibc/core/client/v1/query.proto",
+    "ibc/core/connection/v1/query.proto",
+    "ibc/core/channel/v1/query.proto",
+    "ibc/applications/transfer/v1/query.proto",
+    "ibc/applications/transfer/v1/tx.proto",
+];
+
+/// A `FileDescriptorSet` with each file left as its bytes, so that nothing
+/// in them (the `google.api.http` options above all) is lost in a copy.
+#[derive(Clone, PartialEq, Message)]
+struct RawFileSet {
+    #[prost(bytes = "vec", repeated, tag = "1")]
+    file: Vec<Vec<u8>>,
+}
+
+/// The two fields of a `FileDescriptorProto` a merge needs.
+#[derive(Clone, PartialEq, Message)]
+struct FileHead {
+    #[prost(string, tag = "1")]
+    name: String,
+    #[prost(string, repeated, tag = "3")]
+    dependency: Vec<String>,
+}
+
+fn head(file: &[u8]) -> FileHead {
+    FileHead::decode(file).expect("a descriptor set's file decodes")
+}
+
+/// [`FILE_DESCRIPTOR_SET`] and [`IBC_QUERY_FILES`] from ibc-proto's set,
+/// with the files they import that ours lacks (ours are kept where both
+/// have a file: they are wire-identical), each after what it imports.
+fn merged_file_descriptor_set() -> Vec<u8> {
+    let mut set = RawFileSet::decode(FILE_DESCRIPTOR_SET)
+        .expect("protoc wrote a valid descriptor set at build time");
+    let mut have: std::collections::BTreeSet<String> =
+        set.file.iter().map(|f| head(f).name).collect();
+    let ibc = RawFileSet::decode(ibc_proto::FILE_DESCRIPTOR_SET)
+        .expect("ibc-proto ships a valid descriptor set");
+    let ibc: std::collections::BTreeMap<String, &Vec<u8>> =
+        ibc.file.iter().map(|f| (head(f).name, f)).collect();
+    fn add(
+        name: &str,
+        ibc: &std::collections::BTreeMap<String, &Vec<u8>>,
+        have: &mut std::collections::BTreeSet<String>,
+        out: &mut Vec<Vec<u8>>,
+    ) {
+        if !have.insert(name.to_string()) {
+            return;
+        }
+        let file = ibc
+            .get(name)
+            .unwrap_or_else(|| panic!("ibc-proto's descriptor set has {name}"));
+        for dep in head(file).dependency {
+            add(&dep, ibc, have, out);
+        }
+        out.push(file.to_vec());
+    }
+    for name in IBC_QUERY_FILES {
+        add(name, &ibc, &mut have, &mut set.file);
+    }
+    set.encode_to_vec()
+}
+
+/// The encoded `FileDescriptorSet` of everything the chain serves:
+/// [`FILE_DESCRIPTOR_SET`] and ibc-go's core query services, for gRPC
+/// reflection.
+pub fn file_descriptor_set() -> &'static [u8] {
+    static SET: OnceLock<Vec<u8>> = OnceLock::new();
+    SET.get_or_init(merged_file_descriptor_set)
+}
+
+/// [`file_descriptor_set`] decoded once into a pool of services, messages
 /// and enums.
 pub fn descriptor_pool() -> &'static DescriptorPool {
     static POOL: OnceLock<DescriptorPool> = OnceLock::new();
     POOL.get_or_init(|| {
-        DescriptorPool::decode(FILE_DESCRIPTOR_SET)
-            .expect("protoc wrote a valid descriptor set at build time")
+        DescriptorPool::decode(file_descriptor_set())
+            .expect("the merged descriptor set resolves: every import is in it")
     })
 }
 

@@ -631,6 +631,92 @@ fn the_query_paths_the_chain_answers_are_service_methods() {
     }
 }
 
+#[test]
+fn ibc_go_core_queries_are_served_with_ibc_gos_rest_routes() {
+    let pool = descriptor_pool();
+    for (service, methods) in [
+        (
+            "ibc.core.client.v1.Query",
+            &[
+                "ClientState",
+                "ClientStates",
+                "ConsensusState",
+                "ConsensusStates",
+                "ConsensusStateHeights",
+                "ClientStatus",
+                "ClientParams",
+                "UpgradedClientState",
+                "UpgradedConsensusState",
+            ][..],
+        ),
+        (
+            "ibc.core.connection.v1.Query",
+            &[
+                "Connection",
+                "Connections",
+                "ClientConnections",
+                "ConnectionClientState",
+                "ConnectionConsensusState",
+                "ConnectionParams",
+            ][..],
+        ),
+        (
+            "ibc.core.channel.v1.Query",
+            &[
+                "Channel",
+                "Channels",
+                "ConnectionChannels",
+                "ChannelClientState",
+                "ChannelConsensusState",
+                "PacketCommitment",
+                "PacketCommitments",
+                "PacketReceipt",
+                "PacketAcknowledgement",
+                "PacketAcknowledgements",
+                "UnreceivedPackets",
+                "UnreceivedAcks",
+                "NextSequenceReceive",
+                "NextSequenceSend",
+            ][..],
+        ),
+    ] {
+        let s = pool
+            .get_service_by_name(service)
+            .unwrap_or_else(|| panic!("{service} is in the pool"));
+        for m in methods {
+            assert!(s.methods().any(|x| x.name() == *m), "{service}/{m}");
+        }
+    }
+    let routes = rest_routes(pool.services());
+    for path in [
+        "/ibc/core/client/v1/client_states",
+        "/ibc/core/client/v1/client_states/{client_id}",
+        "/ibc/core/client/v1/client_status/{client_id}",
+        "/ibc/core/connection/v1/connections",
+        "/ibc/core/channel/v1/channels",
+        "/ibc/core/channel/v1/channels/{channel_id}/ports/{port_id}/packet_commitments/{packet_commitment_sequences}/unreceived_packets",
+    ] {
+        assert!(
+            routes.contains(&("get".to_owned(), path.to_owned())),
+            "no GET {path}"
+        );
+    }
+    // ibc-go's messages decode values built with ibc-proto by the same name.
+    let resp = ibc_proto::ibc::core::channel::v1::QueryUnreceivedPacketsResponse {
+        sequences: vec![1, 5],
+        height: Some(ibc_proto::ibc::core::client::v1::Height {
+            revision_number: 1,
+            revision_height: 9,
+        }),
+    };
+    let msg = round_trip("ibc.core.channel.v1.QueryUnreceivedPacketsResponse", &resp);
+    assert_every_field_set(&msg);
+    // One file per name: reflection serves each once.
+    let names: Vec<String> = pool.files().map(|f| f.name().to_owned()).collect();
+    let unique: BTreeSet<&String> = names.iter().collect();
+    assert_eq!(names.len(), unique.len());
+}
+
 /// The REST routes (verb, path) of the methods of `services`, bindings
 /// included, read through the `google.api.http` extension.
 fn rest_routes(

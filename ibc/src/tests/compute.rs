@@ -327,3 +327,87 @@ fn the_sending_chain_records_results_errors_and_timeouts() {
     assert!(failed.error.contains("expired"));
     assert_eq!(sent(&c, 3).status, pb::RemoteJobStatus::TimedOut as i32);
 }
+
+#[test]
+fn remote_jobs_and_accounts_are_queried() {
+    let mut c = market();
+    let msg = pb::MsgSendComputeJob {
+        sender: Address([0xa1; 20]).to_bech32(),
+        source_channel: "channel-1".into(),
+        kind: "gemm-i8".into(),
+        model_id: String::new(),
+        input: gemm_input(),
+        replication: 1,
+        price_per_replica: "2000".into(),
+        deadline_blocks: 30,
+        timeout_revision_number: 0,
+        timeout_revision_height: 0,
+        timeout_timestamp: 4_000_000_000_000_000_000,
+    };
+    let any = cosmos_sdk_proto::Any {
+        type_url: SEND_COMPUTE_JOB_TYPE_URL.into(),
+        value: msg.encode_to_vec(),
+    };
+    let m = SendJobMsg::decode(&any).unwrap();
+    deai_types::testing::run_msg(&mut c.state, &m, (c.height, c.time), &Host).unwrap();
+    let ask = |method: &str, req: Vec<u8>| {
+        crate::compute::query(
+            &c.state,
+            &format!("/deai.ibccompute.v1.Query/{method}"),
+            &req,
+        )
+        .unwrap()
+    };
+    let r = ask(
+        "RemoteJob",
+        pb::QueryRemoteJobRequest {
+            channel: "channel-1".into(),
+            sequence: 1,
+        }
+        .encode_to_vec(),
+    )
+    .unwrap();
+    let job = pb::QueryRemoteJobResponse::decode(r.as_slice())
+        .unwrap()
+        .job
+        .unwrap();
+    assert_eq!(job.status, pb::RemoteJobStatus::Pending as i32);
+    let e = ask(
+        "RemoteJob",
+        pb::QueryRemoteJobRequest {
+            channel: "channel-1".into(),
+            sequence: 2,
+        }
+        .encode_to_vec(),
+    )
+    .unwrap_err();
+    assert_eq!(e.code, 22);
+    let r = ask(
+        "RemoteAccount",
+        pb::QueryRemoteAccountRequest {
+            port: "compute".into(),
+            channel: "channel-1".into(),
+            sender: "cosmos1remotesender".into(),
+        }
+        .encode_to_vec(),
+    )
+    .unwrap();
+    let account = pb::QueryRemoteAccountResponse::decode(r.as_slice())
+        .unwrap()
+        .account;
+    assert_eq!(
+        account,
+        remote_account("compute", "channel-1", "cosmos1remotesender").to_bech32()
+    );
+    let e = ask(
+        "RemoteAccount",
+        pb::QueryRemoteAccountRequest {
+            port: "compute".into(),
+            channel: "channel 1".into(),
+            sender: "x".into(),
+        }
+        .encode_to_vec(),
+    )
+    .unwrap_err();
+    assert_eq!(e.code, 18);
+}

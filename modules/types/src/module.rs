@@ -239,6 +239,10 @@ pub struct QueryCtx<'a> {
     pub state: &'a dyn StateRead,
     /// The height of that state.
     pub height: u64,
+    /// The chain id, as InitChain recorded it (empty before InitChain); IBC
+    /// reads its revision number (`deai-1` is revision 1) for the heights
+    /// its answers are proven at.
+    pub chain_id: &'a str,
     /// The state committed at the end of an earlier height (a height past
     /// [`QueryCtx::height`] reads as `height`'s).
     pub history: &'a History<'a>,
