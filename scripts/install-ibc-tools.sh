@@ -12,12 +12,19 @@
 # Cold, on 2 cores: Hermes takes about 20 minutes to build, simd about 6
 # (see tests/ibc/README.md). Builds run under `nice`.
 #
-#   scripts/install-ibc-tools.sh     # prints .../hermes-v1.13.2/bin/hermes, .../simd-v8.8.0/bin/simd
+#   scripts/install-ibc-tools.sh     # prints .../hermes-v1.10.5/bin/hermes, .../simd-v8.8.0/bin/simd
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The pins. IBC_GO_VERSION must be what tests/ibc/simd/go.mod requires.
-HERMES_VERSION=1.13.2
+# Hermes 1.10.5 is the last 1.x whose build needs nothing but crates.io.
+# 1.11 adds Namada (in 1.13: protoc, the protobuf includes and RocksDB
+# built from source); from 1.12 ibc-relayer turns on
+# penumbra-sdk-proof-params' `download-proving-keys`, whose build script
+# fetches proving keys from GitHub, which neither this machine nor CI can
+# reach. 1.10.5 accepts Cosmos SDK >=0.45 <0.51 and ibc-go >=4.1.1 <9
+# (simd below: SDK 0.50.9, ibc-go 8.8.0) and speaks CometBFT 0.38.
+HERMES_VERSION=1.10.5
 IBC_GO_VERSION=v8.8.0
 
 cache="${DEAI_CACHE_DIR:-$HOME/.cache/deai}"
