@@ -59,7 +59,7 @@ Runs an N-validator DeAI network on 127.0.0.1: each node a cometbft + deaid pair
 
 Commands:
   up [--validators N] [--base-port P] [--snapshot-interval K] [--block-time D]
-     [--indexer kv|null] [--param MODULE.NAME=VALUE]...
+     [--chain-id ID] [--indexer kv|null] [--param MODULE.NAME=VALUE]...
       Create the network if the directory has none, start every node that is
       not running and wait until all answer and the chain is past height 2.
       --validators N         validators in a new network (default 4)
@@ -69,6 +69,8 @@ Commands:
       --snapshot-interval K  deaid takes a state-sync snapshot every K heights
                              (default 0: none; needed by 'join')
       --block-time D         CometBFT timeout_commit of a new network (default 1s)
+      --chain-id ID          a new network's chain id (default deai-localnet;
+                             a -N suffix is its IBC revision number)
       --indexer kv|null      the validators' CometBFT tx indexer in a new network
                              (default kv; with null, /tx and /tx_search answer
                              "transaction indexing is disabled", as on
@@ -570,7 +572,7 @@ create_network() {
 # ---------------------------------------------------------------- commands
 
 cmd_up() {
-  local dir="" validators="" base_port="" snapshot_interval="" block_time="" indexer=""
+  local dir="" validators="" base_port="" snapshot_interval="" block_time="" indexer="" chain_id=""
   while (($#)); do
     case $1 in
       --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}"; continue ;;
@@ -580,6 +582,7 @@ cmd_up() {
       --snapshot-interval) need_value "$1" $#; snapshot_interval=$2; shift 2 ;;
       --block-time) need_value "$1" $#; block_time=$2; shift 2 ;;
       --indexer) need_value "$1" $#; indexer=$2; shift 2 ;;
+      --chain-id) need_value "$1" $#; chain_id=$2; shift 2 ;;
       --param) need_value "$1" $#; PARAMS+=("$2"); shift 2 ;;
       *) usage_error "up: unknown flag $1" ;;
     esac
@@ -594,6 +597,8 @@ cmd_up() {
     usage_error "--indexer must be kv or null"
   [[ -z $block_time ]] || is_duration "$block_time" ||
     usage_error "--block-time must be a duration such as 1s or 500ms"
+  [[ -z $chain_id || $chain_id =~ ^[a-zA-Z0-9][a-zA-Z0-9._-]{0,49}$ ]] ||
+    usage_error "--chain-id must be 1 to 50 letters, digits, '.', '_' or '-'"
 
   set_dir "$dir"
   resolve_bins
@@ -610,6 +615,8 @@ cmd_up() {
       die "$DIR uses indexer ${INDEXER:-kv}; 'down --purge' to make a new network"
     ((${#PARAMS[@]} == 0)) ||
       die "--param applies to a new network's genesis; 'down --purge' to make a new network"
+    [[ -z $chain_id || $chain_id == "$CHAIN_ID" ]] ||
+      die "$DIR is chain $CHAIN_ID; 'down --purge' to make a new network"
     # The snapshot interval is a deaid start flag: it may change while the
     # whole network is down, and applies from the next start.
     if [[ -n $snapshot_interval && $snapshot_interval != "$SNAPSHOT_INTERVAL" ]]; then
@@ -623,7 +630,7 @@ cmd_up() {
       write_env
     fi
   else
-    CHAIN_ID=$CHAIN_ID_DEFAULT
+    CHAIN_ID=${chain_id:-$CHAIN_ID_DEFAULT}
     VALIDATORS=${validators:-4}
     BASE_PORT=${base_port:-26600}
     SNAPSHOT_INTERVAL=${snapshot_interval:-0}

@@ -1,6 +1,7 @@
 //! `deaid tx ibc-transfer transfer` and `deaid query ibc-transfer …`:
 //! ICS-20 token transfers to other chains, with ibc-go's message and
-//! queries.
+//! queries; `deaid tx ibc-compute send-job` and `deaid query ibc-compute …`:
+//! compute jobs sent to another DeAI chain.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -54,6 +55,71 @@ pub enum IbcTransferTxCmd {
         packet_memo: String,
         #[command(flatten)]
         flags: TxFlags,
+    },
+}
+
+/// Compute jobs over IBC.
+#[derive(Subcommand)]
+pub enum IbcComputeTxCmd {
+    /// Send a compute job over CHANNEL (port compute) to another DeAI
+    /// chain. It is paid there from the --from key's remote account (see
+    /// `query ibc-compute remote-account` on that chain; fund it with an
+    /// ICS-20 transfer); the result comes back in the acknowledgement
+    /// (`query ibc-compute remote-job`).
+    SendJob {
+        /// The channel on port compute, channel-N.
+        channel: String,
+        /// The workload: gemm-i8 or embed (with --model).
+        #[arg(long)]
+        kind: String,
+        /// The model id on the receiving chain, for embed.
+        #[arg(long, default_value = "")]
+        model: String,
+        /// Read the input bytes from this file.
+        #[arg(long, conflicts_with = "input_hex")]
+        input_file: Option<std::path::PathBuf>,
+        /// The input bytes as hex.
+        #[arg(long)]
+        input_hex: Option<String>,
+        /// How many providers run it.
+        #[arg(long, default_value_t = 1)]
+        replication: u32,
+        /// udeai paid (on the receiving chain) to each provider whose
+        /// result is final, e.g. 2000udeai.
+        #[arg(long)]
+        price: String,
+        /// The job must settle within this many of the receiving chain's
+        /// blocks after it arrives.
+        #[arg(long, default_value_t = 100)]
+        deadline_blocks: u64,
+        /// The packet times out this many seconds from now if not received.
+        #[arg(long, default_value_t = 600)]
+        timeout_seconds: u64,
+        /// The sender's key.
+        #[arg(long)]
+        from: String,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+}
+
+/// Compute-over-IBC queries.
+#[derive(Subcommand)]
+pub enum IbcComputeQueryCmd {
+    /// A job this chain sent, as packet SEQUENCE on CHANNEL.
+    RemoteJob {
+        /// The channel on port compute.
+        channel: String,
+        /// The packet's sequence.
+        sequence: u64,
+    },
+    /// The account on this chain that pays for jobs SENDER sends over
+    /// CHANNEL (this chain's end, port compute).
+    RemoteAccount {
+        /// This chain's channel on port compute.
+        channel: String,
+        /// The sender's address on its own chain.
+        sender: String,
     },
 }
 
@@ -148,6 +214,118 @@ pub async fn ibc_transfer_tx(home: &Home, cmd: IbcTransferTxCmd) -> anyhow::Resu
         )])
     })
     .await?;
+    Ok(())
+}
+
+/// Runs a compute-over-IBC transaction command.
+pub async fn ibc_compute_tx(home: &Home, cmd: IbcComputeTxCmd) -> anyhow::Result<()> {
+    let IbcComputeTxCmd::SendJob {
+        channel,
+        kind,
+        model,
+        input_file,
+        input_hex,
+        replication,
+        price,
+        deadline_blocks,
+        timeout_seconds,
+        from,
+        flags,
+    } = cmd;
+    let input = match (&input_file, &input_hex) {
+        (Some(f), None) => std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
+        (None, Some(h)) => crate::computecli::parse_hex(h, "--input-hex")?,
+        _ => bail!("give the input with --input-file FILE or --input-hex HEX"),
+    };
+    let price = crate::computecli::parse_udeai(&price, "--price")?.to_string();
+    if timeout_seconds == 0 {
+        bail!("--timeout-seconds must be positive");
+    }
+    let timeout = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .context("the clock is before 1970")?
+        + Duration::from_secs(timeout_seconds);
+    let timeout_timestamp =
+        u64::try_from(timeout.as_nanos()).context("--timeout-seconds is too far away")?;
+    sign_and_broadcast(home, &from, flags, "send a compute job", |a| {
+        Ok(vec![any(
+            deai_ibc::msg::SEND_COMPUTE_JOB_TYPE_URL,
+            &deai_proto::ibccompute::v1::MsgSendComputeJob {
+                sender: a.to_bech32(),
+                source_channel: channel.clone(),
+                kind: kind.clone(),
+                model_id: model.clone(),
+                input: input.clone(),
+                replication,
+                price_per_replica: price.clone(),
+                deadline_blocks,
+                timeout_revision_number: 0,
+                timeout_revision_height: 0,
+                timeout_timestamp,
+            },
+        )])
+    })
+    .await?;
+    Ok(())
+}
+
+/// Runs a compute-over-IBC query.
+pub async fn ibc_compute_query(node: &NodeArgs, cmd: IbcComputeQueryCmd) -> anyhow::Result<()> {
+    use deai_proto::ibccompute::v1 as pb;
+    let client = NodeClient::new(&node.node)?;
+    let out = &node.output;
+    match cmd {
+        IbcComputeQueryCmd::RemoteJob { channel, sequence } => {
+            let r: pb::QueryRemoteJobResponse = client
+                .ask(
+                    "/deai.ibccompute.v1.Query/RemoteJob",
+                    &pb::QueryRemoteJobRequest { channel, sequence },
+                )
+                .await?;
+            let j = r.job.unwrap_or_default();
+            let status = pb::RemoteJobStatus::try_from(j.status)
+                .map(|s| {
+                    s.as_str_name()
+                        .trim_start_matches("REMOTE_JOB_STATUS_")
+                        .to_lowercase()
+                })
+                .unwrap_or_else(|_| "unknown".into());
+            let text = match status.as_str() {
+                "done" => format!(
+                    "done: job {} {} result {} ({} output bytes here)",
+                    j.job_id,
+                    j.job_status,
+                    j.result_hash,
+                    j.output.len()
+                ),
+                "failed" => format!("failed: {}", j.error),
+                other => other.to_string(),
+            };
+            print_out(
+                out,
+                &serde_json::json!({
+                    "channel": j.channel, "sequence": j.sequence.to_string(), "sender": j.sender,
+                    "status": status, "job_id": j.job_id.to_string(), "job_status": j.job_status,
+                    "result_hash": j.result_hash, "output_hex": hex::encode(&j.output),
+                    "error": j.error,
+                }),
+                &text,
+            )?;
+        }
+        IbcComputeQueryCmd::RemoteAccount { channel, sender } => {
+            let r: pb::QueryRemoteAccountResponse = client
+                .ask(
+                    "/deai.ibccompute.v1.Query/RemoteAccount",
+                    &pb::QueryRemoteAccountRequest {
+                        port: deai_ibc::compute::PORT.into(),
+                        channel,
+                        sender,
+                    },
+                )
+                .await?;
+            print_out(out, &serde_json::json!({"account": r.account}), &r.account)?;
+        }
+    }
     Ok(())
 }
 

@@ -275,6 +275,9 @@ enum TxCmd {
     /// IBC token transfers (ICS-20) to other chains.
     #[command(subcommand)]
     IbcTransfer(ibccli::IbcTransferTxCmd),
+    /// Compute jobs sent over IBC to another DeAI chain.
+    #[command(subcommand)]
+    IbcCompute(ibccli::IbcComputeTxCmd),
 }
 
 #[derive(Subcommand)]
@@ -341,6 +344,9 @@ enum QueryCmd {
     /// IBC token transfer queries: denom traces, escrow.
     #[command(subcommand)]
     IbcTransfer(ibccli::IbcTransferQueryCmd),
+    /// Compute over IBC: jobs sent, remote accounts.
+    #[command(subcommand)]
+    IbcCompute(ibccli::IbcComputeQueryCmd),
     /// An account's number, sequence and public key.
     Account {
         /// A deai1… address.
@@ -595,6 +601,9 @@ fn run() -> anyhow::Result<()> {
         }
         Command::Tx(TxCmd::IbcTransfer(cmd)) => {
             runtime()?.block_on(ibccli::ibc_transfer_tx(&home, cmd))
+        }
+        Command::Tx(TxCmd::IbcCompute(cmd)) => {
+            runtime()?.block_on(ibccli::ibc_compute_tx(&home, cmd))
         }
         Command::Query { node, cmd } => runtime()?.block_on(query(&node, cmd)),
         Command::Status { node } => runtime()?.block_on(async {
@@ -1182,6 +1191,7 @@ async fn query(node: &NodeArgs, cmd: QueryCmd) -> anyhow::Result<()> {
         QueryCmd::Slashing(cmd) => stakingcli::slashing_query(node, cmd).await,
         QueryCmd::Distribution(cmd) => distcli::distribution_query(node, cmd).await,
         QueryCmd::IbcTransfer(cmd) => ibccli::ibc_transfer_query(node, cmd).await,
+        QueryCmd::IbcCompute(cmd) => ibccli::ibc_compute_query(node, cmd).await,
         QueryCmd::Mint(cmd) => distcli::mint_query(node, cmd).await,
         QueryCmd::Bank(BankQueryCmd::Balances { address }) => {
             let r: protojson::Answer<bank::QueryAllBalancesResponse> = protojson::ask(

@@ -1,8 +1,9 @@
 //! ICS-20 from the `deaid` command line against a running devnet: the
 //! escrow address is ibc-go's, the denom-trace queries answer (none yet),
 //! and a transfer over a channel that does not exist fails with one clear
-//! line and moves nothing. Transfers over real channels are relayed by
-//! Hermes in the IBC end-to-end tests.
+//! line and moves nothing; the same for compute jobs over IBC, whose remote
+//! accounts the chain derives. Transfers and jobs over real channels are
+//! relayed by Hermes in the IBC end-to-end tests.
 
 #![allow(clippy::unwrap_used)]
 
@@ -103,4 +104,37 @@ fn ibc_transfer_commands_answer_and_refuse_what_cannot_be_sent() {
     assert_eq!(e.trim().lines().count(), 1, "{e}");
     let fee = 2000;
     assert!(cli.balance(&dev1) >= before - fee, "only the fee is spent");
+
+    // Compute over IBC: the remote account is the chain's derivation, and a
+    // job over a channel that does not exist is refused in one line.
+    let account = cli.json(&[
+        "query",
+        "ibc-compute",
+        "remote-account",
+        "channel-3",
+        "cosmos1sender",
+    ]);
+    assert_eq!(
+        account["account"],
+        deai_ibc::compute::remote_account("compute", "channel-3", "cosmos1sender").to_bech32()
+    );
+    let e = err(&cli.run(&[
+        "tx",
+        "ibc-compute",
+        "send-job",
+        "channel-3",
+        "--kind",
+        "gemm-i8",
+        "--input-hex",
+        "44474d31",
+        "--price",
+        "2000udeai",
+        "--from",
+        "dev1",
+        "--yes",
+    ]));
+    assert!(e.contains("channel-3"), "{e}");
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+    let e = err(&cli.run(&["query", "ibc-compute", "remote-job", "channel-3", "1"]));
+    assert!(e.contains("not found"), "{e}");
 }

@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 pub mod api;
+pub mod hermes;
 pub mod localnet;
 
 use std::{
