@@ -35,6 +35,14 @@ DEAI_GRPCURL=$(sed -n 1p <<<"$api_clients")
 DEAI_COSMPY_PYTHON=$(sed -n 2p <<<"$api_clients")
 export DEAI_GRPCURL DEAI_COSMPY_PYTHON
 export DEAI_REQUIRE_API_CLIENTS=1
+# IBC: Hermes (the relayer) and ibc-go's simd (the counterparty written by
+# others), pinned and cached by version; the IBC end-to-end tests fail
+# rather than skip without them.
+ibc_tools=$(./scripts/install-ibc-tools.sh)
+DEAI_HERMES=$(sed -n 1p <<<"$ibc_tools")
+DEAI_SIMD=$(sed -n 2p <<<"$ibc_tools")
+export DEAI_HERMES DEAI_SIMD
+export DEAI_REQUIRE_IBC_TOOLS=1
 # Format first: it takes a second and needs no build.
 cargo fmt --all -- --check
 # CosmJS from npm, for the wallet tests (against the devnet below, and

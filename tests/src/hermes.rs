@@ -62,6 +62,8 @@ pub struct ChainConfig {
     /// Custom proof specs (JSON, see [`deai_proof_specs_json`]); `None` for
     /// the Cosmos SDK's IAVL ones.
     pub proof_specs: Option<String>,
+    /// The trusting period of clients of this chain (default 14 days).
+    pub trusting_period: Option<String>,
 }
 
 impl ChainConfig {
@@ -74,6 +76,7 @@ impl ChainConfig {
             prefix: "deai".into(),
             gas_price: (0.01, "udeai".into()),
             proof_specs: Some(deai_proof_specs_json()),
+            trusting_period: None,
         }
     }
 
@@ -86,6 +89,7 @@ impl ChainConfig {
             prefix: "cosmos".into(),
             gas_price: (0.001, "stake".into()),
             proof_specs: None,
+            trusting_period: None,
         }
     }
 }
@@ -113,7 +117,7 @@ pub fn config(chains: &[ChainConfig], keys_dir: &Path) -> String {
              store_prefix = 'ibc'\ndefault_gas = 1000000\nmax_gas = 10000000\n\
              gas_multiplier = 1.5\ngas_price = {{ price = {price}, denom = '{denom}' }}\n\
              max_msg_num = 30\nmax_tx_size = 180000\nclock_drift = '5s'\n\
-             max_block_time = '30s'\ntrusting_period = '14days'\ntrust_threshold = '2/3'\n\
+             max_block_time = '30s'\ntrusting_period = '{trusting}'\ntrust_threshold = '2/3'\n\
              address_type = {{ derivation = 'cosmos' }}\n",
             id = c.id,
             rpc = c.rpc,
@@ -122,6 +126,7 @@ pub fn config(chains: &[ChainConfig], keys_dir: &Path) -> String {
             keys = keys_dir.display(),
             price = c.gas_price.0,
             denom = c.gas_price.1,
+            trusting = c.trusting_period.as_deref().unwrap_or("14days"),
         );
         if let Some(specs) = &c.proof_specs {
             let _ = writeln!(out, "proof_specs = '''\n{specs}\n'''");
@@ -295,7 +300,12 @@ impl Hermes {
 
     /// Starts `hermes start` in the background (logging to [`Hermes::log_path`]).
     pub fn start(&mut self) {
-        let log = std::fs::File::create(self.log_path()).unwrap();
+        self.stop();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
         let child = Command::new(&self.bin)
             .arg("--config")
             .arg(self.config_path())
@@ -307,12 +317,25 @@ impl Hermes {
         self.started = Some(child);
     }
 
+    /// Stops `hermes start`, if it runs.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.started.take() {
+            c.kill().ok();
+            c.wait().ok();
+        }
+    }
+
     /// The last lines of the `hermes start` log, for failure messages.
     pub fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
+        tail(&self.log_path())
     }
+}
+
+/// The last 40 lines of the file at `path`, for failure messages.
+pub fn tail(path: &Path) -> String {
+    let log = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
 /// Polls `f` every 300 ms until it returns `Some`, or panics after `secs`
