@@ -115,7 +115,8 @@ fi
 if pid=$(cat "$home/simd.pid" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; then
   echo "simd-chain: already running (pid $pid)" >&2
 else
-  s start >>"$home/simd.log" 2>&1 &
+  # Not through the function `s`: $! must be simd itself, not a subshell.
+  "$simd" --home "$home" start >>"$home/simd.log" 2>&1 &
   echo $! > "$home/simd.pid"
 fi
 
