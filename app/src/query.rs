@@ -130,17 +130,21 @@ impl Querier {
             ante::Mode::Simulate,
         )?;
         let prev_app_hash = snapshot.root_hash().to_vec();
+        // The last block's time, as the Cosmos SDK simulates in the latest
+        // header's context: time-dependent messages (an IBC client update,
+        // checked against "now") must see a real time, not 1970.
+        let time = last_block_time(&snapshot, height.saturating_sub(1));
         let host = end_block::Host {
             storage: &self.storage,
             since_genesis: &snapshot,
-            time: Default::default(),
+            time,
             prev_app_hash: &prev_app_hash,
             modules: &self.modules,
         };
         let history = |h: u64| host.history(h, height);
         let ctx = ExecCtx {
             height,
-            time: Default::default(),
+            time,
             prev_app_hash: &prev_app_hash,
             history: &history,
         };
@@ -149,6 +153,24 @@ impl Querier {
         }
         Ok((state.meter().used(), events))
     }
+}
+
+/// The time of the block at `height` from staking's historical info (kept
+/// for `historical_entries` heights), or zero when it is not kept.
+fn last_block_time(
+    state: &impl deai_types::StateRead,
+    height: u64,
+) -> deai_types::module::BlockTime {
+    deai_staking::historical::historical_info(state, height)
+        .ok()
+        .flatten()
+        .and_then(|info| info.header)
+        .and_then(|h| h.time)
+        .map(|t| deai_types::module::BlockTime {
+            seconds: t.seconds,
+            nanos: u32::try_from(t.nanos).unwrap_or(0),
+        })
+        .unwrap_or_default()
 }
 
 fn query_at(app: &Querier, path: &str, data: &[u8], height: u64, prove: bool) -> QueryAnswer {

@@ -139,8 +139,12 @@ pub fn config(chains: &[ChainConfig], keys_dir: &Path) -> String {
 /// `hermes start`, if any, is stopped on drop.
 pub struct Hermes {
     bin: PathBuf,
-    dir: tempfile::TempDir,
+    dir: PathBuf,
+    /// Deletes `dir` on drop, unless `DEAI_KEEP_HERMES=1` keeps it to read.
+    _temp: Option<tempfile::TempDir>,
     started: Option<Child>,
+    /// How many times `hermes start` was started (its log is appended to).
+    starts: usize,
 }
 
 impl Drop for Hermes {
@@ -155,14 +159,24 @@ impl Drop for Hermes {
 impl Hermes {
     /// A Hermes configured for `chains`.
     pub fn new(bin: &Path, chains: &[ChainConfig]) -> Hermes {
-        let dir = tempfile::tempdir().unwrap();
-        let keys = dir.path().join("keys");
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().to_path_buf();
+        let temp = if std::env::var("DEAI_KEEP_HERMES").as_deref() == Ok("1") {
+            eprintln!("keeping Hermes's home {}", dir.display());
+            let _ = temp.keep();
+            None
+        } else {
+            Some(temp)
+        };
+        let keys = dir.join("keys");
         std::fs::create_dir_all(&keys).unwrap();
-        std::fs::write(dir.path().join("config.toml"), config(chains, &keys)).unwrap();
+        std::fs::write(dir.join("config.toml"), config(chains, &keys)).unwrap();
         let h = Hermes {
             bin: bin.to_path_buf(),
             dir,
+            _temp: temp,
             started: None,
+            starts: 0,
         };
         h.ok(&["config", "validate"]);
         h
@@ -170,12 +184,12 @@ impl Hermes {
 
     /// The config file.
     pub fn config_path(&self) -> PathBuf {
-        self.dir.path().join("config.toml")
+        self.dir.join("config.toml")
     }
 
     /// The log of `hermes start`.
     pub fn log_path(&self) -> PathBuf {
-        self.dir.path().join("hermes.log")
+        self.dir.join("hermes.log")
     }
 
     /// Runs `hermes --config … ARGS…`.
@@ -298,9 +312,11 @@ impl Hermes {
         (id("a_side"), id("b_side"))
     }
 
-    /// Starts `hermes start` in the background (logging to [`Hermes::log_path`]).
+    /// Starts `hermes start` in the background (logging to
+    /// [`Hermes::log_path`]) and waits until it relays.
     pub fn start(&mut self) {
         self.stop();
+        self.starts += 1;
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -315,6 +331,18 @@ impl Hermes {
             .spawn()
             .unwrap();
         self.started = Some(child);
+        // Relaying begins once it has scanned the chains and spawned its
+        // workers; a packet sent before would wait for a clearing pass.
+        let log = self.log_path();
+        wait_for(
+            90,
+            "hermes start",
+            || {
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                (text.matches("Hermes has started").count() >= self.starts).then_some(())
+            },
+            || tail(&log),
+        );
     }
 
     /// Stops `hermes start`, if it runs.
