@@ -9,7 +9,7 @@
 #     a Cosmos SDK + ibc-go chain that others wrote.
 # Prints the two binaries' paths, Hermes's first; progress goes to stderr.
 #
-# Cold, on 2 cores: Hermes takes about 20 minutes to build, simd about 6
+# Cold, on 2 cores: Hermes takes about 11 minutes to build, simd about 4
 # (see tests/ibc/README.md). Builds run under `nice`.
 #
 #   scripts/install-ibc-tools.sh     # prints .../hermes-v1.10.5/bin/hermes, .../simd-v8.8.0/bin/simd
@@ -32,7 +32,7 @@ cache="${DEAI_CACHE_DIR:-$HOME/.cache/deai}"
 hermes="$cache/hermes-v$HERMES_VERSION/bin/hermes"
 if ! { [ -x "$hermes" ] && "$hermes" --version 2>/dev/null | grep -qw "$HERMES_VERSION"; }; then
   command -v cargo >/dev/null 2>&1 || { echo "install-ibc-tools: cargo is needed for Hermes" >&2; exit 1; }
-  echo "install-ibc-tools: building Hermes $HERMES_VERSION (about 20 minutes on 2 cores the first time)" >&2
+  echo "install-ibc-tools: building Hermes $HERMES_VERSION (about 11 minutes on 2 cores the first time)" >&2
   # A target directory of its own, removed afterwards: Hermes's build is
   # gigabytes and shares nothing with the workspace's.
   target=$(mktemp -d "${TMPDIR:-/tmp}/hermes-build.XXXXXX")
@@ -53,7 +53,7 @@ pins=$(cat "$simd_dir/go.mod" "$simd_dir/go.sum" | sha256sum | cut -c1-12)
 simd="$cache/simd-$IBC_GO_VERSION/bin/simd"
 if [ ! -x "$simd" ] || [ "$(cat "$cache/simd-$IBC_GO_VERSION/.pins" 2>/dev/null)" != "$pins" ]; then
   command -v go >/dev/null 2>&1 || { echo "install-ibc-tools: Go is needed for simd" >&2; exit 1; }
-  echo "install-ibc-tools: building simd (ibc-go $IBC_GO_VERSION; about 6 minutes on 2 cores the first time)" >&2
+  echo "install-ibc-tools: building simd (ibc-go $IBC_GO_VERSION; about 4 minutes on 2 cores the first time)" >&2
   mkdir -p "$(dirname "$simd")"
   (cd "$simd_dir" && GOFLAGS=-mod=readonly nice -n 19 go build -o "$simd" .) >&2
   echo "$pins" > "$cache/simd-$IBC_GO_VERSION/.pins"
