@@ -194,6 +194,9 @@ fn query_at(app: &Querier, path: &str, data: &[u8], height: u64, prove: bool) ->
     if path == "/cosmos.tx.v1beta1.Service/Simulate" {
         return simulate(app, data, at);
     }
+    if path == "/cosmos.base.node.v1beta1.Service/Config" {
+        return node_config(&snapshot, data, at);
+    }
     let history = |h: u64| -> Result<Box<dyn StateRead + '_>, String> {
         Ok(Box::new(crate::history::read(
             &app.storage,
@@ -333,6 +336,34 @@ fn ibc_store_query(snapshot: &Snapshot, path: &[u8], prove: bool, at: u64) -> Qu
                 codespace: "sdk",
                 code: 1,
                 log: format!("storage: {e}"),
+            },
+            at,
+        ),
+    }
+}
+
+/// The node's `Config` (its minimum gas price, the chain's), which relayers
+/// such as Hermes ask over `abci_query` as a Cosmos SDK app answers it.
+fn node_config(state: &impl StateRead, data: &[u8], at: u64) -> QueryAnswer {
+    use cosmos_sdk_proto::cosmos::base::node::v1beta1::{ConfigRequest, ConfigResponse};
+    if let Err(e) = deai_types::query::decode::<ConfigRequest>(data) {
+        return QueryAnswer::error(e, at);
+    }
+    match state.auth_params() {
+        Ok(p) => QueryAnswer {
+            value: ConfigResponse {
+                minimum_gas_price: p.min_gas_price_text(),
+                ..Default::default()
+            }
+            .encode_to_vec(),
+            height: at,
+            ..Default::default()
+        },
+        Err(e) => QueryAnswer::error(
+            QueryError {
+                codespace: "sdk",
+                code: 1,
+                log: format!("reading auth params: {e}"),
             },
             at,
         ),

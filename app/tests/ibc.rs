@@ -405,3 +405,27 @@ fn ibc_go_queries_answer_what_a_relayer_asks_at_the_height_it_asks() {
     assert_eq!(code, 18, "{log}");
     assert!(log.contains("at most 10000"), "{log}");
 }
+
+#[test]
+fn the_node_config_a_relayer_asks_over_abci_query_is_the_chains_minimum_gas_price() {
+    use cosmos_sdk_proto::cosmos::base::node::v1beta1::{ConfigRequest, ConfigResponse};
+    let relayer = Key::from_label("ibc-relayer");
+    let (_dir, mut app) = chain(&relayer);
+    block(&mut app, Vec::new());
+    let height = app.querier().query("store/ibc/key", b"", 0, false).height;
+    let r: ConfigResponse = ask(
+        &app,
+        "/cosmos.base.node.v1beta1.Service/Config",
+        &ConfigRequest {},
+        height,
+    )
+    .unwrap();
+    assert_eq!(r.minimum_gas_price, "0.010000000000000000udeai");
+    let bad = app.querier().query(
+        "/cosmos.base.node.v1beta1.Service/Config",
+        &[0xff],
+        0,
+        false,
+    );
+    assert_ne!(bad.code, 0);
+}

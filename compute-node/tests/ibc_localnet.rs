@@ -10,7 +10,7 @@
 //!    B, paid from the sender's remote account on A (funded by an ICS-20
 //!    transfer back to A), run by a `deai-compute` provider daemon on A,
 //!    and its result arrives in B's acknowledgement.
-//! 5. The clients' trusting period is short (20 s); after more than three
+//! 5. The clients' trusting period is short (45 s); after more than three
 //!    of them Hermes has kept both clients alive and a transfer still goes
 //!    through.
 //!
@@ -40,8 +40,12 @@ use sha2::Digest;
 
 const A: &str = "deai-a-1";
 const B: &str = "deai-b-1";
-/// The clients' trusting period, in seconds: short, so the test outlives several.
-const TRUSTING_SECS: u64 = 20;
+/// Transfers in the throughput batch.
+const PACKETS: u32 = 50;
+/// The clients' trusting period, in seconds: short, so the test outlives
+/// several (and long enough for Hermes's channel handshake, which does not
+/// refresh clients between its steps).
+const TRUSTING_SECS: u64 = 45;
 
 /// The voucher denom of `path/base` (ibc-go's hash).
 fn voucher(trace: &str) -> String {
@@ -163,6 +167,7 @@ fn two_deai_chains_transfer_time_out_and_run_a_compute_job_over_hermes() {
     let mut relayer = Hermes::new(&hermes_bin, &configs);
     relayer.add_key(A, &mnemonic_file(&net_a, "dev3", work.path()));
     relayer.add_key(B, &mnemonic_file(&net_b, "dev3", work.path()));
+    let clients_made = Instant::now();
     let (chan_a, chan_b) = relayer.create_channel(A, B, "transfer", "transfer", None);
     relayer.start();
     let log_path = relayer.log_path();
@@ -214,8 +219,66 @@ fn two_deai_chains_transfer_time_out_and_run_a_compute_job_over_hermes() {
         "B's voucher supply is what is left: {supply}"
     );
 
+    // Throughput: Hermes's relayer key sends 50 transfers in one tx; the
+    // running `hermes start` relays them (recv on B, acks back on A).
+    let relayer_a = a.address("dev3");
+    let before = balance(&b, &bob, &on_b);
+    relayer.json(&[
+        "tx",
+        "ft-transfer",
+        "--dst-chain",
+        B,
+        "--src-chain",
+        A,
+        "--src-port",
+        "transfer",
+        "--src-channel",
+        &chan_a,
+        "--amount",
+        "10",
+        "--denom",
+        "udeai",
+        "--number-msgs",
+        &PACKETS.to_string(),
+        "--receiver",
+        &bob,
+        "--timeout-seconds",
+        "300",
+    ]);
+    let batch_sent = Instant::now();
+    wait_for(
+        120,
+        "a batch of transfers on B",
+        || (balance(&b, &bob, &on_b) == before + 10 * u128::from(PACKETS)).then_some(()),
+        hermes_log,
+    );
+    let received = batch_sent.elapsed();
+    wait_for(
+        120,
+        "the batch's acknowledgements on A",
+        || {
+            let v = net_a.rest_get(
+                0,
+                &format!(
+                    "/ibc/core/channel/v1/channels/{chan_a}/ports/transfer/packet_commitments"
+                ),
+            )?;
+            v["commitments"].as_array()?.is_empty().then_some(())
+        },
+        hermes_log,
+    );
+    let acked = batch_sent.elapsed();
+    assert!(balance(&a, &relayer_a, "udeai") > 0);
+    eprintln!(
+        "ICS-20 A -> B: {PACKETS} packets in one tx received on B in {received:?} ({:.1} packets/s), \
+         acknowledged on A in {acked:?} ({:.1} packets/s)",
+        f64::from(PACKETS) / received.as_secs_f64(),
+        f64::from(PACKETS) / acked.as_secs_f64(),
+    );
+
     // 3. A timeout: the packet's time passes before anyone relays it.
     relayer.stop();
+    let escrowed = balance(&a, &escrow, "udeai");
     let before = balance(&a, &alice, "udeai");
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
     let soon = (now + Duration::from_secs(2)).as_nanos().to_string();
@@ -238,7 +301,7 @@ fn two_deai_chains_transfer_time_out_and_run_a_compute_job_over_hermes() {
         || (balance(&a, &alice, "udeai") == before - (spent - 777)).then_some(()),
         hermes_log,
     );
-    assert_eq!(balance(&a, &escrow, "udeai"), 600_000);
+    assert_eq!(balance(&a, &escrow, "udeai"), escrowed);
 
     // 4. Compute over IBC: a channel on port compute, B asks, A runs it.
     let (cchan_b, cchan_a) =
@@ -305,10 +368,29 @@ fn two_deai_chains_transfer_time_out_and_run_a_compute_job_over_hermes() {
         "auto",
         "--yes",
     ]);
+    // The acknowledgement is written in A's end block once the job is final.
+    // Hermes's event stream takes only packets and handshakes from block
+    // events, so its packet clearing (which finds block events with
+    // block_search) relays it: run here every few seconds, as
+    // `clear_interval` does while a channel's worker is busy.
+    let mut polls = 0u32;
     let job = wait_for(
-        150,
+        180,
         "the job's result on B",
         || {
+            polls += 1;
+            if polls % 10 == 0 {
+                relayer.run(&[
+                    "clear",
+                    "packets",
+                    "--chain",
+                    B,
+                    "--port",
+                    "compute",
+                    "--channel",
+                    &cchan_b,
+                ]);
+            }
             let v: Value = serde_json::from_str(&b.deaid(&[
                 "query",
                 "ibc-compute",
@@ -333,11 +415,10 @@ fn two_deai_chains_transfer_time_out_and_run_a_compute_job_over_hermes() {
         "the remote account paid the price"
     );
 
-    // 5. Past several trusting periods, the clients are alive: a transfer
-    // still goes through.
-    let started = Instant::now();
-    let wait_until = Duration::from_secs(3 * TRUSTING_SECS + 5);
-    while started.elapsed() < wait_until {
+    // 5. Three trusting periods after the clients were made, Hermes has kept
+    // them alive: a transfer still goes through.
+    let three_periods = Duration::from_secs(3 * TRUSTING_SECS + 5);
+    while clients_made.elapsed() < three_periods {
         std::thread::sleep(Duration::from_secs(2));
     }
     let before = balance(&b, &bob, &on_b);

@@ -136,6 +136,24 @@ impl Localnet {
         v.get("result").cloned()
     }
 
+    /// A GET of `path` on node `node`'s REST gateway: the JSON answer, if
+    /// it answers 200.
+    pub fn rest_get(&self, node: u16, path: &str) -> Option<Value> {
+        let addr = format!("127.0.0.1:{}", self.base + 10 * node + 4);
+        let mut s =
+            std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(2))
+                .ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+        let mut body = String::new();
+        s.read_to_string(&mut body).ok()?;
+        let (head, json) = body.split_once("\r\n\r\n")?;
+        if !head.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
+            return None;
+        }
+        serde_json::from_str(json).ok()
+    }
+
     /// Node `node`'s latest block height, if it answers.
     pub fn height(&self, node: u16) -> Option<u64> {
         self.get(node, "/status")?["sync_info"]["latest_block_height"]
