@@ -314,13 +314,17 @@ fn decode_entries(
     Ok(out)
 }
 
-/// The module whose keys start with `<name>/` and hold `key`.
+/// The module whose keys start with `<name>/` (or one of its
+/// [`Module::other_key_prefixes`]) and hold `key`.
 fn owner<'m>(modules: &[&'m dyn Module], key: &[u8]) -> Result<&'m dyn Module, String> {
     modules
         .iter()
         .find(|m| {
             key.strip_prefix(m.name().as_bytes())
                 .is_some_and(|rest| rest.starts_with(b"/"))
+                || m.other_key_prefixes()
+                    .iter()
+                    .any(|p| key.starts_with(p.as_bytes()))
         })
         .copied()
         .ok_or_else(|| format!("state key {} belongs to no module", shown_key(key)))

@@ -77,4 +77,9 @@ impl Module for IbcModule {
     fn name(&self) -> &'static str {
         crate::MODULE_NAME
     }
+
+    /// The host's and applications' own records (see [`crate::state_key`]).
+    fn other_key_prefixes(&self) -> &'static [&'static str] {
+        &["ibchost/"]
+    }
 }

@@ -534,6 +534,7 @@ pub fn write_due_acks(state: &mut dyn StateWrite, block: HostBlock) -> Result<Ve
         }
         due.push((k, id));
     }
+    let took = !due.is_empty();
     let mut host = IbcHost::new(&mut *state, block);
     let mut out = Vec::new();
     for (k, id) in due {
@@ -582,9 +583,13 @@ pub fn write_due_acks(state: &mut dyn StateWrite, block: HostBlock) -> Result<Ve
             );
         }
     }
-    host.state
-        .put_raw(key::due_cursor(), next_cursor.to_be_bytes().to_vec())
-        .map_err(|e| e.to_string())?;
+    // Only taking entries leaves deleted markers to skip, so the cursor
+    // moves only then: an idle block writes nothing.
+    if took && next_cursor != cursor {
+        host.state
+            .put_raw(key::due_cursor(), next_cursor.to_be_bytes().to_vec())
+            .map_err(|e| e.to_string())?;
+    }
     out.extend(crate::msg::events(host.events));
     Ok(out)
 }

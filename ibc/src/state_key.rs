@@ -104,7 +104,7 @@ pub fn parse_height_desc(key: &[u8]) -> Option<Height> {
 }
 
 /// Prefix of the ICS-20 transfer application's state.
-pub const TRANSFER: &[u8] = b"transfer/";
+pub const TRANSFER: &[u8] = b"ibchost/transfer/";
 
 /// Prefix of the denom traces, by hash.
 pub fn denom_traces_prefix() -> Vec<u8> {
@@ -130,7 +130,7 @@ pub fn escrow_total(denom: &str) -> Vec<u8> {
 }
 
 /// Prefix of the compute-over-IBC application's state.
-pub const JOBS: &[u8] = b"ibcjobs/";
+pub const JOBS: &[u8] = b"ibchost/jobs/";
 
 /// The packet that brought job `job_id`, kept until its acknowledgement
 /// is written.

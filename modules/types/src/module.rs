@@ -546,6 +546,13 @@ pub trait Module: BlockHooks + QueryHandler + MsgHandler + GenesisHandler + Send
     fn module_accounts(&self) -> &'static [ModuleAccount] {
         &[]
     }
+
+    /// Key prefixes besides `<name>/` under which it keeps state (none by
+    /// default): IBC keeps its provable state under `ibc/` and its own
+    /// records under `ibchost/`.
+    fn other_key_prefixes(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// A module's parameters as a governance-only `MsgUpdateParams` replaces
