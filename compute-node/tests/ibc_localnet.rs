@@ -22,7 +22,7 @@
 mod devnet;
 
 use std::{
-    path::{Path, PathBuf},
+    path::Path,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
@@ -60,25 +60,7 @@ fn balance(rpc: &Rpc, addr: &str, denom: &str) -> u128 {
     let v: Value =
         serde_json::from_str(&rpc.deaid(&["query", "bank", "balances", addr, "--output", "json"]))
             .unwrap();
-    v["balances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["denom"] == denom)
-        .map_or(0, |c| c["amount"].as_str().unwrap().parse().unwrap())
-}
-
-/// The mnemonic of dev key `key` of `net`, in a file Hermes can read.
-fn mnemonic_file(net: &Localnet, key: &str, out: &Path) -> PathBuf {
-    let text = std::fs::read_to_string(net.dir().join(format!("keys/{key}.txt"))).unwrap();
-    let words = text
-        .lines()
-        .rev()
-        .find(|l| l.split_whitespace().count() >= 12)
-        .expect("the key file ends with its mnemonic");
-    let path = out.join(format!("{key}.mnemonic"));
-    std::fs::write(&path, words).unwrap();
-    path
+    deai_tests::denom_amount(&v, denom)
 }
 
 fn chain(deaid: &Path, base: u16, id: &str, extra: &[&str]) -> Option<Localnet> {
@@ -165,8 +147,8 @@ fn two_deai_chains_transfer_time_out_and_run_a_compute_job_over_hermes() {
         c.trusting_period = Some(format!("{TRUSTING_SECS}s"));
     }
     let mut relayer = Hermes::new(&hermes_bin, &configs);
-    relayer.add_key(A, &mnemonic_file(&net_a, "dev3", work.path()));
-    relayer.add_key(B, &mnemonic_file(&net_b, "dev3", work.path()));
+    relayer.add_key(A, &net_a.dev_mnemonic_file(3, work.path()));
+    relayer.add_key(B, &net_b.dev_mnemonic_file(3, work.path()));
     let clients_made = Instant::now();
     let (chan_a, chan_b) = relayer.create_channel(A, B, "transfer", "transfer", None);
     relayer.start();

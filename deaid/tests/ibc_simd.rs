@@ -104,12 +104,7 @@ impl Simd {
         let v: Value =
             serde_json::from_str(&self.run(&["query", "bank", "balances", addr, "-o", "json"]))
                 .unwrap();
-        v["balances"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["denom"] == denom)
-            .map_or(0, |c| c["amount"].as_str().unwrap().parse().unwrap())
+        deai_tests::denom_amount(&v, denom)
     }
 
     /// Sends `amount` from the relayer account over `channel` to `to`.
@@ -140,13 +135,7 @@ impl Simd {
 }
 
 fn deai_balance(cli: &Cli<'_>, addr: &str, denom: &str) -> u128 {
-    let v = cli.json(&["query", "bank", "balances", addr]);
-    v["balances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["denom"] == denom)
-        .map_or(0, |c| c["amount"].as_str().unwrap().parse().unwrap())
+    deai_tests::denom_amount(&cli.json(&["query", "bank", "balances", addr]), denom)
 }
 
 #[test]
@@ -178,14 +167,7 @@ fn udeai_and_stake_cross_between_deai_and_ibc_go_simd_over_hermes() {
     // One mnemonic (DeAI's dev3) is the relayer on both chains, and the
     // funded account on simd.
     let work = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(net.dir().join("keys/dev3.txt")).unwrap();
-    let words = text
-        .lines()
-        .rev()
-        .find(|l| l.split_whitespace().count() >= 12)
-        .unwrap();
-    let mnemonic = work.path().join("relayer.mnemonic");
-    std::fs::write(&mnemonic, words).unwrap();
+    let mnemonic = net.dev_mnemonic_file(3, work.path());
     let simd = Simd::start(&simd_bin, &mnemonic);
 
     let mut relayer = Hermes::new(

@@ -399,6 +399,18 @@ pub fn spawn_devnet_api(
     }
 }
 
+/// The amount of `denom` in a bank balances answer, `{"balances": [{"denom",
+/// "amount"}, …]}` as `deaid`, simd and the REST gateway print it (0 if absent).
+pub fn denom_amount(balances: &serde_json::Value, denom: &str) -> u128 {
+    balances["balances"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["denom"] == denom)
+        .and_then(|c| c["amount"].as_str()?.parse().ok())
+        .unwrap_or(0)
+}
+
 /// A free TCP port on localhost.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -136,6 +136,15 @@ impl Localnet {
         v.get("result").cloned()
     }
 
+    /// [`Localnet::dev_mnemonic`] of `devI`, written to
+    /// `<dir>/dev<I>.mnemonic` for tools that read one from a file
+    /// (Hermes, simd).
+    pub fn dev_mnemonic_file(&self, i: usize, dir: &Path) -> PathBuf {
+        let path = dir.join(format!("dev{i}.mnemonic"));
+        std::fs::write(&path, self.dev_mnemonic(i)).unwrap();
+        path
+    }
+
     /// A GET of `path` on node `node`'s REST gateway: the JSON answer, if
     /// it answers 200.
     pub fn rest_get(&self, node: u16, path: &str) -> Option<Value> {
