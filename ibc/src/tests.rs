@@ -49,6 +49,7 @@ use crate::{
     state_key as key,
 };
 
+mod bad_input;
 mod compute;
 mod transfer;
 
