@@ -63,6 +63,73 @@ fn balance(rpc: &Rpc, addr: &str, denom: &str) -> u128 {
     deai_tests::denom_amount(&v, denom)
 }
 
+/// Finds the tx in which Hermes delivered packet 1 on `channel` of `net`,
+/// re-signs its `MsgRecvPacket` (proof included) with the same relayer key
+/// (dev3) in a new tx, and asserts the chain refuses it: ibc-rs finds the
+/// packet's acknowledgement already written.
+fn replay_first_recv(net: &Localnet, rpc: &Rpc, channel: &str) {
+    use cosmos_sdk_proto::cosmos::tx::v1beta1::{TxBody, TxRaw};
+    use prost::Message;
+    let query = format!(
+        "\"recv_packet.packet_sequence='1' AND recv_packet.packet_dst_channel='{channel}'\""
+    );
+    let found = net
+        .get(
+            0,
+            &format!(
+                "/tx_search?query={}",
+                query
+                    .replace(' ', "%20")
+                    .replace('\'', "%27")
+                    .replace('"', "%22")
+            ),
+        )
+        .expect("tx_search answers");
+    let tx = found["txs"][0]["tx"]
+        .as_str()
+        .expect("the recv tx is indexed");
+    let raw = TxRaw::decode(
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, tx)
+            .unwrap()
+            .as_slice(),
+    )
+    .unwrap();
+    let body = TxBody::decode(raw.body_bytes.as_slice()).unwrap();
+    let recv = body
+        .messages
+        .into_iter()
+        .find(|m| m.type_url == "/ibc.core.channel.v1.MsgRecvPacket")
+        .expect("a MsgRecvPacket");
+    let keyring =
+        deai_keys::Keyring::open(&net.keys.join("keyring-test"), deai_keys::Backend::Test).unwrap();
+    let key = deai_client::tx::Key::from_signing_key(keyring.signing_key("dev3", None).unwrap());
+    let address = rpc.address("dev3");
+    let (landed_code, log) = rpc.rt.block_on(async {
+        let account = rpc.client.account(&address).await.unwrap().unwrap();
+        let chain_id = rpc.client.status().await.unwrap().0;
+        let params = deai_client::tx::TxParams {
+            chain_id,
+            account_number: account.account_number,
+            sequence: account.sequence,
+            fee: Some(deai_types::Coin::new(20_000, "udeai")),
+            gas_limit: 2_000_000,
+            memo: "replay".into(),
+        };
+        let tx = deai_client::tx::sign_tx(&key, vec![recv], &params);
+        let hash = deai_types::tx_hash(&tx);
+        let (code, log) = rpc.client.broadcast_sync(tx).await.unwrap();
+        assert_eq!(code, 0, "the replay passes CheckTx: {log}");
+        let (_, code, log) = rpc
+            .client
+            .wait_for_tx(hash, Duration::from_secs(30))
+            .await
+            .unwrap();
+        (code, log)
+    });
+    assert_ne!(landed_code, 0, "a replayed packet is refused");
+    assert!(log.contains("already exists"), "with a clear reason: {log}");
+}
+
 fn chain(deaid: &Path, base: u16, id: &str, extra: &[&str]) -> Option<Localnet> {
     let mut args = vec![
         "--validators",
@@ -199,6 +266,16 @@ fn two_deai_chains_transfer_time_out_and_run_a_compute_job_over_hermes() {
         supply.to_string().contains(&format!("\"{on_b}\""))
             && supply.to_string().contains("600000"),
         "B's voucher supply is what is left: {supply}"
+    );
+
+    // A replayed packet: the relayer's own MsgRecvPacket of sequence 1 on
+    // B (valid proof and all), signed again and sent in a new tx, is
+    // refused with a clear error: nothing is minted twice.
+    replay_first_recv(&net_b, &b, &chan_b);
+    assert_eq!(
+        balance(&b, &bob, &on_b),
+        600_000,
+        "the replay minted nothing"
     );
 
     // Throughput: Hermes's relayer key sends 50 transfers in one tx; the
