@@ -63,16 +63,19 @@ fn balance(rpc: &Rpc, addr: &str, denom: &str) -> u128 {
     deai_tests::denom_amount(&v, denom)
 }
 
-/// Finds the tx in which Hermes delivered packet 1 on `channel` of `net`,
-/// re-signs its `MsgRecvPacket` (proof included) with the same relayer key
-/// (dev3) in a new tx, and asserts the chain refuses it: ibc-rs finds the
-/// packet's acknowledgement already written.
-fn replay_first_recv(net: &Localnet, rpc: &Rpc, channel: &str) {
+/// Finds the tx in which Hermes relayed packet 1 to `net` (the tx with
+/// event `event` whose `channel_attr` is `channel`), re-signs its message
+/// of type `type_url` (proof included) with the same relayer key (dev3) in
+/// a new tx, and returns that tx's (code, log).
+fn replay_first(
+    net: &Localnet,
+    rpc: &Rpc,
+    (event, channel_attr, channel): (&str, &str, &str),
+    type_url: &str,
+) -> (u32, String) {
     use cosmos_sdk_proto::cosmos::tx::v1beta1::{TxBody, TxRaw};
     use prost::Message;
-    let query = format!(
-        "\"recv_packet.packet_sequence='1' AND recv_packet.packet_dst_channel='{channel}'\""
-    );
+    let query = format!("\"{event}.packet_sequence='1' AND {event}.{channel_attr}='{channel}'\"");
     let found = net
         .get(
             0,
@@ -95,16 +98,16 @@ fn replay_first_recv(net: &Localnet, rpc: &Rpc, channel: &str) {
     )
     .unwrap();
     let body = TxBody::decode(raw.body_bytes.as_slice()).unwrap();
-    let recv = body
+    let msg = body
         .messages
         .into_iter()
-        .find(|m| m.type_url == "/ibc.core.channel.v1.MsgRecvPacket")
-        .expect("a MsgRecvPacket");
+        .find(|m| m.type_url == type_url)
+        .expect("the relayed message");
     let keyring =
         deai_keys::Keyring::open(&net.keys.join("keyring-test"), deai_keys::Backend::Test).unwrap();
     let key = deai_client::tx::Key::from_signing_key(keyring.signing_key("dev3", None).unwrap());
     let address = rpc.address("dev3");
-    let (landed_code, log) = rpc.rt.block_on(async {
+    rpc.rt.block_on(async {
         let account = rpc.client.account(&address).await.unwrap().unwrap();
         let chain_id = rpc.client.status().await.unwrap().0;
         let params = deai_client::tx::TxParams {
@@ -115,7 +118,7 @@ fn replay_first_recv(net: &Localnet, rpc: &Rpc, channel: &str) {
             gas_limit: 2_000_000,
             memo: "replay".into(),
         };
-        let tx = deai_client::tx::sign_tx(&key, vec![recv], &params);
+        let tx = deai_client::tx::sign_tx(&key, vec![msg], &params);
         let hash = deai_types::tx_hash(&tx);
         let (code, log) = rpc.client.broadcast_sync(tx).await.unwrap();
         assert_eq!(code, 0, "the replay passes CheckTx: {log}");
@@ -125,9 +128,7 @@ fn replay_first_recv(net: &Localnet, rpc: &Rpc, channel: &str) {
             .await
             .unwrap();
         (code, log)
-    });
-    assert_ne!(landed_code, 0, "a replayed packet is refused");
-    assert!(log.contains("already exists"), "with a clear reason: {log}");
+    })
 }
 
 fn chain(deaid: &Path, base: u16, id: &str, extra: &[&str]) -> Option<Localnet> {
@@ -271,11 +272,38 @@ fn two_deai_chains_transfer_time_out_and_run_a_compute_job_over_hermes() {
     // A replayed packet: the relayer's own MsgRecvPacket of sequence 1 on
     // B (valid proof and all), signed again and sent in a new tx, is
     // refused with a clear error: nothing is minted twice.
-    replay_first_recv(&net_b, &b, &chan_b);
+    let (code, log) = replay_first(
+        &net_b,
+        &b,
+        ("recv_packet", "packet_dst_channel", &chan_b),
+        "/ibc.core.channel.v1.MsgRecvPacket",
+    );
+    assert_ne!(code, 0, "a replayed packet is refused");
+    assert!(log.contains("already exists"), "with a clear reason: {log}");
     assert_eq!(
         balance(&b, &bob, &on_b),
         600_000,
         "the replay minted nothing"
+    );
+    // A replayed acknowledgement is ibc-rs's no-op (as ibc-go's): the
+    // packet's commitment is gone, so nothing is refunded or released.
+    let alice_before = balance(&a, &alice, "udeai");
+    let (code, log) = replay_first(
+        &net_a,
+        &a,
+        ("acknowledge_packet", "packet_src_channel", &chan_a),
+        "/ibc.core.channel.v1.MsgAcknowledgement",
+    );
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(
+        balance(&a, &escrow, "udeai"),
+        600_000,
+        "nothing left escrow"
+    );
+    assert_eq!(
+        balance(&a, &alice, "udeai"),
+        alice_before,
+        "no second refund"
     );
 
     // Throughput: Hermes's relayer key sends 50 transfers in one tx; the
