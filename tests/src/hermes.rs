@@ -387,3 +387,25 @@ pub fn wait_for<T>(
         std::thread::sleep(Duration::from_millis(300));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// `tests/ibc/hermes-config.sh` (the config for people) writes the same
+    /// proof specs as [`super::config`] (the config for tests).
+    #[test]
+    fn the_shell_config_carries_the_same_proof_specs() {
+        let script = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ibc/hermes-config.sh"),
+        )
+        .unwrap();
+        let spec = script
+            .lines()
+            .find_map(|l| l.strip_prefix("JMT_SPEC='"))
+            .and_then(|l| l.strip_suffix('\''))
+            .expect("hermes-config.sh defines JMT_SPEC");
+        let spec: serde_json::Value = serde_json::from_str(spec).unwrap();
+        let ours: serde_json::Value =
+            serde_json::from_str(&super::deai_proof_specs_json()).unwrap();
+        assert_eq!(ours, serde_json::json!([spec.clone(), spec]));
+    }
+}
