@@ -344,3 +344,46 @@ fn open_channel(c: &mut Chain, port: PortId, ch: u64, counterparty: u64, version
     host.store_next_sequence_ack(&SeqAckPath::new(&port, &ch), Sequence::from(1))
         .unwrap();
 }
+
+/// The test host, but with a chain id genesis accepts and IBC does not.
+struct SlashChainId;
+
+impl deai_types::BlockHost for SlashChainId {
+    fn history(&self, h: u64) -> Result<Box<dyn StateRead + '_>, String> {
+        deai_types::testing::TestHost.history(h)
+    }
+    fn non_voting(&self) -> Vec<Address> {
+        Vec::new()
+    }
+    fn has_fixed_validators(&self) -> bool {
+        false
+    }
+    fn chain_id(&self) -> String {
+        "deai/1".into()
+    }
+    fn execute_as_governance(
+        &self,
+        _: &mut dyn StateWrite,
+        _: u64,
+        _: &[Any],
+    ) -> Result<Vec<Event>, String> {
+        Err("no proposals here".into())
+    }
+}
+
+#[test]
+fn a_chain_id_ibc_refuses_does_not_halt_the_end_block() {
+    use deai_types::BlockHooks;
+    let mut state = MemState::default();
+    let info = deai_types::BlockInfo::at(7);
+    let fees = std::collections::BTreeMap::new();
+    let ctx = deai_types::BlockCtx {
+        info: &info,
+        prev_app_hash: &[],
+        fees: &fees,
+        host: &SlashChainId,
+    };
+    let events = crate::IbcModule.end_block(&mut state, &ctx).unwrap();
+    assert!(events.is_empty());
+    assert!(state.0.is_empty(), "nothing written");
+}
