@@ -627,16 +627,15 @@ pub fn query<S: StateRead>(
     data: &[u8],
 ) -> Option<Result<Vec<u8>, deai_types::QueryError>> {
     use deai_types::{query::decode, QueryError};
+
+    use crate::query::{ident, internal};
     let name = method.strip_prefix("/deai.ibccompute.v1.Query/")?;
     Some(match name {
         "RemoteJob" => (|| {
             let r: pb::QueryRemoteJobRequest = decode(data)?;
-            let channel: ChannelId = r
-                .channel
-                .parse()
-                .map_err(|e| QueryError::invalid(format!("channel: {e}")))?;
+            let channel: ChannelId = ident("channel", &r.channel)?;
             let job = sent_job(state, channel.as_str(), r.sequence)
-                .map_err(|e| QueryError::invalid(e.to_string()))?
+                .map_err(internal)?
                 .ok_or_else(|| {
                     QueryError::not_found(format!("remote job {channel}/{}", r.sequence))
                 })?;
@@ -644,14 +643,8 @@ pub fn query<S: StateRead>(
         })(),
         "RemoteAccount" => (|| {
             let r: pb::QueryRemoteAccountRequest = decode(data)?;
-            let port: PortId = r
-                .port
-                .parse()
-                .map_err(|e| QueryError::invalid(format!("port: {e}")))?;
-            let channel: ChannelId = r
-                .channel
-                .parse()
-                .map_err(|e| QueryError::invalid(format!("channel: {e}")))?;
+            let port: PortId = ident("port", &r.port)?;
+            let channel: ChannelId = ident("channel", &r.channel)?;
             if r.sender.is_empty() || r.sender.len() > MAX_SENDER_LEN {
                 return Err(QueryError::invalid(format!(
                     "sender must be 1 to {MAX_SENDER_LEN} bytes"

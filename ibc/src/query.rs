@@ -112,7 +112,7 @@ pub fn query<S: StateRead + ?Sized>(
 }
 
 /// A failure reading state (SDK code 1, internal).
-fn internal(e: impl Display) -> QueryError {
+pub(crate) fn internal(e: impl Display) -> QueryError {
     QueryError {
         codespace: "sdk",
         code: 1,
@@ -122,7 +122,7 @@ fn internal(e: impl Display) -> QueryError {
 
 /// Parses identifier field `field`, refusing a blank or overlong one before
 /// ibc-rs (whose errors quote it) sees it.
-fn ident<T>(field: &str, s: &str) -> Result<T, QueryError>
+pub(crate) fn ident<T>(field: &str, s: &str) -> Result<T, QueryError>
 where
     T: FromStr,
     T::Err: Display,
@@ -140,7 +140,7 @@ where
         .map_err(|e| QueryError::invalid(format!("{field}: {e}")))
 }
 
-fn port_channel(port: &str, channel: &str) -> Result<(PortId, ChannelId), QueryError> {
+pub(crate) fn port_channel(port: &str, channel: &str) -> Result<(PortId, ChannelId), QueryError> {
     Ok((ident("port_id", port)?, ident("channel_id", channel)?))
 }
 
@@ -164,7 +164,7 @@ fn bounded(field: &str, seqs: &[u64]) -> Result<(), QueryError> {
 
 /// The chain's page helper over ibc-proto's `PageRequest` (an older
 /// cosmos-sdk-proto's, with the same fields).
-fn page(p: Option<&IbcPageRequest>) -> Result<Page, QueryError> {
+pub(crate) fn page(p: Option<&IbcPageRequest>) -> Result<Page, QueryError> {
     let p = p.map(|p| PageRequest {
         key: p.key.clone(),
         offset: p.offset,
@@ -175,7 +175,7 @@ fn page(p: Option<&IbcPageRequest>) -> Result<Page, QueryError> {
     Page::from_request(p.as_ref())
 }
 
-fn page_response(next_key: Vec<u8>) -> Option<PageResponse> {
+pub(crate) fn page_response(next_key: Vec<u8>) -> Option<PageResponse> {
     Some(PageResponse { next_key, total: 0 })
 }
 

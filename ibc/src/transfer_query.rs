@@ -2,40 +2,16 @@
 //! denom hashes, escrow addresses and totals, params.
 
 use deai_bank::BankRead;
-use deai_types::{
-    query::{decode, Page},
-    Coin, QueryError, StateRead,
-};
-use ibc::{
-    apps::transfer::types::PrefixedDenom,
-    core::host::types::identifiers::{ChannelId, PortId},
-};
-use ibc_proto::{
-    cosmos::base::{
-        query::v1beta1::{PageRequest, PageResponse},
-        v1beta1::Coin as ProtoCoin,
-    },
-    ibc::apps::transfer::v1 as q,
-};
+use deai_types::{query::decode, Coin, QueryError, StateRead};
+use ibc::apps::transfer::types::PrefixedDenom;
+use ibc_proto::{cosmos::base::v1beta1::Coin as ProtoCoin, ibc::apps::transfer::v1 as q};
 use prost::Message;
 
 use crate::{
+    query::{internal, page, page_response, port_channel},
     state_key as key,
     transfer::{denom_hash, denom_trace, escrow_address, MAX_DENOM_PATH_LEN},
 };
-
-fn page(p: Option<&PageRequest>) -> Result<Page, QueryError> {
-    let p = p.map(
-        |p| cosmos_sdk_proto::cosmos::base::query::v1beta1::PageRequest {
-            key: p.key.clone(),
-            offset: p.offset,
-            limit: p.limit,
-            count_total: p.count_total,
-            reverse: p.reverse,
-        },
-    );
-    Page::from_request(p.as_ref())
-}
 
 /// ibc-go's `DenomTrace` of a full trace path.
 fn trace_of(full: &str) -> Result<q::DenomTrace, QueryError> {
@@ -46,10 +22,6 @@ fn trace_of(full: &str) -> Result<q::DenomTrace, QueryError> {
         path: d.trace_path.to_string(),
         base_denom: d.base_denom.to_string(),
     })
-}
-
-fn internal(e: impl std::fmt::Display) -> QueryError {
-    QueryError::invalid(e.to_string())
 }
 
 /// Answers `method` if it is one of `ibc.applications.transfer.v1.Query`'s.
@@ -94,13 +66,9 @@ pub fn query<S: StateRead>(
                 .iter()
                 .map(|(_, v)| trace_of(&String::from_utf8_lossy(v)))
                 .collect::<Result<Vec<_>, _>>()?;
-            let p = page.response(rows.len(), last);
             Ok(q::QueryDenomTracesResponse {
                 denom_traces,
-                pagination: Some(PageResponse {
-                    next_key: p.next_key,
-                    total: p.total,
-                }),
+                pagination: page_response(page.response(rows.len(), last).next_key),
             }
             .encode_to_vec())
         })(),
@@ -119,14 +87,7 @@ pub fn query<S: StateRead>(
         })(),
         "EscrowAddress" => (|| {
             let r: q::QueryEscrowAddressRequest = decode(data)?;
-            let port: PortId = r
-                .port_id
-                .parse()
-                .map_err(|e| QueryError::invalid(format!("port_id: {e}")))?;
-            let channel: ChannelId = r
-                .channel_id
-                .parse()
-                .map_err(|e| QueryError::invalid(format!("channel_id: {e}")))?;
+            let (port, channel) = port_channel(&r.port_id, &r.channel_id)?;
             Ok(q::QueryEscrowAddressResponse {
                 escrow_address: escrow_address(&port, &channel).to_bech32(),
             }
