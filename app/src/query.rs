@@ -57,6 +57,18 @@ impl QueryAnswer {
             ..Default::default()
         }
     }
+
+    /// A failure reading state (SDK code 1, internal).
+    fn internal(log: String, height: u64) -> Self {
+        QueryAnswer::error(
+            QueryError {
+                codespace: "sdk",
+                code: 1,
+                log,
+            },
+            height,
+        )
+    }
 }
 
 /// Answers a query at `height` (0: the latest committed height), through
@@ -206,16 +218,7 @@ fn query_at(app: &Querier, path: &str, data: &[u8], height: u64, prove: bool) ->
     };
     let chain_id = match snapshot.get_proto::<ChainInfo>(&state_key::chain_info()) {
         Ok(info) => info.map(|c| c.chain_id).unwrap_or_default(),
-        Err(e) => {
-            return QueryAnswer::error(
-                QueryError {
-                    codespace: "sdk",
-                    code: 1,
-                    log: format!("reading the chain id: {e}"),
-                },
-                at,
-            )
-        }
+        Err(e) => return QueryAnswer::internal(format!("reading the chain id: {e}"), at),
     };
     let non_voting = crate::end_block::non_voting_accounts();
     let module_accounts = crate::end_block::module_account_names();
@@ -283,14 +286,7 @@ fn store_query(snapshot: &Snapshot, rest: &str, key: &[u8], prove: bool, at: u64
             height: at,
             ..Default::default()
         },
-        Err(e) => QueryAnswer::error(
-            QueryError {
-                codespace: "sdk",
-                code: 1,
-                log: format!("storage: {e}"),
-            },
-            at,
-        ),
+        Err(e) => QueryAnswer::internal(format!("storage: {e}"), at),
     }
 }
 
@@ -331,14 +327,7 @@ fn ibc_store_query(snapshot: &Snapshot, path: &[u8], prove: bool, at: u64) -> Qu
             height: at,
             ..Default::default()
         },
-        Err(e) => QueryAnswer::error(
-            QueryError {
-                codespace: "sdk",
-                code: 1,
-                log: format!("storage: {e}"),
-            },
-            at,
-        ),
+        Err(e) => QueryAnswer::internal(format!("storage: {e}"), at),
     }
 }
 
@@ -359,14 +348,7 @@ fn node_config(state: &impl StateRead, data: &[u8], at: u64) -> QueryAnswer {
             height: at,
             ..Default::default()
         },
-        Err(e) => QueryAnswer::error(
-            QueryError {
-                codespace: "sdk",
-                code: 1,
-                log: format!("reading auth params: {e}"),
-            },
-            at,
-        ),
+        Err(e) => QueryAnswer::internal(format!("reading auth params: {e}"), at),
     }
 }
 
