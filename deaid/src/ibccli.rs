@@ -152,6 +152,16 @@ pub enum IbcTransferQueryCmd {
     },
 }
 
+/// `secs` seconds from now, in nanoseconds since 1970 (a packet timeout:
+/// the receiving chain compares it with its own block time).
+fn seconds_from_now(secs: u64) -> anyhow::Result<u64> {
+    let at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .context("the clock is before 1970")?
+        + Duration::from_secs(secs);
+    u64::try_from(at.as_nanos()).context("--timeout-seconds is too far away")
+}
+
 fn height(s: &str) -> anyhow::Result<Option<Height>> {
     let (rev, h) = s
         .split_once('-')
@@ -185,11 +195,7 @@ pub async fn ibc_transfer_tx(home: &Home, cmd: IbcTransferTxCmd) -> anyhow::Resu
     let timeout_timestamp = if packet_timeout_timestamp != 0 || timeout_seconds == 0 {
         packet_timeout_timestamp
     } else {
-        let at = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .context("the clock is before 1970")?
-            + Duration::from_secs(timeout_seconds);
-        u64::try_from(at.as_nanos()).context("--timeout-seconds is too far away")?
+        seconds_from_now(timeout_seconds)?
     };
     if timeout_height.is_none() && timeout_timestamp == 0 {
         bail!("give a timeout: --packet-timeout-height, --packet-timeout-timestamp or --timeout-seconds");
@@ -241,12 +247,7 @@ pub async fn ibc_compute_tx(home: &Home, cmd: IbcComputeTxCmd) -> anyhow::Result
     if timeout_seconds == 0 {
         bail!("--timeout-seconds must be positive");
     }
-    let timeout = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .context("the clock is before 1970")?
-        + Duration::from_secs(timeout_seconds);
-    let timeout_timestamp =
-        u64::try_from(timeout.as_nanos()).context("--timeout-seconds is too far away")?;
+    let timeout_timestamp = seconds_from_now(timeout_seconds)?;
     sign_and_broadcast(home, &from, flags, "send a compute job", |a| {
         Ok(vec![any(
             deai_ibc::msg::SEND_COMPUTE_JOB_TYPE_URL,

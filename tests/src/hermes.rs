@@ -270,14 +270,7 @@ impl Hermes {
         if let Some(v) = version {
             args.extend(["--channel-version", v]);
         }
-        let r = self.json(&args);
-        let id = |side: &str| {
-            r[side]["channel_id"]
-                .as_str()
-                .unwrap_or_else(|| panic!("no {side} channel id in {r}"))
-                .to_string()
-        };
-        (id("a_side"), id("b_side"))
+        channel_ids(&self.json(&args))
     }
 
     /// Creates a channel on an existing connection `a_connection` of `a`.
@@ -289,7 +282,7 @@ impl Hermes {
         b_port: &str,
         version: &str,
     ) -> (String, String) {
-        let r = self.json(&[
+        channel_ids(&self.json(&[
             "create",
             "channel",
             "--a-chain",
@@ -302,14 +295,7 @@ impl Hermes {
             b_port,
             "--channel-version",
             version,
-        ]);
-        let id = |side: &str| {
-            r[side]["channel_id"]
-                .as_str()
-                .unwrap_or_else(|| panic!("no {side} channel id in {r}"))
-                .to_string()
-        };
-        (id("a_side"), id("b_side"))
+        ]))
     }
 
     /// Starts `hermes start` in the background (logging to
@@ -357,6 +343,17 @@ impl Hermes {
     pub fn log_tail(&self) -> String {
         tail(&self.log_path())
     }
+}
+
+/// The channel ids on the a and b sides of `hermes create channel`'s answer.
+fn channel_ids(r: &Value) -> (String, String) {
+    let id = |side: &str| {
+        r[side]["channel_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {side} channel id in {r}"))
+            .to_string()
+    };
+    (id("a_side"), id("b_side"))
 }
 
 /// The last 40 lines of the file at `path`, for failure messages.
