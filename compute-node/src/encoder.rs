@@ -39,6 +39,7 @@
 //! calibration data is needed.
 
 use crate::{
+    cpu::{CpuBackend, Isa},
     gemm::gemm_i8_batched_reference,
     gemm_i8_reference,
     ibert::{gelu_reference, layernorm_reference, softmax_reference, GeluParams, SoftmaxParams},
@@ -46,7 +47,7 @@ use crate::{
         add_reference, affine_reference, affine_sum_reference, dynquant_reference,
         dynquant_split_reference, pool_reference, Affine, SplitQuant,
     },
-    ComputeError, Executor, GemmPath, Matrix, SplitMix64,
+    ComputeError, Executor, ExecutorOptions, GemmPath, Matrix, SplitMix64,
 };
 
 /// Fraction bits of the integer LayerNorm output (unit: one standard deviation).
@@ -698,6 +699,269 @@ impl Backend for Executor {
     }
 }
 
+impl Backend for CpuBackend {
+    fn gemm(&self, a: &Matrix<i8>, bt: &Matrix<i8>) -> Result<Matrix<i32>, ComputeError> {
+        self.gemm_i8(a, bt)
+    }
+    fn gemm_batched(
+        &self,
+        a: &Matrix<i8>,
+        bt: &Matrix<i8>,
+        batch: usize,
+    ) -> Result<Matrix<i32>, ComputeError> {
+        self.gemm_i8_batched(a, bt, batch)
+    }
+    fn affine(
+        &self,
+        x: &Matrix<i32>,
+        p: &Affine,
+        row_shift: &[u32],
+    ) -> Result<Matrix<i32>, ComputeError> {
+        Reference.affine(x, p, row_shift)
+    }
+    fn affine_sum(
+        &self,
+        a: &Matrix<i32>,
+        b: &Matrix<i32>,
+        ma: i32,
+        mb: i32,
+        p: &Affine,
+        row_shift: &[u32],
+    ) -> Result<Matrix<i32>, ComputeError> {
+        Reference.affine_sum(a, b, ma, mb, p, row_shift)
+    }
+    fn add(
+        &self,
+        a: &Matrix<i32>,
+        b: &Matrix<i32>,
+        ma: i32,
+        mb: i32,
+    ) -> Result<Matrix<i32>, ComputeError> {
+        Reference.add(a, b, ma, mb)
+    }
+    fn dynquant(
+        &self,
+        x: &Matrix<i32>,
+        bits: u32,
+    ) -> Result<(Matrix<i32>, Vec<u32>), ComputeError> {
+        Reference.dynquant(x, bits)
+    }
+    fn dynquant_split(&self, x: &Matrix<i32>, bits: u32) -> Result<SplitQuant, ComputeError> {
+        Reference.dynquant_split(x, bits)
+    }
+    fn softmax(&self, x: &Matrix<i32>, p: &SoftmaxParams) -> Result<Matrix<u32>, ComputeError> {
+        Reference.softmax(x, p)
+    }
+    fn gelu(&self, x: &Matrix<i32>, p: &GeluParams) -> Result<Matrix<i32>, ComputeError> {
+        Reference.gelu(x, p)
+    }
+    fn layernorm(&self, x: &Matrix<i32>, out_bits: u32) -> Result<Matrix<i32>, ComputeError> {
+        Reference.layernorm(x, out_bits)
+    }
+    fn pool(
+        &self,
+        x: &Matrix<i32>,
+        mask: &[u32],
+        out_bits: u32,
+    ) -> Result<Matrix<i32>, ComputeError> {
+        Reference.pool(x, mask, out_bits)
+    }
+}
+
+/// Which backend [`best_backend`] picks, or the `DEAI_BACKEND` override forces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    /// The single-threaded Rust references.
+    Reference,
+    /// The native CPU backend ([`CpuBackend`]).
+    Cpu,
+    /// The Vulkan executor.
+    Vulkan,
+}
+
+impl std::str::FromStr for BackendKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "reference" | "ref" => Ok(Self::Reference),
+            "cpu" => Ok(Self::Cpu),
+            "vulkan" | "gpu" => Ok(Self::Vulkan),
+            other => Err(format!(
+                "unknown backend `{other}` (reference, cpu or vulkan)"
+            )),
+        }
+    }
+}
+
+/// Environment variable forcing [`best_backend`]'s choice: `reference`, `cpu`, `vulkan`.
+pub const BACKEND_ENV: &str = "DEAI_BACKEND";
+
+/// A backend chosen at run time: the forward pass and gemm-i8 give the same bytes on each.
+pub enum AnyBackend {
+    /// The single-threaded Rust references.
+    Reference(Reference),
+    /// The native CPU backend.
+    Cpu(CpuBackend),
+    /// A Vulkan executor (a real GPU, or whatever `DEAI_BACKEND=vulkan` opened).
+    Vulkan(Box<Executor>),
+}
+
+impl AnyBackend {
+    /// Which kind this is.
+    pub fn kind(&self) -> BackendKind {
+        match self {
+            Self::Reference(_) => BackendKind::Reference,
+            Self::Cpu(_) => BackendKind::Cpu,
+            Self::Vulkan(_) => BackendKind::Vulkan,
+        }
+    }
+
+    /// One line for logs: the kind and its device or instruction set.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Reference(_) => "reference (single-threaded Rust)".to_owned(),
+            Self::Cpu(c) => format!(
+                "cpu ({}, {} threads)",
+                c.isa(),
+                if c.is_multi_threaded() {
+                    rayon::current_num_threads()
+                } else {
+                    1
+                }
+            ),
+            Self::Vulkan(e) => format!("vulkan ({}, {})", e.report().name, e.report().device_type),
+        }
+    }
+
+    /// gemm-i8 on this backend.
+    pub fn gemm_i8(&self, a: &Matrix<i8>, bt: &Matrix<i8>) -> Result<Matrix<i32>, ComputeError> {
+        self.gemm(a, bt)
+    }
+}
+
+macro_rules! dispatch {
+    ($self:ident, $b:ident => $e:expr) => {
+        match $self {
+            AnyBackend::Reference($b) => $e,
+            AnyBackend::Cpu($b) => $e,
+            AnyBackend::Vulkan(v) => {
+                let $b: &Executor = v;
+                $e
+            }
+        }
+    };
+}
+
+impl Backend for AnyBackend {
+    fn gemm(&self, a: &Matrix<i8>, bt: &Matrix<i8>) -> Result<Matrix<i32>, ComputeError> {
+        dispatch!(self, b => b.gemm(a, bt))
+    }
+    fn gemm_batched(
+        &self,
+        a: &Matrix<i8>,
+        bt: &Matrix<i8>,
+        batch: usize,
+    ) -> Result<Matrix<i32>, ComputeError> {
+        dispatch!(self, b => b.gemm_batched(a, bt, batch))
+    }
+    fn affine(
+        &self,
+        x: &Matrix<i32>,
+        p: &Affine,
+        row_shift: &[u32],
+    ) -> Result<Matrix<i32>, ComputeError> {
+        dispatch!(self, b => b.affine(x, p, row_shift))
+    }
+    fn affine_sum(
+        &self,
+        a: &Matrix<i32>,
+        bm: &Matrix<i32>,
+        ma: i32,
+        mb: i32,
+        p: &Affine,
+        row_shift: &[u32],
+    ) -> Result<Matrix<i32>, ComputeError> {
+        dispatch!(self, b => b.affine_sum(a, bm, ma, mb, p, row_shift))
+    }
+    fn add(
+        &self,
+        a: &Matrix<i32>,
+        bm: &Matrix<i32>,
+        ma: i32,
+        mb: i32,
+    ) -> Result<Matrix<i32>, ComputeError> {
+        dispatch!(self, b => b.add(a, bm, ma, mb))
+    }
+    fn dynquant(
+        &self,
+        x: &Matrix<i32>,
+        bits: u32,
+    ) -> Result<(Matrix<i32>, Vec<u32>), ComputeError> {
+        dispatch!(self, b => b.dynquant(x, bits))
+    }
+    fn dynquant_split(&self, x: &Matrix<i32>, bits: u32) -> Result<SplitQuant, ComputeError> {
+        dispatch!(self, b => b.dynquant_split(x, bits))
+    }
+    fn softmax(&self, x: &Matrix<i32>, p: &SoftmaxParams) -> Result<Matrix<u32>, ComputeError> {
+        dispatch!(self, b => b.softmax(x, p))
+    }
+    fn gelu(&self, x: &Matrix<i32>, p: &GeluParams) -> Result<Matrix<i32>, ComputeError> {
+        dispatch!(self, b => b.gelu(x, p))
+    }
+    fn layernorm(&self, x: &Matrix<i32>, out_bits: u32) -> Result<Matrix<i32>, ComputeError> {
+        dispatch!(self, b => b.layernorm(x, out_bits))
+    }
+    fn pool(
+        &self,
+        x: &Matrix<i32>,
+        mask: &[u32],
+        out_bits: u32,
+    ) -> Result<Matrix<i32>, ComputeError> {
+        dispatch!(self, b => b.pool(x, mask, out_bits))
+    }
+}
+
+/// The backend a node should run on: a Vulkan device that is a real GPU (discrete,
+/// integrated or virtual), else the native CPU backend. A Vulkan device of type CPU
+/// (lavapipe/llvmpipe, SwiftShader) is no real GPU: the CPU backend beats it.
+///
+/// `DEAI_BACKEND=reference|cpu|vulkan` ([`BACKEND_ENV`]) forces a choice (`vulkan` then
+/// opens the default device, lavapipe included, and fails without one);
+/// `DEAI_CPU_ISA=scalar|avx2|avx512-vnni` forces the CPU backend's instruction set.
+/// `options` configure the Vulkan executor when one is opened.
+pub fn best_backend(options: ExecutorOptions) -> Result<AnyBackend, ComputeError> {
+    let forced = match std::env::var(BACKEND_ENV) {
+        Ok(v) if !v.trim().is_empty() => Some(v.parse::<BackendKind>().map_err(bound)?),
+        _ => None,
+    };
+    match forced {
+        Some(BackendKind::Reference) => Ok(AnyBackend::Reference(Reference)),
+        Some(BackendKind::Cpu) => cpu_backend_from_env().map(AnyBackend::Cpu),
+        Some(BackendKind::Vulkan) => Ok(AnyBackend::Vulkan(Box::new(Executor::new(options)?))),
+        None => {
+            let real_gpu = crate::list_devices()
+                .map(|d| d.iter().any(crate::DeviceReport::is_real_gpu))
+                .unwrap_or(false);
+            if real_gpu {
+                if let Ok(e) = Executor::new(options) {
+                    if e.report().is_real_gpu() {
+                        return Ok(AnyBackend::Vulkan(Box::new(e)));
+                    }
+                }
+            }
+            cpu_backend_from_env().map(AnyBackend::Cpu)
+        }
+    }
+}
+
+/// [`CpuBackend::new`], or the instruction set `DEAI_CPU_ISA` names.
+fn cpu_backend_from_env() -> Result<CpuBackend, ComputeError> {
+    match std::env::var("DEAI_CPU_ISA") {
+        Ok(v) if !v.trim().is_empty() => CpuBackend::with_isa(v.parse::<Isa>().map_err(bound)?),
+        _ => Ok(CpuBackend::new()),
+    }
+}
+
 /// Rows `begin..end` of `m`.
 fn rows<T: Clone>(m: &Matrix<T>, begin: usize, end: usize) -> Result<Matrix<T>, ComputeError> {
     let c = m.cols();
@@ -848,6 +1112,19 @@ impl IntEncoder {
             x = self.layer(be, layer, &x, &t.mask)?;
         }
         be.pool(&x, &t.mask, EMBED_BITS)
+    }
+
+    /// [`Self::forward`] for many sequences, spread over rayon's threads (one sequence
+    /// per task): the results are in input order and byte-identical to one-by-one passes.
+    /// With a [`CpuBackend`], pass a [`CpuBackend::single_threaded`] one so the threads
+    /// go to whole sequences rather than to each small product.
+    pub fn forward_batch<B: Backend + Sync>(
+        &self,
+        be: &B,
+        inputs: &[Tokens],
+    ) -> Result<Vec<Matrix<i32>>, ComputeError> {
+        use rayon::prelude::*;
+        inputs.par_iter().map(|t| self.forward(be, t)).collect()
     }
 
     fn layer<B: Backend>(

@@ -86,6 +86,15 @@ pub struct DeviceReport {
 }
 
 impl DeviceReport {
+    /// Whether this is a GPU (discrete, integrated or virtual), not Vulkan on the CPU
+    /// (lavapipe, SwiftShader) or an unknown kind.
+    pub fn is_real_gpu(&self) -> bool {
+        matches!(
+            self.device_type.as_str(),
+            "discrete GPU" | "integrated GPU" | "virtual GPU"
+        )
+    }
+
     fn of(pd: &PhysicalDevice) -> Self {
         let p = pd.properties();
         let f = pd.supported_features();

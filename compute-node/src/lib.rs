@@ -7,6 +7,7 @@
 //! (`gemm-i8` in [`gemm`]) and the canonical result encoding ([`hash`]).
 
 pub mod bench;
+pub mod cpu;
 pub mod encoder;
 mod error;
 pub mod executor;
