@@ -314,6 +314,254 @@ pub fn bench_embeddings(
     })
 }
 
+/// Sequences per pass of [`compare_backends`]' embedding figures.
+pub const EMBED_BATCH: usize = 32;
+
+/// One backend's line in [`compare_backends`].
+#[derive(Clone, Debug)]
+pub struct BackendRow {
+    /// What ran (backend, instruction set or device, threads).
+    pub name: String,
+    /// Best wall time of one call or pass, s.
+    pub secs: f64,
+    /// Mean CPU time (all threads of the process) of one call or pass, s.
+    pub cpu_secs: Option<f64>,
+    /// Whether every result hash equals the reference's.
+    pub same: bool,
+}
+
+/// gemm-i8 and embedding throughput of every backend, from one run.
+#[derive(Clone, Debug)]
+pub struct BackendComparison {
+    /// The gemm-i8 size.
+    pub size: GemmSize,
+    /// gemm-i8 rows, the reference first.
+    pub gemm: Vec<BackendRow>,
+    /// What the encoder is (model id, or random weights).
+    pub model: String,
+    /// Sequences and tokens per embedding pass.
+    pub sequences: usize,
+    /// Tokens over all sequences of a pass.
+    pub tokens: usize,
+    /// Embedding rows, the reference first.
+    pub embed: Vec<BackendRow>,
+}
+
+impl fmt::Display for BackendComparison {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let table = |f: &mut fmt::Formatter<'_>, rows: &[BackendRow], unit: &str, work: f64| {
+            let base = rows.first().map_or(f64::NAN, |r| r.secs);
+            writeln!(
+                f,
+                "| backend | s | {unit} | × reference | {unit} per CPU-s | result |"
+            )?;
+            writeln!(f, "| --- | ---: | ---: | ---: | ---: | --- |")?;
+            for r in rows {
+                writeln!(
+                    f,
+                    "| {} | {:.4} | {:.2} | {:.2}× | {} | {} |",
+                    r.name,
+                    r.secs,
+                    work / r.secs,
+                    base / r.secs,
+                    r.cpu_secs
+                        .map_or_else(|| "n/a".to_owned(), |c| format!("{:.2}", work / c)),
+                    if r.same { "same" } else { "DIFFERS" }
+                )?;
+            }
+            Ok(())
+        };
+        writeln!(f, "gemm-i8 {} (GOP/s counts 2·m·n·k):", self.size)?;
+        table(f, &self.gemm, "GOP/s", self.size.ops() / 1e9)?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "sentence embeddings, {}: batch of {} sequences, {} tokens:",
+            self.model, self.sequences, self.tokens
+        )?;
+        table(f, &self.embed, "emb/s", self.sequences as f64)
+    }
+}
+
+impl BackendComparison {
+    /// Whether every backend gave the reference's bytes.
+    pub fn all_same(&self) -> bool {
+        self.gemm.iter().chain(&self.embed).all(|r| r.same)
+    }
+}
+
+/// The encoder and inputs of the embedding figures: MiniLM from `model` (a directory or
+/// weight file) and [`BENCH_SENTENCES`], or random weights of MiniLM's shape and random
+/// tokens of the same lengths; repeated to `batch` sequences. Returns a description too.
+pub fn embed_inputs(
+    model: Option<&std::path::Path>,
+    batch: usize,
+) -> Result<(IntEncoder, Vec<Tokens>, String), ComputeError> {
+    let (encoder, base, what) = match model {
+        Some(path) => {
+            let m = crate::model::SentenceModel::load(path)?;
+            let inputs = BENCH_SENTENCES
+                .iter()
+                .map(|s| m.tokenize(s))
+                .collect::<Result<Vec<_>, _>>()?;
+            let what = format!("all-MiniLM-L6-v2 {}", hex::encode(m.id()));
+            (m.encoder().clone(), inputs, what)
+        }
+        None => {
+            let c = crate::encoder::EncoderConfig::MINILM_L6;
+            let enc = IntEncoder::quantize(&crate::encoder::FloatWeights::random(c, 1))?;
+            let mut rng = crate::SplitMix64::new(2);
+            let inputs = [8usize, 11, 9, 9, 14, 20, 27, 38]
+                .iter()
+                .map(|&n| {
+                    Tokens::single(
+                        (0..n)
+                            .map(|_| (rng.next_u64() % c.vocab as u64) as u32)
+                            .collect(),
+                    )
+                })
+                .collect();
+            (
+                enc,
+                inputs,
+                "random weights of all-MiniLM-L6-v2's shape".to_owned(),
+            )
+        }
+    };
+    let inputs = base.iter().cycle().take(batch).cloned().collect();
+    Ok((encoder, inputs, what))
+}
+
+/// Times `f` like the other benches (best of up to `runs`, at least `min_secs`) and
+/// compares its result hashes with `want`.
+fn row(
+    name: String,
+    min_secs: f64,
+    runs: usize,
+    want: &[crate::ResultHash],
+    mut f: impl FnMut() -> Result<Vec<crate::ResultHash>, ComputeError>,
+) -> Result<BackendRow, ComputeError> {
+    f()?; // warm-up: thread pool, lazy pipelines, first allocations
+    let (got, secs, cpu_secs) = best_of(min_secs, runs, &mut f)?;
+    Ok(BackendRow {
+        name,
+        secs,
+        cpu_secs,
+        same: got == want,
+    })
+}
+
+/// Runs gemm-i8 at `size` and a batch of [`EMBED_BATCH`] embeddings on the reference,
+/// on the CPU backend (every instruction set this CPU has; embeddings with threads over
+/// sequences and with threads inside each product) and on each Vulkan executor given
+/// (`gemm_exec` for the product, `embed_exec` for the encoder), all in one run.
+pub fn compare_backends(
+    size: GemmSize,
+    gemm_exec: Option<&Executor>,
+    embed_exec: Option<&Executor>,
+    model: Option<&std::path::Path>,
+) -> Result<BackendComparison, ComputeError> {
+    use crate::cpu::{CpuBackend, Isa};
+    size.check()?;
+    let threads = rayon::current_num_threads();
+    let a = random_i8_matrix(size.m, size.k, 0xA);
+    let bt = random_i8_matrix(size.n, size.k, 0xB);
+    let want = vec![result_hash(&gemm_i8_reference(&a, &bt)?)];
+    let one = |c: Result<Matrix<i32>, ComputeError>| c.map(|c| vec![result_hash(&c)]);
+    let mut gemm = vec![row("reference (1 thread)".into(), 1.0, 3, &want, || {
+        one(gemm_i8_reference(&a, &bt))
+    })?];
+    for isa in Isa::available() {
+        let be = CpuBackend::with_isa(isa)?;
+        gemm.push(row(
+            format!("cpu {isa} ({threads} threads)"),
+            1.0,
+            5,
+            &want,
+            || one(be.gemm_i8(&a, &bt)),
+        )?);
+    }
+    if let Some(e) = gemm_exec {
+        gemm.push(row(
+            format!("vulkan {} ({})", e.report().name, e.report().device_type),
+            1.0,
+            5,
+            &want,
+            || one(e.gemm_i8(&a, &bt, GemmPath::Auto)),
+        )?);
+    }
+
+    let (encoder, inputs, model) = embed_inputs(model, EMBED_BATCH)?;
+    let each = |be: &dyn Fn(&Tokens) -> Result<Matrix<i32>, ComputeError>| {
+        inputs
+            .iter()
+            .map(|t| be(t).map(|m| result_hash(&m)))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let want = each(&|t| encoder.forward(&Reference, t))?;
+    let mut embed = vec![row("reference (1 thread)".into(), 2.0, 3, &want, || {
+        each(&|t| encoder.forward(&Reference, t))
+    })?];
+    let best = CpuBackend::new();
+    let single = best.single_threaded();
+    embed.push(row(
+        format!("cpu {} ({threads} threads over sequences)", best.isa()),
+        2.0,
+        5,
+        &want,
+        || {
+            encoder
+                .forward_batch(&single, &inputs)
+                .map(|v| v.iter().map(result_hash).collect())
+        },
+    )?);
+    embed.push(row(
+        format!("cpu {} ({threads} threads in each product)", best.isa()),
+        2.0,
+        5,
+        &want,
+        || each(&|t| encoder.forward(&best, t)),
+    )?);
+    for isa in Isa::available().into_iter().filter(|&i| i != best.isa()) {
+        let be = CpuBackend::with_isa(isa)?.single_threaded();
+        embed.push(row(
+            format!("cpu {isa} ({threads} threads over sequences)"),
+            2.0,
+            3,
+            &want,
+            || {
+                encoder
+                    .forward_batch(&be, &inputs)
+                    .map(|v| v.iter().map(result_hash).collect())
+            },
+        )?);
+    }
+    if let Some(e) = embed_exec {
+        let wg = e.workgroup();
+        embed.push(row(
+            format!(
+                "vulkan {} ({}, workgroup {}x{}, one sequence per pass)",
+                e.report().name,
+                e.report().device_type,
+                wg.x,
+                wg.y
+            ),
+            2.0,
+            3,
+            &want,
+            || each(&|t| encoder.forward(e, t)),
+        )?);
+    }
+    Ok(BackendComparison {
+        size,
+        gemm,
+        model,
+        sequences: inputs.len(),
+        tokens: inputs.iter().map(|t| t.ids.len()).sum(),
+        embed,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -106,6 +106,10 @@ struct BenchArgs {
     /// gemm-i8 workgroup shape (XxY) of the executor that runs the embeddings.
     #[arg(long, default_value = ENCODER_WORKGROUP)]
     embed_workgroup: String,
+    /// Only one table: reference, CPU backend (each instruction set) and Vulkan side by
+    /// side, gemm-i8 at the last size and embeddings/s at batch 32.
+    #[arg(long)]
+    backends: bool,
 }
 
 /// gemm-i8 workgroup for the encoder: a sentence has few tokens (m), and a 16x2 workgroup
@@ -172,6 +176,25 @@ fn bench(args: BenchArgs) -> Result<()> {
         workgroup,
     })
     .context("opening the Vulkan executor")?;
+    if args.backends {
+        let size = *args.sizes.last().unwrap_or(&DEFAULT_SIZES[2]);
+        let embed_exec = Executor::new(ExecutorOptions {
+            device_index: args.device,
+            workgroup: parse_workgroup(&args.embed_workgroup, None, args.device)?,
+        })?;
+        let c = deai_compute::bench::compare_backends(
+            size,
+            Some(&exec),
+            Some(&embed_exec),
+            args.model.as_deref(),
+        )?;
+        print!("{c}");
+        return if c.all_same() {
+            Ok(())
+        } else {
+            bail!("a backend differs from the reference")
+        };
+    }
     let path = exec
         .resolve(args.path.into())
         .context("choosing the shader variant")?;

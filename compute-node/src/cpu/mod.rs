@@ -274,14 +274,7 @@ fn block(isa: Isa, a: &[i8], bt: &[i8], bsum: &[i32], m: usize, n: usize, k: usi
     match isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512Vnni => match x86::Vnni::detect() {
-            Some(v) => tiled::<{ x86::VNNI_MR }, { x86::VNNI_NR }>(
-                a,
-                bt,
-                (m, n, k),
-                c,
-                64,
-                |ar, br, k0, k1| x86::tile_vnni(v, ar, br, k0, k1),
-            ),
+            Some(v) => vnni(v, a, bt, (m, n, k), c),
             None => scalar(a, bt, m, n, k, c),
         },
         #[cfg(target_arch = "x86_64")]
@@ -302,6 +295,36 @@ fn block(isa: Isa, a: &[i8], bt: &[i8], bsum: &[i32], m: usize, n: usize, k: usi
         for (v, &s) in row.iter_mut().zip(bsum) {
             *v = v.wrapping_sub(s);
         }
+    }
+}
+
+/// The cache-blocked loop nest of the AVX-512 VNNI path: `A` biased to unsigned once,
+/// then panels of 4 rows of `A` against [`N_BLOCK`] rows of `Bt`, [`K_BLOCK`] deep.
+#[cfg(target_arch = "x86_64")]
+fn vnni(v: x86::Vnni, a: &[i8], bt: &[i8], (m, n, k): (usize, usize, usize), c: &mut [i32]) {
+    let biased: Vec<u8> = a.iter().map(|&x| x as u8 ^ 0x80).collect();
+    let mut k0 = 0;
+    while k0 < k {
+        let k1 = (k0 + K_BLOCK).min(k);
+        for j0 in (0..n).step_by(N_BLOCK) {
+            let j1 = (j0 + N_BLOCK).min(n);
+            for i in (0..m).step_by(4) {
+                let rows: Vec<&[u8]> = (i..(i + 4).min(m))
+                    .map(|r| &biased[r * k..(r + 1) * k])
+                    .collect();
+                x86::panel_vnni(
+                    v,
+                    &rows,
+                    &bt[j0 * k..j1 * k],
+                    k,
+                    (k0, k1),
+                    &mut c[i * n..],
+                    n,
+                    j0,
+                );
+            }
+        }
+        k0 = k1;
     }
 }
 

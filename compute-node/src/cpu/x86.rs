@@ -40,22 +40,49 @@ impl Avx2 {
     }
 }
 
-/// Safe entry to [`tile_vnni_raw`]: returns the 4×4 sums (row-major) over `k0..k1` and
-/// `k1` (the whole range is done; the AVX-512 tail is masked).
+/// Safe entry to [`panel_vnni_raw`]: adds to `c` (rows of `cstride` int32, `a.len()`
+/// rows from `a`) the products of the (biased, see [`tile_vnni_raw`]) rows `a` of `A` with
+/// the `bt.len() / k` rows of `Bt` in `bt` over `k0..k1`, into columns `j0..`.
 ///
 /// # Panics
-/// If a row is shorter than `k1`.
-pub fn tile_vnni(
+/// If the slices are too short for the shapes named, or `a` holds more than 4 rows.
+#[allow(clippy::too_many_arguments)]
+pub fn panel_vnni(
     _: Vnni,
-    a: &[&[i8]; 4],
-    b: &[&[i8]; 4],
-    k0: usize,
-    k1: usize,
-) -> ([i32; 16], usize) {
-    assert!(k0 <= k1 && a.iter().chain(b).all(|r| r.len() >= k1));
-    // SAFETY: the token proves the features; every row holds at least k1 bytes.
-    let t = unsafe { tile_vnni_raw(a.map(<[i8]>::as_ptr), b.map(<[i8]>::as_ptr), k0, k1) };
-    (t, k1)
+    a: &[&[u8]],
+    bt: &[i8],
+    k: usize,
+    (k0, k1): (usize, usize),
+    c: &mut [i32],
+    cstride: usize,
+    j0: usize,
+) {
+    let nb = bt.len() / k.max(1);
+    let mr = a.len();
+    assert!(
+        (1..=4).contains(&mr)
+            && k0 <= k1
+            && k1 <= k
+            && nb > 0
+            && a.iter().all(|r| r.len() >= k1)
+            && c.len() >= (mr - 1) * cstride + j0 + nb
+    );
+    let rows: [*const u8; 4] = std::array::from_fn(|r| a[r.min(mr - 1)].as_ptr());
+    // SAFETY: the token proves the features; every pointer read or written lies in the
+    // slices checked above (B rows below nb, A rows and B rows below k1 bytes, C below
+    // (mr - 1) * cstride + j0 + nb).
+    unsafe {
+        panel_vnni_raw(
+            rows,
+            mr,
+            bt.as_ptr(),
+            k,
+            nb,
+            (k0, k1),
+            c.as_mut_ptr().add(j0),
+            cstride,
+        )
+    }
 }
 
 /// Safe entry to [`row_sum_vnni_raw`]: `Σ row`.
@@ -84,76 +111,93 @@ pub fn tile_avx2(
     (out, k0 + (k1 - k0) / 16 * 16)
 }
 
-/// Rows of `A` per AVX-512 tile.
-pub const VNNI_MR: usize = 4;
-/// Rows of `Bt` per AVX-512 tile.
-pub const VNNI_NR: usize = 4;
 /// Rows of `A` per AVX2 tile.
 pub const AVX2_MR: usize = 2;
 /// Rows of `Bt` per AVX2 tile.
 pub const AVX2_NR: usize = 4;
 
-/// AVX-512 VNNI tile: `out[r * 4 + c] = Σ_{k0 ≤ t < k1} a[r][t] · b[c][t]` (wrapping i32).
+/// AVX-512 VNNI panel: for each group of 4 rows of `Bt` (`nb` rows, stride `k`), the
+/// 4×4 tile `Σ_{k0 ≤ t < k1} a[r][t] · b[c][t]` (wrapping i32) is added to `C` (stride
+/// `cstride`, columns from `c`), for the first `mr` rows of `a`.
 ///
 /// `vpdpbusd` multiplies *unsigned* bytes of its first operand by signed bytes of the
-/// second. `A` is therefore biased to `a + 128` (`xor 0x80`, in register) and the caller
-/// subtracts `128 · Σ b[c][k0..k1]` (see [`row_sum_vnni`]). The four byte products of a
-/// lane are formed in 16 bits (`255 · ±128` fits) and added to the int32 lane without
-/// saturation, so everything is exact modulo 2³².
+/// second, so `A` comes biased, `a + 128` (`xor 0x80`, done once per product by the
+/// caller), and the caller subtracts `128 · Σ_t b[c][t]` (see [`row_sum_vnni`]). The four
+/// byte products of a lane are formed in 16 bits (`255 · ±128` fits) and added to the
+/// int32 lane without saturation, so everything is exact modulo 2³².
 ///
 /// # Safety
-/// The CPU must support `avx512f`, `avx512bw` and `avx512vnni`; each row pointer must be
-/// valid for reads of `k1` bytes.
+/// The CPU must support `avx512f`, `avx512bw` and `avx512vnni`; the four `a` pointers and
+/// `nb` rows from `b` must be readable for `k1` bytes; `c` must be writable for `mr` rows
+/// of `nb` int32 at stride `cstride`.
+#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn tile_vnni_raw(a: [*const i8; 4], b: [*const i8; 4], k0: usize, k1: usize) -> [i32; 16] {
-    let bias = _mm512_set1_epi8(-128);
-    let mut acc = [[_mm512_setzero_si512(); 4]; 4];
-    let mut t = k0;
-    while t + 64 <= k1 {
-        // SAFETY: t + 64 <= k1, so every load stays within its row of k1 bytes.
-        let bv = unsafe {
-            [
-                _mm512_loadu_si512(b[0].add(t).cast()),
-                _mm512_loadu_si512(b[1].add(t).cast()),
-                _mm512_loadu_si512(b[2].add(t).cast()),
-                _mm512_loadu_si512(b[3].add(t).cast()),
-            ]
-        };
-        for r in 0..4 {
-            // SAFETY: as above.
-            let av = _mm512_xor_si512(unsafe { _mm512_loadu_si512(a[r].add(t).cast()) }, bias);
-            for c in 0..4 {
-                acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], av, bv[c]);
+unsafe fn panel_vnni_raw(
+    a: [*const u8; 4],
+    mr: usize,
+    b: *const i8,
+    k: usize,
+    nb: usize,
+    (k0, k1): (usize, usize),
+    c: *mut i32,
+    cstride: usize,
+) {
+    let tail = k1 - k0 - (k1 - k0) / 64 * 64;
+    let mask: __mmask64 = if tail == 0 {
+        0
+    } else {
+        u64::MAX >> (64 - tail)
+    };
+    let mut j = 0;
+    while j < nb {
+        let br: [*const i8; 4] = std::array::from_fn(|q| unsafe { b.add((j + q).min(nb - 1) * k) });
+        let mut acc = [[_mm512_setzero_si512(); 4]; 4];
+        let mut t = k0;
+        while t + 64 <= k1 {
+            // SAFETY: t + 64 <= k1, so every load stays within its row of k1 bytes.
+            let bv = unsafe { br.map(|p| _mm512_loadu_si512(p.add(t).cast())) };
+            for r in 0..4 {
+                // SAFETY: as above.
+                let av = unsafe { _mm512_loadu_si512(a[r].add(t).cast()) };
+                for q in 0..4 {
+                    acc[r][q] = _mm512_dpbusd_epi32(acc[r][q], av, bv[q]);
+                }
+            }
+            t += 64;
+        }
+        if tail > 0 {
+            // Masked tail: lanes past k1 load as 0 without touching memory.
+            // SAFETY: masked-off bytes are not accessed; the others lie below k1.
+            let bv = unsafe { br.map(|p| _mm512_maskz_loadu_epi8(mask, p.add(t))) };
+            for r in 0..4 {
+                // SAFETY: as above.
+                let av = unsafe { _mm512_maskz_loadu_epi8(mask, a[r].add(t).cast()) };
+                for q in 0..4 {
+                    acc[r][q] = _mm512_dpbusd_epi32(acc[r][q], av, bv[q]);
+                }
             }
         }
-        t += 64;
-    }
-    if t < k1 {
-        // Masked tail: lanes past k1 load as 0 (never touching memory); A's become 0x80
-        // after the bias but meet B's zeros.
-        let mask: __mmask64 = u64::MAX >> (64 - (k1 - t));
-        // SAFETY: masked-off bytes are not accessed; the others lie below k1.
-        let bv = unsafe {
-            [
-                _mm512_maskz_loadu_epi8(mask, b[0].add(t)),
-                _mm512_maskz_loadu_epi8(mask, b[1].add(t)),
-                _mm512_maskz_loadu_epi8(mask, b[2].add(t)),
-                _mm512_maskz_loadu_epi8(mask, b[3].add(t)),
-            ]
-        };
-        for r in 0..4 {
-            // SAFETY: as above.
-            let av = _mm512_xor_si512(unsafe { _mm512_maskz_loadu_epi8(mask, a[r].add(t)) }, bias);
-            for c in 0..4 {
-                acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], av, bv[c]);
+        let mut sums = [0i32; 16];
+        // SAFETY: `sums` holds 16 i32, one 512-bit store.
+        unsafe { _mm512_storeu_si512(sums.as_mut_ptr().cast(), reduce16(acc)) };
+        let nr = (nb - j).min(4);
+        for r in 0..mr {
+            // SAFETY: row r < mr, columns j..j + nr < nb: inside the caller's bound.
+            unsafe {
+                let dst = c.add(r * cstride + j);
+                if nr == 4 {
+                    let v = _mm_loadu_si128(dst.cast::<__m128i>());
+                    let s = _mm_loadu_si128(sums.as_ptr().add(4 * r).cast::<__m128i>());
+                    _mm_storeu_si128(dst.cast::<__m128i>(), _mm_add_epi32(v, s));
+                } else {
+                    for q in 0..nr {
+                        *dst.add(q) = (*dst.add(q)).wrapping_add(sums[4 * r + q]);
+                    }
+                }
             }
         }
+        j += 4;
     }
-    let mut out = [0i32; 16];
-    let sums = reduce16(acc);
-    // SAFETY: `out` holds 16 i32, one 512-bit store.
-    unsafe { _mm512_storeu_si512(out.as_mut_ptr().cast(), sums) };
-    out
 }
 
 /// `Σ b[t]` over `k0..k1` for one row, with `vpdpbusd` against ones (exact: `|Σ| ≤ 128·k`).
