@@ -433,16 +433,18 @@ pub fn embed_inputs(
 }
 
 /// Times `f` like the other benches (best of up to `runs`, at least `min_secs`) and
-/// compares its result hashes with `want`.
+/// compares the result hashes of its last outputs with `want` (hashed after timing, so
+/// SHA3 is not part of any backend's time).
 fn row(
     name: String,
     min_secs: f64,
     runs: usize,
     want: &[crate::ResultHash],
-    mut f: impl FnMut() -> Result<Vec<crate::ResultHash>, ComputeError>,
+    mut f: impl FnMut() -> Result<Vec<Matrix<i32>>, ComputeError>,
 ) -> Result<BackendRow, ComputeError> {
     f()?; // warm-up: thread pool, lazy pipelines, first allocations
     let (got, secs, cpu_secs) = best_of(min_secs, runs, &mut f)?;
+    let got: Vec<_> = got.iter().map(result_hash).collect();
     Ok(BackendRow {
         name,
         secs,
@@ -467,16 +469,20 @@ pub fn compare_backends(
     let a = random_i8_matrix(size.m, size.k, 0xA);
     let bt = random_i8_matrix(size.n, size.k, 0xB);
     let want = vec![result_hash(&gemm_i8_reference(&a, &bt)?)];
-    let one = |c: Result<Matrix<i32>, ComputeError>| c.map(|c| vec![result_hash(&c)]);
-    let mut gemm = vec![row("reference (1 thread)".into(), 1.0, 3, &want, || {
-        one(gemm_i8_reference(&a, &bt))
-    })?];
+    let one = |c: Result<Matrix<i32>, ComputeError>| c.map(|c| vec![c]);
+    let mut gemm = vec![row(
+        "reference (1 thread)".into(),
+        1.0,
+        1000,
+        &want,
+        || one(gemm_i8_reference(&a, &bt)),
+    )?];
     for isa in Isa::available() {
         let be = CpuBackend::with_isa(isa)?;
         gemm.push(row(
             format!("cpu {isa} ({threads} threads)"),
             1.0,
-            5,
+            1000,
             &want,
             || one(be.gemm_i8(&a, &bt)),
         )?);
@@ -485,7 +491,7 @@ pub fn compare_backends(
         gemm.push(row(
             format!("vulkan {} ({})", e.report().name, e.report().device_type),
             1.0,
-            5,
+            1000,
             &want,
             || one(e.gemm_i8(&a, &bt, GemmPath::Auto)),
         )?);
@@ -493,12 +499,12 @@ pub fn compare_backends(
 
     let (encoder, inputs, model) = embed_inputs(model, EMBED_BATCH)?;
     let each = |be: &dyn Fn(&Tokens) -> Result<Matrix<i32>, ComputeError>| {
-        inputs
-            .iter()
-            .map(|t| be(t).map(|m| result_hash(&m)))
-            .collect::<Result<Vec<_>, _>>()
+        inputs.iter().map(be).collect::<Result<Vec<_>, _>>()
     };
-    let want = each(&|t| encoder.forward(&Reference, t))?;
+    let want: Vec<_> = each(&|t| encoder.forward(&Reference, t))?
+        .iter()
+        .map(result_hash)
+        .collect();
     let mut embed = vec![row("reference (1 thread)".into(), 2.0, 3, &want, || {
         each(&|t| encoder.forward(&Reference, t))
     })?];
@@ -509,11 +515,7 @@ pub fn compare_backends(
         2.0,
         5,
         &want,
-        || {
-            encoder
-                .forward_batch(&single, &inputs)
-                .map(|v| v.iter().map(result_hash).collect())
-        },
+        || encoder.forward_batch(&single, &inputs),
     )?);
     embed.push(row(
         format!("cpu {} ({threads} threads in each product)", best.isa()),
@@ -529,11 +531,7 @@ pub fn compare_backends(
             2.0,
             3,
             &want,
-            || {
-                encoder
-                    .forward_batch(&be, &inputs)
-                    .map(|v| v.iter().map(result_hash).collect())
-            },
+            || encoder.forward_batch(&be, &inputs),
         )?);
     }
     if let Some(e) = embed_exec {

@@ -260,9 +260,8 @@ fn bias_correction(isa: Isa, bt: &[i8], n: usize, k: usize) -> Vec<i32> {
     }
 }
 
-/// Rows of `Bt` per cache block (with [`K_BLOCK`], 512 KiB that stay in L2).
-const N_BLOCK: usize = 128;
-/// Depth of a cache block: one `A` tile and one `Bt` tile of this many int8 stay in L1.
+/// Depth of a slab of `k`: 4 rows of `Bt` this deep (16 KiB of int8, 32 KiB widened to
+/// int16) stay in L1 while `A` streams past them; a multiple of 64.
 const K_BLOCK: usize = 4096;
 
 /// The single-threaded product on `isa` (see [`gemm_into`]); `bsum` from
@@ -279,14 +278,7 @@ fn block(isa: Isa, a: &[i8], bt: &[i8], bsum: &[i32], m: usize, n: usize, k: usi
         },
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => match x86::Avx2::detect() {
-            Some(v) => tiled::<{ x86::AVX2_MR }, { x86::AVX2_NR }>(
-                a,
-                bt,
-                (m, n, k),
-                c,
-                16,
-                |ar, br, k0, k1| x86::tile_avx2(v, ar, br, k0, k1),
-            ),
+            Some(v) => avx2(v, a, bt, (m, n, k), c),
             None => scalar(a, bt, m, n, k, c),
         },
         _ => scalar(a, bt, m, n, k, c),
@@ -298,29 +290,75 @@ fn block(isa: Isa, a: &[i8], bt: &[i8], bsum: &[i32], m: usize, n: usize, k: usi
     }
 }
 
-/// The cache-blocked loop nest of the AVX-512 VNNI path: `A` biased to unsigned once,
-/// then panels of 4 rows of `A` against [`N_BLOCK`] rows of `Bt`, [`K_BLOCK`] deep.
+/// The loop nest of the AVX-512 VNNI path: `A` biased to unsigned once, then for each
+/// [`K_BLOCK`]-deep slab, each block of rows of `A` that fits L2 ([`rows_per_l2`]) and
+/// each group of 4 rows of `Bt`, every row of the block (the group stays in L1 while the
+/// block streams past it from L2).
 #[cfg(target_arch = "x86_64")]
-fn vnni(v: x86::Vnni, a: &[i8], bt: &[i8], (m, n, k): (usize, usize, usize), c: &mut [i32]) {
+fn vnni(v: x86::Vnni, a: &[i8], bt: &[i8], (_, n, k): (usize, usize, usize), c: &mut [i32]) {
     let biased: Vec<u8> = a.iter().map(|&x| x as u8 ^ 0x80).collect();
+    let m = a.len() / k;
     let mut k0 = 0;
     while k0 < k {
         let k1 = (k0 + K_BLOCK).min(k);
-        for j0 in (0..n).step_by(N_BLOCK) {
-            let j1 = (j0 + N_BLOCK).min(n);
-            for i in (0..m).step_by(4) {
-                let rows: Vec<&[u8]> = (i..(i + 4).min(m))
-                    .map(|r| &biased[r * k..(r + 1) * k])
+        let mc = rows_per_l2(k1 - k0);
+        for i0 in (0..m).step_by(mc) {
+            let i1 = (i0 + mc).min(m);
+            let a_block = &biased[i0 * k..i1 * k];
+            let c_block = &mut c[i0 * n..i1 * n];
+            for j in (0..n).step_by(4) {
+                let rows: Vec<&[i8]> = (j..(j + 4).min(n))
+                    .map(|q| &bt[q * k..(q + 1) * k])
                     .collect();
-                x86::panel_vnni(
+                x86::panel_vnni(v, a_block, k, &rows, (k0, k1), c_block, n, j);
+            }
+        }
+        k0 = k1;
+    }
+}
+
+/// The loop nest of the AVX2 path: `A` widened to int16 and zero-padded to a multiple of
+/// 16 once; for each [`K_BLOCK`]-deep slab and block of rows of `A` that fits L2, each
+/// group of 4 rows of `Bt` is widened into a small buffer that stays in L1 while the
+/// block streams past it. (Widening `Bt` once per block costs `1/rows` of the products.)
+#[cfg(target_arch = "x86_64")]
+fn avx2(v: x86::Avx2, a: &[i8], bt: &[i8], (m, n, k): (usize, usize, usize), c: &mut [i32]) {
+    let kp = k.next_multiple_of(16);
+    let mut wa = vec![0i16; m * kp];
+    for (dst, src) in wa.chunks_exact_mut(kp).zip(a.chunks_exact(k)) {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = i16::from(s);
+        }
+    }
+    // Four widened rows of `Bt`; only the current slab k0..k1 is filled (and touched).
+    let mut wb = vec![0i16; 4 * kp];
+    let mut k0 = 0;
+    while k0 < kp {
+        let k1 = (k0 + K_BLOCK).min(kp);
+        let mc = rows_per_l2(2 * (k1 - k0));
+        for i0 in (0..m).step_by(mc) {
+            let i1 = (i0 + mc).min(m);
+            for j in (0..n).step_by(4) {
+                let nr = (n - j).min(4);
+                for (q, dst) in wb.chunks_exact_mut(kp).take(nr).enumerate() {
+                    let src = &bt[(j + q) * k..(j + q + 1) * k];
+                    let real = k1.min(k).saturating_sub(k0);
+                    let slab = &mut dst[k0..k1];
+                    for (d, &s) in slab.iter_mut().zip(&src[k0.min(k)..]) {
+                        *d = i16::from(s);
+                    }
+                    slab[real..].fill(0);
+                }
+                let rows: Vec<&[i16]> = wb.chunks_exact(kp).take(nr).collect();
+                x86::panel_avx2(
                     v,
+                    &wa[i0 * kp..i1 * kp],
+                    kp,
                     &rows,
-                    &bt[j0 * k..j1 * k],
-                    k,
                     (k0, k1),
-                    &mut c[i * n..],
+                    &mut c[i0 * n..i1 * n],
                     n,
-                    j0,
+                    j,
                 );
             }
         }
@@ -328,50 +366,11 @@ fn vnni(v: x86::Vnni, a: &[i8], bt: &[i8], (m, n, k): (usize, usize, usize), c: 
     }
 }
 
-/// The cache-blocked loop nest around a tile kernel. `tile(A rows, Bt rows, k0, k1)`
-/// returns the `MR × NR` sums (row-major) over `k0..done` and `done`; the rest of the range
-/// is added here. Edge tiles repeat the last row of `A` or `Bt` and store only the valid
-/// part, so one kernel serves every shape.
-fn tiled<const MR: usize, const NR: usize>(
-    a: &[i8],
-    bt: &[i8],
-    (m, n, k): (usize, usize, usize),
-    c: &mut [i32],
-    step: usize,
-    tile: impl Fn(&[&[i8]; MR], &[&[i8]; NR], usize, usize) -> ([i32; 16], usize),
-) {
-    let k_block = K_BLOCK.next_multiple_of(step);
-    let mut k0 = 0;
-    while k0 < k {
-        let k1 = (k0 + k_block).min(k);
-        for j0 in (0..n).step_by(N_BLOCK) {
-            let j1 = (j0 + N_BLOCK).min(n);
-            for i in (0..m).step_by(MR) {
-                let ar: [&[i8]; MR] = std::array::from_fn(|r| {
-                    let row = (i + r).min(m - 1);
-                    &a[row * k..(row + 1) * k]
-                });
-                for j in (j0..j1).step_by(NR) {
-                    let br: [&[i8]; NR] = std::array::from_fn(|q| {
-                        let row = (j + q).min(n - 1);
-                        &bt[row * k..(row + 1) * k]
-                    });
-                    let (t, done) = tile(&ar, &br, k0, k1);
-                    for r in 0..MR.min(m - i) {
-                        let c_row = &mut c[(i + r) * n..(i + r + 1) * n];
-                        for q in 0..NR.min(n - j) {
-                            let mut v = t[r * NR + q];
-                            if done < k1 {
-                                v = v.wrapping_add(dot(&ar[r][done..k1], &br[q][done..k1]));
-                            }
-                            c_row[j + q] = c_row[j + q].wrapping_add(v);
-                        }
-                    }
-                }
-            }
-        }
-        k0 = k1;
-    }
+/// Rows of `A` per block so that a block of rows `bytes_per_row` long fills about half
+/// of a typical 1-2 MiB L2 (a multiple of 4, at least 4).
+fn rows_per_l2(bytes_per_row: usize) -> usize {
+    const L2_BLOCK_BYTES: usize = 512 * 1024;
+    (L2_BLOCK_BYTES / bytes_per_row.max(1)).max(4) / 4 * 4
 }
 
 /// The portable product: each output a wrapping i32 dot product, blocked over rows of `Bt`

@@ -40,46 +40,46 @@ impl Avx2 {
     }
 }
 
-/// Safe entry to [`panel_vnni_raw`]: adds to `c` (rows of `cstride` int32, `a.len()`
-/// rows from `a`) the products of the (biased, see [`tile_vnni_raw`]) rows `a` of `A` with
-/// the `bt.len() / k` rows of `Bt` in `bt` over `k0..k1`, into columns `j0..`.
+/// Safe entry to [`panel_vnni_raw`]: adds to `c` (`m` rows of `cstride` int32, from
+/// column `j`) the products over `k0..k1` of the `m` biased rows of `a` (stride `k`, see
+/// [`panel_vnni_raw`]) with the `b.len()` (1 to 4) rows of `Bt` in `b`.
 ///
 /// # Panics
-/// If the slices are too short for the shapes named, or `a` holds more than 4 rows.
+/// If the slices are too short for the shapes named.
 #[allow(clippy::too_many_arguments)]
 pub fn panel_vnni(
     _: Vnni,
-    a: &[&[u8]],
-    bt: &[i8],
+    a: &[u8],
     k: usize,
+    b: &[&[i8]],
     (k0, k1): (usize, usize),
     c: &mut [i32],
     cstride: usize,
-    j0: usize,
+    j: usize,
 ) {
-    let nb = bt.len() / k.max(1);
-    let mr = a.len();
+    let m = a.len() / k.max(1);
+    let nr = b.len();
     assert!(
-        (1..=4).contains(&mr)
+        (1..=4).contains(&nr)
+            && m > 0
             && k0 <= k1
             && k1 <= k
-            && nb > 0
-            && a.iter().all(|r| r.len() >= k1)
-            && c.len() >= (mr - 1) * cstride + j0 + nb
+            && a.len() == m * k
+            && b.iter().all(|r| r.len() >= k1)
+            && c.len() >= (m - 1) * cstride + j + nr
     );
-    let rows: [*const u8; 4] = std::array::from_fn(|r| a[r.min(mr - 1)].as_ptr());
-    // SAFETY: the token proves the features; every pointer read or written lies in the
-    // slices checked above (B rows below nb, A rows and B rows below k1 bytes, C below
-    // (mr - 1) * cstride + j0 + nb).
+    let rows: [*const i8; 4] = std::array::from_fn(|q| b[q.min(nr - 1)].as_ptr());
+    // SAFETY: the token proves the features; every access lies in the slices checked
+    // above (A rows below m, k1 <= k bytes of each row, C within (m - 1) * cstride + j + nr).
     unsafe {
         panel_vnni_raw(
-            rows,
-            mr,
-            bt.as_ptr(),
+            a.as_ptr(),
             k,
-            nb,
+            m,
+            rows,
+            nr,
             (k0, k1),
-            c.as_mut_ptr().add(j0),
+            c.as_mut_ptr().add(j),
             cstride,
         )
     }
@@ -91,74 +91,125 @@ pub fn row_sum_vnni(_: Vnni, row: &[i8]) -> i32 {
     unsafe { row_sum_vnni_raw(row.as_ptr(), 0, row.len()) }
 }
 
-/// Safe entry to [`tile_avx2_raw`]: the 2×4 sums (row-major, in the first 8 entries)
-/// over `k0..done`, with `done` = `k1` rounded down to a multiple of 16 from `k0`.
+/// Safe entry to [`panel_avx2_raw`]: adds to `c` (`m` rows of `cstride` int32, from
+/// column `j`) the products over `k0..k1` (multiples of 16) of the `m` widened rows of
+/// `a` (stride `kp`) with the `b.len()` (1 to 4) widened rows in `b`.
 ///
 /// # Panics
-/// If a row is shorter than `k1`.
-pub fn tile_avx2(
+/// If the slices are too short for the shapes named, or `k0`, `k1` are not multiples
+/// of 16.
+#[allow(clippy::too_many_arguments)]
+pub fn panel_avx2(
     _: Avx2,
-    a: &[&[i8]; 2],
-    b: &[&[i8]; 4],
-    k0: usize,
-    k1: usize,
-) -> ([i32; 16], usize) {
-    assert!(k0 <= k1 && a.iter().chain(b).all(|r| r.len() >= k1));
-    // SAFETY: the token proves the feature; every row holds at least k1 bytes.
-    let t = unsafe { tile_avx2_raw(a.map(<[i8]>::as_ptr), b.map(<[i8]>::as_ptr), k0, k1) };
-    let mut out = [0i32; 16];
-    out[..8].copy_from_slice(&t);
-    (out, k0 + (k1 - k0) / 16 * 16)
+    a: &[i16],
+    kp: usize,
+    b: &[&[i16]],
+    (k0, k1): (usize, usize),
+    c: &mut [i32],
+    cstride: usize,
+    j: usize,
+) {
+    let m = a.len() / kp.max(1);
+    let nr = b.len();
+    assert!(
+        (1..=4).contains(&nr)
+            && m > 0
+            && k0 <= k1
+            && k1 <= kp
+            && (k0 | k1) % 16 == 0
+            && a.len() == m * kp
+            && b.iter().all(|r| r.len() >= k1)
+            && c.len() >= (m - 1) * cstride + j + nr
+    );
+    let rows: [*const i16; 4] = std::array::from_fn(|q| b[q.min(nr - 1)].as_ptr());
+    // SAFETY: the token proves the feature; every access lies in the slices checked above.
+    unsafe {
+        panel_avx2_raw(
+            a.as_ptr(),
+            kp,
+            m,
+            rows,
+            nr,
+            (k0, k1),
+            c.as_mut_ptr().add(j),
+            cstride,
+        )
+    }
 }
 
-/// Rows of `A` per AVX2 tile.
-pub const AVX2_MR: usize = 2;
-/// Rows of `Bt` per AVX2 tile.
-pub const AVX2_NR: usize = 4;
+/// Adds the first `nr` lanes of `s` to `dst[0..nr]` (wrapping).
+///
+/// # Safety
+/// `dst` writable for `nr <= 4` int32.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn add4(dst: *mut i32, s: __m128i, nr: usize) {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        if nr == 4 {
+            let v = _mm_loadu_si128(dst.cast::<__m128i>());
+            _mm_storeu_si128(dst.cast::<__m128i>(), _mm_add_epi32(v, s));
+        } else {
+            let mut sums = [0i32; 4];
+            _mm_storeu_si128(sums.as_mut_ptr().cast(), s);
+            for (q, &v) in sums.iter().enumerate().take(nr) {
+                *dst.add(q) = (*dst.add(q)).wrapping_add(v);
+            }
+        }
+    }
+}
 
-/// AVX-512 VNNI panel: for each group of 4 rows of `Bt` (`nb` rows, stride `k`), the
-/// 4×4 tile `Σ_{k0 ≤ t < k1} a[r][t] · b[c][t]` (wrapping i32) is added to `C` (stride
-/// `cstride`, columns from `c`), for the first `mr` rows of `a`.
+/// AVX-512 VNNI panel: 4 rows of `Bt` (`b`, the first `nr` real) against every row of
+/// `A` (`m` rows at stride `k` from `a`), 4 rows at a time: the 4×4 tile
+/// `Σ_{k0 ≤ t < k1} a[r][t] · b[q][t]` (wrapping i32) is added to `C` (stride `cstride`,
+/// columns from `c`). The 4 rows of `Bt` stay in L1 while `A` streams past them.
 ///
 /// `vpdpbusd` multiplies *unsigned* bytes of its first operand by signed bytes of the
 /// second, so `A` comes biased, `a + 128` (`xor 0x80`, done once per product by the
-/// caller), and the caller subtracts `128 · Σ_t b[c][t]` (see [`row_sum_vnni`]). The four
+/// caller), and the caller subtracts `128 · Σ_t b[q][t]` (see [`row_sum_vnni`]). The four
 /// byte products of a lane are formed in 16 bits (`255 · ±128` fits) and added to the
 /// int32 lane without saturation, so everything is exact modulo 2³².
 ///
 /// # Safety
-/// The CPU must support `avx512f`, `avx512bw` and `avx512vnni`; the four `a` pointers and
-/// `nb` rows from `b` must be readable for `k1` bytes; `c` must be writable for `mr` rows
-/// of `nb` int32 at stride `cstride`.
+/// The CPU must support `avx512f`, `avx512bw` and `avx512vnni`; `m` rows of `k` bytes
+/// from `a` and the four `b` rows must be readable up to `k1 <= k`; `c` must be writable
+/// for `m` rows of `nr` int32 at stride `cstride`.
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 unsafe fn panel_vnni_raw(
-    a: [*const u8; 4],
-    mr: usize,
-    b: *const i8,
+    a: *const u8,
     k: usize,
-    nb: usize,
+    m: usize,
+    b: [*const i8; 4],
+    nr: usize,
     (k0, k1): (usize, usize),
     c: *mut i32,
     cstride: usize,
 ) {
-    let tail = k1 - k0 - (k1 - k0) / 64 * 64;
+    let tail = (k1 - k0) % 64;
     let mask: __mmask64 = if tail == 0 {
         0
     } else {
         u64::MAX >> (64 - tail)
     };
-    let mut j = 0;
-    while j < nb {
-        let br: [*const i8; 4] = std::array::from_fn(|q| unsafe { b.add((j + q).min(nb - 1) * k) });
+    let mut i = 0;
+    while i < m {
+        // SAFETY (all pointer arithmetic and loads below): rows are clamped below m, and
+        // loads end at k1 (whole vectors) or are masked past it.
+        let ar: [*const u8; 4] = std::array::from_fn(|r| unsafe { a.add((i + r).min(m - 1) * k) });
         let mut acc = [[_mm512_setzero_si512(); 4]; 4];
         let mut t = k0;
         while t + 64 <= k1 {
-            // SAFETY: t + 64 <= k1, so every load stays within its row of k1 bytes.
-            let bv = unsafe { br.map(|p| _mm512_loadu_si512(p.add(t).cast())) };
+            let bv = unsafe {
+                [
+                    _mm512_loadu_si512(b[0].add(t).cast()),
+                    _mm512_loadu_si512(b[1].add(t).cast()),
+                    _mm512_loadu_si512(b[2].add(t).cast()),
+                    _mm512_loadu_si512(b[3].add(t).cast()),
+                ]
+            };
             for r in 0..4 {
-                // SAFETY: as above.
-                let av = unsafe { _mm512_loadu_si512(a[r].add(t).cast()) };
+                let av = unsafe { _mm512_loadu_si512(ar[r].add(t).cast()) };
                 for q in 0..4 {
                     acc[r][q] = _mm512_dpbusd_epi32(acc[r][q], av, bv[q]);
                 }
@@ -167,11 +218,16 @@ unsafe fn panel_vnni_raw(
         }
         if tail > 0 {
             // Masked tail: lanes past k1 load as 0 without touching memory.
-            // SAFETY: masked-off bytes are not accessed; the others lie below k1.
-            let bv = unsafe { br.map(|p| _mm512_maskz_loadu_epi8(mask, p.add(t))) };
+            let bv = unsafe {
+                [
+                    _mm512_maskz_loadu_epi8(mask, b[0].add(t)),
+                    _mm512_maskz_loadu_epi8(mask, b[1].add(t)),
+                    _mm512_maskz_loadu_epi8(mask, b[2].add(t)),
+                    _mm512_maskz_loadu_epi8(mask, b[3].add(t)),
+                ]
+            };
             for r in 0..4 {
-                // SAFETY: as above.
-                let av = unsafe { _mm512_maskz_loadu_epi8(mask, a[r].add(t).cast()) };
+                let av = unsafe { _mm512_maskz_loadu_epi8(mask, ar[r].add(t).cast()) };
                 for q in 0..4 {
                     acc[r][q] = _mm512_dpbusd_epi32(acc[r][q], av, bv[q]);
                 }
@@ -180,23 +236,14 @@ unsafe fn panel_vnni_raw(
         let mut sums = [0i32; 16];
         // SAFETY: `sums` holds 16 i32, one 512-bit store.
         unsafe { _mm512_storeu_si512(sums.as_mut_ptr().cast(), reduce16(acc)) };
-        let nr = (nb - j).min(4);
-        for r in 0..mr {
-            // SAFETY: row r < mr, columns j..j + nr < nb: inside the caller's bound.
+        for r in 0..(m - i).min(4) {
+            // SAFETY: row i + r < m, columns 0..nr: inside the caller's bound.
             unsafe {
-                let dst = c.add(r * cstride + j);
-                if nr == 4 {
-                    let v = _mm_loadu_si128(dst.cast::<__m128i>());
-                    let s = _mm_loadu_si128(sums.as_ptr().add(4 * r).cast::<__m128i>());
-                    _mm_storeu_si128(dst.cast::<__m128i>(), _mm_add_epi32(v, s));
-                } else {
-                    for q in 0..nr {
-                        *dst.add(q) = (*dst.add(q)).wrapping_add(sums[4 * r + q]);
-                    }
-                }
+                let s = _mm_loadu_si128(sums.as_ptr().add(4 * r).cast::<__m128i>());
+                add4(c.add((i + r) * cstride), s, nr);
             }
         }
-        j += 4;
+        i += 4;
     }
 }
 
@@ -252,48 +299,59 @@ fn reduce16(v: [[__m512i; 4]; 4]) -> __m512i {
     )
 }
 
-/// AVX2 tile: `out[r * 4 + c] = Σ_{k0 ≤ t < k1'} a[r][t] · b[c][t]` where `k1'` is `k1`
-/// rounded down to 16 from `k0`; the caller adds the remainder with scalar code.
+/// AVX2 panel on operands widened to int16 and zero-padded to a multiple of 16: 4 rows
+/// of `Bt` (`b`, the first `nr` real) against every row of `A` (`m` rows at stride `kp`),
+/// 2 rows at a time: `Σ_{k0 ≤ t < k1} a[r][t] · b[q][t]` (wrapping i32) is added to `C`
+/// (stride `cstride`, columns from `c`). `k0` and `k1` are multiples of 16.
 ///
-/// Bytes are sign-extended to 16 bits and multiplied with `vpmaddwd`: each pair sum is at
-/// most `2 · 128²` in magnitude, exact in int32.
+/// `vpmaddwd` multiplies int16 pairs and adds each pair in int32: at most `2 · 128²` in
+/// magnitude for widened int8, exact.
 ///
 /// # Safety
-/// The CPU must support `avx2`; each row pointer must be valid for reads of `k1` bytes.
+/// The CPU must support `avx2`; `m` rows of `kp` int16 from `a` and the four `b` rows
+/// must be readable up to `k1 <= kp`; `c` must be writable for `m` rows of `nr` int32 at
+/// stride `cstride`.
+#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2")]
-unsafe fn tile_avx2_raw(a: [*const i8; 2], b: [*const i8; 4], k0: usize, k1: usize) -> [i32; 8] {
-    let mut acc = [[_mm256_setzero_si256(); 4]; 2];
-    let mut t = k0;
-    while t + 16 <= k1 {
-        // SAFETY: t + 16 <= k1, so each 16-byte load stays within its row.
-        let av = unsafe { [widen16(a[0], t), widen16(a[1], t)] };
-        for c in 0..4 {
-            // SAFETY: as above.
-            let bv = unsafe { widen16(b[c], t) };
-            for r in 0..2 {
-                acc[r][c] = _mm256_add_epi32(acc[r][c], _mm256_madd_epi16(av[r], bv));
+unsafe fn panel_avx2_raw(
+    a: *const i16,
+    kp: usize,
+    m: usize,
+    b: [*const i16; 4],
+    nr: usize,
+    (k0, k1): (usize, usize),
+    c: *mut i32,
+    cstride: usize,
+) {
+    let mut i = 0;
+    while i < m {
+        // SAFETY (all pointer arithmetic and loads below): rows are clamped below m, and
+        // 16-element loads start at multiples of 16 below k1, a multiple of 16.
+        let ar: [*const i16; 2] =
+            std::array::from_fn(|r| unsafe { a.add((i + r).min(m - 1) * kp) });
+        let mut acc = [[_mm256_setzero_si256(); 4]; 2];
+        let mut t = k0;
+        while t < k1 {
+            let av = unsafe {
+                [
+                    _mm256_loadu_si256(ar[0].add(t).cast()),
+                    _mm256_loadu_si256(ar[1].add(t).cast()),
+                ]
+            };
+            for q in 0..4 {
+                let bv = unsafe { _mm256_loadu_si256(b[q].add(t).cast()) };
+                for r in 0..2 {
+                    acc[r][q] = _mm256_add_epi32(acc[r][q], _mm256_madd_epi16(av[r], bv));
+                }
             }
+            t += 16;
         }
-        t += 16;
+        for (r, [v0, v1, v2, v3]) in acc.into_iter().enumerate().take((m - i).min(2)) {
+            let h = _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
+            let s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256::<1>(h));
+            // SAFETY: row i + r < m, columns 0..nr: inside the caller's bound.
+            unsafe { add4(c.add((i + r) * cstride), s, nr) };
+        }
+        i += 2;
     }
-    let mut out = [0i32; 8];
-    for r in 0..2 {
-        let [v0, v1, v2, v3] = acc[r];
-        let h = _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
-        let s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256::<1>(h));
-        // SAFETY: out[4r..4r + 4] is 16 writable bytes.
-        unsafe { _mm_storeu_si128(out.as_mut_ptr().add(4 * r).cast(), s) };
-    }
-    out
-}
-
-/// 16 bytes at `p + t`, sign-extended to 16 bits.
-///
-/// # Safety
-/// `avx2`; `p + t .. p + t + 16` readable.
-#[inline]
-#[target_feature(enable = "avx2")]
-unsafe fn widen16(p: *const i8, t: usize) -> __m256i {
-    // SAFETY: guaranteed by the caller.
-    _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(p.add(t).cast::<__m128i>()) })
 }
