@@ -717,7 +717,7 @@ impl Backend for CpuBackend {
         p: &Affine,
         row_shift: &[u32],
     ) -> Result<Matrix<i32>, ComputeError> {
-        Reference.affine(x, p, row_shift)
+        crate::cpu::ops::affine(x, None, p, row_shift)
     }
     fn affine_sum(
         &self,
@@ -728,7 +728,7 @@ impl Backend for CpuBackend {
         p: &Affine,
         row_shift: &[u32],
     ) -> Result<Matrix<i32>, ComputeError> {
-        Reference.affine_sum(a, b, ma, mb, p, row_shift)
+        crate::cpu::ops::affine(a, Some((b, ma, mb)), p, row_shift)
     }
     fn add(
         &self,

@@ -23,8 +23,21 @@ use crate::{
     ComputeError, Matrix,
 };
 
+pub mod ops;
 #[cfg(target_arch = "x86_64")]
 mod x86;
+
+/// The AVX-512 token for the vectorized element-wise kernels, when the CPU has them.
+#[cfg(target_arch = "x86_64")]
+fn x86_affine_available() -> Option<x86::Avx512Dq> {
+    x86::Avx512Dq::detect()
+}
+
+/// No vectorized element-wise kernels off x86-64.
+#[cfg(not(target_arch = "x86_64"))]
+fn x86_affine_available() -> Option<()> {
+    None
+}
 
 /// An instruction set the CPU gemm-i8 can use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -202,14 +215,13 @@ fn gemm_into(
     debug_assert_eq!(a.len(), m * k);
     debug_assert_eq!(bt.len(), n * k);
     debug_assert_eq!(c.len(), m * n);
-    let bsum = bias_correction(isa, bt, n, k);
     let workers = if threads {
         rayon::current_num_threads()
     } else {
         1
     };
     if workers <= 1 {
-        block(isa, a, bt, &bsum, m, n, k, c);
+        block(isa, a, bt, m, n, k, c);
         return;
     }
     if m >= 16 * workers {
@@ -219,19 +231,18 @@ fn gemm_into(
         c.par_chunks_mut(rows * n)
             .zip(a.par_chunks(rows * k))
             .for_each(|(cc, aa)| {
-                block(isa, aa, bt, &bsum, aa.len() / k, n, k, cc);
+                block(isa, aa, bt, aa.len() / k, n, k, cc);
             });
     } else {
         // Few rows (a sentence's tokens): column chunks into private buffers, then copied.
         let cols = (n.div_ceil(2 * workers)).next_multiple_of(4).max(4);
         let parts: Vec<(usize, Vec<i32>)> = bt
             .par_chunks(cols * k)
-            .zip(bsum.par_chunks(cols))
             .enumerate()
-            .map(|(p, (bb, ss))| {
+            .map(|(p, bb)| {
                 let nn = bb.len() / k;
                 let mut part = vec![0i32; m * nn];
-                block(isa, a, bb, ss, m, nn, k, &mut part);
+                block(isa, a, bb, m, nn, k, &mut part);
                 (p * cols, part)
             })
             .collect();
@@ -244,32 +255,12 @@ fn gemm_into(
     }
 }
 
-/// What the kernel of `isa` must subtract per column: `128 · Σ_t bt[j][t]` on AVX-512
-/// VNNI (see [`x86::tile_vnni`]), nothing elsewhere.
-fn bias_correction(isa: Isa, bt: &[i8], n: usize, k: usize) -> Vec<i32> {
-    match isa {
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512Vnni => match x86::Vnni::detect() {
-            Some(v) => bt
-                .chunks_exact(k)
-                .map(|row| x86::row_sum_vnni(v, row).wrapping_mul(128))
-                .collect(),
-            None => vec![0; n],
-        },
-        _ => vec![0; n],
-    }
-}
-
 /// Depth of a slab of `k`: 4 rows of `Bt` this deep (16 KiB of int8, 32 KiB widened to
 /// int16) stay in L1 while `A` streams past them; a multiple of 64.
 const K_BLOCK: usize = 4096;
 
-/// The single-threaded product on `isa` (see [`gemm_into`]); `bsum` from
-/// [`bias_correction`].
-#[allow(clippy::too_many_arguments)]
-fn block(isa: Isa, a: &[i8], bt: &[i8], bsum: &[i32], m: usize, n: usize, k: usize, c: &mut [i32]) {
-    // `bias_correction` and this match detect the same features, so a VNNI product is
-    // corrected exactly when it ran on VNNI.
+/// The single-threaded product on `isa` (see [`gemm_into`]).
+fn block(isa: Isa, a: &[i8], bt: &[i8], m: usize, n: usize, k: usize, c: &mut [i32]) {
     match isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512Vnni => match x86::Vnni::detect() {
@@ -282,11 +273,6 @@ fn block(isa: Isa, a: &[i8], bt: &[i8], bsum: &[i32], m: usize, n: usize, k: usi
             None => scalar(a, bt, m, n, k, c),
         },
         _ => scalar(a, bt, m, n, k, c),
-    }
-    for row in c.chunks_exact_mut(n) {
-        for (v, &s) in row.iter_mut().zip(bsum) {
-            *v = v.wrapping_sub(s);
-        }
     }
 }
 

@@ -40,6 +40,33 @@ impl Avx2 {
     }
 }
 
+/// Proof that this CPU has AVX-512 F, DQ, BW and VL (64-bit multiplies and variable
+/// shifts in vectors): only [`Avx512Dq::detect`] makes one.
+#[derive(Clone, Copy, Debug)]
+pub struct Avx512Dq(());
+
+impl Avx512Dq {
+    /// `Some` when the CPU supports the AVX-512 element-wise kernels.
+    pub fn detect() -> Option<Self> {
+        (is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512dq")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512vl"))
+        .then_some(Self(()))
+    }
+}
+
+/// [`super::ops::AffineRow::run`] compiled for AVX-512 (the compiler vectorizes the same
+/// integer code: 64-bit products, variable shifts, clamps), after detection.
+pub fn affine_row_avx512(_: Avx512Dq, row: &super::ops::AffineRow<'_>, o: &mut [i32]) {
+    #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx512vl")]
+    fn run(row: &super::ops::AffineRow<'_>, o: &mut [i32]) {
+        row.run(o);
+    }
+    // SAFETY: the token proves the features; `run` is safe code otherwise.
+    unsafe { run(row, o) }
+}
+
 /// Safe entry to [`panel_vnni_raw`]: adds to `c` (`m` rows of `cstride` int32, from
 /// column `j`) the products over `k0..k1` of the `m` biased rows of `a` (stride `k`, see
 /// [`panel_vnni_raw`]) with the `b.len()` (1 to 4) rows of `Bt` in `b`.
@@ -83,12 +110,6 @@ pub fn panel_vnni(
             cstride,
         )
     }
-}
-
-/// Safe entry to [`row_sum_vnni_raw`]: `Σ row`.
-pub fn row_sum_vnni(_: Vnni, row: &[i8]) -> i32 {
-    // SAFETY: the token proves the features; the row holds row.len() bytes.
-    unsafe { row_sum_vnni_raw(row.as_ptr(), 0, row.len()) }
 }
 
 /// Safe entry to [`panel_avx2_raw`]: adds to `c` (`m` rows of `cstride` int32, from
@@ -166,7 +187,7 @@ unsafe fn add4(dst: *mut i32, s: __m128i, nr: usize) {
 ///
 /// `vpdpbusd` multiplies *unsigned* bytes of its first operand by signed bytes of the
 /// second, so `A` comes biased, `a + 128` (`xor 0x80`, done once per product by the
-/// caller), and the caller subtracts `128 · Σ_t b[q][t]` (see [`row_sum_vnni`]). The four
+/// caller), and `128 · Σ_t b[q][t]` is subtracted here, per slab. The four
 /// byte products of a lane are formed in 16 bits (`255 · ±128` fits) and added to the
 /// int32 lane without saturation, so everything is exact modulo 2³².
 ///
@@ -192,6 +213,28 @@ unsafe fn panel_vnni_raw(
     } else {
         u64::MAX >> (64 - tail)
     };
+    // The bias correction `128 · Σ_t b[q][t]` over this slab, subtracted from the sums
+    // below (`Σ b` by `vpdpbusd` against ones: exact, `|Σ| ≤ 128·k`).
+    let ones = _mm512_set1_epi8(1);
+    let mut bsum = [_mm512_setzero_si512(); 4];
+    let mut t = k0;
+    while t + 64 <= k1 {
+        for q in 0..4 {
+            // SAFETY: t + 64 <= k1.
+            let v = unsafe { _mm512_loadu_si512(b[q].add(t).cast()) };
+            bsum[q] = _mm512_dpbusd_epi32(bsum[q], ones, v);
+        }
+        t += 64;
+    }
+    if tail > 0 {
+        for q in 0..4 {
+            // SAFETY: masked-off bytes are not accessed.
+            let v = unsafe { _mm512_maskz_loadu_epi8(mask, b[q].add(t)) };
+            bsum[q] = _mm512_dpbusd_epi32(bsum[q], ones, v);
+        }
+    }
+    // Lanes 4r + q of reduce16 of four copies: 128 · Σ b[q] in every row block.
+    let correction = _mm512_slli_epi32::<7>(reduce16([bsum; 4]));
     let mut i = 0;
     while i < m {
         // SAFETY (all pointer arithmetic and loads below): rows are clamped below m, and
@@ -235,7 +278,12 @@ unsafe fn panel_vnni_raw(
         }
         let mut sums = [0i32; 16];
         // SAFETY: `sums` holds 16 i32, one 512-bit store.
-        unsafe { _mm512_storeu_si512(sums.as_mut_ptr().cast(), reduce16(acc)) };
+        unsafe {
+            _mm512_storeu_si512(
+                sums.as_mut_ptr().cast(),
+                _mm512_sub_epi32(reduce16(acc), correction),
+            )
+        };
         for r in 0..(m - i).min(4) {
             // SAFETY: row i + r < m, columns 0..nr: inside the caller's bound.
             unsafe {
@@ -245,30 +293,6 @@ unsafe fn panel_vnni_raw(
         }
         i += 4;
     }
-}
-
-/// `Σ b[t]` over `k0..k1` for one row, with `vpdpbusd` against ones (exact: `|Σ| ≤ 128·k`).
-///
-/// # Safety
-/// As [`tile_vnni`]; `b` valid for reads of `k1` bytes.
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn row_sum_vnni_raw(b: *const i8, k0: usize, k1: usize) -> i32 {
-    let ones = _mm512_set1_epi8(1);
-    let mut acc = _mm512_setzero_si512();
-    let mut t = k0;
-    while t + 64 <= k1 {
-        // SAFETY: t + 64 <= k1.
-        let v = unsafe { _mm512_loadu_si512(b.add(t).cast()) };
-        acc = _mm512_dpbusd_epi32(acc, ones, v);
-        t += 64;
-    }
-    if t < k1 {
-        let mask: __mmask64 = u64::MAX >> (64 - (k1 - t));
-        // SAFETY: masked-off bytes are not accessed.
-        let v = unsafe { _mm512_maskz_loadu_epi8(mask, b.add(t)) };
-        acc = _mm512_dpbusd_epi32(acc, ones, v);
-    }
-    _mm512_reduce_add_epi32(acc)
 }
 
 /// Sums each of 16 vectors into one lane: lane `4r + c` of the result is the (wrapping)
