@@ -744,10 +744,10 @@ impl Backend for CpuBackend {
         x: &Matrix<i32>,
         bits: u32,
     ) -> Result<(Matrix<i32>, Vec<u32>), ComputeError> {
-        Reference.dynquant(x, bits)
+        crate::cpu::ops::dynquant(x, bits)
     }
     fn dynquant_split(&self, x: &Matrix<i32>, bits: u32) -> Result<SplitQuant, ComputeError> {
-        Reference.dynquant_split(x, bits)
+        crate::cpu::ops::dynquant_split(x, bits)
     }
     fn softmax(&self, x: &Matrix<i32>, p: &SoftmaxParams) -> Result<Matrix<u32>, ComputeError> {
         Reference.softmax(x, p)

@@ -39,6 +39,16 @@ fn x86_affine_available() -> Option<()> {
     None
 }
 
+/// Runs `f` compiled for AVX-512 where the CPU has it (so plain integer loops inside it
+/// vectorize with 64-bit multiplies and shifts), else as it is.
+fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(token) = x86::Avx512Dq::detect() {
+        return x86::with_avx512(token, f);
+    }
+    f()
+}
+
 /// An instruction set the CPU gemm-i8 can use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Isa {
@@ -282,7 +292,10 @@ fn block(isa: Isa, a: &[i8], bt: &[i8], m: usize, n: usize, k: usize, c: &mut [i
 /// block streams past it from L2).
 #[cfg(target_arch = "x86_64")]
 fn vnni(v: x86::Vnni, a: &[i8], bt: &[i8], (_, n, k): (usize, usize, usize), c: &mut [i32]) {
-    let biased: Vec<u8> = a.iter().map(|&x| x as u8 ^ 0x80).collect();
+    let mut biased = vec![0u8; a.len()];
+    for (d, &x) in biased.iter_mut().zip(a) {
+        *d = x as u8 ^ 0x80;
+    }
     let m = a.len() / k;
     let mut k0 = 0;
     while k0 < k {

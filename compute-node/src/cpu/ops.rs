@@ -3,7 +3,10 @@
 //! intermediate matrices of the references (which stay the definition; the tests compare).
 
 use crate::{
-    ops::{check_affine, check_same_shape, Affine},
+    ops::{
+        check_affine, check_dynquant, check_dynquant_split, check_same_shape, dynquant_shift,
+        Affine, SplitQuant,
+    },
     ComputeError, Matrix,
 };
 
@@ -80,4 +83,77 @@ impl AffineRow<'_> {
             }
         }
     }
+}
+
+/// [`crate::ops::dynquant_reference`], row by row without intermediate checks.
+pub fn dynquant(x: &Matrix<i32>, bits: u32) -> Result<(Matrix<i32>, Vec<u32>), ComputeError> {
+    check_dynquant(x, bits)?;
+    let qmax = (1i64 << (bits - 1)) - 1;
+    let cols = x.cols();
+    let mut out = vec![0i32; x.data().len()];
+    let mut shifts = Vec::with_capacity(x.rows());
+    if cols > 0 {
+        for (o, row) in out.chunks_exact_mut(cols).zip(x.data().chunks_exact(cols)) {
+            let k = row_shift(row, qmax);
+            shifts.push(k);
+            super::vectorized(|| {
+                for (d, &v) in o.iter_mut().zip(row) {
+                    *d = quantize(v, k, qmax) as i32;
+                }
+            });
+        }
+    }
+    Ok((Matrix::new(x.rows(), cols, out)?, shifts))
+}
+
+/// [`crate::ops::dynquant_split_reference`]: the halves `hi = (q + 64) >> 7`,
+/// `lo = q − 128·hi` of the dynamic quantization, without the intermediate matrix.
+pub fn dynquant_split(x: &Matrix<i32>, bits: u32) -> Result<SplitQuant, ComputeError> {
+    check_dynquant_split(x, bits)?;
+    let qmax = (1i64 << (bits - 1)) - 1;
+    let cols = x.cols();
+    let mut hi = vec![0i8; x.data().len()];
+    let mut lo = vec![0i8; x.data().len()];
+    let mut shifts = Vec::with_capacity(x.rows());
+    if cols > 0 {
+        for ((h, l), row) in hi
+            .chunks_exact_mut(cols)
+            .zip(lo.chunks_exact_mut(cols))
+            .zip(x.data().chunks_exact(cols))
+        {
+            let k = row_shift(row, qmax);
+            shifts.push(k);
+            super::vectorized(|| {
+                for ((h, l), &v) in h.iter_mut().zip(l.iter_mut()).zip(row) {
+                    // |q| <= 2^13: both halves fit int8 (check_dynquant_split).
+                    let q = quantize(v, k, qmax) as i32;
+                    let top = (q + 64) >> 7;
+                    *h = top as i8;
+                    *l = (q - 128 * top) as i8;
+                }
+            });
+        }
+    }
+    Ok((
+        Matrix::new(x.rows(), cols, hi)?,
+        Matrix::new(x.rows(), cols, lo)?,
+        shifts,
+    ))
+}
+
+/// A row's exponent, as the reference picks it.
+fn row_shift(row: &[i32], qmax: i64) -> u32 {
+    let amax = row.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
+    dynquant_shift(amax, qmax as u32)
+}
+
+/// `round_half_up(v / 2^k)` clamped to `-qmax - 1..=qmax`, exactly as the reference.
+#[inline(always)]
+fn quantize(v: i32, k: u32, qmax: i64) -> i64 {
+    let q = if k == 0 {
+        i64::from(v)
+    } else {
+        (i64::from(v) + (1i64 << (k - 1))) >> k
+    };
+    q.clamp(-qmax - 1, qmax)
 }

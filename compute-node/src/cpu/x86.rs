@@ -67,6 +67,17 @@ pub fn affine_row_avx512(_: Avx512Dq, row: &super::ops::AffineRow<'_>, o: &mut [
     unsafe { run(row, o) }
 }
 
+/// Calls `f` from a function compiled with AVX-512 F, DQ, BW and VL, into which the
+/// compiler may inline and vectorize it.
+pub fn with_avx512<R>(_: Avx512Dq, f: impl FnOnce() -> R) -> R {
+    #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx512vl")]
+    fn run<R>(f: impl FnOnce() -> R) -> R {
+        f()
+    }
+    // SAFETY: the token proves the features; `run` is safe code otherwise.
+    unsafe { run(f) }
+}
+
 /// Safe entry to [`panel_vnni_raw`]: adds to `c` (`m` rows of `cstride` int32, from
 /// column `j`) the products over `k0..k1` of the `m` biased rows of `a` (stride `k`, see
 /// [`panel_vnni_raw`]) with the `b.len()` (1 to 4) rows of `Bt` in `b`.
