@@ -124,7 +124,7 @@ impl EncoderConfig {
     fn check(&self) -> Result<(), ComputeError> {
         if self.heads == 0
             || self.hidden == 0
-            || self.hidden % self.heads != 0
+            || !self.hidden.is_multiple_of(self.heads)
             || self.vocab == 0
             || self.max_positions == 0
             || self.type_vocab == 0

@@ -289,7 +289,7 @@ impl WorkgroupConfig {
     }
 
     fn validate(&self, r: &DeviceReport) -> Result<(), ComputeError> {
-        if self.k_tile % 16 != 0 {
+        if !self.k_tile.is_multiple_of(16) {
             return Err(ComputeError::Workgroup(format!(
                 "k_tile = {} is not a multiple of 16",
                 self.k_tile

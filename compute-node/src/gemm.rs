@@ -190,7 +190,7 @@ pub fn check_batched_shapes(
     batch: usize,
 ) -> Result<(usize, usize, usize), ComputeError> {
     let k = check_inner(a, bt)?;
-    if batch == 0 || a.rows() % batch != 0 || bt.rows() % batch != 0 {
+    if batch == 0 || !a.rows().is_multiple_of(batch) || !bt.rows().is_multiple_of(batch) {
         return Err(ComputeError::Shape(format!(
             "{} and {} rows do not split into {batch} batches",
             a.rows(),

@@ -27,7 +27,7 @@ pub const POOL: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pool.spv"));
 /// Converts an embedded SPIR-V byte stream to words, checking length and magic number.
 pub fn spirv_words(name: &'static str, bytes: &[u8]) -> Result<Vec<u32>, ComputeError> {
     const MAGIC: u32 = 0x0723_0203;
-    if bytes.len() % 4 != 0 || bytes.len() < 20 {
+    if !bytes.len().is_multiple_of(4) || bytes.len() < 20 {
         return Err(ComputeError::BadSpirv(name));
     }
     let words: Vec<u32> = bytes

@@ -276,3 +276,67 @@ fn minilm_embeddings_on_the_cpu_backend_are_the_references_bytes_on_every_isa() 
         .collect();
     assert_eq!(batch, want);
 }
+
+fn random_i32(rows: usize, cols: usize, lo: i32, hi: i32, seed: u64) -> Matrix<i32> {
+    let mut rng = SplitMix64::new(seed);
+    let span = (i64::from(hi) - i64::from(lo) + 1) as u64;
+    let data = (0..rows * cols)
+        .map(|_| (i64::from(lo) + (rng.next_u64() % span) as i64) as i32)
+        .collect();
+    Matrix::new(rows, cols, data).expect("shape matches")
+}
+
+#[test]
+fn the_cpu_element_wise_kernels_are_the_references_bytes() {
+    use deai_compute::{encoder::Backend, ops::Affine};
+    let be = CpuBackend::new();
+    for (i, &(rows, cols)) in [(1, 1), (3, 17), (34, 384), (5, 1536)].iter().enumerate() {
+        let seed = 900 + 10 * i as u64;
+        let x = random_i32(rows, cols, i32::MIN, i32::MAX, seed);
+        let y = random_i32(rows, cols, i32::MIN, i32::MAX, seed + 1);
+        let mut rng = SplitMix64::new(seed + 2);
+        let p = Affine {
+            mult: (0..cols).map(|_| rng.next_u64() as i32).collect(),
+            shift: (0..cols)
+                .map(|_| 20 + (rng.next_u64() % 43) as u32)
+                .collect(),
+            bias: (0..cols).map(|_| rng.next_u64() as i32 >> 4).collect(),
+            lo: -(1 << 24),
+            hi: 1 << 24,
+        };
+        let rs: Vec<u32> = (0..rows).map(|_| (rng.next_u64() % 19) as u32).collect();
+        assert_eq!(
+            be.affine(&x, &p, &rs).ok(),
+            Reference.affine(&x, &p, &rs).ok()
+        );
+        assert_eq!(
+            be.affine_sum(&x, &y, 128, 1, &p, &rs).ok(),
+            Reference.affine_sum(&x, &y, 128, 1, &p, &rs).ok()
+        );
+        let bad: Vec<u32> = vec![40; rows];
+        assert!(be.affine(&x, &p, &bad).is_err() == Reference.affine(&x, &p, &bad).is_err());
+        let mut z = x.clone().into_data();
+        z[0] = i32::MIN;
+        let z = Matrix::new(rows, cols, z).expect("shape");
+        for bits in [8, 11, 14, 16] {
+            assert_eq!(
+                be.dynquant(&z, bits).ok(),
+                Reference.dynquant(&z, bits).ok()
+            );
+            assert_eq!(
+                be.dynquant_split(&z, bits).ok(),
+                Reference.dynquant_split(&z, bits).ok(),
+                "{bits}"
+            );
+        }
+        let small = random_i32(rows, cols, -3, 3, seed + 3);
+        assert_eq!(
+            be.dynquant(&small, 8).ok(),
+            Reference.dynquant(&small, 8).ok()
+        );
+        assert_eq!(
+            be.dynquant_split(&small, 14).ok(),
+            Reference.dynquant_split(&small, 14).ok()
+        );
+    }
+}

@@ -466,7 +466,7 @@ fn two_deai_chains_transfer_time_out_and_run_a_compute_job_over_hermes() {
         "the job's result on B",
         || {
             polls += 1;
-            if polls % 10 == 0 {
+            if polls.is_multiple_of(10) {
                 relayer.run(&[
                     "clear",
                     "packets",
