@@ -51,6 +51,7 @@ use crate::{
 
 mod bad_input;
 mod compute;
+mod misbehaviour;
 mod transfer;
 
 struct Host;
@@ -133,6 +134,12 @@ impl Chain {
 /// A counterparty chain's client: its state at height 1-10, and a
 /// consensus state `age` seconds old.
 fn create_client(age: u64) -> MsgCreateClient {
+    create_client_trusting(age, tendermint::Hash::Sha256([2; 32]))
+}
+
+/// [`create_client`] whose consensus state trusts the validator set with
+/// hash `next_validators` to sign the counterparty's next block.
+fn create_client_trusting(age: u64, next_validators: tendermint::Hash) -> MsgCreateClient {
     let client = TmClientStateType::new(
         ChainId::new("counterparty-1").unwrap(),
         TrustThreshold::ONE_THIRD,
@@ -149,11 +156,8 @@ fn create_client(age: u64) -> MsgCreateClient {
     )
     .unwrap();
     let time = tendermint::Time::from_unix_timestamp(NOW - i64::try_from(age).unwrap(), 0).unwrap();
-    let consensus = TmConsensusStateType::new(
-        CommitmentRoot::from_bytes(&[1; 32]),
-        time,
-        tendermint::Hash::Sha256([2; 32]),
-    );
+    let consensus =
+        TmConsensusStateType::new(CommitmentRoot::from_bytes(&[1; 32]), time, next_validators);
     MsgCreateClient {
         client_state: Some(
             ibc::clients::tendermint::client_state::ClientState::from(client).into(),

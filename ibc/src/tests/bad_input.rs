@@ -2,7 +2,9 @@
 //! nothing: a packet whose commitment proof does not verify against the
 //! counterparty's consensus state, and a client of this chain (sent in a
 //! connection handshake) with the wrong chain id, revision, proof specs or
-//! a frozen height.
+//! a frozen height; acknowledgements and timeouts with forged proofs (which
+//! would refund a sender whose tokens were delivered), and an
+//! acknowledgement of a packet never sent.
 
 use ibc::{
     clients::tendermint::types::{AllowUpdate, ClientState as TmClientStateType, TrustThreshold},
@@ -134,4 +136,161 @@ fn a_client_of_this_chain_with_the_wrong_chain_revision_specs_or_frozen_is_refus
             "{what} was accepted"
         );
     }
+}
+
+/// Alice's 300udeai sent over `transfer/channel-0` with a timeout 10 s
+/// after `NOW`: the chain, the packet as committed, and alice.
+fn sent_transfer(
+    validator: &super::misbehaviour::Validator,
+) -> (
+    Chain,
+    ibc_proto::ibc::core::channel::v1::Packet,
+    deai_types::Address,
+) {
+    use deai_bank::BankWrite;
+    let mut c = super::misbehaviour::chain_trusting(validator);
+    let alice = deai_types::Address([0xa1; 20]);
+    c.state
+        .mint(&alice, &[deai_types::Coin::new(1000, "udeai")])
+        .unwrap();
+    let transfer = ibc_proto::ibc::apps::transfer::v1::MsgTransfer {
+        source_port: "transfer".into(),
+        source_channel: "channel-0".into(),
+        token: Some(ibc_proto::cosmos::base::v1beta1::Coin {
+            denom: "udeai".into(),
+            amount: "300".into(),
+        }),
+        sender: alice.to_bech32(),
+        receiver: "cosmos1receiver".into(),
+        timeout_height: None,
+        timeout_timestamp: u64::try_from(super::NOW + 10).unwrap() * 1_000_000_000,
+        memo: String::new(),
+    };
+    let msg = crate::msg::TransferMsg::decode(&cosmos_sdk_proto::Any {
+        type_url: crate::msg::TRANSFER_TYPE_URL.into(),
+        value: prost::Message::encode_to_vec(&transfer),
+    })
+    .unwrap();
+    let events =
+        deai_types::testing::run_msg(&mut c.state, &msg, (c.height, c.time), &super::Host).unwrap();
+    let sent = events.iter().find(|e| e.kind == "send_packet").unwrap();
+    let data = &sent
+        .attributes
+        .iter()
+        .find(|(k, _)| k == "packet_data_hex")
+        .unwrap()
+        .1;
+    let packet = ibc_proto::ibc::core::channel::v1::Packet {
+        sequence: 1,
+        source_port: "transfer".into(),
+        source_channel: "channel-0".into(),
+        destination_port: "transfer".into(),
+        destination_channel: "channel-7".into(),
+        data: hex::decode(data).unwrap(),
+        timeout_height: Some(RawHeight::default()),
+        timeout_timestamp: transfer.timeout_timestamp,
+    };
+    (c, packet, alice)
+}
+
+fn escrowed(c: &Chain, alice: &deai_types::Address) -> (u128, u128) {
+    use deai_bank::BankRead;
+    let escrow = crate::transfer::escrow_address(
+        &PortId::transfer(),
+        &ibc::core::host::types::identifiers::ChannelId::new(0),
+    );
+    (
+        c.state.balance(alice, "udeai").unwrap(),
+        c.state.balance(&escrow, "udeai").unwrap(),
+    )
+}
+
+#[test]
+fn a_forged_error_acknowledgement_or_timeout_refunds_nothing() {
+    use ibc_proto::ibc::core::channel::v1::{MsgAcknowledgement, MsgTimeout};
+    let validator = super::misbehaviour::Validator::new(1);
+    let (mut c, packet, alice) = sent_transfer(&validator);
+    assert_eq!(escrowed(&c, &alice), (700, 300));
+    let before = c.state.clone();
+
+    // An error acknowledgement would refund alice; its proof is forged.
+    let ack = MsgAcknowledgement {
+        packet: Some(packet.clone()),
+        acknowledgement: br#"{"error":"refund me"}"#.to_vec(),
+        proof_acked: vec![0x0a, 0x02, 0x08, 0x01],
+        proof_height: Some(RawHeight {
+            revision_number: 1,
+            revision_height: 10,
+        }),
+        signer: super::relayer().to_bech32(),
+    };
+    let e = c
+        .run("/ibc.core.channel.v1.MsgAcknowledgement", &ack)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.to_lowercase().contains("verif") || e.contains("proof"),
+        "{e}"
+    );
+    assert!(c.state == before, "{e}");
+
+    // The timeout has passed on the counterparty (the client learns of a
+    // block after it), but the proof that the packet was not received
+    // there is forged: it might have been, so nothing is refunded.
+    c.time.seconds = super::NOW + 30;
+    c.height += 1;
+    c.run(
+        "/ibc.core.client.v1.MsgUpdateClient",
+        &super::misbehaviour::update(validator.header(11, -20, 0xaa)),
+    )
+    .unwrap();
+    let before = c.state.clone();
+    let timeout = MsgTimeout {
+        packet: Some(packet),
+        proof_unreceived: vec![0x0a, 0x02, 0x08, 0x01],
+        proof_height: Some(RawHeight {
+            revision_number: 1,
+            revision_height: 11,
+        }),
+        next_sequence_recv: 1,
+        signer: super::relayer().to_bech32(),
+    };
+    let e = c
+        .run("/ibc.core.channel.v1.MsgTimeout", &timeout)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.to_lowercase().contains("verif") || e.contains("proof"),
+        "{e}"
+    );
+    assert!(c.state == before, "{e}");
+    assert_eq!(escrowed(&c, &alice), (700, 300), "nothing refunded");
+}
+
+#[test]
+fn an_acknowledgement_of_a_packet_never_sent_changes_nothing() {
+    use ibc_proto::ibc::core::channel::v1::MsgAcknowledgement;
+    let validator = super::misbehaviour::Validator::new(1);
+    let (mut c, mut packet, alice) = sent_transfer(&validator);
+    // Sequence 2 was never sent: ibc-go and ibc-rs answer such an
+    // acknowledgement (a relayer's race, or a replay) with a no-op, so a
+    // batch of relayed messages is not failed by one stale entry.
+    packet.sequence = 2;
+    let before = c.state.clone();
+    c.run(
+        "/ibc.core.channel.v1.MsgAcknowledgement",
+        &MsgAcknowledgement {
+            packet: Some(packet),
+            acknowledgement: br#"{"error":"refund me"}"#.to_vec(),
+            proof_acked: vec![0x0a, 0x02, 0x08, 0x01],
+            proof_height: Some(RawHeight {
+                revision_number: 1,
+                revision_height: 10,
+            }),
+            signer: super::relayer().to_bech32(),
+        },
+    )
+    .unwrap();
+    assert!(c.state == before);
+    assert_eq!(escrowed(&c, &alice), (700, 300), "nothing refunded");
 }

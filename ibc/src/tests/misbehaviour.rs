@@ -1,0 +1,364 @@
+//! Misbehaviour: two conflicting headers, each signed by the counterparty's
+//! trusted validators, freeze its client; a frozen client takes no update,
+//! no packet and no transfer. A submission that proves nothing (one header
+//! twice, or a second header no trusted validator signed) is refused and
+//! freezes nothing, since anyone may send one. (Two conflicting headers
+//! the trusted validators signed freeze the client whatever their times, as
+//! in ibc-go: the signatures are the evidence.)
+
+use deai_bank::{BankRead, BankWrite};
+use deai_types::{Address, Coin, StateRead};
+use ed25519_consensus::SigningKey;
+use ibc::{
+    clients::tendermint::types::{Header as TmHeader, Misbehaviour},
+    core::{
+        client::types::Height,
+        host::types::identifiers::{ClientId, PortId},
+    },
+};
+use ibc_proto::{
+    cosmos::base::v1beta1::Coin as ProtoCoin,
+    google::protobuf::Any,
+    ibc::{
+        apps::transfer::v1::MsgTransfer,
+        core::{
+            channel::v1::{MsgRecvPacket, Packet},
+            client::v1::{Height as RawHeight, MsgSubmitMisbehaviour, MsgUpdateClient},
+        },
+        lightclients::tendermint::v1::ClientState as RawClientState,
+    },
+};
+use prost::Message;
+use tendermint::{
+    account,
+    block::{self, header::Version, parts, Commit, CommitSig, Round},
+    validator, vote, AppHash, Hash, PublicKey, Signature, Time,
+};
+
+use super::{create_client_trusting, open_channel, relayer, Chain, Host, NOW};
+use crate::msg::{TransferMsg, TRANSFER_TYPE_URL};
+
+const COUNTERPARTY: &str = "counterparty-1";
+const CLIENT_STATE: &[u8] = b"ibc/clients/07-tendermint-0/clientState";
+
+/// One of the counterparty's validators, with all the voting power.
+pub(super) struct Validator {
+    key: SigningKey,
+    set: validator::Set,
+}
+
+impl Validator {
+    pub(super) fn new(seed: u8) -> Self {
+        let key = SigningKey::from([seed; 32]);
+        let public = PublicKey::from_raw_ed25519(key.verification_key().as_bytes()).unwrap();
+        let set = validator::Set::new(
+            vec![validator::Info::new(public, vote::Power::from(10u32))],
+            None,
+        );
+        Validator { key, set }
+    }
+
+    fn address(&self) -> account::Id {
+        self.set.validators()[0].address
+    }
+
+    /// The counterparty's block at revision height `height`, `age` seconds
+    /// old, committing to `app_hash`, with `self`'s precommit for it, as a
+    /// relayer sends it trusting the consensus state at height 1-10.
+    pub(super) fn header(&self, height: u64, age: i64, app_hash: u8) -> TmHeader {
+        let time = Time::from_unix_timestamp(NOW - age, 0).unwrap();
+        let header = block::Header {
+            version: Version { block: 11, app: 0 },
+            chain_id: COUNTERPARTY.try_into().unwrap(),
+            height: height.try_into().unwrap(),
+            time,
+            last_block_id: Some(block::Id {
+                hash: Hash::Sha256([3; 32]),
+                part_set_header: parts::Header::new(1, Hash::Sha256([4; 32])).unwrap(),
+            }),
+            last_commit_hash: Some(Hash::Sha256([5; 32])),
+            data_hash: Some(Hash::Sha256([6; 32])),
+            validators_hash: self.set.hash(),
+            next_validators_hash: self.set.hash(),
+            consensus_hash: Hash::Sha256([7; 32]),
+            app_hash: AppHash::try_from(vec![app_hash; 32]).unwrap(),
+            last_results_hash: Some(Hash::Sha256([8; 32])),
+            evidence_hash: Some(Hash::Sha256([9; 32])),
+            proposer_address: self.address(),
+        };
+        let block_id = block::Id {
+            hash: header.hash(),
+            part_set_header: parts::Header::new(1, Hash::Sha256([10; 32])).unwrap(),
+        };
+        let precommit = vote::Vote {
+            vote_type: vote::Type::Precommit,
+            height: header.height,
+            round: Round::default(),
+            block_id: Some(block_id),
+            timestamp: Some(time),
+            validator_address: self.address(),
+            validator_index: vote::ValidatorIndex::try_from(0u32).unwrap(),
+            signature: None,
+            extension: vec![],
+            extension_signature: None,
+        };
+        let sign_bytes = precommit.into_signable_vec(header.chain_id.clone());
+        let signature = self.key.sign(&sign_bytes).to_bytes();
+        let commit = Commit {
+            height: header.height,
+            round: Round::default(),
+            block_id,
+            signatures: vec![CommitSig::BlockIdFlagCommit {
+                validator_address: self.address(),
+                timestamp: time,
+                signature: Some(Signature::try_from(signature.as_slice()).unwrap()),
+            }],
+        };
+        TmHeader {
+            signed_header: block::signed_header::SignedHeader::new(header, commit).unwrap(),
+            validator_set: self.set.clone(),
+            trusted_height: Height::new(1, 10).unwrap(),
+            trusted_next_validator_set: self.set.clone(),
+        }
+    }
+}
+
+fn client_id() -> ClientId {
+    ClientId::new("07-tendermint", 0).unwrap()
+}
+
+/// A chain with a client of the counterparty that trusts `trusted` from
+/// height 1-10 on, and channel `transfer/channel-0` open on it.
+pub(super) fn chain_trusting(trusted: &Validator) -> Chain {
+    let mut c = Chain::new();
+    c.run(
+        "/ibc.core.client.v1.MsgCreateClient",
+        &create_client_trusting(60, trusted.set.hash()),
+    )
+    .unwrap();
+    open_channel(&mut c, PortId::transfer(), 0, 7, "ics20-1");
+    c
+}
+
+pub(super) fn update(header: TmHeader) -> MsgUpdateClient {
+    MsgUpdateClient {
+        client_id: client_id().to_string(),
+        client_message: Some(Any::from(header)),
+        signer: relayer().to_bech32(),
+    }
+}
+
+fn misbehaviour(header1: TmHeader, header2: TmHeader) -> MsgSubmitMisbehaviour {
+    #[allow(deprecated)]
+    MsgSubmitMisbehaviour {
+        client_id: client_id().to_string(),
+        misbehaviour: Some(Any::from(Misbehaviour::new(client_id(), header1, header2))),
+        signer: relayer().to_bech32(),
+    }
+}
+
+fn frozen_height(c: &Chain) -> Option<RawHeight> {
+    let stored = c.state.get_raw(CLIENT_STATE).unwrap().unwrap();
+    let any = Any::decode(stored.as_slice()).unwrap();
+    RawClientState::decode(any.value.as_slice())
+        .unwrap()
+        .frozen_height
+        .filter(|h| *h != RawHeight::default())
+}
+
+#[test]
+fn conflicting_signed_headers_freeze_the_client_which_then_takes_no_update_packet_or_transfer() {
+    let validator = Validator::new(1);
+    let mut c = chain_trusting(&validator);
+    let honest = validator.header(11, 30, 0xaa);
+    let forked = validator.header(11, 30, 0xbb);
+
+    // Each header alone is one the client would take: the headers are
+    // well formed and signed, so what follows is the freeze at work.
+    let mut control = chain_trusting(&validator);
+    control
+        .run(
+            "/ibc.core.client.v1.MsgUpdateClient",
+            &update(honest.clone()),
+        )
+        .unwrap();
+    assert!(control
+        .state
+        .get_raw(b"ibc/clients/07-tendermint-0/consensusStates/1-11")
+        .unwrap()
+        .is_some());
+
+    // Sent the old way (MsgSubmitMisbehaviour) and the new way (the
+    // misbehaviour as MsgUpdateClient's message), both freeze.
+    let mut new_way = chain_trusting(&validator);
+    new_way
+        .run(
+            "/ibc.core.client.v1.MsgUpdateClient",
+            &MsgUpdateClient {
+                client_id: client_id().to_string(),
+                client_message: Some(Any::from(Misbehaviour::new(
+                    client_id(),
+                    honest.clone(),
+                    forked.clone(),
+                ))),
+                signer: relayer().to_bech32(),
+            },
+        )
+        .unwrap();
+    assert!(frozen_height(&new_way).is_some());
+
+    assert_eq!(frozen_height(&c), None);
+    let events = c
+        .run(
+            "/ibc.core.client.v1.MsgSubmitMisbehaviour",
+            &misbehaviour(honest.clone(), forked),
+        )
+        .unwrap();
+    assert!(
+        events.iter().any(|e| e.kind == "client_misbehaviour"),
+        "{events:?}"
+    );
+    assert!(frozen_height(&c).is_some(), "the client is frozen");
+
+    // A frozen client takes no update, even an honest one.
+    let before = c.state.clone();
+    let e = c
+        .run("/ibc.core.client.v1.MsgUpdateClient", &update(honest))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.to_lowercase().contains("frozen") || e.contains("status"),
+        "{e}"
+    );
+    assert!(c.state == before, "a refused update writes nothing");
+
+    // No packet is received over it: whatever its proof, the client that
+    // would check it is frozen.
+    let data = serde_json::to_vec(&serde_json::json!({
+        "denom": "uatom", "amount": "1000", "sender": "cosmos1sender",
+        "receiver": relayer().to_bech32(),
+    }))
+    .unwrap();
+    let recv = MsgRecvPacket {
+        packet: Some(Packet {
+            sequence: 1,
+            source_port: "transfer".into(),
+            source_channel: "channel-7".into(),
+            destination_port: "transfer".into(),
+            destination_channel: "channel-0".into(),
+            data,
+            timeout_height: Some(RawHeight {
+                revision_number: 1,
+                revision_height: 1000,
+            }),
+            timeout_timestamp: 0,
+        }),
+        proof_commitment: vec![0x0a, 0x02, 0x08, 0x01],
+        proof_height: Some(RawHeight {
+            revision_number: 1,
+            revision_height: 10,
+        }),
+        signer: relayer().to_bech32(),
+    };
+    let e = c
+        .run("/ibc.core.channel.v1.MsgRecvPacket", &recv)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.to_lowercase().contains("frozen") || e.contains("status") || e.contains("not active"),
+        "{e}"
+    );
+    assert!(c.state == before, "nothing received, nothing minted");
+
+    // And nothing is sent over it: a transfer would escrow tokens into a
+    // channel that can never time out or be acknowledged.
+    let alice = Address([0xa1; 20]);
+    c.state.mint(&alice, &[Coin::new(1000, "udeai")]).unwrap();
+    let before = c.state.clone();
+    let transfer = MsgTransfer {
+        source_port: "transfer".into(),
+        source_channel: "channel-0".into(),
+        token: Some(ProtoCoin {
+            denom: "udeai".into(),
+            amount: "300".into(),
+        }),
+        sender: alice.to_bech32(),
+        receiver: "cosmos1receiver".into(),
+        timeout_height: Some(RawHeight {
+            revision_number: 1,
+            revision_height: 1000,
+        }),
+        timeout_timestamp: 0,
+        memo: String::new(),
+    };
+    let msg = TransferMsg::decode(&cosmos_sdk_proto::Any {
+        type_url: TRANSFER_TYPE_URL.into(),
+        value: transfer.encode_to_vec(),
+    })
+    .unwrap();
+    let e = deai_types::testing::run_msg(&mut c.state, &msg, (c.height, c.time), &Host)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.to_lowercase().contains("frozen") || e.contains("status") || e.contains("not active"),
+        "{e}"
+    );
+    assert!(c.state == before);
+    assert_eq!(
+        c.state.balance(&alice, "udeai").unwrap(),
+        1000,
+        "nothing escrowed"
+    );
+}
+
+#[test]
+fn a_misbehaviour_that_proves_nothing_is_refused_and_freezes_nothing() {
+    let validator = Validator::new(1);
+    let stranger = Validator::new(2);
+    let mut c = chain_trusting(&validator);
+    let before = c.state.clone();
+    let honest = validator.header(11, 30, 0xaa);
+    for (what, header2) in [
+        // The same header twice is evidence of nothing.
+        ("the same header twice", honest.clone()),
+        // A fork signed by a key the client never trusted.
+        (
+            "a header no trusted validator signed",
+            stranger.header(11, 30, 0xbb),
+        ),
+        // A fork whose signature is not over its own block.
+        ("a header with a forged signature", {
+            let mut forged = validator.header(11, 30, 0xbb);
+            let honest_sig = honest.signed_header.commit.signatures.clone();
+            let mut commit = forged.signed_header.commit.clone();
+            commit.signatures = honest_sig;
+            forged.signed_header = block::signed_header::SignedHeader::new(
+                forged.signed_header.header.clone(),
+                commit,
+            )
+            .unwrap();
+            forged
+        }),
+        // A fork said to follow a height the client never trusted.
+        ("a header trusted from an unknown height", {
+            let mut unknown = validator.header(11, 30, 0xbb);
+            unknown.trusted_height = Height::new(1, 9).unwrap();
+            unknown
+        }),
+        // A fork whose "trusted" validators are not the ones the client
+        // trusts, signed by them.
+        ("a header claiming other trusted validators", {
+            let mut other = stranger.header(11, 30, 0xbb);
+            other.trusted_next_validator_set = stranger.set.clone();
+            other
+        }),
+    ] {
+        let e = c.run(
+            "/ibc.core.client.v1.MsgSubmitMisbehaviour",
+            &misbehaviour(honest.clone(), header2),
+        );
+        assert!(e.is_err(), "{what} was taken as misbehaviour");
+        assert_eq!(frozen_height(&c), None, "{what} froze the client");
+        assert!(c.state == before, "{what} wrote something");
+    }
+}
