@@ -2,7 +2,8 @@
 //! nothing: a packet whose commitment proof does not verify against the
 //! counterparty's consensus state, and a client of this chain (sent in a
 //! connection handshake) with the wrong chain id, revision, proof specs or
-//! a frozen height; acknowledgements and timeouts with forged proofs (which
+//! a frozen height; a client update from another chain or revision, or
+//! after the client expired; acknowledgements and timeouts with forged proofs (which
 //! would refund a sender whose tokens were delivered), and an
 //! acknowledgement of a packet never sent.
 
@@ -293,4 +294,74 @@ fn an_acknowledgement_of_a_packet_never_sent_changes_nothing() {
     .unwrap();
     assert!(c.state == before);
     assert_eq!(escrowed(&c, &alice), (700, 300), "nothing refunded");
+}
+
+#[test]
+fn a_header_of_another_chain_or_revision_or_after_expiry_is_refused() {
+    let validator = super::misbehaviour::Validator::new(1);
+    let mut c = super::misbehaviour::chain_trusting(&validator);
+    let before = c.state.clone();
+    let other_chain = validator.header_of("impostor-1", 11, 30, 0xaa);
+    // Revision 2 at revision height 11: the client follows revision 1.
+    let mut other_revision = validator.header_of("counterparty-2", 11, 30, 0xaa);
+    other_revision.trusted_height = Height::new(2, 10).unwrap();
+    for (what, header) in [
+        ("a header of another chain", other_chain),
+        ("a header of another revision", other_revision),
+    ] {
+        let r = c.run(
+            "/ibc.core.client.v1.MsgUpdateClient",
+            &super::misbehaviour::update(header),
+        );
+        assert!(r.is_err(), "{what} was taken");
+        assert!(c.state == before, "{what} wrote something");
+    }
+
+    // The trusting period (14 days) passes with no update: the client has
+    // expired, and even an honest header is refused, as is a packet.
+    c.time.seconds = super::NOW + 15 * 24 * 3600;
+    let e = c
+        .run(
+            "/ibc.core.client.v1.MsgUpdateClient",
+            &super::misbehaviour::update(validator.header(11, 30, 0xaa)),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.to_lowercase().contains("expired") || e.contains("status") || e.contains("trusting"),
+        "{e}"
+    );
+    assert!(c.state == before, "{e}");
+    let e = c
+        .run(
+            "/ibc.core.channel.v1.MsgRecvPacket",
+            &MsgRecvPacket {
+                packet: Some(Packet {
+                    sequence: 1,
+                    source_port: "transfer".into(),
+                    source_channel: "channel-7".into(),
+                    destination_port: "transfer".into(),
+                    destination_channel: "channel-0".into(),
+                    data: b"{}".to_vec(),
+                    timeout_height: Some(RawHeight {
+                        revision_number: 1,
+                        revision_height: 1000,
+                    }),
+                    timeout_timestamp: 0,
+                }),
+                proof_commitment: vec![0x0a, 0x02, 0x08, 0x01],
+                proof_height: Some(RawHeight {
+                    revision_number: 1,
+                    revision_height: 10,
+                }),
+                signer: super::relayer().to_bech32(),
+            },
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.to_lowercase().contains("expired") || e.contains("status") || e.contains("not active"),
+        "{e}"
+    );
+    assert!(c.state == before, "{e}");
 }

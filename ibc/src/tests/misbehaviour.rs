@@ -66,10 +66,21 @@ impl Validator {
     /// old, committing to `app_hash`, with `self`'s precommit for it, as a
     /// relayer sends it trusting the consensus state at height 1-10.
     pub(super) fn header(&self, height: u64, age: i64, app_hash: u8) -> TmHeader {
+        self.header_of(COUNTERPARTY, height, age, app_hash)
+    }
+
+    /// [`Validator::header`] of a block of chain `chain_id`.
+    pub(super) fn header_of(
+        &self,
+        chain_id: &str,
+        height: u64,
+        age: i64,
+        app_hash: u8,
+    ) -> TmHeader {
         let time = Time::from_unix_timestamp(NOW - age, 0).unwrap();
         let header = block::Header {
             version: Version { block: 11, app: 0 },
-            chain_id: COUNTERPARTY.try_into().unwrap(),
+            chain_id: chain_id.try_into().unwrap(),
             height: height.try_into().unwrap(),
             time,
             last_block_id: Some(block::Id {
