@@ -45,6 +45,16 @@ pub fn non_voting_accounts() -> Vec<Address> {
         .collect()
 }
 
+/// What governance leaves out of the total voting power: the
+/// [`non_voting_accounts`] and the udeai escrowed for other chains by IBC
+/// transfer channels (its owners hold vouchers there and cannot vote here).
+pub fn non_voting() -> deai_types::NonVoting {
+    deai_types::NonVoting {
+        accounts: non_voting_accounts(),
+        held_elsewhere: vec![deai_ibc::transfer::escrowed_base_denom],
+    }
+}
+
 /// Reads committed heights for governance and runs proposals' messages.
 pub struct Host<'a> {
     /// The node's storage.
@@ -89,8 +99,8 @@ impl BlockHost for Host<'_> {
         )?))
     }
 
-    fn non_voting(&self) -> Vec<Address> {
-        non_voting_accounts()
+    fn non_voting(&self) -> deai_types::NonVoting {
+        non_voting()
     }
 
     fn has_fixed_validators(&self) -> bool {

@@ -356,8 +356,8 @@ impl deai_types::BlockHost for SlashChainId {
     fn history(&self, h: u64) -> Result<Box<dyn StateRead + '_>, String> {
         deai_types::testing::TestHost.history(h)
     }
-    fn non_voting(&self) -> Vec<Address> {
-        Vec::new()
+    fn non_voting(&self) -> deai_types::module::NonVoting {
+        deai_types::module::NonVoting::default()
     }
     fn has_fixed_validators(&self) -> bool {
         false

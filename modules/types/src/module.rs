@@ -36,7 +36,9 @@ use std::collections::BTreeMap;
 
 use cosmos_sdk_proto::Any;
 
-use crate::{Address, Coin, Event, GasConfig, MsgError, QueryError, StateRead, StateWrite};
+use crate::{
+    Address, Coin, Event, GasConfig, MsgError, QueryError, StateError, StateRead, StateWrite,
+};
 
 /// The module account (`Address::module(FEE_COLLECTOR)`) the ante handler
 /// pays transaction fees into, and the treasury takes its share from.
@@ -143,10 +145,8 @@ pub trait BlockHost {
     /// The state committed at the end of block `height`; the error says why
     /// it cannot be read (pruned, storage failure).
     fn history(&self, height: u64) -> Result<Box<dyn StateRead + '_>, String>;
-    /// Accounts whose balances are no one's voting power (module accounts
-    /// holding fees, deposits, the treasury; not the staking pools, whose
-    /// tokens are delegators' stake).
-    fn non_voting(&self) -> Vec<Address>;
+    /// What is no one's voting power here (see [`NonVoting`]).
+    fn non_voting(&self) -> NonVoting;
     /// Whether genesis named validators outside staking (a fixed list): if
     /// not, staking's set is CometBFT's whole set and must never empty.
     fn has_fixed_validators(&self) -> bool;
@@ -250,9 +250,45 @@ pub struct QueryCtx<'a> {
     pub gas: GasConfig,
     /// The names of the module accounts, each at `Address::module(name)`.
     pub module_accounts: &'a [&'a str],
-    /// Accounts whose balances are no one's voting power (module accounts
-    /// holding fees, deposits, the treasury; not the staking pools).
-    pub non_voting: &'a [Address],
+    /// What is no one's voting power here (see [`NonVoting`]).
+    pub non_voting: &'a NonVoting,
+}
+
+/// Reads, from a committed state, an amount of the base denom that is held
+/// here for people elsewhere (tokens escrowed for another chain's
+/// vouchers), so it is no one's voting power on this chain.
+pub type HeldElsewhere = fn(&dyn StateRead) -> Result<u128, StateError>;
+
+/// What governance leaves out of the total voting power: the balances of
+/// `accounts` (module accounts holding fees, deposits, the treasury; not
+/// the staking pools, whose tokens are delegators' stake), and the amounts
+/// `held_elsewhere` reads.
+#[derive(Clone, Debug, Default)]
+pub struct NonVoting {
+    /// Accounts whose balances are no one's voting power.
+    pub accounts: Vec<Address>,
+    /// Readers of base-denom amounts held for people on other chains.
+    pub held_elsewhere: Vec<HeldElsewhere>,
+}
+
+impl NonVoting {
+    /// The total `held_elsewhere` reads from `state`.
+    pub fn held_elsewhere(&self, state: &dyn StateRead) -> Result<u128, StateError> {
+        let mut total: u128 = 0;
+        for read in &self.held_elsewhere {
+            total = total.saturating_add(read(state)?);
+        }
+        Ok(total)
+    }
+}
+
+impl From<Vec<Address>> for NonVoting {
+    fn from(accounts: Vec<Address>) -> Self {
+        NonVoting {
+            accounts,
+            held_elsewhere: Vec::new(),
+        }
+    }
 }
 
 /// A module's gRPC-style queries (`/package.Query/Method` with a protobuf request).
