@@ -3,7 +3,7 @@
 //! [`IbcHost`] (validate, then execute, as ibc-rs's `dispatch` does).
 
 use cosmos_sdk_proto::Any;
-use deai_types::{Address, Coin, Event, ModuleMsg, MsgCtx, MsgError, StateWrite};
+use deai_types::{Address, Coin, Event, GasConfig, ModuleMsg, MsgCtx, MsgError, StateWrite};
 use ibc::apps::transfer::{
     handler::send_transfer, types::msgs::transfer::MsgTransfer as IbcTransfer,
 };
@@ -160,6 +160,24 @@ impl ModuleMsg for IbcMsg {
         crate::MODULE_NAME
     }
 
+    /// A client update or misbehaviour carries headers whose commit
+    /// signatures the 07-tendermint client verifies; each is charged twice
+    /// (a header may be checked against the trusted and its own validators),
+    /// so a header of thousands of signatures costs what it makes every
+    /// validator do, not only its bytes.
+    fn execution_gas(&self, gas: &GasConfig) -> u64 {
+        let message = match &self.envelope {
+            MsgEnvelope::Client(ClientMsg::UpdateClient(m)) => &m.client_message,
+            #[allow(deprecated)]
+            MsgEnvelope::Client(ClientMsg::Misbehaviour(m)) => &m.misbehaviour,
+            _ => return 0,
+        };
+        let signatures = header_signatures(message);
+        gas.sig_verify_ed25519
+            .saturating_mul(2)
+            .saturating_mul(u64::try_from(signatures).unwrap_or(u64::MAX))
+    }
+
     fn execute(
         &self,
         state: &mut dyn StateWrite,
@@ -168,6 +186,30 @@ impl ModuleMsg for IbcMsg {
         run(state, ctx, |host, router| {
             dispatch(host, router, self.envelope.clone()).map_err(|e| e.to_string())
         })
+    }
+}
+
+/// The commit signatures in a 07-tendermint header or misbehaviour (0 for
+/// anything else, which the client refuses anyway).
+fn header_signatures(message: &ibc_proto::google::protobuf::Any) -> usize {
+    use ibc_proto::ibc::lightclients::tendermint::v1::{Header, Misbehaviour};
+    use prost::Message;
+    let in_header = |h: &Header| {
+        h.signed_header
+            .as_ref()
+            .and_then(|s| s.commit.as_ref())
+            .map_or(0, |c| c.signatures.len())
+    };
+    match message.type_url.as_str() {
+        "/ibc.lightclients.tendermint.v1.Header" => {
+            Header::decode(message.value.as_slice()).map_or(0, |h| in_header(&h))
+        }
+        "/ibc.lightclients.tendermint.v1.Misbehaviour" => {
+            Misbehaviour::decode(message.value.as_slice()).map_or(0, |m| {
+                m.header_1.as_ref().map_or(0, in_header) + m.header_2.as_ref().map_or(0, in_header)
+            })
+        }
+        _ => 0,
     }
 }
 

@@ -373,3 +373,44 @@ fn a_misbehaviour_that_proves_nothing_is_refused_and_freezes_nothing() {
         assert!(c.state == before, "{what} wrote something");
     }
 }
+
+#[test]
+fn a_header_pays_gas_for_each_signature_the_client_will_check() {
+    fn decode(type_url: &str, msg: &impl Message) -> crate::msg::IbcMsg {
+        crate::msg::IbcMsg::decode(&cosmos_sdk_proto::Any {
+            type_url: type_url.into(),
+            value: msg.encode_to_vec(),
+        })
+        .unwrap()
+    }
+    use deai_types::{GasConfig, ModuleMsg};
+    let gas = GasConfig::default();
+    let validator = Validator::new(1);
+    let header = validator.header(11, 30, 0xaa);
+    let per_signature = 2 * gas.sig_verify_ed25519;
+    let update_msg = decode(
+        "/ibc.core.client.v1.MsgUpdateClient",
+        &update(header.clone()),
+    );
+    assert_eq!(update_msg.execution_gas(&gas), per_signature);
+    let both = decode(
+        "/ibc.core.client.v1.MsgSubmitMisbehaviour",
+        &misbehaviour(header, validator.header(11, 30, 0xbb)),
+    );
+    assert_eq!(both.execution_gas(&gas), 2 * per_signature);
+    // A hundred validators' signatures cost a hundred times one.
+    let mut many = validator.header(11, 30, 0xaa);
+    let one = many.signed_header.commit.signatures[0].clone();
+    let mut commit = many.signed_header.commit.clone();
+    commit.signatures = vec![one; 100];
+    many.signed_header =
+        block::signed_header::SignedHeader::new(many.signed_header.header.clone(), commit).unwrap();
+    let many = decode("/ibc.core.client.v1.MsgUpdateClient", &update(many));
+    assert_eq!(many.execution_gas(&gas), 100 * per_signature);
+    // Other messages pay for their bytes and store work only.
+    let create = decode(
+        "/ibc.core.client.v1.MsgCreateClient",
+        &create_client_trusting(60, validator.set.hash()),
+    );
+    assert_eq!(create.execution_gas(&gas), 0);
+}

@@ -438,6 +438,12 @@ pub trait ModuleMsg: std::fmt::Debug + Send + Sync {
     fn recipients(&self) -> Vec<Address> {
         Vec::new()
     }
+    /// Gas for work it makes every validator do outside the store (the
+    /// signature checks of a light-client header it carries), charged with
+    /// the transaction's bytes, before any message runs.
+    fn execution_gas(&self, _gas: &GasConfig) -> u64 {
+        0
+    }
     /// Executes it against `state` (a scratch layer the app drops on
     /// failure), returning its events.
     fn execute(&self, state: &mut dyn StateWrite, ctx: &MsgCtx<'_>)
