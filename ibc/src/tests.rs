@@ -40,7 +40,17 @@ use ibc::{
         host::types::identifiers::ChainId,
     },
 };
-use ibc_proto::ibc::core::{client::v1::MsgCreateClient, connection::v1::MsgConnectionOpenInit};
+use ibc_proto::{
+    cosmos::base::v1beta1::Coin as ProtoCoin,
+    ibc::{
+        apps::transfer::v1::MsgTransfer,
+        core::{
+            channel::v1::{MsgRecvPacket, Packet as RawPacket},
+            client::v1::{Height as RawHeight, MsgCreateClient},
+            connection::v1::MsgConnectionOpenInit,
+        },
+    },
+};
 use prost::Message;
 
 use crate::{
@@ -91,6 +101,57 @@ fn relayer() -> Address {
     Address([7; 20])
 }
 
+/// Bytes that prove nothing under any consensus state's root.
+const FORGED_PROOF: [u8; 4] = [0x0a, 0x02, 0x08, 0x01];
+
+/// The counterparty's revision-1 height `revision_height`, as messages carry it.
+fn raw_height(revision_height: u64) -> RawHeight {
+    RawHeight {
+        revision_number: 1,
+        revision_height,
+    }
+}
+
+/// A `MsgRecvPacket` of `data` (sequence 1) from the counterparty's
+/// `transfer/channel-7` to our `transfer/channel-0`, "proven" by
+/// [`FORGED_PROOF`] at height 1-10.
+fn forged_recv(data: Vec<u8>) -> MsgRecvPacket {
+    MsgRecvPacket {
+        packet: Some(RawPacket {
+            sequence: 1,
+            source_port: "transfer".into(),
+            source_channel: "channel-7".into(),
+            destination_port: "transfer".into(),
+            destination_channel: "channel-0".into(),
+            data,
+            timeout_height: Some(raw_height(1000)),
+            timeout_timestamp: 0,
+        }),
+        proof_commitment: FORGED_PROOF.to_vec(),
+        proof_height: Some(raw_height(10)),
+        signer: relayer().to_bech32(),
+    }
+}
+
+/// `sender`'s ICS-20 transfer of `amount` udeai over `transfer/channel-0`,
+/// timing out at the counterparty's height 1-1000, or at
+/// `timeout_timestamp` (ns since 1970) when that is not 0.
+fn udeai_transfer(sender: &Address, amount: u128, timeout_timestamp: u64) -> MsgTransfer {
+    MsgTransfer {
+        source_port: "transfer".into(),
+        source_channel: "channel-0".into(),
+        token: Some(ProtoCoin {
+            denom: "udeai".into(),
+            amount: amount.to_string(),
+        }),
+        sender: sender.to_bech32(),
+        receiver: "cosmos1receiver".into(),
+        timeout_height: (timeout_timestamp == 0).then(|| raw_height(1000)),
+        timeout_timestamp,
+        memo: String::new(),
+    }
+}
+
 struct Chain {
     state: MemState,
     height: u64,
@@ -118,6 +179,29 @@ impl Chain {
         };
         let msg = IbcMsg::decode(&any)?;
         assert_eq!(msg.signer(), relayer());
+        deai_types::testing::run_msg(&mut self.state, &msg, (self.height, self.time), &Host)
+    }
+
+    /// Runs `msg`, which must be refused and write nothing; returns why.
+    fn refused(&mut self, type_url: &str, msg: &impl Message) -> String {
+        let before = self.state.clone();
+        let e = self
+            .run(type_url, msg)
+            .expect_err("the message was taken")
+            .to_string();
+        assert!(
+            self.state == before,
+            "a refused {type_url} wrote something: {e}"
+        );
+        e
+    }
+
+    /// Runs the ICS-20 transfer `msg` as a transaction would.
+    fn transfer(&mut self, msg: &MsgTransfer) -> Result<Vec<Event>, MsgError> {
+        let msg = crate::msg::TransferMsg::decode(&Any {
+            type_url: crate::msg::TRANSFER_TYPE_URL.into(),
+            value: msg.encode_to_vec(),
+        })?;
         deai_types::testing::run_msg(&mut self.state, &msg, (self.height, self.time), &Host)
     }
 

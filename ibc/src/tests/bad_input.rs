@@ -7,6 +7,9 @@
 //! would refund a sender whose tokens were delivered), and an
 //! acknowledgement of a packet never sent.
 
+use deai_bank::{BankRead, BankWrite};
+use deai_types::{Address, Coin};
+use ibc::core::host::types::identifiers::ChannelId;
 use ibc::{
     clients::tendermint::types::{AllowUpdate, ClientState as TmClientStateType, TrustThreshold},
     core::{
@@ -17,51 +20,32 @@ use ibc::{
 };
 use ibc_core_host_cosmos::ValidateSelfClientContext;
 use ibc_proto::ibc::core::{
-    channel::v1::{MsgRecvPacket, Packet},
+    channel::v1::{MsgAcknowledgement, MsgTimeout, Packet},
     client::v1::Height as RawHeight,
 };
 
-use super::{open_channel, relayer, Chain};
-use crate::host::{proof_specs, HostBlock, IbcHost};
+use super::{
+    forged_recv,
+    misbehaviour::{chain_trusting, update, Validator},
+    open_channel, raw_height, relayer, udeai_transfer, Chain, FORGED_PROOF, NOW,
+};
+use crate::{
+    host::{proof_specs, HostBlock, IbcHost},
+    transfer::escrow_address,
+};
 
 #[test]
 fn a_packet_with_a_forged_proof_is_refused_and_changes_nothing() {
     let mut c = Chain::new();
     open_channel(&mut c, PortId::transfer(), 0, 7, "ics20-1");
-    let before = c.keys();
     let data = serde_json::to_vec(&serde_json::json!({
         "denom": "uatom", "amount": "1000000", "sender": "cosmos1thief",
         "receiver": relayer().to_bech32(),
     }))
     .unwrap();
-    let msg = MsgRecvPacket {
-        packet: Some(Packet {
-            sequence: 1,
-            source_port: "transfer".into(),
-            source_channel: "channel-7".into(),
-            destination_port: "transfer".into(),
-            destination_channel: "channel-0".into(),
-            data,
-            timeout_height: Some(RawHeight {
-                revision_number: 1,
-                revision_height: 1000,
-            }),
-            timeout_timestamp: 0,
-        }),
-        // Not a proof of anything under the consensus state's root.
-        proof_commitment: vec![0x0a, 0x02, 0x08, 0x01],
-        proof_height: Some(RawHeight {
-            revision_number: 1,
-            revision_height: 10,
-        }),
-        signer: relayer().to_bech32(),
-    };
-    let e = c
-        .run("/ibc.core.channel.v1.MsgRecvPacket", &msg)
-        .unwrap_err()
-        .to_string();
+    // Not a proof of anything under the consensus state's root.
+    let e = c.refused("/ibc.core.channel.v1.MsgRecvPacket", &forged_recv(data));
     assert!(!e.is_empty());
-    assert_eq!(c.keys(), before, "nothing minted, no receipt: {e}");
 }
 
 /// A 07-tendermint client of this chain (`deai-1`, at height 5, whose
@@ -140,48 +124,21 @@ fn a_client_of_this_chain_with_the_wrong_chain_revision_specs_or_frozen_is_refus
 }
 
 /// Alice's 300udeai sent over `transfer/channel-0` with a timeout 10 s
-/// after `NOW`: the chain, the packet as committed, and alice.
-fn sent_transfer(
-    validator: &super::misbehaviour::Validator,
-) -> (
-    Chain,
-    ibc_proto::ibc::core::channel::v1::Packet,
-    deai_types::Address,
-) {
-    use deai_bank::BankWrite;
-    let mut c = super::misbehaviour::chain_trusting(validator);
-    let alice = deai_types::Address([0xa1; 20]);
-    c.state
-        .mint(&alice, &[deai_types::Coin::new(1000, "udeai")])
-        .unwrap();
-    let transfer = ibc_proto::ibc::apps::transfer::v1::MsgTransfer {
-        source_port: "transfer".into(),
-        source_channel: "channel-0".into(),
-        token: Some(ibc_proto::cosmos::base::v1beta1::Coin {
-            denom: "udeai".into(),
-            amount: "300".into(),
-        }),
-        sender: alice.to_bech32(),
-        receiver: "cosmos1receiver".into(),
-        timeout_height: None,
-        timeout_timestamp: u64::try_from(super::NOW + 10).unwrap() * 1_000_000_000,
-        memo: String::new(),
-    };
-    let msg = crate::msg::TransferMsg::decode(&cosmos_sdk_proto::Any {
-        type_url: crate::msg::TRANSFER_TYPE_URL.into(),
-        value: prost::Message::encode_to_vec(&transfer),
-    })
-    .unwrap();
-    let events =
-        deai_types::testing::run_msg(&mut c.state, &msg, (c.height, c.time), &super::Host).unwrap();
+/// after `NOW`, on a chain whose client trusts `validator`: the chain, the
+/// packet as committed, and alice.
+fn sent_transfer(validator: &Validator) -> (Chain, Packet, Address) {
+    let mut c = chain_trusting(validator);
+    let alice = Address([0xa1; 20]);
+    c.state.mint(&alice, &[Coin::new(1000, "udeai")]).unwrap();
+    let timeout = u64::try_from(NOW + 10).unwrap() * 1_000_000_000;
+    let events = c.transfer(&udeai_transfer(&alice, 300, timeout)).unwrap();
     let sent = events.iter().find(|e| e.kind == "send_packet").unwrap();
-    let data = &sent
+    let (_, data) = sent
         .attributes
         .iter()
         .find(|(k, _)| k == "packet_data_hex")
-        .unwrap()
-        .1;
-    let packet = ibc_proto::ibc::core::channel::v1::Packet {
+        .unwrap();
+    let packet = Packet {
         sequence: 1,
         source_port: "transfer".into(),
         source_channel: "channel-0".into(),
@@ -189,90 +146,71 @@ fn sent_transfer(
         destination_channel: "channel-7".into(),
         data: hex::decode(data).unwrap(),
         timeout_height: Some(RawHeight::default()),
-        timeout_timestamp: transfer.timeout_timestamp,
+        timeout_timestamp: timeout,
     };
     (c, packet, alice)
 }
 
-fn escrowed(c: &Chain, alice: &deai_types::Address) -> (u128, u128) {
-    use deai_bank::BankRead;
-    let escrow = crate::transfer::escrow_address(
-        &PortId::transfer(),
-        &ibc::core::host::types::identifiers::ChannelId::new(0),
-    );
+/// Alice's balance and channel-0's escrow.
+fn escrowed(c: &Chain, alice: &Address) -> (u128, u128) {
+    let escrow = escrow_address(&PortId::transfer(), &ChannelId::new(0));
     (
         c.state.balance(alice, "udeai").unwrap(),
         c.state.balance(&escrow, "udeai").unwrap(),
     )
 }
 
+/// An error acknowledgement of `packet` (which would refund its sender),
+/// "proven" by [`FORGED_PROOF`] at height 1-10.
+fn error_ack(packet: Packet) -> MsgAcknowledgement {
+    MsgAcknowledgement {
+        packet: Some(packet),
+        acknowledgement: br#"{"error":"refund me"}"#.to_vec(),
+        proof_acked: FORGED_PROOF.to_vec(),
+        proof_height: Some(raw_height(10)),
+        signer: relayer().to_bech32(),
+    }
+}
+
 #[test]
 fn a_forged_error_acknowledgement_or_timeout_refunds_nothing() {
-    use ibc_proto::ibc::core::channel::v1::{MsgAcknowledgement, MsgTimeout};
-    let validator = super::misbehaviour::Validator::new(1);
+    let validator = Validator::new(1);
     let (mut c, packet, alice) = sent_transfer(&validator);
     assert_eq!(escrowed(&c, &alice), (700, 300));
-    let before = c.state.clone();
+    let proof_refused = |e: &str| e.to_lowercase().contains("verif") || e.contains("proof");
 
     // An error acknowledgement would refund alice; its proof is forged.
-    let ack = MsgAcknowledgement {
-        packet: Some(packet.clone()),
-        acknowledgement: br#"{"error":"refund me"}"#.to_vec(),
-        proof_acked: vec![0x0a, 0x02, 0x08, 0x01],
-        proof_height: Some(RawHeight {
-            revision_number: 1,
-            revision_height: 10,
-        }),
-        signer: super::relayer().to_bech32(),
-    };
-    let e = c
-        .run("/ibc.core.channel.v1.MsgAcknowledgement", &ack)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.to_lowercase().contains("verif") || e.contains("proof"),
-        "{e}"
+    let e = c.refused(
+        "/ibc.core.channel.v1.MsgAcknowledgement",
+        &error_ack(packet.clone()),
     );
-    assert!(c.state == before, "{e}");
+    assert!(proof_refused(&e), "{e}");
 
     // The timeout has passed on the counterparty (the client learns of a
     // block after it), but the proof that the packet was not received
     // there is forged: it might have been, so nothing is refunded.
-    c.time.seconds = super::NOW + 30;
+    c.time.seconds = NOW + 30;
     c.height += 1;
     c.run(
         "/ibc.core.client.v1.MsgUpdateClient",
-        &super::misbehaviour::update(validator.header(11, -20, 0xaa)),
+        &update(validator.header(11, -20, 0xaa)),
     )
     .unwrap();
-    let before = c.state.clone();
     let timeout = MsgTimeout {
         packet: Some(packet),
-        proof_unreceived: vec![0x0a, 0x02, 0x08, 0x01],
-        proof_height: Some(RawHeight {
-            revision_number: 1,
-            revision_height: 11,
-        }),
+        proof_unreceived: FORGED_PROOF.to_vec(),
+        proof_height: Some(raw_height(11)),
         next_sequence_recv: 1,
-        signer: super::relayer().to_bech32(),
+        signer: relayer().to_bech32(),
     };
-    let e = c
-        .run("/ibc.core.channel.v1.MsgTimeout", &timeout)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.to_lowercase().contains("verif") || e.contains("proof"),
-        "{e}"
-    );
-    assert!(c.state == before, "{e}");
+    let e = c.refused("/ibc.core.channel.v1.MsgTimeout", &timeout);
+    assert!(proof_refused(&e), "{e}");
     assert_eq!(escrowed(&c, &alice), (700, 300), "nothing refunded");
 }
 
 #[test]
 fn an_acknowledgement_of_a_packet_never_sent_changes_nothing() {
-    use ibc_proto::ibc::core::channel::v1::MsgAcknowledgement;
-    let validator = super::misbehaviour::Validator::new(1);
-    let (mut c, mut packet, alice) = sent_transfer(&validator);
+    let (mut c, mut packet, alice) = sent_transfer(&Validator::new(1));
     // Sequence 2 was never sent: ibc-go and ibc-rs answer such an
     // acknowledgement (a relayer's race, or a replay) with a no-op, so a
     // batch of relayed messages is not failed by one stale entry.
@@ -280,16 +218,7 @@ fn an_acknowledgement_of_a_packet_never_sent_changes_nothing() {
     let before = c.state.clone();
     c.run(
         "/ibc.core.channel.v1.MsgAcknowledgement",
-        &MsgAcknowledgement {
-            packet: Some(packet),
-            acknowledgement: br#"{"error":"refund me"}"#.to_vec(),
-            proof_acked: vec![0x0a, 0x02, 0x08, 0x01],
-            proof_height: Some(RawHeight {
-                revision_number: 1,
-                revision_height: 10,
-            }),
-            signer: super::relayer().to_bech32(),
-        },
+        &error_ack(packet),
     )
     .unwrap();
     assert!(c.state == before);
@@ -298,70 +227,30 @@ fn an_acknowledgement_of_a_packet_never_sent_changes_nothing() {
 
 #[test]
 fn a_header_of_another_chain_or_revision_or_after_expiry_is_refused() {
-    let validator = super::misbehaviour::Validator::new(1);
-    let mut c = super::misbehaviour::chain_trusting(&validator);
-    let before = c.state.clone();
+    let validator = Validator::new(1);
+    let mut c = chain_trusting(&validator);
     let other_chain = validator.header_of("impostor-1", 11, 30, 0xaa);
     // Revision 2 at revision height 11: the client follows revision 1.
     let mut other_revision = validator.header_of("counterparty-2", 11, 30, 0xaa);
     other_revision.trusted_height = Height::new(2, 10).unwrap();
-    for (what, header) in [
-        ("a header of another chain", other_chain),
-        ("a header of another revision", other_revision),
-    ] {
-        let r = c.run(
-            "/ibc.core.client.v1.MsgUpdateClient",
-            &super::misbehaviour::update(header),
-        );
-        assert!(r.is_err(), "{what} was taken");
-        assert!(c.state == before, "{what} wrote something");
+    for header in [other_chain, other_revision] {
+        c.refused("/ibc.core.client.v1.MsgUpdateClient", &update(header));
     }
 
     // The trusting period (14 days) passes with no update: the client has
     // expired, and even an honest header is refused, as is a packet.
-    c.time.seconds = super::NOW + 15 * 24 * 3600;
-    let e = c
-        .run(
-            "/ibc.core.client.v1.MsgUpdateClient",
-            &super::misbehaviour::update(validator.header(11, 30, 0xaa)),
-        )
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.to_lowercase().contains("expired") || e.contains("status") || e.contains("trusting"),
-        "{e}"
+    c.time.seconds = NOW + 15 * 24 * 3600;
+    let expired = |e: &str| {
+        e.to_lowercase().contains("expired") || e.contains("status") || e.contains("not active")
+    };
+    let e = c.refused(
+        "/ibc.core.client.v1.MsgUpdateClient",
+        &update(validator.header(11, 30, 0xaa)),
     );
-    assert!(c.state == before, "{e}");
-    let e = c
-        .run(
-            "/ibc.core.channel.v1.MsgRecvPacket",
-            &MsgRecvPacket {
-                packet: Some(Packet {
-                    sequence: 1,
-                    source_port: "transfer".into(),
-                    source_channel: "channel-7".into(),
-                    destination_port: "transfer".into(),
-                    destination_channel: "channel-0".into(),
-                    data: b"{}".to_vec(),
-                    timeout_height: Some(RawHeight {
-                        revision_number: 1,
-                        revision_height: 1000,
-                    }),
-                    timeout_timestamp: 0,
-                }),
-                proof_commitment: vec![0x0a, 0x02, 0x08, 0x01],
-                proof_height: Some(RawHeight {
-                    revision_number: 1,
-                    revision_height: 10,
-                }),
-                signer: super::relayer().to_bech32(),
-            },
-        )
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.to_lowercase().contains("expired") || e.contains("status") || e.contains("not active"),
-        "{e}"
+    assert!(expired(&e), "{e}");
+    let e = c.refused(
+        "/ibc.core.channel.v1.MsgRecvPacket",
+        &forged_recv(b"{}".to_vec()),
     );
-    assert!(c.state == before, "{e}");
+    assert!(expired(&e), "{e}");
 }

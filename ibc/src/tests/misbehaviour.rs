@@ -6,7 +6,7 @@
 //! the trusted validators signed freeze the client whatever their times, as
 //! in ibc-go: the signatures are the evidence.)
 
-use deai_bank::{BankRead, BankWrite};
+use deai_bank::BankWrite;
 use deai_types::{Address, Coin, StateRead};
 use ed25519_consensus::SigningKey;
 use ibc::{
@@ -17,14 +17,9 @@ use ibc::{
     },
 };
 use ibc_proto::{
-    cosmos::base::v1beta1::Coin as ProtoCoin,
     google::protobuf::Any,
     ibc::{
-        apps::transfer::v1::MsgTransfer,
-        core::{
-            channel::v1::{MsgRecvPacket, Packet},
-            client::v1::{Height as RawHeight, MsgSubmitMisbehaviour, MsgUpdateClient},
-        },
+        core::client::v1::{Height as RawHeight, MsgSubmitMisbehaviour, MsgUpdateClient},
         lightclients::tendermint::v1::ClientState as RawClientState,
     },
 };
@@ -35,8 +30,9 @@ use tendermint::{
     validator, vote, AppHash, Hash, PublicKey, Signature, Time,
 };
 
-use super::{create_client_trusting, open_channel, relayer, Chain, Host, NOW};
-use crate::msg::{TransferMsg, TRANSFER_TYPE_URL};
+use super::{
+    create_client_trusting, forged_recv, open_channel, relayer, udeai_transfer, Chain, NOW,
+};
 
 const COUNTERPARTY: &str = "counterparty-1";
 const CLIENT_STATE: &[u8] = b"ibc/clients/07-tendermint-0/clientState";
@@ -232,16 +228,11 @@ fn conflicting_signed_headers_freeze_the_client_which_then_takes_no_update_packe
     assert!(frozen_height(&c).is_some(), "the client is frozen");
 
     // A frozen client takes no update, even an honest one.
-    let before = c.state.clone();
-    let e = c
-        .run("/ibc.core.client.v1.MsgUpdateClient", &update(honest))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.to_lowercase().contains("frozen") || e.contains("status"),
-        "{e}"
-    );
-    assert!(c.state == before, "a refused update writes nothing");
+    let frozen = |e: &str| {
+        e.to_lowercase().contains("frozen") || e.contains("status") || e.contains("not active")
+    };
+    let e = c.refused("/ibc.core.client.v1.MsgUpdateClient", &update(honest));
+    assert!(frozen(&e), "{e}");
 
     // No packet is received over it: whatever its proof, the client that
     // would check it is frozen.
@@ -250,76 +241,20 @@ fn conflicting_signed_headers_freeze_the_client_which_then_takes_no_update_packe
         "receiver": relayer().to_bech32(),
     }))
     .unwrap();
-    let recv = MsgRecvPacket {
-        packet: Some(Packet {
-            sequence: 1,
-            source_port: "transfer".into(),
-            source_channel: "channel-7".into(),
-            destination_port: "transfer".into(),
-            destination_channel: "channel-0".into(),
-            data,
-            timeout_height: Some(RawHeight {
-                revision_number: 1,
-                revision_height: 1000,
-            }),
-            timeout_timestamp: 0,
-        }),
-        proof_commitment: vec![0x0a, 0x02, 0x08, 0x01],
-        proof_height: Some(RawHeight {
-            revision_number: 1,
-            revision_height: 10,
-        }),
-        signer: relayer().to_bech32(),
-    };
-    let e = c
-        .run("/ibc.core.channel.v1.MsgRecvPacket", &recv)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.to_lowercase().contains("frozen") || e.contains("status") || e.contains("not active"),
-        "{e}"
-    );
-    assert!(c.state == before, "nothing received, nothing minted");
+    let e = c.refused("/ibc.core.channel.v1.MsgRecvPacket", &forged_recv(data));
+    assert!(frozen(&e), "{e}");
 
     // And nothing is sent over it: a transfer would escrow tokens into a
     // channel that can never time out or be acknowledged.
     let alice = Address([0xa1; 20]);
     c.state.mint(&alice, &[Coin::new(1000, "udeai")]).unwrap();
     let before = c.state.clone();
-    let transfer = MsgTransfer {
-        source_port: "transfer".into(),
-        source_channel: "channel-0".into(),
-        token: Some(ProtoCoin {
-            denom: "udeai".into(),
-            amount: "300".into(),
-        }),
-        sender: alice.to_bech32(),
-        receiver: "cosmos1receiver".into(),
-        timeout_height: Some(RawHeight {
-            revision_number: 1,
-            revision_height: 1000,
-        }),
-        timeout_timestamp: 0,
-        memo: String::new(),
-    };
-    let msg = TransferMsg::decode(&cosmos_sdk_proto::Any {
-        type_url: TRANSFER_TYPE_URL.into(),
-        value: transfer.encode_to_vec(),
-    })
-    .unwrap();
-    let e = deai_types::testing::run_msg(&mut c.state, &msg, (c.height, c.time), &Host)
+    let e = c
+        .transfer(&udeai_transfer(&alice, 300, 0))
         .unwrap_err()
         .to_string();
-    assert!(
-        e.to_lowercase().contains("frozen") || e.contains("status") || e.contains("not active"),
-        "{e}"
-    );
-    assert!(c.state == before);
-    assert_eq!(
-        c.state.balance(&alice, "udeai").unwrap(),
-        1000,
-        "nothing escrowed"
-    );
+    assert!(frozen(&e), "{e}");
+    assert!(c.state == before, "nothing escrowed");
 }
 
 #[test]
