@@ -140,7 +140,7 @@ mod tests {
         }
         assert_eq!(
             count,
-            3 + 1 + 8 + 9 + 5 + 1 + 4 + 7 + 2 + 20,
+            3 + 1 + 8 + 9 + 5 + 1 + 4 + 7 + 2 + 21,
             "auth, bank, gov, compute, treasury, mint, distribution, staking, slashing, ibc"
         );
     }

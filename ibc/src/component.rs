@@ -8,7 +8,8 @@ use deai_types::{
 use ibc::core::host::types::identifiers::ChainId;
 
 use crate::msg::{
-    IbcMsg, SendJobMsg, TransferMsg, SEND_COMPUTE_JOB_TYPE_URL, TRANSFER_TYPE_URL, TYPE_URLS,
+    IbcMsg, ReclaimMsg, SendJobMsg, TransferMsg, RECLAIM_REMOTE_FUNDS_TYPE_URL,
+    SEND_COMPUTE_JOB_TYPE_URL, TRANSFER_TYPE_URL, TYPE_URLS,
 };
 
 /// The IBC module: clients, connections, channels and packets.
@@ -71,6 +72,9 @@ impl MsgHandler for IbcModule {
         }
         if any.type_url == SEND_COMPUTE_JOB_TYPE_URL {
             return Ok(Box::new(SendJobMsg::decode(any)?));
+        }
+        if any.type_url == RECLAIM_REMOTE_FUNDS_TYPE_URL {
+            return Ok(Box::new(ReclaimMsg::decode(any)?));
         }
         Ok(Box::new(IbcMsg::decode(any)?))
     }
