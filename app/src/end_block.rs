@@ -46,12 +46,16 @@ pub fn non_voting_accounts() -> Vec<Address> {
 }
 
 /// What governance leaves out of the total voting power: the
-/// [`non_voting_accounts`] and the udeai escrowed for other chains by IBC
-/// transfer channels (its owners hold vouchers there and cannot vote here).
+/// [`non_voting_accounts`] and what modules hold for people elsewhere (the
+/// udeai IBC transfer channels escrow for other chains).
 pub fn non_voting() -> deai_types::NonVoting {
     deai_types::NonVoting {
         accounts: non_voting_accounts(),
-        held_elsewhere: vec![deai_ibc::transfer::escrowed_base_denom],
+        held_elsewhere: crate::modules::MODULES
+            .iter()
+            .flat_map(|m| m.held_elsewhere())
+            .copied()
+            .collect(),
     }
 }
 

@@ -91,4 +91,13 @@ impl Module for IbcModule {
     fn other_key_prefixes(&self) -> &'static [&'static str] {
         &["ibchost/"]
     }
+
+    /// The udeai the transfer channels hold in escrow: its owners hold
+    /// vouchers on other chains and cannot vote here.
+    fn held_elsewhere(&self) -> &'static [deai_types::HeldElsewhere] {
+        &[deai_types::HeldElsewhere {
+            read: crate::transfer::escrowed_base_denom,
+            prefix: crate::state_key::ESCROW_TOTALS,
+        }]
+    }
 }

@@ -244,7 +244,7 @@ impl<S: StateRead> TransferCtx<'_, S> {
 
 /// The base denom escrowed by every transfer channel, read from `state`:
 /// tokens whose owners now hold vouchers on other chains, so no one's
-/// voting power here (a [`deai_types::module::HeldElsewhere`]).
+/// voting power here (see [`deai_types::HeldElsewhere`]).
 pub fn escrowed_base_denom(state: &dyn StateRead) -> Result<u128, StateError> {
     match state.get_raw(&key::escrow_total(BASE_DENOM))? {
         None => Ok(0),

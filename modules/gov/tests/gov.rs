@@ -373,7 +373,10 @@ fn tokens_held_here_for_other_chains_are_left_out_of_the_total_power() {
         Ok(600)
     }
     let mut non_voting = c.history.non_voting();
-    non_voting.held_elsewhere.push(escrowed);
+    non_voting.held_elsewhere.push(deai_types::HeldElsewhere {
+        read: escrowed,
+        prefix: b"ibchost/transfer/escrow/",
+    });
     let t = tally::tally(hist, &c.state, &p, &non_voting).unwrap();
     assert_eq!(t.total_power, all - 600);
 }

@@ -254,10 +254,18 @@ pub struct QueryCtx<'a> {
     pub non_voting: &'a NonVoting,
 }
 
-/// Reads, from a committed state, an amount of the base denom that is held
-/// here for people elsewhere (tokens escrowed for another chain's
-/// vouchers), so it is no one's voting power on this chain.
-pub type HeldElsewhere = fn(&dyn StateRead) -> Result<u128, StateError>;
+/// An amount of the base denom a module holds here for people elsewhere
+/// (tokens escrowed for another chain's vouchers), so no one's voting power
+/// on this chain.
+#[derive(Clone, Copy, Debug)]
+pub struct HeldElsewhere {
+    /// Reads the amount from a committed state.
+    pub read: fn(&dyn StateRead) -> Result<u128, StateError>,
+    /// The key prefix `read` reads under: an export carries it at every
+    /// past height a module's pending work reads (governance's tallies
+    /// compute the total power there).
+    pub prefix: &'static [u8],
+}
 
 /// What governance leaves out of the total voting power: the balances of
 /// `accounts` (module accounts holding fees, deposits, the treasury; not
@@ -275,8 +283,8 @@ impl NonVoting {
     /// The total `held_elsewhere` reads from `state`.
     pub fn held_elsewhere(&self, state: &dyn StateRead) -> Result<u128, StateError> {
         let mut total: u128 = 0;
-        for read in &self.held_elsewhere {
-            total = total.saturating_add(read(state)?);
+        for h in &self.held_elsewhere {
+            total = total.saturating_add((h.read)(state)?);
         }
         Ok(total)
     }
@@ -593,6 +601,12 @@ pub trait Module: BlockHooks + QueryHandler + MsgHandler + GenesisHandler + Send
     /// default): IBC keeps its provable state under `ibc/` and its own
     /// records under `ibchost/`.
     fn other_key_prefixes(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Base-denom amounts it holds for people elsewhere, left out of
+    /// governance's total voting power (none by default).
+    fn held_elsewhere(&self) -> &'static [HeldElsewhere] {
         &[]
     }
 }
