@@ -26,6 +26,9 @@ use rand_core::{RngCore, SeedableRng};
 const MODEL: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const CLASSES: u32 = 4;
 const POOL: u128 = 1_000_003;
+/// Clip: squared L2 norm 2^14 (norm 128); with noise variance 8192 (half
+/// of it) ten contributors get a round epsilon near 6 at delta 10^-6.
+const CLIP: u64 = 1 << 14;
 const TREASURY_START: u128 = 50_000_000;
 const BOND_KEY: &[u8] = b"test/bond/";
 
@@ -214,8 +217,8 @@ impl Net {
                 classes: CLASSES,
                 lr_num: 1,
                 lr_den: 1,
-                clip_l2_squared: 1 << 28,
-                noise_variance: 4_000,
+                clip_l2_squared: CLIP,
+                noise_variance: 8_192,
                 min_contributors: 5,
                 max_contributors: 16,
                 min_provider_bond: "1000".into(),
@@ -234,7 +237,13 @@ impl Net {
 
     /// Opens a round on `parent` by governance and returns its id.
     fn open(&mut self, parent: u64) -> u64 {
-        let (config, eval) = self.config(parent);
+        self.open_with(parent, |_| {})
+    }
+
+    /// Opens a round on `parent` with `edit` applied to the test configuration.
+    fn open_with(&mut self, parent: u64, edit: impl FnOnce(&mut pb::RoundConfig)) -> u64 {
+        let (mut config, eval) = self.config(parent);
+        edit(&mut config);
         let events = self
             .tx(&pb::MsgOpenRound {
                 authority: Address::module("gov").to_bech32(),
@@ -272,7 +281,11 @@ impl Net {
 
     /// Opens a round, has everyone join, and moves to the submit window.
     fn open_and_join(&mut self, parent: u64) -> u64 {
-        let id = self.open(parent);
+        self.open_and_join_with(parent, |_| {})
+    }
+
+    fn open_and_join_with(&mut self, parent: u64, edit: impl FnOnce(&mut pb::RoundConfig)) -> u64 {
+        let id = self.open_with(parent, edit);
         self.end();
         for i in 0..self.people.len() {
             let m = self.people[i].join_msg(id);
@@ -337,8 +350,12 @@ fn ten_contributors_train_a_better_head_unmasked_exactly_and_are_paid_exactly() 
     );
     // Better than the parent (the zero head, which says class 0: 25%).
     assert_eq!(round.parent_correct, 25);
-    assert!(round.new_correct >= 95, "{}", round.new_correct);
-    assert!(round.epsilon_micro > 0);
+    assert!(round.new_correct >= 80, "{}", round.new_correct);
+    assert!(
+        (1_000_000..10_000_000).contains(&round.epsilon_micro),
+        "{}",
+        round.epsilon_micro
+    );
     eprintln!(
         "accuracy {}/{} -> {}/{}, epsilon {} (x10^-6, delta 10^-6)",
         round.parent_correct,
@@ -363,8 +380,11 @@ fn ten_contributors_train_a_better_head_unmasked_exactly_and_are_paid_exactly() 
     // The masked updates are dropped once the round is over.
     assert_eq!(net.state.update(id, 0).unwrap(), None);
 
-    // A second round builds on the first version; the lineage adds up the privacy cost.
-    let id2 = net.open_and_join(round.new_version);
+    // A second round builds on the first version; the lineage adds up the
+    // privacy cost. (Its noise is lower: at the first round's noise a second
+    // small perceptron step on an 87% head is as likely to lose accuracy as
+    // to gain it, and the gate would refuse it.)
+    let id2 = net.open_and_join_with(round.new_version, |c| c.noise_variance = 64);
     let view = net.view(id2);
     for i in 0..10 {
         let p = net.people[i]
@@ -508,11 +528,10 @@ fn a_huge_unclipped_update_gets_the_round_rejected_and_nobody_paid() {
     let view = net.view(id);
     for i in 0..10 {
         let msg = if i == 4 {
-            // Skips clipping and scales its update up: the chain cannot see
-            // it under the masks, but the unmasked sum is over bound.
+            // Skips clipping: the chain cannot see it under the masks,
+            // but the unmasked sum is over bound.
             let raw = local_update(&view.head, CLASSES, &net.data(i, false));
-            let huge: Vec<i64> = raw.iter().map(|v| v * 1000).collect();
-            net.people[i].mask_msg(&view, &huge).unwrap()
+            net.people[i].mask_msg(&view, &raw).unwrap()
         } else {
             net.people[i]
                 .prepare(&view, &net.data(i, false), [i as u8; 32])
@@ -535,8 +554,9 @@ fn a_huge_unclipped_update_gets_the_round_rejected_and_nobody_paid() {
     );
     // An update within the bound passes: the clip is what the check is built on.
     let raw = local_update(&view.head, CLASSES, &net.data(4, false));
-    let clipped = clip_l2(&raw, 1 << 28);
-    assert!(clipped.iter().map(|v| v * v).sum::<i64>() <= 1 << 28);
+    let clipped = clip_l2(&raw, CLIP);
+    assert!(clipped.iter().map(|v| v * v).sum::<i64>() <= CLIP as i64);
+    assert!(raw.iter().map(|v| v * v).sum::<i64>() > 100 * CLIP as i64);
 }
 
 #[test]
