@@ -354,10 +354,10 @@ fn a_round_opened_by_governance_runs_through_signed_transactions_and_pays_its_co
     while chain.round(id).round.unwrap().status != "REVEALING" {
         chain.block(&[]);
     }
-    let dropped = chain.providers[5].address();
+    let after = RoundView::from_query(&chain.round(id), view.head.clone()).unwrap();
     let txs: Vec<Vec<u8>> = (0..5)
         .map(|i| {
-            let m = contributors[i].reveal_msg(&view, &[dropped]).unwrap();
+            let m = contributors[i].reveal_dropped(&after).unwrap();
             chain.tx(&chain.providers[i], vec![pack(&m)])
         })
         .collect();

@@ -46,6 +46,9 @@ pub enum ClientError {
     /// The contributor is not among the round's contributors.
     #[error("not a contributor of the round")]
     NotJoined,
+    /// Revealing the seed shared with this peer would unmask its update.
+    #[error("{0} submitted: the seed shared with it must stay secret")]
+    PeerSubmitted(String),
 }
 
 /// One labelled example: an i8 embedding of width 384 and its class.
@@ -64,6 +67,8 @@ pub struct Peer {
     pub address: Address,
     /// Its X25519 public key for the round.
     pub public_key: [u8; 32],
+    /// Whether the chain records its masked update.
+    pub submitted: bool,
 }
 
 /// What a contributor needs to know of a round (from the `Round` query and
@@ -113,6 +118,7 @@ impl RoundView {
                         .as_slice()
                         .try_into()
                         .map_err(|_| ClientError::Round("public key".into()))?,
+                    submitted: p.submitted,
                 })
             })
             .collect::<Result<Vec<_>, ClientError>>()?;
@@ -273,9 +279,11 @@ impl Contributor {
         })
     }
 
-    /// `MsgRevealSeeds` for the peers in `dropped` (those the chain lists as
-    /// not having submitted once the submit window closed; never reveal a
-    /// seed shared with a peer that submitted: it would unmask that peer).
+    /// `MsgRevealSeeds` for the peers in `dropped`, checked against `round`
+    /// as read from the chain after the submit window closed: a peer the
+    /// chain lists as having submitted is refused here, because a refused
+    /// transaction still publishes its bytes in the block, and that seed
+    /// would unmask the peer's update.
     pub fn reveal_msg(
         &self,
         round: &RoundView,
@@ -286,6 +294,9 @@ impl Contributor {
             .iter()
             .filter(|p| dropped.contains(&p.address) && p.address != self.address)
             .map(|p| {
+                if p.submitted {
+                    return Err(ClientError::PeerSubmitted(p.address.to_bech32()));
+                }
                 Ok(pb::RevealedSeed {
                     peer: p.address.to_bech32(),
                     seed: self.pairwise_seed(round.id, p)?.to_vec(),
@@ -297,6 +308,17 @@ impl Contributor {
             round_id: round.id,
             seeds,
         })
+    }
+
+    /// `MsgRevealSeeds` for every peer the chain lists as not having submitted.
+    pub fn reveal_dropped(&self, round: &RoundView) -> Result<pb::MsgRevealSeeds, ClientError> {
+        let dropped: Vec<Address> = round
+            .contributors
+            .iter()
+            .filter(|p| !p.submitted)
+            .map(|p| p.address)
+            .collect();
+        self.reveal_msg(round, &dropped)
     }
 }
 

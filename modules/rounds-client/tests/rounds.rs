@@ -469,8 +469,12 @@ fn one_dropout_still_completes_with_revealed_seeds_and_is_not_paid() {
     }
     net.end(); // submit_end: one missing, so a reveal window
     assert_eq!(net.round(id).status, STATUS_REVEALING);
+    // Each reads the round again: the chain lists who did not submit.
+    let after = net.view(id);
     for i in (0..10).filter(|&i| i != 7) {
-        let m = net.people[i].reveal_msg(&view, &[dropped]).unwrap();
+        let m = net.people[i].reveal_dropped(&after).unwrap();
+        assert_eq!(m.seeds.len(), 1);
+        assert_eq!(m.seeds[0].peer, dropped.to_bech32());
         net.tx(&m).unwrap();
     }
     assert_eq!(
@@ -619,15 +623,28 @@ fn late_joins_late_submissions_and_wrong_seed_reveals_are_refused() {
     let mut m = net.people[1].reveal_msg(&view, &[dropped]).unwrap();
     m.seeds[0].seed[0] ^= 1;
     assert_eq!(module_code(net.tx(&m).unwrap_err()), 7);
-    // The seed shared with a peer that submitted must stay secret.
-    let m = net.people[1]
-        .reveal_msg(&view, &[net.people[2].address()])
+    // The seed shared with a peer that submitted must stay secret: the
+    // client will not build the message from the chain's view...
+    let after = net.view(id);
+    let submitted = net.people[2].address();
+    assert!(net.people[1].reveal_msg(&after, &[submitted]).is_err());
+    // ...and the chain refuses one built by hand.
+    let peer = after
+        .contributors
+        .iter()
+        .find(|p| p.address == submitted)
         .unwrap();
+    let m = pb::MsgRevealSeeds {
+        contributor: net.people[1].address().to_bech32(),
+        round_id: id,
+        seeds: vec![pb::RevealedSeed {
+            peer: submitted.to_bech32(),
+            seed: net.people[1].pairwise_seed(id, peer).unwrap().to_vec(),
+        }],
+    };
     assert_eq!(module_code(net.tx(&m).unwrap_err()), 2);
     // The dropped contributor cannot reveal either.
-    let m = net.people[0]
-        .reveal_msg(&view, &[net.people[2].address()])
-        .unwrap();
+    let m = net.people[0].reveal_msg(&view, &[submitted]).unwrap();
     assert_eq!(module_code(net.tx(&m).unwrap_err()), 3);
     // The right seed is taken.
     let m = net.people[1].reveal_msg(&view, &[dropped]).unwrap();
