@@ -377,8 +377,9 @@ fn ten_contributors_train_a_better_head_unmasked_exactly_and_are_paid_exactly() 
     );
     assert_eq!(net.supply(), supply);
     net.state.check_supply_invariant().unwrap();
-    // The masked updates are dropped once the round is over.
+    // The masked updates and the evaluation set are dropped once the round is over.
     assert_eq!(net.state.update(id, 0).unwrap(), None);
+    assert_eq!(net.state.eval_set(id).unwrap(), None);
 
     // A second round builds on the first version; the lineage adds up the
     // privacy cost. (Its noise is lower: at the first round's noise a second
@@ -695,5 +696,62 @@ fn only_bonded_providers_join_once_and_only_governance_opens_rounds() {
     assert_eq!(
         net.balance(&deai_rounds::treasury_address()),
         TREASURY_START
+    );
+}
+
+/// Not a check: times the end block that finishes the largest round the
+/// bounds allow to be expensive (128 contributors, 64 dropped: 64 x 64 mask
+/// expansions) at 4 classes. `cargo test -p deai-rounds-client --test rounds
+/// -- --ignored --nocapture` (the module is built at opt-level 2 even in dev).
+#[test]
+#[ignore]
+fn time_finishing_a_round_of_128_with_64_dropouts() {
+    let mut net = Net::new();
+    net.people = (0..128u32)
+        .map(|i| {
+            let mut bytes = [0u8; 20];
+            bytes[..4].copy_from_slice(&(i + 1).to_be_bytes());
+            let addr = Address::from_slice(&bytes).unwrap();
+            let mut k = BOND_KEY.to_vec();
+            k.extend_from_slice(addr.as_bytes());
+            net.state.put_raw(k, b"5000".to_vec()).unwrap();
+            let mut key = [0u8; 32];
+            key[..4].copy_from_slice(&(i + 7).to_be_bytes());
+            Contributor::new(addr, key)
+        })
+        .collect();
+    let id = net.open_and_join_with(0, |c| {
+        c.max_contributors = 128;
+        c.noise_variance = 10;
+    });
+    let view = net.view(id);
+    let mut bytes = 0;
+    for i in 0..64 {
+        let p = net.people[i]
+            .prepare(&view, &net.data(i % 10, false), [i as u8; 32])
+            .unwrap();
+        bytes = p.msg.encode_to_vec().len();
+        net.tx(&p.msg).unwrap();
+    }
+    net.end();
+    let after = net.view(id);
+    let mut reveal_bytes = 0;
+    for i in 0..64 {
+        let m = net.people[i].reveal_dropped(&after).unwrap();
+        reveal_bytes = m.encode_to_vec().len();
+        net.tx(&m).unwrap();
+    }
+    net.end();
+    let start = std::time::Instant::now();
+    let r = net.round(id);
+    block::aggregate(&net.state, &r).unwrap().unwrap();
+    eprintln!("aggregate alone {:?}", start.elapsed());
+    let start = std::time::Instant::now();
+    net.end();
+    let took = start.elapsed();
+    let round = net.round(id);
+    assert_eq!(round.status, STATUS_ACCEPTED, "{}", round.reason);
+    eprintln!(
+        "128 joined, 64 submitted: MsgSubmitUpdate {bytes} B, MsgRevealSeeds {reveal_bytes} B, finishing end block {took:?}"
     );
 }

@@ -374,11 +374,14 @@ fn fail(
 }
 
 /// Records a finished round, frees its slot and drops its bulky records
-/// (the masked updates: the transactions that carried them remain in the chain's history).
+/// (the masked updates and the evaluation set: the transactions that
+/// carried them remain in the chain's history, and the set's hash in the
+/// round's config).
 fn close(state: &mut dyn StateWrite, round: &pb::Round) -> Result<Vec<Event>, RoundsError> {
     for c in state.contributors(round.id)? {
         state.delete_raw(state_key::update(round.id, c.index))?;
     }
+    state.delete_raw(state_key::eval_set(round.id))?;
     state.put_round(round)?;
     let open = state.open_count()?;
     state.put_open_count(open.saturating_sub(1))?;

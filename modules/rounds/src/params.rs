@@ -18,7 +18,7 @@ pub const MAX_CLASSES: u32 = 16;
 /// (one vector per submitter, one mask expansion per revealed seed).
 pub const MAX_CONTRIBUTORS: u32 = 128;
 /// Most rounds open at once: bounds the rounds one end block can finish.
-pub const MAX_OPEN_ROUNDS: u64 = 8;
+pub const MAX_OPEN_ROUNDS: u64 = 4;
 /// Longest phase, in blocks.
 pub const MAX_PHASE_BLOCKS: u64 = 1_000_000;
 /// Most evaluation examples.
