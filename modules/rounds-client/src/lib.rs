@@ -430,7 +430,26 @@ pub fn skellam_noise(lambda: u64, words: usize, rng: &mut impl RngCore) -> Vec<i
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// A clipped update is within the bound, keeps every sign and never grows a coordinate.
+        #[test]
+        fn clipping_never_exceeds_the_bound(
+            u in prop::collection::vec(-(1i64 << 31)..(1i64 << 31), 1..64),
+            bound in 1u64..(1u64 << 40),
+        ) {
+            let c = clip_l2(&u, bound);
+            let n: u128 = c.iter().map(|&v| u128::from(v.unsigned_abs()).pow(2)).sum();
+            prop_assert!(n <= u128::from(bound));
+            for (a, b) in u.iter().zip(&c) {
+                prop_assert!(b.unsigned_abs() <= a.unsigned_abs());
+                prop_assert!(*b == 0 || b.signum() == a.signum());
+            }
+        }
+    }
 
     #[test]
     fn clipping_brings_the_norm_under_the_bound_and_keeps_small_updates() {

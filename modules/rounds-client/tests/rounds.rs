@@ -19,6 +19,7 @@ use deai_types::{
     Address, Coin, DecodeCtx, Event, MemState, ModuleMsg, MsgDecoder, MsgError, MsgHandler,
     MsgHost, StateRead, StateWrite, BASE_DENOM,
 };
+use proptest::prelude::*;
 use prost::{Message, Name};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -754,4 +755,44 @@ fn time_finishing_a_round_of_128_with_64_dropouts() {
     eprintln!(
         "128 joined, 64 submitted: MsgSubmitUpdate {bytes} B, MsgRevealSeeds {reveal_bytes} B, finishing end block {took:?}"
     );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// Whoever drops out (as long as enough submit), the chain's unmasked
+    /// sum is exactly the sum of the submitted plain vectors.
+    #[test]
+    fn the_unmasked_sum_is_the_plain_sum_for_any_dropout_set(
+        dropped in prop::collection::btree_set(0usize..10, 0..=5),
+        plains in prop::collection::vec(
+            prop::collection::vec(-100_000i64..100_000, (CLASSES * HIDDEN) as usize),
+            10,
+        ),
+    ) {
+        let mut net = Net::new();
+        let id = net.open_and_join(0);
+        let view = net.view(id);
+        let mut submitted = Vec::new();
+        for i in (0..10).filter(|i| !dropped.contains(i)) {
+            let m = net.people[i].mask_msg(&view, &plains[i]).unwrap();
+            net.tx(&m).unwrap();
+            submitted.push(plains[i].clone());
+        }
+        // With nobody missing the round finishes at the submit deadline:
+        // read the sum before.
+        if !dropped.is_empty() {
+            net.end();
+            let after = net.view(id);
+            for i in (0..10).filter(|i| !dropped.contains(i)) {
+                let m = net.people[i].reveal_dropped(&after).unwrap();
+                prop_assert_eq!(m.seeds.len(), dropped.len());
+                net.tx(&m).unwrap();
+            }
+        }
+        prop_assert_eq!(
+            block::aggregate(&net.state, &net.round(id)).unwrap(),
+            Ok(sum_of(&submitted))
+        );
+    }
 }

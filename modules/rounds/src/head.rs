@@ -68,7 +68,25 @@ pub fn apply(parent: &[i32], sum: &[i64], num: u32, den: u32) -> Vec<i32> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// The rule is odd-symmetric and within half a unit of the exact quotient.
+        #[test]
+        fn scaling_is_symmetric_and_rounds_to_nearest(
+            x in -(1i64 << 40)..(1i64 << 40),
+            num in 1u32..=(1 << 20),
+            den in 1u32..=(1 << 20),
+        ) {
+            let q = scale(x, num, den);
+            prop_assert_eq!(scale(-x, num, den), -q);
+            let exact2 = 2 * i128::from(x) * i128::from(num);
+            let err2 = (2 * i128::from(q) * i128::from(den) - exact2).abs();
+            prop_assert!(err2 <= i128::from(den), "{} {} {} -> {}", x, num, den, q);
+        }
+    }
 
     #[test]
     fn scaling_rounds_to_nearest_with_ties_away_from_zero() {
