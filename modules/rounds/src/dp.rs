@@ -115,6 +115,7 @@ pub fn epsilon_micro(rdp_q32: &[u64]) -> u64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)] // test arithmetic on small known values
 mod tests {
     use super::*;
 

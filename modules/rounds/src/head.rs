@@ -67,6 +67,7 @@ pub fn apply(parent: &[i32], sum: &[i64], num: u32, den: u32) -> Vec<i32> {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)] // test arithmetic on small known values
 mod tests {
     use proptest::prelude::*;
 

@@ -93,6 +93,7 @@ pub fn eval_set_hash(e: &pb::EvalSet) -> [u8; 32] {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)] // test arithmetic on small known values
 mod tests {
     use super::*;
 

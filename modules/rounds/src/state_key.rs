@@ -113,6 +113,7 @@ pub fn module_prefix() -> &'static str {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)] // test arithmetic on small known values
 mod tests {
     use super::*;
 
