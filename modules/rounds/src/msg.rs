@@ -78,7 +78,9 @@ impl OpenRound {
 
     fn run(&self, state: &mut dyn StateWrite, ctx: &MsgCtx<'_>) -> Result<Vec<Event>, RoundsError> {
         let c = &self.config;
-        if !self.providers.model_registered(state, &c.base_model_id)? {
+        // `&state` (a sized `&mut dyn StateWrite`, which reads) rather than a
+        // trait upcast, which needs Rust 1.86.
+        if !self.providers.model_registered(&state, &c.base_model_id)? {
             return Err(RoundsError::NotFound(format!(
                 "model {} is not registered",
                 c.base_model_id
@@ -246,7 +248,7 @@ impl JoinRound {
                 "another contributor posted this public key".into(),
             ));
         }
-        check_bonded(self.providers, state, &round, &self.contributor, ctx.height)?;
+        check_bonded(self.providers, &state, &round, &self.contributor, ctx.height)?;
         let index = round.joined;
         state.put_contributor(
             round.id,
@@ -358,7 +360,7 @@ impl SubmitUpdate {
                 "seed_commitments must hold one 32-byte hash per other contributor ({peers})"
             )));
         }
-        check_bonded(self.providers, state, &round, &self.contributor, ctx.height)?;
+        check_bonded(self.providers, &state, &round, &self.contributor, ctx.height)?;
         me.submitted = true;
         me.seed_commitments = self.commitments.clone();
         state.put_contributor(round.id, &me)?;
