@@ -248,7 +248,13 @@ impl JoinRound {
                 "another contributor posted this public key".into(),
             ));
         }
-        check_bonded(self.providers, &state, &round, &self.contributor, ctx.height)?;
+        check_bonded(
+            self.providers,
+            &state,
+            &round,
+            &self.contributor,
+            ctx.height,
+        )?;
         let index = round.joined;
         state.put_contributor(
             round.id,
@@ -360,7 +366,13 @@ impl SubmitUpdate {
                 "seed_commitments must hold one 32-byte hash per other contributor ({peers})"
             )));
         }
-        check_bonded(self.providers, &state, &round, &self.contributor, ctx.height)?;
+        check_bonded(
+            self.providers,
+            &state,
+            &round,
+            &self.contributor,
+            ctx.height,
+        )?;
         me.submitted = true;
         me.seed_commitments = self.commitments.clone();
         state.put_contributor(round.id, &me)?;
