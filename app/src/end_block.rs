@@ -169,6 +169,7 @@ mod tests {
                 deai_types::module::FEE_COLLECTOR,
                 deai_gov::MODULE_NAME,
                 "compute",
+                deai_rounds::MODULE_NAME,
                 deai_treasury::MODULE_NAME,
                 deai_distribution::MODULE_NAME,
                 deai_staking::BONDED_POOL,
@@ -178,6 +179,7 @@ mod tests {
         assert!(named.contains(&deai_gov::address()));
         assert!(named.contains(&deai_treasury::address()));
         assert!(named.contains(&deai_compute_module::module_address()));
+        assert!(named.contains(&deai_rounds::module_address()));
         let voting: Vec<Address> = named
             .iter()
             .filter(|a| !non_voting_accounts().contains(a))
