@@ -8,7 +8,7 @@
 //! invalid-input answer for an input no provider can run (so honest providers
 //! agree and are not slashed), or nothing, for a reason of this node's own.
 
-mod chain;
+pub(crate) mod chain;
 mod follow;
 mod metrics;
 mod store;
