@@ -74,8 +74,16 @@ impl ApiError {
 }
 
 impl IntoResponse for ApiError {
+    /// The body, and `x-should-retry: false` (which OpenAI's clients obey) on every error
+    /// but a full gateway: their default is to retry 429 and 5xx, and a retried request
+    /// whose job was already submitted would pay for a second job.
     fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
+        let retry = if self.kind == "rate_limit_error" {
+            "true"
+        } else {
+            "false"
+        };
+        (self.status, [("x-should-retry", retry)], Json(self.body())).into_response()
     }
 }
 
