@@ -1111,4 +1111,29 @@ mod tests {
             .unwrap()
             .is_none());
     }
+
+    #[test]
+    fn an_embed_output_decodes_to_its_rows_and_anything_else_does_not() {
+        let mut out = TENSOR_DOMAIN.to_vec();
+        out.push(0x04);
+        out.extend_from_slice(&2u64.to_le_bytes());
+        out.extend_from_slice(&2u64.to_le_bytes());
+        for v in [1i32, -2, 32768, i32::MIN] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        assert_eq!(
+            embedding_rows(&out).unwrap(),
+            vec![vec![1, -2], vec![32768, i32::MIN]]
+        );
+        assert!(embedding_rows(&out[..out.len() - 1]).is_none());
+        let mut int8 = out.clone();
+        int8[16] = 0x01;
+        assert!(embedding_rows(&int8).is_none());
+        assert!(embedding_rows(deai_compute_module::input::INVALID_INPUT_OUTPUT).is_none());
+        // Rows that would overflow the length are refused, not allocated.
+        let mut huge = out[..17].to_vec();
+        huge.extend_from_slice(&u64::MAX.to_le_bytes());
+        huge.extend_from_slice(&u64::MAX.to_le_bytes());
+        assert!(embedding_rows(&huge).is_none());
+    }
 }

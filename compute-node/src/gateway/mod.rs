@@ -107,6 +107,8 @@ struct Gateway {
     ledger: Mutex<Ledger>,
     workload: Option<Arc<Workload>>,
     models: ModelStore,
+    /// The tokenizers of the models held, by id, loaded once (for `usage`).
+    tokenizers: BTreeMap<String, tokenizers::Tokenizer>,
     in_flight: Semaphore,
 }
 
@@ -155,6 +157,19 @@ async fn run(args: GatewayArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let tokenizers = models
+        .ids()
+        .filter_map(|id| {
+            let path = models.path(id)?.with_file_name("tokenizer.json");
+            match crate_model::load_tokenizer(&path) {
+                Ok(t) => Some((id.to_string(), t)),
+                Err(e) => {
+                    tracing::warn!(model = id, error = %e, "no tokenizer: usage will count 0 tokens");
+                    None
+                }
+            }
+        })
+        .collect();
     let gw = Arc::new(Gateway {
         client: NodeClient::new(&args.node)?,
         config,
@@ -163,6 +178,7 @@ async fn run(args: GatewayArgs) -> anyhow::Result<()> {
         ledger: Mutex::new(ledger),
         workload,
         models,
+        tokenizers,
         in_flight: Semaphore::new(args.max_in_flight),
     });
     let app = Router::new()
@@ -253,16 +269,12 @@ impl Gateway {
 
     /// Tokens in `texts` after truncation, when this gateway holds the model's tokenizer.
     fn count_tokens(&self, id: &str, texts: &[&str]) -> u64 {
-        let Some(tok) = self
-            .models
-            .path(id)
-            .and_then(|w| crate_model::load_tokenizer(&w.with_file_name("tokenizer.json")).ok())
-        else {
+        let Some(tok) = self.tokenizers.get(id) else {
             return 0;
         };
         texts
             .iter()
-            .filter_map(|t| crate_model::tokenize(&tok, t).ok())
+            .filter_map(|t| crate_model::tokenize(tok, t).ok())
             .map(|t| t.ids.len() as u64)
             .sum()
     }
