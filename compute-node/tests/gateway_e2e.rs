@@ -14,10 +14,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod devnet;
+mod gateway;
 
 use std::{
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::Command,
     time::Duration,
 };
 
@@ -29,8 +30,8 @@ use deai_compute::{
 };
 use deai_proto::compute::v1 as pb;
 use devnet::{deaid_bin, ok, start_net_with, wait, Daemon, COMPUTE};
+use gateway::{api_key_hash, Gateway};
 use serde_json::{json, Value};
-use sha2::Digest;
 
 fn required(var: &str) -> bool {
     std::env::var(var).as_deref() == Ok("1")
@@ -74,31 +75,6 @@ fn reference(model: &SentenceModel, text: &str) -> Matrix<i32> {
         .encoder()
         .forward(&Reference, &model.tokenize(text).unwrap())
         .unwrap()
-}
-
-/// The running gateway; killed on drop (its log printed if the test failed).
-struct Gateway {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            let lines: Vec<&str> = log.lines().collect();
-            eprintln!(
-                "---- gateway log ----\n{}",
-                lines[lines.len().saturating_sub(30)..].join("\n")
-            );
-        }
-    }
-}
-
-fn api_key_hash(key: &str) -> String {
-    hex::encode(sha2::Sha256::digest(key.as_bytes()))
 }
 
 fn compute(args: &[&str]) -> (bool, String, String) {
@@ -181,28 +157,8 @@ fn the_openai_client_gets_verified_embeddings_paid_from_its_keys_account() {
             {"name": "capped", "api_key_sha256": api_key_hash(&capped), "from": "payer", "daily_limit_udeai": "1"},
         ],
     });
-    let config_path = dir.path().join("gateway.json");
-    std::fs::write(&config_path, config.to_string()).unwrap();
-    let port = deai_tests::free_port();
-    let log = dir.path().join("gateway.log");
-    let _gateway = Gateway {
-        child: Command::new(COMPUTE)
-            .args(["gateway", "--node", &net.url, "--config"])
-            .arg(&config_path)
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--home"])
-            .arg(&net.home)
-            .args(["--keyring-backend", "test", "--models"])
-            .arg(&models)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap(),
-        log: log.clone(),
-    };
-    wait(Duration::from_secs(120), "the gateway to listen", || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
-    });
+    let gw = Gateway::start(&net.url, &net.home, dir.path(), &config, &models);
+    let port = gw.port;
 
     // The first text alone; then a batch of three, the last past 256 tokens (the
     // tokenizer keeps the first 256, as sentence-transformers does).
