@@ -135,6 +135,7 @@ fn the_openai_client_gets_verified_embeddings_paid_from_its_keys_account() {
     });
     let providers = net.funded_keys(&["p0", "p1", "p2"]);
     let payer = net.funded_keys(&["payer"]).remove(0);
+    let racer = net.funded_keys(&["racer"]).remove(0);
     net.deaid(&["keys", "add", "pauper"]);
     let flags = ["--models", models.to_str().unwrap()];
     let _daemons: Vec<Daemon> = ["p0", "p1", "p2"]
@@ -147,7 +148,12 @@ fn the_openai_client_gets_verified_embeddings_paid_from_its_keys_account() {
 
     // The gateway: three API keys, two paid by `payer` (one capped below any request's
     // cost), one by an account that holds nothing.
-    let (rich, poor, capped) = ("r".repeat(40), "p".repeat(40), "c".repeat(40));
+    let (rich, poor, capped, race) = (
+        "r".repeat(40),
+        "p".repeat(40),
+        "c".repeat(40),
+        "z".repeat(40),
+    );
     let config = json!({
         "replication": 3,
         "timeout_secs": 240,
@@ -155,6 +161,9 @@ fn the_openai_client_gets_verified_embeddings_paid_from_its_keys_account() {
             {"name": "rich", "api_key_sha256": api_key_hash(&rich), "from": "payer", "daily_limit_udeai": "1000000000"},
             {"name": "poor", "api_key_sha256": api_key_hash(&poor), "from": "pauper", "daily_limit_udeai": "1000000000"},
             {"name": "capped", "api_key_sha256": api_key_hash(&capped), "from": "payer", "daily_limit_udeai": "1"},
+            // Room for one request of RACE_TEXT (escrow 3 × 8 units × the minimum price, and
+            // a fee far below half of that), not two.
+            {"name": "race", "api_key_sha256": api_key_hash(&race), "from": "racer", "daily_limit_udeai": "36000"},
         ],
     });
     let gw = Gateway::start(&net.url, &net.home, dir.path(), &config, &models);
@@ -339,11 +348,56 @@ fn the_openai_client_gets_verified_embeddings_paid_from_its_keys_account() {
     assert!(!ok);
     assert!(stderr.contains("no such job"), "{stderr}");
 
-    // The command line: `deaid tx compute embed`, its embedding the reference's.
-    let out = net.deaid(&[
-        "tx", "compute", "embed", texts[1], "--model", &model_id, "--from", "payer", "--yes",
-        "--output", "json",
-    ]);
+    // Two requests at once on a key whose daily limit fits one: one is served, the other
+    // refused before anything is sent (the limit is reserved under the account's lock);
+    // meanwhile `deaid tx compute embed` embeds a text from the command line.
+    let race_text = "the race is on ".repeat(280);
+    let race_before = net.balance(&racer);
+    let (raced, out) = std::thread::scope(|scope| {
+        let racers: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    gw.post(
+                        "/v1/embeddings",
+                        &race,
+                        &json!({"model": "all-MiniLM-L6-v2", "input": race_text}),
+                    )
+                })
+            })
+            .collect();
+        let out = net.deaid(&[
+            "tx", "compute", "embed", texts[1], "--model", &model_id, "--from", "payer", "--yes",
+            "--output", "json",
+        ]);
+        let raced: Vec<(u16, Value)> = racers.into_iter().map(|h| h.join().unwrap()).collect();
+        (raced, out)
+    });
+    let mut statuses: Vec<u16> = raced.iter().map(|(s, _)| *s).collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 429], "{raced:?}");
+    let (won, lost) = if raced[0].0 == 200 {
+        (&raced[0].1, &raced[1].1)
+    } else {
+        (&raced[1].1, &raced[0].1)
+    };
+    assert_eq!(lost["error"]["code"], "daily_limit_exceeded", "{lost}");
+    let cost: u128 = ["price_paid_udeai", "fee_udeai"]
+        .iter()
+        .map(|f| won["deai"][f].as_str().unwrap().parse::<u128>().unwrap())
+        .sum();
+    assert_eq!(race_before - net.balance(&racer), cost);
+    assert_eq!(
+        won["deai"]["price_per_replica_udeai"],
+        (8 * min_price).to_string()
+    );
+    // What the key spent is on disk, for a restarted gateway to find.
+    let ledger: Value = serde_json::from_slice(
+        &std::fs::read(net.home.join("compute-gateway/spend.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(ledger["race"]["spent"], cost.to_string());
+
+    // The command line's embedding is the reference's.
     let cli: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     assert_eq!(cli["embeddings_int"][0], json!(rows[1].data()));
     assert_eq!(
