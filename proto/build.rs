@@ -11,7 +11,7 @@ use std::{
 
 /// The packages with Rust generated here; the rest have theirs in
 /// cosmos-sdk-proto and tendermint-proto.
-const GENERATED: [&str; 17] = [
+const GENERATED: [&str; 19] = [
     "deai/app/v1/app.proto",
     "deai/app/v1/events.proto",
     "deai/auth/v1/auth.proto",
@@ -29,6 +29,8 @@ const GENERATED: [&str; 17] = [
     "deai/distribution/v1/events.proto",
     "deai/mint/v1/events.proto",
     "deai/ibccompute/v1/ibccompute.proto",
+    "deai/rounds/v1/rounds.proto",
+    "deai/rounds/v1/events.proto",
 ];
 
 /// Folders whose .proto files all go into the descriptor set.

@@ -35,6 +35,11 @@ DEAI_GRPCURL=$(sed -n 1p <<<"$api_clients")
 DEAI_COSMPY_PYTHON=$(sed -n 2p <<<"$api_clients")
 export DEAI_GRPCURL DEAI_COSMPY_PYTHON
 export DEAI_REQUIRE_API_CLIENTS=1
+# The official OpenAI Python client (pinned, cached by version), which the
+# compute gateway's test drives; fail rather than skip without it.
+DEAI_OPENAI_PYTHON=$(./scripts/install-openai.sh)
+export DEAI_OPENAI_PYTHON
+export DEAI_REQUIRE_OPENAI=1
 # IBC: Hermes (the relayer) and ibc-go's simd (the counterparty written by
 # others), pinned and cached by version; the IBC end-to-end tests fail
 # rather than skip without them.

@@ -170,6 +170,9 @@ pub fn run<S: StateWrite>(
 ) -> Result<Vec<Event>, TxError> {
     let params: AuthParams = state.auth_params()?;
     state.consume(gas.tx_byte.saturating_mul(tx.size as u64))?;
+    for msg in &tx.msgs {
+        state.consume(msg.execution_gas(gas))?;
+    }
 
     if tx.timeout_height != 0 && height > tx.timeout_height {
         return Err(TxError::TimedOut {

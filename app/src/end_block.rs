@@ -45,6 +45,20 @@ pub fn non_voting_accounts() -> Vec<Address> {
         .collect()
 }
 
+/// What governance leaves out of the total voting power: the
+/// [`non_voting_accounts`] and what modules hold for people elsewhere (the
+/// udeai IBC transfer channels escrow for other chains).
+pub fn non_voting() -> deai_types::NonVoting {
+    deai_types::NonVoting {
+        accounts: non_voting_accounts(),
+        held_elsewhere: crate::modules::MODULES
+            .iter()
+            .flat_map(|m| m.held_elsewhere())
+            .copied()
+            .collect(),
+    }
+}
+
 /// Reads committed heights for governance and runs proposals' messages.
 pub struct Host<'a> {
     /// The node's storage.
@@ -89,8 +103,8 @@ impl BlockHost for Host<'_> {
         )?))
     }
 
-    fn non_voting(&self) -> Vec<Address> {
-        non_voting_accounts()
+    fn non_voting(&self) -> deai_types::NonVoting {
+        non_voting()
     }
 
     fn has_fixed_validators(&self) -> bool {
@@ -155,6 +169,7 @@ mod tests {
                 deai_types::module::FEE_COLLECTOR,
                 deai_gov::MODULE_NAME,
                 "compute",
+                deai_rounds::MODULE_NAME,
                 deai_treasury::MODULE_NAME,
                 deai_distribution::MODULE_NAME,
                 deai_staking::BONDED_POOL,
@@ -164,6 +179,7 @@ mod tests {
         assert!(named.contains(&deai_gov::address()));
         assert!(named.contains(&deai_treasury::address()));
         assert!(named.contains(&deai_compute_module::module_address()));
+        assert!(named.contains(&deai_rounds::module_address()));
         let voting: Vec<Address> = named
             .iter()
             .filter(|a| !non_voting_accounts().contains(a))

@@ -28,6 +28,7 @@ pub mod history;
 pub mod home;
 pub mod modules;
 pub mod query;
+pub mod rounds_glue;
 pub mod state_key;
 pub mod statesync;
 pub mod tx;

@@ -23,13 +23,17 @@
 //!      or nothing) through the same executor as transactions;
 //!   2. compute: jobs whose reveal deadline came are settled (payouts,
 //!      rewards, slashes to the treasury), unbondings paid, jails lifted;
-//!   3. treasury: its share of the block's fees moves from the fee collector
+//!   3. rounds: private data rounds whose phase ends move on or finish
+//!      (unmasking, evaluation, payment; unpaid pools back to the treasury);
+//!   4. treasury: its share of the block's fees moves from the fee collector
 //!      to the treasury, then streams pay.
 //!
 //! Why this order: governance runs first so that what a passed proposal
 //! changes (parameters, a spend, a stream) holds for the rest of the block's
-//! work; compute settles before the treasury so that slashes paid to the
-//! treasury and the fee share both count before streams pay; streams pay
+//! work; compute and rounds settle before the treasury so that slashes and
+//! returned reward pools paid to the treasury and the fee share all count
+//! before streams pay; rounds reads compute's providers only in messages,
+//! so their relative order is free; streams pay
 //! last, so a stream created or a treasury refilled in this block already
 //! counts; staking ends the block, so that the set it sends CometBFT
 //! reflects every stake the block moved. Auth and bank have no hooks; they
@@ -54,6 +58,8 @@ pub static MODULES: &[&dyn Module] = &[
     &deai_bank::BankModule,
     &deai_gov::GovModule,
     &deai_compute_module::ComputeModule,
+    // Its providers and models are compute's, read through the app's glue.
+    &deai_rounds::RoundsModule::new(&crate::rounds_glue::ComputeProviders),
     &deai_treasury::TreasuryModule,
     &deai_mint::MintModule,
     &deai_distribution::DistributionModule,
@@ -91,6 +97,7 @@ mod tests {
                 "bank",
                 "gov",
                 "compute",
+                "rounds",
                 "treasury",
                 "mint",
                 "distribution",
@@ -140,8 +147,8 @@ mod tests {
         }
         assert_eq!(
             count,
-            3 + 1 + 8 + 9 + 5 + 1 + 4 + 7 + 2 + 20,
-            "auth, bank, gov, compute, treasury, mint, distribution, staking, slashing, ibc"
+            3 + 1 + 8 + 9 + 4 + 5 + 1 + 4 + 7 + 2 + 21,
+            "auth, bank, gov, compute, rounds, treasury, mint, distribution, staking, slashing, ibc"
         );
     }
 }

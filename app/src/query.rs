@@ -220,7 +220,7 @@ fn query_at(app: &Querier, path: &str, data: &[u8], height: u64, prove: bool) ->
         Ok(info) => info.map(|c| c.chain_id).unwrap_or_default(),
         Err(e) => return QueryAnswer::internal(format!("reading the chain id: {e}"), at),
     };
-    let non_voting = crate::end_block::non_voting_accounts();
+    let non_voting = crate::end_block::non_voting();
     let module_accounts = crate::end_block::module_account_names();
     let ctx = QueryCtx {
         state: &snapshot,

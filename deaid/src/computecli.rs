@@ -103,6 +103,34 @@ pub enum ComputeTxCmd {
         #[command(flatten)]
         flags: TxFlags,
     },
+    /// Embed texts with a registered model: one embed job for all of them, paid by the
+    /// signer; waits for the providers' quorum and prints the embeddings (the verified
+    /// integers times 2^-15), checked against the result hash the majority revealed.
+    Embed {
+        /// The texts (at most 256, 64 KiB in all).
+        #[arg(required = true)]
+        texts: Vec<String>,
+        /// The registered model's id (64 hex digits).
+        #[arg(long)]
+        model: String,
+        /// How many providers run it (a strict majority must agree).
+        #[arg(long, default_value_t = 3)]
+        replication: u32,
+        /// udeai per provider (default: min_price_per_work_unit × the job's work units).
+        #[arg(long)]
+        price: Option<String>,
+        /// The height by which the job must settle, or be refunded.
+        #[arg(long, value_name = "HEIGHT", value_parser = clap::value_parser!(u64).range(1..))]
+        deadline: Option<u64>,
+        /// Longest wait for the job to settle, in seconds.
+        #[arg(long, default_value_t = 300)]
+        wait: u64,
+        /// The requester's key.
+        #[arg(long)]
+        from: String,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
     /// Commit to a result of an assigned job. A random salt is drawn and
     /// saved under <home>/compute/salts/ for `reveal`.
     Commit {
@@ -437,6 +465,29 @@ pub async fn compute_tx(home: &Home, cmd: ComputeTxCmd) -> anyhow::Result<()> {
                 )
             });
         }
+        ComputeTxCmd::Embed {
+            texts,
+            model,
+            replication,
+            price,
+            deadline,
+            wait,
+            from,
+            flags,
+        } => {
+            embed(
+                home,
+                texts,
+                model,
+                replication,
+                price,
+                deadline,
+                wait,
+                from,
+                flags,
+            )
+            .await?
+        }
         ComputeTxCmd::Commit {
             job_id,
             result_hash,
@@ -597,6 +648,200 @@ pub async fn compute_tx(home: &Home, cmd: ComputeTxCmd) -> anyhow::Result<()> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// The canonical tensor encoding's domain tag (`deai_compute::hash::HASH_DOMAIN`): an
+/// embed job's output is this, the element tag 0x04 (int32), rows and columns as u64
+/// little-endian, then the int32 elements little-endian, row-major.
+const TENSOR_DOMAIN: &[u8; 16] = b"deai-tensor-v1\0\0";
+
+/// The rows of an embed job's output, or `None` if the bytes are not an int32 matrix.
+pub fn embedding_rows(output: &[u8]) -> Option<Vec<Vec<i32>>> {
+    let rest = output.strip_prefix(TENSOR_DOMAIN.as_slice())?;
+    let rest = rest.strip_prefix(&[0x04u8][..])?;
+    let (rows, rest) = rest.split_at_checked(8)?;
+    let (cols, data) = rest.split_at_checked(8)?;
+    let rows = usize::try_from(u64::from_le_bytes(rows.try_into().ok()?)).ok()?;
+    let cols = usize::try_from(u64::from_le_bytes(cols.try_into().ok()?)).ok()?;
+    if cols == 0 || data.len() != rows.checked_mul(cols)?.checked_mul(4)? {
+        return None;
+    }
+    Some(
+        data.chunks_exact(cols.checked_mul(4)?)
+            .map(|row| {
+                row.chunks_exact(4)
+                    .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect()
+            })
+            .collect(),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn embed(
+    home: &Home,
+    texts: Vec<String>,
+    model: String,
+    replication: u32,
+    price: Option<String>,
+    deadline: Option<u64>,
+    wait: u64,
+    from: String,
+    flags: TxFlags,
+) -> anyhow::Result<()> {
+    use deai_compute_module::input::{embed_input_work_units, encode_embed_input};
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let input = encode_embed_input(&refs).map_err(|e| anyhow!("the texts: {e}"))?;
+    let work_units = embed_input_work_units(&input).map_err(|e| anyhow!("the texts: {e}"))?;
+    let client = NodeClient::new(&flags.node.node)?;
+    let price = match price {
+        Some(p) => parse_udeai(&p, "--price")?,
+        None => {
+            let params = client
+                .ask::<_, pb::QueryParamsResponse>(
+                    deai_compute_module::query::PARAMS_PATH,
+                    &pb::QueryParamsRequest {},
+                )
+                .await?
+                .params
+                .unwrap_or_default();
+            let min: u128 = params.min_price_per_work_unit.parse().unwrap_or(0);
+            min.max(1).saturating_mul(u128::from(work_units))
+        }
+    };
+    let input_hash = sha3(&[&input]);
+    let json = !text_mode(&flags);
+    let describe = format!(
+        "embed {} text(s) with model {model} ({work_units} work units), {replication} replicas at {price}{BASE_DENOM}",
+        texts.len()
+    );
+    let r = sign_and_broadcast(home, &from, flags, &describe, |a| {
+        Ok(vec![checked(
+            deai_compute_module::MSG_SUBMIT_JOB_TYPE_URL,
+            &pb::MsgSubmitJob {
+                requester: a.to_bech32(),
+                kind: Kind::Embed.as_str().to_string(),
+                model_id: model.clone(),
+                input,
+                input_hash: input_hash.to_vec(),
+                replication,
+                price_per_replica: price.to_string(),
+                deadline: deadline.unwrap_or(0),
+            },
+        )?])
+    })
+    .await?;
+    let Some(r) = r else { return Ok(()) };
+    let job_id: u64 = r
+        .attr("compute_job_submitted", "job_id")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow!("the submission landed without a job id"))?;
+    if !json {
+        eprintln!(
+            "job {job_id} submitted at height {}; waiting for the providers' quorum",
+            r.height
+        );
+    }
+    let start = std::time::Instant::now();
+    let job = loop {
+        let job = client
+            .ask::<_, pb::QueryJobResponse>(
+                deai_compute_module::query::JOB_PATH,
+                &pb::QueryJobRequest { job_id },
+            )
+            .await?
+            .job
+            .ok_or_else(|| anyhow!("the node returned no job {job_id}"))?;
+        let open =
+            job.status == JobStatus::Pending as i32 || job.status == JobStatus::Assigned as i32;
+        if !open {
+            break job;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(wait) {
+            bail!("job {job_id} has not settled after {wait} s; `deaid query compute job {job_id}` shows it");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    if job.status != JobStatus::Finalized as i32 {
+        bail!(
+            "job {job_id} ended {} without a quorum of providers: its escrow was refunded",
+            status_name(job.status)
+        );
+    }
+    let agreeing: Vec<&str> = job
+        .assignments
+        .iter()
+        .filter(|a| !a.result_hash.is_empty() && a.result_hash == job.result_hash)
+        .map(|a| a.provider.as_str())
+        .collect();
+    if agreeing.len().saturating_mul(2) <= job.replication as usize {
+        bail!(
+            "job {job_id}: only {} of {} providers revealed the final result",
+            agreeing.len(),
+            job.replication
+        );
+    }
+    if job.result_hash.as_slice()
+        == deai_compute_module::input::invalid_input_result_hash().as_slice()
+    {
+        bail!("job {job_id}: the providers found the input invalid (the model's tokenizer refused it)");
+    }
+    let result = hex::encode(&job.result_hash);
+    let rows = if job.output.is_empty() {
+        None
+    } else {
+        if sha3(&[&job.output]).as_slice() != job.result_hash.as_slice() {
+            bail!("job {job_id}: the output on chain does not hash to its result {result}");
+        }
+        Some(
+            embedding_rows(&job.output)
+                .ok_or_else(|| anyhow!("job {job_id}: the output is not an embedding matrix"))?,
+        )
+    };
+    let scale = f64::from(1u32 << 15);
+    if json {
+        let embeddings: Option<Vec<Vec<f64>>> = rows.as_ref().map(|rows| {
+            rows.iter()
+                .map(|r| r.iter().map(|&v| f64::from(v) / scale).collect())
+                .collect()
+        });
+        println!(
+            "{}",
+            serde_json::json!({
+                "job_id": job_id,
+                "result_hash": result,
+                "height": job.settled_height,
+                "providers": agreeing,
+                "price_per_replica": job.price_per_replica,
+                "embeddings": embeddings,
+                "embeddings_int": rows,
+            })
+        );
+        return Ok(());
+    }
+    println!(
+        "job {job_id}  finalized at height {}  result {result}",
+        job.settled_height
+    );
+    println!(
+        "providers agreeing: {} of {}: {}",
+        agreeing.len(),
+        job.replication,
+        agreeing.join(", ")
+    );
+    match rows {
+        Some(rows) => {
+            for (text, row) in texts.iter().zip(&rows) {
+                let shown: Vec<String> = row.iter().map(|&v| format!("{}", f64::from(v) / scale)).collect();
+                println!("{text:?}: [{}]", shown.join(", "));
+            }
+            println!("checked: the output's SHA3-256 is the result the majority revealed; `deai-compute verify --job {job_id}` also recomputes it and checks its proof");
+        }
+        None => println!(
+            "the chain holds no output for a batch this large: `deai-compute verify --job {job_id} --models DIR --print` recomputes, checks and prints it"
+        ),
     }
     Ok(())
 }
@@ -865,5 +1110,30 @@ mod tests {
         assert!(load_saved(&salt_path(&home, 8, &provider))
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn an_embed_output_decodes_to_its_rows_and_anything_else_does_not() {
+        let mut out = TENSOR_DOMAIN.to_vec();
+        out.push(0x04);
+        out.extend_from_slice(&2u64.to_le_bytes());
+        out.extend_from_slice(&2u64.to_le_bytes());
+        for v in [1i32, -2, 32768, i32::MIN] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        assert_eq!(
+            embedding_rows(&out).unwrap(),
+            vec![vec![1, -2], vec![32768, i32::MIN]]
+        );
+        assert!(embedding_rows(&out[..out.len() - 1]).is_none());
+        let mut int8 = out.clone();
+        int8[16] = 0x01;
+        assert!(embedding_rows(&int8).is_none());
+        assert!(embedding_rows(deai_compute_module::input::INVALID_INPUT_OUTPUT).is_none());
+        // Rows that would overflow the length are refused, not allocated.
+        let mut huge = out[..17].to_vec();
+        huge.extend_from_slice(&u64::MAX.to_le_bytes());
+        huge.extend_from_slice(&u64::MAX.to_le_bytes());
+        assert!(embedding_rows(&huge).is_none());
     }
 }

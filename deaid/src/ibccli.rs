@@ -1,7 +1,8 @@
 //! `deaid tx ibc-transfer transfer` and `deaid query ibc-transfer …`:
 //! ICS-20 token transfers to other chains, with ibc-go's message and
-//! queries; `deaid tx ibc-compute send-job` and `deaid query ibc-compute …`:
-//! compute jobs sent to another DeAI chain.
+//! queries; `deaid tx ibc-compute send-job | reclaim` and `deaid query
+//! ibc-compute …`: compute jobs sent to another DeAI chain, and taking back
+//! what is left in a remote account.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -96,6 +97,24 @@ pub enum IbcComputeTxCmd {
         #[arg(long, default_value_t = 600)]
         timeout_seconds: u64,
         /// The sender's key.
+        #[arg(long)]
+        from: String,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+    /// Take AMOUNT (e.g. 300udeai) out of the remote account that paid for
+    /// SENDER's jobs arriving on CHANNEL, into the --from key's account.
+    /// SENDER is the address on the other chain (cosmos1…); it must be the
+    /// --from key's own (the same 20 bytes). Send it home afterwards with
+    /// `tx ibc-transfer transfer`.
+    Reclaim {
+        /// This chain's channel on port compute the jobs arrived on.
+        channel: String,
+        /// The jobs' sender on the other chain.
+        sender: String,
+        /// Coins to move, e.g. 300udeai.
+        amount: String,
+        /// The key of the same address bytes as SENDER.
         #[arg(long)]
         from: String,
         #[command(flatten)]
@@ -237,7 +256,20 @@ pub async fn ibc_compute_tx(home: &Home, cmd: IbcComputeTxCmd) -> anyhow::Result
         timeout_seconds,
         from,
         flags,
-    } = cmd;
+    } = cmd
+    else {
+        let IbcComputeTxCmd::Reclaim {
+            channel,
+            sender,
+            amount,
+            from,
+            flags,
+        } = cmd
+        else {
+            unreachable!("two commands")
+        };
+        return reclaim(home, channel, sender, &amount, &from, flags).await;
+    };
     let input = match (&input_file, &input_hex) {
         (Some(f), None) => std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
         (None, Some(h)) => crate::computecli::parse_hex(h, "--input-hex")?,
@@ -263,6 +295,45 @@ pub async fn ibc_compute_tx(home: &Home, cmd: IbcComputeTxCmd) -> anyhow::Result
                 timeout_revision_number: 0,
                 timeout_revision_height: 0,
                 timeout_timestamp,
+            },
+        )])
+    })
+    .await?;
+    Ok(())
+}
+
+/// `tx ibc-compute reclaim`: moves AMOUNT out of SENDER's remote account
+/// on CHANNEL to the --from key.
+async fn reclaim(
+    home: &Home,
+    channel: String,
+    sender: String,
+    amount: &str,
+    from: &str,
+    flags: TxFlags,
+) -> anyhow::Result<()> {
+    let coins: Vec<cosmos_sdk_proto::cosmos::base::v1beta1::Coin> = Coin::parse_list(amount)
+        .context("AMOUNT")?
+        .into_iter()
+        .map(|c| cosmos_sdk_proto::cosmos::base::v1beta1::Coin {
+            amount: c.amount.to_string(),
+            denom: c.denom,
+        })
+        .collect();
+    sign_and_broadcast(home, from, flags, "reclaim remote-account funds", |a| {
+        if deai_types::Address::from_any_bech32(&sender).ok().as_ref() != Some(a) {
+            bail!(
+                "{sender} is not the account of {}: only the key that sent the jobs may reclaim them",
+                a.to_bech32()
+            );
+        }
+        Ok(vec![any(
+            deai_ibc::msg::RECLAIM_REMOTE_FUNDS_TYPE_URL,
+            &deai_proto::ibccompute::v1::MsgReclaimRemoteFunds {
+                signer: a.to_bech32(),
+                channel: channel.clone(),
+                sender: sender.clone(),
+                amount: coins.clone(),
             },
         )])
     })

@@ -2,7 +2,8 @@
 //! escrow address is ibc-go's, the denom-trace queries answer (none yet),
 //! and a transfer over a channel that does not exist fails with one clear
 //! line and moves nothing; the same for compute jobs over IBC, whose remote
-//! accounts the chain derives. Transfers and jobs over real channels are
+//! accounts the chain derives and whose leftovers their senders' keys take
+//! back. Transfers and jobs over real channels are
 //! relayed by Hermes in the IBC end-to-end tests.
 
 #![allow(clippy::unwrap_used)]
@@ -137,4 +138,50 @@ fn ibc_transfer_commands_answer_and_refuse_what_cannot_be_sent() {
     assert_eq!(e.trim().lines().count(), 1, "{e}");
     let e = err(&cli.run(&["query", "ibc-compute", "remote-job", "channel-3", "1"]));
     assert!(e.contains("not found"), "{e}");
+
+    // What is left in a remote account goes back to the key that sent the
+    // jobs (cosmos1… there, the same bytes as deai1… here), and to no one
+    // else.
+    let dev2 = cli.address("dev2");
+    let (_, bytes) = bech32::decode(&dev2).unwrap();
+    let on_hub =
+        bech32::encode::<bech32::Bech32>(bech32::Hrp::parse("cosmos").unwrap(), &bytes).unwrap();
+    let remote = cli.json(&[
+        "query",
+        "ibc-compute",
+        "remote-account",
+        "channel-3",
+        &on_hub,
+    ]);
+    let remote = remote["account"].as_str().unwrap().to_string();
+    cli.tx(&["tx", "bank", "send", &remote, "7000udeai"], "dev1");
+    assert_eq!(cli.balance(&remote), 7000);
+    let e = err(&cli.run(&[
+        "tx",
+        "ibc-compute",
+        "reclaim",
+        "channel-3",
+        &on_hub,
+        "7000udeai",
+        "--from",
+        "dev1",
+        "--yes",
+    ]));
+    assert!(e.contains("only the key that sent the jobs"), "{e}");
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+    let dev2_before = cli.balance(&dev2);
+    cli.tx(
+        &[
+            "tx",
+            "ibc-compute",
+            "reclaim",
+            "channel-3",
+            &on_hub,
+            "4000udeai",
+        ],
+        "dev2",
+    );
+    assert_eq!(cli.balance(&remote), 3000);
+    let got = cli.balance(&dev2) + fee - dev2_before;
+    assert_eq!(got, 4000, "dev2 got it, less the fee");
 }

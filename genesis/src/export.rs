@@ -111,6 +111,13 @@ impl ExportedState {
     ) -> Result<Self, GenesisError> {
         let entries = scan(modules, state, b"")?;
         let mut needed = BTreeMap::<u64, BTreeSet<Vec<u8>>>::new();
+        // Voting power read at a past height leaves out what modules hold
+        // for people elsewhere, so those amounts travel with every height.
+        let held_elsewhere: Vec<Vec<u8>> = modules
+            .iter()
+            .flat_map(|m| m.held_elsewhere())
+            .map(|h| h.prefix.to_vec())
+            .collect();
         for m in modules {
             let needs = m
                 .history_needed(state)
@@ -128,7 +135,10 @@ impl ExportedState {
                         need.height
                     )));
                 }
-                needed.entry(need.height).or_default().extend(need.prefixes);
+                needed
+                    .entry(need.height)
+                    .or_default()
+                    .extend(need.prefixes.into_iter().chain(held_elsewhere.clone()));
             }
         }
         let mut parts = Vec::with_capacity(needed.len());

@@ -8,7 +8,8 @@ use deai_types::{
 use ibc::core::host::types::identifiers::ChainId;
 
 use crate::msg::{
-    IbcMsg, SendJobMsg, TransferMsg, SEND_COMPUTE_JOB_TYPE_URL, TRANSFER_TYPE_URL, TYPE_URLS,
+    IbcMsg, ReclaimMsg, SendJobMsg, TransferMsg, RECLAIM_REMOTE_FUNDS_TYPE_URL,
+    SEND_COMPUTE_JOB_TYPE_URL, TRANSFER_TYPE_URL, TYPE_URLS,
 };
 
 /// The IBC module: clients, connections, channels and packets.
@@ -72,6 +73,9 @@ impl MsgHandler for IbcModule {
         if any.type_url == SEND_COMPUTE_JOB_TYPE_URL {
             return Ok(Box::new(SendJobMsg::decode(any)?));
         }
+        if any.type_url == RECLAIM_REMOTE_FUNDS_TYPE_URL {
+            return Ok(Box::new(ReclaimMsg::decode(any)?));
+        }
         Ok(Box::new(IbcMsg::decode(any)?))
     }
 }
@@ -86,5 +90,14 @@ impl Module for IbcModule {
     /// The host's and applications' own records (see [`crate::state_key`]).
     fn other_key_prefixes(&self) -> &'static [&'static str] {
         &["ibchost/"]
+    }
+
+    /// The udeai the transfer channels hold in escrow: its owners hold
+    /// vouchers on other chains and cannot vote here.
+    fn held_elsewhere(&self) -> &'static [deai_types::HeldElsewhere] {
+        &[deai_types::HeldElsewhere {
+            read: crate::transfer::escrowed_base_denom,
+            prefix: crate::state_key::ESCROW_TOTALS,
+        }]
     }
 }

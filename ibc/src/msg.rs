@@ -3,7 +3,7 @@
 //! [`IbcHost`] (validate, then execute, as ibc-rs's `dispatch` does).
 
 use cosmos_sdk_proto::Any;
-use deai_types::{Address, Coin, Event, ModuleMsg, MsgCtx, MsgError, StateWrite};
+use deai_types::{Address, Coin, Event, GasConfig, ModuleMsg, MsgCtx, MsgError, StateWrite};
 use ibc::apps::transfer::{
     handler::send_transfer, types::msgs::transfer::MsgTransfer as IbcTransfer,
 };
@@ -28,8 +28,9 @@ use crate::{
 pub const TRANSFER_TYPE_URL: &str = "/ibc.applications.transfer.v1.MsgTransfer";
 
 /// The IBC messages' type URLs (ibc-go's): the core messages, then
-/// ICS-20's `MsgTransfer` ([`TRANSFER_TYPE_URL`], decoded by [`TransferMsg`])
-/// and `MsgSendComputeJob` ([`SendJobMsg`]).
+/// ICS-20's `MsgTransfer` ([`TRANSFER_TYPE_URL`], decoded by [`TransferMsg`]),
+/// `MsgSendComputeJob` ([`SendJobMsg`]) and `MsgReclaimRemoteFunds`
+/// ([`ReclaimMsg`]).
 pub const TYPE_URLS: &[&str] = &[
     "/ibc.core.client.v1.MsgCreateClient",
     "/ibc.core.client.v1.MsgUpdateClient",
@@ -51,6 +52,7 @@ pub const TYPE_URLS: &[&str] = &[
     "/ibc.core.channel.v1.MsgTimeoutOnClose",
     TRANSFER_TYPE_URL,
     SEND_COMPUTE_JOB_TYPE_URL,
+    RECLAIM_REMOTE_FUNDS_TYPE_URL,
 ];
 
 /// A decoded IBC message and the account that signs it (the message's
@@ -106,7 +108,14 @@ impl IbcMsg {
     pub fn decode(any: &Any) -> Result<Self, MsgError> {
         let type_url = TYPE_URLS
             .iter()
-            .filter(|u| **u != TRANSFER_TYPE_URL && **u != SEND_COMPUTE_JOB_TYPE_URL)
+            .filter(|u| {
+                ![
+                    TRANSFER_TYPE_URL,
+                    SEND_COMPUTE_JOB_TYPE_URL,
+                    RECLAIM_REMOTE_FUNDS_TYPE_URL,
+                ]
+                .contains(u)
+            })
             .find(|u| **u == any.type_url)
             .ok_or_else(|| MsgError::UnknownMessage(any.type_url.clone()))?;
         let envelope = MsgEnvelope::try_from(ibc::primitives::proto::Any {
@@ -160,6 +169,24 @@ impl ModuleMsg for IbcMsg {
         crate::MODULE_NAME
     }
 
+    /// A client update or misbehaviour carries headers whose commit
+    /// signatures the 07-tendermint client verifies; each is charged twice
+    /// (a header may be checked against the trusted and its own validators),
+    /// so a header of thousands of signatures costs what it makes every
+    /// validator do, not only its bytes.
+    fn execution_gas(&self, gas: &GasConfig) -> u64 {
+        let message = match &self.envelope {
+            MsgEnvelope::Client(ClientMsg::UpdateClient(m)) => &m.client_message,
+            #[allow(deprecated)]
+            MsgEnvelope::Client(ClientMsg::Misbehaviour(m)) => &m.misbehaviour,
+            _ => return 0,
+        };
+        let signatures = header_signatures(message);
+        gas.sig_verify_ed25519
+            .saturating_mul(2)
+            .saturating_mul(u64::try_from(signatures).unwrap_or(u64::MAX))
+    }
+
     fn execute(
         &self,
         state: &mut dyn StateWrite,
@@ -168,6 +195,30 @@ impl ModuleMsg for IbcMsg {
         run(state, ctx, |host, router| {
             dispatch(host, router, self.envelope.clone()).map_err(|e| e.to_string())
         })
+    }
+}
+
+/// The commit signatures in a 07-tendermint header or misbehaviour (0 for
+/// anything else, which the client refuses anyway).
+fn header_signatures(message: &ibc_proto::google::protobuf::Any) -> usize {
+    use ibc_proto::ibc::lightclients::tendermint::v1::{Header, Misbehaviour};
+    use prost::Message;
+    let in_header = |h: &Header| {
+        h.signed_header
+            .as_ref()
+            .and_then(|s| s.commit.as_ref())
+            .map_or(0, |c| c.signatures.len())
+    };
+    match message.type_url.as_str() {
+        "/ibc.lightclients.tendermint.v1.Header" => {
+            Header::decode(message.value.as_slice()).map_or(0, |h| in_header(&h))
+        }
+        "/ibc.lightclients.tendermint.v1.Misbehaviour" => {
+            Misbehaviour::decode(message.value.as_slice()).map_or(0, |m| {
+                m.header_1.as_ref().map_or(0, in_header) + m.header_2.as_ref().map_or(0, in_header)
+            })
+        }
+        _ => 0,
     }
 }
 
@@ -436,5 +487,89 @@ impl ModuleMsg for SendJobMsg {
             )
             .map_err(|e| e.to_string())
         })
+    }
+}
+
+/// `MsgReclaimRemoteFunds`'s type URL.
+pub const RECLAIM_REMOTE_FUNDS_TYPE_URL: &str = "/deai.ibccompute.v1.MsgReclaimRemoteFunds";
+
+/// `MsgReclaimRemoteFunds`: moves what is left in a remote account (see
+/// [`crate::compute::remote_account`]) to the `deai1…` account of the same
+/// 20 bytes as its sender, who signs.
+#[derive(Debug)]
+pub struct ReclaimMsg {
+    signer: Address,
+    remote: Address,
+    amount: Vec<Coin>,
+}
+
+impl ReclaimMsg {
+    /// Stateless checks: a `deai1…` signer, a channel id, a sender of at
+    /// most [`crate::compute::MAX_SENDER_LEN`] bytes whose address bytes
+    /// are the signer's, and a valid coin list.
+    pub fn decode(any: &Any) -> Result<Self, MsgError> {
+        use ibc::core::host::types::identifiers::ChannelId;
+        let m: deai_proto::ibccompute::v1::MsgReclaimRemoteFunds =
+            deai_types::module::decode_any(any)?;
+        let bad = |e: String| MsgError::InvalidRequest(format!("MsgReclaimRemoteFunds: {e}"));
+        let signer = m
+            .signer
+            .parse::<Address>()
+            .map_err(|e| bad(format!("signer: {e}")))?;
+        let channel: ChannelId = m
+            .channel
+            .parse()
+            .map_err(|e| bad(format!("channel: {e}")))?;
+        if m.sender.len() > crate::compute::MAX_SENDER_LEN {
+            return Err(bad(format!(
+                "sender is longer than {} bytes",
+                crate::compute::MAX_SENDER_LEN
+            )));
+        }
+        let owner = Address::from_any_bech32(&m.sender).map_err(|e| bad(format!("sender: {e}")))?;
+        if owner != signer {
+            return Err(MsgError::Unauthorized(format!(
+                "{} is not the account of {}: only the key that sent the jobs may reclaim what is left",
+                m.signer, m.sender
+            )));
+        }
+        let amount = deai_bank::msg::parse_coins(&m.amount).map_err(|e| bad(e.to_string()))?;
+        Ok(ReclaimMsg {
+            signer,
+            remote: crate::compute::remote_account(
+                crate::compute::PORT,
+                channel.as_str(),
+                &m.sender,
+            ),
+            amount,
+        })
+    }
+}
+
+impl ModuleMsg for ReclaimMsg {
+    fn type_url(&self) -> &'static str {
+        RECLAIM_REMOTE_FUNDS_TYPE_URL
+    }
+
+    fn signer(&self) -> Address {
+        self.signer
+    }
+
+    fn module(&self) -> &'static str {
+        crate::compute::PORT
+    }
+
+    fn recipients(&self) -> Vec<Address> {
+        vec![self.signer]
+    }
+
+    /// A bank send from the remote account to the signer.
+    fn execute(
+        &self,
+        state: &mut dyn StateWrite,
+        _ctx: &MsgCtx<'_>,
+    ) -> Result<Vec<Event>, MsgError> {
+        use deai_bank::BankWrite;
+        Ok(state.send(&self.remote, &self.signer, &self.amount)?)
     }
 }

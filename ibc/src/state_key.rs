@@ -121,10 +121,12 @@ pub fn denom_trace(hash: &str) -> Vec<u8> {
     k
 }
 
+/// Prefix of the escrow totals, [`escrow_total`].
+pub const ESCROW_TOTALS: &[u8] = b"ibchost/transfer/escrow/";
+
 /// The total of bank denom `denom` held in escrow by every channel.
 pub fn escrow_total(denom: &str) -> Vec<u8> {
-    let mut k = TRANSFER.to_vec();
-    k.extend_from_slice(b"escrow/");
+    let mut k = ESCROW_TOTALS.to_vec();
     k.extend_from_slice(denom.as_bytes());
     k
 }

@@ -40,7 +40,17 @@ use ibc::{
         host::types::identifiers::ChainId,
     },
 };
-use ibc_proto::ibc::core::{client::v1::MsgCreateClient, connection::v1::MsgConnectionOpenInit};
+use ibc_proto::{
+    cosmos::base::v1beta1::Coin as ProtoCoin,
+    ibc::{
+        apps::transfer::v1::MsgTransfer,
+        core::{
+            channel::v1::{MsgRecvPacket, Packet as RawPacket},
+            client::v1::{Height as RawHeight, MsgCreateClient},
+            connection::v1::MsgConnectionOpenInit,
+        },
+    },
+};
 use prost::Message;
 
 use crate::{
@@ -51,6 +61,7 @@ use crate::{
 
 mod bad_input;
 mod compute;
+mod misbehaviour;
 mod transfer;
 
 struct Host;
@@ -90,6 +101,57 @@ fn relayer() -> Address {
     Address([7; 20])
 }
 
+/// Bytes that prove nothing under any consensus state's root.
+const FORGED_PROOF: [u8; 4] = [0x0a, 0x02, 0x08, 0x01];
+
+/// The counterparty's revision-1 height `revision_height`, as messages carry it.
+fn raw_height(revision_height: u64) -> RawHeight {
+    RawHeight {
+        revision_number: 1,
+        revision_height,
+    }
+}
+
+/// A `MsgRecvPacket` of `data` (sequence 1) from the counterparty's
+/// `transfer/channel-7` to our `transfer/channel-0`, "proven" by
+/// [`FORGED_PROOF`] at height 1-10.
+fn forged_recv(data: Vec<u8>) -> MsgRecvPacket {
+    MsgRecvPacket {
+        packet: Some(RawPacket {
+            sequence: 1,
+            source_port: "transfer".into(),
+            source_channel: "channel-7".into(),
+            destination_port: "transfer".into(),
+            destination_channel: "channel-0".into(),
+            data,
+            timeout_height: Some(raw_height(1000)),
+            timeout_timestamp: 0,
+        }),
+        proof_commitment: FORGED_PROOF.to_vec(),
+        proof_height: Some(raw_height(10)),
+        signer: relayer().to_bech32(),
+    }
+}
+
+/// `sender`'s ICS-20 transfer of `amount` udeai over `transfer/channel-0`,
+/// timing out at the counterparty's height 1-1000, or at
+/// `timeout_timestamp` (ns since 1970) when that is not 0.
+fn udeai_transfer(sender: &Address, amount: u128, timeout_timestamp: u64) -> MsgTransfer {
+    MsgTransfer {
+        source_port: "transfer".into(),
+        source_channel: "channel-0".into(),
+        token: Some(ProtoCoin {
+            denom: "udeai".into(),
+            amount: amount.to_string(),
+        }),
+        sender: sender.to_bech32(),
+        receiver: "cosmos1receiver".into(),
+        timeout_height: (timeout_timestamp == 0).then(|| raw_height(1000)),
+        timeout_timestamp,
+        memo: String::new(),
+    }
+}
+
 struct Chain {
     state: MemState,
     height: u64,
@@ -120,6 +182,29 @@ impl Chain {
         deai_types::testing::run_msg(&mut self.state, &msg, (self.height, self.time), &Host)
     }
 
+    /// Runs `msg`, which must be refused and write nothing; returns why.
+    fn refused(&mut self, type_url: &str, msg: &impl Message) -> String {
+        let before = self.state.clone();
+        let e = self
+            .run(type_url, msg)
+            .expect_err("the message was taken")
+            .to_string();
+        assert!(
+            self.state == before,
+            "a refused {type_url} wrote something: {e}"
+        );
+        e
+    }
+
+    /// Runs the ICS-20 transfer `msg` as a transaction would.
+    fn transfer(&mut self, msg: &MsgTransfer) -> Result<Vec<Event>, MsgError> {
+        let msg = crate::msg::TransferMsg::decode(&Any {
+            type_url: crate::msg::TRANSFER_TYPE_URL.into(),
+            value: msg.encode_to_vec(),
+        })?;
+        deai_types::testing::run_msg(&mut self.state, &msg, (self.height, self.time), &Host)
+    }
+
     fn keys(&self) -> Vec<Vec<u8>> {
         self.state
             .prefix_raw(b"", None, usize::MAX)
@@ -133,6 +218,12 @@ impl Chain {
 /// A counterparty chain's client: its state at height 1-10, and a
 /// consensus state `age` seconds old.
 fn create_client(age: u64) -> MsgCreateClient {
+    create_client_trusting(age, tendermint::Hash::Sha256([2; 32]))
+}
+
+/// [`create_client`] whose consensus state trusts the validator set with
+/// hash `next_validators` to sign the counterparty's next block.
+fn create_client_trusting(age: u64, next_validators: tendermint::Hash) -> MsgCreateClient {
     let client = TmClientStateType::new(
         ChainId::new("counterparty-1").unwrap(),
         TrustThreshold::ONE_THIRD,
@@ -149,11 +240,8 @@ fn create_client(age: u64) -> MsgCreateClient {
     )
     .unwrap();
     let time = tendermint::Time::from_unix_timestamp(NOW - i64::try_from(age).unwrap(), 0).unwrap();
-    let consensus = TmConsensusStateType::new(
-        CommitmentRoot::from_bytes(&[1; 32]),
-        time,
-        tendermint::Hash::Sha256([2; 32]),
-    );
+    let consensus =
+        TmConsensusStateType::new(CommitmentRoot::from_bytes(&[1; 32]), time, next_validators);
     MsgCreateClient {
         client_state: Some(
             ibc::clients::tendermint::client_state::ClientState::from(client).into(),
@@ -352,8 +440,8 @@ impl deai_types::BlockHost for SlashChainId {
     fn history(&self, h: u64) -> Result<Box<dyn StateRead + '_>, String> {
         deai_types::testing::TestHost.history(h)
     }
-    fn non_voting(&self) -> Vec<Address> {
-        Vec::new()
+    fn non_voting(&self) -> deai_types::module::NonVoting {
+        deai_types::module::NonVoting::default()
     }
     fn has_fixed_validators(&self) -> bool {
         false

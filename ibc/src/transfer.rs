@@ -16,7 +16,9 @@
 //! a success, so an error acknowledgement leaves nothing behind.
 
 use deai_bank::{BankRead, BankWrite};
-use deai_types::{Address, Coin, Event, MsgHost, Overlay, StateRead, StateWrite};
+use deai_types::{
+    Address, Coin, Event, MsgHost, Overlay, StateError, StateRead, StateWrite, BASE_DENOM,
+};
 use ibc::{
     apps::transfer::{
         context::{TokenTransferExecutionContext, TokenTransferValidationContext},
@@ -237,6 +239,19 @@ impl<S: StateRead> TransferCtx<'_, S> {
                 .and_then(|s| s.parse().ok())
                 .ok_or_else(|| invalid("escrow total")),
         }
+    }
+}
+
+/// The base denom escrowed by every transfer channel, read from `state`:
+/// tokens whose owners now hold vouchers on other chains, so no one's
+/// voting power here (see [`deai_types::HeldElsewhere`]).
+pub fn escrowed_base_denom(state: &dyn StateRead) -> Result<u128, StateError> {
+    match state.get_raw(&key::escrow_total(BASE_DENOM))? {
+        None => Ok(0),
+        Some(b) => std::str::from_utf8(&b)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| StateError::Storage("the escrow total is not a number".into())),
     }
 }
 

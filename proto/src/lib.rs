@@ -453,6 +453,14 @@ pub mod treasury {
     }
 }
 
+/// `deai.rounds.v1`: private data rounds (federated training with secure aggregation).
+pub mod rounds {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/deai.rounds.v1.rs"));
+    }
+}
+
 /// `deai.staking.v1`: the staking module's events (its messages, queries
 /// and records are the Cosmos SDK's `cosmos.staking.v1beta1`).
 pub mod staking {

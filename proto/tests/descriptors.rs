@@ -563,6 +563,8 @@ fn the_cosmos_rest_routes_wallets_use_are_declared() {
         ("get", "/deai/gov/v1/proposals/{proposal_id}"),
         ("get", "/deai/compute/v1/jobs"),
         ("get", "/deai/treasury/v1/streams"),
+        ("get", "/deai/rounds/v1/rounds/{round_id}"),
+        ("get", "/deai/rounds/v1/versions/{version}/lineage"),
     ] {
         assert!(
             routes.contains(&(verb.to_owned(), path.to_owned())),
@@ -595,6 +597,9 @@ fn the_query_paths_the_chain_answers_are_service_methods() {
         "/deai.compute.v1.Query/Provider",
         "/deai.compute.v1.Query/Models",
         "/deai.compute.v1.Query/Params",
+        "/deai.rounds.v1.Query/Round",
+        "/deai.rounds.v1.Query/Rounds",
+        "/deai.rounds.v1.Query/Lineage",
         "/cosmos.auth.v1beta1.Query/Account",
         "/cosmos.bank.v1beta1.Query/Balance",
         "/cosmos.bank.v1beta1.Query/AllBalances",

@@ -14,7 +14,7 @@ use anyhow::{anyhow, bail, Context};
 use cosmos_sdk_proto::Any;
 use deai_auth::AuthParams;
 use deai_client::{
-    send::SignedTx,
+    send::{Landed, SignedTx},
     tx::{any, Key, TxParams},
     Gas, NodeClient,
 };
@@ -33,8 +33,6 @@ pub struct Included {
     pub height: u64,
     /// Gas the transaction used.
     pub gas_used: u64,
-    /// Its gas limit.
-    pub gas_wanted: u64,
 }
 
 /// A connection to the node, with the provider's key.
@@ -178,10 +176,20 @@ impl Chain {
             .ok_or_else(|| anyhow!("the node returned no job {id}"))
     }
 
-    /// Signs `msg`, sends it and waits for its block. An error names what
-    /// went wrong: no account yet, the simulation failed, refused by CheckTx,
-    /// or failed in its block (with the app's log).
-    pub async fn send(&self, msg: Any, what: &str) -> anyhow::Result<Included> {
+    /// The signer's spendable udeai.
+    pub async fn balance(&self) -> anyhow::Result<u128> {
+        let coins = self.client.balances(&self.bech32).await?;
+        Ok(coins
+            .iter()
+            .find(|c| c.denom == deai_types::BASE_DENOM)
+            .and_then(|c| c.amount.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// The transaction parameters for `msg` now: the account's number and
+    /// sequence, the gas limit (simulated with `--gas auto`) and the fee. An
+    /// error names what went wrong: no account yet, or the simulation failed.
+    pub async fn prepare(&self, msg: &Any, what: &str) -> anyhow::Result<TxParams> {
         let acc = self.client.account(&self.bech32).await?.ok_or_else(|| {
             anyhow!(
                 "account {} does not exist yet: send it tokens for fees and the bond",
@@ -196,10 +204,9 @@ impl Chain {
             gas_limit: 0,
             memo: String::new(),
         };
-        let msgs = vec![msg];
         p.gas_limit = self
             .client
-            .gas_limit(&self.key, &msgs, &p, self.gas)
+            .gas_limit(&self.key, std::slice::from_ref(msg), &p, self.gas)
             .await
             .with_context(|| what.to_string())?;
         if p.fee.is_none() {
@@ -208,35 +215,53 @@ impl Chain {
                 &self.auth.fee_denom,
             ));
         }
-        let tx = SignedTx::new(&self.key, msgs, p);
+        Ok(p)
+    }
+
+    /// Signs `msg` with `params` (from [`Chain::prepare`]), sends it and waits for its
+    /// block. A tx refused by CheckTx or failed in its block is an error, with the app's log.
+    pub async fn send_prepared(
+        &self,
+        msg: Any,
+        params: TxParams,
+        what: &str,
+    ) -> anyhow::Result<Landed> {
+        let tx = SignedTx::new(&self.key, vec![msg], params);
         let landed = self
             .client
             .send(&tx, INCLUSION_TIMEOUT)
             .await
             .with_context(|| what.to_string())?;
-        let included = Included {
-            height: landed.height,
-            gas_used: landed.gas_used,
-            gas_wanted: landed.gas_wanted,
-        };
         if landed.code != 0 {
             bail!(
                 "{what}: the tx failed in block {} (code {}, gas {} of {}): {}",
-                included.height,
+                landed.height,
                 landed.code,
-                included.gas_used,
-                included.gas_wanted,
+                landed.gas_used,
+                landed.gas_wanted,
                 landed.log
             );
         }
         tracing::debug!(
-            height = included.height,
+            height = landed.height,
             sequence = tx.params.sequence,
-            gas_used = included.gas_used,
+            gas_used = landed.gas_used,
             what,
             "tx included"
         );
-        Ok(included)
+        Ok(landed)
+    }
+
+    /// Signs `msg`, sends it and waits for its block. An error names what
+    /// went wrong: no account yet, the simulation failed, refused by CheckTx,
+    /// or failed in its block (with the app's log).
+    pub async fn send(&self, msg: Any, what: &str) -> anyhow::Result<Included> {
+        let params = self.prepare(&msg, what).await?;
+        let landed = self.send_prepared(msg, params, what).await?;
+        Ok(Included {
+            height: landed.height,
+            gas_used: landed.gas_used,
+        })
     }
 }
 

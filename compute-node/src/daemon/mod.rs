@@ -8,7 +8,7 @@
 //! invalid-input answer for an input no provider can run (so honest providers
 //! agree and are not slashed), or nothing, for a reason of this node's own.
 
-mod chain;
+pub(crate) mod chain;
 mod follow;
 mod metrics;
 mod store;
@@ -541,8 +541,39 @@ impl Daemon {
             reveal_deadline: job.reveal_deadline,
             note: String::new(),
         })?;
+        // The run may have taken blocks: commit only if the commit window is still open
+        // now, so a job this node could not run in time is never committed late (the
+        // chain would refuse it, and a fixed-gas tx would still cost its fee). The height
+        // read is the node's latest; if the node cannot say, the next block step decides.
+        let now = match self.chain.height().await {
+            Ok(h) => h.max(height),
+            Err(e) => {
+                tracing::debug!(error = %format!("{e:#}"), "reading the height after a run");
+                return Ok(());
+            }
+        };
+        if now >= job.commit_deadline {
+            tracing::warn!(
+                job = job.id,
+                deadline = job.commit_deadline,
+                height = now,
+                kernel_us = out.kernel_time.as_micros() as u64,
+                "finished after the commit deadline: not committing"
+            );
+            Metrics::add(&self.metrics.job_failures, 1);
+            let entry = self
+                .store
+                .get(job.id)
+                .cloned()
+                .context("the job was just stored")?;
+            return self.store.put(PendingJob {
+                phase: Phase::Abandoned,
+                note: "finished after the commit deadline".into(),
+                ..entry
+            });
+        }
         // Commit in the same block step: the stored record makes this safe to repeat.
-        Box::pin(self.advance(job, height)).await
+        Box::pin(self.advance(job, now)).await
     }
 
     /// Accounts for a job that is no longer in its commit or reveal phase, and forgets it.

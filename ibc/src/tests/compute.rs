@@ -411,3 +411,63 @@ fn remote_jobs_and_accounts_are_queried() {
     .unwrap_err();
     assert_eq!(e.code, 18);
 }
+
+/// Runs `MsgReclaimRemoteFunds` of `amount` udeai from the remote account
+/// of `sender` on channel-1 to `signer`, as a transaction would.
+fn reclaim(
+    c: &mut Chain,
+    signer: &Address,
+    sender: &str,
+    amount: u128,
+) -> Result<Vec<deai_types::Event>, String> {
+    let any = cosmos_sdk_proto::Any {
+        type_url: crate::msg::RECLAIM_REMOTE_FUNDS_TYPE_URL.into(),
+        value: pb::MsgReclaimRemoteFunds {
+            signer: signer.to_bech32(),
+            channel: "channel-1".into(),
+            sender: sender.into(),
+            amount: vec![cosmos_sdk_proto::cosmos::base::v1beta1::Coin {
+                denom: "udeai".into(),
+                amount: amount.to_string(),
+            }],
+        }
+        .encode_to_vec(),
+    };
+    let msg = crate::msg::ReclaimMsg::decode(&any).map_err(|e| e.to_string())?;
+    deai_types::testing::run_msg(&mut c.state, &msg, (c.height, c.time), &Host)
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_key_that_sent_jobs_reclaims_what_is_left_in_its_remote_account() {
+    let mut c = market();
+    // Alice's key is cosmos1… on the other chain and deai1… here: the same
+    // 20 bytes.
+    let alice = Address([0xa1; 20]);
+    let on_hub =
+        bech32::encode::<bech32::Bech32>(bech32::Hrp::parse("cosmos").unwrap(), &alice.0).unwrap();
+    let remote = remote_account("compute", "channel-1", &on_hub);
+    c.state.mint(&remote, &[Coin::new(500, "udeai")]).unwrap();
+
+    // Someone else cannot take it, whatever the sender string says, and
+    // neither can a sender whose address is no 20-byte account.
+    let mallory = Address([0x66; 20]);
+    let before = c.state.clone();
+    let e = reclaim(&mut c, &mallory, &on_hub, 500).unwrap_err();
+    assert!(e.contains("only the key that sent the jobs"), "{e}");
+    let contract =
+        bech32::encode::<bech32::Bech32>(bech32::Hrp::parse("osmo").unwrap(), &[0xa1; 32]).unwrap();
+    assert!(reclaim(&mut c, &alice, &contract, 1).is_err());
+    assert!(reclaim(&mut c, &alice, "not bech32", 1).is_err());
+    // More than is left is refused and moves nothing.
+    assert!(reclaim(&mut c, &alice, &on_hub, 501).is_err());
+    assert!(c.state == before);
+
+    let events = reclaim(&mut c, &alice, &on_hub, 300).unwrap();
+    assert!(events.iter().any(|e| e.kind == "transfer"), "{events:?}");
+    assert_eq!(c.state.balance(&remote, "udeai").unwrap(), 200);
+    assert_eq!(c.state.balance(&alice, "udeai").unwrap(), 300);
+    // The remote account of the same bytes on another channel is another
+    // account: channel-1's funds are the only ones this reaches.
+    assert_ne!(remote_account("compute", "channel-2", &on_hub), remote);
+}

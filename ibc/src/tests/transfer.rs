@@ -145,6 +145,11 @@ fn a_transfer_escrows_native_tokens_and_commits_the_packet() {
         1000,
         "escrow mints nothing"
     );
+    assert_eq!(
+        crate::transfer::escrowed_base_denom(&c.state).unwrap(),
+        300,
+        "governance leaves it out of the voting power"
+    );
     assert!(c
         .state
         .get_raw(b"ibc/commitments/ports/transfer/channels/channel-0/sequences/1")
@@ -334,6 +339,7 @@ fn a_timeout_or_an_error_acknowledgement_refunds_the_sender() {
     }
     assert_eq!(c.state.balance(&alice(), "udeai").unwrap(), 1000);
     assert_eq!(c.state.supply("udeai").unwrap(), 1000);
+    assert_eq!(crate::transfer::escrowed_base_denom(&c.state).unwrap(), 0);
 }
 
 #[test]

@@ -24,10 +24,26 @@
 //! [`GEMM_I8_MAX_OUTPUT_ELEMENTS`] elements, so a provider never sizes an
 //! output beyond 64 MiB.
 //!
-//! # `embed` input, version 1
+//! # `embed` input
 //!
-//! Raw UTF-8 text, at least one byte. The model's tokenizer truncates it to
-//! the model's token limit.
+//! Either one text or a batch of texts, at most [`EMBED_MAX_INPUT_BYTES`] in
+//! all, checked by [`embed_texts`] before anything else is read.
+//!
+//! * **One text** (version 1): raw UTF-8 text, at least one byte.
+//! * **A batch** (version 1): the four bytes [`EMBED_BATCH_MAGIC_V1`]
+//!   (`FF 44 45 31`, `0xFF` then `DE1`), `count` as u32 little-endian (1 to
+//!   [`EMBED_MAX_BATCH`]), then `count` times: a length `len` as u32
+//!   little-endian (at least 1) and `len` bytes of UTF-8 text. Nothing may
+//!   follow the last text. `0xFF` never occurs in UTF-8, so no single-text
+//!   input (which must be UTF-8) can be read as a batch, and every input
+//!   accepted before batches existed means what it meant.
+//!
+//! Each text is tokenized on its own; the model's tokenizer truncates it to
+//! the model's token limit. The result of a batch is the `count × hidden`
+//! matrix of the texts' embeddings, row `i` for text `i`; a batch of one text
+//! has the same result as that text alone. Work units are the sum of each
+//! text's ([`embed_work_units`]), so a batch costs what its texts would
+//! cost as separate jobs.
 //!
 //! # The invalid-input answer
 //!
@@ -220,14 +236,31 @@ impl GemmI8Shape {
     }
 }
 
-/// Longest `embed` text: far beyond the model's 256 tokens (which a few KiB
+/// Magic and version of the `embed` batch input (see the module docs).
+pub const EMBED_BATCH_MAGIC_V1: [u8; 4] = [0xFF, b'D', b'E', b'1'];
+
+/// Length of the `embed` batch header: the magic and the count.
+pub const EMBED_BATCH_HEADER_BYTES: usize = 8;
+
+/// Most texts in one `embed` batch. With at most 8 work units a text, a
+/// batch is at most 2,048 work units, and its result at most
+/// `256 × hidden` int32 (384 KiB for a 384-wide model).
+pub const EMBED_MAX_BATCH: usize = 256;
+
+/// Longest `embed` input, one text or a whole batch: far beyond the model's 256 tokens (which a few KiB
 /// of text fill), yet small enough that every provider tokenizes it quickly,
 /// whatever `max_input_bytes` governance sets.
 pub const EMBED_MAX_INPUT_BYTES: usize = 65_536;
 
-/// Checks an `embed` input: non-empty UTF-8 text of at most
-/// [`EMBED_MAX_INPUT_BYTES`].
+/// Checks an `embed` input (one text or a batch, see the module docs).
 pub fn check_embed_input(input: &[u8]) -> Result<(), InputError> {
+    embed_texts(input).map(|_| ())
+}
+
+/// The texts of an `embed` input, in order: one for a single text, `count`
+/// for a batch. The total size is checked before anything is decoded, and a
+/// batch's count before anything is allocated for it.
+pub fn embed_texts(input: &[u8]) -> Result<Vec<&str>, InputError> {
     if input.is_empty() {
         return Err(InputError::BadText("is empty".into()));
     }
@@ -237,8 +270,78 @@ pub fn check_embed_input(input: &[u8]) -> Result<(), InputError> {
             input.len()
         )));
     }
-    std::str::from_utf8(input).map_err(|e| InputError::BadText(format!("is not UTF-8: {e}")))?;
-    Ok(())
+    let Some(body) = input.strip_prefix(EMBED_BATCH_MAGIC_V1.as_slice()) else {
+        let text = std::str::from_utf8(input)
+            .map_err(|e| InputError::BadText(format!("is not UTF-8: {e}")))?;
+        return Ok(vec![text]);
+    };
+    let bad = |reason: String| InputError::BadText(format!("batch {reason}"));
+    let (count, mut rest) = take_u32(body).ok_or_else(|| bad("has no count".into()))?;
+    let count = usize::try_from(count).unwrap_or(usize::MAX);
+    if count == 0 || count > EMBED_MAX_BATCH {
+        return Err(bad(format!(
+            "has {count} texts, 1 to {EMBED_MAX_BATCH} allowed"
+        )));
+    }
+    let mut texts = Vec::with_capacity(count);
+    for i in 0..count {
+        let (len, after) =
+            take_u32(rest).ok_or_else(|| bad(format!("ends before text {i}'s length")))?;
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        if len == 0 {
+            return Err(bad(format!("text {i} is empty")));
+        }
+        let (text, after) = after
+            .split_at_checked(len)
+            .ok_or_else(|| bad(format!("ends inside text {i}")))?;
+        let text =
+            std::str::from_utf8(text).map_err(|e| bad(format!("text {i} is not UTF-8: {e}")))?;
+        texts.push(text);
+        rest = after;
+    }
+    if !rest.is_empty() {
+        return Err(bad(format!("has {} bytes after its last text", rest.len())));
+    }
+    Ok(texts)
+}
+
+fn take_u32(b: &[u8]) -> Option<(u32, &[u8])> {
+    let (word, rest) = b.split_at_checked(4)?;
+    let word: [u8; 4] = word.try_into().ok()?;
+    Some((u32::from_le_bytes(word), rest))
+}
+
+/// Encodes `texts` as an `embed` input: a batch (see the module docs), or the
+/// text itself when there is exactly one, so a one-text request is the same
+/// job however it was sent. The result is checked by [`embed_texts`].
+pub fn encode_embed_input(texts: &[&str]) -> Result<Vec<u8>, InputError> {
+    let input = match texts {
+        [one] => one.as_bytes().to_vec(),
+        _ => {
+            let count = u32::try_from(texts.len())
+                .map_err(|_| InputError::BadText(format!("batch has {} texts", texts.len())))?;
+            let mut out = EMBED_BATCH_MAGIC_V1.to_vec();
+            out.extend_from_slice(&count.to_le_bytes());
+            for t in texts {
+                // A text longer than u32 is far past the size bound checked below.
+                let len = u32::try_from(t.len()).unwrap_or(u32::MAX);
+                out.extend_from_slice(&len.to_le_bytes());
+                out.extend_from_slice(t.as_bytes());
+            }
+            out
+        }
+    };
+    embed_texts(&input)?;
+    Ok(input)
+}
+
+/// Work units of an `embed` input: the sum of [`embed_work_units`] of each
+/// text's length (at most 8 a text, so at most 2,048 a batch).
+pub fn embed_input_work_units(input: &[u8]) -> Result<u64, InputError> {
+    Ok(embed_texts(input)?
+        .iter()
+        .map(|t| embed_work_units(u64::try_from(t.len()).unwrap_or(u64::MAX)))
+        .fold(0u64, u64::saturating_add))
 }
 
 #[cfg(test)]
@@ -344,7 +447,83 @@ mod tests {
         assert!(check_embed_input(&[0xff, 0xfe]).is_err());
     }
 
+    #[test]
+    fn a_batch_of_texts_round_trips_and_one_text_is_the_text_itself() {
+        let input = encode_embed_input(&["a man", "eats food", "é"]).unwrap();
+        assert_eq!(&input[..4], &EMBED_BATCH_MAGIC_V1);
+        assert_eq!(
+            embed_texts(&input).unwrap(),
+            vec!["a man", "eats food", "é"]
+        );
+        assert_eq!(encode_embed_input(&["hello"]).unwrap(), b"hello");
+        assert_eq!(embed_texts(b"hello").unwrap(), vec!["hello"]);
+    }
+
+    #[test]
+    fn batch_work_units_are_the_sum_of_each_texts() {
+        let long = "x".repeat(600);
+        let input = encode_embed_input(&["a", &long, "b"]).unwrap();
+        assert_eq!(embed_input_work_units(&input).unwrap(), 1 + 2 + 1);
+        assert_eq!(embed_input_work_units(b"hello").unwrap(), 1);
+        let many: Vec<&str> = vec!["y"; EMBED_MAX_BATCH];
+        let input = encode_embed_input(&many).unwrap();
+        assert_eq!(
+            embed_input_work_units(&input).unwrap(),
+            EMBED_MAX_BATCH as u64
+        );
+    }
+
+    #[test]
+    fn a_batch_past_its_bounds_or_malformed_is_refused_before_it_is_decoded() {
+        let batch = |count: u32, texts: &[&[u8]]| {
+            let mut v = EMBED_BATCH_MAGIC_V1.to_vec();
+            v.extend_from_slice(&count.to_le_bytes());
+            for t in texts {
+                v.extend_from_slice(&(t.len() as u32).to_le_bytes());
+                v.extend_from_slice(t);
+            }
+            v
+        };
+        // Too many texts, none, a count that promises more than the bytes hold.
+        let many: Vec<&str> = vec!["y"; EMBED_MAX_BATCH + 1];
+        assert!(encode_embed_input(&many).is_err());
+        assert!(embed_texts(&batch(u32::MAX, &[b"a"])).is_err());
+        assert!(embed_texts(&batch(0, &[])).is_err());
+        assert!(embed_texts(&batch(2, &[b"a"])).is_err());
+        // An empty text, a text that is not UTF-8, bytes after the last text.
+        assert!(embed_texts(&batch(2, &[b"a", b""])).is_err());
+        assert!(embed_texts(&batch(1, &[&[0xff]])).is_err());
+        let mut trailing = batch(1, &[b"a"]);
+        trailing.push(b'!');
+        assert!(embed_texts(&trailing).is_err());
+        // A length past the end; a header cut short.
+        let mut short = batch(1, &[]);
+        short.extend_from_slice(&u32::MAX.to_le_bytes());
+        short.push(b'a');
+        assert!(embed_texts(&short).is_err());
+        assert!(embed_texts(&EMBED_BATCH_MAGIC_V1).is_err());
+        // The total size is bounded, a batch's as a text's.
+        let big = "z".repeat(EMBED_MAX_INPUT_BYTES / 2);
+        assert!(encode_embed_input(&[&big, &big]).is_err());
+    }
+
     proptest! {
+        #[test]
+        fn any_accepted_embed_input_has_bounded_non_empty_utf8_texts(bytes in proptest::collection::vec(any::<u8>(), 0..96)) {
+            if let Ok(texts) = embed_texts(&bytes) {
+                prop_assert!(!texts.is_empty() && texts.len() <= EMBED_MAX_BATCH);
+                prop_assert!(texts.iter().all(|t| !t.is_empty()));
+                prop_assert!(texts.iter().map(|t| t.len()).sum::<usize>() <= bytes.len());
+            }
+        }
+
+        #[test]
+        fn batches_round_trip(texts in proptest::collection::vec("[a-z é]{1,12}", 1..8)) {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let input = encode_embed_input(&refs).unwrap();
+            prop_assert_eq!(embed_texts(&input).unwrap(), refs);
+        }
+
         #[test]
         fn any_accepted_gemm_input_is_within_every_bound(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             if let Ok(s) = GemmI8Shape::parse(&bytes) {

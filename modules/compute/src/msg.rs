@@ -346,16 +346,12 @@ impl SubmitJob {
     }
 
     /// The work units of the job, from the work its input asks for: a
-    /// `gemm-i8` product's multiply-adds, an `embed` text's bytes up to what
-    /// the tokenizer reads. Fails on an input no provider can run.
+    /// `gemm-i8` product's multiply-adds, each `embed` text's bytes up to
+    /// what the tokenizer reads, summed over a batch. Fails on an input no provider can run.
     pub fn work_units(&self) -> Result<u64, ComputeError> {
         match self.kind {
             Kind::GemmI8 => Ok(crate::input::GemmI8Shape::parse(&self.input)?.work_units()),
-            Kind::Embed => {
-                crate::input::check_embed_input(&self.input)?;
-                let len = u64::try_from(self.input.len()).unwrap_or(u64::MAX);
-                Ok(crate::input::embed_work_units(len))
-            }
+            Kind::Embed => Ok(crate::input::embed_input_work_units(&self.input)?),
             Kind::Infer => Err(ComputeError::InvalidKind(
                 "infer jobs are not accepted: no compute node implements the infer kind yet".into(),
             )),

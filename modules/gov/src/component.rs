@@ -3,8 +3,8 @@
 use cosmos_sdk_proto::{cosmos::gov::v1 as sdk, Any};
 use deai_types::{
     module::{decode_any, shown_type_url},
-    Address, BlockCtx, BlockHooks, BlockHost, DecodeCtx, Event, GenesisHandler, HistoryNeed,
-    HookError, Module, ModuleMsg, MsgError, MsgHandler, QueryCtx, QueryError, QueryHandler,
+    BlockCtx, BlockHooks, BlockHost, DecodeCtx, Event, GenesisHandler, HistoryNeed, HookError,
+    Module, ModuleMsg, MsgError, MsgHandler, NonVoting, QueryCtx, QueryError, QueryHandler,
     StateRead, StateWrite,
 };
 
@@ -26,7 +26,7 @@ impl<'a, S: StateWrite> GovHost<S> for Host<'a> {
             .map_err(|e| GovError::HistoryUnavailable(height, e))
     }
 
-    fn non_voting(&self) -> Vec<Address> {
+    fn non_voting(&self) -> NonVoting {
         self.0.non_voting()
     }
 

@@ -60,7 +60,7 @@ pub mod tally;
 pub use component::GovModule;
 use cosmos_sdk_proto::Any;
 use deai_proto::gov::v1::{Proposal, ProposalStatus};
-use deai_types::{Address, Event, Overlay, StateRead, StateWrite};
+use deai_types::{Address, Event, NonVoting, Overlay, StateRead, StateWrite};
 pub use error::GovError;
 pub use genesis::GovGenesis;
 pub use params::GovParams;
@@ -113,10 +113,11 @@ pub trait GovHost<S: StateWrite> {
     type History: StateRead;
     /// The state at the end of block `height`.
     fn history(&self, height: u64) -> Result<Self::History, GovError>;
-    /// Accounts whose balances are no one's voting power (module accounts
-    /// holding fees, deposits, the treasury), subtracted from the total.
-    /// Not the staking pools: their tokens are their delegators' power.
-    fn non_voting(&self) -> Vec<Address>;
+    /// What is no one's voting power (module accounts holding fees,
+    /// deposits, the treasury; tokens escrowed for other chains),
+    /// subtracted from the total. Not the staking pools: their tokens are
+    /// their delegators' power.
+    fn non_voting(&self) -> NonVoting;
     /// Runs a passed proposal's messages as the governance account, all or
     /// nothing: on `Err` it must have written nothing.
     fn execute(&self, state: &mut S, height: u64, messages: &[Any]) -> Result<Vec<Event>, String>;

@@ -10,7 +10,7 @@ use cosmos_sdk_proto::cosmos::{
 use deai_proto::gov::v1 as pb;
 use deai_types::{
     query::{address, decode, Page},
-    Address, QueryError, StateRead,
+    Address, NonVoting, QueryError, StateRead,
 };
 use prost::Message;
 
@@ -141,7 +141,7 @@ fn tally_of<S: StateRead, H: StateRead>(
     state: &S,
     p: &pb::Proposal,
     history: &dyn Fn(u64) -> Result<H, GovError>,
-    non_voting: &[Address],
+    non_voting: &NonVoting,
 ) -> Result<pb::TallyResult, QueryError> {
     if let Some(t) = p.final_tally.clone() {
         return Ok(t);
@@ -162,7 +162,7 @@ pub fn query<S: StateRead, H: StateRead>(
     method: &str,
     data: &[u8],
     history: &dyn Fn(u64) -> Result<H, GovError>,
-    non_voting: &[Address],
+    non_voting: &NonVoting,
 ) -> Option<Result<Vec<u8>, QueryError>> {
     let answer = match method {
         "/deai.gov.v1.Query/Params" => (|| {
@@ -377,7 +377,14 @@ mod tests {
         req: impl Message,
     ) -> Result<Vec<u8>, QueryError> {
         let history = |_h: u64| -> Result<MemState, GovError> { Ok(history.clone()) };
-        query(state, method, &req.encode_to_vec(), &history, &[]).expect("gov answers this path")
+        query(
+            state,
+            method,
+            &req.encode_to_vec(),
+            &history,
+            &NonVoting::default(),
+        )
+        .expect("gov answers this path")
     }
 
     fn ask(state: &MemState, method: &str, req: impl Message) -> Result<Vec<u8>, QueryError> {
@@ -963,7 +970,7 @@ mod tests {
                 &format!("/cosmos.gov.v1.Query/{method}"),
                 bytes,
                 &history,
-                &[],
+                &NonVoting::default(),
             )
             .expect("gov answers this path")
         };

@@ -41,7 +41,7 @@ use std::collections::BTreeMap;
 use deai_bank::BankRead;
 use deai_proto::gov::v1::{Proposal, TallyResult, Vote, VoteOption};
 use deai_staking::StakingRead;
-use deai_types::{Address, StateRead, BASE_DENOM};
+use deai_types::{Address, NonVoting, StateRead, BASE_DENOM};
 
 use crate::{params::share, GovError, GovParams, GovRead};
 
@@ -126,13 +126,14 @@ fn lent_power<H: StateRead>(history: &H, delegate: &Address) -> Result<u128, Gov
 }
 
 /// The power that could vote: the supply minus the non-voting accounts'
-/// balances (the staking pools are not among them: staked tokens count).
-pub fn total_power<H: StateRead>(history: &H, non_voting: &[Address]) -> Result<u128, GovError> {
+/// balances (the staking pools are not among them: staked tokens count)
+/// and minus what is held here for people on other chains.
+pub fn total_power<H: StateRead>(history: &H, non_voting: &NonVoting) -> Result<u128, GovError> {
     let mut total = history.supply(BASE_DENOM)?;
-    for a in non_voting {
+    for a in &non_voting.accounts {
         total = total.saturating_sub(history.balance(a, BASE_DENOM)?);
     }
-    Ok(total)
+    Ok(total.saturating_sub(non_voting.held_elsewhere(history)?))
 }
 
 /// Adds one vote with `power` to `tally`.
@@ -165,7 +166,7 @@ pub fn tally<H: StateRead, C: StateRead>(
     history: &H,
     current: &C,
     p: &Proposal,
-    non_voting: &[Address],
+    non_voting: &NonVoting,
 ) -> Result<Tally, GovError> {
     let mut t = Tally {
         total_power: total_power(history, non_voting)?,

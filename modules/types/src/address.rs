@@ -172,6 +172,18 @@ fn value_of(c: u8) -> Option<u8> {
     CHARSET.iter().position(|&x| x == c).map(|i| i as u8)
 }
 
+impl Address {
+    /// The 20 bytes of a bech32 address of any chain (`cosmos1…`,
+    /// `osmo1…`, `deai1…`): on Cosmos chains, the same secp256k1 key's
+    /// account everywhere. Refuses addresses of another length (contracts,
+    /// 32-byte module accounts).
+    pub fn from_any_bech32(s: &str) -> Result<Self, AddressError> {
+        let (_, data) =
+            bech32::decode(s).map_err(|e| AddressError::Bech32(s.to_string(), e.to_string()))?;
+        Address::from_slice(&data)
+    }
+}
+
 impl FromStr for Address {
     type Err = AddressError;
 

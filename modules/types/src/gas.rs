@@ -22,6 +22,9 @@ pub struct GasConfig {
     pub tx_byte: u64,
     /// Cost of verifying one secp256k1 signature.
     pub sig_verify_secp256k1: u64,
+    /// Cost of verifying one ed25519 signature (a CometBFT validator's, in
+    /// a light-client header a message carries).
+    pub sig_verify_ed25519: u64,
 }
 
 impl Default for GasConfig {
@@ -34,6 +37,7 @@ impl Default for GasConfig {
             iter_next: 30,
             tx_byte: 10,
             sig_verify_secp256k1: 1_000,
+            sig_verify_ed25519: 590,
         }
     }
 }

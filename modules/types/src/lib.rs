@@ -24,8 +24,9 @@ pub use event::Event;
 pub use gas::{GasConfig, GasMeter, Metered};
 pub use module::{
     BlockCtx, BlockHooks, BlockHost, BlockInfo, DecodeCtx, GenesisHandler, GovernedParams,
-    HistoryNeed, HookError, Module, ModuleAccount, ModuleMsg, MsgCtx, MsgDecoder, MsgHandler,
-    MsgHistory, MsgHost, QueryCtx, QueryHandler, UpdateParams, ValidatorUpdate,
+    HeldElsewhere, HistoryNeed, HookError, Module, ModuleAccount, ModuleMsg, MsgCtx, MsgDecoder,
+    MsgHandler, MsgHistory, MsgHost, NonVoting, QueryCtx, QueryHandler, UpdateParams,
+    ValidatorUpdate,
 };
 pub use query::{Page, QueryError};
 pub use state::{

@@ -36,7 +36,9 @@ use std::collections::BTreeMap;
 
 use cosmos_sdk_proto::Any;
 
-use crate::{Address, Coin, Event, GasConfig, MsgError, QueryError, StateRead, StateWrite};
+use crate::{
+    Address, Coin, Event, GasConfig, MsgError, QueryError, StateError, StateRead, StateWrite,
+};
 
 /// The module account (`Address::module(FEE_COLLECTOR)`) the ante handler
 /// pays transaction fees into, and the treasury takes its share from.
@@ -143,10 +145,8 @@ pub trait BlockHost {
     /// The state committed at the end of block `height`; the error says why
     /// it cannot be read (pruned, storage failure).
     fn history(&self, height: u64) -> Result<Box<dyn StateRead + '_>, String>;
-    /// Accounts whose balances are no one's voting power (module accounts
-    /// holding fees, deposits, the treasury; not the staking pools, whose
-    /// tokens are delegators' stake).
-    fn non_voting(&self) -> Vec<Address>;
+    /// What is no one's voting power here (see [`NonVoting`]).
+    fn non_voting(&self) -> NonVoting;
     /// Whether genesis named validators outside staking (a fixed list): if
     /// not, staking's set is CometBFT's whole set and must never empty.
     fn has_fixed_validators(&self) -> bool;
@@ -250,9 +250,53 @@ pub struct QueryCtx<'a> {
     pub gas: GasConfig,
     /// The names of the module accounts, each at `Address::module(name)`.
     pub module_accounts: &'a [&'a str],
-    /// Accounts whose balances are no one's voting power (module accounts
-    /// holding fees, deposits, the treasury; not the staking pools).
-    pub non_voting: &'a [Address],
+    /// What is no one's voting power here (see [`NonVoting`]).
+    pub non_voting: &'a NonVoting,
+}
+
+/// An amount of the base denom a module holds here for people elsewhere
+/// (tokens escrowed for another chain's vouchers), so no one's voting power
+/// on this chain.
+#[derive(Clone, Copy, Debug)]
+pub struct HeldElsewhere {
+    /// Reads the amount from a committed state.
+    pub read: fn(&dyn StateRead) -> Result<u128, StateError>,
+    /// The key prefix `read` reads under: an export carries it at every
+    /// past height a module's pending work reads (governance's tallies
+    /// compute the total power there).
+    pub prefix: &'static [u8],
+}
+
+/// What governance leaves out of the total voting power: the balances of
+/// `accounts` (module accounts holding fees, deposits, the treasury; not
+/// the staking pools, whose tokens are delegators' stake), and the amounts
+/// `held_elsewhere` reads.
+#[derive(Clone, Debug, Default)]
+pub struct NonVoting {
+    /// Accounts whose balances are no one's voting power.
+    pub accounts: Vec<Address>,
+    /// Readers of base-denom amounts held for people on other chains.
+    pub held_elsewhere: Vec<HeldElsewhere>,
+}
+
+impl NonVoting {
+    /// The total `held_elsewhere` reads from `state`.
+    pub fn held_elsewhere(&self, state: &dyn StateRead) -> Result<u128, StateError> {
+        let mut total: u128 = 0;
+        for h in &self.held_elsewhere {
+            total = total.saturating_add((h.read)(state)?);
+        }
+        Ok(total)
+    }
+}
+
+impl From<Vec<Address>> for NonVoting {
+    fn from(accounts: Vec<Address>) -> Self {
+        NonVoting {
+            accounts,
+            held_elsewhere: Vec::new(),
+        }
+    }
 }
 
 /// A module's gRPC-style queries (`/package.Query/Method` with a protobuf request).
@@ -401,6 +445,12 @@ pub trait ModuleMsg: std::fmt::Debug + Send + Sync {
     /// they hold exactly what their module accounts for.
     fn recipients(&self) -> Vec<Address> {
         Vec::new()
+    }
+    /// Gas for work it makes every validator do outside the store (the
+    /// signature checks of a light-client header it carries), charged with
+    /// the transaction's bytes, before any message runs.
+    fn execution_gas(&self, _gas: &GasConfig) -> u64 {
+        0
     }
     /// Executes it against `state` (a scratch layer the app drops on
     /// failure), returning its events.
@@ -551,6 +601,12 @@ pub trait Module: BlockHooks + QueryHandler + MsgHandler + GenesisHandler + Send
     /// default): IBC keeps its provable state under `ibc/` and its own
     /// records under `ibchost/`.
     fn other_key_prefixes(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Base-denom amounts it holds for people elsewhere, left out of
+    /// governance's total voting power (none by default).
+    fn held_elsewhere(&self) -> &'static [HeldElsewhere] {
         &[]
     }
 }

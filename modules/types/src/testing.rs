@@ -58,8 +58,8 @@ impl BlockHost for TestHost {
         Err("the test host keeps no history".into())
     }
 
-    fn non_voting(&self) -> Vec<Address> {
-        Vec::new()
+    fn non_voting(&self) -> crate::module::NonVoting {
+        crate::module::NonVoting::default()
     }
 
     fn has_fixed_validators(&self) -> bool {

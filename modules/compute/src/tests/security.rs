@@ -159,6 +159,33 @@ fn inputs_the_network_cannot_run_are_refused_at_submission() {
 }
 
 #[test]
+fn a_batch_of_texts_is_billed_per_text_and_a_malformed_batch_is_refused_at_submission() {
+    let model = hex::encode(sha3(&[b"weights"]));
+    let long = "x".repeat(600);
+    let input = crate::input::encode_embed_input(&["a", &long, "b"]).unwrap();
+    let Msg::SubmitJob(job) = Msg::from_any(&submission("embed", &model, &input, 100)).unwrap()
+    else {
+        panic!("not a submission")
+    };
+    // One unit for each short text, two for the 600-byte one.
+    assert_eq!(job.work_units().unwrap(), 4);
+    // A single text is still its own raw bytes, billed as before.
+    let Msg::SubmitJob(job) = Msg::from_any(&submission("embed", &model, b"hello", 100)).unwrap()
+    else {
+        panic!("not a submission")
+    };
+    assert_eq!(job.work_units().unwrap(), 1);
+    let mut trailing = input.clone();
+    trailing.push(b'!');
+    let e = Msg::from_any(&submission("embed", &model, &trailing, 100)).unwrap_err();
+    assert!(matches!(e, ComputeError::InvalidInput(_)), "{e}");
+    let mut huge_count = crate::input::EMBED_BATCH_MAGIC_V1.to_vec();
+    huge_count.extend_from_slice(&u32::MAX.to_le_bytes());
+    let e = Msg::from_any(&submission("embed", &model, &huge_count, 100)).unwrap_err();
+    assert!(e.to_string().contains("texts"), "{e}");
+}
+
+#[test]
 fn a_replication_above_the_eligible_providers_is_refused_at_submission() {
     let mut c = setup_with(params(), 3);
     let e = c.submit(REQ, 4, 1_000).unwrap_err();

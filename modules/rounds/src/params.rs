@@ -1,0 +1,135 @@
+//! The bounds every round's configuration must respect. They are constants,
+//! not governable parameters: each one bounds block work or message size,
+//! so a proposal cannot make an end block loop or allocate without bound.
+
+use deai_proto::rounds::v1 as pb;
+use deai_types::{Coin, BASE_DENOM};
+
+use crate::RoundsError;
+
+/// Width of the frozen encoder's embedding (all-MiniLM-L6-v2).
+pub const HIDDEN: u32 = 384;
+/// Fewest classes a head may have.
+pub const MIN_CLASSES: u32 = 2;
+/// Most classes a head may have (a head is at most 16 x 384 words, 24 KiB).
+pub const MAX_CLASSES: u32 = 16;
+/// Most contributors a round may admit: bounds the seed commitments each
+/// submission carries (32 bytes per peer) and the end block's unmasking
+/// (one vector per submitter, one mask expansion per revealed seed).
+pub const MAX_CONTRIBUTORS: u32 = 128;
+/// Most rounds open at once: bounds the rounds one end block can finish.
+pub const MAX_OPEN_ROUNDS: u64 = 4;
+/// Longest phase, in blocks.
+pub const MAX_PHASE_BLOCKS: u64 = 1_000_000;
+/// Most evaluation examples.
+pub const MAX_EVAL_EXAMPLES: u32 = 1024;
+/// Most multiply-adds of one evaluation (examples x hidden x classes); the
+/// end block evaluates twice (parent and new head).
+pub const MAX_EVAL_OPS: u64 = 1 << 23;
+/// Largest clipping bound (squared L2 norm of one contributor's update).
+pub const MAX_CLIP_L2_SQUARED: u64 = 1 << 60;
+/// Largest target noise variance: a contributor samples O(lambda) per
+/// coordinate, so this also bounds an honest device's work.
+pub const MAX_NOISE_VARIANCE: u64 = 1 << 32;
+/// Largest learning-rate numerator and denominator.
+pub const MAX_LR: u32 = 1 << 20;
+
+/// Checks a round's configuration against the bounds (stateless).
+pub fn validate_config(c: &pb::RoundConfig) -> Result<Coin, RoundsError> {
+    let bad = |s: &str| Err(RoundsError::Invalid(s.to_string()));
+    if c.base_model_id.len() != 64
+        || !c
+            .base_model_id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return bad("base_model_id must be 64 lowercase hex digits");
+    }
+    if !(MIN_CLASSES..=MAX_CLASSES).contains(&c.classes) {
+        return bad("classes must be between 2 and 16");
+    }
+    if c.lr_den == 0 || c.lr_den > MAX_LR || c.lr_num == 0 || c.lr_num > MAX_LR {
+        return bad("lr_num and lr_den must be between 1 and 2^20");
+    }
+    if c.clip_l2_squared == 0 || c.clip_l2_squared > MAX_CLIP_L2_SQUARED {
+        return bad("clip_l2_squared must be between 1 and 2^60");
+    }
+    if c.noise_variance == 0 || c.noise_variance > MAX_NOISE_VARIANCE {
+        return bad("noise_variance must be between 1 and 2^32");
+    }
+    if c.min_contributors < 2
+        || c.max_contributors < c.min_contributors
+        || c.max_contributors > MAX_CONTRIBUTORS
+    {
+        return bad("need 2 <= min_contributors <= max_contributors <= 128");
+    }
+    for (name, v) in [
+        ("join_blocks", c.join_blocks),
+        ("submit_blocks", c.submit_blocks),
+        ("reveal_blocks", c.reveal_blocks),
+    ] {
+        if v == 0 || v > MAX_PHASE_BLOCKS {
+            return Err(RoundsError::Invalid(format!(
+                "{name} must be between 1 and {MAX_PHASE_BLOCKS}"
+            )));
+        }
+    }
+    Coin::parse_amount(&c.min_provider_bond)
+        .map_err(|e| RoundsError::Invalid(format!("min_provider_bond: {e}")))?;
+    let pool = c
+        .reward_pool
+        .as_ref()
+        .ok_or_else(|| RoundsError::Invalid("reward_pool missing".into()))?;
+    if pool.denom != BASE_DENOM {
+        return bad("reward_pool must be in udeai");
+    }
+    let amount = Coin::parse_amount(&pool.amount)
+        .map_err(|e| RoundsError::Invalid(format!("reward_pool: {e}")))?;
+    if amount == 0 {
+        return bad("reward_pool must be positive");
+    }
+    if c.eval_set_hash.len() != 32 {
+        return bad("eval_set_hash must be 32 bytes");
+    }
+    Ok(Coin::new(amount, BASE_DENOM))
+}
+
+/// Checks an evaluation set's shape against `classes` and the bounds, and
+/// returns its number of examples.
+pub fn validate_eval_set(e: &pb::EvalSet, classes: u32) -> Result<u32, RoundsError> {
+    let count = u32::try_from(e.labels.len())
+        .ok()
+        .filter(|n| (1..=MAX_EVAL_EXAMPLES).contains(n))
+        .ok_or_else(|| RoundsError::Invalid("eval set: 1 to 1024 examples".into()))?;
+    let hidden = usize::try_from(HIDDEN).unwrap_or(usize::MAX);
+    if Some(e.embeddings.len()) != e.labels.len().checked_mul(hidden) {
+        return Err(RoundsError::Invalid(
+            "eval set: embeddings must be examples x 384 bytes".into(),
+        ));
+    }
+    if e.labels.iter().any(|&l| u32::from(l) >= classes) {
+        return Err(RoundsError::Invalid("eval set: a label >= classes".into()));
+    }
+    let ops = u64::from(count)
+        .saturating_mul(u64::from(HIDDEN))
+        .saturating_mul(u64::from(classes));
+    if ops > MAX_EVAL_OPS {
+        return Err(RoundsError::Invalid(format!(
+            "eval set: examples x hidden x classes exceeds {MAX_EVAL_OPS}"
+        )));
+    }
+    Ok(count)
+}
+
+/// Poisson mean of each half of a contributor's Skellam share:
+/// `ceil(noise_variance / (2 min_contributors))`, so that when at least
+/// `min_contributors` submit the summed noise has variance >= the target.
+pub fn noise_lambda(c: &pb::RoundConfig) -> u64 {
+    let per = u64::from(c.min_contributors).saturating_mul(2).max(1);
+    c.noise_variance.div_ceil(per)
+}
+
+/// Words of a round's head and updates: classes x hidden.
+pub fn words(classes: u32) -> usize {
+    usize::try_from(classes.saturating_mul(HIDDEN)).unwrap_or(usize::MAX)
+}
