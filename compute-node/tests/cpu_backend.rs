@@ -340,3 +340,27 @@ fn the_cpu_element_wise_kernels_are_the_references_bytes() {
         );
     }
 }
+
+#[test]
+fn any_backend_runs_batches_and_says_what_it_is() {
+    use deai_compute::encoder::AnyBackend;
+    let enc = IntEncoder::quantize(&FloatWeights::random(SMALL, 3)).expect("quantizes");
+    let inputs: Vec<Tokens> = [3, 9, 17].iter().map(|&n| tokens(n, n as u64)).collect();
+    let want: Vec<_> = inputs
+        .iter()
+        .map(|t| enc.forward(&Reference, t).expect("reference"))
+        .collect();
+    for be in [
+        AnyBackend::Reference(Reference),
+        AnyBackend::Cpu(CpuBackend::new().single_threaded()),
+    ] {
+        assert!(
+            enc.forward_batch(&be, &inputs).expect("batch") == want,
+            "{}",
+            be.describe()
+        );
+    }
+    assert!(AnyBackend::Cpu(CpuBackend::new())
+        .describe()
+        .starts_with("cpu ("));
+}
