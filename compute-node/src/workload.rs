@@ -65,7 +65,8 @@ use sha3::{Digest, Sha3_256};
 use thiserror::Error;
 
 use crate::{
-    encoder::Reference,
+    cpu::CpuBackend,
+    encoder::{self, AnyBackend, Reference},
     gemm_i8_reference,
     hash::{CanonicalElement, HASH_DOMAIN},
     model::SentenceModel,
@@ -226,6 +227,8 @@ pub fn sha3_256(bytes: &[u8]) -> ResultHash {
 pub enum Backend {
     /// A Vulkan device.
     Vulkan,
+    /// The native CPU backend (SIMD, all cores).
+    Cpu,
     /// The single-threaded Rust reference (no Vulkan device).
     Reference,
     /// Nothing ran: the input is invalid, and the output is [`INVALID_INPUT_OUTPUT`].
@@ -362,8 +365,12 @@ fn file_sha3(path: &Path) -> Result<String, WorkloadError> {
 /// A model loaded for `embed`, or why it cannot be (kept so a bad file is read once).
 type Loaded = Result<Arc<SentenceModel>, String>;
 
-/// Runs jobs: on the Vulkan executor when a device exists, else on the Rust reference.
+/// Runs jobs: on a real GPU through Vulkan when there is one, else on the native CPU
+/// backend (lavapipe, Vulkan on the CPU, is slower than it), else on the Rust reference.
+/// Every backend gives the reference's bytes.
 pub struct Workload {
+    /// The CPU backend, when it was chosen (no real GPU, or `DEAI_BACKEND=cpu`).
+    cpu: Option<CpuBackend>,
     executor: Option<Mutex<Executor>>,
     /// The executor `embed` jobs run on, opened when models are held: a sentence has few
     /// tokens, and the 16x2 gemm workgroup `deai-compute run` uses suits such products
@@ -383,37 +390,40 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Workload {
-    /// Opens the best Vulkan device, falling back to the Rust reference (logged) when there
-    /// is none.
+    /// Runs on what [`encoder::best_backend`] picks: a real GPU, else the CPU backend
+    /// (`DEAI_BACKEND` and `DEAI_CPU_ISA` override it). A choice that cannot be opened
+    /// falls back to the Rust reference (logged).
     pub fn new(models: ModelStore) -> Self {
-        match Executor::new(ExecutorOptions::default()) {
-            Ok(exec) => {
-                let r = exec.report();
-                let device = format!("{} ({}, Vulkan {})", r.name, r.device_type, r.api_version);
-                tracing::info!(%device, "running kernels on Vulkan");
-                let encoder_executor = if models.ids().next().is_some() {
-                    let workgroup = WorkgroupConfig::deepest_k_tile(16, 2, r.max_shared_memory);
-                    match Executor::new(ExecutorOptions {
-                        device_index: None,
-                        workgroup,
-                    }) {
-                        Ok(e) => Some(Mutex::new(e)),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "no 16x2 executor for embed jobs: using the default one");
-                            None
-                        }
-                    }
-                } else {
-                    None
-                };
-                Workload {
-                    executor: Some(Mutex::new(exec)),
-                    encoder_executor,
-                    models,
-                    loaded: Mutex::default(),
-                    device,
-                }
+        match encoder::best_backend(ExecutorOptions::default()) {
+            Ok(AnyBackend::Vulkan(exec)) => Self::vulkan(models, *exec),
+            Ok(AnyBackend::Cpu(cpu)) => Self::cpu(models, cpu),
+            Ok(AnyBackend::Reference(_)) => Self::reference(models),
+            Err(e) => {
+                tracing::warn!(error = %e, "no backend opened: running kernels on the Rust reference");
+                Self::reference(models)
             }
+        }
+    }
+
+    /// Runs every kernel on the native CPU backend `cpu`.
+    pub fn cpu(models: ModelStore, cpu: CpuBackend) -> Self {
+        let device = AnyBackend::Cpu(cpu).describe();
+        tracing::info!(%device, "running kernels on the CPU backend");
+        Workload {
+            cpu: Some(cpu),
+            executor: None,
+            encoder_executor: None,
+            models,
+            loaded: Mutex::default(),
+            device,
+        }
+    }
+
+    /// Runs on the Vulkan device the default options open (whatever it is, lavapipe
+    /// too), falling back to the Rust reference (logged) when there is none.
+    pub fn vulkan_or_reference(models: ModelStore) -> Self {
+        match Executor::new(ExecutorOptions::default()) {
+            Ok(exec) => Self::vulkan(models, exec),
             Err(e) => {
                 tracing::warn!(error = %e, "no usable Vulkan device: running kernels on the Rust reference");
                 Self::reference(models)
@@ -421,9 +431,41 @@ impl Workload {
         }
     }
 
+    /// Runs on `exec`, and embed jobs on a second executor of the same device with a
+    /// workgroup suited to short sequences.
+    fn vulkan(models: ModelStore, exec: Executor) -> Self {
+        let r = exec.report();
+        let device = format!("{} ({}, Vulkan {})", r.name, r.device_type, r.api_version);
+        tracing::info!(%device, "running kernels on Vulkan");
+        let encoder_executor = if models.ids().next().is_some() {
+            let workgroup = WorkgroupConfig::deepest_k_tile(16, 2, r.max_shared_memory);
+            match Executor::new(ExecutorOptions {
+                device_index: None,
+                workgroup,
+            }) {
+                Ok(e) => Some(Mutex::new(e)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no 16x2 executor for embed jobs: using the default one");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        Workload {
+            cpu: None,
+            executor: Some(Mutex::new(exec)),
+            encoder_executor,
+            models,
+            loaded: Mutex::default(),
+            device,
+        }
+    }
+
     /// Runs every kernel on the Rust reference, without touching Vulkan.
     pub fn reference(models: ModelStore) -> Self {
         Workload {
+            cpu: None,
             executor: None,
             encoder_executor: None,
             models,
@@ -469,6 +511,15 @@ impl Workload {
     fn run_gemm_i8(&self, input: &[u8]) -> Result<JobOutput, WorkloadError> {
         let job = GemmI8Input::decode(input)?;
         let bt = job.b_transposed()?;
+        if let Some(cpu) = &self.cpu {
+            let start = Instant::now();
+            let c = cpu.gemm_i8(&job.a, &bt)?;
+            return Ok(JobOutput::from_output(
+                canonical_bytes(&c),
+                start.elapsed(),
+                Backend::Cpu,
+            ));
+        }
         if let Some(exec) = &self.executor {
             let exec = lock(exec);
             let start = Instant::now();
@@ -525,6 +576,18 @@ impl Workload {
                     .map_err(|e| bad(format!("tokenizing text {i}: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(cpu) = &self.cpu {
+            let start = Instant::now();
+            // One text per thread: a sentence's products are too small to split.
+            let rows = model
+                .encoder()
+                .forward_batch(&cpu.single_threaded(), &tokens)?;
+            return Ok(JobOutput::from_output(
+                canonical_bytes(&stack_rows(&rows)?),
+                start.elapsed(),
+                Backend::Cpu,
+            ));
+        }
         let exec = self.encoder_executor.as_ref().or(self.executor.as_ref());
         if let Some(exec) = exec {
             let exec = lock(exec);
@@ -728,6 +791,24 @@ mod tests {
         assert_eq!(out.result_hash, result_hash(&c));
         assert_eq!(out.result_hash, sha3_256(&out.output));
         assert_eq!(out.backend, Backend::Reference);
+    }
+
+    #[test]
+    fn the_cpu_backend_runs_gemm_jobs_to_the_references_bytes_on_every_instruction_set() {
+        let input = GemmI8Input::encode(&random_i8_matrix(37, 70, 7), &random_i8_matrix(70, 19, 8))
+            .unwrap();
+        let want = Workload::reference(ModelStore::default())
+            .run("gemm-i8", None, &input)
+            .unwrap();
+        for isa in crate::cpu::Isa::available() {
+            let cpu = CpuBackend::with_isa(isa).unwrap();
+            let out = Workload::cpu(ModelStore::default(), cpu)
+                .run("gemm-i8", None, &input)
+                .unwrap();
+            assert_eq!(out.backend, Backend::Cpu);
+            assert_eq!(out.output, want.output, "{isa}");
+            assert_eq!(out.result_hash, want.result_hash, "{isa}");
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! A provider that cannot run a job within its commit window does not commit it (issue 15):
 //! a devnet with one-second commit and reveal windows, one daemon, and an embed batch of
-//! 256-token texts, sent through `deai-compute gateway`, that takes the daemon longer than
-//! that. The daemon sends no commit (its account's sequence does not move) and is neither
+//! 256-token texts, sent through `deai-compute gateway`, that takes the daemon (on the
+//! single-threaded reference backend) longer than that. The daemon sends no commit (its account's sequence does not move) and is neither
 //! slashed nor jailed, since nobody revealed; the gateway answers 504 `no_quorum` saying
 //! the escrow was refunded, and the paying account is out only the submission's fee.
 //!
@@ -65,11 +65,13 @@ fn a_job_the_daemon_cannot_run_before_its_commit_deadline_is_not_committed_and_c
         }]);
     });
     let addr = net.funded_keys(&["p0"]).remove(0);
-    let daemon = Daemon::start(
+    // On the single-threaded reference: the CPU backend runs the batch within the window.
+    let daemon = Daemon::start_with_env(
         &net,
         dir.path(),
         "p0",
         &["--models", models.to_str().unwrap()],
+        &[("DEAI_BACKEND", "reference")],
     );
     wait(Duration::from_secs(90), "registration", || {
         net.provider(&addr)

@@ -164,8 +164,25 @@ fn an_embed_job_hashes_to_the_encoders_result_hash_for_the_same_text() {
     bad.corrupt();
     assert_ne!(bad.result_hash, want);
 
+    // What a provider runs on when it has no real GPU (this machine): the CPU
+    // backend, which gives the same bytes.
+    let best = Workload::new(store.clone());
+    let out = best.run("embed", Some(MODEL_ID), text.as_bytes()).unwrap();
+    assert_eq!(out.result_hash, want);
+    let real_gpu = deai_compute::list_devices()
+        .map(|d| d.iter().any(deai_compute::DeviceReport::is_real_gpu))
+        .unwrap_or(false);
+    if std::env::var_os("DEAI_BACKEND").is_none() {
+        let expected = if real_gpu {
+            Backend::Vulkan
+        } else {
+            Backend::Cpu
+        };
+        assert_eq!(out.backend, expected, "{}", best.device());
+    }
+
     let Some(_) = executor() else { return };
-    let vulkan = Workload::new(store);
+    let vulkan = Workload::vulkan_or_reference(store);
     vulkan.preload();
     let out = vulkan
         .run("embed", Some(MODEL_ID), text.as_bytes())

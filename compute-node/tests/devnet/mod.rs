@@ -449,6 +449,8 @@ pub struct Daemon {
     pub args: Vec<String>,
     pub log: PathBuf,
     pub metrics: String,
+    /// Environment the daemon runs with besides `RUST_LOG` (e.g. `DEAI_BACKEND`).
+    pub env: Vec<(String, String)>,
     pub child: Option<Child>,
 }
 
@@ -457,8 +459,32 @@ impl Daemon {
         Daemon::start_at(&net.url, &net.home, dir, key, extra)
     }
 
+    /// [`Daemon::start`] with `env` set for the daemon's process.
+    pub fn start_with_env(
+        net: &Rpc,
+        dir: &Path,
+        key: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Daemon {
+        let mut d = Daemon::new_at(&net.url, &net.home, dir, key, extra);
+        d.env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        d.spawn();
+        d
+    }
+
     /// A daemon for the node at `url` with its keyring and state under `home`.
     pub fn start_at(url: &str, home: &Path, dir: &Path, key: &str, extra: &[&str]) -> Daemon {
+        let mut d = Daemon::new_at(url, home, dir, key, extra);
+        d.spawn();
+        d
+    }
+
+    /// [`Daemon::start_at`]'s daemon, not yet spawned.
+    fn new_at(url: &str, home: &Path, dir: &Path, key: &str, extra: &[&str]) -> Daemon {
         let metrics = format!("127.0.0.1:{}", deai_tests::free_port());
         let mut args: Vec<String> = [
             "start",
@@ -479,15 +505,14 @@ impl Daemon {
         .map(|s| s.to_string())
         .collect();
         args.extend(extra.iter().map(|s| s.to_string()));
-        let mut d = Daemon {
+        Daemon {
             key: key.to_string(),
             args,
             log: dir.join(format!("{key}.log")),
             metrics,
+            env: Vec::new(),
             child: None,
-        };
-        d.spawn();
-        d
+        }
     }
 
     pub fn spawn(&mut self) {
@@ -499,6 +524,7 @@ impl Daemon {
         self.child = Some(
             Command::new(COMPUTE)
                 .args(&self.args)
+                .envs(self.env.iter().map(|(k, v)| (k, v)))
                 // DEAI_DAEMON_LOG=debug shows every RPC request and response.
                 .env(
                     "RUST_LOG",
