@@ -14,10 +14,7 @@
 
 mod devnet;
 
-use std::{
-    path::PathBuf,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use deai_compute::{
     encoder::Reference,
@@ -26,29 +23,10 @@ use deai_compute::{
     workload::{canonical_bytes, sha3_256},
 };
 use deai_proto::compute::v1 as pb;
-use devnet::{deaid_bin, paid, start_net_with, wait, wrong_slash, Daemon, PRICE, REWARD_PER_UNIT};
+use devnet::{
+    deaid_bin, model_dir, paid, start_net_with, wait, wrong_slash, Daemon, PRICE, REWARD_PER_UNIT,
+};
 use serde_json::json;
-
-/// The model directory, or `None` (skip, with the reason printed) when absent; with
-/// `DEAI_REQUIRE_MODEL=1` an absent model fails the test.
-fn model_dir() -> Option<PathBuf> {
-    let required = std::env::var("DEAI_REQUIRE_MODEL").as_deref() == Ok("1");
-    let skip = |why: String| {
-        assert!(!required, "DEAI_REQUIRE_MODEL=1 but {why}");
-        eprintln!("SKIPPED: {why}");
-        None
-    };
-    let Some(dir) = std::env::var_os("DEAI_MINILM_DIR").map(PathBuf::from) else {
-        return skip("DEAI_MINILM_DIR is not set (scripts/test.sh downloads the model)".into());
-    };
-    match ModelFiles::locate(&dir) {
-        Ok(_) => Some(dir),
-        Err(e) => skip(format!(
-            "no model under DEAI_MINILM_DIR={} ({e})",
-            dir.display()
-        )),
-    }
-}
 
 /// The output bytes the reference encoder gives `text`.
 fn expected(model: &SentenceModel, text: &str) -> Vec<u8> {

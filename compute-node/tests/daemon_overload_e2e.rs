@@ -12,29 +12,13 @@
 mod devnet;
 mod gateway;
 
-use std::{path::PathBuf, time::Duration};
+use std::time::Duration;
 
 use deai_compute::model::{ModelFiles, SentenceModel};
 use deai_proto::compute::v1 as pb;
-use devnet::{deaid_bin, start_net_with, wait, Daemon, BOND};
+use devnet::{deaid_bin, model_dir, start_net_with, wait, Daemon, BOND};
 use gateway::{api_key_hash, Gateway};
 use serde_json::json;
-
-fn model_dir() -> Option<PathBuf> {
-    let required = std::env::var("DEAI_REQUIRE_MODEL").as_deref() == Ok("1");
-    let dir = std::env::var_os("DEAI_MINILM_DIR").map(PathBuf::from);
-    match dir {
-        Some(d) if ModelFiles::locate(&d).is_ok() => Some(d),
-        _ => {
-            assert!(
-                !required,
-                "DEAI_REQUIRE_MODEL=1 but DEAI_MINILM_DIR holds no model"
-            );
-            eprintln!("SKIPPED: no model at DEAI_MINILM_DIR");
-            None
-        }
-    }
-}
 
 #[test]
 fn a_job_the_daemon_cannot_run_before_its_commit_deadline_is_not_committed_and_costs_no_slash() {

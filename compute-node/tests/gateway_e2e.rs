@@ -29,30 +29,12 @@ use deai_compute::{
     Matrix,
 };
 use deai_proto::compute::v1 as pb;
-use devnet::{deaid_bin, ok, start_net_with, wait, Daemon, COMPUTE};
+use devnet::{deaid_bin, model_dir, ok, start_net_with, wait, Daemon, COMPUTE};
 use gateway::{api_key_hash, Gateway};
 use serde_json::{json, Value};
 
 fn required(var: &str) -> bool {
     std::env::var(var).as_deref() == Ok("1")
-}
-
-fn model_dir() -> Option<PathBuf> {
-    let skip = |why: String| {
-        assert!(
-            !required("DEAI_REQUIRE_MODEL"),
-            "DEAI_REQUIRE_MODEL=1 but {why}"
-        );
-        eprintln!("SKIPPED: {why}");
-        None
-    };
-    let Some(dir) = std::env::var_os("DEAI_MINILM_DIR").map(PathBuf::from) else {
-        return skip("DEAI_MINILM_DIR is not set (scripts/test.sh downloads the model)".into());
-    };
-    match ModelFiles::locate(&dir) {
-        Ok(_) => Some(dir),
-        Err(e) => skip(format!("no model under {} ({e})", dir.display())),
-    }
 }
 
 fn openai_python() -> Option<PathBuf> {

@@ -599,3 +599,24 @@ impl Drop for Daemon {
         self.kill();
     }
 }
+
+/// The all-MiniLM-L6-v2 directory at `DEAI_MINILM_DIR`, or `None` (skip, with the reason
+/// printed) when absent; with `DEAI_REQUIRE_MODEL=1` an absent model fails the test.
+pub fn model_dir() -> Option<PathBuf> {
+    let required = std::env::var("DEAI_REQUIRE_MODEL").as_deref() == Ok("1");
+    let skip = |why: String| {
+        assert!(!required, "DEAI_REQUIRE_MODEL=1 but {why}");
+        eprintln!("SKIPPED: {why}");
+        None
+    };
+    let Some(dir) = std::env::var_os("DEAI_MINILM_DIR").map(PathBuf::from) else {
+        return skip("DEAI_MINILM_DIR is not set (scripts/test.sh downloads the model)".into());
+    };
+    match deai_compute::model::ModelFiles::locate(&dir) {
+        Ok(_) => Some(dir),
+        Err(e) => skip(format!(
+            "no model under DEAI_MINILM_DIR={} ({e})",
+            dir.display()
+        )),
+    }
+}

@@ -23,6 +23,26 @@ fn round_of<S: RoundsRead + ?Sized>(state: &S, id: u64) -> Result<pb::Round, Rou
         .ok_or_else(|| RoundsError::NotFound(format!("round {id}")))
 }
 
+/// Round `id`, if it is in phase `status` and `height` is not past that
+/// phase's last height `end_of(round)`; else why not (`taking` names what
+/// the phase takes).
+fn round_in_phase<S: RoundsRead + ?Sized>(
+    state: &S,
+    id: u64,
+    status: &str,
+    end_of: fn(&pb::Round) -> u64,
+    height: u64,
+    taking: &str,
+) -> Result<pb::Round, RoundsError> {
+    let round = round_of(state, id)?;
+    if round.status != status || height > end_of(&round) {
+        return Err(RoundsError::WrongPhase(format!(
+            "round {id} is not taking {taking}"
+        )));
+    }
+    Ok(round)
+}
+
 /// `MsgOpenRound`, checked: a valid configuration and an evaluation set
 /// whose hash is the one the configuration names.
 #[derive(Clone)]
@@ -221,13 +241,14 @@ impl JoinRound {
     }
 
     fn run(&self, state: &mut dyn StateWrite, ctx: &MsgCtx<'_>) -> Result<Vec<Event>, RoundsError> {
-        let mut round = round_of(state, self.round_id)?;
-        if round.status != STATUS_JOINING || ctx.height > round.join_end {
-            return Err(RoundsError::WrongPhase(format!(
-                "round {} is not taking contributors",
-                round.id
-            )));
-        }
+        let mut round = round_in_phase(
+            state,
+            self.round_id,
+            STATUS_JOINING,
+            |r| r.join_end,
+            ctx.height,
+            "contributors",
+        )?;
         if state.member_index(round.id, &self.contributor)?.is_some() {
             return Err(RoundsError::Duplicate(format!(
                 "{} already joined round {}",
@@ -329,13 +350,14 @@ impl SubmitUpdate {
     }
 
     fn run(&self, state: &mut dyn StateWrite, ctx: &MsgCtx<'_>) -> Result<Vec<Event>, RoundsError> {
-        let mut round = round_of(state, self.round_id)?;
-        if round.status != STATUS_SUBMITTING || ctx.height > round.submit_end {
-            return Err(RoundsError::WrongPhase(format!(
-                "round {} is not taking updates",
-                round.id
-            )));
-        }
+        let mut round = round_in_phase(
+            state,
+            self.round_id,
+            STATUS_SUBMITTING,
+            |r| r.submit_end,
+            ctx.height,
+            "updates",
+        )?;
         let index = state
             .member_index(round.id, &self.contributor)?
             .ok_or_else(|| {
@@ -422,13 +444,14 @@ impl RevealSeeds {
     }
 
     fn run(&self, state: &mut dyn StateWrite, ctx: &MsgCtx<'_>) -> Result<Vec<Event>, RoundsError> {
-        let round = round_of(state, self.round_id)?;
-        if round.status != STATUS_REVEALING || ctx.height > round.reveal_end {
-            return Err(RoundsError::WrongPhase(format!(
-                "round {} is not taking seed reveals",
-                round.id
-            )));
-        }
+        let round = round_in_phase(
+            state,
+            self.round_id,
+            STATUS_REVEALING,
+            |r| r.reveal_end,
+            ctx.height,
+            "seed reveals",
+        )?;
         let index = state
             .member_index(round.id, &self.contributor)?
             .ok_or_else(|| RoundsError::Unauthorized("not a contributor of the round".into()))?;
