@@ -26,6 +26,38 @@ use crate::workload::JobOutput;
 /// The proof op type the app answers `store/<module>/key` queries with.
 pub const PROOF_OP_TYPE: &str = "ics23:jmt";
 
+/// The ICS-23 spec of the chain's Jellyfish Merkle tree: `jmt::ics23_spec()` written
+/// out, so the node links no tree crate (a test keeps the two equal). SHA-256 leaves
+/// and inner nodes, keys hashed before comparison, binary inner nodes whose empty child
+/// is JMT's placeholder hash.
+pub fn jmt_proof_spec() -> ics23::ProofSpec {
+    /// JMT's domain separators and empty-subtree hash.
+    const LEAF: &[u8] = b"JMT::LeafNode";
+    const INTERNAL: &[u8] = b"JMT::IntrnalNode";
+    const INTERNAL_LEN: i32 = INTERNAL.len() as i32;
+    const PLACEHOLDER: &[u8; 32] = b"SPARSE_MERKLE_PLACEHOLDER_HASH__";
+    ics23::ProofSpec {
+        leaf_spec: Some(ics23::LeafOp {
+            hash: ics23::HashOp::Sha256.into(),
+            prehash_key: ics23::HashOp::Sha256.into(),
+            prehash_value: ics23::HashOp::Sha256.into(),
+            length: ics23::LengthOp::NoPrefix.into(),
+            prefix: LEAF.to_vec(),
+        }),
+        inner_spec: Some(ics23::InnerSpec {
+            hash: ics23::HashOp::Sha256.into(),
+            child_order: vec![0, 1],
+            min_prefix_length: INTERNAL_LEN,
+            max_prefix_length: INTERNAL_LEN,
+            child_size: 32,
+            empty_child: PLACEHOLDER.to_vec(),
+        }),
+        min_depth: 0,
+        max_depth: 64,
+        prehash_key_before_comparison: true,
+    }
+}
+
 /// The ABCI query path of the compute module's raw state.
 pub const COMPUTE_STORE_PATH: &str = "store/compute/key";
 
@@ -184,7 +216,7 @@ pub fn check_proof(p: &JobProof) -> Result<pb::Job, VerifyError> {
         // An absent job: the proof must show the absence, and there is nothing to verify.
         let absent = ics23::verify_non_membership::<HostFunctionsManager>(
             &proof,
-            &jmt::ics23_spec(),
+            &jmt_proof_spec(),
             &p.app_hash,
             &key,
         );
@@ -196,7 +228,7 @@ pub fn check_proof(p: &JobProof) -> Result<pb::Job, VerifyError> {
     }
     if !ics23::verify_membership::<HostFunctionsManager>(
         &proof,
-        &jmt::ics23_spec(),
+        &jmt_proof_spec(),
         &p.app_hash,
         &key,
         &p.value,
@@ -274,6 +306,11 @@ pub fn check_result(
 mod tests {
     use jmt::{mock::MockTreeStore, KeyHash, Sha256Jmt};
     use sha2::Sha256;
+
+    #[test]
+    fn the_written_out_proof_spec_is_jmts() {
+        assert_eq!(jmt_proof_spec(), jmt::ics23_spec());
+    }
 
     use super::*;
     use crate::workload::{Backend, JobOutput};
