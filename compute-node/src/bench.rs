@@ -390,6 +390,25 @@ impl BackendComparison {
     }
 }
 
+/// An encoder of all-MiniLM-L6-v2's shape with random weights, and eight random token
+/// sequences of the bench sentences' lengths: what the benches run without a model.
+pub fn random_minilm() -> Result<(IntEncoder, Vec<Tokens>), ComputeError> {
+    let c = crate::encoder::EncoderConfig::MINILM_L6;
+    let enc = IntEncoder::quantize(&crate::encoder::FloatWeights::random(c, 1))?;
+    let mut rng = crate::SplitMix64::new(2);
+    let inputs = [8usize, 11, 9, 9, 14, 20, 27, 38]
+        .iter()
+        .map(|&n| {
+            Tokens::single(
+                (0..n)
+                    .map(|_| (rng.next_u64() % c.vocab as u64) as u32)
+                    .collect(),
+            )
+        })
+        .collect();
+    Ok((enc, inputs))
+}
+
 /// The encoder and inputs of the embedding figures: MiniLM from `model` (a directory or
 /// weight file) and [`BENCH_SENTENCES`], or random weights of MiniLM's shape and random
 /// tokens of the same lengths; repeated to `batch` sequences. Returns a description too.
@@ -408,19 +427,7 @@ pub fn embed_inputs(
             (m.encoder().clone(), inputs, what)
         }
         None => {
-            let c = crate::encoder::EncoderConfig::MINILM_L6;
-            let enc = IntEncoder::quantize(&crate::encoder::FloatWeights::random(c, 1))?;
-            let mut rng = crate::SplitMix64::new(2);
-            let inputs = [8usize, 11, 9, 9, 14, 20, 27, 38]
-                .iter()
-                .map(|&n| {
-                    Tokens::single(
-                        (0..n)
-                            .map(|_| (rng.next_u64() % c.vocab as u64) as u32)
-                            .collect(),
-                    )
-                })
-                .collect();
+            let (enc, inputs) = random_minilm()?;
             (
                 enc,
                 inputs,

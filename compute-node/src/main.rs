@@ -10,13 +10,12 @@ use deai_compute::{
         bench_embeddings, bench_gemm, warm_up, GemmSize, BENCH_SENTENCES, DEFAULT_SIZES,
         QUICK_SIZES,
     },
-    encoder::{dequantize, EncoderConfig, FloatWeights, IntEncoder, Tokens},
+    encoder::dequantize,
     gemm_i8_reference,
     hash::hash_hex,
     list_devices,
     model::SentenceModel,
-    random_i8_matrix, result_hash, Executor, ExecutorOptions, GemmPath, SplitMix64,
-    WorkgroupConfig,
+    random_i8_matrix, result_hash, Executor, ExecutorOptions, GemmPath, WorkgroupConfig,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -300,20 +299,8 @@ fn bench_embed(exec: &Executor, model: Option<&std::path::Path>) -> Result<()> {
             (m.encoder().clone(), inputs, what)
         }
         None => {
-            let c = EncoderConfig::MINILM_L6;
-            let enc = IntEncoder::quantize(&FloatWeights::random(c, 1))
-                .context("quantizing the random encoder")?;
-            let mut rng = SplitMix64::new(2);
-            let inputs = [8usize, 11, 9, 9, 14, 20, 27, 38]
-                .iter()
-                .map(|&n| {
-                    Tokens::single(
-                        (0..n)
-                            .map(|_| (rng.next_u64() % c.vocab as u64) as u32)
-                            .collect(),
-                    )
-                })
-                .collect();
+            let (enc, inputs) =
+                deai_compute::bench::random_minilm().context("quantizing the random encoder")?;
             (
                 enc,
                 inputs,
