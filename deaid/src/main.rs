@@ -6,6 +6,7 @@ mod govcli;
 mod ibccli;
 mod loadgen;
 mod protojson;
+mod roundscli;
 mod stakingcli;
 mod txcli;
 
@@ -341,6 +342,9 @@ enum QueryCmd {
     /// Mint queries: inflation, annual provisions, params.
     #[command(subcommand)]
     Mint(distcli::MintQueryCmd),
+    /// Private data rounds and the lineage of the model versions they made.
+    #[command(subcommand)]
+    Rounds(roundscli::RoundsQueryCmd),
     /// IBC token transfer queries: denom traces, escrow.
     #[command(subcommand)]
     IbcTransfer(ibccli::IbcTransferQueryCmd),
@@ -1193,6 +1197,7 @@ async fn query(node: &NodeArgs, cmd: QueryCmd) -> anyhow::Result<()> {
         QueryCmd::IbcTransfer(cmd) => ibccli::ibc_transfer_query(node, cmd).await,
         QueryCmd::IbcCompute(cmd) => ibccli::ibc_compute_query(node, cmd).await,
         QueryCmd::Mint(cmd) => distcli::mint_query(node, cmd).await,
+        QueryCmd::Rounds(cmd) => roundscli::rounds_query(node, cmd).await,
         QueryCmd::Bank(BankQueryCmd::Balances { address }) => {
             let r: protojson::Answer<bank::QueryAllBalancesResponse> = protojson::ask(
                 &client,
