@@ -4,12 +4,15 @@
 //! forward passes of a random-weight encoder and of all-MiniLM-L6-v2 (with
 //! `DEAI_MINILM_DIR`). Needs no Vulkan device.
 
+mod common;
+
 use std::path::PathBuf;
 
+use common::{random_i32, tokens, SMALL};
 use deai_compute::{
     bench::BENCH_SENTENCES,
     cpu::{CpuBackend, Isa},
-    encoder::{BackendKind, EncoderConfig, FloatWeights, IntEncoder, Reference, Tokens},
+    encoder::{BackendKind, FloatWeights, IntEncoder, Reference, Tokens},
     gemm::gemm_i8_batched_reference,
     gemm_i8_reference,
     model::SentenceModel,
@@ -186,21 +189,6 @@ proptest! {
     }
 }
 
-const SMALL: EncoderConfig = EncoderConfig {
-    vocab: 300,
-    hidden: 64,
-    heads: 4,
-    layers: 2,
-    intermediate: 256,
-    max_positions: 64,
-    type_vocab: 2,
-};
-
-fn tokens(n: usize, seed: u64) -> Tokens {
-    let mut rng = SplitMix64::new(seed);
-    Tokens::single((0..n).map(|_| (rng.next_u64() % 300) as u32).collect())
-}
-
 #[test]
 fn the_cpu_forward_pass_equals_the_reference_on_every_isa() {
     let enc = IntEncoder::quantize(&FloatWeights::random(SMALL, 7)).expect("quantizes");
@@ -275,15 +263,6 @@ fn minilm_embeddings_on_the_cpu_backend_are_the_references_bytes_on_every_isa() 
         .map(result_hash)
         .collect();
     assert_eq!(batch, want);
-}
-
-fn random_i32(rows: usize, cols: usize, lo: i32, hi: i32, seed: u64) -> Matrix<i32> {
-    let mut rng = SplitMix64::new(seed);
-    let span = (i64::from(hi) - i64::from(lo) + 1) as u64;
-    let data = (0..rows * cols)
-        .map(|_| (i64::from(lo) + (rng.next_u64() % span) as i64) as i32)
-        .collect();
-    Matrix::new(rows, cols, data).expect("shape matches")
 }
 
 #[test]

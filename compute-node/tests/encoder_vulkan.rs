@@ -6,39 +6,15 @@
 
 mod common;
 
-use common::{cosine, executor, executor_with, float_embedding};
+use common::{cosine, executor, executor_with, float_embedding, random_i32, tokens, SMALL};
 use deai_compute::{
-    encoder::{dequantize, EncoderConfig, FloatWeights, IntEncoder, Reference, Tokens},
+    encoder::{dequantize, FloatWeights, IntEncoder, Reference},
     ops::{
         add_reference, affine_reference, affine_sum_reference, dynquant_reference,
         dynquant_split_reference, pool_reference, Affine,
     },
     result_hash, ExecutorOptions, Matrix, SplitMix64, WorkgroupConfig,
 };
-
-const SMALL: EncoderConfig = EncoderConfig {
-    vocab: 300,
-    hidden: 64,
-    heads: 4,
-    layers: 2,
-    intermediate: 256,
-    max_positions: 64,
-    type_vocab: 2,
-};
-
-fn tokens(n: usize, seed: u64) -> Tokens {
-    let mut rng = SplitMix64::new(seed);
-    Tokens::single((0..n).map(|_| (rng.next_u64() % 300) as u32).collect())
-}
-
-fn random_i32(rows: usize, cols: usize, lo: i32, hi: i32, seed: u64) -> Matrix<i32> {
-    let mut rng = SplitMix64::new(seed);
-    let span = (i64::from(hi) - i64::from(lo) + 1) as u64;
-    let data = (0..rows * cols)
-        .map(|_| (i64::from(lo) + (rng.next_u64() % span) as i64) as i32)
-        .collect();
-    Matrix::new(rows, cols, data).expect("the shape matches the data")
-}
 
 #[test]
 fn the_vulkan_forward_pass_equals_the_reference_byte_for_byte() {

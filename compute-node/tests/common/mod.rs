@@ -4,8 +4,8 @@
 #![allow(dead_code)]
 
 use deai_compute::{
-    encoder::{FloatLinear, FloatNorm, FloatWeights, Tokens},
-    Executor, ExecutorOptions,
+    encoder::{EncoderConfig, FloatLinear, FloatNorm, FloatWeights, Tokens},
+    Executor, ExecutorOptions, Matrix, SplitMix64,
 };
 
 /// The default executor, `None` (skip) when `DEAI_SKIP_VULKAN=1` and no device opens.
@@ -150,4 +150,31 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let na = a.iter().map(|x| x * x).sum::<f32>().sqrt();
     let nb = b.iter().map(|x| x * x).sum::<f32>().sqrt();
     dot / (na * nb)
+}
+
+/// A small encoder shape (two layers, 64 wide) for whole forward passes in tests.
+pub const SMALL: EncoderConfig = EncoderConfig {
+    vocab: 300,
+    hidden: 64,
+    heads: 4,
+    layers: 2,
+    intermediate: 256,
+    max_positions: 64,
+    type_vocab: 2,
+};
+
+/// `n` random token ids of [`SMALL`]'s vocabulary, from `seed`.
+pub fn tokens(n: usize, seed: u64) -> Tokens {
+    let mut rng = SplitMix64::new(seed);
+    Tokens::single((0..n).map(|_| (rng.next_u64() % 300) as u32).collect())
+}
+
+/// A `rows × cols` matrix of values uniform in `lo..=hi`, from `seed`.
+pub fn random_i32(rows: usize, cols: usize, lo: i32, hi: i32, seed: u64) -> Matrix<i32> {
+    let mut rng = SplitMix64::new(seed);
+    let span = (i64::from(hi) - i64::from(lo) + 1) as u64;
+    let data = (0..rows * cols)
+        .map(|_| (i64::from(lo) + (rng.next_u64() % span) as i64) as i32)
+        .collect();
+    Matrix::new(rows, cols, data).expect("the shape matches the data")
 }
