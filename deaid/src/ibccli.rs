@@ -67,41 +67,7 @@ pub enum IbcComputeTxCmd {
     /// `query ibc-compute remote-account` on that chain; fund it with an
     /// ICS-20 transfer); the result comes back in the acknowledgement
     /// (`query ibc-compute remote-job`).
-    SendJob {
-        /// The channel on port compute, channel-N.
-        channel: String,
-        /// The workload: gemm-i8 or embed (with --model).
-        #[arg(long)]
-        kind: String,
-        /// The model id on the receiving chain, for embed.
-        #[arg(long, default_value = "")]
-        model: String,
-        /// Read the input bytes from this file.
-        #[arg(long, conflicts_with = "input_hex")]
-        input_file: Option<std::path::PathBuf>,
-        /// The input bytes as hex.
-        #[arg(long)]
-        input_hex: Option<String>,
-        /// How many providers run it.
-        #[arg(long, default_value_t = 1)]
-        replication: u32,
-        /// udeai paid (on the receiving chain) to each provider whose
-        /// result is final, e.g. 2000udeai.
-        #[arg(long)]
-        price: String,
-        /// The job must settle within this many of the receiving chain's
-        /// blocks after it arrives.
-        #[arg(long, default_value_t = 100)]
-        deadline_blocks: u64,
-        /// The packet times out this many seconds from now if not received.
-        #[arg(long, default_value_t = 600)]
-        timeout_seconds: u64,
-        /// The sender's key.
-        #[arg(long)]
-        from: String,
-        #[command(flatten)]
-        flags: TxFlags,
-    },
+    SendJob(SendJobArgs),
     /// Take AMOUNT (e.g. 300udeai) out of the remote account that paid for
     /// SENDER's jobs arriving on CHANNEL, into the --from key's account.
     /// SENDER is the address on the other chain (cosmos1…); it must be the
@@ -120,6 +86,44 @@ pub enum IbcComputeTxCmd {
         #[command(flatten)]
         flags: TxFlags,
     },
+}
+
+/// `tx ibc-compute send-job`'s arguments.
+#[derive(clap::Args)]
+pub struct SendJobArgs {
+    /// The channel on port compute, channel-N.
+    channel: String,
+    /// The workload: gemm-i8 or embed (with --model).
+    #[arg(long)]
+    kind: String,
+    /// The model id on the receiving chain, for embed.
+    #[arg(long, default_value = "")]
+    model: String,
+    /// Read the input bytes from this file.
+    #[arg(long, conflicts_with = "input_hex")]
+    input_file: Option<std::path::PathBuf>,
+    /// The input bytes as hex.
+    #[arg(long)]
+    input_hex: Option<String>,
+    /// How many providers run it.
+    #[arg(long, default_value_t = 1)]
+    replication: u32,
+    /// udeai paid (on the receiving chain) to each provider whose
+    /// result is final, e.g. 2000udeai.
+    #[arg(long)]
+    price: String,
+    /// The job must settle within this many of the receiving chain's
+    /// blocks after it arrives.
+    #[arg(long, default_value_t = 100)]
+    deadline_blocks: u64,
+    /// The packet times out this many seconds from now if not received.
+    #[arg(long, default_value_t = 600)]
+    timeout_seconds: u64,
+    /// The sender's key.
+    #[arg(long)]
+    from: String,
+    #[command(flatten)]
+    flags: TxFlags,
 }
 
 /// Compute-over-IBC queries.
@@ -244,7 +248,21 @@ pub async fn ibc_transfer_tx(home: &Home, cmd: IbcTransferTxCmd) -> anyhow::Resu
 
 /// Runs a compute-over-IBC transaction command.
 pub async fn ibc_compute_tx(home: &Home, cmd: IbcComputeTxCmd) -> anyhow::Result<()> {
-    let IbcComputeTxCmd::SendJob {
+    match cmd {
+        IbcComputeTxCmd::SendJob(args) => send_job(home, args).await,
+        IbcComputeTxCmd::Reclaim {
+            channel,
+            sender,
+            amount,
+            from,
+            flags,
+        } => reclaim(home, channel, sender, &amount, &from, flags).await,
+    }
+}
+
+/// `tx ibc-compute send-job`: sends a compute job over a channel on port compute.
+async fn send_job(home: &Home, args: SendJobArgs) -> anyhow::Result<()> {
+    let SendJobArgs {
         channel,
         kind,
         model,
@@ -256,20 +274,7 @@ pub async fn ibc_compute_tx(home: &Home, cmd: IbcComputeTxCmd) -> anyhow::Result
         timeout_seconds,
         from,
         flags,
-    } = cmd
-    else {
-        let IbcComputeTxCmd::Reclaim {
-            channel,
-            sender,
-            amount,
-            from,
-            flags,
-        } = cmd
-        else {
-            unreachable!("two commands")
-        };
-        return reclaim(home, channel, sender, &amount, &from, flags).await;
-    };
+    } = args;
     let input = match (&input_file, &input_hex) {
         (Some(f), None) => std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
         (None, Some(h)) => crate::computecli::parse_hex(h, "--input-hex")?,

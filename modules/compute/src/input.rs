@@ -239,9 +239,6 @@ impl GemmI8Shape {
 /// Magic and version of the `embed` batch input (see the module docs).
 pub const EMBED_BATCH_MAGIC_V1: [u8; 4] = [0xFF, b'D', b'E', b'1'];
 
-/// Length of the `embed` batch header: the magic and the count.
-pub const EMBED_BATCH_HEADER_BYTES: usize = 8;
-
 /// Most texts in one `embed` batch. With at most 8 work units a text, a
 /// batch is at most 2,048 work units, and its result at most
 /// `256 × hidden` int32 (384 KiB for a 384-wide model).
