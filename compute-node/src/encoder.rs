@@ -737,7 +737,7 @@ impl Backend for CpuBackend {
         ma: i32,
         mb: i32,
     ) -> Result<Matrix<i32>, ComputeError> {
-        Reference.add(a, b, ma, mb)
+        crate::cpu::ops::add(a, b, ma, mb)
     }
     fn dynquant(
         &self,
@@ -753,10 +753,10 @@ impl Backend for CpuBackend {
         Reference.softmax(x, p)
     }
     fn gelu(&self, x: &Matrix<i32>, p: &GeluParams) -> Result<Matrix<i32>, ComputeError> {
-        Reference.gelu(x, p)
+        crate::cpu::ops::gelu(x, p)
     }
     fn layernorm(&self, x: &Matrix<i32>, out_bits: u32) -> Result<Matrix<i32>, ComputeError> {
-        Reference.layernorm(x, out_bits)
+        crate::cpu::ops::layernorm(x, out_bits)
     }
     fn pool(
         &self,

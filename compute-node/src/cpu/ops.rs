@@ -3,6 +3,7 @@
 //! intermediate matrices of the references (which stay the definition; the tests compare).
 
 use crate::{
+    ibert::{check_gelu, check_layernorm, GeluParams},
     ops::{
         check_affine, check_dynquant, check_dynquant_split, check_same_shape, dynquant_shift,
         Affine, SplitQuant,
@@ -156,4 +157,188 @@ fn quantize(v: i32, k: u32, qmax: i64) -> i64 {
         (i64::from(v) + (1i64 << (k - 1))) >> k
     };
     q.clamp(-qmax - 1, qmax)
+}
+
+/// [`crate::ops::add_reference`]: `a·ma + b·mb`, wrapping, compiled for AVX-512 where the
+/// CPU has it (baseline x86-64 has no 32-bit multiply to vectorize it with).
+pub fn add(
+    a: &Matrix<i32>,
+    b: &Matrix<i32>,
+    ma: i32,
+    mb: i32,
+) -> Result<Matrix<i32>, ComputeError> {
+    check_same_shape(a, b)?;
+    let mut out = vec![0i32; a.data().len()];
+    super::vectorized(|| {
+        for ((d, &x), &y) in out.iter_mut().zip(a.data()).zip(b.data()) {
+            *d = x.wrapping_mul(ma).wrapping_add(y.wrapping_mul(mb));
+        }
+    });
+    Matrix::new(a.rows(), a.cols(), out)
+}
+
+/// [`crate::ibert::gelu_reference`], the same formula, vectorized as [`add`] is.
+pub fn gelu(x: &Matrix<i32>, p: &GeluParams) -> Result<Matrix<i32>, ComputeError> {
+    // Bounds every intermediate below 2^31, so the i32 arithmetic below is exact.
+    check_gelu(x, p)?;
+    let mut out = vec![0i32; x.data().len()];
+    let (q_b, q_c, q_1) = (p.q_b, p.q_c, p.q_1);
+    super::vectorized(|| {
+        for (d, &q) in out.iter_mut().zip(x.data()) {
+            let qa = q.abs().min(-q_b);
+            let t = qa + q_b;
+            let l = q.signum() * (t * t + q_c);
+            *d = q * (l + q_1);
+        }
+    });
+    Matrix::new(x.rows(), x.cols(), out)
+}
+
+/// [`crate::ibert::layernorm_reference`], with each row's division by its standard
+/// deviation done as a multiply and a shift ([`Divisor`], exact) instead of a hardware
+/// division per element.
+pub fn layernorm(x: &Matrix<i32>, out_bits: u32) -> Result<Matrix<i32>, ComputeError> {
+    // Rows of 1..=MAX_ROW_LEN, and (max - min) << out_bits < 2^31 in every row.
+    check_layernorm(x, out_bits)?;
+    let cols = x.cols();
+    let n = cols as u32;
+    let mut out = vec![0i32; x.data().len()];
+    for (o, row) in out.chunks_exact_mut(cols).zip(x.data().chunks_exact(cols)) {
+        let total: i64 = row.iter().map(|&v| i64::from(v)).sum();
+        let mean = (total / i64::from(n)) as i32;
+        let sq: u64 = row
+            .iter()
+            .map(|&v| {
+                let d = u64::from((v - mean).unsigned_abs());
+                d * d
+            })
+            .sum();
+        let std_dev = u32::try_from((sq / u64::from(n)).isqrt())
+            .unwrap_or(u32::MAX)
+            .max(1);
+        let div = Divisor::new(std_dev);
+        super::vectorized(|| {
+            for (d, &v) in o.iter_mut().zip(row) {
+                let delta = v - mean;
+                // |delta| <= max - min, so the shifted magnitude is below 2^31.
+                *d = delta.signum() * div.divide(delta.unsigned_abs() << out_bits) as i32;
+            }
+        });
+    }
+    Matrix::new(x.rows(), cols, out)
+}
+
+/// Exact `floor(n / d)` for every `n < 2^31` and a fixed `d >= 1`, as one 64-bit multiply
+/// and a shift (Granlund and Montgomery's method). With `l = ceil(log2 d)`, `s = 31 + l` and
+/// `m = ceil(2^s / d)`: `m·d = 2^s + e` with `0 <= e < d <= 2^l`, so for `n = q·d + r`,
+/// `n·m / 2^s = q + (r + n·e / 2^s) / d` where `n·e / 2^s < 1` and `r <= d - 1`: the floor
+/// is `q`. `m <= 2^32`, so `n·m < 2^63`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Divisor {
+    m: u64,
+    s: u32,
+}
+
+impl Divisor {
+    /// The divisor `d` (0 is taken as 1, as the LayerNorm reference clamps it).
+    pub(crate) fn new(d: u32) -> Self {
+        let d = d.max(1);
+        let l = 32 - (d - 1).leading_zeros();
+        let s = 31 + l;
+        let m = ((1u128 << s) + u128::from(d) - 1) / u128::from(d);
+        Divisor { m: m as u64, s }
+    }
+
+    /// `floor(n / d)`; `n` must be below 2^31.
+    #[inline(always)]
+    pub(crate) fn divide(self, n: u32) -> u32 {
+        debug_assert!(n < 1 << 31);
+        ((u64::from(n) * self.m) >> self.s) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        ibert::{gelu_reference, layernorm_reference},
+        ops::add_reference,
+        SplitMix64,
+    };
+
+    #[test]
+    fn the_multiply_and_shift_division_equals_integer_division() {
+        let mut rng = SplitMix64::new(7);
+        let mut divisors: Vec<u32> = vec![1, 2, 3, 5, 7, 255, 256, 257, 1 << 16, (1 << 31) - 1];
+        divisors.extend([1u32 << 31, (1 << 31) + 1, u32::MAX - 1, u32::MAX]);
+        divisors.extend((0..200).map(|_| (rng.next_u64() as u32) >> (rng.next_u64() % 32)));
+        for &d in &divisors {
+            let div = Divisor::new(d);
+            let d = d.max(1);
+            let check = |n: u32| {
+                if n < 1 << 31 {
+                    assert_eq!(div.divide(n), n / d, "{n} / {d}");
+                }
+            };
+            for n in [
+                0,
+                1,
+                d - 1,
+                d,
+                d.wrapping_add(1),
+                (1 << 31) - 1,
+                (1 << 30) + 7,
+            ] {
+                check(n);
+            }
+            // Around multiples of d, where a wrong rounding would show.
+            for _ in 0..200 {
+                let q = (rng.next_u64() as u32) % ((1u32 << 31) / d).max(1);
+                let base = q.wrapping_mul(d);
+                check(base);
+                check(base.wrapping_sub(1));
+                check(base.wrapping_add(d - 1));
+                check((rng.next_u64() as u32) >> 1);
+            }
+        }
+    }
+
+    fn random_matrix(rng: &mut SplitMix64, rows: usize, cols: usize, span: i64) -> Matrix<i32> {
+        let data = (0..rows * cols)
+            .map(|_| (rng.next_u64() % (2 * span as u64 + 1)) as i64 - span)
+            .map(|v| v as i32)
+            .collect();
+        Matrix::new(rows, cols, data).unwrap()
+    }
+
+    #[test]
+    fn layernorm_gelu_and_add_equal_their_references() {
+        let mut rng = SplitMix64::new(11);
+        for (rows, cols, span, bits) in [
+            (1, 1, 5, 0),
+            (3, 384, 1 << 12, 16),
+            (7, 384, 1 << 20, 8),
+            (2, 1536, 1 << 14, 14),
+            (5, 17, 3, 27),
+            (4, 384, 0, 16),
+        ] {
+            let x = random_matrix(&mut rng, rows, cols, span);
+            assert_eq!(
+                layernorm(&x, bits).unwrap(),
+                layernorm_reference(&x, bits).unwrap(),
+                "{rows}x{cols} span {span} bits {bits}"
+            );
+            let y = random_matrix(&mut rng, rows, cols, span);
+            assert_eq!(
+                add(&x, &y, 3, -7).unwrap(),
+                add_reference(&x, &y, 3, -7).unwrap()
+            );
+        }
+        // A row whose spread is too large for the output bits is refused, as by the reference.
+        let wide = Matrix::new(1, 2, vec![-(1 << 20), 1 << 20]).unwrap();
+        assert!(layernorm(&wide, 16).is_err() && layernorm_reference(&wide, 16).is_err());
+        let (p, _) = GeluParams::for_scale(1.0 / 64.0).unwrap();
+        let x = random_matrix(&mut rng, 9, 1536, 1 << 9);
+        assert_eq!(gelu(&x, &p).unwrap(), gelu_reference(&x, &p).unwrap());
+    }
 }
