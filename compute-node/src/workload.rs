@@ -66,7 +66,7 @@ use thiserror::Error;
 
 use crate::{
     cpu::CpuBackend,
-    encoder::{self, AnyBackend, Reference},
+    encoder::{self, AnyBackend, Reference, Tokens},
     gemm_i8_reference,
     hash::{CanonicalElement, HASH_DOMAIN},
     model::SentenceModel,
@@ -557,6 +557,92 @@ impl Workload {
     /// Runs an `embed` job: the text or batch of texts `input` (see the module docs)
     /// through model `model_id`, loaded from `--models` on first use.
     pub fn run_embed(&self, model_id: &str, input: &[u8]) -> Result<JobOutput, WorkloadError> {
+        let (model, tokens) = self.prepare_embed(model_id, input)?;
+        let (rows, took, backend) = self.embed_tokens(&model, &tokens)?;
+        Ok(JobOutput::from_output(
+            canonical_bytes(&stack_rows(&rows)?),
+            took,
+            backend,
+        ))
+    }
+
+    /// Runs several jobs, as [`Self::run`] runs each, with the texts of all the `embed`
+    /// jobs of one model in one batch: on the CPU backend a job of one text then no longer
+    /// leaves the other cores idle, and on Vulkan one pass carries them all. Each job's
+    /// result is the one [`Self::run`] gives it alone (every text is its own forward pass,
+    /// whatever else is in the batch), and a job that fails (an input the tokenizer
+    /// refuses, a model not held) fails alone. Results are in the order of `jobs`.
+    pub fn run_many(&self, jobs: &[JobSpec<'_>]) -> Vec<Result<JobOutput, WorkloadError>> {
+        let mut results: Vec<Option<Result<JobOutput, WorkloadError>>> =
+            jobs.iter().map(|_| None).collect();
+        // Embed jobs by model, in job order within each model; the rest run one by one.
+        let mut by_model: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, job) in jobs.iter().enumerate() {
+            if matches!(Kind::parse(job.kind), Ok(Kind::Embed)) {
+                by_model
+                    .entry(job.model_id.unwrap_or_default())
+                    .or_default()
+                    .push(i);
+            } else {
+                results[i] = Some(self.run(job.kind, job.model_id, job.input));
+            }
+        }
+        for (model_id, members) in by_model {
+            // Each job is checked and tokenized on its own, so a bad one fails alone.
+            let mut ready = Vec::with_capacity(members.len());
+            for i in members {
+                match self.prepare_embed(model_id, jobs[i].input) {
+                    Ok((model, tokens)) => ready.push((i, model, tokens)),
+                    Err(e) => results[i] = Some(Err(e)),
+                }
+            }
+            for chunk in batches(&ready, |(_, _, t)| t.len(), MAX_BATCH_SEQUENCES) {
+                let Some((_, model, _)) = chunk.first() else {
+                    continue;
+                };
+                let tokens: Vec<Tokens> = chunk
+                    .iter()
+                    .flat_map(|(_, _, t)| t.iter().cloned())
+                    .collect();
+                match self.embed_tokens(model, &tokens) {
+                    Ok((rows, took, backend)) => {
+                        let total = u32::try_from(tokens.len()).unwrap_or(u32::MAX).max(1);
+                        let mut rest = rows.as_slice();
+                        for (i, _, t) in chunk {
+                            let (mine, after) = rest.split_at(t.len().min(rest.len()));
+                            rest = after;
+                            let count = u32::try_from(t.len()).unwrap_or(u32::MAX);
+                            // The batch's kernel time, shared by text count.
+                            let share = took * count / total;
+                            results[*i] = Some(stack_rows(mine).map(|m| {
+                                JobOutput::from_output(canonical_bytes(&m), share, backend)
+                            }));
+                        }
+                    }
+                    // A batch failure is retried job by job, so it is attributed to the
+                    // job that causes it (if any) rather than to the whole batch.
+                    Err(e) => {
+                        tracing::warn!(error = %e, jobs = chunk.len(), "a batch of embed jobs failed: running them one by one");
+                        for (i, _, _) in chunk {
+                            results[*i] =
+                                Some(self.run(jobs[*i].kind, jobs[*i].model_id, jobs[*i].input));
+                        }
+                    }
+                }
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(WorkloadError::UnsupportedKind("unrun job".into()))))
+            .collect()
+    }
+
+    /// An `embed` input checked, its model loaded and every text tokenized.
+    fn prepare_embed(
+        &self,
+        model_id: &str,
+        input: &[u8],
+    ) -> Result<(Arc<SentenceModel>, Vec<Tokens>), WorkloadError> {
         let bad = |reason: String| WorkloadError::BadInput {
             kind: "embed",
             reason,
@@ -566,7 +652,7 @@ impl Workload {
         let texts = embed_texts(input).map_err(|e| bad(e.to_string()))?;
         let model = self.model(model_id)?;
         // Every text is tokenized before any runs, so a text the tokenizer refuses makes
-        // the whole batch invalid without spending the kernel time on the others.
+        // the whole job invalid without spending the kernel time on the others.
         let tokens = texts
             .iter()
             .enumerate()
@@ -576,17 +662,23 @@ impl Workload {
                     .map_err(|e| bad(format!("tokenizing text {i}: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        Ok((model, tokens))
+    }
+
+    /// The embeddings of `tokens` (one row each, in order) on this node's backend, with
+    /// the time the kernels took and where they ran.
+    fn embed_tokens(
+        &self,
+        model: &SentenceModel,
+        tokens: &[Tokens],
+    ) -> Result<(Vec<Matrix<i32>>, Duration, Backend), WorkloadError> {
         if let Some(cpu) = &self.cpu {
             let start = Instant::now();
             // One text per thread: a sentence's products are too small to split.
             let rows = model
                 .encoder()
-                .forward_batch(&cpu.single_threaded(), &tokens)?;
-            return Ok(JobOutput::from_output(
-                canonical_bytes(&stack_rows(&rows)?),
-                start.elapsed(),
-                Backend::Cpu,
-            ));
+                .forward_batch(&cpu.single_threaded(), tokens)?;
+            return Ok((rows, start.elapsed(), Backend::Cpu));
         }
         let exec = self.encoder_executor.as_ref().or(self.executor.as_ref());
         if let Some(exec) = exec {
@@ -597,14 +689,7 @@ impl Workload {
                 .map(|t| model.encoder().forward(&*exec, t))
                 .collect();
             match rows {
-                Ok(rows) => {
-                    let t = start.elapsed();
-                    return Ok(JobOutput::from_output(
-                        canonical_bytes(&stack_rows(&rows)?),
-                        t,
-                        Backend::Vulkan,
-                    ));
-                }
+                Ok(rows) => return Ok((rows, start.elapsed(), Backend::Vulkan)),
                 Err(ComputeError::DeviceLimit { .. }) => {
                     tracing::info!("embed exceeds a device limit: using the Rust reference")
                 }
@@ -618,12 +703,7 @@ impl Workload {
             .iter()
             .map(|t| model.encoder().forward(&Reference, t))
             .collect::<Result<Vec<_>, _>>()?;
-        let t = start.elapsed();
-        Ok(JobOutput::from_output(
-            canonical_bytes(&stack_rows(&rows)?),
-            t,
-            Backend::Reference,
-        ))
+        Ok((rows, start.elapsed(), Backend::Reference))
     }
 
     /// Model `id`, loaded and quantized on first use and cached (failures too).
@@ -645,6 +725,41 @@ impl Workload {
             .or_insert_with(|| load_model(id, path));
         entry.clone().map_err(unsupported)
     }
+}
+
+/// The most texts [`Workload::run_many`] puts in one forward batch: 2 jobs of the chain's
+/// largest batch (256 texts), so one call's scratch memory stays bounded whatever the
+/// number of jobs assigned at once.
+pub const MAX_BATCH_SEQUENCES: usize = 512;
+
+/// One job for [`Workload::run_many`]: its kind (the chain's name), model and input.
+#[derive(Debug, Clone, Copy)]
+pub struct JobSpec<'a> {
+    /// The job kind, as the chain names it (`embed`, `gemm-i8`).
+    pub kind: &'a str,
+    /// The model id, for kinds that need one.
+    pub model_id: Option<&'a str>,
+    /// The job input.
+    pub input: &'a [u8],
+}
+
+/// `items` cut, in order, into runs whose summed `size` is at most `cap` (an item larger
+/// than `cap` forms a run of its own).
+fn batches<T>(items: &[T], size: impl Fn(&T) -> usize, cap: usize) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let (mut begin, mut sum) = (0, 0usize);
+    for (i, item) in items.iter().enumerate() {
+        let n = size(item);
+        if i > begin && sum.saturating_add(n) > cap {
+            out.push(&items[begin..i]);
+            (begin, sum) = (i, 0);
+        }
+        sum = sum.saturating_add(n);
+    }
+    if begin < items.len() {
+        out.push(&items[begin..]);
+    }
+    out
 }
 
 /// The rows of `rows` one under the other: the `count × hidden` result of a batch.
@@ -754,6 +869,18 @@ mod tests {
 
     use super::*;
     use crate::random_i8_matrix;
+
+    #[test]
+    fn batches_keep_order_and_the_cap_and_put_an_oversized_item_alone() {
+        let sizes = [3usize, 4, 1, 9, 2, 2, 2];
+        let got: Vec<Vec<usize>> = batches(&sizes, |&n| n, 8)
+            .into_iter()
+            .map(<[usize]>::to_vec)
+            .collect();
+        assert_eq!(got, vec![vec![3, 4, 1], vec![9], vec![2, 2, 2]]);
+        assert!(batches(&[] as &[usize], |&n| n, 8).is_empty());
+        assert_eq!(batches(&[0usize, 0], |&n| n, 0).len(), 1);
+    }
 
     #[test]
     fn gemm_input_round_trips_and_rejects_trailing_bytes_and_bad_magic() {

@@ -20,7 +20,7 @@ use deai_compute::{
     encoder::Reference,
     model::{ModelFiles, SentenceModel},
     result_hash,
-    workload::{canonical_bytes, sha3_256},
+    workload::{canonical_bytes, encode_embed_input, sha3_256, stack_rows},
 };
 use deai_proto::compute::v1 as pb;
 use devnet::{
@@ -182,6 +182,43 @@ fn three_daemons_are_paid_for_an_embedding_and_a_fourth_that_corrupts_one_is_sla
         (&before, &fees_before),
         earned2,
         earned + earned2,
+    );
+
+    // Two jobs in one tx are assigned in the same block: a provider assigned both runs
+    // their texts in one batch (four providers, R = 3 each: at least two hold both), and
+    // each job still gets its own result.
+    let batch = encode_embed_input(&[text2, "The girl is carrying a baby."]).unwrap();
+    let ids = net.submit_many(
+        "dev1",
+        &[
+            ("embed", &model_id, text1.as_bytes()),
+            ("embed", &model_id, &batch),
+        ],
+        3,
+    );
+    let rows: Vec<_> = [text2, "The girl is carrying a baby."]
+        .iter()
+        .map(|t| {
+            model
+                .encoder()
+                .forward(&Reference, &model.tokenize(t).unwrap())
+                .unwrap()
+        })
+        .collect();
+    let batch_out = canonical_bytes(&stack_rows(&rows).unwrap());
+    for (id, want) in ids.iter().zip([&out1, &batch_out]) {
+        let j = net.settled(*id, Duration::from_secs(90));
+        assert_eq!(j.status, pb::JobStatus::Finalized as i32, "{j:?}");
+        assert_eq!(&j.output, want, "job {id}");
+    }
+    let together = d.iter().filter(|daemon| {
+        std::fs::read_to_string(&daemon.log)
+            .unwrap()
+            .contains("running jobs together jobs=2")
+    });
+    assert!(
+        together.count() >= 2,
+        "providers assigned both jobs ran them together"
     );
     eprintln!("embed end to end took {:.1?}", started.elapsed());
 }

@@ -17,7 +17,9 @@ use std::{collections::BTreeSet, net::SocketAddr, path::PathBuf, sync::Arc, time
 
 use anyhow::{bail, Context};
 use deai_client::{keyring, Gas};
-use deai_compute::workload::{answer, Answer, JobOutput, ModelStore, Workload};
+use deai_compute::workload::{
+    answer, Answer, JobOutput, JobSpec, ModelStore, Workload, WorkloadError,
+};
 use deai_compute_module::params::MAX_INPUT_BYTES;
 use deai_keys::Backend;
 use deai_proto::compute::v1 as pb;
@@ -295,6 +297,9 @@ impl Daemon {
             .copied()
             .chain(self.store.ids())
             .collect();
+        // Jobs this node has not run yet are gathered and run together, after the
+        // commits and reveals that are due (those are cheap, and have deadlines too).
+        let mut new_jobs = Vec::new();
         for id in open {
             let job = self.chain.job(id).await?;
             let mine = job
@@ -302,12 +307,19 @@ impl Daemon {
                 .iter()
                 .any(|a| a.provider == self.chain.bech32());
             if job.status == pb::JobStatus::Assigned as i32 && mine {
-                if let Err(e) = self.advance(&job, height).await {
+                if self.store.get(job.id).is_none() {
+                    new_jobs.push(job);
+                } else if let Err(e) = self.advance(&job, height).await {
                     tracing::warn!(job = job.id, error = %format!("{e:#}"), "job step failed; retrying next block");
                 }
             } else {
                 self.watching.remove(&id);
                 self.settled(&job)?;
+            }
+        }
+        if !new_jobs.is_empty() {
+            if let Err(e) = self.compute(new_jobs, height).await {
+                tracing::warn!(error = %format!("{e:#}"), "running new jobs failed; retrying next block");
             }
         }
         Ok(())
@@ -334,7 +346,7 @@ impl Daemon {
             .find(|a| a.provider == self.chain.bech32())
             .context("the job does not list this provider")?;
         let Some(entry) = self.store.get(job.id).cloned() else {
-            return self.compute(job, me, height).await;
+            return self.compute(vec![job.clone()], height).await;
         };
         match entry.phase {
             Phase::Computed => {
@@ -437,28 +449,91 @@ impl Daemon {
         }
     }
 
-    /// Runs a newly assigned job and records its result and salt before anything is sent.
-    async fn compute(
-        &mut self,
-        job: &pb::Job,
-        me: &pb::Assignment,
-        height: u64,
-    ) -> anyhow::Result<()> {
+    /// Runs newly assigned jobs, together (an `embed` job's texts share one forward
+    /// batch with those of the other jobs of its model: [`Workload::run_many`]), records
+    /// each result and salt before anything is sent, then commits each one whose commit
+    /// window is still open.
+    async fn compute(&mut self, jobs: Vec<pb::Job>, height: u64) -> anyhow::Result<()> {
+        let mut runnable = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            if self.runnable(&job, height)? {
+                tracing::info!(job = job.id, kind = %job.kind, bytes = job.input.len(), "running job");
+                runnable.push(job);
+            }
+        }
+        if runnable.is_empty() {
+            return Ok(());
+        }
+        if runnable.len() > 1 {
+            tracing::info!(jobs = runnable.len(), "running jobs together");
+        }
+        // Governance may have changed the output limit or the emission since the last job.
+        match self.chain.params().await {
+            Ok(p) => self.params = p,
+            Err(e) => {
+                tracing::debug!(error = %format!("{e:#}"), "keeping the cached compute params")
+            }
+        }
+        let workload = self.workload.clone();
+        let (runnable, ran) = tokio::task::spawn_blocking(move || {
+            let ran = {
+                let specs: Vec<JobSpec<'_>> = runnable
+                    .iter()
+                    .map(|j| JobSpec {
+                        kind: &j.kind,
+                        model_id: (!j.model_id.is_empty()).then_some(j.model_id.as_str()),
+                        input: &j.input,
+                    })
+                    .collect();
+                workload.run_many(&specs)
+            };
+            (runnable, ran)
+        })
+        .await
+        .context("the kernel task panicked")?;
+        // The run may have taken blocks: commit only if the commit window is still open
+        // now, so a job this node could not run in time is never committed late (the
+        // chain would refuse it, and a fixed-gas tx would still cost its fee). The height
+        // read is the node's latest; if the node cannot say, the next block step decides.
+        let now = match self.chain.height().await {
+            Ok(h) => Some(h.max(height)),
+            Err(e) => {
+                tracing::debug!(error = %format!("{e:#}"), "reading the height after a run");
+                None
+            }
+        };
+        for (job, ran) in runnable.iter().zip(ran) {
+            if let Err(e) = self.record(job, ran, now).await {
+                tracing::warn!(job = job.id, error = %format!("{e:#}"), "job step failed; retrying next block");
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a newly assigned `job` is to be run now; if not, why is noted.
+    fn runnable(&mut self, job: &pb::Job, height: u64) -> anyhow::Result<bool> {
+        let me = job
+            .assignments
+            .iter()
+            .find(|a| a.provider == self.chain.bech32())
+            .context("the job does not list this provider")?;
         if !me.commitment.is_empty() {
             tracing::warn!(
                 job = job.id,
                 "committed by an earlier run whose salt is lost; cannot reveal"
             );
-            return self.note(job, Phase::Abandoned, "salt lost".into());
+            self.note(job, Phase::Abandoned, "salt lost".into())?;
+            return Ok(false);
         }
         if height >= job.commit_deadline {
             tracing::warn!(job = job.id, "assigned, but the commit deadline has passed");
             Metrics::add(&self.metrics.job_failures, 1);
-            return self.note(
+            self.note(
                 job,
                 Phase::Abandoned,
                 "seen after the commit deadline".into(),
-            );
+            )?;
+            return Ok(false);
         }
         // The chain never holds a larger input; a node that returns one is not to be
         // believed, and its bytes are not worth copying or tokenizing.
@@ -468,28 +543,24 @@ impl Daemon {
                 bytes = job.input.len(),
                 "the node returned an input larger than the chain allows; skipping"
             );
-            return self.note(
+            self.note(
                 job,
                 Phase::Skipped,
                 "input larger than the chain allows".into(),
-            );
+            )?;
+            return Ok(false);
         }
-        tracing::info!(job = job.id, kind = %job.kind, bytes = job.input.len(), "running job");
-        // Governance may have changed the output limit or the emission since the last job.
-        match self.chain.params().await {
-            Ok(p) => self.params = p,
-            Err(e) => {
-                tracing::debug!(error = %format!("{e:#}"), "keeping the cached compute params")
-            }
-        }
-        let workload = self.workload.clone();
-        let (kind, model, input) = (job.kind.clone(), job.model_id.clone(), job.input.clone());
-        let ran = tokio::task::spawn_blocking(move || {
-            let model = (!model.is_empty()).then_some(model.as_str());
-            workload.run(&kind, model, &input)
-        })
-        .await
-        .context("the kernel task panicked")?;
+        Ok(true)
+    }
+
+    /// Records what running `job` gave (its result and a fresh salt, or why it is
+    /// skipped) and, when the commit window is open at height `now`, commits it.
+    async fn record(
+        &mut self,
+        job: &pb::Job,
+        ran: Result<JobOutput, WorkloadError>,
+        now: Option<u64>,
+    ) -> anyhow::Result<()> {
         let mut out = match answer(&job.kind, &job.input, ran) {
             Answer::Result(out) => {
                 Metrics::add(
@@ -541,16 +612,8 @@ impl Daemon {
             reveal_deadline: job.reveal_deadline,
             note: String::new(),
         })?;
-        // The run may have taken blocks: commit only if the commit window is still open
-        // now, so a job this node could not run in time is never committed late (the
-        // chain would refuse it, and a fixed-gas tx would still cost its fee). The height
-        // read is the node's latest; if the node cannot say, the next block step decides.
-        let now = match self.chain.height().await {
-            Ok(h) => h.max(height),
-            Err(e) => {
-                tracing::debug!(error = %format!("{e:#}"), "reading the height after a run");
-                return Ok(());
-            }
+        let Some(now) = now else {
+            return Ok(());
         };
         if now >= job.commit_deadline {
             tracing::warn!(

@@ -313,23 +313,51 @@ impl Rpc {
         replication: u32,
         price: u128,
     ) -> Result<u64, String> {
+        let ids = self.try_submit_many(from, &[(kind, model_id, input)], replication, price)?;
+        Ok(ids[0])
+    }
+
+    /// Signs and sends the jobs `(kind, model_id, input)` as the messages of one tx from
+    /// `from` (so they are assigned in the same block), each with `replication` replicas
+    /// at [`PRICE`]; returns their ids in order.
+    pub fn submit_many(
+        &self,
+        from: &str,
+        jobs: &[(&str, &str, &[u8])],
+        replication: u32,
+    ) -> Vec<u64> {
+        self.try_submit_many(from, jobs, replication, PRICE)
+            .unwrap_or_else(|log| panic!("submit refused: {log}"))
+    }
+
+    fn try_submit_many(
+        &self,
+        from: &str,
+        jobs: &[(&str, &str, &[u8])],
+        replication: u32,
+        price: u128,
+    ) -> Result<Vec<u64>, String> {
         let kr = keyring::open(&self.home, Backend::Test, None).unwrap();
         let key = keyring::signer(&kr, from).unwrap();
         let requester = key.address().to_bech32();
-        let msg = Any {
-            type_url: deai_compute_module::MSG_SUBMIT_JOB_TYPE_URL.into(),
-            value: pb::MsgSubmitJob {
-                requester: requester.clone(),
-                kind: kind.into(),
-                model_id: model_id.into(),
-                input: input.to_vec(),
-                input_hash: sha3_256(input).to_vec(),
-                replication,
-                price_per_replica: price.to_string(),
-                deadline: 0,
-            }
-            .encode_to_vec(),
-        };
+        let msgs = jobs
+            .iter()
+            .map(|&(kind, model_id, input)| Any {
+                type_url: deai_compute_module::MSG_SUBMIT_JOB_TYPE_URL.into(),
+                value: pb::MsgSubmitJob {
+                    requester: requester.clone(),
+                    kind: kind.into(),
+                    model_id: model_id.into(),
+                    input: input.to_vec(),
+                    input_hash: sha3_256(input).to_vec(),
+                    replication,
+                    price_per_replica: price.to_string(),
+                    deadline: 0,
+                }
+                .encode_to_vec(),
+            })
+            .collect();
+        let gas = 200_000 * jobs.len() as u64;
         self.rt.block_on(async {
             let (chain_id, _) = self.client.status().await.unwrap();
             let acc = self.client.account(&requester).await.unwrap().unwrap();
@@ -337,19 +365,13 @@ impl Rpc {
                 chain_id,
                 account_number: acc.account_number,
                 sequence: acc.sequence,
-                fee: Some(Coin::new(FEE, "udeai")),
+                fee: Some(Coin::new(FEE * jobs.len() as u128, "udeai")),
                 gas_limit: 0,
                 memo: String::new(),
             };
             let landed = match self
                 .client
-                .sign_and_send(
-                    &key,
-                    vec![msg],
-                    params,
-                    Gas::Fixed(200_000),
-                    Duration::from_secs(20),
-                )
+                .sign_and_send(&key, msgs, params, Gas::Fixed(gas), Duration::from_secs(20))
                 .await
             {
                 Ok(l) => l,
@@ -359,10 +381,16 @@ impl Rpc {
             if landed.code != 0 {
                 return Err(landed.log);
             }
-            Ok(landed
-                .attr("compute_job_submitted", "job_id")
-                .and_then(|id| id.parse().ok())
-                .expect("a job_id attribute"))
+            let ids: Vec<u64> = landed
+                .events
+                .iter()
+                .filter(|e| e.kind == "compute_job_submitted")
+                .flat_map(|e| &e.attributes)
+                .filter(|a| a.key_bytes() == b"job_id")
+                .filter_map(|a| a.value_str().ok()?.parse().ok())
+                .collect();
+            assert_eq!(ids.len(), jobs.len(), "a job_id attribute per job");
+            Ok(ids)
         })
     }
 
