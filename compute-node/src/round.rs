@@ -590,7 +590,7 @@ async fn contribute(args: ContributeArgs) -> anyhow::Result<()> {
         round.id, classes, round.status, round.join_end, round.submit_end, round.reveal_end
     );
 
-    if !held.iter().any(|m| *m == base_model) {
+    if !held.contains(&base_model) {
         bail!(
             "round {}'s base model {base_model} is not in --models {}",
             args.round,

@@ -115,16 +115,23 @@ fn round_genesis(genesis: &mut Value, addrs: &[String], model: (&str, u64)) {
 /// Submits a proposal opening a round with `config` and `eval_set` (proto
 /// JSON) from dev0, has dev0..dev2 vote yes, and waits for round `id`.
 fn open_round(net: &Net, dir: &Path, config: Value, eval_set: Value, id: u64) -> pb::Round {
-    let proposal = json!({
-        "title": "Train a topic head",
-        "summary": "A private data round on four topics.",
-        "deposit": "1000udeai",
-        "messages": [{
-            "@type": "/deai.rounds.v1.MsgOpenRound",
-            "config": config,
-            "eval_set": eval_set,
-        }],
-    });
+    // The CLI's template, filled in: what a proposer would do.
+    let mut proposal: Value =
+        serde_json::from_str(&net.deaid(&["tx", "gov", "draft-proposal", "--kind", "open-round"]))
+            .unwrap();
+    proposal["title"] = json!("Train a topic head");
+    proposal["summary"] = json!("A private data round on four topics.");
+    proposal["deposit"] = json!("1000udeai");
+    let msg = &mut proposal["messages"][0];
+    assert_eq!(msg["@type"], "/deai.rounds.v1.MsgOpenRound");
+    for (k, v) in config.as_object().unwrap() {
+        assert!(
+            msg["config"].get(k).is_some(),
+            "the template has config.{k}"
+        );
+        msg["config"][k] = v.clone();
+    }
+    msg["eval_set"] = eval_set;
     let file = dir.join("open-round.json");
     std::fs::write(&file, serde_json::to_vec_pretty(&proposal).unwrap()).unwrap();
     let out = net.deaid(&[
@@ -645,6 +652,27 @@ fn ten_devices_train_a_head_privately_and_are_paid_exactly() {
         assert_eq!(net.balance(a), DEVICE_START + share - fees, "{}", keys[i]);
     }
     assert_eq!(net.balance(&deai_rounds::module_address().to_bech32()), 0);
+
+    // The model's record shows the round and the version it made.
+    let shown: Value = serde_json::from_str(
+        &net.deaid(&["query", "compute", "model", &model_id, "--output", "json"]),
+    )
+    .unwrap();
+    assert_eq!(shown["model"]["id"], json!(model_id), "{shown}");
+    assert_eq!(shown["rounds"][0]["status"], "ACCEPTED", "{shown}");
+    assert_eq!(shown["versions"][0]["id"], "1", "{shown}");
+    assert_eq!(shown["versions"][0]["parent"], "0", "{shown}");
+    assert_eq!(
+        shown["versions"][0]["epsilon_micro"],
+        json!(round.epsilon_micro.to_string()),
+        "{shown}"
+    );
+    let text = net.deaid(&["query", "compute", "model", &model_id]);
+    assert!(
+        text.contains("version 1  parent 0  round 1  9 contributors"),
+        "{text}"
+    );
+    eprintln!("{text}");
     eprintln!("round end to end took {:.1?}", started.elapsed());
 }
 
