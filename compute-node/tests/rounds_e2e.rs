@@ -902,3 +902,41 @@ fn bench_rounds_through_a_node() {
         );
     }
 }
+
+#[test]
+fn a_bad_data_file_is_one_error_line_before_anything_is_loaded_or_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &data,
+        "{\"text\": \"a goal\", \"label\": 1}\n{\"text\": \"rain\"}\n",
+    )
+    .unwrap();
+    for args in [
+        vec![
+            "contribute",
+            "--round",
+            "1",
+            "--from",
+            "nobody",
+            "--node",
+            "http://127.0.0.1:9",
+        ],
+        vec!["eval-set", "--out", "/nonexistent/out.json"],
+    ] {
+        let o = Command::new(COMPUTE)
+            .arg("round")
+            .args(&args)
+            .arg("--data")
+            .arg(&data)
+            .args(["--models", "/nonexistent"])
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains("bad.jsonl: line 2"), "{args:?}: {e}");
+        assert!(e.contains("missing field `label`"), "{e}");
+        assert_eq!(e.trim_end().lines().count(), 1, "{e}");
+    }
+}
