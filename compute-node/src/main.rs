@@ -21,6 +21,7 @@ use tracing_subscriber::EnvFilter;
 
 mod daemon;
 mod gateway;
+mod round;
 
 #[derive(Parser)]
 #[command(name = "deai-compute", version, about = "DeAI compute node")]
@@ -50,6 +51,10 @@ enum Command {
     /// Check a job's result without trusting anyone: its record's proof against the next
     /// header's app hash, its majority, and its result recomputed here.
     Verify(VerifyArgs),
+    /// Private data rounds: contribute a device's private labelled texts to a round
+    /// (`round contribute`), or build a proposal's evaluation set (`round eval-set`).
+    #[command(subcommand)]
+    Round(round::RoundCmd),
 }
 
 #[derive(clap::Args)]
@@ -508,5 +513,6 @@ fn run_cli() -> Result<()> {
         Command::Start(args) => daemon::start(args),
         Command::Gateway(args) => gateway::start(args),
         Command::Verify(args) => verify(args),
+        Command::Round(cmd) => round::run(cmd),
     }
 }

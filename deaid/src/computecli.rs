@@ -205,6 +205,13 @@ pub enum ComputeQueryCmd {
     },
     /// Registered models.
     Models,
+    /// One registered model and its lineage: the private data rounds run on
+    /// it (ε at δ = 10⁻⁶, evaluations, heights) and the versions they made,
+    /// each with its parent back to the base.
+    Model {
+        /// The model's id (64 hex digits).
+        id: String,
+    },
     /// The compute parameters.
     Params,
 }
@@ -1012,6 +1019,7 @@ pub async fn compute_query(node: &NodeArgs, cmd: ComputeQueryCmd) -> anyhow::Res
                 .ok_or_else(|| anyhow!("{address} is not a provider"))?;
             r.print(out, &provider_text(p))
         }
+        ComputeQueryCmd::Model { id } => crate::roundscli::model_query(node, &id).await,
         ComputeQueryCmd::Models => {
             let r: Answer<pb::QueryModelsResponse> = ask(
                 &client,

@@ -40,8 +40,9 @@ pub enum GovTxCmd {
     /// Print a proposal template to edit and submit.
     DraftProposal {
         /// text, spend, stream, cancel-stream, gov-params, treasury-params,
-        /// bank-params, auth-params, compute-params, register-model or
-        /// treasury-job.
+        /// bank-params, auth-params, compute-params, register-model,
+        /// treasury-job or open-round (a private data round: fill its
+        /// eval_set and eval_set_hash from `deai-compute round eval-set`).
         #[arg(long, default_value = "spend", value_parser = DRAFT_KINDS)]
         kind: String,
     },
@@ -368,6 +369,35 @@ fn draft_message(kind: &str) -> anyhow::Result<Option<Any>> {
                 },
             ))
         }
+        "open-round" => Some(any(
+            deai_rounds::MSG_OPEN_ROUND_TYPE_URL,
+            &deai_proto::rounds::v1::MsgOpenRound {
+                authority: gov,
+                config: Some(deai_proto::rounds::v1::RoundConfig {
+                    base_model_id: "<64 hex: a registered model's id>".to_string(),
+                    parent_version: 0,
+                    classes: 4,
+                    lr_num: 1,
+                    lr_den: 1,
+                    // Clip norm 512 (the features are unit vectors times 512);
+                    // summed noise sigma 362, 0.71 of it, once 5 submit.
+                    clip_l2_squared: 1 << 18,
+                    noise_variance: 1 << 17,
+                    min_contributors: 5,
+                    max_contributors: 16,
+                    min_provider_bond: "1000000".to_string(),
+                    reward_pool: Some(ProtoCoin {
+                        denom: deai_types::BASE_DENOM.to_string(),
+                        amount: "1000000".to_string(),
+                    }),
+                    join_blocks: 100,
+                    submit_blocks: 100,
+                    reveal_blocks: 50,
+                    eval_set_hash: Vec::new(),
+                }),
+                eval_set: Some(deai_proto::rounds::v1::EvalSet::default()),
+            },
+        )),
         other => bail!("--kind {other:?}: use {}", DRAFT_KINDS.join(", ")),
     };
     Ok(message)
@@ -388,7 +418,7 @@ pub fn draft(kind: &str) -> anyhow::Result<Value> {
 }
 
 /// The kinds of proposal `draft-proposal` has templates for.
-pub const DRAFT_KINDS: [&str; 11] = [
+pub const DRAFT_KINDS: [&str; 12] = [
     "text",
     "spend",
     "stream",
@@ -400,6 +430,7 @@ pub const DRAFT_KINDS: [&str; 11] = [
     "compute-params",
     "register-model",
     "treasury-job",
+    "open-round",
 ];
 
 /// Parses a vote option name.

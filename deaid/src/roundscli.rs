@@ -65,3 +65,130 @@ pub async fn rounds_query(node: &NodeArgs, cmd: RoundsQueryCmd) -> anyhow::Resul
     let json = response_json(path, &bytes)?;
     print_out(&node.output, &json, &serde_json::to_string_pretty(&json)?)
 }
+
+/// Most pages of 100 rounds `query compute model` reads.
+const MAX_ROUND_PAGES: u64 = 1_000;
+
+/// ε × 10^6 as a decimal.
+fn epsilon(micro: u64) -> String {
+    format!("{}.{:06}", micro / 1_000_000, micro % 1_000_000)
+}
+
+/// `deaid query compute model ID`: the registered model, and what private
+/// data rounds made of it: each round on it (its ε at δ = 10^-6 and its
+/// evaluation: correct answers of the parent and the new head on the
+/// round's evaluation set), and each version (the height it was made at)
+/// with its parent chain back to the registered base (version 0).
+pub async fn model_query(node: &NodeArgs, id: &str) -> anyhow::Result<()> {
+    use deai_proto::compute::v1 as cpb;
+    let client = NodeClient::new(&node.node)?;
+    let models: cpb::QueryModelsResponse = client
+        .ask(
+            deai_compute_module::query::MODELS_PATH,
+            &cpb::QueryModelsRequest { pagination: None },
+        )
+        .await?;
+    let model = models
+        .models
+        .into_iter()
+        .find(|m| m.id == id)
+        .ok_or_else(|| {
+            anyhow::anyhow!("model {id} is not registered (see `query compute models`)")
+        })?;
+    let mut rounds = Vec::new();
+    for page in 0..MAX_ROUND_PAGES {
+        let r: pb::QueryRoundsResponse = client
+            .ask(
+                "/deai.rounds.v1.Query/Rounds",
+                &pb::QueryRoundsRequest {
+                    pagination: Some(
+                        cosmos_sdk_proto::cosmos::base::query::v1beta1::PageRequest {
+                            offset: page * 100,
+                            limit: 100,
+                            ..Default::default()
+                        },
+                    ),
+                },
+            )
+            .await?;
+        let n = r.rounds.len();
+        rounds.extend(
+            r.rounds
+                .into_iter()
+                .filter(|r| r.config.as_ref().is_some_and(|c| c.base_model_id == id)),
+        );
+        if n < 100 {
+            break;
+        }
+    }
+    let mut versions = Vec::new();
+    for v in rounds.iter().map(|r| r.new_version).filter(|&v| v != 0) {
+        let l: pb::QueryLineageResponse = client
+            .ask(
+                "/deai.rounds.v1.Query/Lineage",
+                &pb::QueryLineageRequest { version: v },
+            )
+            .await?;
+        versions.extend(l.versions.into_iter().take(1));
+    }
+    let json = serde_json::json!({
+        "model": response_json(
+            deai_compute_module::query::MODELS_PATH,
+            &cpb::QueryModelsResponse { models: vec![model.clone()], pagination: None }.encode_to_vec(),
+        )?["models"][0],
+        "rounds": response_json(
+            "/deai.rounds.v1.Query/Rounds",
+            &pb::QueryRoundsResponse { rounds: rounds.clone(), pagination: None }.encode_to_vec(),
+        )?["rounds"],
+        "versions": response_json(
+            "/deai.rounds.v1.Query/Lineage",
+            &pb::QueryLineageResponse { versions: versions.clone(), head: Vec::new() }.encode_to_vec(),
+        )?["versions"],
+    });
+    let mut text = vec![format!(
+        "model {}  {}  {} {}  {}  {} bytes  (version 0: registered by governance)",
+        model.id,
+        model.name,
+        model.architecture,
+        model.quantization,
+        model.license,
+        model.size_bytes
+    )];
+    if rounds.is_empty() {
+        text.push("no private data rounds on this model".into());
+    }
+    for r in &rounds {
+        let parent = r.config.as_ref().map_or(0, |c| c.parent_version);
+        text.push(format!(
+            "round {}  from version {parent}  {}  {} of {} joined submitted  epsilon {} (delta 1e-6)  eval {}/{} (parent {}/{})  opened at height {}{}",
+            r.id,
+            r.status,
+            r.submitted,
+            r.joined,
+            epsilon(r.epsilon_micro),
+            r.new_correct,
+            r.eval_count,
+            r.parent_correct,
+            r.eval_count,
+            r.opened_height,
+            if r.reason.is_empty() { String::new() } else { format!("  ({})", r.reason) }
+        ));
+    }
+    for v in &versions {
+        text.push(format!(
+            "version {}  parent {}  round {}  {} contributors  epsilon {} (cumulative {})  eval {}/{} (parent {}/{})  height {}",
+            v.id,
+            v.parent,
+            v.round_id,
+            v.contributors,
+            epsilon(v.epsilon_micro),
+            epsilon(v.cumulative_epsilon_micro),
+            v.eval_correct,
+            v.eval_count,
+            v.parent_eval_correct,
+            v.eval_count,
+            v.height
+        ));
+    }
+    print_out(&node.output, &json, &text.join("\n"))
+}

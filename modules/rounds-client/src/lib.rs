@@ -10,7 +10,20 @@
 //! * [`Contributor::prepare`]: masks the clipped noised update with one
 //!   pairwise mask per other contributor and builds `MsgSubmitUpdate` with
 //!   the commitments to the pairwise seeds; [`Contributor::reveal_msg`]
-//!   reveals the seeds shared with peers that dropped out.
+//!   reveals the seeds shared with peers that dropped out;
+//! * [`feature`]: a round's example features from the frozen encoder's
+//!   integer sentence embedding.
+//!
+//! # Features
+//!
+//! The compute node's MiniLM encoder gives a sentence's embedding as 384
+//! i32 components of the unit vector times 2^15 (bit-exact on every
+//! backend). A round's example is that embedding as i8: each component
+//! divided by 2^[`FEATURE_SHIFT`], rounded to nearest (ties away from zero)
+//! and clamped to `[-127, 127]`, i.e. the unit vector times 2^9 = 512. A
+//! MiniLM component rarely exceeds 0.25 in magnitude, so few clamp; the
+//! evaluation set of a proposal is made with the same function
+//! (`deai-compute round eval-set`).
 //!
 //! Pairwise seed of contributors `a` and `b` in round `r`: HKDF-SHA-256
 //! with input key material the X25519 shared secret of their round keys,
@@ -49,6 +62,27 @@ pub enum ClientError {
     /// Revealing the seed shared with this peer would unmask its update.
     #[error("{0} submitted: the seed shared with it must stay secret")]
     PeerSubmitted(String),
+}
+
+/// Right shift from the encoder's embedding (unit vector times 2^15) to a
+/// round's i8 feature (unit vector times 2^9).
+pub const FEATURE_SHIFT: u32 = 6;
+
+/// A round's i8 feature of an encoder embedding (see the crate docs):
+/// `clamp(round(v / 2^FEATURE_SHIFT), -127, 127)` per component, ties away
+/// from zero.
+pub fn feature(embedding: &[i32]) -> Vec<i8> {
+    let half = 1i64 << (FEATURE_SHIFT - 1);
+    embedding
+        .iter()
+        .map(|&v| {
+            let v = i64::from(v);
+            let q = (v.abs() + half) >> FEATURE_SHIFT;
+            let q = if v < 0 { -q } else { q };
+            // Clamped to the i8 range just above, so the cast is exact.
+            q.clamp(-127, 127) as i8
+        })
+        .collect()
 }
 
 /// One labelled example: an i8 embedding of width 384 and its class.
@@ -459,6 +493,14 @@ mod tests {
         assert!(n <= 10_000, "{c:?}");
         assert!(c[3] > 0 && c[1] < 0);
         assert_eq!(clip_l2(&[3, 4], 25), vec![3, 4]);
+    }
+
+    #[test]
+    fn a_feature_rounds_half_away_from_zero_and_saturates() {
+        assert_eq!(
+            feature(&[0, 31, 32, -32, 96, -95, 1 << 15, -(1 << 15), 127 * 64]),
+            vec![0, 0, 1, -1, 2, -1, 127, -127, 127]
+        );
     }
 
     #[test]
