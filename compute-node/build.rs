@@ -68,6 +68,31 @@ const VARIANTS: &[Variant] = &[
         src: "pool.comp",
         defines: &[],
     },
+    Variant {
+        out: "pool_batched.spv",
+        src: "pool.comp",
+        defines: &["BATCHED=1"],
+    },
+    Variant {
+        out: "gather.spv",
+        src: "gather.comp",
+        defines: &[],
+    },
+    Variant {
+        out: "gather_pack.spv",
+        src: "gather_pack.comp",
+        defines: &[],
+    },
+    Variant {
+        out: "pack_rows.spv",
+        src: "pack_rows.comp",
+        defines: &[],
+    },
+    Variant {
+        out: "dynquant_pack.spv",
+        src: "dynquant_pack.comp",
+        defines: &[],
+    },
 ];
 
 fn main() {

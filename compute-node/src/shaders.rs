@@ -23,6 +23,16 @@ pub const ADD: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/add.spv"));
 pub const DYNQUANT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dynquant.spv"));
 /// Masked mean pooling and integer L2 normalisation.
 pub const POOL: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pool.spv"));
+/// [`POOL`] over a batch of stacked sequences, one workgroup each.
+pub const POOL_BATCHED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pool_batched.spv"));
+/// Index-driven int32 gather (the batched encoder's data movement).
+pub const GATHER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gather.spv"));
+/// Index-driven gather narrowed to int8 and packed in gemm-i8's operand layout.
+pub const GATHER_PACK: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gather_pack.spv"));
+/// Two row blocks narrowed to int8 and packed in gemm-i8's operand layout.
+pub const PACK_ROWS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pack_rows.spv"));
+/// Split dynamic quantization writing packed `[hi; lo]` gemm-i8 rows.
+pub const DYNQUANT_PACK: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dynquant_pack.spv"));
 
 /// Converts an embedded SPIR-V byte stream to words, checking length and magic number.
 pub fn spirv_words(name: &'static str, bytes: &[u8]) -> Result<Vec<u32>, ComputeError> {
