@@ -29,6 +29,11 @@ const VARIANTS: &[Variant] = &[
         defines: &["USE_DOT=1"],
     },
     Variant {
+        out: "gemm_i16_i8.spv",
+        src: "gemm_i16_i8.comp",
+        defines: &[],
+    },
+    Variant {
         out: "requant.spv",
         src: "requant.comp",
         defines: &[],

@@ -1,11 +1,10 @@
 #version 450
-// dynquant.comp's split mode (B <= 14 checked on the host) writing the int8 halves straight
-// into gemm-i8's packed operand layout: the rows [hi; lo] of a linear layer's input, each
-// row zero-padded to `wpr` words (16 int8 multiples), 4 int8 per little-endian word, lowest
-// byte first. Row r's hi half is packed row r, its lo half packed row rows + r. Same
-// per-row exponent k and the same formulas as dynquant.comp, so the values are those of
-// `dynquant_split_reference`; hi lies in -64..=64 and lo in -64..=63, so a byte holds them.
-// One workgroup per row, one invocation per output word pair.
+// dynquant.comp's per-row quantization to B-bit integers (B <= 15 checked on the host),
+// writing the values as packed int16 rows for gemm_i16_i8.comp: each row zero-padded to
+// `wpr` words (multiples of 16 values), 2 int16 per little-endian word, lower half first.
+// Same per-row exponent k and the same formulas as dynquant.comp, so the values are those
+// of `dynquant_reference` (and q = 128 hi + lo of `dynquant_split_reference`, the two int8
+// halves the per-kernel encoder multiplies separately). One workgroup per row.
 
 layout(local_size_x = 64) in;
 
@@ -48,22 +47,17 @@ void main() {
         k += 1u;
     }
     for (uint w = tid; w < p.wpr; w += 64u) {
-        uint hw = 0u;
-        uint lw = 0u;
-        for (uint e = 0u; e < 4u; ++e) {
-            const uint c = 4u * w + e;
+        uint word = 0u;
+        for (uint e = 0u; e < 2u; ++e) {
+            const uint c = 2u * w + e;
             if (c < p.cols) {
                 const int v = x[base + c];
                 const int q = k == 0u ? v : (((v >> (k - 1u)) + 1) >> 1);
                 const int qc = clamp(q, -int(p.qmax) - 1, int(p.qmax));
-                const int hi = (qc + 64) >> 7;
-                const int lo = qc - 128 * hi;
-                hw |= (uint(hi) & 0xFFu) << (8u * e);
-                lw |= (uint(lo) & 0xFFu) << (8u * e);
+                word |= (uint(qc) & 0xFFFFu) << (16u * e);
             }
         }
-        y[row * p.wpr + w] = hw;
-        y[(p.rows + row) * p.wpr + w] = lw;
+        y[row * p.wpr + w] = word;
     }
     if (tid == 0u) {
         kout[row] = k;

@@ -6,6 +6,8 @@ use crate::ComputeError;
 pub const GEMM_I8_PLAIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gemm_i8_plain.spv"));
 /// gemm-i8, integer dot-product path (`OpSDot`, packed 4x8).
 pub const GEMM_I8_DOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gemm_i8_dot.spv"));
+/// gemm with int16 A and int8 B (the batched encoder's linear layers).
+pub const GEMM_I16_I8: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gemm_i16_i8.spv"));
 
 /// Requantization int32 -> int8 with per-column (multiplier, shift).
 pub const REQUANT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/requant.spv"));
@@ -31,7 +33,7 @@ pub const GATHER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gather.spv")
 pub const GATHER_PACK: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gather_pack.spv"));
 /// Two row blocks narrowed to int8 and packed in gemm-i8's operand layout.
 pub const PACK_ROWS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pack_rows.spv"));
-/// Split dynamic quantization writing packed `[hi; lo]` gemm-i8 rows.
+/// Dynamic quantization writing packed int16 rows for [`GEMM_I16_I8`].
 pub const DYNQUANT_PACK: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dynquant_pack.spv"));
 
 /// Converts an embedded SPIR-V byte stream to words, checking length and magic number.

@@ -58,11 +58,11 @@ use vulkano::{
 
 use crate::{
     encoder::{
-        pow2, uniform_affine, IntEncoder, Tokens, ACT_BITS, EMBED_BITS, LN_BITS, MASK_BIAS,
-        MAX_TOKENS, PROB_BITS, QKV_CLAMP, SCORE_CLAMP,
+        pow2, uniform_affine, IntEncoder, Tokens, ACT_BITS, EMBED_BITS, LINEAR_K_MAX, LN_BITS,
+        MASK_BIAS, MAX_TOKENS, PROB_BITS, QKV_CLAMP, SCORE_CLAMP,
     },
     error::VkContext,
-    executor::{dispatch, gemm_pipeline, pipeline},
+    executor::{dispatch, gemm_pipeline, pipeline, GEMM_MICRO_TILE, LOOP_BUDGET},
     gemm::{pack_rows, words_per_row},
     ibert,
     ops::{dynquant_shift, Affine},
@@ -79,6 +79,11 @@ const NONE: u32 = u32::MAX;
 
 /// Invocations per workgroup of the element-wise kernels (`local_size_x`).
 const SMALL_WG: u64 = 64;
+
+/// Words of one packed int16 row of `k` values, zero-padded to 16 values.
+fn words_per_row16(k: usize) -> usize {
+    k.div_ceil(16) * 8
+}
 
 fn align(n: usize) -> usize {
     n.div_ceil(ALIGN) * ALIGN
@@ -156,10 +161,40 @@ struct DevLayer {
     ffn_norm: DevAffine,
 }
 
-/// A gemm-i8 pipeline with its workgroup.
+/// A gemm pipeline with its workgroup.
 struct Gemm {
     pipeline: Arc<ComputePipeline>,
     wg: WorkgroupConfig,
+    /// Groups of 16 k-values one dispatch may cover (lavapipe's loop cap).
+    chunk: u64,
+}
+
+/// Checks `wg` for `gemm_i16_i8.comp` (its A slab is twice gemm-i8's) and returns the
+/// groups of 16 k-values one dispatch may cover, counting loops as
+/// `WorkgroupConfig::k_per_dispatch` does for gemm-i8.
+fn i16_chunk(wg: WorkgroupConfig, report: &DeviceReport) -> Result<u64, ComputeError> {
+    wg.validate(report)?;
+    let t = u64::from(GEMM_MICRO_TILE);
+    let threads = u64::from(wg.x) * u64::from(wg.y);
+    let groups = u64::from(wg.k_tile / 16);
+    let loads_a = (2 * u64::from(wg.block_rows()) * groups).div_ceil(threads);
+    let loads_b = (u64::from(wg.block_cols()) * groups).div_ceil(threads);
+    let per_round = 1 + loads_a + loads_b + groups * (1 + 3 * t + t * t);
+    let fixed = 2 * (t + t * t);
+    if per_round + fixed > LOOP_BUDGET {
+        return Err(ComputeError::Workgroup(format!(
+            "k_tile = {} makes one round of gemm_i16_i8 exceed the loop budget",
+            wg.k_tile
+        )));
+    }
+    let shared = u64::from(wg.k_tile) * u64::from(2 * wg.block_rows() + wg.block_cols());
+    if shared > u64::from(report.max_shared_memory) {
+        return Err(ComputeError::Workgroup(format!(
+            "gemm_i16_i8 needs {shared} bytes of shared memory, the device has {}",
+            report.max_shared_memory
+        )));
+    }
+    Ok(((LOOP_BUDGET - fixed) / per_round).max(1) * groups)
 }
 
 struct Kernels {
@@ -338,6 +373,21 @@ fn prove_bounds(e: &IntEncoder) -> Result<(), ComputeError> {
     if ACT_BITS > 14 {
         return Err(shape("split quantization needs at most 14 bits"));
     }
+    // gemm_i16_i8 multiplies whole ACT_BITS-bit activations by the int8 weights: with
+    // |q| <= 2^(ACT_BITS-1), |w| <= 127 and k <= LINEAR_K_MAX every partial sum stays in
+    // int32 (8192 · 127 · 2048 < 2^31), so it is the exact q·Wᵀ in any order.
+    if (1i64 << (ACT_BITS - 1)) * 127 * LINEAR_K_MAX as i64 > i64::from(i32::MAX) {
+        return Err(shape("int16 × int8 products could overflow int32"));
+    }
+    for l in &e.layers {
+        for w in [&l.qkv, &l.attn_out, &l.ffn_up, &l.ffn_down] {
+            if w.cols() > LINEAR_K_MAX || w.data().contains(&i8::MIN) {
+                return Err(shape(
+                    "linear weights must be symmetric int8 (no -128) with k <= LINEAR_K_MAX",
+                ));
+            }
+        }
+    }
     check_shifts(&e.embed_norm, 0, "embedding LayerNorm affine")?;
     let mut resid = clamp_of(&e.embed_norm);
     for (i, l) in e.layers.iter().enumerate() {
@@ -467,12 +517,19 @@ impl VulkanEncoder {
         };
         let kernels = Kernels {
             gemm_linear: Gemm {
-                pipeline: gemm_pipeline(&device, gemm_name, gemm_bytes, options.linear)?,
+                pipeline: gemm_pipeline(
+                    &device,
+                    "gemm_i16_i8",
+                    shaders::GEMM_I16_I8,
+                    options.linear,
+                )?,
                 wg: options.linear,
+                chunk: i16_chunk(options.linear, &report)?,
             },
             gemm_attention: Gemm {
                 pipeline: gemm_pipeline(&device, gemm_name, gemm_bytes, options.attention)?,
                 wg: options.attention,
+                chunk: options.attention.groups_per_dispatch(),
             },
             affine: pipeline(&device, "affine", shaders::AFFINE, &[])?,
             add: pipeline(&device, "add", shaders::ADD, &[])?,
@@ -902,8 +959,9 @@ impl Rec<'_> {
                 },
             )?;
         }
-        let kw = u32_of(words_per_row(k) / 4, "k")?;
-        let chunk = u32::try_from(g.wg.groups_per_dispatch().min(u64::from(kw))).unwrap_or(kw);
+        // Groups of 16 k-values (one uvec4 of B per row), as both shaders index them.
+        let kw = u32_of(k.div_ceil(16), "k")?;
+        let chunk = u32::try_from(g.chunk.min(u64::from(kw))).unwrap_or(kw);
         let (m, n) = (u32_of(m, "m")?, u32_of(n, "n")?);
         // Integer addition without overflow is associative, so splitting k over
         // dispatches cannot change the result.
@@ -982,9 +1040,9 @@ struct Scratch {
     merged: Subbuffer<[u32]>,
     up: Subbuffer<[u32]>,
     gelu: Subbuffer<[u32]>,
-    /// A linear layer's packed `[hi; lo]` input rows.
+    /// A linear layer's input as packed int16 rows.
     apk: Subbuffer<[u32]>,
-    /// A linear layer's `[top; bottom]` gemm output.
+    /// A linear layer's gemm output.
     acc: Subbuffer<[u32]>,
     /// A linear layer's row exponents.
     kx: Subbuffer<[u32]>,
@@ -1032,8 +1090,8 @@ impl VulkanEncoder {
         let words = [
             12 * n_tok * h,
             2 * n_tok * inter,
-            2 * n_tok * words_per_row(max_in),
-            2 * n_tok * max_out,
+            n_tok * words_per_row16(max_in),
+            n_tok * max_out,
             3 * lay.att_len,
             5 * lay.qk8_len,
             6 * lay.sc_len,
@@ -1079,8 +1137,8 @@ impl VulkanEncoder {
             merged: a.scratch(n_tok * h, "attention context")?,
             up: a.scratch(n_tok * inter, "FFN up-projection")?,
             gelu: a.scratch(n_tok * inter, "GELU output")?,
-            apk: a.scratch(2 * n_tok * words_per_row(max_in), "packed activations")?,
-            acc: a.scratch(2 * n_tok * max_out, "gemm accumulators")?,
+            apk: a.scratch(n_tok * words_per_row16(max_in), "packed activations")?,
+            acc: a.scratch(n_tok * max_out, "gemm accumulators")?,
             kx: a.scratch(n_tok, "row exponents")?,
             zeros: a.input(&vec![0; n_tok.max(lay.sc_len / ALIGN)], "zero row shifts")?,
             dummy: a.scratch(1, "unused binding")?,
@@ -1196,8 +1254,12 @@ impl VulkanEncoder {
         r.rows(&self.kernels.layernorm, &[x, y], push, rows)
     }
 
-    /// A linear layer on all rows: split 14-bit quantization packed as `[hi; lo]`, one
-    /// gemm-i8, and the affine of `128·top + bottom` (see `encoder::linear`).
+    /// A linear layer on all rows: each row quantized to [`ACT_BITS`]-bit integers `q` with
+    /// its power-of-two exponent, packed as int16, one `gemm_i16_i8` giving the exact `q·Wᵀ`,
+    /// and the output affine with the row's exponent. `encoder::linear` computes the same
+    /// `q·Wᵀ` as `128·(hi·Wᵀ) + lo·Wᵀ` from the int8 halves `q = 128·hi + lo`: both are the
+    /// exact integer (no partial sum leaves int32, see `prove_bounds`), so the affine sees
+    /// the same value.
     fn linear(
         &self,
         r: &mut Rec<'_>,
@@ -1208,12 +1270,11 @@ impl VulkanEncoder {
         rows: usize,
     ) -> Result<(), ComputeError> {
         let k = &self.kernels;
-        let wpr = words_per_row(lin.inp);
         let push = [
             u32_of(rows, "rows")?,
             u32_of(lin.inp, "columns")?,
             (1u32 << (ACT_BITS - 1)) - 1,
-            u32_of(wpr, "words per row")?,
+            u32_of(words_per_row16(lin.inp), "words per row")?,
             0,
             0,
             0,
@@ -1225,19 +1286,11 @@ impl VulkanEncoder {
             &s.apk,
             &lin.weight,
             &s.acc,
-            (2 * rows, lin.out, lin.inp),
+            (rows, lin.out, lin.inp),
             1,
         )?;
         let total = rows * lin.out;
-        r.affine(
-            k,
-            &s.acc,
-            Some((&s.acc, 128, 1, total)),
-            &lin.affine.args(),
-            &s.kx,
-            y,
-            total,
-        )
+        r.affine(k, &s.acc, None, &lin.affine.args(), &s.kx, y, total)
     }
 
     /// One encoder layer on all rows (`IntEncoder::layer`), attention per group.
