@@ -1,9 +1,9 @@
 #version 450
 // Generic int32 gather driven by a host-made index table, for the batched encoder's data
 // movement (attention head split and merge, exponent broadcast):
-//   dst[i] = idx[i] == 0xFFFFFFFF ? 0 : (idx[i] has bit 31 ? src1[idx[i] & 0x7FFFFFFF] : src0[idx[i]])
+//   dst[i] = idx[i] == 0xFFFFFFFF ? 0 : src[idx[i]]
 // Pure data movement: no arithmetic on the values, so the result is the same on every
-// driver. The host builds every index below the length of the buffer it selects.
+// driver. The host builds every index below the length of src.
 
 layout(local_size_x = 64) in;
 
@@ -12,13 +12,11 @@ layout(push_constant) uniform Params {
     uint pad0, pad1, pad2, pad3, pad4, pad5, pad6;
 } p;
 
-layout(std430, set = 0, binding = 0) readonly buffer Src0 { int src0[]; };
-layout(std430, set = 0, binding = 1) readonly buffer Src1 { int src1[]; };
-layout(std430, set = 0, binding = 2) readonly buffer Idx { uint idx[]; };
-layout(std430, set = 0, binding = 3) writeonly buffer Dst { int dst[]; };
+layout(std430, set = 0, binding = 0) readonly buffer Src { int src[]; };
+layout(std430, set = 0, binding = 1) readonly buffer Idx { uint idx[]; };
+layout(std430, set = 0, binding = 2) writeonly buffer Dst { int dst[]; };
 
 const uint NONE = 0xFFFFFFFFu;
-const uint SECOND = 0x80000000u;
 
 void main() {
     const uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * 64u;
@@ -28,7 +26,7 @@ void main() {
     const uint j = idx[i];
     int v = 0;
     if (j != NONE) {
-        v = (j & SECOND) != 0u ? src1[j & ~SECOND] : src0[j];
+        v = src[j];
     }
     dst[i] = v;
 }

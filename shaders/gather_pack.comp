@@ -13,13 +13,11 @@ layout(push_constant) uniform Params {
     uint pad0, pad1, pad2, pad3, pad4, pad5, pad6;
 } p;
 
-layout(std430, set = 0, binding = 0) readonly buffer Src0 { int src0[]; };
-layout(std430, set = 0, binding = 1) readonly buffer Src1 { int src1[]; };
-layout(std430, set = 0, binding = 2) readonly buffer Idx { uint idx[]; };
-layout(std430, set = 0, binding = 3) writeonly buffer Dst { uint dst[]; };
+layout(std430, set = 0, binding = 0) readonly buffer Src { int src[]; };
+layout(std430, set = 0, binding = 1) readonly buffer Idx { uint idx[]; };
+layout(std430, set = 0, binding = 2) writeonly buffer Dst { uint dst[]; };
 
 const uint NONE = 0xFFFFFFFFu;
-const uint SECOND = 0x80000000u;
 
 void main() {
     const uint w = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * 64u;
@@ -30,7 +28,7 @@ void main() {
     for (uint e = 0u; e < 4u; ++e) {
         const uint j = idx[4u * w + e];
         if (j != NONE) {
-            const int v = (j & SECOND) != 0u ? src1[j & ~SECOND] : src0[j];
+            const int v = src[j];
             word |= (uint(v) & 0xFFu) << (8u * e);
         }
     }

@@ -8,7 +8,7 @@
 //! * uploads the model once ([`VulkanEncoder::new`]): the linear layers' int8 weights packed
 //!   in gemm-i8's row layout and every affine's parameters stay on the device;
 //! * stacks the sentences of a batch as rows, so each row-wise kernel (dynamic quantization,
-//!   gemm-i8 of the linear layers, affine, LayerNorm, GELU, residual sums) runs once per
+//!   the linear layers' products, affine, LayerNorm, GELU, residual sums) runs once per
 //!   batch;
 //! * runs attention per group of sentences of equal length and mask (the heads of all of a
 //!   group's sentences are one batched gemm-i8). Sentences are never padded to a common
@@ -17,19 +17,24 @@
 //! * does `IntEncoder::layer`'s data movement on the device: `gather.comp` and
 //!   `gather_pack.comp` follow index tables built on the host per batch shape (head split and
 //!   merge, V transposed, exponent broadcast, narrowing to packed int8), `dynquant_pack.comp`
-//!   writes a linear layer's `[hi; lo]` rows straight in gemm-i8's packed layout and
-//!   `pack_rows.comp` stacks the probabilities' halves;
+//!   writes a linear layer's 14-bit activations as packed int16 rows, and `pack_rows.comp`
+//!   stacks the probabilities' int8 halves;
+//! * multiplies a linear layer's 14-bit activations `q` by its int8 weights in one
+//!   `gemm_i16_i8.comp`: the exact `q·Wᵀ`, which `IntEncoder::forward` gets as
+//!   `128·(hi·Wᵀ) + lo·Wᵀ` from two int8 halves `q = 128·hi + lo` with twice the work;
 //! * records the whole forward pass of a batch into one command buffer (vulkano's
 //!   `AutoCommandBufferBuilder` inserts the barriers), submitted once and waited on once.
 //!   The command buffer, its scratch buffers and index tables are kept for the next batch
 //!   of the same shape (lengths and masks), which then only uploads its embedding rows.
 //!
 //! # Why the bytes are the reference's
-//! Every arithmetic step runs the same shader code as the per-kernel path (whose equality
-//! with the Rust references is tested) on the same values; the new kernels only move, narrow
-//! and pack values. Narrowing keeps the low byte, which is the value itself because the
-//! encoder proves each narrowed value lies in -128..=127 (`dynquant` halves in -64..=64,
-//! 8-bit quantized Q/K/V, softmax halves `hi = round(p/128) <= 127`, `lo = p - 128 hi`).
+//! Every arithmetic step but the linear layers' product runs the same shader code as the
+//! per-kernel path (whose equality with the Rust references is tested) on the same values;
+//! the new kernels only move, narrow and pack values. Narrowing keeps the low byte, which is the value itself because the
+//! encoder proves each narrowed value lies in -128..=127 (8-bit quantized Q, K and V,
+//! softmax halves `hi = round(p/128) <= 127`, `lo = p - 128 hi`). The int16 product is
+//! exact: no partial sum can leave int32, so it is the same integer as the int8 halves'
+//! recombination.
 //! The references also check data-dependent bounds at run time, which this pass cannot do
 //! between kernels; [`VulkanEncoder::new`] instead proves from the encoder's clamps, once,
 //! that none of those checks can fail for any input (affine shift ranges, GELU, softmax,
@@ -1315,7 +1320,7 @@ impl VulkanEncoder {
         };
         r.items(
             &k.gather,
-            &[&s.qkv, &s.qkv, &s.att_idx, &s.att_in],
+            &[&s.qkv, &s.att_idx, &s.att_in],
             gather(lay.att_len)?,
             lay.att_len,
         )?;
@@ -1360,14 +1365,14 @@ impl VulkanEncoder {
         // Packed Q, K and V transposed (twice: the hi and lo batches of P·V).
         r.items(
             &k.gather_pack,
-            &[&s.att_q, &s.att_q, &s.qk8_idx, &s.qk8],
+            &[&s.att_q, &s.qk8_idx, &s.qk8],
             gather(lay.qk8_len)?,
             lay.qk8_len,
         )?;
         // Each row's score shift (Q's exponent + its head's K exponent) and context shift.
         r.items(
             &k.gather,
-            &[&s.kv_exp, &s.kv_exp, &s.exp_idx, &s.exp2],
+            &[&s.kv_exp, &s.exp_idx, &s.exp2],
             gather(2 * qr)?,
             2 * qr,
         )?;
@@ -1484,7 +1489,7 @@ impl VulkanEncoder {
         // Merge heads back to tokens × hidden.
         r.items(
             &k.gather,
-            &[&s.ctx, &s.ctx, &s.merge_idx, &s.merged],
+            &[&s.ctx, &s.merge_idx, &s.merged],
             gather(nh)?,
             nh,
         )?;
@@ -1563,4 +1568,146 @@ fn index_tables(
         }
     }
     (att, qk8, exp, merge)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{gemm_i8_reference, ExecutorOptions, SplitMix64};
+
+    fn executor() -> Option<Executor> {
+        match Executor::new(ExecutorOptions::default()) {
+            Ok(e) => Some(e),
+            Err(e) if std::env::var("DEAI_SKIP_VULKAN").as_deref() == Ok("1") => {
+                eprintln!("DEAI_SKIP_VULKAN=1: skipping a Vulkan test ({e})");
+                None
+            }
+            Err(e) => panic!("no usable Vulkan device ({e}); set DEAI_SKIP_VULKAN=1 to skip"),
+        }
+    }
+
+    /// Runs `gemm_i16_i8` on `q` (`m × k`, 14-bit) and `w` (`n × k`) with `wg`.
+    fn gemm_i16(
+        exec: &Executor,
+        wg: WorkgroupConfig,
+        q: &[i32],
+        w: &Matrix<i8>,
+        m: usize,
+    ) -> Vec<i32> {
+        let (n, k) = (w.rows(), w.cols());
+        let report = exec.report().clone();
+        let alloc = Alloc {
+            memory: exec.memory.clone(),
+            max_range: report.max_storage_buffer_range,
+        };
+        let g = Gemm {
+            pipeline: gemm_pipeline(&exec.device, "gemm_i16_i8", shaders::GEMM_I16_I8, wg).unwrap(),
+            wg,
+            chunk: i16_chunk(wg, &report).unwrap(),
+        };
+        let wpr = words_per_row16(k);
+        let mut a = vec![0u32; m * wpr];
+        for r in 0..m {
+            for c in 0..k {
+                a[r * wpr + c / 2] |= (q[r * k + c] as u32 & 0xFFFF) << (16 * (c % 2));
+            }
+        }
+        let mut packed = vec![0u32; n * words_per_row(k)];
+        pack_rows(w, &mut packed);
+        let a = alloc.input(&a, "A").unwrap();
+        let bt = alloc.input(&packed, "Bt").unwrap();
+        let c = alloc
+            .storage(m * n, "C", MemoryTypeFilter::HOST_RANDOM_ACCESS)
+            .unwrap();
+        let mut r = Rec {
+            b: AutoCommandBufferBuilder::primary(
+                exec.command_buffers.clone(),
+                exec.queue.queue_family_index(),
+                CommandBufferUsage::OneTimeSubmit,
+            )
+            .unwrap(),
+            sets: &exec.descriptor_sets,
+            report: &report,
+            dispatches: 0,
+        };
+        r.gemm(&g, &a, &bt, &c, (m, n, k), 1).unwrap();
+        let commands = r.b.build().unwrap();
+        sync::now(exec.device.clone())
+            .then_execute(exec.queue.clone(), commands)
+            .unwrap()
+            .then_signal_fence_and_flush()
+            .unwrap()
+            .wait(None)
+            .unwrap();
+        let out = c.read().unwrap()[..m * n]
+            .iter()
+            .map(|&v| v as i32)
+            .collect();
+        out
+    }
+
+    #[test]
+    fn the_int16_product_equals_the_recombined_int8_halves() {
+        let Some(exec) = executor() else { return };
+        let mut rng = SplitMix64::new(5);
+        for (i, &(m, n, k)) in [(1usize, 1usize, 1usize), (37, 19, 100), (130, 70, 385)]
+            .iter()
+            .enumerate()
+        {
+            let q: Vec<i32> = (0..m * k)
+                .map(|_| (rng.next_u64() % 16384) as i32 - 8192)
+                .collect();
+            let w = Matrix::new(
+                n,
+                k,
+                (0..n * k)
+                    .map(|_| ((rng.next_u64() % 255) as i32 - 127) as i8)
+                    .collect(),
+            )
+            .unwrap();
+            // The per-kernel encoder's way: q = 128·hi + lo, two int8 products.
+            let hi: Vec<i8> = q.iter().map(|&v| ((v + 64) >> 7) as i8).collect();
+            let lo: Vec<i8> = q
+                .iter()
+                .zip(&hi)
+                .map(|(&v, &h)| (v - 128 * i32::from(h)) as i8)
+                .collect();
+            let top = gemm_i8_reference(&Matrix::new(m, k, hi).unwrap(), &w).unwrap();
+            let bottom = gemm_i8_reference(&Matrix::new(m, k, lo).unwrap(), &w).unwrap();
+            let want: Vec<i32> = top
+                .data()
+                .iter()
+                .zip(bottom.data())
+                .map(|(&t, &b)| t.wrapping_mul(128).wrapping_add(b))
+                .collect();
+            for wg in [
+                VulkanEncoderOptions::default().linear,
+                WorkgroupConfig {
+                    x: 4,
+                    y: 8,
+                    k_tile: 16,
+                },
+            ] {
+                assert_eq!(gemm_i16(&exec, wg, &q, &w, m), want, "case {i}, {wg:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_int16_product_is_exact_at_its_bound() {
+        let Some(exec) = executor() else { return };
+        let k = LINEAR_K_MAX;
+        for (qv, wv) in [(-8192, 127i8), (-8192, -127), (8191, 127)] {
+            let w = Matrix::new(3, k, vec![wv; 3 * k]).unwrap();
+            let got = gemm_i16(
+                &exec,
+                VulkanEncoderOptions::default().linear,
+                &vec![qv; 2 * k],
+                &w,
+                2,
+            );
+            let want = i32::try_from(i64::from(qv) * i64::from(wv) * k as i64).unwrap();
+            assert_eq!(got, vec![want; 6], "{qv} x {wv}");
+        }
+    }
 }
