@@ -19,12 +19,15 @@ use deai_compute::{
 fn reference(enc: &IntEncoder, batch: &[Tokens]) -> Vec<Matrix<i32>> {
     batch
         .iter()
-        .map(|t| enc.forward(&Reference, t).unwrap())
+        .map(|t| {
+            enc.forward(&Reference, t)
+                .expect("the reference runs every test input")
+        })
         .collect()
 }
 
 fn small_encoder(seed: u64) -> IntEncoder {
-    IntEncoder::quantize(&FloatWeights::random(SMALL, seed)).unwrap()
+    IntEncoder::quantize(&FloatWeights::random(SMALL, seed)).expect("random weights quantize")
 }
 
 /// Sentences of many lengths (the longest SMALL allows), repeats of one length, and a
