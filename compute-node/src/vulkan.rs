@@ -1696,6 +1696,13 @@ mod tests {
     }
 
     #[test]
+    fn the_encoder_can_be_shared_between_threads() {
+        // A node's workload runner keeps one per model behind an Arc.
+        fn shareable<T: Send + Sync>() {}
+        shareable::<VulkanEncoder>();
+    }
+
+    #[test]
     fn the_int16_product_is_exact_at_its_bound() {
         let Some(exec) = executor() else { return };
         let k = LINEAR_K_MAX;
