@@ -29,6 +29,11 @@ const VARIANTS: &[Variant] = &[
         defines: &["USE_DOT=1"],
     },
     Variant {
+        out: "gemm_i16_i8.spv",
+        src: "gemm_i16_i8.comp",
+        defines: &[],
+    },
+    Variant {
         out: "requant.spv",
         src: "requant.comp",
         defines: &[],
@@ -66,6 +71,31 @@ const VARIANTS: &[Variant] = &[
     Variant {
         out: "pool.spv",
         src: "pool.comp",
+        defines: &[],
+    },
+    Variant {
+        out: "pool_batched.spv",
+        src: "pool.comp",
+        defines: &["BATCHED=1"],
+    },
+    Variant {
+        out: "gather.spv",
+        src: "gather.comp",
+        defines: &[],
+    },
+    Variant {
+        out: "gather_pack.spv",
+        src: "gather_pack.comp",
+        defines: &[],
+    },
+    Variant {
+        out: "pack_rows.spv",
+        src: "pack_rows.comp",
+        defines: &[],
+    },
+    Variant {
+        out: "dynquant_pack.spv",
+        src: "dynquant_pack.comp",
         defines: &[],
     },
 ];

@@ -19,7 +19,7 @@ layout(push_constant) uniform Params {
     int ma;
     int mb;
     uint two_inputs;
-    uint pad0;
+    uint x2_off; // element offset into x2 (its rows may follow x's in one buffer)
 } p;
 
 layout(std430, set = 0, binding = 0) readonly buffer XBuf { int x[]; };
@@ -45,7 +45,7 @@ void main() {
     const uint s = shift[col] - row_shift[row];
     int hi;
     int lo_i;
-    const int xv = p.two_inputs != 0u ? x[i] * p.ma + x2[i] * p.mb : x[i];
+    const int xv = p.two_inputs != 0u ? x[i] * p.ma + x2[i + p.x2_off] * p.mb : x[i];
     imulExtended(xv, mult[col], hi, lo_i);
     uint lo = uint(lo_i);
     const uint rlo = s <= 32u ? (1u << (s - 1u)) : 0u;

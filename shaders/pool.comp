@@ -7,6 +7,10 @@
 // The host checks rows * max|x| < 2^31, cols * max|x|^2 < 2^62 (so norm < 2^31),
 // cols <= 1024 and F <= 30; |mean| <= norm keeps |y| <= 2^F.
 // Reference: compute-node/src/ops.rs `pool_reference`.
+//
+// Built twice by build.rs. With BATCHED, workgroup gl_WorkGroupID.x is one
+// sequence of a batch whose rows are stacked in x and mask: seq[s] = (first row, rows), and
+// its embedding goes to row s of y. The per-sequence arithmetic is the same code.
 
 layout(local_size_x = 64) in;
 
@@ -20,6 +24,9 @@ layout(push_constant) uniform Params {
 layout(std430, set = 0, binding = 0) readonly buffer XBuf { int x[]; };
 layout(std430, set = 0, binding = 1) readonly buffer MBuf { uint mask[]; };
 layout(std430, set = 0, binding = 2) writeonly buffer YBuf { int y[]; };
+#ifdef BATCHED
+layout(std430, set = 0, binding = 3) readonly buffer SeqBuf { uvec2 seq[]; };
+#endif
 
 shared int s_mean[1024];
 shared uvec2 s_sq[64];
@@ -74,18 +81,27 @@ uint isqrt64(uvec2 v) {
 
 void main() {
     const uint tid = gl_LocalInvocationID.x;
+#ifdef BATCHED
+    const uint r0 = seq[gl_WorkGroupID.x].x;
+    const uint rows = seq[gl_WorkGroupID.x].y;
+    const uint y0 = gl_WorkGroupID.x * p.cols;
+#else
+    const uint r0 = 0u;
+    const uint rows = p.rows;
+    const uint y0 = 0u;
+#endif
     uint count = 0u;
-    for (uint r = 0u; r < p.rows; ++r) {
-        count += mask[r] != 0u ? 1u : 0u;
+    for (uint r = 0u; r < rows; ++r) {
+        count += mask[r0 + r] != 0u ? 1u : 0u;
     }
     count = max(count, 1u);
 
     uvec2 sq = uvec2(0u);
     for (uint c = tid; c < p.cols; c += 64u) {
         int sum = 0;
-        for (uint r = 0u; r < p.rows; ++r) {
-            if (mask[r] != 0u) {
-                sum += x[r * p.cols + c];
+        for (uint r = 0u; r < rows; ++r) {
+            if (mask[r0 + r] != 0u) {
+                sum += x[(r0 + r) * p.cols + c];
             }
         }
         const uint a = uint(abs(sum)) / count;
@@ -108,6 +124,6 @@ void main() {
         // a << F as a 64-bit value (F <= 30).
         const uvec2 num = uvec2(a << p.out_bits, p.out_bits == 0u ? 0u : (a >> (32u - p.out_bits)));
         const int q = int(div64(num, norm).x);
-        y[c] = mean < 0 ? -q : q;
+        y[y0 + c] = mean < 0 ? -q : q;
     }
 }

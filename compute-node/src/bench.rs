@@ -7,6 +7,7 @@ use crate::{
     encoder::{IntEncoder, Reference, Tokens},
     gemm::{check_output, K_MAX},
     gemm_i8_reference, random_i8_matrix, result_hash, ComputeError, Executor, GemmPath, Matrix,
+    VulkanEncoder,
 };
 
 /// Most int8 of `A` and `Bt` together that a bench or `gemm` size may generate: 1 GiB,
@@ -252,14 +253,15 @@ pub const BENCH_SENTENCES: &[&str] = &[
      lie close together, which makes them useful for search, clustering and deduplication.",
 ];
 
-/// Embedding throughput of one encoder: Vulkan against the reference on the same inputs.
+/// Embedding throughput of one encoder: the batched Vulkan pass against the reference on
+/// the same inputs.
 #[derive(Clone, Debug)]
 pub struct EmbedBench {
     /// Sequences embedded per pass.
     pub sequences: usize,
     /// Tokens over all sequences.
     pub tokens: usize,
-    /// Best wall time of one Vulkan pass over all sequences, s.
+    /// Best wall time of one batched Vulkan pass over all sequences, s.
     pub vulkan_secs: f64,
     /// Best wall time of one reference pass, s.
     pub reference_secs: f64,
@@ -283,26 +285,28 @@ impl EmbedBench {
     }
 }
 
-/// Embeds every input on `exec` and on the reference (best of up to 3 passes, at least
-/// 2 s each side) after one warm-up embedding on the device.
+/// Embeds a batch of [`EMBED_BATCH`] sequences (`inputs` repeated) with the batched Vulkan
+/// pass ([`VulkanEncoder::forward_batch`]: weights resident, one submit per batch) and on
+/// the reference, one sequence after another (best of up to 3 passes, at least 2 s each
+/// side), after one warm-up batch on the device (which records the batch's command buffer).
 pub fn bench_embeddings(
     exec: &Executor,
     encoder: &IntEncoder,
     inputs: &[Tokens],
 ) -> Result<EmbedBench, ComputeError> {
-    if let Some(first) = inputs.first() {
-        encoder.forward(exec, first)?;
-    }
-    let all = |be: &dyn Fn(&Tokens) -> Result<Matrix<i32>, ComputeError>| {
+    let inputs: Vec<Tokens> = inputs.iter().cycle().take(EMBED_BATCH).cloned().collect();
+    let vk = VulkanEncoder::new(exec, encoder)?;
+    vk.forward_batch(&inputs)?;
+    let hashes = |out: Vec<Matrix<i32>>| out.iter().map(result_hash).collect::<Vec<_>>();
+    let (gpu, vulkan_secs, vulkan_cpu_secs) =
+        best_of(2.0, 3, || vk.forward_batch(&inputs).map(hashes))?;
+    let (cpu, reference_secs, reference_cpu_secs) = best_of(2.0, 3, || {
         inputs
             .iter()
-            .map(|t| be(t).map(|m| result_hash(&m)))
+            .map(|t| encoder.forward(&Reference, t))
             .collect::<Result<Vec<_>, _>>()
-    };
-    let (gpu, vulkan_secs, vulkan_cpu_secs) =
-        best_of(2.0, 3, || all(&|t| encoder.forward(exec, t)))?;
-    let (cpu, reference_secs, reference_cpu_secs) =
-        best_of(2.0, 3, || all(&|t| encoder.forward(&Reference, t)))?;
+            .map(hashes)
+    })?;
     Ok(EmbedBench {
         sequences: inputs.len(),
         tokens: inputs.iter().map(|t| t.ids.len()).sum(),
@@ -542,19 +546,23 @@ pub fn compare_backends(
         )?);
     }
     if let Some(e) = embed_exec {
-        let wg = e.workgroup();
+        let vk = VulkanEncoder::new(e, &encoder)?;
+        let o = vk.options();
         embed.push(row(
             format!(
-                "vulkan {} ({}, workgroup {}x{}, one sequence per pass)",
+                "vulkan {} ({}, batched: one submit per {} sequences, workgroups {}x{} / {}x{})",
                 e.report().name,
                 e.report().device_type,
-                wg.x,
-                wg.y
+                inputs.len(),
+                o.linear.x,
+                o.linear.y,
+                o.attention.x,
+                o.attention.y
             ),
             2.0,
             3,
             &want,
-            || each(&|t| encoder.forward(e, t)),
+            || vk.forward_batch(&inputs),
         )?);
     }
     Ok(BackendComparison {

@@ -321,7 +321,7 @@ impl FloatWeights {
 }
 
 /// `2^e` as f64, exactly.
-fn pow2(e: i32) -> f64 {
+pub(crate) fn pow2(e: i32) -> f64 {
     let mut v = 1.0f64;
     for _ in 0..e.unsigned_abs() {
         v = if e >= 0 { v * 2.0 } else { v / 2.0 };
@@ -427,7 +427,12 @@ fn norm_affine(n: &FloatNorm) -> Result<Affine, ComputeError> {
 }
 
 /// A uniform affine over `cols` columns (same factor everywhere, no bias).
-fn uniform_affine(ratio: f64, cols: usize, lo: i32, hi: i32) -> Result<Affine, ComputeError> {
+pub(crate) fn uniform_affine(
+    ratio: f64,
+    cols: usize,
+    lo: i32,
+    hi: i32,
+) -> Result<Affine, ComputeError> {
     let (m, s) = fixed_point(ratio)?;
     Ok(Affine {
         mult: vec![m; cols],
@@ -466,16 +471,17 @@ pub struct IntLayer {
 /// An integer-only encoder: everything the forward pass needs, all integers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IntEncoder {
-    config: EncoderConfig,
-    word: Vec<i16>,
-    position: Vec<i16>,
-    token_type: Vec<i16>,
-    embed_norm: Affine,
-    layers: Vec<IntLayer>,
-    gelu: GeluParams,
-    softmax: SoftmaxParams,
+    // Crate-visible for the batched Vulkan pass (`crate::vulkan`), which uploads them.
+    pub(crate) config: EncoderConfig,
+    pub(crate) word: Vec<i16>,
+    pub(crate) position: Vec<i16>,
+    pub(crate) token_type: Vec<i16>,
+    pub(crate) embed_norm: Affine,
+    pub(crate) layers: Vec<IntLayer>,
+    pub(crate) gelu: GeluParams,
+    pub(crate) softmax: SoftmaxParams,
     /// Score factor 2^(SCORE_BITS - 2 QKV_BITS) / √d as (multiplier, shift).
-    score: (i32, u32),
+    pub(crate) score: (i32, u32),
 }
 
 /// The `ids`, token types and attention mask of one tokenized sequence.
@@ -1063,7 +1069,7 @@ impl IntEncoder {
         self.config
     }
 
-    fn check_tokens(&self, t: &Tokens) -> Result<(), ComputeError> {
+    pub(crate) fn check_tokens(&self, t: &Tokens) -> Result<(), ComputeError> {
         let n = t.ids.len();
         if n == 0 || n > MAX_TOKENS || n > self.config.max_positions {
             return Err(bound(format!(

@@ -282,13 +282,13 @@ impl WorkgroupConfig {
     }
 
     /// `uvec4` groups of k one dispatch covers.
-    fn groups_per_dispatch(&self) -> u64 {
+    pub(crate) fn groups_per_dispatch(&self) -> u64 {
         let rounds = LOOP_BUDGET.saturating_sub(Self::loop_iterations_fixed())
             / self.loop_iterations_per_round();
         rounds.max(1) * u64::from(self.k_groups())
     }
 
-    fn validate(&self, r: &DeviceReport) -> Result<(), ComputeError> {
+    pub(crate) fn validate(&self, r: &DeviceReport) -> Result<(), ComputeError> {
         if !self.k_tile.is_multiple_of(16) {
             return Err(ComputeError::Workgroup(format!(
                 "k_tile = {} is not a multiple of 16",
@@ -342,11 +342,13 @@ pub struct ExecutorOptions {
 
 /// A Vulkan device with its compute queue and the kernels' pipelines.
 pub struct Executor {
-    device: Arc<Device>,
-    queue: Arc<Queue>,
-    memory: Arc<StandardMemoryAllocator>,
-    command_buffers: Arc<StandardCommandBufferAllocator>,
-    descriptor_sets: Arc<StandardDescriptorSetAllocator>,
+    // Crate-visible so that the batched encoder (`crate::vulkan`) records its own command
+    // buffers on the same device, queue and allocators.
+    pub(crate) device: Arc<Device>,
+    pub(crate) queue: Arc<Queue>,
+    pub(crate) memory: Arc<StandardMemoryAllocator>,
+    pub(crate) command_buffers: Arc<StandardCommandBufferAllocator>,
+    pub(crate) descriptor_sets: Arc<StandardDescriptorSetAllocator>,
     report: DeviceReport,
     workgroup: WorkgroupConfig,
     gemm_plain: Arc<ComputePipeline>,
@@ -450,7 +452,7 @@ fn shader_module(
         .vk("creating a shader module")
 }
 
-fn gemm_pipeline(
+pub(crate) fn gemm_pipeline(
     device: &Arc<Device>,
     name: &'static str,
     bytes: &[u8],
@@ -460,7 +462,7 @@ fn gemm_pipeline(
 }
 
 /// A compute pipeline from embedded SPIR-V, with u32 specialization constants 0, 1, ...
-fn pipeline(
+pub(crate) fn pipeline(
     device: &Arc<Device>,
     name: &'static str,
     bytes: &[u8],
@@ -1248,7 +1250,7 @@ impl Executor {
 
 /// Records a dispatch of the currently bound compute pipeline.
 #[allow(unsafe_code)]
-fn dispatch<L>(
+pub(crate) fn dispatch<L>(
     builder: &mut AutoCommandBufferBuilder<L>,
     group_counts: [u32; 3],
 ) -> Result<(), ComputeError> {

@@ -19,6 +19,7 @@ pub mod model;
 pub mod ops;
 pub mod shaders;
 pub mod verify;
+pub mod vulkan;
 pub mod workload;
 
 pub use error::ComputeError;
@@ -28,3 +29,4 @@ pub use executor::{
 pub use gemm::{gemm_i8_reference, K_MAX};
 pub use hash::{result_hash, ResultHash};
 pub use matrix::{random_i8_matrix, Matrix, SplitMix64};
+pub use vulkan::{VulkanEncoder, VulkanEncoderOptions};

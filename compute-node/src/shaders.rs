@@ -6,6 +6,8 @@ use crate::ComputeError;
 pub const GEMM_I8_PLAIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gemm_i8_plain.spv"));
 /// gemm-i8, integer dot-product path (`OpSDot`, packed 4x8).
 pub const GEMM_I8_DOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gemm_i8_dot.spv"));
+/// gemm with int16 A and int8 B (the batched encoder's linear layers).
+pub const GEMM_I16_I8: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gemm_i16_i8.spv"));
 
 /// Requantization int32 -> int8 with per-column (multiplier, shift).
 pub const REQUANT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/requant.spv"));
@@ -23,6 +25,16 @@ pub const ADD: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/add.spv"));
 pub const DYNQUANT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dynquant.spv"));
 /// Masked mean pooling and integer L2 normalisation.
 pub const POOL: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pool.spv"));
+/// [`POOL`] over a batch of stacked sequences, one workgroup each.
+pub const POOL_BATCHED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pool_batched.spv"));
+/// Index-driven int32 gather (the batched encoder's data movement).
+pub const GATHER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gather.spv"));
+/// Index-driven gather narrowed to int8 and packed in gemm-i8's operand layout.
+pub const GATHER_PACK: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gather_pack.spv"));
+/// Two row blocks narrowed to int8 and packed in gemm-i8's operand layout.
+pub const PACK_ROWS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pack_rows.spv"));
+/// Dynamic quantization writing packed int16 rows for [`GEMM_I16_I8`].
+pub const DYNQUANT_PACK: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dynquant_pack.spv"));
 
 /// Converts an embedded SPIR-V byte stream to words, checking length and magic number.
 pub fn spirv_words(name: &'static str, bytes: &[u8]) -> Result<Vec<u32>, ComputeError> {
