@@ -71,7 +71,7 @@ use crate::{
     hash::{CanonicalElement, HASH_DOMAIN},
     model::SentenceModel,
     result_hash, ComputeError, Executor, ExecutorOptions, GemmPath, Matrix, ResultHash,
-    WorkgroupConfig,
+    VulkanEncoder,
 };
 
 /// Why a job could not be run.
@@ -372,10 +372,9 @@ pub struct Workload {
     /// The CPU backend, when it was chosen (no real GPU, or `DEAI_BACKEND=cpu`).
     cpu: Option<CpuBackend>,
     executor: Option<Mutex<Executor>>,
-    /// The executor `embed` jobs run on, opened when models are held: a sentence has few
-    /// tokens, and the 16x2 gemm workgroup `deai-compute run` uses suits such products
-    /// (same bytes as any other workgroup, about 10x faster on lavapipe than 16x16).
-    encoder_executor: Option<Mutex<Executor>>,
+    /// Each model's batched Vulkan pass ([`VulkanEncoder`]: weights resident, one submit
+    /// per batch), by model id, built at its first job.
+    vulkan_encoders: Mutex<BTreeMap<String, Arc<VulkanEncoder>>>,
     models: ModelStore,
     /// Models loaded and quantized so far, by id: loading takes seconds, so once each.
     loaded: Mutex<BTreeMap<String, Loaded>>,
@@ -412,7 +411,7 @@ impl Workload {
         Workload {
             cpu: Some(cpu),
             executor: None,
-            encoder_executor: None,
+            vulkan_encoders: Mutex::default(),
             models,
             loaded: Mutex::default(),
             device,
@@ -431,31 +430,16 @@ impl Workload {
         }
     }
 
-    /// Runs on `exec`, and embed jobs on a second executor of the same device with a
-    /// workgroup suited to short sequences.
+    /// Runs on `exec`: gemm-i8 jobs through [`Executor::gemm_i8`], embed jobs through each
+    /// model's [`VulkanEncoder`] on the same device.
     fn vulkan(models: ModelStore, exec: Executor) -> Self {
         let r = exec.report();
         let device = format!("{} ({}, Vulkan {})", r.name, r.device_type, r.api_version);
         tracing::info!(%device, "running kernels on Vulkan");
-        let encoder_executor = if models.ids().next().is_some() {
-            let workgroup = WorkgroupConfig::deepest_k_tile(16, 2, r.max_shared_memory);
-            match Executor::new(ExecutorOptions {
-                device_index: None,
-                workgroup,
-            }) {
-                Ok(e) => Some(Mutex::new(e)),
-                Err(e) => {
-                    tracing::warn!(error = %e, "no 16x2 executor for embed jobs: using the default one");
-                    None
-                }
-            }
-        } else {
-            None
-        };
         Workload {
             cpu: None,
             executor: Some(Mutex::new(exec)),
-            encoder_executor,
+            vulkan_encoders: Mutex::default(),
             models,
             loaded: Mutex::default(),
             device,
@@ -467,7 +451,7 @@ impl Workload {
         Workload {
             cpu: None,
             executor: None,
-            encoder_executor: None,
+            vulkan_encoders: Mutex::default(),
             models,
             loaded: Mutex::default(),
             device: "cpu (Rust reference)".to_string(),
@@ -680,14 +664,12 @@ impl Workload {
                 .forward_batch(&cpu.single_threaded(), tokens)?;
             return Ok((rows, start.elapsed(), Backend::Cpu));
         }
-        let exec = self.encoder_executor.as_ref().or(self.executor.as_ref());
-        if let Some(exec) = exec {
+        if let Some(exec) = &self.executor {
             let exec = lock(exec);
             let start = Instant::now();
-            let rows: Result<Vec<_>, _> = tokens
-                .iter()
-                .map(|t| model.encoder().forward(&*exec, t))
-                .collect();
+            let rows = self
+                .vulkan_encoder(model, &exec)
+                .and_then(|vk| vk.forward_batch(tokens));
             match rows {
                 Ok(rows) => return Ok((rows, start.elapsed(), Backend::Vulkan)),
                 Err(ComputeError::DeviceLimit { .. }) => {
@@ -704,6 +686,23 @@ impl Workload {
             .map(|t| model.encoder().forward(&Reference, t))
             .collect::<Result<Vec<_>, _>>()?;
         Ok((rows, start.elapsed(), Backend::Reference))
+    }
+
+    /// The batched Vulkan pass of `model` on `exec`, built (weights uploaded) on first use
+    /// and kept; a build that fails is retried at the next job.
+    fn vulkan_encoder(
+        &self,
+        model: &SentenceModel,
+        exec: &Executor,
+    ) -> Result<Arc<VulkanEncoder>, ComputeError> {
+        let mut built = lock(&self.vulkan_encoders);
+        let id = hex::encode(model.id());
+        if let Some(vk) = built.get(&id) {
+            return Ok(vk.clone());
+        }
+        let vk = Arc::new(VulkanEncoder::new(exec, model.encoder())?);
+        built.insert(id, vk.clone());
+        Ok(vk)
     }
 
     /// Model `id`, loaded and quantized on first use and cached (failures too).
