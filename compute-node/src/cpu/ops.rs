@@ -245,7 +245,7 @@ impl Divisor {
         let d = d.max(1);
         let l = 32 - (d - 1).leading_zeros();
         let s = 31 + l;
-        let m = ((1u128 << s) + u128::from(d) - 1) / u128::from(d);
+        let m = (1u128 << s).div_ceil(u128::from(d));
         Divisor { m: m as u64, s }
     }
 
