@@ -619,28 +619,13 @@ impl Executor {
         what: &'static str,
         filter: MemoryTypeFilter,
     ) -> Result<Subbuffer<[T]>, ComputeError> {
-        let bytes = (len * size_of::<T>()) as u64;
-        let limit = u64::from(self.report.max_storage_buffer_range);
-        if bytes > limit {
-            return Err(ComputeError::DeviceLimit {
-                what,
-                value: bytes,
-                limit,
-            });
-        }
-        Buffer::new_slice::<T>(
-            self.memory.clone(),
-            BufferCreateInfo {
-                usage: BufferUsage::STORAGE_BUFFER,
-                ..Default::default()
-            },
-            AllocationCreateInfo {
-                memory_type_filter: filter,
-                ..Default::default()
-            },
-            len as u64,
+        storage_slice(
+            &self.memory,
+            len,
+            self.report.max_storage_buffer_range,
+            what,
+            filter,
         )
-        .vk("allocating a buffer")
     }
 
     fn packed_input(
@@ -1288,4 +1273,37 @@ mod tests {
             ]
         );
     }
+}
+
+/// A storage buffer of `len` elements from `memory`, refused (before allocating) when its
+/// bytes exceed the device's `max_range` (`maxStorageBufferRange`).
+pub(crate) fn storage_slice<T: vulkano::buffer::BufferContents>(
+    memory: &Arc<StandardMemoryAllocator>,
+    len: usize,
+    max_range: u32,
+    what: &'static str,
+    filter: MemoryTypeFilter,
+) -> Result<Subbuffer<[T]>, ComputeError> {
+    let bytes = (len as u64).saturating_mul(size_of::<T>() as u64);
+    let limit = u64::from(max_range);
+    if bytes > limit {
+        return Err(ComputeError::DeviceLimit {
+            what,
+            value: bytes,
+            limit,
+        });
+    }
+    Buffer::new_slice::<T>(
+        memory.clone(),
+        BufferCreateInfo {
+            usage: BufferUsage::STORAGE_BUFFER,
+            ..Default::default()
+        },
+        AllocationCreateInfo {
+            memory_type_filter: filter,
+            ..Default::default()
+        },
+        len as u64,
+    )
+    .vk("allocating a buffer")
 }

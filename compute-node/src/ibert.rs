@@ -337,29 +337,35 @@ pub fn check_layernorm(x: &Matrix<i32>, out_bits: u32) -> Result<(), ComputeErro
     Ok(())
 }
 
+/// A LayerNorm row's integer mean (truncated) and standard deviation (the floor of the root
+/// of the truncated mean square deviation, at least 1). The row is non-empty and within
+/// [`check_layernorm`]'s bounds.
+pub(crate) fn layernorm_row_stats(row: &[i32]) -> (i32, u32) {
+    let n = row.len() as u64;
+    let total: i64 = row.iter().map(|&v| i64::from(v)).sum();
+    // Truncating division; |mean| <= max|x|, so it fits.
+    let mean = (total / n as i64) as i32;
+    let sq: u64 = row
+        .iter()
+        .map(|&v| {
+            let d = u64::from((v - mean).unsigned_abs());
+            d * d
+        })
+        .sum();
+    // The root of a u64 is below 2^32.
+    let std_dev = u32::try_from((sq / n).isqrt()).unwrap_or(u32::MAX).max(1);
+    (mean, std_dev)
+}
+
 /// Integer LayerNorm of each row: `(x - mean) * 2^out_bits / isqrt(var)`, every division
 /// on magnitudes (rounding toward zero), the sum of squares exact in 64 bits. Gamma and
 /// beta fold into the next requantization.
 pub fn layernorm_reference(x: &Matrix<i32>, out_bits: u32) -> Result<Matrix<i32>, ComputeError> {
     check_layernorm(x, out_bits)?;
-    let n = x.cols() as u32;
     let mut out = Vec::with_capacity(x.data().len());
     for r in 0..x.rows() {
         let row = x.row(r);
-        let total: i64 = row.iter().map(|&v| i64::from(v)).sum();
-        // Truncating division; |mean| <= max|x|, so it fits.
-        let mean = (total / i64::from(n)) as i32;
-        let sq: u64 = row
-            .iter()
-            .map(|&v| {
-                let d = u64::from((v - mean).unsigned_abs());
-                d * d
-            })
-            .sum();
-        // The root of a u64 is below 2^32.
-        let std_dev = u32::try_from((sq / u64::from(n)).isqrt())
-            .unwrap_or(u32::MAX)
-            .max(1);
+        let (mean, std_dev) = layernorm_row_stats(row);
         out.extend(row.iter().map(|&v| {
             let d = v - mean;
             d.signum() * ((d.unsigned_abs() << out_bits) / std_dev) as i32

@@ -47,7 +47,7 @@ use std::{
 
 use tracing::debug;
 use vulkano::{
-    buffer::{Buffer, BufferContents, BufferCreateInfo, BufferUsage, Subbuffer},
+    buffer::{BufferContents, Subbuffer},
     command_buffer::{
         allocator::StandardCommandBufferAllocator, AutoCommandBufferBuilder, CommandBufferUsage,
         PrimaryAutoCommandBuffer,
@@ -56,7 +56,7 @@ use vulkano::{
         allocator::StandardDescriptorSetAllocator, DescriptorSet, WriteDescriptorSet,
     },
     device::{Device, Queue},
-    memory::allocator::{AllocationCreateInfo, MemoryTypeFilter, StandardMemoryAllocator},
+    memory::allocator::{MemoryTypeFilter, StandardMemoryAllocator},
     pipeline::{ComputePipeline, Pipeline, PipelineBindPoint},
     sync::{self, GpuFuture},
 };
@@ -274,29 +274,7 @@ impl Alloc {
         what: &'static str,
         filter: MemoryTypeFilter,
     ) -> Result<Subbuffer<[u32]>, ComputeError> {
-        let len = len.max(1);
-        let bytes = (len as u64).saturating_mul(4);
-        let limit = u64::from(self.max_range);
-        if bytes > limit {
-            return Err(ComputeError::DeviceLimit {
-                what,
-                value: bytes,
-                limit,
-            });
-        }
-        Buffer::new_slice::<u32>(
-            self.memory.clone(),
-            BufferCreateInfo {
-                usage: BufferUsage::STORAGE_BUFFER,
-                ..Default::default()
-            },
-            AllocationCreateInfo {
-                memory_type_filter: filter,
-                ..Default::default()
-            },
-            len as u64,
-        )
-        .vk("allocating a buffer")
+        crate::executor::storage_slice(&self.memory, len.max(1), self.max_range, what, filter)
     }
 
     /// Device-side scratch of `len` words (contents undefined until a kernel writes them).

@@ -3,7 +3,7 @@
 //! intermediate matrices of the references (which stay the definition; the tests compare).
 
 use crate::{
-    ibert::{check_gelu, check_layernorm, GeluParams},
+    ibert::{check_gelu, check_layernorm, layernorm_row_stats, GeluParams},
     ops::{
         check_affine, check_dynquant, check_dynquant_split, check_same_shape, dynquant_shift,
         Affine, SplitQuant,
@@ -201,21 +201,9 @@ pub fn layernorm(x: &Matrix<i32>, out_bits: u32) -> Result<Matrix<i32>, ComputeE
     // Rows of 1..=MAX_ROW_LEN, and (max - min) << out_bits < 2^31 in every row.
     check_layernorm(x, out_bits)?;
     let cols = x.cols();
-    let n = cols as u32;
     let mut out = vec![0i32; x.data().len()];
     for (o, row) in out.chunks_exact_mut(cols).zip(x.data().chunks_exact(cols)) {
-        let total: i64 = row.iter().map(|&v| i64::from(v)).sum();
-        let mean = (total / i64::from(n)) as i32;
-        let sq: u64 = row
-            .iter()
-            .map(|&v| {
-                let d = u64::from((v - mean).unsigned_abs());
-                d * d
-            })
-            .sum();
-        let std_dev = u32::try_from((sq / u64::from(n)).isqrt())
-            .unwrap_or(u32::MAX)
-            .max(1);
+        let (mean, std_dev) = layernorm_row_stats(row);
         let div = Divisor::new(std_dev);
         super::vectorized(|| {
             for (d, &v) in o.iter_mut().zip(row) {
