@@ -1248,33 +1248,6 @@ pub(crate) fn dispatch<L>(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_discrete_gpu_ranks_first_and_a_cpu_driver_after_every_gpu() {
-        let mut found = vec![
-            PhysicalDeviceType::Cpu,
-            PhysicalDeviceType::Other,
-            PhysicalDeviceType::IntegratedGpu,
-            PhysicalDeviceType::DiscreteGpu,
-            PhysicalDeviceType::VirtualGpu,
-        ];
-        found.sort_by_key(|&t| device_rank(t));
-        assert_eq!(
-            found,
-            vec![
-                PhysicalDeviceType::DiscreteGpu,
-                PhysicalDeviceType::IntegratedGpu,
-                PhysicalDeviceType::VirtualGpu,
-                PhysicalDeviceType::Cpu,
-                PhysicalDeviceType::Other,
-            ]
-        );
-    }
-}
-
 /// A storage buffer of `len` elements from `memory`, refused (before allocating) when its
 /// bytes exceed the device's `max_range` (`maxStorageBufferRange`).
 pub(crate) fn storage_slice<T: vulkano::buffer::BufferContents>(
@@ -1306,4 +1279,31 @@ pub(crate) fn storage_slice<T: vulkano::buffer::BufferContents>(
         len as u64,
     )
     .vk("allocating a buffer")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_discrete_gpu_ranks_first_and_a_cpu_driver_after_every_gpu() {
+        let mut found = vec![
+            PhysicalDeviceType::Cpu,
+            PhysicalDeviceType::Other,
+            PhysicalDeviceType::IntegratedGpu,
+            PhysicalDeviceType::DiscreteGpu,
+            PhysicalDeviceType::VirtualGpu,
+        ];
+        found.sort_by_key(|&t| device_rank(t));
+        assert_eq!(
+            found,
+            vec![
+                PhysicalDeviceType::DiscreteGpu,
+                PhysicalDeviceType::IntegratedGpu,
+                PhysicalDeviceType::VirtualGpu,
+                PhysicalDeviceType::Cpu,
+                PhysicalDeviceType::Other,
+            ]
+        );
+    }
 }
