@@ -812,17 +812,7 @@ impl Executor {
     /// Splits `groups` workgroups over a 2D grid within the device's limits; the shaders
     /// linearise it as `x + y * gl_NumWorkGroups.x` and skip the overhang.
     fn grid(&self, groups: u64) -> Result<[u32; 3], ComputeError> {
-        let [max_x, max_y, _] = self.report.max_workgroup_count;
-        let x = groups.clamp(1, u64::from(max_x));
-        let y = groups.div_ceil(x).max(1);
-        if y > u64::from(max_y) {
-            return Err(ComputeError::DeviceLimit {
-                what: "workgroups",
-                value: groups,
-                limit: u64::from(max_x) * u64::from(max_y),
-            });
-        }
-        Ok([x as u32, y as u32, 1])
+        grid(&self.report, groups)
     }
 
     /// Binds `buffers` to bindings 0, 1, ... of `pipeline`, pushes `push` and runs one
@@ -1246,6 +1236,22 @@ pub(crate) fn dispatch<L>(
     // not loop unboundedly.
     unsafe { builder.dispatch(group_counts) }.vk("recording the dispatch")?;
     Ok(())
+}
+
+/// Splits `groups` workgroups over a 2D grid within `report`'s workgroup count limits;
+/// the shaders linearise it as `x + y * gl_NumWorkGroups.x` and skip the overhang.
+pub(crate) fn grid(report: &DeviceReport, groups: u64) -> Result<[u32; 3], ComputeError> {
+    let [max_x, max_y, _] = report.max_workgroup_count;
+    let x = groups.clamp(1, u64::from(max_x));
+    let y = groups.div_ceil(x).max(1);
+    if y > u64::from(max_y) {
+        return Err(ComputeError::DeviceLimit {
+            what: "workgroups",
+            value: groups,
+            limit: u64::from(max_x) * u64::from(max_y),
+        });
+    }
+    Ok([x as u32, y as u32, 1])
 }
 
 /// A storage buffer of `len` elements from `memory`, refused (before allocating) when its

@@ -873,17 +873,7 @@ impl Rec<'_> {
     /// `groups` workgroups on a 2D grid within the device's limits; the shaders linearise
     /// it as `x + y · gl_NumWorkGroups.x` and skip the overhang.
     fn grid(&self, groups: u64) -> Result<[u32; 3], ComputeError> {
-        let [max_x, max_y, _] = self.report.max_workgroup_count;
-        let x = groups.clamp(1, u64::from(max_x));
-        let y = groups.div_ceil(x).max(1);
-        if y > u64::from(max_y) {
-            return Err(ComputeError::DeviceLimit {
-                what: "workgroups",
-                value: groups,
-                limit: u64::from(max_x) * u64::from(max_y),
-            });
-        }
-        Ok([x as u32, y as u32, 1])
+        crate::executor::grid(self.report, groups)
     }
 
     /// One invocation per item, 64 per workgroup.
