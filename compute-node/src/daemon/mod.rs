@@ -18,7 +18,8 @@ use std::{collections::BTreeSet, net::SocketAddr, path::PathBuf, sync::Arc, time
 use anyhow::{bail, Context};
 use deai_client::{keyring, Gas};
 use deai_compute::workload::{
-    answer, Answer, JobOutput, JobSpec, ModelStore, Workload, WorkloadError,
+    answer, embed_texts, Answer, JobOutput, JobSpec, ModelStore, Workload, WorkloadError,
+    MAX_BATCH_SEQUENCES,
 };
 use deai_compute_module::params::MAX_INPUT_BYTES;
 use deai_keys::Backend;
@@ -474,10 +475,18 @@ impl Daemon {
                 tracing::debug!(error = %format!("{e:#}"), "keeping the cached compute params")
             }
         }
+        for group in run_groups(runnable) {
+            self.run_group(group, height).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs `jobs` in one [`Workload::run_many`] call, then records and commits each.
+    async fn run_group(&mut self, jobs: Vec<pb::Job>, height: u64) -> anyhow::Result<()> {
         let workload = self.workload.clone();
         let (runnable, ran) = tokio::task::spawn_blocking(move || {
             let ran = {
-                let specs: Vec<JobSpec<'_>> = runnable
+                let specs: Vec<JobSpec<'_>> = jobs
                     .iter()
                     .map(|j| JobSpec {
                         kind: &j.kind,
@@ -487,7 +496,7 @@ impl Daemon {
                     .collect();
                 workload.run_many(&specs)
             };
-            (runnable, ran)
+            (jobs, ran)
         })
         .await
         .context("the kernel task panicked")?;
@@ -682,6 +691,39 @@ impl Daemon {
     }
 }
 
+/// `jobs` in the order and groups they run in: earliest commit deadline first, in groups
+/// of at most one forward batch ([`MAX_BATCH_SEQUENCES`] texts), each group's results
+/// committed before the next group runs, so a flood of large jobs in one block delays an
+/// earlier-due job by at most one batch.
+fn run_groups(mut jobs: Vec<pb::Job>) -> Vec<Vec<pb::Job>> {
+    jobs.sort_by_key(|j| (j.commit_deadline, j.id));
+    let mut groups: Vec<Vec<pb::Job>> = Vec::new();
+    let mut size = 0usize;
+    for job in jobs {
+        let n = batch_share(&job);
+        match groups.last_mut() {
+            Some(g) if size.saturating_add(n) <= MAX_BATCH_SEQUENCES => g.push(job),
+            _ => {
+                groups.push(vec![job]);
+                size = 0;
+            }
+        }
+        size = size.saturating_add(n);
+    }
+    groups
+}
+
+/// How much of a forward batch `job` takes: its text count for an `embed` job (1 when its
+/// input is not a valid batch: it will fail fast), a whole batch for any other kind, which
+/// then runs in a group of its own.
+fn batch_share(job: &pb::Job) -> usize {
+    if job.kind == "embed" {
+        embed_texts(&job.input).map_or(1, |t| t.len().max(1))
+    } else {
+        MAX_BATCH_SEQUENCES
+    }
+}
+
 /// What a provider in the agreeing majority of the finalized `job` is paid by the
 /// chain's settlement rules: the price, plus a minted `reward_per_work_unit × work
 /// units` (at most the price) only when `R ≥ 3`, at least two providers agreed and
@@ -741,6 +783,37 @@ mod tests {
                 .collect(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn new_jobs_run_earliest_deadline_first_in_groups_of_one_batch() {
+        let job = |id: u64, kind: &str, texts: usize, deadline: u64| pb::Job {
+            id,
+            kind: kind.into(),
+            input: if kind == "embed" {
+                let t: Vec<&str> = (0..texts).map(|_| "a text").collect();
+                deai_compute::workload::encode_embed_input(&t).unwrap()
+            } else {
+                vec![1, 2, 3]
+            },
+            commit_deadline: deadline,
+            ..Default::default()
+        };
+        let jobs = vec![
+            job(1, "embed", 256, 30),
+            job(2, "embed", 1, 10),
+            job(3, "gemm-i8", 0, 20),
+            job(4, "embed", 256, 40),
+            job(5, "embed", 200, 40),
+            job(6, "embed", 56, 50),
+        ];
+        let ids: Vec<Vec<u64>> = run_groups(jobs)
+            .iter()
+            .map(|g| g.iter().map(|j| j.id).collect())
+            .collect();
+        // Job 2 (1 text) runs first; a gemm job runs alone; 256 + 256 fills a batch.
+        assert_eq!(ids, vec![vec![2], vec![3], vec![1, 4], vec![5, 6]]);
+        assert!(run_groups(Vec::new()).is_empty());
     }
 
     #[test]
