@@ -825,20 +825,7 @@ impl Executor {
         groups: [u32; 3],
     ) -> Result<(), ComputeError> {
         let layout = pipeline.layout().clone();
-        let set_layout = layout
-            .set_layouts()
-            .first()
-            .cloned()
-            .ok_or(ComputeError::BadSpirv("descriptor set 0"))?;
-        let set = DescriptorSet::new(
-            self.descriptor_sets.clone(),
-            set_layout,
-            (0u32..)
-                .zip(buffers)
-                .map(|(binding, b)| WriteDescriptorSet::buffer(binding, b.clone())),
-            [],
-        )
-        .vk("writing the descriptor set")?;
+        let set = buffer_set(&self.descriptor_sets, pipeline, buffers.iter().cloned())?;
         let mut builder = AutoCommandBufferBuilder::primary(
             self.command_buffers.clone(),
             self.queue.queue_family_index(),
@@ -1236,6 +1223,29 @@ pub(crate) fn dispatch<L>(
     // not loop unboundedly.
     unsafe { builder.dispatch(group_counts) }.vk("recording the dispatch")?;
     Ok(())
+}
+
+/// A descriptor set 0 for `pipeline` with `buffers` bound to bindings 0, 1, ... in order.
+pub(crate) fn buffer_set(
+    allocator: &Arc<StandardDescriptorSetAllocator>,
+    pipeline: &Arc<ComputePipeline>,
+    buffers: impl IntoIterator<Item = Subbuffer<[u32]>>,
+) -> Result<Arc<DescriptorSet>, ComputeError> {
+    let set_layout = pipeline
+        .layout()
+        .set_layouts()
+        .first()
+        .cloned()
+        .ok_or(ComputeError::BadSpirv("descriptor set 0"))?;
+    DescriptorSet::new(
+        allocator.clone(),
+        set_layout,
+        (0u32..)
+            .zip(buffers)
+            .map(|(binding, b)| WriteDescriptorSet::buffer(binding, b)),
+        [],
+    )
+    .vk("writing a descriptor set")
 }
 
 /// Splits `groups` workgroups over a 2D grid within `report`'s workgroup count limits;

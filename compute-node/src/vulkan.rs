@@ -52,9 +52,7 @@ use vulkano::{
         allocator::StandardCommandBufferAllocator, AutoCommandBufferBuilder, CommandBufferUsage,
         PrimaryAutoCommandBuffer,
     },
-    descriptor_set::{
-        allocator::StandardDescriptorSetAllocator, DescriptorSet, WriteDescriptorSet,
-    },
+    descriptor_set::allocator::StandardDescriptorSetAllocator,
     device::{Device, Queue},
     memory::allocator::{MemoryTypeFilter, StandardMemoryAllocator},
     pipeline::{ComputePipeline, Pipeline, PipelineBindPoint},
@@ -141,7 +139,7 @@ impl Default for VulkanEncoderOptions {
     }
 }
 
-/// An affine's parameters on the device.
+/// An affine's parameters on the device (a model's, or slices bound to one dispatch).
 struct DevAffine {
     mult: Subbuffer<[u32]>,
     shift: Subbuffer<[u32]>,
@@ -803,29 +801,6 @@ fn sl(b: &Subbuffer<[u32]>, off: usize, len: usize) -> Result<Subbuffer<[u32]>, 
     Ok(b.clone().slice(off as u64..end as u64))
 }
 
-/// An affine's parameters as bound to one dispatch.
-struct AffineArgs {
-    mult: Subbuffer<[u32]>,
-    shift: Subbuffer<[u32]>,
-    bias: Subbuffer<[u32]>,
-    lo: i32,
-    hi: i32,
-    cols: usize,
-}
-
-impl DevAffine {
-    fn args(&self) -> AffineArgs {
-        AffineArgs {
-            mult: self.mult.clone(),
-            shift: self.shift.clone(),
-            bias: self.bias.clone(),
-            lo: self.lo,
-            hi: self.hi,
-            cols: self.cols,
-        }
-    }
-}
-
 /// Records dispatches into one command buffer.
 struct Rec<'a> {
     b: AutoCommandBufferBuilder<PrimaryAutoCommandBuffer>,
@@ -844,20 +819,7 @@ impl Rec<'_> {
         groups: [u32; 3],
     ) -> Result<(), ComputeError> {
         let layout = p.layout().clone();
-        let set_layout = layout
-            .set_layouts()
-            .first()
-            .cloned()
-            .ok_or(ComputeError::BadSpirv("descriptor set 0"))?;
-        let set = DescriptorSet::new(
-            self.sets.clone(),
-            set_layout,
-            (0u32..)
-                .zip(bufs)
-                .map(|(i, b)| WriteDescriptorSet::buffer(i, (*b).clone())),
-            [],
-        )
-        .vk("writing a descriptor set")?;
+        let set = crate::executor::buffer_set(self.sets, p, bufs.iter().map(|&b| b.clone()))?;
         self.b
             .bind_pipeline_compute(p.clone())
             .vk("binding a pipeline")?
@@ -957,7 +919,7 @@ impl Rec<'_> {
         k: &Kernels,
         x: &Subbuffer<[u32]>,
         second: Option<(&Subbuffer<[u32]>, i32, i32, usize)>,
-        a: &AffineArgs,
+        a: &DevAffine,
         row_shift: &Subbuffer<[u32]>,
         y: &Subbuffer<[u32]>,
         total: usize,
@@ -1165,15 +1127,7 @@ impl VulkanEncoder {
         r.add(k, (&word, 1), (&position, 1), &s.sum, nh)?;
         r.add(k, (&s.sum, 1), (&token_type, 1), &s.o, nh)?;
         self.layernorm(&mut r, &s.o, &s.normed, n_tok)?;
-        r.affine(
-            k,
-            &s.normed,
-            None,
-            &self.embed_norm.args(),
-            &s.zeros,
-            &s.x,
-            nh,
-        )?;
+        r.affine(k, &s.normed, None, &self.embed_norm, &s.zeros, &s.x, nh)?;
         for l in &self.layers {
             self.layer(&mut r, l, &lay, &s)?;
         }
@@ -1265,7 +1219,7 @@ impl VulkanEncoder {
             1,
         )?;
         let total = rows * lin.out;
-        r.affine(k, &s.acc, None, &lin.affine.args(), &s.kx, y, total)
+        r.affine(k, &s.acc, None, &lin.affine, &s.kx, y, total)
     }
 
     /// One encoder layer on all rows (`IntEncoder::layer`), attention per group.
@@ -1365,7 +1319,7 @@ impl VulkanEncoder {
                 (n, n, d),
                 bh,
             )?;
-            let args = AffineArgs {
+            let args = DevAffine {
                 mult: sl(&s.score_mult, g.params, n)?,
                 shift: sl(&s.score_shift_c, g.params, n)?,
                 bias: sl(&s.score_bias, g.params, n)?,
@@ -1405,7 +1359,7 @@ impl VulkanEncoder {
             k,
             &s.p,
             None,
-            &self.hi_affine.args(),
+            &self.hi_affine,
             &s.zeros,
             &s.p_hi,
             lay.sc_len,
@@ -1450,7 +1404,7 @@ impl VulkanEncoder {
                 k,
                 &ct,
                 Some((&ct, 128, 1, bh * n * d)),
-                &self.ctx_affine.args(),
+                &self.ctx_affine,
                 &sl(&s.exp2, qr + g.qrow0, bh * n)?,
                 &sl(&s.ctx, g.qrow0 * d, bh * n * d)?,
                 bh * n * d,
@@ -1466,7 +1420,7 @@ impl VulkanEncoder {
         self.linear(r, &l.attn_out, s, &s.merged, &s.o, n_tok)?;
         r.add(k, (&s.x, 1), (&s.o, 1), &s.sum, nh)?;
         self.layernorm(r, &s.sum, &s.normed, n_tok)?;
-        r.affine(k, &s.normed, None, &l.attn_norm.args(), &s.zeros, &s.x1, nh)?;
+        r.affine(k, &s.normed, None, &l.attn_norm, &s.zeros, &s.x1, nh)?;
 
         self.linear(r, &l.ffn_up, s, &s.x1, &s.up, n_tok)?;
         let gp = &self.encoder.gelu;
@@ -1485,7 +1439,7 @@ impl VulkanEncoder {
         self.linear(r, &l.ffn_down, s, &s.gelu, &s.o, n_tok)?;
         r.add(k, (&s.x1, 1), (&s.o, 1), &s.sum, nh)?;
         self.layernorm(r, &s.sum, &s.normed, n_tok)?;
-        r.affine(k, &s.normed, None, &l.ffn_norm.args(), &s.zeros, &s.x, nh)
+        r.affine(k, &s.normed, None, &l.ffn_norm, &s.zeros, &s.x, nh)
     }
 }
 
