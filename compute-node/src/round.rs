@@ -39,21 +39,19 @@ use std::{
 
 use anyhow::{anyhow, bail, Context};
 use base64::Engine as _;
-use deai_client::{keyring, salt_store, sign_tx, tx::any, Gas, NodeClient};
+use deai_client::{salt_store, sign_tx, tx::any, NodeClient};
 use deai_compute::workload::{
     decode_embeddings, encode_embed_input, ModelStore, Workload, WorkloadError,
 };
 use deai_compute_module::input::EMBED_MAX_BATCH;
-use deai_keys::Backend;
 use deai_proto::rounds::v1 as pb;
 use deai_rounds::{mask, params::MAX_CLASSES};
 use deai_rounds_client::{feature, Contributor, Example, RoundView};
-use deai_types::Coin;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
 
-use crate::daemon::chain::Chain;
+use crate::daemon::{chain::Chain, TxArgs, TxSetup};
 
 /// Largest data file read.
 pub const MAX_DATA_BYTES: u64 = 8 << 20;
@@ -96,29 +94,9 @@ pub struct ContributeArgs {
     /// Directory holding the round's base model (see `start --models`).
     #[arg(long, env = "DEAI_MINILM_DIR")]
     models: PathBuf,
-    /// The node's RPC address.
-    #[arg(long, default_value = "http://127.0.0.1:26657", env = "DEAI_NODE")]
-    node: String,
-    /// The contributor's key in the keyring: a bonded compute provider.
-    #[arg(long)]
-    from: String,
-    /// Home directory: the keyring and the round state
-    /// (`rounds/<address>-round-<id>.json`). Default: $DEAI_HOME, else ~/.deaid.
-    #[arg(long)]
-    home: Option<PathBuf>,
-    /// `file` (passphrase from DEAI_KEYRING_PASSPHRASE or stdin) or `test`.
-    #[arg(long, default_value = "file", env = "DEAI_KEYRING_BACKEND")]
-    keyring_backend: Backend,
-    /// Fee paid per transaction, e.g. 4000udeai (default: the chain's minimum
-    /// gas price times the gas limit, rounded up).
-    #[arg(long)]
-    fees: Option<String>,
-    /// Gas limit per transaction: `auto` simulates each one first, or a number.
-    #[arg(long, default_value = "auto")]
-    gas: String,
-    /// With `--gas auto`, the simulated gas is multiplied by this.
-    #[arg(long, default_value = "1.3")]
-    gas_adjustment: String,
+    /// The node and the contributor's key (a bonded compute provider).
+    #[command(flatten)]
+    tx: TxArgs,
     /// Longest wait, in seconds, for the round to appear on chain.
     #[arg(long, default_value_t = 600)]
     wait_open: u64,
@@ -483,18 +461,12 @@ fn is_final(status: &str) -> bool {
 async fn contribute(args: ContributeArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let data = read_data(&args.data)?;
-    let home = args.home.clone().unwrap_or_else(keyring::default_home);
-    let kr = keyring::open(&home, args.keyring_backend, None)?;
-    let key = keyring::signer(&kr, &args.from)?;
-    let fee = match &args.fees {
-        None => None,
-        Some(f) => match Coin::parse_list(f).context("--fees")?.as_slice() {
-            [] => None,
-            [c] => Some(c.clone()),
-            _ => bail!("--fees takes one coin"),
-        },
-    };
-    let gas = Gas::parse(&args.gas, &args.gas_adjustment)?;
+    let TxSetup {
+        home,
+        key,
+        fee,
+        gas,
+    } = args.tx.open()?;
     // The encoder loads (seconds) while the device waits for the round.
     let store = ModelStore::load(&args.models).context("--models")?;
     let held: Vec<String> = store.ids().map(str::to_owned).collect();
@@ -503,10 +475,10 @@ async fn contribute(args: ContributeArgs) -> anyhow::Result<()> {
         w.preload();
         w
     });
-    let chain = Chain::connect(&args.node, key.clone(), fee, gas)
+    let chain = Chain::connect(&args.tx.node, key.clone(), fee, gas)
         .await
-        .with_context(|| format!("connecting to the node at {}", args.node))?;
-    let client = NodeClient::new(&args.node)?;
+        .with_context(|| format!("connecting to the node at {}", args.tx.node))?;
+    let client = NodeClient::new(&args.tx.node)?;
     let address = chain.bech32().to_string();
     let state_path = home
         .join("rounds")

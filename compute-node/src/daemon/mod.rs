@@ -36,22 +36,73 @@ use self::{
     store::{PendingJob, Phase, Store},
 };
 
-/// Flags of `deai-compute start`.
+/// The node and signing flags of the commands that send transactions (`start`,
+/// `round contribute`).
 #[derive(clap::Args)]
-pub struct StartArgs {
+pub struct TxArgs {
     /// The node's RPC address.
     #[arg(long, default_value = "http://127.0.0.1:26657", env = "DEAI_NODE")]
-    node: String,
-    /// The provider's key in the keyring.
+    pub(crate) node: String,
+    /// The key in the keyring that signs (a compute provider's).
     #[arg(long)]
-    from: String,
-    /// Home directory: the keyring (`keyring-<backend>/`) and the daemon's state
-    /// (`compute-node/<address>.json`). Default: $DEAI_HOME, else ~/.deaid.
+    pub(crate) from: String,
+    /// Home directory: the keyring (`keyring-<backend>/`) and the command's state
+    /// (`compute-node/<address>.json`, `rounds/<address>-round-<id>.json`). Default:
+    /// $DEAI_HOME, else ~/.deaid.
     #[arg(long)]
     home: Option<PathBuf>,
     /// `file` (passphrase from DEAI_KEYRING_PASSPHRASE or stdin) or `test`.
     #[arg(long, default_value = "file", env = "DEAI_KEYRING_BACKEND")]
     keyring_backend: Backend,
+    /// Fee paid per transaction, e.g. 4000udeai (default: the chain's minimum gas
+    /// price times the gas limit, rounded up).
+    #[arg(long)]
+    fees: Option<String>,
+    /// Gas limit per transaction: `auto` simulates each one first, or a number.
+    #[arg(long, default_value = "auto")]
+    gas: String,
+    /// With `--gas auto`, the simulated gas is multiplied by this.
+    #[arg(long, default_value = "1.3")]
+    gas_adjustment: String,
+}
+
+/// What [`TxArgs`] name: the home directory, the signing key, the fee and the gas.
+pub(crate) struct TxSetup {
+    pub home: PathBuf,
+    pub key: deai_client::tx::Key,
+    pub fee: Option<Coin>,
+    pub gas: Gas,
+}
+
+impl TxArgs {
+    /// Opens the keyring and the key, and parses the fee and gas flags.
+    pub(crate) fn open(&self) -> anyhow::Result<TxSetup> {
+        let home = self.home.clone().unwrap_or_else(keyring::default_home);
+        let kr = keyring::open(&home, self.keyring_backend, None)?;
+        let key = keyring::signer(&kr, &self.from)?;
+        let fee = match &self.fees {
+            None => None,
+            Some(f) => match Coin::parse_list(f).context("--fees")?.as_slice() {
+                [] => None,
+                [c] => Some(c.clone()),
+                _ => bail!("--fees takes one coin"),
+            },
+        };
+        let gas = Gas::parse(&self.gas, &self.gas_adjustment)?;
+        Ok(TxSetup {
+            home,
+            key,
+            fee,
+            gas,
+        })
+    }
+}
+
+/// Flags of `deai-compute start`.
+#[derive(clap::Args)]
+pub struct StartArgs {
+    #[command(flatten)]
+    tx: TxArgs,
     /// Bond to register with, e.g. 1000000udeai (default: the chain's minimum).
     #[arg(long)]
     bond: Option<String>,
@@ -63,16 +114,6 @@ pub struct StartArgs {
     /// SHA3-256, with `config.json` and `tokenizer.json` beside it. Loaded at start.
     #[arg(long)]
     models: Option<PathBuf>,
-    /// Fee paid per transaction, e.g. 4000udeai (default: the chain's minimum gas
-    /// price times the gas limit, rounded up).
-    #[arg(long)]
-    fees: Option<String>,
-    /// Gas limit per transaction: `auto` simulates each one first, or a number.
-    #[arg(long, default_value = "auto")]
-    gas: String,
-    /// With `--gas auto`, the simulated gas is multiplied by this.
-    #[arg(long, default_value = "1.3")]
-    gas_adjustment: String,
     /// Testing only: flip a byte of every output before hashing it, so the
     /// chain sees a wrong result and slashes this provider.
     #[arg(long, hide = true)]
@@ -128,18 +169,12 @@ pub fn start(args: StartArgs) -> anyhow::Result<()> {
 }
 
 async fn run(args: StartArgs) -> anyhow::Result<()> {
-    let home = args.home.clone().unwrap_or_else(keyring::default_home);
-    let kr = keyring::open(&home, args.keyring_backend, None)?;
-    let key = keyring::signer(&kr, &args.from)?;
-    let fee = match &args.fees {
-        None => None,
-        Some(f) => match Coin::parse_list(f).context("--fees")?.as_slice() {
-            [] => None,
-            [c] => Some(c.clone()),
-            _ => bail!("--fees takes one coin"),
-        },
-    };
-    let gas = Gas::parse(&args.gas, &args.gas_adjustment)?;
+    let TxSetup {
+        home,
+        key,
+        fee,
+        gas,
+    } = args.tx.open()?;
     let bond = match &args.bond {
         None => None,
         Some(b) => match Coin::parse_list(b).context("--bond")?.as_slice() {
@@ -168,7 +203,7 @@ async fn run(args: StartArgs) -> anyhow::Result<()> {
 
     let mut backoff = Backoff::new();
     let chain = loop {
-        match Chain::connect(&args.node, key.clone(), fee.clone(), gas).await {
+        match Chain::connect(&args.tx.node, key.clone(), fee.clone(), gas).await {
             Ok(c) => break c,
             Err(e) => backoff.wait("connecting to the node", &e).await,
         }
@@ -203,7 +238,7 @@ async fn run(args: StartArgs) -> anyhow::Result<()> {
     };
     daemon.register(bond).await;
 
-    let mut follower = Follower::new(&args.node, daemon.chain.bech32());
+    let mut follower = Follower::new(&args.tx.node, daemon.chain.bech32());
     let mut last = 0;
     let mut backoff = Backoff::new();
     // Created once, so a signal that arrives while a block is processed is
