@@ -948,6 +948,23 @@ mod tests {
             if m.get("model").is_some() {
                 m["model"]["id"] = json!(model_id);
             }
+            if m.get("config").is_some() {
+                // A round: a registered model and a one-example evaluation
+                // set, as `deai-compute round eval-set` would give.
+                let eval_set = deai_proto::rounds::v1::EvalSet {
+                    embeddings: vec![0; 384],
+                    labels: vec![0],
+                };
+                use base64::Engine as _;
+                let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+                let hash = deai_rounds::mask::eval_set_hash(&eval_set);
+                m["config"]["base_model_id"] = json!(model_id);
+                m["config"]["eval_set_hash"] = json!(b64(&hash));
+                m["eval_set"] = json!({
+                    "embeddings": b64(&eval_set.embeddings),
+                    "labels": b64(&eval_set.labels),
+                });
+            }
             let submit = proposal_from_json(&v.to_string(), &proposer()).unwrap();
             let msg = any(deai_gov::MSG_SUBMIT_PROPOSAL_TYPE_URL, &submit);
             deai_app::tx::Msg::from_any(&msg)
