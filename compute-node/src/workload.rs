@@ -30,6 +30,12 @@
 //! [`ModelStore`] indexes the `*.safetensors` files of a directory (and of its
 //! subdirectories, so an unpacked model wheel will do) by that id.
 //!
+//! # `classify` input
+//!
+//! A head and texts ([`deai_compute_module::input`] has the format): each text is
+//! embedded as below, its embedding becomes a round's i8 feature, and the output is one
+//! byte per text, the class the head gives it ([`Workload::run_classify`]).
+//!
 //! # `embed` input
 //!
 //! One text (raw UTF-8 bytes, no header, no terminator) or a batch of texts (the chain's
@@ -58,7 +64,7 @@ pub use deai_compute_module::input::{
     GEMM_I8_MAGIC_V1, INVALID_INPUT_OUTPUT,
 };
 use deai_compute_module::{
-    input::{check_embed_input, GemmI8Shape},
+    input::{check_embed_input, ClassifyInput, GemmI8Shape, CLASSIFY_HIDDEN},
     Kind,
 };
 use sha3::{Digest, Sha3_256};
@@ -486,6 +492,7 @@ impl Workload {
         match kind {
             Kind::GemmI8 => self.run_gemm_i8(input),
             Kind::Embed => self.run_embed(model_id.unwrap_or_default(), input),
+            Kind::Classify => self.run_classify(model_id.unwrap_or_default(), input),
             Kind::Infer => Err(WorkloadError::UnsupportedKind(
                 "infer (not implemented by any node; the chain refuses new infer jobs)".into(),
             )),
@@ -548,6 +555,45 @@ impl Workload {
             took,
             backend,
         ))
+    }
+
+    /// Runs a `classify` job: the input's texts embedded as by `embed` through model
+    /// `model_id`, each embedding turned into a round's i8 feature
+    /// ([`deai_rounds_client::feature`]) and classified by the input's head
+    /// ([`deai_rounds::head::predict`]). The output is one byte per text, its class.
+    pub fn run_classify(&self, model_id: &str, input: &[u8]) -> Result<JobOutput, WorkloadError> {
+        let bad = |reason: String| WorkloadError::BadInput {
+            kind: "classify",
+            reason,
+        };
+        let job = ClassifyInput::parse(input).map_err(|e| bad(e.to_string()))?;
+        let model = self.model(model_id)?;
+        let hidden = model.encoder().config().hidden;
+        if hidden != CLASSIFY_HIDDEN {
+            return Err(bad(format!(
+                "the head is {CLASSIFY_HIDDEN} wide and model {model_id} embeds {hidden} wide"
+            )));
+        }
+        let tokens = job
+            .texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                model
+                    .tokenize(t)
+                    .map_err(|e| bad(format!("tokenizing text {i}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let (rows, took, backend) = self.embed_tokens(&model, &tokens)?;
+        let classes = rows
+            .iter()
+            .map(|row| {
+                let x = deai_rounds_client::feature(row.data());
+                // At most 16 classes.
+                u8::try_from(deai_rounds::head::predict(&job.head, &x)).unwrap_or(u8::MAX)
+            })
+            .collect();
+        Ok(JobOutput::from_output(classes, took, backend))
     }
 
     /// Runs several jobs, as [`Self::run`] runs each, with the texts of all the `embed`
@@ -829,6 +875,7 @@ pub fn answer(kind: &str, input: &[u8], outcome: Result<JobOutput, WorkloadError
     let invalid = match Kind::parse(kind) {
         Ok(Kind::GemmI8) => GemmI8Shape::parse(input).err(),
         Ok(Kind::Embed) => check_embed_input(input).err(),
+        Ok(Kind::Classify) => ClassifyInput::parse(input).err(),
         // No node runs `infer`; the chain refuses new ones, and older ones are skipped.
         Ok(Kind::Infer) | Err(_) => {
             return Answer::Skip(match outcome {

@@ -45,6 +45,31 @@
 //! text's ([`embed_work_units`]), so a batch costs what its texts would
 //! cost as separate jobs.
 //!
+//! # `classify` input, version 1
+//!
+//! Texts classified by a head atop a registered encoder (a head that a
+//! private data round trained, or any other):
+//!
+//! | bytes | content |
+//! | --- | --- |
+//! | 4 | ASCII `DCL1` (kind and version) |
+//! | 4 | `classes`, u32 little-endian, 2 to [`CLASSIFY_MAX_CLASSES`] |
+//! | classes·384·4 | the head: i32 little-endian, row-major, row `c` for class `c` |
+//! | the rest | the texts, exactly as an `embed` input (one text or a batch) |
+//!
+//! Heads of version 1 are [`CLASSIFY_HIDDEN`] wide (MiniLM's width); a
+//! provider whose model has another width answers the invalid-input answer.
+//! Each text is embedded as by `embed`; its embedding `v` (a unit vector
+//! times 2^15) becomes the feature `x_k = clamp(round(v_k / 64), -127, 127)`
+//! (ties away from zero), and its class is the row with the highest i64
+//! score `Σ head[c][k]·x_k`, the lowest class on a tie. The result is one
+//! byte per text, its class, in order: small enough to reveal on chain, so a
+//! settled job carries its answer. (These are the rules of
+//! `deai_rounds::head::predict` and `deai_rounds_client::feature`, which the
+//! compute node runs.) Work units are those of the texts as an
+//! `embed` input (the head's multiply-adds are a rounding error beside the
+//! encoder's).
+//!
 //! # The invalid-input answer
 //!
 //! A provider that finds an input it cannot run for a reason every honest
@@ -142,6 +167,9 @@ pub enum InputError {
     /// Text input that is empty or not UTF-8.
     #[error("embed input {0}")]
     BadText(String),
+    /// A `classify` input whose header or head is malformed.
+    #[error("classify input {0}")]
+    BadClassify(String),
 }
 
 /// The shape of a `gemm-i8` job: `C (m × n) = A (m × k) × B (k × n)`.
@@ -341,6 +369,99 @@ pub fn embed_input_work_units(input: &[u8]) -> Result<u64, InputError> {
         .fold(0u64, u64::saturating_add))
 }
 
+/// Magic and version of the `classify` input encoding.
+pub const CLASSIFY_MAGIC_V1: [u8; 4] = *b"DCL1";
+
+/// Most classes of a `classify` head.
+pub const CLASSIFY_MAX_CLASSES: u32 = 16;
+
+/// Width of a version-1 `classify` head: MiniLM's embedding width.
+pub const CLASSIFY_HIDDEN: usize = 384;
+
+/// A decoded `classify` input (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassifyInput<'a> {
+    /// Rows of the head.
+    pub classes: u32,
+    /// `classes × CLASSIFY_HIDDEN` weights, row `c` for class `c`.
+    pub head: Vec<i32>,
+    /// The texts, in order.
+    pub texts: Vec<&'a str>,
+}
+
+impl<'a> ClassifyInput<'a> {
+    /// Decodes and checks a `classify` input: the class count is read and
+    /// bounded before the head is sized, and the texts are checked as an
+    /// `embed` input.
+    pub fn parse(input: &'a [u8]) -> Result<Self, InputError> {
+        let bad = |reason: String| InputError::BadClassify(reason);
+        let body = input
+            .strip_prefix(CLASSIFY_MAGIC_V1.as_slice())
+            .ok_or_else(|| bad("does not start with DCL1".into()))?;
+        let (classes, rest) = take_u32(body).ok_or_else(|| bad("has no class count".into()))?;
+        if !(2..=CLASSIFY_MAX_CLASSES).contains(&classes) {
+            return Err(bad(format!(
+                "has {classes} classes, 2 to {CLASSIFY_MAX_CLASSES} allowed"
+            )));
+        }
+        // At most 16 × 384 × 4 bytes: no overflow.
+        let head_bytes = usize::try_from(classes)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(CLASSIFY_HIDDEN)
+            .saturating_mul(4);
+        let (head, texts) = rest.split_at_checked(head_bytes).ok_or_else(|| {
+            bad(format!(
+                "ends inside its head ({classes} x {CLASSIFY_HIDDEN} i32, {head_bytes} bytes)"
+            ))
+        })?;
+        let head = head
+            .chunks_exact(4)
+            .map(|w| i32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+            .collect();
+        let texts = embed_texts(texts)?;
+        Ok(ClassifyInput {
+            classes,
+            head,
+            texts,
+        })
+    }
+}
+
+/// Work units of a `classify` input: those of its texts as an `embed` input.
+pub fn classify_work_units(input: &[u8]) -> Result<u64, InputError> {
+    Ok(ClassifyInput::parse(input)?
+        .texts
+        .iter()
+        .map(|t| embed_work_units(u64::try_from(t.len()).unwrap_or(u64::MAX)))
+        .fold(0u64, u64::saturating_add))
+}
+
+/// Encodes a `classify` input from a head (`classes × CLASSIFY_HIDDEN`
+/// weights) and texts; the result is checked by [`ClassifyInput::parse`].
+pub fn encode_classify_input(
+    classes: u32,
+    head: &[i32],
+    texts: &[&str],
+) -> Result<Vec<u8>, InputError> {
+    let want = usize::try_from(classes)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(CLASSIFY_HIDDEN);
+    if head.len() != want {
+        return Err(InputError::BadClassify(format!(
+            "head has {} weights, {classes} x {CLASSIFY_HIDDEN} expected",
+            head.len()
+        )));
+    }
+    let mut out = CLASSIFY_MAGIC_V1.to_vec();
+    out.extend_from_slice(&classes.to_le_bytes());
+    for w in head {
+        out.extend_from_slice(&w.to_le_bytes());
+    }
+    out.extend_from_slice(&encode_embed_input(texts)?);
+    ClassifyInput::parse(&out)?;
+    Ok(out)
+}
+
 #[cfg(test)]
 #[allow(clippy::arithmetic_side_effects)]
 mod tests {
@@ -502,6 +623,45 @@ mod tests {
         // The total size is bounded, a batch's as a text's.
         let big = "z".repeat(EMBED_MAX_INPUT_BYTES / 2);
         assert!(encode_embed_input(&[&big, &big]).is_err());
+    }
+
+    fn head(classes: u32) -> Vec<i32> {
+        (0..classes as usize * CLASSIFY_HIDDEN)
+            .map(|i| i as i32 - 700)
+            .collect()
+    }
+
+    #[test]
+    fn a_classify_input_round_trips_with_its_head_and_texts() {
+        let h = head(3);
+        let input = encode_classify_input(3, &h, &["one", "two words"]).unwrap();
+        let parsed = ClassifyInput::parse(&input).unwrap();
+        assert_eq!(parsed.classes, 3);
+        assert_eq!(parsed.head, h);
+        assert_eq!(parsed.texts, vec!["one", "two words"]);
+        assert_eq!(classify_work_units(&input).unwrap(), 2);
+        let one = encode_classify_input(3, &h, &["alone"]).unwrap();
+        assert_eq!(ClassifyInput::parse(&one).unwrap().texts, vec!["alone"]);
+    }
+
+    #[test]
+    fn a_malformed_classify_input_is_refused_before_the_head_is_sized() {
+        let good = encode_classify_input(2, &head(2), &["t"]).unwrap();
+        let err = |b: &[u8]| ClassifyInput::parse(b).unwrap_err().to_string();
+        assert!(err(b"DGM1").contains("DCL1"));
+        assert!(err(b"DCL1").contains("class count"));
+        for classes in [0u32, 1, 17, u32::MAX] {
+            let mut b = b"DCL1".to_vec();
+            b.extend_from_slice(&classes.to_le_bytes());
+            assert!(err(&b).contains("2 to 16"), "{classes}");
+        }
+        assert!(err(&good[..100]).contains("ends inside its head"));
+        let head_end = 8 + 2 * CLASSIFY_HIDDEN * 4;
+        assert!(err(&good[..head_end]).contains("empty"));
+        let mut bad_text = good[..head_end].to_vec();
+        bad_text.extend_from_slice(&[0xC3]);
+        assert!(err(&bad_text).contains("UTF-8"));
+        assert!(encode_classify_input(2, &head(3), &["t"]).is_err());
     }
 
     proptest! {

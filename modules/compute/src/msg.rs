@@ -352,6 +352,7 @@ impl SubmitJob {
         match self.kind {
             Kind::GemmI8 => Ok(crate::input::GemmI8Shape::parse(&self.input)?.work_units()),
             Kind::Embed => Ok(crate::input::embed_input_work_units(&self.input)?),
+            Kind::Classify => Ok(crate::input::classify_work_units(&self.input)?),
             Kind::Infer => Err(ComputeError::InvalidKind(
                 "infer jobs are not accepted: no compute node implements the infer kind yet".into(),
             )),

@@ -57,11 +57,13 @@ pub enum Kind {
     Embed,
     /// `infer`: a forward pass of a registered model.
     Infer,
+    /// `classify`: texts classified by a head atop a registered encoder.
+    Classify,
 }
 
 impl Kind {
     /// Every kind, in name order.
-    pub const ALL: [Kind; 3] = [Kind::Embed, Kind::GemmI8, Kind::Infer];
+    pub const ALL: [Kind; 4] = [Kind::Classify, Kind::Embed, Kind::GemmI8, Kind::Infer];
 
     /// The name used in messages and events.
     pub fn as_str(self) -> &'static str {
@@ -69,6 +71,7 @@ impl Kind {
             Kind::GemmI8 => "gemm-i8",
             Kind::Embed => "embed",
             Kind::Infer => "infer",
+            Kind::Classify => "classify",
         }
     }
 
@@ -79,7 +82,7 @@ impl Kind {
             .find(|k| k.as_str() == s)
             .ok_or_else(|| {
                 ComputeError::InvalidKind(format!(
-                    "unknown kind {s:?}; known kinds are embed, gemm-i8, infer"
+                    "unknown kind {s:?}; known kinds are classify, embed, gemm-i8, infer"
                 ))
             })
     }
