@@ -267,6 +267,7 @@ fn a_round_opened_by_governance_runs_through_signed_transactions_and_pays_its_co
             .flat_map(|e| e.embedding.iter().map(|&v| v as u8))
             .collect(),
         labels: eval_examples.iter().map(|e| e.label).collect(),
+        ..Default::default()
     };
     let config = rpb::RoundConfig {
         base_model_id: MODEL.into(),
@@ -287,6 +288,7 @@ fn a_round_opened_by_governance_runs_through_signed_transactions_and_pays_its_co
         submit_blocks: 2,
         reveal_blocks: 2,
         eval_set_hash: mask::eval_set_hash(&eval).to_vec(),
+        ..Default::default()
     };
     let open = pack(&rpb::MsgOpenRound {
         authority: deai_gov::authority().to_bech32(),
@@ -389,4 +391,224 @@ fn a_round_opened_by_governance_runs_through_signed_transactions_and_pays_its_co
         decode_head(&lineage.head).unwrap().len(),
         (CLASSES * HIDDEN) as usize
     );
+}
+
+/// Runs round `id` (already open) through joins, five submissions and the
+/// reveals for the one that dropped, with `contributors` and their data.
+fn run_to_finish(chain: &mut Chain, id: u64) {
+    let contributors: Vec<Contributor> = chain
+        .providers
+        .iter()
+        .enumerate()
+        .map(|(i, k)| Contributor::new(k.address(), [i as u8 + 1; 32]))
+        .collect();
+    let txs: Vec<Vec<u8>> = chain
+        .providers
+        .iter()
+        .zip(&contributors)
+        .map(|(k, c)| chain.tx(k, vec![pack(&c.join_msg(id))]))
+        .collect();
+    chain.block(&txs).tx_results.iter().for_each(ok);
+    while chain.round(id).round.unwrap().status != "SUBMITTING" {
+        chain.block(&[]);
+    }
+    let resp = chain.round(id);
+    let view = RoundView::from_query(&resp, vec![0; (CLASSES * HIDDEN) as usize]).unwrap();
+    let txs: Vec<Vec<u8>> = (0..5)
+        .map(|i| {
+            let p = contributors[i]
+                .prepare(&view, &examples(i as u8, 10), [i as u8 + 40; 32])
+                .unwrap();
+            chain.tx(&chain.providers[i], vec![pack(&p.msg)])
+        })
+        .collect();
+    chain.block(&txs).tx_results.iter().for_each(ok);
+    while chain.round(id).round.unwrap().status != "REVEALING" {
+        chain.block(&[]);
+    }
+    let after = RoundView::from_query(&chain.round(id), view.head.clone()).unwrap();
+    let txs: Vec<Vec<u8>> = (0..5)
+        .map(|i| {
+            let m = contributors[i].reveal_dropped(&after).unwrap();
+            chain.tx(&chain.providers[i], vec![pack(&m)])
+        })
+        .collect();
+    chain.block(&txs).tx_results.iter().for_each(ok);
+    while chain.round(id).round.unwrap().status == "REVEALING" {
+        chain.block(&[]);
+    }
+}
+
+#[test]
+fn an_evaluation_set_of_texts_is_scored_by_classify_jobs_the_compute_providers_answer() {
+    use deai_compute_module::{input::ClassifyInput, query::JOB_PATH, record::commitment};
+    use deai_proto::compute::v1 as cpb;
+    const PRICE: u128 = 20_000;
+
+    let mut chain = Chain::new();
+    // Twenty "texts", each standing for one example's embedding: the test's
+    // providers embed text `example i` as example i (a stand-in encoder;
+    // the devnet test in compute-node runs the real one).
+    let eval_examples = examples(99, 5);
+    let texts: Vec<String> = (0..eval_examples.len())
+        .map(|i| format!("example {i}"))
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let eval = rpb::EvalSet {
+        texts: deai_compute_module::input::encode_embed_input(&refs).unwrap(),
+        labels: eval_examples.iter().map(|e| e.label).collect(),
+        ..Default::default()
+    };
+    let config = rpb::RoundConfig {
+        base_model_id: MODEL.into(),
+        classes: CLASSES,
+        lr_num: 1,
+        lr_den: 1,
+        clip_l2_squared: 1 << 14,
+        noise_variance: 8_192,
+        min_contributors: 5,
+        max_contributors: 8,
+        min_provider_bond: BOND.to_string(),
+        reward_pool: Some(ProtoCoin {
+            denom: "udeai".into(),
+            amount: POOL.to_string(),
+        }),
+        join_blocks: 2,
+        submit_blocks: 2,
+        reveal_blocks: 2,
+        eval_set_hash: mask::eval_set_hash(&eval).to_vec(),
+        eval_replication: 3,
+        eval_price_per_replica: PRICE.to_string(),
+        ..Default::default()
+    };
+    let p = chain.pass(vec![pack(&rpb::MsgOpenRound {
+        authority: deai_gov::authority().to_bech32(),
+        config: Some(config),
+        eval_set: Some(eval.clone()),
+    })]);
+    assert_eq!(
+        p.status,
+        gpb::ProposalStatus::Passed as i32,
+        "{}",
+        p.failed_reason
+    );
+    run_to_finish(&mut chain, 1);
+    let round = chain.round(1).round.unwrap();
+    assert_eq!(round.status, "EVALUATING", "{}", round.reason);
+    // The two jobs' escrow left the pool.
+    assert_eq!(
+        chain.balance(&deai_rounds::module_address()),
+        POOL - 2 * 3 * PRICE
+    );
+
+    // The providers each job is assigned to answer it: commit, then reveal the
+    // output (one class per text) with the result.
+    let job = |chain: &Chain, id: u64| -> cpb::Job {
+        let r: cpb::QueryJobResponse = chain.query(JOB_PATH, &cpb::QueryJobRequest { job_id: id });
+        r.job.unwrap()
+    };
+    let jobs = [round.parent_eval_job, round.new_eval_job];
+    while jobs
+        .iter()
+        .any(|&id| job(&chain, id).status != cpb::JobStatus::Assigned as i32)
+    {
+        chain.block(&[]);
+    }
+    let salt = |i: usize| vec![i as u8 + 1; 16];
+    let mut reveals = Vec::new();
+    let mut commits = Vec::new();
+    for &id in &jobs {
+        let j = job(&chain, id);
+        assert_eq!((j.kind.as_str(), j.replication), ("classify", 3));
+        assert_eq!(j.requester, deai_rounds::module_address().to_bech32());
+        let input = ClassifyInput::parse(&j.input).unwrap();
+        let output: Vec<u8> = input
+            .texts
+            .iter()
+            .map(|t| {
+                let i: usize = t.strip_prefix("example ").unwrap().parse().unwrap();
+                deai_rounds::head::predict(&input.head, &eval_examples[i].embedding) as u8
+            })
+            .collect();
+        let result = deai_compute_module::record::sha3(&[&output]);
+        for (n, a) in j.assignments.iter().enumerate() {
+            let k = chain
+                .providers
+                .iter()
+                .find(|k| k.address().to_bech32() == a.provider)
+                .unwrap()
+                .clone();
+            let provider = k.address();
+            commits.push((
+                k.clone(),
+                any(
+                    deai_compute_module::MSG_COMMIT_RESULT_TYPE_URL,
+                    &cpb::MsgCommitResult {
+                        provider: provider.to_bech32(),
+                        job_id: id,
+                        commitment: commitment(&result, &provider, &salt(n)).to_vec(),
+                    },
+                ),
+            ));
+            reveals.push((
+                k,
+                any(
+                    deai_compute_module::MSG_REVEAL_RESULT_TYPE_URL,
+                    &cpb::MsgRevealResult {
+                        provider: provider.to_bech32(),
+                        job_id: id,
+                        result_hash: result.to_vec(),
+                        salt: salt(n),
+                        output: output.clone(),
+                    },
+                ),
+            ));
+        }
+    }
+    // One provider may be assigned both jobs: one tx per block, signed when sent.
+    for (k, m) in commits {
+        let tx = chain.tx(&k, vec![m]);
+        chain.block(&[tx]).tx_results.iter().for_each(ok);
+    }
+    for (k, m) in reveals {
+        let tx = chain.tx(&k, vec![m]);
+        chain.block(&[tx]).tx_results.iter().for_each(ok);
+    }
+    let mut round = chain.round(1).round.unwrap();
+    for _ in 0..100 {
+        if round.status != "EVALUATING" {
+            break;
+        }
+        chain.block(&[]);
+        round = chain.round(1).round.unwrap();
+    }
+    assert_eq!(round.status, "ACCEPTED", "{}", round.reason);
+    for &id in &jobs {
+        assert_eq!(job(&chain, id).status, cpb::JobStatus::Finalized as i32);
+    }
+    // Scored by the jobs' agreed outputs: what the chain would compute from
+    // the examples' embeddings.
+    let lineage: rpb::QueryLineageResponse = chain.query(
+        "/deai.rounds.v1.Query/Lineage",
+        &rpb::QueryLineageRequest {
+            version: round.new_version,
+        },
+    );
+    let head = decode_head(&lineage.head).unwrap();
+    let embeddings: Vec<u8> = eval_examples
+        .iter()
+        .flat_map(|e| e.embedding.iter().map(|&v| v as u8))
+        .collect();
+    assert_eq!(round.parent_correct, 5);
+    assert_eq!(
+        round.new_correct,
+        deai_rounds::head::correct(&head, &embeddings, &eval.labels)
+    );
+    assert!(round.new_correct > round.parent_correct);
+    assert_eq!(lineage.versions[0].eval_job, round.new_eval_job);
+    // Every assigned provider agreed and was paid from the pool.
+    let spent = 2 * 3 * PRICE;
+    assert_eq!(round.eval_spent, spent.to_string());
+    assert_eq!(round.paid_each, ((POOL - spent) / 5).to_string());
+    assert_eq!(chain.balance(&deai_rounds::module_address()), 0);
 }

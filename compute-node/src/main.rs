@@ -71,7 +71,8 @@ struct VerifyArgs {
     /// Recompute on the single-threaded Rust reference instead of Vulkan (same bytes).
     #[arg(long)]
     cpu: bool,
-    /// Print the embeddings (floats: the integers times 2^-15) of an embed job.
+    /// Print the result: the embeddings (floats: the integers times 2^-15) of an embed job,
+    /// the class of each text of a classify job.
     #[arg(long)]
     print: bool,
 }
@@ -437,7 +438,10 @@ fn verify(args: VerifyArgs) -> Result<()> {
         verified.agreeing.join(", ")
     );
     println!("settled at:  {}", verified.job.settled_height);
-    if args.print {
+    if args.print && job.kind == "classify" {
+        let classes: Vec<String> = recomputed.output.iter().map(u8::to_string).collect();
+        println!("classes:     {}", classes.join(" "));
+    } else if args.print {
         for row in decode_embeddings(&recomputed.output).unwrap_or_default() {
             let shown: Vec<String> = row
                 .iter()

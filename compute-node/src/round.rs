@@ -19,7 +19,9 @@
 //!
 //! `eval-set` embeds a labelled file the same way and writes the
 //! evaluation set of an open-round proposal (`EvalSet` as proto JSON) and
-//! prints its hash.
+//! prints its hash. With `--texts` it writes the texts instead (an `embed`
+//! input): the chain then evaluates each head by a `classify` job in the
+//! compute market, and no model is needed here.
 //!
 //! # Data file (`--data`)
 //!
@@ -112,12 +114,16 @@ pub struct EvalSetArgs {
     /// The labelled texts: JSON lines `{"text": "…", "label": N}`.
     #[arg(long)]
     data: PathBuf,
-    /// Directory holding the model.
-    #[arg(long, env = "DEAI_MINILM_DIR")]
-    models: PathBuf,
+    /// Directory holding the model (not needed with --texts).
+    #[arg(long, env = "DEAI_MINILM_DIR", required_unless_present = "texts")]
+    models: Option<PathBuf>,
     /// The model's id (64 hex digits); default: the only model in --models.
     #[arg(long)]
     model: Option<String>,
+    /// Write the texts (at most 256, 64 KiB in all), for evaluation by classify jobs in
+    /// the compute market, instead of their embeddings, for evaluation on chain.
+    #[arg(long)]
+    texts: bool,
     /// Where to write the evaluation set (proto JSON of `EvalSet`).
     #[arg(long)]
     out: PathBuf,
@@ -274,25 +280,46 @@ fn model_error(e: WorkloadError, id: &str, dir: &Path) -> anyhow::Error {
 
 fn eval_set(args: EvalSetArgs) -> anyhow::Result<()> {
     let data = read_data(&args.data)?;
-    let store = ModelStore::load(&args.models).context("--models")?;
+    if args.texts {
+        let texts: Vec<&str> = data.iter().map(|l| l.text.as_str()).collect();
+        let set = pb::EvalSet {
+            texts: encode_embed_input(&texts).map_err(|e| {
+                anyhow!(
+                    "{}: as an evaluation set of texts: {e}",
+                    args.data.display()
+                )
+            })?,
+            labels: data.iter().map(|l| l.label).collect(),
+            ..Default::default()
+        };
+        let json = serde_json::json!({
+            "texts": base64::engine::general_purpose::STANDARD.encode(&set.texts),
+            "labels": base64::engine::general_purpose::STANDARD.encode(&set.labels),
+        });
+        return write_eval_set(&args.out, &json, &set, "texts".into());
+    }
+    let models = args
+        .models
+        .ok_or_else(|| anyhow!("--models is needed to embed the evaluation set"))?;
+    let store = ModelStore::load(&models).context("--models")?;
     let model = match args.model {
         Some(m) => m,
         None => {
             let ids: Vec<&str> = store.ids().collect();
             match ids.as_slice() {
                 [one] => (*one).to_string(),
-                [] => bail!("no model in --models {}", args.models.display()),
+                [] => bail!("no model in --models {}", models.display()),
                 _ => bail!(
                     "{} models in --models {}: name one with --model",
                     ids.len(),
-                    args.models.display()
+                    models.display()
                 ),
             }
         }
     };
     let workload = Workload::new(store);
     let examples = embed(&workload, &model, &data).map_err(|e| match e.downcast() {
-        Ok(w) => model_error(w, &model, &args.models),
+        Ok(w) => model_error(w, &model, &models),
         Err(e) => e,
     })?;
     let set = pb::EvalSet {
@@ -301,19 +328,36 @@ fn eval_set(args: EvalSetArgs) -> anyhow::Result<()> {
             .flat_map(|e| e.embedding.iter().map(|&v| v as u8))
             .collect(),
         labels: examples.iter().map(|e| e.label).collect(),
+        ..Default::default()
     };
-    let hash = mask::eval_set_hash(&set);
     let b64 = base64::engine::general_purpose::STANDARD;
     let json = serde_json::json!({
         "embeddings": b64.encode(&set.embeddings),
         "labels": b64.encode(&set.labels),
     });
-    std::fs::write(&args.out, serde_json::to_vec_pretty(&json)?)
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    write_eval_set(
+        &args.out,
+        &json,
+        &set,
+        format!("embeddings of model {model}"),
+    )
+}
+
+/// Writes an evaluation set's proto JSON to `out` and prints its hash.
+fn write_eval_set(
+    out: &Path,
+    json: &serde_json::Value,
+    set: &pb::EvalSet,
+    what: String,
+) -> anyhow::Result<()> {
+    let hash = mask::eval_set_hash(set);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    std::fs::write(out, serde_json::to_vec_pretty(json)?)
+        .with_context(|| format!("writing {}", out.display()))?;
     println!(
-        "eval set: {} examples of model {model} written to {}; eval_set_hash {} (hex {})",
-        examples.len(),
-        args.out.display(),
+        "eval set: {} examples ({what}) written to {}; eval_set_hash {} (hex {})",
+        set.labels.len(),
+        out.display(),
         b64.encode(hash),
         hex::encode(hash)
     );
@@ -712,15 +756,26 @@ async fn contribute(args: ContributeArgs) -> anyhow::Result<()> {
 
     // Outcome.
     let mut r = r;
+    let mut said_evaluating = false;
     loop {
         let (round, _) = config(&r)?;
         if is_final(&round.status) {
             break;
         }
-        let end = if round.status == deai_rounds::STATUS_REVEALING {
-            round.reveal_end
-        } else {
-            round.submit_end
+        let end = match round.status.as_str() {
+            deai_rounds::STATUS_REVEALING => round.reveal_end,
+            // The compute market's jobs decide: look again each block.
+            deai_rounds::STATUS_EVALUATING => {
+                if !said_evaluating {
+                    println!(
+                        "round {}: evaluating in the compute market (classify jobs {} and {})",
+                        round.id, round.parent_eval_job, round.new_eval_job
+                    );
+                    said_evaluating = true;
+                }
+                dev.height().await?
+            }
+            _ => round.submit_end,
         };
         r = dev.after(end).await?;
     }
@@ -736,8 +791,13 @@ async fn contribute(args: ContributeArgs) -> anyhow::Result<()> {
         );
     }
     let eps = round.epsilon_micro;
+    let evaluated = if round.new_eval_job == 0 {
+        "on chain".to_string()
+    } else {
+        format!("by classify jobs, {}udeai", round.eval_spent)
+    };
     println!(
-        "round {} ACCEPTED: version {}, eval {}/{} (parent {}/{}), epsilon {}.{:06} at delta 1e-6, paid {}udeai each to {} contributors, {:.1} s in all",
+        "round {} ACCEPTED: version {}, eval {}/{} (parent {}/{}, {evaluated}), epsilon {}.{:06} at delta 1e-6, paid {}udeai each to {} contributors, {:.1} s in all",
         round.id,
         round.new_version,
         round.new_correct,

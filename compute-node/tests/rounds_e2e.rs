@@ -4,14 +4,18 @@
 //! devices, each a separate `deai-compute round contribute` process with its
 //! own key (a bonded compute provider from genesis) and its own private
 //! labelled sentences of four topics, take part in a round that a
-//! governance proposal opens (its evaluation set built by `deai-compute
-//! round eval-set`); one device is killed after joining. The round
-//! completes through the others' reveals; the chain's unmasked sum (the new
-//! head: parent zero, learning rate 1) equals the sum of the nine devices'
-//! clipped noised updates, which they wrote with `--update-out`; the new
-//! head beats the base (the zero head) on held-out sentences; each
-//! submitter's balance is its start plus its share of the pool less its
-//! fees, the dropped device's its start less its fee.
+//! governance proposal opens (its evaluation set of texts built by
+//! `deai-compute round eval-set --texts`); one device is killed after
+//! joining. The round completes through the others' reveals; the chain's
+//! unmasked sum (the new head: parent zero, learning rate 1) equals the sum
+//! of the nine devices' clipped noised updates, which they wrote with
+//! `--update-out`; the parent and the new head are scored by two `classify`
+//! jobs that three `deai-compute start` providers run (their outputs equal
+//! this test's own run of the same inputs, and the jobs are paid from the
+//! pool); the new head beats the base (the zero head) on held-out
+//! sentences; each submitter's balance is its start plus its share of what
+//! the evaluation left of the pool, plus what it earned in the compute
+//! market, less its fees; the dropped device's likewise without a share.
 //!
 //! `bench_rounds_through_a_node` (ignored; run it by name, see
 //! modules/rounds/README.md): round time and transaction bytes per
@@ -38,7 +42,9 @@ use base64::Engine as _;
 use deai_compute::model::ModelFiles;
 use deai_proto::rounds::v1 as pb;
 use deai_rounds::{head::correct, mask::decode_head, params::HIDDEN};
-use devnet::{deaid_bin, init_net, model_dir, ok, wait, Net, BOND, COMPUTE};
+use devnet::{
+    deaid_bin, init_net, model_dir, ok, wait, Daemon, Net, BOND, COMPUTE, REWARD_PER_UNIT,
+};
 use serde_json::{json, Value};
 
 const CLASSES: u32 = 4;
@@ -46,7 +52,15 @@ const DEVICES: usize = 10;
 /// Each device's liquid udeai at genesis (its bond is held by the compute module).
 const DEVICE_START: u128 = 10_000_000;
 const TREASURY: u128 = 100_000_000;
-const POOL: u128 = 900_005;
+const POOL: u128 = 2_000_005;
+/// Each evaluation job's replication and price per replica (100 short texts
+/// are 100 work units at the devnet's minimum of 1,000 udeai each).
+const EVAL_R: u32 = 3;
+const EVAL_PRICE: u128 = 150_000;
+/// The evaluating providers' bond: far above the devices', so that they are
+/// drawn for the evaluation jobs almost always (a device drawn instead does
+/// not answer; the other two still agree).
+const MARKET_BOND: u128 = 1_000 * BOND;
 const ROUND_PATH: &str = "/deai.rounds.v1.Query/Round";
 const LINEAGE_PATH: &str = "/deai.rounds.v1.Query/Lineage";
 
@@ -75,6 +89,17 @@ fn keyring_keys(deaid: &Path, home: &Path, names: &[String]) -> Vec<String> {
 /// providers (bond [`BOND`]), the treasury funded, governance fast, `model`
 /// (id, size) registered.
 fn round_genesis(genesis: &mut Value, addrs: &[String], model: (&str, u64)) {
+    round_genesis_with_market(genesis, addrs, &[], model)
+}
+
+/// [`round_genesis`], with `market` funded and registered as providers
+/// bonded with [`MARKET_BOND`].
+fn round_genesis_with_market(
+    genesis: &mut Value,
+    addrs: &[String],
+    market: &[String],
+    model: (&str, u64),
+) {
     let app = &mut genesis["app_state"];
     let coins = |n: u128| json!([{"denom": "udeai", "amount": n.to_string()}]);
     for a in addrs {
@@ -87,7 +112,17 @@ fn round_genesis(genesis: &mut Value, addrs: &[String], model: (&str, u64)) {
             .unwrap()
             .push(json!({"address": a, "coins": coins(DEVICE_START)}));
     }
-    let bonds = BOND * addrs.len() as u128;
+    for a in market {
+        app["auth"]["accounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!(a));
+        app["bank"]["balances"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"address": a, "coins": coins(DEVICE_START)}));
+    }
+    let bonds = BOND * addrs.len() as u128 + MARKET_BOND * market.len() as u128;
     for (addr, n) in [
         (deai_compute_module::module_address().to_bech32(), bonds),
         (deai_rounds::treasury_address().to_bech32(), TREASURY),
@@ -99,7 +134,9 @@ fn round_genesis(genesis: &mut Value, addrs: &[String], model: (&str, u64)) {
     }
     app["compute"]["providers"] = json!(addrs
         .iter()
-        .map(|a| json!({"address": a, "bond": BOND.to_string(), "device": "round test"}))
+        .map(|a| (a, BOND))
+        .chain(market.iter().map(|a| (a, MARKET_BOND)))
+        .map(|(a, bond)| json!({"address": a, "bond": bond.to_string(), "device": "round test"}))
         .collect::<Vec<_>>());
     app["compute"]["models"] = json!([{
         "id": model.0, "name": "all-MiniLM-L6-v2", "architecture": "bert",
@@ -192,7 +229,8 @@ fn round(net: &Net, id: u64) -> Option<pb::QueryRoundResponse> {
     Some(pb::QueryRoundResponse::decode(bytes.as_slice()).unwrap())
 }
 
-/// The round's config as proto JSON.
+/// The round's config as proto JSON, for an evaluation set of embeddings
+/// (evaluated on chain).
 #[allow(clippy::too_many_arguments)]
 fn config_json(
     model: &str,
@@ -219,6 +257,8 @@ fn config_json(
         "submit_blocks": windows.1.to_string(),
         "reveal_blocks": windows.2.to_string(),
         "eval_set_hash": base64::engine::general_purpose::STANDARD.encode(hash),
+        "eval_replication": 0,
+        "eval_price_per_replica": "",
     })
 }
 
@@ -419,9 +459,49 @@ fn eval_set(
     let hash = deai_rounds::mask::eval_set_hash(&pb::EvalSet {
         embeddings: emb.clone(),
         labels: labels.clone(),
+        ..Default::default()
     })
     .to_vec();
     (v, emb, labels, hash)
+}
+
+/// Runs `deai-compute round eval-set --texts` on `data` (no model needed);
+/// returns the set as proto JSON and decoded, and its hash.
+fn eval_set_of_texts(
+    dir: &Path,
+    name: &str,
+    data: &[(String, u8)],
+) -> (Value, pb::EvalSet, Vec<u8>) {
+    let input = dir.join(format!("{name}.jsonl"));
+    let out = dir.join(format!("{name}.json"));
+    write_data(&input, data);
+    let printed = ok(&Command::new(COMPUTE)
+        .args(["round", "eval-set", "--texts", "--data"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .env_remove("DEAI_MINILM_DIR")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap());
+    assert!(
+        printed.contains(&format!("{} examples (texts)", data.len())),
+        "{printed}"
+    );
+    let v: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let set = pb::EvalSet {
+        texts: b64.decode(v["texts"].as_str().unwrap()).unwrap(),
+        labels: b64.decode(v["labels"].as_str().unwrap()).unwrap(),
+        ..Default::default()
+    };
+    let texts: Vec<&str> = data.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(
+        set.texts,
+        deai_compute::workload::encode_embed_input(&texts).unwrap()
+    );
+    let hash = deai_rounds::mask::eval_set_hash(&set).to_vec();
+    (v, set, hash)
 }
 
 /// A `deai-compute round contribute` process, its stdout read line by line.
@@ -543,13 +623,22 @@ fn ten_devices_train_a_head_privately_and_are_paid_exactly() {
     let size = std::fs::metadata(&files.weights).unwrap().len();
     let dir = tempfile::tempdir().unwrap();
     let keys: Vec<String> = (0..DEVICES).map(|i| format!("d{i}")).collect();
+    let market_keys: Vec<String> = (0..3).map(|i| format!("m{i}")).collect();
     let mut addrs = Vec::new();
+    let mut market = Vec::new();
     let chain_home = dir.path().join("chain");
     init_net(&deaid, dir.path(), |g| {
         addrs = keyring_keys(&deaid, &chain_home, &keys);
-        round_genesis(g, &addrs, (&model_id, size));
+        market = keyring_keys(&deaid, &chain_home, &market_keys);
+        round_genesis_with_market(g, &addrs, &market, (&model_id, size));
     });
     let net = Net::spawn(deaid, chain_home, "127.0.0.1:0");
+    // Three compute providers with the model, which evaluate the heads.
+    let flags = ["--models", models.to_str().unwrap()];
+    let daemons: Vec<Daemon> = market_keys
+        .iter()
+        .map(|k| Daemon::start(&net, dir.path(), k, &flags))
+        .collect();
 
     // Private data: ten sentences of each topic per device, all different seeds.
     for (i, k) in keys.iter().enumerate() {
@@ -563,11 +652,15 @@ fn ten_devices_train_a_head_privately_and_are_paid_exactly() {
         .iter()
         .map(|k| Device::spawn(&net, dir.path(), k, &models, 1))
         .collect();
-    let (eval_json, _, _, hash) = eval_set(dir.path(), "eval", &models, &sentences(1, 25));
+    let eval_data = sentences(1, 25);
+    let (eval_json, eval, hash) = eval_set_of_texts(dir.path(), "eval", &eval_data);
     let (_, held_emb, held_labels, _) = eval_set(dir.path(), "heldout", &models, &sentences(2, 25));
 
-    // Clip norm 512, summed noise sigma 362 (0.71 of it) once five submit.
-    let config = config_json(&model_id, 1 << 18, 1 << 17, 5, 16, (40, 100, 40), &hash);
+    // Clip norm 512, summed noise sigma 362 (0.71 of it) once five submit; each head
+    // scored by a classify job of three providers.
+    let mut config = config_json(&model_id, 1 << 18, 1 << 17, 5, 16, (40, 100, 40), &hash);
+    config["eval_replication"] = json!(EVAL_R);
+    config["eval_price_per_replica"] = json!(EVAL_PRICE.to_string());
     let opened = open_round(&net, dir.path(), config, eval_json, 1);
     eprintln!(
         "round opened at height {} after {:.1?}",
@@ -590,6 +683,7 @@ fn ten_devices_train_a_head_privately_and_are_paid_exactly() {
             "embedded ",
             "submitted round 1",
             "revealed the seeds shared with 1 dropped",
+            "round 1: evaluating in the compute market",
             "round 1 ACCEPTED",
         ] {
             assert!(out.iter().any(|l| l.starts_with(phase)), "{phase}: {out:?}");
@@ -601,7 +695,39 @@ fn ten_devices_train_a_head_privately_and_are_paid_exactly() {
     let round = r.round.unwrap();
     assert_eq!(round.status, "ACCEPTED", "{}", round.reason);
     assert_eq!((round.joined, round.submitted), (10, 9));
-    let each = POOL / 9;
+
+    // The two evaluation jobs: finalized classify jobs the pool paid for, each
+    // provider in the agreeing majority paid the price and the emission.
+    let mut spent = 0u128;
+    let mut earned = std::collections::BTreeMap::<String, u128>::new();
+    let mut jobs = Vec::new();
+    for id in [round.parent_eval_job, round.new_eval_job] {
+        let job = net.job(id);
+        assert_eq!(job.kind, "classify");
+        assert_eq!(
+            job.status,
+            deai_proto::compute::v1::JobStatus::Finalized as i32,
+            "{job:?}"
+        );
+        assert_eq!(job.requester, deai_rounds::module_address().to_bech32());
+        let price: u128 = job.price_per_replica.parse().unwrap();
+        assert_eq!((job.replication, price), (EVAL_R, EVAL_PRICE));
+        let agreed: Vec<&str> = job
+            .assignments
+            .iter()
+            .filter(|a| a.result_hash == job.result_hash)
+            .map(|a| a.provider.as_str())
+            .collect();
+        assert!(agreed.len() >= 2, "{job:?}");
+        for p in agreed {
+            spent += price;
+            *earned.entry(p.to_string()).or_default() +=
+                price + (REWARD_PER_UNIT * u128::from(job.work_units)).min(price);
+        }
+        jobs.push(job);
+    }
+    assert_eq!(round.eval_spent, spent.to_string());
+    let each = (POOL - spent) / 9;
     assert_eq!(round.paid_each, each.to_string());
 
     // The unmasked sum on chain is the sum of the devices' clipped noised updates.
@@ -633,6 +759,61 @@ fn ten_devices_train_a_head_privately_and_are_paid_exactly() {
     let expected: Vec<i32> = sum.iter().map(|&v| i32::try_from(v).unwrap()).collect();
     assert_eq!(head, expected, "head = zero parent + 1/1 x unmasked sum");
     assert_eq!(lineage.versions[0].contributors, 9);
+    assert_eq!(lineage.versions[0].eval_job, round.new_eval_job);
+    assert_eq!(lineage.versions[0].eval_set_hash, hash);
+
+    // The jobs classified the evaluation texts with the parent (zero) head and the
+    // new head; their agreed outputs are this test's own run of the same inputs, and
+    // the round's scores count the outputs that match the labels.
+    let texts: Vec<&str> = eval_data.iter().map(|(t, _)| t.as_str()).collect();
+    let workload = deai_compute::workload::Workload::new(
+        deai_compute::workload::ModelStore::load(&models).unwrap(),
+    );
+    for (job, h, correct_on_chain) in [
+        (&jobs[0], vec![0; words], round.parent_correct),
+        (&jobs[1], head.clone(), round.new_correct),
+    ] {
+        let input = deai_compute_module::input::encode_classify_input(CLASSES, &h, &texts).unwrap();
+        assert_eq!(job.input, input);
+        let mine = workload.run("classify", Some(&model_id), &input).unwrap();
+        let on_chain: deai_proto::compute::v1::QueryResultResponse = net.query(
+            deai_compute_module::query::RESULT_PATH,
+            deai_proto::compute::v1::QueryResultRequest { job_id: job.id },
+        );
+        assert_eq!(on_chain.output, mine.output, "job {}", job.id);
+        let hits = mine
+            .output
+            .iter()
+            .zip(&eval.labels)
+            .filter(|(a, b)| a == b)
+            .count();
+        assert_eq!(hits as u32, correct_on_chain, "job {}", job.id);
+    }
+    assert_eq!(
+        round.parent_correct, 25,
+        "the zero head says class 0 for all"
+    );
+    // Anyone can check the new head's evaluation from the chain alone.
+    let verified = ok(&Command::new(COMPUTE)
+        .args([
+            "verify",
+            "--job",
+            &round.new_eval_job.to_string(),
+            "--rpc",
+            &net.url,
+        ])
+        .arg("--models")
+        .arg(&models)
+        .arg("--print")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap());
+    assert!(verified.contains("verified:"), "{verified}");
+    let classes: Vec<String> = jobs[1].output.iter().map(u8::to_string).collect();
+    assert!(
+        verified.contains(&format!("classes:     {}", classes.join(" "))),
+        "{verified}"
+    );
 
     // Better than the base on sentences no one trained or evaluated on.
     let base = correct(&vec![0; words], &held_emb, &held_labels);
@@ -644,14 +825,21 @@ fn ten_devices_train_a_head_privately_and_are_paid_exactly() {
     assert!(new > base, "held-out: new {new} <= base {base}");
     assert!(round.new_correct > round.parent_correct);
 
-    // Paid exactly: the share of the pool, less each one's own fees.
-    for (i, a) in addrs.iter().enumerate() {
+    // Paid exactly: the share of the pool, plus what each earned evaluating (if drawn),
+    // less each one's own fees.
+    for (i, a) in addrs.iter().chain(&market).enumerate() {
         let fees = net.fees_paid(a);
-        assert!(fees > 0);
         let share = if i < 9 { each } else { 0 };
-        assert_eq!(net.balance(a), DEVICE_START + share - fees, "{}", keys[i]);
+        let market_pay = earned.get(a).copied().unwrap_or(0);
+        assert_eq!(
+            net.balance(a),
+            DEVICE_START + share + market_pay - fees,
+            "{}",
+            keys.iter().chain(&market_keys).nth(i).unwrap()
+        );
     }
     assert_eq!(net.balance(&deai_rounds::module_address().to_bech32()), 0);
+    drop(daemons);
 
     // The model's record shows the round and the version it made.
     let shown: Value = serde_json::from_str(
@@ -670,6 +858,10 @@ fn ten_devices_train_a_head_privately_and_are_paid_exactly() {
     let text = net.deaid(&["query", "compute", "model", &model_id]);
     assert!(
         text.contains("version 1  parent 0  round 1  9 contributors"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("by classify job {}", round.new_eval_job)),
         "{text}"
     );
     eprintln!("{text}");
@@ -783,6 +975,7 @@ fn bench_one(deaid: &Path, n: usize, windows: (u64, u64, u64)) -> BenchRow {
             .flat_map(|e| e.embedding.iter().map(|&v| v as u8))
             .collect(),
         labels: eval.iter().map(|e| e.label).collect(),
+        ..Default::default()
     };
     let hash = deai_rounds::mask::eval_set_hash(&set);
     let b64 = base64::engine::general_purpose::STANDARD;

@@ -42,7 +42,7 @@ pub enum GovTxCmd {
         /// text, spend, stream, cancel-stream, gov-params, treasury-params,
         /// bank-params, auth-params, compute-params, register-model,
         /// treasury-job or open-round (a private data round: fill its
-        /// eval_set and eval_set_hash from `deai-compute round eval-set`).
+        /// eval_set and eval_set_hash from `deai-compute round eval-set --texts`).
         #[arg(long, default_value = "spend", value_parser = DRAFT_KINDS)]
         kind: String,
     },
@@ -388,12 +388,17 @@ fn draft_message(kind: &str) -> anyhow::Result<Option<Any>> {
                     min_provider_bond: "1000000".to_string(),
                     reward_pool: Some(ProtoCoin {
                         denom: deai_types::BASE_DENOM.to_string(),
-                        amount: "1000000".to_string(),
+                        amount: "10000000".to_string(),
                     }),
                     join_blocks: 100,
                     submit_blocks: 100,
                     reveal_blocks: 50,
                     eval_set_hash: Vec::new(),
+                    // Each head is scored by a classify job of 3 providers
+                    // (an evaluation set of texts); the price must cover
+                    // the texts' work units at the market's minimum.
+                    eval_replication: 3,
+                    eval_price_per_replica: "200000".to_string(),
                 }),
                 eval_set: Some(deai_proto::rounds::v1::EvalSet::default()),
             },
@@ -952,8 +957,9 @@ mod tests {
                 // A round: a registered model and a one-example evaluation
                 // set, as `deai-compute round eval-set` would give.
                 let eval_set = deai_proto::rounds::v1::EvalSet {
-                    embeddings: vec![0; 384],
+                    texts: b"A labelled text.".to_vec(),
                     labels: vec![0],
+                    ..Default::default()
                 };
                 use base64::Engine as _;
                 let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
@@ -961,7 +967,7 @@ mod tests {
                 m["config"]["base_model_id"] = json!(model_id);
                 m["config"]["eval_set_hash"] = json!(b64(&hash));
                 m["eval_set"] = json!({
-                    "embeddings": b64(&eval_set.embeddings),
+                    "texts": b64(&eval_set.texts),
                     "labels": b64(&eval_set.labels),
                 });
             }

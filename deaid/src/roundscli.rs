@@ -173,10 +173,23 @@ pub async fn model_query(node: &NodeArgs, id: &str) -> anyhow::Result<()> {
             r.opened_height,
             if r.reason.is_empty() { String::new() } else { format!("  ({})", r.reason) }
         ));
+        if r.new_eval_job != 0 {
+            text.push(format!(
+                "  evaluated in the compute market: classify jobs {} (parent) and {} (new), {}udeai of the pool",
+                r.parent_eval_job,
+                r.new_eval_job,
+                if r.eval_spent.is_empty() { "0" } else { &r.eval_spent }
+            ));
+        }
     }
     for v in &versions {
+        let by = match v.eval_job {
+            0 => "on chain".to_string(),
+            job => format!("by classify job {job}"),
+        };
+        let set = hex::encode(&v.eval_set_hash);
         text.push(format!(
-            "version {}  parent {}  round {}  {} contributors  epsilon {} (cumulative {})  eval {}/{} (parent {}/{})  height {}",
+            "version {}  parent {}  round {}  {} contributors  epsilon {} (cumulative {})  eval {}/{} (parent {}/{}) on set {} {by}  height {}",
             v.id,
             v.parent,
             v.round_id,
@@ -187,6 +200,7 @@ pub async fn model_query(node: &NodeArgs, id: &str) -> anyhow::Result<()> {
             v.eval_count,
             v.parent_eval_correct,
             v.eval_count,
+            if set.is_empty() { "-" } else { &set[..set.len().min(16)] },
             v.height
         ));
     }

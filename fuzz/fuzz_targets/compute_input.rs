@@ -5,8 +5,8 @@
 #![no_main]
 
 use deai_compute_module::input::{
-    check_embed_input, GemmI8Shape, GEMM_I8_HEADER_BYTES, GEMM_I8_MAX_K,
-    GEMM_I8_MAX_OUTPUT_ELEMENTS,
+    check_embed_input, classify_work_units, ClassifyInput, GemmI8Shape, CLASSIFY_HIDDEN,
+    CLASSIFY_MAX_CLASSES, GEMM_I8_HEADER_BYTES, GEMM_I8_MAX_K, GEMM_I8_MAX_OUTPUT_ELEMENTS,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -21,5 +21,11 @@ fuzz_target!(
             let _ = s.multiply_adds();
         }
         let _ = check_embed_input(data);
+        if let Ok(c) = ClassifyInput::parse(data) {
+            assert!((2..=CLASSIFY_MAX_CLASSES).contains(&c.classes), "{}", c.classes);
+            assert_eq!(c.head.len(), c.classes as usize * CLASSIFY_HIDDEN);
+            assert!(!c.texts.is_empty());
+            assert!(classify_work_units(data).is_ok());
+        }
     }
 );

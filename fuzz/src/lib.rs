@@ -665,6 +665,12 @@ pub fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
                 "embed".into(),
                 "an embedding input, ünïcode".as_bytes().to_vec(),
             ));
+            let head = vec![0i32; 2 * deai_compute_module::input::CLASSIFY_HIDDEN];
+            out.push((
+                "classify".into(),
+                deai_compute_module::input::encode_classify_input(2, &head, &["a text", "another"])
+                    .expect("a valid classify input"),
+            ));
         }
         _ => {}
     }

@@ -79,8 +79,8 @@
 //! on a real result mints each of them `reward_per_work_unit × work units`,
 //! never more than the price it is paid, and never more in total per epoch
 //! (`epoch_blocks`) than `max_minted_per_epoch`. Work units come from the work
-//! the input asks for (a gemm's multiply-adds, an embed text's bytes up to
-//! what the tokenizer reads), and the price must be at least
+//! the input asks for (a gemm's multiply-adds, an embed or classify text's
+//! bytes up to what the tokenizer reads), and the price must be at least
 //! `min_price_per_work_unit` per work unit. A job nobody revealed is refunded
 //! and nobody slashed; a majority on the canonical invalid-input answer
 //! ([`input::invalid_input_result_hash`]) is paid the price without mint.

@@ -346,8 +346,8 @@ impl SubmitJob {
     }
 
     /// The work units of the job, from the work its input asks for: a
-    /// `gemm-i8` product's multiply-adds, each `embed` text's bytes up to
-    /// what the tokenizer reads, summed over a batch. Fails on an input no provider can run.
+    /// `gemm-i8` product's multiply-adds, each `embed` (or `classify`) text's
+    /// bytes up to what the tokenizer reads, summed over a batch. Fails on an input no provider can run.
     pub fn work_units(&self) -> Result<u64, ComputeError> {
         match self.kind {
             Kind::GemmI8 => Ok(crate::input::GemmI8Shape::parse(&self.input)?.work_units()),

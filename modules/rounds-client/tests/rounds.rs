@@ -9,8 +9,9 @@ use cosmos_sdk_proto::Any;
 use deai_bank::{BankRead, BankWrite};
 use deai_proto::rounds::v1 as pb;
 use deai_rounds::{
-    block, mask, params::HIDDEN, Providers, RoundsError, RoundsModule, RoundsRead, STATUS_ACCEPTED,
-    STATUS_FAILED, STATUS_REJECTED, STATUS_REVEALING,
+    block, head, mask, params::HIDDEN, ClassifyJob, JobOutcome, Providers, RoundsError,
+    RoundsModule, RoundsRead, STATUS_ACCEPTED, STATUS_EVALUATING, STATUS_FAILED, STATUS_REJECTED,
+    STATUS_REVEALING,
 };
 use deai_rounds_client::{clip_l2, local_update, Contributor, Example, RoundView};
 use deai_types::{
@@ -32,8 +33,27 @@ const POOL: u128 = 1_000_003;
 const CLIP: u64 = 1 << 14;
 const TREASURY_START: u128 = 50_000_000;
 const BOND_KEY: &[u8] = b"test/bond/";
+/// The stand-in compute market's records: jobs, outcomes, a refusal switch.
+const JOB_KEY: &[u8] = b"test/job/";
+const DONE_KEY: &[u8] = b"test/done/";
+const REFUSE_KEY: &[u8] = b"test/refuse";
 
-/// Providers as a test keeps them: a bond under `test/bond/<addr>`, one model.
+/// Where the stand-in market keeps escrow, and the provider it pays.
+fn market() -> Address {
+    Address::from_slice(&[0xEE; 20]).unwrap()
+}
+fn evaluator() -> Address {
+    Address::from_slice(&[0xEF; 20]).unwrap()
+}
+
+fn job_key(prefix: &[u8], id: u64) -> Vec<u8> {
+    [prefix, &id.to_be_bytes()].concat()
+}
+
+/// Providers as a test keeps them: a bond under `test/bond/<addr>`, one
+/// model, and a stand-in compute market: a "text" of an evaluation set of
+/// texts is one byte, the index of an example of the test's evaluation
+/// set, and the test settles each job itself (`Net::settle`).
 struct TestProviders;
 
 impl Providers for TestProviders {
@@ -52,6 +72,53 @@ impl Providers for TestProviders {
 
     fn model_registered(&self, _: &dyn StateRead, model_id: &str) -> Result<bool, RoundsError> {
         Ok(model_id == MODEL)
+    }
+
+    fn classify_input(
+        &self,
+        classes: u32,
+        head: &[i32],
+        texts: &[u8],
+    ) -> Result<(Vec<u8>, u32), String> {
+        if texts.is_empty() || texts.len() > 256 {
+            return Err("1 to 256 texts".into());
+        }
+        let mut input = classes.to_le_bytes().to_vec();
+        input.extend(mask::encode_head(head));
+        input.extend_from_slice(texts);
+        Ok((input, texts.len() as u32))
+    }
+
+    fn submit_classify(
+        &self,
+        state: &mut dyn StateWrite,
+        job: ClassifyJob<'_>,
+    ) -> Result<Result<(u64, Vec<Event>), String>, RoundsError> {
+        if state.get_raw(REFUSE_KEY)?.is_some() {
+            return Ok(Err("too few providers".into()));
+        }
+        let escrow = job.price_per_replica * u128::from(job.replication);
+        let s = &mut *state;
+        if let Err(e) = s.send(job.requester, &market(), &[Coin::new(escrow, BASE_DENOM)]) {
+            return Ok(Err(e.to_string()));
+        }
+        let next = state.get_raw(b"test/next-job")?.map_or(1, |b| b[0] as u64);
+        state.put_raw(b"test/next-job".to_vec(), vec![next as u8 + 1])?;
+        let mut record = job.price_per_replica.to_le_bytes().to_vec();
+        record.extend(job.replication.to_le_bytes());
+        record.extend_from_slice(job.input);
+        state.put_raw(job_key(JOB_KEY, next), record)?;
+        Ok(Ok((next, vec![Event::new("test_job_submitted")])))
+    }
+
+    fn job_outcome(&self, state: &dyn StateRead, job_id: u64) -> Result<JobOutcome, RoundsError> {
+        Ok(match state.get_raw(&job_key(DONE_KEY, job_id))? {
+            None => JobOutcome::Running { settles_at: 0 },
+            Some(b) => JobOutcome::Settled {
+                spent: u128::from_le_bytes(b[..16].try_into().unwrap()),
+                output: (b[16] == 1).then(|| b[17..].to_vec()),
+            },
+        })
     }
 }
 
@@ -148,6 +215,18 @@ impl Clusters {
                 .flat_map(|e| e.embedding.iter().map(|&v| v as u8))
                 .collect(),
             labels: ex.iter().map(|e| e.label).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// The same examples as an evaluation set of "texts" (each the index of
+    /// its example, for the stand-in market).
+    fn eval_texts(&self) -> pb::EvalSet {
+        let ex = self.examples(200, 25, false);
+        pb::EvalSet {
+            texts: (0..ex.len() as u8).collect(),
+            labels: ex.iter().map(|e| e.label).collect(),
+            ..Default::default()
         }
     }
 }
@@ -158,6 +237,9 @@ struct Net {
     height: u64,
     people: Vec<Contributor>,
     clusters: Clusters,
+    /// Rounds opened from now on evaluate an evaluation set of texts in
+    /// the (stand-in) compute market.
+    texts: bool,
 }
 
 impl Net {
@@ -183,6 +265,7 @@ impl Net {
             height: 1,
             people,
             clusters: Clusters::new(),
+            texts: false,
         }
     }
 
@@ -204,7 +287,12 @@ impl Net {
 
     /// Ends the current block and starts the next.
     fn end(&mut self) -> Vec<Event> {
-        let events = block::end_block(&mut self.state, self.height).unwrap();
+        let b = block::EndBlock {
+            height: self.height,
+            prev_app_hash: &[],
+            providers: &TestProviders,
+        };
+        let events = block::end_block(&mut self.state, b).unwrap();
         self.height += 1;
         events
     }
@@ -231,9 +319,62 @@ impl Net {
                 submit_blocks: 1,
                 reveal_blocks: 2,
                 eval_set_hash: mask::eval_set_hash(&eval).to_vec(),
+                ..Default::default()
             },
             eval,
         )
+    }
+
+    /// [`Net::config`] with the evaluation set as texts, scored by two jobs
+    /// of 3 providers at 10,000 udeai each in the stand-in market.
+    fn config_texts(&self, parent: u64) -> (pb::RoundConfig, pb::EvalSet) {
+        let (mut config, _) = self.config(parent);
+        let eval = self.clusters.eval_texts();
+        config.eval_set_hash = mask::eval_set_hash(&eval).to_vec();
+        config.eval_replication = 3;
+        config.eval_price_per_replica = "10000".into();
+        (config, eval)
+    }
+
+    /// Settles the evaluation jobs of round `id` as the market would: each
+    /// job's output is its head's class for each example the texts name
+    /// (`None`: no agreement), `agreeing` providers are paid the price and
+    /// the rest of the escrow goes back to the rounds account.
+    fn settle(&mut self, id: u64, agreeing: u32, answer: impl Fn(Vec<u8>) -> Option<Vec<u8>>) {
+        let round = self.round(id);
+        assert_eq!(round.status, STATUS_EVALUATING);
+        let eval = self.clusters.examples(200, 25, false);
+        for job in [round.parent_eval_job, round.new_eval_job] {
+            let record = self.state.get_raw(&job_key(JOB_KEY, job)).unwrap().unwrap();
+            let price = u128::from_le_bytes(record[..16].try_into().unwrap());
+            let r = u32::from_le_bytes(record[16..20].try_into().unwrap());
+            let input = &record[20..];
+            let classes = u32::from_le_bytes(input[..4].try_into().unwrap());
+            let words = (classes * HIDDEN) as usize;
+            let h = mask::decode_head(&input[4..4 + words * 4]).unwrap();
+            let texts = &input[4 + words * 4..];
+            let predicted: Vec<u8> = texts
+                .iter()
+                .map(|&i| head::predict(&h, &eval[i as usize].embedding) as u8)
+                .collect();
+            let output = answer(predicted);
+            let spent = price * u128::from(agreeing.min(r));
+            let escrow = price * u128::from(r);
+            for (to, amount) in [
+                (evaluator(), spent),
+                (deai_rounds::module_address(), escrow - spent),
+            ] {
+                if amount > 0 {
+                    self.state
+                        .send(&market(), &to, &[Coin::new(amount, BASE_DENOM)])
+                        .unwrap();
+                }
+            }
+            let mut done = spent.to_le_bytes().to_vec();
+            done.push(u8::from(output.is_some()));
+            done.extend(output.unwrap_or_default());
+            self.state.put_raw(job_key(DONE_KEY, job), done).unwrap();
+        }
     }
 
     /// Opens a round on `parent` by governance and returns its id.
@@ -243,7 +384,11 @@ impl Net {
 
     /// Opens a round on `parent` with `edit` applied to the test configuration.
     fn open_with(&mut self, parent: u64, edit: impl FnOnce(&mut pb::RoundConfig)) -> u64 {
-        let (mut config, eval) = self.config(parent);
+        let (mut config, eval) = if self.texts {
+            self.config_texts(parent)
+        } else {
+            self.config(parent)
+        };
         edit(&mut config);
         let events = self
             .tx(&pb::MsgOpenRound {
@@ -415,6 +560,193 @@ fn ten_contributors_train_a_better_head_unmasked_exactly_and_are_paid_exactly() 
         lineage.versions[0].cumulative_epsilon_micro > lineage.versions[1].cumulative_epsilon_micro
     );
     assert_eq!(lineage.head.len(), (CLASSES * HIDDEN * 4) as usize);
+}
+
+/// A round whose evaluation set is texts: all ten submit, then everyone
+/// submitted so the round evaluates at once.
+fn market_round(net: &mut Net) -> u64 {
+    market_round_with(net, |_| {})
+}
+
+/// [`market_round`], with `after_join` run once everyone has joined.
+fn market_round_with(net: &mut Net, after_join: impl FnOnce(&mut Net)) -> u64 {
+    net.texts = true;
+    let id = net.open_and_join(0);
+    after_join(net);
+    let view = net.view(id);
+    for i in 0..10 {
+        let p = net.people[i]
+            .prepare(&view, &net.data(i, false), [i as u8; 32])
+            .unwrap();
+        net.tx(&p.msg).unwrap();
+    }
+    net.end(); // submit_end: the two evaluation jobs go to the market
+    id
+}
+
+#[test]
+fn an_evaluation_set_of_texts_is_scored_by_two_market_jobs_paid_from_the_pool() {
+    let mut net = Net::new();
+    let supply = net.supply();
+    let id = market_round(&mut net);
+    let round = net.round(id);
+    assert_eq!(round.status, STATUS_EVALUATING, "{}", round.reason);
+    assert!(round.parent_eval_job > 0 && round.new_eval_job > round.parent_eval_job);
+    // The jobs' escrow left the pool: 2 jobs x 3 providers x 10,000.
+    assert_eq!(net.balance(&market()), 60_000);
+    assert_eq!(net.balance(&deai_rounds::module_address()), POOL - 60_000);
+    // Unsettled jobs: the round waits, block after block.
+    net.end();
+    net.end();
+    assert_eq!(net.round(id).status, STATUS_EVALUATING);
+    // Two of three providers agreed on each job: 2 x 2 x 10,000 spent, the rest
+    // of the escrow back in the pool.
+    net.settle(id, 2, Some);
+    net.end();
+    let round = net.round(id);
+    assert_eq!(round.status, STATUS_ACCEPTED, "{}", round.reason);
+    assert_eq!(round.eval_spent, "40000");
+    // The market's scores are the ones the chain computes from the same
+    // examples' embeddings.
+    let head = net.state.head(round.new_version, CLASSES).unwrap().unwrap();
+    let eval = net.clusters.eval_set();
+    assert_eq!(round.parent_correct, 25);
+    assert_eq!(
+        round.new_correct,
+        head::correct(&head, &eval.embeddings, &eval.labels)
+    );
+    assert!(round.new_correct >= 80, "{}", round.new_correct);
+    let version = net.state.version(round.new_version).unwrap().unwrap();
+    assert_eq!(version.eval_job, round.new_eval_job);
+    assert_eq!(
+        version.eval_set_hash,
+        mask::eval_set_hash(&net.clusters.eval_texts()).to_vec()
+    );
+    // Paid exactly from what the evaluation left: equal shares, the remainder to the
+    // treasury, the evaluators their price, nothing created.
+    let each = (POOL - 40_000) / 10;
+    assert_eq!(round.paid_each, each.to_string());
+    for p in &net.people {
+        assert_eq!(net.balance(&p.address()), each);
+    }
+    assert_eq!(net.balance(&evaluator()), 40_000);
+    assert_eq!(net.balance(&market()), 0);
+    assert_eq!(net.balance(&deai_rounds::module_address()), 0);
+    assert_eq!(
+        net.balance(&deai_rounds::treasury_address()),
+        TREASURY_START - each * 10 - 40_000
+    );
+    assert_eq!(net.supply(), supply);
+    assert_eq!(
+        net.state
+            .get_raw(&deai_rounds::state_key::candidate(id))
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn a_market_evaluation_without_an_agreed_well_formed_answer_fails_the_round() {
+    for (agreeing, answer) in [
+        // No majority: nothing agreed, nothing paid.
+        (0, (|_| None) as fn(Vec<u8>) -> Option<Vec<u8>>),
+        // An agreed answer that is not one class per text (the invalid-input answer).
+        (2, |_| Some(b"deai-invalid-input-v1".to_vec())),
+        // A class the head does not have.
+        (3, |p: Vec<u8>| {
+            Some(p.iter().map(|_| CLASSES as u8).collect())
+        }),
+    ] {
+        let mut net = Net::new();
+        let id = market_round(&mut net);
+        net.settle(id, agreeing, answer);
+        net.end();
+        let round = net.round(id);
+        assert_eq!(round.status, STATUS_FAILED);
+        assert!(round.reason.contains("evaluation job"), "{}", round.reason);
+        let spent = 2 * 10_000 * u128::from(agreeing);
+        assert_eq!(round.eval_spent, spent.to_string());
+        // Nobody paid; what the evaluation did not spend is back in the treasury.
+        for p in &net.people {
+            assert_eq!(net.balance(&p.address()), 0);
+        }
+        assert_eq!(net.balance(&deai_rounds::module_address()), 0);
+        assert_eq!(
+            net.balance(&deai_rounds::treasury_address()),
+            TREASURY_START - spent
+        );
+        assert_eq!(net.round(id).new_version, 0);
+    }
+}
+
+#[test]
+fn an_evaluation_job_the_market_refuses_fails_the_round_and_nothing_leaves_the_pool() {
+    let mut net = Net::new();
+    // Refused when the round opens: the proposal fails, nothing moves.
+    net.state.put_raw(REFUSE_KEY.to_vec(), vec![1]).unwrap();
+    let (c, e) = net.config_texts(0);
+    let err = net
+        .tx(&pb::MsgOpenRound {
+            authority: Address::module("gov").to_bech32(),
+            config: Some(c),
+            eval_set: Some(e),
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("would refuse the evaluation jobs"), "{err}");
+    net.state.delete_raw(REFUSE_KEY.to_vec()).unwrap();
+    // Refused when the round finishes (the market changed meanwhile).
+    let id = market_round_with(&mut net, |net| {
+        net.state.put_raw(REFUSE_KEY.to_vec(), vec![1]).unwrap();
+    });
+    let round = net.round(id);
+    assert_eq!(round.status, STATUS_FAILED);
+    assert!(round.reason.contains("refused"), "{}", round.reason);
+    assert_eq!((round.parent_eval_job, round.new_eval_job), (0, 0));
+    assert_eq!(net.balance(&market()), 0);
+    assert_eq!(
+        net.balance(&deai_rounds::treasury_address()),
+        TREASURY_START
+    );
+}
+
+#[test]
+fn an_evaluation_set_of_texts_must_be_well_formed_and_leave_most_of_the_pool() {
+    let mut net = Net::new();
+    let open = |config: pb::RoundConfig, eval: pb::EvalSet| pb::MsgOpenRound {
+        authority: Address::module("gov").to_bech32(),
+        config: Some(config),
+        eval_set: Some(eval),
+    };
+    let refused = |net: &mut Net, edit: &dyn Fn(&mut pb::RoundConfig, &mut pb::EvalSet)| {
+        let (mut c, mut e) = net.config_texts(0);
+        edit(&mut c, &mut e);
+        c.eval_set_hash = mask::eval_set_hash(&e).to_vec();
+        net.tx(&open(c, e)).unwrap_err().to_string()
+    };
+    let both = refused(&mut net, &|_, e| e.embeddings = vec![0; 100 * 384]);
+    assert!(both.contains("not both"), "{both}");
+    let count = refused(&mut net, &|_, e| {
+        e.texts.pop();
+    });
+    assert!(count.contains("99 texts but 100 labels"), "{count}");
+    let costly = refused(&mut net, &|c, _| {
+        c.eval_price_per_replica = (POOL / 12 + 1).to_string()
+    });
+    assert!(costly.contains("half the reward pool"), "{costly}");
+    let no_r = refused(&mut net, &|c, _| c.eval_replication = 0);
+    assert!(no_r.contains("eval_replication"), "{no_r}");
+    let no_price = refused(&mut net, &|c, _| c.eval_price_per_replica = "0".into());
+    assert!(no_price.contains("positive"), "{no_price}");
+    // Market terms with a set of embeddings (evaluated on chain) are a mistake.
+    let (mut c, e) = net.config(0);
+    c.eval_replication = 3;
+    let mixed = net.tx(&open(c, e)).unwrap_err().to_string();
+    assert!(mixed.contains("for an evaluation set of texts"), "{mixed}");
+    // The largest cost allowed opens.
+    let (mut c, e) = net.config_texts(0);
+    c.eval_price_per_replica = (POOL / 12).to_string();
+    net.tx(&open(c, e)).unwrap();
 }
 
 /// Pearson's chi-square of `bytes` against uniform over 256 values.

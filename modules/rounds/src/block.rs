@@ -3,23 +3,38 @@
 //! evaluation, the acceptance gate, payment or refund.
 //!
 //! Work per block is proportional to what is due: the rounds whose phase
-//! ends now (at most [`MAX_OPEN_ROUNDS`], read from a queue keyed by
-//! height), and for each finishing round its submitters' vectors, one
-//! ChaCha20 expansion per revealed seed, and two bounded evaluations.
+//! ends now (at most [`MAX_OPEN_ROUNDS`](crate::params::MAX_OPEN_ROUNDS),
+//! read from a queue keyed by height), and for each finishing round its
+//! submitters' vectors, one ChaCha20 expansion per revealed seed, and two
+//! bounded evaluations (or, for an evaluation set of texts, two compute
+//! jobs submitted, then two job records read each block until both have
+//! settled).
 
 use deai_bank::{BankRead, BankWrite};
 use deai_proto::rounds::v1 as pb;
 use deai_types::{Address, Coin, Event, Overlay, StateWrite, BASE_DENOM};
 
 use crate::{
-    dp, event, head, mask, msg::commitment_slot, params, state_key, RoundsError, RoundsRead,
-    RoundsWrite, STATUS_ACCEPTED, STATUS_FAILED, STATUS_JOINING, STATUS_REJECTED, STATUS_REVEALING,
-    STATUS_SUBMITTING,
+    dp, event, head, mask, msg::commitment_slot, params, state_key, ClassifyJob, JobOutcome,
+    Providers, RoundsError, RoundsRead, RoundsWrite, STATUS_ACCEPTED, STATUS_EVALUATING,
+    STATUS_FAILED, STATUS_JOINING, STATUS_REJECTED, STATUS_REVEALING, STATUS_SUBMITTING,
 };
 
-/// Moves every round whose phase ends at `height` on. Errors only on a
+/// The block being ended, and the app's view of compute.
+#[derive(Clone, Copy)]
+pub struct EndBlock<'a> {
+    /// Its height.
+    pub height: u64,
+    /// The previous block's app hash.
+    pub prev_app_hash: &'a [u8],
+    /// Compute's providers, models and jobs.
+    pub providers: &'a dyn Providers,
+}
+
+/// Moves every round whose phase ends at `b.height` on. Errors only on a
 /// storage failure or the module's own corrupt records.
-pub fn end_block(state: &mut dyn StateWrite, height: u64) -> Result<Vec<Event>, RoundsError> {
+pub fn end_block(state: &mut dyn StateWrite, b: EndBlock<'_>) -> Result<Vec<Event>, RoundsError> {
+    let height = b.height;
     let mut events = Vec::new();
     for id in state.due_at(height)? {
         state.delete_raw(state_key::due(height, id))?;
@@ -55,7 +70,10 @@ pub fn end_block(state: &mut dyn StateWrite, height: u64) -> Result<Vec<Event>, 
                 state.put_round(&round)?;
             }
             STATUS_SUBMITTING | STATUS_REVEALING => {
-                events.extend(finish(state, &mut round, height)?);
+                events.extend(finish(state, &mut round, b)?);
+            }
+            STATUS_EVALUATING => {
+                events.extend(evaluated(state, &mut round, b)?);
             }
             other => {
                 return Err(RoundsError::Corrupt(format!(
@@ -167,7 +185,7 @@ pub fn aggregate_bound_squared(round: &pb::Round, n: u32) -> u128 {
 fn finish(
     state: &mut dyn StateWrite,
     round: &mut pb::Round,
-    height: u64,
+    b: EndBlock<'_>,
 ) -> Result<Vec<Event>, RoundsError> {
     let sum = match aggregate(state, round)? {
         Ok(sum) => sum,
@@ -203,8 +221,24 @@ fn finish(
     let eval = state
         .eval_set(round.id)?
         .ok_or_else(|| RoundsError::Corrupt(format!("eval set of round {}", round.id)))?;
+    if !eval.texts.is_empty() {
+        return submit_evaluation(state, round, &c, &eval, &parent, &new, b);
+    }
     round.parent_correct = head::correct(&parent, &eval.embeddings, &eval.labels);
     round.new_correct = head::correct(&new, &eval.embeddings, &eval.labels);
+    gate(state, round, &c, &new, &rdp, b.height)
+}
+
+/// The acceptance gate on the two evaluations recorded in `round`, then
+/// acceptance (on a scratch layer) or rejection.
+fn gate(
+    state: &mut dyn StateWrite,
+    round: &mut pb::Round,
+    c: &pb::RoundConfig,
+    new: &[i32],
+    rdp: &[u64],
+    height: u64,
+) -> Result<Vec<Event>, RoundsError> {
     if round.new_correct < round.parent_correct {
         return fail(
             state,
@@ -216,7 +250,7 @@ fn finish(
     // Payment and the new version on a scratch layer: a payment the bank
     // refuses (a balance overflow) rejects the round instead of halting.
     let mut scratch = Overlay::new(&*state);
-    match accept(&mut scratch, round, &c, &new, &rdp, height) {
+    match accept(&mut scratch, round, c, new, rdp, height) {
         Ok(events) => {
             let changes = scratch.into_changes();
             state_apply(state, changes)?;
@@ -229,6 +263,150 @@ fn finish(
             fail(state, round, STATUS_FAILED, &other.to_string())
         }
     }
+}
+
+/// Submits the two evaluation jobs of a round whose evaluation set is
+/// texts (the parent head's, then the new head's; both or neither, on a
+/// scratch layer), keeps the new head as the round's candidate and waits
+/// for them (`EVALUATING`, looked at again every block). A job compute
+/// refuses (too few providers now, a price below its minimum) fails the
+/// round with the pool back to the treasury.
+fn submit_evaluation(
+    state: &mut dyn StateWrite,
+    round: &mut pb::Round,
+    c: &pb::RoundConfig,
+    eval: &pb::EvalSet,
+    parent: &[i32],
+    new: &[i32],
+    b: EndBlock<'_>,
+) -> Result<Vec<Event>, RoundsError> {
+    let price = Coin::parse_amount(&c.eval_price_per_replica)
+        .map_err(|e| RoundsError::Corrupt(format!("eval_price_per_replica: {e}")))?;
+    let requester = crate::module_address();
+    let mut scratch = Overlay::new(&*state);
+    let mut ids = [0u64; 2];
+    let mut events = Vec::new();
+    for (slot, h) in ids.iter_mut().zip([parent, new]) {
+        let submitted = match b.providers.classify_input(c.classes, h, &eval.texts) {
+            Ok((input, _)) => b.providers.submit_classify(
+                &mut scratch,
+                ClassifyJob {
+                    requester: &requester,
+                    model_id: &c.base_model_id,
+                    input: &input,
+                    replication: c.eval_replication,
+                    price_per_replica: price,
+                    height: b.height,
+                    prev_app_hash: b.prev_app_hash,
+                },
+            )?,
+            Err(why) => Err(why),
+        };
+        match submitted {
+            Ok((id, job_events)) => {
+                *slot = id;
+                events.extend(job_events);
+            }
+            Err(why) => {
+                drop(scratch);
+                return fail(
+                    state,
+                    round,
+                    STATUS_FAILED,
+                    &format!("the compute market refused the evaluation job: {why}"),
+                );
+            }
+        }
+    }
+    let changes = scratch.into_changes();
+    state_apply(state, changes)?;
+    state.put_raw(state_key::candidate(round.id), mask::encode_head(new))?;
+    [round.parent_eval_job, round.new_eval_job] = ids;
+    round.status = STATUS_EVALUATING.into();
+    state.put_raw(
+        state_key::due(b.height.saturating_add(1), round.id),
+        Vec::new(),
+    )?;
+    state.put_round(round)?;
+    events.push(event::evaluating(round));
+    Ok(events)
+}
+
+/// An `EVALUATING` round: once both evaluation jobs have settled, scores
+/// the agreed outputs (one class byte per text) against the labels and
+/// runs the gate; until then, looks again when they may have settled (two
+/// job records read per look, at most 4 rounds). A job that settled
+/// without an agreed, well-formed output fails the round.
+fn evaluated(
+    state: &mut dyn StateWrite,
+    round: &mut pb::Round,
+    b: EndBlock<'_>,
+) -> Result<Vec<Event>, RoundsError> {
+    let parent = b.providers.job_outcome(&*state, round.parent_eval_job)?;
+    let new_job = b.providers.job_outcome(&*state, round.new_eval_job)?;
+    let (
+        JobOutcome::Settled {
+            output: parent_out,
+            spent: parent_spent,
+        },
+        JobOutcome::Settled {
+            output: new_out,
+            spent: new_spent,
+        },
+    ) = (&parent, &new_job)
+    else {
+        // Looked at again when both may have settled: the later reveal
+        // deadline of an assigned job, else the next block.
+        let at = [&parent, &new_job]
+            .iter()
+            .filter_map(|o| match o {
+                JobOutcome::Running { settles_at } => Some(*settles_at),
+                JobOutcome::Settled { .. } => None,
+            })
+            .fold(b.height.saturating_add(1), u64::max);
+        state.put_raw(state_key::due(at, round.id), Vec::new())?;
+        return Ok(Vec::new());
+    };
+    let (parent_out, new_out) = (parent_out.clone(), new_out.clone());
+    let (parent_spent, new_spent) = (*parent_spent, *new_spent);
+    let spent = parent_spent
+        .checked_add(new_spent)
+        .ok_or_else(|| RoundsError::Corrupt("evaluation cost overflow".into()))?;
+    round.eval_spent = spent.to_string();
+    let c = round.config.clone().unwrap_or_default();
+    let eval = state
+        .eval_set(round.id)?
+        .ok_or_else(|| RoundsError::Corrupt(format!("eval set of round {}", round.id)))?;
+    let score = |out: Option<Vec<u8>>| {
+        out.filter(|o| {
+            o.len() == eval.labels.len() && o.iter().all(|&class| u32::from(class) < c.classes)
+        })
+        .map(|o| {
+            let hits = o.iter().zip(&eval.labels).filter(|(a, b)| a == b).count();
+            u32::try_from(hits).unwrap_or(u32::MAX)
+        })
+    };
+    let (Some(parent_correct), Some(new_correct)) = (score(parent_out), score(new_out)) else {
+        return fail(
+            state,
+            round,
+            STATUS_FAILED,
+            "an evaluation job settled without an agreed result of one class per text",
+        );
+    };
+    round.parent_correct = parent_correct;
+    round.new_correct = new_correct;
+    let new = state
+        .get_raw(&state_key::candidate(round.id))?
+        .and_then(|b| mask::decode_head(&b))
+        .ok_or_else(|| RoundsError::Corrupt(format!("candidate head of round {}", round.id)))?;
+    let rdp = dp::round_rdp_q32(
+        c.clip_l2_squared,
+        c.classes,
+        round.noise_lambda,
+        round.submitted,
+    );
+    gate(state, round, &c, &new, &rdp, b.height)
 }
 
 fn state_apply(
@@ -278,11 +456,13 @@ fn accept(
         cumulative_epsilon_micro: dp::epsilon_micro(&cumulative),
         cumulative_rdp_q32: cumulative,
         height,
+        eval_set_hash: c.eval_set_hash.clone(),
+        eval_job: round.new_eval_job,
     };
     deai_types::StateWriteExt::put_proto(state, state_key::version(vid), &version)?;
     state.put_raw(state_key::head(vid), mask::encode_head(new))?;
     // Equal shares of the pool to every submitter; the remainder to the treasury.
-    let pool = pool_amount(state)?.min(pool_of(c)?);
+    let pool = available(state, round, c)?;
     let each = pool
         .checked_div(u128::from(round.submitted))
         .ok_or_else(|| RoundsError::Corrupt("an accepted round without submitters".into()))?;
@@ -344,6 +524,22 @@ fn pool_amount(state: &dyn StateWrite) -> Result<u128, RoundsError> {
         .map_err(|e| RoundsError::Corrupt(format!("rounds balance: {e}")))
 }
 
+/// What is left of a round's pool: the pool less what its evaluation jobs
+/// paid providers (never more than the account holds).
+fn available(
+    state: &dyn StateWrite,
+    round: &pb::Round,
+    c: &pb::RoundConfig,
+) -> Result<u128, RoundsError> {
+    let spent = if round.eval_spent.is_empty() {
+        0
+    } else {
+        Coin::parse_amount(&round.eval_spent)
+            .map_err(|e| RoundsError::Corrupt(format!("eval_spent: {e}")))?
+    };
+    Ok(pool_amount(state)?.min(pool_of(c)?.saturating_sub(spent)))
+}
+
 /// Ends `round` as `status` with `reason`: the pool goes back to the
 /// treasury and nobody is paid.
 fn fail(
@@ -353,7 +549,7 @@ fn fail(
     reason: &str,
 ) -> Result<Vec<Event>, RoundsError> {
     let c = round.config.clone().unwrap_or_default();
-    let pool = pool_amount(state)?.min(pool_of(&c)?);
+    let pool = available(state, round, &c)?;
     let mut events = Vec::new();
     if pool > 0 {
         let s = &mut *state;
@@ -382,6 +578,7 @@ fn close(state: &mut dyn StateWrite, round: &pb::Round) -> Result<Vec<Event>, Ro
         state.delete_raw(state_key::update(round.id, c.index))?;
     }
     state.delete_raw(state_key::eval_set(round.id))?;
+    state.delete_raw(state_key::candidate(round.id))?;
     state.put_round(round)?;
     let open = state.open_count()?;
     state.put_open_count(open.saturating_sub(1))?;

@@ -39,8 +39,12 @@ impl BlockHooks for RoundsModule {
         state: &mut dyn StateWrite,
         ctx: &BlockCtx<'_>,
     ) -> Result<Vec<Event>, HookError> {
-        crate::block::end_block(state, ctx.height())
-            .map_err(|e| HookError(format!("rounds end block: {e}")))
+        let b = crate::block::EndBlock {
+            height: ctx.height(),
+            prev_app_hash: ctx.prev_app_hash,
+            providers: self.providers,
+        };
+        crate::block::end_block(state, b).map_err(|e| HookError(format!("rounds end block: {e}")))
     }
 }
 

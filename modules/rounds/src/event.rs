@@ -43,6 +43,15 @@ pub fn revealed(id: u64, who: &Address, count: usize) -> Event {
     })
 }
 
+/// `round_evaluating`.
+pub fn evaluating(r: &pb::Round) -> Event {
+    Event::typed(&pb::EventRoundEvaluating {
+        round_id: r.id.to_string(),
+        parent_eval_job: r.parent_eval_job.to_string(),
+        new_eval_job: r.new_eval_job.to_string(),
+    })
+}
+
 /// `round_finished`.
 pub fn finished(r: &pb::Round) -> Event {
     Event::typed(&pb::EventRoundFinished {

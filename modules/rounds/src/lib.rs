@@ -22,6 +22,10 @@
 //! 5. End block of the last window: unmask, bound check, learning rule,
 //!    evaluation of parent and new head; accept (new version, equal pay,
 //!    remainder to the treasury) or reject/fail (pool back to the treasury).
+//!    With an evaluation set of texts the two evaluations are classify jobs
+//!    in the compute market (bit-exact, quorum-verified, paid from the
+//!    pool): the round is `EVALUATING` until both have settled, then the
+//!    gate decides on their agreed outputs.
 //!
 //! # Block order
 //!
@@ -50,7 +54,7 @@ pub mod state;
 pub mod state_key;
 
 pub use component::RoundsModule;
-use deai_types::{Address, StateRead};
+use deai_types::{Address, Event, StateRead, StateWrite};
 pub use error::RoundsError;
 pub use state::{RoundsRead, RoundsWrite};
 
@@ -72,6 +76,8 @@ pub const STATUS_JOINING: &str = "JOINING";
 pub const STATUS_SUBMITTING: &str = "SUBMITTING";
 /// Taking seeds shared with dropped contributors.
 pub const STATUS_REVEALING: &str = "REVEALING";
+/// Waiting for the compute market's evaluation jobs.
+pub const STATUS_EVALUATING: &str = "EVALUATING";
 /// Finished: a new version, contributors paid.
 pub const STATUS_ACCEPTED: &str = "ACCEPTED";
 /// Finished: the sum was over bound or the new head did not pass the gate.
@@ -103,4 +109,68 @@ pub trait Providers: Send + Sync {
 
     /// Whether `model_id` is in the compute model registry.
     fn model_registered(&self, state: &dyn StateRead, model_id: &str) -> Result<bool, RoundsError>;
+
+    /// The input of a `classify` job of `head` (`classes` rows of
+    /// [`params::HIDDEN`]) over `texts` (an `embed` input), and its text
+    /// count; `Err(why)` when compute would not run it.
+    fn classify_input(
+        &self,
+        classes: u32,
+        head: &[i32],
+        texts: &[u8],
+    ) -> Result<(Vec<u8>, u32), String>;
+
+    /// Submits a `classify` job on `model_id` paid by `requester` at the
+    /// block `job.height`: its id and compute's events, or `Ok(Err(why))`
+    /// when compute refuses it (the caller runs this on a scratch layer and
+    /// drops it then).
+    fn submit_classify(
+        &self,
+        state: &mut dyn StateWrite,
+        job: ClassifyJob<'_>,
+    ) -> Result<Result<(u64, Vec<Event>), String>, RoundsError>;
+
+    /// Where job `job_id` stands.
+    fn job_outcome(&self, state: &dyn StateRead, job_id: u64) -> Result<JobOutcome, RoundsError>;
+}
+
+/// A `classify` job a round submits to evaluate a head.
+#[derive(Debug, Clone, Copy)]
+pub struct ClassifyJob<'a> {
+    /// Who pays (the rounds module account).
+    pub requester: &'a Address,
+    /// The registered encoder.
+    pub model_id: &'a str,
+    /// The input, from [`Providers::classify_input`].
+    pub input: &'a [u8],
+    /// Providers that run it.
+    pub replication: u32,
+    /// udeai paid to each provider in the agreeing majority.
+    pub price_per_replica: u128,
+    /// The block.
+    pub height: u64,
+    /// The previous block's app hash (compute's assignment seed).
+    pub prev_app_hash: &'a [u8],
+}
+
+/// Where a compute job stands, as a round needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// Not settled yet; it cannot settle before the end block of
+    /// `settles_at` (its reveal deadline once assigned; 0 while it waits
+    /// for providers).
+    Running {
+        /// The earliest height at which it may have settled.
+        settles_at: u64,
+    },
+    /// Settled: the output a strict majority agreed on (`None` when none
+    /// did, or it was the invalid-input answer, or nobody revealed the
+    /// bytes), and what the requester paid in all (the rest of the escrow
+    /// came back).
+    Settled {
+        /// The agreed output.
+        output: Option<Vec<u8>>,
+        /// udeai paid to providers.
+        spent: u128,
+    },
 }

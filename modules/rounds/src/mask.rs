@@ -14,6 +14,8 @@ use sha2::{Digest, Sha256};
 const SEED_COMMITMENT_DOMAIN: &[u8] = b"deai/rounds/v1/seed-commitment";
 /// Domain separator of the evaluation set's hash.
 const EVAL_SET_DOMAIN: &[u8] = b"deai/rounds/v1/eval-set";
+/// Domain separator of the hash of an evaluation set of texts.
+const EVAL_SET_TEXTS_DOMAIN: &[u8] = b"deai/rounds/v1/eval-set-texts";
 
 /// The mask of a pair: the RFC 8439 ChaCha20 keystream under key `seed`,
 /// nonce zero, counter zero, read as `words` little-endian u32 words.
@@ -81,14 +83,22 @@ pub fn decode_head(bytes: &[u8]) -> Option<Vec<i32>> {
 }
 
 /// The evaluation set's hash: SHA-256 of the domain, the example count
-/// (u32 big-endian), the embeddings and the labels.
+/// (u32 big-endian), the embeddings and the labels; for a set of texts,
+/// SHA-256 of another domain, the count, the labels and the texts.
 pub fn eval_set_hash(e: &pb::EvalSet) -> [u8; 32] {
     let count = u32::try_from(e.labels.len()).unwrap_or(u32::MAX);
     let mut h = Sha256::new();
-    h.update(EVAL_SET_DOMAIN);
-    h.update(count.to_be_bytes());
-    h.update(&e.embeddings);
-    h.update(&e.labels);
+    if e.texts.is_empty() {
+        h.update(EVAL_SET_DOMAIN);
+        h.update(count.to_be_bytes());
+        h.update(&e.embeddings);
+        h.update(&e.labels);
+    } else {
+        h.update(EVAL_SET_TEXTS_DOMAIN);
+        h.update(count.to_be_bytes());
+        h.update(&e.labels);
+        h.update(&e.texts);
+    }
     h.finalize().into()
 }
 

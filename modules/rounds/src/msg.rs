@@ -81,7 +81,7 @@ impl OpenRound {
         let eval_set = m
             .eval_set
             .ok_or_else(|| RoundsError::Invalid("eval_set missing".into()))?;
-        params::validate_eval_set(&eval_set, config.classes)?;
+        params::validate_eval_set(&eval_set, &config, pool.amount, providers)?;
         if mask::eval_set_hash(&eval_set).as_slice() != config.eval_set_hash.as_slice() {
             return Err(RoundsError::Invalid(
                 "eval_set does not hash to eval_set_hash".into(),
@@ -160,6 +160,9 @@ impl OpenRound {
             )
             .map_err(|e| RoundsError::Funds(format!("reward pool from the treasury: {e}")))?,
         );
+        if !self.eval_set.texts.is_empty() {
+            self.check_market_takes_the_evaluation(&*s, ctx.height)?;
+        }
         s.put_round(&round)?;
         s.put_raw(
             state_key::eval_set(id),
@@ -169,6 +172,47 @@ impl OpenRound {
         s.put_open_count(open.saturating_add(1))?;
         events.push(event::opened(&round, &self.pool.to_string()));
         Ok(events)
+    }
+}
+
+impl OpenRound {
+    /// Submits one evaluation job (the zero head's) on a scratch layer that
+    /// is then dropped: a round whose evaluation the compute market would
+    /// refuse now (a replication above its maximum or the providers
+    /// eligible, a price below its minimum for the texts' work units, an
+    /// input over its size limit) is refused at opening, before anyone
+    /// contributes, rather than failing at the end. The market can still
+    /// change before the round finishes (the round then fails, pool back).
+    fn check_market_takes_the_evaluation(
+        &self,
+        state: &dyn StateWrite,
+        height: u64,
+    ) -> Result<(), RoundsError> {
+        let c = &self.config;
+        let zero = vec![0; params::words(c.classes)];
+        let (input, _) = self
+            .providers
+            .classify_input(c.classes, &zero, &self.eval_set.texts)
+            .map_err(|why| RoundsError::Invalid(format!("eval set: texts: {why}")))?;
+        let price = Coin::parse_amount(&c.eval_price_per_replica)
+            .map_err(|e| RoundsError::Invalid(format!("eval_price_per_replica: {e}")))?;
+        let requester = crate::module_address();
+        let mut scratch = deai_types::Overlay::new(state);
+        let job = crate::ClassifyJob {
+            requester: &requester,
+            model_id: &c.base_model_id,
+            input: &input,
+            replication: c.eval_replication,
+            price_per_replica: price,
+            height,
+            prev_app_hash: &[],
+        };
+        match self.providers.submit_classify(&mut scratch, job)? {
+            Ok(_) => Ok(()),
+            Err(why) => Err(RoundsError::Invalid(format!(
+                "the compute market would refuse the evaluation jobs: {why}"
+            ))),
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 use deai_proto::rounds::v1 as pb;
 use deai_types::{Coin, BASE_DENOM};
 
-use crate::RoundsError;
+use crate::{Providers, RoundsError};
 
 /// Width of the frozen encoder's embedding (all-MiniLM-L6-v2).
 pub const HIDDEN: u32 = 384;
@@ -94,29 +94,82 @@ pub fn validate_config(c: &pb::RoundConfig) -> Result<Coin, RoundsError> {
     Ok(Coin::new(amount, BASE_DENOM))
 }
 
-/// Checks an evaluation set's shape against `classes` and the bounds, and
-/// returns its number of examples.
-pub fn validate_eval_set(e: &pb::EvalSet, classes: u32) -> Result<u32, RoundsError> {
+/// Most providers of each evaluation job (an evaluation set of texts).
+pub const MAX_EVAL_REPLICATION: u32 = 16;
+
+/// Checks an evaluation set against the round's configuration `c` (whose
+/// pool is `pool` udeai) and the bounds, and returns its number of
+/// examples. A set of embeddings is evaluated on chain, so its size bounds
+/// the end block's work; a set of texts must be a `classify` input compute
+/// accepts, and its two evaluation jobs may cost at most half the pool.
+pub fn validate_eval_set(
+    e: &pb::EvalSet,
+    c: &pb::RoundConfig,
+    pool: u128,
+    providers: &dyn Providers,
+) -> Result<u32, RoundsError> {
+    let bad = |s: String| Err(RoundsError::Invalid(format!("eval set: {s}")));
     let count = u32::try_from(e.labels.len())
         .ok()
         .filter(|n| (1..=MAX_EVAL_EXAMPLES).contains(n))
         .ok_or_else(|| RoundsError::Invalid("eval set: 1 to 1024 examples".into()))?;
-    let hidden = usize::try_from(HIDDEN).unwrap_or(usize::MAX);
-    if Some(e.embeddings.len()) != e.labels.len().checked_mul(hidden) {
-        return Err(RoundsError::Invalid(
-            "eval set: embeddings must be examples x 384 bytes".into(),
+    if e.labels.iter().any(|&l| u32::from(l) >= c.classes) {
+        return bad("a label >= classes".into());
+    }
+    let price = if c.eval_price_per_replica.is_empty() {
+        0
+    } else {
+        Coin::parse_amount(&c.eval_price_per_replica)
+            .map_err(|e| RoundsError::Invalid(format!("eval_price_per_replica: {e}")))?
+    };
+    if e.texts.is_empty() {
+        if c.eval_replication != 0 || price != 0 {
+            return bad(
+                "eval_replication and eval_price_per_replica are for an evaluation set of texts"
+                    .into(),
+            );
+        }
+        let hidden = usize::try_from(HIDDEN).unwrap_or(usize::MAX);
+        if Some(e.embeddings.len()) != e.labels.len().checked_mul(hidden) {
+            return bad("embeddings must be examples x 384 bytes".into());
+        }
+        let ops = u64::from(count)
+            .saturating_mul(u64::from(HIDDEN))
+            .saturating_mul(u64::from(c.classes));
+        if ops > MAX_EVAL_OPS {
+            return bad(format!(
+                "examples x hidden x classes exceeds {MAX_EVAL_OPS}"
+            ));
+        }
+        return Ok(count);
+    }
+    if !e.embeddings.is_empty() {
+        return bad("either embeddings or texts, not both".into());
+    }
+    let zero = vec![0; words(c.classes)];
+    let (_, texts) = providers
+        .classify_input(c.classes, &zero, &e.texts)
+        .map_err(|why| RoundsError::Invalid(format!("eval set: texts: {why}")))?;
+    if texts != count {
+        return bad(format!("{texts} texts but {count} labels"));
+    }
+    if !(1..=MAX_EVAL_REPLICATION).contains(&c.eval_replication) {
+        return bad(format!(
+            "eval_replication must be between 1 and {MAX_EVAL_REPLICATION} for a set of texts"
         ));
     }
-    if e.labels.iter().any(|&l| u32::from(l) >= classes) {
-        return Err(RoundsError::Invalid("eval set: a label >= classes".into()));
+    if price == 0 {
+        return bad("eval_price_per_replica must be positive for a set of texts".into());
     }
-    let ops = u64::from(count)
-        .saturating_mul(u64::from(HIDDEN))
-        .saturating_mul(u64::from(classes));
-    if ops > MAX_EVAL_OPS {
-        return Err(RoundsError::Invalid(format!(
-            "eval set: examples x hidden x classes exceeds {MAX_EVAL_OPS}"
-        )));
+    let cost = price
+        .checked_mul(u128::from(c.eval_replication))
+        .and_then(|v| v.checked_mul(2));
+    if cost.is_none_or(|cost| cost > pool.checked_div(2).unwrap_or(0)) {
+        return bad(
+            "the two evaluation jobs (2 x eval_replication x eval_price_per_replica) may take at \
+             most half the reward pool"
+                .into(),
+        );
     }
     Ok(count)
 }

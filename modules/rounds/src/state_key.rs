@@ -107,6 +107,12 @@ pub fn head(id: u64) -> Vec<u8> {
     key_of(&[b"rounds/head/", &id.to_be_bytes()])
 }
 
+/// The new head of a round whose evaluation jobs are running (i32
+/// little-endian, as [`head`]); deleted when the round ends.
+pub fn candidate(round_id: u64) -> Vec<u8> {
+    key_of(&[b"rounds/candidate/", &round_id.to_be_bytes()])
+}
+
 /// Every key here starts with the module's prefix.
 pub fn module_prefix() -> &'static str {
     PREFIX
@@ -127,6 +133,7 @@ mod tests {
             contributor(1, 0),
             update(1, 0),
             reveal(1, 0, 1),
+            candidate(1),
         ] {
             assert!(k.starts_with(module_prefix().as_bytes()));
         }
