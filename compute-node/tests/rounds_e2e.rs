@@ -6,7 +6,9 @@
 //! labelled sentences of four topics, take part in a round that a
 //! governance proposal opens (its evaluation set of texts built by
 //! `deai-compute round eval-set --texts`); one device is killed after
-//! joining. The round completes through the others' reveals; the chain's
+//! joining, and another is killed after joining and started again (it
+//! resumes from its state file). The round completes through the others'
+//! reveals; the chain's
 //! unmasked sum (the new head: parent zero, learning rate 1) equals the sum
 //! of the nine devices' clipped noised updates, which they wrote with
 //! `--update-out`; the parent and the new head are scored by two `classify`
@@ -169,8 +171,19 @@ fn open_round(net: &Net, dir: &Path, config: Value, eval_set: Value, id: u64) ->
         msg["config"][k] = v.clone();
     }
     msg["eval_set"] = eval_set;
-    let file = dir.join("open-round.json");
-    std::fs::write(&file, serde_json::to_vec_pretty(&proposal).unwrap()).unwrap();
+    pass_proposal(net, dir, &proposal, "open-round");
+    wait(Duration::from_secs(60), "the round to open", || {
+        round(net, id)
+    })
+    .round
+    .unwrap()
+}
+
+/// Submits `proposal` (a filled `draft-proposal` template) from dev0 and has
+/// dev0..dev2 vote yes; returns once the votes landed.
+fn pass_proposal(net: &Net, dir: &Path, proposal: &Value, name: &str) {
+    let file = dir.join(format!("{name}.json"));
+    std::fs::write(&file, serde_json::to_vec_pretty(proposal).unwrap()).unwrap();
     let out = net.deaid(&[
         "tx",
         "gov",
@@ -210,11 +223,6 @@ fn open_round(net: &Net, dir: &Path, config: Value, eval_set: Value, id: u64) ->
     for v in voters {
         ok(&v.wait_with_output().unwrap());
     }
-    wait(Duration::from_secs(60), "the round to open", || {
-        round(net, id)
-    })
-    .round
-    .unwrap()
 }
 
 fn round(net: &Net, id: u64) -> Option<pb::QueryRoundResponse> {
@@ -654,7 +662,8 @@ fn ten_devices_train_a_head_privately_and_are_paid_exactly() {
         .collect();
     let eval_data = sentences(1, 25);
     let (eval_json, eval, hash) = eval_set_of_texts(dir.path(), "eval", &eval_data);
-    let (_, held_emb, held_labels, _) = eval_set(dir.path(), "heldout", &models, &sentences(2, 25));
+    let held_data = sentences(2, 25);
+    let (_, held_emb, held_labels, _) = eval_set(dir.path(), "heldout", &models, &held_data);
 
     // Clip norm 512, summed noise sigma 362 (0.71 of it) once five submit; each head
     // scored by a classify job of three providers.
@@ -674,6 +683,11 @@ fn ten_devices_train_a_head_privately_and_are_paid_exactly() {
     }
     let dropped = devices.pop().unwrap();
     drop(dropped);
+    // Device 0 is killed after joining and started again: it resumes from its
+    // state file with the key it joined with, and takes part as if nothing
+    // happened.
+    let restarted = Device::spawn(&net, dir.path(), &keys[0], &models, 1);
+    drop(std::mem::replace(&mut devices[0], restarted));
     let outputs: Vec<Vec<String>> = devices
         .into_iter()
         .map(|d| d.finish(Duration::from_secs(150)))
@@ -689,6 +703,13 @@ fn ten_devices_train_a_head_privately_and_are_paid_exactly() {
             assert!(out.iter().any(|l| l.starts_with(phase)), "{phase}: {out:?}");
         }
     }
+    assert!(
+        outputs[0]
+            .iter()
+            .any(|l| l.starts_with("resuming round 1 from") && l.ends_with("(Joined)")),
+        "{:?}",
+        outputs[0]
+    );
     eprintln!("device output: {:#?}", outputs[0]);
 
     let r = round(&net, 1).unwrap();
@@ -839,7 +860,6 @@ fn ten_devices_train_a_head_privately_and_are_paid_exactly() {
         );
     }
     assert_eq!(net.balance(&deai_rounds::module_address().to_bech32()), 0);
-    drop(daemons);
 
     // The model's record shows the round and the version it made.
     let shown: Value = serde_json::from_str(
@@ -865,6 +885,85 @@ fn ten_devices_train_a_head_privately_and_are_paid_exactly() {
         "{text}"
     );
     eprintln!("{text}");
+
+    // Governance makes the new head, on the held-out sentences, an evaluation suite the
+    // encoder must pass to take jobs (from the `eval-suite` template): jobs naming the
+    // model are refused until someone runs it; a provider quorum runs it; its score is
+    // the one this test computes; then jobs are taken again.
+    let mut proposal: Value =
+        serde_json::from_str(&net.deaid(&["tx", "gov", "draft-proposal", "--kind", "eval-suite"]))
+            .unwrap();
+    proposal["title"] = json!("Held-out topics");
+    proposal["summary"] = json!("The encoder must keep the round's head accurate.");
+    proposal["deposit"] = json!("1000udeai");
+    let held_texts: Vec<&str> = held_data.iter().map(|(t, _)| t.as_str()).collect();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let suite = &mut proposal["messages"][0]["suite"];
+    suite["model_id"] = json!(model_id);
+    suite["head"] = json!(b64.encode(&lineage.head));
+    suite["texts"] =
+        json!(b64.encode(deai_compute::workload::encode_embed_input(&held_texts).unwrap()));
+    suite["labels"] = json!(b64.encode(&held_labels));
+    // The pass mark is exactly the head's held-out score (the noise makes it differ
+    // from run to run): a run passes at equality.
+    let want = correct(&head, &held_emb, &held_labels);
+    suite["pass_ppm"] = json!(want * 10_000);
+    pass_proposal(&net, dir.path(), &proposal, "eval-suite");
+    wait(
+        Duration::from_secs(60),
+        "the suite to be registered",
+        || {
+            net.deaid(&["query", "compute", "suites"])
+                .contains("suite 1  Topic accuracy")
+                .then_some(())
+        },
+    );
+    let refused = net
+        .try_submit("dev1", "embed", &model_id, b"A text.", 1, 100_000)
+        .unwrap_err();
+    assert!(
+        refused.contains("has not passed evaluation suite 1"),
+        "{refused}"
+    );
+    let ran = net.deaid(&[
+        "tx",
+        "compute",
+        "run-suite",
+        "1",
+        "--price",
+        "150000udeai",
+        "--from",
+        "dev1",
+        "--gas",
+        "auto",
+        "--fees",
+        "100000udeai",
+        "--yes",
+    ]);
+    assert!(ran.contains("suite 1 runs as job"), "{ran}");
+    let evaluated = wait(Duration::from_secs(90), "the suite's evaluation", || {
+        let e: deai_proto::compute::v1::QueryEvaluationsResponse = net.query(
+            deai_compute_module::query::EVALUATIONS_PATH,
+            deai_proto::compute::v1::QueryEvaluationsRequest {
+                model_id: model_id.clone(),
+            },
+        );
+        e.evaluations.into_iter().next()
+    });
+    assert_eq!((evaluated.correct, evaluated.count), (want, 100));
+    assert!(evaluated.passed, "{evaluated:?}");
+    net.try_submit("dev1", "embed", &model_id, b"A text.", 1, 100_000)
+        .unwrap();
+    let text = net.deaid(&["query", "compute", "model", &model_id]);
+    assert!(
+        text.contains(&format!(
+            "evaluation suite 1 (required)  {want}/100  passed  by classify job {}",
+            evaluated.job_id
+        )),
+        "{text}"
+    );
+    eprintln!("{text}");
+    drop(daemons);
     eprintln!("round end to end took {:.1?}", started.elapsed());
 }
 

@@ -53,6 +53,26 @@ pub enum ComputeTxCmd {
         #[command(flatten)]
         flags: TxFlags,
     },
+    /// Run evaluation suite SUITE on its model: a classify job of the suite's probe
+    /// head over its texts, paid by the signer like any job; when it settles with an
+    /// agreed answer, its score becomes the model's latest evaluation on the suite
+    /// (see `query compute model`).
+    RunSuite {
+        /// The suite's id (see `query compute suites`).
+        suite: u64,
+        /// How many providers run it (at least 3; a strict majority must agree).
+        #[arg(long, default_value_t = 3)]
+        replication: u32,
+        /// udeai paid to each provider whose result is final: at least
+        /// min_price_per_work_unit per work unit of the suite's texts.
+        #[arg(long)]
+        price: String,
+        /// The requester's key.
+        #[arg(long)]
+        from: String,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
     /// Start withdrawing AMOUNT udeai of the signer's bond (paid after the unbonding period).
     Unbond {
         /// udeai to withdraw.
@@ -69,11 +89,12 @@ pub enum ComputeTxCmd {
     /// above the providers eligible now.
     SubmitJob {
         /// The workload: gemm-i8 (built-in kernel; the input is a DGM1 header,
-        /// then A and B as int8) or embed (needs --model; non-empty UTF-8
-        /// text). infer jobs are refused: no compute node runs them yet.
+        /// then A and B as int8), embed (needs --model; non-empty UTF-8 text)
+        /// or classify (needs --model; a DCL1 header, a head, then texts as
+        /// for embed). infer jobs are refused: no compute node runs them yet.
         #[arg(long)]
         kind: String,
-        /// The registered model's id (64 hex digits), for embed.
+        /// The registered model's id (64 hex digits), for embed and classify.
         #[arg(long)]
         model: Option<String>,
         /// Read the input bytes from this file.
@@ -212,6 +233,8 @@ pub enum ComputeQueryCmd {
         /// The model's id (64 hex digits).
         id: String,
     },
+    /// The evaluation suites governance registered.
+    Suites,
     /// The compute parameters.
     Params,
 }
@@ -373,6 +396,41 @@ pub async fn compute_tx(home: &Home, cmd: ComputeTxCmd) -> anyhow::Result<()> {
                 format!(
                     "bond is now {}{BASE_DENOM}",
                     r.attr("compute_provider_bonded", "bond")
+                        .unwrap_or_default()
+                )
+            });
+        }
+        ComputeTxCmd::RunSuite {
+            suite,
+            replication,
+            price,
+            from,
+            flags,
+        } => {
+            let price = parse_udeai(&price, "--price")?;
+            let text = text_mode(&flags);
+            let r = sign_and_broadcast(
+                home,
+                &from,
+                flags,
+                &format!("run evaluation suite {suite}"),
+                |a| {
+                    Ok(vec![checked(
+                        deai_compute_module::MSG_RUN_EVAL_SUITE_TYPE_URL,
+                        &pb::MsgRunEvalSuite {
+                            requester: a.to_bech32(),
+                            suite_id: suite,
+                            replication,
+                            price_per_replica: price.to_string(),
+                        },
+                    )?])
+                },
+            )
+            .await?;
+            say(text, &r, |r| {
+                format!(
+                    "suite {suite} runs as job {}; its score is recorded when the job settles",
+                    r.attr("compute_job_submitted", "job_id")
                         .unwrap_or_default()
                 )
             });
@@ -1039,6 +1097,35 @@ pub async fn compute_query(node: &NodeArgs, cmd: ComputeQueryCmd) -> anyhow::Res
                     })
                     .collect(),
                 "(no models)",
+            );
+            r.print(out, &text)
+        }
+        ComputeQueryCmd::Suites => {
+            let r: Answer<pb::QueryEvalSuitesResponse> = ask(
+                &client,
+                q::EVAL_SUITES_PATH,
+                &pb::QueryEvalSuitesRequest { pagination: None },
+            )
+            .await?;
+            let text = list_text(
+                r.msg
+                    .suites
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "suite {}  {}  model {}  {} texts, {} classes  pass {}%  {}  hash {}",
+                            s.id,
+                            s.name,
+                            s.model_id,
+                            s.labels.len(),
+                            s.classes,
+                            f64::from(s.pass_ppm) / 10_000.0,
+                            if s.required { "required" } else { "optional" },
+                            hex::encode(&s.hash)
+                        )
+                    })
+                    .collect(),
+                "(no evaluation suites)",
             );
             r.print(out, &text)
         }

@@ -41,8 +41,9 @@ pub enum GovTxCmd {
     DraftProposal {
         /// text, spend, stream, cancel-stream, gov-params, treasury-params,
         /// bank-params, auth-params, compute-params, register-model,
-        /// treasury-job or open-round (a private data round: fill its
-        /// eval_set and eval_set_hash from `deai-compute round eval-set --texts`).
+        /// treasury-job, open-round (a private data round: fill its
+        /// eval_set and eval_set_hash from `deai-compute round eval-set --texts`)
+        /// or eval-suite (an evaluation suite a model must pass to take jobs).
         #[arg(long, default_value = "spend", value_parser = DRAFT_KINDS)]
         kind: String,
     },
@@ -403,6 +404,26 @@ fn draft_message(kind: &str) -> anyhow::Result<Option<Any>> {
                 eval_set: Some(deai_proto::rounds::v1::EvalSet::default()),
             },
         )),
+        "eval-suite" => Some(any(
+            deai_compute_module::MSG_REGISTER_EVAL_SUITE_TYPE_URL,
+            &cpb::MsgRegisterEvalSuite {
+                authority: gov,
+                suite: Some(cpb::EvalSuite {
+                    name: "Topic accuracy".to_string(),
+                    model_id: "<64 hex: a registered model's id>".to_string(),
+                    classes: 4,
+                    // Fill head (classes x 384 i32, base64: a round version's
+                    // `deaid query rounds lineage V --output json` head), and
+                    // texts and labels (`deai-compute round eval-set --texts`).
+                    head: Vec::new(),
+                    texts: Vec::new(),
+                    labels: Vec::new(),
+                    pass_ppm: 800_000,
+                    required: true,
+                    ..Default::default()
+                }),
+            },
+        )),
         other => bail!("--kind {other:?}: use {}", DRAFT_KINDS.join(", ")),
     };
     Ok(message)
@@ -423,7 +444,7 @@ pub fn draft(kind: &str) -> anyhow::Result<Value> {
 }
 
 /// The kinds of proposal `draft-proposal` has templates for.
-pub const DRAFT_KINDS: [&str; 12] = [
+pub const DRAFT_KINDS: [&str; 13] = [
     "text",
     "spend",
     "stream",
@@ -436,6 +457,7 @@ pub const DRAFT_KINDS: [&str; 12] = [
     "register-model",
     "treasury-job",
     "open-round",
+    "eval-suite",
 ];
 
 /// Parses a vote option name.
@@ -952,6 +974,16 @@ mod tests {
             }
             if m.get("model").is_some() {
                 m["model"]["id"] = json!(model_id);
+            }
+            if m.get("suite").is_some() {
+                // A suite: texts and labels as `round eval-set --texts`
+                // writes them, a zero probe head of the template's classes.
+                use base64::Engine as _;
+                let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+                m["suite"]["model_id"] = json!(model_id);
+                m["suite"]["head"] = json!(b64(&vec![0u8; 4 * 384 * 4]));
+                m["suite"]["texts"] = json!(b64(b"A labelled text."));
+                m["suite"]["labels"] = json!(b64(&[3]));
             }
             if m.get("config").is_some() {
                 // A round: a registered model and a one-example evaluation

@@ -131,7 +131,19 @@ pub async fn model_query(node: &NodeArgs, id: &str) -> anyhow::Result<()> {
             .await?;
         versions.extend(l.versions.into_iter().take(1));
     }
+    let evaluations: cpb::QueryEvaluationsResponse = client
+        .ask(
+            deai_compute_module::query::EVALUATIONS_PATH,
+            &cpb::QueryEvaluationsRequest {
+                model_id: id.to_string(),
+            },
+        )
+        .await?;
     let json = serde_json::json!({
+        "evaluations": response_json(
+            deai_compute_module::query::EVALUATIONS_PATH,
+            &evaluations.encode_to_vec(),
+        )?,
         "model": response_json(
             deai_compute_module::query::MODELS_PATH,
             &cpb::QueryModelsResponse { models: vec![model.clone()], pagination: None }.encode_to_vec(),
@@ -154,6 +166,31 @@ pub async fn model_query(node: &NodeArgs, id: &str) -> anyhow::Result<()> {
         model.license,
         model.size_bytes
     )];
+    for e in &evaluations.evaluations {
+        let required = evaluations.required_suites.contains(&e.suite_id);
+        text.push(format!(
+            "evaluation suite {} ({})  {}/{}  {}  by classify job {} at height {}  suite hash {}",
+            e.suite_id,
+            if required { "required" } else { "optional" },
+            e.correct,
+            e.count,
+            if e.passed { "passed" } else { "FAILED" },
+            e.job_id,
+            e.height,
+            hex::encode(&e.suite_hash)
+        ));
+    }
+    for s in &evaluations.required_suites {
+        if !evaluations
+            .evaluations
+            .iter()
+            .any(|e| e.suite_id == *s && e.passed)
+        {
+            text.push(format!(
+                "not usable in the market: required evaluation suite {s} not passed (`deaid tx compute run-suite {s}`)"
+            ));
+        }
+    }
     if rounds.is_empty() {
         text.push("no private data rounds on this model".into());
     }

@@ -499,5 +499,8 @@ pub fn settle<S: StateWrite>(
     job.settled_height = height;
     let refund = refund_escrow(state, job, &mut events)?;
     events.push(event::job_settled(job, refund, outcome.as_str()));
+    if job.eval_suite_id != 0 && outcome == Outcome::Result {
+        events.extend(crate::suite::record(state, job, height)?);
+    }
     Ok(events)
 }

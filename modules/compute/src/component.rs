@@ -66,6 +66,8 @@ impl MsgHandler for ComputeModule {
             MSG_REGISTER_MODEL_TYPE_URL,
             MSG_REMOVE_MODEL_TYPE_URL,
             MSG_UPDATE_PARAMS_TYPE_URL,
+            MSG_REGISTER_EVAL_SUITE_TYPE_URL,
+            MSG_RUN_EVAL_SUITE_TYPE_URL,
         ]
     }
 

@@ -217,6 +217,29 @@ pub fn model_removed(id: &str) -> Event {
     })
 }
 
+/// `compute_suite_registered`: governance registered an evaluation suite.
+pub fn suite_registered(s: &deai_proto::compute::v1::EvalSuite) -> Event {
+    Event::typed(&deai_proto::compute::v1::EventComputeSuiteRegistered {
+        suite_id: s.id.to_string(),
+        model_id: s.model_id.clone(),
+        name: s.name.clone(),
+        required: s.required.to_string(),
+        hash: hex::encode(&s.hash),
+    })
+}
+
+/// `compute_model_evaluated`: a suite's job gave the model's latest evaluation.
+pub fn model_evaluated(e: &deai_proto::compute::v1::Evaluation) -> Event {
+    Event::typed(&deai_proto::compute::v1::EventComputeModelEvaluated {
+        model_id: e.model_id.clone(),
+        suite_id: e.suite_id.to_string(),
+        job_id: e.job_id.to_string(),
+        correct: e.correct.to_string(),
+        count: e.count.to_string(),
+        passed: e.passed.to_string(),
+    })
+}
+
 /// `compute_params_updated`: governance replaced the parameters.
 pub fn params_updated() -> Event {
     Event::typed(&EventComputeParamsUpdated {})

@@ -138,6 +138,7 @@ pub mod record;
 pub mod sampler;
 pub mod state;
 pub mod state_key;
+pub mod suite;
 #[cfg(test)]
 mod tests;
 
@@ -195,3 +196,7 @@ pub const MSG_REGISTER_MODEL_TYPE_URL: &str = "/deai.compute.v1.MsgRegisterModel
 pub const MSG_REMOVE_MODEL_TYPE_URL: &str = "/deai.compute.v1.MsgRemoveModel";
 /// Type URL of `MsgUpdateParams`.
 pub const MSG_UPDATE_PARAMS_TYPE_URL: &str = "/deai.compute.v1.MsgUpdateParams";
+/// Type URL of `MsgRegisterEvalSuite`.
+pub const MSG_REGISTER_EVAL_SUITE_TYPE_URL: &str = "/deai.compute.v1.MsgRegisterEvalSuite";
+/// Type URL of `MsgRunEvalSuite`.
+pub const MSG_RUN_EVAL_SUITE_TYPE_URL: &str = "/deai.compute.v1.MsgRunEvalSuite";

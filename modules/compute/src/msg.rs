@@ -19,7 +19,7 @@ pub const MAX_SALT_BYTES: usize = 64;
 /// Longest device description, in bytes.
 pub const MAX_DEVICE_BYTES: usize = 256;
 
-fn parse_address(field: &str, s: &str) -> Result<Address, ComputeError> {
+pub(crate) fn parse_address(field: &str, s: &str) -> Result<Address, ComputeError> {
     s.parse()
         .map_err(|e| ComputeError::InvalidAddress(format!("{field}: {e}")))
 }
@@ -65,7 +65,7 @@ fn udeai(amount: u128) -> Vec<Coin> {
     vec![Coin::new(amount, BASE_DENOM)]
 }
 
-fn check_gov(authority: &Address) -> Result<(), ComputeError> {
+pub(crate) fn check_gov(authority: &Address) -> Result<(), ComputeError> {
     let gov = crate::gov_address();
     if authority != &gov {
         return Err(ComputeError::Unauthorized {
@@ -361,11 +361,26 @@ impl SubmitJob {
 
     /// Checks the deadline against the height, escrows `price × R` in the
     /// module account and queues the job for assignment in the next block's
-    /// begin_block.
+    /// begin_block. A job naming a model that has not passed a suite
+    /// governance requires is refused ([`crate::suite::check_usable`]).
     pub fn execute<S: StateWrite>(
         &self,
         state: &mut S,
         ctx: &BlockCtx,
+    ) -> Result<Vec<Event>, ComputeError> {
+        if let Some(id) = &self.model_id {
+            crate::suite::check_usable(state, id)?;
+        }
+        self.execute_as(state, ctx, 0)
+    }
+
+    /// [`Self::execute`] without the suites' gate, for the job that runs
+    /// suite `suite_id` (0: an ordinary job).
+    pub(crate) fn execute_as<S: StateWrite>(
+        &self,
+        state: &mut S,
+        ctx: &BlockCtx,
+        suite_id: u64,
     ) -> Result<Vec<Event>, ComputeError> {
         self.check()?;
         let params = state.compute_params()?;
@@ -441,6 +456,7 @@ impl SubmitJob {
             work_units,
             settled_height: 0,
             deadline: self.deadline,
+            eval_suite_id: suite_id,
         };
         state.put_job(&job)?;
         state.push_pending(ctx.height.saturating_add(1), id)?;
@@ -749,6 +765,10 @@ pub enum Msg {
     RemoveModel(RemoveModel),
     /// `deai.compute.v1.MsgUpdateParams`.
     UpdateParams(UpdateParams),
+    /// `deai.compute.v1.MsgRegisterEvalSuite`.
+    RegisterEvalSuite(crate::suite::RegisterEvalSuite),
+    /// `deai.compute.v1.MsgRunEvalSuite`.
+    RunEvalSuite(crate::suite::RunEvalSuite),
 }
 
 fn decode<M: Message + Default>(any: &Any) -> Result<M, ComputeError> {
@@ -785,6 +805,12 @@ impl Msg {
             MSG_UPDATE_PARAMS_TYPE_URL => {
                 Msg::UpdateParams(UpdateParams::from_proto(&decode(any)?)?)
             }
+            MSG_REGISTER_EVAL_SUITE_TYPE_URL => {
+                Msg::RegisterEvalSuite(crate::suite::RegisterEvalSuite::from_proto(&decode(any)?)?)
+            }
+            MSG_RUN_EVAL_SUITE_TYPE_URL => {
+                Msg::RunEvalSuite(crate::suite::RunEvalSuite::from_proto(&decode(any)?)?)
+            }
             other => {
                 return Err(ComputeError::Decode(format!(
                     "{other} is not a compute message"
@@ -805,6 +831,8 @@ impl Msg {
             Msg::RegisterModel(m) => m.authority,
             Msg::RemoveModel(m) => m.authority,
             Msg::UpdateParams(m) => m.authority,
+            Msg::RegisterEvalSuite(m) => m.authority,
+            Msg::RunEvalSuite(m) => m.requester,
         }
     }
 
@@ -821,6 +849,8 @@ impl Msg {
             Msg::RegisterModel(_) => MSG_REGISTER_MODEL_TYPE_URL,
             Msg::RemoveModel(_) => MSG_REMOVE_MODEL_TYPE_URL,
             Msg::UpdateParams(_) => MSG_UPDATE_PARAMS_TYPE_URL,
+            Msg::RegisterEvalSuite(_) => MSG_REGISTER_EVAL_SUITE_TYPE_URL,
+            Msg::RunEvalSuite(_) => MSG_RUN_EVAL_SUITE_TYPE_URL,
         }
     }
 
@@ -840,6 +870,8 @@ impl Msg {
             Msg::RegisterModel(m) => m.execute(state),
             Msg::RemoveModel(m) => m.execute(state),
             Msg::UpdateParams(m) => m.execute(state),
+            Msg::RegisterEvalSuite(m) => m.execute(state),
+            Msg::RunEvalSuite(m) => m.execute(state, ctx),
         }
     }
 }
@@ -861,14 +893,21 @@ impl ModuleMsg for Msg {
     fn is_governance_action(&self) -> bool {
         matches!(
             self,
-            Msg::RegisterModel(_) | Msg::RemoveModel(_) | Msg::UpdateParams(_)
+            Msg::RegisterModel(_)
+                | Msg::RemoveModel(_)
+                | Msg::UpdateParams(_)
+                | Msg::RegisterEvalSuite(_)
         ) || self.paid_by_treasury()
     }
 
-    /// A job whose requester is the treasury: only a passed proposal can
-    /// submit one.
+    /// A job (or a suite's run) whose requester is the treasury: only a
+    /// passed proposal can submit one.
     fn paid_by_treasury(&self) -> bool {
-        matches!(self, Msg::SubmitJob(j) if j.requester == crate::treasury_address())
+        match self {
+            Msg::SubmitJob(j) => j.requester == crate::treasury_address(),
+            Msg::RunEvalSuite(r) => r.requester == crate::treasury_address(),
+            _ => false,
+        }
     }
 
     /// Executes the message. A treasury-paid job's escrow leaves the
@@ -880,11 +919,15 @@ impl ModuleMsg for Msg {
         ctx: &MsgCtx<'_>,
     ) -> Result<Vec<Event>, MsgError> {
         let mut events = Vec::new();
-        if let Msg::SubmitJob(j) = self {
+        let priced = match self {
+            Msg::SubmitJob(j) => Some((j.price_per_replica, j.replication)),
+            Msg::RunEvalSuite(r) => Some((r.price_per_replica, r.replication)),
+            _ => None,
+        };
+        if let Some((price, replication)) = priced {
             if self.paid_by_treasury() {
-                let total = j
-                    .price_per_replica
-                    .checked_mul(u128::from(j.replication))
+                let total = price
+                    .checked_mul(u128::from(replication))
                     .ok_or_else(|| MsgError::InvalidRequest("job price overflows".into()))?;
                 events.push(ctx.host.record_treasury_spend(
                     state,

@@ -27,6 +27,10 @@ pub const PROVIDER_PATH: &str = "/deai.compute.v1.Query/Provider";
 pub const MODELS_PATH: &str = "/deai.compute.v1.Query/Models";
 /// Path of the params query.
 pub const PARAMS_PATH: &str = "/deai.compute.v1.Query/Params";
+/// Path of the evaluation suites query.
+pub const EVAL_SUITES_PATH: &str = "/deai.compute.v1.Query/EvalSuites";
+/// Path of a model's evaluations query.
+pub const EVALUATIONS_PATH: &str = "/deai.compute.v1.Query/Evaluations";
 
 /// Most jobs one filtered `Jobs` query reads, matching or not, so a rare
 /// status cannot make a query scan every job; `next_key` resumes the scan.
@@ -168,6 +172,48 @@ pub fn query<S: StateRead>(
                 params: Some(params.to_proto()),
             }
             .encode_to_vec())
+        })(),
+        EVAL_SUITES_PATH => (|| {
+            let req: pb::QueryEvalSuitesRequest = decode(data)?;
+            let page = page(req.pagination.as_ref())?;
+            let list = state
+                .prefix_raw(
+                    &crate::state_key::suites_prefix(),
+                    page.after.as_deref(),
+                    page.limit,
+                )
+                .map_err(|e| err(ComputeError::State(e)))?;
+            let last = list.last().map(|(k, _)| k.clone());
+            let suites = list
+                .iter()
+                .map(|(_, v)| {
+                    pb::EvalSuite::decode(v.as_slice()).map_err(|_| {
+                        err(ComputeError::State(deai_types::StateError::Storage(
+                            "a stored suite does not decode".into(),
+                        )))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(pb::QueryEvalSuitesResponse {
+                pagination: Some(page_response(&page, suites.len(), last)),
+                suites,
+            }
+            .encode_to_vec())
+        })(),
+        EVALUATIONS_PATH => (|| {
+            let req: pb::QueryEvaluationsRequest = decode(data)?;
+            crate::record::validate_model_id(&req.model_id)
+                .map_err(|e| QueryError::invalid(e.to_string()))?;
+            let mut out = pb::QueryEvaluationsResponse::default();
+            for (id, required) in crate::suite::model_suites(state, &req.model_id).map_err(err)? {
+                if required {
+                    out.required_suites.push(id);
+                }
+                if let Some(e) = crate::suite::evaluation(state, &req.model_id, id).map_err(err)? {
+                    out.evaluations.push(e);
+                }
+            }
+            Ok(out.encode_to_vec())
         })(),
         _ => return None,
     };

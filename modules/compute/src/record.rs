@@ -289,6 +289,8 @@ pub struct Job {
     pub settled_height: u64,
     /// The requester's deadline, if it set one (see [`crate::deadline`]).
     pub deadline: Option<u64>,
+    /// The evaluation suite this job runs (0: none; see [`crate::suite`]).
+    pub eval_suite_id: u64,
 }
 
 impl Job {
@@ -336,6 +338,7 @@ impl Job {
             work_units: self.work_units,
             settled_height: self.settled_height,
             deadline: self.deadline.unwrap_or(0),
+            eval_suite_id: self.eval_suite_id,
         }
     }
 
@@ -375,6 +378,7 @@ impl Job {
             work_units: j.work_units,
             settled_height: j.settled_height,
             deadline: (j.deadline != 0).then_some(j.deadline),
+            eval_suite_id: j.eval_suite_id,
         })
     }
 }

@@ -25,6 +25,47 @@ pub fn model(id: &str) -> Vec<u8> {
     k
 }
 
+/// The id the next evaluation suite gets.
+pub fn next_suite_id() -> Vec<u8> {
+    b"compute/next_suite_id".to_vec()
+}
+
+/// Prefix of every evaluation suite.
+pub fn suites_prefix() -> Vec<u8> {
+    b"compute/suite/".to_vec()
+}
+
+/// An evaluation suite, by id.
+pub fn suite(id: u64) -> Vec<u8> {
+    let mut k = suites_prefix();
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// Prefix of a model's suite index.
+pub fn model_suites_prefix(model_id: &str) -> Vec<u8> {
+    let mut k = b"compute/suites_of/".to_vec();
+    k.extend_from_slice(model_id.as_bytes());
+    k.push(b'/');
+    k
+}
+
+/// A model's suite `id` in its index (value: 1 if required, else 0).
+pub fn model_suite(model_id: &str, id: u64) -> Vec<u8> {
+    let mut k = model_suites_prefix(model_id);
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// The latest evaluation of a model on suite `id`.
+pub fn evaluation(model_id: &str, id: u64) -> Vec<u8> {
+    let mut k = b"compute/evaluation/".to_vec();
+    k.extend_from_slice(model_id.as_bytes());
+    k.push(b'/');
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
 /// Prefix of every provider.
 pub fn providers_prefix() -> Vec<u8> {
     b"compute/provider/".to_vec()

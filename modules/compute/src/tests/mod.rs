@@ -7,6 +7,7 @@
 mod flows;
 mod props;
 mod security;
+mod suites;
 mod surface;
 
 use cosmos_sdk_proto::Any;
