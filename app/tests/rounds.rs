@@ -315,60 +315,13 @@ fn a_round_opened_by_governance_runs_through_signed_transactions_and_pays_its_co
     let id = 1;
 
     // Joins: six bonded providers; a member that is no provider is refused.
-    let contributors: Vec<Contributor> = chain
-        .providers
-        .iter()
-        .enumerate()
-        .map(|(i, k)| Contributor::new(k.address(), [i as u8 + 1; 32]))
-        .collect();
-    let mut txs: Vec<Vec<u8>> = chain
-        .providers
-        .iter()
-        .zip(&contributors)
-        .map(|(k, c)| chain.tx(k, vec![pack(&c.join_msg(id))]))
-        .collect();
+    // Five submit; provider 5 drops out; the others reveal their seeds with it.
     let outsider = Contributor::new(chain.members[1].address(), [77; 32]);
-    txs.push(chain.tx(&chain.members[1], vec![pack(&outsider.join_msg(id))]));
-    let r = chain.block(&txs);
-    r.tx_results[..6].iter().for_each(ok);
-    assert_ne!(r.tx_results[6].code, 0);
-    assert!(
-        r.tx_results[6].log.contains("not an eligible"),
-        "{}",
-        r.tx_results[6].log
-    );
-    while chain.round(id).round.unwrap().status != "SUBMITTING" {
-        chain.block(&[]);
-    }
-
-    // Five submit; provider 5 drops out.
-    let resp = chain.round(id);
-    let view = RoundView::from_query(&resp, vec![0; (CLASSES * HIDDEN) as usize]).unwrap();
-    let txs: Vec<Vec<u8>> = (0..5)
-        .map(|i| {
-            let p = contributors[i]
-                .prepare(&view, &examples(i as u8, 10), [i as u8 + 40; 32])
-                .unwrap();
-            chain.tx(&chain.providers[i], vec![pack(&p.msg)])
-        })
-        .collect();
-    chain.block(&txs).tx_results.iter().for_each(ok);
-    while chain.round(id).round.unwrap().status != "REVEALING" {
-        chain.block(&[]);
-    }
-    let after = RoundView::from_query(&chain.round(id), view.head.clone()).unwrap();
-    let txs: Vec<Vec<u8>> = (0..5)
-        .map(|i| {
-            let m = contributors[i].reveal_dropped(&after).unwrap();
-            chain.tx(&chain.providers[i], vec![pack(&m)])
-        })
-        .collect();
-    chain.block(&txs).tx_results.iter().for_each(ok);
-    let mut round = chain.round(id).round.unwrap();
-    while round.status == "REVEALING" {
-        chain.block(&[]);
-        round = chain.round(id).round.unwrap();
-    }
+    let refused = chain.tx(&chain.members[1], vec![pack(&outsider.join_msg(id))]);
+    let joins = run_to_finish(&mut chain, id, vec![refused]);
+    assert_ne!(joins[6].code, 0);
+    assert!(joins[6].log.contains("not an eligible"), "{}", joins[6].log);
+    let round = chain.round(id).round.unwrap();
     assert_eq!(round.status, "ACCEPTED", "{}", round.reason);
     assert!(round.new_correct > round.parent_correct);
     let each = POOL / 5;
@@ -393,22 +346,26 @@ fn a_round_opened_by_governance_runs_through_signed_transactions_and_pays_its_co
     );
 }
 
-/// Runs round `id` (already open) through joins, five submissions and the
-/// reveals for the one that dropped, with `contributors` and their data.
-fn run_to_finish(chain: &mut Chain, id: u64) {
+/// Runs round `id` (already open) through the six providers' joins (with
+/// `also` in the same block), five submissions (provider 5 drops out) and
+/// the others' reveals of their seeds with it, until the round leaves
+/// `REVEALING`; returns the join block's results.
+fn run_to_finish(chain: &mut Chain, id: u64, also: Vec<Vec<u8>>) -> Vec<TxOutcome> {
     let contributors: Vec<Contributor> = chain
         .providers
         .iter()
         .enumerate()
         .map(|(i, k)| Contributor::new(k.address(), [i as u8 + 1; 32]))
         .collect();
-    let txs: Vec<Vec<u8>> = chain
+    let mut txs: Vec<Vec<u8>> = chain
         .providers
         .iter()
         .zip(&contributors)
         .map(|(k, c)| chain.tx(k, vec![pack(&c.join_msg(id))]))
         .collect();
-    chain.block(&txs).tx_results.iter().for_each(ok);
+    txs.extend(also);
+    let joins = chain.block(&txs).tx_results;
+    joins[..6].iter().for_each(ok);
     while chain.round(id).round.unwrap().status != "SUBMITTING" {
         chain.block(&[]);
     }
@@ -437,6 +394,7 @@ fn run_to_finish(chain: &mut Chain, id: u64) {
     while chain.round(id).round.unwrap().status == "REVEALING" {
         chain.block(&[]);
     }
+    joins
 }
 
 #[test]
@@ -492,7 +450,7 @@ fn an_evaluation_set_of_texts_is_scored_by_classify_jobs_the_compute_providers_a
         "{}",
         p.failed_reason
     );
-    run_to_finish(&mut chain, 1);
+    run_to_finish(&mut chain, 1, Vec::new());
     let round = chain.round(1).round.unwrap();
     assert_eq!(round.status, "EVALUATING", "{}", round.reason);
     // The two jobs' escrow left the pool.

@@ -574,16 +574,7 @@ impl Workload {
                 "the head is {CLASSIFY_HIDDEN} wide and model {model_id} embeds {hidden} wide"
             )));
         }
-        let tokens = job
-            .texts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                model
-                    .tokenize(t)
-                    .map_err(|e| bad(format!("tokenizing text {i}: {e}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let tokens = tokenize_all(&model, &job.texts, "classify")?;
         let (rows, took, backend) = self.embed_tokens(&model, &tokens)?;
         let classes = rows
             .iter()
@@ -681,17 +672,7 @@ impl Workload {
         // whether or not it holds the model.
         let texts = embed_texts(input).map_err(|e| bad(e.to_string()))?;
         let model = self.model(model_id)?;
-        // Every text is tokenized before any runs, so a text the tokenizer refuses makes
-        // the whole job invalid without spending the kernel time on the others.
-        let tokens = texts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                model
-                    .tokenize(t)
-                    .map_err(|e| bad(format!("tokenizing text {i}: {e}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let tokens = tokenize_all(&model, &texts, "embed")?;
         Ok((model, tokens))
     }
 
@@ -770,6 +751,25 @@ impl Workload {
             .or_insert_with(|| load_model(id, path));
         entry.clone().map_err(unsupported)
     }
+}
+
+/// Every text of a job of `kind` tokenized, before any runs: a text the tokenizer refuses
+/// makes the whole job invalid without spending the kernel time on the others.
+fn tokenize_all(
+    model: &SentenceModel,
+    texts: &[&str],
+    kind: &'static str,
+) -> Result<Vec<Tokens>, WorkloadError> {
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            model.tokenize(t).map_err(|e| WorkloadError::BadInput {
+                kind,
+                reason: format!("tokenizing text {i}: {e}"),
+            })
+        })
+        .collect()
 }
 
 /// The most texts [`Workload::run_many`] puts in one forward batch: 2 jobs of the chain's

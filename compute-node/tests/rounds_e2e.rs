@@ -104,17 +104,7 @@ fn round_genesis_with_market(
 ) {
     let app = &mut genesis["app_state"];
     let coins = |n: u128| json!([{"denom": "udeai", "amount": n.to_string()}]);
-    for a in addrs {
-        app["auth"]["accounts"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!(a));
-        app["bank"]["balances"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"address": a, "coins": coins(DEVICE_START)}));
-    }
-    for a in market {
+    for a in addrs.iter().chain(market) {
         app["auth"]["accounts"]
             .as_array_mut()
             .unwrap()
