@@ -147,7 +147,7 @@ mod tests {
         }
         assert_eq!(
             count,
-            3 + 1 + 8 + 11 + 4 + 5 + 1 + 4 + 7 + 2 + 21,
+            3 + 1 + 8 + 12 + 4 + 5 + 1 + 4 + 7 + 2 + 21,
             "auth, bank, gov, compute, rounds, treasury, mint, distribution, staking, slashing, ibc"
         );
     }

@@ -68,6 +68,7 @@ impl MsgHandler for ComputeModule {
             MSG_UPDATE_PARAMS_TYPE_URL,
             MSG_REGISTER_EVAL_SUITE_TYPE_URL,
             MSG_RUN_EVAL_SUITE_TYPE_URL,
+            MSG_REMOVE_EVAL_SUITE_TYPE_URL,
         ]
     }
 

@@ -228,6 +228,14 @@ pub fn suite_registered(s: &deai_proto::compute::v1::EvalSuite) -> Event {
     })
 }
 
+/// `compute_suite_removed`: governance removed an evaluation suite.
+pub fn suite_removed(s: &deai_proto::compute::v1::EvalSuite) -> Event {
+    Event::typed(&deai_proto::compute::v1::EventComputeSuiteRemoved {
+        suite_id: s.id.to_string(),
+        model_id: s.model_id.clone(),
+    })
+}
+
 /// `compute_model_evaluated`: a suite's job gave the model's latest evaluation.
 pub fn model_evaluated(e: &deai_proto::compute::v1::Evaluation) -> Event {
     Event::typed(&deai_proto::compute::v1::EventComputeModelEvaluated {

@@ -198,5 +198,7 @@ pub const MSG_REMOVE_MODEL_TYPE_URL: &str = "/deai.compute.v1.MsgRemoveModel";
 pub const MSG_UPDATE_PARAMS_TYPE_URL: &str = "/deai.compute.v1.MsgUpdateParams";
 /// Type URL of `MsgRegisterEvalSuite`.
 pub const MSG_REGISTER_EVAL_SUITE_TYPE_URL: &str = "/deai.compute.v1.MsgRegisterEvalSuite";
+/// Type URL of `MsgRemoveEvalSuite`.
+pub const MSG_REMOVE_EVAL_SUITE_TYPE_URL: &str = "/deai.compute.v1.MsgRemoveEvalSuite";
 /// Type URL of `MsgRunEvalSuite`.
 pub const MSG_RUN_EVAL_SUITE_TYPE_URL: &str = "/deai.compute.v1.MsgRunEvalSuite";

@@ -769,6 +769,8 @@ pub enum Msg {
     RegisterEvalSuite(crate::suite::RegisterEvalSuite),
     /// `deai.compute.v1.MsgRunEvalSuite`.
     RunEvalSuite(crate::suite::RunEvalSuite),
+    /// `deai.compute.v1.MsgRemoveEvalSuite`.
+    RemoveEvalSuite(crate::suite::RemoveEvalSuite),
 }
 
 fn decode<M: Message + Default>(any: &Any) -> Result<M, ComputeError> {
@@ -811,6 +813,9 @@ impl Msg {
             MSG_RUN_EVAL_SUITE_TYPE_URL => {
                 Msg::RunEvalSuite(crate::suite::RunEvalSuite::from_proto(&decode(any)?)?)
             }
+            MSG_REMOVE_EVAL_SUITE_TYPE_URL => {
+                Msg::RemoveEvalSuite(crate::suite::RemoveEvalSuite::from_proto(&decode(any)?)?)
+            }
             other => {
                 return Err(ComputeError::Decode(format!(
                     "{other} is not a compute message"
@@ -833,6 +838,7 @@ impl Msg {
             Msg::UpdateParams(m) => m.authority,
             Msg::RegisterEvalSuite(m) => m.authority,
             Msg::RunEvalSuite(m) => m.requester,
+            Msg::RemoveEvalSuite(m) => m.authority,
         }
     }
 
@@ -851,6 +857,7 @@ impl Msg {
             Msg::UpdateParams(_) => MSG_UPDATE_PARAMS_TYPE_URL,
             Msg::RegisterEvalSuite(_) => MSG_REGISTER_EVAL_SUITE_TYPE_URL,
             Msg::RunEvalSuite(_) => MSG_RUN_EVAL_SUITE_TYPE_URL,
+            Msg::RemoveEvalSuite(_) => MSG_REMOVE_EVAL_SUITE_TYPE_URL,
         }
     }
 
@@ -872,6 +879,7 @@ impl Msg {
             Msg::UpdateParams(m) => m.execute(state),
             Msg::RegisterEvalSuite(m) => m.execute(state),
             Msg::RunEvalSuite(m) => m.execute(state, ctx),
+            Msg::RemoveEvalSuite(m) => m.execute(state),
         }
     }
 }
@@ -897,6 +905,7 @@ impl ModuleMsg for Msg {
                 | Msg::RemoveModel(_)
                 | Msg::UpdateParams(_)
                 | Msg::RegisterEvalSuite(_)
+                | Msg::RemoveEvalSuite(_)
         ) || self.paid_by_treasury()
     }
 

@@ -265,6 +265,38 @@ fn read_next_id<S: StateRead + ?Sized>(state: &S) -> Result<u64, ComputeError> {
     })
 }
 
+/// A checked `MsgRemoveEvalSuite`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoveEvalSuite {
+    /// Must be the gov module account.
+    pub authority: deai_types::Address,
+    /// The suite.
+    pub suite_id: u64,
+}
+
+impl RemoveEvalSuite {
+    /// Stateless checks.
+    pub fn from_proto(m: &pb::MsgRemoveEvalSuite) -> Result<Self, ComputeError> {
+        Ok(RemoveEvalSuite {
+            authority: crate::msg::parse_address("authority", &m.authority)?,
+            suite_id: m.suite_id,
+        })
+    }
+
+    /// Removes the suite, its index entry and the model's evaluation on it;
+    /// only governance may. A run of it still in the market settles as a
+    /// plain classify job (its score is recorded nowhere).
+    pub fn execute<S: StateWrite>(&self, state: &mut S) -> Result<Vec<Event>, ComputeError> {
+        crate::msg::check_gov(&self.authority)?;
+        let s = suite(state, self.suite_id)?
+            .ok_or_else(|| invalid(format!("no suite {}", self.suite_id)))?;
+        state.delete_raw(state_key::suite(s.id))?;
+        state.delete_raw(state_key::model_suite(&s.model_id, s.id))?;
+        state.delete_raw(state_key::evaluation(&s.model_id, s.id))?;
+        Ok(vec![crate::event::suite_removed(&s)])
+    }
+}
+
 /// A checked `MsgRunEvalSuite`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunEvalSuite {

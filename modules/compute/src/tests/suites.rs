@@ -163,6 +163,25 @@ fn a_required_suite_gates_the_model_until_a_run_passes_and_again_when_one_fails(
     assert_eq!((e.correct, e.passed), (0, false));
     assert!(embed_job(&mut c).is_err());
     c.check_books();
+
+    // Governance removes the suite: the model takes jobs again, and a run of a
+    // removed suite is refused.
+    let remove = |c: &mut Chain, authority: Address| {
+        c.exec_any(&pack(
+            crate::MSG_REMOVE_EVAL_SUITE_TYPE_URL,
+            &pb::MsgRemoveEvalSuite {
+                authority: authority.to_bech32(),
+                suite_id: 1,
+            },
+        ))
+    };
+    assert!(remove(&mut c, REQ).is_err());
+    let ev = remove(&mut c, gov_address()).unwrap();
+    assert_eq!(of_kind(&ev, "compute_suite_removed").len(), 1);
+    assert!(evaluations(&c).evaluations.is_empty());
+    assert!(evaluations(&c).required_suites.is_empty());
+    embed_job(&mut c).unwrap();
+    assert!(remove(&mut c, gov_address()).is_err(), "removed once");
 }
 
 #[test]
