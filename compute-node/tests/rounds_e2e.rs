@@ -936,6 +936,7 @@ fn ten_devices_train_a_head_privately_and_are_paid_exactly() {
             deai_compute_module::query::EVALUATIONS_PATH,
             deai_proto::compute::v1::QueryEvaluationsRequest {
                 model_id: model_id.clone(),
+                pagination: None,
             },
         );
         e.evaluations.into_iter().next()

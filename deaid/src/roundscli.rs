@@ -136,6 +136,11 @@ pub async fn model_query(node: &NodeArgs, id: &str) -> anyhow::Result<()> {
             deai_compute_module::query::EVALUATIONS_PATH,
             &cpb::QueryEvaluationsRequest {
                 model_id: id.to_string(),
+                // The first page of the history: the 100 oldest runs.
+                pagination: Some(cpb::PageRequest {
+                    key: Vec::new(),
+                    limit: 100,
+                }),
             },
         )
         .await?;
@@ -179,6 +184,32 @@ pub async fn model_query(node: &NodeArgs, id: &str) -> anyhow::Result<()> {
             e.height,
             hex::encode(&e.suite_hash)
         ));
+    }
+    if evaluations.history.len() > evaluations.evaluations.len() {
+        text.push(format!(
+            "evaluation history ({} runs{}):",
+            evaluations.history.len(),
+            if evaluations
+                .pagination
+                .as_ref()
+                .is_some_and(|p| !p.next_key.is_empty())
+            {
+                ", the oldest 100 shown"
+            } else {
+                ""
+            }
+        ));
+        for e in &evaluations.history {
+            text.push(format!(
+                "  suite {}  {}/{}  {}  job {}  height {}",
+                e.suite_id,
+                e.correct,
+                e.count,
+                if e.passed { "passed" } else { "failed" },
+                e.job_id,
+                e.height
+            ));
+        }
     }
     for s in &evaluations.required_suites {
         if !evaluations

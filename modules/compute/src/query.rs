@@ -204,7 +204,27 @@ pub fn query<S: StateRead>(
             let req: pb::QueryEvaluationsRequest = decode(data)?;
             crate::record::validate_model_id(&req.model_id)
                 .map_err(|e| QueryError::invalid(e.to_string()))?;
-            let mut out = pb::QueryEvaluationsResponse::default();
+            let page = page(req.pagination.as_ref())?;
+            let history = state
+                .prefix_raw(
+                    &crate::state_key::evaluation_log_prefix(&req.model_id),
+                    page.after.as_deref(),
+                    page.limit,
+                )
+                .map_err(|e| err(ComputeError::State(e)))?;
+            let last = history.last().map(|(k, _)| k.clone());
+            let mut out = pb::QueryEvaluationsResponse {
+                pagination: Some(page_response(&page, history.len(), last)),
+                ..Default::default()
+            };
+            for (_, v) in &history {
+                out.history
+                    .push(pb::Evaluation::decode(v.as_slice()).map_err(|_| {
+                        err(ComputeError::State(deai_types::StateError::Storage(
+                            "a stored evaluation does not decode".into(),
+                        )))
+                    })?);
+            }
             for (id, required) in crate::suite::model_suites(state, &req.model_id).map_err(err)? {
                 if required {
                     out.required_suites.push(id);

@@ -66,6 +66,21 @@ pub fn evaluation(model_id: &str, id: u64) -> Vec<u8> {
     k
 }
 
+/// Prefix of a model's evaluation history.
+pub fn evaluation_log_prefix(model_id: &str) -> Vec<u8> {
+    let mut k = b"compute/evaluation_log/".to_vec();
+    k.extend_from_slice(model_id.as_bytes());
+    k.push(b'/');
+    k
+}
+
+/// One evaluation of a model, by the job that ran it.
+pub fn evaluation_log(model_id: &str, job_id: u64) -> Vec<u8> {
+    let mut k = evaluation_log_prefix(model_id);
+    k.extend_from_slice(&job_id.to_be_bytes());
+    k
+}
+
 /// Prefix of every provider.
 pub fn providers_prefix() -> Vec<u8> {
     b"compute/provider/".to_vec()

@@ -195,6 +195,7 @@ pub fn record<S: StateWrite + ?Sized>(
         passed,
     };
     state.put_proto(state_key::evaluation(&s.model_id, s.id), &e)?;
+    state.put_proto(state_key::evaluation_log(&s.model_id, job.id), &e)?;
     Ok(vec![crate::event::model_evaluated(&e)])
 }
 
@@ -283,8 +284,8 @@ impl RemoveEvalSuite {
         })
     }
 
-    /// Removes the suite, its index entry and the model's evaluation on it;
-    /// only governance may. A run of it still in the market settles as a
+    /// Removes the suite, its index entry and the model's latest evaluation
+    /// on it (the history keeps its past runs); only governance may. A run of it still in the market settles as a
     /// plain classify job (its score is recorded nowhere).
     pub fn execute<S: StateWrite>(&self, state: &mut S) -> Result<Vec<Event>, ComputeError> {
         crate::msg::check_gov(&self.authority)?;

@@ -114,6 +114,7 @@ fn run(c: &mut Chain, id: u64, output: &[u8]) -> Job {
 fn evaluations(c: &Chain) -> pb::QueryEvaluationsResponse {
     let req = pb::QueryEvaluationsRequest {
         model_id: model_id(),
+        pagination: None,
     };
     let bytes = crate::query::query(&c.state, EVALUATIONS_PATH, &req.encode_to_vec())
         .unwrap()
@@ -162,6 +163,13 @@ fn a_required_suite_gates_the_model_until_a_run_passes_and_again_when_one_fails(
     let e = &evaluations(&c).evaluations[0];
     assert_eq!((e.correct, e.passed), (0, false));
     assert!(embed_job(&mut c).is_err());
+    // Every run is kept, oldest first.
+    let history: Vec<(u32, bool)> = evaluations(&c)
+        .history
+        .iter()
+        .map(|e| (e.correct, e.passed))
+        .collect();
+    assert_eq!(history, vec![(3, true), (2, true), (0, false)]);
     c.check_books();
 
     // Governance removes the suite: the model takes jobs again, and a run of a
@@ -180,6 +188,7 @@ fn a_required_suite_gates_the_model_until_a_run_passes_and_again_when_one_fails(
     assert_eq!(of_kind(&ev, "compute_suite_removed").len(), 1);
     assert!(evaluations(&c).evaluations.is_empty());
     assert!(evaluations(&c).required_suites.is_empty());
+    assert_eq!(evaluations(&c).history.len(), 3, "the history stays");
     embed_job(&mut c).unwrap();
     assert!(remove(&mut c, gov_address()).is_err(), "removed once");
 }
