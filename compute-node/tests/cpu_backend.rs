@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::{random_i32, tokens, SMALL};
 use deai_compute::{
     bench::BENCH_SENTENCES,
@@ -220,16 +218,7 @@ fn the_cpu_forward_pass_equals_the_reference_on_every_isa() {
 /// The MiniLM model, or `None` (skip, printed) without `DEAI_MINILM_DIR`; with
 /// `DEAI_REQUIRE_MODEL=1` an absent model fails.
 fn minilm() -> Option<SentenceModel> {
-    let required = std::env::var("DEAI_REQUIRE_MODEL").as_deref() == Ok("1");
-    let Some(dir) = std::env::var_os("DEAI_MINILM_DIR").map(PathBuf::from) else {
-        assert!(
-            !required,
-            "DEAI_REQUIRE_MODEL=1 but DEAI_MINILM_DIR is not set"
-        );
-        eprintln!("skipping: DEAI_MINILM_DIR is not set");
-        return None;
-    };
-    Some(SentenceModel::load(&dir).expect("the model loads"))
+    Some(SentenceModel::load(&common::minilm_dir()?).expect("the model loads"))
 }
 
 #[test]

