@@ -154,9 +154,17 @@ fn daemons_on_three_validators_run_and_are_paid_for_a_job_sent_through_a_fourth(
     let job = rpc[2].settled(id, Duration::from_secs(120));
     assert_eq!(job.status, pb::JobStatus::Finalized as i32, "{job:?}");
     assert_eq!(job.result_hash, sha3_256(&output).to_vec());
-    let r: pb::QueryResultResponse = rpc[3].query(
-        deai_compute_module::query::RESULT_PATH,
-        pb::QueryResultRequest { job_id: id },
+    // Node 3 may be a block behind node 2: wait until it has applied the settlement.
+    let r = wait(
+        Duration::from_secs(30),
+        "node 3 to see the settlement",
+        || {
+            let r: pb::QueryResultResponse = rpc[3].query(
+                deai_compute_module::query::RESULT_PATH,
+                pb::QueryResultRequest { job_id: id },
+            );
+            (r.status == pb::JobStatus::Finalized as i32).then_some(r)
+        },
     );
     assert_eq!(r.output, output, "node 3 answers A x B");
     let earned = paid(3, job.work_units);
