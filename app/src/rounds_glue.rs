@@ -5,7 +5,7 @@
 //! heads with `classify` jobs in the compute market.
 
 use deai_compute_module::{
-    input::{embed_texts, encode_classify_input, invalid_input_result_hash},
+    input::{classify_input, invalid_input_result_hash},
     msg::SubmitJob,
     record::sha3,
     BlockCtx, ComputeError, ComputeRead, JobStatus, Kind,
@@ -48,10 +48,10 @@ impl Providers for ComputeProviders {
         head: &[i32],
         texts: &[u8],
     ) -> Result<(Vec<u8>, u32), String> {
-        let parsed = embed_texts(texts).map_err(|e| e.to_string())?;
-        let count = u32::try_from(parsed.len()).map_err(|_| "too many texts".to_string())?;
-        let input = encode_classify_input(classes, head, &parsed).map_err(|e| e.to_string())?;
-        Ok((input, count))
+        let (input, count) = classify_input(classes, &deai_rounds::mask::encode_head(head), texts)
+            .map_err(|e| e.to_string())?;
+        // At most 256 texts (an embed input).
+        Ok((input, u32::try_from(count).unwrap_or(u32::MAX)))
     }
 
     fn submit_classify(

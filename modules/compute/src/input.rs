@@ -443,23 +443,34 @@ pub fn encode_classify_input(
     head: &[i32],
     texts: &[&str],
 ) -> Result<Vec<u8>, InputError> {
+    let head: Vec<u8> = head.iter().flat_map(|w| w.to_le_bytes()).collect();
+    Ok(classify_input(classes, &head, &encode_embed_input(texts)?)?.0)
+}
+
+/// A `classify` input from a head as little-endian i32 bytes (`classes ×
+/// CLASSIFY_HIDDEN` words) and `texts`, an `embed` input kept byte for
+/// byte; checked by [`ClassifyInput::parse`]. Returns it with its text count.
+pub fn classify_input(
+    classes: u32,
+    head_le: &[u8],
+    texts: &[u8],
+) -> Result<(Vec<u8>, usize), InputError> {
     let want = usize::try_from(classes)
         .unwrap_or(usize::MAX)
-        .saturating_mul(CLASSIFY_HIDDEN);
-    if head.len() != want {
+        .saturating_mul(CLASSIFY_HIDDEN)
+        .saturating_mul(4);
+    if head_le.len() != want {
         return Err(InputError::BadClassify(format!(
-            "head has {} weights, {classes} x {CLASSIFY_HIDDEN} expected",
-            head.len()
+            "head is {} bytes, {classes} x {CLASSIFY_HIDDEN} i32 ({want} bytes) expected",
+            head_le.len()
         )));
     }
     let mut out = CLASSIFY_MAGIC_V1.to_vec();
     out.extend_from_slice(&classes.to_le_bytes());
-    for w in head {
-        out.extend_from_slice(&w.to_le_bytes());
-    }
-    out.extend_from_slice(&encode_embed_input(texts)?);
-    ClassifyInput::parse(&out)?;
-    Ok(out)
+    out.extend_from_slice(head_le);
+    out.extend_from_slice(texts);
+    let count = ClassifyInput::parse(&out)?.texts.len();
+    Ok((out, count))
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use deai_proto::compute::v1 as pb;
 use deai_types::{Event, StateRead, StateReadExt, StateWrite, StateWriteExt};
 
 use crate::{
-    input::{ClassifyInput, CLASSIFY_HIDDEN, CLASSIFY_MAGIC_V1, CLASSIFY_MAX_CLASSES},
+    input::{classify_input, CLASSIFY_MAX_CLASSES},
     msg::SubmitJob,
     record::{sha3, validate_model_id},
     state_key, BlockCtx, ComputeError, ComputeRead, Kind,
@@ -37,17 +37,15 @@ pub const MIN_SUITE_REPLICATION: u32 = 3;
 pub const MAX_SUITE_NAME: usize = 128;
 
 /// A suite's `classify` input: its head over its texts.
-pub fn classify_input(s: &pb::EvalSuite) -> Vec<u8> {
-    let mut input = CLASSIFY_MAGIC_V1.to_vec();
-    input.extend_from_slice(&s.classes.to_le_bytes());
-    input.extend_from_slice(&s.head);
-    input.extend_from_slice(&s.texts);
-    input
+pub fn suite_input(s: &pb::EvalSuite) -> Result<Vec<u8>, ComputeError> {
+    Ok(classify_input(s.classes, &s.head, &s.texts)
+        .map_err(|e| invalid(e.to_string()))?
+        .0)
 }
 
 /// A suite's hash: SHA3-256 of its classify input and its labels.
-pub fn suite_hash(s: &pb::EvalSuite) -> [u8; 32] {
-    sha3(&[&classify_input(s), &s.labels])
+pub fn suite_hash(s: &pb::EvalSuite) -> Result<[u8; 32], ComputeError> {
+    Ok(sha3(&[&suite_input(s)?, &s.labels]))
 }
 
 fn invalid(reason: impl Into<String>) -> ComputeError {
@@ -63,22 +61,8 @@ pub fn validate(s: &pb::EvalSuite) -> Result<(), ComputeError> {
     if !(2..=CLASSIFY_MAX_CLASSES).contains(&s.classes) {
         return Err(invalid("classes must be 2 to 16"));
     }
-    let want = usize::try_from(s.classes)
-        .unwrap_or(usize::MAX)
-        .saturating_mul(CLASSIFY_HIDDEN)
-        .saturating_mul(4);
-    if s.head.len() != want {
-        return Err(invalid(format!(
-            "head is {} bytes, {} x {CLASSIFY_HIDDEN} i32 ({want} bytes) expected",
-            s.head.len(),
-            s.classes
-        )));
-    }
-    let input = classify_input(s);
-    let texts = ClassifyInput::parse(&input)
-        .map_err(|e| invalid(e.to_string()))?
-        .texts
-        .len();
+    let (_, texts) =
+        classify_input(s.classes, &s.head, &s.texts).map_err(|e| invalid(e.to_string()))?;
     if s.labels.len() != texts {
         return Err(invalid(format!(
             "{texts} texts but {} labels",
@@ -245,7 +229,7 @@ impl RegisterEvalSuite {
         )?;
         let mut s = self.suite.clone();
         s.id = id;
-        s.hash = suite_hash(&s).to_vec();
+        s.hash = suite_hash(&s)?.to_vec();
         state.put_proto(state_key::suite(id), &s)?;
         state.put_raw(
             state_key::model_suite(model, id),
@@ -339,7 +323,7 @@ impl RunEvalSuite {
     ) -> Result<Vec<Event>, ComputeError> {
         let s = suite(state, self.suite_id)?
             .ok_or_else(|| invalid(format!("no suite {}", self.suite_id)))?;
-        let input = classify_input(&s);
+        let input = suite_input(&s)?;
         let job = SubmitJob {
             requester: self.requester,
             kind: Kind::Classify,

@@ -342,22 +342,21 @@ fn evaluated(
     round: &mut pb::Round,
     b: EndBlock<'_>,
 ) -> Result<Vec<Event>, RoundsError> {
-    let parent = b.providers.job_outcome(&*state, round.parent_eval_job)?;
-    let new_job = b.providers.job_outcome(&*state, round.new_eval_job)?;
-    let (
-        JobOutcome::Settled {
-            output: parent_out,
-            spent: parent_spent,
-        },
-        JobOutcome::Settled {
-            output: new_out,
-            spent: new_spent,
-        },
-    ) = (&parent, &new_job)
+    let outcomes = [
+        b.providers.job_outcome(&*state, round.parent_eval_job)?,
+        b.providers.job_outcome(&*state, round.new_eval_job)?,
+    ];
+    let [JobOutcome::Settled {
+        output: parent_out,
+        spent: parent_spent,
+    }, JobOutcome::Settled {
+        output: new_out,
+        spent: new_spent,
+    }] = outcomes
     else {
         // Looked at again when both may have settled: the later reveal
         // deadline of an assigned job, else the next block.
-        let at = [&parent, &new_job]
+        let at = outcomes
             .iter()
             .filter_map(|o| match o {
                 JobOutcome::Running { settles_at } => Some(*settles_at),
@@ -367,8 +366,6 @@ fn evaluated(
         state.put_raw(state_key::due(at, round.id), Vec::new())?;
         return Ok(Vec::new());
     };
-    let (parent_out, new_out) = (parent_out.clone(), new_out.clone());
-    let (parent_spent, new_spent) = (*parent_spent, *new_spent);
     let spent = parent_spent
         .checked_add(new_spent)
         .ok_or_else(|| RoundsError::Corrupt("evaluation cost overflow".into()))?;

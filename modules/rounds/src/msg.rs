@@ -55,6 +55,8 @@ pub struct OpenRound {
     pub eval_set: pb::EvalSet,
     /// The reward pool.
     pub pool: Coin,
+    /// For an evaluation set of texts, its checked market terms.
+    pub market: Option<params::MarketEval>,
     /// The compute module's providers and models, as the app wires them.
     pub providers: &'static dyn Providers,
 }
@@ -81,7 +83,7 @@ impl OpenRound {
         let eval_set = m
             .eval_set
             .ok_or_else(|| RoundsError::Invalid("eval_set missing".into()))?;
-        params::validate_eval_set(&eval_set, &config, pool.amount, providers)?;
+        let market = params::validate_eval_set(&eval_set, &config, pool.amount, providers)?;
         if mask::eval_set_hash(&eval_set).as_slice() != config.eval_set_hash.as_slice() {
             return Err(RoundsError::Invalid(
                 "eval_set does not hash to eval_set_hash".into(),
@@ -92,6 +94,7 @@ impl OpenRound {
             config,
             eval_set,
             pool,
+            market,
             providers,
         })
     }
@@ -160,8 +163,8 @@ impl OpenRound {
             )
             .map_err(|e| RoundsError::Funds(format!("reward pool from the treasury: {e}")))?,
         );
-        if !self.eval_set.texts.is_empty() {
-            self.check_market_takes_the_evaluation(&*s, ctx.height)?;
+        if let Some(market) = &self.market {
+            self.check_market_takes_the_evaluation(&*s, ctx.height, market)?;
         }
         s.put_round(&round)?;
         s.put_raw(
@@ -187,23 +190,17 @@ impl OpenRound {
         &self,
         state: &dyn StateWrite,
         height: u64,
+        market: &params::MarketEval,
     ) -> Result<(), RoundsError> {
         let c = &self.config;
-        let zero = vec![0; params::words(c.classes)];
-        let (input, _) = self
-            .providers
-            .classify_input(c.classes, &zero, &self.eval_set.texts)
-            .map_err(|why| RoundsError::Invalid(format!("eval set: texts: {why}")))?;
-        let price = Coin::parse_amount(&c.eval_price_per_replica)
-            .map_err(|e| RoundsError::Invalid(format!("eval_price_per_replica: {e}")))?;
         let requester = crate::module_address();
         let mut scratch = deai_types::Overlay::new(state);
         let job = crate::ClassifyJob {
             requester: &requester,
             model_id: &c.base_model_id,
-            input: &input,
+            input: &market.zero_head_input,
             replication: c.eval_replication,
-            price_per_replica: price,
+            price_per_replica: market.price_per_replica,
             height,
             prev_app_hash: &[],
         };

@@ -97,17 +97,27 @@ pub fn validate_config(c: &pb::RoundConfig) -> Result<Coin, RoundsError> {
 /// Most providers of each evaluation job (an evaluation set of texts).
 pub const MAX_EVAL_REPLICATION: u32 = 16;
 
+/// The checked market terms of an evaluation set of texts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketEval {
+    /// The `classify` input of the zero head over the set's texts: one of
+    /// the jobs the round will submit, the same size as the other.
+    pub zero_head_input: Vec<u8>,
+    /// udeai per replica of each job.
+    pub price_per_replica: u128,
+}
+
 /// Checks an evaluation set against the round's configuration `c` (whose
-/// pool is `pool` udeai) and the bounds, and returns its number of
-/// examples. A set of embeddings is evaluated on chain, so its size bounds
-/// the end block's work; a set of texts must be a `classify` input compute
-/// accepts, and its two evaluation jobs may cost at most half the pool.
+/// pool is `pool` udeai) and the bounds. A set of embeddings is evaluated
+/// on chain, so its size bounds the end block's work (`None`); a set of
+/// texts must be a `classify` input compute accepts, and its two evaluation
+/// jobs may cost at most half the pool (its terms).
 pub fn validate_eval_set(
     e: &pb::EvalSet,
     c: &pb::RoundConfig,
     pool: u128,
     providers: &dyn Providers,
-) -> Result<u32, RoundsError> {
+) -> Result<Option<MarketEval>, RoundsError> {
     let bad = |s: String| Err(RoundsError::Invalid(format!("eval set: {s}")));
     let count = u32::try_from(e.labels.len())
         .ok()
@@ -141,13 +151,13 @@ pub fn validate_eval_set(
                 "examples x hidden x classes exceeds {MAX_EVAL_OPS}"
             ));
         }
-        return Ok(count);
+        return Ok(None);
     }
     if !e.embeddings.is_empty() {
         return bad("either embeddings or texts, not both".into());
     }
     let zero = vec![0; words(c.classes)];
-    let (_, texts) = providers
+    let (zero_head_input, texts) = providers
         .classify_input(c.classes, &zero, &e.texts)
         .map_err(|why| RoundsError::Invalid(format!("eval set: texts: {why}")))?;
     if texts != count {
@@ -171,7 +181,10 @@ pub fn validate_eval_set(
                 .into(),
         );
     }
-    Ok(count)
+    Ok(Some(MarketEval {
+        zero_head_input,
+        price_per_replica: price,
+    }))
 }
 
 /// Poisson mean of each half of a contributor's Skellam share:

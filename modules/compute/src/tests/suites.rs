@@ -132,7 +132,10 @@ fn a_required_suite_gates_the_model_until_a_run_passes_and_again_when_one_fails(
     assert_eq!(attr(registered[0], "suite_id"), "1");
     assert_eq!(attr(registered[0], "required"), "true");
     let stored = crate::suite::suite(&c.state, 1).unwrap().unwrap();
-    assert_eq!(stored.hash, crate::suite::suite_hash(&stored).to_vec());
+    assert_eq!(
+        stored.hash,
+        crate::suite::suite_hash(&stored).unwrap().to_vec()
+    );
     // Required and not yet passed: jobs naming the model are refused.
     let err = embed_job(&mut c).unwrap_err().to_string();
     assert!(err.contains("has not passed evaluation suite 1"), "{err}");
