@@ -5,10 +5,8 @@
 //! heads with `classify` jobs in the compute market.
 
 use deai_compute_module::{
-    input::{classify_input, invalid_input_result_hash},
-    msg::SubmitJob,
-    record::sha3,
-    BlockCtx, ComputeError, ComputeRead, JobStatus, Kind,
+    input::classify_input, msg::SubmitJob, record::sha3, BlockCtx, ComputeError, ComputeRead,
+    JobStatus, Kind,
 };
 use deai_rounds::{ClassifyJob, JobOutcome, Providers, RoundsError};
 use deai_types::{Address, Event, StateError, StateRead, StateWrite};
@@ -100,12 +98,7 @@ impl Providers for ComputeProviders {
                 )))
             }
         }
-        let agreed = job
-            .result_hash
-            .filter(|h| job.status == JobStatus::Finalized && *h != invalid_input_result_hash());
-        let output = agreed
-            .filter(|h| !job.output.is_empty() && sha3(&[&job.output]) == *h)
-            .map(|_| job.output.clone());
+        let output = job.agreed_output().map(<[u8]>::to_vec);
         let paid = job
             .assignments
             .iter()

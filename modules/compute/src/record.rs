@@ -306,6 +306,18 @@ impl Job {
         self.assignments.iter().all(|a| a.commitment.is_some())
     }
 
+    /// The output a strict majority agreed on, once the job is finalized on
+    /// a real result whose bytes a provider revealed; `None` otherwise (not
+    /// settled, disputed, expired, the invalid-input answer, or no bytes).
+    pub fn agreed_output(&self) -> Option<&[u8]> {
+        let h = self.result_hash?;
+        (self.status == JobStatus::Finalized
+            && h != crate::input::invalid_input_result_hash()
+            && !self.output.is_empty()
+            && sha3(&[&self.output]) == h)
+            .then_some(self.output.as_slice())
+    }
+
     /// The protobuf form.
     pub fn to_proto(&self) -> pb::Job {
         pb::Job {

@@ -147,23 +147,13 @@ pub fn record<S: StateWrite + ?Sized>(
     let Some(s) = suite(state, job.eval_suite_id)? else {
         return Ok(Vec::new());
     };
-    let agreed = job.result_hash.is_some_and(|h| {
-        h != crate::input::invalid_input_result_hash()
-            && !job.output.is_empty()
-            && sha3(&[&job.output]) == h
-    });
-    if !agreed
-        || job.output.len() != s.labels.len()
-        || job.output.iter().any(|&c| u32::from(c) >= s.classes)
-    {
+    let Some(output) = job.agreed_output() else {
+        return Ok(Vec::new());
+    };
+    if output.len() != s.labels.len() || output.iter().any(|&c| u32::from(c) >= s.classes) {
         return Ok(Vec::new());
     }
-    let correct = job
-        .output
-        .iter()
-        .zip(&s.labels)
-        .filter(|(a, b)| a == b)
-        .count();
+    let correct = output.iter().zip(&s.labels).filter(|(a, b)| a == b).count();
     let count = s.labels.len();
     // At most 256 texts: no overflow.
     let passed = (correct as u64).saturating_mul(1_000_000)
