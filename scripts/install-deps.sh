@@ -4,11 +4,14 @@
 # lavapipe Vulkan driver and the Vulkan loader (the compute node's kernels
 # run on it when no GPU is present), glslc (compiles the GLSL shaders), and
 # Rust through rustup when cargo is missing; pip downloads the compute node's
-# test model (scripts/test.sh). Safe to run again.
+# test model (scripts/test.sh); QEMU's user-mode emulator and an AArch64 cross
+# linker run the CPU backend's NEON kernels on any machine (scripts/test-neon.sh).
+# Safe to run again.
 set -euo pipefail
 
 packages=(build-essential clang libclang-dev pkg-config ca-certificates curl
-          mesa-vulkan-drivers libvulkan1 libvulkan-dev glslc python3-pip python3-venv)
+          mesa-vulkan-drivers libvulkan1 libvulkan-dev glslc python3-pip python3-venv
+          qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

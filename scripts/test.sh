@@ -54,6 +54,8 @@ cargo fmt --all -- --check
 # against a real CometBFT node inside deaid/tests/localnet.rs).
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
 cargo test --workspace --locked
+# The CPU backend's NEON kernels, built for AArch64 and run under QEMU.
+./scripts/test-neon.sh
 # Lints on every target, with the test build's dependencies already compiled.
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # Coverage-guided fuzzing, a short run of every target (it links the RocksDB

@@ -933,7 +933,7 @@ impl Backend for AnyBackend {
 ///
 /// `DEAI_BACKEND=reference|cpu|vulkan` ([`BACKEND_ENV`]) forces a choice (`vulkan` then
 /// opens the default device, lavapipe included, and fails without one);
-/// `DEAI_CPU_ISA=scalar|avx2|avx512-vnni` forces the CPU backend's instruction set.
+/// `DEAI_CPU_ISA=scalar|avx2|avx512-vnni|neon|neon-dot` forces the CPU backend's instruction set.
 /// `options` configure the Vulkan executor when one is opened.
 pub fn best_backend(options: ExecutorOptions) -> Result<AnyBackend, ComputeError> {
     let forced = match std::env::var(BACKEND_ENV) {

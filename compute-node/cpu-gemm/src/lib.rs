@@ -1,0 +1,392 @@
+//! gemm-i8 on the CPU with SIMD micro-kernels: AVX-512 VNNI or AVX2 on x86-64, NEON with
+//! or without its dot-product instructions on AArch64 (chosen at run time), and a
+//! portable scalar path everywhere; multi-threaded over rows or columns with rayon.
+//!
+//! Every kernel gives the same bytes as the plain product [`gemm_reference`]: each output
+//! is the int32 dot product of a row of `A` and a row of `Bt`, added with wrapping int32
+//! arithmetic. Integer addition modulo 2³² is associative and commutative, so lanes,
+//! blocks and tiles in any order give the same sum modulo 2³² as adding the products in
+//! order; when every true partial sum lies in int32 (the compute node bounds `k` so that
+//! it does), that sum is the true dot product. No floating point is involved.
+//!
+//! This crate is kept free of the compute node's other dependencies so that the NEON
+//! kernels can be built for AArch64 and checked under an emulator on any machine
+//! (`scripts/test-neon.sh`).
+
+use std::{fmt, str::FromStr};
+
+use rayon::prelude::*;
+
+#[cfg(target_arch = "aarch64")]
+mod neon;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+/// An instruction set the CPU gemm-i8 can use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Isa {
+    /// Portable Rust (whatever the compiler vectorizes for the build target).
+    Scalar,
+    /// x86-64 AVX2: bytes widened to 16 bits, `vpmaddwd`.
+    Avx2,
+    /// x86-64 AVX-512 (F, BW) with VNNI: `vpdpbusd`, 64 byte products per instruction.
+    Avx512Vnni,
+    /// AArch64 Advanced SIMD: `smull` byte products into 16 bits, `sadalp` into 32.
+    Neon,
+    /// AArch64 with the dot-product extension (Armv8.2 `dotprod`): `sdot`, 16 byte
+    /// products per instruction.
+    NeonDot,
+}
+
+impl Isa {
+    /// Every instruction set: the portable path, then each architecture's, slowest first.
+    pub const ALL: [Isa; 5] = [
+        Isa::Scalar,
+        Isa::Avx2,
+        Isa::Avx512Vnni,
+        Isa::Neon,
+        Isa::NeonDot,
+    ];
+
+    /// Whether this CPU can run `self` (runtime detection).
+    pub fn is_available(self) -> bool {
+        match self {
+            Isa::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => x86::Avx2::detect().is_some(),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512Vnni => x86::Vnni::detect().is_some(),
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => true,
+            #[cfg(target_arch = "aarch64")]
+            Isa::NeonDot => neon::Dot::detect().is_some(),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+
+    /// The instruction sets this CPU can run, slowest first.
+    pub fn available() -> Vec<Isa> {
+        Self::ALL.into_iter().filter(|i| i.is_available()).collect()
+    }
+
+    /// The fastest instruction set this CPU can run.
+    pub fn best() -> Isa {
+        Self::available().pop().unwrap_or(Isa::Scalar)
+    }
+
+    /// Short name, as `FromStr` reads it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Scalar => "scalar",
+            Isa::Avx2 => "avx2",
+            Isa::Avx512Vnni => "avx512-vnni",
+            Isa::Neon => "neon",
+            Isa::NeonDot => "neon-dot",
+        }
+    }
+}
+
+impl fmt::Display for Isa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Isa {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|i| i.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|i| i.name()).collect();
+                format!("unknown instruction set `{s}` ({})", names.join(", "))
+            })
+    }
+}
+
+/// Multiply-adds below which a product runs on the calling thread (a fork costs a few µs).
+pub const PARALLEL_MIN_MACS: usize = 1 << 20;
+
+/// `c (m × n) = a (m × k) × bt (n × k)ᵀ`, all row-major, on `isa` (the portable path when
+/// this CPU lacks it); `threads` lets the work split over rayon's pool (rows of `C` when
+/// there are many, else columns) when it is big enough to gain from it.
+///
+/// # Panics
+/// If the slices' lengths are not `m·k`, `n·k` and `m·n`.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm(
+    isa: Isa,
+    threads: bool,
+    a: &[i8],
+    bt: &[i8],
+    m: usize,
+    n: usize,
+    k: usize,
+    c: &mut [i32],
+) {
+    assert!(
+        a.len() == m * k && bt.len() == n * k && c.len() == m * n,
+        "gemm-i8 slices do not match {m}×{n}×{k}"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        c.fill(0);
+        return;
+    }
+    let workers = if threads && m * n * k >= PARALLEL_MIN_MACS {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
+    if workers <= 1 {
+        block(isa, a, bt, m, n, k, c);
+        return;
+    }
+    if m >= 16 * workers {
+        // Row chunks: each task owns whole rows of C. A few chunks per worker balance
+        // uneven progress; multiples of 4 rows keep tiles whole.
+        let rows = (m.div_ceil(4 * workers)).next_multiple_of(4);
+        c.par_chunks_mut(rows * n)
+            .zip(a.par_chunks(rows * k))
+            .for_each(|(cc, aa)| {
+                block(isa, aa, bt, aa.len() / k, n, k, cc);
+            });
+    } else {
+        // Few rows (a sentence's tokens): column chunks into private buffers, then copied.
+        let cols = (n.div_ceil(2 * workers)).next_multiple_of(4).max(4);
+        let parts: Vec<(usize, Vec<i32>)> = bt
+            .par_chunks(cols * k)
+            .enumerate()
+            .map(|(p, bb)| {
+                let nn = bb.len() / k;
+                let mut part = vec![0i32; m * nn];
+                block(isa, a, bb, m, nn, k, &mut part);
+                (p * cols, part)
+            })
+            .collect();
+        for (j0, part) in parts {
+            let nn = part.len() / m;
+            for (dst, src) in c.chunks_exact_mut(n).zip(part.chunks_exact(nn)) {
+                dst[j0..j0 + nn].copy_from_slice(src);
+            }
+        }
+    }
+}
+
+/// The plain product every kernel must equal: `c[i][j] = Σ_t a[i][t]·bt[j][t]`, the
+/// products added in order with wrapping int32 arithmetic.
+///
+/// # Panics
+/// If the slices' lengths are not `m·k`, `n·k` and `m·n`.
+pub fn gemm_reference(a: &[i8], bt: &[i8], m: usize, n: usize, k: usize, c: &mut [i32]) {
+    assert!(
+        a.len() == m * k && bt.len() == n * k && c.len() == m * n,
+        "gemm-i8 slices do not match {m}×{n}×{k}"
+    );
+    for i in 0..m {
+        for j in 0..n {
+            c[i * n + j] = dot(&a[i * k..(i + 1) * k], &bt[j * k..(j + 1) * k]);
+        }
+    }
+}
+
+/// Depth of a slab of `k`: 4 rows of `Bt` this deep (16 KiB of int8, 32 KiB widened to
+/// int16) stay in L1 while `A` streams past them; a multiple of 64.
+const K_BLOCK: usize = 4096;
+
+/// The single-threaded product on `isa` (see [`gemm`]); `k > 0`.
+fn block(isa: Isa, a: &[i8], bt: &[i8], m: usize, n: usize, k: usize, c: &mut [i32]) {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512Vnni => match x86::Vnni::detect() {
+            Some(v) => vnni(v, a, bt, (m, n, k), c),
+            None => scalar(a, bt, m, n, k, c),
+        },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => match x86::Avx2::detect() {
+            Some(v) => avx2(v, a, bt, (m, n, k), c),
+            None => scalar(a, bt, m, n, k, c),
+        },
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => neon_product(neon::Kernel::Widening, a, bt, (m, n, k), c),
+        #[cfg(target_arch = "aarch64")]
+        Isa::NeonDot => match neon::Dot::detect() {
+            Some(d) => neon_product(neon::Kernel::Dot(d), a, bt, (m, n, k), c),
+            None => neon_product(neon::Kernel::Widening, a, bt, (m, n, k), c),
+        },
+        _ => scalar(a, bt, m, n, k, c),
+    }
+}
+
+/// The loop nest of the AVX-512 VNNI path: `A` biased to unsigned once, then for each
+/// [`K_BLOCK`]-deep slab, each block of rows of `A` that fits L2 ([`rows_per_l2`]) and
+/// each group of 4 rows of `Bt`, every row of the block (the group stays in L1 while the
+/// block streams past it from L2).
+#[cfg(target_arch = "x86_64")]
+fn vnni(v: x86::Vnni, a: &[i8], bt: &[i8], (_, n, k): (usize, usize, usize), c: &mut [i32]) {
+    let mut biased = vec![0u8; a.len()];
+    for (d, &x) in biased.iter_mut().zip(a) {
+        *d = x as u8 ^ 0x80;
+    }
+    let m = a.len() / k;
+    c.fill(0);
+    let mut k0 = 0;
+    while k0 < k {
+        let k1 = (k0 + K_BLOCK).min(k);
+        let mc = rows_per_l2(k1 - k0);
+        for i0 in (0..m).step_by(mc) {
+            let i1 = (i0 + mc).min(m);
+            let a_block = &biased[i0 * k..i1 * k];
+            let c_block = &mut c[i0 * n..i1 * n];
+            for j in (0..n).step_by(4) {
+                let rows: Vec<&[i8]> = (j..(j + 4).min(n))
+                    .map(|q| &bt[q * k..(q + 1) * k])
+                    .collect();
+                x86::panel_vnni(v, a_block, k, &rows, (k0, k1), c_block, n, j);
+            }
+        }
+        k0 = k1;
+    }
+}
+
+/// The loop nest of the AVX2 path: `A` widened to int16 and zero-padded to a multiple of
+/// 16 once; for each [`K_BLOCK`]-deep slab and block of rows of `A` that fits L2, each
+/// group of 4 rows of `Bt` is widened into a small buffer that stays in L1 while the
+/// block streams past it. (Widening `Bt` once per block costs `1/rows` of the products.)
+#[cfg(target_arch = "x86_64")]
+fn avx2(v: x86::Avx2, a: &[i8], bt: &[i8], (m, n, k): (usize, usize, usize), c: &mut [i32]) {
+    let kp = k.next_multiple_of(16);
+    let mut wa = vec![0i16; m * kp];
+    for (dst, src) in wa.chunks_exact_mut(kp).zip(a.chunks_exact(k)) {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = i16::from(s);
+        }
+    }
+    c.fill(0);
+    // Four widened rows of `Bt`; only the current slab k0..k1 is filled (and touched).
+    let mut wb = vec![0i16; 4 * kp];
+    let mut k0 = 0;
+    while k0 < kp {
+        let k1 = (k0 + K_BLOCK).min(kp);
+        let mc = rows_per_l2(2 * (k1 - k0));
+        for i0 in (0..m).step_by(mc) {
+            let i1 = (i0 + mc).min(m);
+            for j in (0..n).step_by(4) {
+                let nr = (n - j).min(4);
+                for (q, dst) in wb.chunks_exact_mut(kp).take(nr).enumerate() {
+                    let src = &bt[(j + q) * k..(j + q + 1) * k];
+                    let real = k1.min(k).saturating_sub(k0);
+                    let slab = &mut dst[k0..k1];
+                    for (d, &s) in slab.iter_mut().zip(&src[k0.min(k)..]) {
+                        *d = i16::from(s);
+                    }
+                    slab[real..].fill(0);
+                }
+                let rows: Vec<&[i16]> = wb.chunks_exact(kp).take(nr).collect();
+                x86::panel_avx2(
+                    v,
+                    &wa[i0 * kp..i1 * kp],
+                    kp,
+                    &rows,
+                    (k0, k1),
+                    &mut c[i0 * n..i1 * n],
+                    n,
+                    j,
+                );
+            }
+        }
+        k0 = k1;
+    }
+}
+
+/// The loop nest of both NEON paths: `A` and `Bt` zero-padded to a multiple of 16 bytes
+/// per row when `k` is not one (zeros add nothing to a dot product); then, like the x86
+/// paths, for each [`K_BLOCK`]-deep slab and block of rows of `A` that fits L2, each group
+/// of 4 rows of `Bt` against every row of the block.
+#[cfg(target_arch = "aarch64")]
+fn neon_product(
+    kernel: neon::Kernel,
+    a: &[i8],
+    bt: &[i8],
+    (m, n, k): (usize, usize, usize),
+    c: &mut [i32],
+) {
+    let kp = k.next_multiple_of(16);
+    let (pa, pb);
+    let (a, bt) = if kp == k {
+        (a, bt)
+    } else {
+        pa = pad_rows(a, k, kp);
+        pb = pad_rows(bt, k, kp);
+        (&pa[..], &pb[..])
+    };
+    c.fill(0);
+    let mut k0 = 0;
+    while k0 < kp {
+        let k1 = (k0 + K_BLOCK).min(kp);
+        let mc = rows_per_l2(k1 - k0);
+        for i0 in (0..m).step_by(mc) {
+            let i1 = (i0 + mc).min(m);
+            for j in (0..n).step_by(4) {
+                let rows: Vec<&[i8]> = (j..(j + 4).min(n))
+                    .map(|q| &bt[q * kp..(q + 1) * kp])
+                    .collect();
+                neon::panel(
+                    kernel,
+                    &a[i0 * kp..i1 * kp],
+                    kp,
+                    &rows,
+                    (k0, k1),
+                    &mut c[i0 * n..i1 * n],
+                    n,
+                    j,
+                );
+            }
+        }
+        k0 = k1;
+    }
+}
+
+/// `rows` rows of `k` bytes copied into rows of `kp >= k` bytes, zero-filled.
+#[cfg(target_arch = "aarch64")]
+fn pad_rows(x: &[i8], k: usize, kp: usize) -> Vec<i8> {
+    let mut out = vec![0i8; x.len() / k * kp];
+    for (dst, src) in out.chunks_exact_mut(kp).zip(x.chunks_exact(k)) {
+        dst[..k].copy_from_slice(src);
+    }
+    out
+}
+
+/// Rows of `A` per block so that a block of rows `bytes_per_row` long fills about half
+/// of a typical 1-2 MiB L2 (a multiple of 4, at least 4).
+fn rows_per_l2(bytes_per_row: usize) -> usize {
+    const L2_BLOCK_BYTES: usize = 512 * 1024;
+    (L2_BLOCK_BYTES / bytes_per_row.max(1)).max(4) / 4 * 4
+}
+
+/// The portable product: each output a wrapping i32 dot product, blocked over rows of `Bt`
+/// like the reference.
+fn scalar(a: &[i8], bt: &[i8], m: usize, n: usize, k: usize, c: &mut [i32]) {
+    for j0 in (0..n).step_by(64) {
+        let j1 = (j0 + 64).min(n);
+        for i in 0..m {
+            let ar = &a[i * k..(i + 1) * k];
+            for j in j0..j1 {
+                c[i * n + j] = dot(ar, &bt[j * k..(j + 1) * k]);
+            }
+        }
+    }
+}
+
+/// `Σ a[t]·b[t]`, wrapping i32.
+#[inline]
+fn dot(a: &[i8], b: &[i8]) -> i32 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| i32::from(x) * i32::from(y))
+        .fold(0i32, |s, p| s.wrapping_add(p))
+}
