@@ -548,13 +548,7 @@ impl Workload {
     /// Runs an `embed` job: the text or batch of texts `input` (see the module docs)
     /// through model `model_id`, loaded from `--models` on first use.
     pub fn run_embed(&self, model_id: &str, input: &[u8]) -> Result<JobOutput, WorkloadError> {
-        let (model, tokens) = self.prepare_embed(model_id, input)?;
-        let (rows, took, backend) = self.embed_tokens(&model, &tokens)?;
-        Ok(JobOutput::from_output(
-            canonical_bytes(&stack_rows(&rows)?),
-            took,
-            backend,
-        ))
+        self.run_texts(Kind::Embed, model_id, input)
     }
 
     /// Runs a `classify` job: the input's texts embedded as by `embed` through model
@@ -562,89 +556,86 @@ impl Workload {
     /// ([`deai_rounds_client::feature`]) and classified by the input's head
     /// ([`deai_rounds::head::predict`]). The output is one byte per text, its class.
     pub fn run_classify(&self, model_id: &str, input: &[u8]) -> Result<JobOutput, WorkloadError> {
-        let bad = |reason: String| WorkloadError::BadInput {
-            kind: "classify",
-            reason,
-        };
-        let job = ClassifyInput::parse(input).map_err(|e| bad(e.to_string()))?;
-        let model = self.model(model_id)?;
-        let hidden = model.encoder().config().hidden;
-        if hidden != CLASSIFY_HIDDEN {
-            return Err(bad(format!(
-                "the head is {CLASSIFY_HIDDEN} wide and model {model_id} embeds {hidden} wide"
-            )));
-        }
-        let tokens = tokenize_all(&model, &job.texts, "classify")?;
-        let (rows, took, backend) = self.embed_tokens(&model, &tokens)?;
-        let classes = rows
-            .iter()
-            .map(|row| {
-                let x = deai_rounds_client::feature(row.data());
-                // At most 16 classes.
-                u8::try_from(deai_rounds::head::predict(&job.head, &x)).unwrap_or(u8::MAX)
-            })
-            .collect();
-        Ok(JobOutput::from_output(classes, took, backend))
+        self.run_texts(Kind::Classify, model_id, input)
+    }
+
+    /// One job of a kind that embeds texts, alone.
+    fn run_texts(
+        &self,
+        kind: Kind,
+        model_id: &str,
+        input: &[u8],
+    ) -> Result<JobOutput, WorkloadError> {
+        let job = self.prepare_texts(kind, model_id, input)?;
+        let (rows, took, backend) = self.embed_tokens(&job.model, &job.tokens)?;
+        Ok(JobOutput::from_output(
+            job.finish.output(&rows)?,
+            took,
+            backend,
+        ))
     }
 
     /// Runs several jobs, as [`Self::run`] runs each, with the texts of all the `embed`
-    /// jobs of one model in one batch: on the CPU backend a job of one text then no longer
-    /// leaves the other cores idle, and on Vulkan one pass carries them all. Each job's
-    /// result is the one [`Self::run`] gives it alone (every text is its own forward pass,
-    /// whatever else is in the batch), and a job that fails (an input the tokenizer
-    /// refuses, a model not held) fails alone. Results are in the order of `jobs`.
+    /// and `classify` jobs of one model in one batch: on the CPU backend a job of one
+    /// text then no longer leaves the other cores idle, and on Vulkan one pass carries
+    /// them all. Each job's result is the one [`Self::run`] gives it alone (every text is
+    /// its own forward pass, whatever else is in the batch), and a job that fails (an
+    /// input the tokenizer refuses, a model not held) fails alone. Results are in the
+    /// order of `jobs`.
     pub fn run_many(&self, jobs: &[JobSpec<'_>]) -> Vec<Result<JobOutput, WorkloadError>> {
         let mut results: Vec<Option<Result<JobOutput, WorkloadError>>> =
             jobs.iter().map(|_| None).collect();
-        // Embed jobs by model, in job order within each model; the rest run one by one.
-        let mut by_model: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        // Jobs that embed texts, by model, in job order within each model; the rest run
+        // one by one.
+        let mut by_model: BTreeMap<&str, Vec<(usize, Kind)>> = BTreeMap::new();
         for (i, job) in jobs.iter().enumerate() {
-            if matches!(Kind::parse(job.kind), Ok(Kind::Embed)) {
-                by_model
+            match Kind::parse(job.kind) {
+                Ok(kind @ (Kind::Embed | Kind::Classify)) => by_model
                     .entry(job.model_id.unwrap_or_default())
                     .or_default()
-                    .push(i);
-            } else {
-                results[i] = Some(self.run(job.kind, job.model_id, job.input));
+                    .push((i, kind)),
+                _ => results[i] = Some(self.run(job.kind, job.model_id, job.input)),
             }
         }
         for (model_id, members) in by_model {
             // Each job is checked and tokenized on its own, so a bad one fails alone.
             let mut ready = Vec::with_capacity(members.len());
-            for i in members {
-                match self.prepare_embed(model_id, jobs[i].input) {
-                    Ok((model, tokens)) => ready.push((i, model, tokens)),
+            for (i, kind) in members {
+                match self.prepare_texts(kind, model_id, jobs[i].input) {
+                    Ok(job) => ready.push((i, job)),
                     Err(e) => results[i] = Some(Err(e)),
                 }
             }
-            for chunk in batches(&ready, |(_, _, t)| t.len(), MAX_BATCH_SEQUENCES) {
-                let Some((_, model, _)) = chunk.first() else {
+            for chunk in batches(&ready, |(_, job)| job.tokens.len(), MAX_BATCH_SEQUENCES) {
+                let Some((_, first)) = chunk.first() else {
                     continue;
                 };
                 let tokens: Vec<Tokens> = chunk
                     .iter()
-                    .flat_map(|(_, _, t)| t.iter().cloned())
+                    .flat_map(|(_, job)| job.tokens.iter().cloned())
                     .collect();
-                match self.embed_tokens(model, &tokens) {
+                match self.embed_tokens(&first.model, &tokens) {
                     Ok((rows, took, backend)) => {
                         let total = u32::try_from(tokens.len()).unwrap_or(u32::MAX).max(1);
                         let mut rest = rows.as_slice();
-                        for (i, _, t) in chunk {
-                            let (mine, after) = rest.split_at(t.len().min(rest.len()));
+                        for (i, job) in chunk {
+                            let (mine, after) = rest.split_at(job.tokens.len().min(rest.len()));
                             rest = after;
-                            let count = u32::try_from(t.len()).unwrap_or(u32::MAX);
+                            let count = u32::try_from(job.tokens.len()).unwrap_or(u32::MAX);
                             // The batch's kernel time, shared by text count.
                             let share = took * count / total;
-                            results[*i] = Some(stack_rows(mine).map(|m| {
-                                JobOutput::from_output(canonical_bytes(&m), share, backend)
-                            }));
+                            results[*i] = Some(
+                                job.finish
+                                    .output(mine)
+                                    .map(|out| JobOutput::from_output(out, share, backend)),
+                            );
                         }
                     }
                     // A batch failure is retried job by job, so it is attributed to the
                     // job that causes it (if any) rather than to the whole batch.
                     Err(e) => {
-                        tracing::warn!(error = %e, jobs = chunk.len(), "a batch of embed jobs failed: running them one by one");
-                        for (i, _, _) in chunk {
+                        tracing::warn!(error = %e, jobs = chunk.len(), "a batch of text jobs failed: running them one by one");
+                        for (i, _) in chunk {
                             results[*i] =
                                 Some(self.run(jobs[*i].kind, jobs[*i].model_id, jobs[*i].input));
                         }
@@ -658,22 +649,50 @@ impl Workload {
             .collect()
     }
 
-    /// An `embed` input checked, its model loaded and every text tokenized.
-    fn prepare_embed(
+    /// An `embed` or `classify` input checked, its model loaded and every text
+    /// tokenized. The input is checked before the model: an invalid text is invalid on
+    /// every node, whether or not it holds the model.
+    fn prepare_texts(
         &self,
+        kind: Kind,
         model_id: &str,
         input: &[u8],
-    ) -> Result<(Arc<SentenceModel>, Vec<Tokens>), WorkloadError> {
-        let bad = |reason: String| WorkloadError::BadInput {
-            kind: "embed",
-            reason,
-        };
-        // The input is checked before the model: an invalid text is invalid on every node,
-        // whether or not it holds the model.
-        let texts = embed_texts(input).map_err(|e| bad(e.to_string()))?;
-        let model = self.model(model_id)?;
-        let tokens = tokenize_all(&model, &texts, "embed")?;
-        Ok((model, tokens))
+    ) -> Result<TextJob, WorkloadError> {
+        match kind {
+            Kind::Classify => {
+                let bad = |reason: String| WorkloadError::BadInput {
+                    kind: "classify",
+                    reason,
+                };
+                let job = ClassifyInput::parse(input).map_err(|e| bad(e.to_string()))?;
+                let model = self.model(model_id)?;
+                let hidden = model.encoder().config().hidden;
+                if hidden != CLASSIFY_HIDDEN {
+                    return Err(bad(format!(
+                        "the head is {CLASSIFY_HIDDEN} wide and model {model_id} embeds {hidden} wide"
+                    )));
+                }
+                let tokens = tokenize_all(&model, &job.texts, "classify")?;
+                Ok(TextJob {
+                    model,
+                    tokens,
+                    finish: Finish::Classify(job.head),
+                })
+            }
+            _ => {
+                let texts = embed_texts(input).map_err(|e| WorkloadError::BadInput {
+                    kind: "embed",
+                    reason: e.to_string(),
+                })?;
+                let model = self.model(model_id)?;
+                let tokens = tokenize_all(&model, &texts, "embed")?;
+                Ok(TextJob {
+                    model,
+                    tokens,
+                    finish: Finish::Embed,
+                })
+            }
+        }
     }
 
     /// The embeddings of `tokens` (one row each, in order) on this node's backend, with
@@ -907,6 +926,39 @@ fn load_model(id: &str, path: &Path) -> Loaded {
     }
     tracing::info!(model = %id, path = %path.display(), load_ms = start.elapsed().as_millis() as u64, "model loaded and quantized");
     Ok(Arc::new(model))
+}
+
+/// A job whose texts are embedded: its model, its texts' tokens and what becomes of
+/// their embeddings.
+struct TextJob {
+    model: Arc<SentenceModel>,
+    tokens: Vec<Tokens>,
+    finish: Finish,
+}
+
+/// What a text job makes of its texts' embeddings (one row each, in order).
+enum Finish {
+    /// `embed`: the rows stacked, as canonical bytes.
+    Embed,
+    /// `classify`: one class byte per text, by this head (`classes × CLASSIFY_HIDDEN`).
+    Classify(Vec<i32>),
+}
+
+impl Finish {
+    /// The job's output bytes from its texts' embeddings.
+    fn output(&self, rows: &[Matrix<i32>]) -> Result<Vec<u8>, WorkloadError> {
+        match self {
+            Finish::Embed => Ok(canonical_bytes(&stack_rows(rows)?)),
+            Finish::Classify(head) => Ok(rows
+                .iter()
+                .map(|row| {
+                    let x = deai_rounds_client::feature(row.data());
+                    // At most 16 classes.
+                    u8::try_from(deai_rounds::head::predict(head, &x)).unwrap_or(u8::MAX)
+                })
+                .collect()),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! `Workload::run_many`, which a provider uses to run the jobs assigned to it in one block
-//! together: every job's result is the one it gets when run alone, and a bad job fails
+//! together (the texts of `embed` and `classify` jobs in one batch): every job's result is the one it gets when run alone, and a bad job fails
 //! alone. Needs all-MiniLM-L6-v2 (`DEAI_MINILM_DIR`, as `scripts/test.sh` sets); without
 //! it the test says why and passes, unless `DEAI_REQUIRE_MODEL=1`.
 
@@ -10,6 +10,7 @@ use deai_compute::{
     random_i8_matrix,
     workload::{encode_embed_input, GemmI8Input, JobSpec, ModelStore, Workload},
 };
+use deai_compute_module::input::{classify_input, CLASSIFY_HIDDEN};
 
 fn model_store() -> Option<ModelStore> {
     let dir = minilm_dir()?;
@@ -32,6 +33,11 @@ fn jobs_run_together_give_each_job_the_result_it_gets_alone_and_a_bad_job_fails_
     .unwrap();
     let gemm =
         GemmI8Input::encode(&random_i8_matrix(3, 20, 1), &random_i8_matrix(20, 5, 2)).unwrap();
+    // A 3-class head over the same texts.
+    let head: Vec<u8> = (0..3 * CLASSIFY_HIDDEN)
+        .flat_map(|i| ((i as i32 * 7919) % 201 - 100).to_le_bytes())
+        .collect();
+    let classify = classify_input(3, &head, &batch).unwrap().0;
     let other_model = "00".repeat(32);
     let jobs = [
         JobSpec {
@@ -71,6 +77,18 @@ fn jobs_run_together_give_each_job_the_result_it_gets_alone_and_a_bad_job_fails_
             model_id: Some(MODEL_ID),
             input: b"A man is eating food.",
         },
+        // Classify jobs share the embed jobs' batch.
+        JobSpec {
+            kind: "classify",
+            model_id: Some(MODEL_ID),
+            input: &classify,
+        },
+        // A classify input that is not one (a head of the wrong size).
+        JobSpec {
+            kind: "classify",
+            model_id: Some(MODEL_ID),
+            input: &classify[..classify.len() - 1],
+        },
     ];
     // The CPU backend (this machine's default) and the reference, each against itself
     // job by job, and the two against each other.
@@ -99,6 +117,9 @@ fn jobs_run_together_give_each_job_the_result_it_gets_alone_and_a_bad_job_fails_
     assert!(together[3].as_ref().unwrap_err().is_invalid_input());
     assert!(together[4].as_ref().unwrap_err().is_unsupported());
     assert!(together[5].as_ref().unwrap_err().is_unsupported());
+    assert!(together[8].as_ref().unwrap_err().is_invalid_input());
+    // One class byte per text of the batch.
+    assert_eq!(together[7].as_ref().unwrap().output.len(), 3);
     // The same text in two jobs of one batch: the same bytes.
     assert_eq!(
         together[0].as_ref().unwrap().output,

@@ -21,7 +21,7 @@ use deai_compute::workload::{
     answer, embed_texts, Answer, JobOutput, JobSpec, ModelStore, Workload, WorkloadError,
     MAX_BATCH_SEQUENCES,
 };
-use deai_compute_module::params::MAX_INPUT_BYTES;
+use deai_compute_module::{input::ClassifyInput, params::MAX_INPUT_BYTES};
 use deai_keys::Backend;
 use deai_proto::compute::v1 as pb;
 use deai_types::{Coin, BASE_DENOM};
@@ -748,14 +748,14 @@ fn run_groups(mut jobs: Vec<pb::Job>) -> Vec<Vec<pb::Job>> {
     groups
 }
 
-/// How much of a forward batch `job` takes: its text count for an `embed` job (1 when its
-/// input is not a valid batch: it will fail fast), a whole batch for any other kind, which
-/// then runs in a group of its own.
+/// How much of a forward batch `job` takes: its text count for an `embed` or `classify`
+/// job (1 when its input is not valid: it will fail fast), a whole batch for any other
+/// kind, which then runs in a group of its own.
 fn batch_share(job: &pb::Job) -> usize {
-    if job.kind == "embed" {
-        embed_texts(&job.input).map_or(1, |t| t.len().max(1))
-    } else {
-        MAX_BATCH_SEQUENCES
+    match job.kind.as_str() {
+        "embed" => embed_texts(&job.input).map_or(1, |t| t.len().max(1)),
+        "classify" => ClassifyInput::parse(&job.input).map_or(1, |c| c.texts.len().max(1)),
+        _ => MAX_BATCH_SEQUENCES,
     }
 }
 
@@ -799,6 +799,8 @@ fn commitment(result_hash: &[u8], chain: &Chain, salt: &[u8]) -> anyhow::Result<
 
 #[cfg(test)]
 mod tests {
+    use deai_compute_module::input::{classify_input, CLASSIFY_HIDDEN};
+
     use super::*;
 
     fn finalized(replication: u32, hashes: &[&[u8]], majority: &[u8], work_units: u64) -> pb::Job {
@@ -825,11 +827,17 @@ mod tests {
         let job = |id: u64, kind: &str, texts: usize, deadline: u64| pb::Job {
             id,
             kind: kind.into(),
-            input: if kind == "embed" {
+            input: {
                 let t: Vec<&str> = (0..texts).map(|_| "a text").collect();
-                deai_compute::workload::encode_embed_input(&t).unwrap()
-            } else {
-                vec![1, 2, 3]
+                let embed = || deai_compute::workload::encode_embed_input(&t).unwrap();
+                match kind {
+                    "embed" => embed(),
+                    "classify" => {
+                        let head = vec![0u8; 2 * 4 * CLASSIFY_HIDDEN];
+                        classify_input(2, &head, &embed()).unwrap().0
+                    }
+                    _ => vec![1, 2, 3],
+                }
             },
             commit_deadline: deadline,
             ..Default::default()
@@ -841,13 +849,30 @@ mod tests {
             job(4, "embed", 256, 40),
             job(5, "embed", 200, 40),
             job(6, "embed", 56, 50),
+            // Classify jobs share batches with embed jobs, by their text count.
+            job(7, "classify", 100, 60),
+            job(8, "embed", 156, 60),
+            job(9, "classify", 1, 70),
+            job(10, "classify", 256, 80),
+            job(11, "classify", 256, 80),
         ];
         let ids: Vec<Vec<u64>> = run_groups(jobs)
             .iter()
             .map(|g| g.iter().map(|j| j.id).collect())
             .collect();
-        // Job 2 (1 text) runs first; a gemm job runs alone; 256 + 256 fills a batch.
-        assert_eq!(ids, vec![vec![2], vec![3], vec![1, 4], vec![5, 6]]);
+        // Job 2 (1 text) runs first; a gemm job runs alone; 256 + 256 fills a batch;
+        // classified texts count like embedded ones (256 + 100 + 156 fill the next).
+        assert_eq!(
+            ids,
+            vec![
+                vec![2],
+                vec![3],
+                vec![1, 4],
+                vec![5, 6, 7, 8],
+                vec![9, 10],
+                vec![11]
+            ]
+        );
         assert!(run_groups(Vec::new()).is_empty());
     }
 
