@@ -7,9 +7,19 @@
 # the plain product byte for byte; timings under an emulator mean nothing, so
 # none are taken. Clippy runs for that target too.
 #
+#   scripts/test-neon.sh --encoder
+#       Also builds the whole compute node for AArch64 (about 7 minutes on 2
+#       cores, so not part of scripts/test.sh) and runs tests/cpu_backend.rs
+#       under QEMU: whole forward passes, all-MiniLM-L6-v2 included (with
+#       DEAI_MINILM_DIR) with its pinned hash, on neon and neon-dot.
+#
 # Needs the Rust target (added with rustup when missing), and qemu-user plus a
 # cross linker (scripts/install-deps.sh installs them on Debian).
 set -euo pipefail
+encoder=0
+if [ "${1:-}" = "--encoder" ]; then
+  encoder=1
+fi
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
@@ -49,4 +59,11 @@ for run in "max:[Scalar, Neon, NeonDot]" "cortex-a53:[Scalar, Neon]"; do
   fi
 done
 cargo clippy -p deai-cpu-gemm --target "$target" --all-targets --locked -- -D warnings
+if [ "$encoder" = 1 ]; then
+  echo "test-neon: the compute node's CPU backend tests on $target, qemu -cpu max"
+  # ring and the other C parts of the node's dependencies need the cross compiler.
+  CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
+  CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu" \
+    cargo test -p deai-compute --target "$target" --locked --test cpu_backend
+fi
 echo "test-neon: the NEON and sdot kernels equal the plain product"

