@@ -376,14 +376,25 @@ impl Daemon {
 
     /// One step of one job: compute, commit or reveal, whichever is due.
     async fn advance(&mut self, job: &pb::Job, height: u64) -> anyhow::Result<()> {
+        let Some(entry) = self.store.get(job.id).cloned() else {
+            return self.compute(vec![job.clone()], height).await;
+        };
+        self.send_due(job, entry, height).await
+    }
+
+    /// The commit or reveal of a job already run (`entry`, its stored record), whichever
+    /// is due at `height`.
+    async fn send_due(
+        &mut self,
+        job: &pb::Job,
+        entry: PendingJob,
+        height: u64,
+    ) -> anyhow::Result<()> {
         let me = job
             .assignments
             .iter()
             .find(|a| a.provider == self.chain.bech32())
             .context("the job does not list this provider")?;
-        let Some(entry) = self.store.get(job.id).cloned() else {
-            return self.compute(vec![job.clone()], height).await;
-        };
         match entry.phase {
             Phase::Computed => {
                 let salt = hex::decode(&entry.salt)?;
@@ -517,9 +528,12 @@ impl Daemon {
     }
 
     /// Runs `jobs` in one [`Workload::run_many`] call, then records and commits each.
+    /// While the kernels run, the commits and reveals of jobs run earlier are still sent
+    /// as they fall due ([`Self::advance_stored`]): a long run must not make this node
+    /// miss a reveal it owes, which the chain slashes.
     async fn run_group(&mut self, jobs: Vec<pb::Job>, height: u64) -> anyhow::Result<()> {
         let workload = self.workload.clone();
-        let (runnable, ran) = tokio::task::spawn_blocking(move || {
+        let mut kernels = tokio::task::spawn_blocking(move || {
             let ran = {
                 let specs: Vec<JobSpec<'_>> = jobs
                     .iter()
@@ -532,9 +546,13 @@ impl Daemon {
                 workload.run_many(&specs)
             };
             (jobs, ran)
-        })
-        .await
-        .context("the kernel task panicked")?;
+        });
+        let (runnable, ran) = loop {
+            tokio::select! {
+                done = &mut kernels => break done.context("the kernel task panicked")?,
+                () = tokio::time::sleep(DUE_POLL) => self.advance_stored().await,
+            }
+        };
         // The run may have taken blocks: commit only if the commit window is still open
         // now, so a job this node could not run in time is never committed late (the
         // chain would refuse it, and a fixed-gas tx would still cost its fee). The height
@@ -552,6 +570,40 @@ impl Daemon {
             }
         }
         Ok(())
+    }
+
+    /// Sends the commits and reveals that are due for the jobs this node has already run
+    /// and stored (those still assigned), at the node's latest height. Errors are logged:
+    /// the next poll or block step tries again.
+    async fn advance_stored(&mut self) {
+        let height = match self.chain.height().await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::debug!(error = %format!("{e:#}"), "reading the height while the kernels run");
+                return;
+            }
+        };
+        for id in self.store.ids() {
+            let Some(entry) = self.store.get(id).cloned() else {
+                continue;
+            };
+            if !matches!(entry.phase, Phase::Computed | Phase::Committed) {
+                continue;
+            }
+            let job = match self.chain.job(id).await {
+                Ok(job) => job,
+                Err(e) => {
+                    tracing::debug!(job = id, error = %format!("{e:#}"), "reading a job while the kernels run");
+                    continue;
+                }
+            };
+            if job.status != pb::JobStatus::Assigned as i32 {
+                continue; // settled: the next block step accounts for it
+            }
+            if let Err(e) = self.send_due(&job, entry, height).await {
+                tracing::warn!(job = id, error = %format!("{e:#}"), "job step failed; retrying");
+            }
+        }
     }
 
     /// Whether a newly assigned `job` is to be run now; if not, why is noted.
@@ -725,6 +777,9 @@ impl Daemon {
         self.store.remove(job.id)
     }
 }
+
+/// How often commits and reveals that fall due are sent while the kernels run.
+const DUE_POLL: Duration = Duration::from_millis(500);
 
 /// `jobs` in the order and groups they run in: earliest commit deadline first, in groups
 /// of at most one forward batch ([`MAX_BATCH_SEQUENCES`] texts), each group's results

@@ -357,7 +357,13 @@ impl Rpc {
                 .encode_to_vec(),
             })
             .collect();
-        let gas = 200_000 * jobs.len() as u64;
+        // 200,000 gas a job, more for a large input (the chain charges per byte), and the
+        // fee that much gas needs at the devnet's minimum price (0.01 udeai a unit).
+        let gas: u64 = jobs
+            .iter()
+            .map(|&(_, _, input)| (100_000 + 50 * input.len() as u64).max(200_000))
+            .sum();
+        let fee = (FEE * jobs.len() as u128).max(u128::from(gas).div_ceil(100));
         self.rt.block_on(async {
             let (chain_id, _) = self.client.status().await.unwrap();
             let acc = self.client.account(&requester).await.unwrap().unwrap();
@@ -365,7 +371,7 @@ impl Rpc {
                 chain_id,
                 account_number: acc.account_number,
                 sequence: acc.sequence,
-                fee: Some(Coin::new(FEE * jobs.len() as u128, "udeai")),
+                fee: Some(Coin::new(fee, "udeai")),
                 gas_limit: 0,
                 memo: String::new(),
             };
