@@ -234,23 +234,20 @@ fn vnni(v: x86::Vnni, a: &[i8], bt: &[i8], (_, n, k): (usize, usize, usize), c: 
     }
     let m = a.len() / k;
     c.fill(0);
-    let mut k0 = 0;
-    while k0 < k {
-        let k1 = (k0 + K_BLOCK).min(k);
-        let mc = rows_per_l2(k1 - k0);
-        for i0 in (0..m).step_by(mc) {
-            let i1 = (i0 + mc).min(m);
-            let a_block = &biased[i0 * k..i1 * k];
-            let c_block = &mut c[i0 * n..i1 * n];
-            for j in (0..n).step_by(4) {
-                let rows: Vec<&[i8]> = (j..(j + 4).min(n))
-                    .map(|q| &bt[q * k..(q + 1) * k])
-                    .collect();
-                x86::panel_vnni(v, a_block, k, &rows, (k0, k1), c_block, n, j);
-            }
-        }
-        k0 = k1;
-    }
+    for_each_panel((m, n, k), 1, |rows, j, nr, slab| {
+        let b: Vec<&[i8]> = (j..j + nr).map(|q| &bt[q * k..(q + 1) * k]).collect();
+        let c = &mut c[rows.start * n..rows.end * n];
+        x86::panel_vnni(
+            v,
+            &biased[rows.start * k..rows.end * k],
+            k,
+            &b,
+            slab,
+            c,
+            n,
+            j,
+        );
+    });
 }
 
 /// The loop nest of the AVX2 path: `A` widened to int16 and zero-padded to a multiple of
@@ -269,38 +266,29 @@ fn avx2(v: x86::Avx2, a: &[i8], bt: &[i8], (m, n, k): (usize, usize, usize), c: 
     c.fill(0);
     // Four widened rows of `Bt`; only the current slab k0..k1 is filled (and touched).
     let mut wb = vec![0i16; 4 * kp];
-    let mut k0 = 0;
-    while k0 < kp {
-        let k1 = (k0 + K_BLOCK).min(kp);
-        let mc = rows_per_l2(2 * (k1 - k0));
-        for i0 in (0..m).step_by(mc) {
-            let i1 = (i0 + mc).min(m);
-            for j in (0..n).step_by(4) {
-                let nr = (n - j).min(4);
-                for (q, dst) in wb.chunks_exact_mut(kp).take(nr).enumerate() {
-                    let src = &bt[(j + q) * k..(j + q + 1) * k];
-                    let real = k1.min(k).saturating_sub(k0);
-                    let slab = &mut dst[k0..k1];
-                    for (d, &s) in slab.iter_mut().zip(&src[k0.min(k)..]) {
-                        *d = i16::from(s);
-                    }
-                    slab[real..].fill(0);
-                }
-                let rows: Vec<&[i16]> = wb.chunks_exact(kp).take(nr).collect();
-                x86::panel_avx2(
-                    v,
-                    &wa[i0 * kp..i1 * kp],
-                    kp,
-                    &rows,
-                    (k0, k1),
-                    &mut c[i0 * n..i1 * n],
-                    n,
-                    j,
-                );
+    for_each_panel((m, n, kp), 2, |rows, j, nr, (k0, k1)| {
+        for (q, dst) in wb.chunks_exact_mut(kp).take(nr).enumerate() {
+            let src = &bt[(j + q) * k..(j + q + 1) * k];
+            let real = k1.min(k).saturating_sub(k0);
+            let slab = &mut dst[k0..k1];
+            for (d, &s) in slab.iter_mut().zip(&src[k0.min(k)..]) {
+                *d = i16::from(s);
             }
+            slab[real..].fill(0);
         }
-        k0 = k1;
-    }
+        let b: Vec<&[i16]> = wb.chunks_exact(kp).take(nr).collect();
+        let c = &mut c[rows.start * n..rows.end * n];
+        x86::panel_avx2(
+            v,
+            &wa[rows.start * kp..rows.end * kp],
+            kp,
+            &b,
+            (k0, k1),
+            c,
+            n,
+            j,
+        );
+    });
 }
 
 /// The loop nest of both NEON paths: `A` and `Bt` zero-padded to a multiple of 16 bytes
@@ -325,30 +313,20 @@ fn neon_product(
         (&pa[..], &pb[..])
     };
     c.fill(0);
-    let mut k0 = 0;
-    while k0 < kp {
-        let k1 = (k0 + K_BLOCK).min(kp);
-        let mc = rows_per_l2(k1 - k0);
-        for i0 in (0..m).step_by(mc) {
-            let i1 = (i0 + mc).min(m);
-            for j in (0..n).step_by(4) {
-                let rows: Vec<&[i8]> = (j..(j + 4).min(n))
-                    .map(|q| &bt[q * kp..(q + 1) * kp])
-                    .collect();
-                neon::panel(
-                    kernel,
-                    &a[i0 * kp..i1 * kp],
-                    kp,
-                    &rows,
-                    (k0, k1),
-                    &mut c[i0 * n..i1 * n],
-                    n,
-                    j,
-                );
-            }
-        }
-        k0 = k1;
-    }
+    for_each_panel((m, n, kp), 1, |rows, j, nr, slab| {
+        let b: Vec<&[i8]> = (j..j + nr).map(|q| &bt[q * kp..(q + 1) * kp]).collect();
+        let c = &mut c[rows.start * n..rows.end * n];
+        neon::panel(
+            kernel,
+            &a[rows.start * kp..rows.end * kp],
+            kp,
+            &b,
+            slab,
+            c,
+            n,
+            j,
+        );
+    });
 }
 
 /// `rows` rows of `k` bytes copied into rows of `kp >= k` bytes, zero-filled.
@@ -359,6 +337,64 @@ fn pad_rows(x: &[i8], k: usize, kp: usize) -> Vec<i8> {
         dst[..k].copy_from_slice(src);
     }
     out
+}
+
+/// Checks the slices a panel kernel is given and returns `m`, the rows of `A`, and the
+/// row pointers of `Bt` (the last repeated to fill four): `a` holds whole rows of
+/// `stride` elements, `b` 1 to 4 rows readable up to `k1 <= stride`, `c` room for `m`
+/// rows of `b.len()` int32 from column `j` at stride `cstride`, and `step` divides `k0`
+/// and `k1`. The kernels' raw loads and stores stay within what this checks.
+///
+/// # Panics
+/// If any of that does not hold.
+#[allow(clippy::too_many_arguments)]
+fn check_panel<A, B>(
+    a: &[A],
+    stride: usize,
+    b: &[&[B]],
+    (k0, k1): (usize, usize),
+    c: &[i32],
+    cstride: usize,
+    j: usize,
+    step: usize,
+) -> (usize, [*const B; 4]) {
+    let m = a.len() / stride.max(1);
+    let nr = b.len();
+    assert!(
+        (1..=4).contains(&nr)
+            && m > 0
+            && k0 <= k1
+            && k1 <= stride
+            && k0 % step == 0
+            && k1 % step == 0
+            && a.len() == m * stride
+            && b.iter().all(|r| r.len() >= k1)
+            && c.len() >= (m - 1) * cstride + j + nr,
+        "a gemm-i8 panel's slices do not match its shape"
+    );
+    (m, std::array::from_fn(|q| b[q.min(nr - 1)].as_ptr()))
+}
+
+/// The loop nest the panel kernels share: for each [`K_BLOCK`]-deep slab `k0..k1` of
+/// `0..kp`, each block of rows `i0..i1` of `A` that fits L2 (rows of `elem_bytes · (k1 −
+/// k0)` bytes) and each group of (up to) 4 rows of `Bt` from `j`, `panel(i0..i1, j, nr,
+/// (k0, k1))`. Each group stays in L1 while the block streams past it from L2.
+fn for_each_panel(
+    (m, n, kp): (usize, usize, usize),
+    elem_bytes: usize,
+    mut panel: impl FnMut(std::ops::Range<usize>, usize, usize, (usize, usize)),
+) {
+    let mut k0 = 0;
+    while k0 < kp {
+        let k1 = (k0 + K_BLOCK).min(kp);
+        let mc = rows_per_l2(elem_bytes * (k1 - k0));
+        for i0 in (0..m).step_by(mc) {
+            for j in (0..n).step_by(4) {
+                panel(i0..(i0 + mc).min(m), j, (n - j).min(4), (k0, k1));
+            }
+        }
+        k0 = k1;
+    }
 }
 
 /// Rows of `A` per block so that a block of rows `bytes_per_row` long fills about half

@@ -55,19 +55,8 @@ pub fn panel(
     cstride: usize,
     j: usize,
 ) {
-    let m = a.len() / kp.max(1);
+    let (m, rows) = crate::check_panel(a, kp, b, (k0, k1), c, cstride, j, 16);
     let nr = b.len();
-    assert!(
-        (1..=4).contains(&nr)
-            && m > 0
-            && k0 <= k1
-            && k1 <= kp
-            && (k0 | k1) % 16 == 0
-            && a.len() == m * kp
-            && b.iter().all(|r| r.len() >= k1)
-            && c.len() >= (m - 1) * cstride + j + nr
-    );
-    let rows: [*const i8; 4] = std::array::from_fn(|q| b[q.min(nr - 1)].as_ptr());
     let c = c[j..].as_mut_ptr();
     // SAFETY: every access lies in the slices checked above (rows of A below m, bytes
     // below k1 <= kp of each row, C within (m - 1) * cstride + j + nr); `Dot` proves the
@@ -123,6 +112,27 @@ unsafe fn panel_widening(
     m: usize,
     b: [*const i8; 4],
     nr: usize,
+    k: (usize, usize),
+    c: *mut i32,
+    cstride: usize,
+) {
+    // SAFETY: guaranteed by the caller.
+    unsafe { panel_tiles::<false>(a, kp, m, b, nr, k, c, cstride) }
+}
+
+/// The tile loop of both panels: `DOT` picks `sdot` or the widening multiply-adds.
+///
+/// # Safety
+/// As [`panel_widening`]; with `DOT`, the CPU must support `dotprod` and the caller be
+/// compiled with it ([`panel_dot`]), so that this inlines into code that may use `sdot`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn panel_tiles<const DOT: bool>(
+    a: *const i8,
+    kp: usize,
+    m: usize,
+    b: [*const i8; 4],
+    nr: usize,
     (k0, k1): (usize, usize),
     c: *mut i32,
     cstride: usize,
@@ -139,9 +149,14 @@ unsafe fn panel_widening(
             for r in 0..4 {
                 let av = unsafe { vld1q_s8(ar[r].add(t)) };
                 for q in 0..4 {
-                    let lo = vmull_s8(vget_low_s8(av), vget_low_s8(bv[q]));
-                    let hi = vmull_high_s8(av, bv[q]);
-                    acc[r][q] = vpadalq_s16(vpadalq_s16(acc[r][q], lo), hi);
+                    acc[r][q] = if DOT {
+                        // SAFETY: with DOT the CPU has `dotprod` (see above).
+                        unsafe { sdot(acc[r][q], av, bv[q]) }
+                    } else {
+                        let lo = vmull_s8(vget_low_s8(av), vget_low_s8(bv[q]));
+                        let hi = vmull_high_s8(av, bv[q]);
+                        vpadalq_s16(vpadalq_s16(acc[r][q], lo), hi)
+                    };
                 }
             }
             t += 16;
@@ -183,28 +198,10 @@ unsafe fn panel_dot(
     m: usize,
     b: [*const i8; 4],
     nr: usize,
-    (k0, k1): (usize, usize),
+    k: (usize, usize),
     c: *mut i32,
     cstride: usize,
 ) {
-    let mut i = 0;
-    while i < m {
-        // SAFETY: as in `panel_widening`.
-        let ar: [*const i8; 4] = std::array::from_fn(|r| unsafe { a.add((i + r).min(m - 1) * kp) });
-        let mut acc = [[vdupq_n_s32(0); 4]; 4];
-        let mut t = k0;
-        while t < k1 {
-            let bv = unsafe { b.map(|p| vld1q_s8(p.add(t))) };
-            for r in 0..4 {
-                let av = unsafe { vld1q_s8(ar[r].add(t)) };
-                for q in 0..4 {
-                    acc[r][q] = sdot(acc[r][q], av, bv[q]);
-                }
-            }
-            t += 16;
-        }
-        // SAFETY: as in `panel_widening`.
-        unsafe { store_tile(&acc, (m - i).min(4), nr, c.add(i * cstride), cstride) };
-        i += 4;
-    }
+    // SAFETY: guaranteed by the caller; this function is compiled with `dotprod`.
+    unsafe { panel_tiles::<true>(a, kp, m, b, nr, k, c, cstride) }
 }

@@ -56,18 +56,8 @@ pub fn panel_vnni(
     cstride: usize,
     j: usize,
 ) {
-    let m = a.len() / k.max(1);
+    let (m, rows) = crate::check_panel(a, k, b, (k0, k1), c, cstride, j, 1);
     let nr = b.len();
-    assert!(
-        (1..=4).contains(&nr)
-            && m > 0
-            && k0 <= k1
-            && k1 <= k
-            && a.len() == m * k
-            && b.iter().all(|r| r.len() >= k1)
-            && c.len() >= (m - 1) * cstride + j + nr
-    );
-    let rows: [*const i8; 4] = std::array::from_fn(|q| b[q.min(nr - 1)].as_ptr());
     // SAFETY: the token proves the features; every access lies in the slices checked
     // above (A rows below m, k1 <= k bytes of each row, C within (m - 1) * cstride + j + nr).
     unsafe {
@@ -102,19 +92,8 @@ pub fn panel_avx2(
     cstride: usize,
     j: usize,
 ) {
-    let m = a.len() / kp.max(1);
+    let (m, rows) = crate::check_panel(a, kp, b, (k0, k1), c, cstride, j, 16);
     let nr = b.len();
-    assert!(
-        (1..=4).contains(&nr)
-            && m > 0
-            && k0 <= k1
-            && k1 <= kp
-            && (k0 | k1) % 16 == 0
-            && a.len() == m * kp
-            && b.iter().all(|r| r.len() >= k1)
-            && c.len() >= (m - 1) * cstride + j + nr
-    );
-    let rows: [*const i16; 4] = std::array::from_fn(|q| b[q.min(nr - 1)].as_ptr());
     // SAFETY: the token proves the feature; every access lies in the slices checked above.
     unsafe {
         panel_avx2_raw(
