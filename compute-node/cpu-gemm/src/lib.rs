@@ -236,17 +236,16 @@ fn vnni(v: x86::Vnni, a: &[i8], bt: &[i8], (_, n, k): (usize, usize, usize), c: 
     c.fill(0);
     for_each_panel((m, n, k), 1, |rows, j, nr, slab| {
         let b: Vec<&[i8]> = (j..j + nr).map(|q| &bt[q * k..(q + 1) * k]).collect();
-        let c = &mut c[rows.start * n..rows.end * n];
-        x86::panel_vnni(
-            v,
-            &biased[rows.start * k..rows.end * k],
-            k,
-            &b,
+        let panel = Panel {
+            a: &biased[rows.start * k..rows.end * k],
+            stride: k,
+            b: &b,
             slab,
-            c,
-            n,
+            c: &mut c[rows.start * n..rows.end * n],
+            cstride: n,
             j,
-        );
+        };
+        x86::panel_vnni(v, panel);
     });
 }
 
@@ -277,17 +276,16 @@ fn avx2(v: x86::Avx2, a: &[i8], bt: &[i8], (m, n, k): (usize, usize, usize), c: 
             slab[real..].fill(0);
         }
         let b: Vec<&[i16]> = wb.chunks_exact(kp).take(nr).collect();
-        let c = &mut c[rows.start * n..rows.end * n];
-        x86::panel_avx2(
-            v,
-            &wa[rows.start * kp..rows.end * kp],
-            kp,
-            &b,
-            (k0, k1),
-            c,
-            n,
+        let panel = Panel {
+            a: &wa[rows.start * kp..rows.end * kp],
+            stride: kp,
+            b: &b,
+            slab: (k0, k1),
+            c: &mut c[rows.start * n..rows.end * n],
+            cstride: n,
             j,
-        );
+        };
+        x86::panel_avx2(v, panel);
     });
 }
 
@@ -315,17 +313,16 @@ fn neon_product(
     c.fill(0);
     for_each_panel((m, n, kp), 1, |rows, j, nr, slab| {
         let b: Vec<&[i8]> = (j..j + nr).map(|q| &bt[q * kp..(q + 1) * kp]).collect();
-        let c = &mut c[rows.start * n..rows.end * n];
-        neon::panel(
-            kernel,
-            &a[rows.start * kp..rows.end * kp],
-            kp,
-            &b,
+        let panel = Panel {
+            a: &a[rows.start * kp..rows.end * kp],
+            stride: kp,
+            b: &b,
             slab,
-            c,
-            n,
+            c: &mut c[rows.start * n..rows.end * n],
+            cstride: n,
             j,
-        );
+        };
+        neon::panel(kernel, panel);
     });
 }
 
@@ -339,40 +336,88 @@ fn pad_rows(x: &[i8], k: usize, kp: usize) -> Vec<i8> {
     out
 }
 
-/// Checks the slices a panel kernel is given and returns `m`, the rows of `A`, and the
-/// row pointers of `Bt` (the last repeated to fill four): `a` holds whole rows of
-/// `stride` elements, `b` 1 to 4 rows readable up to `k1 <= stride`, `c` room for `m`
-/// rows of `b.len()` int32 from column `j` at stride `cstride`, and `step` divides `k0`
-/// and `k1`. The kernels' raw loads and stores stay within what this checks.
-///
-/// # Panics
-/// If any of that does not hold.
-#[allow(clippy::too_many_arguments)]
-fn check_panel<A, B>(
-    a: &[A],
+/// One panel's operands, as the loop nests hand them to a kernel: `a`, whole rows of `A`
+/// (`stride` elements each); `b`, 1 to 4 rows of `Bt`; `slab`, the part `k0..k1` of the
+/// depth to multiply over; `c`, the rows of `C` (`cstride` int32 each) to which the
+/// products are added, from column `j`.
+// Unused on targets with no SIMD kernels (neither x86-64 nor AArch64).
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    allow(dead_code)
+)]
+struct Panel<'a, A, B> {
+    a: &'a [A],
     stride: usize,
-    b: &[&[B]],
-    (k0, k1): (usize, usize),
-    c: &[i32],
+    b: &'a [&'a [B]],
+    slab: (usize, usize),
+    c: &'a mut [i32],
     cstride: usize,
     j: usize,
-    step: usize,
-) -> (usize, [*const B; 4]) {
-    let m = a.len() / stride.max(1);
-    let nr = b.len();
-    assert!(
-        (1..=4).contains(&nr)
-            && m > 0
-            && k0 <= k1
-            && k1 <= stride
-            && k0 % step == 0
-            && k1 % step == 0
-            && a.len() == m * stride
-            && b.iter().all(|r| r.len() >= k1)
-            && c.len() >= (m - 1) * cstride + j + nr,
-        "a gemm-i8 panel's slices do not match its shape"
-    );
-    (m, std::array::from_fn(|q| b[q.min(nr - 1)].as_ptr()))
+}
+
+/// A [`Panel`] checked by [`Panel::raw`], as the pointers a kernel reads and writes: `m`
+/// rows of `A` from `a`, `nr` rows of `Bt` (`b`, the last repeated to fill four), the
+/// slab `k0..k1`, and `C` from its column `j` (`c`). It borrows the panel's slices.
+// Unused on targets with no SIMD kernels (neither x86-64 nor AArch64).
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    allow(dead_code)
+)]
+#[derive(Clone, Copy)]
+struct RawPanel<'a, A, B> {
+    a: *const A,
+    stride: usize,
+    m: usize,
+    b: [*const B; 4],
+    nr: usize,
+    k0: usize,
+    k1: usize,
+    c: *mut i32,
+    cstride: usize,
+    _borrow: std::marker::PhantomData<&'a mut [i32]>,
+}
+
+// Unused on targets with no SIMD kernels (neither x86-64 nor AArch64).
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    allow(dead_code)
+)]
+impl<'a, A, B> Panel<'a, A, B> {
+    /// Checks that `a` holds whole rows, `b` 1 to 4 rows readable up to `k1 <= stride`,
+    /// `c` room for every row of `A` times `b.len()` int32 from column `j`, and that `step`
+    /// divides `k0` and `k1`; the kernels' raw loads and stores stay within that.
+    ///
+    /// # Panics
+    /// If any of that does not hold.
+    fn raw(self, step: usize) -> RawPanel<'a, A, B> {
+        let (k0, k1) = self.slab;
+        let m = self.a.len() / self.stride.max(1);
+        let nr = self.b.len();
+        assert!(
+            (1..=4).contains(&nr)
+                && m > 0
+                && k0 <= k1
+                && k1 <= self.stride
+                && k0 % step == 0
+                && k1 % step == 0
+                && self.a.len() == m * self.stride
+                && self.b.iter().all(|r| r.len() >= k1)
+                && self.c.len() >= (m - 1) * self.cstride + self.j + nr,
+            "a gemm-i8 panel's slices do not match its shape"
+        );
+        RawPanel {
+            a: self.a.as_ptr(),
+            stride: self.stride,
+            m,
+            b: std::array::from_fn(|q| self.b[q.min(nr - 1)].as_ptr()),
+            nr,
+            k0,
+            k1,
+            c: self.c[self.j..].as_mut_ptr(),
+            cstride: self.cstride,
+            _borrow: std::marker::PhantomData,
+        }
+    }
 }
 
 /// The loop nest the panel kernels share: for each [`K_BLOCK`]-deep slab `k0..k1` of

@@ -17,6 +17,8 @@
 
 use std::arch::{aarch64::*, asm};
 
+use crate::{Panel, RawPanel};
+
 /// Proof that this CPU has the dot-product instructions: only [`Dot::detect`] makes one.
 #[derive(Clone, Copy, Debug)]
 pub struct Dot(());
@@ -37,34 +39,20 @@ pub enum Kernel {
     Dot(Dot),
 }
 
-/// Adds to `c` (`m` rows of `cstride` int32, from column `j`) the products over
-/// `k0..k1` (multiples of 16) of the `m` rows of `a` (stride `kp`) with the `b.len()`
-/// (1 to 4) rows of `Bt` in `b`.
+/// Adds to `C` the products over the slab (multiples of 16) of the rows of `A` with the
+/// 1 to 4 rows of `Bt`, with `kernel`.
 ///
 /// # Panics
-/// If the slices are too short for the shapes named, or `k0`, `k1` are not multiples
-/// of 16.
-#[allow(clippy::too_many_arguments)]
-pub fn panel(
-    kernel: Kernel,
-    a: &[i8],
-    kp: usize,
-    b: &[&[i8]],
-    (k0, k1): (usize, usize),
-    c: &mut [i32],
-    cstride: usize,
-    j: usize,
-) {
-    let (m, rows) = crate::check_panel(a, kp, b, (k0, k1), c, cstride, j, 16);
-    let nr = b.len();
-    let c = c[j..].as_mut_ptr();
-    // SAFETY: every access lies in the slices checked above (rows of A below m, bytes
-    // below k1 <= kp of each row, C within (m - 1) * cstride + j + nr); `Dot` proves the
-    // feature `panel_dot` is compiled with.
+/// If the slices are too short for the shapes named, or the slab's ends are not
+/// multiples of 16 ([`Panel::raw`]).
+pub(crate) fn panel(kernel: Kernel, panel: Panel<'_, i8, i8>) {
+    let p = panel.raw(16);
+    // SAFETY: every access lies in the slices `raw` checked; `Dot` proves the feature
+    // `panel_dot` is compiled with.
     unsafe {
         match kernel {
-            Kernel::Widening => panel_widening(a.as_ptr(), kp, m, rows, nr, (k0, k1), c, cstride),
-            Kernel::Dot(_) => panel_dot(a.as_ptr(), kp, m, rows, nr, (k0, k1), c, cstride),
+            Kernel::Widening => panel_tiles::<false>(p),
+            Kernel::Dot(_) => panel_dot(p),
         }
     }
 }
@@ -98,45 +86,18 @@ unsafe fn store_tile(
     }
 }
 
-/// The widening panel: `m` rows of `A` (stride `kp`) against 4 rows of `Bt` (the first
-/// `nr` real), 4 rows at a time, over `k0..k1`, added to `C`.
+/// The panel's 4×4 tiles, `m` rows of `A` against 4 rows of `Bt` (the first `nr` real),
+/// 4 rows at a time, over `k0..k1`, added to `C`; `DOT` picks `sdot` or the widening
+/// multiply-adds.
 ///
 /// # Safety
-/// `m` rows of `kp` bytes from `a` and the four `b` rows must be readable up to
-/// `k1 <= kp`, `k0` and `k1` multiples of 16; `c` writable for `m` rows of `nr` int32 at
-/// stride `cstride`.
-#[allow(clippy::too_many_arguments)]
-unsafe fn panel_widening(
-    a: *const i8,
-    kp: usize,
-    m: usize,
-    b: [*const i8; 4],
-    nr: usize,
-    k: (usize, usize),
-    c: *mut i32,
-    cstride: usize,
-) {
-    // SAFETY: guaranteed by the caller.
-    unsafe { panel_tiles::<false>(a, kp, m, b, nr, k, c, cstride) }
-}
-
-/// The tile loop of both panels: `DOT` picks `sdot` or the widening multiply-adds.
-///
-/// # Safety
-/// As [`panel_widening`]; with `DOT`, the CPU must support `dotprod` and the caller be
-/// compiled with it ([`panel_dot`]), so that this inlines into code that may use `sdot`.
-#[allow(clippy::too_many_arguments)]
+/// `p` must come from [`Panel::raw`] with step 16 (its slices still borrowed). With
+/// `DOT`, the CPU must support `dotprod` and the caller be compiled with it
+/// ([`panel_dot`]), so that this inlines into code that may use `sdot`.
 #[inline(always)]
-unsafe fn panel_tiles<const DOT: bool>(
-    a: *const i8,
-    kp: usize,
-    m: usize,
-    b: [*const i8; 4],
-    nr: usize,
-    (k0, k1): (usize, usize),
-    c: *mut i32,
-    cstride: usize,
-) {
+unsafe fn panel_tiles<const DOT: bool>(p: RawPanel<'_, i8, i8>) {
+    let (a, kp, m, b, nr) = (p.a, p.stride, p.m, p.b, p.nr);
+    let (k0, k1, c, cstride) = (p.k0, p.k1, p.c, p.cstride);
     let mut i = 0;
     while i < m {
         // SAFETY (all pointer arithmetic and loads below): rows are clamped below m, and
@@ -186,22 +147,13 @@ fn sdot(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
     acc
 }
 
-/// The `sdot` panel: as [`panel_widening`], one instruction per 16 byte products.
+/// The `sdot` panel: [`panel_tiles`] compiled with `dotprod`, one instruction per 16
+/// byte products.
 ///
 /// # Safety
-/// As [`panel_widening`], and the CPU must support `dotprod`.
-#[allow(clippy::too_many_arguments)]
+/// As [`panel_tiles`], and the CPU must support `dotprod`.
 #[target_feature(enable = "dotprod")]
-unsafe fn panel_dot(
-    a: *const i8,
-    kp: usize,
-    m: usize,
-    b: [*const i8; 4],
-    nr: usize,
-    k: (usize, usize),
-    c: *mut i32,
-    cstride: usize,
-) {
+unsafe fn panel_dot(p: RawPanel<'_, i8, i8>) {
     // SAFETY: guaranteed by the caller; this function is compiled with `dotprod`.
-    unsafe { panel_tiles::<true>(a, kp, m, b, nr, k, c, cstride) }
+    unsafe { panel_tiles::<true>(p) }
 }

@@ -14,6 +14,8 @@
 
 use std::arch::x86_64::*;
 
+use crate::{Panel, RawPanel};
+
 /// Proof that this CPU has AVX-512 F, BW and VNNI: only [`Vnni::detect`] makes one.
 #[derive(Clone, Copy, Debug)]
 pub struct Vnni(());
@@ -39,74 +41,28 @@ impl Avx2 {
     }
 }
 
-/// Safe entry to [`panel_vnni_raw`]: adds to `c` (`m` rows of `cstride` int32, from
-/// column `j`) the products over `k0..k1` of the `m` biased rows of `a` (stride `k`, see
-/// [`panel_vnni_raw`]) with the `b.len()` (1 to 4) rows of `Bt` in `b`.
+/// Safe entry to [`panel_vnni_raw`]: adds to `C` the products over the slab of the rows
+/// of `A`, biased (see [`panel_vnni_raw`]), with the 1 to 4 rows of `Bt`.
 ///
 /// # Panics
-/// If the slices are too short for the shapes named.
-#[allow(clippy::too_many_arguments)]
-pub fn panel_vnni(
-    _: Vnni,
-    a: &[u8],
-    k: usize,
-    b: &[&[i8]],
-    (k0, k1): (usize, usize),
-    c: &mut [i32],
-    cstride: usize,
-    j: usize,
-) {
-    let (m, rows) = crate::check_panel(a, k, b, (k0, k1), c, cstride, j, 1);
-    let nr = b.len();
-    // SAFETY: the token proves the features; every access lies in the slices checked
-    // above (A rows below m, k1 <= k bytes of each row, C within (m - 1) * cstride + j + nr).
-    unsafe {
-        panel_vnni_raw(
-            a.as_ptr(),
-            k,
-            m,
-            rows,
-            nr,
-            (k0, k1),
-            c.as_mut_ptr().add(j),
-            cstride,
-        )
-    }
+/// If the slices are too short for the shapes named ([`Panel::raw`]).
+pub(crate) fn panel_vnni(_: Vnni, panel: Panel<'_, u8, i8>) {
+    let p = panel.raw(1);
+    // SAFETY: the token proves the features; every access lies in the slices `raw`
+    // checked (A rows below m, k1 <= k bytes of each row, C rows below m, nr columns).
+    unsafe { panel_vnni_raw(p) }
 }
 
-/// Safe entry to [`panel_avx2_raw`]: adds to `c` (`m` rows of `cstride` int32, from
-/// column `j`) the products over `k0..k1` (multiples of 16) of the `m` widened rows of
-/// `a` (stride `kp`) with the `b.len()` (1 to 4) widened rows in `b`.
+/// Safe entry to [`panel_avx2_raw`]: adds to `C` the products over the slab (multiples
+/// of 16) of the widened rows of `A` with the 1 to 4 widened rows of `Bt`.
 ///
 /// # Panics
-/// If the slices are too short for the shapes named, or `k0`, `k1` are not multiples
-/// of 16.
-#[allow(clippy::too_many_arguments)]
-pub fn panel_avx2(
-    _: Avx2,
-    a: &[i16],
-    kp: usize,
-    b: &[&[i16]],
-    (k0, k1): (usize, usize),
-    c: &mut [i32],
-    cstride: usize,
-    j: usize,
-) {
-    let (m, rows) = crate::check_panel(a, kp, b, (k0, k1), c, cstride, j, 16);
-    let nr = b.len();
-    // SAFETY: the token proves the feature; every access lies in the slices checked above.
-    unsafe {
-        panel_avx2_raw(
-            a.as_ptr(),
-            kp,
-            m,
-            rows,
-            nr,
-            (k0, k1),
-            c.as_mut_ptr().add(j),
-            cstride,
-        )
-    }
+/// If the slices are too short for the shapes named, or the slab's ends are not
+/// multiples of 16 ([`Panel::raw`]).
+pub(crate) fn panel_avx2(_: Avx2, panel: Panel<'_, i16, i16>) {
+    let p = panel.raw(16);
+    // SAFETY: the token proves the feature; every access lies in the slices `raw` checked.
+    unsafe { panel_avx2_raw(p) }
 }
 
 /// Adds the first `nr` lanes of `s` to `dst[0..nr]` (wrapping).
@@ -143,21 +99,12 @@ unsafe fn add4(dst: *mut i32, s: __m128i, nr: usize) {
 /// int32 lane without saturation, so everything is exact modulo 2³².
 ///
 /// # Safety
-/// The CPU must support `avx512f`, `avx512bw` and `avx512vnni`; `m` rows of `k` bytes
-/// from `a` and the four `b` rows must be readable up to `k1 <= k`; `c` must be writable
-/// for `m` rows of `nr` int32 at stride `cstride`.
-#[allow(clippy::too_many_arguments)]
+/// The CPU must support `avx512f`, `avx512bw` and `avx512vnni`, and `p` must come from
+/// [`Panel::raw`] (its slices still borrowed).
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn panel_vnni_raw(
-    a: *const u8,
-    k: usize,
-    m: usize,
-    b: [*const i8; 4],
-    nr: usize,
-    (k0, k1): (usize, usize),
-    c: *mut i32,
-    cstride: usize,
-) {
+unsafe fn panel_vnni_raw(p: RawPanel<'_, u8, i8>) {
+    let (a, k, m, b, nr) = (p.a, p.stride, p.m, p.b, p.nr);
+    let (k0, k1, c, cstride) = (p.k0, p.k1, p.c, p.cstride);
     let tail = (k1 - k0) % 64;
     let mask: __mmask64 = if tail == 0 {
         0
@@ -283,21 +230,12 @@ fn reduce16(v: [[__m512i; 4]; 4]) -> __m512i {
 /// magnitude for widened int8, exact.
 ///
 /// # Safety
-/// The CPU must support `avx2`; `m` rows of `kp` int16 from `a` and the four `b` rows
-/// must be readable up to `k1 <= kp`; `c` must be writable for `m` rows of `nr` int32 at
-/// stride `cstride`.
-#[allow(clippy::too_many_arguments)]
+/// The CPU must support `avx2`, and `p` must come from [`Panel::raw`] with step 16 (its
+/// slices still borrowed).
 #[target_feature(enable = "avx2")]
-unsafe fn panel_avx2_raw(
-    a: *const i16,
-    kp: usize,
-    m: usize,
-    b: [*const i16; 4],
-    nr: usize,
-    (k0, k1): (usize, usize),
-    c: *mut i32,
-    cstride: usize,
-) {
+unsafe fn panel_avx2_raw(p: RawPanel<'_, i16, i16>) {
+    let (a, kp, m, b, nr) = (p.a, p.stride, p.m, p.b, p.nr);
+    let (k0, k1, c, cstride) = (p.k0, p.k1, p.c, p.cstride);
     let mut i = 0;
     while i < m {
         // SAFETY (all pointer arithmetic and loads below): rows are clamped below m, and
