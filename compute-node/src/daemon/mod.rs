@@ -547,10 +547,12 @@ impl Daemon {
             };
             (jobs, ran)
         });
+        // The block step advanced every stored job at `height`; look again at each new one.
+        let mut looked = height;
         let (runnable, ran) = loop {
             tokio::select! {
                 done = &mut kernels => break done.context("the kernel task panicked")?,
-                () = tokio::time::sleep(DUE_POLL) => self.advance_stored().await,
+                () = tokio::time::sleep(DUE_POLL) => looked = self.advance_stored(looked).await,
             }
         };
         // The run may have taken blocks: commit only if the commit window is still open
@@ -573,14 +575,15 @@ impl Daemon {
     }
 
     /// Sends the commits and reveals that are due for the jobs this node has already run
-    /// and stored (those still assigned), at the node's latest height. Errors are logged:
-    /// the next poll or block step tries again.
-    async fn advance_stored(&mut self) {
+    /// and stored (those still assigned), when the node's latest height is past `looked`;
+    /// returns the height looked at. Errors are logged: the next block tries again.
+    async fn advance_stored(&mut self, looked: u64) -> u64 {
         let height = match self.chain.height().await {
-            Ok(h) => h,
+            Ok(h) if h > looked => h,
+            Ok(_) => return looked,
             Err(e) => {
                 tracing::debug!(error = %format!("{e:#}"), "reading the height while the kernels run");
-                return;
+                return looked;
             }
         };
         for id in self.store.ids() {
@@ -604,6 +607,7 @@ impl Daemon {
                 tracing::warn!(job = id, error = %format!("{e:#}"), "job step failed; retrying");
             }
         }
+        height
     }
 
     /// Whether a newly assigned `job` is to be run now; if not, why is noted.
@@ -778,7 +782,8 @@ impl Daemon {
     }
 }
 
-/// How often commits and reveals that fall due are sent while the kernels run.
+/// How often the node's height is read while the kernels run, to send the commits and
+/// reveals that fall due (stored jobs are read once per new block).
 const DUE_POLL: Duration = Duration::from_millis(500);
 
 /// `jobs` in the order and groups they run in: earliest commit deadline first, in groups
