@@ -11,7 +11,7 @@
 //!   function compiled with the `dotprod` feature, which [`Dot::detect`] checks first.
 //!
 //! `unsafe` is confined to this file: the loads stay inside the row slices, whose lengths
-//! [`panel`] checks before any pointer arithmetic, and `sdot` runs only with a [`Dot`]
+//! `Panel::raw` checks before any pointer arithmetic, and `sdot` runs only with a [`Dot`]
 //! token.
 #![allow(unsafe_code)]
 
@@ -58,11 +58,10 @@ pub(crate) fn panel(kernel: Kernel, panel: Panel<'_, i8, i8>) {
 }
 
 /// One tile's 16 accumulators reduced per row (lane `q` of row `r`: the sum of
-/// `acc[r][q]`'s four lanes) and added to `C` for the rows below `m - i` and the first
-/// `nr` columns.
+/// `acc[r][q]`'s four lanes) and added to `C` for its first `rows` rows and `nr` columns.
 ///
 /// # Safety
-/// `c` must be writable for `min(m - i, 4)` rows of `nr <= 4` int32 at stride `cstride`.
+/// `c` must be writable for `rows <= 4` rows of `nr <= 4` int32 at stride `cstride`.
 #[inline]
 unsafe fn store_tile(
     acc: &[[int32x4_t; 4]; 4],
