@@ -77,6 +77,40 @@ fn bench_reports_throughput_for_each_size_and_embeddings_against_the_reference()
 }
 
 #[test]
+fn bench_backends_without_vulkan_still_compares_every_cpu_backend_with_the_reference() {
+    // No Vulkan driver (most home devices have no GPU): the loader finds none.
+    let o = Command::new(COMPUTE)
+        .args(["bench", "--backends", "--sizes", "32x16x64"])
+        .env("RUST_LOG", "warn")
+        .env_remove("DEAI_MINILM_DIR")
+        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+        .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+        .output()
+        .unwrap();
+    let out = String::from_utf8(o.stdout).unwrap();
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(o.status.success(), "bench --backends failed:\n{out}\n{err}");
+    assert!(out.starts_with("vulkan: not measured ("), "{out}");
+    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("| ")).collect();
+    assert!(
+        !rows.iter().any(|r| r.starts_with("| vulkan")),
+        "no Vulkan row without Vulkan:\n{out}"
+    );
+    for backend in ["| reference (1 thread)", "| cpu scalar"] {
+        // One gemm-i8 row and one embeddings row each.
+        let n = rows.iter().filter(|r| r.starts_with(backend)).count();
+        assert_eq!(n, 2, "{backend} rows:\n{out}");
+    }
+    let results: Vec<&str> = rows
+        .iter()
+        .filter(|r| !r.starts_with("| backend") && !r.starts_with("| ---"))
+        .map(|r| r.trim_end_matches(" |").rsplit(" | ").next().unwrap())
+        .collect();
+    assert!(results.len() >= 4, "{out}");
+    assert!(results.iter().all(|&r| r == "same"), "{out}");
+}
+
+#[test]
 fn gemm_prints_the_same_hash_on_vulkan_and_the_reference() {
     let (ok, out, err) = compute(&["gemm", "33x17x65", "--seed", "9"]);
     assert!(ok, "{out}\n{err}");
