@@ -227,26 +227,12 @@ fn block(isa: Isa, a: &[i8], bt: &[i8], m: usize, n: usize, k: usize, c: &mut [i
 /// each group of 4 rows of `Bt`, every row of the block (the group stays in L1 while the
 /// block streams past it from L2).
 #[cfg(target_arch = "x86_64")]
-fn vnni(v: x86::Vnni, a: &[i8], bt: &[i8], (_, n, k): (usize, usize, usize), c: &mut [i32]) {
+fn vnni(v: x86::Vnni, a: &[i8], bt: &[i8], (m, n, k): (usize, usize, usize), c: &mut [i32]) {
     let mut biased = vec![0u8; a.len()];
     for (d, &x) in biased.iter_mut().zip(a) {
         *d = x as u8 ^ 0x80;
     }
-    let m = a.len() / k;
-    c.fill(0);
-    for_each_panel((m, n, k), 1, |rows, j, nr, slab| {
-        let b: Vec<&[i8]> = (j..j + nr).map(|q| &bt[q * k..(q + 1) * k]).collect();
-        let panel = Panel {
-            a: &biased[rows.start * k..rows.end * k],
-            stride: k,
-            b: &b,
-            slab,
-            c: &mut c[rows.start * n..rows.end * n],
-            cstride: n,
-            j,
-        };
-        x86::panel_vnni(v, panel);
-    });
+    int8_panels(&biased, bt, (m, n, k), c, |panel| x86::panel_vnni(v, panel));
 }
 
 /// The loop nest of the AVX2 path: `A` widened to int16 and zero-padded to a multiple of
@@ -310,19 +296,34 @@ fn neon_product(
         pb = pad_rows(bt, k, kp);
         (&pa[..], &pb[..])
     };
+    int8_panels(a, bt, (m, n, kp), c, |panel| neon::panel(kernel, panel));
+}
+
+/// The loop nest of the paths whose kernels read `Bt`'s bytes as they are (VNNI, NEON):
+/// `C` zeroed, then [`for_each_panel`] over rows of `stride` bytes, each group of 4 rows
+/// of `Bt` taken in place, handed to `kernel` as one [`Panel`].
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+fn int8_panels<A>(
+    a: &[A],
+    bt: &[i8],
+    (m, n, stride): (usize, usize, usize),
+    c: &mut [i32],
+    mut kernel: impl FnMut(Panel<'_, A, i8>),
+) {
     c.fill(0);
-    for_each_panel((m, n, kp), 1, |rows, j, nr, slab| {
-        let b: Vec<&[i8]> = (j..j + nr).map(|q| &bt[q * kp..(q + 1) * kp]).collect();
-        let panel = Panel {
-            a: &a[rows.start * kp..rows.end * kp],
-            stride: kp,
+    for_each_panel((m, n, stride), 1, |rows, j, nr, slab| {
+        let b: Vec<&[i8]> = (j..j + nr)
+            .map(|q| &bt[q * stride..(q + 1) * stride])
+            .collect();
+        kernel(Panel {
+            a: &a[rows.start * stride..rows.end * stride],
+            stride,
             b: &b,
             slab,
             c: &mut c[rows.start * n..rows.end * n],
             cstride: n,
             j,
-        };
-        neon::panel(kernel, panel);
+        });
     });
 }
 
@@ -463,9 +464,10 @@ fn scalar(a: &[i8], bt: &[i8], m: usize, n: usize, k: usize, c: &mut [i32]) {
     }
 }
 
-/// `Σ a[t]·b[t]`, wrapping i32.
+/// `Σ a[t]·b[t]`, the products added in order with wrapping i32 arithmetic: each output
+/// of [`gemm_reference`] (and of the compute node's reference gemm-i8).
 #[inline]
-fn dot(a: &[i8], b: &[i8]) -> i32 {
+pub fn dot(a: &[i8], b: &[i8]) -> i32 {
     a.iter()
         .zip(b)
         .map(|(&x, &y)| i32::from(x) * i32::from(y))
