@@ -156,7 +156,8 @@ pub fn gemm_i8_reference(a: &Matrix<i8>, bt: &Matrix<i8>) -> Result<Matrix<i32>,
         for (i, c_row) in c.chunks_exact_mut(n).enumerate() {
             let a_row = a.row(i);
             for (j, out) in (j0..j1).zip(&mut c_row[j0..j1]) {
-                *out = dot_i8(a_row, bt.row(j));
+                // Exact: `k <= K_MAX` keeps every partial sum in i32.
+                *out = deai_cpu_gemm::dot(a_row, bt.row(j));
             }
         }
         j0 = j1;
@@ -201,15 +202,6 @@ pub fn check_batched_shapes(
     // The stacked result is `batch * m` rows of `n`; `batch * m` is `a.rows()`.
     check_output(a.rows(), n)?;
     Ok((m, n, k))
-}
-
-/// `sum(a[i] * b[i])` with i32 accumulation; callers guarantee `len <= K_MAX`.
-#[inline]
-fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
-    a.iter()
-        .zip(b)
-        .map(|(&x, &y)| i32::from(x) * i32::from(y))
-        .fold(0i32, |s, p| s.wrapping_add(p))
 }
 
 #[cfg(test)]
