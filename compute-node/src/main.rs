@@ -167,12 +167,18 @@ impl From<PathArg> for GemmPath {
     }
 }
 
-fn parse_workgroup(s: &str, k_tile: Option<u32>, device: Option<usize>) -> Result<WorkgroupConfig> {
+/// A workgroup shape `XxY`, checked for its form only.
+fn parse_xy(s: &str) -> Result<(u32, u32)> {
     let (x, y) = s
         .split_once('x')
         .with_context(|| format!("workgroup `{s}` is not of the form XxY"))?;
     let x = x.parse().with_context(|| format!("workgroup x `{x}`"))?;
     let y = y.parse().with_context(|| format!("workgroup y `{y}`"))?;
+    Ok((x, y))
+}
+
+fn parse_workgroup(s: &str, k_tile: Option<u32>, device: Option<usize>) -> Result<WorkgroupConfig> {
+    let (x, y) = parse_xy(s)?;
     if let Some(k_tile) = k_tile {
         return Ok(WorkgroupConfig { x, y, k_tile });
     }
@@ -275,23 +281,34 @@ fn bench(args: BenchArgs) -> Result<()> {
 }
 
 /// `bench --backends`: the reference, the CPU backend on each instruction set and Vulkan
-/// side by side. A machine without a Vulkan device (or loader) still gets the other rows,
-/// with a line saying why Vulkan is missing: most home devices have no GPU.
+/// side by side. A machine with no Vulkan device (or loader) still gets the other rows,
+/// with a line saying why Vulkan is missing: most home devices have no GPU. Bad arguments
+/// stay errors, and so does a device `--device` names that cannot be opened.
 fn bench_backends(args: &BenchArgs) -> Result<()> {
     let size = *args.sizes.last().unwrap_or(&DEFAULT_SIZES[2]);
-    let open = |workgroup: &str, k_tile| -> Result<Executor> {
-        Ok(Executor::new(ExecutorOptions {
-            device_index: args.device,
-            workgroup: parse_workgroup(workgroup, k_tile, args.device)?,
-        })?)
+    parse_xy(&args.workgroup)?;
+    parse_xy(&args.embed_workgroup)?;
+    let missing = match list_devices() {
+        Ok(devices) if devices.is_empty() => Some("no Vulkan device with a compute queue".into()),
+        Ok(_) => None,
+        Err(e) => Some(format!("listing Vulkan devices: {e}")),
     };
-    let execs = open(&args.workgroup, args.k_tile)
-        .and_then(|gemm| Ok((gemm, open(&args.embed_workgroup, None)?)));
-    let execs = match execs {
-        Ok(e) => Some(e),
-        Err(e) => {
-            println!("vulkan: not measured ({e:#})");
+    let execs = match missing {
+        Some(why) if args.device.is_none() => {
+            println!("vulkan: not measured ({why})");
             None
+        }
+        _ => {
+            let open = |workgroup: &str, k_tile| -> Result<Executor> {
+                Ok(Executor::new(ExecutorOptions {
+                    device_index: args.device,
+                    workgroup: parse_workgroup(workgroup, k_tile, args.device)?,
+                })?)
+            };
+            let gemm = open(&args.workgroup, args.k_tile).context("opening the Vulkan executor")?;
+            let embed = open(&args.embed_workgroup, None)
+                .context("opening the Vulkan executor for embeddings")?;
+            Some((gemm, embed))
         }
     };
     let c = deai_compute::bench::compare_backends(

@@ -79,17 +79,32 @@ fn bench_reports_throughput_for_each_size_and_embeddings_against_the_reference()
 #[test]
 fn bench_backends_without_vulkan_still_compares_every_cpu_backend_with_the_reference() {
     // No Vulkan driver (most home devices have no GPU): the loader finds none.
-    let o = Command::new(COMPUTE)
-        .args(["bench", "--backends", "--sizes", "32x16x64"])
-        .env("RUST_LOG", "warn")
-        .env_remove("DEAI_MINILM_DIR")
-        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
-        .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
-        .output()
-        .unwrap();
-    let out = String::from_utf8(o.stdout).unwrap();
-    let err = String::from_utf8(o.stderr).unwrap();
-    assert!(o.status.success(), "bench --backends failed:\n{out}\n{err}");
+    let no_vulkan = |args: &[&str]| {
+        let o = Command::new(COMPUTE)
+            .args(["bench", "--backends", "--sizes", "32x16x64"])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .env_remove("DEAI_MINILM_DIR")
+            .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+            .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+            .output()
+            .unwrap();
+        (
+            o.status,
+            String::from_utf8(o.stdout).unwrap(),
+            String::from_utf8(o.stderr).unwrap(),
+        )
+    };
+    // Bad arguments, and a device asked for by name, are still errors without Vulkan.
+    let (status, _, err) = no_vulkan(&["--workgroup", "16by16"]);
+    assert!(
+        !status.success() && err.contains("not of the form XxY"),
+        "{err}"
+    );
+    let (status, _, err) = no_vulkan(&["--device", "0"]);
+    assert!(!status.success() && err.contains("Vulkan"), "{err}");
+    let (o, out, err) = no_vulkan(&[]);
+    assert!(o.success(), "bench --backends failed:\n{out}\n{err}");
     assert!(out.starts_with("vulkan: not measured ("), "{out}");
     let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("| ")).collect();
     assert!(
