@@ -21,7 +21,7 @@ use deai_client::tx::{any, msg_vote, sign_tx, Key, TxParams};
 use deai_gov::GovParams;
 use deai_proto::{gov::v1 as gpb, rounds::v1 as rpb, treasury::v1 as tpb};
 use deai_rounds::{mask, mask::decode_head, params::HIDDEN};
-use deai_rounds_client::{Contributor, Example, RoundView};
+use deai_rounds_client::{embeddings_eval_set, Contributor, Example, RoundView};
 use deai_types::{Address, Coin};
 use prost::{Message, Name};
 use serde_json::json;
@@ -287,14 +287,7 @@ fn round_config(eval: &rpb::EvalSet) -> rpb::RoundConfig {
 fn a_round_opened_by_governance_runs_through_signed_transactions_and_pays_its_contributors() {
     let mut chain = Chain::new();
     let eval_examples = examples(99, 20);
-    let eval = rpb::EvalSet {
-        embeddings: eval_examples
-            .iter()
-            .flat_map(|e| e.embedding.iter().map(|&v| v as u8))
-            .collect(),
-        labels: eval_examples.iter().map(|e| e.label).collect(),
-        ..Default::default()
-    };
+    let eval = embeddings_eval_set(&eval_examples);
     let config = round_config(&eval);
     let open = pack(&rpb::MsgOpenRound {
         authority: deai_gov::authority().to_bech32(),
@@ -542,10 +535,7 @@ fn an_evaluation_set_of_texts_is_scored_by_classify_jobs_the_compute_providers_a
         },
     );
     let head = decode_head(&lineage.head).unwrap();
-    let embeddings: Vec<u8> = eval_examples
-        .iter()
-        .flat_map(|e| e.embedding.iter().map(|&v| v as u8))
-        .collect();
+    let embeddings = embeddings_eval_set(&eval_examples).embeddings;
     assert_eq!(round.parent_correct, 5);
     assert_eq!(
         round.new_correct,

@@ -48,7 +48,7 @@ use deai_compute::workload::{
 use deai_compute_module::input::EMBED_MAX_BATCH;
 use deai_proto::rounds::v1 as pb;
 use deai_rounds::{mask, params::MAX_CLASSES};
-use deai_rounds_client::{feature, Contributor, Example, RoundView};
+use deai_rounds_client::{embeddings_eval_set, feature, Contributor, Example, RoundView};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
@@ -322,14 +322,7 @@ fn eval_set(args: EvalSetArgs) -> anyhow::Result<()> {
         Ok(w) => model_error(w, &model, &models),
         Err(e) => e,
     })?;
-    let set = pb::EvalSet {
-        embeddings: examples
-            .iter()
-            .flat_map(|e| e.embedding.iter().map(|&v| v as u8))
-            .collect(),
-        labels: examples.iter().map(|e| e.label).collect(),
-        ..Default::default()
-    };
+    let set = embeddings_eval_set(&examples);
     let b64 = base64::engine::general_purpose::STANDARD;
     let json = serde_json::json!({
         "embeddings": b64.encode(&set.embeddings),

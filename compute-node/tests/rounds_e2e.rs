@@ -1059,14 +1059,7 @@ fn bench_one(deaid: &Path, n: usize, windows: (u64, u64, u64)) -> BenchRow {
     init_net(deaid, dir.path(), |g| round_genesis(g, &addrs, (&model, 1)));
     let net = Net::spawn(deaid.to_path_buf(), dir.path().join("chain"), "127.0.0.1:0");
     let eval = cluster_examples(99, 25);
-    let set = pb::EvalSet {
-        embeddings: eval
-            .iter()
-            .flat_map(|e| e.embedding.iter().map(|&v| v as u8))
-            .collect(),
-        labels: eval.iter().map(|e| e.label).collect(),
-        ..Default::default()
-    };
+    let set = deai_rounds_client::embeddings_eval_set(&eval);
     let hash = deai_rounds::mask::eval_set_hash(&set);
     let b64 = base64::engine::general_purpose::STANDARD;
     let set_json =

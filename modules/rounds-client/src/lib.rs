@@ -94,6 +94,19 @@ pub struct Example {
     pub label: u8,
 }
 
+/// An evaluation set of labelled embeddings (evaluated on chain): each example's i8
+/// embedding as its bytes, and its label.
+pub fn embeddings_eval_set(examples: &[Example]) -> pb::EvalSet {
+    pb::EvalSet {
+        embeddings: examples
+            .iter()
+            .flat_map(|e| e.embedding.iter().map(|&v| v as u8))
+            .collect(),
+        labels: examples.iter().map(|e| e.label).collect(),
+        ..Default::default()
+    }
+}
+
 /// A contributor of a round as the chain lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peer {

@@ -13,7 +13,9 @@ use deai_rounds::{
     RoundsModule, RoundsRead, STATUS_ACCEPTED, STATUS_EVALUATING, STATUS_FAILED, STATUS_REJECTED,
     STATUS_REVEALING,
 };
-use deai_rounds_client::{clip_l2, local_update, Contributor, Example, RoundView};
+use deai_rounds_client::{
+    clip_l2, embeddings_eval_set, local_update, Contributor, Example, RoundView,
+};
 use deai_types::{
     module::BlockTime,
     testing::{run_msg, TestHost},
@@ -208,15 +210,7 @@ impl Clusters {
     }
 
     fn eval_set(&self) -> pb::EvalSet {
-        let ex = self.examples(200, 25, false);
-        pb::EvalSet {
-            embeddings: ex
-                .iter()
-                .flat_map(|e| e.embedding.iter().map(|&v| v as u8))
-                .collect(),
-            labels: ex.iter().map(|e| e.label).collect(),
-            ..Default::default()
-        }
+        embeddings_eval_set(&self.examples(200, 25, false))
     }
 
     /// The same examples as an evaluation set of "texts" (each the index of
