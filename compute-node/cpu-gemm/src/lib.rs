@@ -137,40 +137,181 @@ pub fn gemm(
         c.fill(0);
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512Vnni && m >= PACK_MIN_ROWS {
+        if let Some(v) = x86::Vnni::detect() {
+            // Packing `Bt` costs about n·k byte moves against m·n·k multiply-adds.
+            let packed = PackedB::new(bt, n, k);
+            split(threads, m, n, k, c, |rows, cols, part| {
+                packed_vnni(v, &a[rows.start * k..rows.end * k], &packed, cols, part);
+            });
+            return;
+        }
+    }
+    split(threads, m, n, k, c, |rows, cols, part| {
+        let bb = &bt[cols.start * k..cols.end * k];
+        block(
+            isa,
+            &a[rows.start * k..rows.end * k],
+            bb,
+            rows.len(),
+            cols.len(),
+            k,
+            part,
+        );
+    });
+}
+
+/// Rows of `A` from which [`gemm`] packs `Bt` for the broadcast kernel on AVX-512 VNNI
+/// (below it, the packing would cost more than the faster products gain).
+pub const PACK_MIN_ROWS: usize = 64;
+
+/// `Bt` (`n × k`, row-major) packed once for the AVX-512 VNNI broadcast kernel, for a
+/// product with the same `Bt` and many different `A` (a model's weights). On a CPU
+/// without AVX-512 VNNI nothing is packed and [`gemm_packed`] runs [`gemm`].
+///
+/// Layout: for each block of 16 rows of `Bt` (columns of `C`), `kp / 4` groups of 64
+/// bytes, the group `g` holding bytes `4g..4g + 4` of each of the 16 rows in turn (one
+/// vector operand of `vpdpbusd`); rows past `n` and bytes past `k` are zero, so they add
+/// nothing. `kp` is `k` rounded up to a multiple of 4.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackedB {
+    n: usize,
+    k: usize,
+    kp: usize,
+    data: Vec<i8>,
+    /// `128 · Σ_t bt[j][t]` per column (wrapping), the bias correction of the kernel;
+    /// zero past `n`.
+    correction: Vec<i32>,
+}
+
+impl PackedB {
+    /// Packs `bt` (`n × k`) when this CPU has AVX-512 VNNI.
+    ///
+    /// # Panics
+    /// If `bt.len() != n · k`.
+    pub fn new(bt: &[i8], n: usize, k: usize) -> Self {
+        assert!(bt.len() == n * k, "gemm-i8 Bt does not match {n}×{k}");
+        let kp = k.next_multiple_of(4);
+        if !Isa::Avx512Vnni.is_available() {
+            return Self {
+                n,
+                k,
+                kp,
+                data: Vec::new(),
+                correction: Vec::new(),
+            };
+        }
+        let blocks = n.div_ceil(16);
+        let mut data = vec![0i8; blocks * 16 * kp];
+        let mut correction = vec![0i32; blocks * 16];
+        for (j, row) in bt.chunks_exact(k.max(1)).take(n).enumerate() {
+            let block = &mut data[j / 16 * 16 * kp..(j / 16 + 1) * 16 * kp];
+            for (g, quad) in row.chunks(4).enumerate() {
+                let at = g * 64 + j % 16 * 4;
+                block[at..at + quad.len()].copy_from_slice(quad);
+            }
+            correction[j] = 128i32.wrapping_mul(row.iter().map(|&x| i32::from(x)).sum());
+        }
+        Self {
+            n,
+            k,
+            kp,
+            data,
+            correction,
+        }
+    }
+
+    /// `(n, k)`: the shape of the `Bt` it was packed from.
+    pub fn shape(&self) -> (usize, usize) {
+        (self.n, self.k)
+    }
+}
+
+/// [`gemm`] with `bt` packed beforehand (`packed` must be `bt`'s [`PackedB`]): the same
+/// bytes. On AVX-512 VNNI it runs the broadcast kernel on `packed`, on any other
+/// instruction set [`gemm`] on `bt`.
+///
+/// # Panics
+/// If the slices' lengths are not `m·k`, `n·k` and `m·n`, or `packed` has another shape.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_packed(
+    isa: Isa,
+    threads: bool,
+    a: &[i8],
+    bt: &[i8],
+    packed: &PackedB,
+    m: usize,
+    c: &mut [i32],
+) {
+    let (n, k) = packed.shape();
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512Vnni && !packed.data.is_empty() {
+        if let Some(v) = x86::Vnni::detect() {
+            assert!(
+                a.len() == m * k && bt.len() == n * k && c.len() == m * n,
+                "gemm-i8 slices do not match {m}×{n}×{k}"
+            );
+            if m == 0 || n == 0 {
+                return;
+            }
+            if k == 0 {
+                c.fill(0);
+                return;
+            }
+            split(threads, m, n, k, c, |rows, cols, part| {
+                packed_vnni(v, &a[rows.start * k..rows.end * k], packed, cols, part);
+            });
+            return;
+        }
+    }
+    gemm(isa, threads, a, bt, m, n, k, c);
+}
+
+/// Splits an `m × n × k` product over rayon's threads when `threads` and it is big
+/// enough: by rows of `C` when there are many, else by columns (multiples of 64) into
+/// private buffers, copied after. `part(rows, cols, c)` computes `C[rows][cols]` into
+/// `c` (rows of `cols.len()` int32, overwritten). `m, n, k > 0`.
+fn split(
+    threads: bool,
+    m: usize,
+    n: usize,
+    k: usize,
+    c: &mut [i32],
+    part: impl Fn(std::ops::Range<usize>, std::ops::Range<usize>, &mut [i32]) + Sync,
+) {
     let workers = if threads && m * n * k >= PARALLEL_MIN_MACS {
         rayon::current_num_threads()
     } else {
         1
     };
     if workers <= 1 {
-        block(isa, a, bt, m, n, k, c);
+        part(0..m, 0..n, c);
         return;
     }
     if m >= 16 * workers {
         // Row chunks: each task owns whole rows of C. A few chunks per worker balance
-        // uneven progress; multiples of 4 rows keep tiles whole.
-        let rows = (m.div_ceil(4 * workers)).next_multiple_of(4);
-        c.par_chunks_mut(rows * n)
-            .zip(a.par_chunks(rows * k))
-            .for_each(|(cc, aa)| {
-                block(isa, aa, bt, aa.len() / k, n, k, cc);
-            });
+        // uneven progress; multiples of 12 rows keep tiles (4 and 6 rows) whole.
+        let rows = (m.div_ceil(4 * workers)).next_multiple_of(12);
+        c.par_chunks_mut(rows * n).enumerate().for_each(|(p, cc)| {
+            let i0 = p * rows;
+            part(i0..i0 + cc.len() / n, 0..n, cc);
+        });
     } else {
         // Few rows (a sentence's tokens): column chunks into private buffers, then copied.
-        let cols = (n.div_ceil(2 * workers)).next_multiple_of(4).max(4);
-        let parts: Vec<(usize, Vec<i32>)> = bt
-            .par_chunks(cols * k)
-            .enumerate()
-            .map(|(p, bb)| {
-                let nn = bb.len() / k;
-                let mut part = vec![0i32; m * nn];
-                block(isa, a, bb, m, nn, k, &mut part);
-                (p * cols, part)
+        let cols = (n.div_ceil(2 * workers)).next_multiple_of(64);
+        let parts: Vec<(usize, Vec<i32>)> = (0..n.div_ceil(cols))
+            .into_par_iter()
+            .map(|p| {
+                let (j0, j1) = (p * cols, ((p + 1) * cols).min(n));
+                let mut buf = vec![0i32; m * (j1 - j0)];
+                part(0..m, j0..j1, &mut buf);
+                (j0, buf)
             })
             .collect();
-        for (j0, part) in parts {
-            let nn = part.len() / m;
-            for (dst, src) in c.chunks_exact_mut(n).zip(part.chunks_exact(nn)) {
+        for (j0, buf) in parts {
+            let nn = buf.len() / m;
+            for (dst, src) in c.chunks_exact_mut(n).zip(buf.chunks_exact(nn)) {
                 dst[j0..j0 + nn].copy_from_slice(src);
             }
         }
@@ -233,6 +374,56 @@ fn vnni(v: x86::Vnni, a: &[i8], bt: &[i8], (m, n, k): (usize, usize, usize), c: 
         *d = x as u8 ^ 0x80;
     }
     int8_panels(&biased, bt, (m, n, k), c, |panel| x86::panel_vnni(v, panel));
+}
+
+/// Depth of a slab of the broadcast kernel: 4 column blocks of packed `Bt` this deep
+/// (32 KiB) stay in L1 while rows of `A` stream past them; a multiple of 4.
+#[cfg(target_arch = "x86_64")]
+const PACKED_K_BLOCK: usize = 512;
+
+/// The loop nest of the AVX-512 VNNI broadcast kernel: `C[.., cols]` (rows of
+/// `cols.len()` int32 in `c`) `= A × Bt[cols]ᵀ` with `Bt` packed. `A` is biased to
+/// unsigned and its rows padded to `kp` once; then for each [`PACKED_K_BLOCK`]-deep slab
+/// and block of rows that fits L2, the kernel runs over every 64 columns (4 blocks of
+/// 16) of `cols`. `cols` starts on a multiple of 16.
+#[cfg(target_arch = "x86_64")]
+fn packed_vnni(v: x86::Vnni, a: &[i8], b: &PackedB, cols: std::ops::Range<usize>, c: &mut [i32]) {
+    let (k, kp) = (b.k, b.kp);
+    let m = a.len() / k;
+    let mut biased = vec![0x80u8; m * kp];
+    for (dst, src) in biased.chunks_exact_mut(kp).zip(a.chunks_exact(k)) {
+        for (d, &x) in dst.iter_mut().zip(src) {
+            *d = x as u8 ^ 0x80;
+        }
+    }
+    // The first slab overwrites C, so it needs no zeroing.
+    let width = cols.len();
+    let mut k0 = 0;
+    while k0 < kp {
+        let k1 = (k0 + PACKED_K_BLOCK).min(kp);
+        let mc = rows_per_l2(k1 - k0);
+        for i0 in (0..m).step_by(mc) {
+            let i1 = (i0 + mc).min(m);
+            for j in (cols.start..cols.end).step_by(64) {
+                let nb = (cols.end - j).div_ceil(16).min(4);
+                x86::packed_panel_vnni(
+                    v,
+                    x86::PackedPanel {
+                        a: &biased[i0 * kp..i1 * kp],
+                        kp,
+                        b: &b.data[j / 16 * 16 * kp..(j / 16 + nb) * 16 * kp],
+                        correction: (k0 == 0).then(|| &b.correction[j..j + 16 * nb]),
+                        slab: (k0, k1),
+                        c: &mut c[i0 * width..i1 * width],
+                        cstride: width,
+                        j: j - cols.start,
+                        cols: (cols.end - j).min(64),
+                    },
+                );
+            }
+        }
+        k0 = k1;
+    }
 }
 
 /// The loop nest of the AVX2 path: `A` widened to int16 and zero-padded to a multiple of

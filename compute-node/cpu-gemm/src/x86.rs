@@ -268,3 +268,150 @@ unsafe fn panel_avx2_raw(p: RawPanel<'_, i16, i16>) {
         i += 2;
     }
 }
+
+/// One call of the AVX-512 VNNI broadcast kernel ([`packed_panel_vnni`]): `a`, rows of
+/// `A` biased to unsigned (`a + 128`), `kp` bytes each; `b`, 1 to 4 blocks of 16 columns
+/// of packed `Bt` ([`crate::PackedB`]'s layout, `16 · kp` bytes each); `correction`,
+/// `128 · Σ b` of those columns in the first slab, whose products minus it overwrite `C`
+/// (`None` in the later slabs, whose products are added to `C`); `slab`, the part
+/// `k0..k1` of the depth (multiples of 4); `c`, the rows of `C` (`cstride` int32 each),
+/// at `cols` columns from column `j`.
+pub(crate) struct PackedPanel<'a> {
+    pub a: &'a [u8],
+    pub kp: usize,
+    pub b: &'a [i8],
+    pub correction: Option<&'a [i32]>,
+    pub slab: (usize, usize),
+    pub c: &'a mut [i32],
+    pub cstride: usize,
+    pub j: usize,
+    pub cols: usize,
+}
+
+/// Safe entry to [`packed_panel_vnni_raw`].
+///
+/// # Panics
+/// If the slices do not match the shapes named.
+pub(crate) fn packed_panel_vnni(_: Vnni, p: PackedPanel<'_>) {
+    let (k0, k1) = p.slab;
+    let kp = p.kp;
+    let m = p.a.len() / kp.max(1);
+    let nb = p.b.len() / (16 * kp).max(1);
+    assert!(
+        kp > 0
+            && kp.is_multiple_of(4)
+            && k0.is_multiple_of(4)
+            && k1.is_multiple_of(4)
+            && k0 <= k1
+            && k1 <= kp
+            && m > 0
+            && p.a.len() == m * kp
+            && (1..=4).contains(&nb)
+            && p.b.len() == nb * 16 * kp
+            && p.cols > 16 * (nb - 1)
+            && p.cols <= 16 * nb
+            && p.correction.is_none_or(|c| c.len() == 16 * nb)
+            && p.c.len() >= (m - 1) * p.cstride + p.j + p.cols,
+        "a packed gemm-i8 panel's slices do not match its shape"
+    );
+    let raw = RawPacked {
+        a: p.a.as_ptr(),
+        kp,
+        m,
+        b: p.b.as_ptr(),
+        correction: p.correction.map(<[i32]>::as_ptr),
+        k0,
+        k1,
+        c: p.c[p.j..].as_mut_ptr(),
+        cstride: p.cstride,
+        cols: p.cols,
+    };
+    // SAFETY: the token proves the features; every access lies in the slices checked
+    // above (A rows below m, bytes below k1 <= kp; nb blocks of B; C rows below m and
+    // `cols` columns from j, the rest masked off).
+    unsafe {
+        match nb {
+            1 => packed_panel_vnni_raw::<1>(raw),
+            2 => packed_panel_vnni_raw::<2>(raw),
+            3 => packed_panel_vnni_raw::<3>(raw),
+            _ => packed_panel_vnni_raw::<4>(raw),
+        }
+    }
+}
+
+/// A [`PackedPanel`] checked by [`packed_panel_vnni`], as pointers (`c` at column `j`).
+#[derive(Clone, Copy)]
+struct RawPacked {
+    a: *const u8,
+    kp: usize,
+    m: usize,
+    b: *const i8,
+    correction: Option<*const i32>,
+    k0: usize,
+    k1: usize,
+    c: *mut i32,
+    cstride: usize,
+    cols: usize,
+}
+
+/// The broadcast kernel: tiles of 6 rows × `NV` blocks of 16 columns, 6·`NV` vector
+/// accumulators. Per 4 bytes of depth, `NV` vectors of packed `Bt` (16 columns × 4
+/// bytes) are loaded once, 4 bytes of each of the 6 rows of `A` are broadcast, and each
+/// pair meets in one `vpdpbusd`: no horizontal sums, and each accumulator is 16
+/// consecutive columns of one row of `C`, written (first slab) or added with masked
+/// loads and stores. Exact
+/// modulo 2³² as [`panel_vnni_raw`] is (the same biased product and correction).
+///
+/// # Safety
+/// The CPU must support `avx512f`, `avx512bw` and `avx512vnni`, and `p` must come from
+/// [`packed_panel_vnni`] with `NV` its number of blocks (its slices still borrowed).
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn packed_panel_vnni_raw<const NV: usize>(p: RawPacked) {
+    const MR: usize = 6;
+    let (a, kp, m, b, k0, k1) = (p.a, p.kp, p.m, p.b, p.k0, p.k1);
+    let masks: [__mmask16; NV] = std::array::from_fn(|v| {
+        let w = p.cols.saturating_sub(16 * v).min(16);
+        (((1u32 << w) - 1) & 0xffff) as __mmask16
+    });
+    // SAFETY (all pointer arithmetic, loads and stores below): correction holds 16·NV
+    // int32; rows are clamped below m; depth offsets stay below k1 <= kp; block v < NV
+    // of B holds 16·kp bytes; C rows below m, columns masked to `cols`.
+    let correction: Option<[__m512i; NV]> = p
+        .correction
+        .map(|q| std::array::from_fn(|v| unsafe { _mm512_loadu_si512(q.add(16 * v).cast()) }));
+    let mut i = 0;
+    while i < m {
+        let mr = (m - i).min(MR);
+        let ar: [*const u8; MR] =
+            std::array::from_fn(|r| unsafe { a.add((i + r.min(mr - 1)) * kp) });
+        let mut acc = [[_mm512_setzero_si512(); NV]; MR];
+        let mut t = k0;
+        while t < k1 {
+            let bv: [__m512i; NV] = std::array::from_fn(|v| unsafe {
+                _mm512_loadu_si512(b.add(v * 16 * kp + t * 16).cast())
+            });
+            for r in 0..MR {
+                let quad = unsafe { std::ptr::read_unaligned(ar[r].add(t).cast::<i32>()) };
+                let av = _mm512_set1_epi32(quad);
+                for v in 0..NV {
+                    acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], av, bv[v]);
+                }
+            }
+            t += 4;
+        }
+        for (r, row) in acc.iter().enumerate().take(mr) {
+            let dst = unsafe { p.c.add((i + r) * p.cstride) };
+            for v in 0..NV {
+                unsafe {
+                    let at = dst.add(16 * v);
+                    let sum = match correction {
+                        Some(cv) => _mm512_sub_epi32(row[v], cv[v]),
+                        None => _mm512_add_epi32(_mm512_maskz_loadu_epi32(masks[v], at), row[v]),
+                    };
+                    _mm512_mask_storeu_epi32(at, masks[v], sum);
+                }
+            }
+        }
+        i += MR;
+    }
+}

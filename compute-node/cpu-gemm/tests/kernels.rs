@@ -4,7 +4,9 @@
 //! enough to be split over threads. `scripts/test-neon.sh` runs the same tests for AArch64
 //! under an emulator, which covers the NEON kernels on an x86 machine.
 
-use deai_cpu_gemm::{gemm, gemm_reference, Isa, PARALLEL_MIN_MACS};
+use deai_cpu_gemm::{
+    gemm, gemm_packed, gemm_reference, Isa, PackedB, PACK_MIN_ROWS, PARALLEL_MIN_MACS,
+};
 
 /// SplitMix64, for reproducible inputs without a dependency.
 struct Rng(u64);
@@ -33,6 +35,8 @@ impl Rng {
 fn check(m: usize, n: usize, k: usize, a: &[i8], bt: &[i8]) {
     let mut want = vec![0i32; m * n];
     gemm_reference(a, bt, m, n, k, &mut want);
+    let packed = PackedB::new(bt, n, k);
+    assert_eq!(packed.shape(), (n, k));
     let isas = Isa::available();
     assert!(isas.contains(&Isa::Scalar));
     for isa in isas {
@@ -43,6 +47,13 @@ fn check(m: usize, n: usize, k: usize, a: &[i8], bt: &[i8]) {
             assert!(
                 got == want,
                 "{m}×{n}×{k} on {isa} (threads: {threads}) differs from the plain product"
+            );
+            // The same with Bt packed beforehand (the broadcast kernel on AVX-512 VNNI).
+            let mut got = vec![0x5a5a_5a5a; m * n];
+            gemm_packed(isa, threads, a, bt, &packed, m, &mut got);
+            assert!(
+                got == want,
+                "{m}×{n}×{k} on {isa} (threads: {threads}), Bt packed, differs from the plain product"
             );
         }
     }
@@ -119,6 +130,39 @@ fn products_split_over_threads_equal_the_plain_product() {
         let bt = rng.bytes(n * k);
         check(m, n, k, &a, &bt);
     }
+}
+
+#[test]
+fn products_with_many_rows_equal_the_plain_product() {
+    // From PACK_MIN_ROWS rows gemm packs Bt itself on AVX-512 VNNI: column counts below,
+    // at and past the 16-column blocks and 64-column groups, depths that are not a
+    // multiple of 4 and that span several 512-byte slabs, row counts past the 6-row tiles.
+    let mut rng = Rng(13);
+    for (m, n, k) in [
+        (PACK_MIN_ROWS, 1, 1),
+        (PACK_MIN_ROWS + 1, 17, 3),
+        (67, 64, 64),
+        (70, 65, 513),
+        (71, 80, 1030),
+        (64, 130, 2049),
+        (133, 47, 4100),
+    ] {
+        let a = rng.bytes(m * k);
+        let bt = rng.bytes(n * k);
+        check(m, n, k, &a, &bt);
+    }
+    for (x, y) in [(-128i8, -128i8), (-128, 127), (127, -128)] {
+        let (m, n, k) = (PACK_MIN_ROWS + 2, 20, 4100);
+        check(m, n, k, &vec![x; m * k], &vec![y; n * k]);
+    }
+}
+
+#[test]
+#[should_panic(expected = "do not match")]
+fn a_packed_bt_of_another_shape_is_refused() {
+    let packed = PackedB::new(&[1; 6], 2, 3);
+    let mut c = vec![0i32; 4];
+    gemm_packed(Isa::best(), false, &[1; 6], &[1; 8], &packed, 2, &mut c);
 }
 
 #[test]
