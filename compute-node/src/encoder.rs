@@ -38,6 +38,8 @@
 //! same file. Activation scales are dynamic powers of two found by integer kernels, so no
 //! calibration data is needed.
 
+use std::sync::OnceLock;
+
 use crate::{
     cpu::{CpuBackend, Isa},
     gemm::gemm_i8_batched_reference,
@@ -443,25 +445,68 @@ pub(crate) fn uniform_affine(
     })
 }
 
+/// A linear layer's int8 weights (`out × in`, the `Bt` of its product), with the CPU
+/// backend's packed form of them, made on first use and kept ([`deai_cpu_gemm::PackedB`]:
+/// about the weights' size again, on a CPU with AVX-512 VNNI only).
+#[derive(Clone, Debug)]
+pub struct Weights {
+    matrix: Matrix<i8>,
+    packed: OnceLock<deai_cpu_gemm::PackedB>,
+}
+
+impl Weights {
+    /// Weights for `matrix`, not packed yet.
+    pub fn new(matrix: Matrix<i8>) -> Self {
+        Self {
+            matrix,
+            packed: OnceLock::new(),
+        }
+    }
+
+    /// The packed form for [`deai_cpu_gemm::gemm_packed`] (packed on the first call).
+    pub fn packed(&self) -> &deai_cpu_gemm::PackedB {
+        self.packed.get_or_init(|| {
+            let m = &self.matrix;
+            deai_cpu_gemm::PackedB::new(m.data(), m.rows(), m.cols())
+        })
+    }
+}
+
+/// Weights are their matrix: the packed form is derived from it.
+impl PartialEq for Weights {
+    fn eq(&self, other: &Self) -> bool {
+        self.matrix == other.matrix
+    }
+}
+
+impl Eq for Weights {}
+
+impl std::ops::Deref for Weights {
+    type Target = Matrix<i8>;
+    fn deref(&self) -> &Matrix<i8> {
+        &self.matrix
+    }
+}
+
 /// One quantized encoder layer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IntLayer {
     /// Q, K and V weights stacked: `3·hidden × hidden` int8.
-    pub qkv: Matrix<i8>,
+    pub qkv: Weights,
     /// Q/K/V accumulator → 2^-QKV_BITS.
     pub qkv_affine: Affine,
     /// Attention output projection, `hidden × hidden` int8.
-    pub attn_out: Matrix<i8>,
+    pub attn_out: Weights,
     /// Attention output accumulator → residual scale.
     pub attn_out_affine: Affine,
     /// γ/β after attention.
     pub attn_norm: Affine,
     /// FFN up-projection, `intermediate × hidden` int8.
-    pub ffn_up: Matrix<i8>,
+    pub ffn_up: Weights,
     /// Up-projection accumulator → GELU input scale.
     pub ffn_up_affine: Affine,
     /// FFN down-projection, `hidden × intermediate` int8.
-    pub ffn_down: Matrix<i8>,
+    pub ffn_down: Weights,
     /// Down-projection accumulator (input: GELU output, dynamically quantized) → residual.
     pub ffn_down_affine: Affine,
     /// γ/β after the FFN.
@@ -511,6 +556,11 @@ impl Tokens {
 pub trait Backend {
     /// gemm-i8 `A × Btᵀ`.
     fn gemm(&self, a: &Matrix<i8>, bt: &Matrix<i8>) -> Result<Matrix<i32>, ComputeError>;
+    /// gemm-i8 `A × Wᵀ` for a linear layer's weights (a backend may keep them in a form
+    /// of its own); the same bytes as [`Self::gemm`].
+    fn gemm_weights(&self, a: &Matrix<i8>, w: &Weights) -> Result<Matrix<i32>, ComputeError> {
+        self.gemm(a, w)
+    }
     /// [`crate::gemm::gemm_i8_batched_reference`].
     fn gemm_batched(
         &self,
@@ -709,6 +759,9 @@ impl Backend for CpuBackend {
     fn gemm(&self, a: &Matrix<i8>, bt: &Matrix<i8>) -> Result<Matrix<i32>, ComputeError> {
         self.gemm_i8(a, bt)
     }
+    fn gemm_weights(&self, a: &Matrix<i8>, w: &Weights) -> Result<Matrix<i32>, ComputeError> {
+        self.gemm_i8_packed(a, w, w.packed())
+    }
     fn gemm_batched(
         &self,
         a: &Matrix<i8>,
@@ -862,6 +915,9 @@ impl Backend for AnyBackend {
     fn gemm(&self, a: &Matrix<i8>, bt: &Matrix<i8>) -> Result<Matrix<i32>, ComputeError> {
         dispatch!(self, b => b.gemm(a, bt))
     }
+    fn gemm_weights(&self, a: &Matrix<i8>, w: &Weights) -> Result<Matrix<i32>, ComputeError> {
+        dispatch!(self, b => b.gemm_weights(a, w))
+    }
     fn gemm_batched(
         &self,
         a: &Matrix<i8>,
@@ -976,11 +1032,16 @@ fn rows<T: Clone>(m: &Matrix<T>, begin: usize, end: usize) -> Result<Matrix<T>, 
 
 /// Reinterprets int32 values proven to lie in -128..=127 as int8.
 fn narrow(m: &Matrix<i32>) -> Result<Matrix<i8>, ComputeError> {
-    let data = m
+    // One branch-free pass to check (it vectorizes), one to convert.
+    let fits = m
         .data()
         .iter()
-        .map(|&v| i8::try_from(v).map_err(|_| bound(format!("{v} is not an int8"))))
-        .collect::<Result<Vec<_>, _>>()?;
+        .fold(true, |ok, &v| ok & (i32::from(v as i8) == v));
+    if !fits {
+        let v = m.data().iter().find(|&&v| i8::try_from(v).is_err());
+        return Err(bound(format!("{} is not an int8", v.copied().unwrap_or(0))));
+    }
+    let data = m.data().iter().map(|&v| v as i8).collect();
     Matrix::new(m.rows(), m.cols(), data)
 }
 
@@ -1024,9 +1085,9 @@ impl IntEncoder {
             let (up, us) = quantize_rows(&l.ffn_up);
             let (down, ds) = quantize_rows(&l.ffn_down);
             layers.push(IntLayer {
-                qkv: Matrix::new(3 * h, h, qkv)?,
+                qkv: Weights::new(Matrix::new(3 * h, h, qkv)?),
                 qkv_affine: linear_affine(&scales, &bias, resid, qkv_scale, QKV_CLAMP)?,
-                attn_out: Matrix::new(h, h, o)?,
+                attn_out: Weights::new(Matrix::new(h, h, o)?),
                 attn_out_affine: linear_affine(
                     &os,
                     &l.attn_out.bias,
@@ -1035,9 +1096,9 @@ impl IntEncoder {
                     RESID_CLAMP,
                 )?,
                 attn_norm: norm_affine(&l.attn_norm)?,
-                ffn_up: Matrix::new(c.intermediate, h, up)?,
+                ffn_up: Weights::new(Matrix::new(c.intermediate, h, up)?),
                 ffn_up_affine: linear_affine(&us, &l.ffn_up.bias, resid, gelu_scale, gelu_clamp)?,
-                ffn_down: Matrix::new(h, c.intermediate, down)?,
+                ffn_down: Weights::new(Matrix::new(h, c.intermediate, down)?),
                 ffn_down_affine: linear_affine(
                     &ds,
                     &l.ffn_down.bias,
@@ -1263,7 +1324,7 @@ fn quant8<B: Backend>(be: &B, x: &Matrix<i32>) -> Result<(Matrix<i8>, Vec<u32>),
 fn linear<B: Backend>(
     be: &B,
     x: &Matrix<i32>,
-    w: &Matrix<i8>,
+    w: &Weights,
     out: &Affine,
 ) -> Result<Matrix<i32>, ComputeError> {
     let n = x.rows();
@@ -1276,9 +1337,19 @@ fn linear<B: Backend>(
     let (hi, lo, k) = be.dynquant_split(x, ACT_BITS)?;
     let mut a = hi.into_data();
     a.extend_from_slice(lo.data());
-    let acc = be.gemm(&Matrix::new(2 * n, x.cols(), a)?, w)?;
+    let acc = be.gemm_weights(&Matrix::new(2 * n, x.cols(), a)?, w)?;
     // affine of 128·top + bottom, the exact q·Wᵀ.
-    be.affine_sum(&rows(&acc, 0, n)?, &rows(&acc, n, 2 * n)?, 128, 1, out, &k)
+    let cols = acc.cols();
+    let mut top = acc.into_data();
+    let bottom = top.split_off(n * cols);
+    be.affine_sum(
+        &Matrix::new(n, cols, top)?,
+        &Matrix::new(n, cols, bottom)?,
+        128,
+        1,
+        out,
+        &k,
+    )
 }
 
 /// A row of `n·d` int8 holding an `n × d` matrix, returned transposed (`d × n`).

@@ -155,14 +155,14 @@ impl GeluParams {
 
 /// Checks that GELU on `x` cannot overflow: `max|q| * E < 2^31`.
 pub fn check_gelu(x: &Matrix<i32>, p: &GeluParams) -> Result<(), ComputeError> {
+    let amax = x.data().iter().map(|v| v.unsigned_abs()).max();
+    check_gelu_amax(amax.unwrap_or(0), p)
+}
+
+/// [`check_gelu`] of an input whose largest magnitude is `amax`.
+pub fn check_gelu_amax(amax: u32, p: &GeluParams) -> Result<(), ComputeError> {
     let e = p.magnitude()?;
-    let max = x
-        .data()
-        .iter()
-        .map(|v| i64::from(*v).abs())
-        .max()
-        .unwrap_or(0);
-    if max * e.max(1) > i64::from(i32::MAX) {
+    if i64::from(amax) * e.max(1) > i64::from(i32::MAX) {
         return Err(bound(
             "GELU input too large for its constants: max|q| * E >= 2^31",
         ));

@@ -297,6 +297,24 @@ fn the_cpu_element_wise_kernels_are_the_references_bytes() {
                 "{bits}"
             );
         }
+        // Halves exactly (±8, ±24 at a shift of 4 for 8 bits), either side of them, and
+        // the clamp, where a rounding that differs from the reference's would show.
+        let ties = Matrix::new(
+            1,
+            12,
+            vec![1024, -1024, 8, -8, 24, -24, 7, -7, 9, -9, 1023, -1025],
+        )
+        .expect("shape");
+        for bits in [8, 9] {
+            assert_eq!(
+                be.dynquant(&ties, bits).ok(),
+                Reference.dynquant(&ties, bits).ok()
+            );
+            assert_eq!(
+                be.dynquant_split(&ties, bits).ok(),
+                Reference.dynquant_split(&ties, bits).ok()
+            );
+        }
         let small = random_i32(rows, cols, -3, 3, seed + 3);
         assert_eq!(
             be.dynquant(&small, 8).ok(),

@@ -111,6 +111,35 @@ impl CpuBackend {
         Matrix::new(m, n, c)
     }
 
+    /// [`Self::gemm_i8`] with `bt` packed beforehand (`packed` must be its
+    /// [`deai_cpu_gemm::PackedB`]): the same bytes, on the broadcast kernel where the CPU
+    /// has AVX-512 VNNI.
+    pub fn gemm_i8_packed(
+        &self,
+        a: &Matrix<i8>,
+        bt: &Matrix<i8>,
+        packed: &deai_cpu_gemm::PackedB,
+    ) -> Result<Matrix<i32>, ComputeError> {
+        let (m, n, k) = check_shapes(a, bt)?;
+        if packed.shape() != (n, k) {
+            return Err(ComputeError::Shape(format!(
+                "packed weights are {:?}, the product needs {n}×{k}",
+                packed.shape()
+            )));
+        }
+        let mut c = vec![0i32; m * n];
+        deai_cpu_gemm::gemm_packed(
+            self.isa,
+            self.threads,
+            a.data(),
+            bt.data(),
+            packed,
+            m,
+            &mut c,
+        );
+        Matrix::new(m, n, c)
+    }
+
     /// Batched gemm-i8, byte-identical to [`crate::gemm::gemm_i8_batched_reference`].
     pub fn gemm_i8_batched(
         &self,

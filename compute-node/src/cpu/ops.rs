@@ -3,7 +3,7 @@
 //! intermediate matrices of the references (which stay the definition; the tests compare).
 
 use crate::{
-    ibert::{check_gelu, check_layernorm, layernorm_row_stats, GeluParams},
+    ibert::{check_gelu_amax, check_layernorm, layernorm_row_stats, GeluParams},
     ops::{
         check_affine, check_dynquant, check_dynquant_split, check_same_shape, dynquant_shift,
         Affine, SplitQuant,
@@ -89,17 +89,17 @@ impl AffineRow<'_> {
 /// [`crate::ops::dynquant_reference`], row by row without intermediate checks.
 pub fn dynquant(x: &Matrix<i32>, bits: u32) -> Result<(Matrix<i32>, Vec<u32>), ComputeError> {
     check_dynquant(x, bits)?;
-    let qmax = (1i64 << (bits - 1)) - 1;
+    let qmax = (1i32 << (bits - 1)) - 1;
     let cols = x.cols();
     let mut out = vec![0i32; x.data().len()];
     let mut shifts = Vec::with_capacity(x.rows());
     if cols > 0 {
         for (o, row) in out.chunks_exact_mut(cols).zip(x.data().chunks_exact(cols)) {
-            let k = row_shift(row, qmax);
+            let k = super::vectorized(|| row_shift(row, qmax));
             shifts.push(k);
             super::vectorized(|| {
                 for (d, &v) in o.iter_mut().zip(row) {
-                    *d = quantize(v, k, qmax) as i32;
+                    *d = quantize(v, k, qmax);
                 }
             });
         }
@@ -111,7 +111,7 @@ pub fn dynquant(x: &Matrix<i32>, bits: u32) -> Result<(Matrix<i32>, Vec<u32>), C
 /// `lo = q − 128·hi` of the dynamic quantization, without the intermediate matrix.
 pub fn dynquant_split(x: &Matrix<i32>, bits: u32) -> Result<SplitQuant, ComputeError> {
     check_dynquant_split(x, bits)?;
-    let qmax = (1i64 << (bits - 1)) - 1;
+    let qmax = (1i32 << (bits - 1)) - 1;
     let cols = x.cols();
     let mut hi = vec![0i8; x.data().len()];
     let mut lo = vec![0i8; x.data().len()];
@@ -122,12 +122,12 @@ pub fn dynquant_split(x: &Matrix<i32>, bits: u32) -> Result<SplitQuant, ComputeE
             .zip(lo.chunks_exact_mut(cols))
             .zip(x.data().chunks_exact(cols))
         {
-            let k = row_shift(row, qmax);
+            let k = super::vectorized(|| row_shift(row, qmax));
             shifts.push(k);
             super::vectorized(|| {
                 for ((h, l), &v) in h.iter_mut().zip(l.iter_mut()).zip(row) {
                     // |q| <= 2^13: both halves fit int8 (check_dynquant_split).
-                    let q = quantize(v, k, qmax) as i32;
+                    let q = quantize(v, k, qmax);
                     let top = (q + 64) >> 7;
                     *h = top as i8;
                     *l = (q - 128 * top) as i8;
@@ -143,18 +143,22 @@ pub fn dynquant_split(x: &Matrix<i32>, bits: u32) -> Result<SplitQuant, ComputeE
 }
 
 /// A row's exponent, as the reference picks it.
-fn row_shift(row: &[i32], qmax: i64) -> u32 {
+#[inline(always)]
+fn row_shift(row: &[i32], qmax: i32) -> u32 {
     let amax = row.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
     dynquant_shift(amax, qmax as u32)
 }
 
-/// `round_half_up(v / 2^k)` clamped to `-qmax - 1..=qmax`, exactly as the reference.
+/// `round_half_up(v / 2^k)` clamped to `-qmax - 1..=qmax`, exactly as the reference,
+/// in i32 (twice the lanes of its i64): with `v = 2^k·q + r`, `0 <= r < 2^k`, the
+/// reference's `(v + 2^(k-1)) >> k` is `q` plus 1 when `r >= 2^(k-1)`, i.e. when bit
+/// `k − 1` of `v` is set. `k <= 31` ([`dynquant_shift`] of an int32 magnitude).
 #[inline(always)]
-fn quantize(v: i32, k: u32, qmax: i64) -> i64 {
+fn quantize(v: i32, k: u32, qmax: i32) -> i32 {
     let q = if k == 0 {
-        i64::from(v)
+        v
     } else {
-        (i64::from(v) + (1i64 << (k - 1))) >> k
+        (v >> k) + ((v >> (k - 1)) & 1)
     };
     q.clamp(-qmax - 1, qmax)
 }
@@ -180,7 +184,8 @@ pub fn add(
 /// [`crate::ibert::gelu_reference`], the same formula, vectorized as [`add`] is.
 pub fn gelu(x: &Matrix<i32>, p: &GeluParams) -> Result<Matrix<i32>, ComputeError> {
     // Bounds every intermediate below 2^31, so the i32 arithmetic below is exact.
-    check_gelu(x, p)?;
+    let amax = super::vectorized(|| x.data().iter().map(|v| v.unsigned_abs()).max());
+    check_gelu_amax(amax.unwrap_or(0), p)?;
     let mut out = vec![0i32; x.data().len()];
     let (q_b, q_c, q_1) = (p.q_b, p.q_c, p.q_1);
     super::vectorized(|| {
