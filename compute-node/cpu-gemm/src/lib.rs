@@ -126,15 +126,7 @@ pub fn gemm(
     k: usize,
     c: &mut [i32],
 ) {
-    assert!(
-        a.len() == m * k && bt.len() == n * k && c.len() == m * n,
-        "gemm-i8 slices do not match {m}×{n}×{k}"
-    );
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        c.fill(0);
+    if trivial(a, bt, (m, n, k), c) {
         return;
     }
     #[cfg(target_arch = "x86_64")]
@@ -160,6 +152,22 @@ pub fn gemm(
             part,
         );
     });
+}
+
+/// Checks the slices against `m × n × k` and does the products with nothing to multiply
+/// (no rows or columns: nothing; `k = 0`: zeros); `true` when that was all.
+///
+/// # Panics
+/// If the slices' lengths are not `m·k`, `n·k` and `m·n`.
+fn trivial(a: &[i8], bt: &[i8], (m, n, k): (usize, usize, usize), c: &mut [i32]) -> bool {
+    assert!(
+        a.len() == m * k && bt.len() == n * k && c.len() == m * n,
+        "gemm-i8 slices do not match {m}×{n}×{k}"
+    );
+    if k == 0 {
+        c.fill(0);
+    }
+    m == 0 || n == 0 || k == 0
 }
 
 /// Rows of `A` from which [`gemm`] packs `Bt` for the broadcast kernel on AVX-512 VNNI
@@ -211,7 +219,8 @@ impl PackedB {
                 let at = g * 64 + j % 16 * 4;
                 block[at..at + quad.len()].copy_from_slice(quad);
             }
-            correction[j] = 128i32.wrapping_mul(row.iter().map(|&x| i32::from(x)).sum());
+            let sum = row.iter().fold(0i32, |s, &x| s.wrapping_add(i32::from(x)));
+            correction[j] = sum.wrapping_mul(128);
         }
         Self {
             n,
@@ -248,15 +257,7 @@ pub fn gemm_packed(
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx512Vnni && !packed.data.is_empty() {
         if let Some(v) = x86::Vnni::detect() {
-            assert!(
-                a.len() == m * k && bt.len() == n * k && c.len() == m * n,
-                "gemm-i8 slices do not match {m}×{n}×{k}"
-            );
-            if m == 0 || n == 0 {
-                return;
-            }
-            if k == 0 {
-                c.fill(0);
+            if trivial(a, bt, (m, n, k), c) {
                 return;
             }
             split(threads, m, n, k, c, |rows, cols, part| {
@@ -388,6 +389,10 @@ const PACKED_K_BLOCK: usize = 512;
 /// 16) of `cols`. `cols` starts on a multiple of 16.
 #[cfg(target_arch = "x86_64")]
 fn packed_vnni(v: x86::Vnni, a: &[i8], b: &PackedB, cols: std::ops::Range<usize>, c: &mut [i32]) {
+    debug_assert!(
+        cols.start.is_multiple_of(16),
+        "columns start on a packed block"
+    );
     let (k, kp) = (b.k, b.kp);
     let m = a.len() / k;
     let mut biased = vec![0x80u8; m * kp];
