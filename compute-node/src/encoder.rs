@@ -760,7 +760,12 @@ impl Backend for CpuBackend {
         self.gemm_i8(a, bt)
     }
     fn gemm_weights(&self, a: &Matrix<i8>, w: &Weights) -> Result<Matrix<i32>, ComputeError> {
-        self.gemm_i8_packed(a, w, w.packed())
+        // Only the VNNI kernel reads the packed form: don't spend its memory otherwise.
+        if self.isa() == Isa::Avx512Vnni {
+            self.gemm_i8_packed(a, w, w.packed())
+        } else {
+            self.gemm_i8(a, w)
+        }
     }
     fn gemm_batched(
         &self,

@@ -161,7 +161,9 @@ pub fn gemm(
 /// If the slices' lengths are not `m·k`, `n·k` and `m·n`.
 fn trivial(a: &[i8], bt: &[i8], (m, n, k): (usize, usize, usize), c: &mut [i32]) -> bool {
     assert!(
-        a.len() == m * k && bt.len() == n * k && c.len() == m * n,
+        m.checked_mul(k) == Some(a.len())
+            && n.checked_mul(k) == Some(bt.len())
+            && m.checked_mul(n) == Some(c.len()),
         "gemm-i8 slices do not match {m}×{n}×{k}"
     );
     if k == 0 {
@@ -191,6 +193,21 @@ pub struct PackedB {
     /// `128 · Σ_t bt[j][t]` per column (wrapping), the bias correction of the kernel;
     /// zero past `n`.
     correction: Vec<i32>,
+    /// [`fingerprint`] of the `Bt` packed, checked against the `Bt` given to
+    /// [`gemm_packed`] in debug builds.
+    fingerprint: u64,
+}
+
+/// A cheap digest of `Bt`'s bytes (FNV-1a over 8-byte words), to catch a [`PackedB`]
+/// handed to [`gemm_packed`] with another `Bt` of the same shape in debug builds.
+fn fingerprint(bt: &[i8]) -> u64 {
+    bt.chunks(8).fold(0xcbf2_9ce4_8422_2325u64, |h, w| {
+        let mut v = [0u8; 8];
+        for (d, &s) in v.iter_mut().zip(w) {
+            *d = s as u8;
+        }
+        (h ^ u64::from_le_bytes(v)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 impl PackedB {
@@ -208,6 +225,7 @@ impl PackedB {
                 kp,
                 data: Vec::new(),
                 correction: Vec::new(),
+                fingerprint: fingerprint(bt),
             };
         }
         let blocks = n.div_ceil(16);
@@ -228,6 +246,7 @@ impl PackedB {
             kp,
             data,
             correction,
+            fingerprint: fingerprint(bt),
         }
     }
 
@@ -237,12 +256,15 @@ impl PackedB {
     }
 }
 
-/// [`gemm`] with `bt` packed beforehand (`packed` must be `bt`'s [`PackedB`]): the same
-/// bytes. On AVX-512 VNNI it runs the broadcast kernel on `packed`, on any other
-/// instruction set [`gemm`] on `bt`.
+/// [`gemm`] with `bt` packed beforehand: the same bytes. On AVX-512 VNNI it runs the
+/// broadcast kernel on `packed`, on any other instruction set [`gemm`] on `bt`, so
+/// `packed` **must** be `bt`'s own [`PackedB`] (else machines with and without VNNI would
+/// compute different products; debug builds check a fingerprint of `bt`). Keep the two
+/// together, immutable, as the compute node's `encoder::Weights` does.
 ///
 /// # Panics
-/// If the slices' lengths are not `m·k`, `n·k` and `m·n`, or `packed` has another shape.
+/// If the slices' lengths are not `m·k`, `n·k` and `m·n`, or `packed` has another shape
+/// (or, in debug builds, was packed from other bytes).
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_packed(
     isa: Isa,
@@ -254,6 +276,10 @@ pub fn gemm_packed(
     c: &mut [i32],
 ) {
     let (n, k) = packed.shape();
+    debug_assert!(
+        bt.len() != n * k || fingerprint(bt) == packed.fingerprint,
+        "gemm-i8 Bt is not the one this PackedB was packed from"
+    );
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx512Vnni && !packed.data.is_empty() {
         if let Some(v) = x86::Vnni::detect() {
@@ -406,7 +432,8 @@ fn packed_vnni(v: x86::Vnni, a: &[i8], b: &PackedB, cols: std::ops::Range<usize>
     let mut k0 = 0;
     while k0 < kp {
         let k1 = (k0 + PACKED_K_BLOCK).min(kp);
-        let mc = rows_per_l2(k1 - k0);
+        // Whole 6-row tiles per block.
+        let mc = (rows_per_l2(k1 - k0) / 12 * 12).max(12);
         for i0 in (0..m).step_by(mc) {
             let i1 = (i0 + mc).min(m);
             for j in (cols.start..cols.end).step_by(64) {

@@ -8,7 +8,7 @@
 //! `unsafe` is confined to this file: the intrinsics need their CPU feature, which the
 //! callers in [`crate`] check with `is_x86_feature_detected!` before any call (each entry
 //! point is a `#[target_feature]` function), and raw loads stay inside the row slices,
-//! whose lengths are checked by the safe wrappers (`debug_assert!` plus slicing) before
+//! whose lengths are checked by the safe wrappers (`assert!` plus slicing) before
 //! the pointer arithmetic.
 #![allow(unsafe_code)]
 

@@ -166,6 +166,23 @@ fn a_packed_bt_of_another_shape_is_refused() {
 }
 
 #[test]
+#[cfg(debug_assertions)]
+#[should_panic(expected = "not the one")]
+fn a_packed_bt_of_other_bytes_is_refused_in_debug_builds() {
+    let packed = PackedB::new(&[1, 2, 3, 4, 5, 6], 2, 3);
+    let mut c = vec![0i32; 4];
+    gemm_packed(
+        Isa::best(),
+        false,
+        &[1; 6],
+        &[1, 2, 3, 4, 5, 7],
+        &packed,
+        2,
+        &mut c,
+    );
+}
+
+#[test]
 fn empty_products_are_empty_or_zero() {
     check(0, 3, 5, &[], &[0; 15]);
     check(3, 0, 5, &[0; 15], &[]);

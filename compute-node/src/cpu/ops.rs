@@ -146,13 +146,16 @@ pub fn dynquant_split(x: &Matrix<i32>, bits: u32) -> Result<SplitQuant, ComputeE
 #[inline(always)]
 fn row_shift(row: &[i32], qmax: i32) -> u32 {
     let amax = row.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
-    dynquant_shift(amax, qmax as u32)
+    let k = dynquant_shift(amax, qmax as u32);
+    debug_assert!(k < 32, "a shift of {k} for an int32 row");
+    k
 }
 
 /// `round_half_up(v / 2^k)` clamped to `-qmax - 1..=qmax`, exactly as the reference,
 /// in i32 (twice the lanes of its i64): with `v = 2^k·q + r`, `0 <= r < 2^k`, the
 /// reference's `(v + 2^(k-1)) >> k` is `q` plus 1 when `r >= 2^(k-1)`, i.e. when bit
-/// `k − 1` of `v` is set. `k <= 31` ([`dynquant_shift`] of an int32 magnitude).
+/// `k − 1` of `v` is set. `k < 32`: [`dynquant_shift`] of a magnitude `<= 2^31` with
+/// `qmax >= 127` (8 to 16 bits) is at most 25 (checked once per row by [`row_shift`]).
 #[inline(always)]
 fn quantize(v: i32, k: u32, qmax: i32) -> i32 {
     let q = if k == 0 {
